@@ -1,0 +1,254 @@
+//! Baselines: what a task type's duration is expected to be, and the limit past which a running
+//! task is anomalous, recomputed nightly from the recent succeeded runs.
+
+use std::fmt;
+use std::str::FromStr;
+
+use thiserror::Error;
+
+use crate::moments::Moments;
+use crate::time::{EpochMs, MS_PER_DAY, MS_PER_HOUR};
+
+/// How a baseline is derived from a window of succeeded runs. Better methods are added as new
+/// variants; `Seed` stays exactly as the seed article describes it so replays remain comparable.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Method {
+    /// expected = mean, upper = mean + k·σ (sample σ, n − 1).
+    Seed { k: f64 },
+}
+
+impl Method {
+    pub const SEED_DEFAULT_K: f64 = 2.0;
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Method::Seed { .. } => "seed",
+        }
+    }
+}
+
+impl Default for Method {
+    fn default() -> Self {
+        Method::Seed { k: Self::SEED_DEFAULT_K }
+    }
+}
+
+/// The method names a user can pick; parameters such as `k` are set separately.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MethodName {
+    Seed,
+}
+
+impl FromStr for MethodName {
+    type Err = PolicyError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "seed" => Ok(MethodName::Seed),
+            other => Err(PolicyError::UnknownMethod(other.to_owned())),
+        }
+    }
+}
+
+impl fmt::Display for MethodName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            MethodName::Seed => "seed",
+        })
+    }
+}
+
+#[derive(Debug, Error, PartialEq)]
+pub enum PolicyError {
+    #[error("unknown method {0:?} (available: seed)")]
+    UnknownMethod(String),
+    #[error("k must be a finite number ≥ 0, got {0}")]
+    InvalidK(f64),
+    #[error("window must be 1 to 366 days, got {0}")]
+    InvalidWindow(u32),
+    #[error("min samples must be at least 1, got {0}")]
+    InvalidMinSamples(u64),
+    #[error("nightly hour must be 0 to 23 (UTC), got {0}")]
+    InvalidNightlyHour(u8),
+}
+
+/// Everything that decides a baseline: the method, the look-back window, how many runs are
+/// enough, and the UTC hour of the nightly recomputation.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BaselinePolicy {
+    method: Method,
+    window_days: u32,
+    min_samples: u64,
+    nightly_hour: u8,
+}
+
+impl Default for BaselinePolicy {
+    fn default() -> Self {
+        Self { method: Method::default(), window_days: 14, min_samples: 5, nightly_hour: 0 }
+    }
+}
+
+impl BaselinePolicy {
+    pub fn new(
+        method: Method,
+        window_days: u32,
+        min_samples: u64,
+        nightly_hour: u8,
+    ) -> Result<Self, PolicyError> {
+        match method {
+            Method::Seed { k } if !(k.is_finite() && k >= 0.0) => return Err(PolicyError::InvalidK(k)),
+            Method::Seed { .. } => {}
+        }
+        if !(1..=366).contains(&window_days) {
+            return Err(PolicyError::InvalidWindow(window_days));
+        }
+        if min_samples == 0 {
+            return Err(PolicyError::InvalidMinSamples(min_samples));
+        }
+        if nightly_hour > 23 {
+            return Err(PolicyError::InvalidNightlyHour(nightly_hour));
+        }
+        Ok(Self { method, window_days, min_samples, nightly_hour })
+    }
+
+    pub fn method(&self) -> Method {
+        self.method
+    }
+    pub fn window_days(&self) -> u32 {
+        self.window_days
+    }
+    pub fn min_samples(&self) -> u64 {
+        self.min_samples
+    }
+    pub fn nightly_hour(&self) -> u8 {
+        self.nightly_hour
+    }
+
+    /// The "night" (a day number) whose nightly computation is the latest at or before `t`.
+    /// Night `d` runs at `d · 1 day + nightly hour`.
+    pub fn night_at_or_before(&self, t: EpochMs) -> i64 {
+        (t - self.hour_offset_ms()).div_euclid(MS_PER_DAY)
+    }
+
+    /// When night `night` computes its baselines.
+    pub fn night_start(&self, night: i64) -> EpochMs {
+        night * MS_PER_DAY + self.hour_offset_ms()
+    }
+
+    /// The daily bucket a finished run's end time falls into. Night `d` uses the buckets
+    /// `[d − window, d)`, i.e. the runs that ended in `[night_start(d) − window, night_start(d))`.
+    pub fn bucket_of_end(&self, end: EpochMs) -> i64 {
+        self.night_at_or_before(end)
+    }
+
+    /// The buckets night `night` reads, as a half-open range.
+    pub fn window_buckets(&self, night: i64) -> std::ops::Range<i64> {
+        night - i64::from(self.window_days)..night
+    }
+
+    fn hour_offset_ms(&self) -> i64 {
+        i64::from(self.nightly_hour) * MS_PER_HOUR
+    }
+
+    /// The baseline from the moments of the window's succeeded runs, or `None` when there are
+    /// fewer than `min_samples` of them.
+    pub fn baseline(&self, window: &Moments, computed_at: EpochMs) -> Option<Baseline> {
+        if window.count() < self.min_samples {
+            return None;
+        }
+        let expected_ms = window.mean()?;
+        let sigma_ms = window.sample_std_dev()?;
+        let upper_ms = match self.method {
+            Method::Seed { k } => expected_ms + k * sigma_ms,
+        };
+        Some(Baseline { n: window.count(), expected_ms, sigma_ms, upper_ms, computed_at })
+    }
+}
+
+/// A task type's expectation as of one nightly computation.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Baseline {
+    /// Succeeded runs it was computed from.
+    pub n: u64,
+    pub expected_ms: f64,
+    pub sigma_ms: f64,
+    /// The limit: a run still running after this long is anomalous.
+    pub upper_ms: f64,
+    pub computed_at: EpochMs,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seed_upper_is_mean_plus_k_sample_sigma() {
+        let policy = BaselinePolicy::new(Method::Seed { k: 2.0 }, 14, 3, 0).unwrap();
+        let baseline = policy.baseline(&Moments::of([0, 2_000, 4_000]), 42).unwrap();
+        assert_eq!(baseline.expected_ms, 2_000.0);
+        assert_eq!(baseline.sigma_ms, 2_000.0);
+        assert_eq!(baseline.upper_ms, 6_000.0);
+        assert_eq!(baseline.n, 3);
+        assert_eq!(baseline.computed_at, 42);
+    }
+
+    #[test]
+    fn no_baseline_below_min_samples_and_one_at_exactly_min_samples() {
+        let policy = BaselinePolicy::new(Method::default(), 14, 5, 0).unwrap();
+        assert!(policy.baseline(&Moments::of([1_000; 4]), 0).is_none());
+        assert!(policy.baseline(&Moments::of([1_000; 5]), 0).is_some());
+    }
+
+    #[test]
+    fn upper_is_never_below_expected_and_never_nan_for_one_sample() {
+        let policy = BaselinePolicy::new(Method::default(), 14, 1, 0).unwrap();
+        let baseline = policy.baseline(&Moments::of([7_000]), 0).unwrap();
+        assert_eq!(baseline.upper_ms, 7_000.0);
+        assert!(baseline.upper_ms >= baseline.expected_ms);
+    }
+
+    #[test]
+    fn night_boundaries_follow_the_nightly_hour() {
+        let policy = BaselinePolicy::new(Method::default(), 14, 5, 3).unwrap();
+        let day = MS_PER_DAY;
+        let hour = MS_PER_HOUR;
+        assert_eq!(policy.night_start(10), 10 * day + 3 * hour);
+        assert_eq!(policy.night_at_or_before(10 * day + 3 * hour), 10);
+        assert_eq!(policy.night_at_or_before(10 * day + 3 * hour - 1), 9);
+        assert_eq!(policy.window_buckets(20), 6..20);
+    }
+
+    #[test]
+    fn window_is_the_half_open_span_before_the_night() {
+        let policy = BaselinePolicy::new(Method::default(), 14, 5, 0).unwrap();
+        let night = 100;
+        let start = policy.night_start(night);
+        let window = policy.window_buckets(night);
+        // Ended exactly at the night: not in its window.
+        assert!(!window.contains(&policy.bucket_of_end(start)));
+        assert!(window.contains(&policy.bucket_of_end(start - 1)));
+        assert!(window.contains(&policy.bucket_of_end(start - 14 * MS_PER_DAY)));
+        assert!(!window.contains(&policy.bucket_of_end(start - 14 * MS_PER_DAY - 1)));
+    }
+
+    #[test]
+    fn invalid_parameters_are_rejected_with_their_value() {
+        assert_eq!(
+            BaselinePolicy::new(Method::Seed { k: -1.0 }, 14, 5, 0),
+            Err(PolicyError::InvalidK(-1.0))
+        );
+        assert!(BaselinePolicy::new(Method::Seed { k: f64::NAN }, 14, 5, 0).is_err());
+        assert_eq!(
+            BaselinePolicy::new(Method::default(), 0, 5, 0),
+            Err(PolicyError::InvalidWindow(0))
+        );
+        assert_eq!(
+            BaselinePolicy::new(Method::default(), 14, 0, 0),
+            Err(PolicyError::InvalidMinSamples(0))
+        );
+        assert_eq!(
+            BaselinePolicy::new(Method::default(), 14, 5, 24),
+            Err(PolicyError::InvalidNightlyHour(24))
+        );
+        assert_eq!("mixture".parse::<MethodName>(), Err(PolicyError::UnknownMethod("mixture".into())));
+    }
+}

@@ -1,0 +1,217 @@
+//! Detection: is a running task past its limits at a given time?
+//!
+//! Two levels. `warning` when the elapsed time is strictly past the baseline's upper limit;
+//! `critical` when it is strictly past `critical_factor × upper` (default 2: the run has taken
+//! twice as long as the longest duration still considered normal). A multiple of the limit is
+//! used rather than more σ because σ is tiny for steady tasks, where "mean + 4σ" would fire
+//! minutes after the warning and say nothing new.
+
+use std::fmt;
+use std::str::FromStr;
+
+use thiserror::Error;
+
+use crate::baseline::Baseline;
+use crate::time::EpochMs;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Level {
+    Warning,
+    Critical,
+}
+
+impl Level {
+    pub const ALL: [Level; 2] = [Level::Warning, Level::Critical];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Warning => "warning",
+            Level::Critical => "critical",
+        }
+    }
+
+    fn bit(self) -> u8 {
+        match self {
+            Level::Warning => 1,
+            Level::Critical => 2,
+        }
+    }
+}
+
+impl fmt::Display for Level {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Level {
+    type Err = DetectionError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Level::ALL
+            .into_iter()
+            .find(|level| level.as_str() == s)
+            .ok_or_else(|| DetectionError::UnknownLevel(s.to_owned()))
+    }
+}
+
+/// The levels already alerted for one run: "one alert per run and level".
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AlertedLevels(u8);
+
+impl AlertedLevels {
+    pub fn contains(self, level: Level) -> bool {
+        self.0 & level.bit() != 0
+    }
+    pub fn insert(&mut self, level: Level) {
+        self.0 |= level.bit();
+    }
+    pub fn is_complete(self) -> bool {
+        Level::ALL.into_iter().all(|level| self.contains(level))
+    }
+}
+
+#[derive(Debug, Error, PartialEq)]
+pub enum DetectionError {
+    #[error("critical factor must be a finite number ≥ 1, got {0}")]
+    InvalidCriticalFactor(f64),
+    #[error("unknown level {0:?} (expected warning or critical)")]
+    UnknownLevel(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DetectionConfig {
+    critical_factor: f64,
+}
+
+impl DetectionConfig {
+    pub const DEFAULT_CRITICAL_FACTOR: f64 = 2.0;
+
+    pub fn new(critical_factor: f64) -> Result<Self, DetectionError> {
+        if critical_factor.is_finite() && critical_factor >= 1.0 {
+            Ok(Self { critical_factor })
+        } else {
+            Err(DetectionError::InvalidCriticalFactor(critical_factor))
+        }
+    }
+
+    pub fn critical_factor(&self) -> f64 {
+        self.critical_factor
+    }
+
+    pub fn thresholds(&self, baseline: &Baseline) -> Thresholds {
+        Thresholds {
+            warning_ms: baseline.upper_ms,
+            critical_ms: baseline.upper_ms * self.critical_factor,
+        }
+    }
+}
+
+impl Default for DetectionConfig {
+    fn default() -> Self {
+        Self { critical_factor: Self::DEFAULT_CRITICAL_FACTOR }
+    }
+}
+
+/// The elapsed times, in ms, that a run must strictly exceed for each level.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Thresholds {
+    pub warning_ms: f64,
+    pub critical_ms: f64,
+}
+
+impl Thresholds {
+    pub fn limit_ms(&self, level: Level) -> f64 {
+        match level {
+            Level::Warning => self.warning_ms,
+            Level::Critical => self.critical_ms,
+        }
+    }
+
+    /// Whether `elapsed_ms` is strictly past the level's limit.
+    pub fn exceeds(&self, level: Level, elapsed_ms: i64) -> bool {
+        elapsed_ms as f64 > self.limit_ms(level)
+    }
+
+    /// The smallest whole number of milliseconds strictly past the level's limit: a run alerts at
+    /// the first check where it has been running at least this long.
+    pub fn first_exceeding_elapsed_ms(&self, level: Level) -> i64 {
+        let limit = self.limit_ms(level);
+        // floor(limit) + 1 is the answer in exact arithmetic; the loops settle the rare case where
+        // converting between f64 and i64 rounds across the boundary, so this always agrees with
+        // `exceeds`.
+        let mut elapsed = limit.floor() as i64 + 1;
+        while elapsed > i64::MIN && self.exceeds(level, elapsed - 1) {
+            elapsed -= 1;
+        }
+        while !self.exceeds(level, elapsed) {
+            elapsed += 1;
+        }
+        elapsed
+    }
+
+    /// The levels a run that started at `start` is past at `now`, lowest first.
+    pub fn crossed_at(&self, start: EpochMs, now: EpochMs) -> impl Iterator<Item = Level> + '_ {
+        let elapsed = now - start;
+        Level::ALL.into_iter().filter(move |&level| self.exceeds(level, elapsed))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn baseline(upper_ms: f64) -> Baseline {
+        Baseline { n: 10, expected_ms: upper_ms / 2.0, sigma_ms: 1.0, upper_ms, computed_at: 0 }
+    }
+
+    #[test]
+    fn warning_needs_strictly_more_than_the_upper_limit() {
+        let thresholds = DetectionConfig::default().thresholds(&baseline(6_000.0));
+        assert!(!thresholds.exceeds(Level::Warning, 6_000));
+        assert!(thresholds.exceeds(Level::Warning, 6_001));
+        assert_eq!(thresholds.first_exceeding_elapsed_ms(Level::Warning), 6_001);
+    }
+
+    #[test]
+    fn critical_defaults_to_twice_the_upper_limit() {
+        let thresholds = DetectionConfig::default().thresholds(&baseline(6_000.0));
+        assert_eq!(thresholds.critical_ms, 12_000.0);
+        assert_eq!(thresholds.first_exceeding_elapsed_ms(Level::Critical), 12_001);
+        let levels: Vec<_> = thresholds.crossed_at(0, 12_001).collect();
+        assert_eq!(levels, vec![Level::Warning, Level::Critical]);
+        let levels: Vec<_> = thresholds.crossed_at(0, 12_000).collect();
+        assert_eq!(levels, vec![Level::Warning]);
+    }
+
+    #[test]
+    fn fractional_limits_round_up_to_the_next_whole_millisecond() {
+        let thresholds = DetectionConfig::default().thresholds(&baseline(1_234.5));
+        assert_eq!(thresholds.first_exceeding_elapsed_ms(Level::Warning), 1_235);
+    }
+
+    #[test]
+    fn critical_factor_below_one_or_not_finite_is_rejected() {
+        assert_eq!(DetectionConfig::new(0.5), Err(DetectionError::InvalidCriticalFactor(0.5)));
+        assert!(DetectionConfig::new(f64::INFINITY).is_err());
+        assert!(DetectionConfig::new(1.0).is_ok());
+    }
+
+    #[test]
+    fn alerted_levels_remember_each_level_once() {
+        let mut alerted = AlertedLevels::default();
+        assert!(!alerted.contains(Level::Warning));
+        alerted.insert(Level::Warning);
+        assert!(alerted.contains(Level::Warning));
+        assert!(!alerted.is_complete());
+        alerted.insert(Level::Critical);
+        assert!(alerted.is_complete());
+    }
+
+    #[test]
+    fn level_round_trips_through_its_name() {
+        for level in Level::ALL {
+            assert_eq!(level.as_str().parse::<Level>(), Ok(level));
+        }
+        assert!("info".parse::<Level>().is_err());
+    }
+}

@@ -1,0 +1,23 @@
+//! Overrun's statistics core.
+//!
+//! Pure by design: data in, data out, `now` passed in. No AWS types, no async runtime, no clock
+//! reads and no file or network I/O, so the Lambdas and the `overrun` command run the very same
+//! code and a replay of history shows exactly what the deployed functions would have done.
+//!
+//! All times are integer milliseconds since the Unix epoch ([`EpochMs`]); durations are integer
+//! milliseconds. Statistics are kept as exact integer moments ([`Moments`]) so that daily
+//! aggregates merge without rounding drift.
+
+pub mod baseline;
+pub mod detect;
+pub mod model;
+pub mod moments;
+pub mod replay;
+pub mod time;
+
+pub use baseline::{Baseline, BaselinePolicy, Method, PolicyError};
+pub use detect::{DetectionConfig, DetectionError, Level, Thresholds};
+pub use model::{ModelError, Run, RunId, RunStatus, TaskType};
+pub use moments::Moments;
+pub use replay::{Alert, ReplayConfig, ReplayError, ReplayOutcome, ReplaySummary, Replayer, RunInput};
+pub use time::{EpochMs, TickInterval};

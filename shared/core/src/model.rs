@@ -1,0 +1,240 @@
+//! The run model: a task run is a black box with a task type, a start, an optional end and a
+//! status.
+
+use std::fmt;
+use std::str::FromStr;
+
+use thiserror::Error;
+
+use crate::time::EpochMs;
+
+/// Longest task type or run id accepted, in bytes. Generous for job names and ARNs, and far below
+/// DynamoDB's key limits, so a name that replays also fits the deployed tables.
+pub const MAX_NAME_BYTES: usize = 512;
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum ModelError {
+    #[error("{what} is empty")]
+    Empty { what: &'static str },
+    #[error("{what} is {len} bytes long, the limit is {MAX_NAME_BYTES}")]
+    TooLong { what: &'static str, len: usize },
+    #[error("{what} contains a control character")]
+    ControlCharacter { what: &'static str },
+    #[error("unknown status {0:?} (expected succeeded, failed, aborted or running)")]
+    UnknownStatus(String),
+    #[error("end {end} is before start {start}")]
+    EndBeforeStart { start: EpochMs, end: EpochMs },
+    #[error("a {status} run needs an end time")]
+    MissingEnd { status: RunStatus },
+    #[error("a running run has no end time, but {end} was given")]
+    RunningWithEnd { end: EpochMs },
+}
+
+fn validate_name(what: &'static str, value: &str) -> Result<(), ModelError> {
+    if value.trim().is_empty() {
+        return Err(ModelError::Empty { what });
+    }
+    if value.len() > MAX_NAME_BYTES {
+        return Err(ModelError::TooLong { what, len: value.len() });
+    }
+    if value.chars().any(char::is_control) {
+        return Err(ModelError::ControlCharacter { what });
+    }
+    Ok(())
+}
+
+macro_rules! validated_name {
+    ($(#[$doc:meta])* $name:ident, $what:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(Box<str>);
+
+        impl $name {
+            pub fn new(value: &str) -> Result<Self, ModelError> {
+                Self::validate(value)?;
+                Ok(Self(value.into()))
+            }
+
+            /// Checks a borrowed value without allocating, for hot parsing loops.
+            pub fn validate(value: &str) -> Result<(), ModelError> {
+                validate_name($what, value)
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl TryFrom<&str> for $name {
+            type Error = ModelError;
+            fn try_from(value: &str) -> Result<Self, Self::Error> {
+                Self::new(value)
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+    };
+}
+
+validated_name!(
+    /// What a run is an instance of (a job name, a state machine, a DAG task): baselines are per
+    /// task type.
+    TaskType,
+    "task type"
+);
+validated_name!(
+    /// Identifies one run of a task type.
+    RunId,
+    "run id"
+);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RunStatus {
+    Succeeded,
+    Failed,
+    Aborted,
+    Running,
+}
+
+impl RunStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+            Self::Aborted => "aborted",
+            Self::Running => "running",
+        }
+    }
+
+    pub fn is_finished(self) -> bool {
+        !matches!(self, Self::Running)
+    }
+}
+
+impl fmt::Display for RunStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for RunStatus {
+    type Err = ModelError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        const ALL: [RunStatus; 4] = [
+            RunStatus::Succeeded,
+            RunStatus::Failed,
+            RunStatus::Aborted,
+            RunStatus::Running,
+        ];
+        ALL.into_iter()
+            .find(|status| status.as_str().eq_ignore_ascii_case(s))
+            .ok_or_else(|| ModelError::UnknownStatus(s.to_owned()))
+    }
+}
+
+/// One run of a task. `end` is `None` exactly while the run is running.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Run {
+    task_type: TaskType,
+    run_id: RunId,
+    start: EpochMs,
+    end: Option<EpochMs>,
+    status: RunStatus,
+}
+
+impl Run {
+    pub fn new(
+        task_type: TaskType,
+        run_id: RunId,
+        start: EpochMs,
+        end: Option<EpochMs>,
+        status: RunStatus,
+    ) -> Result<Self, ModelError> {
+        check_times(start, end, status)?;
+        Ok(Self { task_type, run_id, start, end, status })
+    }
+
+    pub fn task_type(&self) -> &TaskType {
+        &self.task_type
+    }
+    pub fn run_id(&self) -> &RunId {
+        &self.run_id
+    }
+    pub fn start(&self) -> EpochMs {
+        self.start
+    }
+    pub fn end(&self) -> Option<EpochMs> {
+        self.end
+    }
+    pub fn status(&self) -> RunStatus {
+        self.status
+    }
+    /// Duration of a finished run, in milliseconds.
+    pub fn duration_ms(&self) -> Option<u64> {
+        self.end.map(|end| end.abs_diff(self.start))
+    }
+}
+
+/// The invariants between times and status, shared by [`Run::new`] and the streaming parser.
+pub fn check_times(start: EpochMs, end: Option<EpochMs>, status: RunStatus) -> Result<(), ModelError> {
+    match (status, end) {
+        (RunStatus::Running, Some(end)) => Err(ModelError::RunningWithEnd { end }),
+        (RunStatus::Running, None) => Ok(()),
+        (status, None) => Err(ModelError::MissingEnd { status }),
+        (_, Some(end)) if end < start => Err(ModelError::EndBeforeStart { start, end }),
+        (_, Some(_)) => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn task_type_rejects_empty_blank_long_and_control_characters() {
+        assert_eq!(TaskType::new(""), Err(ModelError::Empty { what: "task type" }));
+        assert_eq!(TaskType::new("   "), Err(ModelError::Empty { what: "task type" }));
+        let long = "x".repeat(MAX_NAME_BYTES + 1);
+        assert_eq!(
+            TaskType::new(&long),
+            Err(ModelError::TooLong { what: "task type", len: MAX_NAME_BYTES + 1 })
+        );
+        assert_eq!(TaskType::new("a\tb"), Err(ModelError::ControlCharacter { what: "task type" }));
+        assert_eq!(TaskType::new(":linux: test x86_64").unwrap().as_str(), ":linux: test x86_64");
+    }
+
+    #[test]
+    fn run_id_error_names_the_run_id() {
+        assert_eq!(RunId::new("").unwrap_err().to_string(), "run id is empty");
+    }
+
+    #[test]
+    fn status_parses_case_insensitively_and_names_unknown_values() {
+        assert_eq!("SUCCEEDED".parse::<RunStatus>(), Ok(RunStatus::Succeeded));
+        assert_eq!("aborted".parse::<RunStatus>(), Ok(RunStatus::Aborted));
+        let err = "done".parse::<RunStatus>().unwrap_err();
+        assert!(err.to_string().contains("\"done\""), "{err}");
+    }
+
+    #[test]
+    fn run_checks_end_against_start_and_status() {
+        let task = TaskType::new("t").unwrap();
+        let id = RunId::new("r").unwrap();
+        assert!(Run::new(task.clone(), id.clone(), 10, Some(5), RunStatus::Succeeded).is_err());
+        assert!(Run::new(task.clone(), id.clone(), 10, None, RunStatus::Failed).is_err());
+        assert!(Run::new(task.clone(), id.clone(), 10, Some(20), RunStatus::Running).is_err());
+        let run = Run::new(task, id, 10, Some(10), RunStatus::Succeeded).unwrap();
+        assert_eq!(run.duration_ms(), Some(0));
+    }
+}

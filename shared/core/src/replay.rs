@@ -1,0 +1,447 @@
+//! The replay engine: what would Overrun have alerted on, and when, over a recorded history?
+//!
+//! It simulates the nightly baseline job and a check at every tick, but never steps through
+//! ticks. Between two nights a task type's limit is constant, so the first alerting tick of a run
+//! in that span has a closed form: the first tick at or after both the span's start and
+//! `start + (smallest elapsed past the limit)`. Work is therefore per run and per night a run
+//! spans, memory holds only the runs still open at the last night plus a window of daily
+//! aggregates per task type, and neither grows with the number of ticks.
+//!
+//! Runs must arrive in start order (as workflow histories are exported). Once a run starting at
+//! `s` arrives, every run that ended before `s` is known, so every night at or before `s` is
+//! final; that is what lets alerts be found while streaming.
+
+use std::collections::{HashMap, VecDeque};
+
+use thiserror::Error;
+
+use crate::baseline::{Baseline, BaselinePolicy};
+use crate::detect::{AlertedLevels, DetectionConfig, Level, Thresholds};
+use crate::model::{ModelError, Run, RunId, RunStatus, TaskType, check_times};
+use crate::moments::Moments;
+use crate::time::{EpochMs, MS_PER_DAY, TickInterval};
+
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct ReplayConfig {
+    pub policy: BaselinePolicy,
+    pub interval: TickInterval,
+    pub detection: DetectionConfig,
+}
+
+/// One run as read from a history, borrowed so that parsing allocates only for runs that matter.
+#[derive(Debug, Clone, Copy)]
+pub struct RunInput<'a> {
+    pub task_type: &'a str,
+    pub run_id: &'a str,
+    pub start: EpochMs,
+    /// `None` only for a run still running when the history was taken.
+    pub end: Option<EpochMs>,
+    pub status: RunStatus,
+}
+
+impl<'a> From<&'a Run> for RunInput<'a> {
+    fn from(run: &'a Run) -> Self {
+        Self {
+            task_type: run.task_type().as_str(),
+            run_id: run.run_id().as_str(),
+            start: run.start(),
+            end: run.end(),
+            status: run.status(),
+        }
+    }
+}
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum ReplayError {
+    #[error(transparent)]
+    InvalidRun(#[from] ModelError),
+    #[error("runs must be in start order: start {start} comes after start {previous}")]
+    OutOfOrder { start: EpochMs, previous: EpochMs },
+}
+
+/// An alert the checker would have published, with what explains it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Alert {
+    pub task_type: TaskType,
+    pub run_id: RunId,
+    pub run_start: EpochMs,
+    /// The check tick that raised it.
+    pub at: EpochMs,
+    pub level: Level,
+    pub elapsed_ms: i64,
+    /// The limit the elapsed time went strictly past (upper for a warning).
+    pub limit_ms: f64,
+    /// The baseline in force at `at`.
+    pub baseline: Baseline,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TaskAlertCount {
+    pub task_type: Option<TaskType>,
+    pub runs: u64,
+    pub warnings: u64,
+    pub criticals: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ReplaySummary {
+    pub runs: u64,
+    pub succeeded: u64,
+    pub failed: u64,
+    pub aborted: u64,
+    pub running: u64,
+    pub task_types: usize,
+    pub first_start: Option<EpochMs>,
+    /// The latest time in the history; runs with no end are taken as running until then.
+    pub horizon: Option<EpochMs>,
+    pub warnings: u64,
+    pub criticals: u64,
+    /// Task types with at least one alert, most alerts first.
+    pub noisiest: Vec<TaskAlertCount>,
+}
+
+impl ReplaySummary {
+    pub fn days_covered(&self) -> f64 {
+        match (self.first_start, self.horizon) {
+            (Some(first), Some(last)) => (last - first) as f64 / MS_PER_DAY as f64,
+            _ => 0.0,
+        }
+    }
+
+    pub fn alerts(&self) -> u64 {
+        self.warnings + self.criticals
+    }
+
+    pub fn alerts_per_day(&self) -> f64 {
+        let days = self.days_covered();
+        if days > 0.0 { self.alerts() as f64 / days } else { self.alerts() as f64 }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplayOutcome {
+    /// In time order; ties by input order, then warning before critical.
+    pub alerts: Vec<Alert>,
+    pub summary: ReplaySummary,
+}
+
+/// Streaming replay: [`Replayer::push`] runs in start order, then [`Replayer::finish`].
+pub struct Replayer {
+    config: ReplayConfig,
+    task_index: HashMap<Box<str>, u32, foldhash::fast::RandomState>,
+    tasks: Vec<TaskState>,
+    /// The latest night whose baselines are final, once any run has arrived.
+    night: Option<i64>,
+    last_start: Option<EpochMs>,
+    horizon: EpochMs,
+    open: Vec<OpenRun>,
+    alerts: Vec<RecordedAlert>,
+    /// Runs with no end time: alerts past the horizon are not theirs to raise.
+    endless: Vec<u64>,
+    summary: ReplaySummary,
+}
+
+struct TaskState {
+    name: TaskType,
+    daily: DailyBuckets,
+    /// The baseline of one night, memoised: many runs of a type consult the same night.
+    cached: Option<(i64, Option<Baseline>)>,
+    runs: u64,
+}
+
+/// A run whose later nights still have to be checked.
+struct OpenRun {
+    seq: u64,
+    task: u32,
+    run_id: RunId,
+    start: EpochMs,
+    end: Option<EpochMs>,
+    alerted: AlertedLevels,
+}
+
+/// Exact moments of succeeded runs per day of end time, oldest first. Only the window before the
+/// current night and the days ahead of it (runs already seen that end later) are kept.
+#[derive(Default)]
+struct DailyBuckets(VecDeque<(i64, Moments)>);
+
+impl DailyBuckets {
+    fn add(&mut self, day: i64, duration_ms: u64) {
+        // Runs arrive in start order, so their end day is almost always the newest bucket.
+        let position = self.0.iter().rposition(|&(d, _)| d <= day);
+        match position {
+            Some(i) if self.0[i].0 == day => self.0[i].1.push(duration_ms),
+            Some(i) => self.0.insert(i + 1, (day, Moments::of([duration_ms]))),
+            None => self.0.push_front((day, Moments::of([duration_ms]))),
+        }
+    }
+
+    fn drop_before(&mut self, day: i64) {
+        while self.0.front().is_some_and(|&(d, _)| d < day) {
+            self.0.pop_front();
+        }
+    }
+
+    fn sum(&self, days: std::ops::Range<i64>) -> Moments {
+        self.0.iter().filter(|(d, _)| days.contains(d)).map(|&(_, m)| m).sum()
+    }
+}
+
+/// What one night's span of checks found for one run.
+struct Found {
+    level: Level,
+    at: EpochMs,
+    limit_ms: f64,
+    baseline: Baseline,
+}
+
+impl Replayer {
+    pub fn new(config: ReplayConfig) -> Self {
+        Self {
+            config,
+            task_index: HashMap::default(),
+            tasks: Vec::new(),
+            night: None,
+            last_start: None,
+            horizon: EpochMs::MIN,
+            open: Vec::new(),
+            alerts: Vec::new(),
+            endless: Vec::new(),
+            summary: ReplaySummary::default(),
+        }
+    }
+
+    pub fn config(&self) -> &ReplayConfig {
+        &self.config
+    }
+
+    /// Adds the next run. On error nothing changes, so a caller may skip the run and go on.
+    pub fn push(&mut self, run: RunInput<'_>) -> Result<(), ReplayError> {
+        check_times(run.start, run.end, run.status)?;
+        RunId::validate(run.run_id)?;
+        if let Some(previous) = self.last_start
+            && run.start < previous
+        {
+            return Err(ReplayError::OutOfOrder { start: run.start, previous });
+        }
+        let task = self.intern(run.task_type)?;
+
+        self.last_start = Some(run.start);
+        self.summary.first_start.get_or_insert(run.start);
+        self.horizon = self.horizon.max(run.end.unwrap_or(run.start)).max(run.start);
+        self.count_status(run.status);
+        self.tasks[task as usize].runs += 1;
+
+        let policy = self.config.policy;
+        let night = policy.night_at_or_before(run.start);
+        self.advance_to_night(night);
+
+        if let (RunStatus::Succeeded, Some(end)) = (run.status, run.end) {
+            // The end day is never before the current night, so no final baseline changes.
+            let duration = end.abs_diff(run.start);
+            self.tasks[task as usize].daily.add(policy.bucket_of_end(end), duration);
+        }
+
+        let seq = self.summary.runs;
+        self.summary.runs += 1;
+        if run.end.is_none() {
+            self.endless.push(seq);
+        }
+        let mut alerted = AlertedLevels::default();
+        let found = self.check_span(task, run.start, run.end, &mut alerted, night);
+        let still_open = !alerted.is_complete() && run.end.is_none_or(|end| end > policy.night_start(night + 1));
+        if found.iter().any(Option::is_some) || still_open {
+            let run_id = RunId::new(run.run_id)?;
+            self.record(seq, task, &run_id, run.start, found);
+            if still_open {
+                self.open.push(OpenRun { seq, task, run_id, start: run.start, end: run.end, alerted });
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks the nights after the last run up to the history's horizon, then returns every
+    /// alert in time order and the summary.
+    pub fn finish(mut self) -> ReplayOutcome {
+        if let Some(night) = self.night {
+            let horizon = self.horizon;
+            // Runs with no end are taken as running at every tick up to the horizon.
+            for run in &mut self.open {
+                run.end.get_or_insert(horizon + 1);
+            }
+            let last_night = self.config.policy.night_at_or_before(horizon).max(night);
+            self.advance_to_night(last_night);
+            self.summary.horizon = Some(horizon);
+        }
+        let horizon = self.horizon;
+        let endless = self.endless;
+        self.alerts.retain(|recorded| {
+            recorded.alert.at <= horizon || endless.binary_search(&recorded.seq).is_err()
+        });
+        self.alerts
+            .sort_by(|a, b| (a.alert.at, a.seq, a.alert.level).cmp(&(b.alert.at, b.seq, b.alert.level)));
+
+        let mut per_task: Vec<TaskAlertCount> = vec![TaskAlertCount::default(); self.tasks.len()];
+        for recorded in &self.alerts {
+            let counts = &mut per_task[recorded.task as usize];
+            match recorded.alert.level {
+                Level::Warning => counts.warnings += 1,
+                Level::Critical => counts.criticals += 1,
+            }
+        }
+        self.summary.warnings = per_task.iter().map(|c| c.warnings).sum();
+        self.summary.criticals = per_task.iter().map(|c| c.criticals).sum();
+        self.summary.task_types = self.tasks.len();
+        let mut noisiest: Vec<TaskAlertCount> = per_task
+            .into_iter()
+            .zip(&self.tasks)
+            .filter(|(counts, _)| counts.warnings + counts.criticals > 0)
+            .map(|(counts, task)| TaskAlertCount {
+                task_type: Some(task.name.clone()),
+                runs: task.runs,
+                ..counts
+            })
+            .collect();
+        noisiest.sort_by(|a, b| {
+            (b.warnings + b.criticals, b.warnings)
+                .cmp(&(a.warnings + a.criticals, a.warnings))
+                .then_with(|| a.task_type.cmp(&b.task_type))
+        });
+        self.summary.noisiest = noisiest;
+        ReplayOutcome {
+            alerts: self.alerts.into_iter().map(|recorded| recorded.alert).collect(),
+            summary: self.summary,
+        }
+    }
+
+    fn intern(&mut self, name: &str) -> Result<u32, ModelError> {
+        if let Some(&index) = self.task_index.get(name) {
+            return Ok(index);
+        }
+        let task_type = TaskType::new(name)?;
+        let index = u32::try_from(self.tasks.len()).unwrap_or(u32::MAX);
+        self.task_index.insert(name.into(), index);
+        self.tasks.push(TaskState {
+            name: task_type,
+            daily: DailyBuckets::default(),
+            cached: None,
+            runs: 0,
+        });
+        Ok(index)
+    }
+
+    fn count_status(&mut self, status: RunStatus) {
+        let counter = match status {
+            RunStatus::Succeeded => &mut self.summary.succeeded,
+            RunStatus::Failed => &mut self.summary.failed,
+            RunStatus::Aborted => &mut self.summary.aborted,
+            RunStatus::Running => &mut self.summary.running,
+        };
+        *counter += 1;
+    }
+
+    /// Makes `night` the current one, checking the open runs over every night in between.
+    fn advance_to_night(&mut self, night: i64) {
+        let Some(current) = self.night else {
+            self.night = Some(night);
+            return;
+        };
+        let policy = self.config.policy;
+        let mut open = std::mem::take(&mut self.open);
+        let mut next = current + 1;
+        while next <= night && !open.is_empty() {
+            open.retain_mut(|run| {
+                let found = self.check_span(run.task, run.start, run.end, &mut run.alerted, next);
+                self.record(run.seq, run.task, &run.run_id, run.start, found);
+                !run.alerted.is_complete()
+                    && run.end.is_none_or(|end| end > policy.night_start(next + 1))
+            });
+            next += 1;
+        }
+        self.open = open;
+        self.night = Some(self.night.map_or(night, |n| n.max(night)));
+    }
+
+    /// The first alerting tick per level within night `night`'s span, for a run of `task`.
+    fn check_span(
+        &mut self,
+        task: u32,
+        start: EpochMs,
+        end: Option<EpochMs>,
+        alerted: &mut AlertedLevels,
+        night: i64,
+    ) -> [Option<Found>; 2] {
+        let policy = self.config.policy;
+        let span_start = start.max(policy.night_start(night));
+        let span_end = policy.night_start(night + 1).min(end.unwrap_or(EpochMs::MAX));
+        let mut found = [None, None];
+        if span_start >= span_end {
+            return found;
+        }
+        let Some(baseline) = self.baseline(task, night) else {
+            return found;
+        };
+        let thresholds: Thresholds = self.config.detection.thresholds(&baseline);
+        for (slot, level) in found.iter_mut().zip(Level::ALL) {
+            if alerted.contains(level) {
+                continue;
+            }
+            let earliest = span_start.max(start.saturating_add(thresholds.first_exceeding_elapsed_ms(level)));
+            let at = self.config.interval.first_tick_at_or_after(earliest);
+            if at < span_end {
+                alerted.insert(level);
+                *slot = Some(Found { level, at, limit_ms: thresholds.limit_ms(level), baseline });
+            }
+        }
+        found
+    }
+
+    fn baseline(&mut self, task: u32, night: i64) -> Option<Baseline> {
+        let policy = self.config.policy;
+        let state = &mut self.tasks[task as usize];
+        match state.cached {
+            Some((cached_night, baseline)) if cached_night == night => baseline,
+            _ => {
+                let window = policy.window_buckets(night);
+                // Nights only move forward, so days before this window are never read again.
+                state.daily.drop_before(window.start);
+                let baseline = policy.baseline(&state.daily.sum(window), policy.night_start(night));
+                state.cached = Some((night, baseline));
+                baseline
+            }
+        }
+    }
+
+    fn record(&mut self, seq: u64, task: u32, run_id: &RunId, start: EpochMs, found: [Option<Found>; 2]) {
+        for Found { level, at, limit_ms, baseline } in found.into_iter().flatten() {
+            let alert = Alert {
+                task_type: self.tasks[task as usize].name.clone(),
+                run_id: run_id.clone(),
+                run_start: start,
+                at,
+                level,
+                elapsed_ms: at - start,
+                limit_ms,
+                baseline,
+            };
+            self.alerts.push(RecordedAlert { seq, task, alert });
+        }
+    }
+}
+
+struct RecordedAlert {
+    seq: u64,
+    task: u32,
+    alert: Alert,
+}
+
+/// Replays runs given in any order (they are sorted by start first, keeping input order among
+/// equal starts).
+pub fn replay_runs(config: ReplayConfig, runs: &[Run]) -> Result<ReplayOutcome, ReplayError> {
+    let mut order: Vec<&Run> = runs.iter().collect();
+    order.sort_by_key(|run| run.start());
+    let mut replayer = Replayer::new(config);
+    for run in order {
+        replayer.push(run.into())?;
+    }
+    Ok(replayer.finish())
+}

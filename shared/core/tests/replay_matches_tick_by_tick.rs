@@ -1,0 +1,131 @@
+//! The replay engine's closed-form search against a deliberately naive oracle that visits every
+//! tick and recomputes every baseline from the raw runs with two-pass floating-point formulas.
+
+use overrun_core::replay::replay_runs;
+use overrun_core::time::{MS_PER_DAY, MS_PER_HOUR};
+use overrun_core::{
+    BaselinePolicy, DetectionConfig, Level, Method, ReplayConfig, Run, RunId, RunStatus, TaskType,
+    TickInterval,
+};
+use proptest::prelude::*;
+
+struct Params {
+    k: f64,
+    window_days: i64,
+    min_samples: usize,
+    nightly_hour: i64,
+    interval_s: i64,
+    critical_factor: f64,
+}
+
+fn naive_alerts(p: &Params, runs: &[Run]) -> Vec<(String, i64, Level)> {
+    let mut order: Vec<(usize, &Run)> = runs.iter().enumerate().collect();
+    order.sort_by_key(|(i, r)| (r.start(), *i));
+    let horizon = runs.iter().map(|r| r.end().unwrap_or(r.start()).max(r.start())).max().unwrap();
+    let interval = p.interval_s * 1_000;
+    let first = runs.iter().map(Run::start).min().unwrap();
+    let mut t = first.div_euclid(interval) * interval;
+    if t < first {
+        t += interval;
+    }
+    let mut alerted: Vec<[bool; 2]> = vec![[false; 2]; runs.len()];
+    let mut found = Vec::new();
+    while t <= horizon {
+        let night = (t - p.nightly_hour * MS_PER_HOUR).div_euclid(MS_PER_DAY) * MS_PER_DAY
+            + p.nightly_hour * MS_PER_HOUR;
+        let window_start = night - p.window_days * MS_PER_DAY;
+        for (seq, (i, r)) in order.iter().enumerate() {
+            let end = r.end().unwrap_or(horizon + 1);
+            if !(r.start() <= t && t < end) {
+                continue;
+            }
+            let durations: Vec<f64> = runs
+                .iter()
+                .filter(|o| o.task_type() == r.task_type() && o.status() == RunStatus::Succeeded)
+                .filter_map(|o| o.end().filter(|&e| window_start <= e && e < night).map(|e| (e - o.start()) as f64))
+                .collect();
+            if durations.len() < p.min_samples {
+                continue;
+            }
+            let n = durations.len() as f64;
+            let mean = durations.iter().sum::<f64>() / n;
+            let sd = if durations.len() > 1 {
+                (durations.iter().map(|d| (d - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
+            } else {
+                0.0
+            };
+            let upper = mean + p.k * sd;
+            let elapsed = (t - r.start()) as f64;
+            for (level_index, (level, limit)) in
+                [(Level::Warning, upper), (Level::Critical, upper * p.critical_factor)].into_iter().enumerate()
+            {
+                if elapsed > limit && !alerted[*i][level_index] {
+                    alerted[*i][level_index] = true;
+                    found.push((t, seq, level, r.run_id().to_string()));
+                }
+            }
+        }
+        t += interval;
+    }
+    found.sort();
+    found.into_iter().map(|(t, _, level, id)| (id, t, level)).collect()
+}
+
+fn arb_runs() -> impl Strategy<Value = Vec<Run>> {
+    let one = (0usize..3, 0i64..6 * 86_400, 0i64..8 * 3_600, 0u8..10, 0u8..3);
+    prop::collection::vec(one, 1..60).prop_map(|rows| {
+        rows.into_iter()
+            .enumerate()
+            .map(|(i, (task, start_s, duration_s, status_pick, unit))| {
+                let base = 19_000 * MS_PER_DAY;
+                // Mix whole seconds, whole minutes and odd milliseconds.
+                let scale = [1_000, 60_000, 7][unit as usize];
+                let duration = if unit == 1 { duration_s / 60 * scale } else { duration_s * scale / 1_000 * 1_000 + i64::from(unit) };
+                let start = base + start_s * 1_000;
+                let (status, end) = match status_pick {
+                    0 => (RunStatus::Failed, Some(start + duration)),
+                    1 => (RunStatus::Aborted, Some(start + duration)),
+                    2 if i % 7 == 0 => (RunStatus::Running, None),
+                    _ => (RunStatus::Succeeded, Some(start + duration)),
+                };
+                Run::new(
+                    TaskType::new(&format!("task-{task}")).unwrap(),
+                    RunId::new(&format!("run-{i}")).unwrap(),
+                    start,
+                    end,
+                    status,
+                )
+                .unwrap()
+            })
+            .collect()
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn replay_finds_exactly_the_alerts_a_tick_by_tick_simulation_finds(
+        runs in arb_runs(),
+        k in prop::sample::select(vec![0.0, 0.5, 1.0, 2.0, 3.0]),
+        window_days in 1i64..4,
+        min_samples in 1usize..5,
+        nightly_hour in 0i64..24,
+        interval_s in prop::sample::select(vec![60i64, 420, 600, 3_600]),
+        critical_factor in prop::sample::select(vec![1.0, 1.5, 2.0]),
+    ) {
+        let params = Params { k, window_days, min_samples, nightly_hour, interval_s, critical_factor };
+        let config = ReplayConfig {
+            policy: BaselinePolicy::new(Method::Seed { k }, window_days as u32, min_samples as u64, nightly_hour as u8).unwrap(),
+            interval: TickInterval::from_seconds(interval_s).unwrap(),
+            detection: DetectionConfig::new(critical_factor).unwrap(),
+        };
+        let engine: Vec<(String, i64, Level)> = replay_runs(config, &runs)
+            .unwrap()
+            .alerts
+            .into_iter()
+            .map(|a| (a.run_id.to_string(), a.at, a.level))
+            .collect();
+        prop_assert_eq!(engine, naive_alerts(&params, &runs));
+    }
+}
