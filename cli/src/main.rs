@@ -1,1 +1,160 @@
-fn main(){}
+//! `overrun`: replay real task-run history to see what Overrun would have alerted on, and when.
+
+use std::io::{self, ErrorKind};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use overrun_cli::commands::generate::{self, GenerateRequest};
+use overrun_cli::commands::replay::{self, ReplayRequest};
+use overrun_cli::error::CliError;
+use overrun_cli::history::ReadOptions;
+use overrun_cli::input::Source;
+use overrun_core::baseline::MethodName;
+use overrun_core::{BaselinePolicy, DetectionConfig, Method, ReplayConfig, TickInterval};
+
+/// Overrun: duration-anomaly alerts for workflow tasks.
+///
+/// Overrun learns how long each task type normally takes from its recent successful runs and
+/// alerts when a run is still going well past that. `overrun replay` shows what it would have
+/// alerted on, and when, over a history you already have.
+#[derive(Parser)]
+#[command(name = "overrun", version, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Replay a history of task runs: every alert Overrun would have raised, in time order.
+    ///
+    /// The input is CSV (or gzip-compressed CSV) with the header
+    /// task_type,run_id,start_epoch_s,end_epoch_s,status where times are Unix epoch seconds
+    /// (fractions allowed) and status is succeeded, failed, aborted or running (running rows leave
+    /// end_epoch_s empty). Each night, a task type's baseline is computed from its succeeded runs
+    /// of the last --window-days days; every --interval seconds, each running task is compared
+    /// with its baseline.
+    ///
+    /// Exit codes: 0 done, 2 bad input or options (the message names the line), 1 output failed.
+    Replay(ReplayArgs),
+    /// Write a seeded synthetic history (log-normal durations) in the replay format, for
+    /// benchmarks and experiments.
+    Generate(GenerateArgs),
+}
+
+#[derive(Args)]
+struct ReplayArgs {
+    /// History file (CSV or .csv.gz, detected by content); `-` reads standard input.
+    file: PathBuf,
+    /// Baseline method. `seed`: expected = mean, limit = mean + k·σ of the window's succeeded runs.
+    #[arg(long, default_value = "seed")]
+    method: MethodName,
+    /// How many standard deviations above the mean the limit sits.
+    #[arg(long, default_value_t = Method::SEED_DEFAULT_K)]
+    k: f64,
+    /// Days of succeeded runs a baseline looks back over.
+    #[arg(long, default_value_t = 14)]
+    window_days: u32,
+    /// Fewest succeeded runs in the window for a baseline; fewer means no alerts for that type.
+    #[arg(long, default_value_t = 5)]
+    min_samples: u64,
+    /// Seconds between checks; checks fall on multiples of it since the Unix epoch.
+    #[arg(long, default_value_t = 600)]
+    interval: i64,
+    /// UTC hour at which baselines are recomputed each night.
+    #[arg(long, default_value_t = 0)]
+    nightly_hour: u8,
+    /// A run is critical past this multiple of its limit (a warning past the limit itself).
+    #[arg(long, default_value_t = DetectionConfig::DEFAULT_CRITICAL_FACTOR)]
+    critical_factor: f64,
+    /// One JSON object per alert per line instead of the summary and table.
+    #[arg(long)]
+    json: bool,
+    /// Skip malformed rows (reporting how many and why on stderr) instead of stopping at the first.
+    #[arg(long)]
+    skip_bad_rows: bool,
+    /// How many of the noisiest task types the summary lists.
+    #[arg(long, default_value_t = 10)]
+    top: usize,
+    /// Never draw a progress bar (one is drawn on a terminal for large inputs).
+    #[arg(long)]
+    no_progress: bool,
+}
+
+#[derive(Args)]
+struct GenerateArgs {
+    /// Number of runs.
+    #[arg(long, default_value_t = 1_000_000)]
+    runs: u64,
+    /// Number of task types the runs are spread over.
+    #[arg(long, default_value_t = 1_000)]
+    task_types: u32,
+    /// Days the starts are spread over.
+    #[arg(long, default_value_t = 90)]
+    days: u32,
+    /// Random seed: the same seed writes the same file.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Epoch seconds of the earliest start (default 2025-01-01T00:00:00Z).
+    #[arg(long, default_value_t = 1_735_689_600)]
+    begin: i64,
+    /// Fraction of runs slowed down ×3.
+    #[arg(long, default_value_t = 0.005)]
+    slow_fraction: f64,
+    /// Fraction of runs that fail.
+    #[arg(long, default_value_t = 0.01)]
+    fail_fraction: f64,
+    /// Output file (gzip when it ends in .gz); `-` writes standard output.
+    #[arg(short, long)]
+    output: PathBuf,
+}
+
+fn replay_request(args: ReplayArgs) -> Result<ReplayRequest, CliError> {
+    let method = match args.method {
+        MethodName::Seed => Method::Seed { k: args.k },
+    };
+    let policy = BaselinePolicy::new(method, args.window_days, args.min_samples, args.nightly_hour)
+        .map_err(CliError::invalid)?;
+    let interval = TickInterval::from_seconds(args.interval).map_err(CliError::invalid)?;
+    let detection = DetectionConfig::new(args.critical_factor).map_err(CliError::invalid)?;
+    Ok(ReplayRequest {
+        source: Source::from_arg(&args.file)?,
+        config: ReplayConfig { policy, interval, detection },
+        read: ReadOptions { skip_bad_rows: args.skip_bad_rows, show_progress: !args.no_progress },
+        json: args.json,
+        top: args.top,
+    })
+}
+
+fn execute(command: Command) -> Result<(), CliError> {
+    match command {
+        Command::Replay(args) => {
+            let request = replay_request(args)?;
+            replay::run(&request, &mut io::stdout().lock(), &mut io::stderr().lock())
+        }
+        Command::Generate(args) => generate::run(&GenerateRequest {
+            runs: args.runs,
+            task_types: args.task_types,
+            days: args.days,
+            seed: args.seed,
+            begin: args.begin,
+            slow_fraction: args.slow_fraction,
+            fail_fraction: args.fail_fraction,
+            output: args.output,
+        }),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match execute(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        // `overrun replay … | head` closing the pipe early is not a failure.
+        Err(CliError::Output(error)) if error.kind() == ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("overrun: {error}");
+            ExitCode::from(error.exit_code() as u8)
+        }
+    }
+}

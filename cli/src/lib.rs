@@ -1,0 +1,11 @@
+//! The `overrun` command's library: everything but argument parsing, so benchmarks and tests can
+//! drive it directly.
+
+pub mod commands;
+pub mod error;
+pub mod history;
+pub mod input;
+pub mod render;
+pub mod rng;
+pub mod rows;
+pub mod timefmt;

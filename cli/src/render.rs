@@ -1,0 +1,120 @@
+//! Replay output: a summary and a table for people, or one JSON object per alert per line.
+
+use std::io::{self, Write};
+
+use overrun_core::{Alert, Method, ReplayConfig, ReplayOutcome};
+use serde::Serialize;
+
+use crate::timefmt::{duration, utc_date, utc_minute};
+
+/// One alert as a JSON line. Times are epoch seconds; durations are seconds.
+#[derive(Serialize)]
+struct AlertLine<'a> {
+    run_id: &'a str,
+    task_type: &'a str,
+    at: i64,
+    level: &'static str,
+    elapsed_s: f64,
+    expected_s: f64,
+    upper_s: f64,
+    sigma_s: f64,
+    limit_s: f64,
+    n: u64,
+    run_start: f64,
+    baseline_at: f64,
+    method: &'static str,
+}
+
+pub fn json_lines(out: &mut impl Write, config: &ReplayConfig, outcome: &ReplayOutcome) -> io::Result<()> {
+    let method = config.policy.method().name();
+    for alert in &outcome.alerts {
+        let line = AlertLine {
+            run_id: alert.run_id.as_str(),
+            task_type: alert.task_type.as_str(),
+            at: alert.at.div_euclid(1_000),
+            level: alert.level.as_str(),
+            elapsed_s: alert.elapsed_ms as f64 / 1_000.0,
+            expected_s: alert.baseline.expected_ms / 1_000.0,
+            upper_s: alert.baseline.upper_ms / 1_000.0,
+            sigma_s: alert.baseline.sigma_ms / 1_000.0,
+            limit_s: alert.limit_ms / 1_000.0,
+            n: alert.baseline.n,
+            run_start: alert.run_start as f64 / 1_000.0,
+            baseline_at: alert.baseline.computed_at as f64 / 1_000.0,
+            method,
+        };
+        serde_json::to_writer(&mut *out, &line)?;
+        out.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
+pub fn human(out: &mut impl Write, config: &ReplayConfig, outcome: &ReplayOutcome, top: usize) -> io::Result<()> {
+    let summary = &outcome.summary;
+    let policy = &config.policy;
+    let method = match policy.method() {
+        Method::Seed { k } => format!("seed (mean + {k}σ)"),
+    };
+    writeln!(
+        out,
+        "Overrun replay: {method}, {}-day window, at least {} runs, baselines nightly at {:02}:00 UTC, checks every {}",
+        policy.window_days(),
+        policy.min_samples(),
+        policy.nightly_hour(),
+        duration(config.interval.as_ms() as f64),
+    )?;
+    writeln!(out)?;
+    let mut statuses = vec![format!("{} succeeded", summary.succeeded)];
+    for (count, name) in [(summary.failed, "failed"), (summary.aborted, "aborted"), (summary.running, "running")] {
+        if count > 0 {
+            statuses.push(format!("{count} {name}"));
+        }
+    }
+    writeln!(out, "  runs        {} ({}) of {} task types", summary.runs, statuses.join(", "), summary.task_types)?;
+    if let (Some(first), Some(last)) = (summary.first_start, summary.horizon) {
+        writeln!(out, "  covers      {:.1} days, {} to {}", summary.days_covered(), utc_date(first), utc_date(last))?;
+    }
+    writeln!(
+        out,
+        "  alerts      {} ({} warning, {} critical), {:.2} per day",
+        summary.alerts(),
+        summary.warnings,
+        summary.criticals,
+        summary.alerts_per_day()
+    )?;
+    if !summary.noisiest.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "Noisiest task types (alerts: warning + critical, of runs)")?;
+        for task in summary.noisiest.iter().take(top) {
+            let name = task.task_type.as_ref().map_or("", |t| t.as_str());
+            writeln!(out, "  {:>5}  {name}  ({} + {}, of {} runs)", task.warnings + task.criticals, task.warnings, task.criticals, task.runs)?;
+        }
+    }
+    if outcome.alerts.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "No alerts: no run outlived its limit at any check.")?;
+        return Ok(());
+    }
+    writeln!(out)?;
+    writeln!(out, "Alerts")?;
+    for alert in &outcome.alerts {
+        writeln!(out, "  {}", alert_line(alert))?;
+    }
+    Ok(())
+}
+
+fn alert_line(alert: &Alert) -> String {
+    let b = &alert.baseline;
+    format!(
+        "{}  {:<8}  {}  run {}: running {}, expected {}, limit {} (σ {}, n {})",
+        utc_minute(alert.at),
+        alert.level.as_str(),
+        alert.task_type,
+        alert.run_id,
+        duration(alert.elapsed_ms as f64),
+        duration(b.expected_ms),
+        duration(alert.limit_ms),
+        duration(b.sigma_ms),
+        b.n,
+    )
+}
