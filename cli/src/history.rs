@@ -1,10 +1,15 @@
 //! Reading a history row by row, with line numbers and the bad-row policy.
+//!
+//! The hot loop of a replay. Whole buffers are scanned once for commas and newlines (SIMD, via
+//! memchr) so a plain row is split without a per-byte loop or a copy; a buffer with a quote in
+//! it, a line split across two buffers, a header or an odd row go through the general parser.
 
+use std::borrow::Cow;
 use std::io::BufRead;
 
 use crate::error::CliError;
 use crate::input::{InputError, Source};
-use crate::rows::{BadRow, Line, Row, RowProblem, parse_line};
+use crate::rows::{BadRow, Line, Row, RowProblem, parse_fields, parse_line};
 
 /// How many skipped rows are described, not just counted.
 const REASONS_KEPT: usize = 5;
@@ -25,6 +30,7 @@ impl BadRows {
 }
 
 /// What a row consumer tells the reader.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Flow {
     Continue,
     /// Stop reading: the consumer cannot take this row where it stands (unsorted input).
@@ -42,43 +48,123 @@ pub fn for_each_row(
     source: &Source,
     options: &ReadOptions,
     bad: &mut BadRows,
-    mut consume: impl FnMut(Row<'_>) -> Result<Flow, RowProblem>,
+    consume: impl FnMut(Row<'_>) -> Result<Flow, RowProblem>,
 ) -> Result<Flow, CliError> {
     let (mut reader, progress) = source.open(options.show_progress)?;
-    let mut buffer = Vec::with_capacity(512);
-    let mut line_number: u64 = 0;
-    loop {
-        buffer.clear();
-        let read = reader
-            .read_until(b'\n', &mut buffer)
-            .map_err(|error| InputError::Read { name: source.name(), source: error })?;
-        if read == 0 {
-            break;
+    let mut lines = Lines { source, skip_bad_rows: options.skip_bad_rows, bad, consume, number: 0 };
+    let flow = lines.read_all(&mut reader);
+    progress.finish_and_clear();
+    flow
+}
+
+struct Lines<'a, F> {
+    source: &'a Source,
+    skip_bad_rows: bool,
+    bad: &'a mut BadRows,
+    consume: F,
+    /// Number of the last line handled.
+    number: u64,
+}
+
+impl<F: FnMut(Row<'_>) -> Result<Flow, RowProblem>> Lines<'_, F> {
+    fn read_all(&mut self, reader: &mut dyn BufRead) -> Result<Flow, CliError> {
+        // A line that straddles two buffers is put together here.
+        let mut partial: Vec<u8> = Vec::new();
+        loop {
+            let chunk = reader
+                .fill_buf()
+                .map_err(|error| InputError::Read { name: self.source.name(), source: error })?;
+            if chunk.is_empty() {
+                return if partial.is_empty() { Ok(Flow::Continue) } else { self.line(&partial, None) };
+            }
+            let length = chunk.len();
+            let Some(last_newline) = memchr::memrchr(b'\n', chunk) else {
+                partial.extend_from_slice(chunk);
+                reader.consume(length);
+                continue;
+            };
+            let mut complete = &chunk[..=last_newline];
+            if !partial.is_empty() {
+                let first_end = memchr::memchr(b'\n', complete).unwrap_or(last_newline);
+                partial.extend_from_slice(&complete[..first_end]);
+                if self.line(&partial, None)? == Flow::Stop {
+                    return Ok(Flow::Stop);
+                }
+                partial.clear();
+                complete = &complete[first_end + 1..];
+            }
+            if self.lines(complete)? == Flow::Stop {
+                return Ok(Flow::Stop);
+            }
+            partial.extend_from_slice(&chunk[last_newline + 1..]);
+            reader.consume(length);
         }
-        line_number += 1;
-        let line = buffer.strip_suffix(b"\n").unwrap_or(&buffer);
-        let outcome = match parse_line(line, line_number == 1) {
-            Ok(Line::Row(row)) => consume(row),
+    }
+
+    /// Every line of `block`, which ends with a newline.
+    fn lines(&mut self, block: &[u8]) -> Result<Flow, CliError> {
+        if memchr::memchr(b'"', block).is_some() {
+            let mut start = 0;
+            for end in memchr::memchr_iter(b'\n', block) {
+                if self.line(&block[start..end], None)? == Flow::Stop {
+                    return Ok(Flow::Stop);
+                }
+                start = end + 1;
+            }
+            return Ok(Flow::Continue);
+        }
+        let mut start = 0;
+        let mut commas = [0usize; 4];
+        let mut count = 0;
+        for at in memchr::memchr2_iter(b',', b'\n', block) {
+            if block[at] == b',' {
+                if count < commas.len() {
+                    commas[count] = at;
+                }
+                count += 1;
+                continue;
+            }
+            let fields = (count == 4).then(|| {
+                [
+                    &block[start..commas[0]],
+                    &block[commas[0] + 1..commas[1]],
+                    &block[commas[1] + 1..commas[2]],
+                    &block[commas[2] + 1..commas[3]],
+                    &block[commas[3] + 1..at],
+                ]
+            });
+            if self.line(&block[start..at], fields)? == Flow::Stop {
+                return Ok(Flow::Stop);
+            }
+            start = at + 1;
+            count = 0;
+        }
+        Ok(Flow::Continue)
+    }
+
+    /// One line, without its newline; `fields` when it is already split into exactly five.
+    fn line(&mut self, line: &[u8], fields: Option<[&[u8]; 5]>) -> Result<Flow, CliError> {
+        self.number += 1;
+        let parsed = match fields {
+            Some(fields) if self.number > 1 => parse_fields(fields.map(Cow::Borrowed)).map(Line::Row),
+            _ => parse_line(line, self.number == 1),
+        };
+        let outcome = match parsed {
+            Ok(Line::Row(row)) => (self.consume)(row),
             Ok(Line::Header | Line::Blank) => Ok(Flow::Continue),
             Err(problem) => Err(problem),
         };
         match outcome {
-            Ok(Flow::Continue) => {}
-            Ok(Flow::Stop) => {
-                progress.finish_and_clear();
-                return Ok(Flow::Stop);
-            }
+            Ok(flow) => Ok(flow),
             Err(problem) => {
-                let row = BadRow { line: line_number, problem };
-                if options.skip_bad_rows {
-                    bad.note(row);
+                let row = BadRow { line: self.number, problem };
+                if self.skip_bad_rows {
+                    self.bad.note(row);
+                    Ok(Flow::Continue)
                 } else {
-                    progress.finish_and_clear();
-                    return Err(CliError::BadRow { name: source.name(), row });
+                    Err(CliError::BadRow { name: self.source.name(), row })
                 }
             }
         }
     }
-    progress.finish_and_clear();
-    Ok(Flow::Continue)
 }

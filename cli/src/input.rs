@@ -4,6 +4,8 @@
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, IsTerminal, Read};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::thread;
 
 use flate2::bufread::MultiGzDecoder;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -53,30 +55,137 @@ impl Source {
 
     /// A reader of the decompressed text, and a progress bar (hidden unless worth showing).
     pub fn open(&self, show_progress: bool) -> Result<(Box<dyn BufRead + '_>, ProgressBar), InputError> {
-        let (raw, size): (Box<dyn Read>, u64) = match self {
+        let read_error = |source| InputError::Read { name: self.name(), source };
+        match self {
             Source::File(path) => {
                 let file = File::open(path).map_err(|source| InputError::Open { path: path.clone(), source })?;
                 let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-                (Box::new(file), size)
+                let progress = progress_bar(show_progress, size);
+                let mut buffered = BufReader::with_capacity(READ_BUFFER, progress.wrap_read(file));
+                let reader: Box<dyn BufRead> = if is_gzip(&mut buffered).map_err(read_error)? {
+                    Box::new(ThreadedGunzip::spawn(buffered))
+                } else {
+                    Box::new(buffered)
+                };
+                Ok((reader, progress))
             }
-            Source::Stdin(bytes) => (Box::new(io::Cursor::new(bytes.as_slice())), bytes.len() as u64),
-        };
-        let progress = if show_progress && size >= PROGRESS_MIN_BYTES && io::stderr().is_terminal() {
-            let bar = ProgressBar::new(size);
-            if let Ok(style) = ProgressStyle::with_template("{spinner} {bytes}/{total_bytes} [{bar:30}] {eta}") {
-                bar.set_style(style.progress_chars("=> "));
+            Source::Stdin(bytes) => {
+                let progress = progress_bar(show_progress, bytes.len() as u64);
+                let mut buffered = BufReader::with_capacity(READ_BUFFER, progress.wrap_read(bytes.as_slice()));
+                let reader: Box<dyn BufRead> = if is_gzip(&mut buffered).map_err(read_error)? {
+                    Box::new(BufReader::with_capacity(READ_BUFFER, ExplainGzipErrors(MultiGzDecoder::new(buffered))))
+                } else {
+                    Box::new(buffered)
+                };
+                Ok((reader, progress))
             }
-            bar
-        } else {
-            ProgressBar::hidden()
-        };
-        let mut buffered = BufReader::with_capacity(READ_BUFFER, progress.wrap_read(raw));
-        let head = buffered.fill_buf().map_err(|source| InputError::Read { name: self.name(), source })?;
-        let reader: Box<dyn BufRead> = if head.starts_with(&GZIP_MAGIC) {
-            Box::new(BufReader::with_capacity(READ_BUFFER, MultiGzDecoder::new(buffered)))
-        } else {
-            Box::new(buffered)
-        };
-        Ok((reader, progress))
+        }
+    }
+}
+
+/// Says that a decompression error means a broken or truncated gzip file: the decoder's own
+/// words ("incomplete deflate stream") do not.
+struct ExplainGzipErrors<R>(R);
+
+impl<R: Read> Read for ExplainGzipErrors<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf).map_err(|error| {
+            io::Error::new(error.kind(), format!("corrupt or truncated gzip data ({error})"))
+        })
+    }
+}
+
+fn is_gzip(reader: &mut impl BufRead) -> io::Result<bool> {
+    Ok(reader.fill_buf()?.starts_with(&GZIP_MAGIC))
+}
+
+fn progress_bar(wanted: bool, size: u64) -> ProgressBar {
+    if !(wanted && size >= PROGRESS_MIN_BYTES && io::stderr().is_terminal()) {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(size);
+    if let Ok(style) = ProgressStyle::with_template("{spinner} {bytes}/{total_bytes} [{bar:30}] {eta}") {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
+}
+
+/// Decompresses on a second thread, handing over filled buffers, so that inflating and parsing
+/// overlap on a two-core machine. Buffers go back to the decompressor for reuse, so memory stays
+/// at a few buffers whatever the size of the file.
+struct ThreadedGunzip {
+    filled: Receiver<io::Result<Vec<u8>>>,
+    empty: SyncSender<Vec<u8>>,
+    current: Vec<u8>,
+    position: usize,
+    done: bool,
+}
+
+/// Buffers in flight: one being parsed, one being filled, one waiting.
+const BUFFERS_IN_FLIGHT: usize = 3;
+
+impl ThreadedGunzip {
+    fn spawn(compressed: impl BufRead + Send + 'static) -> Self {
+        let (filled_tx, filled) = sync_channel::<io::Result<Vec<u8>>>(BUFFERS_IN_FLIGHT);
+        let (empty, empty_rx) = sync_channel::<Vec<u8>>(BUFFERS_IN_FLIGHT);
+        thread::spawn(move || {
+            let mut decoder = ExplainGzipErrors(MultiGzDecoder::new(compressed));
+            loop {
+                let mut buffer = empty_rx.try_recv().unwrap_or_else(|_| Vec::with_capacity(READ_BUFFER));
+                buffer.resize(READ_BUFFER, 0);
+                let filled = fill(&mut decoder, &mut buffer).map(|length| {
+                    buffer.truncate(length);
+                    buffer
+                });
+                let finished = matches!(&filled, Ok(b) if b.is_empty()) || filled.is_err();
+                // A closed channel means the reader stopped early: nothing left to do.
+                if filled_tx.send(filled).is_err() || finished {
+                    return;
+                }
+            }
+        });
+        Self { filled, empty, current: Vec::new(), position: 0, done: false }
+    }
+}
+
+/// Reads until `buffer` is full or the stream ends; returns the length read.
+fn fill(reader: &mut impl Read, buffer: &mut [u8]) -> io::Result<usize> {
+    let mut length = 0;
+    while length < buffer.len() {
+        match reader.read(&mut buffer[length..]) {
+            Ok(0) => break,
+            Ok(n) => length += n,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(length)
+}
+
+impl Read for ThreadedGunzip {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let available = self.fill_buf()?;
+        let n = available.len().min(out.len());
+        out[..n].copy_from_slice(&available[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl BufRead for ThreadedGunzip {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if self.position == self.current.len() && !self.done {
+            let next = self.filled.recv().map_err(|_| io::Error::other("decompression thread stopped"))??;
+            self.done = next.is_empty();
+            let spent = std::mem::replace(&mut self.current, next);
+            self.position = 0;
+            // The decompressor may have finished already; then the buffer is simply dropped.
+            let _ = self.empty.try_send(spent);
+        }
+        Ok(&self.current[self.position..])
+    }
+
+    fn consume(&mut self, amount: usize) {
+        self.position = (self.position + amount).min(self.current.len());
     }
 }

@@ -131,7 +131,10 @@ fn execute(command: Command) -> Result<(), CliError> {
     match command {
         Command::Replay(args) => {
             let request = replay_request(args)?;
-            replay::run(&request, &mut io::stdout().lock(), &mut io::stderr().lock())
+            // Stdout is line-buffered by default: thousands of alert lines would be thousands of
+            // writes.
+            let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
+            replay::run(&request, &mut out, &mut io::stderr().lock())
         }
         Command::Generate(args) => generate::run(&GenerateRequest {
             runs: args.runs,

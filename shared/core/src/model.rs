@@ -37,10 +37,19 @@ fn validate_name(what: &'static str, value: &str) -> Result<(), ModelError> {
     if value.len() > MAX_NAME_BYTES {
         return Err(ModelError::TooLong { what, len: value.len() });
     }
-    if value.chars().any(char::is_control) {
+    if has_control_character(value.as_bytes()) {
         return Err(ModelError::ControlCharacter { what });
     }
     Ok(())
+}
+
+/// Same answer as `value.chars().any(char::is_control)`, on bytes: this runs for every row of a
+/// replay. Control characters are C0 and DEL (single bytes) and C1 (U+0080..U+009F, encoded as
+/// 0xC2 0x80..=0x9F).
+fn has_control_character(bytes: &[u8]) -> bool {
+    bytes.iter().enumerate().any(|(i, &b)| {
+        b < 0x20 || b == 0x7f || (b == 0xc2 && bytes.get(i + 1).is_some_and(|next| (0x80..=0x9f).contains(next)))
+    })
 }
 
 macro_rules! validated_name {
@@ -212,6 +221,13 @@ mod tests {
         );
         assert_eq!(TaskType::new("a\tb"), Err(ModelError::ControlCharacter { what: "task type" }));
         assert_eq!(TaskType::new(":linux: test x86_64").unwrap().as_str(), ":linux: test x86_64");
+    }
+
+    #[test]
+    fn control_character_check_on_bytes_agrees_with_chars() {
+        for text in ["plain", "tab\there", "del\u{7f}", "c1\u{85}x", "é ü ß", "\u{a0}nbsp", "日本", "\u{9f}"] {
+            assert_eq!(has_control_character(text.as_bytes()), text.chars().any(char::is_control), "{text:?}");
+        }
     }
 
     #[test]

@@ -144,8 +144,8 @@ pub struct Replayer {
 struct TaskState {
     name: TaskType,
     daily: DailyBuckets,
-    /// The baseline of one night, memoised: many runs of a type consult the same night.
-    cached: Option<(i64, Option<Baseline>)>,
+    /// The limits of one night, memoised: many runs of a type consult the same night.
+    cached: Option<(i64, Option<NightLimits>)>,
     runs: u64,
 }
 
@@ -184,6 +184,15 @@ impl DailyBuckets {
     fn sum(&self, days: std::ops::Range<i64>) -> Moments {
         self.0.iter().filter(|(d, _)| days.contains(d)).map(|&(_, m)| m).sum()
     }
+}
+
+/// A night's baseline for one task type, with what detection derives from it.
+#[derive(Clone, Copy)]
+struct NightLimits {
+    baseline: Baseline,
+    thresholds: Thresholds,
+    /// Per level, the smallest elapsed time that alerts.
+    first_exceeding_ms: [i64; 2],
 }
 
 /// What one night's span of checks found for one run.
@@ -377,15 +386,14 @@ impl Replayer {
         if span_start >= span_end {
             return found;
         }
-        let Some(baseline) = self.baseline(task, night) else {
+        let Some(NightLimits { baseline, thresholds, first_exceeding_ms }) = self.limits(task, night) else {
             return found;
         };
-        let thresholds: Thresholds = self.config.detection.thresholds(&baseline);
-        for (slot, level) in found.iter_mut().zip(Level::ALL) {
+        for ((slot, level), first_exceeding) in found.iter_mut().zip(Level::ALL).zip(first_exceeding_ms) {
             if alerted.contains(level) {
                 continue;
             }
-            let earliest = span_start.max(start.saturating_add(thresholds.first_exceeding_elapsed_ms(level)));
+            let earliest = span_start.max(start.saturating_add(first_exceeding));
             let at = self.config.interval.first_tick_at_or_after(earliest);
             if at < span_end {
                 alerted.insert(level);
@@ -395,18 +403,26 @@ impl Replayer {
         found
     }
 
-    fn baseline(&mut self, task: u32, night: i64) -> Option<Baseline> {
+    fn limits(&mut self, task: u32, night: i64) -> Option<NightLimits> {
         let policy = self.config.policy;
+        let detection = self.config.detection;
         let state = &mut self.tasks[task as usize];
         match state.cached {
-            Some((cached_night, baseline)) if cached_night == night => baseline,
+            Some((cached_night, limits)) if cached_night == night => limits,
             _ => {
                 let window = policy.window_buckets(night);
                 // Nights only move forward, so days before this window are never read again.
                 state.daily.drop_before(window.start);
-                let baseline = policy.baseline(&state.daily.sum(window), policy.night_start(night));
-                state.cached = Some((night, baseline));
-                baseline
+                let limits = policy.baseline(&state.daily.sum(window), policy.night_start(night)).map(|baseline| {
+                    let thresholds = detection.thresholds(&baseline);
+                    NightLimits {
+                        baseline,
+                        thresholds,
+                        first_exceeding_ms: Level::ALL.map(|level| thresholds.first_exceeding_elapsed_ms(level)),
+                    }
+                });
+                state.cached = Some((night, limits));
+                limits
             }
         }
     }
