@@ -168,3 +168,74 @@ impl<F: FnMut(Row<'_>) -> Result<Flow, RowProblem>> Lines<'_, F> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rows::HEADER;
+
+    type Owned = (String, String, i64, Option<i64>);
+
+    fn big_input() -> Vec<u8> {
+        let mut csv = format!("{HEADER}\r\n");
+        for i in 0..30_000 {
+            // Varying lengths move line ends across buffer boundaries; some rows are quoted.
+            let task = if i % 997 == 0 {
+                format!("\"t, {}\"", "x".repeat(i % 13))
+            } else {
+                format!("t{}", "y".repeat(i % 17))
+            };
+            csv += &format!("{task},run-{i},{},{},succeeded\n", 1_000 + i, 2_000 + i);
+        }
+        csv += "last,run-end,5,6,failed"; // no final newline
+        csv.into_bytes()
+    }
+
+    fn read(bytes: Vec<u8>, skip_bad_rows: bool) -> Result<(Vec<Owned>, BadRows), CliError> {
+        let source = Source::Stdin(bytes);
+        let mut rows = Vec::new();
+        let mut bad = BadRows::default();
+        let options = ReadOptions { skip_bad_rows, show_progress: false };
+        for_each_row(&source, &options, &mut bad, |row| {
+            rows.push((row.task_type.into_owned(), row.run_id.into_owned(), row.start, row.end));
+            Ok(Flow::Continue)
+        })?;
+        Ok((rows, bad))
+    }
+
+    #[test]
+    fn buffered_scanning_reads_every_row_as_the_line_parser_does() {
+        let bytes = big_input();
+        assert!(bytes.len() > 2 * 256 * 1024, "spans several read buffers");
+        let expected: Vec<Owned> = bytes
+            .split(|&b| b == b'\n')
+            .enumerate()
+            .filter_map(|(i, line)| match parse_line(line, i == 0).unwrap() {
+                Line::Row(row) => {
+                    Some((row.task_type.into_owned(), row.run_id.into_owned(), row.start, row.end))
+                }
+                _ => None,
+            })
+            .collect();
+        let (rows, bad) = read(bytes, false).unwrap();
+        assert_eq!(bad.count, 0);
+        assert_eq!(rows.len(), 30_001);
+        assert_eq!(rows, expected);
+    }
+
+    #[test]
+    fn a_bad_row_deep_in_the_input_is_reported_with_its_line_number() {
+        let mut bytes = big_input();
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        let offset = text.find("run-20000,").unwrap();
+        bytes[offset + "run-20000,".len()] = b'x'; // 21000 → x1000
+        match read(bytes.clone(), false) {
+            Err(CliError::BadRow { row, .. }) => assert_eq!(row.line, 20_002),
+            other => panic!("{:?}", other.map(|(rows, _)| rows.len())),
+        }
+        let (rows, bad) = read(bytes, true).unwrap();
+        assert_eq!(rows.len(), 30_000);
+        assert_eq!(bad.count, 1);
+        assert_eq!(bad.first[0].line, 20_002);
+    }
+}

@@ -58,7 +58,8 @@ impl Source {
         let read_error = |source| InputError::Read { name: self.name(), source };
         match self {
             Source::File(path) => {
-                let file = File::open(path).map_err(|source| InputError::Open { path: path.clone(), source })?;
+                let file =
+                    File::open(path).map_err(|source| InputError::Open { path: path.clone(), source })?;
                 let size = file.metadata().map(|m| m.len()).unwrap_or(0);
                 let progress = progress_bar(show_progress, size);
                 let mut buffered = BufReader::with_capacity(READ_BUFFER, progress.wrap_read(file));
@@ -71,9 +72,13 @@ impl Source {
             }
             Source::Stdin(bytes) => {
                 let progress = progress_bar(show_progress, bytes.len() as u64);
-                let mut buffered = BufReader::with_capacity(READ_BUFFER, progress.wrap_read(bytes.as_slice()));
+                let mut buffered =
+                    BufReader::with_capacity(READ_BUFFER, progress.wrap_read(bytes.as_slice()));
                 let reader: Box<dyn BufRead> = if is_gzip(&mut buffered).map_err(read_error)? {
-                    Box::new(BufReader::with_capacity(READ_BUFFER, ExplainGzipErrors(MultiGzDecoder::new(buffered))))
+                    Box::new(BufReader::with_capacity(
+                        READ_BUFFER,
+                        ExplainGzipErrors(MultiGzDecoder::new(buffered)),
+                    ))
                 } else {
                     Box::new(buffered)
                 };

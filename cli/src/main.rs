@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use overrun_cli::commands::generate::{self, GenerateRequest};
+use overrun_cli::commands::generate::{self, GenerateRequest, SyntheticSpec};
 use overrun_cli::commands::replay::{self, ReplayRequest};
 use overrun_cli::error::CliError;
 use overrun_cli::history::ReadOptions;
@@ -44,6 +44,7 @@ enum Command {
 }
 
 #[derive(Args)]
+#[command(allow_negative_numbers = true)]
 struct ReplayArgs {
     /// History file (CSV or .csv.gz, detected by content); `-` reads standard input.
     file: PathBuf,
@@ -137,13 +138,15 @@ fn execute(command: Command) -> Result<(), CliError> {
             replay::run(&request, &mut out, &mut io::stderr().lock())
         }
         Command::Generate(args) => generate::run(&GenerateRequest {
-            runs: args.runs,
-            task_types: args.task_types,
-            days: args.days,
-            seed: args.seed,
-            begin: args.begin,
-            slow_fraction: args.slow_fraction,
-            fail_fraction: args.fail_fraction,
+            spec: SyntheticSpec {
+                runs: args.runs,
+                task_types: args.task_types,
+                days: args.days,
+                seed: args.seed,
+                begin: args.begin,
+                slow_fraction: args.slow_fraction,
+                fail_fraction: args.fail_fraction,
+            },
             output: args.output,
         }),
     }

@@ -49,7 +49,12 @@ pub fn json_lines(out: &mut impl Write, config: &ReplayConfig, outcome: &ReplayO
     Ok(())
 }
 
-pub fn human(out: &mut impl Write, config: &ReplayConfig, outcome: &ReplayOutcome, top: usize) -> io::Result<()> {
+pub fn human(
+    out: &mut impl Write,
+    config: &ReplayConfig,
+    outcome: &ReplayOutcome,
+    top: usize,
+) -> io::Result<()> {
     let summary = &outcome.summary;
     let policy = &config.policy;
     let method = match policy.method() {
@@ -65,14 +70,28 @@ pub fn human(out: &mut impl Write, config: &ReplayConfig, outcome: &ReplayOutcom
     )?;
     writeln!(out)?;
     let mut statuses = vec![format!("{} succeeded", summary.succeeded)];
-    for (count, name) in [(summary.failed, "failed"), (summary.aborted, "aborted"), (summary.running, "running")] {
+    for (count, name) in
+        [(summary.failed, "failed"), (summary.aborted, "aborted"), (summary.running, "running")]
+    {
         if count > 0 {
             statuses.push(format!("{count} {name}"));
         }
     }
-    writeln!(out, "  runs        {} ({}) of {} task types", summary.runs, statuses.join(", "), summary.task_types)?;
+    writeln!(
+        out,
+        "  runs        {} ({}) of {} task types",
+        summary.runs,
+        statuses.join(", "),
+        summary.task_types
+    )?;
     if let (Some(first), Some(last)) = (summary.first_start, summary.horizon) {
-        writeln!(out, "  covers      {:.1} days, {} to {}", summary.days_covered(), utc_date(first), utc_date(last))?;
+        writeln!(
+            out,
+            "  covers      {:.1} days, {} to {}",
+            summary.days_covered(),
+            utc_date(first),
+            utc_date(last)
+        )?;
     }
     writeln!(
         out,
@@ -87,7 +106,14 @@ pub fn human(out: &mut impl Write, config: &ReplayConfig, outcome: &ReplayOutcom
         writeln!(out, "Noisiest task types (alerts: warning + critical, of runs)")?;
         for task in summary.noisiest.iter().take(top) {
             let name = task.task_type.as_ref().map_or("", |t| t.as_str());
-            writeln!(out, "  {:>5}  {name}  ({} + {}, of {} runs)", task.warnings + task.criticals, task.warnings, task.criticals, task.runs)?;
+            writeln!(
+                out,
+                "  {:>5}  {name}  ({} + {}, of {} runs)",
+                task.warnings + task.criticals,
+                task.warnings,
+                task.criticals,
+                task.runs
+            )?;
         }
     }
     if outcome.alerts.is_empty() {

@@ -6,7 +6,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use overrun_core::{EpochMs, RunStatus};
+use overrun_core::{EpochMs, RunInput, RunStatus};
 use thiserror::Error;
 
 pub const HEADER: &str = "task_type,run_id,start_epoch_s,end_epoch_s,status";
@@ -22,6 +22,18 @@ pub struct Row<'a> {
     pub start: EpochMs,
     pub end: Option<EpochMs>,
     pub status: RunStatus,
+}
+
+impl<'a> From<&'a Row<'_>> for RunInput<'a> {
+    fn from(row: &'a Row<'_>) -> Self {
+        RunInput {
+            task_type: &row.task_type,
+            run_id: &row.run_id,
+            start: row.start,
+            end: row.end,
+            status: row.status,
+        }
+    }
 }
 
 #[derive(Debug, Error, PartialEq)]
@@ -154,7 +166,9 @@ fn utf8<'a>(column: &'static str, bytes: &'a [u8]) -> Result<&'a str, RowProblem
 fn text<'a>(column: &'static str, field: Cow<'a, [u8]>) -> Result<Cow<'a, str>, RowProblem> {
     match field {
         Cow::Borrowed(bytes) => utf8(column, bytes).map(Cow::Borrowed),
-        Cow::Owned(bytes) => String::from_utf8(bytes).map(Cow::Owned).map_err(|_| RowProblem::BadUtf8 { column }),
+        Cow::Owned(bytes) => {
+            String::from_utf8(bytes).map(Cow::Owned).map_err(|_| RowProblem::BadUtf8 { column })
+        }
     }
 }
 
@@ -250,14 +264,26 @@ mod tests {
 
     #[test]
     fn each_bad_field_is_named() {
-        assert_eq!(problem("t,r,1,2"), "expected 5 columns (task_type,run_id,start_epoch_s,end_epoch_s,status), found 4");
-        assert_eq!(problem("t,r,1,2,succeeded,x"), "expected 5 columns (task_type,run_id,start_epoch_s,end_epoch_s,status), found 6");
+        assert_eq!(
+            problem("t,r,1,2"),
+            "expected 5 columns (task_type,run_id,start_epoch_s,end_epoch_s,status), found 4"
+        );
+        assert_eq!(
+            problem("t,r,1,2,succeeded,x"),
+            "expected 5 columns (task_type,run_id,start_epoch_s,end_epoch_s,status), found 6"
+        );
         assert_eq!(problem("t,r,soon,2,succeeded"), "start_epoch_s \"soon\" is not a number of seconds");
         assert_eq!(problem("t,r,1,-5,succeeded"), "end_epoch_s \"-5\" is negative");
         assert_eq!(problem("t,r,1,1e5,succeeded"), "end_epoch_s \"1e5\" is not a number of seconds");
-        assert_eq!(problem("t,r,1700000000000,1700000000001,succeeded"), "start_epoch_s \"1700000000000\" is past the year 9999 (milliseconds given as seconds?)");
+        assert_eq!(
+            problem("t,r,1700000000000,1700000000001,succeeded"),
+            "start_epoch_s \"1700000000000\" is past the year 9999 (milliseconds given as seconds?)"
+        );
         assert_eq!(problem("t,r,20,10,succeeded"), "end 10000 is before start 20000");
-        assert_eq!(problem("t,r,1,2,done"), "unknown status \"done\" (expected succeeded, failed, aborted or running)");
+        assert_eq!(
+            problem("t,r,1,2,done"),
+            "unknown status \"done\" (expected succeeded, failed, aborted or running)"
+        );
         assert_eq!(problem("t,r,,2,succeeded"), "start_epoch_s is empty");
         assert_eq!(problem("t,r,1,,succeeded"), "a succeeded run needs an end time");
         assert_eq!(problem("\"t,r,1,2,succeeded"), "unterminated quoted field");

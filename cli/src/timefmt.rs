@@ -7,7 +7,11 @@ pub fn utc_minute(t: EpochMs) -> String {
     let seconds = t.div_euclid(1_000);
     let (days, second_of_day) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
     let (year, month, day) = civil_from_days(days);
-    format!("{year:04}-{month:02}-{day:02} {:02}:{:02} UTC", second_of_day / 3_600, second_of_day % 3_600 / 60)
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
+        second_of_day / 3_600,
+        second_of_day % 3_600 / 60
+    )
 }
 
 /// `2025-01-03`.
@@ -33,7 +37,8 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 /// `45s`, `12m 05s`, `2h 03m`, `3d 04h`: two units at most, enough to compare at a glance.
 pub fn duration(ms: f64) -> String {
     let total = (ms / 1_000.0).round().max(0.0) as u64;
-    let (days, hours, minutes, seconds) = (total / 86_400, total % 86_400 / 3_600, total % 3_600 / 60, total % 60);
+    let (days, hours, minutes, seconds) =
+        (total / 86_400, total % 86_400 / 3_600, total % 3_600 / 60, total % 60);
     match (days, hours, minutes) {
         (0, 0, 0) => format!("{seconds}s"),
         (0, 0, _) => format!("{minutes}m {seconds:02}s"),

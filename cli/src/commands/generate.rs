@@ -16,6 +16,13 @@ use crate::rng::SplitMix64;
 use crate::rows::HEADER;
 
 pub struct GenerateRequest {
+    pub spec: SyntheticSpec,
+    pub output: PathBuf,
+}
+
+/// What to synthesize.
+#[derive(Debug, Clone)]
+pub struct SyntheticSpec {
     pub runs: u64,
     pub task_types: u32,
     pub days: u32,
@@ -24,7 +31,6 @@ pub struct GenerateRequest {
     pub begin: i64,
     pub slow_fraction: f64,
     pub fail_fraction: f64,
-    pub output: PathBuf,
 }
 
 struct Profile {
@@ -40,20 +46,37 @@ struct SyntheticRun {
 }
 
 pub fn run(request: &GenerateRequest) -> Result<(), CliError> {
-    if request.task_types == 0 || request.days == 0 {
+    let spec = &request.spec;
+    if spec.task_types == 0 || spec.days == 0 {
         return Err(CliError::invalid("--task-types and --days must be at least 1"));
     }
-    for (name, fraction) in [("--slow-fraction", request.slow_fraction), ("--fail-fraction", request.fail_fraction)] {
+    for (name, fraction) in [("--slow-fraction", spec.slow_fraction), ("--fail-fraction", spec.fail_fraction)]
+    {
         if !(0.0..=1.0).contains(&fraction) {
             return Err(CliError::invalid(format!("{name} must be between 0 and 1, got {fraction}")));
         }
     }
-    let runs = synthesize(request);
-    let out = open_output(&request.output).map_err(CliError::Output)?;
-    write_runs(out, &runs).map_err(CliError::Output)
+    let mut output = open_output(&request.output).map_err(CliError::Output)?;
+    write_csv(output.writer(), spec).and_then(|()| output.finish()).map_err(CliError::Output)
 }
 
-fn synthesize(request: &GenerateRequest) -> Vec<SyntheticRun> {
+/// Writes the synthetic history as CSV, header first, rows in start order.
+pub fn write_csv(out: &mut dyn Write, spec: &SyntheticSpec) -> io::Result<()> {
+    writeln!(out, "{HEADER}")?;
+    for (index, run) in synthesize(spec).iter().enumerate() {
+        let status = if run.failed { "failed" } else { "succeeded" };
+        writeln!(
+            out,
+            "task-{:04},r{index:07},{},{},{status}",
+            run.task,
+            run.start,
+            run.start + i64::from(run.duration)
+        )?;
+    }
+    Ok(())
+}
+
+fn synthesize(request: &SyntheticSpec) -> Vec<SyntheticRun> {
     let mut rng = SplitMix64::new(request.seed);
     let profiles: Vec<Profile> = (0..request.task_types)
         .map(|_| Profile {
@@ -85,7 +108,7 @@ fn synthesize(request: &GenerateRequest) -> Vec<SyntheticRun> {
 /// The output file, gzip-compressed when its name ends in `.gz`.
 enum Output {
     Plain(BufWriter<Box<dyn Write>>),
-    Gzip(GzEncoder<BufWriter<Box<dyn Write>>>),
+    Gzip(Box<GzEncoder<BufWriter<Box<dyn Write>>>>),
 }
 
 impl Output {
@@ -106,31 +129,12 @@ impl Output {
 }
 
 fn open_output(path: &Path) -> io::Result<Output> {
-    let raw: Box<dyn Write> = if path.as_os_str() == "-" {
-        Box::new(io::stdout().lock())
-    } else {
-        Box::new(File::create(path)?)
-    };
+    let raw: Box<dyn Write> =
+        if path.as_os_str() == "-" { Box::new(io::stdout().lock()) } else { Box::new(File::create(path)?) };
     let buffered = BufWriter::with_capacity(1 << 20, raw);
     Ok(if path.extension().is_some_and(|e| e == "gz") {
-        Output::Gzip(GzEncoder::new(buffered, Compression::default()))
+        Output::Gzip(Box::new(GzEncoder::new(buffered, Compression::default())))
     } else {
         Output::Plain(buffered)
     })
-}
-
-fn write_runs(mut output: Output, runs: &[SyntheticRun]) -> io::Result<()> {
-    let out = output.writer();
-    writeln!(out, "{HEADER}")?;
-    for (index, run) in runs.iter().enumerate() {
-        let status = if run.failed { "failed" } else { "succeeded" };
-        writeln!(
-            out,
-            "task-{:04},r{index:07},{},{},{status}",
-            run.task,
-            run.start,
-            run.start + i64::from(run.duration)
-        )?;
-    }
-    output.finish()
 }

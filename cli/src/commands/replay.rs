@@ -38,7 +38,7 @@ pub fn replay(request: &ReplayRequest, err: &mut impl Write) -> Result<(ReplayOu
     let mut bad = BadRows::default();
     let mut replayer = Replayer::new(request.config);
     let streamed = for_each_row(&request.source, &request.read, &mut bad, |row| {
-        match replayer.push(input(&row)) {
+        match replayer.push(RunInput::from(&row)) {
             Ok(()) => Ok(Flow::Continue),
             Err(ReplayError::OutOfOrder { .. }) => Ok(Flow::Stop),
             Err(ReplayError::InvalidRun(problem)) => Err(RowProblem::Invalid(problem)),
@@ -57,12 +57,8 @@ pub fn replay(request: &ReplayRequest, err: &mut impl Write) -> Result<(ReplayOu
         runs.push(owned(&row)?);
         Ok(Flow::Continue)
     })?;
-    let outcome = replay_runs(request.config, &runs).map_err(|error| CliError::invalid(error))?;
+    let outcome = replay_runs(request.config, &runs).map_err(CliError::invalid)?;
     Ok((outcome, bad))
-}
-
-fn input<'a>(row: &'a Row<'_>) -> RunInput<'a> {
-    RunInput { task_type: &row.task_type, run_id: &row.run_id, start: row.start, end: row.end, status: row.status }
 }
 
 fn owned(row: &Row<'_>) -> Result<Run, RowProblem> {
@@ -70,7 +66,13 @@ fn owned(row: &Row<'_>) -> Result<Run, RowProblem> {
 }
 
 fn report_skipped(err: &mut impl Write, source: &Source, bad: &BadRows) -> std::io::Result<()> {
-    writeln!(err, "warning: skipped {} bad row{} of {}", bad.count, if bad.count == 1 { "" } else { "s" }, source.name())?;
+    writeln!(
+        err,
+        "warning: skipped {} bad row{} of {}",
+        bad.count,
+        if bad.count == 1 { "" } else { "s" },
+        source.name()
+    )?;
     for row in &bad.first {
         writeln!(err, "  {row}")?;
     }

@@ -232,19 +232,10 @@ mod tests {
 
     #[test]
     fn invalid_parameters_are_rejected_with_their_value() {
-        assert_eq!(
-            BaselinePolicy::new(Method::Seed { k: -1.0 }, 14, 5, 0),
-            Err(PolicyError::InvalidK(-1.0))
-        );
+        assert_eq!(BaselinePolicy::new(Method::Seed { k: -1.0 }, 14, 5, 0), Err(PolicyError::InvalidK(-1.0)));
         assert!(BaselinePolicy::new(Method::Seed { k: f64::NAN }, 14, 5, 0).is_err());
-        assert_eq!(
-            BaselinePolicy::new(Method::default(), 0, 5, 0),
-            Err(PolicyError::InvalidWindow(0))
-        );
-        assert_eq!(
-            BaselinePolicy::new(Method::default(), 14, 0, 0),
-            Err(PolicyError::InvalidMinSamples(0))
-        );
+        assert_eq!(BaselinePolicy::new(Method::default(), 0, 5, 0), Err(PolicyError::InvalidWindow(0)));
+        assert_eq!(BaselinePolicy::new(Method::default(), 14, 0, 0), Err(PolicyError::InvalidMinSamples(0)));
         assert_eq!(
             BaselinePolicy::new(Method::default(), 14, 5, 24),
             Err(PolicyError::InvalidNightlyHour(24))

@@ -99,10 +99,7 @@ impl DetectionConfig {
     }
 
     pub fn thresholds(&self, baseline: &Baseline) -> Thresholds {
-        Thresholds {
-            warning_ms: baseline.upper_ms,
-            critical_ms: baseline.upper_ms * self.critical_factor,
-        }
+        Thresholds { warning_ms: baseline.upper_ms, critical_ms: baseline.upper_ms * self.critical_factor }
     }
 }
 

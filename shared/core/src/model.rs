@@ -48,7 +48,9 @@ fn validate_name(what: &'static str, value: &str) -> Result<(), ModelError> {
 /// 0xC2 0x80..=0x9F).
 fn has_control_character(bytes: &[u8]) -> bool {
     bytes.iter().enumerate().any(|(i, &b)| {
-        b < 0x20 || b == 0x7f || (b == 0xc2 && bytes.get(i + 1).is_some_and(|next| (0x80..=0x9f).contains(next)))
+        b < 0x20
+            || b == 0x7f
+            || (b == 0xc2 && bytes.get(i + 1).is_some_and(|next| (0x80..=0x9f).contains(next)))
     })
 }
 
@@ -140,12 +142,8 @@ impl FromStr for RunStatus {
     type Err = ModelError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        const ALL: [RunStatus; 4] = [
-            RunStatus::Succeeded,
-            RunStatus::Failed,
-            RunStatus::Aborted,
-            RunStatus::Running,
-        ];
+        const ALL: [RunStatus; 4] =
+            [RunStatus::Succeeded, RunStatus::Failed, RunStatus::Aborted, RunStatus::Running];
         ALL.into_iter()
             .find(|status| status.as_str().eq_ignore_ascii_case(s))
             .ok_or_else(|| ModelError::UnknownStatus(s.to_owned()))
@@ -225,8 +223,13 @@ mod tests {
 
     #[test]
     fn control_character_check_on_bytes_agrees_with_chars() {
-        for text in ["plain", "tab\there", "del\u{7f}", "c1\u{85}x", "é ü ß", "\u{a0}nbsp", "日本", "\u{9f}"] {
-            assert_eq!(has_control_character(text.as_bytes()), text.chars().any(char::is_control), "{text:?}");
+        for text in ["plain", "tab\there", "del\u{7f}", "c1\u{85}x", "é ü ß", "\u{a0}nbsp", "日本", "\u{9f}"]
+        {
+            assert_eq!(
+                has_control_character(text.as_bytes()),
+                text.chars().any(char::is_control),
+                "{text:?}"
+            );
         }
     }
 

@@ -172,10 +172,7 @@ mod tests {
         assert!(Moments::from_parts(2, 10, 1).is_none());
         assert!(Moments::from_parts(0, 5, 0).is_none());
         let real = Moments::of([3, 4, 5]);
-        assert_eq!(
-            Moments::from_parts(real.count(), real.sum(), real.sum_of_squares()),
-            Some(real)
-        );
+        assert_eq!(Moments::from_parts(real.count(), real.sum(), real.sum_of_squares()), Some(real));
     }
 
     #[test]

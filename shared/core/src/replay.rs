@@ -257,7 +257,8 @@ impl Replayer {
         }
         let mut alerted = AlertedLevels::default();
         let found = self.check_span(task, run.start, run.end, &mut alerted, night);
-        let still_open = !alerted.is_complete() && run.end.is_none_or(|end| end > policy.night_start(night + 1));
+        let still_open =
+            !alerted.is_complete() && run.end.is_none_or(|end| end > policy.night_start(night + 1));
         if found.iter().any(Option::is_some) || still_open {
             let run_id = RunId::new(run.run_id)?;
             self.record(seq, task, &run_id, run.start, found);
@@ -283,11 +284,9 @@ impl Replayer {
         }
         let horizon = self.horizon;
         let endless = self.endless;
-        self.alerts.retain(|recorded| {
-            recorded.alert.at <= horizon || endless.binary_search(&recorded.seq).is_err()
-        });
         self.alerts
-            .sort_by(|a, b| (a.alert.at, a.seq, a.alert.level).cmp(&(b.alert.at, b.seq, b.alert.level)));
+            .retain(|recorded| recorded.alert.at <= horizon || endless.binary_search(&recorded.seq).is_err());
+        self.alerts.sort_by_key(|recorded| (recorded.alert.at, recorded.seq, recorded.alert.level));
 
         let mut per_task: Vec<TaskAlertCount> = vec![TaskAlertCount::default(); self.tasks.len()];
         for recorded in &self.alerts {
@@ -329,12 +328,7 @@ impl Replayer {
         let task_type = TaskType::new(name)?;
         let index = u32::try_from(self.tasks.len()).unwrap_or(u32::MAX);
         self.task_index.insert(name.into(), index);
-        self.tasks.push(TaskState {
-            name: task_type,
-            daily: DailyBuckets::default(),
-            cached: None,
-            runs: 0,
-        });
+        self.tasks.push(TaskState { name: task_type, daily: DailyBuckets::default(), cached: None, runs: 0 });
         Ok(index)
     }
 
@@ -361,8 +355,7 @@ impl Replayer {
             open.retain_mut(|run| {
                 let found = self.check_span(run.task, run.start, run.end, &mut run.alerted, next);
                 self.record(run.seq, run.task, &run.run_id, run.start, found);
-                !run.alerted.is_complete()
-                    && run.end.is_none_or(|end| end > policy.night_start(next + 1))
+                !run.alerted.is_complete() && run.end.is_none_or(|end| end > policy.night_start(next + 1))
             });
             next += 1;
         }
@@ -413,14 +406,16 @@ impl Replayer {
                 let window = policy.window_buckets(night);
                 // Nights only move forward, so days before this window are never read again.
                 state.daily.drop_before(window.start);
-                let limits = policy.baseline(&state.daily.sum(window), policy.night_start(night)).map(|baseline| {
-                    let thresholds = detection.thresholds(&baseline);
-                    NightLimits {
-                        baseline,
-                        thresholds,
-                        first_exceeding_ms: Level::ALL.map(|level| thresholds.first_exceeding_elapsed_ms(level)),
-                    }
-                });
+                let limits =
+                    policy.baseline(&state.daily.sum(window), policy.night_start(night)).map(|baseline| {
+                        let thresholds = detection.thresholds(&baseline);
+                        NightLimits {
+                            baseline,
+                            thresholds,
+                            first_exceeding_ms: Level::ALL
+                                .map(|level| thresholds.first_exceeding_elapsed_ms(level)),
+                        }
+                    });
                 state.cached = Some((night, limits));
                 limits
             }

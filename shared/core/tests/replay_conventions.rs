@@ -3,8 +3,8 @@
 use overrun_core::replay::replay_runs;
 use overrun_core::time::{MS_PER_DAY, MS_PER_HOUR};
 use overrun_core::{
-    BaselinePolicy, DetectionConfig, Level, Method, ReplayConfig, ReplayError, Replayer, Run,
-    RunId, RunInput, RunStatus, TaskType, TickInterval,
+    BaselinePolicy, DetectionConfig, Level, Method, ReplayConfig, ReplayError, Replayer, Run, RunId,
+    RunInput, RunStatus, TaskType, TickInterval,
 };
 
 const S: i64 = 1_000;
@@ -52,16 +52,19 @@ fn golden_replay_of_a_small_trace_alerts_at_the_expected_ticks() {
     // Normal: ends before any tick sees it past the limit.
     runs.push(ok("etl", "normal", day5 + 7_200 * S, 900 * S));
     // Failed after a long time on day 3: no baseline yet then (3 runs < 5), and excluded later.
-    runs.push(run("etl", "failed", DAY0 + 3 * DAY + 2 * MS_PER_HOUR, Some(DAY0 + 3 * DAY + 2 * MS_PER_HOUR + 10_000 * S), RunStatus::Failed));
+    runs.push(run(
+        "etl",
+        "failed",
+        DAY0 + 3 * DAY + 2 * MS_PER_HOUR,
+        Some(DAY0 + 3 * DAY + 2 * MS_PER_HOUR + 10_000 * S),
+        RunStatus::Failed,
+    ));
 
     let outcome = replay_runs(config(2.0, 14, 5), &runs).unwrap();
     let got: Vec<_> = outcome.alerts.iter().map(|a| (a.run_id.as_str(), a.at, a.level)).collect();
     assert_eq!(
         got,
-        vec![
-            ("slow", day5 + 4_800 * S, Level::Warning),
-            ("slow", day5 + 6_000 * S, Level::Critical),
-        ]
+        vec![("slow", day5 + 4_800 * S, Level::Warning), ("slow", day5 + 6_000 * S, Level::Critical),]
     );
     let warning = &outcome.alerts[0];
     assert_eq!(warning.baseline.n, 5);
@@ -118,7 +121,8 @@ fn failed_and_aborted_runs_are_excluded_from_baselines_but_still_checked() {
 #[test]
 fn window_includes_a_run_ending_just_before_the_night_and_excludes_one_ending_at_it() {
     let night = DAY0 + 20 * DAY;
-    let mut runs: Vec<Run> = (0..4).map(|i| ok("w", &format!("in{i}"), night - DAY + i * MS_PER_HOUR, 60 * S)).collect();
+    let mut runs: Vec<Run> =
+        (0..4).map(|i| ok("w", &format!("in{i}"), night - DAY + i * MS_PER_HOUR, 60 * S)).collect();
     // Ends 1 ms before the night: in the window (5th sample).
     runs.push(ok("w", "edge-in", night - 61 * S, 61 * S - 1));
     // Ends exactly at the night: not in the window.
@@ -136,7 +140,8 @@ fn window_includes_a_run_ending_just_before_the_night_and_excludes_one_ending_at
 #[test]
 fn window_reaches_back_exactly_window_days() {
     let night = DAY0 + 20 * DAY;
-    let mut runs: Vec<Run> = (0..4).map(|i| ok("w", &format!("in{i}"), night - DAY + i * MS_PER_HOUR, 60 * S)).collect();
+    let mut runs: Vec<Run> =
+        (0..4).map(|i| ok("w", &format!("in{i}"), night - DAY + i * MS_PER_HOUR, 60 * S)).collect();
     // Ends exactly 14 days before the night: the window's first instant, so counted.
     runs.insert(0, ok("w", "oldest", night - 14 * DAY - 60 * S, 60 * S));
     runs.push(ok("w", "probe", night, 3_600 * S));
@@ -179,7 +184,8 @@ fn each_run_alerts_once_per_level_even_across_many_nights() {
 #[test]
 fn a_new_night_with_a_lower_limit_alerts_a_run_that_was_fine_before_it() {
     // History of long runs, then short ones: the limit drops at the night they enter the window.
-    let mut runs: Vec<Run> = (0..5).map(|d| ok("shift", &format!("a{d}"), DAY0 + d * DAY, 7_200 * S)).collect();
+    let mut runs: Vec<Run> =
+        (0..5).map(|d| ok("shift", &format!("a{d}"), DAY0 + d * DAY, 7_200 * S)).collect();
     runs.extend((0..5).map(|d| ok("shift", &format!("b{d}"), DAY0 + (5 + d) * DAY, 600 * S)));
     // One-day window, k = 0, min_samples 1: each night's limit is the previous day's duration.
     let start = DAY0 + 5 * DAY + DAY - 1_800 * S; // 30 min before night 6
@@ -209,12 +215,15 @@ fn runs_still_running_are_checked_up_to_the_latest_time_in_the_history() {
 #[test]
 fn streaming_rejects_a_run_that_starts_before_the_previous_one_and_keeps_going() {
     let mut replayer = Replayer::new(config(2.0, 14, 5));
-    let input = |id, start| RunInput { task_type: "t", run_id: id, start, end: Some(start + 1), status: RunStatus::Succeeded };
+    let input = |id, start| RunInput {
+        task_type: "t",
+        run_id: id,
+        start,
+        end: Some(start + 1),
+        status: RunStatus::Succeeded,
+    };
     replayer.push(input("a", 1_000)).unwrap();
-    assert_eq!(
-        replayer.push(input("b", 999)),
-        Err(ReplayError::OutOfOrder { start: 999, previous: 1_000 })
-    );
+    assert_eq!(replayer.push(input("b", 999)), Err(ReplayError::OutOfOrder { start: 999, previous: 1_000 }));
     replayer.push(input("c", 1_000)).unwrap();
     assert_eq!(replayer.finish().summary.runs, 2);
 }

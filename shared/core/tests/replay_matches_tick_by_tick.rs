@@ -42,7 +42,9 @@ fn naive_alerts(p: &Params, runs: &[Run]) -> Vec<(String, i64, Level)> {
             let durations: Vec<f64> = runs
                 .iter()
                 .filter(|o| o.task_type() == r.task_type() && o.status() == RunStatus::Succeeded)
-                .filter_map(|o| o.end().filter(|&e| window_start <= e && e < night).map(|e| (e - o.start()) as f64))
+                .filter_map(|o| {
+                    o.end().filter(|&e| window_start <= e && e < night).map(|e| (e - o.start()) as f64)
+                })
                 .collect();
             if durations.len() < p.min_samples {
                 continue;
@@ -57,7 +59,9 @@ fn naive_alerts(p: &Params, runs: &[Run]) -> Vec<(String, i64, Level)> {
             let upper = mean + p.k * sd;
             let elapsed = (t - r.start()) as f64;
             for (level_index, (level, limit)) in
-                [(Level::Warning, upper), (Level::Critical, upper * p.critical_factor)].into_iter().enumerate()
+                [(Level::Warning, upper), (Level::Critical, upper * p.critical_factor)]
+                    .into_iter()
+                    .enumerate()
             {
                 if elapsed > limit && !alerted[*i][level_index] {
                     alerted[*i][level_index] = true;
@@ -80,7 +84,11 @@ fn arb_runs() -> impl Strategy<Value = Vec<Run>> {
                 let base = 19_000 * MS_PER_DAY;
                 // Mix whole seconds, whole minutes and odd milliseconds.
                 let scale = [1_000, 60_000, 7][unit as usize];
-                let duration = if unit == 1 { duration_s / 60 * scale } else { duration_s * scale / 1_000 * 1_000 + i64::from(unit) };
+                let duration = if unit == 1 {
+                    duration_s / 60 * scale
+                } else {
+                    duration_s * scale / 1_000 * 1_000 + i64::from(unit)
+                };
                 let start = base + start_s * 1_000;
                 let (status, end) = match status_pick {
                     0 => (RunStatus::Failed, Some(start + duration)),

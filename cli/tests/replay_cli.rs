@@ -1,0 +1,320 @@
+//! The `overrun` binary as a user runs it: exit codes, messages, output formats.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use flate2::Compression;
+use flate2::write::GzEncoder;
+use predicates::prelude::*;
+use predicates::str::contains;
+use serde_json::Value;
+use tempfile::TempDir;
+
+const HEADER: &str = "task_type,run_id,start_epoch_s,end_epoch_s,status";
+const DAY: i64 = 86_400;
+const DAY0: i64 = 20_000 * DAY;
+
+fn overrun() -> Command {
+    Command::cargo_bin("overrun").unwrap()
+}
+
+fn bundled_trace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/data/julia_buildkite_jobs.csv.gz")
+}
+
+/// Five daily runs of 600..840 s, then on day 5 a run that takes two hours: a warning at
+/// +1200 s and a critical at +2400 s (limit ≈ 909.7 s, critical ≈ 1819.5 s).
+fn small_trace() -> String {
+    let mut csv = format!("{HEADER}\n");
+    for d in 0..5 {
+        let start = DAY0 + d * DAY + 3_600;
+        csv += &format!("etl,d{d},{start},{},succeeded\n", start + 600 + 60 * d);
+    }
+    let start = DAY0 + 5 * DAY + 3_600;
+    csv += &format!("etl,slow,{start},{},failed\n", start + 7_200);
+    csv
+}
+
+fn write(dir: &TempDir, name: &str, bytes: &[u8]) -> PathBuf {
+    let path = dir.path().join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
+    encoder.write_all(bytes).unwrap();
+    encoder.finish().unwrap()
+}
+
+fn json_lines(stdout: &[u8]) -> Vec<Value> {
+    String::from_utf8(stdout.to_vec())
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
+#[test]
+fn replay_of_the_bundled_trace_prints_a_summary_and_alerts() {
+    overrun()
+        .args(["replay"])
+        .arg(bundled_trace())
+        .assert()
+        .success()
+        .stdout(contains("runs        8640 (8640 succeeded) of 102 task types"))
+        .stdout(contains("Noisiest task types"))
+        .stdout(contains("Alerts"))
+        .stdout(contains("warning"));
+}
+
+#[test]
+fn json_output_has_one_object_per_alert_with_the_documented_fields_in_time_order() {
+    let output = overrun().args(["replay", "--json"]).arg(bundled_trace()).output().unwrap();
+    assert!(output.status.success());
+    let alerts = json_lines(&output.stdout);
+    assert!(alerts.len() > 10);
+    for alert in &alerts {
+        for field in ["run_id", "task_type", "at", "level", "elapsed_s", "expected_s", "upper_s", "n"] {
+            assert!(alert.get(field).is_some(), "{field} missing in {alert}");
+        }
+        assert_eq!(alert["at"].as_i64().unwrap() % 600, 0, "ticks are multiples of 600 s");
+        assert!(alert["elapsed_s"].as_f64().unwrap() > alert["limit_s"].as_f64().unwrap());
+    }
+    let times: Vec<i64> = alerts.iter().map(|a| a["at"].as_i64().unwrap()).collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]));
+}
+
+#[test]
+fn json_alerts_of_a_small_trace_are_exactly_the_expected_ones() {
+    let output = overrun().args(["replay", "--json", "-"]).write_stdin(small_trace()).output().unwrap();
+    assert!(output.status.success());
+    let alerts = json_lines(&output.stdout);
+    assert_eq!(alerts.len(), 2);
+    let start = DAY0 + 5 * DAY + 3_600;
+    assert_eq!(alerts[0]["run_id"], "slow");
+    assert_eq!(alerts[0]["level"], "warning");
+    assert_eq!(alerts[0]["at"], start + 1_200);
+    assert_eq!(alerts[0]["elapsed_s"], 1_200.0);
+    assert_eq!(alerts[0]["expected_s"], 720.0);
+    assert_eq!(alerts[0]["n"], 5);
+    let upper = alerts[0]["upper_s"].as_f64().unwrap();
+    assert!((upper - (720.0 + 2.0 * 9_000f64.sqrt())).abs() < 1e-9);
+    assert_eq!(alerts[1]["level"], "critical");
+    assert_eq!(alerts[1]["at"], start + 2_400);
+}
+
+#[test]
+fn options_change_the_baseline_and_the_checks() {
+    // With k = 4 the limit is 720 + 4·94.87 ≈ 1099.5 s: still the +1200 s tick, but the critical
+    // limit (≈ 2199 s) moves nothing; with a 30-minute interval the warning is at +1800 s.
+    let output = overrun()
+        .args(["replay", "--json", "--k", "4", "--interval", "1800", "-"])
+        .write_stdin(small_trace())
+        .output()
+        .unwrap();
+    let alerts = json_lines(&output.stdout);
+    let start = DAY0 + 5 * DAY + 3_600;
+    assert_eq!(alerts[0]["at"], start + 1_800);
+    assert_eq!(alerts[1]["at"], start + 3_600);
+    // Six samples needed but five available: no baseline, no alert.
+    let output = overrun()
+        .args(["replay", "--json", "--min-samples", "6", "-"])
+        .write_stdin(small_trace())
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    assert!(output.stdout.is_empty());
+}
+
+#[test]
+fn gzip_and_plain_input_give_the_same_alerts() {
+    let dir = TempDir::new().unwrap();
+    let plain = write(&dir, "trace.csv", small_trace().as_bytes());
+    let packed = write(&dir, "trace.data", &gzip(small_trace().as_bytes()));
+    let a = overrun().args(["replay", "--json"]).arg(plain).output().unwrap();
+    let b = overrun().args(["replay", "--json"]).arg(packed).output().unwrap();
+    assert!(a.status.success() && !a.stdout.is_empty());
+    assert_eq!(a.stdout, b.stdout);
+}
+
+#[test]
+fn unsorted_input_is_sorted_with_a_note_and_gives_the_same_alerts() {
+    let sorted = small_trace();
+    let mut lines: Vec<&str> = sorted.lines().collect();
+    lines[1..].reverse();
+    let unsorted = lines.join("\n") + "\n";
+    let expected = overrun().args(["replay", "--json", "-"]).write_stdin(sorted.clone()).output().unwrap();
+    overrun()
+        .args(["replay", "--json", "-"])
+        .write_stdin(unsorted)
+        .assert()
+        .success()
+        .stderr(contains("not sorted by start time"))
+        .stdout(String::from_utf8(expected.stdout).unwrap());
+}
+
+fn assert_bad_row(row: &str, message: &str) {
+    let csv = format!("{HEADER}\netl,ok,100,200,succeeded\n{row}\n");
+    overrun()
+        .args(["replay", "-"])
+        .write_stdin(csv)
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(contains(format!("standard input: line 3: {message}")));
+}
+
+#[test]
+fn a_row_with_the_wrong_number_of_columns_is_rejected_naming_its_line() {
+    assert_bad_row("etl,r,100,200", "expected 5 columns");
+    assert_bad_row(
+        "etl,r,100,200,succeeded,extra",
+        "expected 5 columns (task_type,run_id,start_epoch_s,end_epoch_s,status), found 6",
+    );
+}
+
+#[test]
+fn a_non_numeric_time_is_rejected_naming_its_line() {
+    assert_bad_row("etl,r,yesterday,200,succeeded", "start_epoch_s \"yesterday\" is not a number of seconds");
+}
+
+#[test]
+fn a_negative_time_is_rejected_naming_its_line() {
+    assert_bad_row("etl,r,100,-200,succeeded", "end_epoch_s \"-200\" is negative");
+}
+
+#[test]
+fn an_end_before_the_start_is_rejected_naming_its_line() {
+    assert_bad_row("etl,r,300,200,succeeded", "end 200000 is before start 300000");
+}
+
+#[test]
+fn an_unknown_status_is_rejected_naming_its_line() {
+    assert_bad_row("etl,r,100,200,finished", "unknown status \"finished\"");
+}
+
+#[test]
+fn an_empty_task_type_is_rejected_naming_its_line() {
+    assert_bad_row(",r,100,200,succeeded", "task type is empty");
+    assert_bad_row("etl,,100,200,succeeded", "run id is empty");
+}
+
+#[test]
+fn bad_utf8_is_rejected_naming_its_line() {
+    let mut csv = format!("{HEADER}\netl,ok,100,200,succeeded\n").into_bytes();
+    csv.extend_from_slice(b"et\xffl,r,100,200,succeeded\n");
+    overrun()
+        .args(["replay", "-"])
+        .write_stdin(csv)
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(contains("line 3: task_type is not valid UTF-8"));
+}
+
+#[test]
+fn skip_bad_rows_reports_how_many_and_why_and_keeps_the_good_rows() {
+    let mut csv = small_trace();
+    csv.insert_str(HEADER.len() + 1, "etl,broken,abc,1,succeeded\n");
+    csv += "etl,late,1,2,nope\n";
+    let output =
+        overrun().args(["replay", "--json", "--skip-bad-rows", "-"]).write_stdin(csv).output().unwrap();
+    assert!(output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("skipped 2 bad rows of standard input"), "{stderr}");
+    assert!(stderr.contains("line 2: start_epoch_s \"abc\""), "{stderr}");
+    assert!(stderr.contains("line 9: unknown status \"nope\""), "{stderr}");
+    assert_eq!(json_lines(&output.stdout).len(), 2, "the good rows still alert");
+}
+
+#[test]
+fn a_missing_file_is_a_clear_error_not_a_panic() {
+    overrun()
+        .args(["replay", "/definitely/not/here.csv"])
+        .assert()
+        .code(2)
+        .stderr(contains("cannot open /definitely/not/here.csv"))
+        .stderr(contains("panicked").not());
+}
+
+#[test]
+fn broken_gzip_is_a_clear_error_not_a_panic() {
+    let dir = TempDir::new().unwrap();
+    let packed = gzip(small_trace().repeat(50).as_bytes());
+    let truncated = write(&dir, "cut.csv.gz", &packed[..packed.len() / 2]);
+    overrun()
+        .args(["replay"])
+        .arg(&truncated)
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(contains("corrupt or truncated gzip data"))
+        .stderr(contains("panicked").not());
+    let garbage = write(&dir, "garbage.csv.gz", b"\x1f\x8b\x08\x00not really gzip at all");
+    overrun()
+        .args(["replay"])
+        .arg(&garbage)
+        .assert()
+        .code(2)
+        .stderr(contains("corrupt or truncated gzip data"));
+}
+
+#[test]
+fn a_wrong_header_is_rejected() {
+    overrun()
+        .args(["replay", "-"])
+        .write_stdin("task_type,start,end\n")
+        .assert()
+        .code(2)
+        .stderr(contains("line 1: header"));
+}
+
+#[test]
+fn invalid_options_are_rejected_with_exit_code_two() {
+    for (args, message) in [
+        (vec!["--k", "-1"], "k must be a finite number ≥ 0"),
+        (vec!["--interval", "0"], "check interval must be between 1 second and 1 day"),
+        (vec!["--nightly-hour", "24"], "nightly hour must be 0 to 23"),
+        (vec!["--critical-factor", "0.5"], "critical factor must be a finite number ≥ 1"),
+        (vec!["--window-days", "0"], "window must be 1 to 366 days"),
+        (vec!["--method", "magic"], "unknown method \"magic\""),
+    ] {
+        overrun()
+            .arg("replay")
+            .args(args)
+            .arg("-")
+            .write_stdin(small_trace())
+            .assert()
+            .code(2)
+            .stderr(contains(message));
+    }
+}
+
+#[test]
+fn help_explains_the_input_format() {
+    overrun()
+        .args(["replay", "--help"])
+        .assert()
+        .success()
+        .stdout(contains("task_type,run_id,start_epoch_s,end_epoch_s,status"));
+}
+
+#[test]
+fn generate_is_deterministic_for_a_seed_and_replays() {
+    let dir = TempDir::new().unwrap();
+    let a = dir.path().join("a.csv.gz");
+    let b = dir.path().join("b.csv.gz");
+    for path in [&a, &b] {
+        overrun()
+            .args(["generate", "--runs", "20000", "--task-types", "20", "--days", "30", "--seed", "7", "-o"])
+            .arg(path)
+            .assert()
+            .success();
+    }
+    assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+    let output = overrun().args(["replay", "--json"]).arg(&a).output().unwrap();
+    assert!(output.status.success());
+    assert!(!json_lines(&output.stdout).is_empty(), "the injected slowdowns alert");
+}
