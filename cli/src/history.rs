@@ -4,12 +4,11 @@
 //! memchr) so a plain row is split without a per-byte loop or a copy; a buffer with a quote in
 //! it, a line split across two buffers, a header or an odd row go through the general parser.
 
-use std::borrow::Cow;
 use std::io::BufRead;
 
 use crate::error::CliError;
 use crate::input::{InputError, Source};
-use crate::rows::{BadRow, Line, Row, RowProblem, parse_fields, parse_line};
+use crate::rows::{BadRow, Line, Row, RowProblem, parse_line, parse_text_fields};
 
 /// How many skipped rows are described, not just counted.
 const REASONS_KEPT: usize = 5;
@@ -103,16 +102,12 @@ impl<F: FnMut(Row<'_>) -> Result<Flow, RowProblem>> Lines<'_, F> {
 
     /// Every line of `block`, which ends with a newline.
     fn lines(&mut self, block: &[u8]) -> Result<Flow, CliError> {
-        if memchr::memchr(b'"', block).is_some() {
-            let mut start = 0;
-            for end in memchr::memchr_iter(b'\n', block) {
-                if self.line(&block[start..end], None)? == Flow::Stop {
-                    return Ok(Flow::Stop);
-                }
-                start = end + 1;
-            }
-            return Ok(Flow::Continue);
-        }
+        // One UTF-8 check for the whole block instead of two per row; a block that fails (or has
+        // quotes) goes line by line so the error names its line.
+        let text = match std::str::from_utf8(block) {
+            Ok(text) if memchr::memchr(b'"', block).is_none() => text,
+            _ => return self.lines_one_by_one(block),
+        };
         let mut start = 0;
         let mut commas = [0usize; 4];
         let mut count = 0;
@@ -124,13 +119,14 @@ impl<F: FnMut(Row<'_>) -> Result<Flow, RowProblem>> Lines<'_, F> {
                 count += 1;
                 continue;
             }
+            // Commas and newlines are ASCII, so every cut is on a character boundary.
             let fields = (count == 4).then(|| {
                 [
-                    &block[start..commas[0]],
-                    &block[commas[0] + 1..commas[1]],
-                    &block[commas[1] + 1..commas[2]],
-                    &block[commas[2] + 1..commas[3]],
-                    &block[commas[3] + 1..at],
+                    &text[start..commas[0]],
+                    &text[commas[0] + 1..commas[1]],
+                    &text[commas[1] + 1..commas[2]],
+                    &text[commas[2] + 1..commas[3]],
+                    &text[commas[3] + 1..at],
                 ]
             });
             if self.line(&block[start..at], fields)? == Flow::Stop {
@@ -142,11 +138,22 @@ impl<F: FnMut(Row<'_>) -> Result<Flow, RowProblem>> Lines<'_, F> {
         Ok(Flow::Continue)
     }
 
+    fn lines_one_by_one(&mut self, block: &[u8]) -> Result<Flow, CliError> {
+        let mut start = 0;
+        for end in memchr::memchr_iter(b'\n', block) {
+            if self.line(&block[start..end], None)? == Flow::Stop {
+                return Ok(Flow::Stop);
+            }
+            start = end + 1;
+        }
+        Ok(Flow::Continue)
+    }
+
     /// One line, without its newline; `fields` when it is already split into exactly five.
-    fn line(&mut self, line: &[u8], fields: Option<[&[u8]; 5]>) -> Result<Flow, CliError> {
+    fn line(&mut self, line: &[u8], fields: Option<[&str; 5]>) -> Result<Flow, CliError> {
         self.number += 1;
         let parsed = match fields {
-            Some(fields) if self.number > 1 => parse_fields(fields.map(Cow::Borrowed)).map(Line::Row),
+            Some(fields) if self.number > 1 => parse_text_fields(fields).map(Line::Row),
             _ => parse_line(line, self.number == 1),
         };
         let outcome = match parsed {

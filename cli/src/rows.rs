@@ -98,18 +98,32 @@ pub fn parse_line(line: &[u8], first: bool) -> Result<Line<'_>, RowProblem> {
     parse_fields(fields).map(Line::Row)
 }
 
-/// Turns the five fields of a row into a [`Row`]. Callers that have already split a plain line
-/// (the fast path of a replay) call this directly.
+/// Turns the five fields of a row into a [`Row`].
 pub fn parse_fields<'a>(fields: [Cow<'a, [u8]>; 5]) -> Result<Row<'a>, RowProblem> {
     let [task_type, run_id, start, end, status] = fields;
-    let start = parse_time(COLUMNS[2], &start)?.ok_or(RowProblem::MissingTime { column: COLUMNS[2] })?;
-    let end = parse_time(COLUMNS[3], &end)?;
-    let status = parse_status(&status)?;
-    overrun_core::model::check_times(start, end, status)?;
+    let (start, end, status) = parse_times_and_status(&start, &end, &status)?;
     // Task type and run id are validated by whoever takes the row (the replayer, `Run::new`), once.
-    let task_type = text(COLUMNS[0], task_type)?;
-    let run_id = text(COLUMNS[1], run_id)?;
-    Ok(Row { task_type, run_id, start, end, status })
+    Ok(Row { task_type: text(COLUMNS[0], task_type)?, run_id: text(COLUMNS[1], run_id)?, start, end, status })
+}
+
+/// The fast path of a replay: a plain line already split into five fields of text known to be
+/// UTF-8.
+pub fn parse_text_fields(fields: [&str; 5]) -> Result<Row<'_>, RowProblem> {
+    let [task_type, run_id, start, end, status] = fields;
+    let (start, end, status) = parse_times_and_status(start.as_bytes(), end.as_bytes(), status.as_bytes())?;
+    Ok(Row { task_type: Cow::Borrowed(task_type), run_id: Cow::Borrowed(run_id), start, end, status })
+}
+
+fn parse_times_and_status(
+    start: &[u8],
+    end: &[u8],
+    status: &[u8],
+) -> Result<(EpochMs, Option<EpochMs>, RunStatus), RowProblem> {
+    let start = parse_time(COLUMNS[2], start)?.ok_or(RowProblem::MissingTime { column: COLUMNS[2] })?;
+    let end = parse_time(COLUMNS[3], end)?;
+    let status = parse_status(status)?;
+    overrun_core::model::check_times(start, end, status)?;
+    Ok((start, end, status))
 }
 
 fn split_plain(line: &[u8]) -> Result<[Cow<'_, [u8]>; 5], RowProblem> {
