@@ -101,6 +101,9 @@ pub fn human(
         summary.criticals,
         summary.alerts_per_day()
     )?;
+    if let Some((day, count)) = busiest_day(&outcome.alerts) {
+        writeln!(out, "  busiest day {day} with {count} alerts")?;
+    }
     if !summary.noisiest.is_empty() {
         writeln!(out)?;
         writeln!(out, "Noisiest task types (alerts: warning + critical, of runs)")?;
@@ -127,6 +130,19 @@ pub fn human(
         writeln!(out, "  {}", alert_line(alert))?;
     }
     Ok(())
+}
+
+/// The UTC day with the most alerts (the earliest of equals).
+fn busiest_day(alerts: &[Alert]) -> Option<(String, usize)> {
+    // Alerts are in time order, so each day's alerts are contiguous.
+    let mut best: Option<(String, usize)> = None;
+    let day = |alert: &Alert| alert.at.div_euclid(overrun_core::time::MS_PER_DAY);
+    for day_alerts in alerts.chunk_by(|a, b| day(a) == day(b)) {
+        if best.as_ref().is_none_or(|(_, count)| day_alerts.len() > *count) {
+            best = Some((utc_date(day_alerts[0].at), day_alerts.len()));
+        }
+    }
+    best
 }
 
 fn alert_line(alert: &Alert) -> String {
