@@ -8,4 +8,3 @@ pub mod input;
 pub mod render;
 pub mod rng;
 pub mod rows;
-pub mod timefmt;

@@ -5,7 +5,7 @@ use std::io::{self, Write};
 use overrun_core::{Alert, Method, ReplayConfig, ReplayOutcome};
 use serde::Serialize;
 
-use crate::timefmt::{duration, utc_date, utc_minute};
+use overrun_core::humanize::{duration, utc_date, utc_minute};
 
 /// One alert as a JSON line. Times are epoch seconds; durations are seconds.
 #[derive(Serialize)]

@@ -9,9 +9,15 @@
 //! aggregates merge without rounding drift.
 
 pub mod baseline;
+pub mod check;
 pub mod detect;
+pub mod humanize;
+pub mod message;
 pub mod model;
 pub mod moments;
+pub mod nightly;
+pub mod overrides;
+pub mod ports;
 pub mod replay;
 pub mod time;
 

@@ -1,6 +1,6 @@
 //! Human time formats: UTC timestamps and compact durations, without a date-time dependency.
 
-use overrun_core::EpochMs;
+use crate::time::{EpochMs, civil_date, civil_from_days};
 
 /// `2025-01-03 04:10 UTC` (minute precision: checks never fall between minutes).
 pub fn utc_minute(t: EpochMs) -> String {
@@ -16,22 +16,7 @@ pub fn utc_minute(t: EpochMs) -> String {
 
 /// `2025-01-03`.
 pub fn utc_date(t: EpochMs) -> String {
-    let (year, month, day) = civil_from_days(t.div_euclid(86_400_000));
-    format!("{year:04}-{month:02}-{day:02}")
-}
-
-/// Days since 1970-01-01 to a proleptic Gregorian date (H. Hinnant's algorithm).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era = (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let day = (day_of_year - (153 * month_index + 2) / 5 + 1) as u32;
-    let month = if month_index < 10 { month_index + 3 } else { month_index - 9 } as u32;
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
+    civil_date(t.div_euclid(86_400_000))
 }
 
 /// `45s`, `12m 05s`, `2h 03m`, `3d 04h`: two units at most, enough to compare at a glance.

@@ -1,0 +1,167 @@
+//! The checker's decision, pure: which running runs are past which limits now, and which of those
+//! are new alerts.
+
+use std::collections::HashMap;
+
+use crate::baseline::Baseline;
+use crate::detect::{AlertedLevels, DetectionConfig, Level};
+use crate::model::{RunId, TaskType};
+use crate::overrides::{EffectiveLimits, Override, effective_limits};
+use crate::time::EpochMs;
+
+/// A run the run store lists as running, with the levels already claimed for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunningRun {
+    pub task_type: TaskType,
+    pub run_id: RunId,
+    pub start: EpochMs,
+    pub alerted: AlertedLevels,
+}
+
+/// What the stats store holds for one task type.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TaskLimits {
+    pub baseline: Option<Baseline>,
+    pub task_override: Option<Override>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct CheckSettings {
+    pub detection: DetectionConfig,
+    /// Limit for task types with no baseline yet; `None` means they are not checked.
+    pub fallback_limit_ms: Option<f64>,
+}
+
+/// A new alert to claim and publish.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertDecision {
+    pub task_type: TaskType,
+    pub run_id: RunId,
+    pub run_start: EpochMs,
+    pub at: EpochMs,
+    pub level: Level,
+    pub elapsed_ms: i64,
+    pub limit_ms: f64,
+    pub limits: EffectiveLimits,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CheckOutcome {
+    pub alerts: Vec<AlertDecision>,
+    pub checked: usize,
+    pub muted: usize,
+    pub without_limits: usize,
+}
+
+/// Every level each running run is strictly past at `now` and has not been alerted for yet.
+pub fn check_running(
+    now: EpochMs,
+    runs: &[RunningRun],
+    limits: &HashMap<TaskType, TaskLimits>,
+    settings: &CheckSettings,
+) -> CheckOutcome {
+    let mut outcome = CheckOutcome { checked: runs.len(), ..CheckOutcome::default() };
+    for run in runs {
+        let task = limits.get(&run.task_type);
+        let task_override = task.and_then(|t| t.task_override.as_ref());
+        if task_override.is_some_and(|o| o.mutes_at(now)) {
+            outcome.muted += 1;
+            continue;
+        }
+        let baseline = task.and_then(|t| t.baseline.as_ref());
+        let Some(effective) =
+            effective_limits(baseline, task_override, settings.fallback_limit_ms, &settings.detection)
+        else {
+            outcome.without_limits += 1;
+            continue;
+        };
+        for level in effective.thresholds.crossed_at(run.start, now) {
+            if run.alerted.contains(level) {
+                continue;
+            }
+            outcome.alerts.push(AlertDecision {
+                task_type: run.task_type.clone(),
+                run_id: run.run_id.clone(),
+                run_start: run.start,
+                at: now,
+                level,
+                elapsed_ms: now - run.start,
+                limit_ms: effective.thresholds.limit_ms(level),
+                limits: effective,
+            });
+        }
+    }
+    outcome
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::overrides::LimitSource;
+
+    fn running(task: &str, id: &str, start: EpochMs) -> RunningRun {
+        RunningRun {
+            task_type: TaskType::new(task).unwrap(),
+            run_id: RunId::new(id).unwrap(),
+            start,
+            alerted: AlertedLevels::default(),
+        }
+    }
+
+    fn limits_for(task: &str, upper_ms: f64, task_override: Option<Override>) -> HashMap<TaskType, TaskLimits> {
+        let baseline = Baseline { n: 9, expected_ms: upper_ms / 2.0, sigma_ms: upper_ms / 4.0, upper_ms, computed_at: 0 };
+        HashMap::from([(TaskType::new(task).unwrap(), TaskLimits { baseline: Some(baseline), task_override })])
+    }
+
+    #[test]
+    fn a_run_past_its_limit_gets_a_warning_and_past_twice_a_critical() {
+        let limits = limits_for("etl", 1_000.0, None);
+        let runs = [running("etl", "a", 0), running("etl", "b", 500), running("etl", "c", -1_500)];
+        let outcome = check_running(1_001, &runs, &limits, &CheckSettings::default());
+        let got: Vec<_> = outcome.alerts.iter().map(|a| (a.run_id.as_str(), a.level)).collect();
+        assert_eq!(got, vec![("a", Level::Warning), ("c", Level::Warning), ("c", Level::Critical)]);
+        assert_eq!(outcome.checked, 3);
+    }
+
+    #[test]
+    fn levels_already_alerted_are_not_alerted_again() {
+        let limits = limits_for("etl", 1_000.0, None);
+        let mut run = running("etl", "a", 0);
+        run.alerted.insert(Level::Warning);
+        let outcome = check_running(5_000, &[run], &limits, &CheckSettings::default());
+        let levels: Vec<_> = outcome.alerts.iter().map(|a| a.level).collect();
+        assert_eq!(levels, vec![Level::Critical]);
+    }
+
+    #[test]
+    fn muted_task_types_and_task_types_without_limits_are_counted_not_alerted() {
+        let muted = Override { mute_until: Some(10_000), ..Override::default() };
+        let mut limits = limits_for("etl", 1_000.0, Some(muted));
+        limits.extend(limits_for("other", 1_000.0, None).into_iter().map(|(t, mut l)| {
+            l.baseline = None;
+            (t, l)
+        }));
+        let runs = [running("etl", "a", 0), running("other", "b", 0), running("unknown", "c", 0)];
+        let outcome = check_running(5_000, &runs, &limits, &CheckSettings::default());
+        assert!(outcome.alerts.is_empty());
+        assert_eq!(outcome.muted, 1);
+        assert_eq!(outcome.without_limits, 2);
+    }
+
+    #[test]
+    fn fallback_limit_checks_task_types_without_a_baseline() {
+        let settings = CheckSettings { fallback_limit_ms: Some(2_000.0), ..CheckSettings::default() };
+        let outcome = check_running(2_001, &[running("new", "a", 0)], &HashMap::new(), &settings);
+        assert_eq!(outcome.alerts.len(), 1);
+        assert_eq!(outcome.alerts[0].limits.source, LimitSource::Fallback);
+    }
+
+    #[test]
+    fn an_override_applies_and_is_recorded_in_the_decision() {
+        let fixed = Override { limit_ms: Some(100.0), ..Override::default() };
+        let limits = limits_for("etl", 1_000.0, Some(fixed));
+        let outcome = check_running(150, &[running("etl", "a", 0)], &limits, &CheckSettings::default());
+        assert_eq!(outcome.alerts[0].limits.source, LimitSource::OverrideLimit);
+        assert_eq!(outcome.alerts[0].limit_ms, 100.0);
+    }
+}

@@ -1,0 +1,301 @@
+//! What people receive: an alert or a "resolved" notice, rendered per SNS protocol.
+//!
+//! Email gets a subject and a body that explain the alert; SMS gets one line of at most 160
+//! characters; everything else (SQS, Lambda, HTTP subscribers) gets a JSON document.
+
+use crate::check::AlertDecision;
+use crate::detect::Level;
+use crate::humanize::{duration, utc_minute};
+use crate::model::{RunId, RunStatus, TaskType};
+use crate::overrides::LimitSource;
+use crate::time::EpochMs;
+
+pub const MAX_SUBJECT_CHARS: usize = 100;
+pub const MAX_SMS_CHARS: usize = 160;
+
+/// One message, ready for SNS `Publish` with `MessageStructure=json`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notification {
+    pub subject: String,
+    /// JSON document for machine subscribers.
+    pub default: String,
+    pub email: String,
+    pub sms: String,
+    /// Message attributes subscribers can filter on.
+    pub severity: &'static str,
+    pub kind: &'static str,
+    pub task_type: String,
+}
+
+/// An SNS subject: ASCII only, no control characters, under 100 characters (SNS rejects others).
+pub fn sns_subject(text: &str) -> String {
+    let ascii: String = text
+        .chars()
+        .map(|c| if c.is_ascii() && !c.is_ascii_control() { c } else if c == '…' { '.' } else { '?' })
+        .collect();
+    if ascii.len() < MAX_SUBJECT_CHARS {
+        ascii
+    } else {
+        format!("{}...", &ascii[..MAX_SUBJECT_CHARS - 4])
+    }
+}
+
+/// Cuts `text` to at most `max` characters, marking the cut with an ellipsis.
+pub fn truncate_chars(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let kept: String = text.chars().take(max.saturating_sub(1)).collect();
+    format!("{kept}…")
+}
+
+fn level_word(level: Level) -> &'static str {
+    match level {
+        Level::Warning => "WARNING",
+        Level::Critical => "CRITICAL",
+    }
+}
+
+pub fn alert_notification(alert: &AlertDecision) -> Notification {
+    let word = level_word(alert.level);
+    let elapsed = duration(alert.elapsed_ms as f64);
+    let limit = duration(alert.limit_ms);
+    let source = alert.limits.source;
+    let subject = sns_subject(&format!("[Overrun {word}] {} running {elapsed}, limit {limit}", alert.task_type));
+    let override_note = if source.is_override() { format!(" ({source})") } else { String::new() };
+    let sms = truncate_chars(
+        &format!("Overrun {word}: {} run {} running {elapsed}, limit {limit}{override_note}", alert.task_type, alert.run_id),
+        MAX_SMS_CHARS,
+    );
+
+    let mut email = format!(
+        "Task {} run {} has been running for {elapsed} (started {}, checked {}).\n\n",
+        alert.task_type,
+        alert.run_id,
+        utc_minute(alert.run_start),
+        utc_minute(alert.at),
+    );
+    let why = match alert.level {
+        Level::Warning => "it is past the longest duration still considered normal".to_owned(),
+        Level::Critical => format!("it is past {limit}, a multiple of its normal limit"),
+    };
+    email += &format!("Level:     {word}: {why}.\n");
+    email += &format!("Limit:     {limit}\n");
+    if let Some(b) = &alert.limits.baseline {
+        email += &format!(
+            "Expected:  {} (mean of {} succeeded runs), σ {}; normal limit {}\n",
+            duration(b.expected_ms),
+            b.n,
+            duration(b.sigma_ms),
+            duration(b.upper_ms)
+        );
+        email += &format!("Baseline:  computed {}\n", utc_minute(b.computed_at));
+    }
+    email += &format!("Limits:    {}\n", source_sentence(source));
+    email += "\nYou will get a \"resolved\" message when this run finishes.\n";
+
+    let default = serde_free_json(&[
+        ("kind", Json::Str("overrun")),
+        ("severity", Json::Str(alert.level.as_str())),
+        ("task_type", Json::Str(alert.task_type.as_str())),
+        ("run_id", Json::Str(alert.run_id.as_str())),
+        ("at", Json::Num(alert.at as f64 / 1_000.0)),
+        ("run_start", Json::Num(alert.run_start as f64 / 1_000.0)),
+        ("elapsed_s", Json::Num(alert.elapsed_ms as f64 / 1_000.0)),
+        ("limit_s", Json::Num(alert.limit_ms / 1_000.0)),
+        ("expected_s", alert.limits.baseline.map_or(Json::Null, |b| Json::Num(b.expected_ms / 1_000.0))),
+        ("upper_s", alert.limits.baseline.map_or(Json::Null, |b| Json::Num(b.upper_ms / 1_000.0))),
+        ("sigma_s", alert.limits.baseline.map_or(Json::Null, |b| Json::Num(b.sigma_ms / 1_000.0))),
+        ("n", alert.limits.baseline.map_or(Json::Null, |b| Json::Num(b.n as f64))),
+        ("limits_from", Json::Owned(source.to_string())),
+    ]);
+    Notification {
+        subject,
+        default,
+        email,
+        sms,
+        severity: alert.level.as_str(),
+        kind: "overrun",
+        task_type: alert.task_type.to_string(),
+    }
+}
+
+fn source_sentence(source: LimitSource) -> String {
+    match source {
+        LimitSource::Baseline => "from the nightly baseline".to_owned(),
+        LimitSource::Fallback => "the configured fallback limit: this task type has no baseline yet".to_owned(),
+        other => format!("{other}, set by an operator with `overrun override`"),
+    }
+}
+
+/// A run that was alerted on has finished.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resolution {
+    pub task_type: TaskType,
+    pub run_id: RunId,
+    pub start: EpochMs,
+    pub end: EpochMs,
+    pub status: RunStatus,
+}
+
+pub fn resolved_notification(resolution: &Resolution) -> Notification {
+    let took = duration((resolution.end - resolution.start) as f64);
+    let status = resolution.status;
+    let subject = sns_subject(&format!("[Overrun resolved] {} {status} after {took}", resolution.task_type));
+    let sms = truncate_chars(
+        &format!("Overrun resolved: {} run {} {status} after {took}", resolution.task_type, resolution.run_id),
+        MAX_SMS_CHARS,
+    );
+    let email = format!(
+        "Task {} run {}, which Overrun alerted on, has finished.\n\nStatus:    {status}\nDuration:  {took} ({} to {})\n",
+        resolution.task_type,
+        resolution.run_id,
+        utc_minute(resolution.start),
+        utc_minute(resolution.end),
+    );
+    let default = serde_free_json(&[
+        ("kind", Json::Str("resolved")),
+        ("severity", Json::Str("info")),
+        ("task_type", Json::Str(resolution.task_type.as_str())),
+        ("run_id", Json::Str(resolution.run_id.as_str())),
+        ("status", Json::Str(status.as_str())),
+        ("run_start", Json::Num(resolution.start as f64 / 1_000.0)),
+        ("run_end", Json::Num(resolution.end as f64 / 1_000.0)),
+        ("duration_s", Json::Num((resolution.end - resolution.start) as f64 / 1_000.0)),
+    ]);
+    Notification {
+        subject,
+        default,
+        email,
+        sms,
+        severity: "info",
+        kind: "resolved",
+        task_type: resolution.task_type.to_string(),
+    }
+}
+
+/// A flat JSON object without a serialisation dependency in the pure core.
+enum Json<'a> {
+    Str(&'a str),
+    Owned(String),
+    Num(f64),
+    Null,
+}
+
+fn serde_free_json(fields: &[(&str, Json<'_>)]) -> String {
+    let body: Vec<String> = fields
+        .iter()
+        .map(|(key, value)| {
+            let value = match value {
+                Json::Str(text) => quote(text),
+                Json::Owned(text) => quote(text),
+                Json::Num(number) if number.is_finite() => format!("{number}"),
+                Json::Num(_) | Json::Null => "null".to_owned(),
+            };
+            format!("{}:{value}", quote(key))
+        })
+        .collect();
+    format!("{{{}}}", body.join(","))
+}
+
+fn quote(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::baseline::Baseline;
+    use crate::detect::Thresholds;
+    use crate::overrides::EffectiveLimits;
+
+    fn decision(task: &str, level: Level, source: LimitSource) -> AlertDecision {
+        let baseline = Baseline { n: 12, expected_ms: 600_000.0, sigma_ms: 60_000.0, upper_ms: 720_000.0, computed_at: 0 };
+        AlertDecision {
+            task_type: TaskType::new(task).unwrap(),
+            run_id: RunId::new("run-42").unwrap(),
+            run_start: 1_735_286_400_000,
+            at: 1_735_287_600_000,
+            level,
+            elapsed_ms: 1_200_000,
+            limit_ms: 720_000.0,
+            limits: EffectiveLimits {
+                thresholds: Thresholds { warning_ms: 720_000.0, critical_ms: 1_440_000.0 },
+                source,
+                baseline: Some(baseline),
+            },
+        }
+    }
+
+    #[test]
+    fn alert_email_explains_elapsed_expected_limit_sigma_and_n() {
+        let n = alert_notification(&decision("nightly-export", Level::Warning, LimitSource::Baseline));
+        assert_eq!(n.subject, "[Overrun WARNING] nightly-export running 20m 00s, limit 12m 00s");
+        for part in ["run-42", "20m 00s", "Expected:  10m 00s (mean of 12 succeeded runs), σ 1m 00s", "Limit:     12m 00s", "resolved"] {
+            assert!(n.email.contains(part), "{part} missing from:\n{}", n.email);
+        }
+        assert_eq!(n.severity, "warning");
+        assert_eq!(n.kind, "overrun");
+    }
+
+    #[test]
+    fn sms_and_subject_stay_within_their_limits_even_for_long_names() {
+        let long = "a-very-long-task-type-name-".repeat(12);
+        let n = alert_notification(&decision(&long, Level::Critical, LimitSource::OverrideLimit));
+        assert!(n.sms.chars().count() <= MAX_SMS_CHARS, "{}", n.sms.chars().count());
+        assert!(n.subject.len() < MAX_SUBJECT_CHARS);
+        assert!(n.subject.is_ascii());
+        assert!(n.sms.ends_with('…'));
+        let short = alert_notification(&decision("etl", Level::Critical, LimitSource::OverrideK(3.0)));
+        assert!(short.sms.contains("(override: k = 3)"), "{}", short.sms);
+        assert!(short.email.contains("override: k = 3, set by an operator"), "{}", short.email);
+    }
+
+    #[test]
+    fn default_body_is_valid_json_with_escaped_names() {
+        let n = alert_notification(&decision("say \"hi\"\\now", Level::Warning, LimitSource::Baseline));
+        assert!(n.default.starts_with("{\"kind\":\"overrun\""));
+        assert!(n.default.contains(r#""task_type":"say \"hi\"\\now""#), "{}", n.default);
+        assert!(n.default.contains(r#""elapsed_s":1200"#));
+    }
+
+    #[test]
+    fn resolved_notice_gives_final_duration_and_status() {
+        let n = resolved_notification(&Resolution {
+            task_type: TaskType::new("etl").unwrap(),
+            run_id: RunId::new("r1").unwrap(),
+            start: 0,
+            end: 5_400_000,
+            status: RunStatus::Failed,
+        });
+        assert_eq!(n.subject, "[Overrun resolved] etl failed after 1h 30m");
+        assert_eq!(n.kind, "resolved");
+        assert!(n.email.contains("Status:    failed"));
+        assert!(n.sms.len() <= MAX_SMS_CHARS);
+    }
+
+    #[test]
+    fn subjects_are_ascii_without_control_characters() {
+        assert_eq!(sns_subject("größe\tlauf"), "gr??e?lauf");
+    }
+
+    #[test]
+    fn truncation_counts_characters_not_bytes() {
+        assert_eq!(truncate_chars("ééééé", 3), "éé…");
+        assert_eq!(truncate_chars("abc", 3), "abc");
+    }
+}

@@ -1,0 +1,126 @@
+//! The ports the functions talk through. Adapters (DynamoDB, SNS, the system clock) implement
+//! them in `overrun-aws`; handlers are generic over them, so the same handler runs against
+//! DynamoDB in production and against a local endpoint in tests.
+
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+
+use thiserror::Error;
+
+use crate::baseline::Baseline;
+use crate::check::{RunningRun, TaskLimits};
+use crate::detect::Level;
+use crate::message::{Notification, Resolution};
+use crate::model::{RunId, RunStatus, TaskType};
+use crate::moments::Moments;
+use crate::nightly::{BaselineChange, DayStatus};
+use crate::overrides::Override;
+use crate::time::EpochMs;
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("{operation} failed: {message}")]
+    Service { operation: &'static str, message: String },
+    #[error("stored item {key} is malformed: {problem}")]
+    BadItem { key: String, problem: String },
+}
+
+#[derive(Debug, Error)]
+#[error("publishing to the topic failed: {0}")]
+pub struct NotifyError(pub String);
+
+/// A run has started.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunStarted {
+    pub task_type: TaskType,
+    pub run_id: RunId,
+    pub start: EpochMs,
+}
+
+/// A run has finished. `start` is known when the event carries it (Step Functions, Batch).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunFinished {
+    pub task_type: TaskType,
+    pub run_id: RunId,
+    pub start: Option<EpochMs>,
+    pub end: EpochMs,
+    pub status: RunStatus,
+}
+
+/// What recording an event did, for logs and metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Recorded {
+    /// The run is now complete (start and end known, succeeded) and counted for its day, for the
+    /// first time.
+    pub counted: bool,
+    /// The run had been alerted on and now awaits its "resolved" message.
+    pub resolution_pending: bool,
+    /// The event was a start for a run already finished (delivered out of order).
+    pub late_start: bool,
+}
+
+pub trait RunStore {
+    fn record_start(&self, event: &RunStarted) -> impl Future<Output = Result<Recorded, StoreError>> + Send;
+    fn record_finish(&self, event: &RunFinished) -> impl Future<Output = Result<Recorded, StoreError>> + Send;
+    fn list_running(&self) -> impl Future<Output = Result<Vec<RunningRun>, StoreError>> + Send;
+    /// Claims (run, level) for this invocation; `false` when someone else holds it or the run has
+    /// finished meanwhile.
+    fn claim_alert(
+        &self,
+        task_type: &TaskType,
+        run_id: &RunId,
+        level: Level,
+        claim: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Gives a claim back (its publish failed) so the next check retries.
+    fn release_alert(
+        &self,
+        task_type: &TaskType,
+        run_id: &RunId,
+        level: Level,
+        claim: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn list_pending_resolutions(&self) -> impl Future<Output = Result<Vec<Resolution>, StoreError>> + Send;
+    fn claim_resolution(
+        &self,
+        resolution: &Resolution,
+        now: EpochMs,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    fn release_resolution(&self, resolution: &Resolution) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The (task type, duration) of every succeeded run counted for `day`.
+    fn finished_runs_of_day(&self, day: i64) -> impl Future<Output = Result<Vec<(TaskType, u64)>, StoreError>> + Send;
+}
+
+pub trait StatsStore {
+    fn day_statuses(&self, days: &[i64]) -> impl Future<Output = Result<Vec<DayStatus>, StoreError>> + Send;
+    fn write_day(
+        &self,
+        day: i64,
+        aggregates: &BTreeMap<TaskType, Moments>,
+        runs_included: u64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn read_day(&self, day: i64) -> impl Future<Output = Result<BTreeMap<TaskType, Moments>, StoreError>> + Send;
+    fn stored_baselines(&self) -> impl Future<Output = Result<BTreeMap<TaskType, Baseline>, StoreError>> + Send;
+    fn apply_baseline_changes(
+        &self,
+        changes: &[BaselineChange],
+        method: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn task_limits(
+        &self,
+        task_types: &[TaskType],
+    ) -> impl Future<Output = Result<HashMap<TaskType, TaskLimits>, StoreError>> + Send;
+    fn set_override(
+        &self,
+        task_type: &TaskType,
+        task_override: &Override,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+pub trait Notifier {
+    fn publish(&self, notification: &Notification) -> impl Future<Output = Result<(), NotifyError>> + Send;
+}
+
+pub trait Clock {
+    fn now(&self) -> EpochMs;
+}
