@@ -1,1 +1,68 @@
-pub fn x(){}
+//! Overrun's AWS side: the DynamoDB and SNS adapters behind the core's ports, configuration from
+//! the environment, and metrics. SDK types stay in here.
+
+pub mod config;
+pub mod counters;
+pub mod dynamo;
+pub mod error;
+pub mod items;
+pub mod metrics;
+pub mod runs;
+pub mod schema;
+pub mod sns;
+pub mod stats;
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+pub use config::{Config, ConfigError};
+pub use counters::{Counters, CountersSnapshot, SharedCounters};
+pub use runs::DynamoRunStore;
+pub use sns::SnsNotifier;
+pub use stats::DynamoStatsStore;
+
+use overrun_core::EpochMs;
+use overrun_core::ports::Clock;
+
+/// The real clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> EpochMs {
+        SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as EpochMs).unwrap_or(0)
+    }
+}
+
+/// SDK configuration from the environment (region, credentials, and `AWS_ENDPOINT_URL`, which
+/// points every client at a local endpoint in tests).
+pub async fn sdk_config() -> aws_config::SdkConfig {
+    aws_config::load_from_env().await
+}
+
+/// The adapters a function needs, built once at cold start.
+pub struct Adapters {
+    pub runs: DynamoRunStore,
+    pub stats: DynamoStatsStore,
+    pub counters: SharedCounters,
+    pub sns: aws_sdk_sns::Client,
+}
+
+impl Adapters {
+    pub fn new(sdk: &aws_config::SdkConfig, config: &Config) -> Self {
+        let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
+        let counters = SharedCounters::default();
+        Self {
+            runs: DynamoRunStore::new(
+                dynamodb.clone(),
+                &config.runs_table,
+                &config.stats_table,
+                config.policy,
+                config.retention_days,
+                counters.clone(),
+            ),
+            stats: DynamoStatsStore::new(dynamodb, &config.stats_table, config.policy, config.retention_days, counters.clone()),
+            counters,
+            sns: aws_sdk_sns::Client::new(sdk),
+        }
+    }
+}

@@ -29,6 +29,29 @@ pub enum StoreError {
 #[error("publishing to the topic failed: {0}")]
 pub struct NotifyError(pub String);
 
+/// Items read from a store: the good ones, and an error for each malformed one (which is logged
+/// and counted, never allowed to sink the good ones beside it).
+#[derive(Debug)]
+pub struct Listing<T> {
+    pub items: Vec<T>,
+    pub malformed: Vec<StoreError>,
+}
+
+impl<T> Default for Listing<T> {
+    fn default() -> Self {
+        Self { items: Vec::new(), malformed: Vec::new() }
+    }
+}
+
+impl<T> Listing<T> {
+    pub fn push(&mut self, parsed: Result<T, StoreError>) {
+        match parsed {
+            Ok(item) => self.items.push(item),
+            Err(error) => self.malformed.push(error),
+        }
+    }
+}
+
 /// A run has started.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunStarted {
@@ -62,7 +85,7 @@ pub struct Recorded {
 pub trait RunStore {
     fn record_start(&self, event: &RunStarted) -> impl Future<Output = Result<Recorded, StoreError>> + Send;
     fn record_finish(&self, event: &RunFinished) -> impl Future<Output = Result<Recorded, StoreError>> + Send;
-    fn list_running(&self) -> impl Future<Output = Result<Vec<RunningRun>, StoreError>> + Send;
+    fn list_running(&self) -> impl Future<Output = Result<Listing<RunningRun>, StoreError>> + Send;
     /// Claims (run, level) for this invocation; `false` when someone else holds it or the run has
     /// finished meanwhile.
     fn claim_alert(
@@ -80,7 +103,7 @@ pub trait RunStore {
         level: Level,
         claim: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    fn list_pending_resolutions(&self) -> impl Future<Output = Result<Vec<Resolution>, StoreError>> + Send;
+    fn list_pending_resolutions(&self) -> impl Future<Output = Result<Listing<Resolution>, StoreError>> + Send;
     fn claim_resolution(
         &self,
         resolution: &Resolution,
@@ -88,7 +111,10 @@ pub trait RunStore {
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     fn release_resolution(&self, resolution: &Resolution) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// The (task type, duration) of every succeeded run counted for `day`.
-    fn finished_runs_of_day(&self, day: i64) -> impl Future<Output = Result<Vec<(TaskType, u64)>, StoreError>> + Send;
+    fn finished_runs_of_day(
+        &self,
+        day: i64,
+    ) -> impl Future<Output = Result<Listing<(TaskType, u64)>, StoreError>> + Send;
 }
 
 pub trait StatsStore {
@@ -99,8 +125,8 @@ pub trait StatsStore {
         aggregates: &BTreeMap<TaskType, Moments>,
         runs_included: u64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    fn read_day(&self, day: i64) -> impl Future<Output = Result<BTreeMap<TaskType, Moments>, StoreError>> + Send;
-    fn stored_baselines(&self) -> impl Future<Output = Result<BTreeMap<TaskType, Baseline>, StoreError>> + Send;
+    fn read_day(&self, day: i64) -> impl Future<Output = Result<Listing<(TaskType, Moments)>, StoreError>> + Send;
+    fn stored_baselines(&self) -> impl Future<Output = Result<Listing<(TaskType, Baseline)>, StoreError>> + Send;
     fn apply_baseline_changes(
         &self,
         changes: &[BaselineChange],
@@ -109,7 +135,7 @@ pub trait StatsStore {
     fn task_limits(
         &self,
         task_types: &[TaskType],
-    ) -> impl Future<Output = Result<HashMap<TaskType, TaskLimits>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<(HashMap<TaskType, TaskLimits>, Vec<StoreError>), StoreError>> + Send;
     fn set_override(
         &self,
         task_type: &TaskType,

@@ -1,0 +1,208 @@
+//! Configuration from environment variables, read once at cold start. A missing or malformed
+//! variable stops the function at start with a message that names it.
+
+use std::str::FromStr;
+
+use overrun_core::baseline::MethodName;
+use overrun_core::{BaselinePolicy, DetectionConfig, Method};
+use thiserror::Error;
+
+pub const RUNS_TABLE: &str = "OVERRUN_RUNS_TABLE";
+pub const STATS_TABLE: &str = "OVERRUN_STATS_TABLE";
+pub const TOPIC_ARN: &str = "OVERRUN_TOPIC_ARN";
+pub const METHOD: &str = "OVERRUN_METHOD";
+pub const K: &str = "OVERRUN_K";
+pub const WINDOW_DAYS: &str = "OVERRUN_WINDOW_DAYS";
+pub const MIN_SAMPLES: &str = "OVERRUN_MIN_SAMPLES";
+pub const NIGHTLY_HOUR: &str = "OVERRUN_NIGHTLY_HOUR";
+pub const CRITICAL_FACTOR: &str = "OVERRUN_CRITICAL_FACTOR";
+pub const FALLBACK_LIMIT_S: &str = "OVERRUN_FALLBACK_LIMIT_S";
+pub const RETENTION_DAYS: &str = "OVERRUN_RETENTION_DAYS";
+
+#[derive(Debug, Error, PartialEq)]
+pub enum ConfigError {
+    #[error("environment variable {0} is required but not set")]
+    Missing(&'static str),
+    #[error("environment variable {name}={value:?} is invalid: {reason}")]
+    Invalid { name: &'static str, value: String, reason: String },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub runs_table: String,
+    pub stats_table: String,
+    /// Only the checker publishes; see [`Config::require_topic`].
+    pub topic_arn: Option<String>,
+    pub policy: BaselinePolicy,
+    pub detection: DetectionConfig,
+    pub fallback_limit_ms: Option<f64>,
+    /// How long finished runs are kept (DynamoDB TTL); at least the window plus a week.
+    pub retention_days: u32,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// The same, from any lookup (tests pass a map).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let required = |name: &'static str| {
+            lookup(name).filter(|v| !v.trim().is_empty()).ok_or(ConfigError::Missing(name))
+        };
+        let method: MethodName = parsed(&lookup, METHOD)?.unwrap_or(MethodName::Seed);
+        let k: f64 = parsed(&lookup, K)?.unwrap_or(Method::SEED_DEFAULT_K);
+        let method = match method {
+            MethodName::Seed => Method::Seed { k },
+        };
+        let window_days: u32 = parsed(&lookup, WINDOW_DAYS)?.unwrap_or(14);
+        let min_samples: u64 = parsed(&lookup, MIN_SAMPLES)?.unwrap_or(5);
+        let nightly_hour: u8 = parsed(&lookup, NIGHTLY_HOUR)?.unwrap_or(0);
+        let policy = BaselinePolicy::new(method, window_days, min_samples, nightly_hour).map_err(|error| {
+            ConfigError::Invalid {
+                name: policy_variable(&error),
+                value: lookup(policy_variable(&error)).unwrap_or_default(),
+                reason: error.to_string(),
+            }
+        })?;
+        let critical_factor: f64 =
+            parsed(&lookup, CRITICAL_FACTOR)?.unwrap_or(DetectionConfig::DEFAULT_CRITICAL_FACTOR);
+        let detection = DetectionConfig::new(critical_factor).map_err(|error| ConfigError::Invalid {
+            name: CRITICAL_FACTOR,
+            value: critical_factor.to_string(),
+            reason: error.to_string(),
+        })?;
+        let fallback_limit_s: Option<f64> = parsed(&lookup, FALLBACK_LIMIT_S)?;
+        if let Some(limit) = fallback_limit_s
+            && !(limit.is_finite() && limit > 0.0)
+        {
+            return Err(ConfigError::Invalid {
+                name: FALLBACK_LIMIT_S,
+                value: limit.to_string(),
+                reason: "must be a positive number of seconds".into(),
+            });
+        }
+        let minimum_retention = window_days + 7;
+        let retention_days: u32 = parsed(&lookup, RETENTION_DAYS)?.unwrap_or(minimum_retention.max(35));
+        if retention_days < minimum_retention {
+            return Err(ConfigError::Invalid {
+                name: RETENTION_DAYS,
+                value: retention_days.to_string(),
+                reason: format!("must be at least the window plus a week ({minimum_retention} days)"),
+            });
+        }
+        Ok(Self {
+            runs_table: required(RUNS_TABLE)?,
+            stats_table: required(STATS_TABLE)?,
+            topic_arn: lookup(TOPIC_ARN).filter(|v| !v.trim().is_empty()),
+            policy,
+            detection,
+            fallback_limit_ms: fallback_limit_s.map(|s| s * 1_000.0),
+            retention_days,
+        })
+    }
+
+    /// The topic, for the functions that publish: its absence is a start-up error for them.
+    pub fn require_topic(&self) -> Result<&str, ConfigError> {
+        self.topic_arn.as_deref().ok_or(ConfigError::Missing(TOPIC_ARN))
+    }
+}
+
+fn parsed<T: FromStr>(lookup: &impl Fn(&str) -> Option<String>, name: &'static str) -> Result<Option<T>, ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    match lookup(name).filter(|v| !v.trim().is_empty()) {
+        None => Ok(None),
+        Some(value) => value.trim().parse().map(Some).map_err(|error: T::Err| ConfigError::Invalid {
+            name,
+            value,
+            reason: error.to_string(),
+        }),
+    }
+}
+
+fn policy_variable(error: &overrun_core::PolicyError) -> &'static str {
+    use overrun_core::PolicyError as E;
+    match error {
+        E::UnknownMethod(_) => METHOD,
+        E::InvalidK(_) => K,
+        E::InvalidWindow(_) => WINDOW_DAYS,
+        E::InvalidMinSamples(_) => MIN_SAMPLES,
+        E::InvalidNightlyHour(_) => NIGHTLY_HOUR,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    const TABLES: [(&str, &str); 2] = [(RUNS_TABLE, "runs"), (STATS_TABLE, "stats")];
+
+    #[test]
+    fn defaults_follow_the_seed_method() {
+        let c = config(&TABLES).unwrap();
+        assert_eq!(c.policy, BaselinePolicy::default());
+        assert_eq!(c.detection, DetectionConfig::default());
+        assert_eq!(c.fallback_limit_ms, None);
+        assert_eq!(c.retention_days, 35);
+        assert_eq!(c.require_topic(), Err(ConfigError::Missing(TOPIC_ARN)));
+    }
+
+    #[test]
+    fn a_missing_table_name_is_named() {
+        let error = config(&[(RUNS_TABLE, "runs")]).unwrap_err();
+        assert_eq!(error.to_string(), "environment variable OVERRUN_STATS_TABLE is required but not set");
+    }
+
+    #[test]
+    fn malformed_values_are_named_with_the_reason() {
+        let mut vars = TABLES.to_vec();
+        vars.push((K, "two"));
+        let error = config(&vars).unwrap_err().to_string();
+        assert!(error.starts_with("environment variable OVERRUN_K=\"two\" is invalid"), "{error}");
+
+        let mut vars = TABLES.to_vec();
+        vars.push((NIGHTLY_HOUR, "25"));
+        assert!(config(&vars).unwrap_err().to_string().contains("OVERRUN_NIGHTLY_HOUR"));
+
+        let mut vars = TABLES.to_vec();
+        vars.push((WINDOW_DAYS, "0"));
+        assert!(config(&vars).unwrap_err().to_string().contains("OVERRUN_WINDOW_DAYS=\"0\""));
+
+        let mut vars = TABLES.to_vec();
+        vars.push((FALLBACK_LIMIT_S, "-3"));
+        assert!(config(&vars).unwrap_err().to_string().contains("OVERRUN_FALLBACK_LIMIT_S"));
+
+        let mut vars = TABLES.to_vec();
+        vars.push((RETENTION_DAYS, "3"));
+        assert!(config(&vars).unwrap_err().to_string().contains("at least the window plus a week"));
+    }
+
+    #[test]
+    fn every_knob_is_read() {
+        let mut vars = TABLES.to_vec();
+        vars.extend([
+            (TOPIC_ARN, "arn:aws:sns:eu-west-1:123456789012:alerts"),
+            (K, "3"),
+            (WINDOW_DAYS, "7"),
+            (MIN_SAMPLES, "10"),
+            (NIGHTLY_HOUR, "3"),
+            (CRITICAL_FACTOR, "1.5"),
+            (FALLBACK_LIMIT_S, "3600"),
+            (RETENTION_DAYS, "60"),
+        ]);
+        let c = config(&vars).unwrap();
+        assert_eq!(c.policy, BaselinePolicy::new(Method::Seed { k: 3.0 }, 7, 10, 3).unwrap());
+        assert_eq!(c.detection.critical_factor(), 1.5);
+        assert_eq!(c.fallback_limit_ms, Some(3_600_000.0));
+        assert_eq!(c.retention_days, 60);
+        assert_eq!(c.require_topic(), Ok("arn:aws:sns:eu-west-1:123456789012:alerts"));
+    }
+}

@@ -1,0 +1,431 @@
+//! The run store on DynamoDB: one item per run, with sparse indexes for the running runs, the
+//! runs of each end day, and the runs owed a "resolved" message.
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, TransactWriteItem, Update};
+use overrun_core::check::RunningRun;
+use overrun_core::detect::AlertedLevels;
+use overrun_core::message::Resolution;
+use overrun_core::ports::{Listing, Recorded, RunFinished, RunStarted, RunStore, StoreError};
+use overrun_core::time::{MS_PER_DAY, civil_date};
+use overrun_core::{BaselinePolicy, EpochMs, Level, RunId, RunStatus, TaskType};
+
+use crate::counters::SharedCounters;
+use crate::dynamo::{is_conditional_failure, item, query_all};
+use crate::error::service;
+use crate::items::{Item, ItemReader, n, s};
+use crate::schema::{runs as r, stats as st};
+
+#[derive(Clone)]
+pub struct DynamoRunStore {
+    client: Client,
+    table: String,
+    stats_table: String,
+    policy: BaselinePolicy,
+    retention_ms: i64,
+    counters: SharedCounters,
+}
+
+fn alert_attribute(level: Level) -> &'static str {
+    match level {
+        Level::Warning => r::ALERT_WARNING,
+        Level::Critical => r::ALERT_CRITICAL,
+    }
+}
+
+fn run_key(task_type: &str, run_id: &str) -> Item {
+    item([(r::TASK_TYPE, s(task_type)), (r::RUN_ID, s(run_id))])
+}
+
+/// TTL attributes are epoch seconds.
+fn ttl_seconds(at: EpochMs) -> AttributeValue {
+    n(at.div_euclid(1_000))
+}
+
+impl DynamoRunStore {
+    pub fn new(
+        client: Client,
+        table: impl Into<String>,
+        stats_table: impl Into<String>,
+        policy: BaselinePolicy,
+        retention_days: u32,
+        counters: SharedCounters,
+    ) -> Self {
+        Self {
+            client,
+            table: table.into(),
+            stats_table: stats_table.into(),
+            policy,
+            retention_ms: i64::from(retention_days) * MS_PER_DAY,
+            counters,
+        }
+    }
+
+    /// After a write: counts a newly complete succeeded run for its day (exactly once, in one
+    /// transaction with the day's counter) and flags an alerted, finished run for its "resolved".
+    async fn settle(&self, after: &Item) -> Result<Recorded, StoreError> {
+        let reader = ItemReader::new(after, &[r::TASK_TYPE, r::RUN_ID]);
+        let task_type = reader.string(r::TASK_TYPE)?;
+        let run_id = reader.string(r::RUN_ID)?;
+        let start: Option<EpochMs> = reader.optional_number(r::START_MS)?;
+        let end: Option<EpochMs> = reader.optional_number(r::END_MS)?;
+        let status = reader.optional_string(r::STATUS)?;
+        let mut recorded = Recorded::default();
+        let Some(end) = end else { return Ok(recorded) };
+
+        if let (Some(start), Some("succeeded"), false) = (start, status, reader.has(r::COUNTED))
+            && end >= start
+        {
+            recorded.counted = self.count_for_day(task_type, run_id, end).await?;
+        }
+        let alerted = reader.has(r::ALERT_WARNING) || reader.has(r::ALERT_CRITICAL);
+        if alerted && !reader.has(r::RESOLVED_AT) {
+            recorded.resolution_pending = self.flag_resolution(task_type, run_id).await?;
+        }
+        Ok(recorded)
+    }
+
+    async fn count_for_day(&self, task_type: &str, run_id: &str, end: EpochMs) -> Result<bool, StoreError> {
+        let day = self.policy.bucket_of_end(end);
+        let day_expires = self.policy.night_start(day + 1) + self.retention_ms;
+        let mark_run = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(run_key(task_type, run_id)))
+            .update_expression("SET #counted = :true, #end_day = :day")
+            .condition_expression("attribute_not_exists(#counted)")
+            .expression_attribute_names("#counted", r::COUNTED)
+            .expression_attribute_names("#end_day", r::END_DAY)
+            .expression_attribute_values(":true", AttributeValue::Bool(true))
+            .expression_attribute_values(":day", s(civil_date(day)))
+            .build()
+            .map_err(crate::error::AwsError::from)?;
+        let count_day = Update::builder()
+            .table_name(&self.stats_table)
+            .set_key(Some(day_meta_key(day)))
+            .update_expression("ADD #finished :one SET #expires = :expires")
+            .expression_attribute_names("#finished", st::FINISHED)
+            .expression_attribute_names("#expires", st::EXPIRES_AT)
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":expires", ttl_seconds(day_expires))
+            .build()
+            .map_err(crate::error::AwsError::from)?;
+        self.counters.request();
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(mark_run).build())
+            .transact_items(TransactWriteItem::builder().update(count_day).build())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(error) => {
+                let already_counted = matches!(
+                    error.as_service_error(),
+                    Some(TransactWriteItemsError::TransactionCanceledException(cancelled))
+                        if cancelled.cancellation_reasons().iter().any(|r| r.code() == Some("ConditionalCheckFailed"))
+                );
+                if already_counted { Ok(false) } else { Err(service("TransactWriteItems", error).into()) }
+            }
+        }
+    }
+
+    async fn flag_resolution(&self, task_type: &str, run_id: &str) -> Result<bool, StoreError> {
+        self.counters.request();
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(run_key(task_type, run_id)))
+            .update_expression("SET #resolve = :pending")
+            .condition_expression(
+                "(attribute_exists(#warning) OR attribute_exists(#critical)) AND attribute_not_exists(#resolved)",
+            )
+            .expression_attribute_names("#resolve", r::RESOLVE)
+            .expression_attribute_names("#warning", r::ALERT_WARNING)
+            .expression_attribute_names("#critical", r::ALERT_CRITICAL)
+            .expression_attribute_names("#resolved", r::RESOLVED_AT)
+            .expression_attribute_values(":pending", s(r::RESOLVE_VALUE))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(error) if is_conditional_failure(&error) => Ok(false),
+            Err(error) => Err(service("UpdateItem", error).into()),
+        }
+    }
+}
+
+pub fn day_meta_key(day: i64) -> Item {
+    item([(st::PK, s(format!("{}{}", st::DAY_PREFIX, civil_date(day)))), (st::SK, s(st::META_SK))])
+}
+
+fn parse_running(item: &Item) -> Result<RunningRun, StoreError> {
+    let reader = ItemReader::new(item, &[r::TASK_TYPE, r::RUN_ID]);
+    let mut alerted = AlertedLevels::default();
+    for level in Level::ALL {
+        if reader.has(alert_attribute(level)) {
+            alerted.insert(level);
+        }
+    }
+    Ok(RunningRun {
+        task_type: TaskType::new(reader.string(r::TASK_TYPE)?).map_err(|e| reader.invalid(e))?,
+        run_id: RunId::new(reader.string(r::RUN_ID)?).map_err(|e| reader.invalid(e))?,
+        start: reader.number(r::START_MS)?,
+        alerted,
+    })
+}
+
+fn parse_resolution(item: &Item) -> Result<Resolution, StoreError> {
+    let reader = ItemReader::new(item, &[r::TASK_TYPE, r::RUN_ID]);
+    let status: RunStatus = reader.string(r::STATUS)?.parse().map_err(|e| reader.invalid(e))?;
+    Ok(Resolution {
+        task_type: TaskType::new(reader.string(r::TASK_TYPE)?).map_err(|e| reader.invalid(e))?,
+        run_id: RunId::new(reader.string(r::RUN_ID)?).map_err(|e| reader.invalid(e))?,
+        start: reader.number(r::START_MS)?,
+        end: reader.number(r::END_MS)?,
+        status,
+    })
+}
+
+fn parse_day_run(item: &Item) -> Result<(TaskType, u64), StoreError> {
+    let reader = ItemReader::new(item, &[r::TASK_TYPE, r::RUN_ID]);
+    let start: EpochMs = reader.number(r::START_MS)?;
+    let end: EpochMs = reader.number(r::END_MS)?;
+    if end < start {
+        return Err(reader.invalid(format!("end_ms {end} is before start_ms {start}")));
+    }
+    let task = TaskType::new(reader.string(r::TASK_TYPE)?).map_err(|e| reader.invalid(e))?;
+    Ok((task, end.abs_diff(start)))
+}
+
+impl RunStore for DynamoRunStore {
+    async fn record_start(&self, event: &RunStarted) -> Result<Recorded, StoreError> {
+        self.counters.request();
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(run_key(event.task_type.as_str(), event.run_id.as_str())))
+            .update_expression("SET #start = if_not_exists(#start, :start), #running = :running, #expires = :expires")
+            .condition_expression("attribute_not_exists(#end)")
+            .expression_attribute_names("#start", r::START_MS)
+            .expression_attribute_names("#running", r::RUNNING)
+            .expression_attribute_names("#expires", r::EXPIRES_AT)
+            .expression_attribute_names("#end", r::END_MS)
+            .expression_attribute_values(":start", n(event.start))
+            .expression_attribute_values(":running", s(r::RUNNING_VALUE))
+            .expression_attribute_values(":expires", ttl_seconds(event.start + self.retention_ms))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Recorded::default()),
+            Err(error) if is_conditional_failure(&error) => {
+                // The finish came first: keep the start, and the run may now be complete.
+                self.counters.request();
+                let output = self
+                    .client
+                    .update_item()
+                    .table_name(&self.table)
+                    .set_key(Some(run_key(event.task_type.as_str(), event.run_id.as_str())))
+                    .update_expression("SET #start = if_not_exists(#start, :start)")
+                    .expression_attribute_names("#start", r::START_MS)
+                    .expression_attribute_values(":start", n(event.start))
+                    .return_values(ReturnValue::AllNew)
+                    .send()
+                    .await
+                    .map_err(|e| service("UpdateItem", e))?;
+                let mut recorded = self.settle(&output.attributes.unwrap_or_default()).await?;
+                recorded.late_start = true;
+                Ok(recorded)
+            }
+            Err(error) => Err(service("UpdateItem", error).into()),
+        }
+    }
+
+    async fn record_finish(&self, event: &RunFinished) -> Result<Recorded, StoreError> {
+        let mut update = String::from("SET #end = :end, #status = :status, #expires = :expires");
+        if event.start.is_some() {
+            update.push_str(", #start = if_not_exists(#start, :start)");
+        }
+        update.push_str(" REMOVE #running");
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(run_key(event.task_type.as_str(), event.run_id.as_str())))
+            .expression_attribute_names("#end", r::END_MS)
+            .expression_attribute_names("#status", r::STATUS)
+            .expression_attribute_names("#expires", r::EXPIRES_AT)
+            .expression_attribute_names("#running", r::RUNNING)
+            .expression_attribute_values(":end", n(event.end))
+            .expression_attribute_values(":status", s(event.status.as_str()))
+            .expression_attribute_values(":expires", ttl_seconds(event.end + self.retention_ms))
+            .return_values(ReturnValue::AllNew);
+        if let Some(start) = event.start {
+            request = request
+                .expression_attribute_names("#start", r::START_MS)
+                .expression_attribute_values(":start", n(start));
+        }
+        self.counters.request();
+        let output = request.update_expression(update).send().await.map_err(|e| service("UpdateItem", e))?;
+        self.settle(&output.attributes.unwrap_or_default()).await
+    }
+
+    async fn list_running(&self) -> Result<Listing<RunningRun>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(r::RUNNING_INDEX)
+            .key_condition_expression("#running = :running")
+            .expression_attribute_names("#running", r::RUNNING)
+            .expression_attribute_values(":running", s(r::RUNNING_VALUE));
+        let items = query_all(query, &self.counters).await?;
+        let mut listing = Listing::default();
+        for item in &items {
+            listing.push(parse_running(item));
+        }
+        Ok(listing)
+    }
+
+    async fn claim_alert(&self, task_type: &TaskType, run_id: &RunId, level: Level, claim: &str) -> Result<bool, StoreError> {
+        self.counters.request();
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(run_key(task_type.as_str(), run_id.as_str())))
+            .update_expression("SET #alert = :claim")
+            .condition_expression("attribute_exists(#running) AND attribute_not_exists(#alert)")
+            .expression_attribute_names("#alert", alert_attribute(level))
+            .expression_attribute_names("#running", r::RUNNING)
+            .expression_attribute_values(":claim", s(claim))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(error) if is_conditional_failure(&error) => Ok(false),
+            Err(error) => Err(service("UpdateItem", error).into()),
+        }
+    }
+
+    async fn release_alert(&self, task_type: &TaskType, run_id: &RunId, level: Level, claim: &str) -> Result<(), StoreError> {
+        self.counters.request();
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(run_key(task_type.as_str(), run_id.as_str())))
+            .update_expression("REMOVE #alert")
+            .condition_expression("#alert = :claim")
+            .expression_attribute_names("#alert", alert_attribute(level))
+            .expression_attribute_values(":claim", s(claim))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        let after = match result {
+            Ok(output) => output.attributes.unwrap_or_default(),
+            // Not ours (any more): nothing to give back.
+            Err(error) if is_conditional_failure(&error) => return Ok(()),
+            Err(error) => return Err(service("UpdateItem", error).into()),
+        };
+        // If the run finished meanwhile it was flagged for a "resolved" message about an alert
+        // that was never delivered: unflag it unless another level was delivered.
+        let reader = ItemReader::new(&after, &[r::TASK_TYPE, r::RUN_ID]);
+        if reader.has(r::RESOLVE) && !reader.has(r::ALERT_WARNING) && !reader.has(r::ALERT_CRITICAL) {
+            self.counters.request();
+            let result = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(run_key(task_type.as_str(), run_id.as_str())))
+                .update_expression("REMOVE #resolve")
+                .condition_expression("attribute_not_exists(#warning) AND attribute_not_exists(#critical)")
+                .expression_attribute_names("#resolve", r::RESOLVE)
+                .expression_attribute_names("#warning", r::ALERT_WARNING)
+                .expression_attribute_names("#critical", r::ALERT_CRITICAL)
+                .send()
+                .await;
+            match result {
+                Ok(_) => {}
+                Err(error) if is_conditional_failure(&error) => {}
+                Err(error) => return Err(service("UpdateItem", error).into()),
+            }
+        }
+        Ok(())
+    }
+
+    async fn list_pending_resolutions(&self) -> Result<Listing<Resolution>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(r::RESOLVE_INDEX)
+            .key_condition_expression("#resolve = :pending")
+            .expression_attribute_names("#resolve", r::RESOLVE)
+            .expression_attribute_values(":pending", s(r::RESOLVE_VALUE));
+        let items = query_all(query, &self.counters).await?;
+        let mut listing = Listing::default();
+        for item in &items {
+            listing.push(parse_resolution(item));
+        }
+        Ok(listing)
+    }
+
+    async fn claim_resolution(&self, resolution: &Resolution, now: EpochMs) -> Result<bool, StoreError> {
+        self.counters.request();
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(run_key(resolution.task_type.as_str(), resolution.run_id.as_str())))
+            .update_expression("SET #resolved = :now REMOVE #resolve")
+            .condition_expression("attribute_exists(#resolve) AND attribute_not_exists(#resolved)")
+            .expression_attribute_names("#resolved", r::RESOLVED_AT)
+            .expression_attribute_names("#resolve", r::RESOLVE)
+            .expression_attribute_values(":now", n(now))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(error) if is_conditional_failure(&error) => Ok(false),
+            Err(error) => Err(service("UpdateItem", error).into()),
+        }
+    }
+
+    async fn release_resolution(&self, resolution: &Resolution) -> Result<(), StoreError> {
+        self.counters.request();
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(run_key(resolution.task_type.as_str(), resolution.run_id.as_str())))
+            .update_expression("SET #resolve = :pending REMOVE #resolved")
+            .expression_attribute_names("#resolve", r::RESOLVE)
+            .expression_attribute_names("#resolved", r::RESOLVED_AT)
+            .expression_attribute_values(":pending", s(r::RESOLVE_VALUE))
+            .send()
+            .await
+            .map_err(|e| service("UpdateItem", e))?;
+        Ok(())
+    }
+
+    async fn finished_runs_of_day(&self, day: i64) -> Result<Listing<(TaskType, u64)>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(r::END_DAY_INDEX)
+            .key_condition_expression("#day = :day")
+            .expression_attribute_names("#day", r::END_DAY)
+            .expression_attribute_values(":day", s(civil_date(day)));
+        let items = query_all(query, &self.counters).await?;
+        self.counters.run_items_rolled_up.fetch_add(items.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        let mut listing = Listing::default();
+        for item in &items {
+            listing.push(parse_day_run(item));
+        }
+        Ok(listing)
+    }
+}

@@ -1,0 +1,145 @@
+//! Table layout (see docs/DATA-MODEL.md): key and attribute names, index names, and table
+//! creation for local stacks and tests. infra/ declares the same tables for AWS.
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
+    ScalarAttributeType, TimeToLiveSpecification,
+};
+
+use crate::error::{AwsError, service};
+
+/// Runs table: one item per run.
+pub mod runs {
+    pub const TASK_TYPE: &str = "task_type";
+    pub const RUN_ID: &str = "run_id";
+    pub const START_MS: &str = "start_ms";
+    pub const END_MS: &str = "end_ms";
+    pub const STATUS: &str = "status";
+    /// Present (value [`RUNNING_VALUE`]) exactly while the run is running: the sparse `running`
+    /// index lists running runs without a Scan.
+    pub const RUNNING: &str = "running";
+    pub const RUNNING_VALUE: &str = "running";
+    /// Set once a succeeded run is complete and counted for its day: the sparse `by-end-day`
+    /// index lets the nightly job read each such run once.
+    pub const END_DAY: &str = "end_day";
+    pub const COUNTED: &str = "counted";
+    pub const ALERT_WARNING: &str = "alert_warning";
+    pub const ALERT_CRITICAL: &str = "alert_critical";
+    /// Present while a "resolved" message is owed: the sparse `resolve` index.
+    pub const RESOLVE: &str = "resolve";
+    pub const RESOLVE_VALUE: &str = "pending";
+    pub const RESOLVED_AT: &str = "resolved_at";
+    pub const EXPIRES_AT: &str = "expires_at";
+
+    pub const RUNNING_INDEX: &str = "running";
+    pub const END_DAY_INDEX: &str = "by-end-day";
+    pub const RESOLVE_INDEX: &str = "resolve";
+}
+
+/// Stats table: day meta and daily aggregates (`pk = DAY#date`), limits (`pk = LIMITS`).
+pub mod stats {
+    pub const PK: &str = "pk";
+    pub const SK: &str = "sk";
+    pub const DAY_PREFIX: &str = "DAY#";
+    pub const META_SK: &str = "#META";
+    pub const TASK_PREFIX: &str = "TASK#";
+    pub const LIMITS_PK: &str = "LIMITS";
+
+    pub const FINISHED: &str = "finished";
+    pub const ROLLED_UP: &str = "rolled_up";
+    pub const TASK_TYPE: &str = "task_type";
+    pub const COUNT: &str = "count";
+    pub const SUM_MS: &str = "sum_ms";
+    pub const SUM_SQ_MS: &str = "sum_sq_ms";
+
+    pub const N: &str = "n";
+    pub const EXPECTED_MS: &str = "expected_ms";
+    pub const SIGMA_MS: &str = "sigma_ms";
+    pub const UPPER_MS: &str = "upper_ms";
+    pub const COMPUTED_AT: &str = "computed_at";
+    pub const METHOD: &str = "method";
+    pub const OVERRIDE_K: &str = "override_k";
+    pub const OVERRIDE_LIMIT_MS: &str = "override_limit_ms";
+    pub const MUTE_UNTIL: &str = "mute_until";
+    pub const EXPIRES_AT: &str = "expires_at";
+
+    pub const BASELINE_ATTRIBUTES: [&str; 6] = [N, EXPECTED_MS, SIGMA_MS, UPPER_MS, COMPUTED_AT, METHOD];
+}
+
+fn attribute(name: &str, kind: ScalarAttributeType) -> Result<AttributeDefinition, AwsError> {
+    AttributeDefinition::builder().attribute_name(name).attribute_type(kind).build().map_err(AwsError::from)
+}
+
+fn key(name: &str, kind: KeyType) -> Result<KeySchemaElement, AwsError> {
+    KeySchemaElement::builder().attribute_name(name).key_type(kind).build().map_err(AwsError::from)
+}
+
+fn index(name: &str, hash: &str, range: Option<&str>, include: &[&str]) -> Result<GlobalSecondaryIndex, AwsError> {
+    let mut keys = vec![key(hash, KeyType::Hash)?];
+    if let Some(range) = range {
+        keys.push(key(range, KeyType::Range)?);
+    }
+    let projection = Projection::builder()
+        .projection_type(ProjectionType::Include)
+        .set_non_key_attributes(Some(include.iter().map(|s| s.to_string()).collect()))
+        .build();
+    GlobalSecondaryIndex::builder()
+        .index_name(name)
+        .set_key_schema(Some(keys))
+        .projection(projection)
+        .build()
+        .map_err(AwsError::from)
+}
+
+/// Creates both tables (on-demand, with TTL on `expires_at`), as infra/ does in AWS.
+pub async fn create_tables(client: &Client, runs_table: &str, stats_table: &str) -> Result<(), AwsError> {
+    use runs as r;
+    use stats as s;
+    client
+        .create_table()
+        .table_name(runs_table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attribute(r::TASK_TYPE, ScalarAttributeType::S)?)
+        .attribute_definitions(attribute(r::RUN_ID, ScalarAttributeType::S)?)
+        .attribute_definitions(attribute(r::RUNNING, ScalarAttributeType::S)?)
+        .attribute_definitions(attribute(r::START_MS, ScalarAttributeType::N)?)
+        .attribute_definitions(attribute(r::END_DAY, ScalarAttributeType::S)?)
+        .attribute_definitions(attribute(r::END_MS, ScalarAttributeType::N)?)
+        .attribute_definitions(attribute(r::RESOLVE, ScalarAttributeType::S)?)
+        .key_schema(key(r::TASK_TYPE, KeyType::Hash)?)
+        .key_schema(key(r::RUN_ID, KeyType::Range)?)
+        .global_secondary_indexes(index(
+            r::RUNNING_INDEX,
+            r::RUNNING,
+            Some(r::START_MS),
+            &[r::ALERT_WARNING, r::ALERT_CRITICAL],
+        )?)
+        .global_secondary_indexes(index(r::END_DAY_INDEX, r::END_DAY, Some(r::END_MS), &[r::START_MS])?)
+        .global_secondary_indexes(index(r::RESOLVE_INDEX, r::RESOLVE, None, &[r::START_MS, r::END_MS, r::STATUS])?)
+        .send()
+        .await
+        .map_err(|e| service("CreateTable", e))?;
+    client
+        .create_table()
+        .table_name(stats_table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attribute(s::PK, ScalarAttributeType::S)?)
+        .attribute_definitions(attribute(s::SK, ScalarAttributeType::S)?)
+        .key_schema(key(s::PK, KeyType::Hash)?)
+        .key_schema(key(s::SK, KeyType::Range)?)
+        .send()
+        .await
+        .map_err(|e| service("CreateTable", e))?;
+    for table in [runs_table, stats_table] {
+        let ttl = TimeToLiveSpecification::builder().enabled(true).attribute_name(r::EXPIRES_AT).build()?;
+        client
+            .update_time_to_live()
+            .table_name(table)
+            .time_to_live_specification(ttl)
+            .send()
+            .await
+            .map_err(|e| service("UpdateTimeToLive", e))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,290 @@
+//! The stats store on DynamoDB: per-day counters and per-task daily aggregates (exact moments),
+//! and one limits item per task type holding its baseline and its operator override.
+
+use std::collections::{BTreeMap, HashMap};
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+use futures_util::stream::{self, StreamExt, TryStreamExt};
+use overrun_core::check::TaskLimits;
+use overrun_core::nightly::{BaselineChange, DayStatus};
+use overrun_core::overrides::Override;
+use overrun_core::ports::{Listing, StatsStore, StoreError};
+use overrun_core::time::civil_date;
+use overrun_core::{Baseline, BaselinePolicy, Moments, TaskType};
+
+use crate::counters::SharedCounters;
+use crate::dynamo::{batch_get, batch_write, item, query_all};
+use crate::error::{AwsError, service};
+use crate::items::{Item, ItemReader, exact_n, n, s};
+use crate::runs::day_meta_key;
+use crate::schema::stats as st;
+
+/// Baseline writes in flight at once (one UpdateItem each, so that overrides on the same item
+/// are never overwritten).
+const WRITE_CONCURRENCY: usize = 16;
+
+#[derive(Clone)]
+pub struct DynamoStatsStore {
+    client: Client,
+    table: String,
+    policy: BaselinePolicy,
+    retention_ms: i64,
+    counters: SharedCounters,
+}
+
+fn day_pk(day: i64) -> String {
+    format!("{}{}", st::DAY_PREFIX, civil_date(day))
+}
+
+fn limits_key(task_type: &str) -> Item {
+    item([(st::PK, s(st::LIMITS_PK)), (st::SK, s(task_type))])
+}
+
+fn parse_baseline(reader: &ItemReader<'_>) -> Result<Option<Baseline>, StoreError> {
+    if !reader.has(st::UPPER_MS) {
+        return Ok(None);
+    }
+    Ok(Some(Baseline {
+        n: reader.number(st::N)?,
+        expected_ms: reader.number(st::EXPECTED_MS)?,
+        sigma_ms: reader.number(st::SIGMA_MS)?,
+        upper_ms: reader.number(st::UPPER_MS)?,
+        computed_at: reader.number(st::COMPUTED_AT)?,
+    }))
+}
+
+fn parse_limits(item: &Item) -> Result<(TaskType, TaskLimits), StoreError> {
+    let reader = ItemReader::new(item, &[st::PK, st::SK]);
+    let task = TaskType::new(reader.string(st::SK)?).map_err(|e| reader.invalid(e))?;
+    let task_override = Override {
+        k: reader.optional_number(st::OVERRIDE_K)?,
+        limit_ms: reader.optional_number(st::OVERRIDE_LIMIT_MS)?,
+        mute_until: reader.optional_number(st::MUTE_UNTIL)?,
+    };
+    let limits = TaskLimits {
+        baseline: parse_baseline(&reader)?,
+        task_override: (!task_override.is_empty()).then_some(task_override),
+    };
+    Ok((task, limits))
+}
+
+fn parse_aggregate(item: &Item) -> Result<(TaskType, Moments), StoreError> {
+    let reader = ItemReader::new(item, &[st::PK, st::SK]);
+    let task = TaskType::new(reader.string(st::TASK_TYPE)?).map_err(|e| reader.invalid(e))?;
+    let count: u64 = reader.number(st::COUNT)?;
+    let sum: u128 = reader.number(st::SUM_MS)?;
+    let sum_sq: u128 = reader.number(st::SUM_SQ_MS)?;
+    let moments = Moments::from_parts(count, sum, sum_sq)
+        .ok_or_else(|| reader.invalid("count, sum_ms and sum_sq_ms cannot come from any set of durations"))?;
+    Ok((task, moments))
+}
+
+impl DynamoStatsStore {
+    pub fn new(
+        client: Client,
+        table: impl Into<String>,
+        policy: BaselinePolicy,
+        retention_days: u32,
+        counters: SharedCounters,
+    ) -> Self {
+        Self {
+            client,
+            table: table.into(),
+            policy,
+            retention_ms: i64::from(retention_days) * overrun_core::time::MS_PER_DAY,
+            counters,
+        }
+    }
+
+    async fn update_limits(&self, task_type: &str, set: Vec<(&'static str, aws_sdk_dynamodb::types::AttributeValue)>, remove: Vec<&'static str>) -> Result<(), StoreError> {
+        let mut request = self.client.update_item().table_name(&self.table).set_key(Some(limits_key(task_type)));
+        let mut clauses = Vec::new();
+        if !set.is_empty() {
+            let parts: Vec<String> = set.iter().enumerate().map(|(i, _)| format!("#s{i} = :s{i}")).collect();
+            clauses.push(format!("SET {}", parts.join(", ")));
+        }
+        if !remove.is_empty() {
+            let parts: Vec<String> = (0..remove.len()).map(|i| format!("#r{i}")).collect();
+            clauses.push(format!("REMOVE {}", parts.join(", ")));
+        }
+        for (i, (name, value)) in set.into_iter().enumerate() {
+            request = request
+                .expression_attribute_names(format!("#s{i}"), name)
+                .expression_attribute_values(format!(":s{i}"), value);
+        }
+        for (i, name) in remove.into_iter().enumerate() {
+            request = request.expression_attribute_names(format!("#r{i}"), name);
+        }
+        self.counters.request();
+        request.update_expression(clauses.join(" ")).send().await.map_err(|e| service("UpdateItem", e))?;
+        Ok(())
+    }
+}
+
+impl StatsStore for DynamoStatsStore {
+    async fn day_statuses(&self, days: &[i64]) -> Result<Vec<DayStatus>, StoreError> {
+        let keys = days.iter().map(|&day| day_meta_key(day)).collect();
+        let found = batch_get(&self.client, &self.table, keys, &self.counters).await?;
+        let mut by_pk: HashMap<String, &Item> = HashMap::new();
+        for item in &found {
+            if let Some(pk) = item.get(st::PK).and_then(|v| v.as_s().ok()) {
+                by_pk.insert(pk.clone(), item);
+            }
+        }
+        days.iter()
+            .map(|&day| match by_pk.get(&day_pk(day)) {
+                None => Ok(DayStatus { day, finished: 0, rolled_up: None }),
+                Some(item) => {
+                    let reader = ItemReader::new(item, &[st::PK, st::SK]);
+                    Ok(DayStatus {
+                        day,
+                        finished: reader.optional_number(st::FINISHED)?.unwrap_or(0),
+                        rolled_up: reader.optional_number(st::ROLLED_UP)?,
+                    })
+                }
+            })
+            .collect()
+    }
+
+    async fn write_day(&self, day: i64, aggregates: &BTreeMap<TaskType, Moments>, runs_included: u64) -> Result<(), StoreError> {
+        let pk = day_pk(day);
+        let expires = (self.policy.night_start(day + 1) + self.retention_ms).div_euclid(1_000);
+        let mut requests = Vec::with_capacity(aggregates.len());
+        for (task, moments) in aggregates {
+            let sk = format!("{}{}", st::TASK_PREFIX, task);
+            let key = format!("{pk}/{sk}");
+            let put = PutRequest::builder()
+                .set_item(Some(item([
+                    (st::PK, s(&pk)),
+                    (st::SK, s(sk)),
+                    (st::TASK_TYPE, s(task.as_str())),
+                    (st::COUNT, n(moments.count())),
+                    (st::SUM_MS, exact_n(moments.sum(), &key)?),
+                    (st::SUM_SQ_MS, exact_n(moments.sum_of_squares(), &key)?),
+                    (st::EXPIRES_AT, n(expires)),
+                ])))
+                .build()
+                .map_err(AwsError::from)?;
+            requests.push(WriteRequest::builder().put_request(put).build());
+        }
+        batch_write(&self.client, &self.table, requests, &self.counters).await?;
+        // Marked last: a roll-up that dies half-way is redone next night.
+        self.counters.request();
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(day_meta_key(day)))
+            .update_expression("SET #rolled = :rolled, #expires = :expires")
+            .expression_attribute_names("#rolled", st::ROLLED_UP)
+            .expression_attribute_names("#expires", st::EXPIRES_AT)
+            .expression_attribute_values(":rolled", n(runs_included))
+            .expression_attribute_values(":expires", n(expires))
+            .send()
+            .await
+            .map_err(|e| service("UpdateItem", e))?;
+        Ok(())
+    }
+
+    async fn read_day(&self, day: i64) -> Result<Listing<(TaskType, Moments)>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk AND begins_with(#sk, :task)")
+            .expression_attribute_names("#pk", st::PK)
+            .expression_attribute_names("#sk", st::SK)
+            .expression_attribute_values(":pk", s(day_pk(day)))
+            .expression_attribute_values(":task", s(st::TASK_PREFIX));
+        let items = query_all(query, &self.counters).await?;
+        let mut listing = Listing::default();
+        for item in &items {
+            listing.push(parse_aggregate(item));
+        }
+        Ok(listing)
+    }
+
+    async fn stored_baselines(&self) -> Result<Listing<(TaskType, Baseline)>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", st::PK)
+            .expression_attribute_values(":pk", s(st::LIMITS_PK));
+        let items = query_all(query, &self.counters).await?;
+        let mut listing = Listing::default();
+        for item in &items {
+            match parse_limits(item) {
+                Ok((task, TaskLimits { baseline: Some(baseline), .. })) => listing.items.push((task, baseline)),
+                Ok(_) => {}
+                Err(error) => listing.malformed.push(error),
+            }
+        }
+        Ok(listing)
+    }
+
+    async fn apply_baseline_changes(&self, changes: &[BaselineChange], method: &str) -> Result<(), StoreError> {
+        stream::iter(changes.iter().cloned())
+            .map(|change| {
+                let store = self.clone();
+                let method = method.to_owned();
+                async move {
+                match change {
+                    BaselineChange::Set(task, b) => {
+                        let set = vec![
+                            (st::N, n(b.n)),
+                            (st::EXPECTED_MS, n(b.expected_ms)),
+                            (st::SIGMA_MS, n(b.sigma_ms)),
+                            (st::UPPER_MS, n(b.upper_ms)),
+                            (st::COMPUTED_AT, n(b.computed_at)),
+                            (st::METHOD, s(method.as_str())),
+                        ];
+                        store.update_limits(task.as_str(), set, Vec::new()).await
+                    }
+                    BaselineChange::Remove(task) => {
+                        store.update_limits(task.as_str(), Vec::new(), st::BASELINE_ATTRIBUTES.to_vec()).await
+                    }
+                }
+                }
+            })
+            .buffer_unordered(WRITE_CONCURRENCY)
+            .try_collect::<Vec<()>>()
+            .await?;
+        Ok(())
+    }
+
+    async fn task_limits(&self, task_types: &[TaskType]) -> Result<(HashMap<TaskType, TaskLimits>, Vec<StoreError>), StoreError> {
+        let keys = task_types.iter().map(|t| limits_key(t.as_str())).collect();
+        let found = batch_get(&self.client, &self.table, keys, &self.counters).await?;
+        let mut limits = HashMap::new();
+        let mut malformed = Vec::new();
+        for item in &found {
+            match parse_limits(item) {
+                Ok((task, task_limits)) => {
+                    limits.insert(task, task_limits);
+                }
+                Err(error) => malformed.push(error),
+            }
+        }
+        Ok((limits, malformed))
+    }
+
+    async fn set_override(&self, task_type: &TaskType, task_override: &Override) -> Result<(), StoreError> {
+        let mut set = Vec::new();
+        let mut remove = Vec::new();
+        match task_override.k {
+            Some(k) => set.push((st::OVERRIDE_K, n(k))),
+            None => remove.push(st::OVERRIDE_K),
+        }
+        match task_override.limit_ms {
+            Some(limit) => set.push((st::OVERRIDE_LIMIT_MS, n(limit))),
+            None => remove.push(st::OVERRIDE_LIMIT_MS),
+        }
+        match task_override.mute_until {
+            Some(until) => set.push((st::MUTE_UNTIL, n(until))),
+            None => remove.push(st::MUTE_UNTIL),
+        }
+        self.update_limits(task_type.as_str(), set, remove).await
+    }
+}
