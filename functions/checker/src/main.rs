@@ -1,1 +1,53 @@
-fn main(){}
+//! Wiring only. Triggered every 10 minutes by an EventBridge schedule; the time comes from the
+//! clock, whatever the payload.
+
+use lambda_runtime::{Error, LambdaEvent, run, service_fn, tracing};
+use overrun_aws::{Adapters, Config, SnsNotifier, SystemClock, metrics};
+use overrun_core::check::CheckSettings;
+use overrun_core::ports::Clock;
+use serde_json::Value;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    tracing::init_default_subscriber();
+    let config = Config::from_env()?;
+    let topic = config.require_topic()?.to_owned();
+    let adapters = Adapters::new(&overrun_aws::sdk_config().await, &config);
+    let notifier = SnsNotifier::new(adapters.sns.clone(), topic, adapters.counters.clone());
+    let settings = CheckSettings { detection: config.detection, fallback_limit_ms: config.fallback_limit_ms };
+    let (adapters, notifier, settings) = (&adapters, &notifier, &settings);
+    run(service_fn(|event: LambdaEvent<Value>| async move {
+        let before = adapters.counters.snapshot();
+        let report = overrun_checker::handle(
+            SystemClock.now(),
+            settings,
+            &event.context.request_id,
+            &adapters.runs,
+            &adapters.stats,
+            notifier,
+        )
+        .await?;
+        let used = adapters.counters.snapshot().since(&before);
+        metrics::emit(
+            "checker",
+            &[
+                ("RunsChecked", report.runs_checked as u64),
+                ("AlertsPublished", report.alerts_published as u64),
+                ("ClaimsLost", report.claims_lost as u64),
+                ("PublishFailures", report.publish_failures as u64),
+                ("ResolvedPublished", report.resolved_published as u64),
+                ("MalformedItems", report.malformed_items as u64),
+                ("DynamoDBRequests", used.dynamodb_requests),
+            ],
+        );
+        tracing::info!(?report, dynamodb_requests = used.dynamodb_requests, "check done");
+        Ok::<_, Error>(serde_json::json!({
+            "runs_checked": report.runs_checked,
+            "alerts_published": report.alerts_published,
+            "claims_lost": report.claims_lost,
+            "publish_failures": report.publish_failures,
+            "resolved_published": report.resolved_published,
+        }))
+    }))
+    .await
+}

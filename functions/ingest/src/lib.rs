@@ -1,1 +1,6 @@
-pub fn x(){}
+//! The ingest function: task state-change events from EventBridge become runs in DynamoDB.
+
+pub mod events;
+pub mod handler;
+
+pub use handler::{IngestError, IngestOutcome, handle};

@@ -58,13 +58,14 @@ impl Config {
         let window_days: u32 = parsed(&lookup, WINDOW_DAYS)?.unwrap_or(14);
         let min_samples: u64 = parsed(&lookup, MIN_SAMPLES)?.unwrap_or(5);
         let nightly_hour: u8 = parsed(&lookup, NIGHTLY_HOUR)?.unwrap_or(0);
-        let policy = BaselinePolicy::new(method, window_days, min_samples, nightly_hour).map_err(|error| {
-            ConfigError::Invalid {
-                name: policy_variable(&error),
-                value: lookup(policy_variable(&error)).unwrap_or_default(),
-                reason: error.to_string(),
-            }
-        })?;
+        let policy =
+            BaselinePolicy::new(method, window_days, min_samples, nightly_hour).map_err(|error| {
+                ConfigError::Invalid {
+                    name: policy_variable(&error),
+                    value: lookup(policy_variable(&error)).unwrap_or_default(),
+                    reason: error.to_string(),
+                }
+            })?;
         let critical_factor: f64 =
             parsed(&lookup, CRITICAL_FACTOR)?.unwrap_or(DetectionConfig::DEFAULT_CRITICAL_FACTOR);
         let detection = DetectionConfig::new(critical_factor).map_err(|error| ConfigError::Invalid {
@@ -108,7 +109,10 @@ impl Config {
     }
 }
 
-fn parsed<T: FromStr>(lookup: &impl Fn(&str) -> Option<String>, name: &'static str) -> Result<Option<T>, ConfigError>
+fn parsed<T: FromStr>(
+    lookup: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+) -> Result<Option<T>, ConfigError>
 where
     T::Err: std::fmt::Display,
 {

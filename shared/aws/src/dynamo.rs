@@ -37,7 +37,8 @@ pub async fn query_all(query: QueryFluentBuilder, counters: &Counters) -> Result
     let mut start_key = None;
     loop {
         counters.request();
-        let page = query.clone().set_exclusive_start_key(start_key).send().await.map_err(|e| service("Query", e))?;
+        let page =
+            query.clone().set_exclusive_start_key(start_key).send().await.map_err(|e| service("Query", e))?;
         let page_items = page.items.unwrap_or_default();
         counters.read(page_items.len());
         items.extend(page_items);
@@ -71,7 +72,8 @@ pub async fn batch_get(
             let items = output.responses.and_then(|mut r| r.remove(table)).unwrap_or_default();
             counters.read(items.len());
             found.extend(items);
-            pending = output.unprocessed_keys.and_then(|mut u| u.remove(table)).map(|k| k.keys).unwrap_or_default();
+            pending =
+                output.unprocessed_keys.and_then(|mut u| u.remove(table)).map(|k| k.keys).unwrap_or_default();
             if !pending.is_empty() {
                 attempt += 1;
                 if attempt > RETRIES {
@@ -121,6 +123,8 @@ pub async fn batch_write(
     Ok(())
 }
 
-pub fn item(pairs: impl IntoIterator<Item = (&'static str, aws_sdk_dynamodb::types::AttributeValue)>) -> Item {
+pub fn item(
+    pairs: impl IntoIterator<Item = (&'static str, aws_sdk_dynamodb::types::AttributeValue)>,
+) -> Item {
     pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect::<HashMap<_, _>>()
 }

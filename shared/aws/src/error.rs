@@ -23,7 +23,9 @@ impl From<AwsError> for StoreError {
     fn from(error: AwsError) -> Self {
         match error {
             AwsError::Service { operation, message } => StoreError::Service { operation, message },
-            AwsError::Build(build) => StoreError::Service { operation: "request", message: build.to_string() },
+            AwsError::Build(build) => {
+                StoreError::Service { operation: "request", message: build.to_string() }
+            }
         }
     }
 }

@@ -60,7 +60,13 @@ impl Adapters {
                 config.retention_days,
                 counters.clone(),
             ),
-            stats: DynamoStatsStore::new(dynamodb, &config.stats_table, config.policy, config.retention_days, counters.clone()),
+            stats: DynamoStatsStore::new(
+                dynamodb,
+                &config.stats_table,
+                config.policy,
+                config.retention_days,
+                counters.clone(),
+            ),
             counters,
             sns: aws_sdk_sns::Client::new(sdk),
         }

@@ -208,7 +208,9 @@ impl RunStore for DynamoRunStore {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(run_key(event.task_type.as_str(), event.run_id.as_str())))
-            .update_expression("SET #start = if_not_exists(#start, :start), #running = :running, #expires = :expires")
+            .update_expression(
+                "SET #start = if_not_exists(#start, :start), #running = :running, #expires = :expires",
+            )
             .condition_expression("attribute_not_exists(#end)")
             .expression_attribute_names("#start", r::START_MS)
             .expression_attribute_names("#running", r::RUNNING)
@@ -290,7 +292,13 @@ impl RunStore for DynamoRunStore {
         Ok(listing)
     }
 
-    async fn claim_alert(&self, task_type: &TaskType, run_id: &RunId, level: Level, claim: &str) -> Result<bool, StoreError> {
+    async fn claim_alert(
+        &self,
+        task_type: &TaskType,
+        run_id: &RunId,
+        level: Level,
+        claim: &str,
+    ) -> Result<bool, StoreError> {
         self.counters.request();
         let result = self
             .client
@@ -311,7 +319,13 @@ impl RunStore for DynamoRunStore {
         }
     }
 
-    async fn release_alert(&self, task_type: &TaskType, run_id: &RunId, level: Level, claim: &str) -> Result<(), StoreError> {
+    async fn release_alert(
+        &self,
+        task_type: &TaskType,
+        run_id: &RunId,
+        level: Level,
+        claim: &str,
+    ) -> Result<(), StoreError> {
         self.counters.request();
         let result = self
             .client

@@ -3,8 +3,8 @@
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
-    ScalarAttributeType, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
 };
 
 use crate::error::{AwsError, service};
@@ -75,7 +75,12 @@ fn key(name: &str, kind: KeyType) -> Result<KeySchemaElement, AwsError> {
     KeySchemaElement::builder().attribute_name(name).key_type(kind).build().map_err(AwsError::from)
 }
 
-fn index(name: &str, hash: &str, range: Option<&str>, include: &[&str]) -> Result<GlobalSecondaryIndex, AwsError> {
+fn index(
+    name: &str,
+    hash: &str,
+    range: Option<&str>,
+    include: &[&str],
+) -> Result<GlobalSecondaryIndex, AwsError> {
     let mut keys = vec![key(hash, KeyType::Hash)?];
     if let Some(range) = range {
         keys.push(key(range, KeyType::Range)?);
@@ -116,7 +121,12 @@ pub async fn create_tables(client: &Client, runs_table: &str, stats_table: &str)
             &[r::ALERT_WARNING, r::ALERT_CRITICAL],
         )?)
         .global_secondary_indexes(index(r::END_DAY_INDEX, r::END_DAY, Some(r::END_MS), &[r::START_MS])?)
-        .global_secondary_indexes(index(r::RESOLVE_INDEX, r::RESOLVE, None, &[r::START_MS, r::END_MS, r::STATUS])?)
+        .global_secondary_indexes(index(
+            r::RESOLVE_INDEX,
+            r::RESOLVE,
+            None,
+            &[r::START_MS, r::END_MS, r::STATUS],
+        )?)
         .send()
         .await
         .map_err(|e| service("CreateTable", e))?;

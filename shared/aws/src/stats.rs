@@ -97,8 +97,14 @@ impl DynamoStatsStore {
         }
     }
 
-    async fn update_limits(&self, task_type: &str, set: Vec<(&'static str, aws_sdk_dynamodb::types::AttributeValue)>, remove: Vec<&'static str>) -> Result<(), StoreError> {
-        let mut request = self.client.update_item().table_name(&self.table).set_key(Some(limits_key(task_type)));
+    async fn update_limits(
+        &self,
+        task_type: &str,
+        set: Vec<(&'static str, aws_sdk_dynamodb::types::AttributeValue)>,
+        remove: Vec<&'static str>,
+    ) -> Result<(), StoreError> {
+        let mut request =
+            self.client.update_item().table_name(&self.table).set_key(Some(limits_key(task_type)));
         let mut clauses = Vec::new();
         if !set.is_empty() {
             let parts: Vec<String> = set.iter().enumerate().map(|(i, _)| format!("#s{i} = :s{i}")).collect();
@@ -147,7 +153,12 @@ impl StatsStore for DynamoStatsStore {
             .collect()
     }
 
-    async fn write_day(&self, day: i64, aggregates: &BTreeMap<TaskType, Moments>, runs_included: u64) -> Result<(), StoreError> {
+    async fn write_day(
+        &self,
+        day: i64,
+        aggregates: &BTreeMap<TaskType, Moments>,
+        runs_included: u64,
+    ) -> Result<(), StoreError> {
         let pk = day_pk(day);
         let expires = (self.policy.night_start(day + 1) + self.retention_ms).div_euclid(1_000);
         let mut requests = Vec::with_capacity(aggregates.len());
@@ -216,7 +227,9 @@ impl StatsStore for DynamoStatsStore {
         let mut listing = Listing::default();
         for item in &items {
             match parse_limits(item) {
-                Ok((task, TaskLimits { baseline: Some(baseline), .. })) => listing.items.push((task, baseline)),
+                Ok((task, TaskLimits { baseline: Some(baseline), .. })) => {
+                    listing.items.push((task, baseline))
+                }
                 Ok(_) => {}
                 Err(error) => listing.malformed.push(error),
             }
@@ -224,28 +237,34 @@ impl StatsStore for DynamoStatsStore {
         Ok(listing)
     }
 
-    async fn apply_baseline_changes(&self, changes: &[BaselineChange], method: &str) -> Result<(), StoreError> {
+    async fn apply_baseline_changes(
+        &self,
+        changes: &[BaselineChange],
+        method: &str,
+    ) -> Result<(), StoreError> {
         stream::iter(changes.iter().cloned())
             .map(|change| {
                 let store = self.clone();
                 let method = method.to_owned();
                 async move {
-                match change {
-                    BaselineChange::Set(task, b) => {
-                        let set = vec![
-                            (st::N, n(b.n)),
-                            (st::EXPECTED_MS, n(b.expected_ms)),
-                            (st::SIGMA_MS, n(b.sigma_ms)),
-                            (st::UPPER_MS, n(b.upper_ms)),
-                            (st::COMPUTED_AT, n(b.computed_at)),
-                            (st::METHOD, s(method.as_str())),
-                        ];
-                        store.update_limits(task.as_str(), set, Vec::new()).await
+                    match change {
+                        BaselineChange::Set(task, b) => {
+                            let set = vec![
+                                (st::N, n(b.n)),
+                                (st::EXPECTED_MS, n(b.expected_ms)),
+                                (st::SIGMA_MS, n(b.sigma_ms)),
+                                (st::UPPER_MS, n(b.upper_ms)),
+                                (st::COMPUTED_AT, n(b.computed_at)),
+                                (st::METHOD, s(method.as_str())),
+                            ];
+                            store.update_limits(task.as_str(), set, Vec::new()).await
+                        }
+                        BaselineChange::Remove(task) => {
+                            store
+                                .update_limits(task.as_str(), Vec::new(), st::BASELINE_ATTRIBUTES.to_vec())
+                                .await
+                        }
                     }
-                    BaselineChange::Remove(task) => {
-                        store.update_limits(task.as_str(), Vec::new(), st::BASELINE_ATTRIBUTES.to_vec()).await
-                    }
-                }
                 }
             })
             .buffer_unordered(WRITE_CONCURRENCY)
@@ -254,7 +273,10 @@ impl StatsStore for DynamoStatsStore {
         Ok(())
     }
 
-    async fn task_limits(&self, task_types: &[TaskType]) -> Result<(HashMap<TaskType, TaskLimits>, Vec<StoreError>), StoreError> {
+    async fn task_limits(
+        &self,
+        task_types: &[TaskType],
+    ) -> Result<(HashMap<TaskType, TaskLimits>, Vec<StoreError>), StoreError> {
         let keys = task_types.iter().map(|t| limits_key(t.as_str())).collect();
         let found = batch_get(&self.client, &self.table, keys, &self.counters).await?;
         let mut limits = HashMap::new();

@@ -108,9 +108,22 @@ mod tests {
         }
     }
 
-    fn limits_for(task: &str, upper_ms: f64, task_override: Option<Override>) -> HashMap<TaskType, TaskLimits> {
-        let baseline = Baseline { n: 9, expected_ms: upper_ms / 2.0, sigma_ms: upper_ms / 4.0, upper_ms, computed_at: 0 };
-        HashMap::from([(TaskType::new(task).unwrap(), TaskLimits { baseline: Some(baseline), task_override })])
+    fn limits_for(
+        task: &str,
+        upper_ms: f64,
+        task_override: Option<Override>,
+    ) -> HashMap<TaskType, TaskLimits> {
+        let baseline = Baseline {
+            n: 9,
+            expected_ms: upper_ms / 2.0,
+            sigma_ms: upper_ms / 4.0,
+            upper_ms,
+            computed_at: 0,
+        };
+        HashMap::from([(
+            TaskType::new(task).unwrap(),
+            TaskLimits { baseline: Some(baseline), task_override },
+        )])
     }
 
     #[test]

@@ -31,13 +31,17 @@ pub struct Notification {
 pub fn sns_subject(text: &str) -> String {
     let ascii: String = text
         .chars()
-        .map(|c| if c.is_ascii() && !c.is_ascii_control() { c } else if c == '…' { '.' } else { '?' })
+        .map(|c| {
+            if c.is_ascii() && !c.is_ascii_control() {
+                c
+            } else if c == '…' {
+                '.'
+            } else {
+                '?'
+            }
+        })
         .collect();
-    if ascii.len() < MAX_SUBJECT_CHARS {
-        ascii
-    } else {
-        format!("{}...", &ascii[..MAX_SUBJECT_CHARS - 4])
-    }
+    if ascii.len() < MAX_SUBJECT_CHARS { ascii } else { format!("{}...", &ascii[..MAX_SUBJECT_CHARS - 4]) }
 }
 
 /// Cuts `text` to at most `max` characters, marking the cut with an ellipsis.
@@ -61,10 +65,14 @@ pub fn alert_notification(alert: &AlertDecision) -> Notification {
     let elapsed = duration(alert.elapsed_ms as f64);
     let limit = duration(alert.limit_ms);
     let source = alert.limits.source;
-    let subject = sns_subject(&format!("[Overrun {word}] {} running {elapsed}, limit {limit}", alert.task_type));
+    let subject =
+        sns_subject(&format!("[Overrun {word}] {} running {elapsed}, limit {limit}", alert.task_type));
     let override_note = if source.is_override() { format!(" ({source})") } else { String::new() };
     let sms = truncate_chars(
-        &format!("Overrun {word}: {} run {} running {elapsed}, limit {limit}{override_note}", alert.task_type, alert.run_id),
+        &format!(
+            "Overrun {word}: {} run {} running {elapsed}, limit {limit}{override_note}",
+            alert.task_type, alert.run_id
+        ),
         MAX_SMS_CHARS,
     );
 
@@ -123,7 +131,9 @@ pub fn alert_notification(alert: &AlertDecision) -> Notification {
 fn source_sentence(source: LimitSource) -> String {
     match source {
         LimitSource::Baseline => "from the nightly baseline".to_owned(),
-        LimitSource::Fallback => "the configured fallback limit: this task type has no baseline yet".to_owned(),
+        LimitSource::Fallback => {
+            "the configured fallback limit: this task type has no baseline yet".to_owned()
+        }
         other => format!("{other}, set by an operator with `overrun override`"),
     }
 }
@@ -143,7 +153,10 @@ pub fn resolved_notification(resolution: &Resolution) -> Notification {
     let status = resolution.status;
     let subject = sns_subject(&format!("[Overrun resolved] {} {status} after {took}", resolution.task_type));
     let sms = truncate_chars(
-        &format!("Overrun resolved: {} run {} {status} after {took}", resolution.task_type, resolution.run_id),
+        &format!(
+            "Overrun resolved: {} run {} {status} after {took}",
+            resolution.task_type, resolution.run_id
+        ),
         MAX_SMS_CHARS,
     );
     let email = format!(
@@ -224,7 +237,13 @@ mod tests {
     use crate::overrides::EffectiveLimits;
 
     fn decision(task: &str, level: Level, source: LimitSource) -> AlertDecision {
-        let baseline = Baseline { n: 12, expected_ms: 600_000.0, sigma_ms: 60_000.0, upper_ms: 720_000.0, computed_at: 0 };
+        let baseline = Baseline {
+            n: 12,
+            expected_ms: 600_000.0,
+            sigma_ms: 60_000.0,
+            upper_ms: 720_000.0,
+            computed_at: 0,
+        };
         AlertDecision {
             task_type: TaskType::new(task).unwrap(),
             run_id: RunId::new("run-42").unwrap(),
@@ -245,7 +264,13 @@ mod tests {
     fn alert_email_explains_elapsed_expected_limit_sigma_and_n() {
         let n = alert_notification(&decision("nightly-export", Level::Warning, LimitSource::Baseline));
         assert_eq!(n.subject, "[Overrun WARNING] nightly-export running 20m 00s, limit 12m 00s");
-        for part in ["run-42", "20m 00s", "Expected:  10m 00s (mean of 12 succeeded runs), σ 1m 00s", "Limit:     12m 00s", "resolved"] {
+        for part in [
+            "run-42",
+            "20m 00s",
+            "Expected:  10m 00s (mean of 12 succeeded runs), σ 1m 00s",
+            "Limit:     12m 00s",
+            "resolved",
+        ] {
             assert!(n.email.contains(part), "{part} missing from:\n{}", n.email);
         }
         assert_eq!(n.severity, "warning");

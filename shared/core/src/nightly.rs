@@ -80,8 +80,10 @@ pub fn baseline_changes(
         .iter()
         .filter(|(task, baseline)| stored.get(*task) != Some(*baseline))
         .map(|(task, baseline)| BaselineChange::Set(task.clone(), *baseline));
-    let removals =
-        stored.keys().filter(|task| !new.contains_key(*task)).map(|task| BaselineChange::Remove(task.clone()));
+    let removals = stored
+        .keys()
+        .filter(|task| !new.contains_key(*task))
+        .map(|task| BaselineChange::Remove(task.clone()));
     sets.chain(removals).collect()
 }
 

@@ -116,7 +116,8 @@ mod tests {
     #[test]
     fn override_k_recomputes_the_limit_from_the_baseline() {
         let o = Override { k: Some(4.0), ..Override::default() };
-        let limits = effective_limits(Some(&baseline()), Some(&o), None, &DetectionConfig::default()).unwrap();
+        let limits =
+            effective_limits(Some(&baseline()), Some(&o), None, &DetectionConfig::default()).unwrap();
         assert_eq!(limits.thresholds.warning_ms, 1_400.0);
         assert_eq!(limits.source, LimitSource::OverrideK(4.0));
         assert!(limits.source.is_override());
@@ -125,7 +126,8 @@ mod tests {
     #[test]
     fn fixed_limit_wins_over_baseline_and_k() {
         let o = Override { k: Some(4.0), limit_ms: Some(5_000.0), mute_until: None };
-        let limits = effective_limits(Some(&baseline()), Some(&o), Some(9.0), &DetectionConfig::default()).unwrap();
+        let limits =
+            effective_limits(Some(&baseline()), Some(&o), Some(9.0), &DetectionConfig::default()).unwrap();
         assert_eq!(limits.thresholds.warning_ms, 5_000.0);
         assert_eq!(limits.source, LimitSource::OverrideLimit);
     }

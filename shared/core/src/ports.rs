@@ -84,7 +84,8 @@ pub struct Recorded {
 
 pub trait RunStore {
     fn record_start(&self, event: &RunStarted) -> impl Future<Output = Result<Recorded, StoreError>> + Send;
-    fn record_finish(&self, event: &RunFinished) -> impl Future<Output = Result<Recorded, StoreError>> + Send;
+    fn record_finish(&self, event: &RunFinished)
+    -> impl Future<Output = Result<Recorded, StoreError>> + Send;
     fn list_running(&self) -> impl Future<Output = Result<Listing<RunningRun>, StoreError>> + Send;
     /// Claims (run, level) for this invocation; `false` when someone else holds it or the run has
     /// finished meanwhile.
@@ -103,13 +104,18 @@ pub trait RunStore {
         level: Level,
         claim: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    fn list_pending_resolutions(&self) -> impl Future<Output = Result<Listing<Resolution>, StoreError>> + Send;
+    fn list_pending_resolutions(
+        &self,
+    ) -> impl Future<Output = Result<Listing<Resolution>, StoreError>> + Send;
     fn claim_resolution(
         &self,
         resolution: &Resolution,
         now: EpochMs,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-    fn release_resolution(&self, resolution: &Resolution) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn release_resolution(
+        &self,
+        resolution: &Resolution,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// The (task type, duration) of every succeeded run counted for `day`.
     fn finished_runs_of_day(
         &self,
@@ -125,8 +131,13 @@ pub trait StatsStore {
         aggregates: &BTreeMap<TaskType, Moments>,
         runs_included: u64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    fn read_day(&self, day: i64) -> impl Future<Output = Result<Listing<(TaskType, Moments)>, StoreError>> + Send;
-    fn stored_baselines(&self) -> impl Future<Output = Result<Listing<(TaskType, Baseline)>, StoreError>> + Send;
+    fn read_day(
+        &self,
+        day: i64,
+    ) -> impl Future<Output = Result<Listing<(TaskType, Moments)>, StoreError>> + Send;
+    fn stored_baselines(
+        &self,
+    ) -> impl Future<Output = Result<Listing<(TaskType, Baseline)>, StoreError>> + Send;
     fn apply_baseline_changes(
         &self,
         changes: &[BaselineChange],

@@ -141,9 +141,12 @@ pub fn parse_rfc3339(text: &str) -> Result<EpochMs, TimestampError> {
         if digits == 0 {
             return Err(fail());
         }
-        millis = fraction.bytes().take(3).chain(std::iter::repeat(b'0')).take(3).fold(0, |acc, d| {
-            acc * 10 + i64::from(if d.is_ascii_digit() { d - b'0' } else { 0 })
-        });
+        millis = fraction
+            .bytes()
+            .take(3)
+            .chain(std::iter::repeat(b'0'))
+            .take(3)
+            .fold(0, |acc, d| acc * 10 + i64::from(if d.is_ascii_digit() { d - b'0' } else { 0 }));
         rest = &fraction[digits..];
     }
     let offset_minutes = match rest.as_bytes() {
@@ -192,7 +195,14 @@ mod calendar_tests {
 
     #[test]
     fn malformed_timestamps_are_rejected_with_the_text() {
-        for bad in ["", "2024-12-27", "2024-12-27T08:00:00", "2024-13-01T00:00:00Z", "2024-12-27T08:00:00.Z", "yesterday at noon!!"] {
+        for bad in [
+            "",
+            "2024-12-27",
+            "2024-12-27T08:00:00",
+            "2024-13-01T00:00:00Z",
+            "2024-12-27T08:00:00.Z",
+            "yesterday at noon!!",
+        ] {
             let error = parse_rfc3339(bad).unwrap_err();
             assert!(error.to_string().contains(&format!("{bad:?}")), "{error}");
         }
