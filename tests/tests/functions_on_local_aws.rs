@@ -1,0 +1,384 @@
+//! The three functions' handlers with the real adapters, through the real SDK over HTTP, against
+//! the local AWS endpoint (moto) that scripts/test.sh starts.
+
+use std::collections::BTreeMap;
+
+use overrun_core::check::CheckSettings;
+use overrun_core::ports::{RunStore, StatsStore};
+use overrun_core::time::{MS_PER_DAY, MS_PER_HOUR};
+use overrun_core::{Moments, TaskType};
+use overrun_ingest::{IngestOutcome, handle as ingest};
+use overrun_integration_tests::{Stack, task_event};
+use serde_json::{Value, json};
+
+const S: i64 = 1_000;
+/// Night 20 000 (2024-10-04) at 00:00 UTC, and a checker time 12 hours later.
+const NIGHT: i64 = 20_000 * MS_PER_DAY;
+const NOON: i64 = NIGHT + 12 * MS_PER_HOUR;
+
+async fn run(stack: &Stack, task: &str, id: &str, start: i64, end: i64, state: &str) {
+    ingest(&task_event(task, id, "STARTED", start), &stack.adapters.runs).await.unwrap();
+    ingest(&task_event(task, id, state, end), &stack.adapters.runs).await.unwrap();
+}
+
+/// Ten days of "etl" runs of 600..870 s, one a day, ending before `NIGHT`.
+async fn etl_history(stack: &Stack) -> Vec<u64> {
+    let mut durations = Vec::new();
+    for day in 1..=10 {
+        let start = NIGHT - day * MS_PER_DAY + 2 * MS_PER_HOUR;
+        let duration = (600 + 30 * (day % 10)) * S;
+        run(stack, "etl", &format!("etl-{day}"), start, start + duration, "SUCCEEDED").await;
+        durations.push(duration as u64);
+    }
+    durations
+}
+
+fn settings(stack: &Stack) -> CheckSettings {
+    CheckSettings { detection: stack.config.detection, fallback_limit_ms: stack.config.fallback_limit_ms }
+}
+
+async fn nightly(stack: &Stack, now: i64) -> overrun_baseline::NightlyReport {
+    overrun_baseline::handle(now, &stack.config.policy, &stack.adapters.runs, &stack.adapters.stats).await.unwrap()
+}
+
+async fn check(stack: &Stack, now: i64, claim: &str) -> overrun_checker::CheckReport {
+    let notifier = stack.notifier();
+    overrun_checker::handle(now, &settings(stack), claim, &stack.adapters.runs, &stack.adapters.stats, &notifier)
+        .await
+        .unwrap()
+}
+
+fn message(envelope: &Value) -> Value {
+    serde_json::from_str(envelope["Message"].as_str().unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn ingested_start_and_finish_become_one_complete_run_and_duplicates_change_nothing() {
+    let stack = Stack::new().await;
+    let start = NIGHT - 5 * MS_PER_HOUR;
+    let started = task_event("etl", "r1", "STARTED", start);
+    let finished = task_event("etl", "r1", "SUCCEEDED", start + 900 * S);
+    ingest(&started, &stack.adapters.runs).await.unwrap();
+    assert_eq!(stack.adapters.runs.list_running().await.unwrap().items.len(), 1);
+    let first = ingest(&finished, &stack.adapters.runs).await.unwrap();
+    assert!(matches!(first, IngestOutcome::Finished(r) if r.counted));
+    // Duplicates, in any order.
+    let again = ingest(&finished, &stack.adapters.runs).await.unwrap();
+    assert!(matches!(again, IngestOutcome::Finished(r) if !r.counted));
+    ingest(&started, &stack.adapters.runs).await.unwrap();
+
+    assert!(stack.adapters.runs.list_running().await.unwrap().items.is_empty(), "a late start does not revive it");
+    let runs = stack.scan(&stack.config.runs_table).await;
+    assert_eq!(runs.len(), 1);
+    let day = stack.config.policy.bucket_of_end(start + 900 * S);
+    let statuses = stack.adapters.stats.day_statuses(&[day]).await.unwrap();
+    assert_eq!(statuses[0].finished, 1, "counted once despite the duplicate");
+    let listed = stack.adapters.runs.finished_runs_of_day(day).await.unwrap();
+    assert_eq!(listed.items, vec![(TaskType::new("etl").unwrap(), 900_000)]);
+}
+
+#[tokio::test]
+async fn a_finish_delivered_before_its_start_still_completes_the_run() {
+    let stack = Stack::new().await;
+    let start = NIGHT - 5 * MS_PER_HOUR;
+    ingest(&task_event("etl", "r1", "SUCCEEDED", start + 60 * S), &stack.adapters.runs).await.unwrap();
+    let late = ingest(&task_event("etl", "r1", "STARTED", start), &stack.adapters.runs).await.unwrap();
+    assert!(matches!(late, IngestOutcome::Started(r) if r.late_start && r.counted), "{late:?}");
+    assert!(stack.adapters.runs.list_running().await.unwrap().items.is_empty());
+    let day = stack.config.policy.bucket_of_end(start + 60 * S);
+    assert_eq!(stack.adapters.stats.day_statuses(&[day]).await.unwrap()[0].finished, 1);
+}
+
+#[tokio::test]
+async fn step_functions_and_batch_events_are_recorded_as_runs() {
+    let stack = Stack::new().await;
+    let sfn = |status: &str, stop: Value| {
+        json!({"detail-type": "Step Functions Execution Status Change", "source": "aws.states", "time": "2024-10-03T00:00:00Z",
+               "detail": {"executionArn": "arn:aws:states:us-east-1:123456789012:execution:etl-machine:exec-1",
+                          "stateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:etl-machine",
+                          "name": "exec-1", "status": status, "startDate": NIGHT - MS_PER_DAY, "stopDate": stop}})
+    };
+    ingest(&sfn("RUNNING", Value::Null), &stack.adapters.runs).await.unwrap();
+    let running = stack.adapters.runs.list_running().await.unwrap().items;
+    assert_eq!((running[0].task_type.as_str(), running[0].run_id.as_str()), ("etl-machine", "exec-1"));
+    ingest(&sfn("SUCCEEDED", json!(NIGHT - MS_PER_DAY + 3_600_000)), &stack.adapters.runs).await.unwrap();
+
+    let batch = json!({"detail-type": "Batch Job State Change", "source": "aws.batch", "time": "2024-10-03T00:00:00Z",
+        "detail": {"jobName": "export-1", "jobId": "job-9", "status": "FAILED", "startedAt": NIGHT - 10 * MS_PER_HOUR,
+                   "stoppedAt": NIGHT - 9 * MS_PER_HOUR, "jobDefinition": "arn:aws:batch:us-east-1:123456789012:job-definition/export:3"}});
+    ingest(&batch, &stack.adapters.runs).await.unwrap();
+    let items = stack.scan(&stack.config.runs_table).await;
+    let statuses: BTreeMap<String, String> = items
+        .iter()
+        .map(|i| (i["task_type"].as_s().unwrap().clone(), i["status"].as_s().unwrap().clone()))
+        .collect();
+    assert_eq!(statuses.get("etl-machine").map(String::as_str), Some("succeeded"));
+    assert_eq!(statuses.get("export").map(String::as_str), Some("failed"));
+    assert!(stack.adapters.runs.list_running().await.unwrap().items.is_empty());
+}
+
+#[tokio::test]
+async fn malformed_events_fail_naming_the_field_and_write_nothing() {
+    let stack = Stack::new().await;
+    let cases = [
+        (json!({"detail-type": "Task State Change", "detail": {"run_id": "r", "state": "STARTED", "time": 1}}), "detail.task_type: is missing"),
+        (json!({"detail-type": "Task State Change", "detail": {"task_type": "t", "run_id": "r", "state": "PAUSED", "time": 1}}), "detail.state"),
+        (json!({"detail-type": "Task State Change", "detail": {"task_type": "t", "run_id": "r", "state": "SUCCEEDED", "time": "later"}}), "detail.time"),
+        (json!({"detail-type": "Batch Job State Change", "detail": {"jobId": "j", "status": "RUNNING", "jobDefinition": "nope"}}), "detail.jobDefinition"),
+        (json!({"source": "x"}), "detail-type: is missing"),
+    ];
+    for (event, field) in cases {
+        let error = ingest(&event, &stack.adapters.runs).await.unwrap_err().to_string();
+        assert!(error.contains(field), "{error} should name {field}");
+    }
+    assert!(stack.scan(&stack.config.runs_table).await.is_empty(), "no stray run items");
+    assert!(stack.scan(&stack.config.stats_table).await.is_empty(), "no stray counters");
+}
+
+#[tokio::test]
+async fn nightly_baselines_equal_the_core_computation_on_the_same_runs() {
+    let stack = Stack::new().await;
+    let mut expected: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
+    for (t, task) in ["build", "test", "deploy"].into_iter().enumerate() {
+        for day in 0..16i64 {
+            for k in 0..3i64 {
+                let start = NIGHT - (day + 1) * MS_PER_DAY + (k * 5 + t as i64) * MS_PER_HOUR;
+                let duration = (300 + 37 * ((day * 7 + k * 13 + t as i64 * 5) % 23)) * S;
+                run(&stack, task, &format!("{task}-{day}-{k}"), start, start + duration, "SUCCEEDED").await;
+                if start + duration >= NIGHT - 14 * MS_PER_DAY {
+                    expected.entry(task).or_default().push(duration as u64);
+                }
+            }
+        }
+        // Failed runs never enter a baseline, however long.
+        run(&stack, task, &format!("{task}-failed"), NIGHT - 2 * MS_PER_DAY, NIGHT - MS_PER_DAY, "FAILED").await;
+    }
+    // Ends exactly at the night: not in its window.
+    run(&stack, "build", "build-edge", NIGHT - 100 * S, NIGHT, "SUCCEEDED").await;
+
+    let report = nightly(&stack, NIGHT + MS_PER_HOUR).await;
+    assert_eq!(report.days_rolled_up, 14, "the window's days, once each");
+    let stored: BTreeMap<TaskType, _> = stack.adapters.stats.stored_baselines().await.unwrap().items.into_iter().collect();
+    assert_eq!(stored.len(), 3);
+    let policy = stack.config.policy;
+    for (task, durations) in expected {
+        let core = policy.baseline(&Moments::of(durations), policy.night_start(policy.night_at_or_before(NIGHT))).unwrap();
+        assert_eq!(stored[&TaskType::new(task).unwrap()], core, "{task}");
+    }
+}
+
+#[tokio::test]
+async fn nightly_run_twice_writes_nothing_the_second_time_and_missed_nights_are_caught_up() {
+    let stack = Stack::new().await;
+    etl_history(&stack).await;
+    // No nightly ran for ten days: the first one rolls up every day of its window.
+    let first = nightly(&stack, NIGHT + MS_PER_HOUR).await;
+    assert_eq!(first.days_rolled_up, 10);
+    assert_eq!(first.baselines_written, 1);
+    let before = stack.scan(&stack.config.stats_table).await;
+
+    let second = nightly(&stack, NIGHT + 2 * MS_PER_HOUR).await;
+    assert_eq!((second.days_rolled_up, second.baselines_written, second.baselines_removed), (0, 0, 0));
+    let mut after = stack.scan(&stack.config.stats_table).await;
+    let mut before = before;
+    let key = |i: &std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>| {
+        format!("{:?}{:?}", i["pk"], i["sk"])
+    };
+    before.sort_by_key(key);
+    after.sort_by_key(key);
+    assert_eq!(before, after, "identical items after the second run");
+}
+
+#[tokio::test]
+async fn a_late_run_for_a_rolled_up_day_is_included_the_next_night() {
+    let stack = Stack::new().await;
+    etl_history(&stack).await;
+    nightly(&stack, NIGHT + MS_PER_HOUR).await;
+    let start = NIGHT - 3 * MS_PER_DAY + 5 * MS_PER_HOUR;
+    run(&stack, "etl", "etl-late", start, start + 5_000 * S, "SUCCEEDED").await;
+    let next = nightly(&stack, NIGHT + MS_PER_DAY + MS_PER_HOUR).await;
+    assert_eq!(next.days_rolled_up, 1, "only the day that changed");
+    let stored = stack.adapters.stats.stored_baselines().await.unwrap().items;
+    assert_eq!(stored[0].1.n, 11);
+}
+
+#[tokio::test]
+async fn checker_publishes_an_alert_that_explains_itself_to_the_topic() {
+    let stack = Stack::new().await;
+    etl_history(&stack).await;
+    nightly(&stack, NIGHT + MS_PER_HOUR).await;
+    ingest(&task_event("etl", "slow", "STARTED", NOON - 2 * MS_PER_HOUR), &stack.adapters.runs).await.unwrap();
+    ingest(&task_event("etl", "fine", "STARTED", NOON - 5 * 60 * S), &stack.adapters.runs).await.unwrap();
+
+    let report = check(&stack, NOON, "tick-1").await;
+    assert_eq!((report.runs_checked, report.alerts_published), (2, 2), "{report:?}");
+    let received = stack.received().await;
+    assert_eq!(received.len(), 2, "a warning and a critical for the slow run");
+    let warning = received.iter().find(|e| e["MessageAttributes"]["severity"]["Value"] == "warning").unwrap();
+    assert!(warning["Subject"].as_str().unwrap().starts_with("[Overrun WARNING] etl running 2h 00m"), "{warning}");
+    assert_eq!(warning["MessageAttributes"]["task_type"]["Value"], "etl");
+    assert_eq!(warning["MessageAttributes"]["kind"]["Value"], "overrun");
+    let body = message(warning);
+    assert_eq!(body["run_id"], "slow");
+    assert_eq!(body["elapsed_s"], 7200.0);
+    assert_eq!(body["n"], 10.0);
+
+    // The next tick sends nothing new.
+    let again = check(&stack, NOON + 600 * S, "tick-2").await;
+    assert_eq!(again.alerts_published, 0);
+    assert!(stack.received().await.is_empty());
+}
+
+#[tokio::test]
+async fn checker_alerts_once_when_two_invocations_race() {
+    let stack = Stack::new().await;
+    etl_history(&stack).await;
+    nightly(&stack, NIGHT + MS_PER_HOUR).await;
+    ingest(&task_event("etl", "slow", "STARTED", NOON - 1_800 * S), &stack.adapters.runs).await.unwrap();
+    let (a, b) = tokio::join!(check(&stack, NOON, "invocation-a"), check(&stack, NOON, "invocation-b"));
+    assert_eq!(a.alerts_published + b.alerts_published, 1, "{a:?} {b:?}");
+    assert_eq!(a.claims_lost + b.claims_lost, 1);
+    assert_eq!(stack.received().await.len(), 1, "exactly one message");
+}
+
+#[tokio::test]
+async fn a_failed_publish_releases_the_claim_and_the_next_tick_retries() {
+    let stack = Stack::new().await;
+    etl_history(&stack).await;
+    nightly(&stack, NIGHT + MS_PER_HOUR).await;
+    // At NOON it is past the warning limit (≈ 917 s) and, ten minutes later, still short of the
+    // critical one (≈ 1833 s): one alert to deliver.
+    ingest(&task_event("etl", "slow", "STARTED", NOON - 1_200 * S), &stack.adapters.runs).await.unwrap();
+    let broken = stack.broken_notifier();
+    let failed = overrun_checker::handle(NOON, &settings(&stack), "tick-1", &stack.adapters.runs, &stack.adapters.stats, &broken)
+        .await
+        .unwrap();
+    assert_eq!((failed.alerts_published, failed.publish_failures), (0, 1));
+    assert!(stack.received().await.is_empty());
+    let running = stack.adapters.runs.list_running().await.unwrap().items;
+    assert!(!running[0].alerted.contains(overrun_core::Level::Warning), "claim released");
+
+    let retried = check(&stack, NOON + 600 * S, "tick-2").await;
+    assert_eq!(retried.alerts_published, 1);
+    assert_eq!(stack.received().await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_resolved_message_follows_when_an_alerted_run_finishes() {
+    let stack = Stack::new().await;
+    etl_history(&stack).await;
+    nightly(&stack, NIGHT + MS_PER_HOUR).await;
+    let start = NOON - 1_800 * S;
+    ingest(&task_event("etl", "slow", "STARTED", start), &stack.adapters.runs).await.unwrap();
+    check(&stack, NOON, "tick-1").await;
+    assert_eq!(stack.received().await.len(), 1);
+
+    let finished = ingest(&task_event("etl", "slow", "FAILED", NOON + 300 * S), &stack.adapters.runs).await.unwrap();
+    assert!(matches!(finished, IngestOutcome::Finished(r) if r.resolution_pending));
+    let report = check(&stack, NOON + 600 * S, "tick-2").await;
+    assert_eq!(report.resolved_published, 1);
+    let received = stack.received().await;
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0]["MessageAttributes"]["kind"]["Value"], "resolved");
+    assert_eq!(received[0]["Subject"], "[Overrun resolved] etl failed after 35m 00s");
+    // Once only.
+    assert_eq!(check(&stack, NOON + 1_200 * S, "tick-3").await.resolved_published, 0);
+}
+
+#[tokio::test]
+async fn overrides_mute_a_task_type_or_fix_its_limit_and_the_alert_says_so() {
+    let stack = Stack::new().await;
+    etl_history(&stack).await;
+    nightly(&stack, NIGHT + MS_PER_HOUR).await;
+    let etl = TaskType::new("etl").unwrap();
+    let stats = &stack.adapters.stats;
+    ingest(&task_event("etl", "slow", "STARTED", NOON - 1_800 * S), &stack.adapters.runs).await.unwrap();
+
+    let mute = overrun_core::overrides::Override { mute_until: Some(NOON + MS_PER_HOUR), ..Default::default() };
+    stats.set_override(&etl, &mute).await.unwrap();
+    let muted = check(&stack, NOON, "tick-1").await;
+    assert_eq!((muted.muted, muted.alerts_published), (1, 0));
+
+    let fixed = overrun_core::overrides::Override { limit_ms: Some(7_200_000.0), ..Default::default() };
+    stats.set_override(&etl, &fixed).await.unwrap();
+    assert_eq!(check(&stack, NOON + 600 * S, "tick-2").await.alerts_published, 0, "30 min is within a 2 h limit");
+    let k = overrun_core::overrides::Override { k: Some(1.0), ..Default::default() };
+    stats.set_override(&etl, &k).await.unwrap();
+    check(&stack, NOON + 1_200 * S, "tick-3").await;
+    let received = stack.received().await;
+    let email_body = &received[0]["Message"];
+    assert!(email_body.as_str().unwrap().contains("override: k = 1"), "{email_body}");
+    // The nightly keeps the override when it rewrites the baseline.
+    nightly(&stack, NIGHT + MS_PER_DAY + MS_PER_HOUR).await;
+    let (limits, _) = stats.task_limits(&[etl.clone()]).await.unwrap();
+    assert_eq!(limits[&etl].task_override.unwrap().k, Some(1.0));
+    assert!(limits[&etl].baseline.is_some());
+}
+
+#[tokio::test]
+async fn a_malformed_table_item_is_reported_and_the_good_runs_are_still_checked() {
+    let stack = Stack::new().await;
+    etl_history(&stack).await;
+    nightly(&stack, NIGHT + MS_PER_HOUR).await;
+    ingest(&task_event("etl", "slow", "STARTED", NOON - 1_800 * S), &stack.adapters.runs).await.unwrap();
+    use aws_sdk_dynamodb::types::AttributeValue::S as Str;
+    stack
+        .dynamodb
+        .put_item()
+        .table_name(&stack.config.runs_table)
+        // A task type with a control character: no ingest writes one, but an operator could.
+        .item("task_type", Str("etl\u{7}".into()))
+        .item("run_id", Str("broken".into()))
+        .item("running", Str("running".into()))
+        .item("start_ms", aws_sdk_dynamodb::types::AttributeValue::N("0".into()))
+        .send()
+        .await
+        .unwrap();
+    let report = check(&stack, NOON, "tick-1").await;
+    assert_eq!(report.malformed_items, 1, "{report:?}");
+    assert!(report.alerts_published >= 1, "the good run still alerts: {report:?}");
+}
+
+#[tokio::test]
+async fn checker_tick_stays_within_two_plus_one_per_hundred_running_plus_alerts_requests() {
+    let stack = Stack::new().await;
+    etl_history(&stack).await;
+    nightly(&stack, NIGHT + MS_PER_HOUR).await;
+    let running = 250;
+    for i in 0..running {
+        let task = format!("task-{}", i % 120);
+        ingest(&task_event(&task, &format!("r{i}"), "STARTED", NOON - 60 * S), &stack.adapters.runs).await.unwrap();
+    }
+    ingest(&task_event("etl", "slow", "STARTED", NOON - 1_800 * S), &stack.adapters.runs).await.unwrap();
+    let before = stack.adapters.counters.snapshot();
+    let report = check(&stack, NOON, "tick").await;
+    let used = stack.adapters.counters.snapshot().since(&before);
+    let alerts = report.alerts_published as u64;
+    let budget = 2 + (running as u64 + 1).div_ceil(100) + alerts;
+    println!("checker tick: {} running, {alerts} alerts, {} DynamoDB requests (budget {budget})", running + 1, used.dynamodb_requests);
+    assert_eq!(alerts, 1);
+    assert!(used.dynamodb_requests <= budget, "{} requests > {budget}", used.dynamodb_requests);
+}
+
+#[tokio::test]
+async fn nightly_reads_each_finished_run_about_once() {
+    let stack = Stack::new().await;
+    let mut finished = 0u64;
+    for day in 0..14i64 {
+        for i in 0..60i64 {
+            let start = NIGHT - (day + 1) * MS_PER_DAY + i * 60 * S;
+            run(&stack, &format!("job-{}", i % 6), &format!("d{day}-{i}"), start, start + (100 + i) * S, "SUCCEEDED").await;
+            finished += 1;
+        }
+    }
+    let before = stack.adapters.counters.snapshot();
+    nightly(&stack, NIGHT + MS_PER_HOUR).await;
+    let used = stack.adapters.counters.snapshot().since(&before);
+    let per_run = used.items_read as f64 / finished as f64;
+    println!(
+        "nightly: {finished} finished runs, {} run items read, {} items read in all ({per_run:.3} per run), {} requests",
+        used.run_items_rolled_up, used.items_read, used.dynamodb_requests
+    );
+    assert_eq!(used.run_items_rolled_up, finished, "each finished run read exactly once");
+    assert!(per_run <= 1.05, "{per_run} items read per finished run");
+}
