@@ -66,9 +66,12 @@ impl Stack {
         let sqs = aws_sdk_sqs::Client::new(&sdk);
         let runs_table = unique("runs");
         let stats_table = unique("stats");
-        create_tables(&dynamodb, &runs_table, &stats_table).await.expect("creating tables on the local endpoint");
+        create_tables(&dynamodb, &runs_table, &stats_table)
+            .await
+            .expect("creating tables on the local endpoint");
         let topic_arn = sns.create_topic().name(unique("alerts")).send().await.unwrap().topic_arn.unwrap();
-        let queue_url = sqs.create_queue().queue_name(unique("inbox")).send().await.unwrap().queue_url.unwrap();
+        let queue_url =
+            sqs.create_queue().queue_name(unique("inbox")).send().await.unwrap().queue_url.unwrap();
         let queue_arn = sqs
             .get_queue_attributes()
             .queue_url(&queue_url)
@@ -124,18 +127,28 @@ impl Stack {
                 let body = message.body.unwrap_or_default();
                 envelopes.push(serde_json::from_str(&body).expect("SNS envelope is JSON"));
                 if let Some(handle) = message.receipt_handle {
-                    self.sqs.delete_message().queue_url(&self.queue_url).receipt_handle(handle).send().await.unwrap();
+                    self.sqs
+                        .delete_message()
+                        .queue_url(&self.queue_url)
+                        .receipt_handle(handle)
+                        .send()
+                        .await
+                        .unwrap();
                 }
             }
         }
     }
 
     /// Every item of a table (a Scan: fine in a test, never in the product).
-    pub async fn scan(&self, table: &str) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+    pub async fn scan(
+        &self,
+        table: &str,
+    ) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
         let mut items = Vec::new();
         let mut start = None;
         loop {
-            let page = self.dynamodb.scan().table_name(table).set_exclusive_start_key(start).send().await.unwrap();
+            let page =
+                self.dynamodb.scan().table_name(table).set_exclusive_start_key(start).send().await.unwrap();
             items.extend(page.items.unwrap_or_default());
             match page.last_evaluated_key {
                 Some(key) if !key.is_empty() => start = Some(key),

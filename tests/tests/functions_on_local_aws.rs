@@ -38,14 +38,23 @@ fn settings(stack: &Stack) -> CheckSettings {
 }
 
 async fn nightly(stack: &Stack, now: i64) -> overrun_baseline::NightlyReport {
-    overrun_baseline::handle(now, &stack.config.policy, &stack.adapters.runs, &stack.adapters.stats).await.unwrap()
+    overrun_baseline::handle(now, &stack.config.policy, &stack.adapters.runs, &stack.adapters.stats)
+        .await
+        .unwrap()
 }
 
 async fn check(stack: &Stack, now: i64, claim: &str) -> overrun_checker::CheckReport {
     let notifier = stack.notifier();
-    overrun_checker::handle(now, &settings(stack), claim, &stack.adapters.runs, &stack.adapters.stats, &notifier)
-        .await
-        .unwrap()
+    overrun_checker::handle(
+        now,
+        &settings(stack),
+        claim,
+        &stack.adapters.runs,
+        &stack.adapters.stats,
+        &notifier,
+    )
+    .await
+    .unwrap()
 }
 
 fn message(envelope: &Value) -> Value {
@@ -67,7 +76,10 @@ async fn ingested_start_and_finish_become_one_complete_run_and_duplicates_change
     assert!(matches!(again, IngestOutcome::Finished(r) if !r.counted));
     ingest(&started, &stack.adapters.runs).await.unwrap();
 
-    assert!(stack.adapters.runs.list_running().await.unwrap().items.is_empty(), "a late start does not revive it");
+    assert!(
+        stack.adapters.runs.list_running().await.unwrap().items.is_empty(),
+        "a late start does not revive it"
+    );
     let runs = stack.scan(&stack.config.runs_table).await;
     assert_eq!(runs.len(), 1);
     let day = stack.config.policy.bucket_of_end(start + 900 * S);
@@ -121,10 +133,22 @@ async fn step_functions_and_batch_events_are_recorded_as_runs() {
 async fn malformed_events_fail_naming_the_field_and_write_nothing() {
     let stack = Stack::new().await;
     let cases = [
-        (json!({"detail-type": "Task State Change", "detail": {"run_id": "r", "state": "STARTED", "time": 1}}), "detail.task_type: is missing"),
-        (json!({"detail-type": "Task State Change", "detail": {"task_type": "t", "run_id": "r", "state": "PAUSED", "time": 1}}), "detail.state"),
-        (json!({"detail-type": "Task State Change", "detail": {"task_type": "t", "run_id": "r", "state": "SUCCEEDED", "time": "later"}}), "detail.time"),
-        (json!({"detail-type": "Batch Job State Change", "detail": {"jobId": "j", "status": "RUNNING", "jobDefinition": "nope"}}), "detail.jobDefinition"),
+        (
+            json!({"detail-type": "Task State Change", "detail": {"run_id": "r", "state": "STARTED", "time": 1}}),
+            "detail.task_type: is missing",
+        ),
+        (
+            json!({"detail-type": "Task State Change", "detail": {"task_type": "t", "run_id": "r", "state": "PAUSED", "time": 1}}),
+            "detail.state",
+        ),
+        (
+            json!({"detail-type": "Task State Change", "detail": {"task_type": "t", "run_id": "r", "state": "SUCCEEDED", "time": "later"}}),
+            "detail.time",
+        ),
+        (
+            json!({"detail-type": "Batch Job State Change", "detail": {"jobId": "j", "status": "RUNNING", "jobDefinition": "nope"}}),
+            "detail.jobDefinition",
+        ),
         (json!({"source": "x"}), "detail-type: is missing"),
     ];
     for (event, field) in cases {
@@ -151,18 +175,22 @@ async fn nightly_baselines_equal_the_core_computation_on_the_same_runs() {
             }
         }
         // Failed runs never enter a baseline, however long.
-        run(&stack, task, &format!("{task}-failed"), NIGHT - 2 * MS_PER_DAY, NIGHT - MS_PER_DAY, "FAILED").await;
+        run(&stack, task, &format!("{task}-failed"), NIGHT - 2 * MS_PER_DAY, NIGHT - MS_PER_DAY, "FAILED")
+            .await;
     }
     // Ends exactly at the night: not in its window.
     run(&stack, "build", "build-edge", NIGHT - 100 * S, NIGHT, "SUCCEEDED").await;
 
     let report = nightly(&stack, NIGHT + MS_PER_HOUR).await;
     assert_eq!(report.days_rolled_up, 14, "the window's days, once each");
-    let stored: BTreeMap<TaskType, _> = stack.adapters.stats.stored_baselines().await.unwrap().items.into_iter().collect();
+    let stored: BTreeMap<TaskType, _> =
+        stack.adapters.stats.stored_baselines().await.unwrap().items.into_iter().collect();
     assert_eq!(stored.len(), 3);
     let policy = stack.config.policy;
     for (task, durations) in expected {
-        let core = policy.baseline(&Moments::of(durations), policy.night_start(policy.night_at_or_before(NIGHT))).unwrap();
+        let core = policy
+            .baseline(&Moments::of(durations), policy.night_start(policy.night_at_or_before(NIGHT)))
+            .unwrap();
         assert_eq!(stored[&TaskType::new(task).unwrap()], core, "{task}");
     }
 }
@@ -207,7 +235,9 @@ async fn checker_publishes_an_alert_that_explains_itself_to_the_topic() {
     let stack = Stack::new().await;
     etl_history(&stack).await;
     nightly(&stack, NIGHT + MS_PER_HOUR).await;
-    ingest(&task_event("etl", "slow", "STARTED", NOON - 2 * MS_PER_HOUR), &stack.adapters.runs).await.unwrap();
+    ingest(&task_event("etl", "slow", "STARTED", NOON - 2 * MS_PER_HOUR), &stack.adapters.runs)
+        .await
+        .unwrap();
     ingest(&task_event("etl", "fine", "STARTED", NOON - 5 * 60 * S), &stack.adapters.runs).await.unwrap();
 
     let report = check(&stack, NOON, "tick-1").await;
@@ -215,7 +245,10 @@ async fn checker_publishes_an_alert_that_explains_itself_to_the_topic() {
     let received = stack.received().await;
     assert_eq!(received.len(), 2, "a warning and a critical for the slow run");
     let warning = received.iter().find(|e| e["MessageAttributes"]["severity"]["Value"] == "warning").unwrap();
-    assert!(warning["Subject"].as_str().unwrap().starts_with("[Overrun WARNING] etl running 2h 00m"), "{warning}");
+    assert!(
+        warning["Subject"].as_str().unwrap().starts_with("[Overrun WARNING] etl running 2h 00m"),
+        "{warning}"
+    );
     assert_eq!(warning["MessageAttributes"]["task_type"]["Value"], "etl");
     assert_eq!(warning["MessageAttributes"]["kind"]["Value"], "overrun");
     let body = message(warning);
@@ -250,9 +283,16 @@ async fn a_failed_publish_releases_the_claim_and_the_next_tick_retries() {
     // critical one (≈ 1833 s): one alert to deliver.
     ingest(&task_event("etl", "slow", "STARTED", NOON - 1_200 * S), &stack.adapters.runs).await.unwrap();
     let broken = stack.broken_notifier();
-    let failed = overrun_checker::handle(NOON, &settings(&stack), "tick-1", &stack.adapters.runs, &stack.adapters.stats, &broken)
-        .await
-        .unwrap();
+    let failed = overrun_checker::handle(
+        NOON,
+        &settings(&stack),
+        "tick-1",
+        &stack.adapters.runs,
+        &stack.adapters.stats,
+        &broken,
+    )
+    .await
+    .unwrap();
     assert_eq!((failed.alerts_published, failed.publish_failures), (0, 1));
     assert!(stack.received().await.is_empty());
     let running = stack.adapters.runs.list_running().await.unwrap().items;
@@ -273,7 +313,8 @@ async fn a_resolved_message_follows_when_an_alerted_run_finishes() {
     check(&stack, NOON, "tick-1").await;
     assert_eq!(stack.received().await.len(), 1);
 
-    let finished = ingest(&task_event("etl", "slow", "FAILED", NOON + 300 * S), &stack.adapters.runs).await.unwrap();
+    let finished =
+        ingest(&task_event("etl", "slow", "FAILED", NOON + 300 * S), &stack.adapters.runs).await.unwrap();
     assert!(matches!(finished, IngestOutcome::Finished(r) if r.resolution_pending));
     let report = check(&stack, NOON + 600 * S, "tick-2").await;
     assert_eq!(report.resolved_published, 1);
@@ -294,14 +335,19 @@ async fn overrides_mute_a_task_type_or_fix_its_limit_and_the_alert_says_so() {
     let stats = &stack.adapters.stats;
     ingest(&task_event("etl", "slow", "STARTED", NOON - 1_800 * S), &stack.adapters.runs).await.unwrap();
 
-    let mute = overrun_core::overrides::Override { mute_until: Some(NOON + MS_PER_HOUR), ..Default::default() };
+    let mute =
+        overrun_core::overrides::Override { mute_until: Some(NOON + MS_PER_HOUR), ..Default::default() };
     stats.set_override(&etl, &mute).await.unwrap();
     let muted = check(&stack, NOON, "tick-1").await;
     assert_eq!((muted.muted, muted.alerts_published), (1, 0));
 
     let fixed = overrun_core::overrides::Override { limit_ms: Some(7_200_000.0), ..Default::default() };
     stats.set_override(&etl, &fixed).await.unwrap();
-    assert_eq!(check(&stack, NOON + 600 * S, "tick-2").await.alerts_published, 0, "30 min is within a 2 h limit");
+    assert_eq!(
+        check(&stack, NOON + 600 * S, "tick-2").await.alerts_published,
+        0,
+        "30 min is within a 2 h limit"
+    );
     let k = overrun_core::overrides::Override { k: Some(1.0), ..Default::default() };
     stats.set_override(&etl, &k).await.unwrap();
     check(&stack, NOON + 1_200 * S, "tick-3").await;
@@ -310,7 +356,7 @@ async fn overrides_mute_a_task_type_or_fix_its_limit_and_the_alert_says_so() {
     assert!(email_body.as_str().unwrap().contains("override: k = 1"), "{email_body}");
     // The nightly keeps the override when it rewrites the baseline.
     nightly(&stack, NIGHT + MS_PER_DAY + MS_PER_HOUR).await;
-    let (limits, _) = stats.task_limits(&[etl.clone()]).await.unwrap();
+    let (limits, _) = stats.task_limits(std::slice::from_ref(&etl)).await.unwrap();
     assert_eq!(limits[&etl].task_override.unwrap().k, Some(1.0));
     assert!(limits[&etl].baseline.is_some());
 }
@@ -347,7 +393,9 @@ async fn checker_tick_stays_within_two_plus_one_per_hundred_running_plus_alerts_
     let running = 250;
     for i in 0..running {
         let task = format!("task-{}", i % 120);
-        ingest(&task_event(&task, &format!("r{i}"), "STARTED", NOON - 60 * S), &stack.adapters.runs).await.unwrap();
+        ingest(&task_event(&task, &format!("r{i}"), "STARTED", NOON - 60 * S), &stack.adapters.runs)
+            .await
+            .unwrap();
     }
     ingest(&task_event("etl", "slow", "STARTED", NOON - 1_800 * S), &stack.adapters.runs).await.unwrap();
     let before = stack.adapters.counters.snapshot();
@@ -355,7 +403,11 @@ async fn checker_tick_stays_within_two_plus_one_per_hundred_running_plus_alerts_
     let used = stack.adapters.counters.snapshot().since(&before);
     let alerts = report.alerts_published as u64;
     let budget = 2 + (running as u64 + 1).div_ceil(100) + alerts;
-    println!("checker tick: {} running, {alerts} alerts, {} DynamoDB requests (budget {budget})", running + 1, used.dynamodb_requests);
+    println!(
+        "checker tick: {} running, {alerts} alerts, {} DynamoDB requests (budget {budget})",
+        running + 1,
+        used.dynamodb_requests
+    );
     assert_eq!(alerts, 1);
     assert!(used.dynamodb_requests <= budget, "{} requests > {budget}", used.dynamodb_requests);
 }
@@ -367,7 +419,15 @@ async fn nightly_reads_each_finished_run_about_once() {
     for day in 0..14i64 {
         for i in 0..60i64 {
             let start = NIGHT - (day + 1) * MS_PER_DAY + i * 60 * S;
-            run(&stack, &format!("job-{}", i % 6), &format!("d{day}-{i}"), start, start + (100 + i) * S, "SUCCEEDED").await;
+            run(
+                &stack,
+                &format!("job-{}", i % 6),
+                &format!("d{day}-{i}"),
+                start,
+                start + (100 + i) * S,
+                "SUCCEEDED",
+            )
+            .await;
             finished += 1;
         }
     }

@@ -174,7 +174,10 @@ fn step_functions(detail: &Fields<'_>) -> Result<TaskEvent, EventError> {
         "ABORTED" => RunStatus::Aborted,
         "PENDING_REDRIVE" => return Ok(TaskEvent::Ignored { reason: format!("execution status {status}") }),
         other => {
-            return Err(error("detail.status", format!("{other:?} is not a Step Functions execution status")));
+            return Err(error(
+                "detail.status",
+                format!("{other:?} is not a Step Functions execution status"),
+            ));
         }
     };
     let end = detail.required_time("stopDate", true)?;

@@ -1,0 +1,145 @@
+//! End to end: the real function binaries under the Lambda runtime emulator (`cargo lambda
+//! watch`), invoked with real-shaped events, talking to the local AWS endpoint, ending in an SNS
+//! message read back through an SQS subscription.
+
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use overrun_core::time::{MS_PER_DAY, MS_PER_HOUR};
+use overrun_integration_tests::{Stack, endpoint, task_event};
+use serde_json::{Value, json};
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// `cargo lambda watch`, stopped (with the functions it started) when dropped.
+struct Emulator {
+    child: Child,
+    port: u16,
+}
+
+impl Emulator {
+    fn start(env: &[(String, String)]) -> Self {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut command = Command::new("cargo");
+        command
+            .current_dir(workspace())
+            .args(["lambda", "watch", "--invoke-address", "127.0.0.1", "--invoke-port", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        for (key, value) in env {
+            command.arg("--env-var").arg(format!("{key}={value}"));
+        }
+        #[cfg(unix)]
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        let child = command.spawn().expect("cargo lambda is installed (scripts/test.sh installs it)");
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "cargo lambda watch did not listen on 127.0.0.1:{port}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        Self { child, port }
+    }
+
+    fn invoke(&self, function: &str, payload: &Value) -> Output {
+        let dir = std::env::temp_dir().join(overrun_integration_tests::unique("payload"));
+        std::fs::write(&dir, payload.to_string()).unwrap();
+        let output = Command::new("cargo")
+            .current_dir(workspace())
+            .args(["lambda", "invoke", function, "--invoke-address", "127.0.0.1", "--invoke-port"])
+            .arg(self.port.to_string())
+            .arg("--data-file")
+            .arg(&dir)
+            .output()
+            .expect("cargo lambda invoke runs");
+        let _ = std::fs::remove_file(&dir);
+        output
+    }
+
+    fn invoke_ok(&self, function: &str, payload: &Value) -> Value {
+        let output = self.invoke(function, payload);
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "{function} failed: {stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_str(stdout.trim()).unwrap_or(Value::String(stdout.into_owned()))
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill").args(["-TERM", &group]).status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn scheduled_event() -> Value {
+    json!({"version": "0", "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa", "detail-type": "Scheduled Event",
+           "source": "aws.events", "account": "123456789012", "time": "2025-01-01T00:00:00Z", "region": "us-east-1",
+           "resources": ["arn:aws:events:us-east-1:123456789012:rule/overrun-checker"], "detail": {}})
+}
+
+#[tokio::test]
+async fn events_in_baselines_overnight_and_an_alert_out_through_the_real_binaries() {
+    let stack = Stack::new().await;
+    let env: Vec<(String, String)> = [
+        ("OVERRUN_RUNS_TABLE", stack.config.runs_table.as_str()),
+        ("OVERRUN_STATS_TABLE", stack.config.stats_table.as_str()),
+        ("OVERRUN_TOPIC_ARN", stack.topic_arn.as_str()),
+        ("AWS_ENDPOINT_URL", endpoint().as_str()),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_REGION", "us-east-1"),
+        ("RUST_LOG", "info"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let emulator = Emulator::start(&env);
+
+    // Six days of ten-minute runs before last midnight (the functions read the real clock).
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64;
+    let midnight = now - now.rem_euclid(MS_PER_DAY);
+    for day in 1..=6 {
+        let start = midnight - day * MS_PER_DAY + MS_PER_HOUR;
+        let id = format!("export-{day}");
+        emulator.invoke_ok("ingest", &task_event("nightly-export", &id, "STARTED", start));
+        emulator.invoke_ok(
+            "ingest",
+            &task_event("nightly-export", &id, "SUCCEEDED", start + (590 + day) * 1_000),
+        );
+    }
+    let nightly = emulator.invoke_ok("baseline", &scheduled_event());
+    assert_eq!(nightly["baselines_written"], 1, "{nightly}");
+
+    // A run that has been going for two hours.
+    emulator
+        .invoke_ok("ingest", &task_event("nightly-export", "export-stuck", "STARTED", now - 2 * MS_PER_HOUR));
+    let checked = emulator.invoke_ok("checker", &scheduled_event());
+    assert_eq!(checked["alerts_published"], 2, "warning and critical: {checked}");
+
+    let received = stack.received().await;
+    assert_eq!(received.len(), 2);
+    let subjects: Vec<&str> = received.iter().map(|e| e["Subject"].as_str().unwrap()).collect();
+    assert!(
+        subjects.iter().any(|s| s.starts_with("[Overrun WARNING] nightly-export running 2h 00m")),
+        "{subjects:?}"
+    );
+    assert!(subjects.iter().any(|s| s.starts_with("[Overrun CRITICAL] nightly-export")), "{subjects:?}");
+
+    // A malformed event fails the invocation (so a failure destination keeps it), naming the field.
+    let bad = emulator.invoke(
+        "ingest",
+        &json!({"detail-type": "Task State Change", "detail": {"run_id": "x", "state": "STARTED"}}),
+    );
+    assert!(!bad.status.success(), "a malformed event must fail the invocation");
+    let said = format!("{}{}", String::from_utf8_lossy(&bad.stdout), String::from_utf8_lossy(&bad.stderr));
+    assert!(said.contains("detail.task_type: is missing"), "{said}");
+}
