@@ -17,6 +17,8 @@ pub enum CliError {
     InvalidOption(String),
     #[error("cannot write output: {0}")]
     Output(io::Error),
+    #[error("AWS request failed: {0}")]
+    Aws(String),
 }
 
 impl CliError {
@@ -24,7 +26,7 @@ impl CliError {
     pub fn exit_code(&self) -> i32 {
         match self {
             CliError::Input(_) | CliError::BadRow { .. } | CliError::InvalidOption(_) => 2,
-            CliError::Output(_) => 1,
+            CliError::Output(_) | CliError::Aws(_) => 1,
         }
     }
 

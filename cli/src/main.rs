@@ -5,7 +5,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+use overrun_cli::commands::aws::AwsArgs;
+use overrun_cli::commands::backfill::{self, BackfillRequest};
 use overrun_cli::commands::generate::{self, GenerateRequest, SyntheticSpec};
+use overrun_cli::commands::override_task::{self, OverrideRequest};
 use overrun_cli::commands::replay::{self, ReplayRequest};
 use overrun_cli::error::CliError;
 use overrun_cli::history::ReadOptions;
@@ -41,6 +44,56 @@ enum Command {
     /// Write a seeded synthetic history (log-normal durations) in the replay format, for
     /// benchmarks and experiments.
     Generate(GenerateArgs),
+    /// Load a history (same CSV format as replay) into the deployed runs table, then compute
+    /// tonight's baselines from it, so alerts work from day one.
+    ///
+    /// Runs older than the retention (OVERRUN_RETENTION_DAYS, default 35) are skipped: the
+    /// table's TTL would delete them at once. Loading is idempotent: loading twice counts nothing
+    /// twice. Baseline settings (OVERRUN_K, OVERRUN_WINDOW_DAYS, …) are read from the environment
+    /// like the functions read them.
+    Backfill(BackfillArgs),
+    /// Set or clear a per-task override the checker honours: a different k, a fixed limit, or
+    /// silence until a date. Alerts say when an override applied.
+    Override(OverrideArgs),
+}
+
+#[derive(Args)]
+struct BackfillArgs {
+    /// History file (CSV or .csv.gz); `-` reads standard input.
+    file: PathBuf,
+    #[command(flatten)]
+    aws: AwsArgs,
+    /// Writes in flight at once.
+    #[arg(long, default_value_t = 16)]
+    concurrency: usize,
+    /// Only load the runs; leave the baselines to the nightly function.
+    #[arg(long)]
+    no_baselines: bool,
+    /// Skip malformed rows instead of stopping at the first.
+    #[arg(long)]
+    skip_bad_rows: bool,
+}
+
+#[derive(Args)]
+#[command(allow_negative_numbers = true)]
+struct OverrideArgs {
+    /// The task type, exactly as in the events.
+    task_type: String,
+    /// Use this k instead of the configured one: limit = expected + k·σ.
+    #[arg(long)]
+    k: Option<f64>,
+    /// A fixed limit in seconds, instead of any baseline.
+    #[arg(long)]
+    limit: Option<f64>,
+    /// No alerts for this task type until then: a date (2026-12-01, midnight UTC) or an RFC 3339
+    /// timestamp.
+    #[arg(long)]
+    mute_until: Option<String>,
+    /// Remove the override: the nightly baseline applies again.
+    #[arg(long)]
+    clear: bool,
+    #[command(flatten)]
+    aws: AwsArgs,
 }
 
 #[derive(Args)]
@@ -137,6 +190,28 @@ fn execute(command: Command) -> Result<(), CliError> {
             let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
             replay::run(&request, &mut out, &mut io::stderr().lock())
         }
+        Command::Backfill(args) => backfill::run(
+            &BackfillRequest {
+                source: Source::from_arg(&args.file)?,
+                read: ReadOptions { skip_bad_rows: args.skip_bad_rows, show_progress: true },
+                aws: args.aws,
+                concurrency: args.concurrency,
+                compute_baselines: !args.no_baselines,
+            },
+            &mut io::stdout().lock(),
+            &mut io::stderr().lock(),
+        ),
+        Command::Override(args) => override_task::run(
+            &OverrideRequest {
+                task_type: args.task_type,
+                k: args.k,
+                limit_s: args.limit,
+                mute_until: args.mute_until,
+                clear: args.clear,
+                aws: args.aws,
+            },
+            &mut io::stdout().lock(),
+        ),
         Command::Generate(args) => generate::run(&GenerateRequest {
             spec: SyntheticSpec {
                 runs: args.runs,

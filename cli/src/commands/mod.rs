@@ -1,2 +1,5 @@
+pub mod aws;
+pub mod backfill;
 pub mod generate;
+pub mod override_task;
 pub mod replay;

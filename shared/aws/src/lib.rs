@@ -14,6 +14,7 @@ pub mod stats;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+pub use aws_sdk_dynamodb::Client as DynamoClient;
 pub use config::{Config, ConfigError};
 pub use counters::{Counters, CountersSnapshot, SharedCounters};
 pub use runs::DynamoRunStore;

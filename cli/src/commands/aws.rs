@@ -1,0 +1,64 @@
+//! What the AWS-facing commands share: the SDK configuration (with an optional local endpoint)
+//! and Overrun's configuration with table names given on the command line.
+
+use overrun_aws::Config;
+
+use crate::error::CliError;
+
+/// Table names and endpoint, from flags or the same environment variables the functions read.
+#[derive(Debug, Clone, clap::Args)]
+pub struct AwsArgs {
+    /// The runs table.
+    #[arg(long, env = "OVERRUN_RUNS_TABLE")]
+    pub runs_table: Option<String>,
+    /// The stats table (baselines, overrides).
+    #[arg(long, env = "OVERRUN_STATS_TABLE")]
+    pub stats_table: Option<String>,
+    /// Talk to this endpoint instead of AWS (a local stack such as moto).
+    #[arg(long)]
+    pub endpoint_url: Option<String>,
+}
+
+impl AwsArgs {
+    /// Overrun's configuration: table names from the flags, everything else (k, window, …) from
+    /// the environment exactly as the functions read it.
+    pub fn config(&self) -> Result<Config, CliError> {
+        let runs = self.require_runs_table()?.to_owned();
+        let stats = self.require_stats_table()?.to_owned();
+        Config::from_lookup(|name| match name {
+            overrun_aws::config::RUNS_TABLE => Some(runs.clone()),
+            overrun_aws::config::STATS_TABLE => Some(stats.clone()),
+            other => std::env::var(other).ok(),
+        })
+        .map_err(CliError::invalid)
+    }
+
+    pub fn require_runs_table(&self) -> Result<&str, CliError> {
+        self.runs_table.as_deref().ok_or_else(|| {
+            CliError::invalid("the runs table is required: pass --runs-table or set OVERRUN_RUNS_TABLE")
+        })
+    }
+
+    pub fn require_stats_table(&self) -> Result<&str, CliError> {
+        self.stats_table.as_deref().ok_or_else(|| {
+            CliError::invalid("the stats table is required: pass --stats-table or set OVERRUN_STATS_TABLE")
+        })
+    }
+
+    pub async fn sdk(&self) -> aws_config::SdkConfig {
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+        if let Some(url) = &self.endpoint_url {
+            loader = loader.endpoint_url(url);
+        }
+        loader.load().await
+    }
+}
+
+pub async fn aws_sdk_dynamodb_client(args: &AwsArgs) -> overrun_aws::DynamoClient {
+    overrun_aws::DynamoClient::new(&args.sdk().await)
+}
+
+pub fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Runtime::new()
+        .map_err(|e| CliError::invalid(format!("cannot start the async runtime: {e}")))
+}

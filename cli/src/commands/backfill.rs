@@ -1,0 +1,123 @@
+//! `overrun backfill FILE`: loads a history into the runs table, then computes tonight's
+//! baselines from it, so the checker has baselines from day one.
+
+use std::io::Write;
+
+use futures_util::stream::{self, StreamExt};
+use overrun_aws::{Adapters, SystemClock};
+use overrun_core::ports::{Clock, RunFinished, RunStarted, RunStore};
+use overrun_core::time::MS_PER_DAY;
+use overrun_core::{RunId, RunStatus, TaskType};
+
+use crate::commands::aws::{AwsArgs, runtime};
+use crate::error::CliError;
+use crate::history::{BadRows, Flow, ReadOptions, for_each_row};
+use crate::input::Source;
+use crate::rows::RowProblem;
+
+pub struct BackfillRequest {
+    pub source: Source,
+    pub read: ReadOptions,
+    pub aws: AwsArgs,
+    pub concurrency: usize,
+    pub compute_baselines: bool,
+}
+
+enum Event {
+    Started(RunStarted),
+    Finished(RunFinished),
+}
+
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct BackfillReport {
+    pub rows: u64,
+    pub loaded: u64,
+    pub counted: u64,
+    pub too_old: u64,
+    pub failed: u64,
+}
+
+pub fn run(request: &BackfillRequest, out: &mut impl Write, err: &mut impl Write) -> Result<(), CliError> {
+    let config = request.aws.config()?;
+    let now = SystemClock.now();
+    // Runs older than the retention would be expired by the table's TTL as soon as written.
+    let oldest_kept = now - i64::from(config.retention_days) * MS_PER_DAY;
+    let mut report = BackfillReport::default();
+    let mut events = Vec::new();
+    let mut bad = BadRows::default();
+    for_each_row(&request.source, &request.read, &mut bad, |row| {
+        report.rows += 1;
+        let task_type = TaskType::new(&row.task_type)?;
+        let run_id = RunId::new(&row.run_id)?;
+        match (row.status, row.end) {
+            (_, Some(end)) if end < oldest_kept => report.too_old += 1,
+            (RunStatus::Running, _) | (_, None) => {
+                events.push(Event::Started(RunStarted { task_type, run_id, start: row.start }));
+            }
+            (status, Some(end)) => events.push(Event::Finished(RunFinished {
+                task_type,
+                run_id,
+                start: Some(row.start),
+                end,
+                status,
+            })),
+        }
+        Ok::<_, RowProblem>(Flow::Continue)
+    })?;
+
+    let nightly = runtime()?.block_on(async {
+        let adapters = Adapters::new(&request.aws.sdk().await, &config);
+        let runs = &adapters.runs;
+        let mut results = stream::iter(events)
+            .map(|event| async move {
+                match &event {
+                    Event::Started(started) => runs.record_start(started).await,
+                    Event::Finished(finished) => runs.record_finish(finished).await,
+                }
+            })
+            .buffer_unordered(request.concurrency.max(1));
+        while let Some(result) = results.next().await {
+            match result {
+                Ok(recorded) => {
+                    report.loaded += 1;
+                    report.counted += u64::from(recorded.counted);
+                }
+                Err(error) => {
+                    report.failed += 1;
+                    if report.failed <= 5 {
+                        let _ = writeln!(err, "warning: {error}");
+                    }
+                }
+            }
+        }
+        if report.failed > 0 || !request.compute_baselines {
+            return Ok(None);
+        }
+        overrun_baseline::handle(now, &config.policy, &adapters.runs, &adapters.stats)
+            .await
+            .map(Some)
+            .map_err(|e| CliError::Aws(e.to_string()))
+    })?;
+
+    writeln!(
+        out,
+        "loaded {} of {} runs into {} ({} newly complete succeeded runs counted; {} older than the {}-day retention skipped)",
+        report.loaded, report.rows, config.runs_table, report.counted, report.too_old, config.retention_days
+    )
+    .map_err(CliError::Output)?;
+    if let Some(nightly) = nightly {
+        writeln!(
+            out,
+            "baselines: {} task types have one ({} written), from {} runs rolled up over {} days",
+            nightly.baselines, nightly.baselines_written, nightly.runs_rolled_up, nightly.days_rolled_up
+        )
+        .map_err(CliError::Output)?;
+    }
+    if bad.count > 0 {
+        writeln!(err, "warning: skipped {} bad rows", bad.count).map_err(CliError::Output)?;
+    }
+    if report.failed > 0 {
+        return Err(CliError::Aws(format!("{} of {} runs could not be written", report.failed, report.rows)));
+    }
+    Ok(())
+}

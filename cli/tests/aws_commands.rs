@@ -1,0 +1,97 @@
+//! `overrun backfill` and `overrun override` against the local AWS endpoint (moto), as a user
+//! runs them.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use assert_cmd::Command;
+use overrun_core::TaskType;
+use overrun_core::ports::{RunStore, StatsStore};
+use overrun_integration_tests::{Stack, endpoint};
+use predicates::str::contains;
+
+/// The command with `args`, the local endpoint, and the tables from the environment (as a
+/// deployed operator would export them).
+fn overrun(stack: &Stack, args: &[&str]) -> Command {
+    let mut command = Command::cargo_bin("overrun").unwrap();
+    command
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("OVERRUN_RUNS_TABLE", &stack.config.runs_table)
+        .env("OVERRUN_STATS_TABLE", &stack.config.stats_table)
+        .args(args)
+        .args(["--endpoint-url", &endpoint()]);
+    command
+}
+
+fn recent_history() -> String {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64;
+    let midnight = now - now.rem_euclid(86_400);
+    let mut csv = String::from("task_type,run_id,start_epoch_s,end_epoch_s,status\n");
+    for day in 1..=6 {
+        let start = midnight - day * 86_400 + 3_600;
+        csv += &format!("etl,etl-{day},{start},{},succeeded\n", start + 600 + day);
+    }
+    csv += &format!("etl,etl-failed,{},{},failed\n", midnight - 86_400, midnight - 80_000);
+    csv += &format!("etl,etl-now,{},,running\n", now - 60);
+    csv += "etl,ancient,1000,1600,succeeded\n";
+    csv
+}
+
+#[tokio::test]
+async fn backfill_loads_the_history_and_computes_baselines_and_loading_twice_counts_nothing_twice() {
+    let stack = Stack::new().await;
+    let history = recent_history();
+    let mut first = overrun(&stack, &["backfill", "-"]);
+    first.write_stdin(history.clone());
+    first
+        .assert()
+        .success()
+        .stdout(contains("loaded 8 of 9 runs"))
+        .stdout(contains(
+            "6 newly complete succeeded runs counted; 1 older than the 35-day retention skipped",
+        ))
+        .stdout(contains("baselines: 1 task types have one (1 written)"));
+
+    let running = stack.adapters.runs.list_running().await.unwrap().items;
+    assert_eq!(running.len(), 1);
+    let baselines = stack.adapters.stats.stored_baselines().await.unwrap().items;
+    assert_eq!(baselines[0].0, TaskType::new("etl").unwrap());
+    assert_eq!(baselines[0].1.n, 6);
+
+    let mut second = overrun(&stack, &["backfill", "-"]);
+    second.write_stdin(history);
+    second.assert().success().stdout(contains("0 newly complete")).stdout(contains("(0 written)"));
+}
+
+#[tokio::test]
+async fn backfill_stops_at_a_bad_row_naming_its_line() {
+    let stack = Stack::new().await;
+    let mut command = overrun(&stack, &["backfill", "-"]);
+    command.write_stdin("task_type,run_id,start_epoch_s,end_epoch_s,status\netl,r,5,1,succeeded\n");
+    command.assert().code(2).stderr(contains("line 2: end 1000 is before start 5000"));
+    assert!(stack.scan(&stack.config.runs_table).await.is_empty(), "nothing written");
+}
+
+#[tokio::test]
+async fn override_sets_k_limit_and_mute_and_clear_removes_them() {
+    let stack = Stack::new().await;
+    let etl = TaskType::new("etl").unwrap();
+    overrun(&stack, &["override", "etl", "--k", "3", "--limit", "5400", "--mute-until", "2030-01-01"])
+        .assert()
+        .success()
+        .stdout(contains("etl: override set: k = 3, fixed limit 1h 30m, muted until 2030-01-01 00:00 UTC"));
+    let (limits, _) = stack.adapters.stats.task_limits(std::slice::from_ref(&etl)).await.unwrap();
+    let o = limits[&etl].task_override.unwrap();
+    assert_eq!((o.k, o.limit_ms), (Some(3.0), Some(5_400_000.0)));
+    assert_eq!(o.mute_until, Some(1_893_456_000_000));
+
+    overrun(&stack, &["override", "etl", "--clear"]).assert().success().stdout(contains("override cleared"));
+    let (limits, _) = stack.adapters.stats.task_limits(std::slice::from_ref(&etl)).await.unwrap();
+    assert!(limits.get(&etl).is_none_or(|l| l.task_override.is_none()));
+
+    overrun(&stack, &["override", "etl", "--k", "-2"])
+        .assert()
+        .code(2)
+        .stderr(contains("--k must be a finite number ≥ 0"));
+}
