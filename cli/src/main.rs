@@ -55,6 +55,15 @@ enum Command {
     /// Set or clear a per-task override the checker honours: a different k, a fixed limit, or
     /// silence until a date. Alerts say when an override applied.
     Override(OverrideArgs),
+    /// Create the runs and stats tables (with their indexes and TTL) on a local endpoint, for
+    /// trying Overrun without AWS. In AWS, deploy infra/ instead.
+    CreateTables(CreateTablesArgs),
+}
+
+#[derive(Args)]
+struct CreateTablesArgs {
+    #[command(flatten)]
+    aws: AwsArgs,
 }
 
 #[derive(Args)]
@@ -212,6 +221,7 @@ fn execute(command: Command) -> Result<(), CliError> {
             },
             &mut io::stdout().lock(),
         ),
+        Command::CreateTables(args) => create_tables(&args.aws),
         Command::Generate(args) => generate::run(&GenerateRequest {
             spec: SyntheticSpec {
                 runs: args.runs,
@@ -225,6 +235,16 @@ fn execute(command: Command) -> Result<(), CliError> {
             output: args.output,
         }),
     }
+}
+
+fn create_tables(aws: &AwsArgs) -> Result<(), CliError> {
+    let (runs, stats) = (aws.require_runs_table()?, aws.require_stats_table()?);
+    overrun_cli::commands::aws::runtime()?.block_on(async {
+        let client = overrun_cli::commands::aws::aws_sdk_dynamodb_client(aws).await;
+        overrun_aws::schema::create_tables(&client, runs, stats).await.map_err(|e| CliError::Aws(e.to_string()))
+    })?;
+    println!("created tables {runs} and {stats}");
+    Ok(())
 }
 
 fn main() -> ExitCode {
