@@ -9,6 +9,8 @@ cd "$(dirname "$0")/.."
 
 MOTO_VERSION=5.2.5
 CARGO_LAMBDA_VERSION=1.9.2
+SAM_CLI_VERSION=1.170.0
+CFN_LINT_VERSION=1.58.0
 
 step() { printf '\n==> %s\n' "$*"; }
 
@@ -17,14 +19,17 @@ rustup component add rustfmt clippy >/dev/null 2>&1 || true
 cargo fmt --version >/dev/null
 cargo clippy --version >/dev/null
 
-step "python tools (.venv): moto ${MOTO_VERSION}, cargo-lambda ${CARGO_LAMBDA_VERSION}"
+step "python tools (.venv): moto ${MOTO_VERSION}, cargo-lambda ${CARGO_LAMBDA_VERSION}, aws-sam-cli ${SAM_CLI_VERSION}, cfn-lint ${CFN_LINT_VERSION}"
 if [ ! -x .venv/bin/pip ]; then
   python3 -m venv .venv
 fi
 .venv/bin/pip install --quiet --disable-pip-version-check \
-  "moto[server]==${MOTO_VERSION}" "cargo-lambda==${CARGO_LAMBDA_VERSION}"
+  "moto[server]==${MOTO_VERSION}" "cargo-lambda==${CARGO_LAMBDA_VERSION}" \
+  "aws-sam-cli==${SAM_CLI_VERSION}" "cfn-lint==${CFN_LINT_VERSION}"
 export PATH="$PWD/.venv/bin:$PATH"
+export SAM_CLI_TELEMETRY=0 CDK_DISABLE_CLI_TELEMETRY=true
 cargo lambda --version
+rustup target add aarch64-unknown-linux-gnu >/dev/null
 
 step "format"
 cargo fmt --all --check
@@ -63,6 +68,32 @@ unset AWS_PROFILE AWS_SESSION_TOKEN
 step "tests"
 cargo test --workspace --lib --bins --tests 2>&1 | tee "$log"
 
-# One closing line for the whole run, summed over every test binary.
+step "deploy paths, offline: SAM template"
+(cd infra && cfn-lint template.yaml && sam validate --lint --region us-east-1)
+(cd infra && sam build --beta-features)
+python3 - <<'PY'
+import pathlib, sys
+for function in ("IngestFunction", "BaselineFunction", "CheckerFunction"):
+    binary = pathlib.Path("infra/.aws-sam/build") / function / "bootstrap"
+    header = binary.read_bytes()[:20] if binary.exists() else b""
+    # ELF, 64-bit, machine 183 = AArch64.
+    if header[:4] != b"\x7fELF" or header[4] != 2 or int.from_bytes(header[18:20], "little") != 183:
+        sys.exit(f"{binary}: missing or not an arm64 ELF binary")
+    print(f"{binary}: arm64 bootstrap, {binary.stat().st_size} bytes")
+PY
+
+step "deploy paths, offline: CDK app"
+cargo lambda build --release --arm64 -p overrun-ingest -p overrun-baseline -p overrun-checker
+(cd infra/cdk && npm ci --no-audit --no-fund && npx tsc && node --test dist/test/ 2>&1 | tee -a "$log" \
+  && npx cdk synth --quiet --no-notices)
+# W3005: the CDK adds DependsOn next to the GetAtt it already implies; harmless.
+cfn-lint --ignore-checks W3005 -- infra/cdk/cdk.out/Overrun.template.json
+
+step "least privilege: no wildcard in any function's policy"
+python3 infra/check_policies.py --self-test
+python3 infra/check_policies.py infra/template.yaml infra/.aws-sam/build/template.yaml infra/cdk/cdk.out/Overrun.template.json
+
+# One closing line for the whole run, summed over every test binary (cargo and node).
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+     /^# pass / { p += $3 } /^# fail / { f += $3 }
      END { printf "\ntests: %d passed, %d failed\n", p, f }' "$log"

@@ -1,0 +1,323 @@
+// The same stack as infra/template.yaml, in the CDK: tables, encrypted topic, three functions
+// with least-privilege roles, schedules, the task-event rule, a failure queue and alarms.
+import * as path from 'node:path';
+import { Duration, RemovalPolicy, Stack, StackProps, CfnOutput } from 'aws-cdk-lib';
+import { Construct } from 'constructs';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+
+/** Every tuning knob of the functions, with the functions' own defaults. */
+export interface OverrunSettings {
+  taskEventSource: string;
+  nightlyHour: number;
+  alertEmail?: string;
+  alertPhoneNumber?: string;
+  method: string;
+  k: number;
+  windowDays: number;
+  minSamples: number;
+  criticalFactor: number;
+  fallbackLimitSeconds?: number;
+  retentionDays: number;
+}
+
+export const DEFAULTS: OverrunSettings = {
+  taskEventSource: 'overrun.tasks',
+  nightlyHour: 0,
+  method: 'seed',
+  k: 2,
+  windowDays: 14,
+  minSamples: 5,
+  criticalFactor: 2,
+  retentionDays: 35,
+};
+
+export interface OverrunStackProps extends StackProps {
+  /** Directory holding `ingest/bootstrap`, `baseline/bootstrap`, `checker/bootstrap`. */
+  assetsDir: string;
+  settings?: Partial<OverrunSettings>;
+}
+
+export class OverrunStack extends Stack {
+  readonly runsTable: dynamodb.Table;
+  readonly statsTable: dynamodb.Table;
+  readonly topic: sns.Topic;
+
+  constructor(scope: Construct, id: string, props: OverrunStackProps) {
+    super(scope, id, props);
+    const s: OverrunSettings = { ...DEFAULTS, ...props.settings };
+    if (!Number.isInteger(s.nightlyHour) || s.nightlyHour < 0 || s.nightlyHour > 23) {
+      throw new Error(`nightlyHour must be 0 to 23, got ${s.nightlyHour}`);
+    }
+
+    // ------------------------------------------------------------ storage
+    const tableDefaults = {
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      timeToLiveAttribute: 'expires_at',
+      removalPolicy: RemovalPolicy.RETAIN,
+    };
+    this.runsTable = new dynamodb.Table(this, 'RunsTable', {
+      ...tableDefaults,
+      partitionKey: { name: 'task_type', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'run_id', type: dynamodb.AttributeType.STRING },
+    });
+    this.runsTable.addGlobalSecondaryIndex({
+      indexName: 'running',
+      partitionKey: { name: 'running', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'start_ms', type: dynamodb.AttributeType.NUMBER },
+      projectionType: dynamodb.ProjectionType.INCLUDE,
+      nonKeyAttributes: ['alert_warning', 'alert_critical'],
+    });
+    this.runsTable.addGlobalSecondaryIndex({
+      indexName: 'by-end-day',
+      partitionKey: { name: 'end_day', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'end_ms', type: dynamodb.AttributeType.NUMBER },
+      projectionType: dynamodb.ProjectionType.INCLUDE,
+      nonKeyAttributes: ['start_ms'],
+    });
+    this.runsTable.addGlobalSecondaryIndex({
+      indexName: 'resolve',
+      partitionKey: { name: 'resolve', type: dynamodb.AttributeType.STRING },
+      projectionType: dynamodb.ProjectionType.INCLUDE,
+      nonKeyAttributes: ['start_ms', 'end_ms', 'status'],
+    });
+    this.statsTable = new dynamodb.Table(this, 'StatsTable', {
+      ...tableDefaults,
+      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
+    });
+
+    // ------------------------------------------------------------ alerts
+    const key = new kms.Key(this, 'AlertKey', {
+      description: "Encrypts Overrun's alert topic.",
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'CloudWatchAlarmsPublish',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+      }),
+    );
+    this.topic = new sns.Topic(this, 'AlertTopic', { displayName: 'Overrun', masterKey: key });
+    if (s.alertEmail) {
+      this.topic.addSubscription(new subscriptions.EmailSubscription(s.alertEmail));
+    }
+    if (s.alertPhoneNumber) {
+      this.topic.addSubscription(
+        new subscriptions.SmsSubscription(s.alertPhoneNumber, {
+          filterPolicy: { severity: sns.SubscriptionFilter.stringFilter({ allowlist: ['critical'] }) },
+        }),
+      );
+    }
+
+    // ------------------------------------------------------------ failures
+    const failed = new sqs.Queue(this, 'FailedEventsQueue', {
+      retentionPeriod: Duration.days(14),
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+    });
+
+    // ------------------------------------------------------------ functions
+    const environment: Record<string, string> = {
+      OVERRUN_RUNS_TABLE: this.runsTable.tableName,
+      OVERRUN_STATS_TABLE: this.statsTable.tableName,
+      OVERRUN_METHOD: s.method,
+      OVERRUN_K: String(s.k),
+      OVERRUN_WINDOW_DAYS: String(s.windowDays),
+      OVERRUN_MIN_SAMPLES: String(s.minSamples),
+      OVERRUN_NIGHTLY_HOUR: String(s.nightlyHour),
+      OVERRUN_CRITICAL_FACTOR: String(s.criticalFactor),
+      OVERRUN_RETENTION_DAYS: String(s.retentionDays),
+      ...(s.fallbackLimitSeconds !== undefined ? { OVERRUN_FALLBACK_LIMIT_S: String(s.fallbackLimitSeconds) } : {}),
+    };
+
+    const makeFunction = (
+      name: 'ingest' | 'baseline' | 'checker',
+      description: string,
+      statements: iam.PolicyStatement[],
+      options: { timeout: Duration; memorySize: number; retries: number; extraEnv?: Record<string, string> },
+    ): lambda.Function => {
+      const logGroup = new logs.LogGroup(this, `${name}Logs`, {
+        retention: logs.RetentionDays.ONE_MONTH,
+        removalPolicy: RemovalPolicy.DESTROY,
+      });
+      const role = new iam.Role(this, `${name}Role`, {
+        assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+        description: `Overrun ${name} function: only what it needs`,
+      });
+      for (const statement of statements) {
+        role.addToPolicy(statement);
+      }
+      role.addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'Logs',
+          actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+          resources: [logGroup.logGroupArn],
+        }),
+      );
+      return new lambda.Function(this, `${name}Function`, {
+        description,
+        runtime: lambda.Runtime.PROVIDED_AL2023,
+        architecture: lambda.Architecture.ARM_64,
+        handler: 'bootstrap',
+        code: lambda.Code.fromAsset(path.join(props.assetsDir, name), { exclude: ['*.zip'] }),
+        role,
+        logGroup,
+        loggingFormat: lambda.LoggingFormat.JSON,
+        timeout: options.timeout,
+        memorySize: options.memorySize,
+        environment: { ...environment, ...options.extraEnv },
+        retryAttempts: options.retries,
+        onFailure: new destinations.SqsDestination(failed),
+      });
+    };
+
+    const ingest = makeFunction(
+      'ingest',
+      'Records task start and finish events as runs.',
+      [
+        new iam.PolicyStatement({
+          sid: 'RecordRunsAndCountDays',
+          actions: ['dynamodb:UpdateItem'],
+          resources: [this.runsTable.tableArn, this.statsTable.tableArn],
+        }),
+      ],
+      { timeout: Duration.seconds(60), memorySize: 128, retries: 2 },
+    );
+    const baseline = makeFunction(
+      'baseline',
+      'Nightly roll-up of finished runs and baseline recomputation.',
+      [
+        new iam.PolicyStatement({
+          sid: 'ReadFinishedRunsOfADay',
+          actions: ['dynamodb:Query'],
+          resources: [`${this.runsTable.tableArn}/index/by-end-day`],
+        }),
+        new iam.PolicyStatement({
+          sid: 'ReadAndWriteAggregatesAndBaselines',
+          actions: ['dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem', 'dynamodb:UpdateItem'],
+          resources: [this.statsTable.tableArn],
+        }),
+      ],
+      { timeout: Duration.minutes(15), memorySize: 256, retries: 2 },
+    );
+    const checker = makeFunction(
+      'checker',
+      'Every 10 minutes, alerts on running tasks past their limit.',
+      [
+        new iam.PolicyStatement({
+          sid: 'ListRunningAndResolvedRuns',
+          actions: ['dynamodb:Query'],
+          resources: [`${this.runsTable.tableArn}/index/running`, `${this.runsTable.tableArn}/index/resolve`],
+        }),
+        new iam.PolicyStatement({
+          sid: 'ClaimAlerts',
+          actions: ['dynamodb:UpdateItem'],
+          resources: [this.runsTable.tableArn],
+        }),
+        new iam.PolicyStatement({
+          sid: 'ReadLimits',
+          actions: ['dynamodb:BatchGetItem'],
+          resources: [this.statsTable.tableArn],
+        }),
+        new iam.PolicyStatement({ sid: 'PublishAlerts', actions: ['sns:Publish'], resources: [this.topic.topicArn] }),
+        new iam.PolicyStatement({
+          sid: 'EncryptForTheTopic',
+          actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+          resources: [key.keyArn],
+        }),
+      ],
+      // A missed tick is retried by the next one.
+      { timeout: Duration.minutes(5), memorySize: 128, retries: 0, extraEnv: { OVERRUN_TOPIC_ARN: this.topic.topicArn } },
+    );
+
+    // ------------------------------------------------------------ triggers
+    const taskEvents = new events.CfnRule(this, 'TaskEventsRule', {
+      description: "Task state changes for Overrun's ingest function.",
+      eventPattern: {
+        $or: [
+          { source: [s.taskEventSource], 'detail-type': ['Task State Change'] },
+          { source: ['aws.states'], 'detail-type': ['Step Functions Execution Status Change'] },
+          { source: ['aws.batch'], 'detail-type': ['Batch Job State Change'] },
+        ],
+      },
+      targets: [
+        {
+          id: 'ingest',
+          arn: ingest.functionArn,
+          retryPolicy: { maximumRetryAttempts: 10, maximumEventAgeInSeconds: 3600 },
+          deadLetterConfig: { arn: failed.queueArn },
+        },
+      ],
+    });
+    ingest.addPermission('TaskEvents', {
+      principal: new iam.ServicePrincipal('events.amazonaws.com'),
+      sourceArn: taskEvents.attrArn,
+    });
+    failed.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'EventBridgeDeadLetters',
+        principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+        actions: ['sqs:SendMessage'],
+        resources: [failed.queueArn],
+        conditions: { ArnEquals: { 'aws:SourceArn': taskEvents.attrArn } },
+      }),
+    );
+
+    const schedule = (id: string, expression: events.Schedule, fn: lambda.Function, retries: number, maxAge: Duration) =>
+      new events.Rule(this, id, {
+        schedule: expression,
+        targets: [new targets.LambdaFunction(fn, { retryAttempts: retries, maxEventAge: maxAge, deadLetterQueue: failed })],
+      });
+    schedule('NightlyRule', events.Schedule.expression(`cron(0 ${s.nightlyHour} * * ? *)`), baseline, 10, Duration.hours(1));
+    schedule('CheckerRule', events.Schedule.rate(Duration.minutes(10)), checker, 2, Duration.minutes(5));
+
+    // ------------------------------------------------------------ alarms
+    const alarm = new cwActions.SnsAction(this.topic);
+    const errors = (id: string, fn: lambda.Function, period: Duration, periods: number, description: string) => {
+      const a = new cloudwatch.Alarm(this, id, {
+        alarmDescription: description,
+        metric: fn.metricErrors({ period, statistic: 'Sum' }),
+        threshold: 0,
+        evaluationPeriods: periods,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+      a.addAlarmAction(alarm);
+    };
+    errors('IngestErrorsAlarm', ingest, Duration.minutes(5), 1, "Overrun's ingest function is failing.");
+    errors('BaselineErrorsAlarm', baseline, Duration.hours(1), 1, "Overrun's nightly baseline function failed.");
+    errors('CheckerErrorsAlarm', checker, Duration.minutes(10), 2, "Overrun's checker failed twice in a row.");
+    const backlog = new cloudwatch.Alarm(this, 'FailedEventsAlarm', {
+      alarmDescription: 'Events Overrun could not process are waiting in the failure queue.',
+      metric: failed.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
+      threshold: 0,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    backlog.addAlarmAction(alarm);
+
+    new CfnOutput(this, 'AlertTopicArn', { value: this.topic.topicArn, description: 'Subscribe more emails or phones here.' });
+    new CfnOutput(this, 'RunsTableName', { value: this.runsTable.tableName });
+    new CfnOutput(this, 'StatsTableName', { value: this.statsTable.tableName });
+    new CfnOutput(this, 'TaskEventsRuleName', { value: taskEvents.ref });
+    new CfnOutput(this, 'FailedEventsQueueUrl', { value: failed.queueUrl });
+  }
+}

@@ -1,0 +1,145 @@
+// Assertions on the synthesized stack: resources, schedules, encryption, least privilege.
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { OverrunStack, OverrunSettings } from '../lib/overrun-stack';
+
+/** Placeholder binaries: these tests check the template, not the code. */
+function fakeAssets(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'overrun-assets-'));
+  for (const name of ['ingest', 'baseline', 'checker']) {
+    fs.mkdirSync(path.join(dir, name));
+    fs.writeFileSync(path.join(dir, name, 'bootstrap'), '#!/bin/sh\n');
+  }
+  return dir;
+}
+
+function synth(settings: Partial<OverrunSettings> = {}): Template {
+  const app = new App();
+  return Template.fromStack(new OverrunStack(app, 'Test', { assetsDir: fakeAssets(), settings }));
+}
+
+const template = synth();
+
+test('both tables are on demand, encrypted, point-in-time recoverable and expire by TTL', () => {
+  template.resourceCountIs('AWS::DynamoDB::Table', 2);
+  template.allResourcesProperties('AWS::DynamoDB::Table', {
+    BillingMode: 'PAY_PER_REQUEST',
+    SSESpecification: { SSEEnabled: true },
+    PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+    TimeToLiveSpecification: { AttributeName: 'expires_at', Enabled: true },
+  });
+});
+
+test('the runs table has the three sparse indexes the functions query', () => {
+  template.hasResourceProperties('AWS::DynamoDB::Table', {
+    KeySchema: [
+      { AttributeName: 'task_type', KeyType: 'HASH' },
+      { AttributeName: 'run_id', KeyType: 'RANGE' },
+    ],
+    GlobalSecondaryIndexes: Match.arrayWith([
+      Match.objectLike({ IndexName: 'running' }),
+      Match.objectLike({ IndexName: 'by-end-day' }),
+      Match.objectLike({ IndexName: 'resolve' }),
+    ]),
+  });
+});
+
+test('the alert topic is encrypted with a rotating KMS key', () => {
+  template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+  template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+});
+
+test('three arm64 provided.al2023 functions log JSON and get the configuration', () => {
+  template.resourceCountIs('AWS::Lambda::Function', 3);
+  template.allResourcesProperties('AWS::Lambda::Function', {
+    Runtime: 'provided.al2023',
+    Architectures: ['arm64'],
+    Handler: 'bootstrap',
+    LoggingConfig: Match.objectLike({ LogFormat: 'JSON' }),
+    Environment: {
+      Variables: Match.objectLike({ OVERRUN_K: '2', OVERRUN_WINDOW_DAYS: '14', OVERRUN_MIN_SAMPLES: '5' }),
+    },
+  });
+  template.hasResourceProperties('AWS::Lambda::Function', {
+    Environment: { Variables: Match.objectLike({ OVERRUN_TOPIC_ARN: Match.anyValue() }) },
+  });
+});
+
+test('the nightly and 10-minute schedules trigger the baseline and checker functions', () => {
+  template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'cron(0 0 * * ? *)' });
+  template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(10 minutes)' });
+  const custom = synth({ nightlyHour: 3, taskEventSource: 'acme.workflows' });
+  custom.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'cron(0 3 * * ? *)' });
+  custom.hasResourceProperties('AWS::Events::Rule', {
+    EventPattern: { $or: Match.arrayWith([{ source: ['acme.workflows'], 'detail-type': ['Task State Change'] }]) },
+  });
+});
+
+test('task events from the custom source, Step Functions and Batch reach ingest', () => {
+  template.hasResourceProperties('AWS::Events::Rule', {
+    EventPattern: {
+      $or: [
+        { source: ['overrun.tasks'], 'detail-type': ['Task State Change'] },
+        { source: ['aws.states'], 'detail-type': ['Step Functions Execution Status Change'] },
+        { source: ['aws.batch'], 'detail-type': ['Batch Job State Change'] },
+      ],
+    },
+  });
+});
+
+test('failed invocations go to an encrypted queue after bounded retries, and alarms watch it', () => {
+  template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
+  template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 3);
+  template.allResourcesProperties('AWS::Lambda::EventInvokeConfig', {
+    MaximumRetryAttempts: Match.anyValue(),
+    DestinationConfig: { OnFailure: { Destination: Match.anyValue() } },
+  });
+  template.resourceCountIs('AWS::CloudWatch::Alarm', 4);
+  template.allResourcesProperties('AWS::CloudWatch::Alarm', { AlarmActions: [Match.anyValue()] });
+});
+
+test('email and SMS subscriptions appear only when asked for; SMS takes critical alerts only', () => {
+  template.resourceCountIs('AWS::SNS::Subscription', 0);
+  const subscribed = synth({ alertEmail: 'ops@example.com', alertPhoneNumber: '+15551234567' });
+  subscribed.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
+  subscribed.hasResourceProperties('AWS::SNS::Subscription', {
+    Protocol: 'sms',
+    FilterPolicy: { severity: ['critical'] },
+  });
+});
+
+test('function roles grant no wildcard action or resource and no managed policies', () => {
+  const roles = template.findResources('AWS::IAM::Role');
+  const policies = template.findResources('AWS::IAM::Policy');
+  assert.ok(Object.keys(policies).length >= 3);
+  for (const [id, role] of Object.entries(roles)) {
+    assert.equal(role.Properties.ManagedPolicyArns, undefined, `${id} has managed policies`);
+  }
+  const strings = (value: unknown): string[] =>
+    typeof value === 'string'
+      ? [value]
+      : Array.isArray(value)
+        ? value.flatMap(strings)
+        : value && typeof value === 'object'
+          ? Object.values(value).flatMap(strings)
+          : [];
+  for (const [id, policy] of Object.entries(policies)) {
+    for (const statement of policy.Properties.PolicyDocument.Statement) {
+      for (const action of strings(statement.Action)) {
+        assert.ok(!action.includes('*'), `${id} grants wildcard action ${action}`);
+      }
+      for (const resource of strings(statement.Resource)) {
+        assert.ok(!resource.includes('*'), `${id} grants wildcard resource ${resource}`);
+      }
+    }
+  }
+});
+
+test('an out-of-range nightly hour is refused', () => {
+  assert.throws(() => synth({ nightlyHour: 24 }), /nightlyHour must be 0 to 23/);
+});
