@@ -241,7 +241,9 @@ fn create_tables(aws: &AwsArgs) -> Result<(), CliError> {
     let (runs, stats) = (aws.require_runs_table()?, aws.require_stats_table()?);
     overrun_cli::commands::aws::runtime()?.block_on(async {
         let client = overrun_cli::commands::aws::aws_sdk_dynamodb_client(aws).await;
-        overrun_aws::schema::create_tables(&client, runs, stats).await.map_err(|e| CliError::Aws(e.to_string()))
+        overrun_aws::schema::create_tables(&client, runs, stats)
+            .await
+            .map_err(|e| CliError::Aws(e.to_string()))
     })?;
     println!("created tables {runs} and {stats}");
     Ok(())

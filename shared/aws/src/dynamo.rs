@@ -12,6 +12,7 @@ use aws_sdk_dynamodb::types::{KeysAndAttributes, WriteRequest};
 use crate::counters::Counters;
 use crate::error::{AwsError, service};
 use crate::items::Item;
+use overrun_core::ports::{Listing, StoreError};
 
 /// BatchGetItem takes at most 100 keys a call.
 pub const BATCH_GET_LIMIT: usize = 100;
@@ -121,6 +122,28 @@ pub async fn batch_write(
         }
     }
     Ok(())
+}
+
+/// Parses every item, keeping the good ones and an error for each malformed one.
+pub fn parse_all<T>(items: &[Item], parse: impl Fn(&Item) -> Result<T, StoreError>) -> Listing<T> {
+    let mut listing = Listing::default();
+    for item in items {
+        listing.push(parse(item));
+    }
+    listing
+}
+
+/// The outcome of a conditional write: `true` when it applied, `false` when its condition did
+/// not hold (a claim someone else holds, a run that finished meanwhile).
+pub fn applied<T, E>(operation: &'static str, result: Result<T, SdkError<E>>) -> Result<bool, StoreError>
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(error) if is_conditional_failure(&error) => Ok(false),
+        Err(error) => Err(service(operation, error).into()),
+    }
 }
 
 pub fn item(

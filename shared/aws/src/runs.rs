@@ -12,7 +12,7 @@ use overrun_core::time::{MS_PER_DAY, civil_date};
 use overrun_core::{BaselinePolicy, EpochMs, Level, RunId, RunStatus, TaskType};
 
 use crate::counters::SharedCounters;
-use crate::dynamo::{is_conditional_failure, item, query_all};
+use crate::dynamo::{applied, is_conditional_failure, item, parse_all, query_all};
 use crate::error::service;
 use crate::items::{Item, ItemReader, n, s};
 use crate::schema::{runs as r, stats as st};
@@ -149,11 +149,25 @@ impl DynamoRunStore {
             .expression_attribute_values(":pending", s(r::RESOLVE_VALUE))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(error) if is_conditional_failure(&error) => Ok(false),
-            Err(error) => Err(service("UpdateItem", error).into()),
-        }
+        applied("UpdateItem", result)
+    }
+
+    /// Every item of a sparse index under its single key value.
+    async fn query_sparse_index(
+        &self,
+        index: &str,
+        attribute: &str,
+        value: String,
+    ) -> Result<Vec<Item>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(index)
+            .key_condition_expression("#key = :value")
+            .expression_attribute_names("#key", attribute)
+            .expression_attribute_values(":value", s(value));
+        Ok(query_all(query, &self.counters).await?)
     }
 }
 
@@ -276,20 +290,9 @@ impl RunStore for DynamoRunStore {
     }
 
     async fn list_running(&self) -> Result<Listing<RunningRun>, StoreError> {
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(r::RUNNING_INDEX)
-            .key_condition_expression("#running = :running")
-            .expression_attribute_names("#running", r::RUNNING)
-            .expression_attribute_values(":running", s(r::RUNNING_VALUE));
-        let items = query_all(query, &self.counters).await?;
-        let mut listing = Listing::default();
-        for item in &items {
-            listing.push(parse_running(item));
-        }
-        Ok(listing)
+        let items =
+            self.query_sparse_index(r::RUNNING_INDEX, r::RUNNING, r::RUNNING_VALUE.to_owned()).await?;
+        Ok(parse_all(&items, parse_running))
     }
 
     async fn claim_alert(
@@ -312,11 +315,7 @@ impl RunStore for DynamoRunStore {
             .expression_attribute_values(":claim", s(claim))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(error) if is_conditional_failure(&error) => Ok(false),
-            Err(error) => Err(service("UpdateItem", error).into()),
-        }
+        applied("UpdateItem", result)
     }
 
     async fn release_alert(
@@ -362,30 +361,16 @@ impl RunStore for DynamoRunStore {
                 .expression_attribute_names("#critical", r::ALERT_CRITICAL)
                 .send()
                 .await;
-            match result {
-                Ok(_) => {}
-                Err(error) if is_conditional_failure(&error) => {}
-                Err(error) => return Err(service("UpdateItem", error).into()),
-            }
+            // Not applied: another level was delivered, and its "resolved" is owed.
+            applied("UpdateItem", result)?;
         }
         Ok(())
     }
 
     async fn list_pending_resolutions(&self) -> Result<Listing<Resolution>, StoreError> {
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(r::RESOLVE_INDEX)
-            .key_condition_expression("#resolve = :pending")
-            .expression_attribute_names("#resolve", r::RESOLVE)
-            .expression_attribute_values(":pending", s(r::RESOLVE_VALUE));
-        let items = query_all(query, &self.counters).await?;
-        let mut listing = Listing::default();
-        for item in &items {
-            listing.push(parse_resolution(item));
-        }
-        Ok(listing)
+        let items =
+            self.query_sparse_index(r::RESOLVE_INDEX, r::RESOLVE, r::RESOLVE_VALUE.to_owned()).await?;
+        Ok(parse_all(&items, parse_resolution))
     }
 
     async fn claim_resolution(&self, resolution: &Resolution, now: EpochMs) -> Result<bool, StoreError> {
@@ -402,11 +387,7 @@ impl RunStore for DynamoRunStore {
             .expression_attribute_values(":now", n(now))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(error) if is_conditional_failure(&error) => Ok(false),
-            Err(error) => Err(service("UpdateItem", error).into()),
-        }
+        applied("UpdateItem", result)
     }
 
     async fn release_resolution(&self, resolution: &Resolution) -> Result<(), StoreError> {
@@ -426,20 +407,8 @@ impl RunStore for DynamoRunStore {
     }
 
     async fn finished_runs_of_day(&self, day: i64) -> Result<Listing<(TaskType, u64)>, StoreError> {
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(r::END_DAY_INDEX)
-            .key_condition_expression("#day = :day")
-            .expression_attribute_names("#day", r::END_DAY)
-            .expression_attribute_values(":day", s(civil_date(day)));
-        let items = query_all(query, &self.counters).await?;
+        let items = self.query_sparse_index(r::END_DAY_INDEX, r::END_DAY, civil_date(day)).await?;
         self.counters.run_items_rolled_up.fetch_add(items.len() as u64, std::sync::atomic::Ordering::Relaxed);
-        let mut listing = Listing::default();
-        for item in &items {
-            listing.push(parse_day_run(item));
-        }
-        Ok(listing)
+        Ok(parse_all(&items, parse_day_run))
     }
 }

@@ -14,7 +14,7 @@ use overrun_core::time::civil_date;
 use overrun_core::{Baseline, BaselinePolicy, Moments, TaskType};
 
 use crate::counters::SharedCounters;
-use crate::dynamo::{batch_get, batch_write, item, query_all};
+use crate::dynamo::{batch_get, batch_write, item, parse_all, query_all};
 use crate::error::{AwsError, service};
 use crate::items::{Item, ItemReader, exact_n, n, s};
 use crate::runs::day_meta_key;
@@ -208,11 +208,7 @@ impl StatsStore for DynamoStatsStore {
             .expression_attribute_values(":pk", s(day_pk(day)))
             .expression_attribute_values(":task", s(st::TASK_PREFIX));
         let items = query_all(query, &self.counters).await?;
-        let mut listing = Listing::default();
-        for item in &items {
-            listing.push(parse_aggregate(item));
-        }
-        Ok(listing)
+        Ok(parse_all(&items, parse_aggregate))
     }
 
     async fn stored_baselines(&self) -> Result<Listing<(TaskType, Baseline)>, StoreError> {
