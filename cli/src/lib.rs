@@ -6,5 +6,4 @@ pub mod error;
 pub mod history;
 pub mod input;
 pub mod render;
-pub mod rng;
 pub mod rows;

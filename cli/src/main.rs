@@ -7,12 +7,14 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use overrun_cli::commands::aws::AwsArgs;
 use overrun_cli::commands::backfill::{self, BackfillRequest};
+use overrun_cli::commands::backtest::{self, BacktestRequest};
 use overrun_cli::commands::generate::{self, GenerateRequest, SyntheticSpec};
 use overrun_cli::commands::override_task::{self, OverrideRequest};
 use overrun_cli::commands::replay::{self, ReplayRequest};
 use overrun_cli::error::CliError;
 use overrun_cli::history::ReadOptions;
 use overrun_cli::input::Source;
+use overrun_core::backtest::InjectionPlan;
 use overrun_core::baseline::MethodName;
 use overrun_core::{BaselinePolicy, DetectionConfig, Method, ReplayConfig, TickInterval};
 
@@ -44,6 +46,13 @@ enum Command {
     /// Write a seeded synthetic history (log-normal durations) in the replay format, for
     /// benchmarks and experiments.
     Generate(GenerateArgs),
+    /// Measure detection quality on a real history: slow down about 3 % of the eligible runs
+    /// (×1.5, ×2, ×3, fixed seed), replay, and report false alerts per 1000 healthy runs and per
+    /// day, recall per stretch factor, median detection delay, and alerts per day.
+    ///
+    /// Eligible runs: succeeded, of a task type with at least 20 earlier successes, lasting at
+    /// least the check interval. Give several --k values (2,3,4) to compare sensitivities.
+    Backtest(BacktestArgs),
     /// Load a history (same CSV format as replay) into the deployed runs table, then compute
     /// tonight's baselines from it, so alerts work from day one.
     ///
@@ -146,6 +155,36 @@ struct ReplayArgs {
 }
 
 #[derive(Args)]
+#[command(allow_negative_numbers = true)]
+struct BacktestArgs {
+    /// History file (CSV or .csv.gz); `-` reads standard input.
+    file: PathBuf,
+    /// Baseline method.
+    #[arg(long, default_value = "seed")]
+    method: MethodName,
+    /// One or more k values to compare, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "2")]
+    k: Vec<f64>,
+    #[arg(long, default_value_t = 14)]
+    window_days: u32,
+    #[arg(long, default_value_t = 5)]
+    min_samples: u64,
+    #[arg(long, default_value_t = 600)]
+    interval: i64,
+    #[arg(long, default_value_t = 0)]
+    nightly_hour: u8,
+    /// Seed of the injection: the same seed slows down the same runs.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Fraction of eligible runs slowed down.
+    #[arg(long, default_value_t = 0.03)]
+    fraction: f64,
+    /// One JSON object per method setting instead of the table.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
 struct GenerateArgs {
     /// Number of runs.
     #[arg(long, default_value_t = 1_000_000)]
@@ -190,6 +229,38 @@ fn replay_request(args: ReplayArgs) -> Result<ReplayRequest, CliError> {
     })
 }
 
+fn backtest_request(args: BacktestArgs) -> Result<BacktestRequest, CliError> {
+    if !(0.0..=1.0).contains(&args.fraction) {
+        return Err(CliError::invalid(format!("--fraction must be between 0 and 1, got {}", args.fraction)));
+    }
+    let interval = TickInterval::from_seconds(args.interval).map_err(CliError::invalid)?;
+    let variants = args
+        .k
+        .iter()
+        .map(|&k| {
+            let method = match args.method {
+                MethodName::Seed => Method::Seed { k },
+            };
+            let policy = BaselinePolicy::new(method, args.window_days, args.min_samples, args.nightly_hour)
+                .map_err(CliError::invalid)?;
+            let config = ReplayConfig { policy, interval, detection: DetectionConfig::default() };
+            Ok((backtest::label(&policy), config))
+        })
+        .collect::<Result<Vec<_>, CliError>>()?;
+    Ok(BacktestRequest {
+        source: Source::from_arg(&args.file)?,
+        read: ReadOptions { skip_bad_rows: false, show_progress: true },
+        variants,
+        plan: InjectionPlan {
+            seed: args.seed,
+            fraction: args.fraction,
+            min_duration_ms: interval.as_ms(),
+            ..InjectionPlan::default()
+        },
+        json: args.json,
+    })
+}
+
 fn execute(command: Command) -> Result<(), CliError> {
     match command {
         Command::Replay(args) => {
@@ -222,6 +293,12 @@ fn execute(command: Command) -> Result<(), CliError> {
             &mut io::stdout().lock(),
         ),
         Command::CreateTables(args) => create_tables(&args.aws),
+        Command::Backtest(args) => {
+            let request = backtest_request(args)?;
+            let mut out = io::BufWriter::new(io::stdout().lock());
+            backtest::run(&request, &mut out)?;
+            io::Write::flush(&mut out).map_err(CliError::Output)
+        }
         Command::Generate(args) => generate::run(&GenerateRequest {
             spec: SyntheticSpec {
                 runs: args.runs,

@@ -318,3 +318,29 @@ fn generate_is_deterministic_for_a_seed_and_replays() {
     assert!(output.status.success());
     assert!(!json_lines(&output.stdout).is_empty(), "the injected slowdowns alert");
 }
+
+#[test]
+fn backtest_reports_recall_and_false_alerts_and_is_reproducible_for_a_seed() {
+    let run = || overrun().args(["backtest", "--json", "--k", "2,4"]).arg(bundled_trace()).output().unwrap();
+    let first = run();
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    let lines = json_lines(&first.stdout);
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["method"], "seed k=2");
+    for line in &lines {
+        assert!(line["injected"].as_u64().unwrap() > 20);
+        let recall = line["recall"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&recall));
+        assert_eq!(line["recall_by_factor"].as_array().unwrap().len(), 3);
+    }
+    // A wider limit can only catch fewer slowdowns and raise fewer false alerts.
+    assert!(lines[1]["recall"].as_f64() <= lines[0]["recall"].as_f64());
+    assert!(lines[1]["false_alerts"].as_u64() <= lines[0]["false_alerts"].as_u64());
+    assert_eq!(run().stdout, first.stdout, "same seed, same figures");
+    overrun()
+        .args(["backtest", "--fraction", "2"])
+        .arg(bundled_trace())
+        .assert()
+        .code(2)
+        .stderr(contains("--fraction"));
+}

@@ -12,8 +12,8 @@ use flate2::Compression;
 use flate2::write::GzEncoder;
 
 use crate::error::CliError;
-use crate::rng::SplitMix64;
 use crate::rows::HEADER;
+use overrun_core::rng::SplitMix64;
 
 pub struct GenerateRequest {
     pub spec: SyntheticSpec,

@@ -1,5 +1,6 @@
 pub mod aws;
 pub mod backfill;
+pub mod backtest;
 pub mod generate;
 pub mod override_task;
 pub mod replay;

@@ -8,6 +8,7 @@
 //! milliseconds. Statistics are kept as exact integer moments ([`Moments`]) so that daily
 //! aggregates merge without rounding drift.
 
+pub mod backtest;
 pub mod baseline;
 pub mod check;
 pub mod detect;
@@ -19,6 +20,7 @@ pub mod nightly;
 pub mod overrides;
 pub mod ports;
 pub mod replay;
+pub mod rng;
 pub mod time;
 
 pub use baseline::{Baseline, BaselinePolicy, Method, PolicyError};

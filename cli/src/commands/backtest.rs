@@ -1,0 +1,154 @@
+//! `overrun backtest FILE`: inject slowdowns into a real history with a fixed seed, replay one or
+//! more method settings, and report what users judge an alerting tool by.
+
+use std::io::Write;
+
+use overrun_core::backtest::{InjectionPlan, Score, inject, score};
+use overrun_core::humanize::duration;
+use overrun_core::replay::replay_runs;
+use overrun_core::{BaselinePolicy, ReplayConfig, Run, RunId, TaskType};
+use serde::Serialize;
+
+use crate::error::CliError;
+use crate::history::{BadRows, Flow, ReadOptions, for_each_row};
+use crate::input::Source;
+use crate::rows::RowProblem;
+
+pub struct BacktestRequest {
+    pub source: Source,
+    pub read: ReadOptions,
+    /// One replay per configuration, labelled.
+    pub variants: Vec<(String, ReplayConfig)>,
+    pub plan: InjectionPlan,
+    pub json: bool,
+}
+
+#[derive(Serialize)]
+struct ScoreLine<'a> {
+    method: &'a str,
+    healthy_runs: usize,
+    false_alerts: usize,
+    false_alerts_per_1000_healthy: f64,
+    false_alerts_per_day: f64,
+    injected: usize,
+    detected: usize,
+    recall: f64,
+    recall_by_factor: Vec<(f64, f64)>,
+    median_delay_s: Option<f64>,
+    alerts_per_day: f64,
+    days: f64,
+    seed: u64,
+}
+
+pub fn run(request: &BacktestRequest, out: &mut impl Write) -> Result<(), CliError> {
+    let mut runs = Vec::new();
+    for_each_row(&request.source, &request.read, &mut BadRows::default(), |row| {
+        runs.push(Run::new(
+            TaskType::new(&row.task_type)?,
+            RunId::new(&row.run_id)?,
+            row.start,
+            row.end,
+            row.status,
+        )?);
+        Ok::<_, RowProblem>(Flow::Continue)
+    })?;
+    let injected = inject(&runs, &request.plan);
+    let scores: Vec<(String, Score)> = request
+        .variants
+        .iter()
+        .map(|(label, config)| {
+            let outcome = replay_runs(*config, &injected.runs).map_err(CliError::invalid)?;
+            Ok((label.clone(), score(&outcome, &injected, &request.plan.factors)))
+        })
+        .collect::<Result<_, CliError>>()?;
+
+    let written = if request.json {
+        scores.iter().try_for_each(|(label, s)| {
+            let line = ScoreLine {
+                method: label,
+                healthy_runs: s.healthy_runs,
+                false_alerts: s.false_alerts,
+                false_alerts_per_1000_healthy: s.false_alerts_per_1000_healthy,
+                false_alerts_per_day: s.false_alerts_per_day,
+                injected: s.injected,
+                detected: s.detected,
+                recall: s.overall_recall(),
+                recall_by_factor: s.recall.iter().map(|r| (r.factor, r.rate())).collect(),
+                median_delay_s: s.median_delay_ms.map(|d| d as f64 / 1_000.0),
+                alerts_per_day: s.alerts_per_day,
+                days: s.days,
+                seed: request.plan.seed,
+            };
+            serde_json::to_writer(&mut *out, &line).map_err(std::io::Error::from)?;
+            writeln!(out)
+        })
+    } else {
+        table(out, request, &injected.runs.len(), injected.eligible, &scores)
+    };
+    written.map_err(CliError::Output)
+}
+
+fn table(
+    out: &mut impl Write,
+    request: &BacktestRequest,
+    runs: &usize,
+    eligible: usize,
+    scores: &[(String, Score)],
+) -> std::io::Result<()> {
+    let Some((_, first)) = scores.first() else { return Ok(()) };
+    let per_factor: Vec<String> =
+        first.recall.iter().map(|r| format!("×{}: {}", r.factor, r.injected)).collect();
+    writeln!(
+        out,
+        "Backtest of {}: {runs} runs over {:.1} days; {} of {eligible} eligible runs slowed down (seed {}): {}",
+        request.source.name(),
+        first.days,
+        first.injected,
+        request.plan.seed,
+        per_factor.join(", ")
+    )?;
+    writeln!(out)?;
+    let factor_headers: Vec<String> =
+        first.recall.iter().map(|r| format!("{:>7}", format!("×{}", r.factor))).collect();
+    writeln!(
+        out,
+        "{:<22} {:>10} {:>9} {} {:>8} {:>13} {:>10}",
+        "method",
+        "false/1k",
+        "false/day",
+        factor_headers.join(" "),
+        "recall",
+        "median delay",
+        "alerts/day"
+    )?;
+    for (label, s) in scores {
+        let recalls: Vec<String> = s.recall.iter().map(|r| format!("{:>6.1}%", 100.0 * r.rate())).collect();
+        let delay = s.median_delay_ms.map_or("-".to_owned(), |d| {
+            if d < 0 { format!("-{}", duration(-d as f64)) } else { duration(d as f64) }
+        });
+        writeln!(
+            out,
+            "{label:<22} {:>10.2} {:>9.2} {} {:>7.1}% {:>13} {:>10.2}",
+            s.false_alerts_per_1000_healthy,
+            s.false_alerts_per_day,
+            recalls.join(" "),
+            100.0 * s.overall_recall(),
+            delay,
+            s.alerts_per_day
+        )?;
+    }
+    writeln!(out)?;
+    writeln!(
+        out,
+        "false/1k: warnings on healthy runs per 1000 healthy runs. recall: slowed runs warned about."
+    )?;
+    writeln!(out, "median delay: from when the slowed run would normally have ended to its warning.")?;
+    Ok(())
+}
+
+/// A label for a configuration, such as `seed k=2`.
+pub fn label(policy: &BaselinePolicy) -> String {
+    match policy.method() {
+        overrun_core::Method::Seed { k } => format!("seed k={k}"),
+    }
+}

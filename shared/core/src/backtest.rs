@@ -1,0 +1,258 @@
+//! Backtests: how many real slowdowns a method catches, and how many pages it sends for nothing.
+//!
+//! Real traces carry no labels, so slowdowns are injected: with a fixed seed, about 3 % of the
+//! eligible runs are stretched by ×1.5, ×2 or ×3 (chosen uniformly). Eligible: a succeeded run of
+//! a task type with at least 20 earlier succeeded runs (in start order), whose normal duration is
+//! at least the check interval (a shorter run cannot be seen running by a 10-minute checker, the
+//! seed's own point). A stretched run keeps its start and status; its end moves. It then enters
+//! later baselines like any slow run would. Every other run is "healthy": a warning on it is a
+//! false alert. See docs/DETECTION.md for the protocol and figures.
+
+use std::collections::HashMap;
+
+use crate::detect::Level;
+use crate::model::{Run, RunId, RunStatus};
+use crate::replay::ReplayOutcome;
+use crate::rng::SplitMix64;
+use crate::time::{EpochMs, MS_PER_DAY};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct InjectionPlan {
+    pub factors: Vec<f64>,
+    pub fraction: f64,
+    pub seed: u64,
+    pub min_prior_successes: usize,
+    pub min_duration_ms: i64,
+}
+
+impl Default for InjectionPlan {
+    fn default() -> Self {
+        Self {
+            factors: vec![1.5, 2.0, 3.0],
+            fraction: 0.03,
+            seed: 42,
+            min_prior_successes: 20,
+            min_duration_ms: 600_000,
+        }
+    }
+}
+
+/// One stretched run.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Stretch {
+    pub factor: f64,
+    /// When it would have ended had it not been slowed down.
+    pub normal_end: EpochMs,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Injected {
+    /// The trace with the stretched runs, in start order.
+    pub runs: Vec<Run>,
+    pub stretched: HashMap<RunId, Stretch>,
+    pub eligible: usize,
+}
+
+/// Stretches about `fraction` of the eligible runs, deterministically for a seed.
+pub fn inject(runs: &[Run], plan: &InjectionPlan) -> Injected {
+    let mut ordered: Vec<Run> = runs.to_vec();
+    ordered.sort_by_key(Run::start);
+    let mut rng = SplitMix64::new(plan.seed);
+    let mut successes: HashMap<&str, usize> = HashMap::new();
+    let mut stretched = HashMap::new();
+    let mut eligible = 0;
+    let mut output = Vec::with_capacity(ordered.len());
+    for run in &ordered {
+        let mut run_out = run.clone();
+        if let (RunStatus::Succeeded, Some(end)) = (run.status(), run.end()) {
+            let prior = successes.entry(run.task_type().as_str()).or_default();
+            let duration = end - run.start();
+            if *prior >= plan.min_prior_successes && duration >= plan.min_duration_ms {
+                eligible += 1;
+                // Two draws per eligible run whatever the outcome, so the choice of one run does
+                // not depend on the factors drawn for others.
+                let pick = rng.unit();
+                let factor = plan.factors[rng.below(plan.factors.len() as u64) as usize];
+                if pick < plan.fraction {
+                    let new_end = run.start() + (duration as f64 * factor).round() as i64;
+                    if let Ok(slow) = Run::new(
+                        run.task_type().clone(),
+                        run.run_id().clone(),
+                        run.start(),
+                        Some(new_end),
+                        RunStatus::Succeeded,
+                    ) {
+                        run_out = slow;
+                        stretched.insert(run.run_id().clone(), Stretch { factor, normal_end: end });
+                    }
+                }
+            }
+            *prior += 1;
+        }
+        output.push(run_out);
+    }
+    Injected { runs: output, stretched, eligible }
+}
+
+/// Recall for one stretch factor.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Recall {
+    pub factor: f64,
+    pub detected: usize,
+    pub injected: usize,
+}
+
+impl Recall {
+    pub fn rate(&self) -> f64 {
+        if self.injected == 0 { 0.0 } else { self.detected as f64 / self.injected as f64 }
+    }
+}
+
+/// The figures users judge an alerting method by.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Score {
+    pub healthy_runs: usize,
+    pub false_alerts: usize,
+    pub false_alerts_per_1000_healthy: f64,
+    pub false_alerts_per_day: f64,
+    pub recall: Vec<Recall>,
+    pub injected: usize,
+    pub detected: usize,
+    /// Median of (alert time − the run's normal end) over detected slowdowns: how long after
+    /// the run should have finished someone hears of it. Negative when the limit sits below the
+    /// run's normal duration.
+    pub median_delay_ms: Option<i64>,
+    pub alerts_per_day: f64,
+    pub days: f64,
+}
+
+impl Score {
+    pub fn overall_recall(&self) -> f64 {
+        if self.injected == 0 { 0.0 } else { self.detected as f64 / self.injected as f64 }
+    }
+}
+
+/// Scores a replay of an injected trace. Only warnings count: a critical always follows one.
+pub fn score(outcome: &ReplayOutcome, injected: &Injected, factors: &[f64]) -> Score {
+    let days = outcome.summary.days_covered().max(1.0 / 24.0);
+    let mut false_alerts = 0;
+    let mut warnings = 0;
+    let mut delays = Vec::new();
+    let mut detected_by_factor: HashMap<u64, usize> = HashMap::new();
+    for alert in outcome.alerts.iter().filter(|a| a.level == Level::Warning) {
+        warnings += 1;
+        match injected.stretched.get(&alert.run_id) {
+            Some(stretch) => {
+                *detected_by_factor.entry(stretch.factor.to_bits()).or_default() += 1;
+                delays.push(alert.at - stretch.normal_end);
+            }
+            None => false_alerts += 1,
+        }
+    }
+    let recall: Vec<Recall> = factors
+        .iter()
+        .map(|&factor| Recall {
+            factor,
+            detected: detected_by_factor.get(&factor.to_bits()).copied().unwrap_or(0),
+            injected: injected.stretched.values().filter(|s| s.factor == factor).count(),
+        })
+        .collect();
+    delays.sort_unstable();
+    let healthy_runs = injected.runs.len() - injected.stretched.len();
+    Score {
+        healthy_runs,
+        false_alerts,
+        false_alerts_per_1000_healthy: if healthy_runs == 0 {
+            0.0
+        } else {
+            false_alerts as f64 * 1_000.0 / healthy_runs as f64
+        },
+        false_alerts_per_day: false_alerts as f64 / days,
+        injected: injected.stretched.len(),
+        detected: delays.len(),
+        recall,
+        median_delay_ms: (!delays.is_empty()).then(|| delays[delays.len() / 2]),
+        alerts_per_day: warnings as f64 / days,
+        days: (days * MS_PER_DAY as f64).round() / MS_PER_DAY as f64,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::TaskType;
+    use crate::replay::{ReplayConfig, replay_runs};
+
+    fn history(runs_per_type: usize) -> Vec<Run> {
+        let mut runs = Vec::new();
+        for t in 0..3 {
+            for i in 0..runs_per_type {
+                let start = 20_000 * MS_PER_DAY + (i as i64) * MS_PER_DAY / 4 + t * 60_000;
+                let duration = 1_800_000 + ((i * 7 + t as usize * 3) % 11) as i64 * 30_000;
+                runs.push(
+                    Run::new(
+                        TaskType::new(&format!("t{t}")).unwrap(),
+                        RunId::new(&format!("t{t}-{i}")).unwrap(),
+                        start,
+                        Some(start + duration),
+                        RunStatus::Succeeded,
+                    )
+                    .unwrap(),
+                );
+            }
+        }
+        runs
+    }
+
+    #[test]
+    fn injection_is_deterministic_and_respects_eligibility() {
+        let runs = history(200);
+        let plan = InjectionPlan { fraction: 0.2, ..InjectionPlan::default() };
+        let a = inject(&runs, &plan);
+        let b = inject(&runs, &plan);
+        assert_eq!(a, b);
+        assert_eq!(a.eligible, 3 * (200 - 20));
+        assert!(!a.stretched.is_empty());
+        for (id, stretch) in &a.stretched {
+            let index: usize = id.as_str().split('-').nth(1).unwrap().parse().unwrap();
+            assert!(index >= 20, "{id} had fewer than 20 earlier successes");
+            let run = a.runs.iter().find(|r| r.run_id() == id).unwrap();
+            let stretched = run.end().unwrap() - run.start();
+            let normal = stretch.normal_end - run.start();
+            assert_eq!(stretched, (normal as f64 * stretch.factor).round() as i64);
+        }
+        let other_seed = inject(&runs, &InjectionPlan { seed: 7, ..plan });
+        assert_ne!(
+            other_seed.stretched.keys().collect::<std::collections::BTreeSet<_>>(),
+            a.stretched.keys().collect()
+        );
+    }
+
+    #[test]
+    fn short_runs_are_never_stretched() {
+        let runs = history(100);
+        let plan =
+            InjectionPlan { min_duration_ms: 10 * 3_600_000, fraction: 1.0, ..InjectionPlan::default() };
+        let injected = inject(&runs, &plan);
+        assert_eq!(injected.eligible, 0);
+        assert!(injected.stretched.is_empty());
+    }
+
+    #[test]
+    fn score_counts_detections_per_factor_and_false_alerts() {
+        let runs = history(120);
+        let plan = InjectionPlan { fraction: 0.1, ..InjectionPlan::default() };
+        let injected = inject(&runs, &plan);
+        let outcome = replay_runs(ReplayConfig::default(), &injected.runs).unwrap();
+        let score = score(&outcome, &injected, &plan.factors);
+        assert_eq!(score.injected, injected.stretched.len());
+        assert_eq!(score.recall.iter().map(|r| r.injected).sum::<usize>(), score.injected);
+        assert_eq!(score.recall.iter().map(|r| r.detected).sum::<usize>(), score.detected);
+        // A ×3 slowdown of a steady 30-minute task cannot hide from mean + 2σ.
+        let tripled = score.recall.iter().find(|r| r.factor == 3.0).unwrap();
+        assert!(tripled.injected == 0 || tripled.rate() > 0.9, "{tripled:?}");
+        let warnings = outcome.alerts.iter().filter(|a| a.level == Level::Warning).count();
+        assert_eq!(score.false_alerts + score.detected, warnings);
+        assert_eq!(score.healthy_runs, runs.len() - score.injected);
+    }
+}
