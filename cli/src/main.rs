@@ -119,7 +119,9 @@ struct OverrideArgs {
 struct ReplayArgs {
     /// History file (CSV or .csv.gz, detected by content); `-` reads standard input.
     file: PathBuf,
-    /// Baseline method. `seed`: expected = mean, limit = mean + k·σ of the window's succeeded runs.
+    /// Baseline method. `seed`: limit = mean + k·σ of the window's succeeded runs. `lognormal`:
+    /// a prediction limit in log space, exp(μ + t·s·√(1 + 1/n)) with t the Student quantile at
+    /// the level of a normal k (see docs/DETECTION.md).
     #[arg(long, default_value = "seed")]
     method: MethodName,
     /// How many standard deviations above the mean the limit sits.
@@ -213,9 +215,7 @@ struct GenerateArgs {
 }
 
 fn replay_request(args: ReplayArgs) -> Result<ReplayRequest, CliError> {
-    let method = match args.method {
-        MethodName::Seed => Method::Seed { k: args.k },
-    };
+    let method = args.method.with_k(args.k);
     let policy = BaselinePolicy::new(method, args.window_days, args.min_samples, args.nightly_hour)
         .map_err(CliError::invalid)?;
     let interval = TickInterval::from_seconds(args.interval).map_err(CliError::invalid)?;
@@ -238,9 +238,7 @@ fn backtest_request(args: BacktestArgs) -> Result<BacktestRequest, CliError> {
         .k
         .iter()
         .map(|&k| {
-            let method = match args.method {
-                MethodName::Seed => Method::Seed { k },
-            };
+            let method = args.method.with_k(k);
             let policy = BaselinePolicy::new(method, args.window_days, args.min_samples, args.nightly_hour)
                 .map_err(CliError::invalid)?;
             let config = ReplayConfig { policy, interval, detection: DetectionConfig::default() };

@@ -59,6 +59,7 @@ pub fn human(
     let policy = &config.policy;
     let method = match policy.method() {
         Method::Seed { k } => format!("seed (mean + {k}σ)"),
+        Method::LogNormal { k } => format!("lognormal (log-space prediction limit, k = {k})"),
     };
     writeln!(
         out,

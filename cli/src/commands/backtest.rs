@@ -148,7 +148,6 @@ fn table(
 
 /// A label for a configuration, such as `seed k=2`.
 pub fn label(policy: &BaselinePolicy) -> String {
-    match policy.method() {
-        overrun_core::Method::Seed { k } => format!("seed k={k}"),
-    }
+    let method = policy.method();
+    format!("{} k={}", method.name(), method.k())
 }

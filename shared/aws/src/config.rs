@@ -52,9 +52,15 @@ impl Config {
         };
         let method: MethodName = parsed(&lookup, METHOD)?.unwrap_or(MethodName::Seed);
         let k: f64 = parsed(&lookup, K)?.unwrap_or(Method::SEED_DEFAULT_K);
-        let method = match method {
-            MethodName::Seed => Method::Seed { k },
-        };
+        if method != MethodName::Seed {
+            // Its baselines need log-space aggregates, which the stats table does not keep yet.
+            return Err(ConfigError::Invalid {
+                name: METHOD,
+                value: method.to_string(),
+                reason: "only `seed` can be deployed for now; other methods run in `overrun replay` and `overrun backtest`".into(),
+            });
+        }
+        let method = method.with_k(k);
         let window_days: u32 = parsed(&lookup, WINDOW_DAYS)?.unwrap_or(14);
         let min_samples: u64 = parsed(&lookup, MIN_SAMPLES)?.unwrap_or(5);
         let nightly_hour: u8 = parsed(&lookup, NIGHTLY_HOUR)?.unwrap_or(0);
@@ -183,6 +189,10 @@ mod tests {
         let mut vars = TABLES.to_vec();
         vars.push((FALLBACK_LIMIT_S, "-3"));
         assert!(config(&vars).unwrap_err().to_string().contains("OVERRUN_FALLBACK_LIMIT_S"));
+
+        let mut vars = TABLES.to_vec();
+        vars.push((METHOD, "lognormal"));
+        assert!(config(&vars).unwrap_err().to_string().contains("only `seed` can be deployed"));
 
         let mut vars = TABLES.to_vec();
         vars.push((RETENTION_DAYS, "3"));

@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use thiserror::Error;
 
-use crate::moments::Moments;
+use crate::moments::{Moments, WindowStats};
 use crate::time::{EpochMs, MS_PER_DAY, MS_PER_HOUR};
 
 /// How a baseline is derived from a window of succeeded runs. Better methods are added as new
@@ -15,6 +15,11 @@ use crate::time::{EpochMs, MS_PER_DAY, MS_PER_HOUR};
 pub enum Method {
     /// expected = mean, upper = mean + k·σ (sample σ, n − 1).
     Seed { k: f64 },
+    /// Durations modelled as log-normal: upper = exp(μ + t·s·√(1 + 1/n)), μ and s the mean and
+    /// sample σ of ln(duration), t the Student quantile with n − 1 degrees of freedom at the
+    /// one-sided level of a normal `k` (k = 2: 97.7 %). A prediction limit for the next run,
+    /// which widens honestly when the window is small. Replay and backtest only for now.
+    LogNormal { k: f64 },
 }
 
 impl Method {
@@ -23,6 +28,13 @@ impl Method {
     pub fn name(&self) -> &'static str {
         match self {
             Method::Seed { .. } => "seed",
+            Method::LogNormal { .. } => "lognormal",
+        }
+    }
+
+    pub fn k(&self) -> f64 {
+        match self {
+            Method::Seed { k } | Method::LogNormal { k } => *k,
         }
     }
 }
@@ -37,6 +49,16 @@ impl Default for Method {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MethodName {
     Seed,
+    LogNormal,
+}
+
+impl MethodName {
+    pub fn with_k(self, k: f64) -> Method {
+        match self {
+            MethodName::Seed => Method::Seed { k },
+            MethodName::LogNormal => Method::LogNormal { k },
+        }
+    }
 }
 
 impl FromStr for MethodName {
@@ -44,6 +66,7 @@ impl FromStr for MethodName {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "seed" => Ok(MethodName::Seed),
+            "lognormal" => Ok(MethodName::LogNormal),
             other => Err(PolicyError::UnknownMethod(other.to_owned())),
         }
     }
@@ -53,13 +76,14 @@ impl fmt::Display for MethodName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             MethodName::Seed => "seed",
+            MethodName::LogNormal => "lognormal",
         })
     }
 }
 
 #[derive(Debug, Error, PartialEq)]
 pub enum PolicyError {
-    #[error("unknown method {0:?} (available: seed)")]
+    #[error("unknown method {0:?} (available: seed, lognormal)")]
     UnknownMethod(String),
     #[error("k must be a finite number ≥ 0, got {0}")]
     InvalidK(f64),
@@ -94,9 +118,9 @@ impl BaselinePolicy {
         min_samples: u64,
         nightly_hour: u8,
     ) -> Result<Self, PolicyError> {
-        match method {
-            Method::Seed { k } if !(k.is_finite() && k >= 0.0) => return Err(PolicyError::InvalidK(k)),
-            Method::Seed { .. } => {}
+        let k = method.k();
+        if !(k.is_finite() && k >= 0.0) {
+            return Err(PolicyError::InvalidK(k));
         }
         if !(1..=366).contains(&window_days) {
             return Err(PolicyError::InvalidWindow(window_days));
@@ -152,16 +176,45 @@ impl BaselinePolicy {
     /// The baseline from the moments of the window's succeeded runs, or `None` when there are
     /// fewer than `min_samples` of them.
     pub fn baseline(&self, window: &Moments, computed_at: EpochMs) -> Option<Baseline> {
-        if window.count() < self.min_samples {
+        self.baseline_from(&WindowStats::linear_only(*window), computed_at)
+    }
+
+    /// The same from full window statistics (methods beyond the seed need the log moments).
+    pub fn baseline_from(&self, window: &WindowStats, computed_at: EpochMs) -> Option<Baseline> {
+        let linear = &window.linear;
+        if linear.count() < self.min_samples {
             return None;
         }
-        let expected_ms = window.mean()?;
-        let sigma_ms = window.sample_std_dev()?;
+        let expected_ms = linear.mean()?;
+        let sigma_ms = linear.sample_std_dev()?;
         let upper_ms = match self.method {
             Method::Seed { k } => expected_ms + k * sigma_ms,
+            Method::LogNormal { k } => {
+                let log = &window.log;
+                if log.count() != linear.count() {
+                    return None;
+                }
+                let n = log.count() as f64;
+                let t = student_t_quantile(k, n - 1.0);
+                (log.mean()? + t * log.sample_std_dev()? * (1.0 + 1.0 / n).sqrt()).exp()
+            }
         };
-        Some(Baseline { n: window.count(), expected_ms, sigma_ms, upper_ms, computed_at })
+        Some(Baseline { n: linear.count(), expected_ms, sigma_ms, upper_ms, computed_at })
     }
+}
+
+/// The Student t quantile with `nu` degrees of freedom at the level where a standard normal has
+/// quantile `z` (Cornish–Fisher expansion; within 1 % of the exact value for ν ≥ 4 and z ≤ 4).
+/// With ν < 1 there is no spread to scale: `z` itself.
+pub fn student_t_quantile(z: f64, nu: f64) -> f64 {
+    if nu < 1.0 {
+        return z;
+    }
+    let (z3, z5, z7, z9) = (z.powi(3), z.powi(5), z.powi(7), z.powi(9));
+    z + (z3 + z) / (4.0 * nu)
+        + (5.0 * z5 + 16.0 * z3 + 3.0 * z) / (96.0 * nu.powi(2))
+        + (3.0 * z7 + 19.0 * z5 + 17.0 * z3 - 15.0 * z) / (384.0 * nu.powi(3))
+        + (79.0 * z9 + 776.0 * z7 + 1482.0 * z5 - 1920.0 * z3 - 945.0 * z) / (92_160.0 * nu.powi(4))
 }
 
 /// A task type's expectation as of one nightly computation.
@@ -189,6 +242,32 @@ mod tests {
         assert_eq!(baseline.upper_ms, 6_000.0);
         assert_eq!(baseline.n, 3);
         assert_eq!(baseline.computed_at, 42);
+    }
+
+    #[test]
+    fn student_quantiles_match_tables() {
+        // 97.725 % one-sided (z = 2), by numerical integration of the t density:
+        // t(4) = 2.8693, t(9) = 2.3198, t(29) = 2.0900, t(∞) = 2.
+        for (nu, exact) in [(4.0, 2.8693), (9.0, 2.3198), (29.0, 2.0900), (1e9, 2.0)] {
+            let t = student_t_quantile(2.0, nu);
+            assert!((t - exact).abs() / exact < 0.01, "t({nu}) = {t}, tables say {exact}");
+        }
+    }
+
+    #[test]
+    fn lognormal_limit_is_a_prediction_limit_in_log_space() {
+        let policy = BaselinePolicy::new(Method::LogNormal { k: 2.0 }, 14, 5, 0).unwrap();
+        let mut window = WindowStats::default();
+        for d in [600_000u64; 10] {
+            window.push(d);
+        }
+        let steady = policy.baseline_from(&window, 0).unwrap();
+        assert!((steady.upper_ms - 600_000.0).abs() < 1.0, "no spread, no margin: {}", steady.upper_ms);
+        window.push(1_200_000);
+        let spread = policy.baseline_from(&window, 0).unwrap();
+        assert!(spread.upper_ms > 600_000.0 && spread.upper_ms.is_finite());
+        // The deployed stats table has linear moments only: no log-normal baseline from them.
+        assert!(policy.baseline(&window.linear, 0).is_none());
     }
 
     #[test]

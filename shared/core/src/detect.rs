@@ -109,6 +109,9 @@ impl Default for DetectionConfig {
     }
 }
 
+/// A limit this large is never exceeded: 2^53 ms, where f64 stops counting milliseconds.
+const NEVER_MS: f64 = 9_007_199_254_740_992.0;
+
 /// The elapsed times, in ms, that a run must strictly exceed for each level.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Thresholds {
@@ -133,6 +136,10 @@ impl Thresholds {
     /// the first check where it has been running at least this long.
     pub fn first_exceeding_elapsed_ms(&self, level: Level) -> i64 {
         let limit = self.limit_ms(level);
+        // Beyond ~285,000 years (or not a number at all) nothing will ever be past it.
+        if limit.is_nan() || limit >= NEVER_MS {
+            return i64::MAX;
+        }
         // floor(limit) + 1 is the answer in exact arithmetic; the loops settle the rare case where
         // converting between f64 and i64 rounds across the boundary, so this always agrees with
         // `exceeds`.
@@ -184,6 +191,14 @@ mod tests {
     fn fractional_limits_round_up_to_the_next_whole_millisecond() {
         let thresholds = DetectionConfig::default().thresholds(&baseline(1_234.5));
         assert_eq!(thresholds.first_exceeding_elapsed_ms(Level::Warning), 1_235);
+    }
+
+    #[test]
+    fn an_unreachable_or_undefined_limit_is_never_exceeded_and_never_loops() {
+        for limit in [f64::INFINITY, f64::NAN, 1e300, 9.1e15] {
+            let thresholds = Thresholds { warning_ms: limit, critical_ms: limit };
+            assert_eq!(thresholds.first_exceeding_elapsed_ms(Level::Warning), i64::MAX, "{limit}");
+        }
     }
 
     #[test]

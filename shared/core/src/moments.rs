@@ -120,10 +120,110 @@ impl std::iter::Sum for Moments {
     }
 }
 
+/// Log-space moments: count, Σ ln d and Σ (ln d)², with ln d in fixed-point micro-units so that
+/// merging stays exact (to a millionth of a nat, far finer than any duration's noise).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct LogMoments {
+    count: u64,
+    sum: i128,
+    sum_of_squares: i128,
+}
+
+const LOG_SCALE: f64 = 1e6;
+
+impl LogMoments {
+    pub fn push(&mut self, duration_ms: u64) {
+        // A zero duration is taken as 1 ms: ln 0 is undefined, and 1 ms is below anything a
+        // 10-minute checker can tell apart.
+        let micro = ((duration_ms.max(1) as f64).ln() * LOG_SCALE).round() as i128;
+        self.count += 1;
+        self.sum += micro;
+        self.sum_of_squares += micro * micro;
+    }
+
+    pub fn merge(&mut self, other: &Self) {
+        self.count += other.count;
+        self.sum += other.sum;
+        self.sum_of_squares += other.sum_of_squares;
+    }
+
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// Mean of ln(duration in ms).
+    pub fn mean(&self) -> Option<f64> {
+        (self.count > 0).then(|| self.sum as f64 / self.count as f64 / LOG_SCALE)
+    }
+
+    /// Sample standard deviation of ln(duration in ms); 0 for one sample.
+    pub fn sample_std_dev(&self) -> Option<f64> {
+        match self.count {
+            0 => None,
+            1 => Some(0.0),
+            n => {
+                let n = n as i128;
+                let numerator = (self.sum_of_squares * n - self.sum * self.sum).max(0) as f64;
+                Some((numerator / (n * (n - 1)) as f64).sqrt() / LOG_SCALE)
+            }
+        }
+    }
+}
+
+/// What a window of succeeded runs is summarised by: exact linear moments for the seed method,
+/// log-space moments for methods that model long right tails.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct WindowStats {
+    pub linear: Moments,
+    pub log: LogMoments,
+}
+
+impl WindowStats {
+    pub fn push(&mut self, duration_ms: u64) {
+        self.linear.push(duration_ms);
+        self.log.push(duration_ms);
+    }
+
+    /// Linear moments only (what the deployed stats table stores today).
+    pub fn linear_only(linear: Moments) -> Self {
+        Self { linear, log: LogMoments::default() }
+    }
+}
+
+impl AddAssign for WindowStats {
+    fn add_assign(&mut self, rhs: WindowStats) {
+        self.linear.merge(&rhs.linear);
+        self.log.merge(&rhs.log);
+    }
+}
+
+impl std::iter::Sum for WindowStats {
+    fn sum<I: Iterator<Item = WindowStats>>(iter: I) -> WindowStats {
+        iter.fold(WindowStats::default(), |mut acc, x| {
+            acc += x;
+            acc
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn log_moments_match_a_direct_computation() {
+        let durations = [1_000u64, 2_000, 4_000, 8_000];
+        let mut log = LogMoments::default();
+        for d in durations {
+            log.push(d);
+        }
+        let lns: Vec<f64> = durations.iter().map(|&d| (d as f64).ln()).collect();
+        let mean = lns.iter().sum::<f64>() / 4.0;
+        let sd = (lns.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / 3.0).sqrt();
+        assert!((log.mean().unwrap() - mean).abs() < 1e-6);
+        assert!((log.sample_std_dev().unwrap() - sd).abs() < 1e-6);
+    }
 
     /// Two-pass textbook formulas, written independently of the moment algebra above.
     fn straightforward_mean_and_sd(durations: &[u64]) -> (f64, f64) {

@@ -18,7 +18,7 @@ use thiserror::Error;
 use crate::baseline::{Baseline, BaselinePolicy};
 use crate::detect::{AlertedLevels, DetectionConfig, Level, Thresholds};
 use crate::model::{ModelError, Run, RunId, RunStatus, TaskType, check_times};
-use crate::moments::Moments;
+use crate::moments::WindowStats;
 use crate::time::{EpochMs, MS_PER_DAY, TickInterval};
 
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -162,16 +162,18 @@ struct OpenRun {
 /// Exact moments of succeeded runs per day of end time, oldest first. Only the window before the
 /// current night and the days ahead of it (runs already seen that end later) are kept.
 #[derive(Default)]
-struct DailyBuckets(VecDeque<(i64, Moments)>);
+struct DailyBuckets(VecDeque<(i64, WindowStats)>);
 
 impl DailyBuckets {
     fn add(&mut self, day: i64, duration_ms: u64) {
         // Runs arrive in start order, so their end day is almost always the newest bucket.
         let position = self.0.iter().rposition(|&(d, _)| d <= day);
+        let mut single = WindowStats::default();
+        single.push(duration_ms);
         match position {
-            Some(i) if self.0[i].0 == day => self.0[i].1.push(duration_ms),
-            Some(i) => self.0.insert(i + 1, (day, Moments::of([duration_ms]))),
-            None => self.0.push_front((day, Moments::of([duration_ms]))),
+            Some(i) if self.0[i].0 == day => self.0[i].1 += single,
+            Some(i) => self.0.insert(i + 1, (day, single)),
+            None => self.0.push_front((day, single)),
         }
     }
 
@@ -181,7 +183,7 @@ impl DailyBuckets {
         }
     }
 
-    fn sum(&self, days: std::ops::Range<i64>) -> Moments {
+    fn sum(&self, days: std::ops::Range<i64>) -> WindowStats {
         self.0.iter().filter(|(d, _)| days.contains(d)).map(|&(_, m)| m).sum()
     }
 }
@@ -387,6 +389,9 @@ impl Replayer {
                 continue;
             }
             let earliest = span_start.max(start.saturating_add(first_exceeding));
+            if earliest >= span_end {
+                continue;
+            }
             let at = self.config.interval.first_tick_at_or_after(earliest);
             if at < span_end {
                 alerted.insert(level);
@@ -406,8 +411,8 @@ impl Replayer {
                 let window = policy.window_buckets(night);
                 // Nights only move forward, so days before this window are never read again.
                 state.daily.drop_before(window.start);
-                let limits =
-                    policy.baseline(&state.daily.sum(window), policy.night_start(night)).map(|baseline| {
+                let limits = policy.baseline_from(&state.daily.sum(window), policy.night_start(night)).map(
+                    |baseline| {
                         let thresholds = detection.thresholds(&baseline);
                         NightLimits {
                             baseline,
@@ -415,7 +420,8 @@ impl Replayer {
                             first_exceeding_ms: Level::ALL
                                 .map(|level| thresholds.first_exceeding_elapsed_ms(level)),
                         }
-                    });
+                    },
+                );
                 state.cached = Some((night, limits));
                 limits
             }
