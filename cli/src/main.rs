@@ -142,6 +142,9 @@ struct ReplayArgs {
     /// A run is critical past this multiple of its limit (a warning past the limit itself).
     #[arg(long, default_value_t = DetectionConfig::DEFAULT_CRITICAL_FACTOR)]
     critical_factor: f64,
+    /// Leave runs that were themselves warned about out of later baselines.
+    #[arg(long)]
+    exclude_alerted: bool,
     /// One JSON object per alert per line instead of the summary and table.
     #[arg(long)]
     json: bool,
@@ -181,6 +184,9 @@ struct BacktestArgs {
     /// Fraction of eligible runs slowed down.
     #[arg(long, default_value_t = 0.03)]
     fraction: f64,
+    /// Also replay each setting with warned runs left out of later baselines.
+    #[arg(long)]
+    with_exclusion: bool,
     /// One JSON object per method setting instead of the table.
     #[arg(long)]
     json: bool,
@@ -222,7 +228,7 @@ fn replay_request(args: ReplayArgs) -> Result<ReplayRequest, CliError> {
     let detection = DetectionConfig::new(args.critical_factor).map_err(CliError::invalid)?;
     Ok(ReplayRequest {
         source: Source::from_arg(&args.file)?,
-        config: ReplayConfig { policy, interval, detection },
+        config: ReplayConfig { policy, interval, detection, exclude_alerted: args.exclude_alerted },
         read: ReadOptions { skip_bad_rows: args.skip_bad_rows, show_progress: !args.no_progress },
         json: args.json,
         top: args.top,
@@ -234,17 +240,18 @@ fn backtest_request(args: BacktestArgs) -> Result<BacktestRequest, CliError> {
         return Err(CliError::invalid(format!("--fraction must be between 0 and 1, got {}", args.fraction)));
     }
     let interval = TickInterval::from_seconds(args.interval).map_err(CliError::invalid)?;
-    let variants = args
-        .k
-        .iter()
-        .map(|&k| {
+    let exclusions: &[bool] = if args.with_exclusion { &[false, true] } else { &[false] };
+    let mut variants = Vec::new();
+    for &exclude_alerted in exclusions {
+        for &k in &args.k {
             let method = args.method.with_k(k);
             let policy = BaselinePolicy::new(method, args.window_days, args.min_samples, args.nightly_hour)
                 .map_err(CliError::invalid)?;
-            let config = ReplayConfig { policy, interval, detection: DetectionConfig::default() };
-            Ok((backtest::label(&policy), config))
-        })
-        .collect::<Result<Vec<_>, CliError>>()?;
+            let config =
+                ReplayConfig { policy, interval, detection: DetectionConfig::default(), exclude_alerted };
+            variants.push((backtest::label(&config), config));
+        }
+    }
     Ok(BacktestRequest {
         source: Source::from_arg(&args.file)?,
         read: ReadOptions { skip_bad_rows: false, show_progress: true },

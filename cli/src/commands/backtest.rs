@@ -6,7 +6,7 @@ use std::io::Write;
 use overrun_core::backtest::{InjectionPlan, Score, inject, score};
 use overrun_core::humanize::duration;
 use overrun_core::replay::replay_runs;
-use overrun_core::{BaselinePolicy, ReplayConfig, Run, RunId, TaskType};
+use overrun_core::{ReplayConfig, Run, RunId, TaskType};
 use serde::Serialize;
 
 use crate::error::CliError;
@@ -146,8 +146,9 @@ fn table(
     Ok(())
 }
 
-/// A label for a configuration, such as `seed k=2`.
-pub fn label(policy: &BaselinePolicy) -> String {
-    let method = policy.method();
-    format!("{} k={}", method.name(), method.k())
+/// A label for a configuration, such as `seed k=2` or `seed k=2 excl`.
+pub fn label(config: &ReplayConfig) -> String {
+    let method = config.policy.method();
+    let exclusion = if config.exclude_alerted { " excl" } else { "" };
+    format!("{} k={}{exclusion}", method.name(), method.k())
 }

@@ -26,6 +26,10 @@ pub struct ReplayConfig {
     pub policy: BaselinePolicy,
     pub interval: TickInterval,
     pub detection: DetectionConfig,
+    /// Leave runs that were themselves warned about out of later baselines, so one slow run does
+    /// not widen the limit for the next two weeks. Off for the seed method as DESIGN §2 states
+    /// it.
+    pub exclude_alerted: bool,
 }
 
 /// One run as read from a history, borrowed so that parsing allocates only for runs that matter.
@@ -157,6 +161,8 @@ struct OpenRun {
     start: EpochMs,
     end: Option<EpochMs>,
     alerted: AlertedLevels,
+    /// Its duration enters baselines once it is known not to have been warned about.
+    deferred_success: bool,
 }
 
 /// Exact moments of succeeded runs per day of end time, oldest first. Only the window before the
@@ -246,10 +252,9 @@ impl Replayer {
         let night = policy.night_at_or_before(run.start);
         self.advance_to_night(night);
 
-        if let (RunStatus::Succeeded, Some(end)) = (run.status, run.end) {
-            // The end day is never before the current night, so no final baseline changes.
-            let duration = end.abs_diff(run.start);
-            self.tasks[task as usize].daily.add(policy.bucket_of_end(end), duration);
+        let succeeded = run.status == RunStatus::Succeeded && run.end.is_some();
+        if succeeded && !self.config.exclude_alerted {
+            self.add_success(task, run.start, run.end);
         }
 
         let seq = self.summary.runs;
@@ -265,8 +270,20 @@ impl Replayer {
             let run_id = RunId::new(run.run_id)?;
             self.record(seq, task, &run_id, run.start, found);
             if still_open {
-                self.open.push(OpenRun { seq, task, run_id, start: run.start, end: run.end, alerted });
+                let deferred_success = succeeded && self.config.exclude_alerted;
+                self.open.push(OpenRun {
+                    seq,
+                    task,
+                    run_id,
+                    start: run.start,
+                    end: run.end,
+                    alerted,
+                    deferred_success,
+                });
             }
+        }
+        if succeeded && self.config.exclude_alerted && !still_open && !alerted.contains(Level::Warning) {
+            self.add_success(task, run.start, run.end);
         }
         Ok(())
     }
@@ -334,6 +351,14 @@ impl Replayer {
         Ok(index)
     }
 
+    fn add_success(&mut self, task: u32, start: EpochMs, end: Option<EpochMs>) {
+        if let Some(end) = end {
+            // The end day is never before the current night, so no final baseline changes.
+            let bucket = self.config.policy.bucket_of_end(end);
+            self.tasks[task as usize].daily.add(bucket, end.abs_diff(start));
+        }
+    }
+
     fn count_status(&mut self, status: RunStatus) {
         let counter = match status {
             RunStatus::Succeeded => &mut self.summary.succeeded,
@@ -357,7 +382,13 @@ impl Replayer {
             open.retain_mut(|run| {
                 let found = self.check_span(run.task, run.start, run.end, &mut run.alerted, next);
                 self.record(run.seq, run.task, &run.run_id, run.start, found);
-                !run.alerted.is_complete() && run.end.is_none_or(|end| end > policy.night_start(next + 1))
+                let keep = !run.alerted.is_complete()
+                    && run.end.is_none_or(|end| end > policy.night_start(next + 1));
+                // Retired no later than the night its end falls in: that bucket is still open.
+                if !keep && run.deferred_success && !run.alerted.contains(Level::Warning) {
+                    self.add_success(run.task, run.start, run.end);
+                }
+                keep
             });
             next += 1;
         }

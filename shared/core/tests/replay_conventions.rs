@@ -25,6 +25,7 @@ fn config(k: f64, window_days: u32, min_samples: u64) -> ReplayConfig {
         policy: BaselinePolicy::new(Method::Seed { k }, window_days, min_samples, 0).unwrap(),
         interval: TickInterval::from_seconds(600).unwrap(),
         detection: DetectionConfig::default(),
+        exclude_alerted: false,
     }
 }
 
@@ -238,4 +239,29 @@ fn critical_factor_moves_the_critical_alert() {
     let got = alerts(cfg, &runs);
     // 3 × 909.7 s = 2729.2 s: first tick past it is +3000 s.
     assert_eq!(got[1], ("slow".to_owned(), day5 + 6_600 * S, Level::Critical));
+}
+
+#[test]
+fn excluding_alerted_runs_keeps_one_slow_run_out_of_the_next_nights_limit() {
+    let mut runs = five_day_history();
+    let day5 = DAY0 + 5 * DAY;
+    // A very slow run on day 5, then a moderately slow one on day 6.
+    runs.push(ok("etl", "very-slow", day5 + 3_600 * S, 20_000 * S));
+    let day6 = DAY0 + 6 * DAY + MS_PER_HOUR;
+    runs.push(ok("etl", "moderate", day6 + 3_600 * S, 1_500 * S));
+    let warned = |exclude: bool| -> Vec<String> {
+        let mut cfg = config(2.0, 14, 5);
+        cfg.exclude_alerted = exclude;
+        replay_runs(cfg, &runs)
+            .unwrap()
+            .alerts
+            .into_iter()
+            .filter(|a| a.level == Level::Warning)
+            .map(|a| a.run_id.to_string())
+            .collect()
+    };
+    // Counted, the 20 000 s run inflates σ so much that 1 500 s looks normal on day 7's night…
+    assert_eq!(warned(false), vec!["very-slow".to_owned()]);
+    // …left out, the limit stays near 910 s and the moderate slowdown is caught.
+    assert_eq!(warned(true), vec!["very-slow".to_owned(), "moderate".to_owned()]);
 }

@@ -10,6 +10,7 @@ use overrun_core::{
 use proptest::prelude::*;
 
 struct Params {
+    exclude_alerted: bool,
     k: f64,
     window_days: i64,
     min_samples: usize,
@@ -41,6 +42,9 @@ fn naive_alerts(p: &Params, runs: &[Run]) -> Vec<(String, i64, Level)> {
             }
             let durations: Vec<f64> = runs
                 .iter()
+                .enumerate()
+                .filter(|(j, _)| !(p.exclude_alerted && alerted[*j][0]))
+                .map(|(_, o)| o)
                 .filter(|o| o.task_type() == r.task_type() && o.status() == RunStatus::Succeeded)
                 .filter_map(|o| {
                     o.end().filter(|&e| window_start <= e && e < night).map(|e| (e - o.start()) as f64)
@@ -121,12 +125,14 @@ proptest! {
         nightly_hour in 0i64..24,
         interval_s in prop::sample::select(vec![60i64, 420, 600, 3_600]),
         critical_factor in prop::sample::select(vec![1.0, 1.5, 2.0]),
+        exclude_alerted in any::<bool>(),
     ) {
-        let params = Params { k, window_days, min_samples, nightly_hour, interval_s, critical_factor };
+        let params = Params { exclude_alerted, k, window_days, min_samples, nightly_hour, interval_s, critical_factor };
         let config = ReplayConfig {
             policy: BaselinePolicy::new(Method::Seed { k }, window_days as u32, min_samples as u64, nightly_hour as u8).unwrap(),
             interval: TickInterval::from_seconds(interval_s).unwrap(),
             detection: DetectionConfig::new(critical_factor).unwrap(),
+            exclude_alerted,
         };
         let engine: Vec<(String, i64, Level)> = replay_runs(config, &runs)
             .unwrap()
