@@ -11,6 +11,7 @@ use overrun_cli::commands::backtest::{self, BacktestRequest};
 use overrun_cli::commands::generate::{self, GenerateRequest, SyntheticSpec};
 use overrun_cli::commands::override_task::{self, OverrideRequest};
 use overrun_cli::commands::replay::{self, ReplayRequest};
+use overrun_cli::commands::tune::{self, TuneRequest};
 use overrun_cli::error::CliError;
 use overrun_cli::history::ReadOptions;
 use overrun_cli::input::Source;
@@ -53,6 +54,9 @@ enum Command {
     /// Eligible runs: succeeded, of a task type with at least 20 earlier successes, lasting at
     /// least the check interval. Give several --k values (2,3,4) to compare sensitivities.
     Backtest(BacktestArgs),
+    /// Recommend the sensitivity (k) that keeps warnings under a budget per day on a history:
+    /// the most sensitive setting the team says it can live with.
+    Tune(TuneArgs),
     /// Load a history (same CSV format as replay) into the deployed runs table, then compute
     /// tonight's baselines from it, so alerts work from day one.
     ///
@@ -193,6 +197,25 @@ struct BacktestArgs {
 }
 
 #[derive(Args)]
+struct TuneArgs {
+    /// History file (CSV or .csv.gz); `-` reads standard input.
+    file: PathBuf,
+    /// Most warnings per day the team accepts.
+    #[arg(long)]
+    budget: f64,
+    #[arg(long, default_value = "seed")]
+    method: MethodName,
+    #[arg(long, default_value_t = 14)]
+    window_days: u32,
+    #[arg(long, default_value_t = 5)]
+    min_samples: u64,
+    #[arg(long, default_value_t = 600)]
+    interval: i64,
+    #[arg(long, default_value_t = 0)]
+    nightly_hour: u8,
+}
+
+#[derive(Args)]
 struct GenerateArgs {
     /// Number of runs.
     #[arg(long, default_value_t = 1_000_000)]
@@ -298,6 +321,30 @@ fn execute(command: Command) -> Result<(), CliError> {
             &mut io::stdout().lock(),
         ),
         Command::CreateTables(args) => create_tables(&args.aws),
+        Command::Tune(args) => {
+            if !(args.budget.is_finite() && args.budget >= 0.0) {
+                return Err(CliError::invalid(format!(
+                    "--budget must be a number of alerts per day ≥ 0, got {}",
+                    args.budget
+                )));
+            }
+            let policy = BaselinePolicy::new(
+                args.method.with_k(Method::SEED_DEFAULT_K),
+                args.window_days,
+                args.min_samples,
+                args.nightly_hour,
+            )
+            .map_err(CliError::invalid)?;
+            let interval = TickInterval::from_seconds(args.interval).map_err(CliError::invalid)?;
+            let source = Source::from_arg(&args.file)?;
+            let read = ReadOptions { skip_bad_rows: false, show_progress: true };
+            let request = TuneRequest {
+                runs: overrun_cli::history::read_all_runs(&source, &read)?,
+                base: ReplayConfig { policy, interval, ..ReplayConfig::default() },
+                budget_per_day: args.budget,
+            };
+            tune::run(&request, &mut io::stdout().lock())
+        }
         Command::Backtest(args) => {
             let request = backtest_request(args)?;
             let mut out = io::BufWriter::new(io::stdout().lock());

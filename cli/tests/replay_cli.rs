@@ -344,3 +344,33 @@ fn backtest_reports_recall_and_false_alerts_and_is_reproducible_for_a_seed() {
         .code(2)
         .stderr(contains("--fraction"));
 }
+
+#[test]
+fn tune_recommends_the_smallest_k_within_the_budget() {
+    let output = overrun().args(["tune", "--budget", "0.1"]).arg(bundled_trace()).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let text = String::from_utf8(output.stdout).unwrap();
+    let recommended: f64 = text
+        .strip_prefix("Recommended: k = ")
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|k| k.parse().ok())
+        .unwrap_or_else(|| panic!("{text}"));
+    // Replaying with it stays within the budget; a notch less sensitive than needed is not chosen.
+    let per_day = |k: f64| {
+        let output = overrun()
+            .args(["replay", "--json", "--k", &k.to_string()])
+            .arg(bundled_trace())
+            .output()
+            .unwrap();
+        let warnings = json_lines(&output.stdout).iter().filter(|a| a["level"] == "warning").count();
+        warnings as f64 / 364.488
+    };
+    assert!(per_day(recommended) <= 0.1);
+    assert!(per_day(recommended - 0.05) > 0.1);
+    overrun()
+        .args(["tune", "--budget", "-1"])
+        .arg(bundled_trace())
+        .assert()
+        .code(2)
+        .stderr(contains("--budget"));
+}

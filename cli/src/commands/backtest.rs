@@ -3,16 +3,15 @@
 
 use std::io::Write;
 
+use overrun_core::ReplayConfig;
 use overrun_core::backtest::{InjectionPlan, Score, inject, score};
 use overrun_core::humanize::duration;
 use overrun_core::replay::replay_runs;
-use overrun_core::{ReplayConfig, Run, RunId, TaskType};
 use serde::Serialize;
 
 use crate::error::CliError;
-use crate::history::{BadRows, Flow, ReadOptions, for_each_row};
+use crate::history::{ReadOptions, read_all_runs};
 use crate::input::Source;
-use crate::rows::RowProblem;
 
 pub struct BacktestRequest {
     pub source: Source,
@@ -41,17 +40,7 @@ struct ScoreLine<'a> {
 }
 
 pub fn run(request: &BacktestRequest, out: &mut impl Write) -> Result<(), CliError> {
-    let mut runs = Vec::new();
-    for_each_row(&request.source, &request.read, &mut BadRows::default(), |row| {
-        runs.push(Run::new(
-            TaskType::new(&row.task_type)?,
-            RunId::new(&row.run_id)?,
-            row.start,
-            row.end,
-            row.status,
-        )?);
-        Ok::<_, RowProblem>(Flow::Continue)
-    })?;
+    let runs = read_all_runs(&request.source, &request.read)?;
     let injected = inject(&runs, &request.plan);
     let scores: Vec<(String, Score)> = request
         .variants

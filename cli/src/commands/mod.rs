@@ -4,3 +4,4 @@ pub mod backtest;
 pub mod generate;
 pub mod override_task;
 pub mod replay;
+pub mod tune;

@@ -1,0 +1,147 @@
+//! `overrun tune FILE --budget N`: the sensitivity that keeps alerts under N a day on a history,
+//! the seed's "tailor the loss function to the implementation" made a command.
+//!
+//! A replayed history carries no labels, so every warning counts against the budget: the
+//! recommendation is the smallest k whose warnings per day stay within it, which is the most
+//! sensitive setting the team has said it can live with.
+
+use std::io::Write;
+
+use overrun_core::replay::replay_runs;
+use overrun_core::{BaselinePolicy, Level, ReplayConfig, Run};
+
+use crate::error::CliError;
+
+pub struct TuneRequest {
+    pub runs: Vec<Run>,
+    /// Everything but k.
+    pub base: ReplayConfig,
+    pub budget_per_day: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TunePoint {
+    pub k: f64,
+    pub warnings_per_day: f64,
+}
+
+/// Warnings per day for one k.
+pub fn evaluate(request: &TuneRequest, k: f64) -> Result<TunePoint, CliError> {
+    let policy = request.base.policy;
+    let method = match policy.method() {
+        overrun_core::Method::Seed { .. } => overrun_core::Method::Seed { k },
+        overrun_core::Method::LogNormal { .. } => overrun_core::Method::LogNormal { k },
+    };
+    let policy =
+        BaselinePolicy::new(method, policy.window_days(), policy.min_samples(), policy.nightly_hour())
+            .map_err(CliError::invalid)?;
+    let outcome =
+        replay_runs(ReplayConfig { policy, ..request.base }, &request.runs).map_err(CliError::invalid)?;
+    let warnings = outcome.alerts.iter().filter(|a| a.level == Level::Warning).count();
+    let days = outcome.summary.days_covered().max(1.0);
+    Ok(TunePoint { k, warnings_per_day: warnings as f64 / days })
+}
+
+/// Steps of k searched: 0, 0.05, …, 20.
+const K_STEPS_PER_UNIT: f64 = 20.0;
+const K_STEPS: u32 = 400;
+
+/// The smallest k on the 0.05 grid within the budget, by bisection over the grid: warnings only
+/// fall as k grows, since every limit only rises (with the seed and log-normal methods, whose
+/// baselines do not depend on which runs were warned about).
+pub fn recommend(request: &TuneRequest) -> Result<Option<TunePoint>, CliError> {
+    let at = |step: u32| evaluate(request, f64::from(step) / K_STEPS_PER_UNIT);
+    let top = at(K_STEPS)?;
+    if top.warnings_per_day > request.budget_per_day {
+        return Ok(None);
+    }
+    let (mut low, mut high, mut best) = (0u32, K_STEPS, top);
+    // Invariant: `high` is within the budget; everything below `low` is not.
+    while low < high {
+        let mid = (low + high) / 2;
+        let point = at(mid)?;
+        if point.warnings_per_day <= request.budget_per_day {
+            high = mid;
+            best = point;
+        } else {
+            low = mid + 1;
+        }
+    }
+    Ok(Some(best))
+}
+
+pub fn run(request: &TuneRequest, out: &mut impl Write) -> Result<(), CliError> {
+    let recommended = recommend(request)?;
+    let mut lines = Vec::new();
+    for k in [1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0] {
+        let point = evaluate(request, k)?;
+        lines.push(format!("  k = {:<4}  {:>8.2} warnings per day", point.k, point.warnings_per_day));
+    }
+    let write = |out: &mut dyn Write| -> std::io::Result<()> {
+        match recommended {
+            Some(point) => writeln!(
+                out,
+                "Recommended: k = {} ({:.2} warnings per day, budget {})",
+                point.k, point.warnings_per_day, request.budget_per_day
+            )?,
+            None => writeln!(
+                out,
+                "No k up to 20 keeps warnings under {} per day: use overrides for the noisiest task types (see `overrun replay`).",
+                request.budget_per_day
+            )?,
+        }
+        writeln!(out)?;
+        writeln!(out, "Warnings per day on this history:")?;
+        for line in &lines {
+            writeln!(out, "{line}")?;
+        }
+        writeln!(out)?;
+        writeln!(
+            out,
+            "Set it with OVERRUN_K (functions) or --k (replay). Every warning on a history counts: it has no labels."
+        )
+    };
+    write(out).map_err(CliError::Output)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use overrun_core::{RunId, RunStatus, TaskType};
+
+    fn noisy_history() -> Vec<Run> {
+        let day = 86_400_000;
+        (0..400)
+            .map(|i: i64| {
+                let start = 20_000 * day + i * day / 8;
+                // Mostly 30 minutes, with a heavy tail every seventh run.
+                let duration = if i % 7 == 0 { 5_400_000 } else { 1_800_000 + (i % 5) * 60_000 };
+                Run::new(
+                    TaskType::new("etl").unwrap(),
+                    RunId::new(&format!("r{i}")).unwrap(),
+                    start,
+                    Some(start + duration),
+                    RunStatus::Succeeded,
+                )
+                .unwrap()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn recommendation_is_the_smallest_k_within_the_budget() {
+        let request =
+            TuneRequest { runs: noisy_history(), base: ReplayConfig::default(), budget_per_day: 0.5 };
+        let point = recommend(&request).unwrap().unwrap();
+        assert!(point.warnings_per_day <= 0.5, "{point:?}");
+        let tighter = evaluate(&request, point.k - 0.05).unwrap();
+        assert!(point.k < 0.05 || tighter.warnings_per_day > 0.5, "{point:?} but {tighter:?}");
+    }
+
+    #[test]
+    fn an_unreachable_budget_says_so() {
+        let request =
+            TuneRequest { runs: noisy_history(), base: ReplayConfig::default(), budget_per_day: -1.0 };
+        assert_eq!(recommend(&request).unwrap(), None);
+    }
+}
