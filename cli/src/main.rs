@@ -131,18 +131,8 @@ struct ReplayArgs {
     /// How many standard deviations above the mean the limit sits.
     #[arg(long, default_value_t = Method::SEED_DEFAULT_K)]
     k: f64,
-    /// Days of succeeded runs a baseline looks back over.
-    #[arg(long, default_value_t = 14)]
-    window_days: u32,
-    /// Fewest succeeded runs in the window for a baseline; fewer means no alerts for that type.
-    #[arg(long, default_value_t = 5)]
-    min_samples: u64,
-    /// Seconds between checks; checks fall on multiples of it since the Unix epoch.
-    #[arg(long, default_value_t = 600)]
-    interval: i64,
-    /// UTC hour at which baselines are recomputed each night.
-    #[arg(long, default_value_t = 0)]
-    nightly_hour: u8,
+    #[command(flatten)]
+    schedule: ScheduleArgs,
     /// A run is critical past this multiple of its limit (a warning past the limit itself).
     #[arg(long, default_value_t = DetectionConfig::DEFAULT_CRITICAL_FACTOR)]
     critical_factor: f64,
@@ -163,6 +153,34 @@ struct ReplayArgs {
     no_progress: bool,
 }
 
+/// When baselines are computed and how often runs are checked: shared by every replaying command.
+#[derive(Args)]
+struct ScheduleArgs {
+    /// Days of succeeded runs a baseline looks back over.
+    #[arg(long, default_value_t = 14)]
+    window_days: u32,
+    /// Fewest succeeded runs in the window for a baseline; fewer means no alerts for that type.
+    #[arg(long, default_value_t = 5)]
+    min_samples: u64,
+    /// Seconds between checks; checks fall on multiples of it since the Unix epoch.
+    #[arg(long, default_value_t = 600)]
+    interval: i64,
+    /// UTC hour at which baselines are recomputed each night.
+    #[arg(long, default_value_t = 0)]
+    nightly_hour: u8,
+}
+
+impl ScheduleArgs {
+    fn policy(&self, method: Method) -> Result<BaselinePolicy, CliError> {
+        BaselinePolicy::new(method, self.window_days, self.min_samples, self.nightly_hour)
+            .map_err(CliError::invalid)
+    }
+
+    fn interval(&self) -> Result<TickInterval, CliError> {
+        TickInterval::from_seconds(self.interval).map_err(CliError::invalid)
+    }
+}
+
 #[derive(Args)]
 #[command(allow_negative_numbers = true)]
 struct BacktestArgs {
@@ -174,14 +192,8 @@ struct BacktestArgs {
     /// One or more k values to compare, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "2")]
     k: Vec<f64>,
-    #[arg(long, default_value_t = 14)]
-    window_days: u32,
-    #[arg(long, default_value_t = 5)]
-    min_samples: u64,
-    #[arg(long, default_value_t = 600)]
-    interval: i64,
-    #[arg(long, default_value_t = 0)]
-    nightly_hour: u8,
+    #[command(flatten)]
+    schedule: ScheduleArgs,
     /// Seed of the injection: the same seed slows down the same runs.
     #[arg(long, default_value_t = 42)]
     seed: u64,
@@ -205,14 +217,8 @@ struct TuneArgs {
     budget: f64,
     #[arg(long, default_value = "seed")]
     method: MethodName,
-    #[arg(long, default_value_t = 14)]
-    window_days: u32,
-    #[arg(long, default_value_t = 5)]
-    min_samples: u64,
-    #[arg(long, default_value_t = 600)]
-    interval: i64,
-    #[arg(long, default_value_t = 0)]
-    nightly_hour: u8,
+    #[command(flatten)]
+    schedule: ScheduleArgs,
 }
 
 #[derive(Args)]
@@ -245,9 +251,8 @@ struct GenerateArgs {
 
 fn replay_request(args: ReplayArgs) -> Result<ReplayRequest, CliError> {
     let method = args.method.with_k(args.k);
-    let policy = BaselinePolicy::new(method, args.window_days, args.min_samples, args.nightly_hour)
-        .map_err(CliError::invalid)?;
-    let interval = TickInterval::from_seconds(args.interval).map_err(CliError::invalid)?;
+    let policy = args.schedule.policy(method)?;
+    let interval = args.schedule.interval()?;
     let detection = DetectionConfig::new(args.critical_factor).map_err(CliError::invalid)?;
     Ok(ReplayRequest {
         source: Source::from_arg(&args.file)?,
@@ -262,14 +267,13 @@ fn backtest_request(args: BacktestArgs) -> Result<BacktestRequest, CliError> {
     if !(0.0..=1.0).contains(&args.fraction) {
         return Err(CliError::invalid(format!("--fraction must be between 0 and 1, got {}", args.fraction)));
     }
-    let interval = TickInterval::from_seconds(args.interval).map_err(CliError::invalid)?;
+    let interval = args.schedule.interval()?;
     let exclusions: &[bool] = if args.with_exclusion { &[false, true] } else { &[false] };
     let mut variants = Vec::new();
     for &exclude_alerted in exclusions {
         for &k in &args.k {
             let method = args.method.with_k(k);
-            let policy = BaselinePolicy::new(method, args.window_days, args.min_samples, args.nightly_hour)
-                .map_err(CliError::invalid)?;
+            let policy = args.schedule.policy(method)?;
             let config =
                 ReplayConfig { policy, interval, detection: DetectionConfig::default(), exclude_alerted };
             variants.push((backtest::label(&config), config));
@@ -328,14 +332,8 @@ fn execute(command: Command) -> Result<(), CliError> {
                     args.budget
                 )));
             }
-            let policy = BaselinePolicy::new(
-                args.method.with_k(Method::SEED_DEFAULT_K),
-                args.window_days,
-                args.min_samples,
-                args.nightly_hour,
-            )
-            .map_err(CliError::invalid)?;
-            let interval = TickInterval::from_seconds(args.interval).map_err(CliError::invalid)?;
+            let policy = args.schedule.policy(args.method.with_k(Method::SEED_DEFAULT_K))?;
+            let interval = args.schedule.interval()?;
             let source = Source::from_arg(&args.file)?;
             let read = ReadOptions { skip_bad_rows: false, show_progress: true };
             let request = TuneRequest {
