@@ -3,6 +3,7 @@
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, TransactWriteItem, Update};
 use overrun_core::check::RunningRun;
 use overrun_core::detect::AlertedLevels;
@@ -132,12 +133,8 @@ impl DynamoRunStore {
     }
 
     async fn flag_resolution(&self, task_type: &str, run_id: &str) -> Result<bool, StoreError> {
-        self.counters.request();
         let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(run_key(task_type, run_id)))
+            .update_run(task_type, run_id)
             .update_expression("SET #resolve = :pending")
             .condition_expression(
                 "(attribute_exists(#warning) OR attribute_exists(#critical)) AND attribute_not_exists(#resolved)",
@@ -150,6 +147,12 @@ impl DynamoRunStore {
             .send()
             .await;
         applied("UpdateItem", result)
+    }
+
+    /// An `UpdateItem` on one run's item, counted.
+    fn update_run(&self, task_type: &str, run_id: &str) -> UpdateItemFluentBuilder {
+        self.counters.request();
+        self.client.update_item().table_name(&self.table).set_key(Some(run_key(task_type, run_id)))
     }
 
     /// Every item of a sparse index under its single key value.
@@ -216,12 +219,8 @@ fn parse_day_run(item: &Item) -> Result<(TaskType, u64), StoreError> {
 
 impl RunStore for DynamoRunStore {
     async fn record_start(&self, event: &RunStarted) -> Result<Recorded, StoreError> {
-        self.counters.request();
         let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(run_key(event.task_type.as_str(), event.run_id.as_str())))
+            .update_run(event.task_type.as_str(), event.run_id.as_str())
             .update_expression(
                 "SET #start = if_not_exists(#start, :start), #running = :running, #expires = :expires",
             )
@@ -239,12 +238,8 @@ impl RunStore for DynamoRunStore {
             Ok(_) => Ok(Recorded::default()),
             Err(error) if is_conditional_failure(&error) => {
                 // The finish came first: keep the start, and the run may now be complete.
-                self.counters.request();
                 let output = self
-                    .client
-                    .update_item()
-                    .table_name(&self.table)
-                    .set_key(Some(run_key(event.task_type.as_str(), event.run_id.as_str())))
+                    .update_run(event.task_type.as_str(), event.run_id.as_str())
                     .update_expression("SET #start = if_not_exists(#start, :start)")
                     .expression_attribute_names("#start", r::START_MS)
                     .expression_attribute_values(":start", n(event.start))
@@ -267,10 +262,7 @@ impl RunStore for DynamoRunStore {
         }
         update.push_str(" REMOVE #running");
         let mut request = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(run_key(event.task_type.as_str(), event.run_id.as_str())))
+            .update_run(event.task_type.as_str(), event.run_id.as_str())
             .expression_attribute_names("#end", r::END_MS)
             .expression_attribute_names("#status", r::STATUS)
             .expression_attribute_names("#expires", r::EXPIRES_AT)
@@ -284,7 +276,6 @@ impl RunStore for DynamoRunStore {
                 .expression_attribute_names("#start", r::START_MS)
                 .expression_attribute_values(":start", n(start));
         }
-        self.counters.request();
         let output = request.update_expression(update).send().await.map_err(|e| service("UpdateItem", e))?;
         self.settle(&output.attributes.unwrap_or_default()).await
     }
@@ -302,12 +293,8 @@ impl RunStore for DynamoRunStore {
         level: Level,
         claim: &str,
     ) -> Result<bool, StoreError> {
-        self.counters.request();
         let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(run_key(task_type.as_str(), run_id.as_str())))
+            .update_run(task_type.as_str(), run_id.as_str())
             .update_expression("SET #alert = :claim")
             .condition_expression("attribute_exists(#running) AND attribute_not_exists(#alert)")
             .expression_attribute_names("#alert", alert_attribute(level))
@@ -325,12 +312,8 @@ impl RunStore for DynamoRunStore {
         level: Level,
         claim: &str,
     ) -> Result<(), StoreError> {
-        self.counters.request();
         let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(run_key(task_type.as_str(), run_id.as_str())))
+            .update_run(task_type.as_str(), run_id.as_str())
             .update_expression("REMOVE #alert")
             .condition_expression("#alert = :claim")
             .expression_attribute_names("#alert", alert_attribute(level))
@@ -348,12 +331,8 @@ impl RunStore for DynamoRunStore {
         // that was never delivered: unflag it unless another level was delivered.
         let reader = ItemReader::new(&after, &[r::TASK_TYPE, r::RUN_ID]);
         if reader.has(r::RESOLVE) && !reader.has(r::ALERT_WARNING) && !reader.has(r::ALERT_CRITICAL) {
-            self.counters.request();
             let result = self
-                .client
-                .update_item()
-                .table_name(&self.table)
-                .set_key(Some(run_key(task_type.as_str(), run_id.as_str())))
+                .update_run(task_type.as_str(), run_id.as_str())
                 .update_expression("REMOVE #resolve")
                 .condition_expression("attribute_not_exists(#warning) AND attribute_not_exists(#critical)")
                 .expression_attribute_names("#resolve", r::RESOLVE)
@@ -374,12 +353,8 @@ impl RunStore for DynamoRunStore {
     }
 
     async fn claim_resolution(&self, resolution: &Resolution, now: EpochMs) -> Result<bool, StoreError> {
-        self.counters.request();
         let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(run_key(resolution.task_type.as_str(), resolution.run_id.as_str())))
+            .update_run(resolution.task_type.as_str(), resolution.run_id.as_str())
             .update_expression("SET #resolved = :now REMOVE #resolve")
             .condition_expression("attribute_exists(#resolve) AND attribute_not_exists(#resolved)")
             .expression_attribute_names("#resolved", r::RESOLVED_AT)
@@ -391,11 +366,7 @@ impl RunStore for DynamoRunStore {
     }
 
     async fn release_resolution(&self, resolution: &Resolution) -> Result<(), StoreError> {
-        self.counters.request();
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(run_key(resolution.task_type.as_str(), resolution.run_id.as_str())))
+        self.update_run(resolution.task_type.as_str(), resolution.run_id.as_str())
             .update_expression("SET #resolve = :pending REMOVE #resolved")
             .expression_attribute_names("#resolve", r::RESOLVE)
             .expression_attribute_names("#resolved", r::RESOLVED_AT)
