@@ -17,7 +17,7 @@ use overrun_cli::history::ReadOptions;
 use overrun_cli::input::Source;
 use overrun_core::backtest::InjectionPlan;
 use overrun_core::baseline::MethodName;
-use overrun_core::{BaselinePolicy, DetectionConfig, Method, ReplayConfig, TickInterval};
+use overrun_core::{BaselinePolicy, DetectionConfig, Method, ReplayConfig, ShortRule, TickInterval};
 
 /// Overrun: duration-anomaly alerts for workflow tasks.
 ///
@@ -139,7 +139,11 @@ struct ReplayArgs {
     /// Leave runs that were themselves warned about out of later baselines.
     #[arg(long)]
     exclude_alerted: bool,
-    /// One JSON object per alert per line instead of the summary and table.
+    /// A succeeded run shorter than this fraction of its expected duration (and below its band
+    /// mirrored under the mean) gets an informational notice; 0 turns notices off.
+    #[arg(long, default_value_t = ShortRule::DEFAULT_FRACTION)]
+    short_fraction: f64,
+    /// One JSON object per alert (or notice) per line instead of the summary and table.
     #[arg(long)]
     json: bool,
     /// Skip malformed rows (reporting how many and why on stderr) instead of stopping at the first.
@@ -254,9 +258,10 @@ fn replay_request(args: ReplayArgs) -> Result<ReplayRequest, CliError> {
     let policy = args.schedule.policy(method)?;
     let interval = args.schedule.interval()?;
     let detection = DetectionConfig::new(args.critical_factor).map_err(CliError::invalid)?;
+    let short = ShortRule::new(args.short_fraction).map_err(CliError::invalid)?;
     Ok(ReplayRequest {
         source: Source::from_arg(&args.file)?,
-        config: ReplayConfig { policy, interval, detection, exclude_alerted: args.exclude_alerted },
+        config: ReplayConfig { policy, interval, detection, exclude_alerted: args.exclude_alerted, short },
         read: ReadOptions { skip_bad_rows: args.skip_bad_rows, show_progress: !args.no_progress },
         json: args.json,
         top: args.top,
@@ -274,8 +279,7 @@ fn backtest_request(args: BacktestArgs) -> Result<BacktestRequest, CliError> {
         for &k in &args.k {
             let method = args.method.with_k(k);
             let policy = args.schedule.policy(method)?;
-            let config =
-                ReplayConfig { policy, interval, detection: DetectionConfig::default(), exclude_alerted };
+            let config = ReplayConfig { policy, interval, exclude_alerted, ..ReplayConfig::default() };
             variants.push((backtest::label(&config), config));
         }
     }

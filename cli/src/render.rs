@@ -2,7 +2,7 @@
 
 use std::io::{self, Write};
 
-use overrun_core::{Alert, Method, ReplayConfig, ReplayOutcome};
+use overrun_core::{Alert, Method, ReplayConfig, ReplayOutcome, ShortFinish};
 use serde::Serialize;
 
 use overrun_core::humanize::{duration, utc_date, utc_minute};
@@ -14,6 +14,7 @@ struct AlertLine<'a> {
     task_type: &'a str,
     at: i64,
     level: &'static str,
+    kind: &'static str,
     elapsed_s: f64,
     expected_s: f64,
     upper_s: f64,
@@ -25,14 +26,57 @@ struct AlertLine<'a> {
     method: &'static str,
 }
 
+/// One too-short completion as a JSON line: `level` "info", `kind` "too_short".
+#[derive(Serialize)]
+struct ShortLine<'a> {
+    run_id: &'a str,
+    task_type: &'a str,
+    at: i64,
+    level: &'static str,
+    kind: &'static str,
+    duration_s: f64,
+    expected_s: f64,
+    floor_s: f64,
+    sigma_s: f64,
+    n: u64,
+    run_start: f64,
+    baseline_at: f64,
+    method: &'static str,
+}
+
+fn short_line<'a>(short: &'a ShortFinish, method: &'static str) -> ShortLine<'a> {
+    ShortLine {
+        run_id: short.run_id.as_str(),
+        task_type: short.task_type.as_str(),
+        at: short.at.div_euclid(1_000),
+        level: "info",
+        kind: "too_short",
+        duration_s: short.duration_ms as f64 / 1_000.0,
+        expected_s: short.baseline.expected_ms / 1_000.0,
+        floor_s: short.floor_ms / 1_000.0,
+        sigma_s: short.baseline.sigma_ms / 1_000.0,
+        n: short.baseline.n,
+        run_start: short.run_start as f64 / 1_000.0,
+        baseline_at: short.baseline.computed_at as f64 / 1_000.0,
+        method,
+    }
+}
+
 pub fn json_lines(out: &mut impl Write, config: &ReplayConfig, outcome: &ReplayOutcome) -> io::Result<()> {
     let method = config.policy.method().name();
+    // Alerts and notices interleaved in time order (alerts first at equal times).
+    let mut shorts = outcome.short_finishes.iter().peekable();
     for alert in &outcome.alerts {
+        while let Some(short) = shorts.next_if(|short| short.at < alert.at) {
+            serde_json::to_writer(&mut *out, &short_line(short, method))?;
+            out.write_all(b"\n")?;
+        }
         let line = AlertLine {
             run_id: alert.run_id.as_str(),
             task_type: alert.task_type.as_str(),
             at: alert.at.div_euclid(1_000),
             level: alert.level.as_str(),
+            kind: "overrun",
             elapsed_s: alert.elapsed_ms as f64 / 1_000.0,
             expected_s: alert.baseline.expected_ms / 1_000.0,
             upper_s: alert.baseline.upper_ms / 1_000.0,
@@ -44,6 +88,10 @@ pub fn json_lines(out: &mut impl Write, config: &ReplayConfig, outcome: &ReplayO
             method,
         };
         serde_json::to_writer(&mut *out, &line)?;
+        out.write_all(b"\n")?;
+    }
+    for short in shorts {
+        serde_json::to_writer(&mut *out, &short_line(short, method))?;
         out.write_all(b"\n")?;
     }
     Ok(())
@@ -102,6 +150,14 @@ pub fn human(
         summary.criticals,
         summary.alerts_per_day()
     )?;
+    if config.short.is_enabled() {
+        writeln!(
+            out,
+            "  too short   {} succeeded runs finished below {:.0} % of their expected time (info)",
+            summary.short_finishes,
+            config.short.fraction() * 100.0
+        )?;
+    }
     if let Some((day, count)) = busiest_day(&outcome.alerts) {
         writeln!(out, "  busiest day {day} with {count} alerts")?;
     }
@@ -120,17 +176,38 @@ pub fn human(
             )?;
         }
     }
-    if outcome.alerts.is_empty() {
-        writeln!(out)?;
-        writeln!(out, "No alerts: no run outlived its limit at any check.")?;
-        return Ok(());
-    }
     writeln!(out)?;
-    writeln!(out, "Alerts")?;
-    for alert in &outcome.alerts {
-        writeln!(out, "  {}", alert_line(alert))?;
+    if outcome.alerts.is_empty() {
+        writeln!(out, "No alerts: no run outlived its limit at any check.")?;
+    } else {
+        writeln!(out, "Alerts")?;
+        for alert in &outcome.alerts {
+            writeln!(out, "  {}", alert_line(alert))?;
+        }
+    }
+    if !outcome.short_finishes.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "Finished too soon (info: did the work shrink?)")?;
+        for short in &outcome.short_finishes {
+            writeln!(out, "  {}", short_finish_line(short))?;
+        }
     }
     Ok(())
+}
+
+fn short_finish_line(short: &ShortFinish) -> String {
+    let b = &short.baseline;
+    format!(
+        "{}  info      {}  run {}: finished in {}, expected {}, floor {} (σ {}, n {})",
+        utc_minute(short.at),
+        short.task_type,
+        short.run_id,
+        duration(short.duration_ms as f64),
+        duration(b.expected_ms),
+        duration(short.floor_ms),
+        duration(b.sigma_ms),
+        b.n,
+    )
 }
 
 /// The UTC day with the most alerts (the earliest of equals).

@@ -73,7 +73,8 @@ fn replay_of_the_bundled_trace_prints_a_summary_and_alerts() {
 fn json_output_has_one_object_per_alert_with_the_documented_fields_in_time_order() {
     let output = overrun().args(["replay", "--json"]).arg(bundled_trace()).output().unwrap();
     assert!(output.status.success());
-    let alerts = json_lines(&output.stdout);
+    let lines = json_lines(&output.stdout);
+    let alerts: Vec<_> = lines.iter().filter(|line| line["kind"] == "overrun").collect();
     assert!(alerts.len() > 10);
     for alert in &alerts {
         for field in ["run_id", "task_type", "at", "level", "elapsed_s", "expected_s", "upper_s", "n"] {
@@ -82,8 +83,38 @@ fn json_output_has_one_object_per_alert_with_the_documented_fields_in_time_order
         assert_eq!(alert["at"].as_i64().unwrap() % 600, 0, "ticks are multiples of 600 s");
         assert!(alert["elapsed_s"].as_f64().unwrap() > alert["limit_s"].as_f64().unwrap());
     }
-    let times: Vec<i64> = alerts.iter().map(|a| a["at"].as_i64().unwrap()).collect();
-    assert!(times.windows(2).all(|w| w[0] <= w[1]));
+    let times: Vec<i64> = lines.iter().map(|a| a["at"].as_i64().unwrap()).collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "alerts and notices interleave in time order");
+}
+
+#[test]
+fn too_short_notices_appear_as_info_lines_below_their_floor_and_fraction_zero_turns_them_off() {
+    let output = overrun().args(["replay", "--json"]).arg(bundled_trace()).output().unwrap();
+    assert!(output.status.success());
+    let shorts: Vec<_> =
+        json_lines(&output.stdout).into_iter().filter(|l| l["kind"] == "too_short").collect();
+    assert!(!shorts.is_empty(), "the bundled trace has jobs that were skipped in a few seconds");
+    for short in &shorts {
+        assert_eq!(short["level"], "info");
+        let duration = short["duration_s"].as_f64().unwrap();
+        assert!(duration < short["floor_s"].as_f64().unwrap(), "{short}");
+        assert!(
+            short["floor_s"].as_f64().unwrap() <= 0.25 * short["expected_s"].as_f64().unwrap(),
+            "{short}"
+        );
+    }
+
+    let off =
+        overrun().args(["replay", "--json", "--short-fraction", "0"]).arg(bundled_trace()).output().unwrap();
+    assert!(off.status.success());
+    assert!(json_lines(&off.stdout).iter().all(|l| l["kind"] == "overrun"));
+
+    overrun()
+        .args(["replay", "--short-fraction", "1.5"])
+        .arg(bundled_trace())
+        .assert()
+        .code(2)
+        .stderr(contains("too-short fraction"));
 }
 
 #[test]

@@ -35,6 +35,9 @@ struct ScoreLine<'a> {
     recall_by_factor: Vec<(f64, f64)>,
     median_delay_s: Option<f64>,
     alerts_per_day: f64,
+    short_notices: usize,
+    short_notices_per_1000_succeeded: f64,
+    short_notices_per_day: f64,
     days: f64,
     seed: u64,
 }
@@ -65,6 +68,9 @@ pub fn run(request: &BacktestRequest, out: &mut impl Write) -> Result<(), CliErr
                 recall_by_factor: s.recall.iter().map(|r| (r.factor, r.rate())).collect(),
                 median_delay_s: s.median_delay_ms.map(|d| d as f64 / 1_000.0),
                 alerts_per_day: s.alerts_per_day,
+                short_notices: s.short_notices,
+                short_notices_per_1000_succeeded: s.short_notices_per_1000_succeeded,
+                short_notices_per_day: s.short_notices_per_day,
                 days: s.days,
                 seed: request.plan.seed,
             };
@@ -101,14 +107,15 @@ fn table(
         first.recall.iter().map(|r| format!("{:>7}", format!("×{}", r.factor))).collect();
     writeln!(
         out,
-        "{:<22} {:>10} {:>9} {} {:>8} {:>13} {:>10}",
+        "{:<22} {:>10} {:>9} {} {:>8} {:>13} {:>10} {:>9}",
         "method",
         "false/1k",
         "false/day",
         factor_headers.join(" "),
         "recall",
         "median delay",
-        "alerts/day"
+        "alerts/day",
+        "short/1k"
     )?;
     for (label, s) in scores {
         let recalls: Vec<String> = s.recall.iter().map(|r| format!("{:>6.1}%", 100.0 * r.rate())).collect();
@@ -117,13 +124,14 @@ fn table(
         });
         writeln!(
             out,
-            "{label:<22} {:>10.2} {:>9.2} {} {:>7.1}% {:>13} {:>10.2}",
+            "{label:<22} {:>10.2} {:>9.2} {} {:>7.1}% {:>13} {:>10.2} {:>9.2}",
             s.false_alerts_per_1000_healthy,
             s.false_alerts_per_day,
             recalls.join(" "),
             100.0 * s.overall_recall(),
             delay,
-            s.alerts_per_day
+            s.alerts_per_day,
+            s.short_notices_per_1000_succeeded
         )?;
     }
     writeln!(out)?;
@@ -132,6 +140,7 @@ fn table(
         "false/1k: warnings on healthy runs per 1000 healthy runs. recall: slowed runs warned about."
     )?;
     writeln!(out, "median delay: from when the slowed run would normally have ended to its warning.")?;
+    writeln!(out, "short/1k: too-short notices (info) per 1000 succeeded runs of the trace.")?;
     Ok(())
 }
 

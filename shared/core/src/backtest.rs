@@ -123,6 +123,11 @@ pub struct Score {
     /// run's normal duration.
     pub median_delay_ms: Option<i64>,
     pub alerts_per_day: f64,
+    /// Too-short notices (informational) on the trace: no run is shortened by the injection, so
+    /// each is a notice a user would have read on the real history.
+    pub short_notices: usize,
+    pub short_notices_per_1000_succeeded: f64,
+    pub short_notices_per_day: f64,
     pub days: f64,
 }
 
@@ -173,6 +178,13 @@ pub fn score(outcome: &ReplayOutcome, injected: &Injected, factors: &[f64]) -> S
         recall,
         median_delay_ms: (!delays.is_empty()).then(|| delays[delays.len() / 2]),
         alerts_per_day: warnings as f64 / days,
+        short_notices: outcome.short_finishes.len(),
+        short_notices_per_1000_succeeded: if outcome.summary.succeeded == 0 {
+            0.0
+        } else {
+            outcome.short_finishes.len() as f64 * 1_000.0 / outcome.summary.succeeded as f64
+        },
+        short_notices_per_day: outcome.short_finishes.len() as f64 / days,
         days: (days * MS_PER_DAY as f64).round() / MS_PER_DAY as f64,
     }
 }

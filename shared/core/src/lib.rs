@@ -21,6 +21,7 @@ pub mod overrides;
 pub mod ports;
 pub mod replay;
 pub mod rng;
+pub mod short;
 pub mod time;
 
 pub use baseline::{Baseline, BaselinePolicy, Method, PolicyError};
@@ -28,4 +29,5 @@ pub use detect::{DetectionConfig, DetectionError, Level, Thresholds};
 pub use model::{ModelError, Run, RunId, RunStatus, TaskType};
 pub use moments::Moments;
 pub use replay::{Alert, ReplayConfig, ReplayError, ReplayOutcome, ReplaySummary, Replayer, RunInput};
+pub use short::{ShortFinish, ShortRule};
 pub use time::{EpochMs, TickInterval};

@@ -19,6 +19,7 @@ use crate::baseline::{Baseline, BaselinePolicy};
 use crate::detect::{AlertedLevels, DetectionConfig, Level, Thresholds};
 use crate::model::{ModelError, Run, RunId, RunStatus, TaskType, check_times};
 use crate::moments::WindowStats;
+use crate::short::{ShortFinish, ShortRule};
 use crate::time::{EpochMs, MS_PER_DAY, TickInterval};
 
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -30,6 +31,8 @@ pub struct ReplayConfig {
     /// not widen the limit for the next two weeks. Off for the seed method as DESIGN §2 states
     /// it.
     pub exclude_alerted: bool,
+    /// Succeeded runs far below their expected duration get an informational notice.
+    pub short: ShortRule,
 }
 
 /// One run as read from a history, borrowed so that parsing allocates only for runs that matter.
@@ -100,6 +103,8 @@ pub struct ReplaySummary {
     pub horizon: Option<EpochMs>,
     pub warnings: u64,
     pub criticals: u64,
+    /// Succeeded runs that finished too soon (informational notices).
+    pub short_finishes: u64,
     /// Task types with at least one alert, most alerts first.
     pub noisiest: Vec<TaskAlertCount>,
 }
@@ -126,6 +131,8 @@ impl ReplaySummary {
 pub struct ReplayOutcome {
     /// In time order; ties by input order, then warning before critical.
     pub alerts: Vec<Alert>,
+    /// In time order (of their end), ties by input order.
+    pub short_finishes: Vec<ShortFinish>,
     pub summary: ReplaySummary,
 }
 
@@ -142,7 +149,20 @@ pub struct Replayer {
     alerts: Vec<RecordedAlert>,
     /// Runs with no end time: alerts past the horizon are not theirs to raise.
     endless: Vec<u64>,
+    /// Succeeded runs ending after the current night, judged once their end's night is final.
+    pending_short: Vec<PendingShort>,
+    short_finishes: Vec<(u64, ShortFinish)>,
     summary: ReplaySummary,
+}
+
+struct PendingShort {
+    seq: u64,
+    task: u32,
+    run_id: RunId,
+    start: EpochMs,
+    end: EpochMs,
+    /// The night whose baseline is in force when the run ends.
+    night: i64,
 }
 
 struct TaskState {
@@ -223,6 +243,8 @@ impl Replayer {
             open: Vec::new(),
             alerts: Vec::new(),
             endless: Vec::new(),
+            pending_short: Vec::new(),
+            short_finishes: Vec::new(),
             summary: ReplaySummary::default(),
         }
     }
@@ -285,6 +307,18 @@ impl Replayer {
         if succeeded && self.config.exclude_alerted && !still_open && !alerted.contains(Level::Warning) {
             self.add_success(task, run.start, run.end);
         }
+        if let (true, Some(end)) = (succeeded && self.config.short.is_enabled(), run.end) {
+            let pending = PendingShort {
+                seq,
+                task,
+                run_id: RunId::new(run.run_id)?,
+                start: run.start,
+                end,
+                night: policy.night_at_or_before(end),
+            };
+            // The current night is final (every run ending before it has arrived); later ones wait.
+            if pending.night == night { self.judge_short(pending) } else { self.pending_short.push(pending) }
+        }
         Ok(())
     }
 
@@ -306,6 +340,8 @@ impl Replayer {
         self.alerts
             .retain(|recorded| recorded.alert.at <= horizon || endless.binary_search(&recorded.seq).is_err());
         self.alerts.sort_by_key(|recorded| (recorded.alert.at, recorded.seq, recorded.alert.level));
+        self.short_finishes.sort_by_key(|(seq, short)| (short.at, *seq));
+        self.summary.short_finishes = self.short_finishes.len() as u64;
 
         let mut per_task: Vec<TaskAlertCount> = vec![TaskAlertCount::default(); self.tasks.len()];
         for recorded in &self.alerts {
@@ -336,6 +372,7 @@ impl Replayer {
         self.summary.noisiest = noisiest;
         ReplayOutcome {
             alerts: self.alerts.into_iter().map(|recorded| recorded.alert).collect(),
+            short_finishes: self.short_finishes.into_iter().map(|(_, short)| short).collect(),
             summary: self.summary,
         }
     }
@@ -378,7 +415,14 @@ impl Replayer {
         let policy = self.config.policy;
         let mut open = std::mem::take(&mut self.open);
         let mut next = current + 1;
-        while next <= night && !open.is_empty() {
+        while next <= night && !(open.is_empty() && self.pending_short.is_empty()) {
+            let (due, waiting) = std::mem::take(&mut self.pending_short)
+                .into_iter()
+                .partition(|p: &PendingShort| p.night == next);
+            self.pending_short = waiting;
+            for pending in due {
+                self.judge_short(pending);
+            }
             open.retain_mut(|run| {
                 let found = self.check_span(run.task, run.start, run.end, &mut run.alerted, next);
                 self.record(run.seq, run.task, &run.run_id, run.start, found);
@@ -394,6 +438,24 @@ impl Replayer {
         }
         self.open = open;
         self.night = Some(self.night.map_or(night, |n| n.max(night)));
+    }
+
+    /// Reports a succeeded run below its floor, against the baseline in force when it ended.
+    fn judge_short(&mut self, pending: PendingShort) {
+        let Some(limits) = self.limits(pending.task, pending.night) else { return };
+        let duration_ms = pending.end.abs_diff(pending.start);
+        if let Some(floor_ms) = self.config.short.judge(&limits.baseline, duration_ms) {
+            let short = ShortFinish {
+                task_type: self.tasks[pending.task as usize].name.clone(),
+                run_id: pending.run_id,
+                run_start: pending.start,
+                at: pending.end,
+                duration_ms,
+                floor_ms,
+                baseline: limits.baseline,
+            };
+            self.short_finishes.push((pending.seq, short));
+        }
     }
 
     /// The first alerting tick per level within night `night`'s span, for a run of `task`.

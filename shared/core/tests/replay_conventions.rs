@@ -4,8 +4,10 @@ use overrun_core::replay::replay_runs;
 use overrun_core::time::{MS_PER_DAY, MS_PER_HOUR};
 use overrun_core::{
     BaselinePolicy, DetectionConfig, Level, Method, ReplayConfig, ReplayError, Replayer, Run, RunId,
-    RunInput, RunStatus, TaskType, TickInterval,
+    RunInput, RunStatus, ShortRule, TaskType, TickInterval,
 };
+
+const MINUTE: i64 = 60_000;
 
 const S: i64 = 1_000;
 const DAY: i64 = MS_PER_DAY;
@@ -26,6 +28,7 @@ fn config(k: f64, window_days: u32, min_samples: u64) -> ReplayConfig {
         interval: TickInterval::from_seconds(600).unwrap(),
         detection: DetectionConfig::default(),
         exclude_alerted: false,
+        short: ShortRule::default(),
     }
 }
 
@@ -264,4 +267,31 @@ fn excluding_alerted_runs_keeps_one_slow_run_out_of_the_next_nights_limit() {
     assert_eq!(warned(false), vec!["very-slow".to_owned()]);
     // …left out, the limit stays near 910 s and the moderate slowdown is caught.
     assert_eq!(warned(true), vec!["very-slow".to_owned(), "moderate".to_owned()]);
+}
+
+#[test]
+fn a_run_finishing_in_a_tenth_of_its_expected_time_gets_one_notice_at_its_end() {
+    let mut runs: Vec<Run> =
+        (0..6).map(|d| ok("export", &format!("r{d}"), d * MS_PER_DAY + MS_PER_HOUR, 40 * MINUTE)).collect();
+    // Day 8: 4 minutes instead of 40; day 9: 35 minutes, normal.
+    runs.push(ok("export", "shrunk", 8 * MS_PER_DAY + MS_PER_HOUR, 4 * MINUTE));
+    runs.push(ok("export", "normal", 9 * MS_PER_DAY + MS_PER_HOUR, 35 * MINUTE));
+    let outcome = replay_runs(config(2.0, 14, 5), &runs).unwrap();
+    let shorts: Vec<(&str, i64)> = outcome.short_finishes.iter().map(|s| (s.run_id.as_str(), s.at)).collect();
+    assert_eq!(shorts, vec![("shrunk", 8 * MS_PER_DAY + MS_PER_HOUR + 4 * MINUTE)]);
+    assert_eq!(outcome.short_finishes[0].floor_ms, 10.0 * MINUTE as f64, "a quarter of 40 minutes");
+    assert_eq!(outcome.summary.short_finishes, 1);
+    assert!(outcome.alerts.is_empty());
+}
+
+#[test]
+fn a_short_run_is_judged_by_the_baseline_in_force_when_it_ends_not_when_it_starts() {
+    // Five 40-minute runs end on day 0; before night 1 there is no baseline at all.
+    let mut runs: Vec<Run> =
+        (0..5).map(|i| ok("export", &format!("r{i}"), i * MS_PER_HOUR, 40 * MINUTE)).collect();
+    // Starts on day 0 (no baseline yet) and ends 5 minutes into day 1 (baseline in force).
+    runs.push(ok("export", "across", MS_PER_DAY - 3 * MINUTE, 8 * MINUTE));
+    let outcome = replay_runs(config(2.0, 14, 5), &runs).unwrap();
+    let shorts: Vec<&str> = outcome.short_finishes.iter().map(|s| s.run_id.as_str()).collect();
+    assert_eq!(shorts, vec!["across"]);
 }

@@ -4,7 +4,7 @@
 use overrun_core::replay::replay_runs;
 use overrun_core::time::{MS_PER_DAY, MS_PER_HOUR};
 use overrun_core::{
-    BaselinePolicy, DetectionConfig, Level, Method, ReplayConfig, Run, RunId, RunStatus, TaskType,
+    BaselinePolicy, DetectionConfig, Level, Method, ReplayConfig, Run, RunId, RunStatus, ShortRule, TaskType,
     TickInterval,
 };
 use proptest::prelude::*;
@@ -79,6 +79,41 @@ fn naive_alerts(p: &Params, runs: &[Run]) -> Vec<(String, i64, Level)> {
     found.into_iter().map(|(t, _, level, id)| (id, t, level)).collect()
 }
 
+/// Every succeeded run whose duration is below the floor of the baseline in force at its end.
+fn naive_short_finishes(p: &Params, fraction: f64, runs: &[Run]) -> Vec<(String, i64)> {
+    let mut found = Vec::new();
+    for r in runs.iter().filter(|r| r.status() == RunStatus::Succeeded) {
+        let Some(end) = r.end() else { continue };
+        let night = (end - p.nightly_hour * MS_PER_HOUR).div_euclid(MS_PER_DAY) * MS_PER_DAY
+            + p.nightly_hour * MS_PER_HOUR;
+        let window_start = night - p.window_days * MS_PER_DAY;
+        let durations: Vec<f64> = runs
+            .iter()
+            .filter(|o| o.task_type() == r.task_type() && o.status() == RunStatus::Succeeded)
+            .filter_map(|o| {
+                o.end().filter(|&e| window_start <= e && e < night).map(|e| (e - o.start()) as f64)
+            })
+            .collect();
+        if durations.len() < p.min_samples {
+            continue;
+        }
+        let n = durations.len() as f64;
+        let mean = durations.iter().sum::<f64>() / n;
+        let sd = if durations.len() > 1 {
+            (durations.iter().map(|d| (d - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
+        } else {
+            0.0
+        };
+        let upper = mean + p.k * sd;
+        let floor = (2.0 * mean - upper).min(fraction * mean).max(0.0);
+        if ((end - r.start()) as f64) < floor {
+            found.push((end, r.run_id().to_string()));
+        }
+    }
+    found.sort();
+    found.into_iter().map(|(end, id)| (id, end)).collect()
+}
+
 fn arb_runs() -> impl Strategy<Value = Vec<Run>> {
     let one = (0usize..3, 0i64..6 * 86_400, 0i64..8 * 3_600, 0u8..10, 0u8..3);
     prop::collection::vec(one, 1..60).prop_map(|rows| {
@@ -133,6 +168,7 @@ proptest! {
             interval: TickInterval::from_seconds(interval_s).unwrap(),
             detection: DetectionConfig::new(critical_factor).unwrap(),
             exclude_alerted,
+            short: ShortRule::default(),
         };
         let engine: Vec<(String, i64, Level)> = replay_runs(config, &runs)
             .unwrap()
@@ -141,5 +177,29 @@ proptest! {
             .map(|a| (a.run_id.to_string(), a.at, a.level))
             .collect();
         prop_assert_eq!(engine, naive_alerts(&params, &runs));
+    }
+
+    #[test]
+    fn replay_reports_exactly_the_succeeded_runs_below_the_floor_of_the_baseline_at_their_end(
+        runs in arb_runs(),
+        k in prop::sample::select(vec![0.0, 0.5, 1.0, 2.0]),
+        window_days in 1i64..4,
+        min_samples in 1usize..5,
+        nightly_hour in 0i64..24,
+        fraction in prop::sample::select(vec![0.1, 0.25, 0.5, 0.9]),
+    ) {
+        let params = Params { exclude_alerted: false, k, window_days, min_samples, nightly_hour, interval_s: 600, critical_factor: 2.0 };
+        let config = ReplayConfig {
+            policy: BaselinePolicy::new(Method::Seed { k }, window_days as u32, min_samples as u64, nightly_hour as u8).unwrap(),
+            short: ShortRule::new(fraction).unwrap(),
+            ..ReplayConfig::default()
+        };
+        let engine: Vec<(String, i64)> = replay_runs(config, &runs)
+            .unwrap()
+            .short_finishes
+            .into_iter()
+            .map(|s| (s.run_id.to_string(), s.at))
+            .collect();
+        prop_assert_eq!(engine, naive_short_finishes(&params, fraction, &runs));
     }
 }

@@ -1,0 +1,120 @@
+//! Too-short completions: a run that *succeeded* far below its expected duration.
+//!
+//! The seed's other failure mode: a task whose work shrank ("data no longer exported") finishes
+//! fast and green, and no duration limit ever fires. Such a run gets one informational notice. A
+//! run is reported when its duration is strictly below the lower of
+//! - the band's mirror image below the mean, `expected − (upper − expected)`, and
+//! - `fraction × expected` (default a quarter),
+//!
+//! so a steady task must shrink by more than its own spread, and a noisy one by more than the
+//! fraction, before anyone is told.
+
+use thiserror::Error;
+
+use crate::baseline::Baseline;
+use crate::model::{RunId, TaskType};
+use crate::time::EpochMs;
+
+#[derive(Debug, Error, PartialEq)]
+#[error("the too-short fraction must be a number in [0, 1) (0 turns the notice off), got {0}")]
+pub struct ShortRuleError(pub f64);
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ShortRule {
+    fraction: f64,
+}
+
+impl ShortRule {
+    pub const DEFAULT_FRACTION: f64 = 0.25;
+
+    pub fn new(fraction: f64) -> Result<Self, ShortRuleError> {
+        if (0.0..1.0).contains(&fraction) { Ok(Self { fraction }) } else { Err(ShortRuleError(fraction)) }
+    }
+
+    pub fn disabled() -> Self {
+        Self { fraction: 0.0 }
+    }
+
+    pub fn fraction(&self) -> f64 {
+        self.fraction
+    }
+
+    pub fn is_enabled(&self) -> bool {
+        self.fraction > 0.0
+    }
+
+    /// The duration a succeeded run must be strictly below to be reported; 0 when nothing can be.
+    pub fn floor_ms(&self, baseline: &Baseline) -> f64 {
+        let mirrored = 2.0 * baseline.expected_ms - baseline.upper_ms;
+        let floor = mirrored.min(self.fraction * baseline.expected_ms);
+        if floor.is_finite() { floor.max(0.0) } else { 0.0 }
+    }
+
+    /// `Some(floor)` when a succeeded run of `duration_ms` is too short against `baseline`.
+    pub fn judge(&self, baseline: &Baseline, duration_ms: u64) -> Option<f64> {
+        let floor = self.floor_ms(baseline);
+        ((duration_ms as f64) < floor).then_some(floor)
+    }
+}
+
+impl Default for ShortRule {
+    fn default() -> Self {
+        Self { fraction: Self::DEFAULT_FRACTION }
+    }
+}
+
+/// A run that finished too soon, with what explains it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShortFinish {
+    pub task_type: TaskType,
+    pub run_id: RunId,
+    pub run_start: EpochMs,
+    /// When it finished: the notice goes out then.
+    pub at: EpochMs,
+    pub duration_ms: u64,
+    /// The duration it was strictly below.
+    pub floor_ms: f64,
+    /// The baseline in force when it finished.
+    pub baseline: Baseline,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn baseline(expected_ms: f64, upper_ms: f64) -> Baseline {
+        Baseline { n: 20, expected_ms, sigma_ms: (upper_ms - expected_ms) / 2.0, upper_ms, computed_at: 0 }
+    }
+
+    #[test]
+    fn a_steady_task_is_reported_below_a_quarter_of_its_expected_duration() {
+        let rule = ShortRule::default();
+        let steady = baseline(40_000.0, 44_000.0);
+        assert_eq!(rule.floor_ms(&steady), 10_000.0);
+        assert_eq!(rule.judge(&steady, 9_999), Some(10_000.0));
+        assert_eq!(rule.judge(&steady, 10_000), None, "strictly below");
+    }
+
+    #[test]
+    fn a_noisy_task_must_also_fall_below_its_band_mirrored_under_the_mean() {
+        let rule = ShortRule::default();
+        // expected 40 s, upper 75 s: the mirrored band is 5 s, below a quarter (10 s).
+        let noisy = baseline(40_000.0, 75_000.0);
+        assert_eq!(rule.floor_ms(&noisy), 5_000.0);
+        assert_eq!(rule.judge(&noisy, 6_000), None);
+        assert!(rule.judge(&noisy, 4_999).is_some());
+        // So wide that the band reaches below zero: nothing is ever too short.
+        assert_eq!(rule.floor_ms(&baseline(40_000.0, 200_000.0)), 0.0);
+        assert_eq!(rule.judge(&baseline(40_000.0, 200_000.0), 0), None);
+    }
+
+    #[test]
+    fn fraction_zero_turns_the_notice_off_and_out_of_range_fractions_are_rejected() {
+        let off = ShortRule::new(0.0).unwrap();
+        assert!(!off.is_enabled());
+        assert_eq!(off.judge(&baseline(40_000.0, 41_000.0), 0), None);
+        for bad in [-0.1, 1.0, f64::NAN, f64::INFINITY] {
+            assert!(ShortRule::new(bad).is_err(), "{bad}");
+        }
+    }
+}
