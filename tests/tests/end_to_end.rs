@@ -28,13 +28,20 @@ impl Emulator {
         command
             .current_dir(workspace())
             .args(["lambda", "watch", "--invoke-address", "127.0.0.1", "--invoke-port", &port.to_string()])
+            .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
         for (key, value) in env {
             command.arg("--env-var").arg(format!("{key}={value}"));
         }
-        #[cfg(unix)]
-        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        // A session of its own: no controlling terminal to touch, and one process group to stop
+        // (the emulator and every function it started), whatever runs this test.
+        // SAFETY: setsid is async-signal-safe and touches no memory of the parent.
+        unsafe {
+            std::os::unix::process::CommandExt::pre_exec(&mut command, || {
+                if libc::setsid() == -1 { Err(std::io::Error::last_os_error()) } else { Ok(()) }
+            });
+        }
         let child = command.spawn().expect("cargo lambda is installed (scripts/test.sh installs it)");
         let deadline = Instant::now() + Duration::from_secs(120);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
@@ -49,6 +56,7 @@ impl Emulator {
         std::fs::write(&dir, payload.to_string()).unwrap();
         let output = Command::new("cargo")
             .current_dir(workspace())
+            .stdin(Stdio::null())
             .args(["lambda", "invoke", function, "--invoke-address", "127.0.0.1", "--invoke-port"])
             .arg(self.port.to_string())
             .arg("--data-file")
@@ -73,9 +81,15 @@ impl Emulator {
 
 impl Drop for Emulator {
     fn drop(&mut self) {
-        let group = format!("-{}", self.child.id());
-        let _ = Command::new("kill").args(["-TERM", &group]).status();
-        let _ = self.child.kill();
+        // Signals go straight to the emulator's process group through kill(2): the `kill`
+        // command of some procps releases reads `kill -TERM -PGID` as "every process" (-1).
+        let Ok(group) = libc::pid_t::try_from(self.child.id()) else { return };
+        if group > 1 {
+            // SAFETY: plain system calls on the process group this test created.
+            unsafe { libc::kill(-group, libc::SIGTERM) };
+            std::thread::sleep(Duration::from_millis(500));
+            unsafe { libc::kill(-group, libc::SIGKILL) };
+        }
         let _ = self.child.wait();
     }
 }
