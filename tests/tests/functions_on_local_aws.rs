@@ -7,7 +7,7 @@ use overrun_core::check::CheckSettings;
 use overrun_core::ports::{RunStore, StatsStore};
 use overrun_core::time::{MS_PER_DAY, MS_PER_HOUR};
 use overrun_core::{Moments, TaskType};
-use overrun_ingest::{IngestOutcome, handle as ingest};
+use overrun_ingest::{IngestOutcome, NoticeSettings, ShortNotice, handle as ingest, handle_and_notify};
 use overrun_integration_tests::{Stack, task_event};
 use serde_json::{Value, json};
 
@@ -441,4 +441,74 @@ async fn nightly_reads_each_finished_run_about_once() {
     );
     assert_eq!(used.run_items_rolled_up, finished, "each finished run read exactly once");
     assert!(per_run <= 1.05, "{per_run} items read per finished run");
+}
+
+async fn ingest_notifying(
+    stack: &Stack,
+    event: &Value,
+    notifier: &overrun_aws::SnsNotifier,
+    claim: &str,
+) -> Result<(IngestOutcome, ShortNotice), overrun_ingest::IngestError> {
+    let settings = NoticeSettings { rule: stack.config.short, claim, now: NOON };
+    handle_and_notify(event, &stack.adapters.runs, &stack.adapters.stats, notifier, &settings).await
+}
+
+#[tokio::test]
+async fn a_run_succeeding_far_below_its_expected_time_gets_one_info_notice_even_when_redelivered() {
+    let stack = Stack::new().await;
+    etl_history(&stack).await;
+    nightly(&stack, NIGHT + MS_PER_HOUR).await;
+    let notifier = stack.notifier();
+    let start = NOON - 600 * S;
+    ingest_notifying(&stack, &task_event("etl", "empty", "STARTED", start), &notifier, "a").await.unwrap();
+    // Expected ≈ 735 s; a quarter of it is ≈ 184 s: 60 s is far below.
+    let finished = task_event("etl", "empty", "SUCCEEDED", start + 60 * S);
+    let (_, first) = ingest_notifying(&stack, &finished, &notifier, "a").await.unwrap();
+    let (_, again) = ingest_notifying(&stack, &finished, &notifier, "b").await.unwrap();
+    assert_eq!((first, again), (ShortNotice::Published, ShortNotice::AlreadyClaimed));
+
+    // A normal run and a failed fast one get nothing.
+    ingest_notifying(&stack, &task_event("etl", "normal", "STARTED", start), &notifier, "c").await.unwrap();
+    let (_, normal) =
+        ingest_notifying(&stack, &task_event("etl", "normal", "SUCCEEDED", start + 700 * S), &notifier, "c")
+            .await
+            .unwrap();
+    assert_eq!(normal, ShortNotice::Normal);
+    ingest_notifying(&stack, &task_event("etl", "crashed", "STARTED", start), &notifier, "d").await.unwrap();
+    let (_, crashed) =
+        ingest_notifying(&stack, &task_event("etl", "crashed", "FAILED", start + 5 * S), &notifier, "d")
+            .await
+            .unwrap();
+    assert_eq!(crashed, ShortNotice::NotApplicable);
+
+    let received = stack.received().await;
+    assert_eq!(received.len(), 1, "one notice for the redelivered finish");
+    assert!(received[0]["Subject"].as_str().unwrap().starts_with("[Overrun info] etl finished in 1m 00s"));
+    let body = message(&received[0]);
+    assert_eq!((body["kind"].as_str(), body["severity"].as_str()), (Some("too_short"), Some("info")));
+    assert_eq!(body["duration_s"], 60.0);
+}
+
+#[tokio::test]
+async fn a_failed_notice_publish_fails_the_event_releases_the_claim_and_the_retry_sends_it() {
+    let stack = Stack::new().await;
+    etl_history(&stack).await;
+    nightly(&stack, NIGHT + MS_PER_HOUR).await;
+    let start = NOON - 600 * S;
+    ingest(&task_event("etl", "empty", "STARTED", start), &stack.adapters.runs).await.unwrap();
+    let finished = task_event("etl", "empty", "SUCCEEDED", start + 60 * S);
+    let failed = ingest_notifying(&stack, &finished, &stack.broken_notifier(), "first-try").await;
+    assert!(matches!(failed, Err(overrun_ingest::IngestError::Notify(_))), "{failed:?}");
+    assert!(stack.received().await.is_empty());
+    let day = stack.config.policy.bucket_of_end(start + 60 * S);
+    assert_eq!(
+        stack.adapters.stats.day_statuses(&[day]).await.unwrap()[0].finished,
+        1,
+        "the run is recorded"
+    );
+
+    let (_, retried) = ingest_notifying(&stack, &finished, &stack.notifier(), "retry").await.unwrap();
+    assert_eq!(retried, ShortNotice::Published);
+    assert_eq!(stack.received().await.len(), 1);
+    assert_eq!(stack.adapters.stats.day_statuses(&[day]).await.unwrap()[0].finished, 1, "counted once");
 }

@@ -1,6 +1,10 @@
-//! Ingest: one event in, one run recorded.
+//! Ingest: one event in, one run recorded; a run that succeeded far below its expected duration
+//! gets one informational notice.
 
-use overrun_core::ports::{Recorded, RunStore, StoreError};
+use overrun_core::message::short_notification;
+use overrun_core::ports::{Notifier, NotifyError, Recorded, RunStore, StatsStore, StoreError};
+use overrun_core::short::{ShortRule, ShortVerdict, judge_completed};
+use overrun_core::{EpochMs, RunId, TaskType};
 use serde_json::Value;
 use thiserror::Error;
 
@@ -13,6 +17,10 @@ pub enum IngestError {
     Malformed(#[from] EventError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The run is recorded; its notice's claim was given back. Failing the invocation makes
+    /// Lambda retry the event, which records nothing twice and sends the notice then.
+    #[error("the run is recorded but its too-short notice was not sent: {0}")]
+    Notify(#[from] NotifyError),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -22,10 +30,89 @@ pub enum IngestOutcome {
     Ignored(String),
 }
 
-pub async fn handle(event: &Value, store: &impl RunStore) -> Result<IngestOutcome, IngestError> {
-    match parse(event)? {
-        TaskEvent::Started(started) => Ok(IngestOutcome::Started(store.record_start(&started).await?)),
-        TaskEvent::Finished(finished) => Ok(IngestOutcome::Finished(store.record_finish(&finished).await?)),
-        TaskEvent::Ignored { reason } => Ok(IngestOutcome::Ignored(reason)),
+impl IngestOutcome {
+    fn recorded(&self) -> Option<&Recorded> {
+        match self {
+            IngestOutcome::Started(recorded) | IngestOutcome::Finished(recorded) => Some(recorded),
+            IngestOutcome::Ignored(_) => None,
+        }
     }
+}
+
+/// What became of the too-short check of the event's run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShortNotice {
+    /// The run is not a complete succeeded run (yet), or notices are off.
+    NotApplicable,
+    Normal,
+    NoBaseline,
+    Muted,
+    Published,
+    /// Sent before (a redelivered event) or being sent by a concurrent invocation.
+    AlreadyClaimed,
+}
+
+/// How the too-short check runs for one invocation.
+#[derive(Debug, Clone, Copy)]
+pub struct NoticeSettings<'a> {
+    pub rule: ShortRule,
+    /// Identifies this invocation (the Lambda request id): a claim is released only by its owner.
+    pub claim: &'a str,
+    pub now: EpochMs,
+}
+
+/// Records the event's run only (no notice): for loading history.
+pub async fn handle(event: &Value, store: &impl RunStore) -> Result<IngestOutcome, IngestError> {
+    Ok(record(parse(event)?, store).await?.0)
+}
+
+/// Records the event's run, then sends its too-short notice if it is one.
+pub async fn handle_and_notify(
+    event: &Value,
+    store: &impl RunStore,
+    stats: &impl StatsStore,
+    notifier: &impl Notifier,
+    settings: &NoticeSettings<'_>,
+) -> Result<(IngestOutcome, ShortNotice), IngestError> {
+    let (outcome, run) = record(parse(event)?, store).await?;
+    let completed = outcome.recorded().and_then(|recorded| recorded.completed);
+    let (Some((task_type, run_id)), Some(span), true) = (run, completed, settings.rule.is_enabled()) else {
+        return Ok((outcome, ShortNotice::NotApplicable));
+    };
+    let (mut limits, malformed) = stats.task_limits(std::slice::from_ref(&task_type)).await?;
+    if let Some(error) = malformed.into_iter().next() {
+        return Err(error.into());
+    }
+    let limits = limits.remove(&task_type).unwrap_or_default();
+    let short = match judge_completed(&settings.rule, &task_type, &run_id, span, &limits, settings.now) {
+        ShortVerdict::TooShort(short) => short,
+        ShortVerdict::Normal => return Ok((outcome, ShortNotice::Normal)),
+        ShortVerdict::NoBaseline => return Ok((outcome, ShortNotice::NoBaseline)),
+        ShortVerdict::Muted => return Ok((outcome, ShortNotice::Muted)),
+    };
+    if !store.claim_short_notice(&task_type, &run_id, settings.claim).await? {
+        return Ok((outcome, ShortNotice::AlreadyClaimed));
+    }
+    if let Err(error) = notifier.publish(&short_notification(&short)).await {
+        store.release_short_notice(&task_type, &run_id, settings.claim).await?;
+        return Err(error.into());
+    }
+    Ok((outcome, ShortNotice::Published))
+}
+
+async fn record(
+    event: TaskEvent,
+    store: &impl RunStore,
+) -> Result<(IngestOutcome, Option<(TaskType, RunId)>), StoreError> {
+    Ok(match event {
+        TaskEvent::Started(started) => {
+            let recorded = store.record_start(&started).await?;
+            (IngestOutcome::Started(recorded), Some((started.task_type, started.run_id)))
+        }
+        TaskEvent::Finished(finished) => {
+            let recorded = store.record_finish(&finished).await?;
+            (IngestOutcome::Finished(recorded), Some((finished.task_type, finished.run_id)))
+        }
+        TaskEvent::Ignored { reason } => (IngestOutcome::Ignored(reason), None),
+    })
 }

@@ -3,4 +3,4 @@
 pub mod events;
 pub mod handler;
 
-pub use handler::{IngestError, IngestOutcome, handle};
+pub use handler::{IngestError, IngestOutcome, NoticeSettings, ShortNotice, handle, handle_and_notify};

@@ -1,33 +1,45 @@
 //! Wiring only: config and clients once at cold start, then one event per invocation.
 
 use lambda_runtime::{Error, LambdaEvent, run, service_fn, tracing};
-use overrun_aws::{Adapters, Config, metrics};
-use overrun_ingest::{IngestOutcome, handle};
+use overrun_aws::{Adapters, Config, SnsNotifier, SystemClock, metrics};
+use overrun_core::ports::Clock;
+use overrun_ingest::{IngestError, IngestOutcome, NoticeSettings, ShortNotice, handle_and_notify};
 use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     tracing::init_default_subscriber();
     let config = Config::from_env()?;
+    // Too-short notices are published from here: with them on, the topic is required at start.
+    let topic = if config.short.is_enabled() { config.require_topic()?.to_owned() } else { String::new() };
     let adapters = Adapters::new(&overrun_aws::sdk_config().await, &config);
-    let store = &adapters.runs;
+    let notifier = SnsNotifier::new(adapters.sns.clone(), topic, adapters.counters.clone());
+    let (adapters, notifier, rule) = (&adapters, &notifier, config.short);
     run(service_fn(|event: LambdaEvent<Value>| async move {
-        let outcome = handle(&event.payload, store).await;
-        let (bad, counted) = match &outcome {
-            Err(overrun_ingest::IngestError::Malformed(_)) => (1, 0),
-            Ok(IngestOutcome::Finished(recorded) | IngestOutcome::Started(recorded)) => {
-                (0, u64::from(recorded.counted))
-            }
-            _ => (0, 0),
+        let settings = NoticeSettings { rule, claim: &event.context.request_id, now: SystemClock.now() };
+        let result = handle_and_notify(&event.payload, &adapters.runs, &adapters.stats, notifier, &settings).await;
+        let (bad, counted, notices) = match &result {
+            Err(IngestError::Malformed(_)) => (1, 0, 0),
+            Ok((outcome, notice)) => (
+                0,
+                outcome_counted(outcome),
+                u64::from(*notice == ShortNotice::Published),
+            ),
+            _ => (0, 0, 0),
         };
         metrics::emit(
             "ingest",
-            &[("EventsIngested", u64::from(outcome.is_ok())), ("BadEvents", bad), ("RunsCompleted", counted)],
+            &[
+                ("EventsIngested", u64::from(result.is_ok())),
+                ("BadEvents", bad),
+                ("RunsCompleted", counted),
+                ("ShortNotices", notices),
+            ],
         );
-        match outcome {
-            Ok(outcome) => {
-                tracing::info!(?outcome, "event recorded");
-                Ok(serde_json::json!({ "outcome": format!("{outcome:?}") }))
+        match result {
+            Ok((outcome, notice)) => {
+                tracing::info!(?outcome, ?notice, "event recorded");
+                Ok(serde_json::json!({ "outcome": format!("{outcome:?}"), "short_notice": format!("{notice:?}") }))
             }
             Err(error) => {
                 tracing::error!(%error, "event rejected");
@@ -36,4 +48,11 @@ async fn main() -> Result<(), Error> {
         }
     }))
     .await
+}
+
+fn outcome_counted(outcome: &IngestOutcome) -> u64 {
+    match outcome {
+        IngestOutcome::Finished(recorded) | IngestOutcome::Started(recorded) => u64::from(recorded.counted),
+        IngestOutcome::Ignored(_) => 0,
+    }
 }

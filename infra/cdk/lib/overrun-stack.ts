@@ -30,6 +30,8 @@ export interface OverrunSettings {
   criticalFactor: number;
   fallbackLimitSeconds?: number;
   retentionDays: number;
+  /** Too-short notices below this fraction of the expected duration; 0 turns them off. */
+  shortFraction: number;
 }
 
 export const DEFAULTS: OverrunSettings = {
@@ -41,6 +43,7 @@ export const DEFAULTS: OverrunSettings = {
   minSamples: 5,
   criticalFactor: 2,
   retentionDays: 35,
+  shortFraction: 0.25,
 };
 
 export interface OverrunStackProps extends StackProps {
@@ -59,6 +62,9 @@ export class OverrunStack extends Stack {
     const s: OverrunSettings = { ...DEFAULTS, ...props.settings };
     if (!Number.isInteger(s.nightlyHour) || s.nightlyHour < 0 || s.nightlyHour > 23) {
       throw new Error(`nightlyHour must be 0 to 23, got ${s.nightlyHour}`);
+    }
+    if (!(s.shortFraction >= 0 && s.shortFraction < 1)) {
+      throw new Error(`shortFraction must be in [0, 1), got ${s.shortFraction}`);
     }
 
     // ------------------------------------------------------------ storage
@@ -144,6 +150,7 @@ export class OverrunStack extends Stack {
       OVERRUN_NIGHTLY_HOUR: String(s.nightlyHour),
       OVERRUN_CRITICAL_FACTOR: String(s.criticalFactor),
       OVERRUN_RETENTION_DAYS: String(s.retentionDays),
+      OVERRUN_SHORT_FRACTION: String(s.shortFraction),
       ...(s.fallbackLimitSeconds !== undefined ? { OVERRUN_FALLBACK_LIMIT_S: String(s.fallbackLimitSeconds) } : {}),
     };
 
@@ -197,8 +204,28 @@ export class OverrunStack extends Stack {
           actions: ['dynamodb:UpdateItem'],
           resources: [this.runsTable.tableArn, this.statsTable.tableArn],
         }),
+        new iam.PolicyStatement({
+          sid: 'ReadLimitsForTooShortNotices',
+          actions: ['dynamodb:BatchGetItem'],
+          resources: [this.statsTable.tableArn],
+        }),
+        new iam.PolicyStatement({
+          sid: 'PublishTooShortNotices',
+          actions: ['sns:Publish'],
+          resources: [this.topic.topicArn],
+        }),
+        new iam.PolicyStatement({
+          sid: 'EncryptForTheTopic',
+          actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+          resources: [key.keyArn],
+        }),
       ],
-      { timeout: Duration.seconds(60), memorySize: 128, retries: 2 },
+      {
+        timeout: Duration.seconds(60),
+        memorySize: 128,
+        retries: 2,
+        extraEnv: { OVERRUN_TOPIC_ARN: this.topic.topicArn },
+      },
     );
     const baseline = makeFunction(
       'baseline',

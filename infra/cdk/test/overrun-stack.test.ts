@@ -140,6 +140,23 @@ test('function roles grant no wildcard action or resource and no managed policie
   }
 });
 
+test('ingest may read limits and publish too-short notices to the topic, and gets its fraction', () => {
+  template.hasResourceProperties('AWS::Lambda::Function', {
+    Description: 'Records task start and finish events as runs.',
+    Environment: {
+      Variables: Match.objectLike({ OVERRUN_TOPIC_ARN: Match.anyValue(), OVERRUN_SHORT_FRACTION: '0.25' }),
+    },
+  });
+  template.hasResourceProperties('AWS::IAM::Policy', {
+    PolicyDocument: {
+      Statement: Match.arrayWith([
+        Match.objectLike({ Sid: 'ReadLimitsForTooShortNotices', Action: 'dynamodb:BatchGetItem' }),
+        Match.objectLike({ Sid: 'PublishTooShortNotices', Action: 'sns:Publish' }),
+      ]),
+    },
+  });
+});
+
 test('an out-of-range nightly hour is refused', () => {
   assert.throws(() => synth({ nightlyHour: 24 }), /nightlyHour must be 0 to 23/);
 });

@@ -4,7 +4,7 @@
 use std::str::FromStr;
 
 use overrun_core::baseline::MethodName;
-use overrun_core::{BaselinePolicy, DetectionConfig, Method};
+use overrun_core::{BaselinePolicy, DetectionConfig, Method, ShortRule};
 use thiserror::Error;
 
 pub const RUNS_TABLE: &str = "OVERRUN_RUNS_TABLE";
@@ -18,6 +18,7 @@ pub const NIGHTLY_HOUR: &str = "OVERRUN_NIGHTLY_HOUR";
 pub const CRITICAL_FACTOR: &str = "OVERRUN_CRITICAL_FACTOR";
 pub const FALLBACK_LIMIT_S: &str = "OVERRUN_FALLBACK_LIMIT_S";
 pub const RETENTION_DAYS: &str = "OVERRUN_RETENTION_DAYS";
+pub const SHORT_FRACTION: &str = "OVERRUN_SHORT_FRACTION";
 
 #[derive(Debug, Error, PartialEq)]
 pub enum ConfigError {
@@ -38,6 +39,8 @@ pub struct Config {
     pub fallback_limit_ms: Option<f64>,
     /// How long finished runs are kept (DynamoDB TTL); at least the window plus a week.
     pub retention_days: u32,
+    /// Too-short completions (ingest): off when the fraction is 0.
+    pub short: ShortRule,
 }
 
 impl Config {
@@ -98,6 +101,12 @@ impl Config {
                 reason: format!("must be at least the window plus a week ({minimum_retention} days)"),
             });
         }
+        let short_fraction: f64 = parsed(&lookup, SHORT_FRACTION)?.unwrap_or(ShortRule::DEFAULT_FRACTION);
+        let short = ShortRule::new(short_fraction).map_err(|error| ConfigError::Invalid {
+            name: SHORT_FRACTION,
+            value: short_fraction.to_string(),
+            reason: error.to_string(),
+        })?;
         Ok(Self {
             runs_table: required(RUNS_TABLE)?,
             stats_table: required(STATS_TABLE)?,
@@ -106,6 +115,7 @@ impl Config {
             detection,
             fallback_limit_ms: fallback_limit_s.map(|s| s * 1_000.0),
             retention_days,
+            short,
         })
     }
 
@@ -197,6 +207,10 @@ mod tests {
         let mut vars = TABLES.to_vec();
         vars.push((RETENTION_DAYS, "3"));
         assert!(config(&vars).unwrap_err().to_string().contains("at least the window plus a week"));
+
+        let mut vars = TABLES.to_vec();
+        vars.push((SHORT_FRACTION, "1.5"));
+        assert!(config(&vars).unwrap_err().to_string().contains("OVERRUN_SHORT_FRACTION=\"1.5\""));
     }
 
     #[test]
@@ -211,12 +225,14 @@ mod tests {
             (CRITICAL_FACTOR, "1.5"),
             (FALLBACK_LIMIT_S, "3600"),
             (RETENTION_DAYS, "60"),
+            (SHORT_FRACTION, "0.1"),
         ]);
         let c = config(&vars).unwrap();
         assert_eq!(c.policy, BaselinePolicy::new(Method::Seed { k: 3.0 }, 7, 10, 3).unwrap());
         assert_eq!(c.detection.critical_factor(), 1.5);
         assert_eq!(c.fallback_limit_ms, Some(3_600_000.0));
         assert_eq!(c.retention_days, 60);
+        assert_eq!(c.short.fraction(), 0.1);
         assert_eq!(c.require_topic(), Ok("arn:aws:sns:eu-west-1:123456789012:alerts"));
     }
 }

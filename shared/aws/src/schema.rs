@@ -30,6 +30,8 @@ pub mod runs {
     pub const RESOLVE: &str = "resolve";
     pub const RESOLVE_VALUE: &str = "pending";
     pub const RESOLVED_AT: &str = "resolved_at";
+    /// The claim of a too-short notice (ingest), so a redelivered finish sends it once.
+    pub const SHORT_NOTICE: &str = "short_notice";
     pub const EXPIRES_AT: &str = "expires_at";
 
     pub const RUNNING_INDEX: &str = "running";

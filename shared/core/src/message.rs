@@ -8,6 +8,7 @@ use crate::detect::Level;
 use crate::humanize::{duration, utc_minute};
 use crate::model::{RunId, RunStatus, TaskType};
 use crate::overrides::LimitSource;
+use crate::short::ShortFinish;
 use crate::time::EpochMs;
 
 pub const MAX_SUBJECT_CHARS: usize = 100;
@@ -187,6 +188,57 @@ pub fn resolved_notification(resolution: &Resolution) -> Notification {
     }
 }
 
+/// An informational notice: a run succeeded in far less time than usual (did its work shrink?).
+pub fn short_notification(short: &ShortFinish) -> Notification {
+    let took = duration(short.duration_ms as f64);
+    let expected = duration(short.baseline.expected_ms);
+    let subject =
+        sns_subject(&format!("[Overrun info] {} finished in {took}, expected {expected}", short.task_type));
+    let sms = truncate_chars(
+        &format!(
+            "Overrun info: {} run {} finished in {took}, expected {expected}",
+            short.task_type, short.run_id
+        ),
+        MAX_SMS_CHARS,
+    );
+    let email = format!(
+        "Task {} run {} succeeded in {took} ({} to {}), far below its usual duration.\n\n\
+         Expected:  {expected} (mean of {} succeeded runs), σ {}\n\
+         Floor:     {} (runs shorter than this are reported)\n\n\
+         A task that suddenly finishes this fast often did less work than usual: an empty input,\n\
+         a skipped step, data no longer exported. Nothing is wrong if the work really shrank;\n\
+         the baseline will follow within its window.\n",
+        short.task_type,
+        short.run_id,
+        utc_minute(short.run_start),
+        utc_minute(short.at),
+        short.baseline.n,
+        duration(short.baseline.sigma_ms),
+        duration(short.floor_ms),
+    );
+    let default = serde_free_json(&[
+        ("kind", Json::Str("too_short")),
+        ("severity", Json::Str("info")),
+        ("task_type", Json::Str(short.task_type.as_str())),
+        ("run_id", Json::Str(short.run_id.as_str())),
+        ("run_start", Json::Num(short.run_start as f64 / 1_000.0)),
+        ("run_end", Json::Num(short.at as f64 / 1_000.0)),
+        ("duration_s", Json::Num(short.duration_ms as f64 / 1_000.0)),
+        ("expected_s", Json::Num(short.baseline.expected_ms / 1_000.0)),
+        ("floor_s", Json::Num(short.floor_ms / 1_000.0)),
+        ("n", Json::Num(short.baseline.n as f64)),
+    ]);
+    Notification {
+        subject,
+        default,
+        email,
+        sms,
+        severity: "info",
+        kind: "too_short",
+        task_type: short.task_type.to_string(),
+    }
+}
+
 /// A flat JSON object without a serialisation dependency in the pure core.
 enum Json<'a> {
     Str(&'a str),
@@ -258,6 +310,43 @@ mod tests {
                 baseline: Some(baseline),
             },
         }
+    }
+
+    fn shrunk(task: &str) -> ShortFinish {
+        ShortFinish {
+            task_type: TaskType::new(task).unwrap(),
+            run_id: RunId::new("run-7").unwrap(),
+            run_start: 1_735_286_400_000,
+            at: 1_735_286_442_000,
+            duration_ms: 42_000,
+            floor_ms: 300_000.0,
+            baseline: Baseline {
+                n: 30,
+                expected_ms: 1_200_000.0,
+                sigma_ms: 90_000.0,
+                upper_ms: 1_380_000.0,
+                computed_at: 0,
+            },
+        }
+    }
+
+    #[test]
+    fn too_short_notice_is_info_and_says_how_short_against_what() {
+        let n = short_notification(&shrunk("nightly-export"));
+        assert_eq!(n.subject, "[Overrun info] nightly-export finished in 42s, expected 20m 00s");
+        assert_eq!((n.severity, n.kind), ("info", "too_short"));
+        for part in
+            ["run-7", "Expected:  20m 00s (mean of 30 succeeded runs)", "Floor:     5m 00s", "less work"]
+        {
+            assert!(n.email.contains(part), "{part} missing from:\n{}", n.email);
+        }
+        assert!(
+            n.default.contains("\"kind\":\"too_short\"") && n.default.contains("\"duration_s\":42"),
+            "{}",
+            n.default
+        );
+        let long = short_notification(&shrunk(&"a-very-long-task-type-name-".repeat(12)));
+        assert!(long.sms.chars().count() <= MAX_SMS_CHARS && long.subject.len() < MAX_SUBJECT_CHARS);
     }
 
     #[test]

@@ -80,6 +80,9 @@ pub struct Recorded {
     pub resolution_pending: bool,
     /// The event was a start for a run already finished (delivered out of order).
     pub late_start: bool,
+    /// (start, end) when the run is now a complete succeeded run (on every delivery, so that a
+    /// retried event still gets its too-short notice; the notice's claim keeps it to one).
+    pub completed: Option<(EpochMs, EpochMs)>,
 }
 
 pub trait RunStore {
@@ -102,6 +105,20 @@ pub trait RunStore {
         task_type: &TaskType,
         run_id: &RunId,
         level: Level,
+        claim: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Claims the too-short notice of a finished run; `false` when it was claimed before.
+    fn claim_short_notice(
+        &self,
+        task_type: &TaskType,
+        run_id: &RunId,
+        claim: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Gives the notice's claim back (its publish failed) so a retry of the event can send it.
+    fn release_short_notice(
+        &self,
+        task_type: &TaskType,
+        run_id: &RunId,
         claim: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
     fn list_pending_resolutions(

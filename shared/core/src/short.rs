@@ -12,6 +12,7 @@
 use thiserror::Error;
 
 use crate::baseline::Baseline;
+use crate::check::TaskLimits;
 use crate::model::{RunId, TaskType};
 use crate::time::EpochMs;
 
@@ -78,6 +79,46 @@ pub struct ShortFinish {
     pub baseline: Baseline,
 }
 
+/// What the functions decide for one complete succeeded run.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ShortVerdict {
+    TooShort(ShortFinish),
+    /// Within its normal range (or notices are off).
+    Normal,
+    /// Its task type has no baseline yet.
+    NoBaseline,
+    /// An operator muted its task type.
+    Muted,
+}
+
+/// Judges a complete succeeded run against the limits stored for its task type, at `now`.
+pub fn judge_completed(
+    rule: &ShortRule,
+    task_type: &TaskType,
+    run_id: &RunId,
+    (start, end): (EpochMs, EpochMs),
+    limits: &TaskLimits,
+    now: EpochMs,
+) -> ShortVerdict {
+    if limits.task_override.is_some_and(|o| o.mutes_at(now)) {
+        return ShortVerdict::Muted;
+    }
+    let Some(baseline) = limits.baseline else { return ShortVerdict::NoBaseline };
+    let duration_ms = end.abs_diff(start);
+    match rule.is_enabled().then(|| rule.judge(&baseline, duration_ms)).flatten() {
+        Some(floor_ms) => ShortVerdict::TooShort(ShortFinish {
+            task_type: task_type.clone(),
+            run_id: run_id.clone(),
+            run_start: start,
+            at: end,
+            duration_ms,
+            floor_ms,
+            baseline,
+        }),
+        None => ShortVerdict::Normal,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,6 +147,33 @@ mod tests {
         // So wide that the band reaches below zero: nothing is ever too short.
         assert_eq!(rule.floor_ms(&baseline(40_000.0, 200_000.0)), 0.0);
         assert_eq!(rule.judge(&baseline(40_000.0, 200_000.0), 0), None);
+    }
+
+    #[test]
+    fn a_muted_task_type_or_one_without_a_baseline_gets_no_notice() {
+        use crate::overrides::Override;
+        let task = TaskType::new("export").unwrap();
+        let run = RunId::new("r1").unwrap();
+        let limits = TaskLimits { baseline: Some(baseline(40_000.0, 44_000.0)), task_override: None };
+        let verdict = judge_completed(&ShortRule::default(), &task, &run, (0, 1_000), &limits, 5_000);
+        assert!(matches!(verdict, ShortVerdict::TooShort(ref s) if s.duration_ms == 1_000 && s.at == 1_000));
+        let muted = TaskLimits {
+            task_override: Some(Override { mute_until: Some(10_000), ..Override::default() }),
+            ..limits.clone()
+        };
+        assert_eq!(
+            judge_completed(&ShortRule::default(), &task, &run, (0, 1_000), &muted, 5_000),
+            ShortVerdict::Muted
+        );
+        let none = TaskLimits::default();
+        assert_eq!(
+            judge_completed(&ShortRule::default(), &task, &run, (0, 1_000), &none, 5_000),
+            ShortVerdict::NoBaseline
+        );
+        assert_eq!(
+            judge_completed(&ShortRule::disabled(), &task, &run, (0, 1_000), &limits, 5_000),
+            ShortVerdict::Normal
+        );
     }
 
     #[test]
