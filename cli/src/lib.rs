@@ -5,5 +5,6 @@ pub mod commands;
 pub mod error;
 pub mod history;
 pub mod input;
+pub mod plot;
 pub mod render;
 pub mod rows;

@@ -10,6 +10,7 @@ use overrun_cli::commands::backfill::{self, BackfillRequest};
 use overrun_cli::commands::backtest::{self, BacktestRequest};
 use overrun_cli::commands::generate::{self, GenerateRequest, SyntheticSpec};
 use overrun_cli::commands::override_task::{self, OverrideRequest};
+use overrun_cli::commands::plot::{self, ImageFormat, PlotRequest};
 use overrun_cli::commands::replay::{self, ReplayRequest};
 use overrun_cli::commands::tune::{self, TuneRequest};
 use overrun_cli::error::CliError;
@@ -54,6 +55,10 @@ enum Command {
     /// Eligible runs: succeeded, of a task type with at least 20 earlier successes, lasting at
     /// least the check interval. Give several --k values (2,3,4) to compare sensitivities.
     Backtest(BacktestArgs),
+    /// Draw one task type's history: each run's duration at its start, the expected duration and
+    /// upper limit as they moved night by night, and the runs Overrun alerted on (SVG or PNG, by
+    /// the output's extension).
+    Plot(PlotArgs),
     /// Recommend the sensitivity (k) that keeps warnings under a budget per day on a history:
     /// the most sensitive setting the team says it can live with.
     Tune(TuneArgs),
@@ -213,6 +218,30 @@ struct BacktestArgs {
 }
 
 #[derive(Args)]
+#[command(allow_negative_numbers = true)]
+struct PlotArgs {
+    /// History file (CSV or .csv.gz); `-` reads standard input.
+    file: PathBuf,
+    /// The task type to draw, exactly as in the history.
+    #[arg(long)]
+    task: String,
+    /// Output image: .svg or .png.
+    #[arg(short, long)]
+    output: PathBuf,
+    #[arg(long, default_value = "seed")]
+    method: MethodName,
+    #[arg(long, default_value_t = Method::SEED_DEFAULT_K)]
+    k: f64,
+    #[command(flatten)]
+    schedule: ScheduleArgs,
+    /// Image size in pixels.
+    #[arg(long, default_value_t = 1200)]
+    width: u32,
+    #[arg(long, default_value_t = 500)]
+    height: u32,
+}
+
+#[derive(Args)]
 struct TuneArgs {
     /// History file (CSV or .csv.gz); `-` reads standard input.
     file: PathBuf,
@@ -329,6 +358,30 @@ fn execute(command: Command) -> Result<(), CliError> {
             &mut io::stdout().lock(),
         ),
         Command::CreateTables(args) => create_tables(&args.aws),
+        Command::Plot(args) => {
+            if !(200..=8_000).contains(&args.width) || !(150..=8_000).contains(&args.height) {
+                return Err(CliError::invalid(format!(
+                    "--width must be 200 to 8000 and --height 150 to 8000 pixels, got {}×{}",
+                    args.width, args.height
+                )));
+            }
+            let policy = args.schedule.policy(args.method.with_k(args.k))?;
+            let request = PlotRequest {
+                source: Source::from_arg(&args.file)?,
+                read: ReadOptions { skip_bad_rows: false, show_progress: true },
+                task_type: args.task,
+                format: ImageFormat::of(&args.output)?,
+                output: args.output,
+                config: ReplayConfig {
+                    policy,
+                    interval: args.schedule.interval()?,
+                    ..ReplayConfig::default()
+                },
+                width: args.width,
+                height: args.height,
+            };
+            plot::run(&request, &mut io::stdout().lock())
+        }
         Command::Tune(args) => {
             if !(args.budget.is_finite() && args.budget >= 0.0) {
                 return Err(CliError::invalid(format!(

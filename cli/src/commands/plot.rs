@@ -1,0 +1,106 @@
+//! `overrun plot FILE --task NAME -o out.svg|png`.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::PathBuf;
+
+use overrun_core::{ReplayConfig, Run, RunId, TaskType};
+
+use crate::error::CliError;
+use crate::history::{BadRows, Flow, ReadOptions, for_each_row};
+use crate::input::Source;
+use crate::plot::{chart, raster, series, svg};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImageFormat {
+    Svg,
+    Png,
+}
+
+impl ImageFormat {
+    /// From the output file's extension.
+    pub fn of(path: &std::path::Path) -> Result<Self, CliError> {
+        match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+            Some("svg") => Ok(ImageFormat::Svg),
+            Some("png") => Ok(ImageFormat::Png),
+            _ => Err(CliError::invalid(format!(
+                "--output {} must end in .svg or .png (the format follows the extension)",
+                path.display()
+            ))),
+        }
+    }
+}
+
+pub struct PlotRequest {
+    pub source: Source,
+    pub read: ReadOptions,
+    pub task_type: String,
+    pub output: PathBuf,
+    pub format: ImageFormat,
+    pub config: ReplayConfig,
+    pub width: u32,
+    pub height: u32,
+}
+
+pub fn run(request: &PlotRequest, out: &mut impl Write) -> Result<(), CliError> {
+    let mut runs = Vec::new();
+    let mut counts: HashMap<String, u64> = HashMap::new();
+    for_each_row(&request.source, &request.read, &mut BadRows::default(), |row| {
+        if row.task_type == request.task_type {
+            runs.push(Run::new(
+                TaskType::new(&row.task_type)?,
+                RunId::new(&row.run_id)?,
+                row.start,
+                row.end,
+                row.status,
+            )?);
+        } else if let Some(count) = counts.get_mut(row.task_type.as_ref()) {
+            *count += 1;
+        } else {
+            counts.insert(row.task_type.to_string(), 1);
+        }
+        Ok(Flow::Continue)
+    })?;
+    let Some(series) = series::task_series(&runs, &request.config).map_err(CliError::invalid)? else {
+        let mut busiest: Vec<(String, u64)> = counts.into_iter().collect();
+        busiest.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        let names: Vec<String> =
+            busiest.iter().take(5).map(|(name, n)| format!("{name:?} ({n} runs)")).collect();
+        return Err(CliError::invalid(format!(
+            "no runs of task type {:?} in {}; task types with the most runs: {}",
+            request.task_type,
+            request.source.name(),
+            names.join(", ")
+        )));
+    };
+    let title = format!(
+        "{}: {} runs, {} warnings, {} critical ({} k = {})",
+        request.task_type,
+        series.points.len(),
+        series.warnings,
+        series.criticals,
+        request.config.policy.method().name(),
+        request.config.policy.method().k()
+    );
+    let layout = chart::layout(&title, &series, request.width, request.height);
+    let file = std::fs::File::create(&request.output).map_err(CliError::Output)?;
+    let mut file = std::io::BufWriter::new(file);
+    match request.format {
+        ImageFormat::Svg => file.write_all(svg::render(&layout).as_bytes()).map_err(CliError::Output)?,
+        ImageFormat::Png => {
+            raster::render(&layout, &mut file).map_err(|e| CliError::Output(std::io::Error::other(e)))?
+        }
+    }
+    file.flush().map_err(CliError::Output)?;
+    writeln!(
+        out,
+        "wrote {} ({} runs of {}, {} nights with a baseline, {} warnings, {} critical)",
+        request.output.display(),
+        series.points.len(),
+        request.task_type,
+        series.steps.len(),
+        series.warnings,
+        series.criticals
+    )
+    .map_err(CliError::Output)
+}

@@ -1,0 +1,66 @@
+//! Shapes to an SVG document.
+
+use std::fmt::Write;
+
+use super::chart::{Anchor, Chart, Rgb, Shape};
+
+fn color((r, g, b): Rgb) -> String {
+    format!("#{r:02x}{g:02x}{b:02x}")
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+pub fn render(chart: &Chart) -> String {
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" font-family=\"sans-serif\">\n",
+        w = chart.width,
+        h = chart.height
+    );
+    for shape in &chart.shapes {
+        // Writing to a String cannot fail.
+        let _ = match shape {
+            Shape::Rect { x, y, w, h, fill } => writeln!(
+                svg,
+                "<rect x=\"{x:.1}\" y=\"{y:.1}\" width=\"{w:.1}\" height=\"{h:.1}\" fill=\"{}\"/>",
+                color(*fill)
+            ),
+            Shape::Line { x1, y1, x2, y2, color: c, width } => writeln!(
+                svg,
+                "<line x1=\"{x1:.1}\" y1=\"{y1:.1}\" x2=\"{x2:.1}\" y2=\"{y2:.1}\" stroke=\"{}\" stroke-width=\"{width}\"/>",
+                color(*c)
+            ),
+            Shape::Dot { x, y, r, fill, ring } => {
+                let dot = writeln!(
+                    svg,
+                    "<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"{r:.1}\" fill=\"{}\"/>",
+                    color(*fill)
+                );
+                match ring {
+                    Some(ring) => writeln!(
+                        svg,
+                        "<circle class=\"alert\" cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"{:.1}\" fill=\"none\" stroke=\"{}\" stroke-width=\"2\"/>",
+                        r + 3.0,
+                        color(*ring)
+                    ),
+                    None => dot,
+                }
+            }
+            Shape::Text { x, y, text, anchor, color: c, large } => writeln!(
+                svg,
+                "<text x=\"{x:.1}\" y=\"{y:.1}\" text-anchor=\"{}\" font-size=\"{}\" fill=\"{}\">{}</text>",
+                match anchor {
+                    Anchor::Start => "start",
+                    Anchor::Middle => "middle",
+                    Anchor::End => "end",
+                },
+                if *large { 15 } else { 11 },
+                color(*c),
+                escape(text)
+            ),
+        };
+    }
+    svg.push_str("</svg>\n");
+    svg
+}

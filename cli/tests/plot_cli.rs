@@ -1,0 +1,91 @@
+//! `overrun plot` as a user runs it: the image it writes and the errors it names.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use predicates::str::contains;
+use tempfile::TempDir;
+
+const DAY: i64 = 86_400;
+const DAY0: i64 = 20_000 * DAY;
+
+fn overrun() -> Command {
+    Command::cargo_bin("overrun").unwrap()
+}
+
+fn bundled_trace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/data/julia_buildkite_jobs.csv.gz")
+}
+
+/// Eight daily 10-minute runs of "etl", one two-hour run on day 8, and an unrelated task.
+fn small_trace() -> String {
+    let mut csv = String::from("task_type,run_id,start_epoch_s,end_epoch_s,status\n");
+    for d in 0..8 {
+        let start = DAY0 + d * DAY + 3_600;
+        csv += &format!("etl,d{d},{start},{},succeeded\n", start + 600 + 10 * d);
+        csv += &format!("other,o{d},{start},{},succeeded\n", start + 60);
+    }
+    let start = DAY0 + 8 * DAY + 3_600;
+    csv += &format!("etl,slow,{start},{},succeeded\n", start + 7_200);
+    csv
+}
+
+#[test]
+fn svg_plot_draws_every_run_the_nightly_band_and_rings_the_alerted_run() {
+    let dir = TempDir::new().unwrap();
+    let out = dir.path().join("etl.svg");
+    overrun()
+        .args(["plot", "-", "--task", "etl", "-o"])
+        .arg(&out)
+        .write_stdin(small_trace())
+        .assert()
+        .success()
+        .stdout(contains("9 runs of etl, 4 nights with a baseline, 1 warnings, 1 critical"));
+    let svg = std::fs::read_to_string(&out).unwrap();
+    assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""));
+    assert!(svg.trim_end().ends_with("</svg>"));
+    // Nine runs plus six legend dots; one ring around the slow run.
+    assert_eq!(svg.matches("<circle").count(), 9 + 6 + 1, "{svg}");
+    assert_eq!(svg.matches("class=\"alert\"").count(), 1);
+    assert!(svg.contains("etl: 9 runs, 1 warnings, 1 critical (seed k = 2)"));
+}
+
+#[test]
+fn png_plot_of_the_bundled_trace_is_a_png_of_the_asked_size() {
+    let dir = TempDir::new().unwrap();
+    let out = dir.path().join("macos.png");
+    overrun()
+        .args(["plot"])
+        .arg(bundled_trace())
+        .args(["--task", ":macos: test x86_64-apple-darwin", "--width", "800", "--height", "400", "-o"])
+        .arg(&out)
+        .assert()
+        .success();
+    let png = std::fs::read(&out).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    assert_eq!(&png[12..16], b"IHDR");
+    let width = u32::from_be_bytes(png[16..20].try_into().unwrap());
+    let height = u32::from_be_bytes(png[20..24].try_into().unwrap());
+    assert_eq!((width, height), (800, 400));
+}
+
+#[test]
+fn an_unknown_task_names_the_busiest_ones_and_a_wrong_extension_is_refused() {
+    let dir = TempDir::new().unwrap();
+    overrun()
+        .args(["plot", "-", "--task", "etll", "-o"])
+        .arg(dir.path().join("x.svg"))
+        .write_stdin(small_trace())
+        .assert()
+        .code(2)
+        .stderr(contains("no runs of task type \"etll\""))
+        .stderr(contains("\"etl\" (9 runs)"));
+    overrun()
+        .args(["plot", "-", "--task", "etl", "-o"])
+        .arg(dir.path().join("x.jpg"))
+        .write_stdin(small_trace())
+        .assert()
+        .code(2)
+        .stderr(contains("must end in .svg or .png"));
+    assert!(!dir.path().join("x.svg").exists() && !dir.path().join("x.jpg").exists());
+}
