@@ -144,6 +144,10 @@ struct ReplayArgs {
     /// Leave runs that were themselves warned about out of later baselines.
     #[arg(long)]
     exclude_alerted: bool,
+    /// With --exclude-alerted: at most this fraction of a window stays excluded (its slowest
+    /// warned runs); 1 excludes every warned run.
+    #[arg(long, default_value_t = 1.0)]
+    exclusion_cap: f64,
     /// A succeeded run shorter than this fraction of its expected duration (and below its band
     /// mirrored under the mean) gets an informational notice; 0 turns notices off.
     #[arg(long, default_value_t = ShortRule::DEFAULT_FRACTION)]
@@ -212,6 +216,12 @@ struct BacktestArgs {
     /// Also replay each setting with warned runs left out of later baselines.
     #[arg(long)]
     with_exclusion: bool,
+    /// With --with-exclusion: at most this fraction of a window stays excluded.
+    #[arg(long, default_value_t = 1.0)]
+    exclusion_cap: f64,
+    /// Pool this many injections (seeds SEED, SEED+1, …): more slowdowns, steadier figures.
+    #[arg(long, default_value_t = 1)]
+    seeds: u64,
     /// One JSON object per method setting instead of the table.
     #[arg(long)]
     json: bool,
@@ -290,14 +300,32 @@ fn replay_request(args: ReplayArgs) -> Result<ReplayRequest, CliError> {
     let short = ShortRule::new(args.short_fraction).map_err(CliError::invalid)?;
     Ok(ReplayRequest {
         source: Source::from_arg(&args.file)?,
-        config: ReplayConfig { policy, interval, detection, exclude_alerted: args.exclude_alerted, short },
+        config: ReplayConfig {
+            policy,
+            interval,
+            detection,
+            exclude_alerted: args.exclude_alerted,
+            exclusion_cap: exclusion_cap(args.exclusion_cap)?,
+            short,
+        },
         read: ReadOptions { skip_bad_rows: args.skip_bad_rows, show_progress: !args.no_progress },
         json: args.json,
         top: args.top,
     })
 }
 
+fn exclusion_cap(cap: f64) -> Result<f64, CliError> {
+    if (0.0..=1.0).contains(&cap) {
+        Ok(cap)
+    } else {
+        Err(CliError::invalid(format!("--exclusion-cap must be between 0 and 1, got {cap}")))
+    }
+}
+
 fn backtest_request(args: BacktestArgs) -> Result<BacktestRequest, CliError> {
+    if !(1..=1_000).contains(&args.seeds) {
+        return Err(CliError::invalid(format!("--seeds must be 1 to 1000, got {}", args.seeds)));
+    }
     if !(0.0..=1.0).contains(&args.fraction) {
         return Err(CliError::invalid(format!("--fraction must be between 0 and 1, got {}", args.fraction)));
     }
@@ -308,7 +336,13 @@ fn backtest_request(args: BacktestArgs) -> Result<BacktestRequest, CliError> {
         for &k in &args.k {
             let method = args.method.with_k(k);
             let policy = args.schedule.policy(method)?;
-            let config = ReplayConfig { policy, interval, exclude_alerted, ..ReplayConfig::default() };
+            let config = ReplayConfig {
+                policy,
+                interval,
+                exclude_alerted,
+                exclusion_cap: exclusion_cap(args.exclusion_cap)?,
+                ..ReplayConfig::default()
+            };
             variants.push((backtest::label(&config), config));
         }
     }
@@ -322,6 +356,7 @@ fn backtest_request(args: BacktestArgs) -> Result<BacktestRequest, CliError> {
             min_duration_ms: interval.as_ms(),
             ..InjectionPlan::default()
         },
+        seeds: args.seeds,
         json: args.json,
     })
 }

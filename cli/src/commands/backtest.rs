@@ -4,7 +4,7 @@
 use std::io::Write;
 
 use overrun_core::ReplayConfig;
-use overrun_core::backtest::{InjectionPlan, Score, inject, score};
+use overrun_core::backtest::{InjectionPlan, Score, Tally, inject, tally};
 use overrun_core::humanize::duration;
 use overrun_core::replay::replay_runs;
 use serde::Serialize;
@@ -19,6 +19,8 @@ pub struct BacktestRequest {
     /// One replay per configuration, labelled.
     pub variants: Vec<(String, ReplayConfig)>,
     pub plan: InjectionPlan,
+    /// Injections with seeds `plan.seed`, `plan.seed + 1`, …, pooled.
+    pub seeds: u64,
     pub json: bool,
 }
 
@@ -40,19 +42,26 @@ struct ScoreLine<'a> {
     short_notices_per_day: f64,
     days: f64,
     seed: u64,
+    seeds: u64,
 }
 
 pub fn run(request: &BacktestRequest, out: &mut impl Write) -> Result<(), CliError> {
     let runs = read_all_runs(&request.source, &request.read)?;
-    let injected = inject(&runs, &request.plan);
-    let scores: Vec<(String, Score)> = request
-        .variants
-        .iter()
-        .map(|(label, config)| {
+    let mut tallies: Vec<Tally> = vec![Tally::default(); request.variants.len()];
+    let mut eligible = 0;
+    let mut injected_runs = 0;
+    for offset in 0..request.seeds.max(1) {
+        let plan = InjectionPlan { seed: request.plan.seed.wrapping_add(offset), ..request.plan.clone() };
+        let injected = inject(&runs, &plan);
+        eligible += injected.eligible;
+        injected_runs = injected.runs.len();
+        for ((_, config), pooled) in request.variants.iter().zip(&mut tallies) {
             let outcome = replay_runs(*config, &injected.runs).map_err(CliError::invalid)?;
-            Ok((label.clone(), score(&outcome, &injected, &request.plan.factors)))
-        })
-        .collect::<Result<_, CliError>>()?;
+            pooled.merge(&tally(&outcome, &injected, &plan.factors));
+        }
+    }
+    let scores: Vec<(String, Score)> =
+        request.variants.iter().zip(&tallies).map(|((label, _), t)| (label.clone(), t.score())).collect();
 
     let written = if request.json {
         scores.iter().try_for_each(|(label, s)| {
@@ -73,12 +82,13 @@ pub fn run(request: &BacktestRequest, out: &mut impl Write) -> Result<(), CliErr
                 short_notices_per_day: s.short_notices_per_day,
                 days: s.days,
                 seed: request.plan.seed,
+                seeds: request.seeds,
             };
             serde_json::to_writer(&mut *out, &line).map_err(std::io::Error::from)?;
             writeln!(out)
         })
     } else {
-        table(out, request, &injected.runs.len(), injected.eligible, &scores)
+        table(out, request, &injected_runs, eligible, &scores)
     };
     written.map_err(CliError::Output)
 }
@@ -93,13 +103,19 @@ fn table(
     let Some((_, first)) = scores.first() else { return Ok(()) };
     let per_factor: Vec<String> =
         first.recall.iter().map(|r| format!("×{}: {}", r.factor, r.injected)).collect();
+    let seeds = request.seeds.max(1);
+    let seed_note = if seeds == 1 {
+        format!("seed {}", request.plan.seed)
+    } else {
+        format!("seeds {} to {}, pooled", request.plan.seed, request.plan.seed.wrapping_add(seeds - 1))
+    };
     writeln!(
         out,
-        "Backtest of {}: {runs} runs over {:.1} days; {} of {eligible} eligible runs slowed down (seed {}): {}",
+        "Backtest of {}: {runs} runs over {:.1} days; {} of {} eligible runs slowed down ({seed_note}): {}",
         request.source.name(),
-        first.days,
+        first.days / seeds as f64,
         first.injected,
-        request.plan.seed,
+        eligible,
         per_factor.join(", ")
     )?;
     writeln!(out)?;
@@ -147,6 +163,10 @@ fn table(
 /// A label for a configuration, such as `seed k=2` or `seed k=2 excl`.
 pub fn label(config: &ReplayConfig) -> String {
     let method = config.policy.method();
-    let exclusion = if config.exclude_alerted { " excl" } else { "" };
+    let exclusion = match (config.exclude_alerted, config.exclusion_cap) {
+        (false, _) => String::new(),
+        (true, cap) if cap >= 1.0 => " excl".to_owned(),
+        (true, cap) => format!(" excl≤{}%", (cap * 100.0).round()),
+    };
     format!("{} k={}{exclusion}", method.name(), method.k())
 }

@@ -137,61 +137,139 @@ impl Score {
     }
 }
 
-/// Scores a replay of an injected trace. Only warnings count: a critical always follows one.
-pub fn score(outcome: &ReplayOutcome, injected: &Injected, factors: &[f64]) -> Score {
-    let days = outcome.summary.days_covered().max(1.0 / 24.0);
-    let mut false_alerts = 0;
-    let mut warnings = 0;
-    let mut delays = Vec::new();
-    let mut detected_by_factor: HashMap<u64, usize> = HashMap::new();
-    for alert in outcome.alerts.iter().filter(|a| a.level == Level::Warning) {
-        warnings += 1;
-        match injected.stretched.get(&alert.run_id) {
-            Some(stretch) => {
-                *detected_by_factor.entry(stretch.factor.to_bits()).or_default() += 1;
-                delays.push(alert.at - stretch.normal_end);
+/// The raw counts of one or more backtest replays; [`Tally::merge`] pools replays of the same
+/// trace with different injection seeds, so figures rest on more slowdowns than one seed gives.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Tally {
+    pub healthy_runs: usize,
+    pub false_alerts: usize,
+    pub warnings: usize,
+    /// Per factor: (factor, injected, detected).
+    pub by_factor: Vec<(f64, usize, usize)>,
+    pub delays_ms: Vec<i64>,
+    pub short_notices: usize,
+    pub succeeded: u64,
+    pub days: f64,
+}
+
+impl Tally {
+    pub fn merge(&mut self, other: &Tally) {
+        self.healthy_runs += other.healthy_runs;
+        self.false_alerts += other.false_alerts;
+        self.warnings += other.warnings;
+        for &(factor, injected, detected) in &other.by_factor {
+            match self.by_factor.iter_mut().find(|(f, _, _)| *f == factor) {
+                Some(entry) => {
+                    entry.1 += injected;
+                    entry.2 += detected;
+                }
+                None => self.by_factor.push((factor, injected, detected)),
             }
-            None => false_alerts += 1,
+        }
+        self.delays_ms.extend_from_slice(&other.delays_ms);
+        self.short_notices += other.short_notices;
+        self.succeeded += other.succeeded;
+        self.days += other.days;
+    }
+
+    pub fn score(&self) -> Score {
+        let days = self.days.max(1.0 / 24.0);
+        let mut delays = self.delays_ms.clone();
+        delays.sort_unstable();
+        let recall: Vec<Recall> = self
+            .by_factor
+            .iter()
+            .map(|&(factor, injected, detected)| Recall { factor, detected, injected })
+            .collect();
+        let per_1000 = |count: usize, of: f64| if of > 0.0 { count as f64 * 1_000.0 / of } else { 0.0 };
+        Score {
+            healthy_runs: self.healthy_runs,
+            false_alerts: self.false_alerts,
+            false_alerts_per_1000_healthy: per_1000(self.false_alerts, self.healthy_runs as f64),
+            false_alerts_per_day: self.false_alerts as f64 / days,
+            injected: recall.iter().map(|r| r.injected).sum(),
+            detected: delays.len(),
+            recall,
+            median_delay_ms: (!delays.is_empty()).then(|| delays[delays.len() / 2]),
+            alerts_per_day: self.warnings as f64 / days,
+            short_notices: self.short_notices,
+            short_notices_per_1000_succeeded: per_1000(self.short_notices, self.succeeded as f64),
+            short_notices_per_day: self.short_notices as f64 / days,
+            days: (days * MS_PER_DAY as f64).round() / MS_PER_DAY as f64,
         }
     }
-    let recall: Vec<Recall> = factors
-        .iter()
-        .map(|&factor| Recall {
-            factor,
-            detected: detected_by_factor.get(&factor.to_bits()).copied().unwrap_or(0),
-            injected: injected.stretched.values().filter(|s| s.factor == factor).count(),
-        })
-        .collect();
-    delays.sort_unstable();
-    let healthy_runs = injected.runs.len() - injected.stretched.len();
-    Score {
-        healthy_runs,
-        false_alerts,
-        false_alerts_per_1000_healthy: if healthy_runs == 0 {
-            0.0
-        } else {
-            false_alerts as f64 * 1_000.0 / healthy_runs as f64
-        },
-        false_alerts_per_day: false_alerts as f64 / days,
-        injected: injected.stretched.len(),
-        detected: delays.len(),
-        recall,
-        median_delay_ms: (!delays.is_empty()).then(|| delays[delays.len() / 2]),
-        alerts_per_day: warnings as f64 / days,
+}
+
+/// Counts a replay of an injected trace. Only warnings count: a critical always follows one.
+pub fn tally(outcome: &ReplayOutcome, injected: &Injected, factors: &[f64]) -> Tally {
+    let mut tally = Tally {
+        healthy_runs: injected.runs.len() - injected.stretched.len(),
+        by_factor: factors
+            .iter()
+            .map(|&factor| (factor, injected.stretched.values().filter(|s| s.factor == factor).count(), 0))
+            .collect(),
         short_notices: outcome.short_finishes.len(),
-        short_notices_per_1000_succeeded: if outcome.summary.succeeded == 0 {
-            0.0
-        } else {
-            outcome.short_finishes.len() as f64 * 1_000.0 / outcome.summary.succeeded as f64
-        },
-        short_notices_per_day: outcome.short_finishes.len() as f64 / days,
-        days: (days * MS_PER_DAY as f64).round() / MS_PER_DAY as f64,
+        succeeded: outcome.summary.succeeded,
+        days: outcome.summary.days_covered(),
+        ..Tally::default()
+    };
+    for alert in outcome.alerts.iter().filter(|a| a.level == Level::Warning) {
+        tally.warnings += 1;
+        match injected.stretched.get(&alert.run_id) {
+            Some(stretch) => {
+                if let Some(entry) = tally.by_factor.iter_mut().find(|(f, _, _)| *f == stretch.factor) {
+                    entry.2 += 1;
+                }
+                tally.delays_ms.push(alert.at - stretch.normal_end);
+            }
+            None => tally.false_alerts += 1,
+        }
     }
+    tally
+}
+
+/// Scores a replay of an injected trace.
+pub fn score(outcome: &ReplayOutcome, injected: &Injected, factors: &[f64]) -> Score {
+    tally(outcome, injected, factors).score()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pooled_tallies_add_counts_and_take_the_median_of_all_delays() {
+        let a = Tally {
+            healthy_runs: 1_000,
+            false_alerts: 3,
+            warnings: 5,
+            by_factor: vec![(1.5, 2, 1), (2.0, 1, 1)],
+            delays_ms: vec![10, 30],
+            short_notices: 1,
+            succeeded: 900,
+            days: 10.0,
+        };
+        let b = Tally {
+            healthy_runs: 1_000,
+            false_alerts: 1,
+            warnings: 3,
+            by_factor: vec![(1.5, 2, 2), (2.0, 1, 0)],
+            delays_ms: vec![20, 40],
+            short_notices: 0,
+            succeeded: 900,
+            days: 10.0,
+        };
+        let mut pooled = a.clone();
+        pooled.merge(&b);
+        let score = pooled.score();
+        assert_eq!(score.false_alerts_per_1000_healthy, 2.0);
+        assert_eq!(score.false_alerts_per_day, 0.2);
+        assert_eq!((score.injected, score.detected), (6, 4));
+        assert_eq!(score.recall[0].rate(), 0.75);
+        assert_eq!(score.median_delay_ms, Some(30), "median of 10, 20, 30, 40 (upper)");
+        assert_eq!(score.alerts_per_day, 0.4);
+        assert!((score.short_notices_per_1000_succeeded - 1_000.0 / 1_800.0).abs() < 1e-12);
+    }
     use crate::model::TaskType;
     use crate::replay::{ReplayConfig, replay_runs};
 

@@ -22,7 +22,7 @@ use crate::moments::WindowStats;
 use crate::short::{ShortFinish, ShortRule};
 use crate::time::{EpochMs, MS_PER_DAY, TickInterval};
 
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ReplayConfig {
     pub policy: BaselinePolicy,
     pub interval: TickInterval,
@@ -31,8 +31,26 @@ pub struct ReplayConfig {
     /// not widen the limit for the next two weeks. Off for the seed method as DESIGN §2 states
     /// it.
     pub exclude_alerted: bool,
+    /// With `exclude_alerted`: at most this fraction of a window's runs stays excluded (the
+    /// slowest warned runs); the other warned runs count again. 1 excludes every warned run. The
+    /// guard keeps exclusion from feeding on itself: each excluded run narrows the next limit,
+    /// which warns more runs.
+    pub exclusion_cap: f64,
     /// Succeeded runs far below their expected duration get an informational notice.
     pub short: ShortRule,
+}
+
+impl Default for ReplayConfig {
+    fn default() -> Self {
+        Self {
+            policy: BaselinePolicy::default(),
+            interval: TickInterval::default(),
+            detection: DetectionConfig::default(),
+            exclude_alerted: false,
+            exclusion_cap: 1.0,
+            short: ShortRule::default(),
+        }
+    }
 }
 
 /// One run as read from a history, borrowed so that parsing allocates only for runs that matter.
@@ -185,22 +203,42 @@ struct OpenRun {
     deferred_success: bool,
 }
 
-/// Exact moments of succeeded runs per day of end time, oldest first. Only the window before the
-/// current night and the days ahead of it (runs already seen that end later) are kept.
+/// Exact moments of succeeded runs per day of end time, oldest first, with the durations of the
+/// warned runs left out (when excluding). Only the window before the current night and the days
+/// ahead of it (runs already seen that end later) are kept.
 #[derive(Default)]
-struct DailyBuckets(VecDeque<(i64, WindowStats)>);
+struct DailyBuckets(VecDeque<(i64, DayBucket)>);
+
+#[derive(Default)]
+struct DayBucket {
+    stats: WindowStats,
+    excluded: Vec<u64>,
+}
 
 impl DailyBuckets {
-    fn add(&mut self, day: i64, duration_ms: u64) {
+    fn bucket(&mut self, day: i64) -> &mut DayBucket {
         // Runs arrive in start order, so their end day is almost always the newest bucket.
         let position = self.0.iter().rposition(|&(d, _)| d <= day);
-        let mut single = WindowStats::default();
-        single.push(duration_ms);
-        match position {
-            Some(i) if self.0[i].0 == day => self.0[i].1 += single,
-            Some(i) => self.0.insert(i + 1, (day, single)),
-            None => self.0.push_front((day, single)),
-        }
+        let index = match position {
+            Some(i) if self.0[i].0 == day => i,
+            Some(i) => {
+                self.0.insert(i + 1, (day, DayBucket::default()));
+                i + 1
+            }
+            None => {
+                self.0.push_front((day, DayBucket::default()));
+                0
+            }
+        };
+        &mut self.0[index].1
+    }
+
+    fn add(&mut self, day: i64, duration_ms: u64) {
+        self.bucket(day).stats.push(duration_ms);
+    }
+
+    fn add_excluded(&mut self, day: i64, duration_ms: u64) {
+        self.bucket(day).excluded.push(duration_ms);
     }
 
     fn drop_before(&mut self, day: i64) {
@@ -209,8 +247,24 @@ impl DailyBuckets {
         }
     }
 
-    fn sum(&self, days: std::ops::Range<i64>) -> WindowStats {
-        self.0.iter().filter(|(d, _)| days.contains(d)).map(|&(_, m)| m).sum()
+    /// The window's statistics, with all but the slowest `cap` share of its runs counted again
+    /// when more than that share was excluded.
+    fn window(&self, days: std::ops::Range<i64>, cap: f64) -> WindowStats {
+        let mut stats = WindowStats::default();
+        let mut excluded: Vec<u64> = Vec::new();
+        for (_, bucket) in self.0.iter().filter(|(d, _)| days.contains(d)) {
+            stats += bucket.stats;
+            excluded.extend_from_slice(&bucket.excluded);
+        }
+        let total = stats.linear.count() + excluded.len() as u64;
+        let allowed = (cap * total as f64).floor() as usize;
+        if excluded.len() > allowed {
+            excluded.sort_unstable();
+            for &duration in &excluded[..excluded.len() - allowed] {
+                stats.push(duration);
+            }
+        }
+        stats
     }
 }
 
@@ -304,8 +358,8 @@ impl Replayer {
                 });
             }
         }
-        if succeeded && self.config.exclude_alerted && !still_open && !alerted.contains(Level::Warning) {
-            self.add_success(task, run.start, run.end);
+        if succeeded && self.config.exclude_alerted && !still_open {
+            self.settle_success(task, run.start, run.end, alerted.contains(Level::Warning));
         }
         if let (true, Some(end)) = (succeeded && self.config.short.is_enabled(), run.end) {
             let pending = PendingShort {
@@ -396,6 +450,18 @@ impl Replayer {
         }
     }
 
+    /// A deferred success, now known to have been warned about or not.
+    fn settle_success(&mut self, task: u32, start: EpochMs, end: Option<EpochMs>, warned: bool) {
+        match (warned, end) {
+            (false, _) => self.add_success(task, start, end),
+            (true, Some(end)) => {
+                let bucket = self.config.policy.bucket_of_end(end);
+                self.tasks[task as usize].daily.add_excluded(bucket, end.abs_diff(start));
+            }
+            (true, None) => {}
+        }
+    }
+
     fn count_status(&mut self, status: RunStatus) {
         let counter = match status {
             RunStatus::Succeeded => &mut self.summary.succeeded,
@@ -429,8 +495,8 @@ impl Replayer {
                 let keep = !run.alerted.is_complete()
                     && run.end.is_none_or(|end| end > policy.night_start(next + 1));
                 // Retired no later than the night its end falls in: that bucket is still open.
-                if !keep && run.deferred_success && !run.alerted.contains(Level::Warning) {
-                    self.add_success(run.task, run.start, run.end);
+                if !keep && run.deferred_success {
+                    self.settle_success(run.task, run.start, run.end, run.alerted.contains(Level::Warning));
                 }
                 keep
             });
@@ -504,17 +570,16 @@ impl Replayer {
                 let window = policy.window_buckets(night);
                 // Nights only move forward, so days before this window are never read again.
                 state.daily.drop_before(window.start);
-                let limits = policy.baseline_from(&state.daily.sum(window), policy.night_start(night)).map(
-                    |baseline| {
-                        let thresholds = detection.thresholds(&baseline);
-                        NightLimits {
-                            baseline,
-                            thresholds,
-                            first_exceeding_ms: Level::ALL
-                                .map(|level| thresholds.first_exceeding_elapsed_ms(level)),
-                        }
-                    },
-                );
+                let stats = state.daily.window(window, self.config.exclusion_cap);
+                let limits = policy.baseline_from(&stats, policy.night_start(night)).map(|baseline| {
+                    let thresholds = detection.thresholds(&baseline);
+                    NightLimits {
+                        baseline,
+                        thresholds,
+                        first_exceeding_ms: Level::ALL
+                            .map(|level| thresholds.first_exceeding_elapsed_ms(level)),
+                    }
+                });
                 state.cached = Some((night, limits));
                 limits
             }

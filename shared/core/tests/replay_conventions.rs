@@ -28,6 +28,7 @@ fn config(k: f64, window_days: u32, min_samples: u64) -> ReplayConfig {
         interval: TickInterval::from_seconds(600).unwrap(),
         detection: DetectionConfig::default(),
         exclude_alerted: false,
+        exclusion_cap: 1.0,
         short: ShortRule::default(),
     }
 }

@@ -11,6 +11,7 @@ use proptest::prelude::*;
 
 struct Params {
     exclude_alerted: bool,
+    exclusion_cap: f64,
     k: f64,
     window_days: i64,
     min_samples: usize,
@@ -40,15 +41,26 @@ fn naive_alerts(p: &Params, runs: &[Run]) -> Vec<(String, i64, Level)> {
             if !(r.start() <= t && t < end) {
                 continue;
             }
-            let durations: Vec<f64> = runs
+            let in_window: Vec<(f64, bool)> = runs
                 .iter()
                 .enumerate()
-                .filter(|(j, _)| !(p.exclude_alerted && alerted[*j][0]))
-                .map(|(_, o)| o)
-                .filter(|o| o.task_type() == r.task_type() && o.status() == RunStatus::Succeeded)
-                .filter_map(|o| {
-                    o.end().filter(|&e| window_start <= e && e < night).map(|e| (e - o.start()) as f64)
+                .filter(|(_, o)| o.task_type() == r.task_type() && o.status() == RunStatus::Succeeded)
+                .filter_map(|(j, o)| {
+                    o.end()
+                        .filter(|&e| window_start <= e && e < night)
+                        .map(|e| ((e - o.start()) as f64, p.exclude_alerted && alerted[j][0]))
                 })
+                .collect();
+            // At most `exclusion_cap` of the window stays excluded: the slowest warned runs.
+            let mut excluded: Vec<f64> = in_window.iter().filter(|(_, x)| *x).map(|(d, _)| *d).collect();
+            excluded.sort_by(f64::total_cmp);
+            let allowed = (p.exclusion_cap * in_window.len() as f64).floor() as usize;
+            let back = excluded.len().saturating_sub(allowed);
+            let durations: Vec<f64> = in_window
+                .iter()
+                .filter(|(_, x)| !*x)
+                .map(|(d, _)| *d)
+                .chain(excluded[..back].iter().copied())
                 .collect();
             if durations.len() < p.min_samples {
                 continue;
@@ -161,13 +173,15 @@ proptest! {
         interval_s in prop::sample::select(vec![60i64, 420, 600, 3_600]),
         critical_factor in prop::sample::select(vec![1.0, 1.5, 2.0]),
         exclude_alerted in any::<bool>(),
+        exclusion_cap in prop::sample::select(vec![0.0, 0.1, 0.34, 1.0]),
     ) {
-        let params = Params { exclude_alerted, k, window_days, min_samples, nightly_hour, interval_s, critical_factor };
+        let params = Params { exclude_alerted, exclusion_cap, k, window_days, min_samples, nightly_hour, interval_s, critical_factor };
         let config = ReplayConfig {
             policy: BaselinePolicy::new(Method::Seed { k }, window_days as u32, min_samples as u64, nightly_hour as u8).unwrap(),
             interval: TickInterval::from_seconds(interval_s).unwrap(),
             detection: DetectionConfig::new(critical_factor).unwrap(),
             exclude_alerted,
+            exclusion_cap,
             short: ShortRule::default(),
         };
         let engine: Vec<(String, i64, Level)> = replay_runs(config, &runs)
@@ -188,7 +202,7 @@ proptest! {
         nightly_hour in 0i64..24,
         fraction in prop::sample::select(vec![0.1, 0.25, 0.5, 0.9]),
     ) {
-        let params = Params { exclude_alerted: false, k, window_days, min_samples, nightly_hour, interval_s: 600, critical_factor: 2.0 };
+        let params = Params { exclude_alerted: false, exclusion_cap: 1.0, k, window_days, min_samples, nightly_hour, interval_s: 600, critical_factor: 2.0 };
         let config = ReplayConfig {
             policy: BaselinePolicy::new(Method::Seed { k }, window_days as u32, min_samples as u64, nightly_hour as u8).unwrap(),
             short: ShortRule::new(fraction).unwrap(),
