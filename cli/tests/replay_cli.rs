@@ -377,6 +377,47 @@ fn backtest_reports_recall_and_false_alerts_and_is_reproducible_for_a_seed() {
 }
 
 #[test]
+fn backtest_pools_several_seeds_into_more_slowdowns_and_labels_guarded_exclusion() {
+    let json = |extra: &[&str]| {
+        let output = overrun()
+            .args(["backtest", "--json", "--k", "3"])
+            .args(extra)
+            .arg(bundled_trace())
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        json_lines(&output.stdout)
+    };
+    let one = json(&[]);
+    let five = json(&["--seeds", "5"]);
+    assert_eq!(five[0]["seeds"], 5);
+    let (one_injected, five_injected) =
+        (one[0]["injected"].as_u64().unwrap(), five[0]["injected"].as_u64().unwrap());
+    assert!(five_injected > 3 * one_injected, "{one_injected} vs {five_injected}");
+    assert_eq!(
+        five[0]["healthy_runs"].as_u64().unwrap() + five_injected,
+        5 * 8_640,
+        "five replays of the trace"
+    );
+
+    let guarded = json(&["--with-exclusion", "--exclusion-cap", "0.1"]);
+    let labels: Vec<&str> = guarded.iter().map(|l| l["method"].as_str().unwrap()).collect();
+    assert_eq!(labels, ["seed k=3", "seed k=3 excl≤10%"]);
+    overrun()
+        .args(["backtest", "--seeds", "0"])
+        .arg(bundled_trace())
+        .assert()
+        .code(2)
+        .stderr(contains("--seeds"));
+    overrun()
+        .args(["backtest", "--with-exclusion", "--exclusion-cap", "1.5"])
+        .arg(bundled_trace())
+        .assert()
+        .code(2)
+        .stderr(contains("--exclusion-cap"));
+}
+
+#[test]
 fn tune_recommends_the_smallest_k_within_the_budget() {
     let output = overrun().args(["tune", "--budget", "0.1"]).arg(bundled_trace()).output().unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
