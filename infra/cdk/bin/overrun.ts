@@ -23,6 +23,7 @@ const settings: Partial<OverrunSettings> = {
   criticalFactor: number('criticalFactor'),
   fallbackLimitSeconds: number('fallbackLimitSeconds'),
   retentionDays: number('retentionDays'),
+  shortFraction: number('shortFraction'),
 };
 const assetsDir = path.resolve(context('assetsDir') ?? '../../target/lambda');
 
