@@ -119,11 +119,13 @@ fn table(
         per_factor.join(", ")
     )?;
     writeln!(out)?;
+    // Labels are padded by characters; "≤" is one character but three bytes.
+    let width = scores.iter().map(|(label, _)| label.chars().count()).max().unwrap_or(0).max(22);
     let factor_headers: Vec<String> =
         first.recall.iter().map(|r| format!("{:>7}", format!("×{}", r.factor))).collect();
     writeln!(
         out,
-        "{:<22} {:>10} {:>9} {} {:>8} {:>13} {:>10} {:>9}",
+        "{:<width$} {:>10} {:>9} {} {:>8} {:>13} {:>10} {:>9}",
         "method",
         "false/1k",
         "false/day",
@@ -140,7 +142,7 @@ fn table(
         });
         writeln!(
             out,
-            "{label:<22} {:>10.2} {:>9.2} {} {:>7.1}% {:>13} {:>10.2} {:>9.2}",
+            "{label:<width$} {:>10.2} {:>9.2} {} {:>7.1}% {:>13} {:>10.2} {:>9.2}",
             s.false_alerts_per_1000_healthy,
             s.false_alerts_per_day,
             recalls.join(" "),
