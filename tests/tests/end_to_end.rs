@@ -149,6 +149,21 @@ async fn events_in_baselines_overnight_and_an_alert_out_through_the_real_binarie
     );
     assert!(subjects.iter().any(|s| s.starts_with("[Overrun CRITICAL] nightly-export")), "{subjects:?}");
 
+    // An export that succeeds in 20 seconds instead of ten minutes: one info notice from ingest.
+    let quick_start = now - 5 * 60_000;
+    emulator.invoke_ok("ingest", &task_event("nightly-export", "export-empty", "STARTED", quick_start));
+    let finished = task_event("nightly-export", "export-empty", "SUCCEEDED", quick_start + 20_000);
+    let first = emulator.invoke_ok("ingest", &finished);
+    assert_eq!(first["short_notice"], "Published", "{first}");
+    let again = emulator.invoke_ok("ingest", &finished);
+    assert_eq!(again["short_notice"], "AlreadyClaimed", "a redelivered finish sends nothing: {again}");
+    let notices = stack.received().await;
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    assert!(
+        notices[0]["Subject"].as_str().unwrap().starts_with("[Overrun info] nightly-export finished in 20s"),
+        "{notices:?}"
+    );
+
     // A malformed event fails the invocation (so a failure destination keeps it), naming the field.
     let bad = emulator.invoke(
         "ingest",
