@@ -58,16 +58,9 @@ pub fn for_each_row(
 
 /// Every run of a history, in memory (for commands that replay it several times).
 pub fn read_all_runs(source: &Source, options: &ReadOptions) -> Result<Vec<overrun_core::Run>, CliError> {
-    use overrun_core::{Run, RunId, TaskType};
     let mut runs = Vec::new();
     for_each_row(source, options, &mut BadRows::default(), |row| {
-        runs.push(Run::new(
-            TaskType::new(&row.task_type)?,
-            RunId::new(&row.run_id)?,
-            row.start,
-            row.end,
-            row.status,
-        )?);
+        runs.push(row.to_run()?);
         Ok(Flow::Continue)
     })?;
     Ok(runs)

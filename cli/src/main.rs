@@ -128,14 +128,8 @@ struct OverrideArgs {
 struct ReplayArgs {
     /// History file (CSV or .csv.gz, detected by content); `-` reads standard input.
     file: PathBuf,
-    /// Baseline method. `seed`: limit = mean + k·σ of the window's succeeded runs. `lognormal`:
-    /// a prediction limit in log space, exp(μ + t·s·√(1 + 1/n)) with t the Student quantile at
-    /// the level of a normal k (see docs/DETECTION.md).
-    #[arg(long, default_value = "seed")]
-    method: MethodName,
-    /// How many standard deviations above the mean the limit sits.
-    #[arg(long, default_value_t = Method::SEED_DEFAULT_K)]
-    k: f64,
+    #[command(flatten)]
+    method: MethodArgs,
     #[command(flatten)]
     schedule: ScheduleArgs,
     /// A run is critical past this multiple of its limit (a warning past the limit itself).
@@ -164,6 +158,25 @@ struct ReplayArgs {
     /// Never draw a progress bar (one is drawn on a terminal for large inputs).
     #[arg(long)]
     no_progress: bool,
+}
+
+/// The baseline method and its sensitivity, for the commands that replay one setting.
+#[derive(Args)]
+struct MethodArgs {
+    /// Baseline method. `seed`: limit = mean + k·σ of the window's succeeded runs. `lognormal`:
+    /// a prediction limit in log space, exp(μ + t·s·√(1 + 1/n)) with t the Student quantile at
+    /// the level of a normal k (see docs/DETECTION.md).
+    #[arg(long, default_value = "seed")]
+    method: MethodName,
+    /// How many standard deviations above the mean the limit sits.
+    #[arg(long, default_value_t = Method::SEED_DEFAULT_K)]
+    k: f64,
+}
+
+impl MethodArgs {
+    fn method(&self) -> Method {
+        self.method.with_k(self.k)
+    }
 }
 
 /// When baselines are computed and how often runs are checked: shared by every replaying command.
@@ -238,10 +251,8 @@ struct PlotArgs {
     /// Output image: .svg or .png.
     #[arg(short, long)]
     output: PathBuf,
-    #[arg(long, default_value = "seed")]
-    method: MethodName,
-    #[arg(long, default_value_t = Method::SEED_DEFAULT_K)]
-    k: f64,
+    #[command(flatten)]
+    method: MethodArgs,
     #[command(flatten)]
     schedule: ScheduleArgs,
     /// Image size in pixels.
@@ -293,8 +304,7 @@ struct GenerateArgs {
 }
 
 fn replay_request(args: ReplayArgs) -> Result<ReplayRequest, CliError> {
-    let method = args.method.with_k(args.k);
-    let policy = args.schedule.policy(method)?;
+    let policy = args.schedule.policy(args.method.method())?;
     let interval = args.schedule.interval()?;
     let detection = DetectionConfig::new(args.critical_factor).map_err(CliError::invalid)?;
     let short = ShortRule::new(args.short_fraction).map_err(CliError::invalid)?;
@@ -400,7 +410,7 @@ fn execute(command: Command) -> Result<(), CliError> {
                     args.width, args.height
                 )));
             }
-            let policy = args.schedule.policy(args.method.with_k(args.k))?;
+            let policy = args.schedule.policy(args.method.method())?;
             let request = PlotRequest {
                 source: Source::from_arg(&args.file)?,
                 read: ReadOptions { skip_bad_rows: false, show_progress: true },

@@ -24,6 +24,20 @@ pub struct Row<'a> {
     pub status: RunStatus,
 }
 
+impl Row<'_> {
+    /// The validated, owned run (for commands that keep runs in memory).
+    pub fn to_run(&self) -> Result<overrun_core::Run, RowProblem> {
+        use overrun_core::{Run, RunId, TaskType};
+        Ok(Run::new(
+            TaskType::new(&self.task_type)?,
+            RunId::new(&self.run_id)?,
+            self.start,
+            self.end,
+            self.status,
+        )?)
+    }
+}
+
 impl<'a> From<&'a Row<'_>> for RunInput<'a> {
     fn from(row: &'a Row<'_>) -> Self {
         RunInput {

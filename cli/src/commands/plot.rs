@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
 
-use overrun_core::{ReplayConfig, Run, RunId, TaskType};
+use overrun_core::ReplayConfig;
 
 use crate::error::CliError;
 use crate::history::{BadRows, Flow, ReadOptions, for_each_row};
@@ -47,13 +47,7 @@ pub fn run(request: &PlotRequest, out: &mut impl Write) -> Result<(), CliError> 
     let mut counts: HashMap<String, u64> = HashMap::new();
     for_each_row(&request.source, &request.read, &mut BadRows::default(), |row| {
         if row.task_type == request.task_type {
-            runs.push(Run::new(
-                TaskType::new(&row.task_type)?,
-                RunId::new(&row.run_id)?,
-                row.start,
-                row.end,
-                row.status,
-            )?);
+            runs.push(row.to_run()?);
         } else if let Some(count) = counts.get_mut(row.task_type.as_ref()) {
             *count += 1;
         } else {

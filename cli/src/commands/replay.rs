@@ -3,13 +3,13 @@
 use std::io::Write;
 
 use overrun_core::replay::replay_runs;
-use overrun_core::{ReplayConfig, ReplayError, ReplayOutcome, Replayer, Run, RunId, RunInput, TaskType};
+use overrun_core::{ReplayConfig, ReplayError, ReplayOutcome, Replayer, RunInput};
 
 use crate::error::CliError;
 use crate::history::{BadRows, Flow, ReadOptions, for_each_row};
 use crate::input::Source;
 use crate::render;
-use crate::rows::{Row, RowProblem};
+use crate::rows::RowProblem;
 
 pub struct ReplayRequest {
     pub source: Source,
@@ -54,15 +54,11 @@ pub fn replay(request: &ReplayRequest, err: &mut impl Write) -> Result<(ReplayOu
     let mut bad = BadRows::default();
     let mut runs = Vec::new();
     for_each_row(&request.source, &request.read, &mut bad, |row| {
-        runs.push(owned(&row)?);
+        runs.push(row.to_run()?);
         Ok(Flow::Continue)
     })?;
     let outcome = replay_runs(request.config, &runs).map_err(CliError::invalid)?;
     Ok((outcome, bad))
-}
-
-fn owned(row: &Row<'_>) -> Result<Run, RowProblem> {
-    Ok(Run::new(TaskType::new(&row.task_type)?, RunId::new(&row.run_id)?, row.start, row.end, row.status)?)
 }
 
 fn report_skipped(err: &mut impl Write, source: &Source, bad: &BadRows) -> std::io::Result<()> {

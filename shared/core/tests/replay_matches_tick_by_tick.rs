@@ -20,6 +20,21 @@ struct Params {
     critical_factor: f64,
 }
 
+/// (mean, mean + k·σ) of a window, by the two-pass textbook formulas; none below min_samples.
+fn naive_baseline(p: &Params, durations: &[f64]) -> Option<(f64, f64)> {
+    if durations.len() < p.min_samples {
+        return None;
+    }
+    let n = durations.len() as f64;
+    let mean = durations.iter().sum::<f64>() / n;
+    let sd = if durations.len() > 1 {
+        (durations.iter().map(|d| (d - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
+    } else {
+        0.0
+    };
+    Some((mean, mean + p.k * sd))
+}
+
 fn naive_alerts(p: &Params, runs: &[Run]) -> Vec<(String, i64, Level)> {
     let mut order: Vec<(usize, &Run)> = runs.iter().enumerate().collect();
     order.sort_by_key(|(i, r)| (r.start(), *i));
@@ -62,17 +77,7 @@ fn naive_alerts(p: &Params, runs: &[Run]) -> Vec<(String, i64, Level)> {
                 .map(|(d, _)| *d)
                 .chain(excluded[..back].iter().copied())
                 .collect();
-            if durations.len() < p.min_samples {
-                continue;
-            }
-            let n = durations.len() as f64;
-            let mean = durations.iter().sum::<f64>() / n;
-            let sd = if durations.len() > 1 {
-                (durations.iter().map(|d| (d - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
-            } else {
-                0.0
-            };
-            let upper = mean + p.k * sd;
+            let Some((_, upper)) = naive_baseline(p, &durations) else { continue };
             let elapsed = (t - r.start()) as f64;
             for (level_index, (level, limit)) in
                 [(Level::Warning, upper), (Level::Critical, upper * p.critical_factor)]
@@ -106,17 +111,7 @@ fn naive_short_finishes(p: &Params, fraction: f64, runs: &[Run]) -> Vec<(String,
                 o.end().filter(|&e| window_start <= e && e < night).map(|e| (e - o.start()) as f64)
             })
             .collect();
-        if durations.len() < p.min_samples {
-            continue;
-        }
-        let n = durations.len() as f64;
-        let mean = durations.iter().sum::<f64>() / n;
-        let sd = if durations.len() > 1 {
-            (durations.iter().map(|d| (d - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
-        } else {
-            0.0
-        };
-        let upper = mean + p.k * sd;
+        let Some((mean, upper)) = naive_baseline(p, &durations) else { continue };
         let floor = (2.0 * mean - upper).min(fraction * mean).max(0.0);
         if ((end - r.start()) as f64) < floor {
             found.push((end, r.run_id().to_string()));
