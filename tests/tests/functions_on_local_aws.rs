@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use overrun_core::check::CheckSettings;
+use overrun_core::nightly::FinishedRun;
 use overrun_core::ports::{RunStore, StatsStore};
 use overrun_core::time::{MS_PER_DAY, MS_PER_HOUR};
 use overrun_core::{Moments, TaskType};
@@ -38,9 +39,15 @@ fn settings(stack: &Stack) -> CheckSettings {
 }
 
 async fn nightly(stack: &Stack, now: i64) -> overrun_baseline::NightlyReport {
-    overrun_baseline::handle(now, &stack.config.policy, &stack.adapters.runs, &stack.adapters.stats)
-        .await
-        .unwrap()
+    overrun_baseline::handle(
+        now,
+        &stack.config.policy,
+        stack.config.exclusion_cap,
+        &stack.adapters.runs,
+        &stack.adapters.stats,
+    )
+    .await
+    .unwrap()
 }
 
 async fn check(stack: &Stack, now: i64, claim: &str) -> overrun_checker::CheckReport {
@@ -86,7 +93,8 @@ async fn ingested_start_and_finish_become_one_complete_run_and_duplicates_change
     let statuses = stack.adapters.stats.day_statuses(&[day]).await.unwrap();
     assert_eq!(statuses[0].finished, 1, "counted once despite the duplicate");
     let listed = stack.adapters.runs.finished_runs_of_day(day).await.unwrap();
-    assert_eq!(listed.items, vec![(TaskType::new("etl").unwrap(), 900_000)]);
+    let run = FinishedRun { task_type: TaskType::new("etl").unwrap(), duration_ms: 900_000, warned: false };
+    assert_eq!(listed.items, vec![run]);
 }
 
 #[tokio::test]
@@ -511,4 +519,39 @@ async fn a_failed_notice_publish_fails_the_event_releases_the_claim_and_the_retr
     assert_eq!(retried, ShortNotice::Published);
     assert_eq!(stack.received().await.len(), 1);
     assert_eq!(stack.adapters.stats.day_statuses(&[day]).await.unwrap()[0].finished, 1, "counted once");
+}
+
+#[tokio::test]
+async fn a_warned_run_is_read_apart_and_stays_out_of_the_next_baseline_only_with_guarded_exclusion() {
+    let stack = Stack::new().await;
+    etl_history(&stack).await;
+    nightly(&stack, NIGHT + MS_PER_HOUR).await;
+    // Warned at NOON (limit ≈ 917 s), then it succeeds after 2400 s; a normal run the same day.
+    ingest(&task_event("etl", "slow", "STARTED", NOON - 1_800 * S), &stack.adapters.runs).await.unwrap();
+    assert_eq!(check(&stack, NOON, "tick").await.alerts_published, 1);
+    ingest(&task_event("etl", "slow", "SUCCEEDED", NOON + 600 * S), &stack.adapters.runs).await.unwrap();
+    run(&stack, "etl", "normal", NOON, NOON + 700 * S, "SUCCEEDED").await;
+
+    let day = stack.config.policy.bucket_of_end(NOON + 600 * S);
+    let mut listed = stack.adapters.runs.finished_runs_of_day(day).await.unwrap().items;
+    listed.sort_by_key(|r| r.duration_ms);
+    let warned: Vec<(u64, bool)> = listed.iter().map(|r| (r.duration_ms, r.warned)).collect();
+    assert_eq!(warned, vec![(700_000, false), (2_400_000, true)]);
+
+    let next_night = NIGHT + MS_PER_DAY + MS_PER_HOUR;
+    let baseline_n = |stored: Vec<(TaskType, overrun_core::Baseline)>| {
+        stored.into_iter().find(|(t, _)| t.as_str() == "etl").map(|(_, b)| b.n)
+    };
+    let policy = stack.config.policy;
+    let (runs, stats) = (&stack.adapters.runs, &stack.adapters.stats);
+    overrun_baseline::handle(next_night, &policy, None, runs, stats).await.unwrap();
+    assert_eq!(
+        baseline_n(stats.stored_baselines().await.unwrap().items),
+        Some(12),
+        "the seed counts every run"
+    );
+    // Twelve runs, cap 0.1: one may stay out, the warned one.
+    let report = overrun_baseline::handle(next_night, &policy, Some(0.1), runs, stats).await.unwrap();
+    assert_eq!(report.days_rolled_up, 0, "the day aggregates kept the warned run apart");
+    assert_eq!(baseline_n(stats.stored_baselines().await.unwrap().items), Some(11));
 }

@@ -7,9 +7,10 @@
 
 use std::collections::BTreeMap;
 
+use overrun_core::nightly::DayAggregate;
 use overrun_core::nightly::{aggregate_day, baseline_changes, baselines_for_night, days_to_roll_up};
 use overrun_core::ports::{RunStore, StatsStore, StoreError};
-use overrun_core::{BaselinePolicy, EpochMs, Moments, TaskType};
+use overrun_core::{BaselinePolicy, EpochMs, TaskType};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NightlyReport {
@@ -23,9 +24,11 @@ pub struct NightlyReport {
     pub malformed_items: usize,
 }
 
+/// `exclusion_cap`: guarded exclusion of warned runs (`None`: every run counts, DESIGN §2).
 pub async fn handle(
     now: EpochMs,
     policy: &BaselinePolicy,
+    exclusion_cap: Option<f64>,
     runs: &impl RunStore,
     stats: &impl StatsStore,
 ) -> Result<NightlyReport, StoreError> {
@@ -34,7 +37,7 @@ pub async fn handle(
     let mut report = NightlyReport { night, ..NightlyReport::default() };
 
     let statuses = stats.day_statuses(&window).await?;
-    let mut days: BTreeMap<i64, BTreeMap<TaskType, Moments>> = BTreeMap::new();
+    let mut days: BTreeMap<i64, BTreeMap<TaskType, DayAggregate>> = BTreeMap::new();
     for day in days_to_roll_up(&statuses) {
         let finished = runs.finished_runs_of_day(day).await?;
         log_malformed(&finished.malformed, &mut report);
@@ -57,7 +60,7 @@ pub async fn handle(
         days.insert(day, stored.items.into_iter().collect());
     }
 
-    let baselines = baselines_for_night(policy, night, days.values());
+    let baselines = baselines_for_night(policy, night, days.values(), exclusion_cap);
     let stored = stats.stored_baselines().await?;
     log_malformed(&stored.malformed, &mut report);
     let changes = baseline_changes(&baselines, &stored.items.into_iter().collect());

@@ -13,9 +13,14 @@ async fn main() -> Result<(), Error> {
     let adapters = Adapters::new(&overrun_aws::sdk_config().await, &config);
     let (config, adapters) = (&config, &adapters);
     run(service_fn(|_event: LambdaEvent<Value>| async move {
-        let report =
-            overrun_baseline::handle(SystemClock.now(), &config.policy, &adapters.runs, &adapters.stats)
-                .await?;
+        let report = overrun_baseline::handle(
+            SystemClock.now(),
+            &config.policy,
+            config.exclusion_cap,
+            &adapters.runs,
+            &adapters.stats,
+        )
+        .await?;
         let counters = adapters.counters.snapshot();
         metrics::emit(
             "baseline",

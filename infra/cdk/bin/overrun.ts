@@ -24,6 +24,7 @@ const settings: Partial<OverrunSettings> = {
   fallbackLimitSeconds: number('fallbackLimitSeconds'),
   retentionDays: number('retentionDays'),
   shortFraction: number('shortFraction'),
+  exclusionCap: number('exclusionCap'),
 };
 const assetsDir = path.resolve(context('assetsDir') ?? '../../target/lambda');
 

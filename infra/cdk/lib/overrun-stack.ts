@@ -32,6 +32,8 @@ export interface OverrunSettings {
   retentionDays: number;
   /** Too-short notices below this fraction of the expected duration; 0 turns them off. */
   shortFraction: number;
+  /** Guarded exclusion of warned runs, up to this share of a window; unset counts every run. */
+  exclusionCap?: number;
 }
 
 export const DEFAULTS: OverrunSettings = {
@@ -65,6 +67,9 @@ export class OverrunStack extends Stack {
     }
     if (!(s.shortFraction >= 0 && s.shortFraction < 1)) {
       throw new Error(`shortFraction must be in [0, 1), got ${s.shortFraction}`);
+    }
+    if (s.exclusionCap !== undefined && !(s.exclusionCap > 0 && s.exclusionCap <= 1)) {
+      throw new Error(`exclusionCap must be in (0, 1], got ${s.exclusionCap}`);
     }
 
     // ------------------------------------------------------------ storage
@@ -152,6 +157,7 @@ export class OverrunStack extends Stack {
       OVERRUN_RETENTION_DAYS: String(s.retentionDays),
       OVERRUN_SHORT_FRACTION: String(s.shortFraction),
       ...(s.fallbackLimitSeconds !== undefined ? { OVERRUN_FALLBACK_LIMIT_S: String(s.fallbackLimitSeconds) } : {}),
+      ...(s.exclusionCap !== undefined ? { OVERRUN_EXCLUSION_CAP: String(s.exclusionCap) } : {}),
     };
 
     const makeFunction = (

@@ -157,6 +157,18 @@ test('ingest may read limits and publish too-short notices to the topic, and get
   });
 });
 
+test('guarded exclusion is off unless asked for, and an out-of-range cap is refused', () => {
+  const functions = template.findResources('AWS::Lambda::Function');
+  for (const fn of Object.values(functions)) {
+    assert.equal(fn.Properties.Environment.Variables.OVERRUN_EXCLUSION_CAP, undefined);
+  }
+  const asked = synth({ exclusionCap: 0.1, k: 4 });
+  asked.allResourcesProperties('AWS::Lambda::Function', {
+    Environment: { Variables: Match.objectLike({ OVERRUN_EXCLUSION_CAP: '0.1', OVERRUN_K: '4' }) },
+  });
+  assert.throws(() => synth({ exclusionCap: 0 }), /exclusionCap must be in \(0, 1\]/);
+});
+
 test('an out-of-range nightly hour is refused', () => {
   assert.throws(() => synth({ nightlyHour: 24 }), /nightlyHour must be 0 to 23/);
 });

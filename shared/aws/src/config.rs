@@ -19,6 +19,7 @@ pub const CRITICAL_FACTOR: &str = "OVERRUN_CRITICAL_FACTOR";
 pub const FALLBACK_LIMIT_S: &str = "OVERRUN_FALLBACK_LIMIT_S";
 pub const RETENTION_DAYS: &str = "OVERRUN_RETENTION_DAYS";
 pub const SHORT_FRACTION: &str = "OVERRUN_SHORT_FRACTION";
+pub const EXCLUSION_CAP: &str = "OVERRUN_EXCLUSION_CAP";
 
 #[derive(Debug, Error, PartialEq)]
 pub enum ConfigError {
@@ -41,6 +42,9 @@ pub struct Config {
     pub retention_days: u32,
     /// Too-short completions (ingest): off when the fraction is 0.
     pub short: ShortRule,
+    /// Guarded exclusion (nightly): warned runs stay out of baselines up to this share of a
+    /// window. `None`: every run counts, the seed method exactly (DESIGN §2).
+    pub exclusion_cap: Option<f64>,
 }
 
 impl Config {
@@ -107,6 +111,16 @@ impl Config {
             value: short_fraction.to_string(),
             reason: error.to_string(),
         })?;
+        let exclusion_cap: Option<f64> = parsed(&lookup, EXCLUSION_CAP)?;
+        if let Some(cap) = exclusion_cap
+            && !(cap > 0.0 && cap <= 1.0)
+        {
+            return Err(ConfigError::Invalid {
+                name: EXCLUSION_CAP,
+                value: cap.to_string(),
+                reason: "must be a share of the window in (0, 1], or unset to count every run".into(),
+            });
+        }
         Ok(Self {
             runs_table: required(RUNS_TABLE)?,
             stats_table: required(STATS_TABLE)?,
@@ -116,6 +130,7 @@ impl Config {
             fallback_limit_ms: fallback_limit_s.map(|s| s * 1_000.0),
             retention_days,
             short,
+            exclusion_cap,
         })
     }
 
@@ -172,6 +187,7 @@ mod tests {
         assert_eq!(c.detection, DetectionConfig::default());
         assert_eq!(c.fallback_limit_ms, None);
         assert_eq!(c.retention_days, 35);
+        assert_eq!(c.exclusion_cap, None, "every run counts, as DESIGN §2 says");
         assert_eq!(c.require_topic(), Err(ConfigError::Missing(TOPIC_ARN)));
     }
 
@@ -211,6 +227,10 @@ mod tests {
         let mut vars = TABLES.to_vec();
         vars.push((SHORT_FRACTION, "1.5"));
         assert!(config(&vars).unwrap_err().to_string().contains("OVERRUN_SHORT_FRACTION=\"1.5\""));
+
+        let mut vars = TABLES.to_vec();
+        vars.push((EXCLUSION_CAP, "0"));
+        assert!(config(&vars).unwrap_err().to_string().contains("OVERRUN_EXCLUSION_CAP=\"0\""));
     }
 
     #[test]
@@ -226,6 +246,7 @@ mod tests {
             (FALLBACK_LIMIT_S, "3600"),
             (RETENTION_DAYS, "60"),
             (SHORT_FRACTION, "0.1"),
+            (EXCLUSION_CAP, "0.1"),
         ]);
         let c = config(&vars).unwrap();
         assert_eq!(c.policy, BaselinePolicy::new(Method::Seed { k: 3.0 }, 7, 10, 3).unwrap());
@@ -233,6 +254,7 @@ mod tests {
         assert_eq!(c.fallback_limit_ms, Some(3_600_000.0));
         assert_eq!(c.retention_days, 60);
         assert_eq!(c.short.fraction(), 0.1);
+        assert_eq!(c.exclusion_cap, Some(0.1));
         assert_eq!(c.require_topic(), Ok("arn:aws:sns:eu-west-1:123456789012:alerts"));
     }
 }

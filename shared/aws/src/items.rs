@@ -81,6 +81,28 @@ impl<'a> ItemReader<'a> {
         }
     }
 
+    /// A list of numbers; an absent attribute is an empty list.
+    pub fn number_list<T: FromStr>(&self, name: &str) -> Result<Vec<T>, StoreError> {
+        match self.item.get(name) {
+            None => Ok(Vec::new()),
+            Some(AttributeValue::L(values)) => values
+                .iter()
+                .enumerate()
+                .map(|(i, value)| match value {
+                    AttributeValue::N(text) => text.parse().map_err(|_| {
+                        self.bad(format!("attribute {name}[{i}] = {text} is not a valid number here"))
+                    }),
+                    other => {
+                        Err(self.bad(format!("attribute {name}[{i}] should be a number, found {other:?}")))
+                    }
+                })
+                .collect(),
+            Some(other) => {
+                Err(self.bad(format!("attribute {name} should be a list of numbers, found {other:?}")))
+            }
+        }
+    }
+
     pub fn has(&self, name: &str) -> bool {
         self.item.contains_key(name)
     }
@@ -111,6 +133,20 @@ mod tests {
         assert!(error.contains("etl/r1") && error.contains("start_ms should be a number"), "{error}");
         let error = reader.number::<i64>("end_ms").unwrap_err().to_string();
         assert!(error.contains("end_ms is missing"), "{error}");
+    }
+
+    #[test]
+    fn number_lists_read_every_element_and_name_a_bad_one_by_index() {
+        let item: Item = HashMap::from([
+            ("pk".to_string(), s("DAY#2025-01-30")),
+            ("good".to_string(), AttributeValue::L(vec![n(5), n(7)])),
+            ("bad".to_string(), AttributeValue::L(vec![n(5), s("x")])),
+        ]);
+        let reader = ItemReader::new(&item, &["pk"]);
+        assert_eq!(reader.number_list::<u64>("good").unwrap(), vec![5, 7]);
+        assert_eq!(reader.number_list::<u64>("absent").unwrap(), Vec::<u64>::new());
+        let error = reader.number_list::<u64>("bad").unwrap_err().to_string();
+        assert!(error.contains("DAY#2025-01-30") && error.contains("bad[1] should be a number"), "{error}");
     }
 
     #[test]

@@ -8,6 +8,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, TransactWriteItem, Up
 use overrun_core::check::RunningRun;
 use overrun_core::detect::AlertedLevels;
 use overrun_core::message::Resolution;
+use overrun_core::nightly::FinishedRun;
 use overrun_core::ports::{Listing, Recorded, RunFinished, RunStarted, RunStore, StoreError};
 use overrun_core::time::{MS_PER_DAY, civil_date};
 use overrun_core::{BaselinePolicy, EpochMs, Level, RunId, RunStatus, TaskType};
@@ -80,7 +81,9 @@ impl DynamoRunStore {
         {
             recorded.completed = Some((start, end));
             if !reader.has(r::COUNTED) {
-                recorded.counted = self.count_for_day(task_type, run_id, end).await?;
+                // Alerts are claimed only while a run runs, so this is final once it has ended.
+                let warned = reader.has(r::ALERT_WARNING);
+                recorded.counted = self.count_for_day(task_type, run_id, end, warned).await?;
             }
         }
         let alerted = reader.has(r::ALERT_WARNING) || reader.has(r::ALERT_CRITICAL);
@@ -90,8 +93,16 @@ impl DynamoRunStore {
         Ok(recorded)
     }
 
-    async fn count_for_day(&self, task_type: &str, run_id: &str, end: EpochMs) -> Result<bool, StoreError> {
+    async fn count_for_day(
+        &self,
+        task_type: &str,
+        run_id: &str,
+        end: EpochMs,
+        warned: bool,
+    ) -> Result<bool, StoreError> {
         let day = self.policy.bucket_of_end(end);
+        let end_day =
+            if warned { format!("{}{}", civil_date(day), r::WARNED_DAY_SUFFIX) } else { civil_date(day) };
         let day_expires = self.policy.night_start(day + 1) + self.retention_ms;
         let mark_run = Update::builder()
             .table_name(&self.table)
@@ -101,7 +112,7 @@ impl DynamoRunStore {
             .expression_attribute_names("#counted", r::COUNTED)
             .expression_attribute_names("#end_day", r::END_DAY)
             .expression_attribute_values(":true", AttributeValue::Bool(true))
-            .expression_attribute_values(":day", s(civil_date(day)))
+            .expression_attribute_values(":day", s(end_day))
             .build()
             .map_err(crate::error::AwsError::from)?;
         let count_day = Update::builder()
@@ -209,15 +220,16 @@ fn parse_resolution(item: &Item) -> Result<Resolution, StoreError> {
     })
 }
 
-fn parse_day_run(item: &Item) -> Result<(TaskType, u64), StoreError> {
+fn parse_day_run(item: &Item) -> Result<FinishedRun, StoreError> {
     let reader = ItemReader::new(item, &[r::TASK_TYPE, r::RUN_ID]);
+    let warned = reader.string(r::END_DAY)?.ends_with(r::WARNED_DAY_SUFFIX);
     let start: EpochMs = reader.number(r::START_MS)?;
     let end: EpochMs = reader.number(r::END_MS)?;
     if end < start {
         return Err(reader.invalid(format!("end_ms {end} is before start_ms {start}")));
     }
-    let task = TaskType::new(reader.string(r::TASK_TYPE)?).map_err(|e| reader.invalid(e))?;
-    Ok((task, end.abs_diff(start)))
+    let task_type = TaskType::new(reader.string(r::TASK_TYPE)?).map_err(|e| reader.invalid(e))?;
+    Ok(FinishedRun { task_type, duration_ms: end.abs_diff(start), warned })
 }
 
 impl RunStore for DynamoRunStore {
@@ -416,8 +428,10 @@ impl RunStore for DynamoRunStore {
         Ok(())
     }
 
-    async fn finished_runs_of_day(&self, day: i64) -> Result<Listing<(TaskType, u64)>, StoreError> {
-        let items = self.query_sparse_index(r::END_DAY_INDEX, r::END_DAY, civil_date(day)).await?;
+    async fn finished_runs_of_day(&self, day: i64) -> Result<Listing<FinishedRun>, StoreError> {
+        let mut items = self.query_sparse_index(r::END_DAY_INDEX, r::END_DAY, civil_date(day)).await?;
+        let warned = format!("{}{}", civil_date(day), r::WARNED_DAY_SUFFIX);
+        items.extend(self.query_sparse_index(r::END_DAY_INDEX, r::END_DAY, warned).await?);
         self.counters.run_items_rolled_up.fetch_add(items.len() as u64, std::sync::atomic::Ordering::Relaxed);
         Ok(parse_all(&items, parse_day_run))
     }

@@ -23,6 +23,9 @@ pub mod runs {
     /// Set once a succeeded run is complete and counted for its day: the sparse `by-end-day`
     /// index lets the nightly job read each such run once.
     pub const END_DAY: &str = "end_day";
+    /// Appended to `end_day` for a run the checker warned about while it ran: the nightly job
+    /// reads those apart (two queries of the same index) for guarded exclusion.
+    pub const WARNED_DAY_SUFFIX: &str = "#warned";
     pub const COUNTED: &str = "counted";
     pub const ALERT_WARNING: &str = "alert_warning";
     pub const ALERT_CRITICAL: &str = "alert_critical";
@@ -54,6 +57,8 @@ pub mod stats {
     pub const COUNT: &str = "count";
     pub const SUM_MS: &str = "sum_ms";
     pub const SUM_SQ_MS: &str = "sum_sq_ms";
+    /// Durations of the day's warned runs, kept out of `count`/`sum_ms`/`sum_sq_ms` (absent: none).
+    pub const WARNED_MS: &str = "warned_ms";
 
     pub const N: &str = "n";
     pub const EXPECTED_MS: &str = "expected_ms";

@@ -4,10 +4,10 @@
 use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use overrun_core::check::TaskLimits;
-use overrun_core::nightly::{BaselineChange, DayStatus};
+use overrun_core::nightly::{BaselineChange, DayAggregate, DayStatus};
 use overrun_core::overrides::Override;
 use overrun_core::ports::{Listing, StatsStore, StoreError};
 use overrun_core::time::civil_date;
@@ -69,7 +69,7 @@ fn parse_limits(item: &Item) -> Result<(TaskType, TaskLimits), StoreError> {
     Ok((task, limits))
 }
 
-fn parse_aggregate(item: &Item) -> Result<(TaskType, Moments), StoreError> {
+fn parse_aggregate(item: &Item) -> Result<(TaskType, DayAggregate), StoreError> {
     let reader = ItemReader::new(item, &[st::PK, st::SK]);
     let task = TaskType::new(reader.string(st::TASK_TYPE)?).map_err(|e| reader.invalid(e))?;
     let count: u64 = reader.number(st::COUNT)?;
@@ -77,7 +77,8 @@ fn parse_aggregate(item: &Item) -> Result<(TaskType, Moments), StoreError> {
     let sum_sq: u128 = reader.number(st::SUM_SQ_MS)?;
     let moments = Moments::from_parts(count, sum, sum_sq)
         .ok_or_else(|| reader.invalid("count, sum_ms and sum_sq_ms cannot come from any set of durations"))?;
-    Ok((task, moments))
+    let warned_ms = reader.number_list(st::WARNED_MS)?;
+    Ok((task, DayAggregate { moments, warned_ms }))
 }
 
 impl DynamoStatsStore {
@@ -156,27 +157,30 @@ impl StatsStore for DynamoStatsStore {
     async fn write_day(
         &self,
         day: i64,
-        aggregates: &BTreeMap<TaskType, Moments>,
+        aggregates: &BTreeMap<TaskType, DayAggregate>,
         runs_included: u64,
     ) -> Result<(), StoreError> {
         let pk = day_pk(day);
         let expires = (self.policy.night_start(day + 1) + self.retention_ms).div_euclid(1_000);
         let mut requests = Vec::with_capacity(aggregates.len());
-        for (task, moments) in aggregates {
+        for (task, aggregate) in aggregates {
             let sk = format!("{}{}", st::TASK_PREFIX, task);
             let key = format!("{pk}/{sk}");
-            let put = PutRequest::builder()
-                .set_item(Some(item([
-                    (st::PK, s(&pk)),
-                    (st::SK, s(sk)),
-                    (st::TASK_TYPE, s(task.as_str())),
-                    (st::COUNT, n(moments.count())),
-                    (st::SUM_MS, exact_n(moments.sum(), &key)?),
-                    (st::SUM_SQ_MS, exact_n(moments.sum_of_squares(), &key)?),
-                    (st::EXPIRES_AT, n(expires)),
-                ])))
-                .build()
-                .map_err(AwsError::from)?;
+            let moments = &aggregate.moments;
+            let mut attributes = item([
+                (st::PK, s(&pk)),
+                (st::SK, s(sk)),
+                (st::TASK_TYPE, s(task.as_str())),
+                (st::COUNT, n(moments.count())),
+                (st::SUM_MS, exact_n(moments.sum(), &key)?),
+                (st::SUM_SQ_MS, exact_n(moments.sum_of_squares(), &key)?),
+                (st::EXPIRES_AT, n(expires)),
+            ]);
+            if !aggregate.warned_ms.is_empty() {
+                let warned = aggregate.warned_ms.iter().map(|&ms| n(ms)).collect();
+                attributes.insert(st::WARNED_MS.to_owned(), AttributeValue::L(warned));
+            }
+            let put = PutRequest::builder().set_item(Some(attributes)).build().map_err(AwsError::from)?;
             requests.push(WriteRequest::builder().put_request(put).build());
         }
         batch_write(&self.client, &self.table, requests, &self.counters).await?;
@@ -197,7 +201,7 @@ impl StatsStore for DynamoStatsStore {
         Ok(())
     }
 
-    async fn read_day(&self, day: i64) -> Result<Listing<(TaskType, Moments)>, StoreError> {
+    async fn read_day(&self, day: i64) -> Result<Listing<(TaskType, DayAggregate)>, StoreError> {
         let query = self
             .client
             .query()

@@ -35,33 +35,84 @@ pub fn days_to_roll_up(statuses: &[DayStatus]) -> Vec<i64> {
     days
 }
 
-/// Per-task moments of one day's succeeded runs.
-pub fn aggregate_day(durations: impl IntoIterator<Item = (TaskType, u64)>) -> BTreeMap<TaskType, Moments> {
-    let mut per_task: BTreeMap<TaskType, Moments> = BTreeMap::new();
-    for (task, duration_ms) in durations {
-        per_task.entry(task).or_default().push(duration_ms);
+/// A succeeded run counted for a day, as the nightly job reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FinishedRun {
+    pub task_type: TaskType,
+    pub duration_ms: u64,
+    /// The checker warned about it while it ran.
+    pub warned: bool,
+}
+
+/// One task type's succeeded runs of one day: exact moments of the runs nobody was warned about,
+/// and the durations of the warned ones, kept apart so that guarded exclusion can leave them out.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DayAggregate {
+    pub moments: Moments,
+    pub warned_ms: Vec<u64>,
+}
+
+/// Per-task aggregates of one day's succeeded runs.
+pub fn aggregate_day(runs: impl IntoIterator<Item = FinishedRun>) -> BTreeMap<TaskType, DayAggregate> {
+    let mut per_task: BTreeMap<TaskType, DayAggregate> = BTreeMap::new();
+    for run in runs {
+        let aggregate = per_task.entry(run.task_type).or_default();
+        if run.warned {
+            aggregate.warned_ms.push(run.duration_ms);
+        } else {
+            aggregate.moments.push(run.duration_ms);
+        }
+    }
+    for aggregate in per_task.values_mut() {
+        aggregate.warned_ms.sort_unstable();
     }
     per_task
 }
 
 /// Merges the window's daily aggregates and computes each task type's baseline for `night`.
-/// Task types with too few runs get none.
+/// Task types with too few runs get none. Without `exclusion_cap` every run counts (the seed
+/// method, DESIGN §2); with it, warned runs stay out up to that share of the window.
 pub fn baselines_for_night<'a>(
     policy: &BaselinePolicy,
     night: i64,
-    days: impl IntoIterator<Item = &'a BTreeMap<TaskType, Moments>>,
+    days: impl IntoIterator<Item = &'a BTreeMap<TaskType, DayAggregate>>,
+    exclusion_cap: Option<f64>,
 ) -> BTreeMap<TaskType, Baseline> {
-    let mut window: HashMap<&TaskType, Moments> = HashMap::new();
+    let mut window: HashMap<&TaskType, (Moments, Vec<u64>)> = HashMap::new();
     for day in days {
-        for (task, moments) in day {
-            *window.entry(task).or_default() += *moments;
+        for (task, aggregate) in day {
+            let (moments, warned) = window.entry(task).or_default();
+            *moments += aggregate.moments;
+            warned.extend_from_slice(&aggregate.warned_ms);
         }
     }
     let computed_at = policy.night_start(night);
     window
         .into_iter()
-        .filter_map(|(task, moments)| policy.baseline(&moments, computed_at).map(|b| (task.clone(), b)))
+        .filter_map(|(task, (mut moments, mut warned))| {
+            let counted_again = match exclusion_cap {
+                None => &warned[..],
+                Some(cap) => readmitted(&mut warned, moments.count(), cap),
+            };
+            for &duration in counted_again {
+                moments.push(duration);
+            }
+            policy.baseline(&moments, computed_at).map(|b| (task.clone(), b))
+        })
         .collect()
+}
+
+/// Guarded exclusion: of a window's warned runs (`excluded`) and its `included` other runs, the
+/// durations to count again: all but the slowest `cap` share of the whole window.
+pub fn readmitted(excluded: &mut [u64], included: u64, cap: f64) -> &[u64] {
+    let total = included + excluded.len() as u64;
+    let allowed = (cap * total as f64).floor() as usize;
+    if excluded.len() <= allowed {
+        return &[];
+    }
+    excluded.sort_unstable();
+    let back = excluded.len() - allowed;
+    &excluded[..back]
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -107,15 +158,49 @@ mod tests {
         assert_eq!(days_to_roll_up(&statuses), vec![1, 4]);
     }
 
+    fn run(name: &str, duration_ms: u64, warned: bool) -> FinishedRun {
+        FinishedRun { task_type: task(name), duration_ms, warned }
+    }
+
     #[test]
     fn window_baselines_equal_a_baseline_over_all_the_runs() {
         let policy = BaselinePolicy::new(Method::default(), 14, 3, 0).unwrap();
-        let day1 = aggregate_day([(task("a"), 1_000), (task("a"), 2_000), (task("b"), 5)]);
-        let day2 = aggregate_day([(task("a"), 3_000), (task("b"), 6)]);
-        let baselines = baselines_for_night(&policy, 10, [&day1, &day2]);
+        let day1 = aggregate_day([run("a", 1_000, false), run("a", 2_000, true), run("b", 5, false)]);
+        let day2 = aggregate_day([run("a", 3_000, false), run("b", 6, false)]);
+        let baselines = baselines_for_night(&policy, 10, [&day1, &day2], None);
         let direct = policy.baseline(&Moments::of([1_000, 2_000, 3_000]), policy.night_start(10)).unwrap();
         assert_eq!(baselines.get(&task("a")), Some(&direct));
         assert!(!baselines.contains_key(&task("b")), "two runs are below min_samples");
+    }
+
+    #[test]
+    fn guarded_exclusion_leaves_out_the_slowest_warned_runs_up_to_the_cap() {
+        let policy = BaselinePolicy::new(Method::default(), 14, 3, 0).unwrap();
+        let mut runs: Vec<FinishedRun> = (0..8).map(|i| run("a", 1_000 + i, false)).collect();
+        runs.extend([run("a", 9_000, true), run("a", 5_000, true)]);
+        let day = aggregate_day(runs);
+        assert_eq!(day[&task("a")].warned_ms, vec![5_000, 9_000]);
+        let baseline = |cap| baselines_for_night(&policy, 10, [&day], cap)[&task("a")];
+        // 10 runs, cap 0.1: one may stay out (the 9 s one); the 5 s one counts again.
+        assert_eq!(baseline(Some(0.1)).n, 9);
+        let expected: Vec<u64> = (0..8).map(|i| 1_000 + i).chain([5_000]).collect();
+        assert_eq!(
+            baseline(Some(0.1)),
+            policy.baseline(&Moments::of(expected), policy.night_start(10)).unwrap()
+        );
+        assert_eq!(baseline(Some(1.0)).n, 8, "no cap: every warned run stays out");
+        assert_eq!(baseline(None).n, 10, "no exclusion: the seed method counts every run");
+        assert_eq!(baseline(Some(0.0)).n, 10);
+    }
+
+    #[test]
+    fn readmission_counts_again_all_but_the_slowest_share() {
+        let mut excluded = [30, 10, 20];
+        assert_eq!(readmitted(&mut excluded, 7, 0.1), &[10, 20]);
+        let mut excluded = [30, 10, 20];
+        assert_eq!(readmitted(&mut excluded, 7, 0.3), &[] as &[u64]);
+        let mut excluded = [30, 10, 20];
+        assert_eq!(readmitted(&mut excluded, 0, 0.0), &[10, 20, 30]);
     }
 
     #[test]

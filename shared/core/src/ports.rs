@@ -12,8 +12,7 @@ use crate::check::{RunningRun, TaskLimits};
 use crate::detect::Level;
 use crate::message::{Notification, Resolution};
 use crate::model::{RunId, RunStatus, TaskType};
-use crate::moments::Moments;
-use crate::nightly::{BaselineChange, DayStatus};
+use crate::nightly::{BaselineChange, DayAggregate, DayStatus, FinishedRun};
 use crate::overrides::Override;
 use crate::time::EpochMs;
 
@@ -133,11 +132,11 @@ pub trait RunStore {
         &self,
         resolution: &Resolution,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// The (task type, duration) of every succeeded run counted for `day`.
+    /// Every succeeded run counted for `day`: task type, duration, and whether it was warned about.
     fn finished_runs_of_day(
         &self,
         day: i64,
-    ) -> impl Future<Output = Result<Listing<(TaskType, u64)>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Listing<FinishedRun>, StoreError>> + Send;
 }
 
 pub trait StatsStore {
@@ -145,13 +144,13 @@ pub trait StatsStore {
     fn write_day(
         &self,
         day: i64,
-        aggregates: &BTreeMap<TaskType, Moments>,
+        aggregates: &BTreeMap<TaskType, DayAggregate>,
         runs_included: u64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
     fn read_day(
         &self,
         day: i64,
-    ) -> impl Future<Output = Result<Listing<(TaskType, Moments)>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Listing<(TaskType, DayAggregate)>, StoreError>> + Send;
     fn stored_baselines(
         &self,
     ) -> impl Future<Output = Result<Listing<(TaskType, Baseline)>, StoreError>> + Send;

@@ -19,6 +19,7 @@ use crate::baseline::{Baseline, BaselinePolicy};
 use crate::detect::{AlertedLevels, DetectionConfig, Level, Thresholds};
 use crate::model::{ModelError, Run, RunId, RunStatus, TaskType, check_times};
 use crate::moments::WindowStats;
+use crate::nightly::readmitted;
 use crate::short::{ShortFinish, ShortRule};
 use crate::time::{EpochMs, MS_PER_DAY, TickInterval};
 
@@ -256,13 +257,8 @@ impl DailyBuckets {
             stats += bucket.stats;
             excluded.extend_from_slice(&bucket.excluded);
         }
-        let total = stats.linear.count() + excluded.len() as u64;
-        let allowed = (cap * total as f64).floor() as usize;
-        if excluded.len() > allowed {
-            excluded.sort_unstable();
-            for &duration in &excluded[..excluded.len() - allowed] {
-                stats.push(duration);
-            }
+        for &duration in readmitted(&mut excluded, stats.linear.count(), cap) {
+            stats.push(duration);
         }
         stats
     }
