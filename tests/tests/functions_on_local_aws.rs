@@ -477,11 +477,15 @@ async fn a_run_succeeding_far_below_its_expected_time_gets_one_info_notice_even_
 
     // A normal run and a failed fast one get nothing.
     ingest_notifying(&stack, &task_event("etl", "normal", "STARTED", start), &notifier, "c").await.unwrap();
+    let before = stack.adapters.counters.snapshot();
     let (_, normal) =
         ingest_notifying(&stack, &task_event("etl", "normal", "SUCCEEDED", start + 700 * S), &notifier, "c")
             .await
             .unwrap();
     assert_eq!(normal, ShortNotice::Normal);
+    let requests = stack.adapters.counters.snapshot().since(&before).dynamodb_requests;
+    println!("ingest, a succeeded finish: {requests} DynamoDB requests (record, count, limits)");
+    assert_eq!(requests, 3);
     ingest_notifying(&stack, &task_event("etl", "crashed", "STARTED", start), &notifier, "d").await.unwrap();
     let (_, crashed) =
         ingest_notifying(&stack, &task_event("etl", "crashed", "FAILED", start + 5 * S), &notifier, "d")
