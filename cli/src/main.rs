@@ -273,6 +273,10 @@ struct TuneArgs {
     method: MethodName,
     #[command(flatten)]
     schedule: ScheduleArgs,
+    /// Tune with guarded exclusion: warned runs stay out of later baselines, at most this share
+    /// of a window (as OVERRUN_EXCLUSION_CAP does in the functions).
+    #[arg(long)]
+    exclusion_cap: Option<f64>,
 }
 
 #[derive(Args)]
@@ -440,7 +444,13 @@ fn execute(command: Command) -> Result<(), CliError> {
             let read = ReadOptions { skip_bad_rows: false, show_progress: true };
             let request = TuneRequest {
                 runs: overrun_cli::history::read_all_runs(&source, &read)?,
-                base: ReplayConfig { policy, interval, ..ReplayConfig::default() },
+                base: ReplayConfig {
+                    policy,
+                    interval,
+                    exclude_alerted: args.exclusion_cap.is_some(),
+                    exclusion_cap: args.exclusion_cap.map(exclusion_cap).transpose()?.unwrap_or(1.0),
+                    ..ReplayConfig::default()
+                },
                 budget_per_day: args.budget,
             };
             tune::run(&request, &mut io::stdout().lock())

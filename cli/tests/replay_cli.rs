@@ -418,6 +418,30 @@ fn backtest_pools_several_seeds_into_more_slowdowns_and_labels_guarded_exclusion
 }
 
 #[test]
+fn tune_with_guarded_exclusion_recommends_a_k_that_replays_within_the_budget_the_same_way() {
+    let output = overrun()
+        .args(["tune", "--budget", "0.1", "--exclusion-cap", "0.1"])
+        .arg(bundled_trace())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let text = String::from_utf8(output.stdout).unwrap();
+    let k: f64 = text
+        .strip_prefix("Recommended: k = ")
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|k| k.parse().ok())
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(text.contains("with OVERRUN_EXCLUSION_CAP=0.1"), "{text}");
+    let replayed = overrun()
+        .args(["replay", "--json", "--exclude-alerted", "--exclusion-cap", "0.1", "--k", &k.to_string()])
+        .arg(bundled_trace())
+        .output()
+        .unwrap();
+    let warnings = json_lines(&replayed.stdout).iter().filter(|a| a["level"] == "warning").count();
+    assert!(warnings as f64 / 364.488 <= 0.1, "{warnings} warnings at k = {k}");
+}
+
+#[test]
 fn tune_recommends_the_smallest_k_within_the_budget() {
     let output = overrun().args(["tune", "--budget", "0.1"]).arg(bundled_trace()).output().unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));

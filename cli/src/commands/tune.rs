@@ -81,8 +81,15 @@ pub fn run(request: &TuneRequest, out: &mut impl Write) -> Result<(), CliError> 
         match recommended {
             Some(point) => writeln!(
                 out,
-                "Recommended: k = {} ({:.2} warnings per day, budget {})",
-                point.k, point.warnings_per_day, request.budget_per_day
+                "Recommended: k = {}{} ({:.2} warnings per day, budget {})",
+                point.k,
+                if request.base.exclude_alerted {
+                    format!(" with OVERRUN_EXCLUSION_CAP={}", request.base.exclusion_cap)
+                } else {
+                    String::new()
+                },
+                point.warnings_per_day,
+                request.budget_per_day
             )?,
             None => writeln!(
                 out,
