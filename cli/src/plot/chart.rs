@@ -97,33 +97,68 @@ fn nice_step(span: f64, target: f64) -> f64 {
         .unwrap_or(10.0 * magnitude)
 }
 
+/// Where the plot area sits and how times and durations map onto it.
+struct Frame {
+    first: EpochMs,
+    last: EpochMs,
+    plot_w: f64,
+    plot_h: f64,
+    y_max: f64,
+}
+
+impl Frame {
+    fn new(series: &TaskSeries, width: f64, height: f64) -> Self {
+        // The y range covers the band and nearly every run; a few extreme runs sit on the top edge.
+        let mut durations: Vec<f64> = series.points.iter().map(|p| p.duration_ms as f64).collect();
+        durations.sort_by(f64::total_cmp);
+        let p99 = durations
+            .get(durations.len().saturating_sub(1).min(durations.len() * 99 / 100))
+            .copied()
+            .unwrap_or(1.0);
+        let band_max = series.steps.iter().map(|s| s.upper_ms).fold(0.0, f64::max);
+        Self {
+            first: series.first,
+            last: series.last,
+            plot_w: (width - LEFT - RIGHT).max(10.0),
+            plot_h: (height - TOP - BOTTOM).max(10.0),
+            y_max: (p99.max(band_max) * 1.1).max(1.0),
+        }
+    }
+
+    fn x(&self, t: EpochMs) -> f64 {
+        LEFT + (t - self.first) as f64 / (self.last - self.first).max(1) as f64 * self.plot_w
+    }
+
+    fn y(&self, ms: f64) -> f64 {
+        TOP + self.plot_h - (ms.min(self.y_max) / self.y_max) * self.plot_h
+    }
+
+    fn bottom(&self) -> f64 {
+        TOP + self.plot_h
+    }
+}
+
 pub fn layout(title: &str, series: &TaskSeries, width: u32, height: u32) -> Chart {
     let (w, h) = (f64::from(width), f64::from(height));
-    let plot_w = (w - LEFT - RIGHT).max(10.0);
-    let plot_h = (h - TOP - BOTTOM).max(10.0);
-    let span = (series.last - series.first).max(1) as f64;
-    let x_of = |t: EpochMs| LEFT + (t - series.first) as f64 / span * plot_w;
-
-    // The y range covers the band and nearly every run; a few extreme runs sit on the top edge.
-    let mut durations: Vec<f64> = series.points.iter().map(|p| p.duration_ms as f64).collect();
-    durations.sort_by(f64::total_cmp);
-    let p99 = durations
-        .get(durations.len().saturating_sub(1).min(durations.len() * 99 / 100))
-        .copied()
-        .unwrap_or(1.0);
-    let band_max = series.steps.iter().map(|s| s.upper_ms).fold(0.0, f64::max);
-    let y_max = (p99.max(band_max) * 1.1).max(1.0);
-    let y_of = |ms: f64| TOP + plot_h - (ms.min(y_max) / y_max) * plot_h;
-
+    let frame = Frame::new(series, w, h);
     let mut shapes = vec![Shape::Rect { x: 0.0, y: 0.0, w, h, fill: BACKGROUND }];
+    shapes.extend(duration_grid(&frame));
+    shapes.extend(date_grid(&frame));
+    shapes.extend(baseline_band(&frame, series));
+    shapes.extend(runs(&frame, series));
+    shapes.extend(axes_title_and_legend(&frame, title));
+    Chart { width, height, shapes }
+}
 
-    // Grid and y labels.
-    let (unit_ms, unit_name) = unit(y_max);
-    let step = nice_step(y_max / unit_ms, 5.0);
-    let mut value = 0.0;
-    while value * unit_ms <= y_max {
-        let y = y_of(value * unit_ms);
-        shapes.push(Shape::Line { x1: LEFT, y1: y, x2: LEFT + plot_w, y2: y, color: GRID, width: 1 });
+/// Horizontal grid lines with duration labels in a unit that reads well.
+fn duration_grid(frame: &Frame) -> Vec<Shape> {
+    let (unit_ms, unit_name) = unit(frame.y_max);
+    let step = nice_step(frame.y_max / unit_ms, 5.0);
+    let mut shapes = Vec::new();
+    let mut value: f64 = 0.0;
+    while value * unit_ms <= frame.y_max {
+        let y = frame.y(value * unit_ms);
+        shapes.push(Shape::Line { x1: LEFT, y1: y, x2: LEFT + frame.plot_w, y2: y, color: GRID, width: 1 });
         shapes.push(Shape::Text {
             x: LEFT - 6.0,
             y: y + 4.0,
@@ -134,17 +169,22 @@ pub fn layout(title: &str, series: &TaskSeries, width: u32, height: u32) -> Char
         });
         value += step;
     }
-    // Date labels.
-    let days = span / MS_PER_DAY as f64;
+    shapes
+}
+
+/// Vertical grid lines at UTC midnights, every 1, 2, 5, 10… days, labelled with the date.
+fn date_grid(frame: &Frame) -> Vec<Shape> {
+    let days = (frame.last - frame.first) as f64 / MS_PER_DAY as f64;
     let every = nice_step(days.max(1.0), 6.0).max(1.0) as i64;
-    let mut day = series.first.div_euclid(MS_PER_DAY) + 1;
-    while day * MS_PER_DAY <= series.last {
+    let mut shapes = Vec::new();
+    let mut day = frame.first.div_euclid(MS_PER_DAY) + 1;
+    while day * MS_PER_DAY <= frame.last {
         if day % every == 0 {
-            let x = x_of(day * MS_PER_DAY);
-            shapes.push(Shape::Line { x1: x, y1: TOP, x2: x, y2: TOP + plot_h, color: GRID, width: 1 });
+            let x = frame.x(day * MS_PER_DAY);
+            shapes.push(Shape::Line { x1: x, y1: TOP, x2: x, y2: frame.bottom(), color: GRID, width: 1 });
             shapes.push(Shape::Text {
                 x,
-                y: TOP + plot_h + 16.0,
+                y: frame.bottom() + 16.0,
                 text: utc_date(day * MS_PER_DAY),
                 anchor: Anchor::Middle,
                 color: TEXT,
@@ -153,11 +193,15 @@ pub fn layout(title: &str, series: &TaskSeries, width: u32, height: u32) -> Char
         }
         day += 1;
     }
+    shapes
+}
 
-    // The band between expected and upper, then the two lines.
+/// The shaded band between expected and upper, and the two lines as steps, night by night.
+fn baseline_band(frame: &Frame, series: &TaskSeries) -> Vec<Shape> {
+    let mut shapes = Vec::new();
     for s in &series.steps {
-        let (x1, x2) = (x_of(s.from), x_of(s.to));
-        let (top, bottom) = (y_of(s.upper_ms), y_of(s.expected_ms));
+        let (x1, x2) = (frame.x(s.from), frame.x(s.to));
+        let (top, bottom) = (frame.y(s.upper_ms), frame.y(s.expected_ms));
         shapes.push(Shape::Rect {
             x: x1,
             y: top,
@@ -166,70 +210,59 @@ pub fn layout(title: &str, series: &TaskSeries, width: u32, height: u32) -> Char
             fill: BAND,
         });
     }
-    for pair in series.steps.windows(2) {
-        if pair[0].to == pair[1].from {
-            let x = x_of(pair[1].from);
-            for (a, b, color) in [
-                (pair[0].expected_ms, pair[1].expected_ms, EXPECTED),
-                (pair[0].upper_ms, pair[1].upper_ms, UPPER),
-            ] {
-                shapes.push(Shape::Line { x1: x, y1: y_of(a), x2: x, y2: y_of(b), color, width: 2 });
-            }
+    for pair in series.steps.windows(2).filter(|pair| pair[0].to == pair[1].from) {
+        let x = frame.x(pair[1].from);
+        for (a, b, color) in [
+            (pair[0].expected_ms, pair[1].expected_ms, EXPECTED),
+            (pair[0].upper_ms, pair[1].upper_ms, UPPER),
+        ] {
+            shapes.push(Shape::Line { x1: x, y1: frame.y(a), x2: x, y2: frame.y(b), color, width: 2 });
         }
     }
     for s in &series.steps {
-        let (x1, x2) = (x_of(s.from), x_of(s.to));
-        shapes.push(Shape::Line {
-            x1,
-            y1: y_of(s.expected_ms),
-            x2,
-            y2: y_of(s.expected_ms),
-            color: EXPECTED,
-            width: 2,
-        });
-        shapes.push(Shape::Line {
-            x1,
-            y1: y_of(s.upper_ms),
-            x2,
-            y2: y_of(s.upper_ms),
-            color: UPPER,
-            width: 2,
-        });
+        let (x1, x2) = (frame.x(s.from), frame.x(s.to));
+        for (ms, color) in [(s.expected_ms, EXPECTED), (s.upper_ms, UPPER)] {
+            shapes.push(Shape::Line { x1, y1: frame.y(ms), x2, y2: frame.y(ms), color, width: 2 });
+        }
     }
+    shapes
+}
 
-    // Runs, alerted ones ringed.
-    for p in &series.points {
-        let fill = match p.status {
-            RunStatus::Succeeded | RunStatus::Running => RUN,
-            RunStatus::Failed | RunStatus::Aborted => FAILED,
-        };
-        let ring = match (p.level, p.too_short) {
-            (Some(Level::Critical), _) => Some(CRITICAL),
-            (Some(Level::Warning), _) => Some(WARNING),
-            (None, true) => Some(SHORT),
-            (None, false) => None,
-        };
-        shapes.push(Shape::Dot { x: x_of(p.start), y: y_of(p.duration_ms as f64), r: 2.0, fill, ring });
-    }
+/// One dot per run at its start; alerted and too-short runs ringed.
+fn runs(frame: &Frame, series: &TaskSeries) -> Vec<Shape> {
+    series
+        .points
+        .iter()
+        .map(|p| {
+            let fill = match p.status {
+                RunStatus::Succeeded | RunStatus::Running => RUN,
+                RunStatus::Failed | RunStatus::Aborted => FAILED,
+            };
+            let ring = match (p.level, p.too_short) {
+                (Some(Level::Critical), _) => Some(CRITICAL),
+                (Some(Level::Warning), _) => Some(WARNING),
+                (None, true) => Some(SHORT),
+                (None, false) => None,
+            };
+            Shape::Dot { x: frame.x(p.start), y: frame.y(p.duration_ms as f64), r: 2.0, fill, ring }
+        })
+        .collect()
+}
 
-    // Axes, title and legend.
-    shapes.push(Shape::Line { x1: LEFT, y1: TOP, x2: LEFT, y2: TOP + plot_h, color: AXIS, width: 1 });
-    shapes.push(Shape::Line {
-        x1: LEFT,
-        y1: TOP + plot_h,
-        x2: LEFT + plot_w,
-        y2: TOP + plot_h,
-        color: AXIS,
-        width: 1,
-    });
-    shapes.push(Shape::Text {
-        x: LEFT,
-        y: 20.0,
-        text: title.to_owned(),
-        anchor: Anchor::Start,
-        color: TEXT,
-        large: true,
-    });
+fn axes_title_and_legend(frame: &Frame, title: &str) -> Vec<Shape> {
+    let right = LEFT + frame.plot_w;
+    let mut shapes = vec![
+        Shape::Line { x1: LEFT, y1: TOP, x2: LEFT, y2: frame.bottom(), color: AXIS, width: 1 },
+        Shape::Line { x1: LEFT, y1: frame.bottom(), x2: right, y2: frame.bottom(), color: AXIS, width: 1 },
+        Shape::Text {
+            x: LEFT,
+            y: 20.0,
+            text: title.to_owned(),
+            anchor: Anchor::Start,
+            color: TEXT,
+            large: true,
+        },
+    ];
     let legend = [
         ("runs (duration at start)", RUN),
         ("expected", EXPECTED),
@@ -251,7 +284,7 @@ pub fn layout(title: &str, series: &TaskSeries, width: u32, height: u32) -> Char
         });
         x += 20.0 + 6.5 * label.len() as f64;
     }
-    Chart { width, height, shapes }
+    shapes
 }
 
 fn trim_number(value: f64) -> String {
