@@ -116,6 +116,10 @@ struct OverrideArgs {
     /// timestamp.
     #[arg(long)]
     mute_until: Option<String>,
+    /// This task type's too-short fraction instead of the configured one; 0 stops its too-short
+    /// notices (and only those).
+    #[arg(long)]
+    short_fraction: Option<f64>,
     /// Remove the override: the nightly baseline applies again.
     #[arg(long)]
     clear: bool,
@@ -401,6 +405,7 @@ fn execute(command: Command) -> Result<(), CliError> {
                 k: args.k,
                 limit_s: args.limit,
                 mute_until: args.mute_until,
+                short_fraction: args.short_fraction,
                 clear: args.clear,
                 aws: args.aws,
             },

@@ -86,6 +86,18 @@ async fn override_sets_k_limit_and_mute_and_clear_removes_them() {
     assert_eq!((o.k, o.limit_ms), (Some(3.0), Some(5_400_000.0)));
     assert_eq!(o.mute_until, Some(1_893_456_000_000));
 
+    overrun(&stack, &["override", "etl", "--short-fraction", "0"])
+        .assert()
+        .success()
+        .stdout(contains("etl: override set: no too-short notices"));
+    let (limits, _) = stack.adapters.stats.task_limits(std::slice::from_ref(&etl)).await.unwrap();
+    let o = limits[&etl].task_override.unwrap();
+    assert_eq!(
+        (o.short_fraction, o.k, o.mute_until),
+        (Some(0.0), None, None),
+        "an override replaces the last"
+    );
+
     overrun(&stack, &["override", "etl", "--clear"]).assert().success().stdout(contains("override cleared"));
     let (limits, _) = stack.adapters.stats.task_limits(std::slice::from_ref(&etl)).await.unwrap();
     assert!(limits.get(&etl).is_none_or(|l| l.task_override.is_none()));

@@ -493,6 +493,16 @@ async fn a_run_succeeding_far_below_its_expected_time_gets_one_info_notice_even_
             .unwrap();
     assert_eq!(crashed, ShortNotice::NotApplicable);
 
+    // An operator silences this task type's notices (and only those).
+    let silence = overrun_core::overrides::Override { short_fraction: Some(0.0), ..Default::default() };
+    stack.adapters.stats.set_override(&TaskType::new("etl").unwrap(), &silence).await.unwrap();
+    ingest_notifying(&stack, &task_event("etl", "empty-2", "STARTED", start), &notifier, "e").await.unwrap();
+    let (_, silenced) =
+        ingest_notifying(&stack, &task_event("etl", "empty-2", "SUCCEEDED", start + 30 * S), &notifier, "e")
+            .await
+            .unwrap();
+    assert_eq!(silenced, ShortNotice::Normal);
+
     let received = stack.received().await;
     assert_eq!(received.len(), 1, "one notice for the redelivered finish");
     assert!(received[0]["Subject"].as_str().unwrap().starts_with("[Overrun info] etl finished in 1m 00s"));

@@ -16,6 +16,7 @@ pub struct OverrideRequest {
     pub k: Option<f64>,
     pub limit_s: Option<f64>,
     pub mute_until: Option<String>,
+    pub short_fraction: Option<f64>,
     pub clear: bool,
     pub aws: AwsArgs,
 }
@@ -38,8 +39,14 @@ pub fn parse_mute_until(text: &str) -> Result<EpochMs, CliError> {
 pub fn build(request: &OverrideRequest) -> Result<(TaskType, Override), CliError> {
     let task = TaskType::new(&request.task_type).map_err(CliError::invalid)?;
     if request.clear {
-        if request.k.is_some() || request.limit_s.is_some() || request.mute_until.is_some() {
-            return Err(CliError::invalid("--clear cannot be combined with --k, --limit or --mute-until"));
+        if request.k.is_some()
+            || request.limit_s.is_some()
+            || request.mute_until.is_some()
+            || request.short_fraction.is_some()
+        {
+            return Err(CliError::invalid(
+                "--clear cannot be combined with --k, --limit, --mute-until or --short-fraction",
+            ));
         }
         return Ok((task, Override::default()));
     }
@@ -53,13 +60,20 @@ pub fn build(request: &OverrideRequest) -> Result<(TaskType, Override), CliError
     {
         return Err(CliError::invalid(format!("--limit must be a positive number of seconds, got {limit}")));
     }
+    if let Some(fraction) = request.short_fraction {
+        overrun_core::ShortRule::new(fraction)
+            .map_err(|e| CliError::invalid(format!("--short-fraction: {e}")))?;
+    }
     let task_override = Override {
         k: request.k,
         limit_ms: request.limit_s.map(|s| s * 1_000.0),
         mute_until: request.mute_until.as_deref().map(parse_mute_until).transpose()?,
+        short_fraction: request.short_fraction,
     };
     if task_override.is_empty() {
-        return Err(CliError::invalid("say what to override: --k, --limit, --mute-until, or --clear"));
+        return Err(CliError::invalid(
+            "say what to override: --k, --limit, --mute-until, --short-fraction, or --clear",
+        ));
     }
     Ok((task, task_override))
 }
@@ -90,6 +104,13 @@ fn describe(o: &Override) -> String {
     if let Some(until) = o.mute_until {
         parts.push(format!("muted until {}", utc_minute(until)));
     }
+    match o.short_fraction {
+        Some(fraction) if fraction > 0.0 => {
+            parts.push(format!("too-short notices below {fraction} × expected"))
+        }
+        Some(_) => parts.push("no too-short notices".to_owned()),
+        None => {}
+    }
     format!("override set: {}", parts.join(", "))
 }
 
@@ -103,6 +124,7 @@ mod tests {
             k,
             limit_s,
             mute_until: mute.map(str::to_owned),
+            short_fraction: None,
             clear,
             aws: AwsArgs { runs_table: None, stats_table: Some("stats".into()), endpoint_url: None },
         }
@@ -124,5 +146,10 @@ mod tests {
         let (_, o) = build(&request(Some(3.0), Some(60.0), Some("2026-12-01"), false)).unwrap();
         assert_eq!((o.k, o.limit_ms), (Some(3.0), Some(60_000.0)));
         assert!(build(&request(None, None, None, true)).unwrap().1.is_empty());
+        let silence = OverrideRequest { short_fraction: Some(0.0), ..request(None, None, None, false) };
+        let (_, o) = build(&silence).unwrap();
+        assert_eq!(describe(&o), "override set: no too-short notices");
+        let bad = OverrideRequest { short_fraction: Some(1.5), ..request(None, None, None, false) };
+        assert!(build(&bad).unwrap_err().to_string().contains("--short-fraction"));
     }
 }

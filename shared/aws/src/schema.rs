@@ -69,6 +69,7 @@ pub mod stats {
     pub const OVERRIDE_K: &str = "override_k";
     pub const OVERRIDE_LIMIT_MS: &str = "override_limit_ms";
     pub const MUTE_UNTIL: &str = "mute_until";
+    pub const OVERRIDE_SHORT_FRACTION: &str = "override_short_fraction";
     pub const EXPIRES_AT: &str = "expires_at";
 
     pub const BASELINE_ATTRIBUTES: [&str; 6] = [N, EXPECTED_MS, SIGMA_MS, UPPER_MS, COMPUTED_AT, METHOD];

@@ -61,6 +61,7 @@ fn parse_limits(item: &Item) -> Result<(TaskType, TaskLimits), StoreError> {
         k: reader.optional_number(st::OVERRIDE_K)?,
         limit_ms: reader.optional_number(st::OVERRIDE_LIMIT_MS)?,
         mute_until: reader.optional_number(st::MUTE_UNTIL)?,
+        short_fraction: reader.optional_number(st::OVERRIDE_SHORT_FRACTION)?,
     };
     let limits = TaskLimits {
         baseline: parse_baseline(&reader)?,
@@ -306,6 +307,10 @@ impl StatsStore for DynamoStatsStore {
         match task_override.mute_until {
             Some(until) => set.push((st::MUTE_UNTIL, n(until))),
             None => remove.push(st::MUTE_UNTIL),
+        }
+        match task_override.short_fraction {
+            Some(fraction) => set.push((st::OVERRIDE_SHORT_FRACTION, n(fraction))),
+            None => remove.push(st::OVERRIDE_SHORT_FRACTION),
         }
         self.update_limits(task_type.as_str(), set, remove).await
     }

@@ -14,11 +14,16 @@ pub struct Override {
     pub limit_ms: Option<f64>,
     /// No alerts for this task type before this time.
     pub mute_until: Option<EpochMs>,
+    /// This task type's too-short fraction instead of the configured one (0: no notices).
+    pub short_fraction: Option<f64>,
 }
 
 impl Override {
     pub fn is_empty(&self) -> bool {
-        self.k.is_none() && self.limit_ms.is_none() && self.mute_until.is_none()
+        self.k.is_none()
+            && self.limit_ms.is_none()
+            && self.mute_until.is_none()
+            && self.short_fraction.is_none()
     }
 
     pub fn mutes_at(&self, now: EpochMs) -> bool {
@@ -125,7 +130,7 @@ mod tests {
 
     #[test]
     fn fixed_limit_wins_over_baseline_and_k() {
-        let o = Override { k: Some(4.0), limit_ms: Some(5_000.0), mute_until: None };
+        let o = Override { k: Some(4.0), limit_ms: Some(5_000.0), ..Override::default() };
         let limits =
             effective_limits(Some(&baseline()), Some(&o), Some(9.0), &DetectionConfig::default()).unwrap();
         assert_eq!(limits.thresholds.warning_ms, 5_000.0);

@@ -104,6 +104,9 @@ pub fn judge_completed(
         return ShortVerdict::Muted;
     }
     let Some(baseline) = limits.baseline else { return ShortVerdict::NoBaseline };
+    // A fraction from an override was validated when it was set; one that is not is ignored.
+    let overridden = limits.task_override.and_then(|o| o.short_fraction).and_then(|f| ShortRule::new(f).ok());
+    let rule = overridden.as_ref().unwrap_or(rule);
     let duration_ms = end.abs_diff(start);
     match rule.is_enabled().then(|| rule.judge(&baseline, duration_ms)).flatten() {
         Some(floor_ms) => ShortVerdict::TooShort(ShortFinish {
@@ -173,6 +176,15 @@ mod tests {
         assert_eq!(
             judge_completed(&ShortRule::disabled(), &task, &run, (0, 1_000), &limits, 5_000),
             ShortVerdict::Normal
+        );
+        let silenced = TaskLimits {
+            task_override: Some(Override { short_fraction: Some(0.0), ..Override::default() }),
+            ..limits.clone()
+        };
+        assert_eq!(
+            judge_completed(&ShortRule::default(), &task, &run, (0, 1_000), &silenced, 5_000),
+            ShortVerdict::Normal,
+            "a per-task fraction of 0 silences only this task type's notices"
         );
     }
 
