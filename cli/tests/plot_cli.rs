@@ -1,21 +1,14 @@
 //! `overrun plot` as a user runs it: the image it writes and the errors it names.
 
-use std::path::{Path, PathBuf};
+mod common;
 
-use assert_cmd::Command;
 use predicates::str::contains;
 use tempfile::TempDir;
 
+use common::{bundled_trace, overrun};
+
 const DAY: i64 = 86_400;
 const DAY0: i64 = 20_000 * DAY;
-
-fn overrun() -> Command {
-    Command::cargo_bin("overrun").unwrap()
-}
-
-fn bundled_trace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/data/julia_buildkite_jobs.csv.gz")
-}
 
 /// Eight daily 10-minute runs of "etl", one two-hour run on day 8, and an unrelated task.
 fn small_trace() -> String {

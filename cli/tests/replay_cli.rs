@@ -1,9 +1,10 @@
 //! The `overrun` binary as a user runs it: exit codes, messages, output formats.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+mod common;
 
-use assert_cmd::Command;
+use std::io::Write;
+use std::path::PathBuf;
+
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use predicates::prelude::*;
@@ -11,17 +12,11 @@ use predicates::str::contains;
 use serde_json::Value;
 use tempfile::TempDir;
 
+use common::{bundled_trace, overrun};
+
 const HEADER: &str = "task_type,run_id,start_epoch_s,end_epoch_s,status";
 const DAY: i64 = 86_400;
 const DAY0: i64 = 20_000 * DAY;
-
-fn overrun() -> Command {
-    Command::cargo_bin("overrun").unwrap()
-}
-
-fn bundled_trace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/data/julia_buildkite_jobs.csv.gz")
-}
 
 /// Five daily runs of 600..840 s, then on day 5 a run that takes two hours: a warning at
 /// +1200 s and a critical at +2400 s (limit ≈ 909.7 s, critical ≈ 1819.5 s).
@@ -417,52 +412,47 @@ fn backtest_pools_several_seeds_into_more_slowdowns_and_labels_guarded_exclusion
         .stderr(contains("--exclusion-cap"));
 }
 
-#[test]
-fn tune_with_guarded_exclusion_recommends_a_k_that_replays_within_the_budget_the_same_way() {
-    let output = overrun()
-        .args(["tune", "--budget", "0.1", "--exclusion-cap", "0.1"])
-        .arg(bundled_trace())
-        .output()
-        .unwrap();
+/// `overrun tune` on the bundled trace with a budget of 0.1 a day: the recommended k and the text.
+fn tune_bundled(extra: &[&str]) -> (f64, String) {
+    let output =
+        overrun().args(["tune", "--budget", "0.1"]).args(extra).arg(bundled_trace()).output().unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let text = String::from_utf8(output.stdout).unwrap();
-    let k: f64 = text
+    let k = text
         .strip_prefix("Recommended: k = ")
         .and_then(|rest| rest.split_whitespace().next())
         .and_then(|k| k.parse().ok())
         .unwrap_or_else(|| panic!("{text}"));
-    assert!(text.contains("with OVERRUN_EXCLUSION_CAP=0.1"), "{text}");
-    let replayed = overrun()
-        .args(["replay", "--json", "--exclude-alerted", "--exclusion-cap", "0.1", "--k", &k.to_string()])
+    (k, text)
+}
+
+/// Warnings per day when the bundled trace is replayed at `k` with `extra` options.
+fn warnings_per_day(k: f64, extra: &[&str]) -> f64 {
+    let output = overrun()
+        .args(["replay", "--json", "--k", &k.to_string()])
+        .args(extra)
         .arg(bundled_trace())
         .output()
         .unwrap();
-    let warnings = json_lines(&replayed.stdout).iter().filter(|a| a["level"] == "warning").count();
-    assert!(warnings as f64 / 364.488 <= 0.1, "{warnings} warnings at k = {k}");
+    let warnings = json_lines(&output.stdout).iter().filter(|a| a["level"] == "warning").count();
+    warnings as f64 / 364.488
+}
+
+#[test]
+fn tune_with_guarded_exclusion_recommends_a_k_that_replays_within_the_budget_the_same_way() {
+    let (k, text) = tune_bundled(&["--exclusion-cap", "0.1"]);
+    assert!(text.contains("with OVERRUN_EXCLUSION_CAP=0.1"), "{text}");
+    let same = ["--exclude-alerted", "--exclusion-cap", "0.1"];
+    assert!(warnings_per_day(k, &same) <= 0.1);
+    assert!(warnings_per_day(k - 0.05, &same) > 0.1);
 }
 
 #[test]
 fn tune_recommends_the_smallest_k_within_the_budget() {
-    let output = overrun().args(["tune", "--budget", "0.1"]).arg(bundled_trace()).output().unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let text = String::from_utf8(output.stdout).unwrap();
-    let recommended: f64 = text
-        .strip_prefix("Recommended: k = ")
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|k| k.parse().ok())
-        .unwrap_or_else(|| panic!("{text}"));
+    let (recommended, _) = tune_bundled(&[]);
     // Replaying with it stays within the budget; a notch less sensitive than needed is not chosen.
-    let per_day = |k: f64| {
-        let output = overrun()
-            .args(["replay", "--json", "--k", &k.to_string()])
-            .arg(bundled_trace())
-            .output()
-            .unwrap();
-        let warnings = json_lines(&output.stdout).iter().filter(|a| a["level"] == "warning").count();
-        warnings as f64 / 364.488
-    };
-    assert!(per_day(recommended) <= 0.1);
-    assert!(per_day(recommended - 0.05) > 0.1);
+    assert!(warnings_per_day(recommended, &[]) <= 0.1);
+    assert!(warnings_per_day(recommended - 0.05, &[]) > 0.1);
     overrun()
         .args(["tune", "--budget", "-1"])
         .arg(bundled_trace())
