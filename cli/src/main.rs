@@ -117,7 +117,8 @@ struct OverrideArgs {
     #[arg(long)]
     mute_until: Option<String>,
     /// This task type's too-short fraction instead of the configured one; 0 stops its too-short
-    /// notices (and only those).
+    /// notices (and only those). With OVERRUN_SHORT_FRACTION=0 no task type gets notices (ingest
+    /// then reads no limits), whatever its override.
     #[arg(long)]
     short_fraction: Option<f64>,
     /// Remove the override: the nightly baseline applies again.
