@@ -31,7 +31,8 @@ pub enum IngestOutcome {
 }
 
 impl IngestOutcome {
-    fn recorded(&self) -> Option<&Recorded> {
+    /// What recording did, for a start or a finish.
+    pub fn recorded(&self) -> Option<&Recorded> {
         match self {
             IngestOutcome::Started(recorded) | IngestOutcome::Finished(recorded) => Some(recorded),
             IngestOutcome::Ignored(_) => None,

@@ -3,7 +3,7 @@
 use lambda_runtime::{Error, LambdaEvent, run, service_fn, tracing};
 use overrun_aws::{Adapters, Config, SnsNotifier, SystemClock, metrics};
 use overrun_core::ports::Clock;
-use overrun_ingest::{IngestError, IngestOutcome, NoticeSettings, ShortNotice, handle_and_notify};
+use overrun_ingest::{IngestError, NoticeSettings, ShortNotice, handle_and_notify};
 use serde_json::Value;
 
 #[tokio::main]
@@ -22,7 +22,7 @@ async fn main() -> Result<(), Error> {
             Err(IngestError::Malformed(_)) => (1, 0, 0),
             Ok((outcome, notice)) => (
                 0,
-                outcome_counted(outcome),
+                outcome.recorded().map_or(0, |recorded| u64::from(recorded.counted)),
                 u64::from(*notice == ShortNotice::Published),
             ),
             _ => (0, 0, 0),
@@ -48,11 +48,4 @@ async fn main() -> Result<(), Error> {
         }
     }))
     .await
-}
-
-fn outcome_counted(outcome: &IngestOutcome) -> u64 {
-    match outcome {
-        IngestOutcome::Finished(recorded) | IngestOutcome::Started(recorded) => u64::from(recorded.counted),
-        IngestOutcome::Ignored(_) => 0,
-    }
 }
