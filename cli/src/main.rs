@@ -140,13 +140,14 @@ struct ReplayArgs {
     /// A run is critical past this multiple of its limit (a warning past the limit itself).
     #[arg(long, default_value_t = DetectionConfig::DEFAULT_CRITICAL_FACTOR)]
     critical_factor: f64,
-    /// Leave runs that were themselves warned about out of later baselines.
+    /// Leave runs that were themselves warned about out of later baselines (what `guarded` does,
+    /// for the other methods).
     #[arg(long)]
     exclude_alerted: bool,
-    /// With --exclude-alerted: at most this fraction of a window stays excluded (its slowest
-    /// warned runs); 1 excludes every warned run.
-    #[arg(long, default_value_t = 1.0)]
-    exclusion_cap: f64,
+    /// Warned runs stay out of later baselines, at most this share of a window (its slowest
+    /// warned runs); 1 excludes every warned run [guarded: 0.1].
+    #[arg(long)]
+    exclusion_cap: Option<f64>,
     /// A succeeded run shorter than this fraction of its expected duration (and below its band
     /// mirrored under the mean) gets an informational notice; 0 turns notices off.
     #[arg(long, default_value_t = ShortRule::DEFAULT_FRACTION)]
@@ -168,20 +169,42 @@ struct ReplayArgs {
 /// The baseline method and its sensitivity, for the commands that replay one setting.
 #[derive(Args)]
 struct MethodArgs {
-    /// Baseline method. `seed`: limit = mean + k·σ of the window's succeeded runs. `lognormal`:
-    /// a prediction limit in log space, exp(μ + t·s·√(1 + 1/n)) with t the Student quantile at
-    /// the level of a normal k (see docs/DETECTION.md).
-    #[arg(long, default_value = "seed")]
+    /// Baseline method. `guarded` (default): limit = mean + k·σ of the window's succeeded runs,
+    /// the slowest runs that were themselves warned about left out, at most 10 % of the window.
+    /// `seed`: mean + k·σ of every succeeded run, exactly as the seed article. `lognormal`: a
+    /// prediction limit in log space, exp(μ + t·s·√(1 + 1/n)) with t the Student quantile at the
+    /// level of a normal k (see docs/DETECTION.md).
+    #[arg(long, default_value_t = MethodName::default())]
     method: MethodName,
-    /// How many standard deviations above the mean the limit sits.
-    #[arg(long, default_value_t = Method::SEED_DEFAULT_K)]
-    k: f64,
+    /// How many standard deviations above the mean the limit sits [default: 4 for guarded, 2 for
+    /// seed and lognormal].
+    #[arg(long)]
+    k: Option<f64>,
 }
 
 impl MethodArgs {
     fn method(&self) -> Method {
-        self.method.with_k(self.k)
+        self.method.with_k(self.k.unwrap_or(self.method.default_k()))
     }
+}
+
+/// The replay settings of a policy, with warned runs left out as its method does, or as asked:
+/// `--exclusion-cap` sets the share kept out, `--exclude-alerted` alone keeps out every warned
+/// run (or the method's own share, for guarded).
+fn replay_config(
+    policy: BaselinePolicy,
+    exclude_alerted: bool,
+    exclusion_cap: Option<f64>,
+) -> Result<ReplayConfig, CliError> {
+    let mut config = ReplayConfig::for_policy(policy);
+    if let Some(cap) = exclusion_cap {
+        config.exclude_alerted = true;
+        config.exclusion_cap = valid_exclusion_cap(cap)?;
+    } else if exclude_alerted && !config.exclude_alerted {
+        config.exclude_alerted = true;
+        config.exclusion_cap = 1.0;
+    }
+    Ok(config)
 }
 
 /// When baselines are computed and how often runs are checked: shared by every replaying command.
@@ -217,11 +240,12 @@ impl ScheduleArgs {
 struct BacktestArgs {
     /// History file (CSV or .csv.gz); `-` reads standard input.
     file: PathBuf,
-    /// Baseline method.
-    #[arg(long, default_value = "seed")]
+    /// Baseline method: guarded (default), seed or lognormal (see `overrun replay --help`).
+    #[arg(long, default_value_t = MethodName::default())]
     method: MethodName,
-    /// One or more k values to compare, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "2")]
+    /// One or more k values to compare, comma-separated [default: the method's own, 4 for
+    /// guarded, 2 for seed and lognormal].
+    #[arg(long, value_delimiter = ',')]
     k: Vec<f64>,
     #[command(flatten)]
     schedule: ScheduleArgs,
@@ -231,12 +255,14 @@ struct BacktestArgs {
     /// Fraction of eligible runs slowed down.
     #[arg(long, default_value_t = 0.03)]
     fraction: f64,
-    /// Also replay each setting with warned runs left out of later baselines.
+    /// Also replay each setting with warned runs left out of later baselines (at most
+    /// --exclusion-cap of a window; every warned run without it).
     #[arg(long)]
     with_exclusion: bool,
-    /// With --with-exclusion: at most this fraction of a window stays excluded.
-    #[arg(long, default_value_t = 1.0)]
-    exclusion_cap: f64,
+    /// Warned runs stay out of later baselines, at most this share of a window [guarded: 0.1];
+    /// with --with-exclusion, the share for the added settings only.
+    #[arg(long)]
+    exclusion_cap: Option<f64>,
     /// Pool this many injections (seeds SEED, SEED+1, …): more slowdowns, steadier figures.
     #[arg(long, default_value_t = 1)]
     seeds: u64,
@@ -274,12 +300,13 @@ struct TuneArgs {
     /// Most warnings per day the team accepts.
     #[arg(long)]
     budget: f64,
-    #[arg(long, default_value = "seed")]
+    /// Baseline method: guarded (default), seed or lognormal.
+    #[arg(long, default_value_t = MethodName::default())]
     method: MethodName,
     #[command(flatten)]
     schedule: ScheduleArgs,
-    /// Tune with guarded exclusion: warned runs stay out of later baselines, at most this share
-    /// of a window (as OVERRUN_EXCLUSION_CAP does in the functions).
+    /// Warned runs stay out of later baselines, at most this share of a window (as
+    /// OVERRUN_EXCLUSION_CAP does in the functions) [guarded: 0.1].
     #[arg(long)]
     exclusion_cap: Option<f64>,
 }
@@ -320,12 +347,10 @@ fn replay_request(args: ReplayArgs) -> Result<ReplayRequest, CliError> {
     Ok(ReplayRequest {
         source: Source::from_arg(&args.file)?,
         config: ReplayConfig {
-            policy,
             interval,
             detection,
-            exclude_alerted: args.exclude_alerted,
-            exclusion_cap: exclusion_cap(args.exclusion_cap)?,
             short,
+            ..replay_config(policy, args.exclude_alerted, args.exclusion_cap)?
         },
         read: ReadOptions { skip_bad_rows: args.skip_bad_rows, show_progress: !args.no_progress },
         json: args.json,
@@ -333,7 +358,7 @@ fn replay_request(args: ReplayArgs) -> Result<ReplayRequest, CliError> {
     })
 }
 
-fn exclusion_cap(cap: f64) -> Result<f64, CliError> {
+fn valid_exclusion_cap(cap: f64) -> Result<f64, CliError> {
     if (0.0..=1.0).contains(&cap) {
         Ok(cap)
     } else {
@@ -349,19 +374,19 @@ fn backtest_request(args: BacktestArgs) -> Result<BacktestRequest, CliError> {
         return Err(CliError::invalid(format!("--fraction must be between 0 and 1, got {}", args.fraction)));
     }
     let interval = args.schedule.interval()?;
-    let exclusions: &[bool] = if args.with_exclusion { &[false, true] } else { &[false] };
+    let ks = if args.k.is_empty() { vec![args.method.default_k()] } else { args.k.clone() };
+    // Without --with-exclusion an --exclusion-cap applies to every setting; with it, only to the
+    // added ones.
+    let (plain_cap, added) = if args.with_exclusion {
+        (None, vec![(true, args.exclusion_cap.or(Some(1.0)))])
+    } else {
+        (args.exclusion_cap, Vec::new())
+    };
     let mut variants = Vec::new();
-    for &exclude_alerted in exclusions {
-        for &k in &args.k {
-            let method = args.method.with_k(k);
-            let policy = args.schedule.policy(method)?;
-            let config = ReplayConfig {
-                policy,
-                interval,
-                exclude_alerted,
-                exclusion_cap: exclusion_cap(args.exclusion_cap)?,
-                ..ReplayConfig::default()
-            };
+    for (exclude_alerted, cap) in std::iter::once((false, plain_cap)).chain(added) {
+        for &k in &ks {
+            let policy = args.schedule.policy(args.method.with_k(k))?;
+            let config = ReplayConfig { interval, ..replay_config(policy, exclude_alerted, cap)? };
             variants.push((backtest::label(&config), config));
         }
     }
@@ -428,9 +453,8 @@ fn execute(command: Command) -> Result<(), CliError> {
                 format: ImageFormat::of(&args.output)?,
                 output: args.output,
                 config: ReplayConfig {
-                    policy,
                     interval: args.schedule.interval()?,
-                    ..ReplayConfig::default()
+                    ..ReplayConfig::for_policy(policy)
                 },
                 width: args.width,
                 height: args.height,
@@ -444,19 +468,13 @@ fn execute(command: Command) -> Result<(), CliError> {
                     args.budget
                 )));
             }
-            let policy = args.schedule.policy(args.method.with_k(Method::SEED_DEFAULT_K))?;
+            let policy = args.schedule.policy(args.method.with_default_k())?;
             let interval = args.schedule.interval()?;
             let source = Source::from_arg(&args.file)?;
             let read = ReadOptions { skip_bad_rows: false, show_progress: true };
             let request = TuneRequest {
                 runs: overrun_cli::history::read_all_runs(&source, &read)?,
-                base: ReplayConfig {
-                    policy,
-                    interval,
-                    exclude_alerted: args.exclusion_cap.is_some(),
-                    exclusion_cap: args.exclusion_cap.map(exclusion_cap).transpose()?.unwrap_or(1.0),
-                    ..ReplayConfig::default()
-                },
+                base: ReplayConfig { interval, ..replay_config(policy, false, args.exclusion_cap)? },
                 budget_per_day: args.budget,
             };
             tune::run(&request, &mut io::stdout().lock())

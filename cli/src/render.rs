@@ -105,9 +105,19 @@ pub fn human(
 ) -> io::Result<()> {
     let summary = &outcome.summary;
     let policy = &config.policy;
+    let exclusion = match (config.exclude_alerted, policy.method().exclusion_cap()) {
+        (false, _) => String::new(),
+        (true, Some(implied)) if implied == config.exclusion_cap => String::new(),
+        (true, _) if config.exclusion_cap >= 1.0 => ", warned runs left out".to_owned(),
+        (true, _) => format!(", warned runs left out up to {}% of a window", config.exclusion_cap * 100.0),
+    };
     let method = match policy.method() {
-        Method::Seed { k } => format!("seed (mean + {k}σ)"),
-        Method::LogNormal { k } => format!("lognormal (log-space prediction limit, k = {k})"),
+        Method::Seed { k } => format!("seed (mean + {k}σ{exclusion})"),
+        Method::Guarded { k } => format!(
+            "guarded (mean + {k}σ, the slowest warned runs left out up to {}% of a window)",
+            config.exclusion_cap * 100.0
+        ),
+        Method::LogNormal { k } => format!("lognormal (log-space prediction limit, k = {k}{exclusion})"),
     };
     writeln!(
         out,

@@ -114,7 +114,11 @@ fn too_short_notices_appear_as_info_lines_below_their_floor_and_fraction_zero_tu
 
 #[test]
 fn json_alerts_of_a_small_trace_are_exactly_the_expected_ones() {
-    let output = overrun().args(["replay", "--json", "-"]).write_stdin(small_trace()).output().unwrap();
+    let output = overrun()
+        .args(["replay", "--json", "--method", "seed", "-"])
+        .write_stdin(small_trace())
+        .output()
+        .unwrap();
     assert!(output.status.success());
     let alerts = json_lines(&output.stdout);
     assert_eq!(alerts.len(), 2);
@@ -129,6 +133,15 @@ fn json_alerts_of_a_small_trace_are_exactly_the_expected_ones() {
     assert!((upper - (720.0 + 2.0 * 9_000f64.sqrt())).abs() < 1e-9);
     assert_eq!(alerts[1]["level"], "critical");
     assert_eq!(alerts[1]["at"], start + 2_400);
+
+    // The default method sits at mean + 4σ: the same run is warned about later, at the first
+    // check past 720 + 4·√9000 ≈ 1,099 s.
+    let output = overrun().args(["replay", "--json", "-"]).write_stdin(small_trace()).output().unwrap();
+    let alerts = json_lines(&output.stdout);
+    assert_eq!(alerts[0]["run_id"], "slow");
+    assert_eq!(alerts[0]["at"], start + 1_200);
+    let upper = alerts[0]["upper_s"].as_f64().unwrap();
+    assert!((upper - (720.0 + 4.0 * 9_000f64.sqrt())).abs() < 1e-9, "{upper}");
 }
 
 #[test]
@@ -347,7 +360,13 @@ fn generate_is_deterministic_for_a_seed_and_replays() {
 
 #[test]
 fn backtest_reports_recall_and_false_alerts_and_is_reproducible_for_a_seed() {
-    let run = || overrun().args(["backtest", "--json", "--k", "2,4"]).arg(bundled_trace()).output().unwrap();
+    let run = || {
+        overrun()
+            .args(["backtest", "--json", "--method", "seed", "--k", "2,4"])
+            .arg(bundled_trace())
+            .output()
+            .unwrap()
+    };
     let first = run();
     assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
     let lines = json_lines(&first.stdout);
@@ -395,9 +414,24 @@ fn backtest_pools_several_seeds_into_more_slowdowns_and_labels_guarded_exclusion
         "five replays of the trace"
     );
 
-    let guarded = json(&["--with-exclusion", "--exclusion-cap", "0.1"]);
-    let labels: Vec<&str> = guarded.iter().map(|l| l["method"].as_str().unwrap()).collect();
-    assert_eq!(labels, ["seed k=3", "seed k=3 excl≤10%"]);
+    let labels = |lines: Vec<serde_json::Value>| -> Vec<String> {
+        lines.iter().map(|l| l["method"].as_str().unwrap().to_owned()).collect()
+    };
+    assert_eq!(labels(one), ["guarded k=3"], "the default method");
+    assert_eq!(
+        labels(json(&["--method", "seed", "--with-exclusion", "--exclusion-cap", "0.1"])),
+        ["seed k=3", "seed k=3 excl≤10%"]
+    );
+    assert_eq!(labels(json(&["--with-exclusion"])), ["guarded k=3", "guarded k=3 excl"]);
+    assert_eq!(labels(json(&["--exclusion-cap", "0.2"])), ["guarded k=3 excl≤20%"]);
+    // Guarded is the seed formula with warned runs kept out up to a tenth of the window.
+    let same = |extra: &[&str]| {
+        let mut line = json(extra).remove(0);
+        line.as_object_mut().unwrap().remove("method");
+        line
+    };
+    assert_eq!(same(&[]), same(&["--method", "seed", "--exclusion-cap", "0.1"]));
+    assert_ne!(same(&[]), same(&["--method", "seed"]));
     overrun()
         .args(["backtest", "--seeds", "0"])
         .arg(bundled_trace())
@@ -439,17 +473,18 @@ fn warnings_per_day(k: f64, extra: &[&str]) -> f64 {
 }
 
 #[test]
-fn tune_with_guarded_exclusion_recommends_a_k_that_replays_within_the_budget_the_same_way() {
-    let (k, text) = tune_bundled(&["--exclusion-cap", "0.1"]);
-    assert!(text.contains("with OVERRUN_EXCLUSION_CAP=0.1"), "{text}");
-    let same = ["--exclude-alerted", "--exclusion-cap", "0.1"];
+fn tune_of_the_seed_with_a_cap_recommends_a_k_that_replays_within_the_budget_the_same_way() {
+    let (k, text) = tune_bundled(&["--method", "seed", "--exclusion-cap", "0.2"]);
+    assert!(text.contains(&format!("OVERRUN_METHOD=seed OVERRUN_K={k} OVERRUN_EXCLUSION_CAP=0.2")), "{text}");
+    let same = ["--method", "seed", "--exclusion-cap", "0.2"];
     assert!(warnings_per_day(k, &same) <= 0.1);
     assert!(warnings_per_day(k - 0.05, &same) > 0.1);
 }
 
 #[test]
 fn tune_recommends_the_smallest_k_within_the_budget() {
-    let (recommended, _) = tune_bundled(&[]);
+    let (recommended, text) = tune_bundled(&[]);
+    assert!(text.contains(&format!("OVERRUN_METHOD=guarded OVERRUN_K={recommended}\n")), "{text}");
     // Replaying with it stays within the budget; a notch less sensitive than needed is not chosen.
     assert!(warnings_per_day(recommended, &[]) <= 0.1);
     assert!(warnings_per_day(recommended - 0.05, &[]) > 0.1);

@@ -167,6 +167,7 @@ pub fn label(config: &ReplayConfig) -> String {
     let method = config.policy.method();
     let exclusion = match (config.exclude_alerted, config.exclusion_cap) {
         (false, _) => String::new(),
+        (true, cap) if method.exclusion_cap() == Some(cap) => String::new(),
         (true, cap) if cap >= 1.0 => " excl".to_owned(),
         (true, cap) => format!(" excl≤{}%", (cap * 100.0).round()),
     };

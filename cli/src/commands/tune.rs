@@ -28,10 +28,7 @@ pub struct TunePoint {
 /// Warnings per day for one k.
 pub fn evaluate(request: &TuneRequest, k: f64) -> Result<TunePoint, CliError> {
     let policy = request.base.policy;
-    let method = match policy.method() {
-        overrun_core::Method::Seed { .. } => overrun_core::Method::Seed { k },
-        overrun_core::Method::LogNormal { .. } => overrun_core::Method::LogNormal { k },
-    };
+    let method = policy.method().method_name().with_k(k);
     let policy =
         BaselinePolicy::new(method, policy.window_days(), policy.min_samples(), policy.nightly_hour())
             .map_err(CliError::invalid)?;
@@ -46,9 +43,11 @@ pub fn evaluate(request: &TuneRequest, k: f64) -> Result<TunePoint, CliError> {
 const K_STEPS_PER_UNIT: f64 = 20.0;
 const K_STEPS: u32 = 400;
 
-/// The smallest k on the 0.05 grid within the budget, by bisection over the grid: warnings only
-/// fall as k grows, since every limit only rises (with the seed and log-normal methods, whose
-/// baselines do not depend on which runs were warned about).
+/// The smallest k on the 0.05 grid within the budget, by bisection over the grid. With the seed
+/// and log-normal methods warnings only fall as k grows, since every limit only rises. With
+/// guarded exclusion a window's baseline depends on which runs were warned about, so warnings
+/// fall with k only on the whole; the bisection then returns a k within the budget whose grid
+/// neighbour below is over it (the CLI tests replay both).
 pub fn recommend(request: &TuneRequest) -> Result<Option<TunePoint>, CliError> {
     let at = |step: u32| evaluate(request, f64::from(step) / K_STEPS_PER_UNIT);
     let top = at(K_STEPS)?;
@@ -70,6 +69,17 @@ pub fn recommend(request: &TuneRequest) -> Result<Option<TunePoint>, CliError> {
     Ok(Some(best))
 }
 
+/// The exclusion cap to deploy, when it is not the one the method implies.
+fn exclusion_setting(config: &ReplayConfig) -> String {
+    let implied = config.policy.method().exclusion_cap();
+    match (config.exclude_alerted, implied) {
+        (true, implied) if implied != Some(config.exclusion_cap) => {
+            format!(" OVERRUN_EXCLUSION_CAP={}", config.exclusion_cap)
+        }
+        _ => String::new(),
+    }
+}
+
 pub fn run(request: &TuneRequest, out: &mut impl Write) -> Result<(), CliError> {
     let recommended = recommend(request)?;
     let mut lines = Vec::new();
@@ -81,15 +91,13 @@ pub fn run(request: &TuneRequest, out: &mut impl Write) -> Result<(), CliError> 
         match recommended {
             Some(point) => writeln!(
                 out,
-                "Recommended: k = {}{} ({:.2} warnings per day, budget {})",
+                "Recommended: k = {} ({:.2} warnings per day, budget {}); in the functions: OVERRUN_METHOD={} OVERRUN_K={}{}",
                 point.k,
-                if request.base.exclude_alerted {
-                    format!(" with OVERRUN_EXCLUSION_CAP={}", request.base.exclusion_cap)
-                } else {
-                    String::new()
-                },
                 point.warnings_per_day,
-                request.budget_per_day
+                request.budget_per_day,
+                request.base.policy.method().name(),
+                point.k,
+                exclusion_setting(&request.base),
             )?,
             None => writeln!(
                 out,

@@ -17,6 +17,7 @@ const settings: Partial<OverrunSettings> = {
   nightlyHour: number('nightlyHour'),
   alertEmail: context('alertEmail'),
   alertPhoneNumber: context('alertPhoneNumber'),
+  method: context('method'),
   k: number('k'),
   windowDays: number('windowDays'),
   minSamples: number('minSamples'),

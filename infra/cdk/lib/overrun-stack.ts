@@ -23,8 +23,10 @@ export interface OverrunSettings {
   nightlyHour: number;
   alertEmail?: string;
   alertPhoneNumber?: string;
+  /** `guarded` (the default) or `seed` (docs/DETECTION.md). */
   method: string;
-  k: number;
+  /** Limit = mean + k·σ; unset takes the method's own (4 for guarded, 2 for seed). */
+  k?: number;
   windowDays: number;
   minSamples: number;
   criticalFactor: number;
@@ -32,15 +34,14 @@ export interface OverrunSettings {
   retentionDays: number;
   /** Too-short notices below this fraction of the expected duration; 0 turns them off. */
   shortFraction: number;
-  /** Guarded exclusion of warned runs, up to this share of a window; unset counts every run. */
+  /** Warned runs stay out of baselines up to this share of a window; unset takes the method's own (0.1 for guarded, none for seed). */
   exclusionCap?: number;
 }
 
 export const DEFAULTS: OverrunSettings = {
   taskEventSource: 'overrun.tasks',
   nightlyHour: 0,
-  method: 'seed',
-  k: 2,
+  method: 'guarded',
   windowDays: 14,
   minSamples: 5,
   criticalFactor: 2,
@@ -67,6 +68,12 @@ export class OverrunStack extends Stack {
     }
     if (!(s.shortFraction >= 0 && s.shortFraction < 1)) {
       throw new Error(`shortFraction must be in [0, 1), got ${s.shortFraction}`);
+    }
+    if (!['guarded', 'seed'].includes(s.method)) {
+      throw new Error(`method must be guarded or seed, got ${s.method}`);
+    }
+    if (s.k !== undefined && !(Number.isFinite(s.k) && s.k >= 0)) {
+      throw new Error(`k must be a number >= 0, got ${s.k}`);
     }
     if (s.exclusionCap !== undefined && !(s.exclusionCap > 0 && s.exclusionCap <= 1)) {
       throw new Error(`exclusionCap must be in (0, 1], got ${s.exclusionCap}`);
@@ -149,7 +156,7 @@ export class OverrunStack extends Stack {
       OVERRUN_RUNS_TABLE: this.runsTable.tableName,
       OVERRUN_STATS_TABLE: this.statsTable.tableName,
       OVERRUN_METHOD: s.method,
-      OVERRUN_K: String(s.k),
+      ...(s.k !== undefined ? { OVERRUN_K: String(s.k) } : {}),
       OVERRUN_WINDOW_DAYS: String(s.windowDays),
       OVERRUN_MIN_SAMPLES: String(s.minSamples),
       OVERRUN_NIGHTLY_HOUR: String(s.nightlyHour),

@@ -62,7 +62,7 @@ test('three arm64 provided.al2023 functions log JSON and get the configuration',
     Handler: 'bootstrap',
     LoggingConfig: Match.objectLike({ LogFormat: 'JSON' }),
     Environment: {
-      Variables: Match.objectLike({ OVERRUN_K: '2', OVERRUN_WINDOW_DAYS: '14', OVERRUN_MIN_SAMPLES: '5' }),
+      Variables: Match.objectLike({ OVERRUN_METHOD: 'guarded', OVERRUN_WINDOW_DAYS: '14', OVERRUN_MIN_SAMPLES: '5' }),
     },
   });
   template.hasResourceProperties('AWS::Lambda::Function', {
@@ -157,16 +157,21 @@ test('ingest may read limits and publish too-short notices to the topic, and get
   });
 });
 
-test('guarded exclusion is off unless asked for, and an out-of-range cap is refused', () => {
+test('k and the exclusion cap are left to the method unless asked for, and bad values are refused', () => {
   const functions = template.findResources('AWS::Lambda::Function');
   for (const fn of Object.values(functions)) {
     assert.equal(fn.Properties.Environment.Variables.OVERRUN_EXCLUSION_CAP, undefined);
+    assert.equal(fn.Properties.Environment.Variables.OVERRUN_K, undefined);
   }
-  const asked = synth({ exclusionCap: 0.1, k: 4 });
+  const asked = synth({ method: 'seed', exclusionCap: 0.2, k: 3 });
   asked.allResourcesProperties('AWS::Lambda::Function', {
-    Environment: { Variables: Match.objectLike({ OVERRUN_EXCLUSION_CAP: '0.1', OVERRUN_K: '4' }) },
+    Environment: {
+      Variables: Match.objectLike({ OVERRUN_METHOD: 'seed', OVERRUN_EXCLUSION_CAP: '0.2', OVERRUN_K: '3' }),
+    },
   });
   assert.throws(() => synth({ exclusionCap: 0 }), /exclusionCap must be in \(0, 1\]/);
+  assert.throws(() => synth({ method: 'lognormal' }), /method must be guarded or seed/);
+  assert.throws(() => synth({ k: -1 }), /k must be a number >= 0/);
 });
 
 test('an out-of-range nightly hour is refused', () => {

@@ -4,7 +4,7 @@
 use std::str::FromStr;
 
 use overrun_core::baseline::MethodName;
-use overrun_core::{BaselinePolicy, DetectionConfig, Method, ShortRule};
+use overrun_core::{BaselinePolicy, DetectionConfig, ShortRule};
 use thiserror::Error;
 
 pub const RUNS_TABLE: &str = "OVERRUN_RUNS_TABLE";
@@ -43,7 +43,8 @@ pub struct Config {
     /// Too-short completions (ingest): off when the fraction is 0.
     pub short: ShortRule,
     /// Guarded exclusion (nightly): warned runs stay out of baselines up to this share of a
-    /// window. `None`: every run counts, the seed method exactly (DESIGN §2).
+    /// window: OVERRUN_EXCLUSION_CAP, or the method's own (0.1 for guarded). `None`: every run
+    /// counts, the seed method exactly (DESIGN §2).
     pub exclusion_cap: Option<f64>,
 }
 
@@ -57,14 +58,14 @@ impl Config {
         let required = |name: &'static str| {
             lookup(name).filter(|v| !v.trim().is_empty()).ok_or(ConfigError::Missing(name))
         };
-        let method: MethodName = parsed(&lookup, METHOD)?.unwrap_or(MethodName::Seed);
-        let k: f64 = parsed(&lookup, K)?.unwrap_or(Method::SEED_DEFAULT_K);
-        if method != MethodName::Seed {
+        let method: MethodName = parsed(&lookup, METHOD)?.unwrap_or_default();
+        let k: f64 = parsed(&lookup, K)?.unwrap_or(method.default_k());
+        if method == MethodName::LogNormal {
             // Its baselines need log-space aggregates, which the stats table does not keep yet.
             return Err(ConfigError::Invalid {
                 name: METHOD,
                 value: method.to_string(),
-                reason: "only `seed` can be deployed for now; other methods run in `overrun replay` and `overrun backtest`".into(),
+                reason: "only `guarded` and `seed` can be deployed for now; `lognormal` runs in `overrun replay` and `overrun backtest`".into(),
             });
         }
         let method = method.with_k(k);
@@ -130,7 +131,7 @@ impl Config {
             fallback_limit_ms: fallback_limit_s.map(|s| s * 1_000.0),
             retention_days,
             short,
-            exclusion_cap,
+            exclusion_cap: exclusion_cap.or(policy.method().exclusion_cap()),
         })
     }
 
@@ -171,6 +172,7 @@ fn policy_variable(error: &overrun_core::PolicyError) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use overrun_core::Method;
     use std::collections::HashMap;
 
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
@@ -181,14 +183,26 @@ mod tests {
     const TABLES: [(&str, &str); 2] = [(RUNS_TABLE, "runs"), (STATS_TABLE, "stats")];
 
     #[test]
-    fn defaults_follow_the_seed_method() {
+    fn defaults_run_the_guarded_method_at_k_4_keeping_out_a_tenth() {
         let c = config(&TABLES).unwrap();
         assert_eq!(c.policy, BaselinePolicy::default());
+        assert_eq!(c.policy.method(), Method::Guarded { k: 4.0 });
         assert_eq!(c.detection, DetectionConfig::default());
         assert_eq!(c.fallback_limit_ms, None);
         assert_eq!(c.retention_days, 35);
-        assert_eq!(c.exclusion_cap, None, "every run counts, as DESIGN §2 says");
+        assert_eq!(c.exclusion_cap, Some(0.1));
         assert_eq!(c.require_topic(), Err(ConfigError::Missing(TOPIC_ARN)));
+    }
+
+    #[test]
+    fn the_seed_method_counts_every_run_at_k_2_unless_a_cap_is_set() {
+        let mut vars = TABLES.to_vec();
+        vars.push((METHOD, "seed"));
+        let c = config(&vars).unwrap();
+        assert_eq!(c.policy.method(), Method::Seed { k: 2.0 });
+        assert_eq!(c.exclusion_cap, None, "every run counts, as DESIGN §2 says");
+        vars.push((EXCLUSION_CAP, "0.2"));
+        assert_eq!(config(&vars).unwrap().exclusion_cap, Some(0.2));
     }
 
     #[test]
@@ -218,7 +232,7 @@ mod tests {
 
         let mut vars = TABLES.to_vec();
         vars.push((METHOD, "lognormal"));
-        assert!(config(&vars).unwrap_err().to_string().contains("only `seed` can be deployed"));
+        assert!(config(&vars).unwrap_err().to_string().contains("only `guarded` and `seed` can be deployed"));
 
         let mut vars = TABLES.to_vec();
         vars.push((RETENTION_DAYS, "3"));
@@ -246,15 +260,15 @@ mod tests {
             (FALLBACK_LIMIT_S, "3600"),
             (RETENTION_DAYS, "60"),
             (SHORT_FRACTION, "0.1"),
-            (EXCLUSION_CAP, "0.1"),
+            (EXCLUSION_CAP, "0.25"),
         ]);
         let c = config(&vars).unwrap();
-        assert_eq!(c.policy, BaselinePolicy::new(Method::Seed { k: 3.0 }, 7, 10, 3).unwrap());
+        assert_eq!(c.policy, BaselinePolicy::new(Method::Guarded { k: 3.0 }, 7, 10, 3).unwrap());
         assert_eq!(c.detection.critical_factor(), 1.5);
         assert_eq!(c.fallback_limit_ms, Some(3_600_000.0));
         assert_eq!(c.retention_days, 60);
         assert_eq!(c.short.fraction(), 0.1);
-        assert_eq!(c.exclusion_cap, Some(0.1));
+        assert_eq!(c.exclusion_cap, Some(0.25));
         assert_eq!(c.require_topic(), Ok("arn:aws:sns:eu-west-1:123456789012:alerts"));
     }
 }

@@ -13,8 +13,14 @@ use crate::time::{EpochMs, MS_PER_DAY, MS_PER_HOUR};
 /// variants; `Seed` stays exactly as the seed article describes it so replays remain comparable.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Method {
-    /// expected = mean, upper = mean + k·σ (sample σ, n − 1).
+    /// expected = mean, upper = mean + k·σ (sample σ, n − 1), every succeeded run counted.
     Seed { k: f64 },
+    /// The default: the seed's formula at a higher k, over a window from which the slowest runs
+    /// that were themselves warned about stay out, at most [`Method::GUARDED_EXCLUSION_CAP`] of
+    /// it (guarded exclusion, docs/DETECTION.md). A warned slow run no longer widens the limit for
+    /// two weeks, so the limit can sit further out and still catch slowdowns: on both real traces
+    /// it pages less than the seed at the same recall, or catches more at the same pages.
+    Guarded { k: f64 },
     /// Durations modelled as log-normal: upper = exp(μ + t·s·√(1 + 1/n)), μ and s the mean and
     /// sample σ of ln(duration), t the Student quantile with n − 1 degrees of freedom at the
     /// one-sided level of a normal `k` (k = 2: 97.7 %). A prediction limit for the next run,
@@ -24,31 +30,49 @@ pub enum Method {
 
 impl Method {
     pub const SEED_DEFAULT_K: f64 = 2.0;
+    pub const GUARDED_DEFAULT_K: f64 = 4.0;
+    /// The largest share of a window the guarded method keeps out.
+    pub const GUARDED_EXCLUSION_CAP: f64 = 0.1;
 
     pub fn name(&self) -> &'static str {
+        self.method_name().as_str()
+    }
+
+    pub fn method_name(&self) -> MethodName {
         match self {
-            Method::Seed { .. } => "seed",
-            Method::LogNormal { .. } => "lognormal",
+            Method::Seed { .. } => MethodName::Seed,
+            Method::Guarded { .. } => MethodName::Guarded,
+            Method::LogNormal { .. } => MethodName::LogNormal,
         }
     }
 
     pub fn k(&self) -> f64 {
         match self {
-            Method::Seed { k } | Method::LogNormal { k } => *k,
+            Method::Seed { k } | Method::Guarded { k } | Method::LogNormal { k } => *k,
+        }
+    }
+
+    /// The share of a window the method keeps warned runs out of, if it leaves any out.
+    pub fn exclusion_cap(&self) -> Option<f64> {
+        match self {
+            Method::Guarded { .. } => Some(Self::GUARDED_EXCLUSION_CAP),
+            Method::Seed { .. } | Method::LogNormal { .. } => None,
         }
     }
 }
 
 impl Default for Method {
     fn default() -> Self {
-        Method::Seed { k: Self::SEED_DEFAULT_K }
+        MethodName::default().with_default_k()
     }
 }
 
 /// The method names a user can pick; parameters such as `k` are set separately.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum MethodName {
     Seed,
+    #[default]
+    Guarded,
     LogNormal,
 }
 
@@ -56,7 +80,28 @@ impl MethodName {
     pub fn with_k(self, k: f64) -> Method {
         match self {
             MethodName::Seed => Method::Seed { k },
+            MethodName::Guarded => Method::Guarded { k },
             MethodName::LogNormal => Method::LogNormal { k },
+        }
+    }
+
+    /// The sensitivity each method was measured best at (docs/DETECTION.md).
+    pub fn default_k(self) -> f64 {
+        match self {
+            MethodName::Seed | MethodName::LogNormal => Method::SEED_DEFAULT_K,
+            MethodName::Guarded => Method::GUARDED_DEFAULT_K,
+        }
+    }
+
+    pub fn with_default_k(self) -> Method {
+        self.with_k(self.default_k())
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MethodName::Seed => "seed",
+            MethodName::Guarded => "guarded",
+            MethodName::LogNormal => "lognormal",
         }
     }
 }
@@ -66,6 +111,7 @@ impl FromStr for MethodName {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "seed" => Ok(MethodName::Seed),
+            "guarded" => Ok(MethodName::Guarded),
             "lognormal" => Ok(MethodName::LogNormal),
             other => Err(PolicyError::UnknownMethod(other.to_owned())),
         }
@@ -74,16 +120,13 @@ impl FromStr for MethodName {
 
 impl fmt::Display for MethodName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            MethodName::Seed => "seed",
-            MethodName::LogNormal => "lognormal",
-        })
+        f.write_str(self.as_str())
     }
 }
 
 #[derive(Debug, Error, PartialEq)]
 pub enum PolicyError {
-    #[error("unknown method {0:?} (available: seed, lognormal)")]
+    #[error("unknown method {0:?} (available: guarded, seed, lognormal)")]
     UnknownMethod(String),
     #[error("k must be a finite number ≥ 0, got {0}")]
     InvalidK(f64),
@@ -188,7 +231,7 @@ impl BaselinePolicy {
         let expected_ms = linear.mean()?;
         let sigma_ms = linear.sample_std_dev()?;
         let upper_ms = match self.method {
-            Method::Seed { k } => expected_ms + k * sigma_ms,
+            Method::Seed { k } | Method::Guarded { k } => expected_ms + k * sigma_ms,
             Method::LogNormal { k } => {
                 let log = &window.log;
                 if log.count() != linear.count() {
@@ -242,6 +285,20 @@ mod tests {
         assert_eq!(baseline.upper_ms, 6_000.0);
         assert_eq!(baseline.n, 3);
         assert_eq!(baseline.computed_at, 42);
+    }
+
+    #[test]
+    fn guarded_is_the_default_and_uses_the_seed_formula_at_its_own_k_with_a_tenth_kept_out() {
+        assert_eq!(Method::default(), Method::Guarded { k: 4.0 });
+        assert_eq!(Method::default().exclusion_cap(), Some(0.1));
+        assert_eq!(Method::Seed { k: 2.0 }.exclusion_cap(), None, "the seed counts every run (DESIGN §2)");
+        let window = Moments::of([0, 2_000, 4_000]);
+        let guarded = BaselinePolicy::new(Method::Guarded { k: 2.0 }, 14, 3, 0).unwrap().baseline(&window, 0);
+        let seed = BaselinePolicy::new(Method::Seed { k: 2.0 }, 14, 3, 0).unwrap().baseline(&window, 0);
+        assert_eq!(guarded, seed);
+        assert_eq!("guarded".parse::<MethodName>(), Ok(MethodName::Guarded));
+        assert_eq!(MethodName::Seed.with_default_k(), Method::Seed { k: 2.0 });
+        assert!(matches!("mean".parse::<MethodName>(), Err(PolicyError::UnknownMethod(m)) if m == "mean"));
     }
 
     #[test]

@@ -29,8 +29,8 @@ pub struct ReplayConfig {
     pub interval: TickInterval,
     pub detection: DetectionConfig,
     /// Leave runs that were themselves warned about out of later baselines, so one slow run does
-    /// not widen the limit for the next two weeks. Off for the seed method as DESIGN §2 states
-    /// it.
+    /// not widen the limit for the next two weeks. On for the guarded method; off for the seed
+    /// method as DESIGN §2 states it.
     pub exclude_alerted: bool,
     /// With `exclude_alerted`: at most this fraction of a window's runs stays excluded (the
     /// slowest warned runs); the other warned runs count again. 1 excludes every warned run. The
@@ -42,13 +42,22 @@ pub struct ReplayConfig {
 }
 
 impl Default for ReplayConfig {
+    /// What the functions run by default: the guarded method.
     fn default() -> Self {
+        Self::for_policy(BaselinePolicy::default())
+    }
+}
+
+impl ReplayConfig {
+    /// Default settings for `policy`, with warned runs kept out as far as its method does.
+    pub fn for_policy(policy: BaselinePolicy) -> Self {
+        let cap = policy.method().exclusion_cap();
         Self {
-            policy: BaselinePolicy::default(),
+            policy,
             interval: TickInterval::default(),
             detection: DetectionConfig::default(),
-            exclude_alerted: false,
-            exclusion_cap: 1.0,
+            exclude_alerted: cap.is_some(),
+            exclusion_cap: cap.unwrap_or(1.0),
             short: ShortRule::default(),
         }
     }

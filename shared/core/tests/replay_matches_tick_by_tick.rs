@@ -199,9 +199,8 @@ proptest! {
     ) {
         let params = Params { exclude_alerted: false, exclusion_cap: 1.0, k, window_days, min_samples, nightly_hour, interval_s: 600, critical_factor: 2.0 };
         let config = ReplayConfig {
-            policy: BaselinePolicy::new(Method::Seed { k }, window_days as u32, min_samples as u64, nightly_hour as u8).unwrap(),
             short: ShortRule::new(fraction).unwrap(),
-            ..ReplayConfig::default()
+            ..ReplayConfig::for_policy(BaselinePolicy::new(Method::Seed { k }, window_days as u32, min_samples as u64, nightly_hour as u8).unwrap())
         };
         let engine: Vec<(String, i64)> = replay_runs(config, &runs)
             .unwrap()
