@@ -3,11 +3,12 @@
 //! The seed's other failure mode: a task whose work shrank ("data no longer exported") finishes
 //! fast and green, and no duration limit ever fires. Such a run gets one informational notice. A
 //! run is reported when its duration is strictly below the lower of
-//! - the band's mirror image below the mean, `expected − (upper − expected)`, and
+//! - the seed's band mirrored below the mean, `expected − 2σ`, and
 //! - `fraction × expected` (default a quarter),
 //!
 //! so a steady task must shrink by more than its own spread, and a noisy one by more than the
-//! fraction, before anyone is told.
+//! fraction, before anyone is told. The band is the seed's two σ whatever the method's k: how
+//! far out a method puts its upper limit is about pages for slow runs, not about short ones.
 
 use thiserror::Error;
 
@@ -27,6 +28,8 @@ pub struct ShortRule {
 
 impl ShortRule {
     pub const DEFAULT_FRACTION: f64 = 0.25;
+    /// The half-width of the band mirrored below the mean, in σ (the seed's k).
+    pub const BAND_SIGMAS: f64 = 2.0;
 
     pub fn new(fraction: f64) -> Result<Self, ShortRuleError> {
         if (0.0..1.0).contains(&fraction) { Ok(Self { fraction }) } else { Err(ShortRuleError(fraction)) }
@@ -46,7 +49,7 @@ impl ShortRule {
 
     /// The duration a succeeded run must be strictly below to be reported; 0 when nothing can be.
     pub fn floor_ms(&self, baseline: &Baseline) -> f64 {
-        let mirrored = 2.0 * baseline.expected_ms - baseline.upper_ms;
+        let mirrored = baseline.expected_ms - Self::BAND_SIGMAS * baseline.sigma_ms;
         let floor = mirrored.min(self.fraction * baseline.expected_ms);
         if floor.is_finite() { floor.max(0.0) } else { 0.0 }
     }
