@@ -222,6 +222,11 @@ struct ScheduleArgs {
     /// UTC hour at which baselines are recomputed each night.
     #[arg(long, default_value_t = 0)]
     nightly_hour: u8,
+    /// Runs that start at the same instant form a cohort (one build's jobs); once three of a
+    /// run's cohort have succeeded, its limits stretch by their median slowdown. Replay and
+    /// backtest only: the functions do not track cohorts yet.
+    #[arg(long)]
+    cohorts: bool,
 }
 
 impl ScheduleArgs {
@@ -350,6 +355,7 @@ fn replay_request(args: ReplayArgs) -> Result<ReplayRequest, CliError> {
             interval,
             detection,
             short,
+            cohorts: args.schedule.cohorts,
             ..replay_config(policy, args.exclude_alerted, args.exclusion_cap)?
         },
         read: ReadOptions { skip_bad_rows: args.skip_bad_rows, show_progress: !args.no_progress },
@@ -386,7 +392,11 @@ fn backtest_request(args: BacktestArgs) -> Result<BacktestRequest, CliError> {
     for (exclude_alerted, cap) in std::iter::once((false, plain_cap)).chain(added) {
         for &k in &ks {
             let policy = args.schedule.policy(args.method.with_k(k))?;
-            let config = ReplayConfig { interval, ..replay_config(policy, exclude_alerted, cap)? };
+            let config = ReplayConfig {
+                interval,
+                cohorts: args.schedule.cohorts,
+                ..replay_config(policy, exclude_alerted, cap)?
+            };
             variants.push((backtest::label(&config), config));
         }
     }
@@ -454,6 +464,7 @@ fn execute(command: Command) -> Result<(), CliError> {
                 output: args.output,
                 config: ReplayConfig {
                     interval: args.schedule.interval()?,
+                    cohorts: args.schedule.cohorts,
                     ..ReplayConfig::for_policy(policy)
                 },
                 width: args.width,
@@ -474,7 +485,11 @@ fn execute(command: Command) -> Result<(), CliError> {
             let read = ReadOptions { skip_bad_rows: false, show_progress: true };
             let request = TuneRequest {
                 runs: overrun_cli::history::read_all_runs(&source, &read)?,
-                base: ReplayConfig { interval, ..replay_config(policy, false, args.exclusion_cap)? },
+                base: ReplayConfig {
+                    interval,
+                    cohorts: args.schedule.cohorts,
+                    ..replay_config(policy, false, args.exclusion_cap)?
+                },
                 budget_per_day: args.budget,
             };
             tune::run(&request, &mut io::stdout().lock())

@@ -121,11 +121,12 @@ pub fn human(
     };
     writeln!(
         out,
-        "Overrun replay: {method}, {}-day window, at least {} runs, baselines nightly at {:02}:00 UTC, checks every {}",
+        "Overrun replay: {method}, {}-day window, at least {} runs, baselines nightly at {:02}:00 UTC, checks every {}{}",
         policy.window_days(),
         policy.min_samples(),
         policy.nightly_hour(),
         duration(config.interval.as_ms() as f64),
+        if config.cohorts { ", limits stretched to the pace of runs that started together" } else { "" },
     )?;
     writeln!(out)?;
     let mut statuses = vec![format!("{} succeeded", summary.succeeded)];

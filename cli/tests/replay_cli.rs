@@ -417,7 +417,7 @@ fn backtest_pools_several_seeds_into_more_slowdowns_and_labels_guarded_exclusion
     let labels = |lines: Vec<serde_json::Value>| -> Vec<String> {
         lines.iter().map(|l| l["method"].as_str().unwrap().to_owned()).collect()
     };
-    assert_eq!(labels(one), ["guarded k=3"], "the default method");
+    assert_eq!(labels(one.clone()), ["guarded k=3"], "the default method");
     assert_eq!(
         labels(json(&["--method", "seed", "--with-exclusion", "--exclusion-cap", "0.1"])),
         ["seed k=3", "seed k=3 excl≤10%"]
@@ -432,6 +432,13 @@ fn backtest_pools_several_seeds_into_more_slowdowns_and_labels_guarded_exclusion
     };
     assert_eq!(same(&[]), same(&["--method", "seed", "--exclusion-cap", "0.1"]));
     assert_ne!(same(&[]), same(&["--method", "seed"]));
+
+    // A build's jobs start together in this trace: judged at their build's pace, fewer healthy
+    // jobs are warned about, and the same slowdowns are injected.
+    let cohorts = json(&["--cohorts"]);
+    assert_eq!(cohorts[0]["method"], "guarded k=3 cohorts");
+    assert_eq!(cohorts[0]["injected"], one[0]["injected"]);
+    assert!(cohorts[0]["false_alerts"].as_u64() < one[0]["false_alerts"].as_u64(), "{cohorts:?} {one:?}");
     overrun()
         .args(["backtest", "--seeds", "0"])
         .arg(bundled_trace())
@@ -494,4 +501,20 @@ fn tune_recommends_the_smallest_k_within_the_budget() {
         .assert()
         .code(2)
         .stderr(contains("--budget"));
+}
+
+#[test]
+fn replay_with_cohorts_says_so_and_alerts_less_on_the_bundled_trace_whose_builds_start_together() {
+    let warnings = |extra: &[&str]| {
+        let output = overrun().args(["replay", "--json"]).args(extra).arg(bundled_trace()).output().unwrap();
+        assert!(output.status.success());
+        json_lines(&output.stdout).iter().filter(|a| a["level"] == "warning").count()
+    };
+    assert!(warnings(&["--cohorts"]) < warnings(&[]));
+    overrun()
+        .args(["replay", "--cohorts"])
+        .arg(bundled_trace())
+        .assert()
+        .success()
+        .stdout(contains("limits stretched to the pace of runs that started together"));
 }

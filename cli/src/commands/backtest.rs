@@ -171,5 +171,6 @@ pub fn label(config: &ReplayConfig) -> String {
         (true, cap) if cap >= 1.0 => " excl".to_owned(),
         (true, cap) => format!(" excl≤{}%", (cap * 100.0).round()),
     };
-    format!("{} k={}{exclusion}", method.name(), method.k())
+    let cohorts = if config.cohorts { " cohorts" } else { "" };
+    format!("{} k={}{exclusion}{cohorts}", method.name(), method.k())
 }

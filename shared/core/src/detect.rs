@@ -120,6 +120,11 @@ pub struct Thresholds {
 }
 
 impl Thresholds {
+    /// Both limits times `factor` (a cohort running slow as a whole).
+    pub fn stretched(&self, factor: f64) -> Self {
+        Self { warning_ms: self.warning_ms * factor, critical_ms: self.critical_ms * factor }
+    }
+
     pub fn limit_ms(&self, level: Level) -> f64 {
         match level {
             Level::Warning => self.warning_ms,

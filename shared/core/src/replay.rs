@@ -39,7 +39,16 @@ pub struct ReplayConfig {
     pub exclusion_cap: f64,
     /// Succeeded runs far below their expected duration get an informational notice.
     pub short: ShortRule,
+    /// Runs that start at the same instant form a cohort (the jobs of one build, the tasks of one
+    /// workflow run): once at least [`MIN_COHORT_FINISHED`] of a run's cohort have succeeded, its
+    /// limits stretch by their median slowdown (duration over their type's expected duration,
+    /// never below 1), so a build that is slow as a whole pages for its first slow jobs, not for
+    /// all of them. Replay and backtest only for now.
+    pub cohorts: bool,
 }
+
+/// Finished cohort members needed before a cohort's pace stretches its running members' limits.
+pub const MIN_COHORT_FINISHED: usize = 3;
 
 impl Default for ReplayConfig {
     /// What the functions run by default: the guarded method.
@@ -59,6 +68,7 @@ impl ReplayConfig {
             exclude_alerted: cap.is_some(),
             exclusion_cap: cap.unwrap_or(1.0),
             short: ShortRule::default(),
+            cohorts: false,
         }
     }
 }
@@ -181,6 +191,26 @@ pub struct Replayer {
     pending_short: Vec<PendingShort>,
     short_finishes: Vec<(u64, ShortFinish)>,
     summary: ReplaySummary,
+    /// With cohorts: the runs sharing the latest start, held until the next start arrives so each
+    /// knows its whole cohort.
+    group: Vec<GroupedRun>,
+}
+
+/// A validated run waiting for the rest of its cohort.
+struct GroupedRun {
+    task: u32,
+    run_id: Box<str>,
+    start: EpochMs,
+    end: Option<EpochMs>,
+    status: RunStatus,
+}
+
+/// A succeeded member of a run's cohort.
+#[derive(Clone, Copy)]
+struct Sibling {
+    task: u32,
+    end: EpochMs,
+    duration_ms: u64,
 }
 
 struct PendingShort {
@@ -211,6 +241,8 @@ struct OpenRun {
     alerted: AlertedLevels,
     /// Its duration enters baselines once it is known not to have been warned about.
     deferred_success: bool,
+    /// The succeeded members of its cohort (empty without cohorts).
+    siblings: Box<[Sibling]>,
 }
 
 /// Exact moments of succeeded runs per day of end time, oldest first, with the durations of the
@@ -305,6 +337,7 @@ impl Replayer {
             pending_short: Vec::new(),
             short_finishes: Vec::new(),
             summary: ReplaySummary::default(),
+            group: Vec::new(),
         }
     }
 
@@ -326,52 +359,101 @@ impl Replayer {
         self.last_start = Some(run.start);
         self.summary.first_start.get_or_insert(run.start);
         self.horizon = self.horizon.max(run.end.unwrap_or(run.start)).max(run.start);
-        self.count_status(run.status);
+        if !self.config.cohorts {
+            return self.process(task, run.run_id, run.start, run.end, run.status, Box::default());
+        }
+        if self.group.first().is_some_and(|first| first.start != run.start) {
+            self.flush_group()?;
+        }
+        self.group.push(GroupedRun {
+            task,
+            run_id: run.run_id.into(),
+            start: run.start,
+            end: run.end,
+            status: run.status,
+        });
+        Ok(())
+    }
+
+    /// Processes the held cohort, each run knowing its succeeded siblings.
+    fn flush_group(&mut self) -> Result<(), ReplayError> {
+        let group = std::mem::take(&mut self.group);
+        let members: Vec<Option<Sibling>> = group
+            .iter()
+            .map(|run| match (run.status, run.end) {
+                (RunStatus::Succeeded, Some(end)) => {
+                    Some(Sibling { task: run.task, end, duration_ms: end.abs_diff(run.start) })
+                }
+                _ => None,
+            })
+            .collect();
+        for (index, run) in group.iter().enumerate() {
+            let siblings: Box<[Sibling]> = members
+                .iter()
+                .enumerate()
+                .filter(|&(other, _)| other != index)
+                .filter_map(|(_, member)| *member)
+                .collect();
+            self.process(run.task, &run.run_id, run.start, run.end, run.status, siblings)?;
+        }
+        Ok(())
+    }
+
+    fn process(
+        &mut self,
+        task: u32,
+        run_id: &str,
+        start: EpochMs,
+        end: Option<EpochMs>,
+        status: RunStatus,
+        siblings: Box<[Sibling]>,
+    ) -> Result<(), ReplayError> {
+        self.count_status(status);
         self.tasks[task as usize].runs += 1;
 
         let policy = self.config.policy;
-        let night = policy.night_at_or_before(run.start);
+        let night = policy.night_at_or_before(start);
         self.advance_to_night(night);
 
-        let succeeded = run.status == RunStatus::Succeeded && run.end.is_some();
+        let succeeded = status == RunStatus::Succeeded && end.is_some();
         if succeeded && !self.config.exclude_alerted {
-            self.add_success(task, run.start, run.end);
+            self.add_success(task, start, end);
         }
 
         let seq = self.summary.runs;
         self.summary.runs += 1;
-        if run.end.is_none() {
+        if end.is_none() {
             self.endless.push(seq);
         }
         let mut alerted = AlertedLevels::default();
-        let found = self.check_span(task, run.start, run.end, &mut alerted, night);
-        let still_open =
-            !alerted.is_complete() && run.end.is_none_or(|end| end > policy.night_start(night + 1));
+        let found = self.check_span(task, start, end, &siblings, &mut alerted, night);
+        let still_open = !alerted.is_complete() && end.is_none_or(|end| end > policy.night_start(night + 1));
         if found.iter().any(Option::is_some) || still_open {
-            let run_id = RunId::new(run.run_id)?;
-            self.record(seq, task, &run_id, run.start, found);
+            let run_id = RunId::new(run_id)?;
+            self.record(seq, task, &run_id, start, found);
             if still_open {
                 let deferred_success = succeeded && self.config.exclude_alerted;
                 self.open.push(OpenRun {
                     seq,
                     task,
                     run_id,
-                    start: run.start,
-                    end: run.end,
+                    start,
+                    end,
                     alerted,
                     deferred_success,
+                    siblings,
                 });
             }
         }
         if succeeded && self.config.exclude_alerted && !still_open {
-            self.settle_success(task, run.start, run.end, alerted.contains(Level::Warning));
+            self.settle_success(task, start, end, alerted.contains(Level::Warning));
         }
-        if let (true, Some(end)) = (succeeded && self.config.short.is_enabled(), run.end) {
+        if let (true, Some(end)) = (succeeded && self.config.short.is_enabled(), end) {
             let pending = PendingShort {
                 seq,
                 task,
-                run_id: RunId::new(run.run_id)?,
-                start: run.start,
+                run_id: RunId::new(run_id)?,
+                start,
                 end,
                 night: policy.night_at_or_before(end),
             };
@@ -384,6 +466,9 @@ impl Replayer {
     /// Checks the nights after the last run up to the history's horizon, then returns every
     /// alert in time order and the summary.
     pub fn finish(mut self) -> ReplayOutcome {
+        // Held runs passed `RunId::validate` when pushed, so processing them cannot fail.
+        let flushed = self.flush_group();
+        debug_assert!(flushed.is_ok(), "{flushed:?}");
         if let Some(night) = self.night {
             let horizon = self.horizon;
             // Runs with no end are taken as running at every tick up to the horizon.
@@ -495,7 +580,8 @@ impl Replayer {
                 self.judge_short(pending);
             }
             open.retain_mut(|run| {
-                let found = self.check_span(run.task, run.start, run.end, &mut run.alerted, next);
+                let found =
+                    self.check_span(run.task, run.start, run.end, &run.siblings, &mut run.alerted, next);
                 self.record(run.seq, run.task, &run.run_id, run.start, found);
                 let keep = !run.alerted.is_complete()
                     && run.end.is_none_or(|end| end > policy.night_start(next + 1));
@@ -535,6 +621,7 @@ impl Replayer {
         task: u32,
         start: EpochMs,
         end: Option<EpochMs>,
+        siblings: &[Sibling],
         alerted: &mut AlertedLevels,
         night: i64,
     ) -> [Option<Found>; 2] {
@@ -548,21 +635,78 @@ impl Replayer {
         let Some(NightLimits { baseline, thresholds, first_exceeding_ms }) = self.limits(task, night) else {
             return found;
         };
-        for ((slot, level), first_exceeding) in found.iter_mut().zip(Level::ALL).zip(first_exceeding_ms) {
-            if alerted.contains(level) {
-                continue;
-            }
-            let earliest = span_start.max(start.saturating_add(first_exceeding));
-            if earliest >= span_end {
-                continue;
-            }
-            let at = self.config.interval.first_tick_at_or_after(earliest);
-            if at < span_end {
-                alerted.insert(level);
-                *slot = Some(Found { level, at, limit_ms: thresholds.limit_ms(level), baseline });
+        // Between two changes of the cohort's pace the limits are constant, so each stretch of
+        // the span has the closed form.
+        let unstretched = [(span_start, 1.0)];
+        let computed;
+        let paces: &[(EpochMs, f64)] = if siblings.is_empty() {
+            &unstretched
+        } else {
+            computed = self.cohort_paces(siblings, night, span_start, span_end);
+            &computed
+        };
+        for (index, &(from, stretch)) in paces.iter().enumerate() {
+            let until = paces.get(index + 1).map_or(span_end, |&(next, _)| next);
+            let stretched = thresholds.stretched(stretch);
+            for ((slot, level), unstretched_first) in found.iter_mut().zip(Level::ALL).zip(first_exceeding_ms)
+            {
+                if alerted.contains(level) {
+                    continue;
+                }
+                let first_exceeding = if stretch == 1.0 {
+                    unstretched_first
+                } else {
+                    stretched.first_exceeding_elapsed_ms(level)
+                };
+                let earliest = from.max(start.saturating_add(first_exceeding));
+                if earliest >= until {
+                    continue;
+                }
+                let at = self.config.interval.first_tick_at_or_after(earliest);
+                if at < until {
+                    alerted.insert(level);
+                    *slot = Some(Found { level, at, limit_ms: stretched.limit_ms(level), baseline });
+                }
             }
         }
         found
+    }
+
+    /// From when, within `[span_start, span_end)`, which stretch applies to a run's limits: its
+    /// succeeded siblings' median pace against their types' baselines of `night`, once
+    /// [`MIN_COHORT_FINISHED`] of them have finished, never below 1. Starts at `span_start`.
+    fn cohort_paces(
+        &mut self,
+        siblings: &[Sibling],
+        night: i64,
+        span_start: EpochMs,
+        span_end: EpochMs,
+    ) -> Vec<(EpochMs, f64)> {
+        let mut finished: Vec<(EpochMs, f64)> = Vec::with_capacity(siblings.len());
+        for sibling in siblings.iter().filter(|s| s.end < span_end) {
+            let Some(limits) = self.limits(sibling.task, night) else { continue };
+            let expected = limits.baseline.expected_ms;
+            if expected > 0.0 {
+                finished.push((sibling.end, sibling.duration_ms as f64 / expected));
+            }
+        }
+        finished.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
+        let mut paces = vec![(span_start, 1.0)];
+        let mut known: Vec<f64> = Vec::with_capacity(finished.len());
+        for (index, &(at, pace)) in finished.iter().enumerate() {
+            known.push(pace);
+            // Siblings finishing together change the pace once.
+            if finished.get(index + 1).is_some_and(|next| next.0 == at) {
+                continue;
+            }
+            let stretch = cohort_stretch(&mut known);
+            let from = at.max(span_start);
+            match paces.last_mut() {
+                Some(last) if last.0 == from => last.1 = stretch,
+                _ => paces.push((from, stretch)),
+            }
+        }
+        paces
     }
 
     fn limits(&mut self, task: u32, night: i64) -> Option<NightLimits> {
@@ -612,6 +756,18 @@ struct RecordedAlert {
     seq: u64,
     task: u32,
     alert: Alert,
+}
+
+/// The stretch a cohort's finished paces give: their median (the mean of the middle two for an
+/// even count), never below 1, and 1 until [`MIN_COHORT_FINISHED`] have finished.
+fn cohort_stretch(paces: &mut [f64]) -> f64 {
+    if paces.len() < MIN_COHORT_FINISHED {
+        return 1.0;
+    }
+    paces.sort_by(f64::total_cmp);
+    let middle = paces.len() / 2;
+    let median = if paces.len() % 2 == 1 { paces[middle] } else { (paces[middle - 1] + paces[middle]) / 2.0 };
+    median.max(1.0)
 }
 
 /// Replays runs given in any order (they are sorted by start first, keeping input order among

@@ -30,6 +30,7 @@ fn config(k: f64, window_days: u32, min_samples: u64) -> ReplayConfig {
         exclude_alerted: false,
         exclusion_cap: 1.0,
         short: ShortRule::default(),
+        cohorts: false,
     }
 }
 
@@ -295,4 +296,35 @@ fn a_short_run_is_judged_by_the_baseline_in_force_when_it_ends_not_when_it_start
     let outcome = replay_runs(config(2.0, 14, 5), &runs).unwrap();
     let shorts: Vec<&str> = outcome.short_finishes.iter().map(|s| s.run_id.as_str()).collect();
     assert_eq!(shorts, vec!["across"]);
+}
+
+#[test]
+fn a_cohort_running_twice_as_slow_stretches_its_members_limits_from_the_check_its_third_sibling_finishes_at()
+{
+    // "etl" and "load" each have five daily runs: etl expects 720 s (limit ≈ 910 s at k = 2),
+    // load expects 720 s too.
+    let mut runs = five_day_history();
+    runs.extend(
+        (0..5).map(|d| ok("load", &format!("l{d}"), DAY0 + d * DAY + MS_PER_HOUR, (600 + 60 * d) * S)),
+    );
+    // On day 5 one build starts four jobs at the same instant (a tick): three loads take twice
+    // their expected time and finish exactly at the second tick; etl runs 1,500 s.
+    let build = DAY0 + 5 * DAY + 3_600 * S;
+    for id in ["b1", "b2", "b3"] {
+        runs.push(ok("load", id, build, 1_200 * S));
+    }
+    runs.push(ok("etl", "slow-with-its-build", build, 1_500 * S));
+
+    // The loads finish at the second tick, so no check sees them past their limit; etl is.
+    let alone = alerts(config(2.0, 14, 5), &runs);
+    assert_eq!(alone, vec![("slow-with-its-build".to_owned(), build + 1_200 * S, Level::Warning)]);
+
+    // With cohorts, at the tick the loads finish the build's pace is 1,200 / 720 ≈ 1.67, so etl's
+    // limit is ≈ 1,516 s: 1,200 s elapsed is within it, and etl finishes at 1,500 s.
+    let with_cohorts = ReplayConfig { cohorts: true, ..config(2.0, 14, 5) };
+    assert_eq!(alerts(with_cohorts, &runs), vec![], "etl is judged at its build's pace");
+
+    // Two finished siblings are not enough to judge a build's pace.
+    let two_siblings: Vec<Run> = runs.iter().filter(|r| r.run_id().as_str() != "b3").cloned().collect();
+    assert_eq!(alerts(with_cohorts, &two_siblings), alone);
 }

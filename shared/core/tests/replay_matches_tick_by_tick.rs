@@ -18,6 +18,7 @@ struct Params {
     nightly_hour: i64,
     interval_s: i64,
     critical_factor: f64,
+    cohorts: bool,
 }
 
 /// (mean, mean + k·σ, σ) of a window, by the two-pass textbook formulas; none below min_samples.
@@ -35,6 +36,60 @@ fn naive_baseline(p: &Params, durations: &[f64]) -> Option<(f64, f64, f64)> {
     Some((mean, mean + p.k * sd, sd))
 }
 
+/// (mean, upper) of `task`'s window at tick `t`, leaving out warned runs as the engine does.
+fn naive_limits(p: &Params, runs: &[Run], alerted: &[[bool; 2]], task: &str, t: i64) -> Option<(f64, f64)> {
+    let night =
+        (t - p.nightly_hour * MS_PER_HOUR).div_euclid(MS_PER_DAY) * MS_PER_DAY + p.nightly_hour * MS_PER_HOUR;
+    let window_start = night - p.window_days * MS_PER_DAY;
+    let in_window: Vec<(f64, bool)> = runs
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| o.task_type().as_str() == task && o.status() == RunStatus::Succeeded)
+        .filter_map(|(j, o)| {
+            o.end()
+                .filter(|&e| window_start <= e && e < night)
+                .map(|e| ((e - o.start()) as f64, p.exclude_alerted && alerted[j][0]))
+        })
+        .collect();
+    // At most `exclusion_cap` of the window stays excluded: the slowest warned runs.
+    let mut excluded: Vec<f64> = in_window.iter().filter(|(_, x)| *x).map(|(d, _)| *d).collect();
+    excluded.sort_by(f64::total_cmp);
+    let allowed = (p.exclusion_cap * in_window.len() as f64).floor() as usize;
+    let back = excluded.len().saturating_sub(allowed);
+    let durations: Vec<f64> = in_window
+        .iter()
+        .filter(|(_, x)| !*x)
+        .map(|(d, _)| *d)
+        .chain(excluded[..back].iter().copied())
+        .collect();
+    naive_baseline(p, &durations).map(|(mean, upper, _)| (mean, upper))
+}
+
+/// With cohorts: the median pace (duration over expected) of the other runs that started at the
+/// same instant and succeeded by `t`, once three have, never below 1.
+fn naive_stretch(p: &Params, runs: &[Run], alerted: &[[bool; 2]], i: usize, t: i64) -> f64 {
+    if !p.cohorts {
+        return 1.0;
+    }
+    let mut paces: Vec<f64> = runs
+        .iter()
+        .enumerate()
+        .filter(|&(j, o)| j != i && o.start() == runs[i].start() && o.status() == RunStatus::Succeeded)
+        .filter_map(|(_, o)| {
+            let end = o.end().filter(|&e| e <= t)?;
+            let (mean, _) = naive_limits(p, runs, alerted, o.task_type().as_str(), t)?;
+            (mean > 0.0).then(|| (end - o.start()) as f64 / mean)
+        })
+        .collect();
+    if paces.len() < 3 {
+        return 1.0;
+    }
+    paces.sort_by(f64::total_cmp);
+    let m = paces.len() / 2;
+    let median = if paces.len() % 2 == 1 { paces[m] } else { (paces[m - 1] + paces[m]) / 2.0 };
+    median.max(1.0)
+}
+
 fn naive_alerts(p: &Params, runs: &[Run]) -> Vec<(String, i64, Level)> {
     let mut order: Vec<(usize, &Run)> = runs.iter().enumerate().collect();
     order.sort_by_key(|(i, r)| (r.start(), *i));
@@ -48,36 +103,15 @@ fn naive_alerts(p: &Params, runs: &[Run]) -> Vec<(String, i64, Level)> {
     let mut alerted: Vec<[bool; 2]> = vec![[false; 2]; runs.len()];
     let mut found = Vec::new();
     while t <= horizon {
-        let night = (t - p.nightly_hour * MS_PER_HOUR).div_euclid(MS_PER_DAY) * MS_PER_DAY
-            + p.nightly_hour * MS_PER_HOUR;
-        let window_start = night - p.window_days * MS_PER_DAY;
         for (seq, (i, r)) in order.iter().enumerate() {
             let end = r.end().unwrap_or(horizon + 1);
             if !(r.start() <= t && t < end) {
                 continue;
             }
-            let in_window: Vec<(f64, bool)> = runs
-                .iter()
-                .enumerate()
-                .filter(|(_, o)| o.task_type() == r.task_type() && o.status() == RunStatus::Succeeded)
-                .filter_map(|(j, o)| {
-                    o.end()
-                        .filter(|&e| window_start <= e && e < night)
-                        .map(|e| ((e - o.start()) as f64, p.exclude_alerted && alerted[j][0]))
-                })
-                .collect();
-            // At most `exclusion_cap` of the window stays excluded: the slowest warned runs.
-            let mut excluded: Vec<f64> = in_window.iter().filter(|(_, x)| *x).map(|(d, _)| *d).collect();
-            excluded.sort_by(f64::total_cmp);
-            let allowed = (p.exclusion_cap * in_window.len() as f64).floor() as usize;
-            let back = excluded.len().saturating_sub(allowed);
-            let durations: Vec<f64> = in_window
-                .iter()
-                .filter(|(_, x)| !*x)
-                .map(|(d, _)| *d)
-                .chain(excluded[..back].iter().copied())
-                .collect();
-            let Some((_, upper, _)) = naive_baseline(p, &durations) else { continue };
+            let Some((_, upper)) = naive_limits(p, runs, &alerted, r.task_type().as_str(), t) else {
+                continue;
+            };
+            let upper = upper * naive_stretch(p, runs, &alerted, *i, t);
             let elapsed = (t - r.start()) as f64;
             for (level_index, (level, limit)) in
                 [(Level::Warning, upper), (Level::Critical, upper * p.critical_factor)]
@@ -122,11 +156,13 @@ fn naive_short_finishes(p: &Params, fraction: f64, runs: &[Run]) -> Vec<(String,
 }
 
 fn arb_runs() -> impl Strategy<Value = Vec<Run>> {
-    let one = (0usize..3, 0i64..6 * 86_400, 0i64..8 * 3_600, 0u8..10, 0u8..3);
+    let one = (0usize..3, 0i64..6 * 86_400, 0i64..8 * 3_600, 0u8..10, 0u8..3, any::<bool>());
     prop::collection::vec(one, 1..60).prop_map(|rows| {
         rows.into_iter()
             .enumerate()
-            .map(|(i, (task, start_s, duration_s, status_pick, unit))| {
+            .map(|(i, (task, start_s, duration_s, status_pick, unit, in_cohort))| {
+                // Half the runs start on a six-hour boundary, so cohorts of several runs are common.
+                let start_s = if in_cohort { start_s / 21_600 * 21_600 } else { start_s };
                 let base = 19_000 * MS_PER_DAY;
                 // Mix whole seconds, whole minutes and odd milliseconds.
                 let scale = [1_000, 60_000, 7][unit as usize];
@@ -169,8 +205,9 @@ proptest! {
         critical_factor in prop::sample::select(vec![1.0, 1.5, 2.0]),
         exclude_alerted in any::<bool>(),
         exclusion_cap in prop::sample::select(vec![0.0, 0.1, 0.34, 1.0]),
+        cohorts in any::<bool>(),
     ) {
-        let params = Params { exclude_alerted, exclusion_cap, k, window_days, min_samples, nightly_hour, interval_s, critical_factor };
+        let params = Params { exclude_alerted, exclusion_cap, k, window_days, min_samples, nightly_hour, interval_s, critical_factor, cohorts };
         let config = ReplayConfig {
             policy: BaselinePolicy::new(Method::Seed { k }, window_days as u32, min_samples as u64, nightly_hour as u8).unwrap(),
             interval: TickInterval::from_seconds(interval_s).unwrap(),
@@ -178,6 +215,7 @@ proptest! {
             exclude_alerted,
             exclusion_cap,
             short: ShortRule::default(),
+            cohorts,
         };
         let engine: Vec<(String, i64, Level)> = replay_runs(config, &runs)
             .unwrap()
@@ -197,7 +235,7 @@ proptest! {
         nightly_hour in 0i64..24,
         fraction in prop::sample::select(vec![0.1, 0.25, 0.5, 0.9]),
     ) {
-        let params = Params { exclude_alerted: false, exclusion_cap: 1.0, k, window_days, min_samples, nightly_hour, interval_s: 600, critical_factor: 2.0 };
+        let params = Params { exclude_alerted: false, exclusion_cap: 1.0, k, window_days, min_samples, nightly_hour, interval_s: 600, critical_factor: 2.0, cohorts: false };
         let config = ReplayConfig {
             short: ShortRule::new(fraction).unwrap(),
             ..ReplayConfig::for_policy(BaselinePolicy::new(Method::Seed { k }, window_days as u32, min_samples as u64, nightly_hour as u8).unwrap())
