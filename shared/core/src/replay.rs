@@ -399,6 +399,7 @@ impl Replayer {
         Ok(())
     }
 
+    /// Everything `push` does once a run is validated (and, with cohorts, its cohort is known).
     fn process(
         &mut self,
         task: u32,
