@@ -693,14 +693,15 @@ impl Replayer {
         }
         finished.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
         let mut paces = vec![(span_start, 1.0)];
+        // Kept sorted: each finish inserts one pace, and the median is read off the middle.
         let mut known: Vec<f64> = Vec::with_capacity(finished.len());
         for (index, &(at, pace)) in finished.iter().enumerate() {
-            known.push(pace);
+            known.insert(known.partition_point(|&k| k < pace), pace);
             // Siblings finishing together change the pace once.
             if finished.get(index + 1).is_some_and(|next| next.0 == at) {
                 continue;
             }
-            let stretch = cohort_stretch(&mut known);
+            let stretch = cohort_stretch(&known);
             let from = at.max(span_start);
             match paces.last_mut() {
                 Some(last) if last.0 == from => last.1 = stretch,
@@ -759,13 +760,13 @@ struct RecordedAlert {
     alert: Alert,
 }
 
-/// The stretch a cohort's finished paces give: their median (the mean of the middle two for an
-/// even count), never below 1, and 1 until [`MIN_COHORT_FINISHED`] have finished.
-fn cohort_stretch(paces: &mut [f64]) -> f64 {
+/// The stretch a cohort's finished paces give (`sorted` ascending): their median (the mean of the
+/// middle two for an even count), never below 1, and 1 until [`MIN_COHORT_FINISHED`] have
+/// finished.
+fn cohort_stretch(paces: &[f64]) -> f64 {
     if paces.len() < MIN_COHORT_FINISHED {
         return 1.0;
     }
-    paces.sort_by(f64::total_cmp);
     let middle = paces.len() / 2;
     let median = if paces.len() % 2 == 1 { paces[middle] } else { (paces[middle - 1] + paces[middle]) / 2.0 };
     median.max(1.0)
