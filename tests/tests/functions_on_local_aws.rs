@@ -287,8 +287,8 @@ async fn a_failed_publish_releases_the_claim_and_the_next_tick_retries() {
     let stack = Stack::new().await;
     etl_history(&stack).await;
     nightly(&stack, NIGHT + MS_PER_HOUR).await;
-    // At NOON it is past the warning limit (≈ 917 s) and, ten minutes later, still short of the
-    // critical one (≈ 1833 s): one alert to deliver.
+    // At NOON it is past the warning limit (≈ 1,098 s at the default k = 4) and, ten minutes later,
+    // still short of the critical one (≈ 2,197 s): one alert to deliver.
     ingest(&task_event("etl", "slow", "STARTED", NOON - 1_200 * S), &stack.adapters.runs).await.unwrap();
     let broken = stack.broken_notifier();
     let failed = overrun_checker::handle(
@@ -540,7 +540,7 @@ async fn a_warned_run_is_read_apart_and_stays_out_of_the_next_baseline_only_with
     let stack = Stack::new().await;
     etl_history(&stack).await;
     nightly(&stack, NIGHT + MS_PER_HOUR).await;
-    // Warned at NOON (limit ≈ 917 s), then it succeeds after 2400 s; a normal run the same day.
+    // Warned at NOON (limit ≈ 1,098 s), then it succeeds after 2400 s; a normal run the same day.
     ingest(&task_event("etl", "slow", "STARTED", NOON - 1_800 * S), &stack.adapters.runs).await.unwrap();
     assert_eq!(check(&stack, NOON, "tick").await.alerts_published, 1);
     ingest(&task_event("etl", "slow", "SUCCEEDED", NOON + 600 * S), &stack.adapters.runs).await.unwrap();
