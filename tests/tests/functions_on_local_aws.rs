@@ -457,7 +457,8 @@ async fn ingest_notifying(
     notifier: &overrun_aws::SnsNotifier,
     claim: &str,
 ) -> Result<(IngestOutcome, ShortNotice), overrun_ingest::IngestError> {
-    let settings = NoticeSettings { rule: stack.config.short, claim, now: NOON };
+    let retention_ms = i64::from(stack.config.retention_days) * MS_PER_DAY;
+    let settings = NoticeSettings { rule: stack.config.short, claim, now: NOON, retention_ms };
     handle_and_notify(event, &stack.adapters.runs, &stack.adapters.stats, notifier, &settings).await
 }
 
@@ -568,4 +569,55 @@ async fn a_warned_run_is_read_apart_and_stays_out_of_the_next_baseline_only_with
     let report = overrun_baseline::handle(next_night, &policy, Some(0.1), runs, stats).await.unwrap();
     assert_eq!(report.days_rolled_up, 0, "the day aggregates kept the warned run apart");
     assert_eq!(baseline_n(stats.stored_baselines().await.unwrap().items), Some(11));
+}
+
+/// A task event of build 9.
+fn in_build_9(task: &str, id: &str, state: &str, at: i64) -> Value {
+    let mut event = task_event(task, id, state, at);
+    event["detail"]["cohort"] = json!("build-9");
+    event
+}
+
+#[tokio::test]
+async fn a_run_whose_cohort_finished_half_again_slower_than_usual_is_judged_at_that_pace() {
+    let stack = Stack::new().await;
+    etl_history(&stack).await;
+    for day in 1..=10 {
+        let start = NIGHT - day * MS_PER_DAY + 3 * MS_PER_HOUR;
+        run(&stack, "load", &format!("load-{day}"), start, start + (600 + 30 * (day % 10)) * S, "SUCCEEDED")
+            .await;
+    }
+    nightly(&stack, NIGHT + MS_PER_HOUR).await;
+    let notifier = stack.notifier();
+    // Build 9 starts three loads and an etl 20 minutes before NOON; the loads take 1,100 s, 1.5×
+    // their expected 735 s. A lone etl run starts at the same time.
+    let build = NOON - 1_200 * S;
+    for id in ["load-a", "load-b", "load-c"] {
+        ingest_notifying(&stack, &in_build_9("load", id, "STARTED", build), &notifier, "i").await.unwrap();
+        ingest_notifying(&stack, &in_build_9("load", id, "SUCCEEDED", build + 1_100 * S), &notifier, "i")
+            .await
+            .unwrap();
+    }
+    // A redelivered finish adds nothing.
+    ingest_notifying(&stack, &in_build_9("load", "load-c", "SUCCEEDED", build + 1_100 * S), &notifier, "i")
+        .await
+        .unwrap();
+    let members =
+        stack.adapters.stats.cohort_members(&[overrun_core::CohortId::new("build-9").unwrap()]).await;
+    let (members, malformed) = members.unwrap();
+    assert!(malformed.is_empty());
+    assert_eq!(members.values().map(Vec::len).sum::<usize>(), 3, "{members:?}");
+
+    ingest_notifying(&stack, &in_build_9("etl", "etl-in-build", "STARTED", build), &notifier, "i")
+        .await
+        .unwrap();
+    ingest(&task_event("etl", "etl-alone", "STARTED", build), &stack.adapters.runs).await.unwrap();
+
+    // At NOON both etl runs have run 1,200 s, past etl's limit of ≈ 1,098 s; the one in build 9
+    // is within 1.5 × that.
+    let report = check(&stack, NOON, "tick").await;
+    assert_eq!((report.alerts_published, report.cohorts_stretched), (1, 1), "{report:?}");
+    let sent = stack.received().await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(message(&sent[0])["run_id"], "etl-alone");
 }

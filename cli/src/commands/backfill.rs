@@ -52,7 +52,8 @@ pub fn run(request: &BackfillRequest, out: &mut impl Write, err: &mut impl Write
         match (row.status, row.end) {
             (_, Some(end)) if end < oldest_kept => report.too_old += 1,
             (RunStatus::Running, _) | (_, None) => {
-                events.push(Event::Started(RunStarted { task_type, run_id, start: row.start }));
+                // Histories name no cohorts.
+                events.push(Event::Started(RunStarted { task_type, run_id, start: row.start, cohort: None }));
             }
             (status, Some(end)) => events.push(Event::Finished(RunFinished {
                 task_type,
@@ -60,6 +61,7 @@ pub fn run(request: &BackfillRequest, out: &mut impl Write, err: &mut impl Write
                 start: Some(row.start),
                 end,
                 status,
+                cohort: None,
             })),
         }
         Ok::<_, RowProblem>(Flow::Continue)

@@ -2,12 +2,13 @@
 //! with a conditional write and published to SNS; a failed publish gives the claim back so the
 //! next tick retries. Runs that were alerted on and have finished get a "resolved" message.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use overrun_core::check::{CheckSettings, check_running};
+use overrun_core::cohort;
 use overrun_core::message::{alert_notification, resolved_notification};
 use overrun_core::ports::{Notifier, RunStore, StatsStore, StoreError};
-use overrun_core::{EpochMs, TaskType};
+use overrun_core::{CohortId, EpochMs, TaskType};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CheckReport {
@@ -22,6 +23,8 @@ pub struct CheckReport {
     pub muted: usize,
     pub without_limits: usize,
     pub malformed_items: usize,
+    /// Cohorts whose pace stretched their running members' limits this tick.
+    pub cohorts_stretched: usize,
 }
 
 /// `claim` identifies this invocation (the Lambda request id): a claim is released only by its
@@ -34,25 +37,48 @@ pub async fn handle(
     stats: &impl StatsStore,
     notifier: &impl Notifier,
 ) -> Result<CheckReport, StoreError> {
-    let running = runs.list_running().await?;
+    let mut running = runs.list_running().await?;
     let pending = runs.list_pending_resolutions().await?;
-    let task_types: Vec<TaskType> =
-        running.items.iter().map(|r| r.task_type.clone()).collect::<BTreeSet<_>>().into_iter().collect();
+    let malformed_cohorts = runs.fill_cohorts(&mut running.items).await?;
+    let cohorts: Vec<CohortId> =
+        running.items.iter().filter_map(|r| r.cohort.clone()).collect::<BTreeSet<_>>().into_iter().collect();
+    let (members, malformed_members) = stats.cohort_members(&cohorts).await?;
+    // Limits of the running runs' types and of their cohorts' finished members' types.
+    let task_types: Vec<TaskType> = running
+        .items
+        .iter()
+        .map(|r| r.task_type.clone())
+        .chain(members.values().flatten().map(|m| m.task_type.clone()))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
     let (limits, malformed_limits) =
         if task_types.is_empty() { Default::default() } else { stats.task_limits(&task_types).await? };
-    let malformed: Vec<&StoreError> =
-        running.malformed.iter().chain(&pending.malformed).chain(&malformed_limits).collect();
+    let malformed: Vec<&StoreError> = running
+        .malformed
+        .iter()
+        .chain(&pending.malformed)
+        .chain(&malformed_cohorts)
+        .chain(&malformed_members)
+        .chain(&malformed_limits)
+        .collect();
     for error in &malformed {
         tracing::error!(%error, "skipping a malformed item");
     }
+    let stretches: HashMap<CohortId, f64> = members
+        .iter()
+        .map(|(cohort, finished)| (cohort.clone(), cohort::stretch(finished, &limits)))
+        .filter(|&(_, stretch)| stretch > 1.0)
+        .collect();
 
-    let outcome = check_running(now, &running.items, &limits, settings);
+    let outcome = check_running(now, &running.items, &limits, &stretches, settings);
     let mut report = CheckReport {
         runs_checked: outcome.checked,
         alerts_due: outcome.alerts.len(),
         muted: outcome.muted,
         without_limits: outcome.without_limits,
         malformed_items: malformed.len(),
+        cohorts_stretched: stretches.len(),
         ..CheckReport::default()
     };
     for alert in &outcome.alerts {

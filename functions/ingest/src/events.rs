@@ -6,7 +6,7 @@
 
 use overrun_core::ports::{RunFinished, RunStarted};
 use overrun_core::time::parse_rfc3339;
-use overrun_core::{EpochMs, RunId, RunStatus, TaskType};
+use overrun_core::{CohortId, EpochMs, RunId, RunStatus, TaskType};
 use serde_json::Value;
 use thiserror::Error;
 
@@ -95,20 +95,41 @@ fn run_id(field: &str, value: &str) -> Result<RunId, EventError> {
     RunId::new(value).map_err(|e| error(field, e.to_string()))
 }
 
-fn finished(
+fn cohort_id(field: &str, value: &str) -> Result<CohortId, EventError> {
+    CohortId::new(value).map_err(|e| error(field, e.to_string()))
+}
+
+struct Identity {
     task_type: TaskType,
     run_id: RunId,
-    start: Option<EpochMs>,
-    end: EpochMs,
-    status: RunStatus,
-    end_field: &str,
-) -> Result<TaskEvent, EventError> {
-    if let Some(start) = start
-        && end < start
-    {
-        return Err(error(end_field, format!("end {end} ms is before start {start} ms")));
+    cohort: Option<CohortId>,
+}
+
+impl Identity {
+    fn started(self, start: EpochMs) -> TaskEvent {
+        TaskEvent::Started(RunStarted {
+            task_type: self.task_type,
+            run_id: self.run_id,
+            start,
+            cohort: self.cohort,
+        })
     }
-    Ok(TaskEvent::Finished(RunFinished { task_type, run_id, start, end, status }))
+
+    fn finished(
+        self,
+        start: Option<EpochMs>,
+        end: EpochMs,
+        status: RunStatus,
+        end_field: &str,
+    ) -> Result<TaskEvent, EventError> {
+        if let Some(start) = start
+            && end < start
+        {
+            return Err(error(end_field, format!("end {end} ms is before start {start} ms")));
+        }
+        let Identity { task_type, run_id, cohort } = self;
+        Ok(TaskEvent::Finished(RunFinished { task_type, run_id, start, end, status, cohort }))
+    }
 }
 
 /// Parses one EventBridge event.
@@ -130,8 +151,15 @@ pub fn parse(event: &Value) -> Result<TaskEvent, EventError> {
 }
 
 fn custom(envelope: &Fields<'_>, detail: &Fields<'_>) -> Result<TaskEvent, EventError> {
-    let task = task_type("detail.task_type", detail.string("task_type")?)?;
-    let run = run_id("detail.run_id", detail.string("run_id")?)?;
+    let cohort = match detail.get("cohort") {
+        None => None,
+        Some(_) => Some(cohort_id("detail.cohort", detail.string("cohort")?)?),
+    };
+    let run = Identity {
+        task_type: task_type("detail.task_type", detail.string("task_type")?)?,
+        run_id: run_id("detail.run_id", detail.string("run_id")?)?,
+        cohort,
+    };
     let state = detail.string("state")?;
     let at = match detail.time("time", false)? {
         Some(at) => at,
@@ -141,9 +169,7 @@ fn custom(envelope: &Fields<'_>, detail: &Fields<'_>) -> Result<TaskEvent, Event
     };
     let start = detail.time("start_time", false)?;
     let status = match state.to_ascii_uppercase().as_str() {
-        "STARTED" | "RUNNING" => {
-            return Ok(TaskEvent::Started(RunStarted { task_type: task, run_id: run, start: at }));
-        }
+        "STARTED" | "RUNNING" => return Ok(run.started(at)),
         "SUCCEEDED" => RunStatus::Succeeded,
         "FAILED" => RunStatus::Failed,
         "ABORTED" => RunStatus::Aborted,
@@ -154,7 +180,7 @@ fn custom(envelope: &Fields<'_>, detail: &Fields<'_>) -> Result<TaskEvent, Event
             ));
         }
     };
-    finished(task, run, start, at, status, "detail.time")
+    run.finished(start, at, status, "detail.time")
 }
 
 /// Task type: the state machine's name; run id: the execution's name.
@@ -163,12 +189,15 @@ fn step_functions(detail: &Fields<'_>) -> Result<TaskEvent, EventError> {
     let machine = machine_arn.rsplit_once(":stateMachine:").map(|(_, name)| name).ok_or_else(|| {
         error("detail.stateMachineArn", format!("{machine_arn:?} is not a state machine ARN"))
     })?;
-    let task = task_type("detail.stateMachineArn", machine)?;
-    let run = run_id("detail.name", detail.string("name")?)?;
+    let run = Identity {
+        task_type: task_type("detail.stateMachineArn", machine)?,
+        run_id: run_id("detail.name", detail.string("name")?)?,
+        cohort: None,
+    };
     let status = detail.string("status")?;
     let start = detail.required_time("startDate", true)?;
     let status = match status {
-        "RUNNING" => return Ok(TaskEvent::Started(RunStarted { task_type: task, run_id: run, start })),
+        "RUNNING" => return Ok(run.started(start)),
         "SUCCEEDED" => RunStatus::Succeeded,
         "FAILED" | "TIMED_OUT" => RunStatus::Failed,
         "ABORTED" => RunStatus::Aborted,
@@ -181,11 +210,12 @@ fn step_functions(detail: &Fields<'_>) -> Result<TaskEvent, EventError> {
         }
     };
     let end = detail.required_time("stopDate", true)?;
-    finished(task, run, Some(start), end, status, "detail.stopDate")
+    run.finished(Some(start), end, status, "detail.stopDate")
 }
 
 /// Task type: the job definition's name (stable across submissions, unlike job names, which
-/// often carry a date); run id: the job id.
+/// often carry a date); run id: the job id; cohort: for a child of an array job (job id
+/// `<parent>:<index>`), the parent job.
 fn batch(detail: &Fields<'_>) -> Result<TaskEvent, EventError> {
     let definition_arn = detail.string("jobDefinition")?;
     let definition = definition_arn
@@ -194,8 +224,18 @@ fn batch(detail: &Fields<'_>) -> Result<TaskEvent, EventError> {
         .ok_or_else(|| {
             error("detail.jobDefinition", format!("{definition_arn:?} is not a job definition ARN"))
         })?;
-    let task = task_type("detail.jobDefinition", definition)?;
-    let run = run_id("detail.jobId", detail.string("jobId")?)?;
+    let job_id = detail.string("jobId")?;
+    let cohort = match job_id.rsplit_once(':') {
+        Some((parent, index)) if !index.is_empty() && index.bytes().all(|b| b.is_ascii_digit()) => {
+            Some(cohort_id("detail.jobId", parent)?)
+        }
+        _ => None,
+    };
+    let run = Identity {
+        task_type: task_type("detail.jobDefinition", definition)?,
+        run_id: run_id("detail.jobId", job_id)?,
+        cohort,
+    };
     let status = detail.string("status")?;
     let status = match status {
         "SUBMITTED" | "PENDING" | "RUNNABLE" | "STARTING" => {
@@ -203,7 +243,7 @@ fn batch(detail: &Fields<'_>) -> Result<TaskEvent, EventError> {
         }
         "RUNNING" => {
             let start = detail.required_time("startedAt", true)?;
-            return Ok(TaskEvent::Started(RunStarted { task_type: task, run_id: run, start }));
+            return Ok(run.started(start));
         }
         "SUCCEEDED" => RunStatus::Succeeded,
         "FAILED" => RunStatus::Failed,
@@ -212,7 +252,7 @@ fn batch(detail: &Fields<'_>) -> Result<TaskEvent, EventError> {
     // A job that failed before it started has no start time.
     let start = detail.time("startedAt", true)?;
     let end = detail.required_time("stoppedAt", true)?;
-    finished(task, run, start, end, status, "detail.stoppedAt")
+    run.finished(start, end, status, "detail.stoppedAt")
 }
 
 #[cfg(test)]
@@ -335,5 +375,42 @@ mod tests {
         assert!(matches!(parse(&batch_event("RUNNABLE")).unwrap(), TaskEvent::Ignored { .. }));
         let error = parse(&batch_event("EXPLODED")).unwrap_err().to_string();
         assert!(error.starts_with("detail.status: \"EXPLODED\""), "{error}");
+    }
+
+    #[test]
+    fn a_custom_event_may_name_its_cohort_and_a_bad_one_is_named() {
+        let event = custom_event(
+            json!({"task_type": "etl", "run_id": "r1", "state": "STARTED", "cohort": "build-9"}),
+        );
+        let TaskEvent::Started(started) = parse(&event).unwrap() else { panic!() };
+        assert_eq!(started.cohort.map(|c| c.to_string()), Some("build-9".to_owned()));
+        let event = custom_event(
+            json!({"task_type": "etl", "run_id": "r1", "state": "SUCCEEDED", "time": 1_738_000_000, "cohort": "build-9"}),
+        );
+        let TaskEvent::Finished(finished) = parse(&event).unwrap() else { panic!() };
+        assert_eq!(finished.cohort.map(|c| c.to_string()), Some("build-9".to_owned()));
+        for (cohort, problem) in [(json!(""), "cohort is empty"), (json!(9), "must be a string")] {
+            let event = custom_event(
+                json!({"task_type": "etl", "run_id": "r1", "state": "STARTED", "cohort": cohort}),
+            );
+            let error = parse(&event).unwrap_err().to_string();
+            assert!(error.starts_with("detail.cohort: ") && error.contains(problem), "{error}");
+        }
+        let event = custom_event(json!({"task_type": "etl", "run_id": "r1", "state": "STARTED"}));
+        let TaskEvent::Started(started) = parse(&event).unwrap() else { panic!() };
+        assert_eq!(started.cohort, None);
+    }
+
+    #[test]
+    fn the_children_of_a_batch_array_job_are_a_cohort_named_after_the_parent() {
+        let mut child = batch_event("RUNNING");
+        child["detail"]["jobId"] = json!("4c7e-11:7");
+        let TaskEvent::Started(started) = parse(&child).unwrap() else { panic!() };
+        assert_eq!(
+            (started.run_id.as_str(), started.cohort.map(|c| c.to_string())),
+            ("4c7e-11:7", Some("4c7e-11".to_owned()))
+        );
+        let TaskEvent::Started(single) = parse(&batch_event("RUNNING")).unwrap() else { panic!() };
+        assert_eq!(single.cohort, None);
     }
 }

@@ -1,10 +1,11 @@
 //! Ingest: one event in, one run recorded; a run that succeeded far below its expected duration
 //! gets one informational notice.
 
+use overrun_core::cohort::FinishedMember;
 use overrun_core::message::short_notification;
 use overrun_core::ports::{Notifier, NotifyError, Recorded, RunStore, StatsStore, StoreError};
 use overrun_core::short::{ShortRule, ShortVerdict, judge_completed};
-use overrun_core::{EpochMs, RunId, TaskType};
+use overrun_core::{CohortId, EpochMs, RunId, TaskType};
 use serde_json::Value;
 use thiserror::Error;
 
@@ -60,14 +61,18 @@ pub struct NoticeSettings<'a> {
     /// Identifies this invocation (the Lambda request id): a claim is released only by its owner.
     pub claim: &'a str,
     pub now: EpochMs,
+    /// How long a cohort's finished members are kept after the member's end.
+    pub retention_ms: i64,
 }
 
-/// Records the event's run only (no notice): for loading history.
+/// Records the event's run only (no notice, no cohort membership): for loading history.
 pub async fn handle(event: &Value, store: &impl RunStore) -> Result<IngestOutcome, IngestError> {
     Ok(record(parse(event)?, store).await?.0)
 }
 
-/// Records the event's run, then sends its too-short notice if it is one.
+/// Records the event's run; a succeeded run of a cohort becomes one of its finished members (which
+/// the checker judges the cohort's running members by); then sends its too-short notice if it is
+/// one.
 pub async fn handle_and_notify(
     event: &Value,
     store: &impl RunStore,
@@ -75,8 +80,12 @@ pub async fn handle_and_notify(
     notifier: &impl Notifier,
     settings: &NoticeSettings<'_>,
 ) -> Result<(IngestOutcome, ShortNotice), IngestError> {
-    let (outcome, run) = record(parse(event)?, store).await?;
+    let (outcome, run, cohort) = record(parse(event)?, store).await?;
     let completed = outcome.recorded().and_then(|recorded| recorded.completed);
+    if let (Some((task_type, run_id)), Some((start, end)), Some(cohort)) = (&run, completed, &cohort) {
+        let member = FinishedMember { task_type: task_type.clone(), duration_ms: end.abs_diff(start) };
+        stats.add_cohort_member(cohort, run_id, &member, end + settings.retention_ms).await?;
+    }
     let (Some((task_type, run_id)), Some(span), true) = (run, completed, settings.rule.is_enabled()) else {
         return Ok((outcome, ShortNotice::NotApplicable));
     };
@@ -101,19 +110,19 @@ pub async fn handle_and_notify(
     Ok((outcome, ShortNotice::Published))
 }
 
-async fn record(
-    event: TaskEvent,
-    store: &impl RunStore,
-) -> Result<(IngestOutcome, Option<(TaskType, RunId)>), StoreError> {
+/// What recording did, the run it was about, and the cohort its event named.
+type RecordedRun = (IngestOutcome, Option<(TaskType, RunId)>, Option<CohortId>);
+
+async fn record(event: TaskEvent, store: &impl RunStore) -> Result<RecordedRun, StoreError> {
     Ok(match event {
         TaskEvent::Started(started) => {
             let recorded = store.record_start(&started).await?;
-            (IngestOutcome::Started(recorded), Some((started.task_type, started.run_id)))
+            (IngestOutcome::Started(recorded), Some((started.task_type, started.run_id)), started.cohort)
         }
         TaskEvent::Finished(finished) => {
             let recorded = store.record_finish(&finished).await?;
-            (IngestOutcome::Finished(recorded), Some((finished.task_type, finished.run_id)))
+            (IngestOutcome::Finished(recorded), Some((finished.task_type, finished.run_id)), finished.cohort)
         }
-        TaskEvent::Ignored { reason } => (IngestOutcome::Ignored(reason), None),
+        TaskEvent::Ignored { reason } => (IngestOutcome::Ignored(reason), None, None),
     })
 }

@@ -11,10 +11,10 @@ use overrun_core::message::Resolution;
 use overrun_core::nightly::FinishedRun;
 use overrun_core::ports::{Listing, Recorded, RunFinished, RunStarted, RunStore, StoreError};
 use overrun_core::time::{MS_PER_DAY, civil_date};
-use overrun_core::{BaselinePolicy, EpochMs, Level, RunId, RunStatus, TaskType};
+use overrun_core::{BaselinePolicy, CohortId, EpochMs, Level, RunId, RunStatus, TaskType};
 
 use crate::counters::SharedCounters;
-use crate::dynamo::{applied, is_conditional_failure, item, parse_all, query_all};
+use crate::dynamo::{applied, batch_get, is_conditional_failure, item, parse_all, query_all};
 use crate::error::service;
 use crate::items::{Item, ItemReader, n, s};
 use crate::schema::{runs as r, stats as st};
@@ -188,6 +188,22 @@ impl DynamoRunStore {
     }
 }
 
+/// Sets `:cohort` (and names `#cohort`) when the event names a cohort.
+trait SetCohort {
+    fn set_cohort(self, cohort: Option<&CohortId>) -> Self;
+}
+
+impl SetCohort for UpdateItemFluentBuilder {
+    fn set_cohort(self, cohort: Option<&CohortId>) -> Self {
+        match cohort {
+            Some(cohort) => self
+                .expression_attribute_names("#cohort", r::COHORT)
+                .expression_attribute_values(":cohort", s(cohort.as_str())),
+            None => self,
+        }
+    }
+}
+
 pub fn day_meta_key(day: i64) -> Item {
     item([(st::PK, s(format!("{}{}", st::DAY_PREFIX, civil_date(day)))), (st::SK, s(st::META_SK))])
 }
@@ -205,7 +221,16 @@ fn parse_running(item: &Item) -> Result<RunningRun, StoreError> {
         run_id: RunId::new(reader.string(r::RUN_ID)?).map_err(|e| reader.invalid(e))?,
         start: reader.number(r::START_MS)?,
         alerted,
+        cohort: None,
     })
+}
+
+/// A run item's cohort, keyed by (task type, run id); `None` when it has none.
+fn parse_cohort(item: &Item) -> Result<Option<((&str, &str), CohortId)>, StoreError> {
+    let reader = ItemReader::new(item, &[r::TASK_TYPE, r::RUN_ID]);
+    let Some(cohort) = reader.optional_string(r::COHORT)? else { return Ok(None) };
+    let cohort = CohortId::new(cohort).map_err(|e| reader.invalid(e))?;
+    Ok(Some(((reader.string(r::TASK_TYPE)?, reader.string(r::RUN_ID)?), cohort)))
 }
 
 fn parse_resolution(item: &Item) -> Result<Resolution, StoreError> {
@@ -236,9 +261,11 @@ impl RunStore for DynamoRunStore {
     async fn record_start(&self, event: &RunStarted) -> Result<Recorded, StoreError> {
         let result = self
             .update_run(event.task_type.as_str(), event.run_id.as_str())
-            .update_expression(
-                "SET #start = if_not_exists(#start, :start), #running = :running, #expires = :expires",
-            )
+            .update_expression(format!(
+                "SET #start = if_not_exists(#start, :start), #running = :running, #expires = :expires{}",
+                if event.cohort.is_some() { ", #cohort = :cohort" } else { "" }
+            ))
+            .set_cohort(event.cohort.as_ref())
             .condition_expression("attribute_not_exists(#end)")
             .expression_attribute_names("#start", r::START_MS)
             .expression_attribute_names("#running", r::RUNNING)
@@ -275,6 +302,9 @@ impl RunStore for DynamoRunStore {
         if event.start.is_some() {
             update.push_str(", #start = if_not_exists(#start, :start)");
         }
+        if event.cohort.is_some() {
+            update.push_str(", #cohort = :cohort");
+        }
         update.push_str(" REMOVE #running");
         let mut request = self
             .update_run(event.task_type.as_str(), event.run_id.as_str())
@@ -285,6 +315,7 @@ impl RunStore for DynamoRunStore {
             .expression_attribute_values(":end", n(event.end))
             .expression_attribute_values(":status", s(event.status.as_str()))
             .expression_attribute_values(":expires", ttl_seconds(event.end + self.retention_ms))
+            .set_cohort(event.cohort.as_ref())
             .return_values(ReturnValue::AllNew);
         if let Some(start) = event.start {
             request = request
@@ -299,6 +330,29 @@ impl RunStore for DynamoRunStore {
         let items =
             self.query_sparse_index(r::RUNNING_INDEX, r::RUNNING, r::RUNNING_VALUE.to_owned()).await?;
         Ok(parse_all(&items, parse_running))
+    }
+
+    async fn fill_cohorts(&self, runs: &mut [RunningRun]) -> Result<Vec<StoreError>, StoreError> {
+        if runs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys = runs.iter().map(|run| run_key(run.task_type.as_str(), run.run_id.as_str())).collect();
+        let items = batch_get(&self.client, &self.table, keys, &self.counters).await?;
+        let mut cohorts = std::collections::HashMap::new();
+        let mut malformed = Vec::new();
+        for found in &items {
+            match parse_cohort(found) {
+                Ok(Some((key, cohort))) => {
+                    cohorts.insert(key, cohort);
+                }
+                Ok(None) => {}
+                Err(error) => malformed.push(error),
+            }
+        }
+        for run in runs {
+            run.cohort = cohorts.get(&(run.task_type.as_str(), run.run_id.as_str())).cloned();
+        }
+        Ok(malformed)
     }
 
     async fn claim_alert(

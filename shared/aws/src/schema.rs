@@ -35,6 +35,8 @@ pub mod runs {
     pub const RESOLVED_AT: &str = "resolved_at";
     /// The claim of a too-short notice (ingest), so a redelivered finish sends it once.
     pub const SHORT_NOTICE: &str = "short_notice";
+    /// The cohort the run's events named (absent: none).
+    pub const COHORT: &str = "cohort";
     pub const EXPIRES_AT: &str = "expires_at";
 
     pub const RUNNING_INDEX: &str = "running";
@@ -42,8 +44,15 @@ pub mod runs {
     pub const RESOLVE_INDEX: &str = "resolve";
 }
 
-/// Stats table: day meta and daily aggregates (`pk = DAY#date`), limits (`pk = LIMITS`).
+/// Stats table: day meta and daily aggregates (`pk = DAY#date`), limits (`pk = LIMITS`), the
+/// succeeded members of each cohort (`pk = COHORT#id`).
 pub mod stats {
+    pub const COHORT_PREFIX: &str = "COHORT#";
+    pub const MEMBERS_SK: &str = "#MEMBERS";
+    /// A member's attribute: `m␟<task type>␟<run id>` (␟ = U+001F, which names cannot contain),
+    /// its duration in ms.
+    pub const MEMBER_PREFIX: &str = "m\u{1f}";
+    pub const MEMBER_SEPARATOR: char = '\u{1f}';
     pub const PK: &str = "pk";
     pub const SK: &str = "sk";
     pub const DAY_PREFIX: &str = "DAY#";

@@ -7,11 +7,12 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use overrun_core::check::TaskLimits;
+use overrun_core::cohort::FinishedMember;
 use overrun_core::nightly::{BaselineChange, DayAggregate, DayStatus};
 use overrun_core::overrides::Override;
 use overrun_core::ports::{Listing, StatsStore, StoreError};
 use overrun_core::time::civil_date;
-use overrun_core::{Baseline, BaselinePolicy, Moments, TaskType};
+use overrun_core::{Baseline, BaselinePolicy, CohortId, EpochMs, Moments, RunId, TaskType};
 
 use crate::counters::SharedCounters;
 use crate::dynamo::{batch_get, batch_write, item, parse_all, query_all};
@@ -35,6 +36,35 @@ pub struct DynamoStatsStore {
 
 fn day_pk(day: i64) -> String {
     format!("{}{}", st::DAY_PREFIX, civil_date(day))
+}
+
+fn cohort_key(cohort: &str) -> Item {
+    item([(st::PK, s(format!("{}{cohort}", st::COHORT_PREFIX))), (st::SK, s(st::MEMBERS_SK))])
+}
+
+/// A cohort item's id and members; members whose attribute is malformed are reported apart.
+fn parse_cohort_members(item: &Item) -> Result<(CohortId, Vec<FinishedMember>, Vec<StoreError>), StoreError> {
+    let reader = ItemReader::new(item, &[st::PK, st::SK]);
+    let pk = reader.string(st::PK)?;
+    let cohort = pk.strip_prefix(st::COHORT_PREFIX).ok_or_else(|| reader.invalid("not a cohort item"))?;
+    let cohort = CohortId::new(cohort).map_err(|e| reader.invalid(e))?;
+    let mut members = Vec::new();
+    let mut malformed = Vec::new();
+    for name in item.keys().filter(|name| name.starts_with(st::MEMBER_PREFIX)) {
+        let member = (|| {
+            let rest = &name[st::MEMBER_PREFIX.len()..];
+            let (task, _run) = rest
+                .split_once(st::MEMBER_SEPARATOR)
+                .ok_or_else(|| reader.invalid(format!("member attribute {name:?} has no run id")))?;
+            let task_type = TaskType::new(task).map_err(|e| reader.invalid(e))?;
+            Ok(FinishedMember { task_type, duration_ms: reader.number(name)? })
+        })();
+        match member {
+            Ok(member) => members.push(member),
+            Err(error) => malformed.push(error),
+        }
+    }
+    Ok((cohort, members, malformed))
 }
 
 fn limits_key(task_type: &str) -> Item {
@@ -291,6 +321,54 @@ impl StatsStore for DynamoStatsStore {
             }
         }
         Ok((limits, malformed))
+    }
+
+    async fn add_cohort_member(
+        &self,
+        cohort: &CohortId,
+        run_id: &RunId,
+        member: &FinishedMember,
+        expires_at_ms: EpochMs,
+    ) -> Result<(), StoreError> {
+        let attribute =
+            format!("{}{}{}{}", st::MEMBER_PREFIX, member.task_type, st::MEMBER_SEPARATOR, run_id);
+        self.counters.request();
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(cohort_key(cohort.as_str())))
+            .update_expression("SET #member = :duration, #expires = :expires")
+            .expression_attribute_names("#member", attribute)
+            .expression_attribute_names("#expires", st::EXPIRES_AT)
+            .expression_attribute_values(":duration", n(member.duration_ms))
+            .expression_attribute_values(":expires", n(expires_at_ms.div_euclid(1_000)))
+            .send()
+            .await
+            .map_err(|e| service("UpdateItem", e))?;
+        Ok(())
+    }
+
+    async fn cohort_members(
+        &self,
+        cohorts: &[CohortId],
+    ) -> Result<(HashMap<CohortId, Vec<FinishedMember>>, Vec<StoreError>), StoreError> {
+        if cohorts.is_empty() {
+            return Ok(Default::default());
+        }
+        let keys = cohorts.iter().map(|c| cohort_key(c.as_str())).collect();
+        let found = batch_get(&self.client, &self.table, keys, &self.counters).await?;
+        let mut members = HashMap::new();
+        let mut malformed = Vec::new();
+        for item in &found {
+            match parse_cohort_members(item) {
+                Ok((cohort, finished, bad)) => {
+                    members.insert(cohort, finished);
+                    malformed.extend(bad);
+                }
+                Err(error) => malformed.push(error),
+            }
+        }
+        Ok((members, malformed))
     }
 
     async fn set_override(&self, task_type: &TaskType, task_override: &Override) -> Result<(), StoreError> {

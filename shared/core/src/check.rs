@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use crate::baseline::Baseline;
 use crate::detect::{AlertedLevels, DetectionConfig, Level};
-use crate::model::{RunId, TaskType};
+use crate::model::{CohortId, RunId, TaskType};
 use crate::overrides::{EffectiveLimits, Override, effective_limits};
 use crate::time::EpochMs;
 
@@ -16,6 +16,8 @@ pub struct RunningRun {
     pub run_id: RunId,
     pub start: EpochMs,
     pub alerted: AlertedLevels,
+    /// The cohort its events named, if any.
+    pub cohort: Option<CohortId>,
 }
 
 /// What the stats store holds for one task type.
@@ -43,6 +45,8 @@ pub struct AlertDecision {
     pub elapsed_ms: i64,
     pub limit_ms: f64,
     pub limits: EffectiveLimits,
+    /// How much the run's cohort's pace stretched its limits (1: not at all).
+    pub cohort_stretch: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -53,11 +57,13 @@ pub struct CheckOutcome {
     pub without_limits: usize,
 }
 
-/// Every level each running run is strictly past at `now` and has not been alerted for yet.
+/// Every level each running run is strictly past at `now` and has not been alerted for yet, its
+/// limits stretched by its cohort's pace (`stretches`, from [`crate::cohort::stretch`]).
 pub fn check_running(
     now: EpochMs,
     runs: &[RunningRun],
     limits: &HashMap<TaskType, TaskLimits>,
+    stretches: &HashMap<CohortId, f64>,
     settings: &CheckSettings,
 ) -> CheckOutcome {
     let mut outcome = CheckOutcome { checked: runs.len(), ..CheckOutcome::default() };
@@ -75,7 +81,10 @@ pub fn check_running(
             outcome.without_limits += 1;
             continue;
         };
-        for level in effective.thresholds.crossed_at(run.start, now) {
+        let cohort_stretch =
+            run.cohort.as_ref().and_then(|cohort| stretches.get(cohort)).copied().unwrap_or(1.0);
+        let thresholds = effective.thresholds.stretched(cohort_stretch);
+        for level in thresholds.crossed_at(run.start, now) {
             if run.alerted.contains(level) {
                 continue;
             }
@@ -86,8 +95,9 @@ pub fn check_running(
                 at: now,
                 level,
                 elapsed_ms: now - run.start,
-                limit_ms: effective.thresholds.limit_ms(level),
+                limit_ms: thresholds.limit_ms(level),
                 limits: effective,
+                cohort_stretch,
             });
         }
     }
@@ -105,6 +115,7 @@ mod tests {
             run_id: RunId::new(id).unwrap(),
             start,
             alerted: AlertedLevels::default(),
+            cohort: None,
         }
     }
 
@@ -130,7 +141,7 @@ mod tests {
     fn a_run_past_its_limit_gets_a_warning_and_past_twice_a_critical() {
         let limits = limits_for("etl", 1_000.0, None);
         let runs = [running("etl", "a", 0), running("etl", "b", 500), running("etl", "c", -1_500)];
-        let outcome = check_running(1_001, &runs, &limits, &CheckSettings::default());
+        let outcome = check_running(1_001, &runs, &limits, &HashMap::new(), &CheckSettings::default());
         let got: Vec<_> = outcome.alerts.iter().map(|a| (a.run_id.as_str(), a.level)).collect();
         assert_eq!(got, vec![("a", Level::Warning), ("c", Level::Warning), ("c", Level::Critical)]);
         assert_eq!(outcome.checked, 3);
@@ -141,7 +152,7 @@ mod tests {
         let limits = limits_for("etl", 1_000.0, None);
         let mut run = running("etl", "a", 0);
         run.alerted.insert(Level::Warning);
-        let outcome = check_running(5_000, &[run], &limits, &CheckSettings::default());
+        let outcome = check_running(5_000, &[run], &limits, &HashMap::new(), &CheckSettings::default());
         let levels: Vec<_> = outcome.alerts.iter().map(|a| a.level).collect();
         assert_eq!(levels, vec![Level::Critical]);
     }
@@ -155,7 +166,7 @@ mod tests {
             (t, l)
         }));
         let runs = [running("etl", "a", 0), running("other", "b", 0), running("unknown", "c", 0)];
-        let outcome = check_running(5_000, &runs, &limits, &CheckSettings::default());
+        let outcome = check_running(5_000, &runs, &limits, &HashMap::new(), &CheckSettings::default());
         assert!(outcome.alerts.is_empty());
         assert_eq!(outcome.muted, 1);
         assert_eq!(outcome.without_limits, 2);
@@ -164,7 +175,8 @@ mod tests {
     #[test]
     fn fallback_limit_checks_task_types_without_a_baseline() {
         let settings = CheckSettings { fallback_limit_ms: Some(2_000.0), ..CheckSettings::default() };
-        let outcome = check_running(2_001, &[running("new", "a", 0)], &HashMap::new(), &settings);
+        let outcome =
+            check_running(2_001, &[running("new", "a", 0)], &HashMap::new(), &HashMap::new(), &settings);
         assert_eq!(outcome.alerts.len(), 1);
         assert_eq!(outcome.alerts[0].limits.source, LimitSource::Fallback);
     }
@@ -173,8 +185,30 @@ mod tests {
     fn an_override_applies_and_is_recorded_in_the_decision() {
         let fixed = Override { limit_ms: Some(100.0), ..Override::default() };
         let limits = limits_for("etl", 1_000.0, Some(fixed));
-        let outcome = check_running(150, &[running("etl", "a", 0)], &limits, &CheckSettings::default());
+        let outcome = check_running(
+            150,
+            &[running("etl", "a", 0)],
+            &limits,
+            &HashMap::new(),
+            &CheckSettings::default(),
+        );
         assert_eq!(outcome.alerts[0].limits.source, LimitSource::OverrideLimit);
         assert_eq!(outcome.alerts[0].limit_ms, 100.0);
+    }
+
+    #[test]
+    fn a_run_whose_cohort_runs_slow_is_judged_at_its_pace() {
+        let limits = limits_for("etl", 1_000.0, None);
+        let mut run = running("etl", "a", 0);
+        let outcome =
+            check_running(1_500, &[run.clone()], &limits, &HashMap::new(), &CheckSettings::default());
+        assert_eq!(outcome.alerts.len(), 1, "past 1,000 ms on its own");
+        let cohort = CohortId::new("build-7").unwrap();
+        run.cohort = Some(cohort.clone());
+        let stretches = HashMap::from([(cohort, 2.0)]);
+        let outcome = check_running(1_500, &[run.clone()], &limits, &stretches, &CheckSettings::default());
+        assert!(outcome.alerts.is_empty(), "within 2,000 ms at its cohort's pace");
+        let outcome = check_running(2_001, &[run], &limits, &stretches, &CheckSettings::default());
+        assert_eq!((outcome.alerts[0].limit_ms, outcome.alerts[0].cohort_stretch), (2_000.0, 2.0));
     }
 }

@@ -11,6 +11,7 @@
 pub mod backtest;
 pub mod baseline;
 pub mod check;
+pub mod cohort;
 pub mod detect;
 pub mod humanize;
 pub mod message;
@@ -26,7 +27,7 @@ pub mod time;
 
 pub use baseline::{Baseline, BaselinePolicy, Method, PolicyError};
 pub use detect::{DetectionConfig, DetectionError, Level, Thresholds};
-pub use model::{ModelError, Run, RunId, RunStatus, TaskType};
+pub use model::{CohortId, ModelError, Run, RunId, RunStatus, TaskType};
 pub use moments::Moments;
 pub use replay::{Alert, ReplayConfig, ReplayError, ReplayOutcome, ReplaySummary, Replayer, RunInput};
 pub use short::{ShortFinish, ShortRule};

@@ -101,6 +101,12 @@ pub fn alert_notification(alert: &AlertDecision) -> Notification {
         email += &format!("Baseline:  computed {}\n", utc_minute(b.computed_at));
     }
     email += &format!("Limits:    {}\n", source_sentence(source));
+    if alert.cohort_stretch > 1.0 {
+        email += &format!(
+            "Cohort:    the runs started with it ran {:.2}× their usual time, so its limit was stretched as much\n",
+            alert.cohort_stretch
+        );
+    }
     email += "\nYou will get a \"resolved\" message when this run finishes.\n";
 
     let default = serde_free_json(&[
@@ -117,6 +123,7 @@ pub fn alert_notification(alert: &AlertDecision) -> Notification {
         ("sigma_s", alert.limits.baseline.map_or(Json::Null, |b| Json::Num(b.sigma_ms / 1_000.0))),
         ("n", alert.limits.baseline.map_or(Json::Null, |b| Json::Num(b.n as f64))),
         ("limits_from", Json::Owned(source.to_string())),
+        ("cohort_stretch", Json::Num(alert.cohort_stretch)),
     ]);
     Notification {
         subject,
@@ -309,6 +316,7 @@ mod tests {
                 source,
                 baseline: Some(baseline),
             },
+            cohort_stretch: 1.0,
         }
     }
 

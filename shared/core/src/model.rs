@@ -108,6 +108,12 @@ validated_name!(
     RunId,
     "run id"
 );
+validated_name!(
+    /// The runs that belong together (one build's jobs, one workflow run's tasks): a run is judged
+    /// at its cohort's pace.
+    CohortId,
+    "cohort"
+);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RunStatus {

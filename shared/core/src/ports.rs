@@ -9,9 +9,10 @@ use thiserror::Error;
 
 use crate::baseline::Baseline;
 use crate::check::{RunningRun, TaskLimits};
+use crate::cohort::FinishedMember;
 use crate::detect::Level;
 use crate::message::{Notification, Resolution};
-use crate::model::{RunId, RunStatus, TaskType};
+use crate::model::{CohortId, RunId, RunStatus, TaskType};
 use crate::nightly::{BaselineChange, DayAggregate, DayStatus, FinishedRun};
 use crate::overrides::Override;
 use crate::time::EpochMs;
@@ -57,6 +58,8 @@ pub struct RunStarted {
     pub task_type: TaskType,
     pub run_id: RunId,
     pub start: EpochMs,
+    /// The runs it belongs with (a build, a workflow run), when the event names them.
+    pub cohort: Option<CohortId>,
 }
 
 /// A run has finished. `start` is known when the event carries it (Step Functions, Batch).
@@ -67,6 +70,7 @@ pub struct RunFinished {
     pub start: Option<EpochMs>,
     pub end: EpochMs,
     pub status: RunStatus,
+    pub cohort: Option<CohortId>,
 }
 
 /// What recording an event did, for logs and metrics.
@@ -89,6 +93,12 @@ pub trait RunStore {
     fn record_finish(&self, event: &RunFinished)
     -> impl Future<Output = Result<Recorded, StoreError>> + Send;
     fn list_running(&self) -> impl Future<Output = Result<Listing<RunningRun>, StoreError>> + Send;
+    /// Fills in the cohort of each run that has one (the `running` listing does not carry it);
+    /// returns an error for each run whose stored cohort is malformed (those keep none).
+    fn fill_cohorts(
+        &self,
+        runs: &mut [RunningRun],
+    ) -> impl Future<Output = Result<Vec<StoreError>, StoreError>> + Send;
     /// Claims (run, level) for this invocation; `false` when someone else holds it or the run has
     /// finished meanwhile.
     fn claim_alert(
@@ -168,6 +178,19 @@ pub trait StatsStore {
         task_type: &TaskType,
         task_override: &Override,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Records a succeeded member of a cohort; recording it again changes nothing.
+    fn add_cohort_member(
+        &self,
+        cohort: &CohortId,
+        run_id: &RunId,
+        member: &FinishedMember,
+        expires_at_ms: EpochMs,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The succeeded members of each cohort (cohorts without any are left out).
+    fn cohort_members(
+        &self,
+        cohorts: &[CohortId],
+    ) -> impl Future<Output = Result<(HashMap<CohortId, Vec<FinishedMember>>, Vec<StoreError>), StoreError>> + Send;
 }
 
 pub trait Notifier {

@@ -16,6 +16,7 @@ use std::collections::{HashMap, VecDeque};
 use thiserror::Error;
 
 use crate::baseline::{Baseline, BaselinePolicy};
+use crate::cohort;
 use crate::detect::{AlertedLevels, DetectionConfig, Level, Thresholds};
 use crate::model::{ModelError, Run, RunId, RunStatus, TaskType, check_times};
 use crate::moments::WindowStats;
@@ -47,8 +48,7 @@ pub struct ReplayConfig {
     pub cohorts: bool,
 }
 
-/// Finished cohort members needed before a cohort's pace stretches its running members' limits.
-pub const MIN_COHORT_FINISHED: usize = 3;
+pub use crate::cohort::MIN_COHORT_FINISHED;
 
 impl Default for ReplayConfig {
     /// What the functions run by default: the guarded method.
@@ -686,9 +686,8 @@ impl Replayer {
         let mut finished: Vec<(EpochMs, f64)> = Vec::with_capacity(siblings.len());
         for sibling in siblings.iter().filter(|s| s.end < span_end) {
             let Some(limits) = self.limits(sibling.task, night) else { continue };
-            let expected = limits.baseline.expected_ms;
-            if expected > 0.0 {
-                finished.push((sibling.end, sibling.duration_ms as f64 / expected));
+            if let Some(pace) = cohort::pace(sibling.duration_ms, limits.baseline.expected_ms) {
+                finished.push((sibling.end, pace));
             }
         }
         finished.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
@@ -701,7 +700,7 @@ impl Replayer {
             if finished.get(index + 1).is_some_and(|next| next.0 == at) {
                 continue;
             }
-            let stretch = cohort_stretch(&known);
+            let stretch = cohort::stretch_of_sorted_paces(&known);
             let from = at.max(span_start);
             match paces.last_mut() {
                 Some(last) if last.0 == from => last.1 = stretch,
@@ -758,18 +757,6 @@ struct RecordedAlert {
     seq: u64,
     task: u32,
     alert: Alert,
-}
-
-/// The stretch a cohort's finished paces give (`sorted` ascending): their median (the mean of the
-/// middle two for an even count), never below 1, and 1 until [`MIN_COHORT_FINISHED`] have
-/// finished.
-fn cohort_stretch(paces: &[f64]) -> f64 {
-    if paces.len() < MIN_COHORT_FINISHED {
-        return 1.0;
-    }
-    let middle = paces.len() / 2;
-    let median = if paces.len() % 2 == 1 { paces[middle] } else { (paces[middle - 1] + paces[middle]) / 2.0 };
-    median.max(1.0)
 }
 
 /// Replays runs given in any order (they are sorted by start first, keeping input order among
