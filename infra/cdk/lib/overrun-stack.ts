@@ -272,9 +272,14 @@ export class OverrunStack extends Stack {
           resources: [this.runsTable.tableArn],
         }),
         new iam.PolicyStatement({
-          sid: 'ReadLimits',
+          sid: 'ReadLimitsAndCohortMembers',
           actions: ['dynamodb:BatchGetItem'],
           resources: [this.statsTable.tableArn],
+        }),
+        new iam.PolicyStatement({
+          sid: 'ReadCohortsOfRunningRuns',
+          actions: ['dynamodb:BatchGetItem'],
+          resources: [this.runsTable.tableArn],
         }),
         new iam.PolicyStatement({ sid: 'PublishAlerts', actions: ['sns:Publish'], resources: [this.topic.topicArn] }),
         new iam.PolicyStatement({

@@ -157,6 +157,17 @@ test('ingest may read limits and publish too-short notices to the topic, and get
   });
 });
 
+test('the checker may read its running runs\' cohorts and the cohorts\' finished members', () => {
+  template.hasResourceProperties('AWS::IAM::Policy', {
+    PolicyDocument: {
+      Statement: Match.arrayWith([
+        Match.objectLike({ Sid: 'ReadLimitsAndCohortMembers', Action: 'dynamodb:BatchGetItem' }),
+        Match.objectLike({ Sid: 'ReadCohortsOfRunningRuns', Action: 'dynamodb:BatchGetItem' }),
+      ]),
+    },
+  });
+});
+
 test('k and the exclusion cap are left to the method unless asked for, and bad values are refused', () => {
   const functions = template.findResources('AWS::Lambda::Function');
   for (const fn of Object.values(functions)) {
