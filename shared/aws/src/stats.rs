@@ -10,7 +10,7 @@ use overrun_core::check::TaskLimits;
 use overrun_core::cohort::FinishedMember;
 use overrun_core::nightly::{BaselineChange, DayAggregate, DayStatus};
 use overrun_core::overrides::Override;
-use overrun_core::ports::{Listing, StatsStore, StoreError};
+use overrun_core::ports::{CohortMembers, Listing, StatsStore, StoreError};
 use overrun_core::time::civil_date;
 use overrun_core::{Baseline, BaselinePolicy, CohortId, EpochMs, Moments, RunId, TaskType};
 
@@ -351,7 +351,7 @@ impl StatsStore for DynamoStatsStore {
     async fn cohort_members(
         &self,
         cohorts: &[CohortId],
-    ) -> Result<(HashMap<CohortId, Vec<FinishedMember>>, Vec<StoreError>), StoreError> {
+    ) -> Result<(CohortMembers, Vec<StoreError>), StoreError> {
         if cohorts.is_empty() {
             return Ok(Default::default());
         }

@@ -52,6 +52,9 @@ impl<T> Listing<T> {
     }
 }
 
+/// The succeeded members of each cohort.
+pub type CohortMembers = HashMap<CohortId, Vec<FinishedMember>>;
+
 /// A run has started.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunStarted {
@@ -190,7 +193,7 @@ pub trait StatsStore {
     fn cohort_members(
         &self,
         cohorts: &[CohortId],
-    ) -> impl Future<Output = Result<(HashMap<CohortId, Vec<FinishedMember>>, Vec<StoreError>), StoreError>> + Send;
+    ) -> impl Future<Output = Result<(CohortMembers, Vec<StoreError>), StoreError>> + Send;
 }
 
 pub trait Notifier {
