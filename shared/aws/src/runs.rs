@@ -225,8 +225,11 @@ fn parse_running(item: &Item) -> Result<RunningRun, StoreError> {
     })
 }
 
+/// (task type, run id) of a run item.
+type RunKey<'a> = (&'a str, &'a str);
+
 /// A run item's cohort, keyed by (task type, run id); `None` when it has none.
-fn parse_cohort(item: &Item) -> Result<Option<((&str, &str), CohortId)>, StoreError> {
+fn parse_cohort(item: &Item) -> Result<Option<(RunKey<'_>, CohortId)>, StoreError> {
     let reader = ItemReader::new(item, &[r::TASK_TYPE, r::RUN_ID]);
     let Some(cohort) = reader.optional_string(r::COHORT)? else { return Ok(None) };
     let cohort = CohortId::new(cohort).map_err(|e| reader.invalid(e))?;
