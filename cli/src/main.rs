@@ -223,8 +223,8 @@ struct ScheduleArgs {
     #[arg(long, default_value_t = 0)]
     nightly_hour: u8,
     /// Runs that start at the same instant form a cohort (one build's jobs); once three of a
-    /// run's cohort have succeeded, its limits stretch by their median slowdown. Replay and
-    /// backtest only: the functions do not track cohorts yet.
+    /// run's cohort have succeeded, its limits stretch by their median slowdown. The functions do
+    /// this for the cohorts task events name; a history file has no such column.
     #[arg(long)]
     cohorts: bool,
 }

@@ -44,7 +44,8 @@ pub struct ReplayConfig {
     /// workflow run): once at least [`MIN_COHORT_FINISHED`] of a run's cohort have succeeded, its
     /// limits stretch by their median slowdown (duration over their type's expected duration,
     /// never below 1), so a build that is slow as a whole pages for its first slow jobs, not for
-    /// all of them. Replay and backtest only for now.
+    /// all of them. The functions do the same for the cohorts task events name (a history has
+    /// none, hence the same instant here).
     pub cohorts: bool,
 }
 
