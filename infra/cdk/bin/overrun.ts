@@ -18,6 +18,7 @@ const settings: Partial<OverrunSettings> = {
   alertEmail: context('alertEmail'),
   alertPhoneNumber: context('alertPhoneNumber'),
   method: context('method'),
+  checkIntervalMinutes: number('checkIntervalMinutes'),
   k: number('k'),
   windowDays: number('windowDays'),
   minSamples: number('minSamples'),

@@ -34,6 +34,8 @@ export interface OverrunSettings {
   retentionDays: number;
   /** Too-short notices below this fraction of the expected duration; 0 turns them off. */
   shortFraction: number;
+  /** Minutes between checks: 1, 2, 5, 10, 15, 30 or 60. */
+  checkIntervalMinutes: number;
   /** Warned runs stay out of baselines up to this share of a window; unset takes the method's own (0.1 for guarded, none for seed). */
   exclusionCap?: number;
 }
@@ -42,6 +44,7 @@ export const DEFAULTS: OverrunSettings = {
   taskEventSource: 'overrun.tasks',
   nightlyHour: 0,
   method: 'guarded',
+  checkIntervalMinutes: 10,
   windowDays: 14,
   minSamples: 5,
   criticalFactor: 2,
@@ -68,6 +71,9 @@ export class OverrunStack extends Stack {
     }
     if (!(s.shortFraction >= 0 && s.shortFraction < 1)) {
       throw new Error(`shortFraction must be in [0, 1), got ${s.shortFraction}`);
+    }
+    if (![1, 2, 5, 10, 15, 30, 60].includes(s.checkIntervalMinutes)) {
+      throw new Error(`checkIntervalMinutes must be 1, 2, 5, 10, 15, 30 or 60, got ${s.checkIntervalMinutes}`);
     }
     if (!['guarded', 'seed'].includes(s.method)) {
       throw new Error(`method must be guarded or seed, got ${s.method}`);
@@ -331,7 +337,7 @@ export class OverrunStack extends Stack {
         targets: [new targets.LambdaFunction(fn, { retryAttempts: retries, maxEventAge: maxAge, deadLetterQueue: failed })],
       });
     schedule('NightlyRule', events.Schedule.expression(`cron(0 ${s.nightlyHour} * * ? *)`), baseline, 10, Duration.hours(1));
-    schedule('CheckerRule', events.Schedule.rate(Duration.minutes(10)), checker, 2, Duration.minutes(5));
+    schedule('CheckerRule', events.Schedule.rate(Duration.minutes(s.checkIntervalMinutes)), checker, 2, Duration.minutes(5));
 
     // ------------------------------------------------------------ alarms
     const alarm = new cwActions.SnsAction(this.topic);
@@ -348,7 +354,7 @@ export class OverrunStack extends Stack {
     };
     errors('IngestErrorsAlarm', ingest, Duration.minutes(5), 1, "Overrun's ingest function is failing.");
     errors('BaselineErrorsAlarm', baseline, Duration.hours(1), 1, "Overrun's nightly baseline function failed.");
-    errors('CheckerErrorsAlarm', checker, Duration.minutes(10), 2, "Overrun's checker failed twice in a row.");
+    errors('CheckerErrorsAlarm', checker, Duration.minutes(s.checkIntervalMinutes), 2, "Overrun's checker failed twice in a row.");
     const backlog = new cloudwatch.Alarm(this, 'FailedEventsAlarm', {
       alarmDescription: 'Events Overrun could not process are waiting in the failure queue.',
       metric: failed.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),

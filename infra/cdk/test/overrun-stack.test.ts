@@ -185,6 +185,21 @@ test('k and the exclusion cap are left to the method unless asked for, and bad v
   assert.throws(() => synth({ k: -1 }), /k must be a number >= 0/);
 });
 
+test('the check interval sets the checker schedule and its alarm period', () => {
+  const everyMinute = synth({ checkIntervalMinutes: 1 });
+  everyMinute.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 minute)' });
+  everyMinute.hasResourceProperties('AWS::CloudWatch::Alarm', {
+    AlarmDescription: "Overrun's checker failed twice in a row.",
+    Period: 60,
+    EvaluationPeriods: 2,
+  });
+  template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+    AlarmDescription: "Overrun's checker failed twice in a row.",
+    Period: 600,
+  });
+  assert.throws(() => synth({ checkIntervalMinutes: 7 }), /checkIntervalMinutes must be 1, 2, 5, 10, 15, 30 or 60/);
+});
+
 test('an out-of-range nightly hour is refused', () => {
   assert.throws(() => synth({ nightlyHour: 24 }), /nightlyHour must be 0 to 23/);
 });
