@@ -94,6 +94,11 @@ impl Drop for Emulator {
     }
 }
 
+/// The JSON document an alert carries to queue subscribers.
+fn message(envelope: &Value) -> Value {
+    serde_json::from_str(envelope["Message"].as_str().unwrap()).unwrap()
+}
+
 fn scheduled_event() -> Value {
     json!({"version": "0", "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa", "detail-type": "Scheduled Event",
            "source": "aws.events", "account": "123456789012", "time": "2025-01-01T00:00:00Z", "region": "us-east-1",
@@ -136,11 +141,33 @@ async fn events_in_baselines_overnight_and_an_alert_out_through_the_real_binarie
     // A run that has been going for two hours.
     emulator
         .invoke_ok("ingest", &task_event("nightly-export", "export-stuck", "STARTED", now - 2 * MS_PER_HOUR));
+    // Build 7: three exports that took twice their usual ten minutes, and a fourth running for 13
+    // minutes, within twice its limit; an export outside any build, running as long, is past it.
+    let in_build_7 = |id: &str, state: &str, at: i64| {
+        let mut event = task_event("nightly-export", id, state, at);
+        event["detail"]["cohort"] = json!("build-7");
+        event
+    };
+    for id in ["build-7-a", "build-7-b", "build-7-c"] {
+        emulator.invoke_ok("ingest", &in_build_7(id, "STARTED", now - 25 * 60_000));
+        emulator.invoke_ok("ingest", &in_build_7(id, "SUCCEEDED", now - 5 * 60_000));
+    }
+    emulator.invoke_ok("ingest", &in_build_7("build-7-d", "STARTED", now - 13 * 60_000));
+    emulator.invoke_ok("ingest", &task_event("nightly-export", "export-alone", "STARTED", now - 13 * 60_000));
     let checked = emulator.invoke_ok("checker", &scheduled_event());
-    assert_eq!(checked["alerts_published"], 2, "warning and critical: {checked}");
+    assert_eq!(checked["cohorts_stretched"], 1, "{checked}");
 
     let received = stack.received().await;
-    assert_eq!(received.len(), 2);
+    let alerted: Vec<String> =
+        received.iter().map(|e| message(e)["run_id"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(
+        alerted.iter().filter(|id| *id == "export-stuck").count(),
+        2,
+        "warning and critical: {alerted:?}"
+    );
+    assert!(alerted.iter().any(|id| id == "export-alone"), "{alerted:?}");
+    assert!(!alerted.iter().any(|id| id == "build-7-d"), "judged at its build's pace: {alerted:?}");
+    assert_eq!(checked["alerts_published"], received.len(), "{checked}");
     let subjects: Vec<&str> = received.iter().map(|e| e["Subject"].as_str().unwrap()).collect();
     assert!(
         // "running 2h 00m", or a minute or two more when the emulator compiles the checker first.

@@ -37,6 +37,7 @@ async fn main() -> Result<(), Error> {
                 ("PublishFailures", report.publish_failures as u64),
                 ("ResolvedPublished", report.resolved_published as u64),
                 ("MalformedItems", report.malformed_items as u64),
+                ("CohortsStretched", report.cohorts_stretched as u64),
                 ("DynamoDBRequests", used.dynamodb_requests),
             ],
         );
@@ -47,6 +48,7 @@ async fn main() -> Result<(), Error> {
             "claims_lost": report.claims_lost,
             "publish_failures": report.publish_failures,
             "resolved_published": report.resolved_published,
+            "cohorts_stretched": report.cohorts_stretched,
         }))
     }))
     .await
