@@ -51,20 +51,21 @@ fn parse_cohort_members(item: &Item) -> Result<(CohortId, Vec<FinishedMember>, V
     let mut members = Vec::new();
     let mut malformed = Vec::new();
     for name in item.keys().filter(|name| name.starts_with(st::MEMBER_PREFIX)) {
-        let member = (|| {
-            let rest = &name[st::MEMBER_PREFIX.len()..];
-            let (task, _run) = rest
-                .split_once(st::MEMBER_SEPARATOR)
-                .ok_or_else(|| reader.invalid(format!("member attribute {name:?} has no run id")))?;
-            let task_type = TaskType::new(task).map_err(|e| reader.invalid(e))?;
-            Ok(FinishedMember { task_type, duration_ms: reader.number(name)? })
-        })();
-        match member {
+        match parse_member(&reader, name) {
             Ok(member) => members.push(member),
             Err(error) => malformed.push(error),
         }
     }
     Ok((cohort, members, malformed))
+}
+
+/// One `m␟<task type>␟<run id>` attribute of a cohort item.
+fn parse_member(reader: &ItemReader<'_>, name: &str) -> Result<FinishedMember, StoreError> {
+    let (task, _run) = name[st::MEMBER_PREFIX.len()..]
+        .split_once(st::MEMBER_SEPARATOR)
+        .ok_or_else(|| reader.invalid(format!("member attribute {name:?} has no run id")))?;
+    let task_type = TaskType::new(task).map_err(|e| reader.invalid(e))?;
+    Ok(FinishedMember { task_type, duration_ms: reader.number(name)? })
 }
 
 fn limits_key(task_type: &str) -> Item {
@@ -310,17 +311,8 @@ impl StatsStore for DynamoStatsStore {
     ) -> Result<(HashMap<TaskType, TaskLimits>, Vec<StoreError>), StoreError> {
         let keys = task_types.iter().map(|t| limits_key(t.as_str())).collect();
         let found = batch_get(&self.client, &self.table, keys, &self.counters).await?;
-        let mut limits = HashMap::new();
-        let mut malformed = Vec::new();
-        for item in &found {
-            match parse_limits(item) {
-                Ok((task, task_limits)) => {
-                    limits.insert(task, task_limits);
-                }
-                Err(error) => malformed.push(error),
-            }
-        }
-        Ok((limits, malformed))
+        let limits = parse_all(&found, parse_limits);
+        Ok((limits.items.into_iter().collect(), limits.malformed))
     }
 
     async fn add_cohort_member(
@@ -357,16 +349,12 @@ impl StatsStore for DynamoStatsStore {
         }
         let keys = cohorts.iter().map(|c| cohort_key(c.as_str())).collect();
         let found = batch_get(&self.client, &self.table, keys, &self.counters).await?;
+        let cohorts = parse_all(&found, parse_cohort_members);
+        let mut malformed = cohorts.malformed;
         let mut members = HashMap::new();
-        let mut malformed = Vec::new();
-        for item in &found {
-            match parse_cohort_members(item) {
-                Ok((cohort, finished, bad)) => {
-                    members.insert(cohort, finished);
-                    malformed.extend(bad);
-                }
-                Err(error) => malformed.push(error),
-            }
+        for (cohort, finished, bad) in cohorts.items {
+            members.insert(cohort, finished);
+            malformed.extend(bad);
         }
         Ok((members, malformed))
     }
