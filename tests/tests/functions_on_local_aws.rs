@@ -626,3 +626,55 @@ async fn a_run_whose_cohort_finished_half_again_slower_than_usual_is_judged_at_t
     assert_eq!(sent.len(), 1);
     assert_eq!(message(&sent[0])["run_id"], "etl-alone");
 }
+
+#[tokio::test]
+async fn malformed_cohort_items_are_reported_and_the_good_members_still_set_the_pace() {
+    use aws_sdk_dynamodb::types::AttributeValue::{N as Num, S as Str};
+    let stack = Stack::new().await;
+    etl_history(&stack).await;
+    nightly(&stack, NIGHT + MS_PER_HOUR).await;
+    let notifier = stack.notifier();
+    let build = NOON - 1_200 * S;
+    for id in ["etl-a", "etl-b", "etl-c"] {
+        ingest_notifying(&stack, &in_build_9("etl", id, "STARTED", build), &notifier, "i").await.unwrap();
+        ingest_notifying(&stack, &in_build_9("etl", id, "SUCCEEDED", build + 1_100 * S), &notifier, "i")
+            .await
+            .unwrap();
+    }
+    ingest_notifying(&stack, &in_build_9("etl", "etl-in-build", "STARTED", build), &notifier, "i")
+        .await
+        .unwrap();
+    // An operator's hand edits: a member whose duration is not a number, and a running run whose
+    // cohort is empty.
+    stack
+        .dynamodb
+        .update_item()
+        .table_name(&stack.config.stats_table)
+        .key("pk", Str("COHORT#build-9".into()))
+        .key("sk", Str("#MEMBERS".into()))
+        .update_expression("SET #bad = :bad")
+        .expression_attribute_names("#bad", "m\u{1f}etl\u{1f}etl-bad")
+        .expression_attribute_values(":bad", Str("slow".into()))
+        .send()
+        .await
+        .unwrap();
+    stack
+        .dynamodb
+        .put_item()
+        .table_name(&stack.config.runs_table)
+        .item("task_type", Str("etl".into()))
+        .item("run_id", Str("etl-odd".into()))
+        .item("running", Str("running".into()))
+        .item("start_ms", Num(build.to_string()))
+        .item("cohort", Str(String::new()))
+        .send()
+        .await
+        .unwrap();
+
+    let report = check(&stack, NOON, "tick").await;
+    assert_eq!(report.malformed_items, 2, "{report:?}");
+    // The three good members still stretch etl-in-build's limit; etl-odd, judged alone, is paged.
+    assert_eq!((report.alerts_published, report.cohorts_stretched), (1, 1), "{report:?}");
+    let sent = stack.received().await;
+    assert_eq!(message(&sent[0])["run_id"], "etl-odd");
+}
