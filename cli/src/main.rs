@@ -173,11 +173,13 @@ struct MethodArgs {
     /// the slowest runs that were themselves warned about left out, at most 10 % of the window.
     /// `seed`: mean + k·σ of every succeeded run, exactly as the seed article. `lognormal`: a
     /// prediction limit in log space, exp(μ + t·s·√(1 + 1/n)) with t the Student quantile at the
-    /// level of a normal k (see docs/DETECTION.md).
+    /// level of a normal k. `tailored`: per task type, the limit that catches the most ×1.5–×3
+    /// slowdowns of the window's runs for its false pages, a false page priced at k caught
+    /// slowdowns (see docs/DETECTION.md).
     #[arg(long, default_value_t = MethodName::default())]
     method: MethodName,
-    /// How many standard deviations above the mean the limit sits [default: 4 for guarded, 2 for
-    /// seed and lognormal].
+    /// Sensitivity: how many standard deviations above the mean the limit sits (for tailored, the
+    /// price of a false page) [default: 4 for guarded, 2 for seed and lognormal, 5 for tailored].
     #[arg(long)]
     k: Option<f64>,
 }
@@ -231,8 +233,9 @@ struct ScheduleArgs {
 
 impl ScheduleArgs {
     fn policy(&self, method: Method) -> Result<BaselinePolicy, CliError> {
-        BaselinePolicy::new(method, self.window_days, self.min_samples, self.nightly_hour)
-            .map_err(CliError::invalid)
+        let policy = BaselinePolicy::new(method, self.window_days, self.min_samples, self.nightly_hour)
+            .map_err(CliError::invalid)?;
+        Ok(policy.with_check_interval(self.interval()?))
     }
 
     fn interval(&self) -> Result<TickInterval, CliError> {
@@ -245,11 +248,12 @@ impl ScheduleArgs {
 struct BacktestArgs {
     /// History file (CSV or .csv.gz); `-` reads standard input.
     file: PathBuf,
-    /// Baseline method: guarded (default), seed or lognormal (see `overrun replay --help`).
+    /// Baseline method: guarded (default), seed, lognormal or tailored (see `overrun replay
+    /// --help`).
     #[arg(long, default_value_t = MethodName::default())]
     method: MethodName,
     /// One or more k values to compare, comma-separated [default: the method's own, 4 for
-    /// guarded, 2 for seed and lognormal].
+    /// guarded, 2 for seed and lognormal, 5 for tailored].
     #[arg(long, value_delimiter = ',')]
     k: Vec<f64>,
     #[command(flatten)]
@@ -305,7 +309,7 @@ struct TuneArgs {
     /// Most warnings per day the team accepts.
     #[arg(long)]
     budget: f64,
-    /// Baseline method: guarded (default), seed or lognormal.
+    /// Baseline method: guarded (default), seed, lognormal or tailored.
     #[arg(long, default_value_t = MethodName::default())]
     method: MethodName,
     #[command(flatten)]

@@ -118,6 +118,9 @@ pub fn human(
             config.exclusion_cap * 100.0
         ),
         Method::LogNormal { k } => format!("lognormal (log-space prediction limit, k = {k}{exclusion})"),
+        Method::Tailored { k } => {
+            format!("tailored (per-type limit worth its pages, a false page priced at {k}{exclusion})")
+        }
     };
     writeln!(
         out,

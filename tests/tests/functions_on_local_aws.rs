@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use overrun_core::check::CheckSettings;
+use overrun_core::moments::WindowStats;
 use overrun_core::nightly::FinishedRun;
 use overrun_core::ports::{RunStore, StatsStore};
 use overrun_core::time::{MS_PER_DAY, MS_PER_HOUR};
@@ -677,4 +678,68 @@ async fn malformed_cohort_items_are_reported_and_the_good_members_still_set_the_
     assert_eq!((report.alerts_published, report.cohorts_stretched), (1, 1), "{report:?}");
     let sent = stack.received().await;
     assert_eq!(message(&sent[0])["run_id"], "etl-odd");
+}
+
+#[tokio::test]
+async fn tailored_baselines_come_from_stored_histograms_and_days_stored_without_them_are_rolled_up_again() {
+    let stack = Stack::with_env(&[("OVERRUN_METHOD", "tailored")]).await;
+    let durations = etl_history(&stack).await;
+    let policy = stack.config.policy;
+    let first = nightly(&stack, NIGHT + MS_PER_HOUR).await;
+    assert_eq!(first.days_rolled_up, 10);
+    let mut window = WindowStats::new(true);
+    for &d in &durations {
+        window.push(d);
+    }
+    let core = policy.baseline_from(&window, policy.night_start(policy.night_at_or_before(NIGHT))).unwrap();
+    let stored = || async { stack.adapters.stats.stored_baselines().await.unwrap().items };
+    assert_eq!(stored().await, vec![(TaskType::new("etl").unwrap(), core)]);
+    assert!(core.upper_ms < 1_000_000.0, "a steady 600–870 s task gets a limit near its slowest run");
+
+    // A day aggregate as an older version wrote it: no histogram.
+    let day_items: Vec<_> = stack
+        .scan(&stack.config.stats_table)
+        .await
+        .into_iter()
+        .filter(|item| item.contains_key("hist_bins"))
+        .collect();
+    assert_eq!(day_items.len(), 10, "one aggregate a day, each with its histogram");
+    let old = &day_items[0];
+    stack
+        .dynamodb
+        .update_item()
+        .table_name(&stack.config.stats_table)
+        .key("pk", old["pk"].clone())
+        .key("sk", old["sk"].clone())
+        .update_expression("REMOVE hist_bins, hist_counts")
+        .send()
+        .await
+        .unwrap();
+    let healed = nightly(&stack, NIGHT + 2 * MS_PER_HOUR).await;
+    assert_eq!((healed.days_rolled_up, healed.runs_rolled_up), (1, 1), "that day again, from its run");
+    assert_eq!(stored().await, vec![(TaskType::new("etl").unwrap(), core)]);
+    let after = nightly(&stack, NIGHT + 3 * MS_PER_HOUR).await;
+    assert_eq!((after.days_rolled_up, after.baselines_written), (0, 0), "healed once, for good");
+
+    // A histogram whose two lists disagree is reported and that day left out; the rest count.
+    stack
+        .dynamodb
+        .update_item()
+        .table_name(&stack.config.stats_table)
+        .key("pk", old["pk"].clone())
+        .key("sk", old["sk"].clone())
+        .update_expression("SET hist_counts = :one")
+        .expression_attribute_values(
+            ":one",
+            aws_sdk_dynamodb::types::AttributeValue::L(vec![
+                aws_sdk_dynamodb::types::AttributeValue::N("1".into()),
+                aws_sdk_dynamodb::types::AttributeValue::N("1".into()),
+            ]),
+        )
+        .send()
+        .await
+        .unwrap();
+    let reported = nightly(&stack, NIGHT + 4 * MS_PER_HOUR).await;
+    assert_eq!(reported.malformed_items, 1);
+    assert_eq!(stored().await[0].1.n, 9, "the other nine days still make the baseline");
 }

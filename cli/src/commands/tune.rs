@@ -31,7 +31,8 @@ pub fn evaluate(request: &TuneRequest, k: f64) -> Result<TunePoint, CliError> {
     let method = policy.method().method_name().with_k(k);
     let policy =
         BaselinePolicy::new(method, policy.window_days(), policy.min_samples(), policy.nightly_hour())
-            .map_err(CliError::invalid)?;
+            .map_err(CliError::invalid)?
+            .with_check_interval(policy.check_interval());
     let outcome =
         replay_runs(ReplayConfig { policy, ..request.base }, &request.runs).map_err(CliError::invalid)?;
     let warnings = outcome.alerts.iter().filter(|a| a.level == Level::Warning).count();
@@ -43,8 +44,8 @@ pub fn evaluate(request: &TuneRequest, k: f64) -> Result<TunePoint, CliError> {
 const K_STEPS_PER_UNIT: f64 = 20.0;
 const K_STEPS: u32 = 400;
 
-/// The smallest k on the 0.05 grid within the budget, by bisection over the grid. With the seed
-/// and log-normal methods warnings only fall as k grows, since every limit only rises. With
+/// The smallest k on the 0.05 grid within the budget, by bisection over the grid. With the seed,
+/// log-normal and tailored methods warnings only fall as k grows, since every limit only rises. With
 /// guarded exclusion a window's baseline depends on which runs were warned about, so warnings
 /// fall with k only on the whole; the bisection then returns a k within the budget whose grid
 /// neighbour below is over it (the CLI tests replay both).

@@ -68,12 +68,14 @@ pub fn task_series(runs: &[Run], config: &ReplayConfig) -> Result<Option<TaskSer
     let mut days: BTreeMap<i64, WindowStats> = BTreeMap::new();
     for run in runs.iter().filter(|r| r.status() == RunStatus::Succeeded) {
         if let Some(end) = run.end() {
-            days.entry(policy.bucket_of_end(end)).or_default().push(end.abs_diff(run.start()));
+            days.entry(policy.bucket_of_end(end))
+                .or_insert_with(|| WindowStats::new(policy.method().needs_histogram()))
+                .push(end.abs_diff(run.start()));
         }
     }
     let mut steps = Vec::new();
     for night in policy.night_at_or_before(first)..=policy.night_at_or_before(last) {
-        let window: WindowStats = days.range(policy.window_buckets(night)).map(|(_, stats)| *stats).sum();
+        let window: WindowStats = days.range(policy.window_buckets(night)).map(|(_, stats)| stats).sum();
         if let Some(baseline) = policy.baseline_from(&window, policy.night_start(night)) {
             steps.push(BandStep {
                 from: policy.night_start(night).max(first),

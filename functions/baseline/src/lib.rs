@@ -39,14 +39,7 @@ pub async fn handle(
     let statuses = stats.day_statuses(&window).await?;
     let mut days: BTreeMap<i64, BTreeMap<TaskType, DayAggregate>> = BTreeMap::new();
     for day in days_to_roll_up(&statuses) {
-        let finished = runs.finished_runs_of_day(day).await?;
-        log_malformed(&finished.malformed, &mut report);
-        let included = finished.items.len() as u64;
-        let aggregates = aggregate_day(finished.items);
-        stats.write_day(day, &aggregates, included).await?;
-        report.days_rolled_up += 1;
-        report.runs_rolled_up += included;
-        days.insert(day, aggregates);
+        days.insert(day, roll_up(day, runs, stats, &mut report).await?);
     }
     // The other days of the window were rolled up on earlier nights: read their aggregates.
     let earlier: Vec<i64> = statuses
@@ -54,10 +47,18 @@ pub async fn handle(
         .filter(|s| s.rolled_up.is_some() && !days.contains_key(&s.day))
         .map(|s| s.day)
         .collect();
+    let needs_histograms = policy.method().needs_histogram();
     for day in earlier {
         let stored = stats.read_day(day).await?;
         log_malformed(&stored.malformed, &mut report);
-        days.insert(day, stored.items.into_iter().collect());
+        let aggregates: BTreeMap<TaskType, DayAggregate> = stored.items.into_iter().collect();
+        // Days rolled up before histograms were kept are rolled up again from their runs, once,
+        // when the method needs them (switching to tailored needs no migration step).
+        if needs_histograms && aggregates.values().any(DayAggregate::lacks_histogram) {
+            days.insert(day, roll_up(day, runs, stats, &mut report).await?);
+        } else {
+            days.insert(day, aggregates);
+        }
     }
 
     let baselines = baselines_for_night(policy, night, days.values(), exclusion_cap);
@@ -70,6 +71,22 @@ pub async fn handle(
         changes.iter().filter(|c| matches!(c, overrun_core::nightly::BaselineChange::Remove(_))).count();
     report.baselines_written = changes.len() - report.baselines_removed;
     Ok(report)
+}
+
+async fn roll_up(
+    day: i64,
+    runs: &impl RunStore,
+    stats: &impl StatsStore,
+    report: &mut NightlyReport,
+) -> Result<BTreeMap<TaskType, DayAggregate>, StoreError> {
+    let finished = runs.finished_runs_of_day(day).await?;
+    log_malformed(&finished.malformed, report);
+    let included = finished.items.len() as u64;
+    let aggregates = aggregate_day(finished.items);
+    stats.write_day(day, &aggregates, included).await?;
+    report.days_rolled_up += 1;
+    report.runs_rolled_up += included;
+    Ok(aggregates)
 }
 
 fn log_malformed(malformed: &[StoreError], report: &mut NightlyReport) {

@@ -23,9 +23,9 @@ export interface OverrunSettings {
   nightlyHour: number;
   alertEmail?: string;
   alertPhoneNumber?: string;
-  /** `guarded` (the default) or `seed` (docs/DETECTION.md). */
+  /** `guarded` (the default), `seed` or `tailored` (docs/DETECTION.md). */
   method: string;
-  /** Limit = mean + k·σ; unset takes the method's own (4 for guarded, 2 for seed). */
+  /** Limit = mean + k·σ (tailored: the price of a false page); unset takes the method's own (4 for guarded, 2 for seed, 5 for tailored). */
   k?: number;
   windowDays: number;
   minSamples: number;
@@ -75,8 +75,8 @@ export class OverrunStack extends Stack {
     if (![1, 2, 5, 10, 15, 30, 60].includes(s.checkIntervalMinutes)) {
       throw new Error(`checkIntervalMinutes must be 1, 2, 5, 10, 15, 30 or 60, got ${s.checkIntervalMinutes}`);
     }
-    if (!['guarded', 'seed'].includes(s.method)) {
-      throw new Error(`method must be guarded or seed, got ${s.method}`);
+    if (!['guarded', 'seed', 'tailored'].includes(s.method)) {
+      throw new Error(`method must be guarded, seed or tailored, got ${s.method}`);
     }
     if (s.k !== undefined && !(Number.isFinite(s.k) && s.k >= 0)) {
       throw new Error(`k must be a number >= 0, got ${s.k}`);
@@ -169,6 +169,7 @@ export class OverrunStack extends Stack {
       OVERRUN_CRITICAL_FACTOR: String(s.criticalFactor),
       OVERRUN_RETENTION_DAYS: String(s.retentionDays),
       OVERRUN_SHORT_FRACTION: String(s.shortFraction),
+      OVERRUN_CHECK_INTERVAL_MINUTES: String(s.checkIntervalMinutes),
       ...(s.fallbackLimitSeconds !== undefined ? { OVERRUN_FALLBACK_LIMIT_S: String(s.fallbackLimitSeconds) } : {}),
       ...(s.exclusionCap !== undefined ? { OVERRUN_EXCLUSION_CAP: String(s.exclusionCap) } : {}),
     };

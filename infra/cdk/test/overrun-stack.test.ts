@@ -181,13 +181,19 @@ test('k and the exclusion cap are left to the method unless asked for, and bad v
     },
   });
   assert.throws(() => synth({ exclusionCap: 0 }), /exclusionCap must be in \(0, 1\]/);
-  assert.throws(() => synth({ method: 'lognormal' }), /method must be guarded or seed/);
+  assert.throws(() => synth({ method: 'lognormal' }), /method must be guarded, seed or tailored/);
   assert.throws(() => synth({ k: -1 }), /k must be a number >= 0/);
 });
 
 test('the check interval sets the checker schedule and its alarm period', () => {
-  const everyMinute = synth({ checkIntervalMinutes: 1 });
+  const everyMinute = synth({ checkIntervalMinutes: 1, method: 'tailored' });
   everyMinute.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 minute)' });
+  // The tailored method weighs how long a run must be past its limit to be seen.
+  everyMinute.allResourcesProperties('AWS::Lambda::Function', {
+    Environment: {
+      Variables: Match.objectLike({ OVERRUN_METHOD: 'tailored', OVERRUN_CHECK_INTERVAL_MINUTES: '1' }),
+    },
+  });
   everyMinute.hasResourceProperties('AWS::CloudWatch::Alarm', {
     AlarmDescription: "Overrun's checker failed twice in a row.",
     Period: 60,

@@ -4,7 +4,7 @@
 use std::str::FromStr;
 
 use overrun_core::baseline::MethodName;
-use overrun_core::{BaselinePolicy, DetectionConfig, ShortRule};
+use overrun_core::{BaselinePolicy, DetectionConfig, ShortRule, TickInterval};
 use thiserror::Error;
 
 pub const RUNS_TABLE: &str = "OVERRUN_RUNS_TABLE";
@@ -20,6 +20,7 @@ pub const FALLBACK_LIMIT_S: &str = "OVERRUN_FALLBACK_LIMIT_S";
 pub const RETENTION_DAYS: &str = "OVERRUN_RETENTION_DAYS";
 pub const SHORT_FRACTION: &str = "OVERRUN_SHORT_FRACTION";
 pub const EXCLUSION_CAP: &str = "OVERRUN_EXCLUSION_CAP";
+pub const CHECK_INTERVAL_MINUTES: &str = "OVERRUN_CHECK_INTERVAL_MINUTES";
 
 #[derive(Debug, Error, PartialEq)]
 pub enum ConfigError {
@@ -65,21 +66,29 @@ impl Config {
             return Err(ConfigError::Invalid {
                 name: METHOD,
                 value: method.to_string(),
-                reason: "only `guarded` and `seed` can be deployed for now; `lognormal` runs in `overrun replay` and `overrun backtest`".into(),
+                reason: "only `guarded`, `seed` and `tailored` can be deployed for now; `lognormal` runs in `overrun replay` and `overrun backtest`".into(),
             });
         }
         let method = method.with_k(k);
         let window_days: u32 = parsed(&lookup, WINDOW_DAYS)?.unwrap_or(14);
         let min_samples: u64 = parsed(&lookup, MIN_SAMPLES)?.unwrap_or(5);
         let nightly_hour: u8 = parsed(&lookup, NIGHTLY_HOUR)?.unwrap_or(0);
-        let policy =
-            BaselinePolicy::new(method, window_days, min_samples, nightly_hour).map_err(|error| {
+        let check_interval_minutes: i64 = parsed(&lookup, CHECK_INTERVAL_MINUTES)?.unwrap_or(10);
+        let check_interval =
+            TickInterval::from_seconds(check_interval_minutes.saturating_mul(60)).map_err(|_| {
                 ConfigError::Invalid {
-                    name: policy_variable(&error),
-                    value: lookup(policy_variable(&error)).unwrap_or_default(),
-                    reason: error.to_string(),
+                    name: CHECK_INTERVAL_MINUTES,
+                    value: check_interval_minutes.to_string(),
+                    reason: "must be 1 to 1440 minutes, the checker's schedule".into(),
                 }
             })?;
+        let policy = BaselinePolicy::new(method, window_days, min_samples, nightly_hour)
+            .map_err(|error| ConfigError::Invalid {
+                name: policy_variable(&error),
+                value: lookup(policy_variable(&error)).unwrap_or_default(),
+                reason: error.to_string(),
+            })?
+            .with_check_interval(check_interval);
         let critical_factor: f64 =
             parsed(&lookup, CRITICAL_FACTOR)?.unwrap_or(DetectionConfig::DEFAULT_CRITICAL_FACTOR);
         let detection = DetectionConfig::new(critical_factor).map_err(|error| ConfigError::Invalid {
@@ -232,7 +241,16 @@ mod tests {
 
         let mut vars = TABLES.to_vec();
         vars.push((METHOD, "lognormal"));
-        assert!(config(&vars).unwrap_err().to_string().contains("only `guarded` and `seed` can be deployed"));
+        assert!(
+            config(&vars)
+                .unwrap_err()
+                .to_string()
+                .contains("only `guarded`, `seed` and `tailored` can be deployed")
+        );
+
+        let mut vars = TABLES.to_vec();
+        vars.push((CHECK_INTERVAL_MINUTES, "0"));
+        assert!(config(&vars).unwrap_err().to_string().contains("OVERRUN_CHECK_INTERVAL_MINUTES=\"0\""));
 
         let mut vars = TABLES.to_vec();
         vars.push((RETENTION_DAYS, "3"));
@@ -261,9 +279,15 @@ mod tests {
             (RETENTION_DAYS, "60"),
             (SHORT_FRACTION, "0.1"),
             (EXCLUSION_CAP, "0.25"),
+            (CHECK_INTERVAL_MINUTES, "5"),
         ]);
         let c = config(&vars).unwrap();
-        assert_eq!(c.policy, BaselinePolicy::new(Method::Guarded { k: 3.0 }, 7, 10, 3).unwrap());
+        assert_eq!(
+            c.policy,
+            BaselinePolicy::new(Method::Guarded { k: 3.0 }, 7, 10, 3)
+                .unwrap()
+                .with_check_interval(TickInterval::from_seconds(300).unwrap())
+        );
         assert_eq!(c.detection.critical_factor(), 1.5);
         assert_eq!(c.fallback_limit_ms, Some(3_600_000.0));
         assert_eq!(c.retention_days, 60);

@@ -8,6 +8,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use overrun_core::check::TaskLimits;
 use overrun_core::cohort::FinishedMember;
+use overrun_core::histogram::DurationHistogram;
 use overrun_core::nightly::{BaselineChange, DayAggregate, DayStatus};
 use overrun_core::overrides::Override;
 use overrun_core::ports::{CohortMembers, Listing, StatsStore, StoreError};
@@ -110,7 +111,23 @@ fn parse_aggregate(item: &Item) -> Result<(TaskType, DayAggregate), StoreError> 
     let moments = Moments::from_parts(count, sum, sum_sq)
         .ok_or_else(|| reader.invalid("count, sum_ms and sum_sq_ms cannot come from any set of durations"))?;
     let warned_ms = reader.number_list(st::WARNED_MS)?;
-    Ok((task, DayAggregate { moments, warned_ms }))
+    let bins: Vec<i32> = reader.number_list(st::HIST_BINS)?;
+    let counts: Vec<u64> = reader.number_list(st::HIST_COUNTS)?;
+    if bins.len() != counts.len() {
+        return Err(reader.invalid(format!(
+            "{} has {} entries but {} has {}",
+            st::HIST_BINS,
+            bins.len(),
+            st::HIST_COUNTS,
+            counts.len()
+        )));
+    }
+    let histogram = DurationHistogram::from_bins(bins.into_iter().zip(counts))
+        .ok_or_else(|| reader.invalid("the histogram has a bin twice or a count of zero"))?;
+    if histogram.count() > moments.count() {
+        return Err(reader.invalid("the histogram holds more runs than count"));
+    }
+    Ok((task, DayAggregate { moments, histogram, warned_ms }))
 }
 
 impl DynamoStatsStore {
@@ -211,6 +228,12 @@ impl StatsStore for DynamoStatsStore {
             if !aggregate.warned_ms.is_empty() {
                 let warned = aggregate.warned_ms.iter().map(|&ms| n(ms)).collect();
                 attributes.insert(st::WARNED_MS.to_owned(), AttributeValue::L(warned));
+            }
+            if !aggregate.histogram.bins().is_empty() {
+                let (bins, counts) =
+                    aggregate.histogram.bins().iter().map(|&(bin, count)| (n(bin), n(count))).unzip();
+                attributes.insert(st::HIST_BINS.to_owned(), AttributeValue::L(bins));
+                attributes.insert(st::HIST_COUNTS.to_owned(), AttributeValue::L(counts));
             }
             let put = PutRequest::builder().set_item(Some(attributes)).build().map_err(AwsError::from)?;
             requests.push(WriteRequest::builder().put_request(put).build());

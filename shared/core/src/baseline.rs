@@ -7,7 +7,8 @@ use std::str::FromStr;
 use thiserror::Error;
 
 use crate::moments::{Moments, WindowStats};
-use crate::time::{EpochMs, MS_PER_DAY, MS_PER_HOUR};
+use crate::tailored::tailored_limit;
+use crate::time::{EpochMs, MS_PER_DAY, MS_PER_HOUR, TickInterval};
 
 /// How a baseline is derived from a window of succeeded runs. Better methods are added as new
 /// variants; `Seed` stays exactly as the seed article describes it so replays remain comparable.
@@ -26,11 +27,18 @@ pub enum Method {
     /// one-sided level of a normal `k` (k = 2: 97.7 %). A prediction limit for the next run,
     /// which widens honestly when the window is small. Replay and backtest only for now.
     LogNormal { k: f64 },
+    /// Per task type, the limit that maximises the slowdowns (×1.5 to ×3) caught minus `k` times
+    /// the healthy runs paged, both estimated on the window's own durations (smoothed by a narrow
+    /// log-normal kernel) for the check interval in force; never below the mean
+    /// ([`crate::tailored`]). `k` is the price of a false page in caught slowdowns. Needs the
+    /// window's histogram: replay and backtest only for now.
+    Tailored { k: f64 },
 }
 
 impl Method {
     pub const SEED_DEFAULT_K: f64 = 2.0;
     pub const GUARDED_DEFAULT_K: f64 = 4.0;
+    pub const TAILORED_DEFAULT_K: f64 = 5.0;
     /// The largest share of a window the guarded method keeps out.
     pub const GUARDED_EXCLUSION_CAP: f64 = 0.1;
 
@@ -43,12 +51,15 @@ impl Method {
             Method::Seed { .. } => MethodName::Seed,
             Method::Guarded { .. } => MethodName::Guarded,
             Method::LogNormal { .. } => MethodName::LogNormal,
+            Method::Tailored { .. } => MethodName::Tailored,
         }
     }
 
     pub fn k(&self) -> f64 {
         match self {
-            Method::Seed { k } | Method::Guarded { k } | Method::LogNormal { k } => *k,
+            Method::Seed { k } | Method::Guarded { k } | Method::LogNormal { k } | Method::Tailored { k } => {
+                *k
+            }
         }
     }
 
@@ -56,8 +67,13 @@ impl Method {
     pub fn exclusion_cap(&self) -> Option<f64> {
         match self {
             Method::Guarded { .. } => Some(Self::GUARDED_EXCLUSION_CAP),
-            Method::Seed { .. } | Method::LogNormal { .. } => None,
+            Method::Seed { .. } | Method::LogNormal { .. } | Method::Tailored { .. } => None,
         }
+    }
+
+    /// Whether its baselines need the window's durations, not only their moments.
+    pub fn needs_histogram(&self) -> bool {
+        matches!(self, Method::Tailored { .. })
     }
 }
 
@@ -74,6 +90,7 @@ pub enum MethodName {
     #[default]
     Guarded,
     LogNormal,
+    Tailored,
 }
 
 impl MethodName {
@@ -82,6 +99,7 @@ impl MethodName {
             MethodName::Seed => Method::Seed { k },
             MethodName::Guarded => Method::Guarded { k },
             MethodName::LogNormal => Method::LogNormal { k },
+            MethodName::Tailored => Method::Tailored { k },
         }
     }
 
@@ -90,6 +108,7 @@ impl MethodName {
         match self {
             MethodName::Seed | MethodName::LogNormal => Method::SEED_DEFAULT_K,
             MethodName::Guarded => Method::GUARDED_DEFAULT_K,
+            MethodName::Tailored => Method::TAILORED_DEFAULT_K,
         }
     }
 
@@ -102,6 +121,7 @@ impl MethodName {
             MethodName::Seed => "seed",
             MethodName::Guarded => "guarded",
             MethodName::LogNormal => "lognormal",
+            MethodName::Tailored => "tailored",
         }
     }
 }
@@ -113,6 +133,7 @@ impl FromStr for MethodName {
             "seed" => Ok(MethodName::Seed),
             "guarded" => Ok(MethodName::Guarded),
             "lognormal" => Ok(MethodName::LogNormal),
+            "tailored" => Ok(MethodName::Tailored),
             other => Err(PolicyError::UnknownMethod(other.to_owned())),
         }
     }
@@ -126,7 +147,7 @@ impl fmt::Display for MethodName {
 
 #[derive(Debug, Error, PartialEq)]
 pub enum PolicyError {
-    #[error("unknown method {0:?} (available: guarded, seed, lognormal)")]
+    #[error("unknown method {0:?} (available: guarded, seed, lognormal, tailored)")]
     UnknownMethod(String),
     #[error("k must be a finite number ≥ 0, got {0}")]
     InvalidK(f64),
@@ -146,11 +167,20 @@ pub struct BaselinePolicy {
     window_days: u32,
     min_samples: u64,
     nightly_hour: u8,
+    /// The time between checks, which decides how far past its limit a run must go to be seen
+    /// (the tailored method weighs it).
+    check_interval: TickInterval,
 }
 
 impl Default for BaselinePolicy {
     fn default() -> Self {
-        Self { method: Method::default(), window_days: 14, min_samples: 5, nightly_hour: 0 }
+        Self {
+            method: Method::default(),
+            window_days: 14,
+            min_samples: 5,
+            nightly_hour: 0,
+            check_interval: TickInterval::default(),
+        }
     }
 }
 
@@ -174,7 +204,16 @@ impl BaselinePolicy {
         if nightly_hour > 23 {
             return Err(PolicyError::InvalidNightlyHour(nightly_hour));
         }
-        Ok(Self { method, window_days, min_samples, nightly_hour })
+        Ok(Self { method, window_days, min_samples, nightly_hour, check_interval: TickInterval::default() })
+    }
+
+    /// The same policy for checks every `interval` (10 minutes unless set).
+    pub fn with_check_interval(self, interval: TickInterval) -> Self {
+        Self { check_interval: interval, ..self }
+    }
+
+    pub fn check_interval(&self) -> TickInterval {
+        self.check_interval
     }
 
     pub fn method(&self) -> Method {
@@ -240,6 +279,11 @@ impl BaselinePolicy {
                 let n = log.count() as f64;
                 let t = student_t_quantile(k, n - 1.0);
                 (log.mean()? + t * log.sample_std_dev()? * (1.0 + 1.0 / n).sqrt()).exp()
+            }
+            Method::Tailored { k } => {
+                let histogram = window.histogram.as_ref().filter(|h| h.count() == linear.count())?;
+                let interval_ms = self.check_interval.as_ms() as f64;
+                tailored_limit(histogram.values(), expected_ms, k, interval_ms)?
             }
         };
         Some(Baseline { n: linear.count(), expected_ms, sigma_ms, upper_ms, computed_at })

@@ -13,6 +13,7 @@ pub mod baseline;
 pub mod check;
 pub mod cohort;
 pub mod detect;
+pub mod histogram;
 pub mod humanize;
 pub mod message;
 pub mod model;
@@ -23,6 +24,7 @@ pub mod ports;
 pub mod replay;
 pub mod rng;
 pub mod short;
+pub mod tailored;
 pub mod time;
 
 pub use baseline::{Baseline, BaselinePolicy, Method, PolicyError};

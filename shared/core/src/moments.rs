@@ -6,6 +6,8 @@
 
 use std::ops::{Add, AddAssign};
 
+use crate::histogram::DurationHistogram;
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct Moments {
     count: u64,
@@ -171,34 +173,52 @@ impl LogMoments {
 }
 
 /// What a window of succeeded runs is summarised by: exact linear moments for the seed method,
-/// log-space moments for methods that model long right tails.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+/// log-space moments for methods that model long right tails, and, for methods that need the
+/// window's shape, a histogram of its durations (kept only when asked for: it costs more than the
+/// moments).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct WindowStats {
     pub linear: Moments,
     pub log: LogMoments,
+    pub histogram: Option<DurationHistogram>,
 }
 
 impl WindowStats {
+    /// Empty statistics that keep a histogram when `keep_histogram`.
+    pub fn new(keep_histogram: bool) -> Self {
+        Self { histogram: keep_histogram.then(DurationHistogram::default), ..Self::default() }
+    }
+
     pub fn push(&mut self, duration_ms: u64) {
         self.linear.push(duration_ms);
         self.log.push(duration_ms);
+        if let Some(histogram) = &mut self.histogram {
+            histogram.push(duration_ms);
+        }
     }
 
     /// Linear moments only (what the deployed stats table stores today).
     pub fn linear_only(linear: Moments) -> Self {
-        Self { linear, log: LogMoments::default() }
+        Self { linear, ..Self::default() }
     }
 }
 
-impl AddAssign for WindowStats {
-    fn add_assign(&mut self, rhs: WindowStats) {
+impl AddAssign<&WindowStats> for WindowStats {
+    fn add_assign(&mut self, rhs: &WindowStats) {
         self.linear.merge(&rhs.linear);
         self.log.merge(&rhs.log);
+        match (&mut self.histogram, &rhs.histogram) {
+            (Some(histogram), Some(other)) => histogram.merge(other),
+            (None, Some(other)) => self.histogram = Some(other.clone()),
+            // A part without a histogram leaves the sum's short of runs, which methods that need
+            // it detect by count.
+            (_, None) => {}
+        }
     }
 }
 
-impl std::iter::Sum for WindowStats {
-    fn sum<I: Iterator<Item = WindowStats>>(iter: I) -> WindowStats {
+impl<'a> std::iter::Sum<&'a WindowStats> for WindowStats {
+    fn sum<I: Iterator<Item = &'a WindowStats>>(iter: I) -> WindowStats {
         iter.fold(WindowStats::default(), |mut acc, x| {
             acc += x;
             acc

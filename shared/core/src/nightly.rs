@@ -4,8 +4,9 @@
 use std::collections::{BTreeMap, HashMap};
 
 use crate::baseline::{Baseline, BaselinePolicy};
+use crate::histogram::DurationHistogram;
 use crate::model::TaskType;
-use crate::moments::Moments;
+use crate::moments::{Moments, WindowStats};
 
 /// What the store knows of one day (a bucket of end times): how many succeeded runs have finished
 /// in it, and how many the last roll-up of that day included.
@@ -44,12 +45,24 @@ pub struct FinishedRun {
     pub warned: bool,
 }
 
-/// One task type's succeeded runs of one day: exact moments of the runs nobody was warned about,
-/// and the durations of the warned ones, kept apart so that guarded exclusion can leave them out.
+/// One task type's succeeded runs of one day: exact moments and a histogram of the runs nobody
+/// was warned about, and the durations of the warned ones, kept apart so that guarded exclusion
+/// can leave them out.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DayAggregate {
     pub moments: Moments,
+    /// The same runs' durations, for methods that need a window's shape (tailored). Aggregates
+    /// stored before it existed have none: see [`DayAggregate::lacks_histogram`].
+    pub histogram: DurationHistogram,
     pub warned_ms: Vec<u64>,
+}
+
+impl DayAggregate {
+    /// Whether its histogram misses runs its moments count (an aggregate rolled up before
+    /// histograms were kept): a method that needs one must roll the day up again.
+    pub fn lacks_histogram(&self) -> bool {
+        self.histogram.count() != self.moments.count()
+    }
 }
 
 /// Per-task aggregates of one day's succeeded runs.
@@ -61,6 +74,7 @@ pub fn aggregate_day(runs: impl IntoIterator<Item = FinishedRun>) -> BTreeMap<Ta
             aggregate.warned_ms.push(run.duration_ms);
         } else {
             aggregate.moments.push(run.duration_ms);
+            aggregate.histogram.push(run.duration_ms);
         }
     }
     for aggregate in per_task.values_mut() {
@@ -78,26 +92,34 @@ pub fn baselines_for_night<'a>(
     days: impl IntoIterator<Item = &'a BTreeMap<TaskType, DayAggregate>>,
     exclusion_cap: Option<f64>,
 ) -> BTreeMap<TaskType, Baseline> {
-    let mut window: HashMap<&TaskType, (Moments, Vec<u64>)> = HashMap::new();
+    let keep_histogram = policy.method().needs_histogram();
+    let mut window: HashMap<&TaskType, (WindowStats, Vec<u64>)> = HashMap::new();
     for day in days {
         for (task, aggregate) in day {
-            let (moments, warned) = window.entry(task).or_default();
-            *moments += aggregate.moments;
+            let (stats, warned) =
+                window.entry(task).or_insert_with(|| (WindowStats::new(keep_histogram), Vec::new()));
+            stats.linear += aggregate.moments;
+            if let Some(histogram) = &mut stats.histogram {
+                histogram.merge(&aggregate.histogram);
+            }
             warned.extend_from_slice(&aggregate.warned_ms);
         }
     }
     let computed_at = policy.night_start(night);
     window
         .into_iter()
-        .filter_map(|(task, (mut moments, mut warned))| {
+        .filter_map(|(task, (mut stats, mut warned))| {
             let counted_again = match exclusion_cap {
                 None => &warned[..],
-                Some(cap) => readmitted(&mut warned, moments.count(), cap),
+                Some(cap) => readmitted(&mut warned, stats.linear.count(), cap),
             };
             for &duration in counted_again {
-                moments.push(duration);
+                stats.linear.push(duration);
+                if let Some(histogram) = &mut stats.histogram {
+                    histogram.push(duration);
+                }
             }
-            policy.baseline(&moments, computed_at).map(|b| (task.clone(), b))
+            policy.baseline_from(&stats, computed_at).map(|b| (task.clone(), b))
         })
         .collect()
 }
@@ -191,6 +213,39 @@ mod tests {
         assert_eq!(baseline(Some(1.0)).n, 8, "no cap: every warned run stays out");
         assert_eq!(baseline(None).n, 10, "no exclusion: the seed method counts every run");
         assert_eq!(baseline(Some(0.0)).n, 10);
+    }
+
+    #[test]
+    fn tailored_window_baselines_equal_a_tailored_baseline_over_all_the_runs_counted() {
+        let policy = BaselinePolicy::new(Method::Tailored { k: 5.0 }, 14, 3, 0).unwrap();
+        let mut runs: Vec<FinishedRun> = (0..8).map(|i| run("a", 3_600_000 + i * 60_000, false)).collect();
+        runs.push(run("a", 9_000_000, true));
+        let day1 = aggregate_day(runs);
+        let day2 = aggregate_day([run("a", 3_700_000, false), run("a", 3_500_000, true)]);
+        assert!(!day1[&task("a")].lacks_histogram());
+        let baseline = |cap| baselines_for_night(&policy, 10, [&day1, &day2], cap)[&task("a")];
+        let direct = |durations: Vec<u64>| {
+            let mut stats = WindowStats::new(true);
+            for d in durations {
+                stats.push(d);
+            }
+            policy.baseline_from(&stats, policy.night_start(10)).unwrap()
+        };
+        let healthy: Vec<u64> = (0..8).map(|i| 3_600_000 + i * 60_000).chain([3_700_000]).collect();
+        // 11 runs, cap 0.1: the 9,000 s one stays out, the 3,500 s one counts again.
+        assert_eq!(baseline(Some(0.1)), direct(healthy.iter().copied().chain([3_500_000]).collect()));
+        assert_eq!(baseline(None), direct(healthy.iter().copied().chain([3_500_000, 9_000_000]).collect()));
+    }
+
+    #[test]
+    fn a_day_rolled_up_before_histograms_has_no_tailored_baseline() {
+        let policy = BaselinePolicy::new(Method::Tailored { k: 5.0 }, 14, 3, 0).unwrap();
+        let mut day = aggregate_day((0..5).map(|i| run("a", 1_000 + i, false)));
+        day.get_mut(&task("a")).unwrap().histogram = DurationHistogram::default();
+        assert!(day[&task("a")].lacks_histogram());
+        assert!(baselines_for_night(&policy, 10, [&day], None).is_empty());
+        let seed = BaselinePolicy::new(Method::Seed { k: 2.0 }, 14, 3, 0).unwrap();
+        assert_eq!(baselines_for_night(&seed, 10, [&day], None).len(), 1, "the seed needs moments only");
     }
 
     #[test]

@@ -250,7 +250,11 @@ struct OpenRun {
 /// warned runs left out (when excluding). Only the window before the current night and the days
 /// ahead of it (runs already seen that end later) are kept.
 #[derive(Default)]
-struct DailyBuckets(VecDeque<(i64, DayBucket)>);
+struct DailyBuckets {
+    days: VecDeque<(i64, DayBucket)>,
+    /// Whether the method needs each day's histogram of durations.
+    keep_histograms: bool,
+}
 
 #[derive(Default)]
 struct DayBucket {
@@ -259,21 +263,26 @@ struct DayBucket {
 }
 
 impl DailyBuckets {
+    fn new(keep_histograms: bool) -> Self {
+        Self { days: VecDeque::new(), keep_histograms }
+    }
+
     fn bucket(&mut self, day: i64) -> &mut DayBucket {
         // Runs arrive in start order, so their end day is almost always the newest bucket.
-        let position = self.0.iter().rposition(|&(d, _)| d <= day);
+        let position = self.days.iter().rposition(|&(d, _)| d <= day);
+        let fresh = || DayBucket { stats: WindowStats::new(self.keep_histograms), excluded: Vec::new() };
         let index = match position {
-            Some(i) if self.0[i].0 == day => i,
+            Some(i) if self.days[i].0 == day => i,
             Some(i) => {
-                self.0.insert(i + 1, (day, DayBucket::default()));
+                self.days.insert(i + 1, (day, fresh()));
                 i + 1
             }
             None => {
-                self.0.push_front((day, DayBucket::default()));
+                self.days.push_front((day, fresh()));
                 0
             }
         };
-        &mut self.0[index].1
+        &mut self.days[index].1
     }
 
     fn add(&mut self, day: i64, duration_ms: u64) {
@@ -285,18 +294,18 @@ impl DailyBuckets {
     }
 
     fn drop_before(&mut self, day: i64) {
-        while self.0.front().is_some_and(|&(d, _)| d < day) {
-            self.0.pop_front();
+        while self.days.front().is_some_and(|&(d, _)| d < day) {
+            self.days.pop_front();
         }
     }
 
     /// The window's statistics, with all but the slowest `cap` share of its runs counted again
     /// when more than that share was excluded.
     fn window(&self, days: std::ops::Range<i64>, cap: f64) -> WindowStats {
-        let mut stats = WindowStats::default();
+        let mut stats = WindowStats::new(self.keep_histograms);
         let mut excluded: Vec<u64> = Vec::new();
-        for (_, bucket) in self.0.iter().filter(|(d, _)| days.contains(d)) {
-            stats += bucket.stats;
+        for (_, bucket) in self.days.iter().filter(|(d, _)| days.contains(d)) {
+            stats += &bucket.stats;
             excluded.extend_from_slice(&bucket.excluded);
         }
         for &duration in readmitted(&mut excluded, stats.linear.count(), cap) {
@@ -530,7 +539,12 @@ impl Replayer {
         let task_type = TaskType::new(name)?;
         let index = u32::try_from(self.tasks.len()).unwrap_or(u32::MAX);
         self.task_index.insert(name.into(), index);
-        self.tasks.push(TaskState { name: task_type, daily: DailyBuckets::default(), cached: None, runs: 0 });
+        self.tasks.push(TaskState {
+            name: task_type,
+            daily: DailyBuckets::new(self.config.policy.method().needs_histogram()),
+            cached: None,
+            runs: 0,
+        });
         Ok(index)
     }
 
@@ -712,7 +726,8 @@ impl Replayer {
     }
 
     fn limits(&mut self, task: u32, night: i64) -> Option<NightLimits> {
-        let policy = self.config.policy;
+        // Baselines assume the checks this replay makes.
+        let policy = self.config.policy.with_check_interval(self.config.interval);
         let detection = self.config.detection;
         let state = &mut self.tasks[task as usize];
         match state.cached {

@@ -1,7 +1,11 @@
 //! The replay engine's closed-form search against a deliberately naive oracle that visits every
 //! tick and recomputes every baseline from the raw runs with two-pass floating-point formulas.
 
+use std::collections::BTreeMap;
+
+use overrun_core::histogram::DurationHistogram;
 use overrun_core::replay::replay_runs;
+use overrun_core::tailored::tailored_limit;
 use overrun_core::time::{MS_PER_DAY, MS_PER_HOUR};
 use overrun_core::{
     BaselinePolicy, DetectionConfig, Level, Method, ReplayConfig, Run, RunId, RunStatus, ShortRule, TaskType,
@@ -19,9 +23,12 @@ struct Params {
     interval_s: i64,
     critical_factor: f64,
     cohorts: bool,
+    /// The tailored method (k is then the price of a false page) instead of the seed's formula.
+    tailored: bool,
 }
 
-/// (mean, mean + k·σ, σ) of a window, by the two-pass textbook formulas; none below min_samples.
+/// (mean, upper, σ) of a window: mean + k·σ by the two-pass textbook formulas, or the tailored
+/// limit of its durations; none below min_samples.
 fn naive_baseline(p: &Params, durations: &[f64]) -> Option<(f64, f64, f64)> {
     if durations.len() < p.min_samples {
         return None;
@@ -33,7 +40,18 @@ fn naive_baseline(p: &Params, durations: &[f64]) -> Option<(f64, f64, f64)> {
     } else {
         0.0
     };
-    Some((mean, mean + p.k * sd, sd))
+    let upper = if p.tailored {
+        // The window's histogram, binned run by run; the limit itself is unit-tested on its own.
+        let mut bins: BTreeMap<i32, u64> = BTreeMap::new();
+        for &d in durations {
+            *bins.entry(DurationHistogram::bin_of(d as u64)).or_default() += 1;
+        }
+        let values = bins.into_iter().map(|(bin, count)| (DurationHistogram::value_of(bin), count));
+        tailored_limit(values, mean, p.k, (p.interval_s * 1_000) as f64)?
+    } else {
+        mean + p.k * sd
+    };
+    Some((mean, upper, sd))
 }
 
 /// (mean, upper) of `task`'s window at tick `t`, leaving out warned runs as the engine does.
@@ -206,10 +224,12 @@ proptest! {
         exclude_alerted in any::<bool>(),
         exclusion_cap in prop::sample::select(vec![0.0, 0.1, 0.34, 1.0]),
         cohorts in any::<bool>(),
+        tailored in any::<bool>(),
     ) {
-        let params = Params { exclude_alerted, exclusion_cap, k, window_days, min_samples, nightly_hour, interval_s, critical_factor, cohorts };
+        let params = Params { exclude_alerted, exclusion_cap, k, window_days, min_samples, nightly_hour, interval_s, critical_factor, cohorts, tailored };
+        let method = if tailored { Method::Tailored { k } } else { Method::Seed { k } };
         let config = ReplayConfig {
-            policy: BaselinePolicy::new(Method::Seed { k }, window_days as u32, min_samples as u64, nightly_hour as u8).unwrap(),
+            policy: BaselinePolicy::new(method, window_days as u32, min_samples as u64, nightly_hour as u8).unwrap(),
             interval: TickInterval::from_seconds(interval_s).unwrap(),
             detection: DetectionConfig::new(critical_factor).unwrap(),
             exclude_alerted,
@@ -235,7 +255,7 @@ proptest! {
         nightly_hour in 0i64..24,
         fraction in prop::sample::select(vec![0.1, 0.25, 0.5, 0.9]),
     ) {
-        let params = Params { exclude_alerted: false, exclusion_cap: 1.0, k, window_days, min_samples, nightly_hour, interval_s: 600, critical_factor: 2.0, cohorts: false };
+        let params = Params { exclude_alerted: false, exclusion_cap: 1.0, k, window_days, min_samples, nightly_hour, interval_s: 600, critical_factor: 2.0, cohorts: false, tailored: false };
         let config = ReplayConfig {
             short: ShortRule::new(fraction).unwrap(),
             ..ReplayConfig::for_policy(BaselinePolicy::new(Method::Seed { k }, window_days as u32, min_samples as u64, nightly_hour as u8).unwrap())
