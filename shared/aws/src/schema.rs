@@ -68,7 +68,7 @@ pub mod stats {
     pub const SUM_SQ_MS: &str = "sum_sq_ms";
     /// Durations of the day's warned runs, kept out of `count`/`sum_ms`/`sum_sq_ms` (absent: none).
     pub const WARNED_MS: &str = "warned_ms";
-    /// The same runs' histogram (tailored method): bins (powers of 1.01 ms) and their counts, two
+    /// The same runs' histogram (tailored method): bins (powers of 1.03 ms) and their counts, two
     /// lists of equal length. Absent on aggregates rolled up before histograms were kept.
     pub const HIST_BINS: &str = "hist_bins";
     pub const HIST_COUNTS: &str = "hist_counts";

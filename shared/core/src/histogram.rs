@@ -1,12 +1,13 @@
 //! A mergeable histogram of durations on a logarithmic grid: what a method that needs the shape of
 //! a window (not only its mean and spread) keeps per day.
 //!
-//! Bins are 1 % wide, far narrower than any method's smoothing, so a window's histogram stands in
-//! for its durations; and a day's histogram has at most a few hundred bins however many runs
-//! ended in it, so it fits in one database item.
+//! Bins are 3 % wide, well inside the tailored method's ±8.5 % uncertainty of a duration, so a
+//! window's histogram stands in for its durations (1 % bins gave the same backtest figures, a
+//! third slower); and a day's histogram has at most a few hundred bins however many runs ended in
+//! it, so it fits in one database item.
 
 /// Ratio between neighbouring bins.
-pub const BIN_RATIO: f64 = 1.01;
+pub const BIN_RATIO: f64 = 1.03;
 
 /// Counts of durations per bin, sorted by bin.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
@@ -46,9 +47,36 @@ impl DurationHistogram {
     }
 
     pub fn merge(&mut self, other: &Self) {
-        for &(bin, count) in &other.bins {
-            self.add(bin, count);
+        if other.bins.is_empty() {
+            return;
         }
+        // Both sorted: one linear merge, not an insertion per bin.
+        let mut merged = Vec::with_capacity(self.bins.len() + other.bins.len());
+        let (mut mine, mut theirs) = (self.bins.iter().peekable(), other.bins.iter().peekable());
+        loop {
+            let next = match (mine.peek(), theirs.peek()) {
+                (Some(&&(a, m)), Some(&&(b, t))) if a == b => {
+                    mine.next();
+                    theirs.next();
+                    (a, m + t)
+                }
+                (Some(&&a), Some(&&b)) if a.0 < b.0 => {
+                    mine.next();
+                    a
+                }
+                (_, Some(&&b)) => {
+                    theirs.next();
+                    b
+                }
+                (Some(&&a), None) => {
+                    mine.next();
+                    a
+                }
+                (None, None) => break,
+            };
+            merged.push(next);
+        }
+        self.bins = merged;
     }
 
     /// How many durations it holds.
@@ -73,10 +101,10 @@ mod tests {
     use proptest::prelude::*;
 
     #[test]
-    fn a_duration_falls_in_the_bin_within_half_a_percent_of_it() {
+    fn a_duration_falls_in_the_bin_within_one_and_a_half_percent_of_it() {
         for d in [1u64, 999, 1_000, 600_000, 3_600_000, 86_400_000 * 30] {
             let value = DurationHistogram::value_of(DurationHistogram::bin_of(d));
-            assert!((value / d as f64 - 1.0).abs() <= 0.005 + 1e-9, "{d} ms stands as {value}");
+            assert!((value / d as f64 - 1.0).abs() <= 0.015 + 1e-9, "{d} ms stands as {value}");
         }
         assert_eq!(DurationHistogram::bin_of(0), DurationHistogram::bin_of(1));
     }
