@@ -169,13 +169,13 @@ struct ReplayArgs {
 /// The baseline method and its sensitivity, for the commands that replay one setting.
 #[derive(Args)]
 struct MethodArgs {
-    /// Baseline method. `guarded` (default): limit = mean + k·σ of the window's succeeded runs,
-    /// the slowest runs that were themselves warned about left out, at most 10 % of the window.
+    /// Baseline method. `tailored` (default): per task type, the limit that catches the most
+    /// ×1.5–×3 slowdowns of the window's runs for its false pages, a false page priced at k
+    /// caught slowdowns. `guarded`: limit = mean + k·σ of the window's succeeded runs, the
+    /// slowest runs that were themselves warned about left out, at most 10 % of the window.
     /// `seed`: mean + k·σ of every succeeded run, exactly as the seed article. `lognormal`: a
     /// prediction limit in log space, exp(μ + t·s·√(1 + 1/n)) with t the Student quantile at the
-    /// level of a normal k. `tailored`: per task type, the limit that catches the most ×1.5–×3
-    /// slowdowns of the window's runs for its false pages, a false page priced at k caught
-    /// slowdowns (see docs/DETECTION.md).
+    /// level of a normal k (see docs/DETECTION.md).
     #[arg(long, default_value_t = MethodName::default())]
     method: MethodName,
     /// Sensitivity: how many standard deviations above the mean the limit sits (for tailored, the
@@ -248,7 +248,7 @@ impl ScheduleArgs {
 struct BacktestArgs {
     /// History file (CSV or .csv.gz); `-` reads standard input.
     file: PathBuf,
-    /// Baseline method: guarded (default), seed, lognormal or tailored (see `overrun replay
+    /// Baseline method: tailored (default), guarded, seed or lognormal (see `overrun replay
     /// --help`).
     #[arg(long, default_value_t = MethodName::default())]
     method: MethodName,
@@ -309,7 +309,7 @@ struct TuneArgs {
     /// Most warnings per day the team accepts.
     #[arg(long)]
     budget: f64,
-    /// Baseline method: guarded (default), seed, lognormal or tailored.
+    /// Baseline method: tailored (default), guarded, seed or lognormal.
     #[arg(long, default_value_t = MethodName::default())]
     method: MethodName,
     #[command(flatten)]

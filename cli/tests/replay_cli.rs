@@ -13,6 +13,8 @@ use serde_json::Value;
 use tempfile::TempDir;
 
 use common::{bundled_trace, overrun};
+use overrun_core::histogram::DurationHistogram;
+use overrun_core::tailored::tailored_limit;
 
 const HEADER: &str = "task_type,run_id,start_epoch_s,end_epoch_s,status";
 const DAY: i64 = 86_400;
@@ -134,14 +136,32 @@ fn json_alerts_of_a_small_trace_are_exactly_the_expected_ones() {
     assert_eq!(alerts[1]["level"], "critical");
     assert_eq!(alerts[1]["at"], start + 2_400);
 
-    // The default method sits at mean + 4σ: the same run is warned about later, at the first
-    // check past 720 + 4·√9000 ≈ 1,099 s.
-    let output = overrun().args(["replay", "--json", "-"]).write_stdin(small_trace()).output().unwrap();
+    // Guarded sits at mean + 4σ: the same run is warned about at the first check past
+    // 720 + 4·√9000 ≈ 1,099 s.
+    let output = overrun()
+        .args(["replay", "--json", "--method", "guarded", "-"])
+        .write_stdin(small_trace())
+        .output()
+        .unwrap();
     let alerts = json_lines(&output.stdout);
     assert_eq!(alerts[0]["run_id"], "slow");
     assert_eq!(alerts[0]["at"], start + 1_200);
     let upper = alerts[0]["upper_s"].as_f64().unwrap();
     assert!((upper - (720.0 + 4.0 * 9_000f64.sqrt())).abs() < 1e-9, "{upper}");
+
+    // The default, tailored at k = 5: the limit the core computes from the five runs' histogram.
+    let output = overrun().args(["replay", "--json", "-"]).write_stdin(small_trace()).output().unwrap();
+    let alerts = json_lines(&output.stdout);
+    assert_eq!(alerts[0]["run_id"], "slow");
+    let mut histogram = DurationHistogram::default();
+    for d in 0..5 {
+        histogram.push((600 + 60 * d) * 1_000);
+    }
+    let limit_ms = tailored_limit(histogram.values(), 720_000.0, 5.0, 600_000.0).unwrap();
+    let upper = alerts[0]["upper_s"].as_f64().unwrap();
+    assert!((upper - limit_ms / 1_000.0).abs() < 1e-6, "{upper} vs {limit_ms} ms");
+    assert!(upper > 840.0 && upper < 1_200.0, "past the slowest run, below the seed's critical: {upper}");
+    assert_eq!(alerts[0]["at"], (start + upper as i64).div_euclid(600) * 600 + 600);
 }
 
 #[test]
@@ -149,7 +169,7 @@ fn options_change_the_baseline_and_the_checks() {
     // With k = 4 the limit is 720 + 4·94.87 ≈ 1099.5 s: still the +1200 s tick, but the critical
     // limit (≈ 2199 s) moves nothing; with a 30-minute interval the warning is at +1800 s.
     let output = overrun()
-        .args(["replay", "--json", "--k", "4", "--interval", "1800", "-"])
+        .args(["replay", "--json", "--method", "guarded", "--k", "4", "--interval", "1800", "-"])
         .write_stdin(small_trace())
         .output()
         .unwrap();
@@ -417,26 +437,26 @@ fn backtest_pools_several_seeds_into_more_slowdowns_and_labels_guarded_exclusion
     let labels = |lines: Vec<serde_json::Value>| -> Vec<String> {
         lines.iter().map(|l| l["method"].as_str().unwrap().to_owned()).collect()
     };
-    assert_eq!(labels(one.clone()), ["guarded k=3"], "the default method");
+    assert_eq!(labels(one.clone()), ["tailored k=3"], "the default method");
     assert_eq!(
         labels(json(&["--method", "seed", "--with-exclusion", "--exclusion-cap", "0.1"])),
         ["seed k=3", "seed k=3 excl≤10%"]
     );
-    assert_eq!(labels(json(&["--with-exclusion"])), ["guarded k=3", "guarded k=3 excl"]);
-    assert_eq!(labels(json(&["--exclusion-cap", "0.2"])), ["guarded k=3 excl≤20%"]);
+    assert_eq!(labels(json(&["--with-exclusion"])), ["tailored k=3", "tailored k=3 excl"]);
+    assert_eq!(labels(json(&["--method", "guarded", "--exclusion-cap", "0.2"])), ["guarded k=3 excl≤20%"]);
     // Guarded is the seed formula with warned runs kept out up to a tenth of the window.
     let same = |extra: &[&str]| {
         let mut line = json(extra).remove(0);
         line.as_object_mut().unwrap().remove("method");
         line
     };
-    assert_eq!(same(&[]), same(&["--method", "seed", "--exclusion-cap", "0.1"]));
-    assert_ne!(same(&[]), same(&["--method", "seed"]));
+    assert_eq!(same(&["--method", "guarded"]), same(&["--method", "seed", "--exclusion-cap", "0.1"]));
+    assert_ne!(same(&["--method", "guarded"]), same(&["--method", "seed"]));
 
     // A build's jobs start together in this trace: judged at their build's pace, fewer healthy
     // jobs are warned about, and the same slowdowns are injected.
     let cohorts = json(&["--cohorts"]);
-    assert_eq!(cohorts[0]["method"], "guarded k=3 cohorts");
+    assert_eq!(cohorts[0]["method"], "tailored k=3 cohorts");
     assert_eq!(cohorts[0]["injected"], one[0]["injected"]);
     assert!(cohorts[0]["false_alerts"].as_u64() < one[0]["false_alerts"].as_u64(), "{cohorts:?} {one:?}");
     overrun()
@@ -491,7 +511,7 @@ fn tune_of_the_seed_with_a_cap_recommends_a_k_that_replays_within_the_budget_the
 #[test]
 fn tune_recommends_the_smallest_k_within_the_budget() {
     let (recommended, text) = tune_bundled(&[]);
-    assert!(text.contains(&format!("OVERRUN_METHOD=guarded OVERRUN_K={recommended}\n")), "{text}");
+    assert!(text.contains(&format!("OVERRUN_METHOD=tailored OVERRUN_K={recommended}\n")), "{text}");
     // Replaying with it stays within the budget; a notch less sensitive than needed is not chosen.
     assert!(warnings_per_day(recommended, &[]) <= 0.1);
     assert!(warnings_per_day(recommended - 0.05, &[]) > 0.1);

@@ -168,39 +168,61 @@ async fn malformed_events_fail_naming_the_field_and_write_nothing() {
     assert!(stack.scan(&stack.config.stats_table).await.is_empty(), "no stray counters");
 }
 
-#[tokio::test]
-async fn nightly_baselines_equal_the_core_computation_on_the_same_runs() {
-    let stack = Stack::new().await;
+/// Sixteen days of three task types, three runs a day, plus a failed run of each and a run ending
+/// exactly at `NIGHT`; returns the durations of each type's window for that night.
+async fn sixteen_days_of_three_tasks(stack: &Stack) -> BTreeMap<&'static str, Vec<u64>> {
     let mut expected: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
     for (t, task) in ["build", "test", "deploy"].into_iter().enumerate() {
         for day in 0..16i64 {
             for k in 0..3i64 {
                 let start = NIGHT - (day + 1) * MS_PER_DAY + (k * 5 + t as i64) * MS_PER_HOUR;
                 let duration = (300 + 37 * ((day * 7 + k * 13 + t as i64 * 5) % 23)) * S;
-                run(&stack, task, &format!("{task}-{day}-{k}"), start, start + duration, "SUCCEEDED").await;
+                run(stack, task, &format!("{task}-{day}-{k}"), start, start + duration, "SUCCEEDED").await;
                 if start + duration >= NIGHT - 14 * MS_PER_DAY {
                     expected.entry(task).or_default().push(duration as u64);
                 }
             }
         }
         // Failed runs never enter a baseline, however long.
-        run(&stack, task, &format!("{task}-failed"), NIGHT - 2 * MS_PER_DAY, NIGHT - MS_PER_DAY, "FAILED")
+        run(stack, task, &format!("{task}-failed"), NIGHT - 2 * MS_PER_DAY, NIGHT - MS_PER_DAY, "FAILED")
             .await;
     }
     // Ends exactly at the night: not in its window.
-    run(&stack, "build", "build-edge", NIGHT - 100 * S, NIGHT, "SUCCEEDED").await;
+    run(stack, "build", "build-edge", NIGHT - 100 * S, NIGHT, "SUCCEEDED").await;
+    expected
+}
 
+#[tokio::test]
+async fn nightly_baselines_equal_the_core_computation_on_the_same_runs() {
+    // The default method, tailored, from the window's histogram.
+    let stack = Stack::new().await;
+    let expected = sixteen_days_of_three_tasks(&stack).await;
     let report = nightly(&stack, NIGHT + MS_PER_HOUR).await;
     assert_eq!(report.days_rolled_up, 14, "the window's days, once each");
     let stored: BTreeMap<TaskType, _> =
         stack.adapters.stats.stored_baselines().await.unwrap().items.into_iter().collect();
     assert_eq!(stored.len(), 3);
     let policy = stack.config.policy;
-    for (task, durations) in expected {
-        let core = policy
-            .baseline(&Moments::of(durations), policy.night_start(policy.night_at_or_before(NIGHT)))
-            .unwrap();
+    let night_start = policy.night_start(policy.night_at_or_before(NIGHT));
+    for (task, durations) in &expected {
+        let mut window = WindowStats::new(true);
+        for &d in durations {
+            window.push(d);
+        }
+        let core = policy.baseline_from(&window, night_start).unwrap();
         assert_eq!(stored[&TaskType::new(task).unwrap()], core, "{task}");
+    }
+
+    // Guarded, from the window's moments.
+    let guarded = Stack::with_env(&[("OVERRUN_METHOD", "guarded")]).await;
+    sixteen_days_of_three_tasks(&guarded).await;
+    nightly(&guarded, NIGHT + MS_PER_HOUR).await;
+    let stored: BTreeMap<TaskType, _> =
+        guarded.adapters.stats.stored_baselines().await.unwrap().items.into_iter().collect();
+    let policy = guarded.config.policy;
+    for (task, durations) in expected {
+        let core = policy.baseline(&Moments::of(durations), night_start).unwrap();
+        assert_eq!(stored[&TaskType::new(task).unwrap()], core, "guarded {task}");
     }
 }
 

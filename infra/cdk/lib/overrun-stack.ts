@@ -23,7 +23,7 @@ export interface OverrunSettings {
   nightlyHour: number;
   alertEmail?: string;
   alertPhoneNumber?: string;
-  /** `guarded` (the default), `seed` or `tailored` (docs/DETECTION.md). */
+  /** `tailored` (the default), `guarded` or `seed` (docs/DETECTION.md). */
   method: string;
   /** Limit = mean + k·σ (tailored: the price of a false page); unset takes the method's own (4 for guarded, 2 for seed, 5 for tailored). */
   k?: number;
@@ -43,7 +43,7 @@ export interface OverrunSettings {
 export const DEFAULTS: OverrunSettings = {
   taskEventSource: 'overrun.tasks',
   nightlyHour: 0,
-  method: 'guarded',
+  method: 'tailored',
   checkIntervalMinutes: 10,
   windowDays: 14,
   minSamples: 5,

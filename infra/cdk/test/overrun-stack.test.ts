@@ -62,7 +62,7 @@ test('three arm64 provided.al2023 functions log JSON and get the configuration',
     Handler: 'bootstrap',
     LoggingConfig: Match.objectLike({ LogFormat: 'JSON' }),
     Environment: {
-      Variables: Match.objectLike({ OVERRUN_METHOD: 'guarded', OVERRUN_WINDOW_DAYS: '14', OVERRUN_MIN_SAMPLES: '5' }),
+      Variables: Match.objectLike({ OVERRUN_METHOD: 'tailored', OVERRUN_WINDOW_DAYS: '14', OVERRUN_MIN_SAMPLES: '5' }),
     },
   });
   template.hasResourceProperties('AWS::Lambda::Function', {

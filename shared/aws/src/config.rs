@@ -192,14 +192,18 @@ mod tests {
     const TABLES: [(&str, &str); 2] = [(RUNS_TABLE, "runs"), (STATS_TABLE, "stats")];
 
     #[test]
-    fn defaults_run_the_guarded_method_at_k_4_keeping_out_a_tenth() {
+    fn defaults_run_the_tailored_method_at_k_5_counting_every_run() {
         let c = config(&TABLES).unwrap();
         assert_eq!(c.policy, BaselinePolicy::default());
-        assert_eq!(c.policy.method(), Method::Guarded { k: 4.0 });
+        assert_eq!(c.policy.method(), Method::Tailored { k: 5.0 });
         assert_eq!(c.detection, DetectionConfig::default());
         assert_eq!(c.fallback_limit_ms, None);
         assert_eq!(c.retention_days, 35);
-        assert_eq!(c.exclusion_cap, Some(0.1));
+        assert_eq!(c.exclusion_cap, None);
+
+        let guarded = config(&[TABLES[0], TABLES[1], (METHOD, "guarded")]).unwrap();
+        assert_eq!(guarded.policy.method(), Method::Guarded { k: 4.0 });
+        assert_eq!(guarded.exclusion_cap, Some(0.1), "a tenth of the window kept out");
         assert_eq!(c.require_topic(), Err(ConfigError::Missing(TOPIC_ARN)));
     }
 
@@ -280,6 +284,7 @@ mod tests {
             (SHORT_FRACTION, "0.1"),
             (EXCLUSION_CAP, "0.25"),
             (CHECK_INTERVAL_MINUTES, "5"),
+            (METHOD, "guarded"),
         ]);
         let c = config(&vars).unwrap();
         assert_eq!(

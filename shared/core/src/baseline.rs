@@ -16,7 +16,7 @@ use crate::time::{EpochMs, MS_PER_DAY, MS_PER_HOUR, TickInterval};
 pub enum Method {
     /// expected = mean, upper = mean + k·σ (sample σ, n − 1), every succeeded run counted.
     Seed { k: f64 },
-    /// The default: the seed's formula at a higher k, over a window from which the slowest runs
+    /// The seed's formula at a higher k, over a window from which the slowest runs
     /// that were themselves warned about stay out, at most [`Method::GUARDED_EXCLUSION_CAP`] of
     /// it (guarded exclusion, docs/DETECTION.md). A warned slow run no longer widens the limit for
     /// two weeks, so the limit can sit further out and still catch slowdowns: on both real traces
@@ -27,11 +27,11 @@ pub enum Method {
     /// one-sided level of a normal `k` (k = 2: 97.7 %). A prediction limit for the next run,
     /// which widens honestly when the window is small. Replay and backtest only for now.
     LogNormal { k: f64 },
-    /// Per task type, the limit that maximises the slowdowns (×1.5 to ×3) caught minus `k` times
-    /// the healthy runs paged, both estimated on the window's own durations (smoothed by a narrow
-    /// log-normal kernel) for the check interval in force; never below the mean
+    /// The default: per task type, the limit that maximises the slowdowns (×1.5 to ×3) caught
+    /// minus `k` times the healthy runs paged, both estimated on the window's own durations (each
+    /// taken as ±8.5 % uncertain) for the check interval in force; never below the mean
     /// ([`crate::tailored`]). `k` is the price of a false page in caught slowdowns. Needs the
-    /// window's histogram: replay and backtest only for now.
+    /// window's histogram, which the day aggregates keep.
     Tailored { k: f64 },
 }
 
@@ -87,9 +87,9 @@ impl Default for Method {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum MethodName {
     Seed,
-    #[default]
     Guarded,
     LogNormal,
+    #[default]
     Tailored,
 }
 
@@ -332,9 +332,11 @@ mod tests {
     }
 
     #[test]
-    fn guarded_is_the_default_and_uses_the_seed_formula_at_its_own_k_with_a_tenth_kept_out() {
-        assert_eq!(Method::default(), Method::Guarded { k: 4.0 });
-        assert_eq!(Method::default().exclusion_cap(), Some(0.1));
+    fn tailored_is_the_default_at_k_5_and_guarded_is_the_seed_formula_with_a_tenth_kept_out() {
+        assert_eq!(Method::default(), Method::Tailored { k: 5.0 });
+        assert!(Method::default().needs_histogram());
+        assert_eq!(Method::default().exclusion_cap(), None, "tailored counts every run");
+        assert_eq!(Method::Guarded { k: 4.0 }.exclusion_cap(), Some(0.1));
         assert_eq!(Method::Seed { k: 2.0 }.exclusion_cap(), None, "the seed counts every run (DESIGN §2)");
         let window = Moments::of([0, 2_000, 4_000]);
         let guarded = BaselinePolicy::new(Method::Guarded { k: 2.0 }, 14, 3, 0).unwrap().baseline(&window, 0);

@@ -52,7 +52,7 @@ pub struct ReplayConfig {
 pub use crate::cohort::MIN_COHORT_FINISHED;
 
 impl Default for ReplayConfig {
-    /// What the functions run by default: the guarded method.
+    /// What the functions run by default: the tailored method.
     fn default() -> Self {
         Self::for_policy(BaselinePolicy::default())
     }
