@@ -373,19 +373,47 @@ mod tests {
         assert!(policy.baseline(&window.linear, 0).is_none());
     }
 
+    /// A window's statistics with its histogram, as the default method needs.
+    fn window_of(durations: &[u64]) -> WindowStats {
+        let mut window = WindowStats::new(true);
+        for &d in durations {
+            window.push(d);
+        }
+        window
+    }
+
     #[test]
     fn no_baseline_below_min_samples_and_one_at_exactly_min_samples() {
-        let policy = BaselinePolicy::new(Method::default(), 14, 5, 0).unwrap();
-        assert!(policy.baseline(&Moments::of([1_000; 4]), 0).is_none());
-        assert!(policy.baseline(&Moments::of([1_000; 5]), 0).is_some());
+        for method in [Method::default(), Method::Seed { k: 2.0 }] {
+            let policy = BaselinePolicy::new(method, 14, 5, 0).unwrap();
+            assert!(policy.baseline_from(&window_of(&[1_000; 4]), 0).is_none(), "{method:?}");
+            assert!(policy.baseline_from(&window_of(&[1_000; 5]), 0).is_some(), "{method:?}");
+        }
     }
 
     #[test]
     fn upper_is_never_below_expected_and_never_nan_for_one_sample() {
-        let policy = BaselinePolicy::new(Method::default(), 14, 1, 0).unwrap();
-        let baseline = policy.baseline(&Moments::of([7_000]), 0).unwrap();
-        assert_eq!(baseline.upper_ms, 7_000.0);
-        assert!(baseline.upper_ms >= baseline.expected_ms);
+        let seed = BaselinePolicy::new(Method::Seed { k: 2.0 }, 14, 1, 0).unwrap();
+        assert_eq!(seed.baseline(&Moments::of([7_000]), 0).unwrap().upper_ms, 7_000.0);
+        for sample in [7_000, 3_600_000] {
+            for method in [Method::default(), Method::Guarded { k: 4.0 }] {
+                let policy = BaselinePolicy::new(method, 14, 1, 0).unwrap();
+                let baseline = policy.baseline_from(&window_of(&[sample]), 0).unwrap();
+                assert!(
+                    baseline.upper_ms.is_finite() && baseline.upper_ms >= baseline.expected_ms,
+                    "{method:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn tailored_needs_the_window_histogram_and_has_no_baseline_from_moments_alone() {
+        let policy = BaselinePolicy::new(Method::default(), 14, 5, 0).unwrap();
+        assert!(policy.baseline(&Moments::of([1_000; 5]), 0).is_none());
+        let mut short = window_of(&[1_000; 5]);
+        short.linear.push(1_000);
+        assert!(policy.baseline_from(&short, 0).is_none(), "a histogram missing runs is not used");
     }
 
     #[test]

@@ -79,6 +79,22 @@ impl DurationHistogram {
         self.bins = merged;
     }
 
+    /// The histogram of several at once: one sort of all their bins, not a merge per part (a
+    /// window is fourteen days).
+    pub fn merged<'a>(parts: impl IntoIterator<Item = &'a DurationHistogram>) -> Self {
+        let mut bins: Vec<(i32, u64)> =
+            parts.into_iter().flat_map(|part| part.bins.iter().copied()).collect();
+        bins.sort_unstable_by_key(|&(bin, _)| bin);
+        bins.dedup_by(|next, kept| {
+            let same = next.0 == kept.0;
+            if same {
+                kept.1 += next.1;
+            }
+            same
+        });
+        Self { bins }
+    }
+
     /// How many durations it holds.
     pub fn count(&self) -> u64 {
         self.bins.iter().map(|&(_, count)| count).sum()
@@ -132,6 +148,15 @@ mod tests {
                 merged.merge(&histogram);
             }
             prop_assert_eq!(&merged, &all);
+            let parts: Vec<DurationHistogram> = days
+                .iter()
+                .map(|day| {
+                    let mut histogram = DurationHistogram::default();
+                    day.iter().for_each(|&d| histogram.push(d));
+                    histogram
+                })
+                .collect();
+            prop_assert_eq!(&DurationHistogram::merged(&parts), &all);
             prop_assert_eq!(merged.count(), days.iter().map(|d| d.len() as u64).sum::<u64>());
             prop_assert_eq!(DurationHistogram::from_bins(merged.bins().iter().copied()), Some(merged.clone()));
         }

@@ -186,7 +186,7 @@ mod tests {
 
     #[test]
     fn window_baselines_equal_a_baseline_over_all_the_runs() {
-        let policy = BaselinePolicy::new(Method::default(), 14, 3, 0).unwrap();
+        let policy = BaselinePolicy::new(Method::Guarded { k: 4.0 }, 14, 3, 0).unwrap();
         let day1 = aggregate_day([run("a", 1_000, false), run("a", 2_000, true), run("b", 5, false)]);
         let day2 = aggregate_day([run("a", 3_000, false), run("b", 6, false)]);
         let baselines = baselines_for_night(&policy, 10, [&day1, &day2], None);
@@ -197,7 +197,7 @@ mod tests {
 
     #[test]
     fn guarded_exclusion_leaves_out_the_slowest_warned_runs_up_to_the_cap() {
-        let policy = BaselinePolicy::new(Method::default(), 14, 3, 0).unwrap();
+        let policy = BaselinePolicy::new(Method::Guarded { k: 4.0 }, 14, 3, 0).unwrap();
         let mut runs: Vec<FinishedRun> = (0..8).map(|i| run("a", 1_000 + i, false)).collect();
         runs.extend([run("a", 9_000, true), run("a", 5_000, true)]);
         let day = aggregate_day(runs);

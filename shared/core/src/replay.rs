@@ -18,6 +18,7 @@ use thiserror::Error;
 use crate::baseline::{Baseline, BaselinePolicy};
 use crate::cohort;
 use crate::detect::{AlertedLevels, DetectionConfig, Level, Thresholds};
+use crate::histogram::DurationHistogram;
 use crate::model::{ModelError, Run, RunId, RunStatus, TaskType, check_times};
 use crate::moments::WindowStats;
 use crate::nightly::readmitted;
@@ -302,11 +303,17 @@ impl DailyBuckets {
     /// The window's statistics, with all but the slowest `cap` share of its runs counted again
     /// when more than that share was excluded.
     fn window(&self, days: std::ops::Range<i64>, cap: f64) -> WindowStats {
-        let mut stats = WindowStats::new(self.keep_histograms);
+        let mut stats = WindowStats::default();
         let mut excluded: Vec<u64> = Vec::new();
-        for (_, bucket) in self.days.iter().filter(|(d, _)| days.contains(d)) {
-            stats += &bucket.stats;
+        let in_window = || self.days.iter().filter(|(d, _)| days.contains(d)).map(|(_, bucket)| bucket);
+        for bucket in in_window() {
+            stats.linear.merge(&bucket.stats.linear);
+            stats.log.merge(&bucket.stats.log);
             excluded.extend_from_slice(&bucket.excluded);
+        }
+        if self.keep_histograms {
+            stats.histogram =
+                Some(DurationHistogram::merged(in_window().filter_map(|b| b.stats.histogram.as_ref())));
         }
         for &duration in readmitted(&mut excluded, stats.linear.count(), cap) {
             stats.push(duration);
