@@ -151,7 +151,7 @@ fn naive_alerts(p: &Params, runs: &[Run]) -> Vec<(String, i64, Level)> {
 /// Every succeeded run whose duration is below the floor of the baseline in force at its end.
 fn naive_short_finishes(p: &Params, fraction: f64, runs: &[Run]) -> Vec<(String, i64)> {
     let mut found = Vec::new();
-    for r in runs.iter().filter(|r| r.status() == RunStatus::Succeeded) {
+    for (index, r) in runs.iter().enumerate().filter(|(_, r)| r.status() == RunStatus::Succeeded) {
         let Some(end) = r.end() else { continue };
         let night = (end - p.nightly_hour * MS_PER_HOUR).div_euclid(MS_PER_DAY) * MS_PER_DAY
             + p.nightly_hour * MS_PER_HOUR;
@@ -166,11 +166,13 @@ fn naive_short_finishes(p: &Params, fraction: f64, runs: &[Run]) -> Vec<(String,
         let Some((mean, _, sd)) = naive_baseline(p, &durations) else { continue };
         let floor = (mean - 2.0 * sd).min(fraction * mean).max(0.0);
         if ((end - r.start()) as f64) < floor {
-            found.push((end, r.run_id().to_string()));
+            found.push((end, r.start(), index, r.run_id().to_string()));
         }
     }
+    // Notices at the same instant come in the order the engine reads the runs: by start, then as
+    // given.
     found.sort();
-    found.into_iter().map(|(end, id)| (id, end)).collect()
+    found.into_iter().map(|(end, _, _, id)| (id, end)).collect()
 }
 
 fn arb_runs() -> impl Strategy<Value = Vec<Run>> {
