@@ -1,7 +1,9 @@
 //! The three functions' handlers with the real adapters, through the real SDK over HTTP, against
 //! the local AWS endpoint (moto) that scripts/test.sh starts.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+
+use aws_sdk_dynamodb::types::AttributeValue;
 
 use overrun_core::check::CheckSettings;
 use overrun_core::moments::WindowStats;
@@ -727,16 +729,20 @@ async fn tailored_baselines_come_from_stored_histograms_and_days_stored_without_
         .collect();
     assert_eq!(day_items.len(), 10, "one aggregate a day, each with its histogram");
     let old = &day_items[0];
-    stack
-        .dynamodb
-        .update_item()
-        .table_name(&stack.config.stats_table)
-        .key("pk", old["pk"].clone())
-        .key("sk", old["sk"].clone())
-        .update_expression("REMOVE hist_bins, hist_counts")
-        .send()
-        .await
-        .unwrap();
+    let rewrite_old_day = |expression: &str, values: Option<(&str, AttributeValue)>| {
+        stack
+            .dynamodb
+            .update_item()
+            .table_name(&stack.config.stats_table)
+            .key("pk", old["pk"].clone())
+            .key("sk", old["sk"].clone())
+            .update_expression(expression)
+            .set_expression_attribute_values(
+                values.map(|(name, value)| HashMap::from([(name.to_owned(), value)])),
+            )
+            .send()
+    };
+    rewrite_old_day("REMOVE hist_bins, hist_counts", None).await.unwrap();
     let healed = nightly(&stack, NIGHT + 2 * MS_PER_HOUR).await;
     assert_eq!((healed.days_rolled_up, healed.runs_rolled_up), (1, 1), "that day again, from its run");
     assert_eq!(stored().await, vec![(TaskType::new("etl").unwrap(), core)]);
@@ -744,23 +750,8 @@ async fn tailored_baselines_come_from_stored_histograms_and_days_stored_without_
     assert_eq!((after.days_rolled_up, after.baselines_written), (0, 0), "healed once, for good");
 
     // A histogram whose two lists disagree is reported and that day left out; the rest count.
-    stack
-        .dynamodb
-        .update_item()
-        .table_name(&stack.config.stats_table)
-        .key("pk", old["pk"].clone())
-        .key("sk", old["sk"].clone())
-        .update_expression("SET hist_counts = :one")
-        .expression_attribute_values(
-            ":one",
-            aws_sdk_dynamodb::types::AttributeValue::L(vec![
-                aws_sdk_dynamodb::types::AttributeValue::N("1".into()),
-                aws_sdk_dynamodb::types::AttributeValue::N("1".into()),
-            ]),
-        )
-        .send()
-        .await
-        .unwrap();
+    let two_counts = AttributeValue::L(vec![AttributeValue::N("1".into()), AttributeValue::N("1".into())]);
+    rewrite_old_day("SET hist_counts = :two", Some((":two", two_counts))).await.unwrap();
     let reported = nightly(&stack, NIGHT + 4 * MS_PER_HOUR).await;
     assert_eq!(reported.malformed_items, 1);
     assert_eq!(stored().await[0].1.n, 9, "the other nine days still make the baseline");
