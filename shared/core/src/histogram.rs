@@ -47,36 +47,9 @@ impl DurationHistogram {
     }
 
     pub fn merge(&mut self, other: &Self) {
-        if other.bins.is_empty() {
-            return;
+        if !other.bins.is_empty() {
+            *self = Self::merged([&*self, other]);
         }
-        // Both sorted: one linear merge, not an insertion per bin.
-        let mut merged = Vec::with_capacity(self.bins.len() + other.bins.len());
-        let (mut mine, mut theirs) = (self.bins.iter().peekable(), other.bins.iter().peekable());
-        loop {
-            let next = match (mine.peek(), theirs.peek()) {
-                (Some(&&(a, m)), Some(&&(b, t))) if a == b => {
-                    mine.next();
-                    theirs.next();
-                    (a, m + t)
-                }
-                (Some(&&a), Some(&&b)) if a.0 < b.0 => {
-                    mine.next();
-                    a
-                }
-                (_, Some(&&b)) => {
-                    theirs.next();
-                    b
-                }
-                (Some(&&a), None) => {
-                    mine.next();
-                    a
-                }
-                (None, None) => break,
-            };
-            merged.push(next);
-        }
-        self.bins = merged;
     }
 
     /// The histogram of several at once: one sort of all their bins, not a merge per part (a
