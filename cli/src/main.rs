@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use overrun_cli::commands::aws::AwsArgs;
 use overrun_cli::commands::backfill::{self, BackfillRequest};
-use overrun_cli::commands::backtest::{self, BacktestRequest};
+use overrun_cli::commands::backtest::{self, BacktestRequest, Variant};
 use overrun_cli::commands::generate::{self, GenerateRequest, SyntheticSpec};
 use overrun_cli::commands::override_task::{self, OverrideRequest};
 use overrun_cli::commands::plot::{self, ImageFormat, PlotRequest};
@@ -278,6 +278,11 @@ struct BacktestArgs {
     /// One JSON object per method setting instead of the table.
     #[arg(long)]
     json: bool,
+    /// Also replay, for each k, the hindsight reference: every task type held to the one limit
+    /// the tailored objective (price k) picks knowing its whole history, past and future. No
+    /// method can have it; it shows how far any per-type limit can go on this history.
+    #[arg(long)]
+    hindsight: bool,
 }
 
 #[derive(Args)]
@@ -401,7 +406,26 @@ fn backtest_request(args: BacktestArgs) -> Result<BacktestRequest, CliError> {
                 cohorts: args.schedule.cohorts,
                 ..replay_config(policy, exclude_alerted, cap)?
             };
-            variants.push((backtest::label(&config), config));
+            variants.push(Variant { label: backtest::label(&config), config, hindsight_price: None });
+        }
+    }
+    if args.hindsight {
+        for &k in &ks {
+            // The reference's own limits replace the method's; the policy still decides when a
+            // type has a baseline at all, as for every other setting.
+            let policy = args.schedule.policy(args.method.with_k(k))?;
+            let config = ReplayConfig {
+                interval,
+                cohorts: args.schedule.cohorts,
+                exclude_alerted: false,
+                ..ReplayConfig::for_policy(policy)
+            };
+            let cohorts = if config.cohorts { " cohorts" } else { "" };
+            variants.push(Variant {
+                label: format!("hindsight k={k}{cohorts}"),
+                config,
+                hindsight_price: Some(k),
+            });
         }
     }
     Ok(BacktestRequest {

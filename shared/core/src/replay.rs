@@ -196,6 +196,9 @@ pub struct Replayer {
     /// With cohorts: the runs sharing the latest start, held until the next start arrives so each
     /// knows its whole cohort.
     group: Vec<GroupedRun>,
+    /// Warning limits given from outside for some task types (the hindsight reference), in place
+    /// of the method's upper limit whenever the type has a baseline.
+    fixed_limits: HashMap<TaskType, f64>,
 }
 
 /// A validated run waiting for the rest of its cohort.
@@ -231,6 +234,7 @@ struct TaskState {
     /// The limits of one night, memoised: many runs of a type consult the same night.
     cached: Option<(i64, Option<NightLimits>)>,
     runs: u64,
+    fixed_limit_ms: Option<f64>,
 }
 
 /// A run whose later nights still have to be checked.
@@ -355,7 +359,20 @@ impl Replayer {
             short_finishes: Vec::new(),
             summary: ReplaySummary::default(),
             group: Vec::new(),
+            fixed_limits: HashMap::default(),
         }
+    }
+
+    /// Checks the given task types against these warning limits (ms) instead of their method's
+    /// upper limit, on the nights they have a baseline (the window, expected duration and σ stay
+    /// the method's). For the hindsight reference of backtests: no deployed method has them.
+    pub fn with_fixed_limits(mut self, limits: HashMap<TaskType, f64>) -> Self {
+        for task in &mut self.tasks {
+            task.fixed_limit_ms = limits.get(&task.name).copied();
+            task.cached = None;
+        }
+        self.fixed_limits = limits;
+        self
     }
 
     pub fn config(&self) -> &ReplayConfig {
@@ -547,6 +564,7 @@ impl Replayer {
         let index = u32::try_from(self.tasks.len()).unwrap_or(u32::MAX);
         self.task_index.insert(name.into(), index);
         self.tasks.push(TaskState {
+            fixed_limit_ms: self.fixed_limits.get(&task_type).copied(),
             name: task_type,
             daily: DailyBuckets::new(self.config.policy.method().needs_histogram()),
             cached: None,
@@ -744,7 +762,11 @@ impl Replayer {
                 // Nights only move forward, so days before this window are never read again.
                 state.daily.drop_before(window.start);
                 let stats = state.daily.window(window, self.config.exclusion_cap);
-                let limits = policy.baseline_from(&stats, policy.night_start(night)).map(|baseline| {
+                let fixed_limit_ms = state.fixed_limit_ms;
+                let limits = policy.baseline_from(&stats, policy.night_start(night)).map(|mut baseline| {
+                    if let Some(limit_ms) = fixed_limit_ms {
+                        baseline.upper_ms = limit_ms;
+                    }
                     let thresholds = detection.thresholds(&baseline);
                     NightLimits {
                         baseline,
@@ -785,9 +807,13 @@ struct RecordedAlert {
 /// Replays runs given in any order (they are sorted by start first, keeping input order among
 /// equal starts).
 pub fn replay_runs(config: ReplayConfig, runs: &[Run]) -> Result<ReplayOutcome, ReplayError> {
+    replay_runs_with(Replayer::new(config), runs)
+}
+
+/// [`replay_runs`] through a replayer set up beforehand (with fixed limits, say).
+pub fn replay_runs_with(mut replayer: Replayer, runs: &[Run]) -> Result<ReplayOutcome, ReplayError> {
     let mut order: Vec<&Run> = runs.iter().collect();
     order.sort_by_key(|run| run.start());
-    let mut replayer = Replayer::new(config);
     for run in order {
         replayer.push(run.into())?;
     }

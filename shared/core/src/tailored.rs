@@ -45,8 +45,8 @@ struct Ramp {
 }
 
 impl Ramp {
-    fn of(duration: f64, weight: f64, interval: f64) -> Self {
-        Self { low: duration * (1.0 - SPREAD) - interval, high: duration * (1.0 + SPREAD), weight }
+    fn of(duration: f64, weight: f64, interval: f64, spread: f64) -> Self {
+        Self { low: duration * (1.0 - spread) - interval, high: duration * (1.0 + spread), weight }
     }
 }
 
@@ -87,6 +87,19 @@ pub fn tailored_limit(
     price: f64,
     interval_ms: f64,
 ) -> Option<f64> {
+    tailored_limit_with_spread(histogram, mean_ms, price, interval_ms, SPREAD)
+}
+
+/// [`tailored_limit`] with durations taken as uncertain by ±`spread` instead of [`SPREAD`]; 0
+/// takes them as exact, which is right only when the durations are the very runs to be checked
+/// (the hindsight reference of [`crate::hindsight`]).
+pub fn tailored_limit_with_spread(
+    histogram: impl IntoIterator<Item = (f64, u64)>,
+    mean_ms: f64,
+    price: f64,
+    interval_ms: f64,
+    spread: f64,
+) -> Option<f64> {
     let histogram: Vec<(f64, u64)> = histogram.into_iter().filter(|&(_, count)| count > 0).collect();
     let total: u64 = histogram.iter().map(|&(_, count)| count).sum();
     let longest = histogram.iter().map(|&(value, _)| value).reduce(f64::max)?;
@@ -95,11 +108,11 @@ pub fn tailored_limit(
     let share = 1.0 / total as f64;
     let mut ramps: Vec<Ramp> = histogram
         .iter()
-        .map(|&(value, count)| Ramp::of(value, -price * count as f64 * share, interval_ms))
+        .map(|&(value, count)| Ramp::of(value, -price * count as f64 * share, interval_ms, spread))
         .collect();
     for factor in SLOWDOWNS {
         ramps.extend(histogram.iter().filter(|&&(value, _)| value >= interval_ms).map(|&(value, count)| {
-            Ramp::of(factor * value, count as f64 * share / SLOWDOWNS.len() as f64, interval_ms)
+            Ramp::of(factor * value, count as f64 * share / SLOWDOWNS.len() as f64, interval_ms, spread)
         }));
     }
 

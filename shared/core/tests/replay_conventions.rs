@@ -1,6 +1,8 @@
 //! The seed method's conventions (DESIGN §2), each checked through a small hand-made replay.
 
-use overrun_core::replay::replay_runs;
+use std::collections::HashMap;
+
+use overrun_core::replay::{replay_runs, replay_runs_with};
 use overrun_core::time::{MS_PER_DAY, MS_PER_HOUR};
 use overrun_core::{
     BaselinePolicy, DetectionConfig, Level, Method, ReplayConfig, ReplayError, Replayer, Run, RunId,
@@ -327,4 +329,30 @@ fn a_cohort_running_twice_as_slow_stretches_its_members_limits_from_the_check_it
     // Two finished siblings are not enough to judge a build's pace.
     let two_siblings: Vec<Run> = runs.iter().filter(|r| r.run_id().as_str() != "b3").cloned().collect();
     assert_eq!(alerts(with_cohorts, &two_siblings), alone);
+}
+
+#[test]
+fn a_fixed_limit_replaces_the_methods_limit_only_on_nights_the_type_has_a_baseline() {
+    let fixed = |runs: &[Run]| {
+        let limits = HashMap::from([(TaskType::new("etl").unwrap(), 700_000.0)]);
+        let replayer = Replayer::new(config(2.0, 14, 5)).with_fixed_limits(limits);
+        let outcome = replay_runs_with(replayer, runs).unwrap();
+        outcome
+            .alerts
+            .into_iter()
+            .map(|a| (a.run_id.to_string(), a.at, a.level, a.limit_ms))
+            .collect::<Vec<_>>()
+    };
+    // Night 5: the method's limit is ≈ 909.7 s. A 900 s run starting 450 s past a tick is seen at
+    // 150 s and 750 s: past 700 s, not past 909.7 s.
+    let start = DAY0 + 5 * DAY + MS_PER_HOUR + 450 * S;
+    let mut runs = five_day_history();
+    runs.push(ok("etl", "probe", start, 900 * S));
+    assert!(alerts(config(2.0, 14, 5), &runs).is_empty());
+    assert_eq!(fixed(&runs), vec![("probe".to_owned(), start + 750 * S, Level::Warning, 700_000.0)]);
+
+    // Night 3 has three runs in its window: no baseline, so no limit of any kind.
+    let mut early = five_day_history();
+    early.push(ok("etl", "early", DAY0 + 3 * DAY + 2 * MS_PER_HOUR + 450 * S, 5_000 * S));
+    assert!(fixed(&early).iter().all(|(id, ..)| id != "early"), "{:?}", fixed(&early));
 }
