@@ -755,4 +755,11 @@ async fn tailored_baselines_come_from_stored_histograms_and_days_stored_without_
     let reported = nightly(&stack, NIGHT + 4 * MS_PER_HOUR).await;
     assert_eq!(reported.malformed_items, 1);
     assert_eq!(stored().await[0].1.n, 9, "the other nine days still make the baseline");
+
+    // So is one that holds more runs than the day's count (the day had one run, in one bin).
+    let five = AttributeValue::L(vec![AttributeValue::N("5".into())]);
+    rewrite_old_day("SET hist_counts = :five", Some((":five", five))).await.unwrap();
+    let overfull = nightly(&stack, NIGHT + 5 * MS_PER_HOUR).await;
+    assert_eq!(overfull.malformed_items, 1, "{overfull:?}");
+    assert_eq!(stored().await[0].1.n, 9);
 }
