@@ -355,13 +355,11 @@ struct GenerateArgs {
 
 fn replay_request(args: ReplayArgs) -> Result<ReplayRequest, CliError> {
     let policy = args.schedule.policy(args.method.method())?;
-    let interval = args.schedule.interval()?;
     let detection = DetectionConfig::new(args.critical_factor).map_err(CliError::invalid)?;
     let short = ShortRule::new(args.short_fraction).map_err(CliError::invalid)?;
     Ok(ReplayRequest {
         source: Source::from_arg(&args.file)?,
         config: ReplayConfig {
-            interval,
             detection,
             short,
             cohorts: args.schedule.cohorts,
@@ -402,7 +400,6 @@ fn backtest_request(args: BacktestArgs) -> Result<BacktestRequest, CliError> {
         for &k in &ks {
             let policy = args.schedule.policy(args.method.with_k(k))?;
             let config = ReplayConfig {
-                interval,
                 cohorts: args.schedule.cohorts,
                 ..replay_config(policy, exclude_alerted, cap)?
             };
@@ -415,7 +412,6 @@ fn backtest_request(args: BacktestArgs) -> Result<BacktestRequest, CliError> {
             // type has a baseline at all, as for every other setting.
             let policy = args.schedule.policy(args.method.with_k(k))?;
             let config = ReplayConfig {
-                interval,
                 cohorts: args.schedule.cohorts,
                 exclude_alerted: false,
                 ..ReplayConfig::for_policy(policy)
@@ -490,11 +486,7 @@ fn execute(command: Command) -> Result<(), CliError> {
                 task_type: args.task,
                 format: ImageFormat::of(&args.output)?,
                 output: args.output,
-                config: ReplayConfig {
-                    interval: args.schedule.interval()?,
-                    cohorts: args.schedule.cohorts,
-                    ..ReplayConfig::for_policy(policy)
-                },
+                config: ReplayConfig { cohorts: args.schedule.cohorts, ..ReplayConfig::for_policy(policy) },
                 width: args.width,
                 height: args.height,
             };
@@ -508,13 +500,11 @@ fn execute(command: Command) -> Result<(), CliError> {
                 )));
             }
             let policy = args.schedule.policy(args.method.with_default_k())?;
-            let interval = args.schedule.interval()?;
             let source = Source::from_arg(&args.file)?;
             let read = ReadOptions { skip_bad_rows: false, show_progress: true };
             let request = TuneRequest {
                 runs: overrun_cli::history::read_all_runs(&source, &read)?,
                 base: ReplayConfig {
-                    interval,
                     cohorts: args.schedule.cohorts,
                     ..replay_config(policy, false, args.exclusion_cap)?
                 },

@@ -128,7 +128,7 @@ pub fn human(
         policy.window_days(),
         policy.min_samples(),
         policy.nightly_hour(),
-        duration(config.interval.as_ms() as f64),
+        duration(config.interval().as_ms() as f64),
         if config.cohorts { ", limits stretched to the pace of runs that started together" } else { "" },
     )?;
     writeln!(out)?;

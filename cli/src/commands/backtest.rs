@@ -64,7 +64,7 @@ pub fn run(request: &BacktestRequest, out: &mut impl Write) -> Result<(), CliErr
         .variants
         .iter()
         .map(|variant| {
-            variant.hindsight_price.map(|price| hindsight_limits(&runs, price, variant.config.interval))
+            variant.hindsight_price.map(|price| hindsight_limits(&runs, price, variant.config.interval()))
         })
         .collect();
     let mut tallies: Vec<Tally> = vec![Tally::default(); request.variants.len()];

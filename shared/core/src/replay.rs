@@ -27,8 +27,8 @@ use crate::time::{EpochMs, MS_PER_DAY, TickInterval};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ReplayConfig {
+    /// How baselines are computed, and how often runs are checked ([`ReplayConfig::interval`]).
     pub policy: BaselinePolicy,
-    pub interval: TickInterval,
     pub detection: DetectionConfig,
     /// Leave runs that were themselves warned about out of later baselines, so one slow run does
     /// not widen the limit for the next two weeks. On for the guarded method; off for the seed
@@ -60,12 +60,16 @@ impl Default for ReplayConfig {
 }
 
 impl ReplayConfig {
+    /// Time between checks: the policy's, which its limits assume.
+    pub fn interval(&self) -> TickInterval {
+        self.policy.check_interval()
+    }
+
     /// Default settings for `policy`, with warned runs kept out as far as its method does.
     pub fn for_policy(policy: BaselinePolicy) -> Self {
         let cap = policy.method().exclusion_cap();
         Self {
             policy,
-            interval: TickInterval::default(),
             detection: DetectionConfig::default(),
             exclude_alerted: cap.is_some(),
             exclusion_cap: cap.unwrap_or(1.0),
@@ -703,7 +707,7 @@ impl Replayer {
                 if earliest >= until {
                     continue;
                 }
-                let at = self.config.interval.first_tick_at_or_after(earliest);
+                let at = self.config.interval().first_tick_at_or_after(earliest);
                 if at < until {
                     alerted.insert(level);
                     *slot = Some(Found { level, at, limit_ms: stretched.limit_ms(level), baseline });
@@ -751,8 +755,7 @@ impl Replayer {
     }
 
     fn limits(&mut self, task: u32, night: i64) -> Option<NightLimits> {
-        // Baselines assume the checks this replay makes.
-        let policy = self.config.policy.with_check_interval(self.config.interval);
+        let policy = self.config.policy;
         let detection = self.config.detection;
         let state = &mut self.tasks[task as usize];
         match state.cached {

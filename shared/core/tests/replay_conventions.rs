@@ -6,7 +6,7 @@ use overrun_core::replay::{replay_runs, replay_runs_with};
 use overrun_core::time::{MS_PER_DAY, MS_PER_HOUR};
 use overrun_core::{
     BaselinePolicy, DetectionConfig, Level, Method, ReplayConfig, ReplayError, Replayer, Run, RunId,
-    RunInput, RunStatus, ShortRule, TaskType, TickInterval,
+    RunInput, RunStatus, ShortRule, TaskType,
 };
 
 const MINUTE: i64 = 60_000;
@@ -27,7 +27,6 @@ fn ok(task: &str, id: &str, start: i64, duration: i64) -> Run {
 fn config(k: f64, window_days: u32, min_samples: u64) -> ReplayConfig {
     ReplayConfig {
         policy: BaselinePolicy::new(Method::Seed { k }, window_days, min_samples, 0).unwrap(),
-        interval: TickInterval::from_seconds(600).unwrap(),
         detection: DetectionConfig::default(),
         exclude_alerted: false,
         exclusion_cap: 1.0,

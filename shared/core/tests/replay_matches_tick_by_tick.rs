@@ -231,8 +231,9 @@ proptest! {
         let params = Params { exclude_alerted, exclusion_cap, k, window_days, min_samples, nightly_hour, interval_s, critical_factor, cohorts, tailored };
         let method = if tailored { Method::Tailored { k } } else { Method::Seed { k } };
         let config = ReplayConfig {
-            policy: BaselinePolicy::new(method, window_days as u32, min_samples as u64, nightly_hour as u8).unwrap(),
-            interval: TickInterval::from_seconds(interval_s).unwrap(),
+            policy: BaselinePolicy::new(method, window_days as u32, min_samples as u64, nightly_hour as u8)
+                .unwrap()
+                .with_check_interval(TickInterval::from_seconds(interval_s).unwrap()),
             detection: DetectionConfig::new(critical_factor).unwrap(),
             exclude_alerted,
             exclusion_cap,
