@@ -18,6 +18,7 @@ use overrun_cli::history::ReadOptions;
 use overrun_cli::input::Source;
 use overrun_core::backtest::InjectionPlan;
 use overrun_core::baseline::MethodName;
+use overrun_core::replay::RecentRuns;
 use overrun_core::{BaselinePolicy, DetectionConfig, Method, ReplayConfig, ShortRule, TickInterval};
 
 /// Overrun: duration-anomaly alerts for workflow tasks.
@@ -229,9 +230,42 @@ struct ScheduleArgs {
     /// this for the cohorts task events name; a history file has no such column.
     #[arg(long)]
     cohorts: bool,
+    /// With the tailored method: each run's limit also weighs the N most recent succeeded runs of
+    /// its type that had ended when it started (0: off).
+    #[arg(long, default_value_t = 0)]
+    recent_runs: usize,
+    /// With --recent-runs: the share of the weight those runs get between them, the night's
+    /// window keeping the rest.
+    #[arg(long, default_value_t = 0.3)]
+    recent_weight: f64,
 }
 
 impl ScheduleArgs {
+    fn recent(&self, method: Method) -> Result<RecentRuns, CliError> {
+        if self.recent_runs == 0 {
+            return Ok(RecentRuns::default());
+        }
+        if !method.needs_histogram() {
+            return Err(CliError::invalid(format!(
+                "--recent-runs works with the tailored method, not {}",
+                method.name()
+            )));
+        }
+        if self.recent_runs > 1_000 {
+            return Err(CliError::invalid(format!(
+                "--recent-runs must be 0 to 1000, got {}",
+                self.recent_runs
+            )));
+        }
+        if !(self.recent_weight > 0.0 && self.recent_weight < 1.0) {
+            return Err(CliError::invalid(format!(
+                "--recent-weight must be above 0 and below 1, got {}",
+                self.recent_weight
+            )));
+        }
+        Ok(RecentRuns { count: self.recent_runs, weight: self.recent_weight })
+    }
+
     fn policy(&self, method: Method) -> Result<BaselinePolicy, CliError> {
         let policy = BaselinePolicy::new(method, self.window_days, self.min_samples, self.nightly_hour)
             .map_err(CliError::invalid)?;
@@ -363,6 +397,7 @@ fn replay_request(args: ReplayArgs) -> Result<ReplayRequest, CliError> {
             detection,
             short,
             cohorts: args.schedule.cohorts,
+            recent: args.schedule.recent(policy.method())?,
             ..replay_config(policy, args.exclude_alerted, args.exclusion_cap)?
         },
         read: ReadOptions { skip_bad_rows: args.skip_bad_rows, show_progress: !args.no_progress },
@@ -401,6 +436,7 @@ fn backtest_request(args: BacktestArgs) -> Result<BacktestRequest, CliError> {
             let policy = args.schedule.policy(args.method.with_k(k))?;
             let config = ReplayConfig {
                 cohorts: args.schedule.cohorts,
+                recent: args.schedule.recent(policy.method())?,
                 ..replay_config(policy, exclude_alerted, cap)?
             };
             variants.push(Variant { label: backtest::label(&config), config, hindsight_price: None });
@@ -486,7 +522,11 @@ fn execute(command: Command) -> Result<(), CliError> {
                 task_type: args.task,
                 format: ImageFormat::of(&args.output)?,
                 output: args.output,
-                config: ReplayConfig { cohorts: args.schedule.cohorts, ..ReplayConfig::for_policy(policy) },
+                config: ReplayConfig {
+                    cohorts: args.schedule.cohorts,
+                    recent: args.schedule.recent(policy.method())?,
+                    ..ReplayConfig::for_policy(policy)
+                },
                 width: args.width,
                 height: args.height,
             };
@@ -506,6 +546,7 @@ fn execute(command: Command) -> Result<(), CliError> {
                 runs: overrun_cli::history::read_all_runs(&source, &read)?,
                 base: ReplayConfig {
                     cohorts: args.schedule.cohorts,
+                    recent: args.schedule.recent(policy.method())?,
                     ..replay_config(policy, false, args.exclusion_cap)?
                 },
                 budget_per_day: args.budget,

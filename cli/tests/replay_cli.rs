@@ -499,6 +499,35 @@ fn backtest_hindsight_reference_knowing_the_whole_history_pages_less_and_catches
     assert!(String::from_utf8_lossy(&table.stdout).contains("an oracle, not a method"));
 }
 
+#[test]
+fn backtest_with_recent_runs_labels_the_setting_and_refuses_methods_other_than_tailored() {
+    let output = overrun()
+        .args(["backtest", "--json", "--k", "2", "--recent-runs", "3", "--recent-weight", "0.3"])
+        .arg(bundled_trace())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let with_recent = json_lines(&output.stdout);
+    assert_eq!(with_recent[0]["method"], "tailored k=2 recent=3@0.3");
+    let plain = json_lines(
+        &overrun().args(["backtest", "--json", "--k", "2"]).arg(bundled_trace()).output().unwrap().stdout,
+    );
+    assert_eq!(with_recent[0]["injected"], plain[0]["injected"]);
+    assert_ne!(with_recent[0]["false_alerts"], plain[0]["false_alerts"], "recent runs move the limits");
+    overrun()
+        .args(["backtest", "--method", "seed", "--recent-runs", "3"])
+        .arg(bundled_trace())
+        .assert()
+        .code(2)
+        .stderr(contains("--recent-runs works with the tailored method"));
+    overrun()
+        .args(["replay", "--recent-runs", "3", "--recent-weight", "1"])
+        .arg(bundled_trace())
+        .assert()
+        .code(2)
+        .stderr(contains("--recent-weight"));
+}
+
 /// `overrun tune` on the bundled trace with a budget of 0.1 a day: the recommended k and the text.
 fn tune_bundled(extra: &[&str]) -> (f64, String) {
     let output =

@@ -206,5 +206,10 @@ pub fn label(config: &ReplayConfig) -> String {
         (true, cap) => format!(" excl≤{}%", (cap * 100.0).round()),
     };
     let cohorts = if config.cohorts { " cohorts" } else { "" };
-    format!("{} k={}{exclusion}{cohorts}", method.name(), method.k())
+    let recent = if config.recent.is_enabled() {
+        format!(" recent={}@{}", config.recent.count, config.recent.weight)
+    } else {
+        String::new()
+    };
+    format!("{} k={}{exclusion}{cohorts}{recent}", method.name(), method.k())
 }

@@ -32,6 +32,8 @@ pub use baseline::{Baseline, BaselinePolicy, Method, PolicyError};
 pub use detect::{DetectionConfig, DetectionError, Level, Thresholds};
 pub use model::{CohortId, ModelError, Run, RunId, RunStatus, TaskType};
 pub use moments::Moments;
-pub use replay::{Alert, ReplayConfig, ReplayError, ReplayOutcome, ReplaySummary, Replayer, RunInput};
+pub use replay::{
+    Alert, RecentRuns, ReplayConfig, ReplayError, ReplayOutcome, ReplaySummary, Replayer, RunInput,
+};
 pub use short::{ShortFinish, ShortRule};
 pub use time::{EpochMs, TickInterval};

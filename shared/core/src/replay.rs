@@ -11,7 +11,7 @@
 //! `s` arrives, every run that ended before `s` is known, so every night at or before `s` is
 //! final; that is what lets alerts be found while streaming.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use thiserror::Error;
 
@@ -23,6 +23,7 @@ use crate::model::{ModelError, Run, RunId, RunStatus, TaskType, check_times};
 use crate::moments::WindowStats;
 use crate::nightly::readmitted;
 use crate::short::{ShortFinish, ShortRule};
+use crate::tailored::{SPREAD, tailored_limit_weighted};
 use crate::time::{EpochMs, MS_PER_DAY, TickInterval};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -48,6 +49,25 @@ pub struct ReplayConfig {
     /// all of them. The functions do the same for the cohorts task events name (a history has
     /// none, hence the same instant here).
     pub cohorts: bool,
+    /// With the tailored method: the type's most recent succeeded runs count for more in each
+    /// run's limit (see [`RecentRuns`]). Off by default.
+    pub recent: RecentRuns,
+}
+
+/// The most recent succeeded runs of a type that had ended when a run started: they join the
+/// night's window in that run's tailored limit with `weight` of the total between them (the rest
+/// stays with the window), so a type whose durations come in streaks is judged by its current
+/// streak. `count` 0 turns it off.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct RecentRuns {
+    pub count: usize,
+    pub weight: f64,
+}
+
+impl RecentRuns {
+    pub fn is_enabled(&self) -> bool {
+        self.count > 0 && self.weight > 0.0
+    }
 }
 
 pub use crate::cohort::MIN_COHORT_FINISHED;
@@ -75,7 +95,13 @@ impl ReplayConfig {
             exclusion_cap: cap.unwrap_or(1.0),
             short: ShortRule::default(),
             cohorts: false,
+            recent: RecentRuns::default(),
         }
+    }
+
+    /// Whether runs get their own limits from their type's recent runs.
+    fn per_run_limits(&self) -> bool {
+        self.recent.is_enabled() && self.policy.method().needs_histogram()
     }
 }
 
@@ -239,6 +265,11 @@ struct TaskState {
     cached: Option<(i64, Option<NightLimits>)>,
     runs: u64,
     fixed_limit_ms: Option<f64>,
+    /// With recent runs: (end, duration) of the succeeded runs that may still be among the most
+    /// recent for a later start, with how many share them.
+    recent: BTreeMap<(EpochMs, u64), u32>,
+    /// With recent runs: the night whose window histogram is kept, and its (duration, count).
+    night_window: Option<(i64, Vec<(f64, u64)>)>,
 }
 
 /// A run whose later nights still have to be checked.
@@ -251,6 +282,8 @@ struct OpenRun {
     alerted: AlertedLevels,
     /// Its duration enters baselines once it is known not to have been warned about.
     deferred_success: bool,
+    /// With recent runs: the durations of its type's most recent runs when it started.
+    recent: Box<[u64]>,
     /// The succeeded members of its cohort (empty without cohorts).
     siblings: Box<[Sibling]>,
 }
@@ -458,6 +491,10 @@ impl Replayer {
         if succeeded && !self.config.exclude_alerted {
             self.add_success(task, start, end);
         }
+        let recent = self.recent_durations(task, start);
+        if let (true, Some(end)) = (succeeded && self.config.per_run_limits(), end) {
+            *self.tasks[task as usize].recent.entry((end, end.abs_diff(start))).or_default() += 1;
+        }
 
         let seq = self.summary.runs;
         self.summary.runs += 1;
@@ -465,7 +502,7 @@ impl Replayer {
             self.endless.push(seq);
         }
         let mut alerted = AlertedLevels::default();
-        let found = self.check_span(task, start, end, &siblings, &mut alerted, night);
+        let found = self.check_span(task, start, end, &siblings, &recent, &mut alerted, night);
         let still_open = !alerted.is_complete() && end.is_none_or(|end| end > policy.night_start(night + 1));
         if found.iter().any(Option::is_some) || still_open {
             let run_id = RunId::new(run_id)?;
@@ -480,6 +517,7 @@ impl Replayer {
                     end,
                     alerted,
                     deferred_success,
+                    recent,
                     siblings,
                 });
             }
@@ -573,6 +611,8 @@ impl Replayer {
             daily: DailyBuckets::new(self.config.policy.method().needs_histogram()),
             cached: None,
             runs: 0,
+            recent: BTreeMap::new(),
+            night_window: None,
         });
         Ok(index)
     }
@@ -625,8 +665,15 @@ impl Replayer {
                 self.judge_short(pending);
             }
             open.retain_mut(|run| {
-                let found =
-                    self.check_span(run.task, run.start, run.end, &run.siblings, &mut run.alerted, next);
+                let found = self.check_span(
+                    run.task,
+                    run.start,
+                    run.end,
+                    &run.siblings,
+                    &run.recent,
+                    &mut run.alerted,
+                    next,
+                );
                 self.record(run.seq, run.task, &run.run_id, run.start, found);
                 let keep = !run.alerted.is_complete()
                     && run.end.is_none_or(|end| end > policy.night_start(next + 1));
@@ -660,13 +707,79 @@ impl Replayer {
         }
     }
 
+    /// With recent runs: the durations of the latest [`RecentRuns::count`] succeeded runs of
+    /// `task` that ended before `start` (the latest by end, then the longest), newest first.
+    fn recent_durations(&mut self, task: u32, start: EpochMs) -> Box<[u64]> {
+        if !self.config.per_run_limits() {
+            return Box::default();
+        }
+        let wanted = self.config.recent.count;
+        let recent = &mut self.tasks[task as usize].recent;
+        let mut durations = Vec::with_capacity(wanted);
+        let mut oldest_needed = None;
+        'newest_first: for (&key, &count) in recent.range(..(start, 0)).rev() {
+            for _ in 0..count {
+                if durations.len() == wanted {
+                    break 'newest_first;
+                }
+                durations.push(key.1);
+                oldest_needed = Some(key);
+            }
+        }
+        // Starts only move forward: what is older than this run's oldest recent run ended before
+        // every later start too, behind at least as many newer runs.
+        if let Some(oldest) = oldest_needed.filter(|_| durations.len() == wanted) {
+            *recent = recent.split_off(&oldest);
+        }
+        durations.into_boxed_slice()
+    }
+
+    /// The limits of a run with its own recent runs: the tailored limit of the night's window
+    /// (its share 1 − weight) and the recent runs (weight between them).
+    fn with_recent_runs(&self, task: u32, night: i64, limits: NightLimits, recent: &[u64]) -> NightLimits {
+        let state = &self.tasks[task as usize];
+        let window = match &state.night_window {
+            Some((window_night, window)) if *window_night == night && state.fixed_limit_ms.is_none() => {
+                window
+            }
+            _ => return limits,
+        };
+        let RecentRuns { weight, .. } = self.config.recent;
+        let window_total: u64 = window.iter().map(|&(_, count)| count).sum();
+        let window_share = (1.0 - weight) / window_total as f64;
+        let recent_share = weight / recent.len() as f64;
+        let weighted = window
+            .iter()
+            .map(|&(value, count)| (value, count as f64 * window_share))
+            .chain(recent.iter().map(|&duration| (duration as f64, recent_share)));
+        let policy = &self.config.policy;
+        let Some(upper_ms) = tailored_limit_weighted(
+            weighted,
+            limits.baseline.expected_ms,
+            policy.method().k(),
+            policy.check_interval().as_ms() as f64,
+            SPREAD,
+        ) else {
+            return limits;
+        };
+        let baseline = Baseline { upper_ms, ..limits.baseline };
+        let thresholds = self.config.detection.thresholds(&baseline);
+        NightLimits {
+            baseline,
+            thresholds,
+            first_exceeding_ms: Level::ALL.map(|level| thresholds.first_exceeding_elapsed_ms(level)),
+        }
+    }
+
     /// The first alerting tick per level within night `night`'s span, for a run of `task`.
+    #[allow(clippy::too_many_arguments)]
     fn check_span(
         &mut self,
         task: u32,
         start: EpochMs,
         end: Option<EpochMs>,
         siblings: &[Sibling],
+        recent: &[u64],
         alerted: &mut AlertedLevels,
         night: i64,
     ) -> [Option<Found>; 2] {
@@ -677,9 +790,13 @@ impl Replayer {
         if span_start >= span_end {
             return found;
         }
-        let Some(NightLimits { baseline, thresholds, first_exceeding_ms }) = self.limits(task, night) else {
+        let Some(mut limits) = self.limits(task, night) else {
             return found;
         };
+        if !recent.is_empty() {
+            limits = self.with_recent_runs(task, night, limits, recent);
+        }
+        let NightLimits { baseline, thresholds, first_exceeding_ms } = limits;
         // Between two changes of the cohort's pace the limits are constant, so each stretch of
         // the span has the closed form.
         let unstretched = [(span_start, 1.0)];
@@ -765,6 +882,10 @@ impl Replayer {
                 // Nights only move forward, so days before this window are never read again.
                 state.daily.drop_before(window.start);
                 let stats = state.daily.window(window, self.config.exclusion_cap);
+                if self.config.per_run_limits() {
+                    state.night_window =
+                        stats.histogram.as_ref().map(|histogram| (night, histogram.values().collect()));
+                }
                 let fixed_limit_ms = state.fixed_limit_ms;
                 let limits = policy.baseline_from(&stats, policy.night_start(night)).map(|mut baseline| {
                     if let Some(limit_ms) = fixed_limit_ms {

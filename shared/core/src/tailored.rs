@@ -100,19 +100,32 @@ pub fn tailored_limit_with_spread(
     interval_ms: f64,
     spread: f64,
 ) -> Option<f64> {
-    let histogram: Vec<(f64, u64)> = histogram.into_iter().filter(|&(_, count)| count > 0).collect();
-    let total: u64 = histogram.iter().map(|&(_, count)| count).sum();
+    let weighted = histogram.into_iter().map(|(value, count)| (value, count as f64));
+    tailored_limit_weighted(weighted, mean_ms, price, interval_ms, spread)
+}
+
+/// The tailored limit of durations given with weights (any positive scale: each counts for its
+/// weight's share of the total), so some runs can count for more than others (recent runs, say).
+pub fn tailored_limit_weighted(
+    weighted: impl IntoIterator<Item = (f64, f64)>,
+    mean_ms: f64,
+    price: f64,
+    interval_ms: f64,
+    spread: f64,
+) -> Option<f64> {
+    let histogram: Vec<(f64, f64)> = weighted.into_iter().filter(|&(_, weight)| weight > 0.0).collect();
+    let total: f64 = histogram.iter().map(|&(_, weight)| weight).sum();
     let longest = histogram.iter().map(|&(value, _)| value).reduce(f64::max)?;
     let backstop = (BACKSTOP_FACTOR * longest).max(longest + BACKSTOP_INTERVALS * interval_ms).max(mean_ms);
 
-    let share = 1.0 / total as f64;
+    let share = 1.0 / total;
     let mut ramps: Vec<Ramp> = histogram
         .iter()
-        .map(|&(value, count)| Ramp::of(value, -price * count as f64 * share, interval_ms, spread))
+        .map(|&(value, weight)| Ramp::of(value, -price * weight * share, interval_ms, spread))
         .collect();
     for factor in SLOWDOWNS {
-        ramps.extend(histogram.iter().filter(|&&(value, _)| value >= interval_ms).map(|&(value, count)| {
-            Ramp::of(factor * value, count as f64 * share / SLOWDOWNS.len() as f64, interval_ms, spread)
+        ramps.extend(histogram.iter().filter(|&&(value, _)| value >= interval_ms).map(|&(value, weight)| {
+            Ramp::of(factor * value, weight * share / SLOWDOWNS.len() as f64, interval_ms, spread)
         }));
     }
 

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use overrun_core::replay::{replay_runs, replay_runs_with};
 use overrun_core::time::{MS_PER_DAY, MS_PER_HOUR};
 use overrun_core::{
-    BaselinePolicy, DetectionConfig, Level, Method, ReplayConfig, ReplayError, Replayer, Run, RunId,
-    RunInput, RunStatus, ShortRule, TaskType,
+    BaselinePolicy, DetectionConfig, Level, Method, RecentRuns, ReplayConfig, ReplayError, Replayer, Run,
+    RunId, RunInput, RunStatus, ShortRule, TaskType,
 };
 
 const MINUTE: i64 = 60_000;
@@ -32,6 +32,7 @@ fn config(k: f64, window_days: u32, min_samples: u64) -> ReplayConfig {
         exclusion_cap: 1.0,
         short: ShortRule::default(),
         cohorts: false,
+        recent: RecentRuns::default(),
     }
 }
 
@@ -354,4 +355,35 @@ fn a_fixed_limit_replaces_the_methods_limit_only_on_nights_the_type_has_a_baseli
     let mut early = five_day_history();
     early.push(ok("etl", "early", DAY0 + 3 * DAY + 2 * MS_PER_HOUR + 450 * S, 5_000 * S));
     assert!(fixed(&early).iter().all(|(id, ..)| id != "early"), "{:?}", fixed(&early));
+}
+
+#[test]
+fn a_runs_recent_runs_are_those_that_ended_before_it_started_and_they_can_lift_its_limit() {
+    let recent_config = |count: usize| ReplayConfig {
+        recent: RecentRuns { count, weight: 0.6 },
+        ..ReplayConfig::for_policy(BaselinePolicy::new(Method::Tailored { k: 5.0 }, 14, 5, 0).unwrap())
+    };
+    // Ten days of steady hour-long runs, then on day 10 a 100-minute run ending at `streak_end`.
+    let mut runs: Vec<Run> = (0..10)
+        .map(|d| ok("job", &format!("d{d}"), DAY0 + d * DAY + MS_PER_HOUR, (60 + d % 2) * MINUTE))
+        .collect();
+    let streak_end = DAY0 + 10 * DAY + MS_PER_HOUR + 100 * MINUTE;
+    runs.push(ok("job", "long", DAY0 + 10 * DAY + MS_PER_HOUR, 100 * MINUTE));
+    // Two 85-minute runs: one starting the very instant the long one ends, one a second later.
+    runs.push(ok("job", "at-its-end", streak_end, 85 * MINUTE));
+    runs.push(ok("job", "after-it", streak_end + S, 85 * MINUTE));
+
+    let warned = |config: ReplayConfig| -> Vec<String> {
+        replay_runs(config, &runs)
+            .unwrap()
+            .alerts
+            .into_iter()
+            .filter(|a| a.level == Level::Warning)
+            .map(|a| a.run_id.to_string())
+            .collect()
+    };
+    assert_eq!(warned(recent_config(0)), ["long", "at-its-end", "after-it"], "the window alone");
+    // With the latest run weighing 60 %, a run that starts after the long one ended is judged
+    // by it; one starting as it ends is not (it had not ended yet).
+    assert_eq!(warned(recent_config(1)), ["long", "at-its-end"]);
 }

@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use overrun_core::histogram::DurationHistogram;
-use overrun_core::replay::replay_runs;
-use overrun_core::tailored::tailored_limit;
+use overrun_core::replay::{RecentRuns, replay_runs};
+use overrun_core::tailored::{SPREAD, tailored_limit, tailored_limit_weighted};
 use overrun_core::time::{MS_PER_DAY, MS_PER_HOUR};
 use overrun_core::{
     BaselinePolicy, DetectionConfig, Level, Method, ReplayConfig, Run, RunId, RunStatus, ShortRule, TaskType,
@@ -25,11 +25,15 @@ struct Params {
     cohorts: bool,
     /// The tailored method (k is then the price of a false page) instead of the seed's formula.
     tailored: bool,
+    /// With tailored: how many of the type's most recent runs join each run's limit (0: none),
+    /// and their weight between them.
+    recent_count: usize,
+    recent_weight: f64,
 }
 
 /// (mean, upper, σ) of a window: mean + k·σ by the two-pass textbook formulas, or the tailored
-/// limit of its durations; none below min_samples.
-fn naive_baseline(p: &Params, durations: &[f64]) -> Option<(f64, f64, f64)> {
+/// limit of its durations (and of the run's recent runs, weighted); none below min_samples.
+fn naive_baseline(p: &Params, durations: &[f64], recent: &[f64]) -> Option<(f64, f64, f64)> {
     if durations.len() < p.min_samples {
         return None;
     }
@@ -47,15 +51,47 @@ fn naive_baseline(p: &Params, durations: &[f64]) -> Option<(f64, f64, f64)> {
             *bins.entry(DurationHistogram::bin_of(d as u64)).or_default() += 1;
         }
         let values = bins.into_iter().map(|(bin, count)| (DurationHistogram::value_of(bin), count));
-        tailored_limit(values, mean, p.k, (p.interval_s * 1_000) as f64)?
+        let interval = (p.interval_s * 1_000) as f64;
+        if recent.is_empty() {
+            tailored_limit(values, mean, p.k, interval)?
+        } else {
+            let window_share = (1.0 - p.recent_weight) / n;
+            let recent_share = p.recent_weight / recent.len() as f64;
+            let weighted = values
+                .map(|(value, count)| (value, count as f64 * window_share))
+                .chain(recent.iter().map(|&d| (d, recent_share)));
+            tailored_limit_weighted(weighted, mean, p.k, interval, SPREAD)?
+        }
     } else {
         mean + p.k * sd
     };
     Some((mean, upper, sd))
 }
 
+/// The durations of the latest `recent_count` succeeded runs of run `i`'s type that ended before
+/// it started, latest end first (then longest first).
+fn naive_recent(p: &Params, runs: &[Run], i: usize) -> Vec<f64> {
+    if !p.tailored || p.recent_count == 0 {
+        return Vec::new();
+    }
+    let mut before: Vec<(i64, i64)> = runs
+        .iter()
+        .filter(|o| o.task_type() == runs[i].task_type() && o.status() == RunStatus::Succeeded)
+        .filter_map(|o| o.end().filter(|&e| e < runs[i].start()).map(|e| (e, e - o.start())))
+        .collect();
+    before.sort_by(|a, b| b.cmp(a));
+    before.into_iter().take(p.recent_count).map(|(_, d)| d as f64).collect()
+}
+
 /// (mean, upper) of `task`'s window at tick `t`, leaving out warned runs as the engine does.
-fn naive_limits(p: &Params, runs: &[Run], alerted: &[[bool; 2]], task: &str, t: i64) -> Option<(f64, f64)> {
+fn naive_limits(
+    p: &Params,
+    runs: &[Run],
+    alerted: &[[bool; 2]],
+    task: &str,
+    t: i64,
+    recent: &[f64],
+) -> Option<(f64, f64)> {
     let night =
         (t - p.nightly_hour * MS_PER_HOUR).div_euclid(MS_PER_DAY) * MS_PER_DAY + p.nightly_hour * MS_PER_HOUR;
     let window_start = night - p.window_days * MS_PER_DAY;
@@ -80,7 +116,7 @@ fn naive_limits(p: &Params, runs: &[Run], alerted: &[[bool; 2]], task: &str, t: 
         .map(|(d, _)| *d)
         .chain(excluded[..back].iter().copied())
         .collect();
-    naive_baseline(p, &durations).map(|(mean, upper, _)| (mean, upper))
+    naive_baseline(p, &durations, recent).map(|(mean, upper, _)| (mean, upper))
 }
 
 /// With cohorts: the median pace (duration over expected) of the other runs that started at the
@@ -95,7 +131,7 @@ fn naive_stretch(p: &Params, runs: &[Run], alerted: &[[bool; 2]], i: usize, t: i
         .filter(|&(j, o)| j != i && o.start() == runs[i].start() && o.status() == RunStatus::Succeeded)
         .filter_map(|(_, o)| {
             let end = o.end().filter(|&e| e <= t)?;
-            let (mean, _) = naive_limits(p, runs, alerted, o.task_type().as_str(), t)?;
+            let (mean, _) = naive_limits(p, runs, alerted, o.task_type().as_str(), t, &[])?;
             (mean > 0.0).then(|| (end - o.start()) as f64 / mean)
         })
         .collect();
@@ -126,7 +162,8 @@ fn naive_alerts(p: &Params, runs: &[Run]) -> Vec<(String, i64, Level)> {
             if !(r.start() <= t && t < end) {
                 continue;
             }
-            let Some((_, upper)) = naive_limits(p, runs, &alerted, r.task_type().as_str(), t) else {
+            let recent = naive_recent(p, runs, *i);
+            let Some((_, upper)) = naive_limits(p, runs, &alerted, r.task_type().as_str(), t, &recent) else {
                 continue;
             };
             let upper = upper * naive_stretch(p, runs, &alerted, *i, t);
@@ -163,7 +200,7 @@ fn naive_short_finishes(p: &Params, fraction: f64, runs: &[Run]) -> Vec<(String,
                 o.end().filter(|&e| window_start <= e && e < night).map(|e| (e - o.start()) as f64)
             })
             .collect();
-        let Some((mean, _, sd)) = naive_baseline(p, &durations) else { continue };
+        let Some((mean, _, sd)) = naive_baseline(p, &durations, &[]) else { continue };
         let floor = (mean - 2.0 * sd).min(fraction * mean).max(0.0);
         if ((end - r.start()) as f64) < floor {
             found.push((end, r.start(), index, r.run_id().to_string()));
@@ -227,8 +264,10 @@ proptest! {
         exclusion_cap in prop::sample::select(vec![0.0, 0.1, 0.34, 1.0]),
         cohorts in any::<bool>(),
         tailored in any::<bool>(),
+        recent_count in prop::sample::select(vec![0usize, 0, 1, 3]),
+        recent_weight in prop::sample::select(vec![0.3, 0.6]),
     ) {
-        let params = Params { exclude_alerted, exclusion_cap, k, window_days, min_samples, nightly_hour, interval_s, critical_factor, cohorts, tailored };
+        let params = Params { exclude_alerted, exclusion_cap, k, window_days, min_samples, nightly_hour, interval_s, critical_factor, cohorts, tailored, recent_count, recent_weight };
         let method = if tailored { Method::Tailored { k } } else { Method::Seed { k } };
         let config = ReplayConfig {
             policy: BaselinePolicy::new(method, window_days as u32, min_samples as u64, nightly_hour as u8)
@@ -239,6 +278,7 @@ proptest! {
             exclusion_cap,
             short: ShortRule::default(),
             cohorts,
+            recent: RecentRuns { count: recent_count, weight: recent_weight },
         };
         let engine: Vec<(String, i64, Level)> = replay_runs(config, &runs)
             .unwrap()
@@ -258,7 +298,7 @@ proptest! {
         nightly_hour in 0i64..24,
         fraction in prop::sample::select(vec![0.1, 0.25, 0.5, 0.9]),
     ) {
-        let params = Params { exclude_alerted: false, exclusion_cap: 1.0, k, window_days, min_samples, nightly_hour, interval_s: 600, critical_factor: 2.0, cohorts: false, tailored: false };
+        let params = Params { exclude_alerted: false, exclusion_cap: 1.0, k, window_days, min_samples, nightly_hour, interval_s: 600, critical_factor: 2.0, cohorts: false, tailored: false, recent_count: 0, recent_weight: 0.0 };
         let config = ReplayConfig {
             short: ShortRule::new(fraction).unwrap(),
             ..ReplayConfig::for_policy(BaselinePolicy::new(Method::Seed { k }, window_days as u32, min_samples as u64, nightly_hour as u8).unwrap())
