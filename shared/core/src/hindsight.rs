@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 use crate::model::{Run, RunStatus, TaskType};
-use crate::tailored::tailored_limit_with_spread;
+use crate::tailored::tailored_limit_weighted;
 use crate::time::TickInterval;
 
 /// Each task type's tailored limit (ms) over all its succeeded runs, durations taken as exact,
@@ -26,8 +26,8 @@ pub fn hindsight_limits(runs: &[Run], price: f64, interval: TickInterval) -> Has
         .filter_map(|(task_type, mut durations)| {
             durations.sort_unstable();
             let mean = durations.iter().map(|&d| d as f64).sum::<f64>() / durations.len() as f64;
-            let distinct = durations.chunk_by(|a, b| a == b).map(|same| (same[0] as f64, same.len() as u64));
-            let limit = tailored_limit_with_spread(distinct, mean, price, interval_ms, 0.0)?;
+            let distinct = durations.chunk_by(|a, b| a == b).map(|same| (same[0] as f64, same.len() as f64));
+            let limit = tailored_limit_weighted(distinct, mean, price, interval_ms, 0.0)?;
             Some((task_type.clone(), limit))
         })
         .collect()
@@ -37,7 +37,7 @@ pub fn hindsight_limits(runs: &[Run], price: f64, interval: TickInterval) -> Has
 mod tests {
     use super::*;
     use crate::model::RunId;
-    use crate::tailored::tailored_limit_with_spread;
+    use crate::tailored::tailored_limit_weighted;
 
     const MINUTE: i64 = 60_000;
 
@@ -70,8 +70,8 @@ mod tests {
         let mean = minutes.iter().sum::<i64>() as f64 / minutes.len() as f64 * MINUTE as f64;
         let mut sorted = minutes.map(|m| (m * MINUTE) as f64);
         sorted.sort_by(f64::total_cmp);
-        let direct = tailored_limit_with_spread(
-            sorted.chunk_by(|a, b| a == b).map(|same| (same[0], same.len() as u64)),
+        let direct = tailored_limit_weighted(
+            sorted.chunk_by(|a, b| a == b).map(|same| (same[0], same.len() as f64)),
             mean,
             5.0,
             600_000.0,

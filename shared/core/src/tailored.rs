@@ -87,25 +87,15 @@ pub fn tailored_limit(
     price: f64,
     interval_ms: f64,
 ) -> Option<f64> {
-    tailored_limit_with_spread(histogram, mean_ms, price, interval_ms, SPREAD)
-}
-
-/// [`tailored_limit`] with durations taken as uncertain by ±`spread` instead of [`SPREAD`]; 0
-/// takes them as exact, which is right only when the durations are the very runs to be checked
-/// (the hindsight reference of [`crate::hindsight`]).
-pub fn tailored_limit_with_spread(
-    histogram: impl IntoIterator<Item = (f64, u64)>,
-    mean_ms: f64,
-    price: f64,
-    interval_ms: f64,
-    spread: f64,
-) -> Option<f64> {
     let weighted = histogram.into_iter().map(|(value, count)| (value, count as f64));
-    tailored_limit_weighted(weighted, mean_ms, price, interval_ms, spread)
+    tailored_limit_weighted(weighted, mean_ms, price, interval_ms, SPREAD)
 }
 
 /// The tailored limit of durations given with weights (any positive scale: each counts for its
-/// weight's share of the total), so some runs can count for more than others (recent runs, say).
+/// weight's share of the total), so some runs can count for more than others (recent runs, say),
+/// each taken as uncertain by ±`spread` ([`SPREAD`] for a window; 0 takes durations as exact,
+/// which is right only when they are the very runs to be checked, as for the hindsight reference
+/// of [`crate::hindsight`]).
 pub fn tailored_limit_weighted(
     weighted: impl IntoIterator<Item = (f64, f64)>,
     mean_ms: f64,

@@ -45,6 +45,17 @@ fn alerts(config: ReplayConfig, runs: &[Run]) -> Vec<(String, i64, Level)> {
         .collect()
 }
 
+/// The runs warned about, in alert order.
+fn warned_run_ids(config: ReplayConfig, runs: &[Run]) -> Vec<String> {
+    replay_runs(config, runs)
+        .unwrap()
+        .alerts
+        .into_iter()
+        .filter(|a| a.level == Level::Warning)
+        .map(|a| a.run_id.to_string())
+        .collect()
+}
+
 /// Five daily runs of 600..840 s give, at night 5, mean 720 s and σ = √9000 ≈ 94.87 s, so the
 /// limit is ≈ 909.7 s and the critical limit ≈ 1819.5 s.
 fn five_day_history() -> Vec<Run> {
@@ -256,16 +267,8 @@ fn excluding_alerted_runs_keeps_one_slow_run_out_of_the_next_nights_limit() {
     runs.push(ok("etl", "very-slow", day5 + 3_600 * S, 20_000 * S));
     let day6 = DAY0 + 6 * DAY + MS_PER_HOUR;
     runs.push(ok("etl", "moderate", day6 + 3_600 * S, 1_500 * S));
-    let warned = |exclude: bool| -> Vec<String> {
-        let mut cfg = config(2.0, 14, 5);
-        cfg.exclude_alerted = exclude;
-        replay_runs(cfg, &runs)
-            .unwrap()
-            .alerts
-            .into_iter()
-            .filter(|a| a.level == Level::Warning)
-            .map(|a| a.run_id.to_string())
-            .collect()
+    let warned = |exclude: bool| {
+        warned_run_ids(ReplayConfig { exclude_alerted: exclude, ..config(2.0, 14, 5) }, &runs)
     };
     // Counted, the 20 000 s run inflates σ so much that 1 500 s looks normal on day 7's night…
     assert_eq!(warned(false), vec!["very-slow".to_owned()]);
@@ -373,15 +376,7 @@ fn a_runs_recent_runs_are_those_that_ended_before_it_started_and_they_can_lift_i
     runs.push(ok("job", "at-its-end", streak_end, 85 * MINUTE));
     runs.push(ok("job", "after-it", streak_end + S, 85 * MINUTE));
 
-    let warned = |config: ReplayConfig| -> Vec<String> {
-        replay_runs(config, &runs)
-            .unwrap()
-            .alerts
-            .into_iter()
-            .filter(|a| a.level == Level::Warning)
-            .map(|a| a.run_id.to_string())
-            .collect()
-    };
+    let warned = |config: ReplayConfig| warned_run_ids(config, &runs);
     assert_eq!(warned(recent_config(0)), ["long", "at-its-end", "after-it"], "the window alone");
     // With the latest run weighing 60 %, a run that starts after the long one ended is judged
     // by it; one starting as it ends is not (it had not ended yet).
