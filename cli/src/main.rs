@@ -241,6 +241,14 @@ struct ScheduleArgs {
 }
 
 impl ScheduleArgs {
+    /// For commands that cannot use recent runs: an error naming why when they were asked for.
+    fn without_recent(&self, why: &str) -> Result<RecentRuns, CliError> {
+        if self.recent_runs > 0 {
+            return Err(CliError::invalid(format!("--recent-runs: {why}")));
+        }
+        Ok(RecentRuns::default())
+    }
+
     fn recent(&self, method: Method) -> Result<RecentRuns, CliError> {
         if self.recent_runs == 0 {
             return Ok(RecentRuns::default());
@@ -524,7 +532,7 @@ fn execute(command: Command) -> Result<(), CliError> {
                 output: args.output,
                 config: ReplayConfig {
                     cohorts: args.schedule.cohorts,
-                    recent: args.schedule.recent(policy.method())?,
+                    recent: args.schedule.without_recent("plot draws one limit per task type and night, and with --recent-runs each run has its own")?,
                     ..ReplayConfig::for_policy(policy)
                 },
                 width: args.width,
@@ -546,7 +554,7 @@ fn execute(command: Command) -> Result<(), CliError> {
                 runs: overrun_cli::history::read_all_runs(&source, &read)?,
                 base: ReplayConfig {
                     cohorts: args.schedule.cohorts,
-                    recent: args.schedule.recent(policy.method())?,
+                    recent: args.schedule.without_recent("the functions do not use recent runs yet, so tune cannot recommend a k they would page at with them")?,
                     ..replay_config(policy, false, args.exclusion_cap)?
                 },
                 budget_per_day: args.budget,

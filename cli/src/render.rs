@@ -119,7 +119,18 @@ pub fn human(
         ),
         Method::LogNormal { k } => format!("lognormal (log-space prediction limit, k = {k}{exclusion})"),
         Method::Tailored { k } => {
-            format!("tailored (per-type limit worth its pages, a false page priced at {k}{exclusion})")
+            let recent = if config.recent.is_enabled() {
+                format!(
+                    ", each run also weighing its type's {} latest runs at {}%",
+                    config.recent.count,
+                    config.recent.weight * 100.0
+                )
+            } else {
+                String::new()
+            };
+            format!(
+                "tailored (per-type limit worth its pages, a false page priced at {k}{exclusion}{recent})"
+            )
         }
     };
     writeln!(

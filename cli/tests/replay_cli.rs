@@ -526,6 +526,19 @@ fn backtest_with_recent_runs_labels_the_setting_and_refuses_methods_other_than_t
         .assert()
         .code(2)
         .stderr(contains("--recent-weight"));
+    // Not where one limit per type and night is the point, nor where the k is for the functions.
+    overrun()
+        .args(["tune", "--budget", "0.1", "--recent-runs", "3"])
+        .arg(bundled_trace())
+        .assert()
+        .code(2)
+        .stderr(contains("the functions do not use recent runs yet"));
+    overrun()
+        .args(["plot", "--task", "doctest", "-o", "unused.svg", "--recent-runs", "3"])
+        .arg(bundled_trace())
+        .assert()
+        .code(2)
+        .stderr(contains("each run has its own"));
 }
 
 /// `overrun tune` on the bundled trace with a budget of 0.1 a day: the recommended k and the text.
