@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+use overrun_cli::commands::against;
 use overrun_cli::commands::aws::AwsArgs;
 use overrun_cli::commands::backfill::{self, BackfillRequest};
 use overrun_cli::commands::backtest::{self, BacktestRequest, Variant};
@@ -325,6 +326,11 @@ struct BacktestArgs {
     /// method can have it; it shows how far any per-type limit can go on this history.
     #[arg(long)]
     hindsight: bool,
+    /// Also replay the seed method at its default (k = 2) and read each method's curve at its
+    /// point: recall at the seed's false-alert rate, false alerts at its recall, each between the
+    /// two k values that bracket it. Give several k values.
+    #[arg(long)]
+    against_seed: bool,
 }
 
 #[derive(Args)]
@@ -468,6 +474,13 @@ fn backtest_request(args: BacktestArgs) -> Result<BacktestRequest, CliError> {
             });
         }
     }
+    if args.against_seed
+        && !variants.iter().any(|v| v.label == against::REFERENCE_LABEL && v.hindsight_price.is_none())
+    {
+        // The seed exactly as DESIGN §2: no exclusion, no cohorts, no recent runs.
+        let config = ReplayConfig::for_policy(args.schedule.policy(Method::Seed { k: 2.0 })?);
+        variants.push(Variant { label: backtest::label(&config), config, hindsight_price: None });
+    }
     Ok(BacktestRequest {
         source: Source::from_arg(&args.file)?,
         read: ReadOptions { skip_bad_rows: false, show_progress: true },
@@ -480,6 +493,7 @@ fn backtest_request(args: BacktestArgs) -> Result<BacktestRequest, CliError> {
         },
         seeds: args.seeds,
         json: args.json,
+        against_seed: args.against_seed,
     })
 }
 

@@ -541,6 +541,37 @@ fn backtest_with_recent_runs_labels_the_setting_and_refuses_methods_other_than_t
         .stderr(contains("each run has its own"));
 }
 
+#[test]
+fn backtest_against_the_seed_reads_the_default_curve_at_the_seeds_own_point() {
+    let output = overrun()
+        .args(["backtest", "--json", "--k", "1,2,5,10,20", "--seeds", "2", "--against-seed"])
+        .arg(bundled_trace())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let lines = json_lines(&output.stdout);
+    let methods: Vec<&str> = lines.iter().filter_map(|l| l["method"].as_str()).collect();
+    assert_eq!(
+        methods,
+        ["tailored k=1", "tailored k=2", "tailored k=5", "tailored k=10", "tailored k=20", "seed k=2"]
+    );
+    let comparison = lines.last().unwrap();
+    assert_eq!(
+        (comparison["against"].as_str(), comparison["setting"].as_str()),
+        (Some("seed k=2"), Some("tailored"))
+    );
+    // On this trace the default pages far less than the seed at the seed's recall, and catches
+    // more at the seed's false-alert rate.
+    let false_ratio = comparison["false_ratio_at_reference_recall"].as_f64().unwrap();
+    let recall_ratio = comparison["recall_ratio_at_reference_false_rate"].as_f64().unwrap();
+    assert!((0.1..0.5).contains(&false_ratio) && (1.0..1.4).contains(&recall_ratio), "{comparison}");
+
+    let table =
+        overrun().args(["backtest", "--k", "2,5", "--against-seed"]).arg(bundled_trace()).output().unwrap();
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(text.contains("Against seed k=2") && text.contains("at its recall"), "{text}");
+}
+
 /// `overrun tune` on the bundled trace with a budget of 0.1 a day: the recommended k and the text.
 fn tune_bundled(extra: &[&str]) -> (f64, String) {
     let output =

@@ -10,6 +10,7 @@ use overrun_core::replay::replay_runs_with;
 use overrun_core::{ReplayConfig, Replayer};
 use serde::Serialize;
 
+use crate::commands::against;
 use crate::error::CliError;
 use crate::history::{ReadOptions, read_all_runs};
 use crate::input::Source;
@@ -23,6 +24,8 @@ pub struct BacktestRequest {
     /// Injections with seeds `plan.seed`, `plan.seed + 1`, …, pooled.
     pub seeds: u64,
     pub json: bool,
+    /// Read each curve at the seed method's point (one of the variants is then `seed k=2`).
+    pub against_seed: bool,
 }
 
 /// One labelled setting to replay.
@@ -92,31 +95,35 @@ pub fn run(request: &BacktestRequest, out: &mut impl Write) -> Result<(), CliErr
         .collect();
 
     let written = if request.json {
-        scores.iter().try_for_each(|(label, s)| {
-            let line = ScoreLine {
-                method: label,
-                healthy_runs: s.healthy_runs,
-                false_alerts: s.false_alerts,
-                false_alerts_per_1000_healthy: s.false_alerts_per_1000_healthy,
-                false_alerts_per_day: s.false_alerts_per_day,
-                injected: s.injected,
-                detected: s.detected,
-                recall: s.overall_recall(),
-                recall_by_factor: s.recall.iter().map(|r| (r.factor, r.rate())).collect(),
-                median_delay_s: s.median_delay_ms.map(|d| d as f64 / 1_000.0),
-                alerts_per_day: s.alerts_per_day,
-                short_notices: s.short_notices,
-                short_notices_per_1000_succeeded: s.short_notices_per_1000_succeeded,
-                short_notices_per_day: s.short_notices_per_day,
-                days: s.days,
-                seed: request.plan.seed,
-                seeds: request.seeds,
-            };
-            serde_json::to_writer(&mut *out, &line).map_err(std::io::Error::from)?;
-            writeln!(out)
-        })
+        scores
+            .iter()
+            .try_for_each(|(label, s)| {
+                let line = ScoreLine {
+                    method: label,
+                    healthy_runs: s.healthy_runs,
+                    false_alerts: s.false_alerts,
+                    false_alerts_per_1000_healthy: s.false_alerts_per_1000_healthy,
+                    false_alerts_per_day: s.false_alerts_per_day,
+                    injected: s.injected,
+                    detected: s.detected,
+                    recall: s.overall_recall(),
+                    recall_by_factor: s.recall.iter().map(|r| (r.factor, r.rate())).collect(),
+                    median_delay_s: s.median_delay_ms.map(|d| d as f64 / 1_000.0),
+                    alerts_per_day: s.alerts_per_day,
+                    short_notices: s.short_notices,
+                    short_notices_per_1000_succeeded: s.short_notices_per_1000_succeeded,
+                    short_notices_per_day: s.short_notices_per_day,
+                    days: s.days,
+                    seed: request.plan.seed,
+                    seeds: request.seeds,
+                };
+                serde_json::to_writer(&mut *out, &line).map_err(std::io::Error::from)?;
+                writeln!(out)
+            })
+            .and_then(|()| if request.against_seed { against::write_json(out, &scores) } else { Ok(()) })
     } else {
         table(out, request, &injected_runs, eligible, &scores)
+            .and_then(|()| if request.against_seed { against::write_table(out, &scores) } else { Ok(()) })
     };
     written.map_err(CliError::Output)
 }

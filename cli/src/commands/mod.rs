@@ -1,3 +1,4 @@
+pub mod against;
 pub mod aws;
 pub mod backfill;
 pub mod backtest;

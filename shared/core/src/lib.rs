@@ -12,6 +12,7 @@ pub mod backtest;
 pub mod baseline;
 pub mod check;
 pub mod cohort;
+pub mod compare;
 pub mod detect;
 pub mod hindsight;
 pub mod histogram;
