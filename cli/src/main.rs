@@ -331,6 +331,10 @@ struct BacktestArgs {
     /// two k values that bracket it. Give several k values.
     #[arg(long)]
     against_seed: bool,
+    /// Slow down only runs at least this many seconds long [default: the check interval]. Set it
+    /// to compare check intervals on the same slowdowns (say 600 with --interval 60).
+    #[arg(long)]
+    eligible_from: Option<i64>,
 }
 
 #[derive(Args)]
@@ -488,7 +492,15 @@ fn backtest_request(args: BacktestArgs) -> Result<BacktestRequest, CliError> {
         plan: InjectionPlan {
             seed: args.seed,
             fraction: args.fraction,
-            min_duration_ms: interval.as_ms(),
+            min_duration_ms: match args.eligible_from {
+                Some(seconds) if seconds > 0 => seconds.saturating_mul(1_000),
+                Some(seconds) => {
+                    return Err(CliError::invalid(format!(
+                        "--eligible-from must be a positive number of seconds, got {seconds}"
+                    )));
+                }
+                None => interval.as_ms(),
+            },
             ..InjectionPlan::default()
         },
         seeds: args.seeds,

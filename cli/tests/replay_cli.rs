@@ -572,6 +572,25 @@ fn backtest_against_the_seed_reads_the_default_curve_at_the_seeds_own_point() {
     assert!(text.contains("Against seed k=2") && text.contains("at its recall"), "{text}");
 }
 
+#[test]
+fn backtest_eligible_from_keeps_the_same_slowdowns_when_checks_come_more_often() {
+    let injected = |extra: &[&str]| {
+        let output =
+            overrun().args(["backtest", "--json"]).args(extra).arg(bundled_trace()).output().unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        json_lines(&output.stdout)[0]["injected"].as_u64().unwrap()
+    };
+    let every_ten_minutes = injected(&[]);
+    assert_eq!(injected(&["--interval", "60", "--eligible-from", "600"]), every_ten_minutes);
+    assert!(injected(&["--interval", "60"]) > every_ten_minutes, "shorter runs become eligible");
+    overrun()
+        .args(["backtest", "--eligible-from", "0"])
+        .arg(bundled_trace())
+        .assert()
+        .code(2)
+        .stderr(contains("--eligible-from"));
+}
+
 /// `overrun tune` on the bundled trace with a budget of 0.1 a day: the recommended k and the text.
 fn tune_bundled(extra: &[&str]) -> (f64, String) {
     let output =
