@@ -326,9 +326,10 @@ struct BacktestArgs {
     /// method can have it; it shows how far any per-type limit can go on this history.
     #[arg(long)]
     hindsight: bool,
-    /// Also replay the seed method at its default (k = 2) and read each method's curve at its
-    /// point: recall at the seed's false-alert rate, false alerts at its recall, each between the
-    /// two k values that bracket it. Give several k values.
+    /// Also replay the seed method at its defaults (k = 2, 14 days, 5 runs, checks every 10
+    /// minutes, whatever the schedule options say) and read each method's curve at its point:
+    /// recall at the seed's false-alert rate, false alerts at its recall, each between the two k
+    /// values that bracket it. Give several k values.
     #[arg(long)]
     against_seed: bool,
     /// Slow down only runs at least this many seconds long [default: the check interval]. Set it
@@ -481,8 +482,10 @@ fn backtest_request(args: BacktestArgs) -> Result<BacktestRequest, CliError> {
     if args.against_seed
         && !variants.iter().any(|v| v.label == against::REFERENCE_LABEL && v.hindsight_price.is_none())
     {
-        // The seed exactly as DESIGN §2: no exclusion, no cohorts, no recent runs.
-        let config = ReplayConfig::for_policy(args.schedule.policy(Method::Seed { k: 2.0 })?);
+        // The seed exactly as DESIGN §2 at its defaults (14-day window, at least 5 runs, checks
+        // every 10 minutes): whatever schedule the settings compared with it use.
+        let seed = BaselinePolicy::new(Method::Seed { k: 2.0 }, 14, 5, 0).map_err(CliError::invalid)?;
+        let config = ReplayConfig::for_policy(seed);
         variants.push(Variant { label: backtest::label(&config), config, hindsight_price: None });
     }
     Ok(BacktestRequest {
