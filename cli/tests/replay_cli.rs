@@ -566,6 +566,18 @@ fn backtest_against_the_seed_reads_the_default_curve_at_the_seeds_own_point() {
     let recall_ratio = comparison["recall_ratio_at_reference_false_rate"].as_f64().unwrap();
     assert!((0.1..0.5).contains(&false_ratio) && (1.0..1.4).contains(&recall_ratio), "{comparison}");
 
+    // The reference is the seed at its defaults whatever schedule the compared settings use.
+    let seed_row = |extra: &[&str]| {
+        let output = overrun()
+            .args(["backtest", "--json", "--k", "5", "--against-seed"])
+            .args(extra)
+            .arg(bundled_trace())
+            .output()
+            .unwrap();
+        json_lines(&output.stdout).into_iter().find(|l| l["method"] == "seed k=2").unwrap()
+    };
+    assert_eq!(seed_row(&["--window-days", "7", "--min-samples", "3"]), seed_row(&[]));
+
     let table =
         overrun().args(["backtest", "--k", "2,5", "--against-seed"]).arg(bundled_trace()).output().unwrap();
     let text = String::from_utf8_lossy(&table.stdout);
