@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use overrun_cli::commands::against;
 use overrun_cli::commands::aws::AwsArgs;
 use overrun_cli::commands::backfill::{self, BackfillRequest};
 use overrun_cli::commands::backtest::{self, BacktestRequest, Variant};
@@ -458,7 +457,7 @@ fn backtest_request(args: BacktestArgs) -> Result<BacktestRequest, CliError> {
                 recent: args.schedule.recent(policy.method())?,
                 ..replay_config(policy, exclude_alerted, cap)?
             };
-            variants.push(Variant { label: backtest::label(&config), config, hindsight_price: None });
+            variants.push(Variant::of(config));
         }
     }
     if args.hindsight {
@@ -471,23 +470,29 @@ fn backtest_request(args: BacktestArgs) -> Result<BacktestRequest, CliError> {
                 exclude_alerted: false,
                 ..ReplayConfig::for_policy(policy)
             };
-            let cohorts = if config.cohorts { " cohorts" } else { "" };
-            variants.push(Variant {
-                label: format!("hindsight k={k}{cohorts}"),
-                config,
-                hindsight_price: Some(k),
-            });
+            variants.push(Variant::hindsight(config, k));
         }
     }
-    if args.against_seed
-        && !variants.iter().any(|v| v.label == against::REFERENCE_LABEL && v.hindsight_price.is_none())
-    {
+    let reference = if args.against_seed {
         // The seed exactly as DESIGN §2 at its defaults (14-day window, at least 5 runs, checks
-        // every 10 minutes): whatever schedule the settings compared with it use.
+        // every 10 minutes): whatever schedule the settings compared with it use. A setting that
+        // is exactly that serves as it.
         let seed = BaselinePolicy::new(Method::Seed { k: 2.0 }, 14, 5, 0).map_err(CliError::invalid)?;
         let config = ReplayConfig::for_policy(seed);
-        variants.push(Variant { label: backtest::label(&config), config, hindsight_price: None });
-    }
+        Some(match variants.iter().position(|v| v.config == config && !v.hindsight) {
+            Some(same) => same,
+            None => {
+                let mut reference = Variant::of(config);
+                if variants.iter().any(|v| v.label == reference.label) {
+                    reference.label.push_str(" reference");
+                }
+                variants.push(reference);
+                variants.len() - 1
+            }
+        })
+    } else {
+        None
+    };
     Ok(BacktestRequest {
         source: Source::from_arg(&args.file)?,
         read: ReadOptions { skip_bad_rows: false, show_progress: true },
@@ -508,7 +513,7 @@ fn backtest_request(args: BacktestArgs) -> Result<BacktestRequest, CliError> {
         },
         seeds: args.seeds,
         json: args.json,
-        against_seed: args.against_seed,
+        reference,
     })
 }
 

@@ -577,6 +577,27 @@ fn backtest_against_the_seed_reads_the_default_curve_at_the_seeds_own_point() {
         json_lines(&output.stdout).into_iter().find(|l| l["method"] == "seed k=2").unwrap()
     };
     assert_eq!(seed_row(&["--window-days", "7", "--min-samples", "3"]), seed_row(&[]));
+    // A seed setting on another schedule is compared with the reference, not taken for it.
+    let output = overrun()
+        .args([
+            "backtest",
+            "--json",
+            "--method",
+            "seed",
+            "--k",
+            "2,3",
+            "--window-days",
+            "7",
+            "--against-seed",
+        ])
+        .arg(bundled_trace())
+        .output()
+        .unwrap();
+    let lines = json_lines(&output.stdout);
+    let mut reference = lines.iter().find(|l| l["method"] == "seed k=2 reference").unwrap().clone();
+    reference["method"] = "seed k=2".into();
+    assert_eq!(reference, seed_row(&[]));
+    assert_eq!(lines.last().unwrap()["against"], "seed k=2 reference");
 
     let table =
         overrun().args(["backtest", "--k", "2,5", "--against-seed"]).arg(bundled_trace()).output().unwrap();

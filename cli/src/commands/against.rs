@@ -8,14 +8,13 @@ use overrun_core::backtest::Score;
 use overrun_core::compare::{Comparison, CurvePoint, Interpolated, compare};
 use serde::Serialize;
 
-/// The reference every curve is read against: the seed method at its default.
-pub const REFERENCE_LABEL: &str = "seed k=2";
+use crate::commands::backtest::Variant;
 
 /// One curve: the settings whose labels differ only in k.
-pub struct CurveComparison {
-    pub setting: String,
+pub struct CurveComparison<'a> {
+    pub curve: &'a str,
     /// The k of each setting of the curve, in the order given.
-    pub ks: Vec<String>,
+    pub ks: Vec<f64>,
     pub comparison: Comparison,
 }
 
@@ -27,48 +26,52 @@ struct ComparisonLine<'a> {
     false_ratio_at_reference_recall: Option<f64>,
 }
 
-/// A label without its `k=…` word: `tailored k=5 cohorts` is on the curve `tailored cohorts`.
-fn curve_of(label: &str) -> (String, String) {
-    let (ks, rest): (Vec<&str>, Vec<&str>) = label.split(' ').partition(|word| word.starts_with("k="));
-    (rest.join(" "), ks.first().map_or_else(String::new, |k| k.trim_start_matches("k=").to_owned()))
+fn point(score: &Score) -> CurvePoint {
+    CurvePoint { false_alerts_per_1000: score.false_alerts_per_1000_healthy, recall: score.overall_recall() }
 }
 
-/// Every curve but the reference's own point, compared with the reference; `None` without the
-/// reference among the scores.
-pub fn comparisons(scores: &[(String, Score)]) -> Option<(CurvePoint, Vec<CurveComparison>)> {
-    let point = |score: &Score| CurvePoint {
-        false_alerts_per_1000: score.false_alerts_per_1000_healthy,
-        recall: score.overall_recall(),
-    };
-    let reference = scores.iter().find(|(label, _)| label == REFERENCE_LABEL).map(|(_, s)| point(s))?;
-    let mut curves: Vec<(String, Vec<String>, Vec<CurvePoint>)> = Vec::new();
-    for (label, score) in scores.iter().filter(|(label, _)| label != REFERENCE_LABEL) {
-        let (setting, k) = curve_of(label);
-        match curves.iter_mut().find(|(name, _, _)| *name == setting) {
+/// Every curve but the reference's own point (`variants[reference]`), compared with it.
+pub fn comparisons<'a>(
+    variants: &'a [Variant],
+    scores: &[(String, Score)],
+    reference: usize,
+) -> Vec<CurveComparison<'a>> {
+    let mut curves: Vec<(&str, Vec<f64>, Vec<CurvePoint>)> = Vec::new();
+    for (index, (variant, (_, score))) in variants.iter().zip(scores).enumerate() {
+        if index == reference {
+            continue;
+        }
+        match curves.iter_mut().find(|(curve, _, _)| *curve == variant.curve) {
             Some((_, ks, points)) => {
-                ks.push(k);
+                ks.push(variant.k);
                 points.push(point(score));
             }
-            None => curves.push((setting, vec![k], vec![point(score)])),
+            None => curves.push((&variant.curve, vec![variant.k], vec![point(score)])),
         }
     }
-    let compared = curves
+    let reference = point(&scores[reference].1);
+    curves
         .into_iter()
-        .map(|(setting, ks, points)| CurveComparison { comparison: compare(&points, reference), setting, ks })
-        .collect();
-    Some((reference, compared))
+        .map(|(curve, ks, points)| CurveComparison { comparison: compare(&points, reference), curve, ks })
+        .collect()
 }
 
-pub fn write_table(out: &mut impl Write, scores: &[(String, Score)]) -> std::io::Result<()> {
-    let Some((reference, curves)) = comparisons(scores) else { return Ok(()) };
+pub fn write_table(
+    out: &mut impl Write,
+    variants: &[Variant],
+    scores: &[(String, Score)],
+    reference: usize,
+) -> std::io::Result<()> {
+    let curves = comparisons(variants, scores, reference);
+    let (label, score) = &scores[reference];
     writeln!(out)?;
     writeln!(
         out,
-        "Against {REFERENCE_LABEL} ({:.2} false/1k, {:.1}% recall), read between neighbouring k:",
-        reference.false_alerts_per_1000,
-        100.0 * reference.recall
+        "Against {label} ({:.2} false/1k, {:.1}% recall), read between neighbouring k:",
+        score.false_alerts_per_1000_healthy,
+        100.0 * score.overall_recall()
     )?;
-    let width = curves.iter().map(|c| c.setting.chars().count()).max().unwrap_or(0);
+    let width = curves.iter().map(|c| c.curve.chars().count()).max().unwrap_or(0);
     for curve in &curves {
         let read = |found: Option<Interpolated>, what: &str| match found {
             Some(Interpolated { value, between: (a, b) }) if a == b => {
@@ -82,7 +85,7 @@ pub fn write_table(out: &mut impl Write, scores: &[(String, Score)]) -> std::io:
         writeln!(
             out,
             "  {:<width$}  {} at its false-alert rate; {} at its recall",
-            curve.setting,
+            curve.curve,
             read(curve.comparison.recall_ratio_at_reference_false_rate, "recall"),
             read(curve.comparison.false_ratio_at_reference_recall, "false alerts"),
         )?;
@@ -90,12 +93,16 @@ pub fn write_table(out: &mut impl Write, scores: &[(String, Score)]) -> std::io:
     Ok(())
 }
 
-pub fn write_json(out: &mut impl Write, scores: &[(String, Score)]) -> std::io::Result<()> {
-    let Some((_, curves)) = comparisons(scores) else { return Ok(()) };
-    for curve in &curves {
+pub fn write_json(
+    out: &mut impl Write,
+    variants: &[Variant],
+    scores: &[(String, Score)],
+    reference: usize,
+) -> std::io::Result<()> {
+    for curve in &comparisons(variants, scores, reference) {
         let line = ComparisonLine {
-            against: REFERENCE_LABEL,
-            setting: &curve.setting,
+            against: &scores[reference].0,
+            setting: curve.curve,
             recall_ratio_at_reference_false_rate: curve
                 .comparison
                 .recall_ratio_at_reference_false_rate

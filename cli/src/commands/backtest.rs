@@ -24,18 +24,47 @@ pub struct BacktestRequest {
     /// Injections with seeds `plan.seed`, `plan.seed + 1`, …, pooled.
     pub seeds: u64,
     pub json: bool,
-    /// Read each curve at the seed method's point (one of the variants is then `seed k=2`).
-    pub against_seed: bool,
+    /// The variant every curve is read against (the seed at its defaults), if asked for.
+    pub reference: Option<usize>,
 }
 
 /// One labelled setting to replay.
 pub struct Variant {
     pub label: String,
+    /// The label without its k: the settings of one curve share it.
+    pub curve: String,
+    pub k: f64,
     pub config: ReplayConfig,
-    /// The hindsight reference at this price of a false page: each task type checked against the
-    /// one limit chosen knowing the whole history (see `overrun_core::hindsight`), not the
-    /// method's.
-    pub hindsight_price: Option<f64>,
+    /// The hindsight reference at price `k`: each task type checked against the one limit chosen
+    /// knowing the whole history (see `overrun_core::hindsight`), not the method's.
+    pub hindsight: bool,
+}
+
+impl Variant {
+    /// A method setting, labelled like `seed k=2` or `tailored k=5 cohorts`.
+    pub fn of(config: ReplayConfig) -> Self {
+        let method = config.policy.method();
+        let details = label_details(&config);
+        Self {
+            label: format!("{} k={}{details}", method.name(), method.k()),
+            curve: format!("{}{details}", method.name()),
+            k: method.k(),
+            config,
+            hindsight: false,
+        }
+    }
+
+    /// The hindsight reference at price `k`, on `config`'s schedule.
+    pub fn hindsight(config: ReplayConfig, k: f64) -> Self {
+        let cohorts = if config.cohorts { " cohorts" } else { "" };
+        Self {
+            label: format!("hindsight k={k}{cohorts}"),
+            curve: format!("hindsight{cohorts}"),
+            k,
+            config,
+            hindsight: true,
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -67,7 +96,7 @@ pub fn run(request: &BacktestRequest, out: &mut impl Write) -> Result<(), CliErr
         .variants
         .iter()
         .map(|variant| {
-            variant.hindsight_price.map(|price| hindsight_limits(&runs, price, variant.config.interval()))
+            variant.hindsight.then(|| hindsight_limits(&runs, variant.k, variant.config.interval()))
         })
         .collect();
     let mut tallies: Vec<Tally> = vec![Tally::default(); request.variants.len()];
@@ -120,10 +149,15 @@ pub fn run(request: &BacktestRequest, out: &mut impl Write) -> Result<(), CliErr
                 serde_json::to_writer(&mut *out, &line).map_err(std::io::Error::from)?;
                 writeln!(out)
             })
-            .and_then(|()| if request.against_seed { against::write_json(out, &scores) } else { Ok(()) })
+            .and_then(|()| match request.reference {
+                Some(reference) => against::write_json(out, &request.variants, &scores, reference),
+                None => Ok(()),
+            })
     } else {
-        table(out, request, &injected_runs, eligible, &scores)
-            .and_then(|()| if request.against_seed { against::write_table(out, &scores) } else { Ok(()) })
+        table(out, request, &injected_runs, eligible, &scores).and_then(|()| match request.reference {
+            Some(reference) => against::write_table(out, &request.variants, &scores, reference),
+            None => Ok(()),
+        })
     };
     written.map_err(CliError::Output)
 }
@@ -194,7 +228,7 @@ fn table(
     )?;
     writeln!(out, "median delay: from when the slowed run would normally have ended to its warning.")?;
     writeln!(out, "short/1k: too-short notices (info) per 1000 succeeded runs of the trace.")?;
-    if request.variants.iter().any(|variant| variant.hindsight_price.is_some()) {
+    if request.variants.iter().any(|variant| variant.hindsight) {
         writeln!(
             out,
             "hindsight: each task type held to the one limit chosen knowing its whole history (an oracle, not a method)."
@@ -203,8 +237,8 @@ fn table(
     Ok(())
 }
 
-/// A label for a configuration, such as `seed k=2` or `seed k=2 excl`.
-pub fn label(config: &ReplayConfig) -> String {
+/// What a label says after the method and its k: exclusion, cohorts, recent runs.
+fn label_details(config: &ReplayConfig) -> String {
     let method = config.policy.method();
     let exclusion = match (config.exclude_alerted, config.exclusion_cap) {
         (false, _) => String::new(),
@@ -218,5 +252,5 @@ pub fn label(config: &ReplayConfig) -> String {
     } else {
         String::new()
     };
-    format!("{} k={}{exclusion}{cohorts}{recent}", method.name(), method.k())
+    format!("{exclusion}{cohorts}{recent}")
 }

@@ -37,7 +37,6 @@ pub fn hindsight_limits(runs: &[Run], price: f64, interval: TickInterval) -> Has
 mod tests {
     use super::*;
     use crate::model::RunId;
-    use crate::tailored::tailored_limit_weighted;
 
     const MINUTE: i64 = 60_000;
 
