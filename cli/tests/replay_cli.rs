@@ -53,6 +53,11 @@ fn json_lines(stdout: &[u8]) -> Vec<Value> {
         .collect()
 }
 
+/// The command on the bundled trace exits with code 2 and says `message`.
+fn refused_on_bundled_trace(args: &[&str], message: &str) {
+    overrun().args(args).arg(bundled_trace()).assert().code(2).stderr(contains(message));
+}
+
 #[test]
 fn replay_of_the_bundled_trace_prints_a_summary_and_alerts() {
     overrun()
@@ -106,12 +111,7 @@ fn too_short_notices_appear_as_info_lines_below_their_floor_and_fraction_zero_tu
     assert!(off.status.success());
     assert!(json_lines(&off.stdout).iter().all(|l| l["kind"] == "overrun"));
 
-    overrun()
-        .args(["replay", "--short-fraction", "1.5"])
-        .arg(bundled_trace())
-        .assert()
-        .code(2)
-        .stderr(contains("too-short fraction"));
+    refused_on_bundled_trace(&["replay", "--short-fraction", "1.5"], "too-short fraction");
 }
 
 #[test]
@@ -402,12 +402,7 @@ fn backtest_reports_recall_and_false_alerts_and_is_reproducible_for_a_seed() {
     assert!(lines[1]["recall"].as_f64() <= lines[0]["recall"].as_f64());
     assert!(lines[1]["false_alerts"].as_u64() <= lines[0]["false_alerts"].as_u64());
     assert_eq!(run().stdout, first.stdout, "same seed, same figures");
-    overrun()
-        .args(["backtest", "--fraction", "2"])
-        .arg(bundled_trace())
-        .assert()
-        .code(2)
-        .stderr(contains("--fraction"));
+    refused_on_bundled_trace(&["backtest", "--fraction", "2"], "--fraction");
 }
 
 #[test]
@@ -459,18 +454,8 @@ fn backtest_pools_several_seeds_into_more_slowdowns_and_labels_guarded_exclusion
     assert_eq!(cohorts[0]["method"], "tailored k=3 cohorts");
     assert_eq!(cohorts[0]["injected"], one[0]["injected"]);
     assert!(cohorts[0]["false_alerts"].as_u64() < one[0]["false_alerts"].as_u64(), "{cohorts:?} {one:?}");
-    overrun()
-        .args(["backtest", "--seeds", "0"])
-        .arg(bundled_trace())
-        .assert()
-        .code(2)
-        .stderr(contains("--seeds"));
-    overrun()
-        .args(["backtest", "--with-exclusion", "--exclusion-cap", "1.5"])
-        .arg(bundled_trace())
-        .assert()
-        .code(2)
-        .stderr(contains("--exclusion-cap"));
+    refused_on_bundled_trace(&["backtest", "--seeds", "0"], "--seeds");
+    refused_on_bundled_trace(&["backtest", "--with-exclusion", "--exclusion-cap", "1.5"], "--exclusion-cap");
 }
 
 #[test]
@@ -514,31 +499,20 @@ fn backtest_with_recent_runs_labels_the_setting_and_refuses_methods_other_than_t
     );
     assert_eq!(with_recent[0]["injected"], plain[0]["injected"]);
     assert_ne!(with_recent[0]["false_alerts"], plain[0]["false_alerts"], "recent runs move the limits");
-    overrun()
-        .args(["backtest", "--method", "seed", "--recent-runs", "3"])
-        .arg(bundled_trace())
-        .assert()
-        .code(2)
-        .stderr(contains("--recent-runs works with the tailored method"));
-    overrun()
-        .args(["replay", "--recent-runs", "3", "--recent-weight", "1"])
-        .arg(bundled_trace())
-        .assert()
-        .code(2)
-        .stderr(contains("--recent-weight"));
+    refused_on_bundled_trace(
+        &["backtest", "--method", "seed", "--recent-runs", "3"],
+        "--recent-runs works with the tailored method",
+    );
+    refused_on_bundled_trace(&["replay", "--recent-runs", "3", "--recent-weight", "1"], "--recent-weight");
     // Not where one limit per type and night is the point, nor where the k is for the functions.
-    overrun()
-        .args(["tune", "--budget", "0.1", "--recent-runs", "3"])
-        .arg(bundled_trace())
-        .assert()
-        .code(2)
-        .stderr(contains("the functions do not use recent runs yet"));
-    overrun()
-        .args(["plot", "--task", "doctest", "-o", "unused.svg", "--recent-runs", "3"])
-        .arg(bundled_trace())
-        .assert()
-        .code(2)
-        .stderr(contains("each run has its own"));
+    refused_on_bundled_trace(
+        &["tune", "--budget", "0.1", "--recent-runs", "3"],
+        "the functions do not use recent runs yet",
+    );
+    refused_on_bundled_trace(
+        &["plot", "--task", "doctest", "-o", "unused.svg", "--recent-runs", "3"],
+        "each run has its own",
+    );
 }
 
 #[test]
@@ -616,12 +590,7 @@ fn backtest_eligible_from_keeps_the_same_slowdowns_when_checks_come_more_often()
     let every_ten_minutes = injected(&[]);
     assert_eq!(injected(&["--interval", "60", "--eligible-from", "600"]), every_ten_minutes);
     assert!(injected(&["--interval", "60"]) > every_ten_minutes, "shorter runs become eligible");
-    overrun()
-        .args(["backtest", "--eligible-from", "0"])
-        .arg(bundled_trace())
-        .assert()
-        .code(2)
-        .stderr(contains("--eligible-from"));
+    refused_on_bundled_trace(&["backtest", "--eligible-from", "0"], "--eligible-from");
 }
 
 /// `overrun tune` on the bundled trace with a budget of 0.1 a day: the recommended k and the text.
@@ -666,12 +635,7 @@ fn tune_recommends_the_smallest_k_within_the_budget() {
     // Replaying with it stays within the budget; a notch less sensitive than needed is not chosen.
     assert!(warnings_per_day(recommended, &[]) <= 0.1);
     assert!(warnings_per_day(recommended - 0.05, &[]) > 0.1);
-    overrun()
-        .args(["tune", "--budget", "-1"])
-        .arg(bundled_trace())
-        .assert()
-        .code(2)
-        .stderr(contains("--budget"));
+    refused_on_bundled_trace(&["tune", "--budget", "-1"], "--budget");
 }
 
 #[test]
