@@ -53,6 +53,13 @@ fn json_lines(stdout: &[u8]) -> Vec<Value> {
         .collect()
 }
 
+/// The JSON lines the command prints for the bundled trace, once it has succeeded.
+fn json_lines_of_bundled_trace(args: &[&str]) -> Vec<Value> {
+    let output = overrun().args(args).arg(bundled_trace()).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    json_lines(&output.stdout)
+}
+
 /// The command on the bundled trace exits with code 2 and says `message`.
 fn refused_on_bundled_trace(args: &[&str], message: &str) {
     overrun().args(args).arg(bundled_trace()).assert().code(2).stderr(contains(message));
@@ -407,16 +414,8 @@ fn backtest_reports_recall_and_false_alerts_and_is_reproducible_for_a_seed() {
 
 #[test]
 fn backtest_pools_several_seeds_into_more_slowdowns_and_labels_guarded_exclusion() {
-    let json = |extra: &[&str]| {
-        let output = overrun()
-            .args(["backtest", "--json", "--k", "3"])
-            .args(extra)
-            .arg(bundled_trace())
-            .output()
-            .unwrap();
-        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-        json_lines(&output.stdout)
-    };
+    let json =
+        |extra: &[&str]| json_lines_of_bundled_trace(&[&["backtest", "--json", "--k", "3"], extra].concat());
     let one = json(&[]);
     let five = json(&["--seeds", "5"]);
     assert_eq!(five[0]["seeds"], 5);
@@ -460,13 +459,8 @@ fn backtest_pools_several_seeds_into_more_slowdowns_and_labels_guarded_exclusion
 
 #[test]
 fn backtest_hindsight_reference_knowing_the_whole_history_pages_less_and_catches_more_than_the_default() {
-    let output = overrun()
-        .args(["backtest", "--json", "--k", "5", "--seeds", "2", "--hindsight"])
-        .arg(bundled_trace())
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let lines = json_lines(&output.stdout);
+    let lines =
+        json_lines_of_bundled_trace(&["backtest", "--json", "--k", "5", "--seeds", "2", "--hindsight"]);
     let [method, hindsight] = &lines[..] else { panic!("two settings expected: {lines:?}") };
     assert_eq!(
         (method["method"].as_str(), hindsight["method"].as_str()),
@@ -486,17 +480,18 @@ fn backtest_hindsight_reference_knowing_the_whole_history_pages_less_and_catches
 
 #[test]
 fn backtest_with_recent_runs_labels_the_setting_and_refuses_methods_other_than_tailored() {
-    let output = overrun()
-        .args(["backtest", "--json", "--k", "2", "--recent-runs", "3", "--recent-weight", "0.3"])
-        .arg(bundled_trace())
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let with_recent = json_lines(&output.stdout);
+    let with_recent = json_lines_of_bundled_trace(&[
+        "backtest",
+        "--json",
+        "--k",
+        "2",
+        "--recent-runs",
+        "3",
+        "--recent-weight",
+        "0.3",
+    ]);
     assert_eq!(with_recent[0]["method"], "tailored k=2 recent=3@0.3");
-    let plain = json_lines(
-        &overrun().args(["backtest", "--json", "--k", "2"]).arg(bundled_trace()).output().unwrap().stdout,
-    );
+    let plain = json_lines_of_bundled_trace(&["backtest", "--json", "--k", "2"]);
     assert_eq!(with_recent[0]["injected"], plain[0]["injected"]);
     assert_ne!(with_recent[0]["false_alerts"], plain[0]["false_alerts"], "recent runs move the limits");
     refused_on_bundled_trace(
@@ -517,13 +512,15 @@ fn backtest_with_recent_runs_labels_the_setting_and_refuses_methods_other_than_t
 
 #[test]
 fn backtest_against_the_seed_reads_the_default_curve_at_the_seeds_own_point() {
-    let output = overrun()
-        .args(["backtest", "--json", "--k", "1,2,5,10,20", "--seeds", "2", "--against-seed"])
-        .arg(bundled_trace())
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let lines = json_lines(&output.stdout);
+    let lines = json_lines_of_bundled_trace(&[
+        "backtest",
+        "--json",
+        "--k",
+        "1,2,5,10,20",
+        "--seeds",
+        "2",
+        "--against-seed",
+    ]);
     let methods: Vec<&str> = lines.iter().filter_map(|l| l["method"].as_str()).collect();
     assert_eq!(
         methods,
@@ -542,32 +539,24 @@ fn backtest_against_the_seed_reads_the_default_curve_at_the_seeds_own_point() {
 
     // The reference is the seed at its defaults whatever schedule the compared settings use.
     let seed_row = |extra: &[&str]| {
-        let output = overrun()
-            .args(["backtest", "--json", "--k", "5", "--against-seed"])
-            .args(extra)
-            .arg(bundled_trace())
-            .output()
-            .unwrap();
-        json_lines(&output.stdout).into_iter().find(|l| l["method"] == "seed k=2").unwrap()
+        let lines = json_lines_of_bundled_trace(
+            &[&["backtest", "--json", "--k", "5", "--against-seed"], extra].concat(),
+        );
+        lines.into_iter().find(|l| l["method"] == "seed k=2").unwrap()
     };
     assert_eq!(seed_row(&["--window-days", "7", "--min-samples", "3"]), seed_row(&[]));
     // A seed setting on another schedule is compared with the reference, not taken for it.
-    let output = overrun()
-        .args([
-            "backtest",
-            "--json",
-            "--method",
-            "seed",
-            "--k",
-            "2,3",
-            "--window-days",
-            "7",
-            "--against-seed",
-        ])
-        .arg(bundled_trace())
-        .output()
-        .unwrap();
-    let lines = json_lines(&output.stdout);
+    let lines = json_lines_of_bundled_trace(&[
+        "backtest",
+        "--json",
+        "--method",
+        "seed",
+        "--k",
+        "2,3",
+        "--window-days",
+        "7",
+        "--against-seed",
+    ]);
     let mut reference = lines.iter().find(|l| l["method"] == "seed k=2 reference").unwrap().clone();
     reference["method"] = "seed k=2".into();
     assert_eq!(reference, seed_row(&[]));
@@ -582,10 +571,9 @@ fn backtest_against_the_seed_reads_the_default_curve_at_the_seeds_own_point() {
 #[test]
 fn backtest_eligible_from_keeps_the_same_slowdowns_when_checks_come_more_often() {
     let injected = |extra: &[&str]| {
-        let output =
-            overrun().args(["backtest", "--json"]).args(extra).arg(bundled_trace()).output().unwrap();
-        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-        json_lines(&output.stdout)[0]["injected"].as_u64().unwrap()
+        json_lines_of_bundled_trace(&[&["backtest", "--json"], extra].concat())[0]["injected"]
+            .as_u64()
+            .unwrap()
     };
     let every_ten_minutes = injected(&[]);
     assert_eq!(injected(&["--interval", "60", "--eligible-from", "600"]), every_ten_minutes);
