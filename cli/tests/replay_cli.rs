@@ -499,6 +499,7 @@ fn backtest_with_recent_runs_labels_the_setting_and_refuses_methods_other_than_t
         "--recent-runs works with the tailored method",
     );
     refused_on_bundled_trace(&["replay", "--recent-runs", "3", "--recent-weight", "1"], "--recent-weight");
+    refused_on_bundled_trace(&["replay", "--recent-runs", "1001"], "--recent-runs must be 0 to 1000");
     // Not where one limit per type and night is the point, nor where the k is for the functions.
     refused_on_bundled_trace(
         &["tune", "--budget", "0.1", "--recent-runs", "3"],
