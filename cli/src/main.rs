@@ -18,7 +18,7 @@ use overrun_cli::history::ReadOptions;
 use overrun_cli::input::Source;
 use overrun_core::backtest::InjectionPlan;
 use overrun_core::baseline::MethodName;
-use overrun_core::replay::RecentRuns;
+use overrun_core::recent::{RecentRuns, RecentRunsError};
 use overrun_core::{BaselinePolicy, DetectionConfig, Method, ReplayConfig, ShortRule, TickInterval};
 
 /// Overrun: duration-anomaly alerts for workflow tasks.
@@ -249,29 +249,16 @@ impl ScheduleArgs {
         Ok(RecentRuns::default())
     }
 
-    fn recent(&self, method: Method) -> Result<RecentRuns, CliError> {
-        if self.recent_runs == 0 {
-            return Ok(RecentRuns::default());
-        }
-        if !method.needs_histogram() {
-            return Err(CliError::invalid(format!(
-                "--recent-runs works with the tailored method, not {}",
-                method.name()
-            )));
-        }
-        if self.recent_runs > 1_000 {
-            return Err(CliError::invalid(format!(
-                "--recent-runs must be 0 to 1000, got {}",
-                self.recent_runs
-            )));
-        }
-        if !(self.recent_weight > 0.0 && self.recent_weight < 1.0) {
-            return Err(CliError::invalid(format!(
-                "--recent-weight must be above 0 and below 1, got {}",
-                self.recent_weight
-            )));
-        }
-        Ok(RecentRuns { count: self.recent_runs, weight: self.recent_weight })
+    /// The recent-runs settings, checked as the functions check them, for `policy`'s method.
+    fn recent(&self, policy: &BaselinePolicy) -> Result<RecentRuns, CliError> {
+        let named = |error: RecentRunsError| {
+            let option =
+                if matches!(error, RecentRunsError::Weight(_)) { "--recent-weight" } else { "--recent-runs" };
+            CliError::invalid(format!("{option}: {error}"))
+        };
+        let recent = RecentRuns::new(self.recent_runs, self.recent_weight).map_err(named)?;
+        recent.for_policy(policy).map_err(named)?;
+        Ok(recent)
     }
 
     fn policy(&self, method: Method) -> Result<BaselinePolicy, CliError> {
@@ -415,7 +402,7 @@ fn replay_request(args: ReplayArgs) -> Result<ReplayRequest, CliError> {
             detection,
             short,
             cohorts: args.schedule.cohorts,
-            recent: args.schedule.recent(policy.method())?,
+            recent: args.schedule.recent(&policy)?,
             ..replay_config(policy, args.exclude_alerted, args.exclusion_cap)?
         },
         read: ReadOptions { skip_bad_rows: args.skip_bad_rows, show_progress: !args.no_progress },
@@ -454,7 +441,7 @@ fn backtest_request(args: BacktestArgs) -> Result<BacktestRequest, CliError> {
             let policy = args.schedule.policy(args.method.with_k(k))?;
             let config = ReplayConfig {
                 cohorts: args.schedule.cohorts,
-                recent: args.schedule.recent(policy.method())?,
+                recent: args.schedule.recent(&policy)?,
                 ..replay_config(policy, exclude_alerted, cap)?
             };
             variants.push(Variant::of(config));
@@ -588,7 +575,7 @@ fn execute(command: Command) -> Result<(), CliError> {
                 runs: overrun_cli::history::read_all_runs(&source, &read)?,
                 base: ReplayConfig {
                     cohorts: args.schedule.cohorts,
-                    recent: args.schedule.without_recent("the functions do not use recent runs yet, so tune cannot recommend a k they would page at with them")?,
+                    recent: args.schedule.recent(&policy)?,
                     ..replay_config(policy, false, args.exclusion_cap)?
                 },
                 budget_per_day: args.budget,

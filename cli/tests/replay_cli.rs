@@ -496,15 +496,14 @@ fn backtest_with_recent_runs_labels_the_setting_and_refuses_methods_other_than_t
     assert_ne!(with_recent[0]["false_alerts"], plain[0]["false_alerts"], "recent runs move the limits");
     refused_on_bundled_trace(
         &["backtest", "--method", "seed", "--recent-runs", "3"],
-        "--recent-runs works with the tailored method",
+        "--recent-runs: recent runs work with the tailored method, not seed",
     );
     refused_on_bundled_trace(&["replay", "--recent-runs", "3", "--recent-weight", "1"], "--recent-weight");
-    refused_on_bundled_trace(&["replay", "--recent-runs", "1001"], "--recent-runs must be 0 to 1000");
-    // Not where one limit per type and night is the point, nor where the k is for the functions.
     refused_on_bundled_trace(
-        &["tune", "--budget", "0.1", "--recent-runs", "3"],
-        "the functions do not use recent runs yet",
+        &["replay", "--recent-runs", "1001"],
+        "--recent-runs: the number of recent runs must be 0 to 1000, got 1001",
     );
+    // Not where one limit per type and night is the point.
     refused_on_bundled_trace(
         &["plot", "--task", "doctest", "-o", "unused.svg", "--recent-runs", "3"],
         "each run has its own",
@@ -625,6 +624,18 @@ fn tune_recommends_the_smallest_k_within_the_budget() {
     assert!(warnings_per_day(recommended, &[]) <= 0.1);
     assert!(warnings_per_day(recommended - 0.05, &[]) > 0.1);
     refused_on_bundled_trace(&["tune", "--budget", "-1"], "--budget");
+}
+
+#[test]
+fn tune_with_recent_runs_recommends_a_k_that_replays_within_the_budget_with_them_and_names_their_settings() {
+    let recent = ["--recent-runs", "3", "--recent-weight", "0.3"];
+    let (k, text) = tune_bundled(&recent);
+    assert!(
+        text.contains(&format!("OVERRUN_K={k} OVERRUN_RECENT_RUNS=3 OVERRUN_RECENT_WEIGHT=0.3\n")),
+        "{text}"
+    );
+    assert!(warnings_per_day(k, &recent) <= 0.1);
+    assert!(warnings_per_day(k - 0.05, &recent) > 0.1);
 }
 
 #[test]

@@ -81,6 +81,15 @@ fn exclusion_setting(config: &ReplayConfig) -> String {
     }
 }
 
+/// The recent-runs settings to deploy, when the replay used them.
+fn recent_setting(config: &ReplayConfig) -> String {
+    if config.recent.is_enabled() {
+        format!(" OVERRUN_RECENT_RUNS={} OVERRUN_RECENT_WEIGHT={}", config.recent.count, config.recent.weight)
+    } else {
+        String::new()
+    }
+}
+
 pub fn run(request: &TuneRequest, out: &mut impl Write) -> Result<(), CliError> {
     let recommended = recommend(request)?;
     let mut lines = Vec::new();
@@ -92,13 +101,14 @@ pub fn run(request: &TuneRequest, out: &mut impl Write) -> Result<(), CliError> 
         match recommended {
             Some(point) => writeln!(
                 out,
-                "Recommended: k = {} ({:.2} warnings per day, budget {}); in the functions: OVERRUN_METHOD={} OVERRUN_K={}{}",
+                "Recommended: k = {} ({:.2} warnings per day, budget {}); in the functions: OVERRUN_METHOD={} OVERRUN_K={}{}{}",
                 point.k,
                 point.warnings_per_day,
                 request.budget_per_day,
                 request.base.policy.method().name(),
                 point.k,
                 exclusion_setting(&request.base),
+                recent_setting(&request.base),
             )?,
             None => writeln!(
                 out,

@@ -23,6 +23,7 @@ pub mod moments;
 pub mod nightly;
 pub mod overrides;
 pub mod ports;
+pub mod recent;
 pub mod replay;
 pub mod rng;
 pub mod short;

@@ -23,7 +23,6 @@ use crate::model::{ModelError, Run, RunId, RunStatus, TaskType, check_times};
 use crate::moments::WindowStats;
 use crate::nightly::readmitted;
 use crate::short::{ShortFinish, ShortRule};
-use crate::tailored::{SPREAD, tailored_limit_weighted};
 use crate::time::{EpochMs, MS_PER_DAY, TickInterval};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -54,21 +53,7 @@ pub struct ReplayConfig {
     pub recent: RecentRuns,
 }
 
-/// The most recent succeeded runs of a type that had ended when a run started: they join the
-/// night's window in that run's tailored limit with `weight` of the total between them (the rest
-/// stays with the window), so a type whose durations come in streaks is judged by its current
-/// streak. `count` 0 turns it off.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct RecentRuns {
-    pub count: usize,
-    pub weight: f64,
-}
-
-impl RecentRuns {
-    pub fn is_enabled(&self) -> bool {
-        self.count > 0 && self.weight > 0.0
-    }
-}
+pub use crate::recent::RecentRuns;
 
 pub use crate::cohort::MIN_COHORT_FINISHED;
 
@@ -735,7 +720,7 @@ impl Replayer {
     }
 
     /// The limits of a run with its own recent runs: the tailored limit of the night's window
-    /// (its share 1 − weight) and the recent runs (weight between them).
+    /// (its share 1 − weight) and the recent runs (weight between them), as the checker does.
     fn with_recent_runs(&self, task: u32, night: i64, limits: NightLimits, recent: &[u64]) -> NightLimits {
         let state = &self.tasks[task as usize];
         let window = match &state.night_window {
@@ -744,25 +729,10 @@ impl Replayer {
             }
             _ => return limits,
         };
-        let RecentRuns { weight, .. } = self.config.recent;
-        let window_total: u64 = window.iter().map(|&(_, count)| count).sum();
-        let window_share = (1.0 - weight) / window_total as f64;
-        let recent_share = weight / recent.len() as f64;
-        let weighted = window
-            .iter()
-            .map(|&(value, count)| (value, count as f64 * window_share))
-            .chain(recent.iter().map(|&duration| (duration as f64, recent_share)));
-        let policy = &self.config.policy;
-        let Some(upper_ms) = tailored_limit_weighted(
-            weighted,
-            limits.baseline.expected_ms,
-            policy.method().k(),
-            policy.check_interval().as_ms() as f64,
-            SPREAD,
-        ) else {
+        let Ok(Some(per_run)) = self.config.recent.for_policy(&self.config.policy) else {
             return limits;
         };
-        let baseline = Baseline { upper_ms, ..limits.baseline };
+        let baseline = per_run.baseline_of_run(&limits.baseline, window.iter().copied(), recent);
         let thresholds = self.config.detection.thresholds(&baseline);
         NightLimits {
             baseline,
