@@ -57,7 +57,7 @@ async fn backfill_loads_the_history_and_computes_baselines_and_loading_twice_cou
     assert_eq!(running.len(), 1);
     let baselines = stack.adapters.stats.stored_baselines().await.unwrap().items;
     assert_eq!(baselines[0].0, TaskType::new("etl").unwrap());
-    assert_eq!(baselines[0].1.n, 6);
+    assert_eq!(baselines[0].1.baseline.n, 6);
 
     let mut second = overrun(&stack, &["backfill", "-"]);
     second.write_stdin(history);

@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use overrun_core::check::CheckSettings;
 use overrun_core::moments::WindowStats;
-use overrun_core::nightly::FinishedRun;
+use overrun_core::nightly::{FinishedRun, NightBaseline};
 use overrun_core::ports::{RunStore, StatsStore};
 use overrun_core::time::{MS_PER_DAY, MS_PER_HOUR};
 use overrun_core::{Moments, TaskType};
@@ -38,7 +38,7 @@ async fn etl_history(stack: &Stack) -> Vec<u64> {
 }
 
 fn settings(stack: &Stack) -> CheckSettings {
-    CheckSettings { detection: stack.config.detection, fallback_limit_ms: stack.config.fallback_limit_ms }
+    stack.config.check_settings()
 }
 
 async fn nightly(stack: &Stack, now: i64) -> overrun_baseline::NightlyReport {
@@ -212,7 +212,9 @@ async fn nightly_baselines_equal_the_core_computation_on_the_same_runs() {
             window.push(d);
         }
         let core = policy.baseline_from(&window, night_start).unwrap();
-        assert_eq!(stored[&TaskType::new(task).unwrap()], core, "{task}");
+        let stored = &stored[&TaskType::new(task).unwrap()];
+        assert_eq!(stored.baseline, core, "{task}");
+        assert_eq!(stored.window, window.histogram, "{task}: the window kept for each run's own limit");
     }
 
     // Guarded, from the window's moments.
@@ -224,7 +226,8 @@ async fn nightly_baselines_equal_the_core_computation_on_the_same_runs() {
     let policy = guarded.config.policy;
     for (task, durations) in expected {
         let core = policy.baseline(&Moments::of(durations), night_start).unwrap();
-        assert_eq!(stored[&TaskType::new(task).unwrap()], core, "guarded {task}");
+        assert_eq!(stored[&TaskType::new(task).unwrap()].baseline, core, "guarded {task}");
+        assert_eq!(stored[&TaskType::new(task).unwrap()].window, None, "guarded {task}: moments suffice");
     }
 }
 
@@ -260,7 +263,7 @@ async fn a_late_run_for_a_rolled_up_day_is_included_the_next_night() {
     let next = nightly(&stack, NIGHT + MS_PER_DAY + MS_PER_HOUR).await;
     assert_eq!(next.days_rolled_up, 1, "only the day that changed");
     let stored = stack.adapters.stats.stored_baselines().await.unwrap().items;
-    assert_eq!(stored[0].1.n, 11);
+    assert_eq!(stored[0].1.baseline.n, 11);
 }
 
 #[tokio::test]
@@ -584,8 +587,8 @@ async fn a_warned_run_is_read_apart_and_stays_out_of_the_next_baseline_only_with
     assert_eq!(warned, vec![(700_000, false), (2_400_000, true)]);
 
     let next_night = NIGHT + MS_PER_DAY + MS_PER_HOUR;
-    let baseline_n = |stored: Vec<(TaskType, overrun_core::Baseline)>| {
-        stored.into_iter().find(|(t, _)| t.as_str() == "etl").map(|(_, b)| b.n)
+    let baseline_n = |stored: Vec<(TaskType, NightBaseline)>| {
+        stored.into_iter().find(|(t, _)| t.as_str() == "etl").map(|(_, b)| b.baseline.n)
     };
     let policy = stack.config.policy;
     let (runs, stats) = (&stack.adapters.runs, &stack.adapters.stats);
@@ -716,9 +719,10 @@ async fn tailored_baselines_come_from_stored_histograms_and_days_stored_without_
         window.push(d);
     }
     let core = policy.baseline_from(&window, policy.night_start(policy.night_at_or_before(NIGHT))).unwrap();
+    let core = NightBaseline { baseline: core, window: window.histogram };
     let stored = || async { stack.adapters.stats.stored_baselines().await.unwrap().items };
-    assert_eq!(stored().await, vec![(TaskType::new("etl").unwrap(), core)]);
-    assert!(core.upper_ms < 1_000_000.0, "a steady 600–870 s task gets a limit near its slowest run");
+    assert_eq!(stored().await, vec![(TaskType::new("etl").unwrap(), core.clone())]);
+    assert!(core.baseline.upper_ms < 1_000_000.0, "a steady 600–870 s task gets a limit near its slowest run");
 
     // A day aggregate as an older version wrote it: no histogram.
     let day_items: Vec<_> = stack
@@ -726,6 +730,7 @@ async fn tailored_baselines_come_from_stored_histograms_and_days_stored_without_
         .await
         .into_iter()
         .filter(|item| item.contains_key("hist_bins"))
+        .filter(|item| item["pk"].as_s().is_ok_and(|pk| pk.starts_with("DAY#")))
         .collect();
     assert_eq!(day_items.len(), 10, "one aggregate a day, each with its histogram");
     let old = &day_items[0];
@@ -754,12 +759,12 @@ async fn tailored_baselines_come_from_stored_histograms_and_days_stored_without_
     rewrite_old_day("SET hist_counts = :two", Some((":two", two_counts))).await.unwrap();
     let reported = nightly(&stack, NIGHT + 4 * MS_PER_HOUR).await;
     assert_eq!(reported.malformed_items, 1);
-    assert_eq!(stored().await[0].1.n, 9, "the other nine days still make the baseline");
+    assert_eq!(stored().await[0].1.baseline.n, 9, "the other nine days still make the baseline");
 
     // So is one that holds more runs than the day's count (the day had one run, in one bin).
     let five = AttributeValue::L(vec![AttributeValue::N("5".into())]);
     rewrite_old_day("SET hist_counts = :five", Some((":five", five))).await.unwrap();
     let overfull = nightly(&stack, NIGHT + 5 * MS_PER_HOUR).await;
     assert_eq!(overfull.malformed_items, 1, "{overfull:?}");
-    assert_eq!(stored().await[0].1.n, 9);
+    assert_eq!(stored().await[0].1.baseline.n, 9);
 }

@@ -39,7 +39,7 @@ pub async fn handle(
 ) -> Result<CheckReport, StoreError> {
     let mut running = runs.list_running().await?;
     let pending = runs.list_pending_resolutions().await?;
-    let malformed_cohorts = runs.fill_cohorts(&mut running.items).await?;
+    let malformed_details = runs.fill_details(&mut running.items).await?;
     let cohorts: Vec<CohortId> =
         running.items.iter().filter_map(|r| r.cohort.clone()).collect::<BTreeSet<_>>().into_iter().collect();
     let (members, malformed_members) = stats.cohort_members(&cohorts).await?;
@@ -58,7 +58,7 @@ pub async fn handle(
         .malformed
         .iter()
         .chain(&pending.malformed)
-        .chain(&malformed_cohorts)
+        .chain(&malformed_details)
         .chain(&malformed_members)
         .chain(&malformed_limits)
         .collect();

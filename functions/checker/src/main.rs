@@ -3,7 +3,6 @@
 
 use lambda_runtime::{Error, LambdaEvent, run, service_fn, tracing};
 use overrun_aws::{Adapters, Config, SnsNotifier, SystemClock, metrics};
-use overrun_core::check::CheckSettings;
 use overrun_core::ports::Clock;
 use serde_json::Value;
 
@@ -14,7 +13,7 @@ async fn main() -> Result<(), Error> {
     let topic = config.require_topic()?.to_owned();
     let adapters = Adapters::new(&overrun_aws::sdk_config().await, &config);
     let notifier = SnsNotifier::new(adapters.sns.clone(), topic, adapters.counters.clone());
-    let settings = CheckSettings { detection: config.detection, fallback_limit_ms: config.fallback_limit_ms };
+    let settings = config.check_settings();
     let (adapters, notifier, settings) = (&adapters, &notifier, &settings);
     run(service_fn(|event: LambdaEvent<Value>| async move {
         let before = adapters.counters.snapshot();

@@ -4,6 +4,8 @@
 use std::str::FromStr;
 
 use overrun_core::baseline::MethodName;
+use overrun_core::check::CheckSettings;
+use overrun_core::recent::{RecentRuns, RecentRunsError};
 use overrun_core::{BaselinePolicy, DetectionConfig, ShortRule, TickInterval};
 use thiserror::Error;
 
@@ -21,6 +23,8 @@ pub const RETENTION_DAYS: &str = "OVERRUN_RETENTION_DAYS";
 pub const SHORT_FRACTION: &str = "OVERRUN_SHORT_FRACTION";
 pub const EXCLUSION_CAP: &str = "OVERRUN_EXCLUSION_CAP";
 pub const CHECK_INTERVAL_MINUTES: &str = "OVERRUN_CHECK_INTERVAL_MINUTES";
+pub const RECENT_RUNS: &str = "OVERRUN_RECENT_RUNS";
+pub const RECENT_WEIGHT: &str = "OVERRUN_RECENT_WEIGHT";
 
 #[derive(Debug, Error, PartialEq)]
 pub enum ConfigError {
@@ -47,6 +51,9 @@ pub struct Config {
     /// window: OVERRUN_EXCLUSION_CAP, or the method's own (0.1 for guarded). `None`: every run
     /// counts, the seed method exactly (DESIGN §2).
     pub exclusion_cap: Option<f64>,
+    /// Recent runs (tailored only): ingest records each start's latest succeeded runs of its
+    /// type, the checker weighs them into that run's own limit. Off when the count is 0.
+    pub recent: RecentRuns,
 }
 
 impl Config {
@@ -131,6 +138,17 @@ impl Config {
                 reason: "must be a share of the window in (0, 1], or unset to count every run".into(),
             });
         }
+        let recent_count: usize = parsed(&lookup, RECENT_RUNS)?.unwrap_or(0);
+        let recent_weight: f64 = parsed(&lookup, RECENT_WEIGHT)?.unwrap_or(RecentRuns::DEFAULT_WEIGHT);
+        let recent_error = |error: RecentRunsError| {
+            let (name, value) = match error {
+                RecentRunsError::Weight(_) => (RECENT_WEIGHT, recent_weight.to_string()),
+                RecentRunsError::Count(_) | RecentRunsError::Method(_) => (RECENT_RUNS, recent_count.to_string()),
+            };
+            ConfigError::Invalid { name, value, reason: error.to_string() }
+        };
+        let recent = RecentRuns::new(recent_count, recent_weight).map_err(recent_error)?;
+        recent.for_policy(&policy).map_err(recent_error)?;
         Ok(Self {
             runs_table: required(RUNS_TABLE)?,
             stats_table: required(STATS_TABLE)?,
@@ -141,7 +159,18 @@ impl Config {
             retention_days,
             short,
             exclusion_cap: exclusion_cap.or(policy.method().exclusion_cap()),
+            recent,
         })
+    }
+
+    /// What the checker checks running runs with.
+    pub fn check_settings(&self) -> CheckSettings {
+        CheckSettings {
+            detection: self.detection,
+            fallback_limit_ms: self.fallback_limit_ms,
+            // Checked in `from_lookup`: recent runs are on only with a method that can weigh them.
+            per_run: self.recent.for_policy(&self.policy).ok().flatten(),
+        }
     }
 
     /// The topic, for the functions that publish: its absence is a start-up error for them.
@@ -216,6 +245,37 @@ mod tests {
         assert_eq!(c.exclusion_cap, None, "every run counts, as DESIGN §2 says");
         vars.push((EXCLUSION_CAP, "0.2"));
         assert_eq!(config(&vars).unwrap().exclusion_cap, Some(0.2));
+    }
+
+    #[test]
+    fn recent_runs_are_off_unless_asked_for_and_then_reach_the_checker_settings() {
+        let off = config(&TABLES).unwrap();
+        assert!(!off.recent.is_enabled());
+        assert_eq!(off.check_settings().per_run, None);
+        let mut vars = TABLES.to_vec();
+        vars.push((RECENT_RUNS, "3"));
+        let on = config(&vars).unwrap();
+        assert_eq!(on.recent, RecentRuns { count: 3, weight: RecentRuns::DEFAULT_WEIGHT });
+        let per_run = on.check_settings().per_run.unwrap();
+        assert_eq!((per_run.price, per_run.interval_ms), (5.0, 600_000.0), "the method's k and interval");
+        vars.push((RECENT_WEIGHT, "0.6"));
+        assert_eq!(config(&vars).unwrap().recent.weight, 0.6);
+    }
+
+    #[test]
+    fn recent_runs_out_of_range_or_with_another_method_are_refused_naming_the_variable() {
+        let refused = |extra: &[(&'static str, &'static str)]| {
+            let mut vars = TABLES.to_vec();
+            vars.extend_from_slice(extra);
+            config(&vars).unwrap_err().to_string()
+        };
+        let error = refused(&[(RECENT_RUNS, "3"), (RECENT_WEIGHT, "1")]);
+        assert!(error.starts_with("environment variable OVERRUN_RECENT_WEIGHT=\"1\" is invalid"), "{error}");
+        let error = refused(&[(RECENT_RUNS, "5000")]);
+        assert!(error.contains("OVERRUN_RECENT_RUNS=\"5000\"") && error.contains("0 to 1000"), "{error}");
+        let error = refused(&[(RECENT_RUNS, "3"), (METHOD, "guarded")]);
+        assert!(error.contains("OVERRUN_RECENT_RUNS") && error.contains("not guarded"), "{error}");
+        assert!(refused(&[(RECENT_RUNS, "many")]).contains("OVERRUN_RECENT_RUNS=\"many\""));
     }
 
     #[test]

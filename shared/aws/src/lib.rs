@@ -60,7 +60,8 @@ impl Adapters {
                 config.policy,
                 config.retention_days,
                 counters.clone(),
-            ),
+            )
+            .with_recent_runs(config.recent.count),
             stats: DynamoStatsStore::new(
                 dynamodb,
                 &config.stats_table,

@@ -27,6 +27,8 @@ pub struct DynamoRunStore {
     policy: BaselinePolicy,
     retention_ms: i64,
     counters: SharedCounters,
+    /// How many recent runs a start records (0: none).
+    recent_runs: usize,
 }
 
 fn alert_attribute(level: Level) -> &'static str {
@@ -61,7 +63,44 @@ impl DynamoRunStore {
             policy,
             retention_ms: i64::from(retention_days) * MS_PER_DAY,
             counters,
+            recent_runs: 0,
         }
+    }
+
+    /// Starts record the durations of the latest `count` succeeded runs of their type that had
+    /// ended by then (0: none), for each run's own limit.
+    pub fn with_recent_runs(mut self, count: usize) -> Self {
+        self.recent_runs = count;
+        self
+    }
+
+    /// The durations of the latest [`Self::with_recent_runs`] succeeded runs of `task_type` that
+    /// ended before `start`, newest first. A malformed index item is logged and left out.
+    async fn recent_durations(&self, task_type: &TaskType, start: EpochMs) -> Result<Vec<u64>, StoreError> {
+        if self.recent_runs == 0 {
+            return Ok(Vec::new());
+        }
+        self.counters.request();
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(r::RECENT_INDEX)
+            .key_condition_expression("#task = :task AND #ended < :start")
+            .expression_attribute_names("#task", r::TASK_TYPE)
+            .expression_attribute_names("#ended", r::SUCCEEDED_END_MS)
+            .expression_attribute_values(":task", s(task_type.as_str()))
+            .expression_attribute_values(":start", n(start))
+            .scan_index_forward(false)
+            .limit(i32::try_from(self.recent_runs).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(|e| service("Query", e))?;
+        let listing = parse_all(output.items(), parse_recent_duration);
+        for error in &listing.malformed {
+            tracing::error!(%error, "leaving a malformed run out of a start's recent runs");
+        }
+        Ok(listing.items)
     }
 
     /// After a write: counts a newly complete succeeded run for its day (exactly once, in one
@@ -107,12 +146,14 @@ impl DynamoRunStore {
         let mark_run = Update::builder()
             .table_name(&self.table)
             .set_key(Some(run_key(task_type, run_id)))
-            .update_expression("SET #counted = :true, #end_day = :day")
+            .update_expression("SET #counted = :true, #end_day = :day, #ended = :end")
             .condition_expression("attribute_not_exists(#counted)")
             .expression_attribute_names("#counted", r::COUNTED)
             .expression_attribute_names("#end_day", r::END_DAY)
+            .expression_attribute_names("#ended", r::SUCCEEDED_END_MS)
             .expression_attribute_values(":true", AttributeValue::Bool(true))
             .expression_attribute_values(":day", s(end_day))
+            .expression_attribute_values(":end", n(end))
             .build()
             .map_err(crate::error::AwsError::from)?;
         let count_day = Update::builder()
@@ -222,18 +263,39 @@ fn parse_running(item: &Item) -> Result<RunningRun, StoreError> {
         start: reader.number(r::START_MS)?,
         alerted,
         cohort: None,
+        recent_ms: Vec::new(),
     })
 }
 
 /// (task type, run id) of a run item.
 type RunKey<'a> = (&'a str, &'a str);
 
-/// A run item's cohort, keyed by (task type, run id); `None` when it has none.
-fn parse_cohort(item: &Item) -> Result<Option<(RunKey<'_>, CohortId)>, StoreError> {
+/// What the checker reads of a running run's item beyond the `running` index: its cohort and
+/// its recent runs.
+struct RunDetails {
+    cohort: Option<CohortId>,
+    recent_ms: Vec<u64>,
+}
+
+fn parse_details(item: &Item) -> Result<(RunKey<'_>, RunDetails), StoreError> {
     let reader = ItemReader::new(item, &[r::TASK_TYPE, r::RUN_ID]);
-    let Some(cohort) = reader.optional_string(r::COHORT)? else { return Ok(None) };
-    let cohort = CohortId::new(cohort).map_err(|e| reader.invalid(e))?;
-    Ok(Some(((reader.string(r::TASK_TYPE)?, reader.string(r::RUN_ID)?), cohort)))
+    let cohort = match reader.optional_string(r::COHORT)? {
+        Some(cohort) => Some(CohortId::new(cohort).map_err(|e| reader.invalid(e))?),
+        None => None,
+    };
+    let recent_ms = reader.number_list(r::RECENT_MS)?;
+    Ok(((reader.string(r::TASK_TYPE)?, reader.string(r::RUN_ID)?), RunDetails { cohort, recent_ms }))
+}
+
+/// The duration of a run listed by the `recent` index.
+fn parse_recent_duration(item: &Item) -> Result<u64, StoreError> {
+    let reader = ItemReader::new(item, &[r::TASK_TYPE, r::RUN_ID]);
+    let start: EpochMs = reader.number(r::START_MS)?;
+    let end: EpochMs = reader.number(r::SUCCEEDED_END_MS)?;
+    if end < start {
+        return Err(reader.invalid(format!("{} {end} is before start_ms {start}", r::SUCCEEDED_END_MS)));
+    }
+    Ok(end.abs_diff(start))
 }
 
 fn parse_resolution(item: &Item) -> Result<Resolution, StoreError> {
@@ -262,12 +324,23 @@ fn parse_day_run(item: &Item) -> Result<FinishedRun, StoreError> {
 
 impl RunStore for DynamoRunStore {
     async fn record_start(&self, event: &RunStarted) -> Result<Recorded, StoreError> {
-        let result = self
-            .update_run(event.task_type.as_str(), event.run_id.as_str())
-            .update_expression(format!(
-                "SET #start = if_not_exists(#start, :start), #running = :running, #expires = :expires{}",
-                if event.cohort.is_some() { ", #cohort = :cohort" } else { "" }
-            ))
+        let recent = self.recent_durations(&event.task_type, event.start).await?;
+        let mut request = self.update_run(event.task_type.as_str(), event.run_id.as_str());
+        let mut update =
+            String::from("SET #start = if_not_exists(#start, :start), #running = :running, #expires = :expires");
+        if event.cohort.is_some() {
+            update.push_str(", #cohort = :cohort");
+        }
+        if !recent.is_empty() {
+            // A redelivered start keeps the recent runs its first delivery saw: a run's limit is
+            // fixed when it starts.
+            update.push_str(", #recent = if_not_exists(#recent, :recent)");
+            request = request
+                .expression_attribute_names("#recent", r::RECENT_MS)
+                .expression_attribute_values(":recent", AttributeValue::L(recent.iter().map(|&ms| n(ms)).collect()));
+        }
+        let result = request
+            .update_expression(update)
             .set_cohort(event.cohort.as_ref())
             .condition_expression("attribute_not_exists(#end)")
             .expression_attribute_names("#start", r::START_MS)
@@ -335,25 +408,27 @@ impl RunStore for DynamoRunStore {
         Ok(parse_all(&items, parse_running))
     }
 
-    async fn fill_cohorts(&self, runs: &mut [RunningRun]) -> Result<Vec<StoreError>, StoreError> {
+    async fn fill_details(&self, runs: &mut [RunningRun]) -> Result<Vec<StoreError>, StoreError> {
         if runs.is_empty() {
             return Ok(Vec::new());
         }
         let keys = runs.iter().map(|run| run_key(run.task_type.as_str(), run.run_id.as_str())).collect();
         let items = batch_get(&self.client, &self.table, keys, &self.counters).await?;
-        let mut cohorts = std::collections::HashMap::new();
+        let mut details = std::collections::HashMap::new();
         let mut malformed = Vec::new();
         for found in &items {
-            match parse_cohort(found) {
-                Ok(Some((key, cohort))) => {
-                    cohorts.insert(key, cohort);
+            match parse_details(found) {
+                Ok((key, found)) => {
+                    details.insert(key, found);
                 }
-                Ok(None) => {}
                 Err(error) => malformed.push(error),
             }
         }
         for run in runs {
-            run.cohort = cohorts.get(&(run.task_type.as_str(), run.run_id.as_str())).cloned();
+            if let Some(found) = details.remove(&(run.task_type.as_str(), run.run_id.as_str())) {
+                run.cohort = found.cohort;
+                run.recent_ms = found.recent_ms;
+            }
         }
         Ok(malformed)
     }

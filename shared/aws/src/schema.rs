@@ -37,11 +37,18 @@ pub mod runs {
     pub const SHORT_NOTICE: &str = "short_notice";
     /// The cohort the run's events named (absent: none).
     pub const COHORT: &str = "cohort";
+    /// `end_ms` again, set with `counted`: the sparse `recent` index lists a type's succeeded
+    /// runs by end, so a start can look up the runs that ended before it.
+    pub const SUCCEEDED_END_MS: &str = "succeeded_end_ms";
+    /// With recent runs: the durations of the latest succeeded runs of the type that had ended
+    /// when the run started, newest first, fixed at its start.
+    pub const RECENT_MS: &str = "recent_ms";
     pub const EXPIRES_AT: &str = "expires_at";
 
     pub const RUNNING_INDEX: &str = "running";
     pub const END_DAY_INDEX: &str = "by-end-day";
     pub const RESOLVE_INDEX: &str = "resolve";
+    pub const RECENT_INDEX: &str = "recent";
 }
 
 /// Stats table: day meta and daily aggregates (`pk = DAY#date`), limits (`pk = LIMITS`), the
@@ -133,6 +140,7 @@ pub async fn create_tables(client: &Client, runs_table: &str, stats_table: &str)
         .attribute_definitions(attribute(r::END_DAY, ScalarAttributeType::S)?)
         .attribute_definitions(attribute(r::END_MS, ScalarAttributeType::N)?)
         .attribute_definitions(attribute(r::RESOLVE, ScalarAttributeType::S)?)
+        .attribute_definitions(attribute(r::SUCCEEDED_END_MS, ScalarAttributeType::N)?)
         .key_schema(key(r::TASK_TYPE, KeyType::Hash)?)
         .key_schema(key(r::RUN_ID, KeyType::Range)?)
         .global_secondary_indexes(index(
@@ -147,6 +155,12 @@ pub async fn create_tables(client: &Client, runs_table: &str, stats_table: &str)
             r::RESOLVE,
             None,
             &[r::START_MS, r::END_MS, r::STATUS],
+        )?)
+        .global_secondary_indexes(index(
+            r::RECENT_INDEX,
+            r::TASK_TYPE,
+            Some(r::SUCCEEDED_END_MS),
+            &[r::START_MS],
         )?)
         .send()
         .await

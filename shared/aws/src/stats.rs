@@ -9,7 +9,7 @@ use futures_util::stream::{self, StreamExt, TryStreamExt};
 use overrun_core::check::TaskLimits;
 use overrun_core::cohort::FinishedMember;
 use overrun_core::histogram::DurationHistogram;
-use overrun_core::nightly::{BaselineChange, DayAggregate, DayStatus};
+use overrun_core::nightly::{BaselineChange, DayAggregate, DayStatus, NightBaseline};
 use overrun_core::overrides::Override;
 use overrun_core::ports::{CohortMembers, Listing, StatsStore, StoreError};
 use overrun_core::time::civil_date;
@@ -95,22 +95,17 @@ fn parse_limits(item: &Item) -> Result<(TaskType, TaskLimits), StoreError> {
         mute_until: reader.optional_number(st::MUTE_UNTIL)?,
         short_fraction: reader.optional_number(st::OVERRIDE_SHORT_FRACTION)?,
     };
+    let window = parse_histogram(&reader)?;
     let limits = TaskLimits {
         baseline: parse_baseline(&reader)?,
         task_override: (!task_override.is_empty()).then_some(task_override),
+        window: (!window.bins().is_empty()).then_some(window),
     };
     Ok((task, limits))
 }
 
-fn parse_aggregate(item: &Item) -> Result<(TaskType, DayAggregate), StoreError> {
-    let reader = ItemReader::new(item, &[st::PK, st::SK]);
-    let task = TaskType::new(reader.string(st::TASK_TYPE)?).map_err(|e| reader.invalid(e))?;
-    let count: u64 = reader.number(st::COUNT)?;
-    let sum: u128 = reader.number(st::SUM_MS)?;
-    let sum_sq: u128 = reader.number(st::SUM_SQ_MS)?;
-    let moments = Moments::from_parts(count, sum, sum_sq)
-        .ok_or_else(|| reader.invalid("count, sum_ms and sum_sq_ms cannot come from any set of durations"))?;
-    let warned_ms = reader.number_list(st::WARNED_MS)?;
+/// `hist_bins` and `hist_counts`, two lists of equal length (both absent: an empty histogram).
+fn parse_histogram(reader: &ItemReader<'_>) -> Result<DurationHistogram, StoreError> {
     let bins: Vec<i32> = reader.number_list(st::HIST_BINS)?;
     let counts: Vec<u64> = reader.number_list(st::HIST_COUNTS)?;
     if bins.len() != counts.len() {
@@ -122,8 +117,26 @@ fn parse_aggregate(item: &Item) -> Result<(TaskType, DayAggregate), StoreError> 
             counts.len()
         )));
     }
-    let histogram = DurationHistogram::from_bins(bins.into_iter().zip(counts))
-        .ok_or_else(|| reader.invalid("the histogram has a bin twice or a count of zero"))?;
+    DurationHistogram::from_bins(bins.into_iter().zip(counts))
+        .ok_or_else(|| reader.invalid("the histogram has a bin twice or a count of zero"))
+}
+
+/// The two attributes of a histogram.
+fn histogram_attributes(histogram: &DurationHistogram) -> [(&'static str, AttributeValue); 2] {
+    let (bins, counts) = histogram.bins().iter().map(|&(bin, count)| (n(bin), n(count))).unzip();
+    [(st::HIST_BINS, AttributeValue::L(bins)), (st::HIST_COUNTS, AttributeValue::L(counts))]
+}
+
+fn parse_aggregate(item: &Item) -> Result<(TaskType, DayAggregate), StoreError> {
+    let reader = ItemReader::new(item, &[st::PK, st::SK]);
+    let task = TaskType::new(reader.string(st::TASK_TYPE)?).map_err(|e| reader.invalid(e))?;
+    let count: u64 = reader.number(st::COUNT)?;
+    let sum: u128 = reader.number(st::SUM_MS)?;
+    let sum_sq: u128 = reader.number(st::SUM_SQ_MS)?;
+    let moments = Moments::from_parts(count, sum, sum_sq)
+        .ok_or_else(|| reader.invalid("count, sum_ms and sum_sq_ms cannot come from any set of durations"))?;
+    let warned_ms = reader.number_list(st::WARNED_MS)?;
+    let histogram = parse_histogram(&reader)?;
     if histogram.count() > moments.count() {
         return Err(reader.invalid("the histogram holds more runs than count"));
     }
@@ -230,10 +243,9 @@ impl StatsStore for DynamoStatsStore {
                 attributes.insert(st::WARNED_MS.to_owned(), AttributeValue::L(warned));
             }
             if !aggregate.histogram.bins().is_empty() {
-                let (bins, counts) =
-                    aggregate.histogram.bins().iter().map(|&(bin, count)| (n(bin), n(count))).unzip();
-                attributes.insert(st::HIST_BINS.to_owned(), AttributeValue::L(bins));
-                attributes.insert(st::HIST_COUNTS.to_owned(), AttributeValue::L(counts));
+                for (name, value) in histogram_attributes(&aggregate.histogram) {
+                    attributes.insert(name.to_owned(), value);
+                }
             }
             let put = PutRequest::builder().set_item(Some(attributes)).build().map_err(AwsError::from)?;
             requests.push(WriteRequest::builder().put_request(put).build());
@@ -270,7 +282,7 @@ impl StatsStore for DynamoStatsStore {
         Ok(parse_all(&items, parse_aggregate))
     }
 
-    async fn stored_baselines(&self) -> Result<Listing<(TaskType, Baseline)>, StoreError> {
+    async fn stored_baselines(&self) -> Result<Listing<(TaskType, NightBaseline)>, StoreError> {
         let query = self
             .client
             .query()
@@ -282,8 +294,8 @@ impl StatsStore for DynamoStatsStore {
         let mut listing = Listing::default();
         for item in &items {
             match parse_limits(item) {
-                Ok((task, TaskLimits { baseline: Some(baseline), .. })) => {
-                    listing.items.push((task, baseline))
+                Ok((task, TaskLimits { baseline: Some(baseline), window, .. })) => {
+                    listing.items.push((task, NightBaseline { baseline, window }))
                 }
                 Ok(_) => {}
                 Err(error) => listing.malformed.push(error),
@@ -303,8 +315,8 @@ impl StatsStore for DynamoStatsStore {
                 let method = method.to_owned();
                 async move {
                     match change {
-                        BaselineChange::Set(task, b) => {
-                            let set = vec![
+                        BaselineChange::Set(task, NightBaseline { baseline: b, window }) => {
+                            let mut set = vec![
                                 (st::N, n(b.n)),
                                 (st::EXPECTED_MS, n(b.expected_ms)),
                                 (st::SIGMA_MS, n(b.sigma_ms)),
@@ -312,12 +324,17 @@ impl StatsStore for DynamoStatsStore {
                                 (st::COMPUTED_AT, n(b.computed_at)),
                                 (st::METHOD, s(method.as_str())),
                             ];
-                            store.update_limits(task.as_str(), set, Vec::new()).await
+                            let mut remove = Vec::new();
+                            match window.filter(|w| !w.bins().is_empty()) {
+                                Some(window) => set.extend(histogram_attributes(&window)),
+                                None => remove.extend([st::HIST_BINS, st::HIST_COUNTS]),
+                            }
+                            store.update_limits(task.as_str(), set, remove).await
                         }
                         BaselineChange::Remove(task) => {
-                            store
-                                .update_limits(task.as_str(), Vec::new(), st::BASELINE_ATTRIBUTES.to_vec())
-                                .await
+                            let mut remove = st::BASELINE_ATTRIBUTES.to_vec();
+                            remove.extend([st::HIST_BINS, st::HIST_COUNTS]);
+                            store.update_limits(task.as_str(), Vec::new(), remove).await
                         }
                     }
                 }

@@ -5,8 +5,10 @@ use std::collections::HashMap;
 
 use crate::baseline::Baseline;
 use crate::detect::{AlertedLevels, DetectionConfig, Level};
+use crate::histogram::DurationHistogram;
 use crate::model::{CohortId, RunId, TaskType};
-use crate::overrides::{EffectiveLimits, Override, effective_limits};
+use crate::overrides::{EffectiveLimits, LimitSource, Override, effective_limits};
+use crate::recent::PerRunLimits;
 use crate::time::EpochMs;
 
 /// A run the run store lists as running, with the levels already claimed for it.
@@ -18,6 +20,9 @@ pub struct RunningRun {
     pub alerted: AlertedLevels,
     /// The cohort its events named, if any.
     pub cohort: Option<CohortId>,
+    /// With recent runs: the durations of the latest succeeded runs of its type that had ended
+    /// when it started, newest first (empty: none, or recent runs are off).
+    pub recent_ms: Vec<u64>,
 }
 
 /// What the stats store holds for one task type.
@@ -25,6 +30,9 @@ pub struct RunningRun {
 pub struct TaskLimits {
     pub baseline: Option<Baseline>,
     pub task_override: Option<Override>,
+    /// The histogram of the window the baseline came from (tailored method), from which each
+    /// run's own limit is computed with its recent runs.
+    pub window: Option<DurationHistogram>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -32,6 +40,8 @@ pub struct CheckSettings {
     pub detection: DetectionConfig,
     /// Limit for task types with no baseline yet; `None` means they are not checked.
     pub fallback_limit_ms: Option<f64>,
+    /// Each run's own limit from its type's window and its recent runs (`None`: the type's).
+    pub per_run: Option<PerRunLimits>,
 }
 
 /// A new alert to claim and publish.
@@ -75,12 +85,21 @@ pub fn check_running(
             continue;
         }
         let baseline = task.and_then(|t| t.baseline.as_ref());
-        let Some(effective) =
+        let Some(mut effective) =
             effective_limits(baseline, task_override, settings.fallback_limit_ms, &settings.detection)
         else {
             outcome.without_limits += 1;
             continue;
         };
+        // An operator's k or fixed limit is the type's, whatever its recent runs.
+        if let (LimitSource::Baseline, Some(per_run), Some(baseline), Some(window)) =
+            (effective.source, settings.per_run, effective.baseline, task.and_then(|t| t.window.as_ref()))
+            && !run.recent_ms.is_empty()
+        {
+            let own = per_run.baseline_of_run(&baseline, window.values(), &run.recent_ms);
+            effective.baseline = Some(own);
+            effective.thresholds = settings.detection.thresholds(&own);
+        }
         let cohort_stretch =
             run.cohort.as_ref().and_then(|cohort| stretches.get(cohort)).copied().unwrap_or(1.0);
         let thresholds = effective.thresholds.stretched(cohort_stretch);
@@ -107,7 +126,6 @@ pub fn check_running(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::overrides::LimitSource;
 
     fn running(task: &str, id: &str, start: EpochMs) -> RunningRun {
         RunningRun {
@@ -116,6 +134,7 @@ mod tests {
             start,
             alerted: AlertedLevels::default(),
             cohort: None,
+            recent_ms: Vec::new(),
         }
     }
 
@@ -133,7 +152,7 @@ mod tests {
         };
         HashMap::from([(
             TaskType::new(task).unwrap(),
-            TaskLimits { baseline: Some(baseline), task_override },
+            TaskLimits { baseline: Some(baseline), task_override, window: None },
         )])
     }
 
@@ -210,5 +229,40 @@ mod tests {
         assert!(outcome.alerts.is_empty(), "within 2,000 ms at its cohort's pace");
         let outcome = check_running(2_001, &[run], &limits, &stretches, &CheckSettings::default());
         assert_eq!((outcome.alerts[0].limit_ms, outcome.alerts[0].cohort_stretch), (2_000.0, 2.0));
+    }
+
+    #[test]
+    fn with_recent_runs_each_run_is_judged_by_its_own_limit_unless_an_operator_set_one() {
+        let minute = 60_000u64;
+        let policy = crate::BaselinePolicy::new(crate::Method::Tailored { k: 5.0 }, 14, 5, 0).unwrap();
+        let per_run = crate::recent::RecentRuns::new(3, 0.5).unwrap().for_policy(&policy).unwrap();
+        let settings = CheckSettings { per_run, ..CheckSettings::default() };
+        let window = DurationHistogram::from_bins(
+            [55, 58, 60, 62, 65].iter().map(|&m| (DurationHistogram::bin_of(m * minute), 4)),
+        )
+        .unwrap();
+        let type_limit_ms = 75.0 * minute as f64;
+        let mut limits = limits_for("etl", type_limit_ms, None);
+        limits.values_mut().for_each(|l| l.window = Some(window.clone()));
+        let mut after_slow_streak = running("etl", "streak", 0);
+        after_slow_streak.recent_ms = vec![100 * minute; 3];
+        let plain = running("etl", "plain", 0);
+        let now = 80 * minute as i64;
+        let outcome =
+            check_running(now, &[after_slow_streak.clone(), plain], &limits, &HashMap::new(), &settings);
+        let warned: Vec<_> = outcome.alerts.iter().map(|a| a.run_id.as_str()).collect();
+        assert_eq!(warned, vec!["plain"], "the run after a streak of 100-minute runs is not late at 80");
+        let own = per_run.unwrap().baseline_of_run(
+            &limits[&TaskType::new("etl").unwrap()].baseline.unwrap(),
+            window.values(),
+            &after_slow_streak.recent_ms,
+        );
+        assert!(own.upper_ms > now as f64, "its own limit {} is past 80 minutes", own.upper_ms);
+
+        let operator_k = Override { k: Some(1.0), ..Override::default() };
+        let mut overridden = limits_for("etl", type_limit_ms, Some(operator_k));
+        overridden.values_mut().for_each(|l| l.window = Some(window.clone()));
+        let outcome = check_running(now, &[after_slow_streak], &overridden, &HashMap::new(), &settings);
+        assert_eq!(outcome.alerts[0].limits.source, LimitSource::OverrideK(1.0));
     }
 }

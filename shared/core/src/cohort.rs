@@ -57,7 +57,7 @@ mod tests {
     fn limits(task: &str, expected_ms: f64) -> (TaskType, TaskLimits) {
         let baseline =
             Baseline { n: 10, expected_ms, sigma_ms: 1.0, upper_ms: expected_ms + 2.0, computed_at: 0 };
-        (TaskType::new(task).unwrap(), TaskLimits { baseline: Some(baseline), task_override: None })
+        (TaskType::new(task).unwrap(), TaskLimits { baseline: Some(baseline), ..TaskLimits::default() })
     }
 
     fn member(task: &str, duration_ms: u64) -> FinishedMember {

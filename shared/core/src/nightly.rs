@@ -83,6 +83,14 @@ pub fn aggregate_day(runs: impl IntoIterator<Item = FinishedRun>) -> BTreeMap<Ta
     per_task
 }
 
+/// A task type's baseline for a night and, with the tailored method, the histogram of the window
+/// it came from: the checker computes each run's own limit from it and the run's recent runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NightBaseline {
+    pub baseline: Baseline,
+    pub window: Option<DurationHistogram>,
+}
+
 /// Merges the window's daily aggregates and computes each task type's baseline for `night`.
 /// Task types with too few runs get none. Without `exclusion_cap` every run counts (the seed
 /// method, DESIGN §2); with it, warned runs stay out up to that share of the window.
@@ -91,7 +99,7 @@ pub fn baselines_for_night<'a>(
     night: i64,
     days: impl IntoIterator<Item = &'a BTreeMap<TaskType, DayAggregate>>,
     exclusion_cap: Option<f64>,
-) -> BTreeMap<TaskType, Baseline> {
+) -> BTreeMap<TaskType, NightBaseline> {
     let keep_histogram = policy.method().needs_histogram();
     let mut window: HashMap<&TaskType, (WindowStats, Vec<u64>)> = HashMap::new();
     for day in days {
@@ -119,7 +127,8 @@ pub fn baselines_for_night<'a>(
                     histogram.push(duration);
                 }
             }
-            policy.baseline_from(&stats, computed_at).map(|b| (task.clone(), b))
+            let baseline = policy.baseline_from(&stats, computed_at)?;
+            Some((task.clone(), NightBaseline { baseline, window: stats.histogram }))
         })
         .collect()
 }
@@ -139,20 +148,20 @@ pub fn readmitted(excluded: &mut [u64], included: u64, cap: f64) -> &[u64] {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum BaselineChange {
-    Set(TaskType, Baseline),
+    Set(TaskType, NightBaseline),
     /// The task type had a baseline and no longer has enough runs for one.
     Remove(TaskType),
 }
 
 /// The writes that take the stored baselines to the new ones; none when they already match.
 pub fn baseline_changes(
-    new: &BTreeMap<TaskType, Baseline>,
-    stored: &BTreeMap<TaskType, Baseline>,
+    new: &BTreeMap<TaskType, NightBaseline>,
+    stored: &BTreeMap<TaskType, NightBaseline>,
 ) -> Vec<BaselineChange> {
     let sets = new
         .iter()
         .filter(|(task, baseline)| stored.get(*task) != Some(*baseline))
-        .map(|(task, baseline)| BaselineChange::Set(task.clone(), *baseline));
+        .map(|(task, baseline)| BaselineChange::Set(task.clone(), baseline.clone()));
     let removals = stored
         .keys()
         .filter(|task| !new.contains_key(*task))
@@ -191,7 +200,8 @@ mod tests {
         let day2 = aggregate_day([run("a", 3_000, false), run("b", 6, false)]);
         let baselines = baselines_for_night(&policy, 10, [&day1, &day2], None);
         let direct = policy.baseline(&Moments::of([1_000, 2_000, 3_000]), policy.night_start(10)).unwrap();
-        assert_eq!(baselines.get(&task("a")), Some(&direct));
+        assert_eq!(baselines.get(&task("a")).map(|b| b.baseline), Some(direct));
+        assert_eq!(baselines[&task("a")].window, None, "the seed's formulas need no histogram");
         assert!(!baselines.contains_key(&task("b")), "two runs are below min_samples");
     }
 
@@ -202,7 +212,7 @@ mod tests {
         runs.extend([run("a", 9_000, true), run("a", 5_000, true)]);
         let day = aggregate_day(runs);
         assert_eq!(day[&task("a")].warned_ms, vec![5_000, 9_000]);
-        let baseline = |cap| baselines_for_night(&policy, 10, [&day], cap)[&task("a")];
+        let baseline = |cap| baselines_for_night(&policy, 10, [&day], cap)[&task("a")].baseline;
         // 10 runs, cap 0.1: one may stay out (the 9 s one); the 5 s one counts again.
         assert_eq!(baseline(Some(0.1)).n, 9);
         let expected: Vec<u64> = (0..8).map(|i| 1_000 + i).chain([5_000]).collect();
@@ -223,18 +233,21 @@ mod tests {
         let day1 = aggregate_day(runs);
         let day2 = aggregate_day([run("a", 3_700_000, false), run("a", 3_500_000, true)]);
         assert!(!day1[&task("a")].lacks_histogram());
-        let baseline = |cap| baselines_for_night(&policy, 10, [&day1, &day2], cap)[&task("a")];
+        let baseline = |cap| baselines_for_night(&policy, 10, [&day1, &day2], cap)[&task("a")].clone();
         let direct = |durations: Vec<u64>| {
             let mut stats = WindowStats::new(true);
             for d in durations {
                 stats.push(d);
             }
-            policy.baseline_from(&stats, policy.night_start(10)).unwrap()
+            let baseline = policy.baseline_from(&stats, policy.night_start(10)).unwrap();
+            NightBaseline { baseline, window: stats.histogram }
         };
         let healthy: Vec<u64> = (0..8).map(|i| 3_600_000 + i * 60_000).chain([3_700_000]).collect();
-        // 11 runs, cap 0.1: the 9,000 s one stays out, the 3,500 s one counts again.
+        // 11 runs, cap 0.1: the 9,000 s one stays out, the 3,500 s one counts again; the window
+        // kept for the checker holds exactly the runs the baseline counted.
         assert_eq!(baseline(Some(0.1)), direct(healthy.iter().copied().chain([3_500_000]).collect()));
         assert_eq!(baseline(None), direct(healthy.iter().copied().chain([3_500_000, 9_000_000]).collect()));
+        assert_eq!(baseline(None).window.map(|w| w.count()), Some(11));
     }
 
     #[test]
@@ -260,16 +273,31 @@ mod tests {
 
     #[test]
     fn unchanged_baselines_produce_no_writes_and_vanished_ones_a_removal() {
-        let b = Baseline { n: 5, expected_ms: 1.0, sigma_ms: 0.0, upper_ms: 1.0, computed_at: 0 };
-        let newer = Baseline { computed_at: 86_400_000, ..b };
-        let stored = BTreeMap::from([(task("same"), b), (task("gone"), b), (task("moved"), b)]);
-        let new = BTreeMap::from([(task("same"), b), (task("moved"), newer), (task("fresh"), b)]);
+        let baseline = Baseline { n: 5, expected_ms: 1.0, sigma_ms: 0.0, upper_ms: 1.0, computed_at: 0 };
+        let b = NightBaseline { baseline, window: None };
+        let newer =
+            NightBaseline { baseline: Baseline { computed_at: 86_400_000, ..baseline }, window: None };
+        let reshaped =
+            NightBaseline { window: Some(DurationHistogram::from_bins([(7, 5)]).unwrap()), ..b.clone() };
+        let stored = BTreeMap::from([
+            (task("same"), b.clone()),
+            (task("gone"), b.clone()),
+            (task("moved"), b.clone()),
+            (task("reshaped"), b.clone()),
+        ]);
+        let new = BTreeMap::from([
+            (task("same"), b.clone()),
+            (task("moved"), newer.clone()),
+            (task("fresh"), b.clone()),
+            (task("reshaped"), reshaped.clone()),
+        ]);
         let changes = baseline_changes(&new, &stored);
         assert_eq!(
             changes,
             vec![
                 BaselineChange::Set(task("fresh"), b),
                 BaselineChange::Set(task("moved"), newer),
+                BaselineChange::Set(task("reshaped"), reshaped),
                 BaselineChange::Remove(task("gone")),
             ]
         );

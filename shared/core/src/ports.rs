@@ -7,13 +7,12 @@ use std::future::Future;
 
 use thiserror::Error;
 
-use crate::baseline::Baseline;
 use crate::check::{RunningRun, TaskLimits};
 use crate::cohort::FinishedMember;
 use crate::detect::Level;
 use crate::message::{Notification, Resolution};
 use crate::model::{CohortId, RunId, RunStatus, TaskType};
-use crate::nightly::{BaselineChange, DayAggregate, DayStatus, FinishedRun};
+use crate::nightly::{BaselineChange, DayAggregate, DayStatus, FinishedRun, NightBaseline};
 use crate::overrides::Override;
 use crate::time::EpochMs;
 
@@ -96,9 +95,9 @@ pub trait RunStore {
     fn record_finish(&self, event: &RunFinished)
     -> impl Future<Output = Result<Recorded, StoreError>> + Send;
     fn list_running(&self) -> impl Future<Output = Result<Listing<RunningRun>, StoreError>> + Send;
-    /// Fills in the cohort of each run that has one (the `running` listing does not carry it);
-    /// returns an error for each run whose stored cohort is malformed (those keep none).
-    fn fill_cohorts(
+    /// Fills in what the `running` listing does not carry: each run's cohort and recent runs;
+    /// returns an error for each run whose stored item is malformed (those keep neither).
+    fn fill_details(
         &self,
         runs: &mut [RunningRun],
     ) -> impl Future<Output = Result<Vec<StoreError>, StoreError>> + Send;
@@ -166,7 +165,7 @@ pub trait StatsStore {
     ) -> impl Future<Output = Result<Listing<(TaskType, DayAggregate)>, StoreError>> + Send;
     fn stored_baselines(
         &self,
-    ) -> impl Future<Output = Result<Listing<(TaskType, Baseline)>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Listing<(TaskType, NightBaseline)>, StoreError>> + Send;
     fn apply_baseline_changes(
         &self,
         changes: &[BaselineChange],

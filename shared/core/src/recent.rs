@@ -84,13 +84,14 @@ impl PerRunLimits {
     pub fn baseline_of_run(
         &self,
         baseline: &Baseline,
-        window: impl IntoIterator<Item = (f64, u64)> + Clone,
+        window: impl IntoIterator<Item = (f64, u64)>,
         recent_ms: &[u64],
     ) -> Baseline {
         if recent_ms.is_empty() {
             return *baseline;
         }
-        let window_total: u64 = window.clone().into_iter().map(|(_, count)| count).sum();
+        let window: Vec<(f64, u64)> = window.into_iter().collect();
+        let window_total: u64 = window.iter().map(|&(_, count)| count).sum();
         if window_total == 0 {
             return *baseline;
         }

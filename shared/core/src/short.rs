@@ -160,7 +160,7 @@ mod tests {
         use crate::overrides::Override;
         let task = TaskType::new("export").unwrap();
         let run = RunId::new("r1").unwrap();
-        let limits = TaskLimits { baseline: Some(baseline(40_000.0, 44_000.0)), task_override: None };
+        let limits = TaskLimits { baseline: Some(baseline(40_000.0, 44_000.0)), ..TaskLimits::default() };
         let verdict = judge_completed(&ShortRule::default(), &task, &run, (0, 1_000), &limits, 5_000);
         assert!(matches!(verdict, ShortVerdict::TooShort(ref s) if s.duration_ms == 1_000 && s.at == 1_000));
         let muted = TaskLimits {
