@@ -25,14 +25,17 @@ async fn run(stack: &Stack, task: &str, id: &str, start: i64, end: i64, state: &
     ingest(&task_event(task, id, state, end), &stack.adapters.runs).await.unwrap();
 }
 
+/// The durations of [`etl_history`]'s runs, newest first.
+fn etl_history_durations() -> Vec<u64> {
+    (1..=10).map(|day| ((600 + 30 * (day % 10)) * S) as u64).collect()
+}
+
 /// Ten days of "etl" runs of 600..870 s, one a day, ending before `NIGHT`.
 async fn etl_history(stack: &Stack) -> Vec<u64> {
-    let mut durations = Vec::new();
-    for day in 1..=10 {
+    let durations = etl_history_durations();
+    for (day, &duration) in (1..=10).zip(&durations) {
         let start = NIGHT - day * MS_PER_DAY + 2 * MS_PER_HOUR;
-        let duration = (600 + 30 * (day % 10)) * S;
-        run(stack, "etl", &format!("etl-{day}"), start, start + duration, "SUCCEEDED").await;
-        durations.push(duration as u64);
+        run(stack, "etl", &format!("etl-{day}"), start, start + duration as i64, "SUCCEEDED").await;
     }
     durations
 }
@@ -722,7 +725,10 @@ async fn tailored_baselines_come_from_stored_histograms_and_days_stored_without_
     let core = NightBaseline { baseline: core, window: window.histogram };
     let stored = || async { stack.adapters.stats.stored_baselines().await.unwrap().items };
     assert_eq!(stored().await, vec![(TaskType::new("etl").unwrap(), core.clone())]);
-    assert!(core.baseline.upper_ms < 1_000_000.0, "a steady 600–870 s task gets a limit near its slowest run");
+    assert!(
+        core.baseline.upper_ms < 1_000_000.0,
+        "a steady 600–870 s task gets a limit near its slowest run"
+    );
 
     // A day aggregate as an older version wrote it: no histogram.
     let day_items: Vec<_> = stack
@@ -767,4 +773,88 @@ async fn tailored_baselines_come_from_stored_histograms_and_days_stored_without_
     let overfull = nightly(&stack, NIGHT + 5 * MS_PER_HOUR).await;
     assert_eq!(overfull.malformed_items, 1, "{overfull:?}");
     assert_eq!(stored().await[0].1.baseline.n, 9);
+}
+
+/// The `recent_ms` a run item holds (empty when it has none).
+async fn recent_ms_of(stack: &Stack, run_id: &str) -> Vec<u64> {
+    let items = stack.scan(&stack.config.runs_table).await;
+    let item = items.iter().find(|i| i["run_id"].as_s().is_ok_and(|id| id == run_id)).unwrap();
+    item.get("recent_ms")
+        .map(|list| list.as_l().unwrap().iter().map(|n| n.as_n().unwrap().parse().unwrap()).collect())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn with_recent_runs_a_start_records_the_runs_ended_before_it_and_the_checker_judges_it_by_its_own_limit()
+ {
+    let stack = Stack::with_env(&[("OVERRUN_RECENT_RUNS", "3")]).await;
+    etl_history(&stack).await;
+    nightly(&stack, NIGHT + MS_PER_HOUR).await;
+    let before_streak = NIGHT + 2 * MS_PER_HOUR;
+    ingest(&task_event("etl", "before-streak", "STARTED", before_streak), &stack.adapters.runs)
+        .await
+        .unwrap();
+    // This morning etl runs 25 minutes, not 10–15: three such runs, and a failed one, which is no
+    // measure of a duration.
+    for (i, minutes) in [24, 25, 26].into_iter().enumerate() {
+        let start = before_streak + i as i64 * MS_PER_HOUR;
+        run(&stack, "etl", &format!("streak-{i}"), start, start + minutes * 60 * S, "SUCCEEDED").await;
+    }
+    let after_streak = before_streak + 3 * MS_PER_HOUR;
+    run(&stack, "etl", "failed", after_streak - 10 * 60 * S, after_streak - 60 * S, "FAILED").await;
+    // Ends at the very instant the next run starts: not one of its recent runs.
+    run(&stack, "etl", "edge", after_streak - 30 * 60 * S, after_streak, "SUCCEEDED").await;
+    let started = task_event("etl", "after-streak", "STARTED", after_streak);
+    ingest(&started, &stack.adapters.runs).await.unwrap();
+
+    assert_eq!(
+        recent_ms_of(&stack, "after-streak").await,
+        vec![1_560_000, 1_500_000, 1_440_000],
+        "newest first"
+    );
+    let history: Vec<u64> = etl_history_durations().into_iter().take(3).collect();
+    assert_eq!(recent_ms_of(&stack, "before-streak").await, history, "the latest three of the history");
+    // A redelivered start keeps what its first delivery saw.
+    run(&stack, "etl", "later", after_streak + 60 * S, after_streak + 120 * S, "SUCCEEDED").await;
+    ingest(&started, &stack.adapters.runs).await.unwrap();
+    assert_eq!(recent_ms_of(&stack, "after-streak").await[0], 1_560_000);
+
+    // 20 minutes in, both runs are past their type's limit (steady 10–15 minute runs); only the
+    // one that started before the streak is late by its own recent runs.
+    let stored = stack.adapters.stats.task_limits(&[TaskType::new("etl").unwrap()]).await.unwrap().0;
+    let limits = &stored[&TaskType::new("etl").unwrap()];
+    let type_limit_ms = limits.baseline.unwrap().upper_ms;
+    assert!(type_limit_ms < 20.0 * 60_000.0, "type limit {type_limit_ms} ms");
+    let now = after_streak + 20 * 60 * S;
+    let report = check(&stack, now, "tick-1").await;
+    let warnings: Vec<Value> =
+        stack.received().await.iter().map(message).filter(|m| m["severity"] == "warning").collect();
+    let warned: Vec<&str> = warnings.iter().map(|m| m["run_id"].as_str().unwrap()).collect();
+    assert_eq!(warned, vec!["before-streak"], "{report:?}");
+    let per_run = settings(&stack).per_run.unwrap();
+    let own_limit = |recent: &[u64]| {
+        per_run.baseline_of_run(&limits.baseline.unwrap(), limits.window.as_ref().unwrap().values(), recent)
+    };
+    let before_streak_limit = own_limit(&history).upper_ms;
+    assert_eq!(
+        warnings[0]["limit_s"],
+        before_streak_limit / 1_000.0,
+        "the core's limit for its own recent runs"
+    );
+    let own = own_limit(&[1_560_000, 1_500_000, 1_440_000]);
+    assert!(
+        own.upper_ms > (now - after_streak) as f64,
+        "its own limit {} ms is past 20 minutes",
+        own.upper_ms
+    );
+}
+
+#[tokio::test]
+async fn without_recent_runs_starts_record_none_and_runs_keep_their_types_limit() {
+    let stack = Stack::new().await;
+    etl_history(&stack).await;
+    nightly(&stack, NIGHT + MS_PER_HOUR).await;
+    ingest(&task_event("etl", "plain", "STARTED", NOON), &stack.adapters.runs).await.unwrap();
+    assert!(recent_ms_of(&stack, "plain").await.is_empty());
+    assert_eq!(settings(&stack).per_run, None);
 }

@@ -143,7 +143,9 @@ impl Config {
         let recent_error = |error: RecentRunsError| {
             let (name, value) = match error {
                 RecentRunsError::Weight(_) => (RECENT_WEIGHT, recent_weight.to_string()),
-                RecentRunsError::Count(_) | RecentRunsError::Method(_) => (RECENT_RUNS, recent_count.to_string()),
+                RecentRunsError::Count(_) | RecentRunsError::Method(_) => {
+                    (RECENT_RUNS, recent_count.to_string())
+                }
             };
             ConfigError::Invalid { name, value, reason: error.to_string() }
         };

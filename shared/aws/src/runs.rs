@@ -326,8 +326,9 @@ impl RunStore for DynamoRunStore {
     async fn record_start(&self, event: &RunStarted) -> Result<Recorded, StoreError> {
         let recent = self.recent_durations(&event.task_type, event.start).await?;
         let mut request = self.update_run(event.task_type.as_str(), event.run_id.as_str());
-        let mut update =
-            String::from("SET #start = if_not_exists(#start, :start), #running = :running, #expires = :expires");
+        let mut update = String::from(
+            "SET #start = if_not_exists(#start, :start), #running = :running, #expires = :expires",
+        );
         if event.cohort.is_some() {
             update.push_str(", #cohort = :cohort");
         }
@@ -335,9 +336,11 @@ impl RunStore for DynamoRunStore {
             // A redelivered start keeps the recent runs its first delivery saw: a run's limit is
             // fixed when it starts.
             update.push_str(", #recent = if_not_exists(#recent, :recent)");
-            request = request
-                .expression_attribute_names("#recent", r::RECENT_MS)
-                .expression_attribute_values(":recent", AttributeValue::L(recent.iter().map(|&ms| n(ms)).collect()));
+            request =
+                request.expression_attribute_names("#recent", r::RECENT_MS).expression_attribute_values(
+                    ":recent",
+                    AttributeValue::L(recent.iter().map(|&ms| n(ms)).collect()),
+                );
         }
         let result = request
             .update_expression(update)
