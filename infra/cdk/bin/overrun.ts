@@ -27,6 +27,8 @@ const settings: Partial<OverrunSettings> = {
   retentionDays: number('retentionDays'),
   shortFraction: number('shortFraction'),
   exclusionCap: number('exclusionCap'),
+  recentRuns: number('recentRuns'),
+  recentWeight: number('recentWeight'),
 };
 const assetsDir = path.resolve(context('assetsDir') ?? '../../target/lambda');
 

@@ -38,6 +38,10 @@ export interface OverrunSettings {
   checkIntervalMinutes: number;
   /** Warned runs stay out of baselines up to this share of a window; unset takes the method's own (0.1 for guarded, none for seed). */
   exclusionCap?: number;
+  /** Tailored only: each run's limit also weighs the N latest succeeded runs of its type that had ended when it started (0: off). */
+  recentRuns: number;
+  /** With recentRuns: the share of the weight those runs get between them, in (0, 1). */
+  recentWeight: number;
 }
 
 export const DEFAULTS: OverrunSettings = {
@@ -50,6 +54,8 @@ export const DEFAULTS: OverrunSettings = {
   criticalFactor: 2,
   retentionDays: 35,
   shortFraction: 0.25,
+  recentRuns: 0,
+  recentWeight: 0.3,
 };
 
 export interface OverrunStackProps extends StackProps {
@@ -84,6 +90,15 @@ export class OverrunStack extends Stack {
     if (s.exclusionCap !== undefined && !(s.exclusionCap > 0 && s.exclusionCap <= 1)) {
       throw new Error(`exclusionCap must be in (0, 1], got ${s.exclusionCap}`);
     }
+    if (!Number.isInteger(s.recentRuns) || s.recentRuns < 0 || s.recentRuns > 1000) {
+      throw new Error(`recentRuns must be 0 to 1000, got ${s.recentRuns}`);
+    }
+    if (!(s.recentWeight > 0 && s.recentWeight < 1)) {
+      throw new Error(`recentWeight must be in (0, 1), got ${s.recentWeight}`);
+    }
+    if (s.recentRuns > 0 && s.method !== 'tailored') {
+      throw new Error(`recentRuns works with the tailored method, not ${s.method}`);
+    }
 
     // ------------------------------------------------------------ storage
     const tableDefaults = {
@@ -117,6 +132,13 @@ export class OverrunStack extends Stack {
       partitionKey: { name: 'resolve', type: dynamodb.AttributeType.STRING },
       projectionType: dynamodb.ProjectionType.INCLUDE,
       nonKeyAttributes: ['start_ms', 'end_ms', 'status'],
+    });
+    this.runsTable.addGlobalSecondaryIndex({
+      indexName: 'recent',
+      partitionKey: { name: 'task_type', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'succeeded_end_ms', type: dynamodb.AttributeType.NUMBER },
+      projectionType: dynamodb.ProjectionType.INCLUDE,
+      nonKeyAttributes: ['start_ms'],
     });
     this.statsTable = new dynamodb.Table(this, 'StatsTable', {
       ...tableDefaults,
@@ -170,6 +192,8 @@ export class OverrunStack extends Stack {
       OVERRUN_RETENTION_DAYS: String(s.retentionDays),
       OVERRUN_SHORT_FRACTION: String(s.shortFraction),
       OVERRUN_CHECK_INTERVAL_MINUTES: String(s.checkIntervalMinutes),
+      OVERRUN_RECENT_RUNS: String(s.recentRuns),
+      OVERRUN_RECENT_WEIGHT: String(s.recentWeight),
       ...(s.fallbackLimitSeconds !== undefined ? { OVERRUN_FALLBACK_LIMIT_S: String(s.fallbackLimitSeconds) } : {}),
       ...(s.exclusionCap !== undefined ? { OVERRUN_EXCLUSION_CAP: String(s.exclusionCap) } : {}),
     };
@@ -223,6 +247,11 @@ export class OverrunStack extends Stack {
           sid: 'RecordRunsAndCountDays',
           actions: ['dynamodb:UpdateItem'],
           resources: [this.runsTable.tableArn, this.statsTable.tableArn],
+        }),
+        new iam.PolicyStatement({
+          sid: 'LookUpTheRecentRunsOfAStart',
+          actions: ['dynamodb:Query'],
+          resources: [`${this.runsTable.tableArn}/index/recent`],
         }),
         new iam.PolicyStatement({
           sid: 'ReadLimitsForTooShortNotices',

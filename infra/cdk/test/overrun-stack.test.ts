@@ -35,7 +35,7 @@ test('both tables are on demand, encrypted, point-in-time recoverable and expire
   });
 });
 
-test('the runs table has the three sparse indexes the functions query', () => {
+test('the runs table has the four sparse indexes the functions query', () => {
   template.hasResourceProperties('AWS::DynamoDB::Table', {
     KeySchema: [
       { AttributeName: 'task_type', KeyType: 'HASH' },
@@ -45,6 +45,13 @@ test('the runs table has the three sparse indexes the functions query', () => {
       Match.objectLike({ IndexName: 'running' }),
       Match.objectLike({ IndexName: 'by-end-day' }),
       Match.objectLike({ IndexName: 'resolve' }),
+      Match.objectLike({
+        IndexName: 'recent',
+        KeySchema: [
+          { AttributeName: 'task_type', KeyType: 'HASH' },
+          { AttributeName: 'succeeded_end_ms', KeyType: 'RANGE' },
+        ],
+      }),
     ]),
   });
 });
@@ -183,6 +190,24 @@ test('k and the exclusion cap are left to the method unless asked for, and bad v
   assert.throws(() => synth({ exclusionCap: 0 }), /exclusionCap must be in \(0, 1\]/);
   assert.throws(() => synth({ method: 'lognormal' }), /method must be guarded, seed or tailored/);
   assert.throws(() => synth({ k: -1 }), /k must be a number >= 0/);
+});
+
+test('recent runs are off unless asked for, reach every function, and ingest may look them up', () => {
+  template.allResourcesProperties('AWS::Lambda::Function', {
+    Environment: { Variables: Match.objectLike({ OVERRUN_RECENT_RUNS: '0', OVERRUN_RECENT_WEIGHT: '0.3' }) },
+  });
+  template.hasResourceProperties('AWS::IAM::Policy', {
+    PolicyDocument: {
+      Statement: Match.arrayWith([Match.objectLike({ Sid: 'LookUpTheRecentRunsOfAStart', Action: 'dynamodb:Query' })]),
+    },
+  });
+  const asked = synth({ recentRuns: 3, recentWeight: 0.45 });
+  asked.allResourcesProperties('AWS::Lambda::Function', {
+    Environment: { Variables: Match.objectLike({ OVERRUN_RECENT_RUNS: '3', OVERRUN_RECENT_WEIGHT: '0.45' }) },
+  });
+  assert.throws(() => synth({ recentRuns: 3, method: 'seed' }), /recentRuns works with the tailored method, not seed/);
+  assert.throws(() => synth({ recentRuns: 1001 }), /recentRuns must be 0 to 1000/);
+  assert.throws(() => synth({ recentWeight: 1 }), /recentWeight must be in \(0, 1\)/);
 });
 
 test('the check interval sets the checker schedule and its alarm period', () => {
