@@ -858,3 +858,68 @@ async fn without_recent_runs_starts_record_none_and_runs_keep_their_types_limit(
     assert!(recent_ms_of(&stack, "plain").await.is_empty());
     assert_eq!(settings(&stack).per_run, None);
 }
+
+#[tokio::test]
+async fn a_run_whose_stored_recent_runs_are_malformed_is_reported_and_still_checked_by_its_types_limit() {
+    let stack = Stack::with_env(&[("OVERRUN_RECENT_RUNS", "3")]).await;
+    etl_history(&stack).await;
+    nightly(&stack, NIGHT + MS_PER_HOUR).await;
+    ingest(&task_event("etl", "odd", "STARTED", NOON - 2 * MS_PER_HOUR), &stack.adapters.runs).await.unwrap();
+    ingest(&task_event("etl", "good", "STARTED", NOON - 2 * MS_PER_HOUR), &stack.adapters.runs)
+        .await
+        .unwrap();
+    let not_numbers = AttributeValue::L(vec![AttributeValue::S("ten minutes".into())]);
+    stack
+        .dynamodb
+        .update_item()
+        .table_name(&stack.config.runs_table)
+        .key("task_type", AttributeValue::S("etl".into()))
+        .key("run_id", AttributeValue::S("odd".into()))
+        .update_expression("SET recent_ms = :odd")
+        .expression_attribute_values(":odd", not_numbers)
+        .send()
+        .await
+        .unwrap();
+    let report = check(&stack, NOON, "tick-1").await;
+    assert_eq!(report.malformed_items, 1, "{report:?}");
+    let warned: Vec<String> = stack
+        .received()
+        .await
+        .iter()
+        .map(message)
+        .filter(|m| m["severity"] == "warning")
+        .map(|m| m["run_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(warned.len(), 2, "both two-hour runs are past any limit of a 10–15 minute task: {warned:?}");
+}
+
+#[tokio::test]
+async fn a_malformed_window_on_a_limits_item_is_reported_its_type_keeps_its_limit_and_the_next_night_rewrites_it()
+ {
+    let stack = Stack::with_env(&[("OVERRUN_RECENT_RUNS", "3")]).await;
+    etl_history(&stack).await;
+    nightly(&stack, NIGHT + MS_PER_HOUR).await;
+    let one_count = AttributeValue::L(vec![AttributeValue::N("1".into())]);
+    stack
+        .dynamodb
+        .update_item()
+        .table_name(&stack.config.stats_table)
+        .key("pk", AttributeValue::S("LIMITS".into()))
+        .key("sk", AttributeValue::S("etl".into()))
+        .update_expression("SET hist_counts = :one")
+        .expression_attribute_values(":one", one_count)
+        .send()
+        .await
+        .unwrap();
+    ingest(&task_event("etl", "slow", "STARTED", NOON - 2 * MS_PER_HOUR), &stack.adapters.runs)
+        .await
+        .unwrap();
+    let report = check(&stack, NOON, "tick-1").await;
+    assert_eq!((report.malformed_items, report.without_limits), (1, 0), "{report:?}");
+    assert_eq!(report.alerts_published, 2, "checked against its type's limit: {report:?}");
+
+    let healed = nightly(&stack, NIGHT + 2 * MS_PER_HOUR).await;
+    assert_eq!((healed.malformed_items, healed.baselines_written), (1, 1), "{healed:?}");
+    let again = nightly(&stack, NIGHT + 3 * MS_PER_HOUR).await;
+    assert_eq!((again.malformed_items, again.baselines_written), (0, 0), "{again:?}");
+}

@@ -86,7 +86,9 @@ fn parse_baseline(reader: &ItemReader<'_>) -> Result<Option<Baseline>, StoreErro
     }))
 }
 
-fn parse_limits(item: &Item) -> Result<(TaskType, TaskLimits), StoreError> {
+/// A limits item: the type's baseline and override, and the window histogram, which is read
+/// apart: a malformed window is reported (the second error) and the type keeps its baseline.
+fn parse_limits(item: &Item) -> Result<((TaskType, TaskLimits), Option<StoreError>), StoreError> {
     let reader = ItemReader::new(item, &[st::PK, st::SK]);
     let task = TaskType::new(reader.string(st::SK)?).map_err(|e| reader.invalid(e))?;
     let task_override = Override {
@@ -95,13 +97,16 @@ fn parse_limits(item: &Item) -> Result<(TaskType, TaskLimits), StoreError> {
         mute_until: reader.optional_number(st::MUTE_UNTIL)?,
         short_fraction: reader.optional_number(st::OVERRIDE_SHORT_FRACTION)?,
     };
-    let window = parse_histogram(&reader)?;
+    let (window, window_error) = match parse_histogram(&reader) {
+        Ok(window) => ((!window.bins().is_empty()).then_some(window), None),
+        Err(error) => (None, Some(error)),
+    };
     let limits = TaskLimits {
         baseline: parse_baseline(&reader)?,
         task_override: (!task_override.is_empty()).then_some(task_override),
-        window: (!window.bins().is_empty()).then_some(window),
+        window,
     };
-    Ok((task, limits))
+    Ok(((task, limits), window_error))
 }
 
 /// `hist_bins` and `hist_counts`, two lists of equal length (both absent: an empty histogram).
@@ -294,10 +299,12 @@ impl StatsStore for DynamoStatsStore {
         let mut listing = Listing::default();
         for item in &items {
             match parse_limits(item) {
-                Ok((task, TaskLimits { baseline: Some(baseline), window, .. })) => {
-                    listing.items.push((task, NightBaseline { baseline, window }))
+                Ok(((task, TaskLimits { baseline: Some(baseline), window, .. }), window_error)) => {
+                    listing.items.push((task, NightBaseline { baseline, window }));
+                    // The nightly job rewrites a baseline whose window it could not read.
+                    listing.malformed.extend(window_error);
                 }
-                Ok(_) => {}
+                Ok((_, window_error)) => listing.malformed.extend(window_error),
                 Err(error) => listing.malformed.push(error),
             }
         }
@@ -351,8 +358,18 @@ impl StatsStore for DynamoStatsStore {
     ) -> Result<(HashMap<TaskType, TaskLimits>, Vec<StoreError>), StoreError> {
         let keys = task_types.iter().map(|t| limits_key(t.as_str())).collect();
         let found = batch_get(&self.client, &self.table, keys, &self.counters).await?;
-        let limits = parse_all(&found, parse_limits);
-        Ok((limits.items.into_iter().collect(), limits.malformed))
+        let mut limits = HashMap::new();
+        let mut malformed = Vec::new();
+        for item in &found {
+            match parse_limits(item) {
+                Ok(((task, task_limits), window_error)) => {
+                    limits.insert(task, task_limits);
+                    malformed.extend(window_error);
+                }
+                Err(error) => malformed.push(error),
+            }
+        }
+        Ok((limits, malformed))
     }
 
     async fn add_cohort_member(
