@@ -230,25 +230,17 @@ struct ScheduleArgs {
     /// this for the cohorts task events name; a history file has no such column.
     #[arg(long)]
     cohorts: bool,
-    /// With the tailored method: each run's limit also weighs the N most recent succeeded runs of
-    /// its type that had ended when it started (0: off).
-    #[arg(long, default_value_t = 0)]
-    recent_runs: usize,
-    /// With --recent-runs: the share of the weight those runs get between them, the night's
-    /// window keeping the rest.
-    #[arg(long, default_value_t = 0.3)]
-    recent_weight: f64,
+    /// With the tailored method: each run's limit also weighs the N latest succeeded runs of its
+    /// type that had ended when it started [default: 3 with tailored; 0 turns it off].
+    #[arg(long)]
+    recent_runs: Option<usize>,
+    /// The share of the weight those recent runs get between them, the night's window keeping
+    /// the rest [default: 0.3].
+    #[arg(long)]
+    recent_weight: Option<f64>,
 }
 
 impl ScheduleArgs {
-    /// For commands that cannot use recent runs: an error naming why when they were asked for.
-    fn without_recent(&self, why: &str) -> Result<RecentRuns, CliError> {
-        if self.recent_runs > 0 {
-            return Err(CliError::invalid(format!("--recent-runs: {why}")));
-        }
-        Ok(RecentRuns::default())
-    }
-
     /// The recent-runs settings, checked as the functions check them, for `policy`'s method.
     fn recent(&self, policy: &BaselinePolicy) -> Result<RecentRuns, CliError> {
         let named = |error: RecentRunsError| {
@@ -256,9 +248,7 @@ impl ScheduleArgs {
                 if matches!(error, RecentRunsError::Weight(_)) { "--recent-weight" } else { "--recent-runs" };
             CliError::invalid(format!("{option}: {error}"))
         };
-        let recent = RecentRuns::new(self.recent_runs, self.recent_weight).map_err(named)?;
-        recent.for_policy(policy).map_err(named)?;
-        Ok(recent)
+        RecentRuns::chosen(self.recent_runs, self.recent_weight, policy).map_err(named)
     }
 
     fn policy(&self, method: Method) -> Result<BaselinePolicy, CliError> {
@@ -455,6 +445,8 @@ fn backtest_request(args: BacktestArgs) -> Result<BacktestRequest, CliError> {
             let config = ReplayConfig {
                 cohorts: args.schedule.cohorts,
                 exclude_alerted: false,
+                // One limit per type, known in advance: nothing for recent runs to add.
+                recent: RecentRuns::default(),
                 ..ReplayConfig::for_policy(policy)
             };
             variants.push(Variant::hindsight(config, k));
@@ -553,7 +545,7 @@ fn execute(command: Command) -> Result<(), CliError> {
                 output: args.output,
                 config: ReplayConfig {
                     cohorts: args.schedule.cohorts,
-                    recent: args.schedule.without_recent("plot draws one limit per task type and night, and with --recent-runs each run has its own")?,
+                    recent: args.schedule.recent(&policy)?,
                     ..ReplayConfig::for_policy(policy)
                 },
                 width: args.width,

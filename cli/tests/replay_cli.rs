@@ -14,7 +14,9 @@ use tempfile::TempDir;
 
 use common::{bundled_trace, overrun};
 use overrun_core::histogram::DurationHistogram;
+use overrun_core::recent::RecentRuns;
 use overrun_core::tailored::tailored_limit;
+use overrun_core::{Baseline, BaselinePolicy};
 
 const HEADER: &str = "task_type,run_id,start_epoch_s,end_epoch_s,status";
 const DAY: i64 = 86_400;
@@ -156,7 +158,8 @@ fn json_alerts_of_a_small_trace_are_exactly_the_expected_ones() {
     let upper = alerts[0]["upper_s"].as_f64().unwrap();
     assert!((upper - (720.0 + 4.0 * 9_000f64.sqrt())).abs() < 1e-9, "{upper}");
 
-    // The default, tailored at k = 5: the limit the core computes from the five runs' histogram.
+    // The default, tailored at k = 6 weighing the three latest runs (840, 780 and 720 s): the
+    // limit the core computes from the five runs' histogram and those three.
     let output = overrun().args(["replay", "--json", "-"]).write_stdin(small_trace()).output().unwrap();
     let alerts = json_lines(&output.stdout);
     assert_eq!(alerts[0]["run_id"], "slow");
@@ -164,7 +167,17 @@ fn json_alerts_of_a_small_trace_are_exactly_the_expected_ones() {
     for d in 0..5 {
         histogram.push((600 + 60 * d) * 1_000);
     }
-    let limit_ms = tailored_limit(histogram.values(), 720_000.0, 5.0, 600_000.0).unwrap();
+    let policy = BaselinePolicy::default();
+    let type_baseline = Baseline {
+        n: 5,
+        expected_ms: 720_000.0,
+        sigma_ms: 9_000_000f64.sqrt(),
+        upper_ms: tailored_limit(histogram.values(), 720_000.0, 6.0, 600_000.0).unwrap(),
+        computed_at: 0,
+    };
+    let per_run = RecentRuns::default_for(policy.method()).for_policy(&policy).unwrap().unwrap();
+    let limit_ms =
+        per_run.baseline_of_run(&type_baseline, histogram.values(), &[840_000, 780_000, 720_000]).upper_ms;
     let upper = alerts[0]["upper_s"].as_f64().unwrap();
     assert!((upper - limit_ms / 1_000.0).abs() < 1e-6, "{upper} vs {limit_ms} ms");
     assert!(upper > 840.0 && upper < 1_200.0, "past the slowest run, below the seed's critical: {upper}");
@@ -480,20 +493,23 @@ fn backtest_hindsight_reference_knowing_the_whole_history_pages_less_and_catches
 
 #[test]
 fn backtest_with_recent_runs_labels_the_setting_and_refuses_methods_other_than_tailored() {
-    let with_recent = json_lines_of_bundled_trace(&[
-        "backtest",
-        "--json",
-        "--k",
-        "2",
-        "--recent-runs",
-        "3",
-        "--recent-weight",
-        "0.3",
-    ]);
-    assert_eq!(with_recent[0]["method"], "tailored k=2 recent=3@0.3");
-    let plain = json_lines_of_bundled_trace(&["backtest", "--json", "--k", "2"]);
-    assert_eq!(with_recent[0]["injected"], plain[0]["injected"]);
-    assert_ne!(with_recent[0]["false_alerts"], plain[0]["false_alerts"], "recent runs move the limits");
+    let backtest = |extra: &[&str]| {
+        let args: Vec<&str> = ["backtest", "--json", "--k", "2"].iter().chain(extra).copied().collect();
+        json_lines_of_bundled_trace(&args).remove(0)
+    };
+    let default = backtest(&[]);
+    assert_eq!(default["method"], "tailored k=2", "the default weighs three recent runs at 0.3");
+    assert_eq!(
+        backtest(&["--recent-runs", "3", "--recent-weight", "0.3"])["false_alerts"],
+        default["false_alerts"]
+    );
+    let other = backtest(&["--recent-runs", "5", "--recent-weight", "0.45"]);
+    assert_eq!(other["method"], "tailored k=2 recent=5@0.45");
+    let off = backtest(&["--recent-runs", "0"]);
+    assert_eq!(off["method"], "tailored k=2 recent=off");
+    assert_eq!(off["injected"], default["injected"]);
+    assert_ne!(off["false_alerts"], default["false_alerts"], "recent runs move the limits");
+    assert_eq!(backtest(&["--method", "seed"])["method"], "seed k=2", "the seed has none");
     refused_on_bundled_trace(
         &["backtest", "--method", "seed", "--recent-runs", "3"],
         "--recent-runs: recent runs work with the tailored method, not seed",
@@ -502,11 +518,6 @@ fn backtest_with_recent_runs_labels_the_setting_and_refuses_methods_other_than_t
     refused_on_bundled_trace(
         &["replay", "--recent-runs", "1001"],
         "--recent-runs: the number of recent runs must be 0 to 1000, got 1001",
-    );
-    // Not where one limit per type and night is the point.
-    refused_on_bundled_trace(
-        &["plot", "--task", "doctest", "-o", "unused.svg", "--recent-runs", "3"],
-        "each run has its own",
     );
 }
 
@@ -627,15 +638,17 @@ fn tune_recommends_the_smallest_k_within_the_budget() {
 }
 
 #[test]
-fn tune_with_recent_runs_recommends_a_k_that_replays_within_the_budget_with_them_and_names_their_settings() {
-    let recent = ["--recent-runs", "3", "--recent-weight", "0.3"];
+fn tune_with_other_recent_runs_recommends_a_k_that_replays_within_the_budget_with_them_and_names_them() {
+    let recent = ["--recent-runs", "5", "--recent-weight", "0.45"];
     let (k, text) = tune_bundled(&recent);
     assert!(
-        text.contains(&format!("OVERRUN_K={k} OVERRUN_RECENT_RUNS=3 OVERRUN_RECENT_WEIGHT=0.3\n")),
+        text.contains(&format!("OVERRUN_K={k} OVERRUN_RECENT_RUNS=5 OVERRUN_RECENT_WEIGHT=0.45\n")),
         "{text}"
     );
     assert!(warnings_per_day(k, &recent) <= 0.1);
     assert!(warnings_per_day(k - 0.05, &recent) > 0.1);
+    let (_, off) = tune_bundled(&["--recent-runs", "0"]);
+    assert!(off.contains(" OVERRUN_RECENT_RUNS=0\n"), "{off}");
 }
 
 #[test]

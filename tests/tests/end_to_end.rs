@@ -112,8 +112,6 @@ async fn events_in_baselines_overnight_and_an_alert_out_through_the_real_binarie
         ("OVERRUN_RUNS_TABLE", stack.config.runs_table.as_str()),
         ("OVERRUN_STATS_TABLE", stack.config.stats_table.as_str()),
         ("OVERRUN_TOPIC_ARN", stack.topic_arn.as_str()),
-        // Each start records its type's latest runs through the `recent` index.
-        ("OVERRUN_RECENT_RUNS", "3"),
         ("AWS_ENDPOINT_URL", endpoint().as_str()),
         ("AWS_ACCESS_KEY_ID", "testing"),
         ("AWS_SECRET_ACCESS_KEY", "testing"),
@@ -159,6 +157,7 @@ async fn events_in_baselines_overnight_and_an_alert_out_through_the_real_binarie
     }
     emulator.invoke_ok("ingest", &in_build_7("build-7-d", "STARTED", now - 13 * 60_000));
     emulator.invoke_ok("ingest", &task_event("nightly-export", "export-alone", "STARTED", now - 13 * 60_000));
+    // By default each start records its type's three latest runs through the `recent` index.
     let runs = stack.scan(&stack.config.runs_table).await;
     let alone = runs.iter().find(|i| i["run_id"].as_s().is_ok_and(|id| id == "export-alone")).unwrap();
     let recent: Vec<&str> =

@@ -277,7 +277,7 @@ async fn checker_publishes_an_alert_that_explains_itself_to_the_topic() {
     ingest(&task_event("etl", "slow", "STARTED", NOON - 2 * MS_PER_HOUR), &stack.adapters.runs)
         .await
         .unwrap();
-    ingest(&task_event("etl", "fine", "STARTED", NOON - 5 * 60 * S), &stack.adapters.runs).await.unwrap();
+    ingest(&task_event("etl", "fine", "STARTED", NOON - 60 * S), &stack.adapters.runs).await.unwrap();
 
     let report = check(&stack, NOON, "tick-1").await;
     assert_eq!((report.runs_checked, report.alerts_published), (2, 2), "{report:?}");
@@ -306,7 +306,7 @@ async fn checker_alerts_once_when_two_invocations_race() {
     let stack = Stack::new().await;
     etl_history(&stack).await;
     nightly(&stack, NIGHT + MS_PER_HOUR).await;
-    ingest(&task_event("etl", "slow", "STARTED", NOON - 1_800 * S), &stack.adapters.runs).await.unwrap();
+    ingest(&task_event("etl", "slow", "STARTED", NOON - 1_500 * S), &stack.adapters.runs).await.unwrap();
     let (a, b) = tokio::join!(check(&stack, NOON, "invocation-a"), check(&stack, NOON, "invocation-b"));
     assert_eq!(a.alerts_published + b.alerts_published, 1, "{a:?} {b:?}");
     assert_eq!(a.claims_lost + b.claims_lost, 1);
@@ -318,9 +318,9 @@ async fn a_failed_publish_releases_the_claim_and_the_next_tick_retries() {
     let stack = Stack::new().await;
     etl_history(&stack).await;
     nightly(&stack, NIGHT + MS_PER_HOUR).await;
-    // At NOON it is past the warning limit (≈ 1,098 s at the default k = 4) and, ten minutes later,
-    // still short of the critical one (≈ 2,197 s): one alert to deliver.
-    ingest(&task_event("etl", "slow", "STARTED", NOON - 1_200 * S), &stack.adapters.runs).await.unwrap();
+    // At NOON it is past the warning limit (≈ 900 s with its recent runs, 953 s without) and, ten
+    // minutes later, still short of the critical one (twice that): one alert to deliver.
+    ingest(&task_event("etl", "slow", "STARTED", NOON - 1_000 * S), &stack.adapters.runs).await.unwrap();
     let broken = stack.broken_notifier();
     let failed = overrun_checker::handle(
         NOON,
@@ -347,7 +347,7 @@ async fn a_resolved_message_follows_when_an_alerted_run_finishes() {
     let stack = Stack::new().await;
     etl_history(&stack).await;
     nightly(&stack, NIGHT + MS_PER_HOUR).await;
-    let start = NOON - 1_800 * S;
+    let start = NOON - 1_500 * S;
     ingest(&task_event("etl", "slow", "STARTED", start), &stack.adapters.runs).await.unwrap();
     check(&stack, NOON, "tick-1").await;
     assert_eq!(stack.received().await.len(), 1);
@@ -360,7 +360,7 @@ async fn a_resolved_message_follows_when_an_alerted_run_finishes() {
     let received = stack.received().await;
     assert_eq!(received.len(), 1);
     assert_eq!(received[0]["MessageAttributes"]["kind"]["Value"], "resolved");
-    assert_eq!(received[0]["Subject"], "[Overrun resolved] etl failed after 35m 00s");
+    assert_eq!(received[0]["Subject"], "[Overrun resolved] etl failed after 30m 00s");
     // Once only.
     assert_eq!(check(&stack, NOON + 1_200 * S, "tick-3").await.resolved_published, 0);
 }
@@ -372,7 +372,7 @@ async fn overrides_mute_a_task_type_or_fix_its_limit_and_the_alert_says_so() {
     nightly(&stack, NIGHT + MS_PER_HOUR).await;
     let etl = TaskType::new("etl").unwrap();
     let stats = &stack.adapters.stats;
-    ingest(&task_event("etl", "slow", "STARTED", NOON - 1_800 * S), &stack.adapters.runs).await.unwrap();
+    ingest(&task_event("etl", "slow", "STARTED", NOON - 1_500 * S), &stack.adapters.runs).await.unwrap();
 
     let mute =
         overrun_core::overrides::Override { mute_until: Some(NOON + MS_PER_HOUR), ..Default::default() };
@@ -405,7 +405,7 @@ async fn a_malformed_table_item_is_reported_and_the_good_runs_are_still_checked(
     let stack = Stack::new().await;
     etl_history(&stack).await;
     nightly(&stack, NIGHT + MS_PER_HOUR).await;
-    ingest(&task_event("etl", "slow", "STARTED", NOON - 1_800 * S), &stack.adapters.runs).await.unwrap();
+    ingest(&task_event("etl", "slow", "STARTED", NOON - 1_500 * S), &stack.adapters.runs).await.unwrap();
     use aws_sdk_dynamodb::types::AttributeValue::S as Str;
     stack
         .dynamodb
@@ -438,7 +438,7 @@ async fn checker_tick_stays_within_two_plus_two_per_hundred_running_plus_one_per
         started["detail"]["cohort"] = json!(format!("build-{}", i / 10));
         ingest(&started, &stack.adapters.runs).await.unwrap();
     }
-    ingest(&task_event("etl", "slow", "STARTED", NOON - 1_800 * S), &stack.adapters.runs).await.unwrap();
+    ingest(&task_event("etl", "slow", "STARTED", NOON - 1_500 * S), &stack.adapters.runs).await.unwrap();
     let before = stack.adapters.counters.snapshot();
     let report = check(&stack, NOON, "tick").await;
     let used = stack.adapters.counters.snapshot().since(&before);
@@ -577,8 +577,8 @@ async fn a_warned_run_is_read_apart_and_stays_out_of_the_next_baseline_only_with
     let stack = Stack::new().await;
     etl_history(&stack).await;
     nightly(&stack, NIGHT + MS_PER_HOUR).await;
-    // Warned at NOON (limit ≈ 1,098 s), then it succeeds after 2400 s; a normal run the same day.
-    ingest(&task_event("etl", "slow", "STARTED", NOON - 1_800 * S), &stack.adapters.runs).await.unwrap();
+    // Warned at NOON (limit ≈ 900 s), then it succeeds after 2,100 s; a normal run the same day.
+    ingest(&task_event("etl", "slow", "STARTED", NOON - 1_500 * S), &stack.adapters.runs).await.unwrap();
     assert_eq!(check(&stack, NOON, "tick").await.alerts_published, 1);
     ingest(&task_event("etl", "slow", "SUCCEEDED", NOON + 600 * S), &stack.adapters.runs).await.unwrap();
     run(&stack, "etl", "normal", NOON, NOON + 700 * S, "SUCCEEDED").await;
@@ -587,7 +587,7 @@ async fn a_warned_run_is_read_apart_and_stays_out_of_the_next_baseline_only_with
     let mut listed = stack.adapters.runs.finished_runs_of_day(day).await.unwrap().items;
     listed.sort_by_key(|r| r.duration_ms);
     let warned: Vec<(u64, bool)> = listed.iter().map(|r| (r.duration_ms, r.warned)).collect();
-    assert_eq!(warned, vec![(700_000, false), (2_400_000, true)]);
+    assert_eq!(warned, vec![(700_000, false), (2_100_000, true)]);
 
     let next_night = NIGHT + MS_PER_DAY + MS_PER_HOUR;
     let baseline_n = |stored: Vec<(TaskType, NightBaseline)>| {
@@ -850,8 +850,8 @@ async fn with_recent_runs_a_start_records_the_runs_ended_before_it_and_the_check
 }
 
 #[tokio::test]
-async fn without_recent_runs_starts_record_none_and_runs_keep_their_types_limit() {
-    let stack = Stack::new().await;
+async fn with_recent_runs_off_starts_record_none_and_runs_keep_their_types_limit() {
+    let stack = Stack::with_env(&[("OVERRUN_RECENT_RUNS", "0")]).await;
     etl_history(&stack).await;
     nightly(&stack, NIGHT + MS_PER_HOUR).await;
     ingest(&task_event("etl", "plain", "STARTED", NOON), &stack.adapters.runs).await.unwrap();

@@ -6,6 +6,7 @@ use std::io::Write;
 use overrun_core::backtest::{InjectionPlan, Score, Tally, inject, tally};
 use overrun_core::hindsight::hindsight_limits;
 use overrun_core::humanize::duration;
+use overrun_core::recent::RecentRuns;
 use overrun_core::replay::replay_runs_with;
 use overrun_core::{ReplayConfig, Replayer};
 use serde::Serialize;
@@ -247,10 +248,10 @@ fn label_details(config: &ReplayConfig) -> String {
         (true, cap) => format!(" excl≤{}%", (cap * 100.0).round()),
     };
     let cohorts = if config.cohorts { " cohorts" } else { "" };
-    let recent = if config.recent.is_enabled() {
-        format!(" recent={}@{}", config.recent.count, config.recent.weight)
-    } else {
-        String::new()
+    let recent = match config.recent {
+        recent if recent == RecentRuns::default_for(method) => String::new(),
+        recent if recent.is_enabled() => format!(" recent={}@{}", recent.count, recent.weight),
+        _ => " recent=off".to_owned(),
     };
     format!("{exclusion}{cohorts}{recent}")
 }

@@ -67,14 +67,21 @@ pub fn run(request: &PlotRequest, out: &mut impl Write) -> Result<(), CliError> 
             names.join(", ")
         )));
     };
+    let recent = request.config.recent;
     let title = format!(
-        "{}: {} runs, {} warnings, {} critical ({} k = {})",
+        "{}: {} runs, {} warnings, {} critical ({} k = {}{})",
         request.task_type,
         series.points.len(),
         series.warnings,
         series.criticals,
         request.config.policy.method().name(),
-        request.config.policy.method().k()
+        request.config.policy.method().k(),
+        // The band is the type's limit; with recent runs each run's own limit moves around it.
+        if recent.is_enabled() {
+            format!(", recent {}@{}", recent.count, recent.weight)
+        } else {
+            String::new()
+        }
     );
     let layout = chart::layout(&title, &series, request.width, request.height);
     let file = std::fs::File::create(&request.output).map_err(CliError::Output)?;

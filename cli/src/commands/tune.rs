@@ -7,6 +7,7 @@
 
 use std::io::Write;
 
+use overrun_core::recent::RecentRuns;
 use overrun_core::replay::replay_runs;
 use overrun_core::{BaselinePolicy, Level, ReplayConfig, Run};
 
@@ -81,12 +82,15 @@ fn exclusion_setting(config: &ReplayConfig) -> String {
     }
 }
 
-/// The recent-runs settings to deploy, when the replay used them.
+/// The recent-runs settings to deploy, when they are not the method's own.
 fn recent_setting(config: &ReplayConfig) -> String {
-    if config.recent.is_enabled() {
-        format!(" OVERRUN_RECENT_RUNS={} OVERRUN_RECENT_WEIGHT={}", config.recent.count, config.recent.weight)
-    } else {
+    let recent = config.recent;
+    if recent == RecentRuns::default_for(config.policy.method()) {
         String::new()
+    } else if recent.is_enabled() {
+        format!(" OVERRUN_RECENT_RUNS={} OVERRUN_RECENT_WEIGHT={}", recent.count, recent.weight)
+    } else {
+        " OVERRUN_RECENT_RUNS=0".to_owned()
     }
 }
 

@@ -25,7 +25,7 @@ export interface OverrunSettings {
   alertPhoneNumber?: string;
   /** `tailored` (the default), `guarded` or `seed` (docs/DETECTION.md). */
   method: string;
-  /** Limit = mean + k·σ (tailored: the price of a false page); unset takes the method's own (4 for guarded, 2 for seed, 5 for tailored). */
+  /** Limit = mean + k·σ (tailored: the price of a false page); unset takes the method's own (4 for guarded, 2 for seed, 6 for tailored). */
   k?: number;
   windowDays: number;
   minSamples: number;
@@ -38,8 +38,8 @@ export interface OverrunSettings {
   checkIntervalMinutes: number;
   /** Warned runs stay out of baselines up to this share of a window; unset takes the method's own (0.1 for guarded, none for seed). */
   exclusionCap?: number;
-  /** Tailored only: each run's limit also weighs the N latest succeeded runs of its type that had ended when it started (0: off). */
-  recentRuns: number;
+  /** Tailored only: each run's limit also weighs the N latest succeeded runs of its type that had ended when it started; unset takes the method's own (3 for tailored, none for the others), 0 turns it off. */
+  recentRuns?: number;
   /** With recentRuns: the share of the weight those runs get between them, in (0, 1). */
   recentWeight: number;
 }
@@ -54,7 +54,6 @@ export const DEFAULTS: OverrunSettings = {
   criticalFactor: 2,
   retentionDays: 35,
   shortFraction: 0.25,
-  recentRuns: 0,
   recentWeight: 0.3,
 };
 
@@ -90,13 +89,13 @@ export class OverrunStack extends Stack {
     if (s.exclusionCap !== undefined && !(s.exclusionCap > 0 && s.exclusionCap <= 1)) {
       throw new Error(`exclusionCap must be in (0, 1], got ${s.exclusionCap}`);
     }
-    if (!Number.isInteger(s.recentRuns) || s.recentRuns < 0 || s.recentRuns > 1000) {
+    if (s.recentRuns !== undefined && !(Number.isInteger(s.recentRuns) && s.recentRuns >= 0 && s.recentRuns <= 1000)) {
       throw new Error(`recentRuns must be 0 to 1000, got ${s.recentRuns}`);
     }
     if (!(s.recentWeight > 0 && s.recentWeight < 1)) {
       throw new Error(`recentWeight must be in (0, 1), got ${s.recentWeight}`);
     }
-    if (s.recentRuns > 0 && s.method !== 'tailored') {
+    if (s.recentRuns !== undefined && s.recentRuns > 0 && s.method !== 'tailored') {
       throw new Error(`recentRuns works with the tailored method, not ${s.method}`);
     }
 
@@ -192,7 +191,7 @@ export class OverrunStack extends Stack {
       OVERRUN_RETENTION_DAYS: String(s.retentionDays),
       OVERRUN_SHORT_FRACTION: String(s.shortFraction),
       OVERRUN_CHECK_INTERVAL_MINUTES: String(s.checkIntervalMinutes),
-      OVERRUN_RECENT_RUNS: String(s.recentRuns),
+      ...(s.recentRuns !== undefined ? { OVERRUN_RECENT_RUNS: String(s.recentRuns) } : {}),
       OVERRUN_RECENT_WEIGHT: String(s.recentWeight),
       ...(s.fallbackLimitSeconds !== undefined ? { OVERRUN_FALLBACK_LIMIT_S: String(s.fallbackLimitSeconds) } : {}),
       ...(s.exclusionCap !== undefined ? { OVERRUN_EXCLUSION_CAP: String(s.exclusionCap) } : {}),

@@ -192,10 +192,11 @@ test('k and the exclusion cap are left to the method unless asked for, and bad v
   assert.throws(() => synth({ k: -1 }), /k must be a number >= 0/);
 });
 
-test('recent runs are off unless asked for, reach every function, and ingest may look them up', () => {
-  template.allResourcesProperties('AWS::Lambda::Function', {
-    Environment: { Variables: Match.objectLike({ OVERRUN_RECENT_RUNS: '0', OVERRUN_RECENT_WEIGHT: '0.3' }) },
-  });
+test('recent runs are left to the method unless asked for, reach every function, and ingest may look them up', () => {
+  for (const fn of Object.values(template.findResources('AWS::Lambda::Function'))) {
+    assert.equal(fn.Properties.Environment.Variables.OVERRUN_RECENT_RUNS, undefined);
+    assert.equal(fn.Properties.Environment.Variables.OVERRUN_RECENT_WEIGHT, '0.3');
+  }
   template.hasResourceProperties('AWS::IAM::Policy', {
     PolicyDocument: {
       Statement: Match.arrayWith([Match.objectLike({ Sid: 'LookUpTheRecentRunsOfAStart', Action: 'dynamodb:Query' })]),
@@ -206,6 +207,7 @@ test('recent runs are off unless asked for, reach every function, and ingest may
     Environment: { Variables: Match.objectLike({ OVERRUN_RECENT_RUNS: '3', OVERRUN_RECENT_WEIGHT: '0.45' }) },
   });
   assert.throws(() => synth({ recentRuns: 3, method: 'seed' }), /recentRuns works with the tailored method, not seed/);
+  synth({ recentRuns: 0, method: 'seed' });
   assert.throws(() => synth({ recentRuns: 1001 }), /recentRuns must be 0 to 1000/);
   assert.throws(() => synth({ recentWeight: 1 }), /recentWeight must be in \(0, 1\)/);
 });

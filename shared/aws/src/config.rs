@@ -51,8 +51,9 @@ pub struct Config {
     /// window: OVERRUN_EXCLUSION_CAP, or the method's own (0.1 for guarded). `None`: every run
     /// counts, the seed method exactly (DESIGN §2).
     pub exclusion_cap: Option<f64>,
-    /// Recent runs (tailored only): ingest records each start's latest succeeded runs of its
-    /// type, the checker weighs them into that run's own limit. Off when the count is 0.
+    /// Recent runs (tailored only; its three latest by default): ingest records each start's
+    /// latest succeeded runs of its type, the checker weighs them into that run's own limit.
+    /// Off when the count is 0.
     pub recent: RecentRuns,
 }
 
@@ -138,19 +139,17 @@ impl Config {
                 reason: "must be a share of the window in (0, 1], or unset to count every run".into(),
             });
         }
-        let recent_count: usize = parsed(&lookup, RECENT_RUNS)?.unwrap_or(0);
-        let recent_weight: f64 = parsed(&lookup, RECENT_WEIGHT)?.unwrap_or(RecentRuns::DEFAULT_WEIGHT);
-        let recent_error = |error: RecentRunsError| {
+        let recent_count: Option<usize> = parsed(&lookup, RECENT_RUNS)?;
+        let recent_weight: Option<f64> = parsed(&lookup, RECENT_WEIGHT)?;
+        let recent = RecentRuns::chosen(recent_count, recent_weight, &policy).map_err(|error| {
             let (name, value) = match error {
-                RecentRunsError::Weight(_) => (RECENT_WEIGHT, recent_weight.to_string()),
+                RecentRunsError::Weight(weight) => (RECENT_WEIGHT, weight.to_string()),
                 RecentRunsError::Count(_) | RecentRunsError::Method(_) => {
-                    (RECENT_RUNS, recent_count.to_string())
+                    (RECENT_RUNS, recent_count.map(|c| c.to_string()).unwrap_or_default())
                 }
             };
             ConfigError::Invalid { name, value, reason: error.to_string() }
-        };
-        let recent = RecentRuns::new(recent_count, recent_weight).map_err(recent_error)?;
-        recent.for_policy(&policy).map_err(recent_error)?;
+        })?;
         Ok(Self {
             runs_table: required(RUNS_TABLE)?,
             stats_table: required(STATS_TABLE)?,
@@ -223,10 +222,10 @@ mod tests {
     const TABLES: [(&str, &str); 2] = [(RUNS_TABLE, "runs"), (STATS_TABLE, "stats")];
 
     #[test]
-    fn defaults_run_the_tailored_method_at_k_5_counting_every_run() {
+    fn defaults_run_the_tailored_method_at_k_6_counting_every_run() {
         let c = config(&TABLES).unwrap();
         assert_eq!(c.policy, BaselinePolicy::default());
-        assert_eq!(c.policy.method(), Method::Tailored { k: 5.0 });
+        assert_eq!(c.policy.method(), Method::Tailored { k: 6.0 });
         assert_eq!(c.detection, DetectionConfig::default());
         assert_eq!(c.fallback_limit_ms, None);
         assert_eq!(c.retention_days, 35);
@@ -250,18 +249,19 @@ mod tests {
     }
 
     #[test]
-    fn recent_runs_are_off_unless_asked_for_and_then_reach_the_checker_settings() {
-        let off = config(&TABLES).unwrap();
+    fn tailored_weighs_its_three_latest_runs_by_default_and_the_checker_gets_them() {
+        let on = config(&TABLES).unwrap();
+        assert_eq!(on.recent, RecentRuns { count: 3, weight: 0.3 });
+        let per_run = on.check_settings().per_run.unwrap();
+        assert_eq!((per_run.price, per_run.interval_ms), (6.0, 600_000.0), "the method's k and interval");
+        let mut vars = TABLES.to_vec();
+        vars.extend([(RECENT_RUNS, "5"), (RECENT_WEIGHT, "0.6")]);
+        assert_eq!(config(&vars).unwrap().recent, RecentRuns { count: 5, weight: 0.6 });
+        let off = config(&[TABLES[0], TABLES[1], (RECENT_RUNS, "0")]).unwrap();
         assert!(!off.recent.is_enabled());
         assert_eq!(off.check_settings().per_run, None);
-        let mut vars = TABLES.to_vec();
-        vars.push((RECENT_RUNS, "3"));
-        let on = config(&vars).unwrap();
-        assert_eq!(on.recent, RecentRuns { count: 3, weight: RecentRuns::DEFAULT_WEIGHT });
-        let per_run = on.check_settings().per_run.unwrap();
-        assert_eq!((per_run.price, per_run.interval_ms), (5.0, 600_000.0), "the method's k and interval");
-        vars.push((RECENT_WEIGHT, "0.6"));
-        assert_eq!(config(&vars).unwrap().recent.weight, 0.6);
+        let seed = config(&[TABLES[0], TABLES[1], (METHOD, "seed")]).unwrap();
+        assert_eq!(seed.check_settings().per_run, None, "the seed method has none");
     }
 
     #[test]

@@ -1,12 +1,17 @@
 //! The nightly job's arithmetic: merging 14 daily aggregates per task type into a baseline, with
-//! the default method (tailored, from histograms) and with guarded (from moments).
+//! the default method (tailored, from histograms) and with guarded (from moments); and the
+//! checker's: one tick over 1,000 running runs, with their types' limits or each with its own
+//! from its recent runs.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use overrun_core::check::{CheckSettings, RunningRun, TaskLimits, check_running};
+use overrun_core::detect::AlertedLevels;
 use overrun_core::nightly::{DayAggregate, FinishedRun, aggregate_day, baselines_for_night};
-use overrun_core::{BaselinePolicy, Method, Moments, TaskType};
+use overrun_core::recent::RecentRuns;
+use overrun_core::{BaselinePolicy, Method, Moments, RunId, TaskType};
 
 const TASK_TYPES: usize = 1_000;
 const DAYS: usize = 14;
@@ -53,7 +58,7 @@ fn bench_baselines(c: &mut Criterion) {
             b.iter(|| {
                 let baselines = baselines_for_night(&policy, 20, black_box(&days).iter(), cap);
                 // Summing the limits keeps every baseline's arithmetic live.
-                black_box(baselines.values().map(|b| b.upper_ms).sum::<f64>())
+                black_box(baselines.values().map(|b| b.baseline.upper_ms).sum::<f64>())
             })
         });
     }
@@ -64,5 +69,47 @@ fn bench_baselines(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_baselines);
+/// One checker tick over 1,000 running runs of 100 task types (14-day windows of eight runs a
+/// day), with their types' limits and with each run's own limit from three recent runs.
+fn bench_checker_tick(c: &mut Criterion) {
+    let days = days();
+    let policy = BaselinePolicy::new(Method::default(), 14, 5, 0).expect("valid settings");
+    let night = baselines_for_night(&policy, 20, days.iter(), None);
+    let limits: HashMap<TaskType, TaskLimits> = night
+        .into_iter()
+        .take(100)
+        .map(|(task, b)| {
+            (task, TaskLimits { baseline: Some(b.baseline), task_override: None, window: b.window })
+        })
+        .collect();
+    let tasks: Vec<&TaskType> = limits.keys().collect();
+    let runs: Vec<RunningRun> = (0..1_000)
+        .map(|i| RunningRun {
+            task_type: tasks[i % tasks.len()].clone(),
+            run_id: RunId::new(&format!("run-{i}")).expect("a valid id"),
+            start: 0,
+            alerted: AlertedLevels::default(),
+            cohort: None,
+            recent_ms: vec![600_000 + 1_000 * i as u64, 1_200_000, 1_800_000],
+        })
+        .collect();
+    let per_run = RecentRuns::new(3, 0.3).expect("valid").for_policy(&policy).expect("tailored");
+    let mut group = c.benchmark_group("checker");
+    group.throughput(Throughput::Elements(runs.len() as u64));
+    for (name, per_run) in [
+        ("tick_of_1000_running_runs_with_their_types_limits", None),
+        ("tick_of_1000_running_runs_each_with_its_own_limit_from_3_recent_runs", per_run),
+    ] {
+        let settings = CheckSettings { per_run, ..CheckSettings::default() };
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let outcome = check_running(3_600_000, black_box(&runs), &limits, &HashMap::new(), &settings);
+                black_box(outcome.alerts.len())
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_baselines, bench_checker_tick);
 criterion_main!(benches);

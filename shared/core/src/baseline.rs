@@ -38,7 +38,7 @@ pub enum Method {
 impl Method {
     pub const SEED_DEFAULT_K: f64 = 2.0;
     pub const GUARDED_DEFAULT_K: f64 = 4.0;
-    pub const TAILORED_DEFAULT_K: f64 = 5.0;
+    pub const TAILORED_DEFAULT_K: f64 = 6.0;
     /// The largest share of a window the guarded method keeps out.
     pub const GUARDED_EXCLUSION_CAP: f64 = 0.1;
 
@@ -332,8 +332,8 @@ mod tests {
     }
 
     #[test]
-    fn tailored_is_the_default_at_k_5_and_guarded_is_the_seed_formula_with_a_tenth_kept_out() {
-        assert_eq!(Method::default(), Method::Tailored { k: 5.0 });
+    fn tailored_is_the_default_at_k_6_and_guarded_is_the_seed_formula_with_a_tenth_kept_out() {
+        assert_eq!(Method::default(), Method::Tailored { k: 6.0 });
         assert!(Method::default().needs_histogram());
         assert_eq!(Method::default().exclusion_cap(), None, "tailored counts every run");
         assert_eq!(Method::Guarded { k: 4.0 }.exclusion_cap(), Some(0.1));

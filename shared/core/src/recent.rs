@@ -5,7 +5,7 @@
 
 use thiserror::Error;
 
-use crate::baseline::{Baseline, BaselinePolicy};
+use crate::baseline::{Baseline, BaselinePolicy, Method};
 use crate::tailored::{SPREAD, tailored_limit_weighted};
 
 /// How many recent runs count, and the share of the weight they get between them (the night's
@@ -29,7 +29,32 @@ pub enum RecentRunsError {
 impl RecentRuns {
     /// More would only cost time: a handful of runs is a streak, a thousand is a window.
     pub const MAX_COUNT: usize = 1_000;
+    /// The tailored method's default: its three latest runs, 30 % of the weight between them
+    /// (docs/DETECTION.md, "Recent runs").
+    pub const DEFAULT_COUNT: usize = 3;
     pub const DEFAULT_WEIGHT: f64 = 0.3;
+
+    /// What `method` runs with unless told otherwise: tailored weighs its recent runs, the
+    /// methods built on moments cannot.
+    pub fn default_for(method: Method) -> Self {
+        if method.needs_histogram() {
+            Self { count: Self::DEFAULT_COUNT, weight: Self::DEFAULT_WEIGHT }
+        } else {
+            Self::default()
+        }
+    }
+
+    /// The settings asked for, each unset one the method's default, checked for `policy`.
+    pub fn chosen(
+        count: Option<usize>,
+        weight: Option<f64>,
+        policy: &BaselinePolicy,
+    ) -> Result<Self, RecentRunsError> {
+        let count = count.unwrap_or(Self::default_for(policy.method()).count);
+        let recent = Self::new(count, weight.unwrap_or(Self::DEFAULT_WEIGHT))?;
+        recent.for_policy(policy)?;
+        Ok(recent)
+    }
 
     /// Checked settings; `count` 0 is "off" whatever the weight.
     pub fn new(count: usize, weight: f64) -> Result<Self, RecentRunsError> {
@@ -112,7 +137,6 @@ impl PerRunLimits {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::baseline::Method;
 
     const MINUTE: u64 = 60_000;
 
@@ -166,5 +190,16 @@ mod tests {
         let error = RecentRuns::new(3, 0.3).unwrap().for_policy(&seed).unwrap_err();
         assert_eq!(error.to_string(), "recent runs work with the tailored method, not seed");
         assert_eq!(RecentRuns::default().for_policy(&seed), Ok(None));
+    }
+
+    #[test]
+    fn unset_settings_take_the_methods_default_and_only_tailored_has_recent_runs_by_default() {
+        let tailored = BaselinePolicy::new(Method::Tailored { k: 6.0 }, 14, 5, 0).unwrap();
+        let seed = BaselinePolicy::new(Method::Seed { k: 2.0 }, 14, 5, 0).unwrap();
+        assert_eq!(RecentRuns::chosen(None, None, &tailored), Ok(RecentRuns { count: 3, weight: 0.3 }));
+        assert_eq!(RecentRuns::chosen(Some(0), None, &tailored), Ok(RecentRuns::default()), "asked off");
+        assert_eq!(RecentRuns::chosen(None, Some(0.6), &tailored), Ok(RecentRuns { count: 3, weight: 0.6 }));
+        assert_eq!(RecentRuns::chosen(None, None, &seed), Ok(RecentRuns::default()));
+        assert_eq!(RecentRuns::chosen(Some(3), None, &seed), Err(RecentRunsError::Method("seed")));
     }
 }

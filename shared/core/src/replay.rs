@@ -49,7 +49,7 @@ pub struct ReplayConfig {
     /// none, hence the same instant here).
     pub cohorts: bool,
     /// With the tailored method: the type's most recent succeeded runs count for more in each
-    /// run's limit (see [`RecentRuns`]). Off by default.
+    /// run's limit (see [`RecentRuns`]); by default the tailored method's three latest.
     pub recent: RecentRuns,
 }
 
@@ -70,7 +70,8 @@ impl ReplayConfig {
         self.policy.check_interval()
     }
 
-    /// Default settings for `policy`, with warned runs kept out as far as its method does.
+    /// Default settings for `policy`, with warned runs kept out as far as its method does and
+    /// recent runs weighed as far as its method does.
     pub fn for_policy(policy: BaselinePolicy) -> Self {
         let cap = policy.method().exclusion_cap();
         Self {
@@ -80,7 +81,7 @@ impl ReplayConfig {
             exclusion_cap: cap.unwrap_or(1.0),
             short: ShortRule::default(),
             cohorts: false,
-            recent: RecentRuns::default(),
+            recent: RecentRuns::default_for(policy.method()),
         }
     }
 
