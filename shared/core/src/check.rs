@@ -9,6 +9,7 @@ use crate::histogram::DurationHistogram;
 use crate::model::{CohortId, RunId, TaskType};
 use crate::overrides::{EffectiveLimits, LimitSource, Override, effective_limits};
 use crate::recent::PerRunLimits;
+use crate::tailored::PreparedWindow;
 use crate::time::EpochMs;
 
 /// A run the run store lists as running, with the levels already claimed for it.
@@ -77,6 +78,8 @@ pub fn check_running(
     settings: &CheckSettings,
 ) -> CheckOutcome {
     let mut outcome = CheckOutcome { checked: runs.len(), ..CheckOutcome::default() };
+    // Each type's window, prepared once for all of its running runs.
+    let mut prepared: HashMap<&TaskType, Option<PreparedWindow>> = HashMap::new();
     for run in runs {
         let task = limits.get(&run.task_type);
         let task_override = task.and_then(|t| t.task_override.as_ref());
@@ -96,9 +99,13 @@ pub fn check_running(
             (effective.source, settings.per_run, effective.baseline, task.and_then(|t| t.window.as_ref()))
             && !run.recent_ms.is_empty()
         {
-            let own = per_run.baseline_of_run(&baseline, window.values(), &run.recent_ms);
-            effective.baseline = Some(own);
-            effective.thresholds = settings.detection.thresholds(&own);
+            let window =
+                prepared.entry(&run.task_type).or_insert_with(|| per_run.prepare(&baseline, window.values()));
+            if let Some(window) = window {
+                let own = per_run.baseline_with(&baseline, window, &run.recent_ms);
+                effective.baseline = Some(own);
+                effective.thresholds = settings.detection.thresholds(&own);
+            }
         }
         let cohort_stretch =
             run.cohort.as_ref().and_then(|cohort| stretches.get(cohort)).copied().unwrap_or(1.0);

@@ -6,7 +6,7 @@
 use thiserror::Error;
 
 use crate::baseline::{Baseline, BaselinePolicy, Method};
-use crate::tailored::{SPREAD, tailored_limit_weighted};
+use crate::tailored::{PreparedWindow, SPREAD};
 
 /// How many recent runs count, and the share of the weight they get between them (the night's
 /// window keeps the rest). `count` 0 turns it off.
@@ -102,33 +102,45 @@ pub struct PerRunLimits {
 }
 
 impl PerRunLimits {
+    /// The window's side of every run's limit for one night: `None` for an empty window.
+    pub fn prepare(
+        &self,
+        baseline: &Baseline,
+        window: impl IntoIterator<Item = (f64, u64)>,
+    ) -> Option<PreparedWindow> {
+        PreparedWindow::new(window, baseline.expected_ms, self.price, self.interval_ms, SPREAD)
+    }
+
     /// The baseline a run is checked against: its type's `baseline` with the upper limit of the
-    /// night's `window` (durations in ms and their counts; weight 1 − W) together with the run's
-    /// `recent_ms` (weight W between them). The type's own baseline when the run has no recent
-    /// runs or the window is empty.
+    /// night's window (`prepared`, weight 1 − W) together with the run's `recent_ms` (weight W
+    /// between them). The type's own baseline when the run has no recent runs.
+    pub fn baseline_with(
+        &self,
+        baseline: &Baseline,
+        prepared: &PreparedWindow,
+        recent_ms: &[u64],
+    ) -> Baseline {
+        if recent_ms.is_empty() {
+            return *baseline;
+        }
+        let weight = self.recent.weight;
+        let share = weight / recent_ms.len() as f64;
+        let recent: Vec<(f64, f64)> = recent_ms.iter().map(|&duration| (duration as f64, share)).collect();
+        match prepared.limit_with(1.0 - weight, &recent) {
+            Some(upper_ms) => Baseline { upper_ms, ..*baseline },
+            None => *baseline,
+        }
+    }
+
+    /// [`Self::prepare`] and [`Self::baseline_with`] in one, for a single run.
     pub fn baseline_of_run(
         &self,
         baseline: &Baseline,
         window: impl IntoIterator<Item = (f64, u64)>,
         recent_ms: &[u64],
     ) -> Baseline {
-        if recent_ms.is_empty() {
-            return *baseline;
-        }
-        let window: Vec<(f64, u64)> = window.into_iter().collect();
-        let window_total: u64 = window.iter().map(|&(_, count)| count).sum();
-        if window_total == 0 {
-            return *baseline;
-        }
-        let weight = self.recent.weight;
-        let window_share = (1.0 - weight) / window_total as f64;
-        let recent_share = weight / recent_ms.len() as f64;
-        let weighted = window
-            .into_iter()
-            .map(|(value, count)| (value, count as f64 * window_share))
-            .chain(recent_ms.iter().map(|&duration| (duration as f64, recent_share)));
-        match tailored_limit_weighted(weighted, baseline.expected_ms, self.price, self.interval_ms, SPREAD) {
-            Some(upper_ms) => Baseline { upper_ms, ..*baseline },
+        match self.prepare(baseline, window) {
+            Some(prepared) => self.baseline_with(baseline, &prepared, recent_ms),
             None => *baseline,
         }
     }

@@ -22,7 +22,9 @@ use crate::histogram::DurationHistogram;
 use crate::model::{ModelError, Run, RunId, RunStatus, TaskType, check_times};
 use crate::moments::WindowStats;
 use crate::nightly::readmitted;
+use crate::recent::PerRunLimits;
 use crate::short::{ShortFinish, ShortRule};
+use crate::tailored::PreparedWindow;
 use crate::time::{EpochMs, MS_PER_DAY, TickInterval};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -195,6 +197,8 @@ pub struct ReplayOutcome {
 /// Streaming replay: [`Replayer::push`] runs in start order, then [`Replayer::finish`].
 pub struct Replayer {
     config: ReplayConfig,
+    /// With recent runs: how each run's own limit is computed.
+    per_run: Option<PerRunLimits>,
     task_index: HashMap<Box<str>, u32, foldhash::fast::RandomState>,
     tasks: Vec<TaskState>,
     /// The latest night whose baselines are final, once any run has arrived.
@@ -254,8 +258,8 @@ struct TaskState {
     /// With recent runs: (end, duration) of the succeeded runs that may still be among the most
     /// recent for a later start, with how many share them.
     recent: BTreeMap<(EpochMs, u64), u32>,
-    /// With recent runs: the night whose window histogram is kept, and its (duration, count).
-    night_window: Option<(i64, Vec<(f64, u64)>)>,
+    /// With recent runs: the night whose window is kept, prepared for each run's own limit.
+    night_window: Option<(i64, PreparedWindow)>,
 }
 
 /// A run whose later nights still have to be checked.
@@ -369,6 +373,11 @@ struct Found {
 impl Replayer {
     pub fn new(config: ReplayConfig) -> Self {
         Self {
+            per_run: if config.per_run_limits() {
+                config.recent.for_policy(&config.policy).ok().flatten()
+            } else {
+                None
+            },
             config,
             task_index: HashMap::default(),
             tasks: Vec::new(),
@@ -724,16 +733,13 @@ impl Replayer {
     /// (its share 1 − weight) and the recent runs (weight between them), as the checker does.
     fn with_recent_runs(&self, task: u32, night: i64, limits: NightLimits, recent: &[u64]) -> NightLimits {
         let state = &self.tasks[task as usize];
-        let window = match &state.night_window {
-            Some((window_night, window)) if *window_night == night && state.fixed_limit_ms.is_none() => {
-                window
-            }
-            _ => return limits,
-        };
-        let Ok(Some(per_run)) = self.config.recent.for_policy(&self.config.policy) else {
+        let (Some(per_run), Some((window_night, prepared))) = (&self.per_run, &state.night_window) else {
             return limits;
         };
-        let baseline = per_run.baseline_of_run(&limits.baseline, window.iter().copied(), recent);
+        if *window_night != night {
+            return limits;
+        }
+        let baseline = per_run.baseline_with(&limits.baseline, prepared, recent);
         let thresholds = self.config.detection.thresholds(&baseline);
         NightLimits {
             baseline,
@@ -845,6 +851,7 @@ impl Replayer {
     fn limits(&mut self, task: u32, night: i64) -> Option<NightLimits> {
         let policy = self.config.policy;
         let detection = self.config.detection;
+        let per_run = self.per_run;
         let state = &mut self.tasks[task as usize];
         match state.cached {
             Some((cached_night, limits)) if cached_night == night => limits,
@@ -853,10 +860,6 @@ impl Replayer {
                 // Nights only move forward, so days before this window are never read again.
                 state.daily.drop_before(window.start);
                 let stats = state.daily.window(window, self.config.exclusion_cap);
-                if self.config.per_run_limits() {
-                    state.night_window =
-                        stats.histogram.as_ref().map(|histogram| (night, histogram.values().collect()));
-                }
                 let fixed_limit_ms = state.fixed_limit_ms;
                 let limits = policy.baseline_from(&stats, policy.night_start(night)).map(|mut baseline| {
                     if let Some(limit_ms) = fixed_limit_ms {
@@ -870,6 +873,12 @@ impl Replayer {
                             .map(|level| thresholds.first_exceeding_elapsed_ms(level)),
                     }
                 });
+                state.night_window = match (&per_run, &stats.histogram, &limits) {
+                    (Some(per_run), Some(histogram), Some(limits)) if fixed_limit_ms.is_none() => per_run
+                        .prepare(&limits.baseline, histogram.values())
+                        .map(|prepared| (night, prepared)),
+                    _ => None,
+                };
                 state.cached = Some((night, limits));
                 limits
             }

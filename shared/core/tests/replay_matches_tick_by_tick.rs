@@ -4,12 +4,13 @@
 use std::collections::BTreeMap;
 
 use overrun_core::histogram::DurationHistogram;
+use overrun_core::recent::PerRunLimits;
 use overrun_core::replay::{RecentRuns, replay_runs};
-use overrun_core::tailored::{SPREAD, tailored_limit, tailored_limit_weighted};
+use overrun_core::tailored::tailored_limit;
 use overrun_core::time::{MS_PER_DAY, MS_PER_HOUR};
 use overrun_core::{
-    BaselinePolicy, DetectionConfig, Level, Method, ReplayConfig, Run, RunId, RunStatus, ShortRule, TaskType,
-    TickInterval,
+    Baseline, BaselinePolicy, DetectionConfig, Level, Method, ReplayConfig, Run, RunId, RunStatus, ShortRule,
+    TaskType, TickInterval,
 };
 use proptest::prelude::*;
 
@@ -50,17 +51,29 @@ fn naive_baseline(p: &Params, durations: &[f64], recent: &[f64]) -> Option<(f64,
         for &d in durations {
             *bins.entry(DurationHistogram::bin_of(d as u64)).or_default() += 1;
         }
-        let values = bins.into_iter().map(|(bin, count)| (DurationHistogram::value_of(bin), count));
+        let values: Vec<(f64, u64)> =
+            bins.into_iter().map(|(bin, count)| (DurationHistogram::value_of(bin), count)).collect();
         let interval = (p.interval_s * 1_000) as f64;
+        let type_limit = tailored_limit(values.iter().copied(), mean, p.k, interval)?;
         if recent.is_empty() {
-            tailored_limit(values, mean, p.k, interval)?
+            type_limit
         } else {
-            let window_share = (1.0 - p.recent_weight) / n;
-            let recent_share = p.recent_weight / recent.len() as f64;
-            let weighted = values
-                .map(|(value, count)| (value, count as f64 * window_share))
-                .chain(recent.iter().map(|&d| (d, recent_share)));
-            tailored_limit_weighted(weighted, mean, p.k, interval, SPREAD)?
+            // A run's own limit, by the function the engine and the checker share; its
+            // arithmetic is unit-tested against the plain weighted limit (`recent`, `tailored`).
+            let per_run = PerRunLimits {
+                recent: RecentRuns { count: recent.len(), weight: p.recent_weight },
+                price: p.k,
+                interval_ms: interval,
+            };
+            let baseline = Baseline {
+                n: durations.len() as u64,
+                expected_ms: mean,
+                sigma_ms: sd,
+                upper_ms: type_limit,
+                computed_at: 0,
+            };
+            let recent: Vec<u64> = recent.iter().map(|&d| d as u64).collect();
+            per_run.baseline_of_run(&baseline, values.iter().copied(), &recent).upper_ms
         }
     } else {
         mean + p.k * sd
