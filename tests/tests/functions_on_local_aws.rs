@@ -805,7 +805,10 @@ async fn with_recent_runs_a_start_records_the_runs_ended_before_it_and_the_check
     // Ends at the very instant the next run starts: not one of its recent runs.
     run(&stack, "etl", "edge", after_streak - 30 * 60 * S, after_streak, "SUCCEEDED").await;
     let started = task_event("etl", "after-streak", "STARTED", after_streak);
+    let before = stack.adapters.counters.snapshot();
     ingest(&started, &stack.adapters.runs).await.unwrap();
+    let used = stack.adapters.counters.snapshot().since(&before);
+    assert_eq!(used.dynamodb_requests, 2, "one Query of the index and the start's UpdateItem");
 
     assert_eq!(
         recent_ms_of(&stack, "after-streak").await,
@@ -854,7 +857,13 @@ async fn with_recent_runs_off_starts_record_none_and_runs_keep_their_types_limit
     let stack = Stack::with_env(&[("OVERRUN_RECENT_RUNS", "0")]).await;
     etl_history(&stack).await;
     nightly(&stack, NIGHT + MS_PER_HOUR).await;
+    let before = stack.adapters.counters.snapshot();
     ingest(&task_event("etl", "plain", "STARTED", NOON), &stack.adapters.runs).await.unwrap();
+    assert_eq!(
+        stack.adapters.counters.snapshot().since(&before).dynamodb_requests,
+        1,
+        "the start's UpdateItem"
+    );
     assert!(recent_ms_of(&stack, "plain").await.is_empty());
     assert_eq!(settings(&stack).per_run, None);
 }
