@@ -112,33 +112,19 @@ export class OverrunStack extends Stack {
       partitionKey: { name: 'task_type', type: dynamodb.AttributeType.STRING },
       sortKey: { name: 'run_id', type: dynamodb.AttributeType.STRING },
     });
-    this.runsTable.addGlobalSecondaryIndex({
-      indexName: 'running',
-      partitionKey: { name: 'running', type: dynamodb.AttributeType.STRING },
-      sortKey: { name: 'start_ms', type: dynamodb.AttributeType.NUMBER },
-      projectionType: dynamodb.ProjectionType.INCLUDE,
-      nonKeyAttributes: ['alert_warning', 'alert_critical'],
-    });
-    this.runsTable.addGlobalSecondaryIndex({
-      indexName: 'by-end-day',
-      partitionKey: { name: 'end_day', type: dynamodb.AttributeType.STRING },
-      sortKey: { name: 'end_ms', type: dynamodb.AttributeType.NUMBER },
-      projectionType: dynamodb.ProjectionType.INCLUDE,
-      nonKeyAttributes: ['start_ms'],
-    });
-    this.runsTable.addGlobalSecondaryIndex({
-      indexName: 'resolve',
-      partitionKey: { name: 'resolve', type: dynamodb.AttributeType.STRING },
-      projectionType: dynamodb.ProjectionType.INCLUDE,
-      nonKeyAttributes: ['start_ms', 'end_ms', 'status'],
-    });
-    this.runsTable.addGlobalSecondaryIndex({
-      indexName: 'recent',
-      partitionKey: { name: 'task_type', type: dynamodb.AttributeType.STRING },
-      sortKey: { name: 'succeeded_end_ms', type: dynamodb.AttributeType.NUMBER },
-      projectionType: dynamodb.ProjectionType.INCLUDE,
-      nonKeyAttributes: ['start_ms'],
-    });
+    // Sparse indexes (docs/DATA-MODEL.md): an item is in one only while it has the key attribute.
+    const index = (indexName: string, partition: string, sort: string | undefined, nonKeyAttributes: string[]) =>
+      this.runsTable.addGlobalSecondaryIndex({
+        indexName,
+        partitionKey: { name: partition, type: dynamodb.AttributeType.STRING },
+        ...(sort ? { sortKey: { name: sort, type: dynamodb.AttributeType.NUMBER } } : {}),
+        projectionType: dynamodb.ProjectionType.INCLUDE,
+        nonKeyAttributes,
+      });
+    index('running', 'running', 'start_ms', ['alert_warning', 'alert_critical']);
+    index('by-end-day', 'end_day', 'end_ms', ['start_ms']);
+    index('resolve', 'resolve', undefined, ['start_ms', 'end_ms', 'status']);
+    index('recent', 'task_type', 'succeeded_end_ms', ['start_ms']);
     this.statsTable = new dynamodb.Table(this, 'StatsTable', {
       ...tableDefaults,
       partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
