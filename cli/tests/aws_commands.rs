@@ -53,8 +53,10 @@ async fn backfill_loads_the_history_and_computes_baselines_and_loading_twice_cou
         ))
         .stdout(contains("baselines: 1 task types have one (1 written)"));
 
-    let running = stack.adapters.runs.list_running().await.unwrap().items;
+    let mut running = stack.adapters.runs.list_running().await.unwrap().items;
     assert_eq!(running.len(), 1);
+    stack.adapters.runs.fill_details(&mut running).await.unwrap();
+    assert_eq!(running[0].recent_ms, vec![601_000, 602_000, 603_000], "the three latest, loaded before it");
     let baselines = stack.adapters.stats.stored_baselines().await.unwrap().items;
     assert_eq!(baselines[0].0, TaskType::new("etl").unwrap());
     assert_eq!(baselines[0].1.baseline.n, 6);

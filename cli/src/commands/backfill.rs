@@ -70,24 +70,30 @@ pub fn run(request: &BackfillRequest, out: &mut impl Write, err: &mut impl Write
     let nightly = runtime()?.block_on(async {
         let adapters = Adapters::new(&request.aws.sdk().await, &config);
         let runs = &adapters.runs;
-        let mut results = stream::iter(events)
-            .map(|event| async move {
-                match &event {
-                    Event::Started(started) => runs.record_start(started).await,
-                    Event::Finished(finished) => runs.record_finish(finished).await,
-                }
-            })
-            .buffer_unordered(request.concurrency.max(1));
-        while let Some(result) = results.next().await {
-            match result {
-                Ok(recorded) => {
-                    report.loaded += 1;
-                    report.counted += u64::from(recorded.counted);
-                }
-                Err(error) => {
-                    report.failed += 1;
-                    if report.failed <= 5 {
-                        let _ = writeln!(err, "warning: {error}");
+        // Finished runs first, then the starts of runs still running: each of those then finds
+        // its type's latest runs in the table when its start is recorded, as it would have live.
+        let (started, finished): (Vec<Event>, Vec<Event>) =
+            events.into_iter().partition(|event| matches!(event, Event::Started(_)));
+        for phase in [finished, started] {
+            let mut results = stream::iter(phase)
+                .map(|event| async move {
+                    match &event {
+                        Event::Started(started) => runs.record_start(started).await,
+                        Event::Finished(finished) => runs.record_finish(finished).await,
+                    }
+                })
+                .buffer_unordered(request.concurrency.max(1));
+            while let Some(result) = results.next().await {
+                match result {
+                    Ok(recorded) => {
+                        report.loaded += 1;
+                        report.counted += u64::from(recorded.counted);
+                    }
+                    Err(error) => {
+                        report.failed += 1;
+                        if report.failed <= 5 {
+                            let _ = writeln!(err, "warning: {error}");
+                        }
                     }
                 }
             }
