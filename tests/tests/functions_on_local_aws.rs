@@ -844,6 +844,9 @@ async fn with_recent_runs_a_start_records_the_runs_ended_before_it_and_the_check
         before_streak_limit / 1_000.0,
         "the core's limit for its own recent runs"
     );
+    let named: Vec<f64> =
+        warnings[0]["recent_s"].as_array().unwrap().iter().map(|s| s.as_f64().unwrap()).collect();
+    assert_eq!(named, vec![630.0, 660.0, 690.0], "the alert names the runs its limit weighed");
     let own = own_limit(&[1_560_000, 1_500_000, 1_440_000]);
     assert!(
         own.upper_ms > (now - after_streak) as f64,

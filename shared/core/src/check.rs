@@ -58,6 +58,10 @@ pub struct AlertDecision {
     pub limits: EffectiveLimits,
     /// How much the run's cohort's pace stretched its limits (1: not at all).
     pub cohort_stretch: f64,
+    /// The recent runs its own limit weighed, newest first, and their share of the weight (empty
+    /// and 0: its type's limit).
+    pub recent_ms: Vec<u64>,
+    pub recent_weight: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -88,6 +92,7 @@ pub fn check_running(
             continue;
         }
         let baseline = task.and_then(|t| t.baseline.as_ref());
+        let mut own_from: (&[u64], f64) = (&[], 0.0);
         let Some(mut effective) =
             effective_limits(baseline, task_override, settings.fallback_limit_ms, &settings.detection)
         else {
@@ -105,6 +110,7 @@ pub fn check_running(
                 let own = per_run.baseline_with(&baseline, window, &run.recent_ms);
                 effective.baseline = Some(own);
                 effective.thresholds = settings.detection.thresholds(&own);
+                own_from = (&run.recent_ms[..], per_run.recent.weight);
             }
         }
         let cohort_stretch =
@@ -124,6 +130,8 @@ pub fn check_running(
                 limit_ms: thresholds.limit_ms(level),
                 limits: effective,
                 cohort_stretch,
+                recent_ms: own_from.0.to_vec(),
+                recent_weight: own_from.1,
             });
         }
     }

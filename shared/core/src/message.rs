@@ -101,6 +101,15 @@ pub fn alert_notification(alert: &AlertDecision) -> Notification {
         email += &format!("Baseline:  computed {}\n", utc_minute(b.computed_at));
     }
     email += &format!("Limits:    {}\n", source_sentence(source));
+    if !alert.recent_ms.is_empty() {
+        let took: Vec<String> = alert.recent_ms.iter().map(|&ms| duration(ms as f64)).collect();
+        email += &format!(
+            "Recent:    its limit is its own: its type's {} latest runs before it started took {} (newest first) and weigh {:.0} % in it\n",
+            alert.recent_ms.len(),
+            took.join(", "),
+            alert.recent_weight * 100.0
+        );
+    }
     if alert.cohort_stretch > 1.0 {
         email += &format!(
             "Cohort:    the runs started with it ran {:.2}× their usual time, so its limit was stretched as much\n",
@@ -124,6 +133,8 @@ pub fn alert_notification(alert: &AlertDecision) -> Notification {
         ("n", alert.limits.baseline.map_or(Json::Null, |b| Json::Num(b.n as f64))),
         ("limits_from", Json::Owned(source.to_string())),
         ("cohort_stretch", Json::Num(alert.cohort_stretch)),
+        ("recent_s", Json::Nums(alert.recent_ms.iter().map(|&ms| ms as f64 / 1_000.0).collect())),
+        ("recent_weight", Json::Num(alert.recent_weight)),
     ]);
     Notification {
         subject,
@@ -251,6 +262,7 @@ enum Json<'a> {
     Str(&'a str),
     Owned(String),
     Num(f64),
+    Nums(Vec<f64>),
     Null,
 }
 
@@ -263,6 +275,13 @@ fn serde_free_json(fields: &[(&str, Json<'_>)]) -> String {
                 Json::Owned(text) => quote(text),
                 Json::Num(number) if number.is_finite() => format!("{number}"),
                 Json::Num(_) | Json::Null => "null".to_owned(),
+                Json::Nums(numbers) => {
+                    let items: Vec<String> = numbers
+                        .iter()
+                        .map(|n| if n.is_finite() { format!("{n}") } else { "null".to_owned() })
+                        .collect();
+                    format!("[{}]", items.join(","))
+                }
             };
             format!("{}:{value}", quote(key))
         })
@@ -317,6 +336,8 @@ mod tests {
                 baseline: Some(baseline),
             },
             cohort_stretch: 1.0,
+            recent_ms: Vec::new(),
+            recent_weight: 0.0,
         }
     }
 
@@ -372,6 +393,26 @@ mod tests {
         }
         assert_eq!(n.severity, "warning");
         assert_eq!(n.kind, "overrun");
+    }
+
+    #[test]
+    fn an_alert_judged_by_its_own_limit_names_the_recent_runs_it_weighed() {
+        let plain = alert_notification(&decision("etl", Level::Warning, LimitSource::Baseline));
+        assert!(!plain.email.contains("Recent:"), "{}", plain.email);
+        assert!(plain.default.contains(r#""recent_s":[],"recent_weight":0"#), "{}", plain.default);
+        let own = alert_notification(&AlertDecision {
+            recent_ms: vec![540_000, 600_000, 570_000],
+            recent_weight: 0.3,
+            ..decision("etl", Level::Warning, LimitSource::Baseline)
+        });
+        assert!(
+            own.email.contains(
+                "Recent:    its limit is its own: its type's 3 latest runs before it started took 9m 00s, 10m 00s, 9m 30s (newest first) and weigh 30 % in it"
+            ),
+            "{}",
+            own.email
+        );
+        assert!(own.default.contains(r#""recent_s":[540,600,570],"recent_weight":0.3"#), "{}", own.default);
     }
 
     #[test]
