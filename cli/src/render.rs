@@ -24,6 +24,8 @@ struct AlertLine<'a> {
     run_start: f64,
     baseline_at: f64,
     method: &'static str,
+    /// The recent runs the run's own limit weighed, newest first (empty: its type's limit).
+    recent_s: Vec<f64>,
 }
 
 /// One too-short completion as a JSON line: `level` "info", `kind` "too_short".
@@ -86,6 +88,7 @@ pub fn json_lines(out: &mut impl Write, config: &ReplayConfig, outcome: &ReplayO
             run_start: alert.run_start as f64 / 1_000.0,
             baseline_at: alert.baseline.computed_at as f64 / 1_000.0,
             method,
+            recent_s: alert.recent_ms.iter().map(|&ms| ms as f64 / 1_000.0).collect(),
         };
         serde_json::to_writer(&mut *out, &line)?;
         out.write_all(b"\n")?;
@@ -250,8 +253,13 @@ fn busiest_day(alerts: &[Alert]) -> Option<(String, usize)> {
 
 fn alert_line(alert: &Alert) -> String {
     let b = &alert.baseline;
+    let recent = match alert.recent_ms.len() {
+        0 => String::new(),
+        1 => ", its own with 1 recent run".to_owned(),
+        runs => format!(", its own with {runs} recent runs"),
+    };
     format!(
-        "{}  {:<8}  {}  run {}: running {}, expected {}, limit {} (σ {}, n {})",
+        "{}  {:<8}  {}  run {}: running {}, expected {}, limit {} (σ {}, n {}{recent})",
         utc_minute(alert.at),
         alert.level.as_str(),
         alert.task_type,

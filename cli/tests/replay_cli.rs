@@ -144,6 +144,7 @@ fn json_alerts_of_a_small_trace_are_exactly_the_expected_ones() {
     assert!((upper - (720.0 + 2.0 * 9_000f64.sqrt())).abs() < 1e-9);
     assert_eq!(alerts[1]["level"], "critical");
     assert_eq!(alerts[1]["at"], start + 2_400);
+    assert_eq!(alerts[0]["recent_s"], serde_json::json!([]), "the seed's limit is its type's");
 
     // Guarded sits at mean + 4σ: the same run is warned about at the first check past
     // 720 + 4·√9000 ≈ 1,099 s.
@@ -180,6 +181,7 @@ fn json_alerts_of_a_small_trace_are_exactly_the_expected_ones() {
         per_run.baseline_of_run(&type_baseline, histogram.values(), &[840_000, 780_000, 720_000]).upper_ms;
     let upper = alerts[0]["upper_s"].as_f64().unwrap();
     assert!((upper - limit_ms / 1_000.0).abs() < 1e-6, "{upper} vs {limit_ms} ms");
+    assert_eq!(alerts[0]["recent_s"], serde_json::json!([840.0, 780.0, 720.0]), "its own, newest first");
     assert!(upper > 840.0 && upper < 1_200.0, "past the slowest run, below the seed's critical: {upper}");
     assert_eq!(alerts[0]["at"], (start + upper as i64).div_euclid(600) * 600 + 600);
 }

@@ -136,8 +136,10 @@ pub struct Alert {
     pub elapsed_ms: i64,
     /// The limit the elapsed time went strictly past (upper for a warning).
     pub limit_ms: f64,
-    /// The baseline in force at `at`.
+    /// The baseline in force at `at` (with recent runs, its upper limit is the run's own).
     pub baseline: Baseline,
+    /// The recent runs the run's own limit weighed, newest first (empty: its type's limit).
+    pub recent_ms: Box<[u64]>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -368,6 +370,8 @@ struct Found {
     at: EpochMs,
     limit_ms: f64,
     baseline: Baseline,
+    /// Whether the limit was the run's own, from its recent runs.
+    own_limit: bool,
 }
 
 impl Replayer {
@@ -501,7 +505,7 @@ impl Replayer {
         let still_open = !alerted.is_complete() && end.is_none_or(|end| end > policy.night_start(night + 1));
         if found.iter().any(Option::is_some) || still_open {
             let run_id = RunId::new(run_id)?;
-            self.record(seq, task, &run_id, start, found);
+            self.record(seq, task, &run_id, start, &recent, found);
             if still_open {
                 let deferred_success = succeeded && self.config.exclude_alerted;
                 self.open.push(OpenRun {
@@ -669,7 +673,7 @@ impl Replayer {
                     &mut run.alerted,
                     next,
                 );
-                self.record(run.seq, run.task, &run.run_id, run.start, found);
+                self.record(run.seq, run.task, &run.run_id, run.start, &run.recent, found);
                 let keep = !run.alerted.is_complete()
                     && run.end.is_none_or(|end| end > policy.night_start(next + 1));
                 // Retired no later than the night its end falls in: that bucket is still open.
@@ -731,21 +735,28 @@ impl Replayer {
 
     /// The limits of a run with its own recent runs: the tailored limit of the night's window
     /// (its share 1 − weight) and the recent runs (weight between them), as the checker does.
-    fn with_recent_runs(&self, task: u32, night: i64, limits: NightLimits, recent: &[u64]) -> NightLimits {
+    /// `None` when the night has no prepared window (the run keeps its type's limits).
+    fn with_recent_runs(
+        &self,
+        task: u32,
+        night: i64,
+        limits: &NightLimits,
+        recent: &[u64],
+    ) -> Option<NightLimits> {
         let state = &self.tasks[task as usize];
         let (Some(per_run), Some((window_night, prepared))) = (&self.per_run, &state.night_window) else {
-            return limits;
+            return None;
         };
         if *window_night != night {
-            return limits;
+            return None;
         }
         let baseline = per_run.baseline_with(&limits.baseline, prepared, recent);
         let thresholds = self.config.detection.thresholds(&baseline);
-        NightLimits {
+        Some(NightLimits {
             baseline,
             thresholds,
             first_exceeding_ms: Level::ALL.map(|level| thresholds.first_exceeding_elapsed_ms(level)),
-        }
+        })
     }
 
     /// The first alerting tick per level within night `night`'s span, for a run of `task`.
@@ -770,8 +781,12 @@ impl Replayer {
         let Some(mut limits) = self.limits(task, night) else {
             return found;
         };
-        if !recent.is_empty() {
-            limits = self.with_recent_runs(task, night, limits, recent);
+        let mut own_limit = false;
+        if !recent.is_empty()
+            && let Some(own) = self.with_recent_runs(task, night, &limits, recent)
+        {
+            limits = own;
+            own_limit = true;
         }
         let NightLimits { baseline, thresholds, first_exceeding_ms } = limits;
         // Between two changes of the cohort's pace the limits are constant, so each stretch of
@@ -804,7 +819,8 @@ impl Replayer {
                 let at = self.config.interval().first_tick_at_or_after(earliest);
                 if at < until {
                     alerted.insert(level);
-                    *slot = Some(Found { level, at, limit_ms: stretched.limit_ms(level), baseline });
+                    *slot =
+                        Some(Found { level, at, limit_ms: stretched.limit_ms(level), baseline, own_limit });
                 }
             }
         }
@@ -885,8 +901,17 @@ impl Replayer {
         }
     }
 
-    fn record(&mut self, seq: u64, task: u32, run_id: &RunId, start: EpochMs, found: [Option<Found>; 2]) {
-        for Found { level, at, limit_ms, baseline } in found.into_iter().flatten() {
+    #[allow(clippy::too_many_arguments)]
+    fn record(
+        &mut self,
+        seq: u64,
+        task: u32,
+        run_id: &RunId,
+        start: EpochMs,
+        recent: &[u64],
+        found: [Option<Found>; 2],
+    ) {
+        for Found { level, at, limit_ms, baseline, own_limit } in found.into_iter().flatten() {
             let alert = Alert {
                 task_type: self.tasks[task as usize].name.clone(),
                 run_id: run_id.clone(),
@@ -896,6 +921,7 @@ impl Replayer {
                 elapsed_ms: at - start,
                 limit_ms,
                 baseline,
+                recent_ms: if own_limit { recent.into() } else { Box::default() },
             };
             self.alerts.push(RecordedAlert { seq, task, alert });
         }
