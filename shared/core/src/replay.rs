@@ -901,7 +901,6 @@ impl Replayer {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn record(
         &mut self,
         seq: u64,
