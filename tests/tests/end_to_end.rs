@@ -165,6 +165,8 @@ async fn events_in_baselines_overnight_and_an_alert_out_through_the_real_binarie
     assert_eq!(recent, ["651000", "652000", "653000"], "the three latest exports, newest first");
     let checked = emulator.invoke_ok("checker", &scheduled_event());
     assert_eq!(checked["cohorts_stretched"], 1, "{checked}");
+    // Every running export started after the history: each is judged by its own limit.
+    assert_eq!(checked["own_limits"], checked["runs_checked"], "{checked}");
 
     let received = stack.received().await;
     let alerted: Vec<String> =

@@ -25,6 +25,8 @@ pub struct CheckReport {
     pub malformed_items: usize,
     /// Cohorts whose pace stretched their running members' limits this tick.
     pub cohorts_stretched: usize,
+    /// Running runs judged by their own limit, from their recent runs.
+    pub own_limits: usize,
 }
 
 /// `claim` identifies this invocation (the Lambda request id): a claim is released only by its
@@ -79,6 +81,7 @@ pub async fn handle(
         without_limits: outcome.without_limits,
         malformed_items: malformed.len(),
         cohorts_stretched: stretches.len(),
+        own_limits: outcome.own_limits,
         ..CheckReport::default()
     };
     for alert in &outcome.alerts {

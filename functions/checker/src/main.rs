@@ -37,6 +37,7 @@ async fn main() -> Result<(), Error> {
                 ("ResolvedPublished", report.resolved_published as u64),
                 ("MalformedItems", report.malformed_items as u64),
                 ("CohortsStretched", report.cohorts_stretched as u64),
+                ("OwnLimits", report.own_limits as u64),
                 ("DynamoDBRequests", used.dynamodb_requests),
             ],
         );
@@ -48,6 +49,7 @@ async fn main() -> Result<(), Error> {
             "publish_failures": report.publish_failures,
             "resolved_published": report.resolved_published,
             "cohorts_stretched": report.cohorts_stretched,
+            "own_limits": report.own_limits,
         }))
     }))
     .await

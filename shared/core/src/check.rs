@@ -70,6 +70,8 @@ pub struct CheckOutcome {
     pub checked: usize,
     pub muted: usize,
     pub without_limits: usize,
+    /// Runs judged by their own limit, from their recent runs.
+    pub own_limits: usize,
 }
 
 /// Every level each running run is strictly past at `now` and has not been alerted for yet, its
@@ -111,6 +113,7 @@ pub fn check_running(
                 effective.baseline = Some(own);
                 effective.thresholds = settings.detection.thresholds(&own);
                 own_from = (&run.recent_ms[..], per_run.recent.weight);
+                outcome.own_limits += 1;
             }
         }
         let cohort_stretch =
@@ -265,6 +268,7 @@ mod tests {
         let now = 80 * minute as i64;
         let outcome =
             check_running(now, &[after_slow_streak.clone(), plain], &limits, &HashMap::new(), &settings);
+        assert_eq!(outcome.own_limits, 1, "the run without recent runs keeps its type's limit");
         let warned: Vec<_> = outcome.alerts.iter().map(|a| a.run_id.as_str()).collect();
         assert_eq!(warned, vec!["plain"], "the run after a streak of 100-minute runs is not late at 80");
         let own = per_run.unwrap().baseline_of_run(
