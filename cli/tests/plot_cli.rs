@@ -40,6 +40,8 @@ fn svg_plot_draws_every_run_the_nightly_band_and_rings_the_alerted_run() {
     // Nine runs plus six legend dots; one ring around the slow run.
     assert_eq!(svg.matches("<circle").count(), 9 + 6 + 1, "{svg}");
     assert_eq!(svg.matches("class=\"alert\"").count(), 1);
+    // Each run with a baseline and recent runs (the default) gets its own limit as a dash.
+    assert_eq!(svg.matches("class=\"own-limit\"").count(), 4, "{svg}");
     assert!(svg.contains("etl: 9 runs, 1 warnings, 1 critical (tailored k = 6, recent 3@0.3)"), "{svg}");
 }
 

@@ -45,6 +45,12 @@ pub enum Shape {
         color: Rgb,
         width: u32,
     },
+    /// A run's own limit: a short dash at its start (`x`), at the limit (`y`).
+    Tick {
+        x: f64,
+        y: f64,
+        color: Rgb,
+    },
     /// A dot; `ring` draws a circle around it (an alert).
     Dot {
         x: f64,
@@ -145,8 +151,10 @@ pub fn layout(title: &str, series: &TaskSeries, width: u32, height: u32) -> Char
     shapes.extend(duration_grid(&frame));
     shapes.extend(date_grid(&frame));
     shapes.extend(baseline_band(&frame, series));
+    shapes.extend(own_limits(&frame, series));
     shapes.extend(runs(&frame, series));
-    shapes.extend(axes_title_and_legend(&frame, title));
+    let own = series.points.iter().any(|p| p.own_limit_ms.is_some());
+    shapes.extend(axes_title_and_legend(&frame, title, own));
     Chart { width, height, shapes }
 }
 
@@ -228,6 +236,17 @@ fn baseline_band(frame: &Frame, series: &TaskSeries) -> Vec<Shape> {
     shapes
 }
 
+/// With recent runs, each run's own limit as a dash above (or below) its dot.
+fn own_limits(frame: &Frame, series: &TaskSeries) -> Vec<Shape> {
+    series
+        .points
+        .iter()
+        .filter_map(|p| {
+            p.own_limit_ms.map(|limit| Shape::Tick { x: frame.x(p.start), y: frame.y(limit), color: UPPER })
+        })
+        .collect()
+}
+
 /// One dot per run at its start; alerted and too-short runs ringed.
 fn runs(frame: &Frame, series: &TaskSeries) -> Vec<Shape> {
     series
@@ -249,7 +268,7 @@ fn runs(frame: &Frame, series: &TaskSeries) -> Vec<Shape> {
         .collect()
 }
 
-fn axes_title_and_legend(frame: &Frame, title: &str) -> Vec<Shape> {
+fn axes_title_and_legend(frame: &Frame, title: &str, own_limits: bool) -> Vec<Shape> {
     let right = LEFT + frame.plot_w;
     let mut shapes = vec![
         Shape::Line { x1: LEFT, y1: TOP, x2: LEFT, y2: frame.bottom(), color: AXIS, width: 1 },
@@ -263,10 +282,11 @@ fn axes_title_and_legend(frame: &Frame, title: &str) -> Vec<Shape> {
             large: true,
         },
     ];
+    let upper = if own_limits { "type's limit (band), each run's own (dash)" } else { "upper limit" };
     let legend = [
         ("runs (duration at start)", RUN),
         ("expected", EXPECTED),
-        ("upper limit", UPPER),
+        (upper, UPPER),
         ("warning", WARNING),
         ("critical", CRITICAL),
         ("too short", SHORT),

@@ -61,6 +61,9 @@ fn draw(canvas: &mut Canvas, shape: &Shape) -> Result<(), Infallible> {
         Shape::Line { x1, y1, x2, y2, color, width } => Line::new(point(*x1, *y1), point(*x2, *y2))
             .into_styled(PrimitiveStyle::with_stroke(rgb(*color), *width))
             .draw(canvas),
+        Shape::Tick { x, y, color } => Line::new(point(*x - 4.0, *y), point(*x + 4.0, *y))
+            .into_styled(PrimitiveStyle::with_stroke(rgb(*color), 2))
+            .draw(canvas),
         Shape::Dot { x, y, r, fill, ring } => {
             let diameter = (2.0 * r).round() as u32 + 1;
             Circle::with_center(point(*x, *y), diameter)

@@ -31,6 +31,13 @@ pub fn render(chart: &Chart) -> String {
                 "<line x1=\"{x1:.1}\" y1=\"{y1:.1}\" x2=\"{x2:.1}\" y2=\"{y2:.1}\" stroke=\"{}\" stroke-width=\"{width}\"/>",
                 color(*c)
             ),
+            Shape::Tick { x, y, color: c } => writeln!(
+                svg,
+                "<line class=\"own-limit\" x1=\"{:.1}\" y1=\"{y:.1}\" x2=\"{:.1}\" y2=\"{y:.1}\" stroke=\"{}\" stroke-width=\"2\"/>",
+                x - 4.0,
+                x + 4.0,
+                color(*c)
+            ),
             Shape::Dot { x, y, r, fill, ring } => {
                 let dot = writeln!(
                     svg,
