@@ -180,7 +180,7 @@ struct MethodArgs {
     #[arg(long, default_value_t = MethodName::default())]
     method: MethodName,
     /// Sensitivity: how many standard deviations above the mean the limit sits (for tailored, the
-    /// price of a false page) [default: 4 for guarded, 2 for seed and lognormal, 5 for tailored].
+    /// price of a false page) [default: 4 for guarded, 2 for seed and lognormal, 6 for tailored].
     #[arg(long)]
     k: Option<f64>,
 }
@@ -272,7 +272,7 @@ struct BacktestArgs {
     #[arg(long, default_value_t = MethodName::default())]
     method: MethodName,
     /// One or more k values to compare, comma-separated [default: the method's own, 4 for
-    /// guarded, 2 for seed and lognormal, 5 for tailored].
+    /// guarded, 2 for seed and lognormal, 6 for tailored].
     #[arg(long, value_delimiter = ',')]
     k: Vec<f64>,
     #[command(flatten)]
