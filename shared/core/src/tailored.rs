@@ -113,8 +113,29 @@ pub fn tailored_limit_weighted(
     interval_ms: f64,
     spread: f64,
 ) -> Option<f64> {
-    let weighted: Vec<(f64, f64)> = weighted.into_iter().collect();
-    PreparedWindow::empty(mean_ms, price, interval_ms, spread).limit_with(0.0, &weighted)
+    let histogram: Vec<(f64, f64)> = weighted.into_iter().filter(|&(_, weight)| weight > 0.0).collect();
+    let total: f64 = histogram.iter().map(|&(_, weight)| weight).sum();
+    let longest = histogram.iter().map(|&(value, _)| value).reduce(f64::max)?;
+    let backstop = backstop(longest, mean_ms, interval_ms);
+
+    let share = 1.0 / total;
+    let mut ramps = Vec::with_capacity(histogram.len() * (1 + SLOWDOWNS.len()));
+    push_ramps(&mut ramps, histogram.iter().copied(), share, price, interval_ms, spread);
+
+    let mut sweep = Sweep::default();
+    let mut kinks: Vec<(f64, usize)> = Vec::with_capacity(ramps.len() * 2);
+    for (i, ramp) in ramps.iter().enumerate() {
+        place(ramp, i, mean_ms, &mut sweep, &mut kinks);
+    }
+    kinks.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+
+    let mut best = Best::new(backstop);
+    best.consider(mean_ms, sweep.value_at(mean_ms));
+    for (at, kink) in kinks {
+        sweep.pass(&ramps[kink / 2], kink);
+        best.consider(at, sweep.value_at(at));
+    }
+    Some(best.limit)
 }
 
 /// No limit lies past three times the longest run, nor less than three intervals past it.
@@ -201,20 +222,6 @@ pub struct PreparedWindow {
 }
 
 impl PreparedWindow {
-    /// No window: only the durations given to [`Self::limit_with`] count.
-    fn empty(mean_ms: f64, price: f64, interval_ms: f64, spread: f64) -> Self {
-        Self {
-            ramps: Vec::new(),
-            kinks: Vec::new(),
-            at_mean: Sweep::default(),
-            longest: f64::NEG_INFINITY,
-            mean_ms,
-            price,
-            interval_ms,
-            spread,
-        }
-    }
-
     /// `histogram` the window's durations (ms) and their counts; `None` for an empty window.
     pub fn new(
         histogram: impl IntoIterator<Item = (f64, u64)>,
