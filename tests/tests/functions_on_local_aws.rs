@@ -775,6 +775,32 @@ async fn tailored_baselines_come_from_stored_histograms_and_days_stored_without_
     assert_eq!(stored().await[0].1.baseline.n, 9);
 }
 
+/// The bodies of the warnings the topic delivered since the last read.
+async fn warnings_received(stack: &Stack) -> Vec<Value> {
+    stack.received().await.iter().map(message).filter(|m| m["severity"] == "warning").collect()
+}
+
+/// Overwrites one attribute of an item, as a bad write or an older version might have left it.
+async fn set_attribute(
+    stack: &Stack,
+    table: &str,
+    key: [(&str, &str); 2],
+    name: &str,
+    value: AttributeValue,
+) {
+    let mut request = stack.dynamodb.update_item().table_name(table);
+    for (key_name, key_value) in key {
+        request = request.key(key_name, AttributeValue::S(key_value.into()));
+    }
+    request
+        .update_expression("SET #name = :value")
+        .expression_attribute_names("#name", name)
+        .expression_attribute_values(":value", value)
+        .send()
+        .await
+        .unwrap();
+}
+
 /// The `recent_ms` a run item holds (empty when it has none).
 async fn recent_ms_of(stack: &Stack, run_id: &str) -> Vec<u64> {
     let items = stack.scan(&stack.config.runs_table).await;
@@ -830,8 +856,7 @@ async fn with_recent_runs_a_start_records_the_runs_ended_before_it_and_the_check
     assert!(type_limit_ms < 20.0 * 60_000.0, "type limit {type_limit_ms} ms");
     let now = after_streak + 20 * 60 * S;
     let report = check(&stack, now, "tick-1").await;
-    let warnings: Vec<Value> =
-        stack.received().await.iter().map(message).filter(|m| m["severity"] == "warning").collect();
+    let warnings = warnings_received(&stack).await;
     let warned: Vec<&str> = warnings.iter().map(|m| m["run_id"].as_str().unwrap()).collect();
     assert_eq!(warned, vec!["before-streak"], "{report:?}");
     let per_run = settings(&stack).per_run.unwrap();
@@ -881,27 +906,11 @@ async fn a_run_whose_stored_recent_runs_are_malformed_is_reported_and_still_chec
         .await
         .unwrap();
     let not_numbers = AttributeValue::L(vec![AttributeValue::S("ten minutes".into())]);
-    stack
-        .dynamodb
-        .update_item()
-        .table_name(&stack.config.runs_table)
-        .key("task_type", AttributeValue::S("etl".into()))
-        .key("run_id", AttributeValue::S("odd".into()))
-        .update_expression("SET recent_ms = :odd")
-        .expression_attribute_values(":odd", not_numbers)
-        .send()
-        .await
-        .unwrap();
+    let key = [("task_type", "etl"), ("run_id", "odd")];
+    set_attribute(&stack, &stack.config.runs_table, key, "recent_ms", not_numbers).await;
     let report = check(&stack, NOON, "tick-1").await;
     assert_eq!(report.malformed_items, 1, "{report:?}");
-    let warned: Vec<String> = stack
-        .received()
-        .await
-        .iter()
-        .map(message)
-        .filter(|m| m["severity"] == "warning")
-        .map(|m| m["run_id"].as_str().unwrap().to_owned())
-        .collect();
+    let warned = warnings_received(&stack).await;
     assert_eq!(warned.len(), 2, "both two-hour runs are past any limit of a 10–15 minute task: {warned:?}");
 }
 
@@ -912,17 +921,8 @@ async fn a_malformed_window_on_a_limits_item_is_reported_its_type_keeps_its_limi
     etl_history(&stack).await;
     nightly(&stack, NIGHT + MS_PER_HOUR).await;
     let one_count = AttributeValue::L(vec![AttributeValue::N("1".into())]);
-    stack
-        .dynamodb
-        .update_item()
-        .table_name(&stack.config.stats_table)
-        .key("pk", AttributeValue::S("LIMITS".into()))
-        .key("sk", AttributeValue::S("etl".into()))
-        .update_expression("SET hist_counts = :one")
-        .expression_attribute_values(":one", one_count)
-        .send()
-        .await
-        .unwrap();
+    let key = [("pk", "LIMITS"), ("sk", "etl")];
+    set_attribute(&stack, &stack.config.stats_table, key, "hist_counts", one_count).await;
     ingest(&task_event("etl", "slow", "STARTED", NOON - 2 * MS_PER_HOUR), &stack.adapters.runs)
         .await
         .unwrap();

@@ -79,6 +79,8 @@ pub mod stats {
     /// lists of equal length. Absent on aggregates rolled up before histograms were kept.
     pub const HIST_BINS: &str = "hist_bins";
     pub const HIST_COUNTS: &str = "hist_counts";
+    /// Both of them, for writing a histogram or removing it.
+    pub const HISTOGRAM_ATTRIBUTES: [&str; 2] = [HIST_BINS, HIST_COUNTS];
 
     pub const N: &str = "n";
     pub const EXPECTED_MS: &str = "expected_ms";

@@ -334,13 +334,13 @@ impl StatsStore for DynamoStatsStore {
                             let mut remove = Vec::new();
                             match window.filter(|w| !w.bins().is_empty()) {
                                 Some(window) => set.extend(histogram_attributes(&window)),
-                                None => remove.extend([st::HIST_BINS, st::HIST_COUNTS]),
+                                None => remove.extend(st::HISTOGRAM_ATTRIBUTES),
                             }
                             store.update_limits(task.as_str(), set, remove).await
                         }
                         BaselineChange::Remove(task) => {
                             let mut remove = st::BASELINE_ATTRIBUTES.to_vec();
-                            remove.extend([st::HIST_BINS, st::HIST_COUNTS]);
+                            remove.extend(st::HISTOGRAM_ATTRIBUTES);
                             store.update_limits(task.as_str(), Vec::new(), remove).await
                         }
                     }
