@@ -181,9 +181,13 @@ pub fn human(
     if config.short.is_enabled() {
         writeln!(
             out,
-            "  too short   {} succeeded runs finished below {:.0} % of their expected time (info)",
+            "  too short   {} notices (info): succeeded runs below {:.0} % of their expected time, the first of each task type and day{}",
             summary.short_finishes,
-            config.short.fraction() * 100.0
+            config.short.fraction() * 100.0,
+            match summary.short_repeats {
+                0 => String::new(),
+                repeats => format!("; {repeats} more that day counted, not sent"),
+            }
         )?;
     }
     if let Some((day, count)) = busiest_day(&outcome.alerts) {

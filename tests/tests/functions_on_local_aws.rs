@@ -549,6 +549,25 @@ async fn a_run_succeeding_far_below_its_expected_time_gets_one_info_notice_even_
 }
 
 #[tokio::test]
+async fn only_the_first_too_short_run_of_a_task_type_each_day_is_sent_and_the_next_day_sends_again() {
+    let stack = Stack::new().await;
+    etl_history(&stack).await;
+    nightly(&stack, NIGHT + MS_PER_HOUR).await;
+    let notifier = stack.notifier();
+    let mut notices = Vec::new();
+    for (run, start) in [("empty-1", NOON - 600 * S), ("empty-2", NOON), ("empty-3", NOON + MS_PER_DAY)] {
+        ingest_notifying(&stack, &task_event("etl", run, "STARTED", start), &notifier, run).await.unwrap();
+        let finished = task_event("etl", run, "SUCCEEDED", start + 60 * S);
+        notices.push(ingest_notifying(&stack, &finished, &notifier, run).await.unwrap().1);
+    }
+    assert_eq!(notices, [ShortNotice::Published, ShortNotice::AlreadyClaimed, ShortNotice::Published]);
+    let received = stack.received().await;
+    let runs: Vec<String> =
+        received.iter().map(|m| message(m)["run_id"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(runs, ["empty-1", "empty-3"], "one notice a day per task type");
+}
+
+#[tokio::test]
 async fn a_failed_notice_publish_fails_the_event_releases_the_claim_and_the_retry_sends_it() {
     let stack = Stack::new().await;
     etl_history(&stack).await;

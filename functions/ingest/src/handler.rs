@@ -50,7 +50,8 @@ pub enum ShortNotice {
     NoBaseline,
     Muted,
     Published,
-    /// Sent before (a redelivered event) or being sent by a concurrent invocation.
+    /// Its type's notice of the day was sent before (for this run, redelivered, or an earlier
+    /// too-short run of the day) or is being sent by a concurrent invocation.
     AlreadyClaimed,
 }
 
@@ -100,11 +101,11 @@ pub async fn handle_and_notify(
         ShortVerdict::NoBaseline => return Ok((outcome, ShortNotice::NoBaseline)),
         ShortVerdict::Muted => return Ok((outcome, ShortNotice::Muted)),
     };
-    if !store.claim_short_notice(&task_type, &run_id, settings.claim).await? {
+    if !stats.claim_short_notice(&task_type, &run_id, short.at, settings.claim).await? {
         return Ok((outcome, ShortNotice::AlreadyClaimed));
     }
     if let Err(error) = notifier.publish(&short_notification(&short)).await {
-        store.release_short_notice(&task_type, &run_id, settings.claim).await?;
+        stats.release_short_notice(&task_type, short.at, settings.claim).await?;
         return Err(error.into());
     }
     Ok((outcome, ShortNotice::Published))

@@ -455,42 +455,6 @@ impl RunStore for DynamoRunStore {
         applied("UpdateItem", result)
     }
 
-    async fn claim_short_notice(
-        &self,
-        task_type: &TaskType,
-        run_id: &RunId,
-        claim: &str,
-    ) -> Result<bool, StoreError> {
-        let result = self
-            .update_run(task_type.as_str(), run_id.as_str())
-            .update_expression("SET #short = :claim")
-            .condition_expression("attribute_exists(#end) AND attribute_not_exists(#short)")
-            .expression_attribute_names("#short", r::SHORT_NOTICE)
-            .expression_attribute_names("#end", r::END_MS)
-            .expression_attribute_values(":claim", s(claim))
-            .send()
-            .await;
-        applied("UpdateItem", result)
-    }
-
-    async fn release_short_notice(
-        &self,
-        task_type: &TaskType,
-        run_id: &RunId,
-        claim: &str,
-    ) -> Result<(), StoreError> {
-        let result = self
-            .update_run(task_type.as_str(), run_id.as_str())
-            .update_expression("REMOVE #short")
-            .condition_expression("#short = :claim")
-            .expression_attribute_names("#short", r::SHORT_NOTICE)
-            .expression_attribute_values(":claim", s(claim))
-            .send()
-            .await;
-        // Not applied: not ours (any more), nothing to give back.
-        applied("UpdateItem", result).map(|_| ())
-    }
-
     async fn release_alert(
         &self,
         task_type: &TaskType,

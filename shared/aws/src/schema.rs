@@ -33,8 +33,6 @@ pub mod runs {
     pub const RESOLVE: &str = "resolve";
     pub const RESOLVE_VALUE: &str = "pending";
     pub const RESOLVED_AT: &str = "resolved_at";
-    /// The claim of a too-short notice (ingest), so a redelivered finish sends it once.
-    pub const SHORT_NOTICE: &str = "short_notice";
     /// The cohort the run's events named (absent: none).
     pub const COHORT: &str = "cohort";
     /// `end_ms` again, set with `counted`: the sparse `recent` index lists a type's succeeded
@@ -66,6 +64,11 @@ pub mod stats {
     pub const META_SK: &str = "#META";
     pub const TASK_PREFIX: &str = "TASK#";
     pub const LIMITS_PK: &str = "LIMITS";
+    /// A task type's too-short notice of one day: `DAY#date` / `SHORT#<task type>`.
+    pub const SHORT_NOTICE_PREFIX: &str = "SHORT#";
+    /// The claim of the ingest invocation that sent it, and the run it was about.
+    pub const NOTICE_CLAIM: &str = "claim";
+    pub const NOTICE_RUN_ID: &str = "run_id";
 
     pub const FINISHED: &str = "finished";
     pub const ROLLED_UP: &str = "rolled_up";

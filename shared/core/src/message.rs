@@ -225,7 +225,8 @@ pub fn short_notification(short: &ShortFinish) -> Notification {
          Floor:     {} (runs shorter than this are reported)\n\n\
          A task that suddenly finishes this fast often did less work than usual: an empty input,\n\
          a skipped step, data no longer exported. Nothing is wrong if the work really shrank;\n\
-         the baseline will follow within its window.\n",
+         the baseline will follow within its window. Other runs of this task type that finish\n\
+         this fast before the next nightly baseline get no notice of their own.\n",
         short.task_type,
         short.run_id,
         utc_minute(short.run_start),
@@ -364,9 +365,13 @@ mod tests {
         let n = short_notification(&shrunk("nightly-export"));
         assert_eq!(n.subject, "[Overrun info] nightly-export finished in 42s, expected 20m 00s");
         assert_eq!((n.severity, n.kind), ("info", "too_short"));
-        for part in
-            ["run-7", "Expected:  20m 00s (mean of 30 succeeded runs)", "Floor:     5m 00s", "less work"]
-        {
+        for part in [
+            "run-7",
+            "Expected:  20m 00s (mean of 30 succeeded runs)",
+            "Floor:     5m 00s",
+            "less work",
+            "before the next nightly baseline get no notice of their own",
+        ] {
             assert!(n.email.contains(part), "{part} missing from:\n{}", n.email);
         }
         assert!(

@@ -118,20 +118,6 @@ pub trait RunStore {
         level: Level,
         claim: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// Claims the too-short notice of a finished run; `false` when it was claimed before.
-    fn claim_short_notice(
-        &self,
-        task_type: &TaskType,
-        run_id: &RunId,
-        claim: &str,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-    /// Gives the notice's claim back (its publish failed) so a retry of the event can send it.
-    fn release_short_notice(
-        &self,
-        task_type: &TaskType,
-        run_id: &RunId,
-        claim: &str,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
     fn list_pending_resolutions(
         &self,
     ) -> impl Future<Output = Result<Listing<Resolution>, StoreError>> + Send;
@@ -187,6 +173,23 @@ pub trait StatsStore {
         run_id: &RunId,
         member: &FinishedMember,
         expires_at_ms: EpochMs,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Claims the too-short notice of `task_type` for the day `end` falls in (the bucket between
+    /// two nightly runs) for `run_id`; `false` when a run of the type has it that day already
+    /// (this one, redelivered, or another: one notice a day says the work shrank).
+    fn claim_short_notice(
+        &self,
+        task_type: &TaskType,
+        run_id: &RunId,
+        end: EpochMs,
+        claim: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Gives the day's claim back (its publish failed) so a retry of the event can send it.
+    fn release_short_notice(
+        &self,
+        task_type: &TaskType,
+        end: EpochMs,
+        claim: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// The succeeded members of each cohort (cohorts without any are left out).
     fn cohort_members(

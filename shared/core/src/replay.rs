@@ -23,7 +23,7 @@ use crate::model::{ModelError, Run, RunId, RunStatus, TaskType, check_times};
 use crate::moments::WindowStats;
 use crate::nightly::readmitted;
 use crate::recent::PerRunLimits;
-use crate::short::{ShortFinish, ShortRule};
+use crate::short::{ShortFinish, ShortRule, first_of_each_day};
 use crate::tailored::PreparedWindow;
 use crate::time::{EpochMs, MS_PER_DAY, TickInterval};
 
@@ -163,8 +163,11 @@ pub struct ReplaySummary {
     pub horizon: Option<EpochMs>,
     pub warnings: u64,
     pub criticals: u64,
-    /// Succeeded runs that finished too soon (informational notices).
+    /// Too-short notices: the first succeeded run of each task type and day that finished too
+    /// soon (informational).
     pub short_finishes: u64,
+    /// Too-short runs of a type and day that already had its notice: counted, not sent.
+    pub short_repeats: u64,
     /// Task types with at least one alert, most alerts first.
     pub noisiest: Vec<TaskAlertCount>,
 }
@@ -191,7 +194,8 @@ impl ReplaySummary {
 pub struct ReplayOutcome {
     /// In time order; ties by input order, then warning before critical.
     pub alerts: Vec<Alert>,
-    /// In time order (of their end), ties by input order.
+    /// The too-short notices, one per task type and day at most, in time order (of their end),
+    /// ties by input order.
     pub short_finishes: Vec<ShortFinish>,
     pub summary: ReplaySummary,
 }
@@ -561,7 +565,13 @@ impl Replayer {
             .retain(|recorded| recorded.alert.at <= horizon || endless.binary_search(&recorded.seq).is_err());
         self.alerts.sort_by_key(|recorded| (recorded.alert.at, recorded.seq, recorded.alert.level));
         self.short_finishes.sort_by_key(|(seq, short)| (short.at, *seq));
-        self.summary.short_finishes = self.short_finishes.len() as u64;
+        let policy = self.config.policy;
+        let (short_finishes, short_repeats) =
+            first_of_each_day(self.short_finishes.into_iter().map(|(_, short)| short).collect(), |at| {
+                policy.bucket_of_end(at)
+            });
+        self.summary.short_finishes = short_finishes.len() as u64;
+        self.summary.short_repeats = short_repeats;
 
         let mut per_task: Vec<TaskAlertCount> = vec![TaskAlertCount::default(); self.tasks.len()];
         for recorded in &self.alerts {
@@ -592,7 +602,7 @@ impl Replayer {
         self.summary.noisiest = noisiest;
         ReplayOutcome {
             alerts: self.alerts.into_iter().map(|recorded| recorded.alert).collect(),
-            short_finishes: self.short_finishes.into_iter().map(|(_, short)| short).collect(),
+            short_finishes,
             summary: self.summary,
         }
     }

@@ -9,6 +9,14 @@
 //! so a steady task must shrink by more than its own spread, and a noisy one by more than the
 //! fraction, before anyone is told. The band is the seed's two σ whatever the method's k: how
 //! far out a method puts its upper limit is about pages for slow runs, not about short ones.
+//!
+//! A task whose work shrank finishes short run after run until its baseline catches up, so a
+//! notice goes out for the first too-short run of each task type and **day** (the bucket of end
+//! times between two nightly runs, whose baseline judged them all); the day's later ones are
+//! counted, not sent. The functions claim the day with a conditional write, the replay engine
+//! applies [`first_of_each_day`].
+
+use std::collections::HashSet;
 
 use thiserror::Error;
 
@@ -80,6 +88,23 @@ pub struct ShortFinish {
     pub floor_ms: f64,
     /// The baseline in force when it finished.
     pub baseline: Baseline,
+}
+
+/// The notices sent for too-short runs listed in the order they finished: the first of each
+/// task type and day (`day_of` an end time), and how many later ones of the same type and day
+/// were folded into them.
+pub fn first_of_each_day(
+    finishes: Vec<ShortFinish>,
+    day_of: impl Fn(EpochMs) -> i64,
+) -> (Vec<ShortFinish>, u64) {
+    let mut noticed: HashSet<(TaskType, i64)> = HashSet::new();
+    let before = finishes.len();
+    let notices: Vec<ShortFinish> = finishes
+        .into_iter()
+        .filter(|short| noticed.insert((short.task_type.clone(), day_of(short.at))))
+        .collect();
+    let folded = (before - notices.len()) as u64;
+    (notices, folded)
 }
 
 /// What the functions decide for one complete succeeded run.
@@ -189,6 +214,34 @@ mod tests {
             ShortVerdict::Normal,
             "a per-task fraction of 0 silences only this task type's notices"
         );
+    }
+
+    fn finish(task: &str, run: &str, at: EpochMs) -> ShortFinish {
+        ShortFinish {
+            task_type: TaskType::new(task).unwrap(),
+            run_id: RunId::new(run).unwrap(),
+            run_start: at - 1_000,
+            at,
+            duration_ms: 1_000,
+            floor_ms: 10_000.0,
+            baseline: baseline(40_000.0, 44_000.0),
+        }
+    }
+
+    #[test]
+    fn only_the_first_too_short_run_of_a_task_type_each_day_is_noticed_and_the_rest_are_counted() {
+        const DAY: EpochMs = 86_400_000;
+        let finishes = vec![
+            finish("export", "e1", DAY + 1),
+            finish("load", "l1", DAY + 2),
+            finish("export", "e2", DAY + 3),
+            finish("export", "e3", 2 * DAY - 1),
+            finish("export", "e4", 2 * DAY),
+        ];
+        let (notices, folded) = first_of_each_day(finishes, |at| at.div_euclid(DAY));
+        let sent: Vec<&str> = notices.iter().map(|n| n.run_id.as_str()).collect();
+        assert_eq!(sent, ["e1", "l1", "e4"], "one per type and day; a new day gets its own");
+        assert_eq!(folded, 2);
     }
 
     #[test]
