@@ -11,21 +11,26 @@
 //! `s` arrives, every run that ended before `s` is known, so every night at or before `s` is
 //! final; that is what lets alerts be found while streaming.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+mod cohort_paces;
+mod daily;
+mod outcome;
+mod own_limits;
+mod short_finishes;
+
+use std::collections::{BTreeMap, HashMap};
 
 use thiserror::Error;
 
 use crate::baseline::{Baseline, BaselinePolicy};
-use crate::cohort;
 use crate::detect::{AlertedLevels, DetectionConfig, Level, Thresholds};
-use crate::histogram::DurationHistogram;
 use crate::model::{ModelError, Run, RunId, RunStatus, TaskType, check_times};
-use crate::moments::WindowStats;
-use crate::nightly::readmitted;
 use crate::recent::PerRunLimits;
 use crate::short::{ShortFinish, ShortRule, first_of_each_day};
 use crate::tailored::PreparedWindow;
-use crate::time::{EpochMs, MS_PER_DAY, TickInterval};
+use crate::time::{EpochMs, TickInterval};
+use daily::DailyBuckets;
+pub use outcome::{Alert, ReplayOutcome, ReplaySummary, TaskAlertCount};
+use short_finishes::PendingShort;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ReplayConfig {
@@ -124,82 +129,6 @@ pub enum ReplayError {
     OutOfOrder { start: EpochMs, previous: EpochMs },
 }
 
-/// An alert the checker would have published, with what explains it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Alert {
-    pub task_type: TaskType,
-    pub run_id: RunId,
-    pub run_start: EpochMs,
-    /// The check tick that raised it.
-    pub at: EpochMs,
-    pub level: Level,
-    pub elapsed_ms: i64,
-    /// The limit the elapsed time went strictly past (upper for a warning).
-    pub limit_ms: f64,
-    /// The baseline in force at `at` (with recent runs, its upper limit is the run's own).
-    pub baseline: Baseline,
-    /// The recent runs the run's own limit weighed, newest first (empty: its type's limit).
-    pub recent_ms: Box<[u64]>,
-}
-
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct TaskAlertCount {
-    pub task_type: Option<TaskType>,
-    pub runs: u64,
-    pub warnings: u64,
-    pub criticals: u64,
-}
-
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct ReplaySummary {
-    pub runs: u64,
-    pub succeeded: u64,
-    pub failed: u64,
-    pub aborted: u64,
-    pub running: u64,
-    pub task_types: usize,
-    pub first_start: Option<EpochMs>,
-    /// The latest time in the history; runs with no end are taken as running until then.
-    pub horizon: Option<EpochMs>,
-    pub warnings: u64,
-    pub criticals: u64,
-    /// Too-short notices: the first succeeded run of each task type and day that finished too
-    /// soon (informational).
-    pub short_finishes: u64,
-    /// Too-short runs of a type and day that already had its notice: counted, not sent.
-    pub short_repeats: u64,
-    /// Task types with at least one alert, most alerts first.
-    pub noisiest: Vec<TaskAlertCount>,
-}
-
-impl ReplaySummary {
-    pub fn days_covered(&self) -> f64 {
-        match (self.first_start, self.horizon) {
-            (Some(first), Some(last)) => (last - first) as f64 / MS_PER_DAY as f64,
-            _ => 0.0,
-        }
-    }
-
-    pub fn alerts(&self) -> u64 {
-        self.warnings + self.criticals
-    }
-
-    pub fn alerts_per_day(&self) -> f64 {
-        let days = self.days_covered();
-        if days > 0.0 { self.alerts() as f64 / days } else { self.alerts() as f64 }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct ReplayOutcome {
-    /// In time order; ties by input order, then warning before critical.
-    pub alerts: Vec<Alert>,
-    /// The too-short notices, one per task type and day at most, in time order (of their end),
-    /// ties by input order.
-    pub short_finishes: Vec<ShortFinish>,
-    pub summary: ReplaySummary,
-}
-
 /// Streaming replay: [`Replayer::push`] runs in start order, then [`Replayer::finish`].
 pub struct Replayer {
     config: ReplayConfig,
@@ -244,16 +173,6 @@ struct Sibling {
     duration_ms: u64,
 }
 
-struct PendingShort {
-    seq: u64,
-    task: u32,
-    run_id: RunId,
-    start: EpochMs,
-    end: EpochMs,
-    /// The night whose baseline is in force when the run ends.
-    night: i64,
-}
-
 struct TaskState {
     name: TaskType,
     daily: DailyBuckets,
@@ -282,81 +201,6 @@ struct OpenRun {
     recent: Box<[u64]>,
     /// The succeeded members of its cohort (empty without cohorts).
     siblings: Box<[Sibling]>,
-}
-
-/// Exact moments of succeeded runs per day of end time, oldest first, with the durations of the
-/// warned runs left out (when excluding). Only the window before the current night and the days
-/// ahead of it (runs already seen that end later) are kept.
-#[derive(Default)]
-struct DailyBuckets {
-    days: VecDeque<(i64, DayBucket)>,
-    /// Whether the method needs each day's histogram of durations.
-    keep_histograms: bool,
-}
-
-#[derive(Default)]
-struct DayBucket {
-    stats: WindowStats,
-    excluded: Vec<u64>,
-}
-
-impl DailyBuckets {
-    fn new(keep_histograms: bool) -> Self {
-        Self { days: VecDeque::new(), keep_histograms }
-    }
-
-    fn bucket(&mut self, day: i64) -> &mut DayBucket {
-        // Runs arrive in start order, so their end day is almost always the newest bucket.
-        let position = self.days.iter().rposition(|&(d, _)| d <= day);
-        let fresh = || DayBucket { stats: WindowStats::new(self.keep_histograms), excluded: Vec::new() };
-        let index = match position {
-            Some(i) if self.days[i].0 == day => i,
-            Some(i) => {
-                self.days.insert(i + 1, (day, fresh()));
-                i + 1
-            }
-            None => {
-                self.days.push_front((day, fresh()));
-                0
-            }
-        };
-        &mut self.days[index].1
-    }
-
-    fn add(&mut self, day: i64, duration_ms: u64) {
-        self.bucket(day).stats.push(duration_ms);
-    }
-
-    fn add_excluded(&mut self, day: i64, duration_ms: u64) {
-        self.bucket(day).excluded.push(duration_ms);
-    }
-
-    fn drop_before(&mut self, day: i64) {
-        while self.days.front().is_some_and(|&(d, _)| d < day) {
-            self.days.pop_front();
-        }
-    }
-
-    /// The window's statistics, with all but the slowest `cap` share of its runs counted again
-    /// when more than that share was excluded.
-    fn window(&self, days: std::ops::Range<i64>, cap: f64) -> WindowStats {
-        let mut stats = WindowStats::default();
-        let mut excluded: Vec<u64> = Vec::new();
-        let in_window = || self.days.iter().filter(|(d, _)| days.contains(d)).map(|(_, bucket)| bucket);
-        for bucket in in_window() {
-            stats.linear.merge(&bucket.stats.linear);
-            stats.log.merge(&bucket.stats.log);
-            excluded.extend_from_slice(&bucket.excluded);
-        }
-        if self.keep_histograms {
-            stats.histogram =
-                Some(DurationHistogram::merged(in_window().filter_map(|b| b.stats.histogram.as_ref())));
-        }
-        for &duration in readmitted(&mut excluded, stats.linear.count(), cap) {
-            stats.push(duration);
-        }
-        stats
-    }
 }
 
 /// A night's baseline for one task type, with what detection derives from it.
@@ -698,77 +542,6 @@ impl Replayer {
         self.night = Some(self.night.map_or(night, |n| n.max(night)));
     }
 
-    /// Reports a succeeded run below its floor, against the baseline in force when it ended.
-    fn judge_short(&mut self, pending: PendingShort) {
-        let Some(limits) = self.limits(pending.task, pending.night) else { return };
-        let duration_ms = pending.end.abs_diff(pending.start);
-        if let Some(floor_ms) = self.config.short.judge(&limits.baseline, duration_ms) {
-            let short = ShortFinish {
-                task_type: self.tasks[pending.task as usize].name.clone(),
-                run_id: pending.run_id,
-                run_start: pending.start,
-                at: pending.end,
-                duration_ms,
-                floor_ms,
-                baseline: limits.baseline,
-            };
-            self.short_finishes.push((pending.seq, short));
-        }
-    }
-
-    /// With recent runs: the durations of the latest [`RecentRuns::count`] succeeded runs of
-    /// `task` that ended before `start` (the latest by end, then the longest), newest first.
-    fn recent_durations(&mut self, task: u32, start: EpochMs) -> Box<[u64]> {
-        if !self.config.per_run_limits() {
-            return Box::default();
-        }
-        let wanted = self.config.recent.count;
-        let recent = &mut self.tasks[task as usize].recent;
-        let mut durations = Vec::with_capacity(wanted);
-        let mut oldest_needed = None;
-        'newest_first: for (&key, &count) in recent.range(..(start, 0)).rev() {
-            for _ in 0..count {
-                if durations.len() == wanted {
-                    break 'newest_first;
-                }
-                durations.push(key.1);
-                oldest_needed = Some(key);
-            }
-        }
-        // Starts only move forward: what is older than this run's oldest recent run ended before
-        // every later start too, behind at least as many newer runs.
-        if let Some(oldest) = oldest_needed.filter(|_| durations.len() == wanted) {
-            *recent = recent.split_off(&oldest);
-        }
-        durations.into_boxed_slice()
-    }
-
-    /// The limits of a run with its own recent runs: the tailored limit of the night's window
-    /// (its share 1 − weight) and the recent runs (weight between them), as the checker does.
-    /// `None` when the night has no prepared window (the run keeps its type's limits).
-    fn with_recent_runs(
-        &self,
-        task: u32,
-        night: i64,
-        limits: &NightLimits,
-        recent: &[u64],
-    ) -> Option<NightLimits> {
-        let state = &self.tasks[task as usize];
-        let (Some(per_run), Some((window_night, prepared))) = (&self.per_run, &state.night_window) else {
-            return None;
-        };
-        if *window_night != night {
-            return None;
-        }
-        let baseline = per_run.baseline_with(&limits.baseline, prepared, recent);
-        let thresholds = self.config.detection.thresholds(&baseline);
-        Some(NightLimits {
-            baseline,
-            thresholds,
-            first_exceeding_ms: Level::ALL.map(|level| thresholds.first_exceeding_elapsed_ms(level)),
-        })
-    }
-
     /// The first alerting tick per level within night `night`'s span, for a run of `task`.
     #[allow(clippy::too_many_arguments)]
     fn check_span(
@@ -835,43 +608,6 @@ impl Replayer {
             }
         }
         found
-    }
-
-    /// From when, within `[span_start, span_end)`, which stretch applies to a run's limits: its
-    /// succeeded siblings' median pace against their types' baselines of `night`, once
-    /// [`MIN_COHORT_FINISHED`] of them have finished, never below 1. Starts at `span_start`.
-    fn cohort_paces(
-        &mut self,
-        siblings: &[Sibling],
-        night: i64,
-        span_start: EpochMs,
-        span_end: EpochMs,
-    ) -> Vec<(EpochMs, f64)> {
-        let mut finished: Vec<(EpochMs, f64)> = Vec::with_capacity(siblings.len());
-        for sibling in siblings.iter().filter(|s| s.end < span_end) {
-            let Some(limits) = self.limits(sibling.task, night) else { continue };
-            if let Some(pace) = cohort::pace(sibling.duration_ms, limits.baseline.expected_ms) {
-                finished.push((sibling.end, pace));
-            }
-        }
-        finished.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
-        let mut paces = vec![(span_start, 1.0)];
-        // Kept sorted: each finish inserts one pace, and the median is read off the middle.
-        let mut known: Vec<f64> = Vec::with_capacity(finished.len());
-        for (index, &(at, pace)) in finished.iter().enumerate() {
-            known.insert(known.partition_point(|&k| k < pace), pace);
-            // Siblings finishing together change the pace once.
-            if finished.get(index + 1).is_some_and(|next| next.0 == at) {
-                continue;
-            }
-            let stretch = cohort::stretch_of_sorted_paces(&known);
-            let from = at.max(span_start);
-            match paces.last_mut() {
-                Some(last) if last.0 == from => last.1 = stretch,
-                _ => paces.push((from, stretch)),
-            }
-        }
-        paces
     }
 
     fn limits(&mut self, task: u32, night: i64) -> Option<NightLimits> {

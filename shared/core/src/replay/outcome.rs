@@ -1,0 +1,83 @@
+//! What a replay found: the alerts, in time order, and the summary that counts them.
+
+use crate::baseline::Baseline;
+use crate::detect::Level;
+use crate::model::{RunId, TaskType};
+use crate::short::ShortFinish;
+use crate::time::{EpochMs, MS_PER_DAY};
+
+/// An alert the checker would have published, with what explains it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Alert {
+    pub task_type: TaskType,
+    pub run_id: RunId,
+    pub run_start: EpochMs,
+    /// The check tick that raised it.
+    pub at: EpochMs,
+    pub level: Level,
+    pub elapsed_ms: i64,
+    /// The limit the elapsed time went strictly past (upper for a warning).
+    pub limit_ms: f64,
+    /// The baseline in force at `at` (with recent runs, its upper limit is the run's own).
+    pub baseline: Baseline,
+    /// The recent runs the run's own limit weighed, newest first (empty: its type's limit).
+    pub recent_ms: Box<[u64]>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TaskAlertCount {
+    pub task_type: Option<TaskType>,
+    pub runs: u64,
+    pub warnings: u64,
+    pub criticals: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ReplaySummary {
+    pub runs: u64,
+    pub succeeded: u64,
+    pub failed: u64,
+    pub aborted: u64,
+    pub running: u64,
+    pub task_types: usize,
+    pub first_start: Option<EpochMs>,
+    /// The latest time in the history; runs with no end are taken as running until then.
+    pub horizon: Option<EpochMs>,
+    pub warnings: u64,
+    pub criticals: u64,
+    /// Too-short notices: the first succeeded run of each task type and day that finished too
+    /// soon (informational).
+    pub short_finishes: u64,
+    /// Too-short runs of a type and day that already had its notice: counted, not sent.
+    pub short_repeats: u64,
+    /// Task types with at least one alert, most alerts first.
+    pub noisiest: Vec<TaskAlertCount>,
+}
+
+impl ReplaySummary {
+    pub fn days_covered(&self) -> f64 {
+        match (self.first_start, self.horizon) {
+            (Some(first), Some(last)) => (last - first) as f64 / MS_PER_DAY as f64,
+            _ => 0.0,
+        }
+    }
+
+    pub fn alerts(&self) -> u64 {
+        self.warnings + self.criticals
+    }
+
+    pub fn alerts_per_day(&self) -> f64 {
+        let days = self.days_covered();
+        if days > 0.0 { self.alerts() as f64 / days } else { self.alerts() as f64 }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplayOutcome {
+    /// In time order; ties by input order, then warning before critical.
+    pub alerts: Vec<Alert>,
+    /// The too-short notices, one per task type and day at most, in time order (of their end),
+    /// ties by input order.
+    pub short_finishes: Vec<ShortFinish>,
+    pub summary: ReplaySummary,
+}
