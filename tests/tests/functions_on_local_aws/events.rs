@@ -1,0 +1,102 @@
+//! Task events become run items: starts and finishes in any order, Step Functions and Batch, malformed events.
+
+use super::*;
+
+#[tokio::test]
+async fn ingested_start_and_finish_become_one_complete_run_and_duplicates_change_nothing() {
+    let stack = Stack::new().await;
+    let start = NIGHT - 5 * MS_PER_HOUR;
+    let started = task_event("etl", "r1", "STARTED", start);
+    let finished = task_event("etl", "r1", "SUCCEEDED", start + 900 * S);
+    ingest(&started, &stack.adapters.runs).await.unwrap();
+    assert_eq!(stack.adapters.runs.list_running().await.unwrap().items.len(), 1);
+    let first = ingest(&finished, &stack.adapters.runs).await.unwrap();
+    assert!(matches!(first, IngestOutcome::Finished(r) if r.counted));
+    // Duplicates, in any order.
+    let again = ingest(&finished, &stack.adapters.runs).await.unwrap();
+    assert!(matches!(again, IngestOutcome::Finished(r) if !r.counted));
+    ingest(&started, &stack.adapters.runs).await.unwrap();
+
+    assert!(
+        stack.adapters.runs.list_running().await.unwrap().items.is_empty(),
+        "a late start does not revive it"
+    );
+    let runs = stack.scan(&stack.config.runs_table).await;
+    assert_eq!(runs.len(), 1);
+    let day = stack.config.policy.bucket_of_end(start + 900 * S);
+    let statuses = stack.adapters.stats.day_statuses(&[day]).await.unwrap();
+    assert_eq!(statuses[0].finished, 1, "counted once despite the duplicate");
+    let listed = stack.adapters.runs.finished_runs_of_day(day).await.unwrap();
+    let run = FinishedRun { task_type: TaskType::new("etl").unwrap(), duration_ms: 900_000, warned: false };
+    assert_eq!(listed.items, vec![run]);
+}
+
+#[tokio::test]
+async fn a_finish_delivered_before_its_start_still_completes_the_run() {
+    let stack = Stack::new().await;
+    let start = NIGHT - 5 * MS_PER_HOUR;
+    ingest(&task_event("etl", "r1", "SUCCEEDED", start + 60 * S), &stack.adapters.runs).await.unwrap();
+    let late = ingest(&task_event("etl", "r1", "STARTED", start), &stack.adapters.runs).await.unwrap();
+    assert!(matches!(late, IngestOutcome::Started(r) if r.late_start && r.counted), "{late:?}");
+    assert!(stack.adapters.runs.list_running().await.unwrap().items.is_empty());
+    let day = stack.config.policy.bucket_of_end(start + 60 * S);
+    assert_eq!(stack.adapters.stats.day_statuses(&[day]).await.unwrap()[0].finished, 1);
+}
+
+#[tokio::test]
+async fn step_functions_and_batch_events_are_recorded_as_runs() {
+    let stack = Stack::new().await;
+    let sfn = |status: &str, stop: Value| {
+        json!({"detail-type": "Step Functions Execution Status Change", "source": "aws.states", "time": "2024-10-03T00:00:00Z",
+               "detail": {"executionArn": "arn:aws:states:us-east-1:123456789012:execution:etl-machine:exec-1",
+                          "stateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:etl-machine",
+                          "name": "exec-1", "status": status, "startDate": NIGHT - MS_PER_DAY, "stopDate": stop}})
+    };
+    ingest(&sfn("RUNNING", Value::Null), &stack.adapters.runs).await.unwrap();
+    let running = stack.adapters.runs.list_running().await.unwrap().items;
+    assert_eq!((running[0].task_type.as_str(), running[0].run_id.as_str()), ("etl-machine", "exec-1"));
+    ingest(&sfn("SUCCEEDED", json!(NIGHT - MS_PER_DAY + 3_600_000)), &stack.adapters.runs).await.unwrap();
+
+    let batch = json!({"detail-type": "Batch Job State Change", "source": "aws.batch", "time": "2024-10-03T00:00:00Z",
+        "detail": {"jobName": "export-1", "jobId": "job-9", "status": "FAILED", "startedAt": NIGHT - 10 * MS_PER_HOUR,
+                   "stoppedAt": NIGHT - 9 * MS_PER_HOUR, "jobDefinition": "arn:aws:batch:us-east-1:123456789012:job-definition/export:3"}});
+    ingest(&batch, &stack.adapters.runs).await.unwrap();
+    let items = stack.scan(&stack.config.runs_table).await;
+    let statuses: BTreeMap<String, String> = items
+        .iter()
+        .map(|i| (i["task_type"].as_s().unwrap().clone(), i["status"].as_s().unwrap().clone()))
+        .collect();
+    assert_eq!(statuses.get("etl-machine").map(String::as_str), Some("succeeded"));
+    assert_eq!(statuses.get("export").map(String::as_str), Some("failed"));
+    assert!(stack.adapters.runs.list_running().await.unwrap().items.is_empty());
+}
+
+#[tokio::test]
+async fn malformed_events_fail_naming_the_field_and_write_nothing() {
+    let stack = Stack::new().await;
+    let cases = [
+        (
+            json!({"detail-type": "Task State Change", "detail": {"run_id": "r", "state": "STARTED", "time": 1}}),
+            "detail.task_type: is missing",
+        ),
+        (
+            json!({"detail-type": "Task State Change", "detail": {"task_type": "t", "run_id": "r", "state": "PAUSED", "time": 1}}),
+            "detail.state",
+        ),
+        (
+            json!({"detail-type": "Task State Change", "detail": {"task_type": "t", "run_id": "r", "state": "SUCCEEDED", "time": "later"}}),
+            "detail.time",
+        ),
+        (
+            json!({"detail-type": "Batch Job State Change", "detail": {"jobId": "j", "status": "RUNNING", "jobDefinition": "nope"}}),
+            "detail.jobDefinition",
+        ),
+        (json!({"source": "x"}), "detail-type: is missing"),
+    ];
+    for (event, field) in cases {
+        let error = ingest(&event, &stack.adapters.runs).await.unwrap_err().to_string();
+        assert!(error.contains(field), "{error} should name {field}");
+    }
+    assert!(stack.scan(&stack.config.runs_table).await.is_empty(), "no stray run items");
+    assert!(stack.scan(&stack.config.stats_table).await.is_empty(), "no stray counters");
+}

@@ -1,0 +1,120 @@
+//! The three functions' handlers with the real adapters, through the real SDK over HTTP, against
+//! the local AWS endpoint (moto) that scripts/test.sh starts. One module per capability; the
+//! helpers they share are here.
+
+mod checker;
+mod cohorts;
+mod events;
+mod nightly;
+mod recent_runs;
+mod too_short;
+
+use std::collections::{BTreeMap, HashMap};
+
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use overrun_core::check::CheckSettings;
+use overrun_core::moments::WindowStats;
+use overrun_core::nightly::{FinishedRun, NightBaseline};
+use overrun_core::ports::{RunStore, StatsStore};
+use overrun_core::time::{MS_PER_DAY, MS_PER_HOUR};
+use overrun_core::{Moments, TaskType};
+use overrun_ingest::{IngestOutcome, NoticeSettings, ShortNotice, handle as ingest, handle_and_notify};
+use overrun_integration_tests::{Stack, task_event};
+use serde_json::{Value, json};
+
+const S: i64 = 1_000;
+/// Night 20 000 (2024-10-04) at 00:00 UTC, and a checker time 12 hours later.
+const NIGHT: i64 = 20_000 * MS_PER_DAY;
+const NOON: i64 = NIGHT + 12 * MS_PER_HOUR;
+
+async fn run(stack: &Stack, task: &str, id: &str, start: i64, end: i64, state: &str) {
+    ingest(&task_event(task, id, "STARTED", start), &stack.adapters.runs).await.unwrap();
+    ingest(&task_event(task, id, state, end), &stack.adapters.runs).await.unwrap();
+}
+
+/// The durations of [`etl_history`]'s runs, newest first.
+fn etl_history_durations() -> Vec<u64> {
+    (1..=10).map(|day| ((600 + 30 * (day % 10)) * S) as u64).collect()
+}
+
+/// Ten days of "etl" runs of 600..870 s, one a day, ending before `NIGHT`.
+async fn etl_history(stack: &Stack) -> Vec<u64> {
+    let durations = etl_history_durations();
+    for (day, &duration) in (1..=10).zip(&durations) {
+        let start = NIGHT - day * MS_PER_DAY + 2 * MS_PER_HOUR;
+        run(stack, "etl", &format!("etl-{day}"), start, start + duration as i64, "SUCCEEDED").await;
+    }
+    durations
+}
+
+fn settings(stack: &Stack) -> CheckSettings {
+    stack.config.check_settings()
+}
+
+async fn nightly(stack: &Stack, now: i64) -> overrun_baseline::NightlyReport {
+    overrun_baseline::handle(
+        now,
+        &stack.config.policy,
+        stack.config.exclusion_cap,
+        &stack.adapters.runs,
+        &stack.adapters.stats,
+    )
+    .await
+    .unwrap()
+}
+
+async fn check(stack: &Stack, now: i64, claim: &str) -> overrun_checker::CheckReport {
+    let notifier = stack.notifier();
+    overrun_checker::handle(
+        now,
+        &settings(stack),
+        claim,
+        &stack.adapters.runs,
+        &stack.adapters.stats,
+        &notifier,
+    )
+    .await
+    .unwrap()
+}
+
+fn message(envelope: &Value) -> Value {
+    serde_json::from_str(envelope["Message"].as_str().unwrap()).unwrap()
+}
+
+/// The bodies of the warnings the topic delivered since the last read.
+async fn warnings_received(stack: &Stack) -> Vec<Value> {
+    stack.received().await.iter().map(message).filter(|m| m["severity"] == "warning").collect()
+}
+
+/// Overwrites one attribute of an item, as a bad write or an older version might have left it.
+async fn set_attribute(
+    stack: &Stack,
+    table: &str,
+    key: [(&str, &str); 2],
+    name: &str,
+    value: AttributeValue,
+) {
+    let mut request = stack.dynamodb.update_item().table_name(table);
+    for (key_name, key_value) in key {
+        request = request.key(key_name, AttributeValue::S(key_value.into()));
+    }
+    request
+        .update_expression("SET #name = :value")
+        .expression_attribute_names("#name", name)
+        .expression_attribute_values(":value", value)
+        .send()
+        .await
+        .unwrap();
+}
+
+async fn ingest_notifying(
+    stack: &Stack,
+    event: &Value,
+    notifier: &overrun_aws::SnsNotifier,
+    claim: &str,
+) -> Result<(IngestOutcome, ShortNotice), overrun_ingest::IngestError> {
+    let retention_ms = i64::from(stack.config.retention_days) * MS_PER_DAY;
+    let settings = NoticeSettings { rule: stack.config.short, claim, now: NOON, retention_ms };
+    handle_and_notify(event, &stack.adapters.runs, &stack.adapters.stats, notifier, &settings).await
+}
