@@ -1,0 +1,353 @@
+//! The command line: every subcommand's options, as clap parses them, and how the options shared
+//! by the replaying commands become a policy.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use overrun_cli::commands::aws::AwsArgs;
+use overrun_cli::error::CliError;
+use overrun_core::baseline::MethodName;
+use overrun_core::recent::{RecentRuns, RecentRunsError};
+use overrun_core::{BaselinePolicy, DetectionConfig, Method, ShortRule, TickInterval};
+
+/// Overrun: duration-anomaly alerts for workflow tasks.
+///
+/// Overrun learns how long each task type normally takes from its recent successful runs and
+/// alerts when a run is still going well past that. `overrun replay` shows what it would have
+/// alerted on, and when, over a history you already have.
+#[derive(Parser)]
+#[command(name = "overrun", version, propagate_version = true)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum Command {
+    /// Replay a history of task runs: every alert Overrun would have raised, in time order.
+    ///
+    /// The input is CSV (or gzip-compressed CSV) with the header
+    /// task_type,run_id,start_epoch_s,end_epoch_s,status where times are Unix epoch seconds
+    /// (fractions allowed) and status is succeeded, failed, aborted or running (running rows leave
+    /// end_epoch_s empty). Each night, a task type's baseline is computed from its succeeded runs
+    /// of the last --window-days days; every --interval seconds, each running task is compared
+    /// with its baseline.
+    ///
+    /// Exit codes: 0 done, 2 bad input or options (the message names the line), 1 output failed.
+    Replay(ReplayArgs),
+    /// Write a seeded synthetic history (log-normal durations) in the replay format, for
+    /// benchmarks and experiments.
+    Generate(GenerateArgs),
+    /// Measure detection quality on a real history: slow down about 3 % of the eligible runs
+    /// (×1.5, ×2, ×3, fixed seed), replay, and report false alerts per 1000 healthy runs and per
+    /// day, recall per stretch factor, median detection delay, and alerts per day.
+    ///
+    /// Eligible runs: succeeded, of a task type with at least 20 earlier successes, lasting at
+    /// least the check interval. Give several --k values (2,3,4) to compare sensitivities.
+    Backtest(BacktestArgs),
+    /// Draw one task type's history: each run's duration at its start, the expected duration and
+    /// upper limit as they moved night by night, and the runs Overrun alerted on (SVG or PNG, by
+    /// the output's extension).
+    Plot(PlotArgs),
+    /// Recommend the sensitivity (k) that keeps warnings under a budget per day on a history:
+    /// the most sensitive setting the team says it can live with.
+    Tune(TuneArgs),
+    /// Load a history (same CSV format as replay) into the deployed runs table, then compute
+    /// tonight's baselines from it, so alerts work from day one.
+    ///
+    /// Runs older than the retention (OVERRUN_RETENTION_DAYS, default 35) are skipped: the
+    /// table's TTL would delete them at once. Loading is idempotent: loading twice counts nothing
+    /// twice. Baseline settings (OVERRUN_K, OVERRUN_WINDOW_DAYS, …) are read from the environment
+    /// like the functions read them.
+    Backfill(BackfillArgs),
+    /// Set or clear a per-task override the checker honours: a different k, a fixed limit, or
+    /// silence until a date. Alerts say when an override applied.
+    Override(OverrideArgs),
+    /// Create the runs and stats tables (with their indexes and TTL) on a local endpoint, for
+    /// trying Overrun without AWS. In AWS, deploy infra/ instead.
+    CreateTables(CreateTablesArgs),
+}
+
+#[derive(Args)]
+pub(crate) struct CreateTablesArgs {
+    #[command(flatten)]
+    pub(crate) aws: AwsArgs,
+}
+
+#[derive(Args)]
+pub(crate) struct BackfillArgs {
+    /// History file (CSV or .csv.gz); `-` reads standard input.
+    pub(crate) file: PathBuf,
+    #[command(flatten)]
+    pub(crate) aws: AwsArgs,
+    /// Writes in flight at once.
+    #[arg(long, default_value_t = 16)]
+    pub(crate) concurrency: usize,
+    /// Only load the runs; leave the baselines to the nightly function.
+    #[arg(long)]
+    pub(crate) no_baselines: bool,
+    /// Skip malformed rows instead of stopping at the first.
+    #[arg(long)]
+    pub(crate) skip_bad_rows: bool,
+}
+
+#[derive(Args)]
+#[command(allow_negative_numbers = true)]
+pub(crate) struct OverrideArgs {
+    /// The task type, exactly as in the events.
+    pub(crate) task_type: String,
+    /// Use this k instead of the configured one: limit = expected + k·σ.
+    #[arg(long)]
+    pub(crate) k: Option<f64>,
+    /// A fixed limit in seconds, instead of any baseline.
+    #[arg(long)]
+    pub(crate) limit: Option<f64>,
+    /// No alerts for this task type until then: a date (2026-12-01, midnight UTC) or an RFC 3339
+    /// timestamp.
+    #[arg(long)]
+    pub(crate) mute_until: Option<String>,
+    /// This task type's too-short fraction instead of the configured one; 0 stops its too-short
+    /// notices (and only those). With OVERRUN_SHORT_FRACTION=0 no task type gets notices (ingest
+    /// then reads no limits), whatever its override.
+    #[arg(long)]
+    pub(crate) short_fraction: Option<f64>,
+    /// Remove the override: the nightly baseline applies again.
+    #[arg(long)]
+    pub(crate) clear: bool,
+    #[command(flatten)]
+    pub(crate) aws: AwsArgs,
+}
+
+#[derive(Args)]
+#[command(allow_negative_numbers = true)]
+pub(crate) struct ReplayArgs {
+    /// History file (CSV or .csv.gz, detected by content); `-` reads standard input.
+    pub(crate) file: PathBuf,
+    #[command(flatten)]
+    pub(crate) method: MethodArgs,
+    #[command(flatten)]
+    pub(crate) schedule: ScheduleArgs,
+    /// A run is critical past this multiple of its limit (a warning past the limit itself).
+    #[arg(long, default_value_t = DetectionConfig::DEFAULT_CRITICAL_FACTOR)]
+    pub(crate) critical_factor: f64,
+    /// Leave runs that were themselves warned about out of later baselines (what `guarded` does,
+    /// for the other methods).
+    #[arg(long)]
+    pub(crate) exclude_alerted: bool,
+    /// Warned runs stay out of later baselines, at most this share of a window (its slowest
+    /// warned runs); 1 excludes every warned run [guarded: 0.1].
+    #[arg(long)]
+    pub(crate) exclusion_cap: Option<f64>,
+    /// A succeeded run shorter than this fraction of its expected duration (and below its band
+    /// mirrored under the mean) gets an informational notice; 0 turns notices off.
+    #[arg(long, default_value_t = ShortRule::DEFAULT_FRACTION)]
+    pub(crate) short_fraction: f64,
+    /// One JSON object per alert (or notice) per line instead of the summary and table.
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// Skip malformed rows (reporting how many and why on stderr) instead of stopping at the first.
+    #[arg(long)]
+    pub(crate) skip_bad_rows: bool,
+    /// How many of the noisiest task types the summary lists.
+    #[arg(long, default_value_t = 10)]
+    pub(crate) top: usize,
+    /// Never draw a progress bar (one is drawn on a terminal for large inputs).
+    #[arg(long)]
+    pub(crate) no_progress: bool,
+}
+
+/// The baseline method and its sensitivity, for the commands that replay one setting.
+#[derive(Args)]
+pub(crate) struct MethodArgs {
+    /// Baseline method. `tailored` (default): per task type, the limit that catches the most
+    /// ×1.5–×3 slowdowns of the window's runs for its false pages, a false page priced at k
+    /// caught slowdowns. `guarded`: limit = mean + k·σ of the window's succeeded runs, the
+    /// slowest runs that were themselves warned about left out, at most 10 % of the window.
+    /// `seed`: mean + k·σ of every succeeded run, exactly as the seed article. `lognormal`: a
+    /// prediction limit in log space, exp(μ + t·s·√(1 + 1/n)) with t the Student quantile at the
+    /// level of a normal k (see docs/DETECTION.md).
+    #[arg(long, default_value_t = MethodName::default())]
+    pub(crate) method: MethodName,
+    /// Sensitivity: how many standard deviations above the mean the limit sits (for tailored, the
+    /// price of a false page) [default: 4 for guarded, 2 for seed and lognormal, 6 for tailored].
+    #[arg(long)]
+    pub(crate) k: Option<f64>,
+}
+
+impl MethodArgs {
+    pub(crate) fn method(&self) -> Method {
+        self.method.with_k(self.k.unwrap_or(self.method.default_k()))
+    }
+}
+
+/// When baselines are computed and how often runs are checked: shared by every replaying command.
+#[derive(Args)]
+pub(crate) struct ScheduleArgs {
+    /// Days of succeeded runs a baseline looks back over.
+    #[arg(long, default_value_t = 14)]
+    pub(crate) window_days: u32,
+    /// Fewest succeeded runs in the window for a baseline; fewer means no alerts for that type.
+    #[arg(long, default_value_t = 5)]
+    pub(crate) min_samples: u64,
+    /// Seconds between checks; checks fall on multiples of it since the Unix epoch.
+    #[arg(long, default_value_t = 600)]
+    pub(crate) interval: i64,
+    /// UTC hour at which baselines are recomputed each night.
+    #[arg(long, default_value_t = 0)]
+    pub(crate) nightly_hour: u8,
+    /// Runs that start at the same instant form a cohort (one build's jobs); once three of a
+    /// run's cohort have succeeded, its limits stretch by their median slowdown. The functions do
+    /// this for the cohorts task events name; a history file has no such column.
+    #[arg(long)]
+    pub(crate) cohorts: bool,
+    /// With the tailored method: each run's limit also weighs the N latest succeeded runs of its
+    /// type that had ended when it started [default: 3 with tailored; 0 turns it off].
+    #[arg(long)]
+    pub(crate) recent_runs: Option<usize>,
+    /// The share of the weight those recent runs get between them, the night's window keeping
+    /// the rest [default: 0.3].
+    #[arg(long)]
+    pub(crate) recent_weight: Option<f64>,
+}
+
+impl ScheduleArgs {
+    /// The recent-runs settings, checked as the functions check them, for `policy`'s method.
+    pub(crate) fn recent(&self, policy: &BaselinePolicy) -> Result<RecentRuns, CliError> {
+        let named = |error: RecentRunsError| {
+            let option =
+                if matches!(error, RecentRunsError::Weight(_)) { "--recent-weight" } else { "--recent-runs" };
+            CliError::invalid(format!("{option}: {error}"))
+        };
+        RecentRuns::chosen(self.recent_runs, self.recent_weight, policy).map_err(named)
+    }
+
+    pub(crate) fn policy(&self, method: Method) -> Result<BaselinePolicy, CliError> {
+        let policy = BaselinePolicy::new(method, self.window_days, self.min_samples, self.nightly_hour)
+            .map_err(CliError::invalid)?;
+        Ok(policy.with_check_interval(self.interval()?))
+    }
+
+    pub(crate) fn interval(&self) -> Result<TickInterval, CliError> {
+        TickInterval::from_seconds(self.interval).map_err(CliError::invalid)
+    }
+}
+
+#[derive(Args)]
+#[command(allow_negative_numbers = true)]
+pub(crate) struct BacktestArgs {
+    /// History file (CSV or .csv.gz); `-` reads standard input.
+    pub(crate) file: PathBuf,
+    /// Baseline method: tailored (default), guarded, seed or lognormal (see `overrun replay
+    /// --help`).
+    #[arg(long, default_value_t = MethodName::default())]
+    pub(crate) method: MethodName,
+    /// One or more k values to compare, comma-separated [default: the method's own, 4 for
+    /// guarded, 2 for seed and lognormal, 6 for tailored].
+    #[arg(long, value_delimiter = ',')]
+    pub(crate) k: Vec<f64>,
+    #[command(flatten)]
+    pub(crate) schedule: ScheduleArgs,
+    /// Seed of the injection: the same seed slows down the same runs.
+    #[arg(long, default_value_t = 42)]
+    pub(crate) seed: u64,
+    /// Fraction of eligible runs slowed down.
+    #[arg(long, default_value_t = 0.03)]
+    pub(crate) fraction: f64,
+    /// Also replay each setting with warned runs left out of later baselines (at most
+    /// --exclusion-cap of a window; every warned run without it).
+    #[arg(long)]
+    pub(crate) with_exclusion: bool,
+    /// Warned runs stay out of later baselines, at most this share of a window [guarded: 0.1];
+    /// with --with-exclusion, the share for the added settings only.
+    #[arg(long)]
+    pub(crate) exclusion_cap: Option<f64>,
+    /// Pool this many injections (seeds SEED, SEED+1, …): more slowdowns, steadier figures.
+    #[arg(long, default_value_t = 1)]
+    pub(crate) seeds: u64,
+    /// One JSON object per method setting instead of the table.
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// Also replay, for each k, the hindsight reference: every task type held to the one limit
+    /// the tailored objective (price k) picks knowing its whole history, past and future. No
+    /// method can have it; it shows how far any per-type limit can go on this history.
+    #[arg(long)]
+    pub(crate) hindsight: bool,
+    /// Also replay the seed method at its defaults (k = 2, 14 days, 5 runs, checks every 10
+    /// minutes, whatever the schedule options say) and read each method's curve at its point:
+    /// recall at the seed's false-alert rate, false alerts at its recall, each between the two k
+    /// values that bracket it. Give several k values.
+    #[arg(long)]
+    pub(crate) against_seed: bool,
+    /// Slow down only runs at least this many seconds long [default: the check interval]. Set it
+    /// to compare check intervals on the same slowdowns (say 600 with --interval 60).
+    #[arg(long)]
+    pub(crate) eligible_from: Option<i64>,
+}
+
+#[derive(Args)]
+#[command(allow_negative_numbers = true)]
+pub(crate) struct PlotArgs {
+    /// History file (CSV or .csv.gz); `-` reads standard input.
+    pub(crate) file: PathBuf,
+    /// The task type to draw, exactly as in the history.
+    #[arg(long)]
+    pub(crate) task: String,
+    /// Output image: .svg or .png.
+    #[arg(short, long)]
+    pub(crate) output: PathBuf,
+    #[command(flatten)]
+    pub(crate) method: MethodArgs,
+    #[command(flatten)]
+    pub(crate) schedule: ScheduleArgs,
+    /// Image size in pixels.
+    #[arg(long, default_value_t = 1200)]
+    pub(crate) width: u32,
+    #[arg(long, default_value_t = 500)]
+    pub(crate) height: u32,
+}
+
+#[derive(Args)]
+pub(crate) struct TuneArgs {
+    /// History file (CSV or .csv.gz); `-` reads standard input.
+    pub(crate) file: PathBuf,
+    /// Most warnings per day the team accepts.
+    #[arg(long)]
+    pub(crate) budget: f64,
+    /// Baseline method: tailored (default), guarded, seed or lognormal.
+    #[arg(long, default_value_t = MethodName::default())]
+    pub(crate) method: MethodName,
+    #[command(flatten)]
+    pub(crate) schedule: ScheduleArgs,
+    /// Warned runs stay out of later baselines, at most this share of a window (as
+    /// OVERRUN_EXCLUSION_CAP does in the functions) [guarded: 0.1].
+    #[arg(long)]
+    pub(crate) exclusion_cap: Option<f64>,
+}
+
+#[derive(Args)]
+pub(crate) struct GenerateArgs {
+    /// Number of runs.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub(crate) runs: u64,
+    /// Number of task types the runs are spread over.
+    #[arg(long, default_value_t = 1_000)]
+    pub(crate) task_types: u32,
+    /// Days the starts are spread over.
+    #[arg(long, default_value_t = 90)]
+    pub(crate) days: u32,
+    /// Random seed: the same seed writes the same file.
+    #[arg(long, default_value_t = 42)]
+    pub(crate) seed: u64,
+    /// Epoch seconds of the earliest start (default 2025-01-01T00:00:00Z).
+    #[arg(long, default_value_t = 1_735_689_600)]
+    pub(crate) begin: i64,
+    /// Fraction of runs slowed down ×3.
+    #[arg(long, default_value_t = 0.005)]
+    pub(crate) slow_fraction: f64,
+    /// Fraction of runs that fail.
+    #[arg(long, default_value_t = 0.01)]
+    pub(crate) fail_fraction: f64,
+    /// Output file (gzip when it ends in .gz); `-` writes standard output.
+    #[arg(short, long)]
+    pub(crate) output: PathBuf,
+}

@@ -1,0 +1,192 @@
+//! From parsed options to the requests the commands run, with the checks clap cannot make.
+
+use overrun_cli::commands::backtest::{BacktestRequest, Variant};
+use overrun_cli::commands::plot::{ImageFormat, PlotRequest};
+use overrun_cli::commands::replay::ReplayRequest;
+use overrun_cli::commands::tune::TuneRequest;
+use overrun_cli::error::CliError;
+use overrun_cli::history::ReadOptions;
+use overrun_cli::input::Source;
+use overrun_core::backtest::InjectionPlan;
+use overrun_core::recent::RecentRuns;
+use overrun_core::{BaselinePolicy, DetectionConfig, Method, ReplayConfig, ShortRule};
+
+use crate::args::{BacktestArgs, PlotArgs, ReplayArgs, TuneArgs};
+
+/// The replay settings of a policy, with warned runs left out as its method does, or as asked:
+/// `--exclusion-cap` sets the share kept out, `--exclude-alerted` alone keeps out every warned
+/// run (or the method's own share, for guarded).
+pub(crate) fn replay_config(
+    policy: BaselinePolicy,
+    exclude_alerted: bool,
+    exclusion_cap: Option<f64>,
+) -> Result<ReplayConfig, CliError> {
+    let mut config = ReplayConfig::for_policy(policy);
+    if let Some(cap) = exclusion_cap {
+        config.exclude_alerted = true;
+        config.exclusion_cap = valid_exclusion_cap(cap)?;
+    } else if exclude_alerted && !config.exclude_alerted {
+        config.exclude_alerted = true;
+        config.exclusion_cap = 1.0;
+    }
+    Ok(config)
+}
+
+pub(crate) fn replay_request(args: ReplayArgs) -> Result<ReplayRequest, CliError> {
+    let policy = args.schedule.policy(args.method.method())?;
+    let detection = DetectionConfig::new(args.critical_factor).map_err(CliError::invalid)?;
+    let short = ShortRule::new(args.short_fraction).map_err(CliError::invalid)?;
+    Ok(ReplayRequest {
+        source: Source::from_arg(&args.file)?,
+        config: ReplayConfig {
+            detection,
+            short,
+            cohorts: args.schedule.cohorts,
+            recent: args.schedule.recent(&policy)?,
+            ..replay_config(policy, args.exclude_alerted, args.exclusion_cap)?
+        },
+        read: ReadOptions { skip_bad_rows: args.skip_bad_rows, show_progress: !args.no_progress },
+        json: args.json,
+        top: args.top,
+    })
+}
+
+pub(crate) fn valid_exclusion_cap(cap: f64) -> Result<f64, CliError> {
+    if (0.0..=1.0).contains(&cap) {
+        Ok(cap)
+    } else {
+        Err(CliError::invalid(format!("--exclusion-cap must be between 0 and 1, got {cap}")))
+    }
+}
+
+pub(crate) fn backtest_request(args: BacktestArgs) -> Result<BacktestRequest, CliError> {
+    if !(1..=1_000).contains(&args.seeds) {
+        return Err(CliError::invalid(format!("--seeds must be 1 to 1000, got {}", args.seeds)));
+    }
+    if !(0.0..=1.0).contains(&args.fraction) {
+        return Err(CliError::invalid(format!("--fraction must be between 0 and 1, got {}", args.fraction)));
+    }
+    let interval = args.schedule.interval()?;
+    let ks = if args.k.is_empty() { vec![args.method.default_k()] } else { args.k.clone() };
+    // Without --with-exclusion an --exclusion-cap applies to every setting; with it, only to the
+    // added ones.
+    let (plain_cap, added) = if args.with_exclusion {
+        (None, vec![(true, args.exclusion_cap.or(Some(1.0)))])
+    } else {
+        (args.exclusion_cap, Vec::new())
+    };
+    let mut variants = Vec::new();
+    for (exclude_alerted, cap) in std::iter::once((false, plain_cap)).chain(added) {
+        for &k in &ks {
+            let policy = args.schedule.policy(args.method.with_k(k))?;
+            let config = ReplayConfig {
+                cohorts: args.schedule.cohorts,
+                recent: args.schedule.recent(&policy)?,
+                ..replay_config(policy, exclude_alerted, cap)?
+            };
+            variants.push(Variant::of(config));
+        }
+    }
+    if args.hindsight {
+        for &k in &ks {
+            // The reference's own limits replace the method's; the policy still decides when a
+            // type has a baseline at all, as for every other setting.
+            let policy = args.schedule.policy(args.method.with_k(k))?;
+            let config = ReplayConfig {
+                cohorts: args.schedule.cohorts,
+                exclude_alerted: false,
+                // One limit per type, known in advance: nothing for recent runs to add.
+                recent: RecentRuns::default(),
+                ..ReplayConfig::for_policy(policy)
+            };
+            variants.push(Variant::hindsight(config, k));
+        }
+    }
+    let reference = if args.against_seed {
+        // The seed exactly as DESIGN §2 at its defaults (14-day window, at least 5 runs, checks
+        // every 10 minutes): whatever schedule the settings compared with it use. A setting that
+        // is exactly that serves as it.
+        let seed = BaselinePolicy::new(Method::Seed { k: 2.0 }, 14, 5, 0).map_err(CliError::invalid)?;
+        let config = ReplayConfig::for_policy(seed);
+        Some(match variants.iter().position(|v| v.config == config && !v.hindsight) {
+            Some(same) => same,
+            None => {
+                let mut reference = Variant::of(config);
+                if variants.iter().any(|v| v.label == reference.label) {
+                    reference.label.push_str(" reference");
+                }
+                variants.push(reference);
+                variants.len() - 1
+            }
+        })
+    } else {
+        None
+    };
+    Ok(BacktestRequest {
+        source: Source::from_arg(&args.file)?,
+        read: ReadOptions { skip_bad_rows: false, show_progress: true },
+        variants,
+        plan: InjectionPlan {
+            seed: args.seed,
+            fraction: args.fraction,
+            min_duration_ms: match args.eligible_from {
+                Some(seconds) if seconds > 0 => seconds.saturating_mul(1_000),
+                Some(seconds) => {
+                    return Err(CliError::invalid(format!(
+                        "--eligible-from must be a positive number of seconds, got {seconds}"
+                    )));
+                }
+                None => interval.as_ms(),
+            },
+            ..InjectionPlan::default()
+        },
+        seeds: args.seeds,
+        json: args.json,
+        reference,
+    })
+}
+
+pub(crate) fn plot_request(args: PlotArgs) -> Result<PlotRequest, CliError> {
+    if !(200..=8_000).contains(&args.width) || !(150..=8_000).contains(&args.height) {
+        return Err(CliError::invalid(format!(
+            "--width must be 200 to 8000 and --height 150 to 8000 pixels, got {}×{}",
+            args.width, args.height
+        )));
+    }
+    let policy = args.schedule.policy(args.method.method())?;
+    Ok(PlotRequest {
+        source: Source::from_arg(&args.file)?,
+        read: ReadOptions { skip_bad_rows: false, show_progress: true },
+        task_type: args.task,
+        format: ImageFormat::of(&args.output)?,
+        output: args.output,
+        config: ReplayConfig {
+            cohorts: args.schedule.cohorts,
+            recent: args.schedule.recent(&policy)?,
+            ..ReplayConfig::for_policy(policy)
+        },
+        width: args.width,
+        height: args.height,
+    })
+}
+
+pub(crate) fn tune_request(args: TuneArgs) -> Result<TuneRequest, CliError> {
+    if !(args.budget.is_finite() && args.budget >= 0.0) {
+        return Err(CliError::invalid(format!(
+            "--budget must be a number of alerts per day ≥ 0, got {}",
+            args.budget
+        )));
+    }
+    let policy = args.schedule.policy(args.method.with_default_k())?;
+    let source = Source::from_arg(&args.file)?;
+    let read = ReadOptions { skip_bad_rows: false, show_progress: true };
+    Ok(TuneRequest {
+        runs: overrun_cli::history::read_all_runs(&source, &read)?,
+        base: ReplayConfig {
+            cohorts: args.schedule.cohorts,
+            recent: args.schedule.recent(&policy)?,
+            ..replay_config(policy, false, args.exclusion_cap)?
+        },
+        budget_per_day: args.budget,
+    })
+}
