@@ -228,7 +228,7 @@ fn table(
         "false/1k: warnings on healthy runs per 1000 healthy runs. recall: slowed runs warned about."
     )?;
     writeln!(out, "median delay: from when the slowed run would normally have ended to its warning.")?;
-    writeln!(out, "short/1k: too-short notices (info) per 1000 succeeded runs of the trace.")?;
+    writeln!(out, "short/1k: too-short notices (info, one per task type and day) per 1000 succeeded runs.")?;
     if request.variants.iter().any(|variant| variant.hindsight) {
         writeln!(
             out,
