@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use overrun_core::check::TaskLimits;
@@ -168,6 +169,12 @@ impl DynamoStatsStore {
             retention_ms: i64::from(retention_days) * overrun_core::time::MS_PER_DAY,
             counters,
         }
+    }
+
+    /// An update of `task_type`'s too-short notice of `day`, counted as one request.
+    fn update_short_notice(&self, task_type: &TaskType, day: i64) -> UpdateItemFluentBuilder {
+        self.counters.request();
+        self.client.update_item().table_name(&self.table).set_key(Some(short_notice_key(day, task_type)))
     }
 
     async fn update_limits(
@@ -411,12 +418,8 @@ impl StatsStore for DynamoStatsStore {
     ) -> Result<bool, StoreError> {
         let day = self.policy.bucket_of_end(end);
         let expires_at_ms = self.policy.night_start(day + 1) + self.retention_ms;
-        self.counters.request();
         let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(short_notice_key(day, task_type)))
+            .update_short_notice(task_type, day)
             .update_expression("SET #claim = :claim, #run = :run, #expires = :expires")
             .condition_expression("attribute_not_exists(#claim)")
             .expression_attribute_names("#claim", st::NOTICE_CLAIM)
@@ -436,13 +439,8 @@ impl StatsStore for DynamoStatsStore {
         end: EpochMs,
         claim: &str,
     ) -> Result<(), StoreError> {
-        let day = self.policy.bucket_of_end(end);
-        self.counters.request();
         let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(short_notice_key(day, task_type)))
+            .update_short_notice(task_type, self.policy.bucket_of_end(end))
             .update_expression("REMOVE #claim, #run")
             .condition_expression("#claim = :claim")
             .expression_attribute_names("#claim", st::NOTICE_CLAIM)
