@@ -370,6 +370,36 @@ export class OverrunStack extends Stack {
     errors('IngestErrorsAlarm', ingest, Duration.minutes(5), 1, "Overrun's ingest function is failing.");
     errors('BaselineErrorsAlarm', baseline, Duration.hours(1), 1, "Overrun's nightly baseline function failed.");
     errors('CheckerErrorsAlarm', checker, Duration.minutes(s.checkIntervalMinutes), 2, "Overrun's checker failed twice in a row.");
+    // Errors alarms stay quiet when a function is not invoked at all (a disabled rule, a broken
+    // permission). Lambda publishes no Invocations datapoint for a period without invocations,
+    // so "not running" is missing data: INSUFFICIENT_DATA pages, and a new alarm waits in that
+    // state, without paging, until its function first runs.
+    const notRunning = (id: string, fn: lambda.Function, period: Duration, periods: number, description: string) => {
+      const a = new cloudwatch.Alarm(this, id, {
+        alarmDescription: description,
+        metric: fn.metricInvocations({ period, statistic: 'Sum' }),
+        threshold: 1,
+        evaluationPeriods: periods,
+        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.MISSING,
+      });
+      a.addAlarmAction(alarm);
+      a.addInsufficientDataAction(alarm);
+    };
+    notRunning(
+      'CheckerNotRunningAlarm',
+      checker,
+      Duration.minutes(s.checkIntervalMinutes),
+      3,
+      "Overrun's checker has not run for three check intervals; no alerts are being sent.",
+    );
+    notRunning(
+      'BaselineNotRunningAlarm',
+      baseline,
+      Duration.days(1),
+      2,
+      "Overrun's nightly baseline function has not run for two days; limits are going stale.",
+    );
     const backlog = new cloudwatch.Alarm(this, 'FailedEventsAlarm', {
       alarmDescription: 'Events Overrun could not process are waiting in the failure queue.',
       metric: failed.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),

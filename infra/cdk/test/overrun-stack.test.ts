@@ -106,8 +106,32 @@ test('failed invocations go to an encrypted queue after bounded retries, and ala
     MaximumRetryAttempts: Match.anyValue(),
     DestinationConfig: { OnFailure: { Destination: Match.anyValue() } },
   });
-  template.resourceCountIs('AWS::CloudWatch::Alarm', 4);
+  template.resourceCountIs('AWS::CloudWatch::Alarm', 6);
   template.allResourcesProperties('AWS::CloudWatch::Alarm', { AlarmActions: [Match.anyValue()] });
+});
+
+test('alarms page when the checker or the nightly job stops being invoked, not only when they fail', () => {
+  for (const [description, period, periods] of [
+    ["Overrun's checker has not run for three check intervals; no alerts are being sent.", 600, 3],
+    ["Overrun's nightly baseline function has not run for two days; limits are going stale.", 86400, 2],
+  ] as const) {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmDescription: description,
+      MetricName: 'Invocations',
+      Period: period,
+      EvaluationPeriods: periods,
+      Threshold: 1,
+      ComparisonOperator: 'LessThanThreshold',
+      // No invocation means no datapoint: missing data is the signal, and it pages.
+      TreatMissingData: 'missing',
+      InsufficientDataActions: [Match.anyValue()],
+    });
+  }
+  const everyMinute = synth({ checkIntervalMinutes: 1 });
+  everyMinute.hasResourceProperties('AWS::CloudWatch::Alarm', {
+    AlarmDescription: "Overrun's checker has not run for three check intervals; no alerts are being sent.",
+    Period: 60,
+  });
 });
 
 test('email and SMS subscriptions appear only when asked for; SMS takes critical alerts only', () => {
