@@ -28,8 +28,9 @@ pub(crate) enum Command {
     ///
     /// The input is CSV (or gzip-compressed CSV) with the header
     /// task_type,run_id,start_epoch_s,end_epoch_s,status where times are Unix epoch seconds
-    /// (fractions allowed) and status is succeeded, failed, aborted or running (running rows leave
-    /// end_epoch_s empty). Each night, a task type's baseline is computed from its succeeded runs
+    /// (fractions allowed) or RFC 3339 timestamps with their zone (then the header may read
+    /// task_type,run_id,start,end,status) and status is succeeded, failed, aborted or running
+    /// (running rows leave the end empty). Each night, a task type's baseline is computed from its succeeded runs
     /// of the last --window-days days; every --interval seconds, each running task is compared
     /// with its baseline.
     ///

@@ -1,4 +1,6 @@
-//! Rows of the history CSV: `task_type,run_id,start_epoch_s,end_epoch_s,status`.
+//! Rows of the history CSV: `task_type,run_id,start_epoch_s,end_epoch_s,status`. Times are
+//! epoch seconds or RFC 3339 timestamps (what database and API exports give); a file of the
+//! latter may name its columns `task_type,run_id,start,end,status`.
 //!
 //! A hand-written parser because it is the hot loop of a replay: unquoted rows (nearly all) are
 //! split in place without allocating; rows with RFC 4180 quotes take a slower path.
@@ -10,6 +12,8 @@ use overrun_core::{EpochMs, RunInput, RunStatus};
 use thiserror::Error;
 
 pub const HEADER: &str = "task_type,run_id,start_epoch_s,end_epoch_s,status";
+/// The same columns, named for timestamps rather than epoch seconds.
+pub const HEADER_FOR_TIMESTAMPS: &str = "task_type,run_id,start,end,status";
 const COLUMNS: [&str; 5] = ["task_type", "run_id", "start_epoch_s", "end_epoch_s", "status"];
 /// 9999-12-31T23:59:59Z: anything later is a unit mistake (milliseconds given as seconds).
 const MAX_EPOCH_S: u64 = 253_402_300_799;
@@ -56,8 +60,10 @@ pub enum RowProblem {
     ColumnCount(usize),
     #[error("{column} is not valid UTF-8")]
     BadUtf8 { column: &'static str },
-    #[error("{column} {value:?} is not a number of seconds")]
-    NotANumber { column: &'static str, value: String },
+    #[error(
+        "{column} {value:?} is neither epoch seconds nor an RFC 3339 timestamp (like 2025-01-31T12:00:00Z)"
+    )]
+    NotATime { column: &'static str, value: String },
     #[error("{column} {value:?} is negative")]
     Negative { column: &'static str, value: String },
     #[error("{column} {value:?} is past the year 9999 (milliseconds given as seconds?)")]
@@ -66,7 +72,7 @@ pub enum RowProblem {
     MissingTime { column: &'static str },
     #[error("unterminated quoted field")]
     UnterminatedQuote,
-    #[error("header {found:?} does not match {HEADER:?}")]
+    #[error("header {found:?} does not match {HEADER:?} (or {HEADER_FOR_TIMESTAMPS:?})")]
     UnexpectedHeader { found: String },
     #[error(transparent)]
     Invalid(#[from] overrun_core::ModelError),
@@ -102,7 +108,7 @@ pub fn parse_line(line: &[u8], first: bool) -> Result<Line<'_>, RowProblem> {
         return Ok(Line::Blank);
     }
     if first && line.starts_with(b"task_type") {
-        return if line == HEADER.as_bytes() {
+        return if line == HEADER.as_bytes() || line == HEADER_FOR_TIMESTAMPS.as_bytes() {
             Ok(Line::Header)
         } else {
             Err(RowProblem::UnexpectedHeader { found: String::from_utf8_lossy(line).into_owned() })
@@ -200,7 +206,8 @@ fn text<'a>(column: &'static str, field: Cow<'a, [u8]>) -> Result<Cow<'a, str>, 
     }
 }
 
-/// Epoch seconds, optionally with a fraction (kept to the millisecond). Empty or `-` is no time.
+/// Epoch seconds, optionally with a fraction (kept to the millisecond), or an RFC 3339 timestamp.
+/// Empty or `-` is no time.
 fn parse_time(column: &'static str, field: &[u8]) -> Result<Option<EpochMs>, RowProblem> {
     let field = field.trim_ascii();
     if field.is_empty() || field == b"-" {
@@ -220,6 +227,13 @@ fn parse_time(column: &'static str, field: &[u8]) -> Result<Option<EpochMs>, Row
         }
     }
     let shown = || String::from_utf8_lossy(field).into_owned();
+    if field.get(4) == Some(&b'-') {
+        return match parse_timestamp(field) {
+            Some(ms) if ms < 0 => Err(RowProblem::Negative { column, value: shown() }),
+            Some(ms) => Ok(Some(ms)),
+            None => Err(RowProblem::NotATime { column, value: shown() }),
+        };
+    }
     if field[0] == b'-' {
         return Err(RowProblem::Negative { column, value: shown() });
     }
@@ -229,7 +243,7 @@ fn parse_time(column: &'static str, field: &[u8]) -> Result<Option<EpochMs>, Row
     };
     let all_digits = |part: &[u8]| part.iter().all(u8::is_ascii_digit);
     if whole.is_empty() || !all_digits(whole) || !all_digits(fraction) {
-        return Err(RowProblem::NotANumber { column, value: shown() });
+        return Err(RowProblem::NotATime { column, value: shown() });
     }
     let mut seconds: u64 = 0;
     for &digit in whole {
@@ -244,6 +258,19 @@ fn parse_time(column: &'static str, field: &[u8]) -> Result<Option<EpochMs>, Row
     }
     // Both parts are bounded above, so the sum fits an i64 with room to spare.
     Ok(Some((seconds * 1_000 + millis) as EpochMs))
+}
+
+/// An RFC 3339 timestamp, or PostgreSQL's text form of one, whose offset has only hours
+/// (`2025-01-31 12:00:00.25+00`, what `\copy` of a `timestamptz` writes).
+fn parse_timestamp(field: &[u8]) -> Option<EpochMs> {
+    let text = std::str::from_utf8(field).ok()?;
+    if let Ok(ms) = overrun_core::time::parse_rfc3339(text) {
+        return Some(ms);
+    }
+    let hours_only = text.len() >= 3
+        && matches!(text.as_bytes()[text.len() - 3], b'+' | b'-')
+        && text[text.len() - 2..].bytes().all(|b| b.is_ascii_digit());
+    hours_only.then(|| overrun_core::time::parse_rfc3339(&format!("{text}:00")).ok()).flatten()
 }
 
 #[cfg(test)]
@@ -285,6 +312,19 @@ mod tests {
     }
 
     #[test]
+    fn rfc3339_and_postgres_timestamps_parse_to_the_same_milliseconds_as_epoch_seconds() {
+        let epoch = row("etl,r1,1738324800,1738325400.25,succeeded");
+        for line in [
+            "etl,r1,2025-01-31T12:00:00Z,2025-01-31T12:10:00.250Z,succeeded",
+            "etl,r1,2025-01-31T13:00:00+01:00,2025-01-31T12:10:00.25Z,succeeded",
+            "etl,r1,2025-01-31 12:00:00+00,2025-01-31 07:10:00.250000-05,succeeded",
+        ] {
+            assert_eq!(row(line), epoch, "{line}");
+        }
+        assert_eq!(parse_line(format!("{HEADER_FOR_TIMESTAMPS}\r").as_bytes(), true), Ok(Line::Header));
+    }
+
+    #[test]
     fn running_row_has_no_end() {
         assert_eq!(row("t,r,1,,running").end, None);
         assert_eq!(row("t,r,1,-,running").end, None);
@@ -300,9 +340,24 @@ mod tests {
             problem("t,r,1,2,succeeded,x"),
             "expected 5 columns (task_type,run_id,start_epoch_s,end_epoch_s,status), found 6"
         );
-        assert_eq!(problem("t,r,soon,2,succeeded"), "start_epoch_s \"soon\" is not a number of seconds");
+        assert_eq!(
+            problem("t,r,soon,2,succeeded"),
+            "start_epoch_s \"soon\" is neither epoch seconds nor an RFC 3339 timestamp (like 2025-01-31T12:00:00Z)"
+        );
         assert_eq!(problem("t,r,1,-5,succeeded"), "end_epoch_s \"-5\" is negative");
-        assert_eq!(problem("t,r,1,1e5,succeeded"), "end_epoch_s \"1e5\" is not a number of seconds");
+        assert!(problem("t,r,1,1e5,succeeded").starts_with("end_epoch_s \"1e5\" is neither epoch seconds"));
+        assert!(
+            problem("t,r,2025-13-01T00:00:00Z,,running")
+                .starts_with("start_epoch_s \"2025-13-01T00:00:00Z\" is neither")
+        );
+        assert!(
+            problem("t,r,2025-01-31 12:00:00,,running").contains("RFC 3339"),
+            "a timestamp needs its zone"
+        );
+        assert_eq!(
+            problem("t,r,1969-12-31T23:59:59Z,,running"),
+            "start_epoch_s \"1969-12-31T23:59:59Z\" is negative"
+        );
         assert_eq!(
             problem("t,r,1700000000000,1700000000001,succeeded"),
             "start_epoch_s \"1700000000000\" is past the year 9999 (milliseconds given as seconds?)"

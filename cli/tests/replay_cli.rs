@@ -258,7 +258,37 @@ fn a_row_with_the_wrong_number_of_columns_is_rejected_naming_its_line() {
 
 #[test]
 fn a_non_numeric_time_is_rejected_naming_its_line() {
-    assert_bad_row("etl,r,yesterday,200,succeeded", "start_epoch_s \"yesterday\" is not a number of seconds");
+    assert_bad_row(
+        "etl,r,yesterday,200,succeeded",
+        "start_epoch_s \"yesterday\" is neither epoch seconds nor an RFC 3339 timestamp",
+    );
+}
+
+/// Epoch seconds as an RFC 3339 timestamp in UTC.
+fn rfc3339(epoch_s: i64) -> String {
+    let (year, month, day) = overrun_core::time::civil_from_days(epoch_s.div_euclid(DAY));
+    let second = epoch_s.rem_euclid(DAY);
+    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", second / 3_600, second / 60 % 60, second % 60)
+}
+
+#[test]
+fn a_history_with_rfc3339_times_replays_exactly_as_with_epoch_seconds() {
+    let epoch = small_trace();
+    let mut timestamps = String::from("task_type,run_id,start,end,status\n");
+    for line in epoch.lines().skip(1) {
+        let [task, run, start, end, status]: [&str; 5] =
+            line.split(',').collect::<Vec<_>>().try_into().unwrap();
+        let (start, end) = (rfc3339(start.parse().unwrap()), rfc3339(end.parse().unwrap()));
+        timestamps += &format!("{task},{run},{start},{end},{status}\n");
+    }
+    let replay = |csv: String| overrun().args(["replay", "--json", "-"]).write_stdin(csv).output().unwrap();
+    let (from_epoch, from_timestamps) = (replay(epoch), replay(timestamps));
+    assert!(from_timestamps.status.success(), "{}", String::from_utf8_lossy(&from_timestamps.stderr));
+    assert!(
+        !json_lines(&from_epoch.stdout).is_empty(),
+        "the trace alerts, so the comparison means something"
+    );
+    assert_eq!(from_timestamps.stdout, from_epoch.stdout);
 }
 
 #[test]
