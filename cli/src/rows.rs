@@ -267,9 +267,12 @@ fn parse_timestamp(field: &[u8]) -> Option<EpochMs> {
     if let Ok(ms) = overrun_core::time::parse_rfc3339(text) {
         return Some(ms);
     }
-    let hours_only = text.len() >= 3
-        && matches!(text.as_bytes()[text.len() - 3], b'+' | b'-')
-        && text[text.len() - 2..].bytes().all(|b| b.is_ascii_digit());
+    let hours_only = match field {
+        [.., sign, tens, units] => {
+            matches!(sign, b'+' | b'-') && tens.is_ascii_digit() && units.is_ascii_digit()
+        }
+        _ => false,
+    };
     hours_only.then(|| overrun_core::time::parse_rfc3339(&format!("{text}:00")).ok()).flatten()
 }
 
@@ -354,6 +357,7 @@ mod tests {
             problem("t,r,2025-01-31 12:00:00,,running").contains("RFC 3339"),
             "a timestamp needs its zone"
         );
+        assert!(problem("t,r,2025-01-31 12:00:00+é,,running").contains("RFC 3339"), "multibyte text");
         assert_eq!(
             problem("t,r,1969-12-31T23:59:59Z,,running"),
             "start_epoch_s \"1969-12-31T23:59:59Z\" is negative"
