@@ -356,8 +356,14 @@ export class OverrunStack extends Stack {
 
     // ------------------------------------------------------------ alarms
     const alarm = new cwActions.SnsAction(this.topic);
-    const errors = (id: string, fn: lambda.Function, period: Duration, periods: number, description: string) => {
-      const a = new cloudwatch.Alarm(this, id, {
+    // An alarm that pages: when it fires, and with `onMissingData` also when its metric stops.
+    const page = (id: string, props: cloudwatch.AlarmProps, onMissingData = false) => {
+      const a = new cloudwatch.Alarm(this, id, props);
+      a.addAlarmAction(alarm);
+      if (onMissingData) a.addInsufficientDataAction(alarm);
+    };
+    const errors = (id: string, fn: lambda.Function, period: Duration, periods: number, description: string) =>
+      page(id, {
         alarmDescription: description,
         metric: fn.metricErrors({ period, statistic: 'Sum' }),
         threshold: 0,
@@ -365,8 +371,6 @@ export class OverrunStack extends Stack {
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       });
-      a.addAlarmAction(alarm);
-    };
     errors('IngestErrorsAlarm', ingest, Duration.minutes(5), 1, "Overrun's ingest function is failing.");
     errors('BaselineErrorsAlarm', baseline, Duration.hours(1), 1, "Overrun's nightly baseline function failed.");
     errors('CheckerErrorsAlarm', checker, Duration.minutes(s.checkIntervalMinutes), 2, "Overrun's checker failed twice in a row.");
@@ -374,18 +378,19 @@ export class OverrunStack extends Stack {
     // permission). Lambda publishes no Invocations datapoint for a period without invocations,
     // so "not running" is missing data: INSUFFICIENT_DATA pages, and a new alarm waits in that
     // state, without paging, until its function first runs.
-    const notRunning = (id: string, fn: lambda.Function, period: Duration, periods: number, description: string) => {
-      const a = new cloudwatch.Alarm(this, id, {
-        alarmDescription: description,
-        metric: fn.metricInvocations({ period, statistic: 'Sum' }),
-        threshold: 1,
-        evaluationPeriods: periods,
-        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.MISSING,
-      });
-      a.addAlarmAction(alarm);
-      a.addInsufficientDataAction(alarm);
-    };
+    const notRunning = (id: string, fn: lambda.Function, period: Duration, periods: number, description: string) =>
+      page(
+        id,
+        {
+          alarmDescription: description,
+          metric: fn.metricInvocations({ period, statistic: 'Sum' }),
+          threshold: 1,
+          evaluationPeriods: periods,
+          comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+          treatMissingData: cloudwatch.TreatMissingData.MISSING,
+        },
+        true,
+      );
     notRunning(
       'CheckerNotRunningAlarm',
       checker,
@@ -400,7 +405,7 @@ export class OverrunStack extends Stack {
       2,
       "Overrun's nightly baseline function has not run for two days; limits are going stale.",
     );
-    const backlog = new cloudwatch.Alarm(this, 'FailedEventsAlarm', {
+    page('FailedEventsAlarm', {
       alarmDescription: 'Events Overrun could not process are waiting in the failure queue.',
       metric: failed.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
       threshold: 0,
@@ -408,7 +413,6 @@ export class OverrunStack extends Stack {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
-    backlog.addAlarmAction(alarm);
 
     new CfnOutput(this, 'AlertTopicArn', { value: this.topic.topicArn, description: 'Subscribe more emails or phones here.' });
     new CfnOutput(this, 'RunsTableName', { value: this.runsTable.tableName });
