@@ -72,8 +72,8 @@ pub async fn handle(event: &Value, store: &impl RunStore) -> Result<IngestOutcom
 }
 
 /// Records the event's run; a succeeded run of a cohort becomes one of its finished members (which
-/// the checker judges the cohort's running members by); then sends its too-short notice if it is
-/// one.
+/// the checker judges the cohort's running members by); then, if it finished too soon and is the
+/// first of its task type to do so that day, sends the day's too-short notice.
 pub async fn handle_and_notify(
     event: &Value,
     store: &impl RunStore,
