@@ -8,7 +8,7 @@ use overrun_cli::commands::aws::AwsArgs;
 use overrun_cli::error::CliError;
 use overrun_core::baseline::MethodName;
 use overrun_core::recent::{RecentRuns, RecentRunsError};
-use overrun_core::{BaselinePolicy, DetectionConfig, Method, ShortRule, TickInterval};
+use overrun_core::{BaselinePolicy, DetectionConfig, Method, ReplayConfig, ShortRule, TickInterval};
 
 /// Overrun: duration-anomaly alerts for workflow tasks.
 ///
@@ -220,6 +220,11 @@ impl ScheduleArgs {
             CliError::invalid(format!("{option}: {error}"))
         };
         RecentRuns::chosen(self.recent_runs, self.recent_weight, policy).map_err(named)
+    }
+
+    /// `config` with these settings' cohorts and recent runs (checked for its policy's method).
+    pub(crate) fn apply(&self, config: ReplayConfig) -> Result<ReplayConfig, CliError> {
+        Ok(ReplayConfig { cohorts: self.cohorts, recent: self.recent(&config.policy)?, ..config })
     }
 
     pub(crate) fn policy(&self, method: Method) -> Result<BaselinePolicy, CliError> {

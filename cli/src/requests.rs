@@ -41,9 +41,7 @@ pub(crate) fn replay_request(args: ReplayArgs) -> Result<ReplayRequest, CliError
         config: ReplayConfig {
             detection,
             short,
-            cohorts: args.schedule.cohorts,
-            recent: args.schedule.recent(&policy)?,
-            ..replay_config(policy, args.exclude_alerted, args.exclusion_cap)?
+            ..args.schedule.apply(replay_config(policy, args.exclude_alerted, args.exclusion_cap)?)?
         },
         read: ReadOptions { skip_bad_rows: args.skip_bad_rows, show_progress: !args.no_progress },
         json: args.json,
@@ -79,11 +77,7 @@ pub(crate) fn backtest_request(args: BacktestArgs) -> Result<BacktestRequest, Cl
     for (exclude_alerted, cap) in std::iter::once((false, plain_cap)).chain(added) {
         for &k in &ks {
             let policy = args.schedule.policy(args.method.with_k(k))?;
-            let config = ReplayConfig {
-                cohorts: args.schedule.cohorts,
-                recent: args.schedule.recent(&policy)?,
-                ..replay_config(policy, exclude_alerted, cap)?
-            };
+            let config = args.schedule.apply(replay_config(policy, exclude_alerted, cap)?)?;
             variants.push(Variant::of(config));
         }
     }
@@ -160,11 +154,7 @@ pub(crate) fn plot_request(args: PlotArgs) -> Result<PlotRequest, CliError> {
         task_type: args.task,
         format: ImageFormat::of(&args.output)?,
         output: args.output,
-        config: ReplayConfig {
-            cohorts: args.schedule.cohorts,
-            recent: args.schedule.recent(&policy)?,
-            ..ReplayConfig::for_policy(policy)
-        },
+        config: args.schedule.apply(ReplayConfig::for_policy(policy))?,
         width: args.width,
         height: args.height,
     })
@@ -182,11 +172,7 @@ pub(crate) fn tune_request(args: TuneArgs) -> Result<TuneRequest, CliError> {
     let read = ReadOptions { skip_bad_rows: false, show_progress: true };
     Ok(TuneRequest {
         runs: overrun_cli::history::read_all_runs(&source, &read)?,
-        base: ReplayConfig {
-            cohorts: args.schedule.cohorts,
-            recent: args.schedule.recent(&policy)?,
-            ..replay_config(policy, false, args.exclusion_cap)?
-        },
+        base: args.schedule.apply(replay_config(policy, false, args.exclusion_cap)?)?,
         budget_per_day: args.budget,
     })
 }
