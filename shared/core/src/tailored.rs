@@ -470,13 +470,34 @@ mod tests {
         caught - price * paged
     }
 
-    #[test]
-    fn a_prepared_window_with_extra_runs_finds_a_limit_as_good_as_the_plain_weighted_sweep() {
-        let mut state: u64 = 11;
-        let mut next = move |below: u64| {
+    /// A seeded stream of numbers below a bound, for random cases.
+    fn draws(seed: u64) -> impl FnMut(u64) -> u64 {
+        let mut state = seed;
+        move |below| {
             state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
             (state >> 33) % below
-        };
+        }
+    }
+
+    /// The window's mean, and its durations weighing `window_weight` in all together with `extra`.
+    fn weighed_together(
+        window: &[(f64, u64)],
+        window_weight: f64,
+        extra: &[(f64, f64)],
+    ) -> (f64, Vec<(f64, f64)>) {
+        let total: u64 = window.iter().map(|&(_, c)| c).sum();
+        let mean = window.iter().map(|&(v, c)| v * c as f64).sum::<f64>() / total as f64;
+        let weighted = window
+            .iter()
+            .map(|&(v, c)| (v, c as f64 * window_weight / total as f64))
+            .chain(extra.iter().copied())
+            .collect();
+        (mean, weighted)
+    }
+
+    #[test]
+    fn a_prepared_window_with_extra_runs_finds_a_limit_as_good_as_the_plain_weighted_sweep() {
+        let mut next = draws(11);
         for case in 0..300 {
             let bins = 1 + next(40) as usize;
             let window: Vec<(f64, u64)> =
@@ -486,13 +507,7 @@ mod tests {
                 .collect();
             let window_weight = 0.3 + 0.1 * next(7) as f64;
             let price = [0.5, 2.0, 6.0, 20.0][next(4) as usize];
-            let total: u64 = window.iter().map(|&(_, c)| c).sum();
-            let mean = window.iter().map(|&(v, c)| v * c as f64).sum::<f64>() / total as f64;
-            let weighted: Vec<(f64, f64)> = window
-                .iter()
-                .map(|&(v, c)| (v, c as f64 * window_weight / total as f64))
-                .chain(extra.iter().copied())
-                .collect();
+            let (mean, weighted) = weighed_together(&window, window_weight, &extra);
             let direct =
                 tailored_limit_weighted(weighted.iter().copied(), mean, price, INTERVAL, SPREAD).unwrap();
             let prepared = PreparedWindow::new(window.iter().copied(), mean, price, INTERVAL, SPREAD)
@@ -514,13 +529,10 @@ mod tests {
             }
         }
     }
+
     #[test]
     fn the_sweep_stops_early_only_where_no_later_limit_could_be_better() {
-        let mut state: u64 = 29;
-        let mut next = move |below: u64| {
-            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
-            (state >> 33) % below
-        };
+        let mut next = draws(29);
         for case in 0..400 {
             // Two or three modes far apart, so the objective has local maxima to stop at.
             let modes: Vec<f64> = (0..2 + next(2)).map(|_| (5 + next(400)) as f64 * MINUTE).collect();
@@ -534,13 +546,7 @@ mod tests {
                 (0..next(4)).map(|_| ((1 + next(600)) as f64 * MINUTE, 0.1)).collect();
             let window_weight = 1.0 - 0.1 * extra.len() as f64;
             let price = [0.2, 1.0, 3.0, 6.0, 15.0, 60.0][next(6) as usize];
-            let total: u64 = window.iter().map(|&(_, c)| c).sum();
-            let mean = window.iter().map(|&(v, c)| v * c as f64).sum::<f64>() / total as f64;
-            let weighted: Vec<(f64, f64)> = window
-                .iter()
-                .map(|&(v, c)| (v, c as f64 * window_weight / total as f64))
-                .chain(extra.iter().copied())
-                .collect();
+            let (mean, weighted) = weighed_together(&window, window_weight, &extra);
             let longest = weighted.iter().map(|&(v, _)| v).fold(0.0, f64::max);
             // Every place the objective can peak: the mean and each ramp's ends, short of the
             // backstop.
