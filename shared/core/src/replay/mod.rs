@@ -185,6 +185,9 @@ struct TaskState {
     recent: BTreeMap<(EpochMs, u64), u32>,
     /// With recent runs: the night whose window is kept, prepared for each run's own limit.
     night_window: Option<(i64, PreparedWindow)>,
+    /// With recent runs: the last own limits computed, by night and recent runs, memoised: the
+    /// runs of a type that start between two of its finishes share their recent runs.
+    own_cached: Option<(i64, Box<[u64]>, NightLimits)>,
 }
 
 /// A run whose later nights still have to be checked.
@@ -466,6 +469,7 @@ impl Replayer {
             runs: 0,
             recent: BTreeMap::new(),
             night_window: None,
+            own_cached: None,
         });
         Ok(index)
     }

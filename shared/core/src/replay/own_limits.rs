@@ -37,25 +37,34 @@ impl Replayer {
     /// (its share 1 − weight) and the recent runs (weight between them), as the checker does.
     /// `None` when the night has no prepared window (the run keeps its type's limits).
     pub(super) fn with_recent_runs(
-        &self,
+        &mut self,
         task: u32,
         night: i64,
         limits: &NightLimits,
         recent: &[u64],
     ) -> Option<NightLimits> {
-        let state = &self.tasks[task as usize];
+        let detection = self.config.detection;
+        let state = &mut self.tasks[task as usize];
         let (Some(per_run), Some((window_night, prepared))) = (&self.per_run, &state.night_window) else {
             return None;
         };
         if *window_night != night {
             return None;
         }
+        if let Some((cached_night, cached_recent, own)) = &state.own_cached
+            && *cached_night == night
+            && **cached_recent == *recent
+        {
+            return Some(*own);
+        }
         let baseline = per_run.baseline_with(&limits.baseline, prepared, recent);
-        let thresholds = self.config.detection.thresholds(&baseline);
-        Some(NightLimits {
+        let thresholds = detection.thresholds(&baseline);
+        let own = NightLimits {
             baseline,
             thresholds,
             first_exceeding_ms: Level::ALL.map(|level| thresholds.first_exceeding_elapsed_ms(level)),
-        })
+        };
+        state.own_cached = Some((night, recent.into(), own));
+        Some(own)
     }
 }
