@@ -62,6 +62,7 @@ struct Sweep {
     caught: Sums,
 }
 
+/// Running sums over a set of ramps, as the sweep passes L.
 #[derive(Debug, Clone, Copy, Default)]
 struct Sums {
     full: f64,
@@ -103,6 +104,13 @@ impl Sweep {
         }
     }
 
+    fn leave(&mut self, ramp: &Ramp) {
+        self.all.leave(ramp);
+        if ramp.weight > 0.0 {
+            self.caught.leave(ramp);
+        }
+    }
+
     fn add_full(&mut self, ramp: &Ramp) {
         self.all.full += ramp.weight;
         if ramp.weight > 0.0 {
@@ -132,10 +140,7 @@ impl Sweep {
             self.remove_full(ramp);
             self.enter(ramp);
         } else {
-            self.all.leave(ramp);
-            if ramp.weight > 0.0 {
-                self.caught.leave(ramp);
-            }
+            self.leave(ramp);
         }
     }
 
