@@ -29,7 +29,9 @@ fn execute(command: Command) -> Result<(), CliError> {
             // Stdout is line-buffered by default: thousands of alert lines would be thousands of
             // writes.
             let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
-            replay::run(&request, &mut out, &mut io::stderr().lock())
+            // Stderr unlocked: the progress bar draws to it from the decompression thread, and
+            // holding its lock here while waiting for that thread would hang both.
+            replay::run(&request, &mut out, &mut io::stderr())
         }
         Command::Backfill(args) => backfill::run(
             &BackfillRequest {
@@ -40,7 +42,8 @@ fn execute(command: Command) -> Result<(), CliError> {
                 compute_baselines: !args.no_baselines,
             },
             &mut io::stdout().lock(),
-            &mut io::stderr().lock(),
+            // Unlocked, as for replay: the progress bar needs it from another thread.
+            &mut io::stderr(),
         ),
         Command::Override(args) => override_task::run(
             &OverrideRequest {

@@ -7,6 +7,8 @@ use assert_cmd::Command;
 use overrun_core::TaskType;
 use overrun_core::ports::{RunStore, StatsStore};
 use overrun_integration_tests::{Stack, endpoint};
+
+mod terminal;
 use predicates::str::contains;
 
 /// The command with `args`, the local endpoint, and the tables from the environment (as a
@@ -108,4 +110,27 @@ async fn override_sets_k_limit_and_mute_and_clear_removes_them() {
         .assert()
         .code(2)
         .stderr(contains("--k must be a finite number ≥ 0"));
+}
+
+#[tokio::test]
+async fn backfill_of_a_large_gzip_history_finishes_at_a_terminal_with_its_progress_bar() {
+    let stack = Stack::new().await;
+    let dir = tempfile::TempDir::new().unwrap();
+    // Runs from 2001: all older than the retention, so the whole file is read (with its
+    // progress bar) and nothing is written.
+    let history = dir.path().join("old.csv.gz");
+    std::fs::write(&history, terminal::stored_gzip_history(90_000, 1_000_000_000)).unwrap();
+    let binary = assert_cmd::cargo::cargo_bin("overrun");
+    let (status, screen) = terminal::under_terminal(&format!(
+        "AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1 \
+         OVERRUN_RUNS_TABLE={} OVERRUN_STATS_TABLE={} {} backfill {} --endpoint-url {}",
+        stack.config.runs_table,
+        stack.config.stats_table,
+        terminal::shell_quoted(&binary),
+        terminal::shell_quoted(&history),
+        endpoint()
+    ));
+    assert!(status.success(), "backfill under a terminal failed or hung ({status}): {screen}");
+    assert!(screen.contains("MiB"), "a progress bar was drawn on the terminal: {screen:?}");
+    assert!(screen.contains("90000 older than the 35-day retention"), "{screen}");
 }
