@@ -101,10 +101,16 @@ pub fn run(request: &BackfillRequest, out: &mut impl Write, err: &mut impl Write
         if report.failed > 0 || !request.compute_baselines {
             return Ok(None);
         }
-        overrun_baseline::handle(now, &config.policy, config.exclusion_cap, &adapters.runs, &adapters.stats)
-            .await
-            .map(Some)
-            .map_err(|e| CliError::Aws(e.to_string()))
+        overrun_app::nightly::handle(
+            now,
+            &config.policy,
+            config.exclusion_cap,
+            &adapters.runs,
+            &adapters.stats,
+        )
+        .await
+        .map(Some)
+        .map_err(|e| CliError::Aws(e.to_string()))
     })?;
 
     writeln!(

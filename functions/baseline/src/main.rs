@@ -13,7 +13,7 @@ async fn main() -> Result<(), Error> {
     let adapters = Adapters::new(&overrun_aws::sdk_config().await, &config);
     let (config, adapters) = (&config, &adapters);
     run(service_fn(|_event: LambdaEvent<Value>| async move {
-        let report = overrun_baseline::handle(
+        let report = overrun_app::nightly::handle(
             SystemClock.now(),
             &config.policy,
             config.exclusion_cap,

@@ -17,7 +17,7 @@ async fn main() -> Result<(), Error> {
     let (adapters, notifier, settings) = (&adapters, &notifier, &settings);
     run(service_fn(|event: LambdaEvent<Value>| async move {
         let before = adapters.counters.snapshot();
-        let report = overrun_checker::handle(
+        let report = overrun_app::check::handle(
             SystemClock.now(),
             settings,
             &event.context.request_id,

@@ -4,7 +4,7 @@
 //! execution status changes, and AWS Batch job state changes. Every field is checked before
 //! anything is written, and an error names the field.
 
-use overrun_core::ports::{RunFinished, RunStarted};
+use overrun_core::ports::{RunFinished, RunStarted, TaskEvent};
 use overrun_core::time::parse_rfc3339;
 use overrun_core::{CohortId, EpochMs, RunId, RunStatus, TaskType};
 use serde_json::Value;
@@ -13,16 +13,6 @@ use thiserror::Error;
 pub const CUSTOM_DETAIL_TYPE: &str = "Task State Change";
 pub const STEP_FUNCTIONS_DETAIL_TYPE: &str = "Step Functions Execution Status Change";
 pub const BATCH_DETAIL_TYPE: &str = "Batch Job State Change";
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum TaskEvent {
-    Started(RunStarted),
-    Finished(RunFinished),
-    /// A state Overrun has no use for (a Batch job still queued, say).
-    Ignored {
-        reason: String,
-    },
-}
 
 #[derive(Debug, Error, PartialEq)]
 #[error("{field}: {problem}")]

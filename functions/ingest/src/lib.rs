@@ -1,6 +1,9 @@
-//! The ingest function: task state-change events from EventBridge become runs in DynamoDB.
+//! The ingest function: task state-change events from EventBridge, parsed here and recorded by
+//! the use case in `overrun_app::ingest`.
 
 pub mod events;
 pub mod handler;
 
-pub use handler::{IngestError, IngestOutcome, NoticeSettings, ShortNotice, handle, handle_and_notify};
+pub use events::{EventError, parse};
+pub use handler::{IngestError, handle, handle_and_notify};
+pub use overrun_app::ingest::{IngestOutcome, NoticeSettings, ShortNotice};

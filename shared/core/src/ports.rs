@@ -75,6 +75,17 @@ pub struct RunFinished {
     pub cohort: Option<CohortId>,
 }
 
+/// A task state-change event, parsed and checked.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TaskEvent {
+    Started(RunStarted),
+    Finished(RunFinished),
+    /// A state Overrun has no use for (a Batch job still queued, say).
+    Ignored {
+        reason: String,
+    },
+}
+
 /// What recording an event did, for logs and metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Recorded {

@@ -55,7 +55,7 @@ async fn a_failed_publish_releases_the_claim_and_the_next_tick_retries() {
     // minutes later, still short of the critical one (twice that): one alert to deliver.
     ingest(&task_event("etl", "slow", "STARTED", NOON - 1_000 * S), &stack.adapters.runs).await.unwrap();
     let broken = stack.broken_notifier();
-    let failed = overrun_checker::handle(
+    let failed = overrun_app::check::handle(
         NOON,
         &settings(&stack),
         "tick-1",

@@ -52,8 +52,8 @@ fn settings(stack: &Stack) -> CheckSettings {
     stack.config.check_settings()
 }
 
-async fn nightly(stack: &Stack, now: i64) -> overrun_baseline::NightlyReport {
-    overrun_baseline::handle(
+async fn nightly(stack: &Stack, now: i64) -> overrun_app::nightly::NightlyReport {
+    overrun_app::nightly::handle(
         now,
         &stack.config.policy,
         stack.config.exclusion_cap,
@@ -64,9 +64,9 @@ async fn nightly(stack: &Stack, now: i64) -> overrun_baseline::NightlyReport {
     .unwrap()
 }
 
-async fn check(stack: &Stack, now: i64, claim: &str) -> overrun_checker::CheckReport {
+async fn check(stack: &Stack, now: i64, claim: &str) -> overrun_app::check::CheckReport {
     let notifier = stack.notifier();
-    overrun_checker::handle(
+    overrun_app::check::handle(
         now,
         &settings(stack),
         claim,

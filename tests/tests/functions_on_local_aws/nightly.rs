@@ -152,14 +152,14 @@ async fn a_warned_run_is_read_apart_and_stays_out_of_the_next_baseline_only_with
     };
     let policy = stack.config.policy;
     let (runs, stats) = (&stack.adapters.runs, &stack.adapters.stats);
-    overrun_baseline::handle(next_night, &policy, None, runs, stats).await.unwrap();
+    overrun_app::nightly::handle(next_night, &policy, None, runs, stats).await.unwrap();
     assert_eq!(
         baseline_n(stats.stored_baselines().await.unwrap().items),
         Some(12),
         "the seed counts every run"
     );
     // Twelve runs, cap 0.1: one may stay out, the warned one.
-    let report = overrun_baseline::handle(next_night, &policy, Some(0.1), runs, stats).await.unwrap();
+    let report = overrun_app::nightly::handle(next_night, &policy, Some(0.1), runs, stats).await.unwrap();
     assert_eq!(report.days_rolled_up, 0, "the day aggregates kept the warned run apart");
     assert_eq!(baseline_n(stats.stored_baselines().await.unwrap().items), Some(11));
 }

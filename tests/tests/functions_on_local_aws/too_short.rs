@@ -80,7 +80,13 @@ async fn a_failed_notice_publish_fails_the_event_releases_the_claim_and_the_retr
     ingest(&task_event("etl", "empty", "STARTED", start), &stack.adapters.runs).await.unwrap();
     let finished = task_event("etl", "empty", "SUCCEEDED", start + 60 * S);
     let failed = ingest_notifying(&stack, &finished, &stack.broken_notifier(), "first-try").await;
-    assert!(matches!(failed, Err(overrun_ingest::IngestError::Notify(_))), "{failed:?}");
+    assert!(
+        matches!(
+            failed,
+            Err(overrun_ingest::IngestError::Failed(overrun_app::ingest::IngestError::Notify(_)))
+        ),
+        "{failed:?}"
+    );
     assert!(stack.received().await.is_empty());
     let day = stack.config.policy.bucket_of_end(start + 60 * S);
     assert_eq!(

@@ -1,0 +1,16 @@
+//! Overrun's use cases, generic over the ports of `overrun_core::ports`, so that the Lambda
+//! functions (on DynamoDB and SNS), the `overrun` command and the fast unit tests (on the
+//! in-memory ports of [`memory`]) run the same code.
+//!
+//! Layout:
+//! - [`ingest`]: one task event in, one run recorded, and the day's too-short notice;
+//! - [`nightly`]: roll the finished days up and recompute every task type's limits;
+//! - [`check`]: every running run past its limit is an alert; finished ones get "resolved";
+//! - [`delivery`]: how every message is delivered at least once (claims are leases);
+//! - [`memory`]: in-memory ports for tests.
+
+pub mod check;
+pub mod delivery;
+pub mod ingest;
+pub mod memory;
+pub mod nightly;
