@@ -2,6 +2,7 @@
 //! clock, whatever the payload.
 
 use lambda_runtime::{Error, LambdaEvent, run, service_fn, tracing};
+use overrun_app::check::{CheckPorts, Tick};
 use overrun_aws::{Adapters, Config, SnsNotifier, SystemClock, metrics};
 use overrun_core::ports::Clock;
 use serde_json::Value;
@@ -15,26 +16,26 @@ async fn main() -> Result<(), Error> {
     let notifier = SnsNotifier::new(adapters.sns.clone(), topic, adapters.counters.clone());
     let settings = config.check_settings();
     let (adapters, notifier, settings) = (&adapters, &notifier, &settings);
+    let policy = config.policy;
+    let (policy, settings) = (&policy, settings);
     run(service_fn(|event: LambdaEvent<Value>| async move {
         let before = adapters.counters.snapshot();
-        let report = overrun_app::check::handle(
-            SystemClock.now(),
-            settings,
-            &event.context.request_id,
-            &adapters.runs,
-            &adapters.stats,
-            notifier,
-        )
-        .await?;
+        let tick = Tick { now: SystemClock.now(), owner: &event.context.request_id, settings, policy };
+        let ports =
+            CheckPorts { runs: &adapters.runs, stats: &adapters.stats, outbox: &adapters.outbox, notifier };
+        let report = overrun_app::check::handle(&tick, &ports).await;
         let used = adapters.counters.snapshot().since(&before);
         metrics::emit(
             "checker",
             &[
                 ("RunsChecked", report.runs_checked as u64),
                 ("AlertsPublished", report.alerts_published as u64),
+                ("Resent", report.resent as u64),
                 ("ClaimsLost", report.claims_lost as u64),
                 ("PublishFailures", report.publish_failures as u64),
+                ("Failures", report.failures as u64),
                 ("ResolvedPublished", report.resolved_published as u64),
+                ("NoticesPublished", report.notices_published as u64),
                 ("MalformedItems", report.malformed_items as u64),
                 ("CohortsStretched", report.cohorts_stretched as u64),
                 ("OwnLimits", report.own_limits as u64),
@@ -42,12 +43,21 @@ async fn main() -> Result<(), Error> {
             ],
         );
         tracing::info!(?report, dynamodb_requests = used.dynamodb_requests, "check done");
+        if report.failed() {
+            // Failing the invocation makes Lambda retry it soon; every claim keeps the retry
+            // from sending anything twice.
+            return Err(Error::from(format!(
+                "{} reads, claims or publishes failed this tick (see the log); retrying",
+                report.failures
+            )));
+        }
         Ok::<_, Error>(serde_json::json!({
             "runs_checked": report.runs_checked,
             "alerts_published": report.alerts_published,
+            "resent": report.resent,
             "claims_lost": report.claims_lost,
-            "publish_failures": report.publish_failures,
             "resolved_published": report.resolved_published,
+            "notices_published": report.notices_published,
             "cohorts_stretched": report.cohorts_stretched,
             "own_limits": report.own_limits,
         }))

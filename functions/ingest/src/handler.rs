@@ -1,7 +1,8 @@
 //! The function's handler: parse the event, then hand it to the ingest use case.
 
 use overrun_app::ingest::{self, IngestOutcome, NoticeSettings, ShortNotice};
-use overrun_core::ports::{Notifier, RunStore, StatsStore};
+use overrun_aws::Adapters;
+use overrun_core::ports::{Notifier, RunStore};
 use serde_json::Value;
 use thiserror::Error;
 
@@ -24,10 +25,18 @@ pub async fn handle(event: &Value, store: &impl RunStore) -> Result<IngestOutcom
 /// Records the event's run, its cohort membership, and sends the day's too-short notice.
 pub async fn handle_and_notify(
     event: &Value,
-    store: &impl RunStore,
-    stats: &impl StatsStore,
+    adapters: &Adapters,
     notifier: &impl Notifier,
     settings: &NoticeSettings<'_>,
 ) -> Result<(IngestOutcome, ShortNotice), IngestError> {
-    Ok(ingest::record_and_notify(parse(event)?, store, stats, notifier, settings).await?)
+    let event = parse(event)?;
+    Ok(ingest::record_and_notify(
+        event,
+        &adapters.runs,
+        &adapters.stats,
+        &adapters.outbox,
+        notifier,
+        settings,
+    )
+    .await?)
 }

@@ -16,10 +16,16 @@ async fn main() -> Result<(), Error> {
     let notifier = SnsNotifier::new(adapters.sns.clone(), topic, adapters.counters.clone());
     let (adapters, notifier, rule) = (&adapters, &notifier, config.short);
     let retention_ms = i64::from(config.retention_days) * overrun_core::time::MS_PER_DAY;
+    let policy = &config.policy;
     run(service_fn(|event: LambdaEvent<Value>| async move {
-        let settings =
-            NoticeSettings { rule, claim: &event.context.request_id, now: SystemClock.now(), retention_ms };
-        let result = handle_and_notify(&event.payload, &adapters.runs, &adapters.stats, notifier, &settings).await;
+        let settings = NoticeSettings {
+            rule,
+            claim: &event.context.request_id,
+            now: SystemClock.now(),
+            policy,
+            retention_ms,
+        };
+        let result = handle_and_notify(&event.payload, adapters, notifier, &settings).await;
         let (bad, counted, notices) = match &result {
             Err(IngestError::Malformed(_)) => (1, 0, 0),
             Ok((outcome, notice)) => (

@@ -1,25 +1,53 @@
-//! The checker: every running run past its limit is an alert, claimed once per (run, level)
-//! with a conditional write and published to SNS; a failed publish gives the claim back so the
-//! next tick retries. Runs that were alerted on and have finished get a "resolved" message.
+//! The checker: every running run past its limit is an alert; every alerted run that finished
+//! gets a "resolved" message; every message claimed and not delivered (its sender crashed, timed
+//! out or lost an answer) is sent again once its lease has run out.
+//!
+//! One failed read or write costs only what depends on it: the tick goes on with the other runs
+//! and messages, counts the failure, and reports it, so that the invocation fails and Lambda
+//! retries it (each message's claim keeps the retry from sending anything twice).
 
 use std::collections::{BTreeSet, HashMap};
 
-use overrun_core::check::{CheckSettings, check_running};
+use overrun_core::check::{CheckSettings, RunningRun, TaskLimits, check_running};
 use overrun_core::cohort;
+use overrun_core::delivery::{DeliveryState, MessageKey};
 use overrun_core::message::{alert_notification, resolved_notification};
-use overrun_core::ports::{Notifier, RunStore, StatsStore, StoreError};
-use overrun_core::{CohortId, EpochMs, TaskType};
+use overrun_core::ports::{
+    CohortMembers, Listing, Notifier, Outbox, PendingResolution, RunStore, StatsStore, StoreError,
+};
+use overrun_core::{BaselinePolicy, CohortId, EpochMs, TaskType};
+
+use crate::delivery::{Courier, DeliveryError, Sent};
+
+/// One invocation of the checker.
+#[derive(Debug, Clone, Copy)]
+pub struct Tick<'a> {
+    pub now: EpochMs,
+    /// Identifies this invocation (the Lambda request id): the owner of the claims it takes.
+    pub owner: &'a str,
+    pub settings: &'a CheckSettings,
+    pub policy: &'a BaselinePolicy,
+}
+
+/// What the checker talks through.
+pub struct CheckPorts<'a, R, S, O, N> {
+    pub runs: &'a R,
+    pub stats: &'a S,
+    pub outbox: &'a O,
+    pub notifier: &'a N,
+}
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CheckReport {
     pub runs_checked: usize,
     pub alerts_due: usize,
     pub alerts_published: usize,
-    /// Claims another invocation held first (or the run finished meanwhile).
+    /// Messages claimed earlier, never delivered, sent again by this tick.
+    pub resent: usize,
+    /// Messages another invocation delivered or holds within its lease (or no longer due).
     pub claims_lost: usize,
-    /// Publishes that failed; their claims were released for the next tick.
-    pub publish_failures: usize,
     pub resolved_published: usize,
+    pub notices_published: usize,
     pub muted: usize,
     pub without_limits: usize,
     pub malformed_items: usize,
@@ -27,24 +55,108 @@ pub struct CheckReport {
     pub cohorts_stretched: usize,
     /// Running runs judged by their own limit, from their recent runs.
     pub own_limits: usize,
+    /// Reads, claims, publishes or marks that failed (each logged): the invocation then fails so
+    /// that Lambda retries it.
+    pub failures: usize,
+    /// Of those, publishes that failed.
+    pub publish_failures: usize,
 }
 
-/// `claim` identifies this invocation (the Lambda request id): a claim is released only by its
-/// owner.
-pub async fn handle(
-    now: EpochMs,
-    settings: &CheckSettings,
-    claim: &str,
-    runs: &impl RunStore,
-    stats: &impl StatsStore,
-    notifier: &impl Notifier,
-) -> Result<CheckReport, StoreError> {
-    let mut running = runs.list_running().await?;
-    let pending = runs.list_pending_resolutions().await?;
-    let malformed_details = runs.fill_details(&mut running.items).await?;
+impl CheckReport {
+    pub fn failed(&self) -> bool {
+        self.failures > 0
+    }
+
+    fn failure(&mut self, what: &str, error: &dyn std::fmt::Display) {
+        tracing::error!(%error, "{what}");
+        self.failures += 1;
+    }
+
+    /// Counts one message's outcome; `published` is the counter of its kind.
+    fn count(&mut self, result: Result<Sent, DeliveryError>, published: fn(&mut Self) -> &mut usize) {
+        match result {
+            Ok(Sent::Delivered) => *published(self) += 1,
+            Ok(Sent::NotOurs) => self.claims_lost += 1,
+            Err(error) => {
+                if error.was_published() {
+                    *published(self) += 1;
+                }
+                if matches!(error, DeliveryError::Publish { .. }) {
+                    self.publish_failures += 1;
+                }
+                self.failure("a message was not delivered; it will be sent again", &error);
+            }
+        }
+    }
+}
+
+/// Everything the tick judges the running runs by.
+#[derive(Default)]
+struct Judged {
+    running: Vec<RunningRun>,
+    limits: HashMap<TaskType, TaskLimits>,
+    stretches: HashMap<CohortId, f64>,
+    /// False when the limits could not be read: then no run is judged (a fallback limit must
+    /// not stand in for limits that exist).
+    limits_known: bool,
+}
+
+pub async fn handle<R, S, O, N>(tick: &Tick<'_>, ports: &CheckPorts<'_, R, S, O, N>) -> CheckReport
+where
+    R: RunStore,
+    S: StatsStore,
+    O: Outbox,
+    N: Notifier,
+{
+    let mut report = CheckReport::default();
+    let courier = Courier::new(ports.outbox, ports.notifier, tick.owner, tick.now);
+
+    let judged = judge(ports, &mut report).await;
+    send_due_alerts(tick, &judged, &courier, &mut report).await;
+    resend_running_alerts(tick, &judged.running, &courier, &mut report).await;
+    match ports.runs.list_pending_resolutions().await {
+        Ok(pending) => {
+            report.malformed_items += log_malformed(&pending.malformed);
+            for run in &pending.items {
+                resolve(run, &courier, &mut report).await;
+            }
+        }
+        Err(error) => report.failure("cannot list the runs owed a \"resolved\"", &error),
+    }
+    resend_notices(tick, ports.outbox, &courier, &mut report).await;
+    report
+}
+
+/// Reads the running runs and what they are judged by. A failed read leaves out what depends
+/// on it: no running runs, no cohort stretch, or no limits (nothing judged this tick).
+async fn judge<R: RunStore, S: StatsStore, O, N>(
+    ports: &CheckPorts<'_, R, S, O, N>,
+    report: &mut CheckReport,
+) -> Judged {
+    let mut running = match ports.runs.list_running().await {
+        Ok(listing) => listing,
+        Err(error) => {
+            report.failure("cannot list the running runs", &error);
+            Listing::default()
+        }
+    };
+    report.malformed_items += log_malformed(&running.malformed);
+    match ports.runs.fill_details(&mut running.items).await {
+        Ok(malformed) => report.malformed_items += log_malformed(&malformed),
+        Err(error) => report.failure("cannot read the running runs' cohorts and recent runs", &error),
+    }
     let cohorts: Vec<CohortId> =
         running.items.iter().filter_map(|r| r.cohort.clone()).collect::<BTreeSet<_>>().into_iter().collect();
-    let (members, malformed_members) = stats.cohort_members(&cohorts).await?;
+    let members: CohortMembers = match ports.stats.cohort_members(&cohorts).await {
+        Ok((members, malformed)) => {
+            report.malformed_items += log_malformed(&malformed);
+            members
+        }
+        Err(error) => {
+            report.failure("cannot read the cohorts' finished members", &error);
+            CohortMembers::default()
+        }
+    };
     // Limits of the running runs' types and of their cohorts' finished members' types.
     let task_types: Vec<TaskType> = running
         .items
@@ -54,63 +166,146 @@ pub async fn handle(
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let (limits, malformed_limits) =
-        if task_types.is_empty() { Default::default() } else { stats.task_limits(&task_types).await? };
-    let malformed: Vec<&StoreError> = running
-        .malformed
-        .iter()
-        .chain(&pending.malformed)
-        .chain(&malformed_details)
-        .chain(&malformed_members)
-        .chain(&malformed_limits)
-        .collect();
-    for error in &malformed {
-        tracing::error!(%error, "skipping a malformed item");
-    }
+    let limits = if task_types.is_empty() {
+        HashMap::new()
+    } else {
+        match ports.stats.task_limits(&task_types).await {
+            Ok((limits, malformed)) => {
+                report.malformed_items += log_malformed(&malformed);
+                limits
+            }
+            Err(error) => {
+                report.failure("cannot read the task types' limits; no run is judged this tick", &error);
+                return Judged { running: running.items, limits_known: false, ..Judged::default() };
+            }
+        }
+    };
     let stretches: HashMap<CohortId, f64> = members
         .iter()
         .map(|(cohort, finished)| (cohort.clone(), cohort::stretch(finished, &limits)))
         .filter(|&(_, stretch)| stretch > 1.0)
         .collect();
+    report.cohorts_stretched = stretches.len();
+    Judged { running: running.items, limits, stretches, limits_known: true }
+}
 
-    let outcome = check_running(now, &running.items, &limits, &stretches, settings);
-    let mut report = CheckReport {
-        runs_checked: outcome.checked,
-        alerts_due: outcome.alerts.len(),
-        muted: outcome.muted,
-        without_limits: outcome.without_limits,
-        malformed_items: malformed.len(),
-        cohorts_stretched: stretches.len(),
-        own_limits: outcome.own_limits,
-        ..CheckReport::default()
-    };
+async fn send_due_alerts<O: Outbox, N: Notifier>(
+    tick: &Tick<'_>,
+    judged: &Judged,
+    courier: &Courier<'_, O, N>,
+    report: &mut CheckReport,
+) {
+    if !judged.limits_known {
+        return;
+    }
+    let outcome = check_running(tick.now, &judged.running, &judged.limits, &judged.stretches, tick.settings);
+    report.runs_checked = outcome.checked;
+    report.alerts_due = outcome.alerts.len();
+    report.muted = outcome.muted;
+    report.without_limits = outcome.without_limits;
+    report.own_limits = outcome.own_limits;
     for alert in &outcome.alerts {
-        if !runs.claim_alert(&alert.task_type, &alert.run_id, alert.level, claim).await? {
-            report.claims_lost += 1;
-            continue;
-        }
-        match notifier.publish(&alert_notification(alert)).await {
-            Ok(()) => report.alerts_published += 1,
-            Err(error) => {
-                tracing::error!(%error, task_type = %alert.task_type, run_id = %alert.run_id, "publish failed; releasing the claim");
-                runs.release_alert(&alert.task_type, &alert.run_id, alert.level, claim).await?;
-                report.publish_failures += 1;
+        let key = MessageKey::Alert {
+            task_type: alert.task_type.clone(),
+            run_id: alert.run_id.clone(),
+            level: alert.level,
+        };
+        let sent = courier.send_new(&key, &alert_notification(alert)).await;
+        report.count(sent, |r| &mut r.alerts_published);
+    }
+}
+
+/// Alerts of running runs claimed earlier and never delivered.
+async fn resend_running_alerts<O: Outbox, N: Notifier>(
+    tick: &Tick<'_>,
+    running: &[RunningRun],
+    courier: &Courier<'_, O, N>,
+    report: &mut CheckReport,
+) {
+    for run in running {
+        for (level, lease) in &run.undelivered {
+            if !lease.has_expired(tick.now) {
+                continue;
             }
+            let key = MessageKey::Alert {
+                task_type: run.task_type.clone(),
+                run_id: run.run_id.clone(),
+                level: *level,
+            };
+            let sent = courier.resend(&key, lease).await;
+            report.count(sent, |r| &mut r.resent);
         }
     }
-    for resolution in &pending.items {
-        if !runs.claim_resolution(resolution, now).await? {
-            report.claims_lost += 1;
-            continue;
-        }
-        match notifier.publish(&resolved_notification(resolution)).await {
-            Ok(()) => report.resolved_published += 1,
-            Err(error) => {
-                tracing::error!(%error, run_id = %resolution.run_id, "publish failed; releasing the claim");
-                runs.release_resolution(resolution).await?;
-                report.publish_failures += 1;
-            }
+}
+
+/// A finished, alerted run: first any of its alerts still undelivered, then its "resolved" —
+/// which only ever follows a delivered alert.
+async fn resolve<O: Outbox, N: Notifier>(
+    run: &PendingResolution,
+    courier: &Courier<'_, O, N>,
+    report: &mut CheckReport,
+) {
+    let resolution = &run.resolution;
+    let mut any_delivered = false;
+    let mut any_owed = false;
+    for (level, state) in &run.alerts {
+        let key = MessageKey::Alert {
+            task_type: resolution.task_type.clone(),
+            run_id: resolution.run_id.clone(),
+            level: *level,
+        };
+        match state {
+            DeliveryState::Delivered => any_delivered = true,
+            DeliveryState::Unclaimed => {}
+            DeliveryState::Pending(_) => match courier.resend_if_stale(&key, state).await {
+                Ok(Sent::Delivered) => {
+                    report.resent += 1;
+                    any_delivered = true;
+                }
+                other => {
+                    any_owed = true;
+                    report.count(other, |r| &mut r.resent);
+                }
+            },
         }
     }
-    Ok(report)
+    if any_owed || !any_delivered {
+        // Not yet: the alert comes first (a later tick), or none was ever delivered.
+        return;
+    }
+    let key =
+        MessageKey::Resolved { task_type: resolution.task_type.clone(), run_id: resolution.run_id.clone() };
+    let sent = match &run.resolved {
+        DeliveryState::Unclaimed => courier.send_new(&key, &resolved_notification(resolution)).await,
+        state => courier.resend_if_stale(&key, state).await,
+    };
+    report.count(sent, |r| &mut r.resolved_published);
+}
+
+/// Too-short notices of today and yesterday whose sender (an ingest invocation) never marked
+/// them delivered.
+async fn resend_notices<O: Outbox, N: Notifier>(
+    tick: &Tick<'_>,
+    outbox: &O,
+    courier: &Courier<'_, O, N>,
+    report: &mut CheckReport,
+) {
+    let today = tick.policy.bucket_of_end(tick.now);
+    match outbox.undelivered_notices(&[today - 1, today]).await {
+        Ok(listing) => {
+            report.malformed_items += log_malformed(&listing.malformed);
+            for (key, lease) in listing.items.iter().filter(|(_, lease)| lease.has_expired(tick.now)) {
+                let sent = courier.resend(key, lease).await;
+                report.count(sent, |r| &mut r.notices_published);
+            }
+        }
+        Err(error) => report.failure("cannot list the undelivered too-short notices", &error),
+    }
+}
+
+fn log_malformed(errors: &[StoreError]) -> usize {
+    for error in errors {
+        tracing::error!(%error, "skipping a malformed item");
+    }
+    errors.len()
 }

@@ -2,21 +2,25 @@
 //! gets one informational notice.
 
 use overrun_core::cohort::FinishedMember;
+use overrun_core::delivery::MessageKey;
 use overrun_core::message::short_notification;
 use overrun_core::ports::TaskEvent;
-use overrun_core::ports::{Notifier, NotifyError, Recorded, RunStore, StatsStore, StoreError};
+use overrun_core::ports::{Notifier, Outbox, Recorded, RunStore, StatsStore, StoreError};
 use overrun_core::short::{ShortRule, ShortVerdict, judge_completed};
-use overrun_core::{CohortId, EpochMs, RunId, TaskType};
+use overrun_core::{BaselinePolicy, CohortId, EpochMs, RunId, TaskType};
 use thiserror::Error;
+
+use crate::delivery::{Courier, DeliveryError, Sent};
 
 #[derive(Debug, Error)]
 pub enum IngestError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// The run is recorded; its notice's claim was given back. Failing the invocation makes
-    /// Lambda retry the event, which records nothing twice and sends the notice then.
+    /// The run is recorded; its notice is claimed and not delivered. Failing the invocation
+    /// makes Lambda retry the event, which records nothing twice and sends the notice then; if
+    /// every retry fails, the checker sends it once its claim's lease has run out.
     #[error("the run is recorded but its too-short notice was not sent: {0}")]
-    Notify(#[from] NotifyError),
+    Notify(#[from] DeliveryError),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -54,9 +58,11 @@ pub enum ShortNotice {
 #[derive(Debug, Clone, Copy)]
 pub struct NoticeSettings<'a> {
     pub rule: ShortRule,
-    /// Identifies this invocation (the Lambda request id): a claim is released only by its owner.
+    /// Identifies this invocation (the Lambda request id): the owner of the claim it takes.
     pub claim: &'a str,
     pub now: EpochMs,
+    /// Which day a finish falls in (one notice per task type and day).
+    pub policy: &'a BaselinePolicy,
     /// How long a cohort's finished members are kept after the member's end.
     pub retention_ms: i64,
 }
@@ -73,6 +79,7 @@ pub async fn record_and_notify(
     event: TaskEvent,
     store: &impl RunStore,
     stats: &impl StatsStore,
+    outbox: &impl Outbox,
     notifier: &impl Notifier,
     settings: &NoticeSettings<'_>,
 ) -> Result<(IngestOutcome, ShortNotice), IngestError> {
@@ -96,14 +103,12 @@ pub async fn record_and_notify(
         ShortVerdict::NoBaseline => return Ok((outcome, ShortNotice::NoBaseline)),
         ShortVerdict::Muted => return Ok((outcome, ShortNotice::Muted)),
     };
-    if !stats.claim_short_notice(&task_type, &run_id, short.at, settings.claim).await? {
-        return Ok((outcome, ShortNotice::AlreadyClaimed));
+    let key = MessageKey::TooShort { task_type, day: settings.policy.bucket_of_end(short.at) };
+    let courier = Courier::new(outbox, notifier, settings.claim, settings.now);
+    match courier.send_new(&key, &short_notification(&short)).await? {
+        Sent::Delivered => Ok((outcome, ShortNotice::Published)),
+        Sent::NotOurs => Ok((outcome, ShortNotice::AlreadyClaimed)),
     }
-    if let Err(error) = notifier.publish(&short_notification(&short)).await {
-        stats.release_short_notice(&task_type, short.at, settings.claim).await?;
-        return Err(error.into());
-    }
-    Ok((outcome, ShortNotice::Published))
 }
 
 /// What recording did, the run it was about, and the cohort its event named.

@@ -1,1 +1,183 @@
+//! In-memory ports for fast tests of the use cases, with faults on demand: a claim applied
+//! whose invocation then dies, an answer lost after the write was applied, failed releases,
+//! failed delivery marks, failed publishes.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use overrun_core::EpochMs;
+use overrun_core::delivery::{DeliveryState, Lease, MessageKey};
+use overrun_core::message::Notification;
+use overrun_core::ports::{ClaimKind, Claimed, Listing, Notifier, NotifyError, Outbox, StoreError};
+
+#[derive(Debug, Clone, Default)]
+struct Entry {
+    state: DeliveryState,
+    message: Option<Notification>,
+}
+
+#[derive(Debug, Default)]
+struct Faults {
+    crash_after_claim: usize,
+    lose_claim_answers: usize,
+    fail_releases: usize,
+    fail_marks: usize,
+}
+
+/// Claims kept in a map, with the same conditions as the DynamoDB outbox.
+#[derive(Debug, Default)]
+pub struct MemoryOutbox {
+    entries: Mutex<HashMap<MessageKey, Entry>>,
+    faults: Mutex<Faults>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Takes one from a fault counter: whether the fault fires now.
+fn fire(counter: &mut usize) -> bool {
+    let fires = *counter > 0;
+    *counter = counter.saturating_sub(1);
+    fires
+}
+
+fn injected(operation: &'static str) -> StoreError {
+    StoreError::Service { operation, message: "injected fault".into() }
+}
+
+impl MemoryOutbox {
+    /// The next `n` claims are applied, then their invocation dies before publishing.
+    pub fn crash_after_claim(&self, n: usize) {
+        lock(&self.faults).crash_after_claim = n;
+    }
+    /// The next `n` claims are applied and their answer lost, so the client tries again.
+    pub fn lose_claim_answers(&self, n: usize) {
+        lock(&self.faults).lose_claim_answers = n;
+    }
+    pub fn fail_releases(&self, n: usize) {
+        lock(&self.faults).fail_releases = n;
+    }
+    pub fn fail_marks(&self, n: usize) {
+        lock(&self.faults).fail_marks = n;
+    }
+    pub fn state(&self, key: &MessageKey) -> DeliveryState {
+        lock(&self.entries).get(key).map(|e| e.state.clone()).unwrap_or_default()
+    }
+
+    /// The claim write with its condition; on a failed condition, a claim that is already this
+    /// lease's (its earlier answer lost) is won all the same.
+    fn apply_claim(&self, key: &MessageKey, lease: &Lease, how: ClaimKind<'_>) -> Claimed {
+        let mut entries = lock(&self.entries);
+        let entry = entries.entry(key.clone()).or_default();
+        let applies = match (&how, &entry.state) {
+            (ClaimKind::Fresh(_), DeliveryState::Unclaimed) => true,
+            (ClaimKind::TakeOver(stale), DeliveryState::Pending(current)) => current == *stale,
+            _ => false,
+        };
+        if applies {
+            if let ClaimKind::Fresh(message) = how {
+                entry.message = Some((*message).clone());
+            }
+            entry.state = DeliveryState::Pending(lease.clone());
+        } else if entry.state != DeliveryState::Pending(lease.clone()) {
+            return Claimed::Held(entry.state.clone());
+        }
+        match &entry.message {
+            Some(message) => Claimed::Won(message.clone()),
+            None => Claimed::Held(entry.state.clone()),
+        }
+    }
+}
+
+impl Outbox for MemoryOutbox {
+    async fn claim(
+        &self,
+        key: &MessageKey,
+        lease: &Lease,
+        how: ClaimKind<'_>,
+    ) -> Result<Claimed, StoreError> {
+        let (crash, lose_answer) = {
+            let mut faults = lock(&self.faults);
+            (fire(&mut faults.crash_after_claim), fire(&mut faults.lose_claim_answers))
+        };
+        let claimed = self.apply_claim(key, lease, how);
+        if crash {
+            return Err(injected("claim (then crashed)"));
+        }
+        if lose_answer {
+            // The client's retry of the same write.
+            return Ok(self.apply_claim(key, lease, how));
+        }
+        Ok(claimed)
+    }
+
+    async fn mark_delivered(&self, key: &MessageKey, _now: EpochMs) -> Result<(), StoreError> {
+        if fire(&mut lock(&self.faults).fail_marks) {
+            return Err(injected("mark delivered"));
+        }
+        if let Some(entry) = lock(&self.entries).get_mut(key) {
+            entry.state = DeliveryState::Delivered;
+        }
+        Ok(())
+    }
+
+    async fn release(&self, key: &MessageKey, owner: &str) -> Result<(), StoreError> {
+        if fire(&mut lock(&self.faults).fail_releases) {
+            return Err(injected("release"));
+        }
+        if let Some(entry) = lock(&self.entries).get_mut(key)
+            && let DeliveryState::Pending(lease) = &mut entry.state
+            && lease.owner == owner
+        {
+            lease.claimed_at = Lease::RELEASED;
+        }
+        Ok(())
+    }
+
+    async fn undelivered_notices(&self, days: &[i64]) -> Result<Listing<(MessageKey, Lease)>, StoreError> {
+        let mut listing = Listing::default();
+        for (key, entry) in lock(&self.entries).iter() {
+            if let (MessageKey::TooShort { day, .. }, DeliveryState::Pending(lease)) = (key, &entry.state)
+                && days.contains(day)
+            {
+                listing.items.push((key.clone(), lease.clone()));
+            }
+        }
+        listing.items.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(listing)
+    }
+}
+
+/// Keeps what it publishes; fails on demand.
+#[derive(Debug, Default)]
+pub struct MemoryNotifier {
+    published: Mutex<Vec<Notification>>,
+    failures: Mutex<usize>,
+}
+
+impl MemoryNotifier {
+    /// The next `n` publishes fail.
+    pub fn fail_next(&self, n: usize) {
+        *lock(&self.failures) = n;
+    }
+    pub fn published(&self) -> Vec<Notification> {
+        lock(&self.published).clone()
+    }
+    pub fn subjects(&self) -> Vec<String> {
+        self.published().into_iter().map(|n| n.subject).collect()
+    }
+    pub fn alert_ids(&self) -> Vec<String> {
+        self.published().into_iter().map(|n| n.alert_id).collect()
+    }
+}
+
+impl Notifier for MemoryNotifier {
+    async fn publish(&self, notification: &Notification) -> Result<(), NotifyError> {
+        if fire(&mut lock(&self.failures)) {
+            return Err(NotifyError("injected fault".into()));
+        }
+        lock(&self.published).push(notification.clone());
+        Ok(())
+    }
+}

@@ -7,6 +7,7 @@ pub mod dynamo;
 pub mod error;
 pub mod items;
 pub mod metrics;
+pub mod outbox;
 pub mod runs;
 pub mod schema;
 pub mod sns;
@@ -17,6 +18,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub use aws_sdk_dynamodb::Client as DynamoClient;
 pub use config::{Config, ConfigError};
 pub use counters::{Counters, CountersSnapshot, SharedCounters};
+pub use outbox::DynamoOutbox;
 pub use runs::DynamoRunStore;
 pub use sns::SnsNotifier;
 pub use stats::DynamoStatsStore;
@@ -44,6 +46,7 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
 pub struct Adapters {
     pub runs: DynamoRunStore,
     pub stats: DynamoStatsStore,
+    pub outbox: DynamoOutbox,
     pub counters: SharedCounters,
     pub sns: aws_sdk_sns::Client,
 }
@@ -62,6 +65,13 @@ impl Adapters {
                 counters.clone(),
             )
             .with_recent_runs(config.recent.count),
+            outbox: DynamoOutbox::new(
+                dynamodb.clone(),
+                &config.runs_table,
+                &config.stats_table,
+                config.retention_days,
+                counters.clone(),
+            ),
             stats: DynamoStatsStore::new(
                 dynamodb,
                 &config.stats_table,

@@ -6,10 +6,13 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, TransactWriteItem, Update};
 use overrun_core::check::RunningRun;
+use overrun_core::delivery::DeliveryState;
 use overrun_core::detect::AlertedLevels;
 use overrun_core::message::Resolution;
 use overrun_core::nightly::FinishedRun;
-use overrun_core::ports::{Listing, Recorded, RunFinished, RunStarted, RunStore, StoreError};
+use overrun_core::ports::{
+    Listing, PendingResolution, Recorded, RunFinished, RunStarted, RunStore, StoreError,
+};
 use overrun_core::time::{MS_PER_DAY, civil_date};
 use overrun_core::{BaselinePolicy, CohortId, EpochMs, Level, RunId, RunStatus, TaskType};
 
@@ -17,6 +20,7 @@ use crate::counters::SharedCounters;
 use crate::dynamo::{applied, batch_get, is_conditional_failure, item, parse_all, query_all};
 use crate::error::service;
 use crate::items::{Item, ItemReader, n, s};
+use crate::outbox::{alert_attribute, claim_state, run_key};
 use crate::schema::{runs as r, stats as st};
 
 #[derive(Clone)]
@@ -29,17 +33,6 @@ pub struct DynamoRunStore {
     counters: SharedCounters,
     /// How many recent runs a start records (0: none).
     recent_runs: usize,
-}
-
-fn alert_attribute(level: Level) -> &'static str {
-    match level {
-        Level::Warning => r::ALERT_WARNING,
-        Level::Critical => r::ALERT_CRITICAL,
-    }
-}
-
-fn run_key(task_type: &str, run_id: &str) -> Item {
-    item([(r::TASK_TYPE, s(task_type)), (r::RUN_ID, s(run_id))])
 }
 
 /// TTL attributes are epoch seconds.
@@ -252,9 +245,15 @@ pub fn day_meta_key(day: i64) -> Item {
 fn parse_running(item: &Item) -> Result<RunningRun, StoreError> {
     let reader = ItemReader::new(item, &[r::TASK_TYPE, r::RUN_ID]);
     let mut alerted = AlertedLevels::default();
+    let mut undelivered = Vec::new();
     for level in Level::ALL {
-        if reader.has(alert_attribute(level)) {
-            alerted.insert(level);
+        match claim_state(item, alert_attribute(level))? {
+            DeliveryState::Unclaimed => {}
+            DeliveryState::Delivered => alerted.insert(level),
+            DeliveryState::Pending(lease) => {
+                alerted.insert(level);
+                undelivered.push((level, lease));
+            }
         }
     }
     Ok(RunningRun {
@@ -262,6 +261,7 @@ fn parse_running(item: &Item) -> Result<RunningRun, StoreError> {
         run_id: RunId::new(reader.string(r::RUN_ID)?).map_err(|e| reader.invalid(e))?,
         start: reader.number(r::START_MS)?,
         alerted,
+        undelivered,
         cohort: None,
         recent_ms: Vec::new(),
     })
@@ -296,6 +296,18 @@ fn parse_recent_duration(item: &Item) -> Result<u64, StoreError> {
         return Err(reader.invalid(format!("{} {end} is before start_ms {start}", r::SUCCEEDED_END_MS)));
     }
     Ok(end.abs_diff(start))
+}
+
+fn parse_pending_resolution(item: &Item) -> Result<PendingResolution, StoreError> {
+    let alerts = Level::ALL
+        .into_iter()
+        .map(|level| Ok((level, claim_state(item, alert_attribute(level))?)))
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    Ok(PendingResolution {
+        resolution: parse_resolution(item)?,
+        alerts,
+        resolved: claim_state(item, r::RESOLUTION)?,
+    })
 }
 
 fn parse_resolution(item: &Item) -> Result<Resolution, StoreError> {
@@ -436,95 +448,22 @@ impl RunStore for DynamoRunStore {
         Ok(malformed)
     }
 
-    async fn claim_alert(
-        &self,
-        task_type: &TaskType,
-        run_id: &RunId,
-        level: Level,
-        claim: &str,
-    ) -> Result<bool, StoreError> {
-        let result = self
-            .update_run(task_type.as_str(), run_id.as_str())
-            .update_expression("SET #alert = :claim")
-            .condition_expression("attribute_exists(#running) AND attribute_not_exists(#alert)")
-            .expression_attribute_names("#alert", alert_attribute(level))
-            .expression_attribute_names("#running", r::RUNNING)
-            .expression_attribute_values(":claim", s(claim))
-            .send()
-            .await;
-        applied("UpdateItem", result)
-    }
-
-    async fn release_alert(
-        &self,
-        task_type: &TaskType,
-        run_id: &RunId,
-        level: Level,
-        claim: &str,
-    ) -> Result<(), StoreError> {
-        let result = self
-            .update_run(task_type.as_str(), run_id.as_str())
-            .update_expression("REMOVE #alert")
-            .condition_expression("#alert = :claim")
-            .expression_attribute_names("#alert", alert_attribute(level))
-            .expression_attribute_values(":claim", s(claim))
-            .return_values(ReturnValue::AllNew)
-            .send()
-            .await;
-        let after = match result {
-            Ok(output) => output.attributes.unwrap_or_default(),
-            // Not ours (any more): nothing to give back.
-            Err(error) if is_conditional_failure(&error) => return Ok(()),
-            Err(error) => return Err(service("UpdateItem", error).into()),
-        };
-        // If the run finished meanwhile it was flagged for a "resolved" message about an alert
-        // that was never delivered: unflag it unless another level was delivered.
-        let reader = ItemReader::new(&after, &[r::TASK_TYPE, r::RUN_ID]);
-        if reader.has(r::RESOLVE) && !reader.has(r::ALERT_WARNING) && !reader.has(r::ALERT_CRITICAL) {
-            let result = self
-                .update_run(task_type.as_str(), run_id.as_str())
-                .update_expression("REMOVE #resolve")
-                .condition_expression("attribute_not_exists(#warning) AND attribute_not_exists(#critical)")
-                .expression_attribute_names("#resolve", r::RESOLVE)
-                .expression_attribute_names("#warning", r::ALERT_WARNING)
-                .expression_attribute_names("#critical", r::ALERT_CRITICAL)
-                .send()
-                .await;
-            // Not applied: another level was delivered, and its "resolved" is owed.
-            applied("UpdateItem", result)?;
-        }
-        Ok(())
-    }
-
-    async fn list_pending_resolutions(&self) -> Result<Listing<Resolution>, StoreError> {
-        let items =
+    async fn list_pending_resolutions(&self) -> Result<Listing<PendingResolution>, StoreError> {
+        let listed =
             self.query_sparse_index(r::RESOLVE_INDEX, r::RESOLVE, r::RESOLVE_VALUE.to_owned()).await?;
-        Ok(parse_all(&items, parse_resolution))
-    }
-
-    async fn claim_resolution(&self, resolution: &Resolution, now: EpochMs) -> Result<bool, StoreError> {
-        let result = self
-            .update_run(resolution.task_type.as_str(), resolution.run_id.as_str())
-            .update_expression("SET #resolved = :now REMOVE #resolve")
-            .condition_expression("attribute_exists(#resolve) AND attribute_not_exists(#resolved)")
-            .expression_attribute_names("#resolved", r::RESOLVED_AT)
-            .expression_attribute_names("#resolve", r::RESOLVE)
-            .expression_attribute_values(":now", n(now))
-            .send()
-            .await;
-        applied("UpdateItem", result)
-    }
-
-    async fn release_resolution(&self, resolution: &Resolution) -> Result<(), StoreError> {
-        self.update_run(resolution.task_type.as_str(), resolution.run_id.as_str())
-            .update_expression("SET #resolve = :pending REMOVE #resolved")
-            .expression_attribute_names("#resolve", r::RESOLVE)
-            .expression_attribute_names("#resolved", r::RESOLVED_AT)
-            .expression_attribute_values(":pending", s(r::RESOLVE_VALUE))
-            .send()
-            .await
-            .map_err(|e| service("UpdateItem", e))?;
-        Ok(())
+        if listed.is_empty() {
+            return Ok(Listing::default());
+        }
+        // The index carries the times; where the claims stand is on the items themselves.
+        let keys = listed
+            .iter()
+            .map(|found| {
+                let reader = ItemReader::new(found, &[r::TASK_TYPE, r::RUN_ID]);
+                Ok(run_key(reader.string(r::TASK_TYPE)?, reader.string(r::RUN_ID)?))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let items = batch_get(&self.client, &self.table, keys, &self.counters).await?;
+        Ok(parse_all(&items, parse_pending_resolution))
     }
 
     async fn finished_runs_of_day(&self, day: i64) -> Result<Listing<FinishedRun>, StoreError> {

@@ -33,6 +33,9 @@ pub mod runs {
     pub const RESOLVE: &str = "resolve";
     pub const RESOLVE_VALUE: &str = "pending";
     pub const RESOLVED_AT: &str = "resolved_at";
+    /// The claim of the "resolved" message (a claim map, like `alert_warning` and
+    /// `alert_critical`: owner, claimed_at, delivered_at, message).
+    pub const RESOLUTION: &str = "resolution";
     /// The cohort the run's events named (absent: none).
     pub const COHORT: &str = "cohort";
     /// `end_ms` again, set with `counted`: the sparse `recent` index lists a type's succeeded
@@ -66,9 +69,10 @@ pub mod stats {
     pub const LIMITS_PK: &str = "LIMITS";
     /// A task type's too-short notice of one day: `DAY#date` / `SHORT#<task type>`.
     pub const SHORT_NOTICE_PREFIX: &str = "SHORT#";
-    /// The claim of the ingest invocation that sent it, and the run it was about.
+    /// Its claim map (owner, claimed_at, delivered_at, message), and its task type.
+    pub const NOTICE: &str = "notice";
+    /// A claim written before claims were leases (an invocation id): taken for good.
     pub const NOTICE_CLAIM: &str = "claim";
-    pub const NOTICE_RUN_ID: &str = "run_id";
 
     pub const FINISHED: &str = "finished";
     pub const ROLLED_UP: &str = "rolled_up";

@@ -50,9 +50,10 @@ impl Notifier for SnsNotifier {
             .message_structure("json")
             .message(message_json(notification))
             .subject(&notification.subject)
-            .message_attributes("severity", attribute(notification.severity)?)
-            .message_attributes("kind", attribute(notification.kind)?)
+            .message_attributes("severity", attribute(&notification.severity)?)
+            .message_attributes("kind", attribute(&notification.kind)?)
             .message_attributes("task_type", attribute(&notification.task_type)?)
+            .message_attributes("alert_id", attribute(&notification.alert_id)?)
             .send()
             .await
             .map_err(|e| NotifyError(DisplayErrorContext(e).to_string()))?;

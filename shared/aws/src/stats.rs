@@ -4,7 +4,6 @@
 use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use overrun_core::check::TaskLimits;
@@ -17,7 +16,7 @@ use overrun_core::time::civil_date;
 use overrun_core::{Baseline, BaselinePolicy, CohortId, EpochMs, Moments, RunId, TaskType};
 
 use crate::counters::SharedCounters;
-use crate::dynamo::{applied, batch_get, batch_write, item, parse_all, query_all};
+use crate::dynamo::{batch_get, batch_write, item, parse_all, query_all};
 use crate::error::{AwsError, service};
 use crate::items::{Item, ItemReader, exact_n, n, s};
 use crate::runs::day_meta_key;
@@ -38,11 +37,6 @@ pub struct DynamoStatsStore {
 
 fn day_pk(day: i64) -> String {
     format!("{}{}", st::DAY_PREFIX, civil_date(day))
-}
-
-/// The day's too-short notice of a task type: `DAY#date` / `SHORT#<task type>`.
-fn short_notice_key(day: i64, task_type: &TaskType) -> Item {
-    item([(st::PK, s(day_pk(day))), (st::SK, s(format!("{}{task_type}", st::SHORT_NOTICE_PREFIX)))])
 }
 
 fn cohort_key(cohort: &str) -> Item {
@@ -169,12 +163,6 @@ impl DynamoStatsStore {
             retention_ms: i64::from(retention_days) * overrun_core::time::MS_PER_DAY,
             counters,
         }
-    }
-
-    /// An update of `task_type`'s too-short notice of `day`, counted as one request.
-    fn update_short_notice(&self, task_type: &TaskType, day: i64) -> UpdateItemFluentBuilder {
-        self.counters.request();
-        self.client.update_item().table_name(&self.table).set_key(Some(short_notice_key(day, task_type)))
     }
 
     async fn update_limits(
@@ -407,49 +395,6 @@ impl StatsStore for DynamoStatsStore {
             .await
             .map_err(|e| service("UpdateItem", e))?;
         Ok(())
-    }
-
-    async fn claim_short_notice(
-        &self,
-        task_type: &TaskType,
-        run_id: &RunId,
-        end: EpochMs,
-        claim: &str,
-    ) -> Result<bool, StoreError> {
-        let day = self.policy.bucket_of_end(end);
-        let expires_at_ms = self.policy.night_start(day + 1) + self.retention_ms;
-        let result = self
-            .update_short_notice(task_type, day)
-            .update_expression("SET #claim = :claim, #run = :run, #expires = :expires")
-            .condition_expression("attribute_not_exists(#claim)")
-            .expression_attribute_names("#claim", st::NOTICE_CLAIM)
-            .expression_attribute_names("#run", st::NOTICE_RUN_ID)
-            .expression_attribute_names("#expires", st::EXPIRES_AT)
-            .expression_attribute_values(":claim", s(claim))
-            .expression_attribute_values(":run", s(run_id.as_str()))
-            .expression_attribute_values(":expires", n(expires_at_ms.div_euclid(1_000)))
-            .send()
-            .await;
-        applied("UpdateItem", result)
-    }
-
-    async fn release_short_notice(
-        &self,
-        task_type: &TaskType,
-        end: EpochMs,
-        claim: &str,
-    ) -> Result<(), StoreError> {
-        let result = self
-            .update_short_notice(task_type, self.policy.bucket_of_end(end))
-            .update_expression("REMOVE #claim, #run")
-            .condition_expression("#claim = :claim")
-            .expression_attribute_names("#claim", st::NOTICE_CLAIM)
-            .expression_attribute_names("#run", st::NOTICE_RUN_ID)
-            .expression_attribute_values(":claim", s(claim))
-            .send()
-            .await;
-        // Not applied: not ours (any more), nothing to give back.
-        applied("UpdateItem", result).map(|_| ())
     }
 
     async fn cohort_members(

@@ -89,6 +89,7 @@ fn bench_checker_tick(c: &mut Criterion) {
             run_id: RunId::new(&format!("run-{i}")).expect("a valid id"),
             start: 0,
             alerted: AlertedLevels::default(),
+            undelivered: Vec::new(),
             cohort: None,
             recent_ms: vec![600_000 + 1_000 * i as u64, 1_200_000, 1_800_000],
         })

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use crate::baseline::Baseline;
+use crate::delivery::Lease;
 use crate::detect::{AlertedLevels, DetectionConfig, Level};
 use crate::histogram::DurationHistogram;
 use crate::model::{CohortId, RunId, TaskType};
@@ -19,6 +20,8 @@ pub struct RunningRun {
     pub run_id: RunId,
     pub start: EpochMs,
     pub alerted: AlertedLevels,
+    /// The alerts claimed for it and not (known to be) delivered yet, with their leases.
+    pub undelivered: Vec<(Level, Lease)>,
     /// The cohort its events named, if any.
     pub cohort: Option<CohortId>,
     /// With recent runs: the durations of the latest succeeded runs of its type that had ended
@@ -151,6 +154,7 @@ mod tests {
             run_id: RunId::new(id).unwrap(),
             start,
             alerted: AlertedLevels::default(),
+            undelivered: Vec::new(),
             cohort: None,
             recent_ms: Vec::new(),
         }

@@ -13,6 +13,7 @@ pub mod baseline;
 pub mod check;
 pub mod cohort;
 pub mod compare;
+pub mod delivery;
 pub mod detect;
 pub mod hindsight;
 pub mod histogram;

@@ -4,6 +4,7 @@
 //! characters; everything else (SQS, Lambda, HTTP subscribers) gets a JSON document.
 
 use crate::check::AlertDecision;
+use crate::delivery::dedupe_key;
 use crate::detect::Level;
 use crate::humanize::{duration, utc_minute};
 use crate::model::{RunId, RunStatus, TaskType};
@@ -23,9 +24,12 @@ pub struct Notification {
     pub email: String,
     pub sms: String,
     /// Message attributes subscribers can filter on.
-    pub severity: &'static str,
-    pub kind: &'static str,
+    pub severity: String,
+    pub kind: String,
     pub task_type: String,
+    /// The same for every delivery of this message, different for any other: subscribers drop
+    /// repeats by it (see [`crate::delivery::dedupe_key`]).
+    pub alert_id: String,
 }
 
 /// An SNS subject: ASCII only, no control characters, under 100 characters (SNS rejects others).
@@ -118,8 +122,10 @@ pub fn alert_notification(alert: &AlertDecision) -> Notification {
     }
     email += "\nYou will get a \"resolved\" message when this run finishes.\n";
 
+    let alert_id = dedupe_key(&alert.task_type, &alert.run_id, alert.level.as_str());
     let default = serde_free_json(&[
         ("kind", Json::Str("overrun")),
+        ("alert_id", Json::Str(&alert_id)),
         ("severity", Json::Str(alert.level.as_str())),
         ("task_type", Json::Str(alert.task_type.as_str())),
         ("run_id", Json::Str(alert.run_id.as_str())),
@@ -141,9 +147,10 @@ pub fn alert_notification(alert: &AlertDecision) -> Notification {
         default,
         email,
         sms,
-        severity: alert.level.as_str(),
-        kind: "overrun",
+        severity: alert.level.as_str().to_owned(),
+        kind: "overrun".to_owned(),
         task_type: alert.task_type.to_string(),
+        alert_id,
     }
 }
 
@@ -185,8 +192,10 @@ pub fn resolved_notification(resolution: &Resolution) -> Notification {
         utc_minute(resolution.start),
         utc_minute(resolution.end),
     );
+    let alert_id = dedupe_key(&resolution.task_type, &resolution.run_id, "resolved");
     let default = serde_free_json(&[
         ("kind", Json::Str("resolved")),
+        ("alert_id", Json::Str(&alert_id)),
         ("severity", Json::Str("info")),
         ("task_type", Json::Str(resolution.task_type.as_str())),
         ("run_id", Json::Str(resolution.run_id.as_str())),
@@ -200,9 +209,10 @@ pub fn resolved_notification(resolution: &Resolution) -> Notification {
         default,
         email,
         sms,
-        severity: "info",
-        kind: "resolved",
+        severity: "info".to_owned(),
+        kind: "resolved".to_owned(),
         task_type: resolution.task_type.to_string(),
+        alert_id,
     }
 }
 
@@ -235,8 +245,10 @@ pub fn short_notification(short: &ShortFinish) -> Notification {
         duration(short.baseline.sigma_ms),
         duration(short.floor_ms),
     );
+    let alert_id = dedupe_key(&short.task_type, &short.run_id, "too_short");
     let default = serde_free_json(&[
         ("kind", Json::Str("too_short")),
+        ("alert_id", Json::Str(&alert_id)),
         ("severity", Json::Str("info")),
         ("task_type", Json::Str(short.task_type.as_str())),
         ("run_id", Json::Str(short.run_id.as_str())),
@@ -252,9 +264,10 @@ pub fn short_notification(short: &ShortFinish) -> Notification {
         default,
         email,
         sms,
-        severity: "info",
-        kind: "too_short",
+        severity: "info".to_owned(),
+        kind: "too_short".to_owned(),
         task_type: short.task_type.to_string(),
+        alert_id,
     }
 }
 
@@ -364,7 +377,9 @@ mod tests {
     fn too_short_notice_is_info_and_says_how_short_against_what() {
         let n = short_notification(&shrunk("nightly-export"));
         assert_eq!(n.subject, "[Overrun info] nightly-export finished in 42s, expected 20m 00s");
-        assert_eq!((n.severity, n.kind), ("info", "too_short"));
+        assert_eq!((n.severity.as_str(), n.kind.as_str()), ("info", "too_short"));
+        assert_eq!(n.alert_id, "nightly-export/run-7/too_short");
+        assert!(n.default.contains(r#""alert_id":"nightly-export/run-7/too_short""#), "{}", n.default);
         for part in [
             "run-7",
             "Expected:  20m 00s (mean of 30 succeeded runs)",

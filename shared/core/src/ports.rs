@@ -9,6 +9,7 @@ use thiserror::Error;
 
 use crate::check::{RunningRun, TaskLimits};
 use crate::cohort::FinishedMember;
+use crate::delivery::{DeliveryState, Lease, MessageKey};
 use crate::detect::Level;
 use crate::message::{Notification, Resolution};
 use crate::model::{CohortId, RunId, RunStatus, TaskType};
@@ -112,35 +113,10 @@ pub trait RunStore {
         &self,
         runs: &mut [RunningRun],
     ) -> impl Future<Output = Result<Vec<StoreError>, StoreError>> + Send;
-    /// Claims (run, level) for this invocation; `false` when someone else holds it or the run has
-    /// finished meanwhile.
-    fn claim_alert(
-        &self,
-        task_type: &TaskType,
-        run_id: &RunId,
-        level: Level,
-        claim: &str,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-    /// Gives a claim back (its publish failed) so the next check retries.
-    fn release_alert(
-        &self,
-        task_type: &TaskType,
-        run_id: &RunId,
-        level: Level,
-        claim: &str,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Runs owed a "resolved" message, with where their alerts and the "resolved" itself stand.
     fn list_pending_resolutions(
         &self,
-    ) -> impl Future<Output = Result<Listing<Resolution>, StoreError>> + Send;
-    fn claim_resolution(
-        &self,
-        resolution: &Resolution,
-        now: EpochMs,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-    fn release_resolution(
-        &self,
-        resolution: &Resolution,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    ) -> impl Future<Output = Result<Listing<PendingResolution>, StoreError>> + Send;
     /// Every succeeded run counted for `day`: task type, duration, and whether it was warned about.
     fn finished_runs_of_day(
         &self,
@@ -185,28 +161,64 @@ pub trait StatsStore {
         member: &FinishedMember,
         expires_at_ms: EpochMs,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// Claims the too-short notice of `task_type` for the day `end` falls in (the bucket between
-    /// two nightly runs) for `run_id`; `false` when a run of the type has it that day already
-    /// (this one, redelivered, or another: one notice a day says the work shrank).
-    fn claim_short_notice(
-        &self,
-        task_type: &TaskType,
-        run_id: &RunId,
-        end: EpochMs,
-        claim: &str,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-    /// Gives the day's claim back (its publish failed) so a retry of the event can send it.
-    fn release_short_notice(
-        &self,
-        task_type: &TaskType,
-        end: EpochMs,
-        claim: &str,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// The succeeded members of each cohort (cohorts without any are left out).
     fn cohort_members(
         &self,
         cohorts: &[CohortId],
     ) -> impl Future<Output = Result<(CohortMembers, Vec<StoreError>), StoreError>> + Send;
+}
+
+/// A run owed a "resolved" message, with where each of its alerts and the "resolved" stand.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingResolution {
+    pub resolution: Resolution,
+    pub alerts: Vec<(Level, DeliveryState)>,
+    pub resolved: DeliveryState,
+}
+
+/// How a claim is taken.
+#[derive(Debug, Clone, Copy)]
+pub enum ClaimKind<'a> {
+    /// The message was never claimed: claim it and store `message` with the claim, so that
+    /// whoever takes it over later sends the very same message.
+    Fresh(&'a Notification),
+    /// The message's claim `stale` is past its lease and undelivered: take it over.
+    TakeOver(&'a Lease),
+}
+
+/// What claiming found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Claimed {
+    /// The claim is this invocation's (also when the write was applied but its answer lost):
+    /// publish this message.
+    Won(Notification),
+    /// Someone else holds it, it was delivered, or the message is no longer due (a run that
+    /// finished before its alert was first claimed).
+    Held(DeliveryState),
+}
+
+/// Claims of messages and their delivery marks. A claim is a lease ([`Lease`]).
+pub trait Outbox {
+    fn claim(
+        &self,
+        key: &MessageKey,
+        lease: &Lease,
+        how: ClaimKind<'_>,
+    ) -> impl Future<Output = Result<Claimed, StoreError>> + Send;
+    /// The message was published: nobody sends it again.
+    fn mark_delivered(
+        &self,
+        key: &MessageKey,
+        now: EpochMs,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Ends `owner`'s lease now (its publish failed) so that the next attempt need not wait for
+    /// it to run out. Not applied when the claim is no longer `owner`'s.
+    fn release(&self, key: &MessageKey, owner: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The too-short notices of `days` claimed and not delivered, with their leases.
+    fn undelivered_notices(
+        &self,
+        days: &[i64],
+    ) -> impl Future<Output = Result<Listing<(MessageKey, Lease)>, StoreError>> + Send;
 }
 
 pub trait Notifier {

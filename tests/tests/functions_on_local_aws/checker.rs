@@ -47,7 +47,7 @@ async fn checker_alerts_once_when_two_invocations_race() {
 }
 
 #[tokio::test]
-async fn a_failed_publish_releases_the_claim_and_the_next_tick_retries() {
+async fn a_failed_publish_fails_the_tick_and_the_next_tick_sends_the_alert_claimed_then() {
     let stack = Stack::new().await;
     etl_history(&stack).await;
     nightly(&stack, NIGHT + MS_PER_HOUR).await;
@@ -55,24 +55,22 @@ async fn a_failed_publish_releases_the_claim_and_the_next_tick_retries() {
     // minutes later, still short of the critical one (twice that): one alert to deliver.
     ingest(&task_event("etl", "slow", "STARTED", NOON - 1_000 * S), &stack.adapters.runs).await.unwrap();
     let broken = stack.broken_notifier();
-    let failed = overrun_app::check::handle(
-        NOON,
-        &settings(&stack),
-        "tick-1",
-        &stack.adapters.runs,
-        &stack.adapters.stats,
-        &broken,
-    )
-    .await
-    .unwrap();
-    assert_eq!((failed.alerts_published, failed.publish_failures), (0, 1));
+    let failed = check_with(&stack, NOON, "tick-1", &broken).await;
+    assert_eq!((failed.alerts_published, failed.publish_failures, failed.failures), (0, 1, 1));
+    assert!(failed.failed(), "the invocation fails, so that Lambda retries it");
     assert!(stack.received().await.is_empty());
     let running = stack.adapters.runs.list_running().await.unwrap().items;
-    assert!(!running[0].alerted.contains(overrun_core::Level::Warning), "claim released");
+    assert_eq!(running[0].undelivered.len(), 1, "claimed, released, not delivered");
+    assert_eq!(running[0].undelivered[0].1.claimed_at, overrun_core::delivery::Lease::RELEASED);
 
-    let retried = check(&stack, NOON + 600 * S, "tick-2").await;
-    assert_eq!(retried.alerts_published, 1);
-    assert_eq!(stack.received().await.len(), 1);
+    // Lambda's retry a minute later sends it at once.
+    let retried = check(&stack, NOON + 60 * S, "tick-1-retry").await;
+    assert_eq!(retried.resent, 1, "{retried:?}");
+    let received = stack.received().await;
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0]["MessageAttributes"]["alert_id"]["Value"], "etl/slow/warning");
+    assert_eq!(check(&stack, NOON + 600 * S, "tick-2").await.alerts_published, 0, "delivered once");
+    assert!(stack.received().await.is_empty());
 }
 
 #[tokio::test]
@@ -158,7 +156,7 @@ async fn a_malformed_table_item_is_reported_and_the_good_runs_are_still_checked(
 }
 
 #[tokio::test]
-async fn checker_tick_stays_within_two_plus_two_per_hundred_running_plus_one_per_hundred_cohorts_plus_alerts_requests()
+async fn checker_tick_stays_within_four_plus_two_per_hundred_running_plus_one_per_hundred_cohorts_plus_two_per_alert_requests()
  {
     let stack = Stack::new().await;
     etl_history(&stack).await;
@@ -177,9 +175,10 @@ async fn checker_tick_stays_within_two_plus_two_per_hundred_running_plus_one_per
     let used = stack.adapters.counters.snapshot().since(&before);
     let alerts = report.alerts_published as u64;
     let cohorts = (running as u64).div_ceil(10);
-    // Two queries; the running runs' items for their cohorts and their types' limits, a hundred
-    // keys a call each; the cohorts' members; one claim per alert.
-    let budget = 2 + 2 * (running as u64 + 1).div_ceil(100) + cohorts.div_ceil(100) + alerts;
+    // Two index queries and one for each of the two days' undelivered notices; the running
+    // runs' items for their cohorts and their types' limits, a hundred keys a call each; the
+    // cohorts' members; a claim and a delivery mark per alert.
+    let budget = 4 + 2 * (running as u64 + 1).div_ceil(100) + cohorts.div_ceil(100) + 2 * alerts;
     println!(
         "checker tick: {} running in {cohorts} cohorts, {alerts} alerts, {} DynamoDB requests (budget {budget})",
         running + 1,

@@ -64,18 +64,30 @@ async fn nightly(stack: &Stack, now: i64) -> overrun_app::nightly::NightlyReport
     .unwrap()
 }
 
+/// One checker tick, which must succeed.
 async fn check(stack: &Stack, now: i64, claim: &str) -> overrun_app::check::CheckReport {
-    let notifier = stack.notifier();
-    overrun_app::check::handle(
-        now,
-        &settings(stack),
-        claim,
-        &stack.adapters.runs,
-        &stack.adapters.stats,
-        &notifier,
-    )
-    .await
-    .unwrap()
+    let report = check_with(stack, now, claim, &stack.notifier()).await;
+    assert!(!report.failed(), "the tick failed: {report:?}");
+    report
+}
+
+/// One checker tick publishing through `notifier`, whatever its outcome.
+async fn check_with(
+    stack: &Stack,
+    now: i64,
+    claim: &str,
+    notifier: &overrun_aws::SnsNotifier,
+) -> overrun_app::check::CheckReport {
+    let settings = settings(stack);
+    let tick =
+        overrun_app::check::Tick { now, owner: claim, settings: &settings, policy: &stack.config.policy };
+    let ports = overrun_app::check::CheckPorts {
+        runs: &stack.adapters.runs,
+        stats: &stack.adapters.stats,
+        outbox: &stack.adapters.outbox,
+        notifier,
+    };
+    overrun_app::check::handle(&tick, &ports).await
 }
 
 fn message(envelope: &Value) -> Value {
@@ -115,6 +127,12 @@ async fn ingest_notifying(
     claim: &str,
 ) -> Result<(IngestOutcome, ShortNotice), overrun_ingest::IngestError> {
     let retention_ms = i64::from(stack.config.retention_days) * MS_PER_DAY;
-    let settings = NoticeSettings { rule: stack.config.short, claim, now: NOON, retention_ms };
-    handle_and_notify(event, &stack.adapters.runs, &stack.adapters.stats, notifier, &settings).await
+    let settings = NoticeSettings {
+        rule: stack.config.short,
+        claim,
+        now: NOON,
+        policy: &stack.config.policy,
+        retention_ms,
+    };
+    handle_and_notify(event, &stack.adapters, notifier, &settings).await
 }

@@ -1,0 +1,396 @@
+//! The outbox on DynamoDB: each message's claim is a map attribute on the item it is about —
+//! `alert_warning` / `alert_critical` / `resolution` on the run's item, `notice` on the day's
+//! too-short item of the stats table — holding its owner, when it was claimed, when it was
+//! delivered, and the message itself, so that whoever takes an undelivered claim over sends the
+//! very same message.
+//!
+//! A claim whose answer was lost (the write applied, the connection reset, the SDK's retry
+//! then failing its condition) is recognised by its owner and time, and won all the same.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
+use overrun_core::delivery::{DeliveryState, Lease, MessageKey};
+use overrun_core::message::Notification;
+use overrun_core::ports::{ClaimKind, Claimed, Listing, Outbox, StoreError};
+use overrun_core::time::{MS_PER_DAY, civil_date};
+use overrun_core::{EpochMs, Level, TaskType};
+
+use crate::counters::SharedCounters;
+use crate::dynamo::{is_conditional_failure, item, query_all};
+use crate::error::service;
+use crate::items::{Item, ItemReader, n, s};
+use crate::schema::{runs as r, stats as st};
+
+/// The claim map's fields.
+const OWNER: &str = "owner";
+const CLAIMED_AT: &str = "claimed_at";
+const DELIVERED_AT: &str = "delivered_at";
+const MESSAGE: &str = "message";
+
+#[derive(Clone)]
+pub struct DynamoOutbox {
+    client: Client,
+    runs_table: String,
+    stats_table: String,
+    counters: SharedCounters,
+    retention_ms: i64,
+}
+
+/// Where a message's claim lives and when a first claim may be taken.
+struct Place {
+    table: String,
+    key: Item,
+    attribute: &'static str,
+    /// Besides "never claimed": the run still running (an alert), still owed its "resolved".
+    fresh_condition: &'static str,
+}
+
+pub fn alert_attribute(level: Level) -> &'static str {
+    match level {
+        Level::Warning => r::ALERT_WARNING,
+        Level::Critical => r::ALERT_CRITICAL,
+    }
+}
+
+pub fn run_key(task_type: &str, run_id: &str) -> Item {
+    item([(r::TASK_TYPE, s(task_type)), (r::RUN_ID, s(run_id))])
+}
+
+/// The day's too-short notice of a task type: `DAY#date` / `SHORT#<task type>`.
+pub fn short_notice_key(day: i64, task_type: &TaskType) -> Item {
+    item([
+        (st::PK, s(format!("{}{}", st::DAY_PREFIX, civil_date(day)))),
+        (st::SK, s(format!("{}{task_type}", st::SHORT_NOTICE_PREFIX))),
+    ])
+}
+
+impl DynamoOutbox {
+    pub fn new(
+        client: Client,
+        runs_table: impl Into<String>,
+        stats_table: impl Into<String>,
+        retention_days: u32,
+        counters: SharedCounters,
+    ) -> Self {
+        Self {
+            client,
+            runs_table: runs_table.into(),
+            stats_table: stats_table.into(),
+            counters,
+            retention_ms: i64::from(retention_days) * MS_PER_DAY,
+        }
+    }
+
+    fn place(&self, key: &MessageKey) -> Place {
+        match key {
+            MessageKey::Alert { task_type, run_id, level } => Place {
+                table: self.runs_table.clone(),
+                key: run_key(task_type.as_str(), run_id.as_str()),
+                attribute: alert_attribute(*level),
+                fresh_condition: "attribute_exists(#running) AND attribute_not_exists(#claim)",
+            },
+            MessageKey::Resolved { task_type, run_id } => Place {
+                table: self.runs_table.clone(),
+                key: run_key(task_type.as_str(), run_id.as_str()),
+                attribute: r::RESOLUTION,
+                fresh_condition: "attribute_exists(#resolve) AND attribute_not_exists(#claim)",
+            },
+            MessageKey::TooShort { task_type, day } => Place {
+                table: self.stats_table.clone(),
+                key: short_notice_key(*day, task_type),
+                attribute: st::NOTICE,
+                // `claim`: a notice claimed by a version before leases, delivered or not.
+                fresh_condition: "attribute_not_exists(#claim) AND attribute_not_exists(#legacy)",
+            },
+        }
+    }
+
+    fn update(&self, place: &Place) -> UpdateItemFluentBuilder {
+        self.counters.request();
+        self.client
+            .update_item()
+            .table_name(&place.table)
+            .set_key(Some(place.key.clone()))
+            .expression_attribute_names("#claim", place.attribute)
+    }
+
+    /// The state of the claim after a write whose condition failed: from the item the error
+    /// carries, or read again when it carries none.
+    async fn current(&self, place: &Place, old: Option<Item>) -> Result<Item, StoreError> {
+        if let Some(old) = old {
+            return Ok(old);
+        }
+        self.counters.request();
+        let output = self
+            .client
+            .get_item()
+            .table_name(&place.table)
+            .set_key(Some(place.key.clone()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| service("GetItem", e))?;
+        Ok(output.item.unwrap_or_default())
+    }
+
+    /// After a claim whose condition failed: won if the claim is ours (an earlier try of this very
+    /// write applied and its answer was lost), else held.
+    async fn settle_failed_claim(
+        &self,
+        place: &Place,
+        lease: &Lease,
+        old: Option<Item>,
+    ) -> Result<Claimed, StoreError> {
+        let current = self.current(place, old).await?;
+        let state = claim_state(&current, place.attribute)?;
+        if state == DeliveryState::Pending(lease.clone()) {
+            return Ok(Claimed::Won(stored_message(&current, place.attribute)?));
+        }
+        Ok(Claimed::Held(state))
+    }
+
+    async fn claim_fresh(
+        &self,
+        place: &Place,
+        key: &MessageKey,
+        lease: &Lease,
+        message: &Notification,
+    ) -> Result<Claimed, StoreError> {
+        let mut claim = claim_map(lease);
+        claim.insert(MESSAGE.to_owned(), message_value(message));
+        let mut request = self
+            .update(place)
+            .condition_expression(place.fresh_condition)
+            .expression_attribute_values(":claim", AttributeValue::M(claim))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        request = match key {
+            MessageKey::Alert { .. } => request
+                .update_expression("SET #claim = :claim")
+                .expression_attribute_names("#running", r::RUNNING),
+            MessageKey::Resolved { .. } => request
+                .update_expression("SET #claim = :claim")
+                .expression_attribute_names("#resolve", r::RESOLVE),
+            MessageKey::TooShort { task_type, day } => {
+                // Kept as long as the day's aggregates: two days past the day, plus the retention.
+                let expires = (day + 2)
+                    .checked_mul(MS_PER_DAY)
+                    .and_then(|end| end.checked_add(self.retention_ms))
+                    .unwrap_or(EpochMs::MAX);
+                request
+                    .update_expression("SET #claim = :claim, #task = :task, #expires = :expires")
+                    .expression_attribute_names("#legacy", st::NOTICE_CLAIM)
+                    .expression_attribute_names("#task", st::TASK_TYPE)
+                    .expression_attribute_names("#expires", st::EXPIRES_AT)
+                    .expression_attribute_values(":task", s(task_type.as_str()))
+                    .expression_attribute_values(":expires", n(expires.div_euclid(1_000)))
+            }
+        };
+        match request.send().await {
+            Ok(_) => Ok(Claimed::Won(message.clone())),
+            Err(error) if is_conditional_failure(&error) => {
+                self.settle_failed_claim(place, lease, old_item(&error)).await
+            }
+            Err(error) => Err(service("UpdateItem", error).into()),
+        }
+    }
+
+    async fn take_over(&self, place: &Place, lease: &Lease, stale: &Lease) -> Result<Claimed, StoreError> {
+        let result = self
+            .update(place)
+            .update_expression("SET #claim.#owner = :owner, #claim.#at = :at")
+            .condition_expression(
+                "#claim.#owner = :old_owner AND #claim.#at = :old_at AND attribute_not_exists(#claim.#delivered)",
+            )
+            .expression_attribute_names("#owner", OWNER)
+            .expression_attribute_names("#at", CLAIMED_AT)
+            .expression_attribute_names("#delivered", DELIVERED_AT)
+            .expression_attribute_values(":owner", s(&lease.owner))
+            .expression_attribute_values(":at", n(lease.claimed_at))
+            .expression_attribute_values(":old_owner", s(&stale.owner))
+            .expression_attribute_values(":old_at", n(stale.claimed_at))
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(output) => {
+                let after = output.attributes.unwrap_or_default();
+                Ok(Claimed::Won(stored_message(&after, place.attribute)?))
+            }
+            Err(error) if is_conditional_failure(&error) => {
+                self.settle_failed_claim(place, lease, old_item(&error)).await
+            }
+            Err(error) => Err(service("UpdateItem", error).into()),
+        }
+    }
+}
+
+fn old_item<R>(error: &aws_sdk_dynamodb::error::SdkError<UpdateItemError, R>) -> Option<Item> {
+    match error.as_service_error() {
+        Some(UpdateItemError::ConditionalCheckFailedException(failed)) => failed.item().cloned(),
+        _ => None,
+    }
+}
+
+fn claim_map(lease: &Lease) -> HashMap<String, AttributeValue> {
+    HashMap::from([(OWNER.to_owned(), s(&lease.owner)), (CLAIMED_AT.to_owned(), n(lease.claimed_at))])
+}
+
+fn message_value(message: &Notification) -> AttributeValue {
+    AttributeValue::M(HashMap::from([
+        ("subject".to_owned(), s(&message.subject)),
+        ("default".to_owned(), s(&message.default)),
+        ("email".to_owned(), s(&message.email)),
+        ("sms".to_owned(), s(&message.sms)),
+        ("severity".to_owned(), s(&message.severity)),
+        ("kind".to_owned(), s(&message.kind)),
+        ("task_type".to_owned(), s(&message.task_type)),
+        ("alert_id".to_owned(), s(&message.alert_id)),
+    ]))
+}
+
+/// Where the claim in `attribute` of `item` stands. A plain string is a claim written before
+/// claims were leases: delivered (or given up on) then.
+pub fn claim_state(item: &Item, attribute: &str) -> Result<DeliveryState, StoreError> {
+    let reader = ItemReader::new(item, &[r::TASK_TYPE, r::RUN_ID, st::PK, st::SK]);
+    match item.get(attribute) {
+        None => Ok(DeliveryState::Unclaimed),
+        Some(AttributeValue::S(_)) => Ok(DeliveryState::Delivered),
+        Some(AttributeValue::M(claim)) => {
+            let field = |name: &str| format!("{attribute}.{name}");
+            let claim_reader = ItemReader::new(claim, &[]);
+            if claim_reader.has(DELIVERED_AT) {
+                return Ok(DeliveryState::Delivered);
+            }
+            let owner = claim_reader
+                .string(OWNER)
+                .map_err(|_| reader.invalid(format!("{} is missing or not a string", field(OWNER))))?;
+            let claimed_at = claim_reader
+                .number(CLAIMED_AT)
+                .map_err(|_| reader.invalid(format!("{} is missing or not a number", field(CLAIMED_AT))))?;
+            Ok(DeliveryState::Pending(Lease { owner: owner.to_owned(), claimed_at }))
+        }
+        Some(other) => {
+            Err(reader.invalid(format!("attribute {attribute} should be a claim map, found {other:?}")))
+        }
+    }
+}
+
+/// The message stored with the claim in `attribute`.
+fn stored_message(item: &Item, attribute: &str) -> Result<Notification, StoreError> {
+    let reader = ItemReader::new(item, &[r::TASK_TYPE, r::RUN_ID, st::PK, st::SK]);
+    let Some(AttributeValue::M(claim)) = item.get(attribute) else {
+        return Err(reader.invalid(format!("attribute {attribute} holds no claim")));
+    };
+    let Some(AttributeValue::M(message)) = claim.get(MESSAGE) else {
+        return Err(reader.invalid(format!("{attribute}.{MESSAGE} is missing")));
+    };
+    let text = |name: &str| match message.get(name) {
+        Some(AttributeValue::S(value)) => Ok(value.clone()),
+        _ => Err(reader.invalid(format!("{attribute}.{MESSAGE}.{name} is missing or not a string"))),
+    };
+    Ok(Notification {
+        subject: text("subject")?,
+        default: text("default")?,
+        email: text("email")?,
+        sms: text("sms")?,
+        severity: text("severity")?,
+        kind: text("kind")?,
+        task_type: text("task_type")?,
+        alert_id: text("alert_id")?,
+    })
+}
+
+/// A too-short notice item listed as undelivered.
+fn parse_notice(item: &Item, day: i64) -> Result<(MessageKey, Lease), StoreError> {
+    let reader = ItemReader::new(item, &[st::PK, st::SK]);
+    let task_type = TaskType::new(reader.string(st::TASK_TYPE)?).map_err(|e| reader.invalid(e))?;
+    match claim_state(item, st::NOTICE)? {
+        DeliveryState::Pending(lease) => Ok((MessageKey::TooShort { task_type, day }, lease)),
+        other => Err(reader.invalid(format!("listed as undelivered but {other:?}"))),
+    }
+}
+
+impl Outbox for DynamoOutbox {
+    async fn claim(
+        &self,
+        key: &MessageKey,
+        lease: &Lease,
+        how: ClaimKind<'_>,
+    ) -> Result<Claimed, StoreError> {
+        let place = self.place(key);
+        match how {
+            ClaimKind::Fresh(message) => self.claim_fresh(&place, key, lease, message).await,
+            ClaimKind::TakeOver(stale) => self.take_over(&place, lease, stale).await,
+        }
+    }
+
+    async fn mark_delivered(&self, key: &MessageKey, now: EpochMs) -> Result<(), StoreError> {
+        let place = self.place(key);
+        let mut request = self
+            .update(&place)
+            .condition_expression("attribute_exists(#claim)")
+            .expression_attribute_names("#delivered", DELIVERED_AT)
+            .expression_attribute_values(":now", n(now));
+        request = match key {
+            MessageKey::Resolved { .. } => request
+                .update_expression("SET #claim.#delivered = :now, #resolved = :now REMOVE #resolve")
+                .expression_attribute_names("#resolved", r::RESOLVED_AT)
+                .expression_attribute_names("#resolve", r::RESOLVE),
+            _ => request.update_expression("SET #claim.#delivered = :now"),
+        };
+        match request.send().await {
+            Ok(_) => Ok(()),
+            // The claim is gone (the item expired meanwhile): nothing is left to mark.
+            Err(error) if is_conditional_failure(&error) => Ok(()),
+            Err(error) => Err(service("UpdateItem", error).into()),
+        }
+    }
+
+    async fn release(&self, key: &MessageKey, owner: &str) -> Result<(), StoreError> {
+        let place = self.place(key);
+        let result = self
+            .update(&place)
+            .update_expression("SET #claim.#at = :zero")
+            .condition_expression("#claim.#owner = :owner AND attribute_not_exists(#claim.#delivered)")
+            .expression_attribute_names("#owner", OWNER)
+            .expression_attribute_names("#at", CLAIMED_AT)
+            .expression_attribute_names("#delivered", DELIVERED_AT)
+            .expression_attribute_values(":owner", s(owner))
+            .expression_attribute_values(":zero", n(Lease::RELEASED))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // No longer ours: nothing to give back.
+            Err(error) if is_conditional_failure(&error) => Ok(()),
+            Err(error) => Err(service("UpdateItem", error).into()),
+        }
+    }
+
+    async fn undelivered_notices(&self, days: &[i64]) -> Result<Listing<(MessageKey, Lease)>, StoreError> {
+        let mut listing = Listing::default();
+        for &day in days {
+            let query = self
+                .client
+                .query()
+                .table_name(&self.stats_table)
+                .key_condition_expression("#pk = :pk AND begins_with(#sk, :short)")
+                .filter_expression("attribute_exists(#notice) AND attribute_not_exists(#notice.#delivered)")
+                .expression_attribute_names("#pk", st::PK)
+                .expression_attribute_names("#sk", st::SK)
+                .expression_attribute_names("#notice", st::NOTICE)
+                .expression_attribute_names("#delivered", DELIVERED_AT)
+                .expression_attribute_values(":pk", s(format!("{}{}", st::DAY_PREFIX, civil_date(day))))
+                .expression_attribute_values(":short", s(st::SHORT_NOTICE_PREFIX));
+            for found in query_all(query, &self.counters).await? {
+                listing.push(parse_notice(&found, day));
+            }
+        }
+        Ok(listing)
+    }
+}

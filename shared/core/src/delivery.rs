@@ -1,0 +1,134 @@
+//! Delivery state of a message: every alert, "resolved" and too-short notice is claimed before it
+//! is published, and the claim is a lease.
+//!
+//! A claim names its owner (one invocation) and when it was taken. Publishing, then marking the
+//! message delivered, follows. A claim whose owner crashed, timed out or lost a response is never
+//! delivered: once its lease has run out, any later invocation takes it over and publishes the
+//! message stored with it. So every message is delivered at least once; a repeat can happen only
+//! where a publish went through but its answer (or the mark that follows) was lost, and it
+//! carries the same dedupe key ([`MessageKey::dedupe_key`]) so that subscribers can drop it.
+
+use crate::detect::Level;
+use crate::model::{RunId, TaskType};
+use crate::time::EpochMs;
+
+/// How long a claim is its owner's alone. Far longer than one invocation needs to publish one
+/// message (each SDK call gives up after seconds), far shorter than the check interval, so that
+/// the next tick always finds an undelivered claim free to take over.
+pub const LEASE_MS: i64 = 2 * 60 * 1_000;
+
+/// Which message.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum MessageKey {
+    /// A running run past its limit, at one level.
+    Alert { task_type: TaskType, run_id: RunId, level: Level },
+    /// An alerted run has finished.
+    Resolved { task_type: TaskType, run_id: RunId },
+    /// The day's too-short notice of a task type (`day`: the bucket of its end); `run_id` is the
+    /// run it is about, known once it is claimed.
+    TooShort { task_type: TaskType, day: i64 },
+}
+
+impl MessageKey {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            MessageKey::Alert { .. } => "alert",
+            MessageKey::Resolved { .. } => "resolved",
+            MessageKey::TooShort { .. } => "too_short",
+        }
+    }
+
+    pub fn task_type(&self) -> &TaskType {
+        match self {
+            MessageKey::Alert { task_type, .. }
+            | MessageKey::Resolved { task_type, .. }
+            | MessageKey::TooShort { task_type, .. } => task_type,
+        }
+    }
+}
+
+/// The dedupe key every message carries (SNS attribute and JSON field `alert_id`): task type,
+/// run id and level (`warning`, `critical`, `resolved` or `too_short`), the same for every
+/// delivery of one message and different for any two. `/` and `%` in names are
+/// percent-encoded, so no two keys collide whatever the names.
+pub fn dedupe_key(task_type: &TaskType, run_id: &RunId, level: &str) -> String {
+    format!("{}/{}/{level}", escape(task_type.as_str()), escape(run_id.as_str()))
+}
+
+fn escape(part: &str) -> String {
+    part.replace('%', "%25").replace('/', "%2F")
+}
+
+/// A claim: who holds it and since when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    pub owner: String,
+    pub claimed_at: EpochMs,
+}
+
+impl Lease {
+    /// The claim time of a released claim: its owner gave it back (its publish failed), so the
+    /// next attempt takes it over at once. No real claim is that old.
+    pub const RELEASED: EpochMs = 0;
+
+    /// Past its lease at `now` (or released): another invocation may take the claim over.
+    pub fn has_expired(&self, now: EpochMs) -> bool {
+        self.claimed_at == Self::RELEASED || now.saturating_sub(self.claimed_at) >= LEASE_MS
+    }
+}
+
+/// Where a message stands.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum DeliveryState {
+    /// Never claimed.
+    #[default]
+    Unclaimed,
+    /// Claimed, not (known to be) delivered.
+    Pending(Lease),
+    Delivered,
+}
+
+impl DeliveryState {
+    pub fn is_claimed(&self) -> bool {
+        !matches!(self, DeliveryState::Unclaimed)
+    }
+
+    /// The lease to take over at `now`: claimed, undelivered and past its lease.
+    pub fn expired_lease(&self, now: EpochMs) -> Option<&Lease> {
+        match self {
+            DeliveryState::Pending(lease) if lease.has_expired(now) => Some(lease),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(task: &str, run: &str) -> String {
+        dedupe_key(&TaskType::new(task).unwrap(), &RunId::new(run).unwrap(), "warning")
+    }
+
+    #[test]
+    fn dedupe_keys_of_names_containing_the_separator_do_not_collide() {
+        assert_eq!(key("a/b", "c"), "a%2Fb/c/warning");
+        assert_ne!(key("a/b", "c"), key("a", "b/c"));
+        assert_ne!(key("a%2Fb", "c"), key("a/b", "c"), "a literal escape is escaped too");
+    }
+
+    #[test]
+    fn a_lease_expires_after_its_duration_and_not_before() {
+        let lease = Lease { owner: "a".into(), claimed_at: 1_000 };
+        assert!(!lease.has_expired(1_000 + LEASE_MS - 1));
+        assert!(lease.has_expired(1_000 + LEASE_MS));
+        let pending = DeliveryState::Pending(lease.clone());
+        assert_eq!(pending.expired_lease(1_000 + LEASE_MS), Some(&lease));
+        assert_eq!(DeliveryState::Delivered.expired_lease(i64::MAX), None);
+    }
+
+    #[test]
+    fn a_released_lease_has_expired_at_once() {
+        assert!(Lease { owner: "a".into(), claimed_at: Lease::RELEASED }.has_expired(1_700_000_000_000));
+    }
+}
