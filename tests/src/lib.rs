@@ -6,10 +6,10 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_config::{Region, SdkConfig};
 use aws_sdk_dynamodb::config::Credentials;
 use overrun_aws::schema::create_tables;
-use overrun_aws::{Adapters, Config, SnsNotifier};
+use overrun_aws::{Adapters, CallLimits, Config, SnsNotifier};
 use serde_json::Value;
 
 pub const ENDPOINT_VARIABLE: &str = "OVERRUN_TEST_ENDPOINT";
@@ -26,8 +26,15 @@ pub fn endpoint() -> String {
 }
 
 pub async fn sdk_config() -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(endpoint())
+    sdk_config_at(&endpoint(), CallLimits::default()).await
+}
+
+/// The SDK configuration of the functions (`limits`), pointed at `url`: the local endpoint, or
+/// a fault-injecting proxy in front of it.
+pub async fn sdk_config_at(url: &str, limits: CallLimits) -> SdkConfig {
+    limits
+        .loader()
+        .endpoint_url(url)
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("testing", "testing", None, None, "overrun-tests"))
         .load()

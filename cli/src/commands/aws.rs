@@ -46,7 +46,7 @@ impl AwsArgs {
     }
 
     pub async fn sdk(&self) -> aws_config::SdkConfig {
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+        let mut loader = overrun_aws::CallLimits::default().loader();
         if let Some(url) = &self.endpoint_url {
             loader = loader.endpoint_url(url);
         }

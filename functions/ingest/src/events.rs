@@ -4,8 +4,9 @@
 //! execution status changes, and AWS Batch job state changes. Every field is checked before
 //! anything is written, and an error names the field.
 
+use overrun_core::humanize::utc_minute;
 use overrun_core::ports::{RunFinished, RunStarted, TaskEvent};
-use overrun_core::time::parse_rfc3339;
+use overrun_core::time::{MS_PER_DAY, parse_rfc3339};
 use overrun_core::{CohortId, EpochMs, RunId, RunStatus, TaskType};
 use serde_json::Value;
 use thiserror::Error;
@@ -25,18 +26,58 @@ fn error(field: &str, problem: impl Into<String>) -> EventError {
     EventError { field: field.to_owned(), problem: problem.into() }
 }
 
+/// The times an event may carry: none older than the retention (its run would be expired at
+/// once, or the clock or unit is wrong), none more than a day ahead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeWindow {
+    pub now: EpochMs,
+    pub retention_ms: i64,
+}
+
+/// Epoch values above this are milliseconds where seconds were expected (it is the year 5138 in
+/// seconds), and epoch milliseconds below it are seconds (it is March 1973 in milliseconds).
+const EPOCH_UNIT_BOUNDARY: f64 = 1e11;
+/// 9999-12-31T23:59:59.999Z: no time past it is a time.
+const LATEST_TIME_MS: f64 = 253_402_300_799_999.0;
+const AHEAD_MS: i64 = MS_PER_DAY;
+
 struct Fields<'a> {
     object: &'a serde_json::Map<String, Value>,
     prefix: &'static str,
+    window: Option<TimeWindow>,
 }
 
 impl<'a> Fields<'a> {
-    fn of(value: &'a Value, prefix: &'static str) -> Result<Self, EventError> {
+    fn of(value: &'a Value, prefix: &'static str, window: Option<TimeWindow>) -> Result<Self, EventError> {
         let name = if prefix.is_empty() { "event" } else { prefix.trim_end_matches('.') };
         value
             .as_object()
-            .map(|object| Self { object, prefix })
+            .map(|object| Self { object, prefix, window })
             .ok_or_else(|| error(name, "must be a JSON object"))
+    }
+
+    /// Refuses a time outside the window, naming the field.
+    fn plausible(&self, key: &str, at: EpochMs) -> Result<EpochMs, EventError> {
+        let Some(window) = self.window else { return Ok(at) };
+        let oldest = window.now.saturating_sub(window.retention_ms);
+        if at < oldest {
+            return Err(error(
+                &self.name(key),
+                format!(
+                    "{} is more than the {}-day retention before now ({}): a wrong clock or unit, or a run too old to record",
+                    utc_minute(at),
+                    window.retention_ms / MS_PER_DAY,
+                    utc_minute(window.now)
+                ),
+            ));
+        }
+        if at > window.now.saturating_add(AHEAD_MS) {
+            return Err(error(
+                &self.name(key),
+                format!("{} is more than a day after now ({})", utc_minute(at), utc_minute(window.now)),
+            ));
+        }
+        Ok(at)
     }
 
     fn name(&self, key: &str) -> String {
@@ -57,18 +98,47 @@ impl<'a> Fields<'a> {
 
     /// A time given as RFC 3339 text or as epoch milliseconds (`epoch_unit_ms`) or seconds.
     fn time(&self, key: &str, epoch_unit_ms: bool) -> Result<Option<EpochMs>, EventError> {
-        match self.get(key) {
-            None => Ok(None),
+        let at = match self.get(key) {
+            None => return Ok(None),
             Some(Value::String(text)) => {
-                parse_rfc3339(text).map(Some).map_err(|e| error(&self.name(key), e.to_string()))
+                parse_rfc3339(text).map_err(|e| error(&self.name(key), e.to_string()))?
             }
-            Some(Value::Number(number)) => {
-                let value = number.as_f64().filter(|v| v.is_finite() && *v >= 0.0);
-                let value =
-                    value.ok_or_else(|| error(&self.name(key), format!("{number} is not a valid time")))?;
-                Ok(Some(if epoch_unit_ms { value as EpochMs } else { (value * 1_000.0).round() as EpochMs }))
+            Some(Value::Number(number)) => self.epoch(key, number, epoch_unit_ms)?,
+            Some(other) => return Err(error(&self.name(key), format!("must be a timestamp, found {other}"))),
+        };
+        self.plausible(key, at).map(Some)
+    }
+
+    /// An epoch number in the unit the field takes, refusing the other unit.
+    fn epoch(
+        &self,
+        key: &str,
+        number: &serde_json::Number,
+        epoch_unit_ms: bool,
+    ) -> Result<EpochMs, EventError> {
+        let field = self.name(key);
+        let value = number
+            .as_f64()
+            .filter(|v| v.is_finite() && *v >= 0.0)
+            .ok_or_else(|| error(&field, format!("{number} is not a valid time")))?;
+        match epoch_unit_ms {
+            false if value >= EPOCH_UNIT_BOUNDARY => Err(error(
+                &field,
+                format!(
+                    "{number} looks like epoch milliseconds; this field takes epoch seconds (or RFC 3339 text)"
+                ),
+            )),
+            true if value > 0.0 && value < EPOCH_UNIT_BOUNDARY => Err(error(
+                &field,
+                format!("{number} looks like epoch seconds; this field takes epoch milliseconds"),
+            )),
+            _ => {
+                let ms = if epoch_unit_ms { value } else { (value * 1_000.0).round() };
+                if ms > LATEST_TIME_MS {
+                    return Err(error(&field, format!("{number} is past the year 9999")));
+                }
+                Ok(ms as EpochMs)
             }
-            Some(other) => Err(error(&self.name(key), format!("must be a timestamp, found {other}"))),
         }
     }
 
@@ -122,11 +192,22 @@ impl Identity {
     }
 }
 
-/// Parses one EventBridge event.
+/// Parses one EventBridge event, with any time it carries (seconds and milliseconds told apart,
+/// up to the year 9999).
 pub fn parse(event: &Value) -> Result<TaskEvent, EventError> {
-    let envelope = Fields::of(event, "")?;
+    parse_with(event, None)
+}
+
+/// Parses one live event: its times must also fall within `window`.
+pub fn parse_live(event: &Value, window: TimeWindow) -> Result<TaskEvent, EventError> {
+    parse_with(event, Some(window))
+}
+
+fn parse_with(event: &Value, window: Option<TimeWindow>) -> Result<TaskEvent, EventError> {
+    let envelope = Fields::of(event, "", window)?;
     let detail_type = envelope.string("detail-type")?;
-    let detail = Fields::of(envelope.get("detail").ok_or_else(|| error("detail", "is missing"))?, "detail.")?;
+    let detail =
+        Fields::of(envelope.get("detail").ok_or_else(|| error("detail", "is missing"))?, "detail.", window)?;
     match detail_type {
         CUSTOM_DETAIL_TYPE => custom(&envelope, &detail),
         STEP_FUNCTIONS_DETAIL_TYPE => step_functions(&detail),

@@ -6,7 +6,7 @@ use overrun_core::ports::{Notifier, RunStore};
 use serde_json::Value;
 use thiserror::Error;
 
-use crate::events::{EventError, parse};
+use crate::events::{EventError, TimeWindow, parse, parse_live};
 
 #[derive(Debug, Error)]
 pub enum IngestError {
@@ -29,7 +29,8 @@ pub async fn handle_and_notify(
     notifier: &impl Notifier,
     settings: &NoticeSettings<'_>,
 ) -> Result<(IngestOutcome, ShortNotice), IngestError> {
-    let event = parse(event)?;
+    let window = TimeWindow { now: settings.now, retention_ms: settings.retention_ms };
+    let event = parse_live(event, window)?;
     Ok(ingest::record_and_notify(
         event,
         &adapters.runs,

@@ -4,6 +4,6 @@
 pub mod events;
 pub mod handler;
 
-pub use events::{EventError, parse};
+pub use events::{EventError, TimeWindow, parse, parse_live};
 pub use handler::{IngestError, handle, handle_and_notify};
 pub use overrun_app::ingest::{IngestOutcome, NoticeSettings, ShortNotice};

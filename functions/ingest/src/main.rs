@@ -26,15 +26,14 @@ async fn main() -> Result<(), Error> {
             retention_ms,
         };
         let result = handle_and_notify(&event.payload, adapters, notifier, &settings).await;
-        let (bad, counted, notices) = match &result {
-            Err(IngestError::Malformed(_)) => (1, 0, 0),
-            Ok((outcome, notice)) => (
-                0,
-                outcome.recorded().map_or(0, |recorded| u64::from(recorded.counted)),
-                u64::from(*notice == ShortNotice::Published),
-            ),
-            _ => (0, 0, 0),
-        };
+        let recorded = result.as_ref().ok().and_then(|(outcome, _)| outcome.recorded().copied());
+        let conflict = recorded.and_then(|recorded| recorded.conflict);
+        if let Some(conflict) = conflict {
+            tracing::warn!(?conflict, "a finish contradicting the run's first was ignored; the first finish stands");
+        }
+        let bad = u64::from(matches!(result, Err(IngestError::Malformed(_))));
+        let counted = recorded.map_or(0, |recorded| u64::from(recorded.counted));
+        let notices = u64::from(matches!(result, Ok((_, ShortNotice::Published))));
         metrics::emit(
             "ingest",
             &[
@@ -42,6 +41,7 @@ async fn main() -> Result<(), Error> {
                 ("BadEvents", bad),
                 ("RunsCompleted", counted),
                 ("ShortNotices", notices),
+                ("ConflictingFinishes", u64::from(conflict.is_some())),
             ],
         );
         match result {

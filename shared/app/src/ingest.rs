@@ -87,7 +87,7 @@ pub async fn record_and_notify(
     let completed = outcome.recorded().and_then(|recorded| recorded.completed);
     if let (Some((task_type, run_id)), Some((start, end)), Some(cohort)) = (&run, completed, &cohort) {
         let member = FinishedMember { task_type: task_type.clone(), duration_ms: end.abs_diff(start) };
-        stats.add_cohort_member(cohort, run_id, &member, end + settings.retention_ms).await?;
+        stats.add_cohort_member(cohort, run_id, &member, end.saturating_add(settings.retention_ms)).await?;
     }
     let (Some((task_type, run_id)), Some(span), true) = (run, completed, settings.rule.is_enabled()) else {
         return Ok((outcome, ShortNotice::NotApplicable));

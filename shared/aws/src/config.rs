@@ -25,6 +25,9 @@ pub const EXCLUSION_CAP: &str = "OVERRUN_EXCLUSION_CAP";
 pub const CHECK_INTERVAL_MINUTES: &str = "OVERRUN_CHECK_INTERVAL_MINUTES";
 pub const RECENT_RUNS: &str = "OVERRUN_RECENT_RUNS";
 pub const RECENT_WEIGHT: &str = "OVERRUN_RECENT_WEIGHT";
+/// The checker's deployed schedule (`rate(N minutes)`), set by the templates from the same
+/// parameter as the interval: a mismatch stops the function at start.
+pub const CHECK_SCHEDULE: &str = "OVERRUN_CHECK_SCHEDULE";
 
 #[derive(Debug, Error, PartialEq)]
 pub enum ConfigError {
@@ -97,8 +100,17 @@ impl Config {
                 reason: error.to_string(),
             })?
             .with_check_interval(check_interval);
+        check_schedule(lookup(CHECK_SCHEDULE), check_interval_minutes)?;
         let critical_factor: f64 =
             parsed(&lookup, CRITICAL_FACTOR)?.unwrap_or(DetectionConfig::DEFAULT_CRITICAL_FACTOR);
+        if critical_factor.is_finite() && critical_factor <= 1.0 {
+            return Err(ConfigError::Invalid {
+                name: CRITICAL_FACTOR,
+                value: critical_factor.to_string(),
+                reason: "must be greater than 1: the critical limit is this multiple of the warning limit"
+                    .into(),
+            });
+        }
         let detection = DetectionConfig::new(critical_factor).map_err(|error| ConfigError::Invalid {
             name: CRITICAL_FACTOR,
             value: critical_factor.to_string(),
@@ -153,7 +165,7 @@ impl Config {
         Ok(Self {
             runs_table: required(RUNS_TABLE)?,
             stats_table: required(STATS_TABLE)?,
-            topic_arn: lookup(TOPIC_ARN).filter(|v| !v.trim().is_empty()),
+            topic_arn: topic_arn(lookup(TOPIC_ARN))?,
             policy,
             detection,
             fallback_limit_ms: fallback_limit_s.map(|s| s * 1_000.0),
@@ -197,6 +209,66 @@ where
     }
 }
 
+/// The topic ARN when set: `arn:PARTITION:sns:REGION:ACCOUNT:NAME`, checked at start so that a
+/// wrong value fails the deploy's first invocation instead of every publish.
+fn topic_arn(value: Option<String>) -> Result<Option<String>, ConfigError> {
+    let Some(value) = value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    let invalid =
+        |reason: &str| ConfigError::Invalid { name: TOPIC_ARN, value: value.clone(), reason: reason.into() };
+    let parts: Vec<&str> = value.splitn(6, ':').collect();
+    let [arn, partition, service, region, account, name] = parts[..] else {
+        return Err(invalid("must be an SNS topic ARN, arn:aws:sns:REGION:ACCOUNT:NAME"));
+    };
+    if arn != "arn" || !partition.starts_with("aws") || service != "sns" {
+        return Err(invalid("must be an SNS topic ARN, arn:aws:sns:REGION:ACCOUNT:NAME"));
+    }
+    if region.is_empty() || !region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
+        return Err(invalid("its region is missing or malformed"));
+    }
+    if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(invalid("its account must be 12 digits"));
+    }
+    let base = name.strip_suffix(".fifo").unwrap_or(name);
+    if base.is_empty()
+        || name.len() > 256
+        || !base.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(invalid("its topic name must be 1 to 256 letters, digits, - or _"));
+    }
+    Ok(Some(value))
+}
+
+/// The deployed schedule, when given, must run the checker every `interval_minutes`.
+fn check_schedule(schedule: Option<String>, interval_minutes: i64) -> Result<(), ConfigError> {
+    let Some(schedule) = schedule.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()) else {
+        return Ok(());
+    };
+    let minutes = schedule
+        .strip_prefix("rate(")
+        .and_then(|rest| rest.strip_suffix(')'))
+        .and_then(|inner| inner.split_once(' '))
+        .filter(|(_, unit)| matches!(*unit, "minute" | "minutes"))
+        .and_then(|(count, _)| count.parse::<i64>().ok());
+    match minutes {
+        Some(minutes) if minutes == interval_minutes => Ok(()),
+        Some(minutes) => Err(ConfigError::Invalid {
+            name: CHECK_SCHEDULE,
+            value: schedule,
+            reason: format!(
+                "runs the checker every {minutes} minutes but {CHECK_INTERVAL_MINUTES} is {interval_minutes}: alerts would come late or ticks be skipped"
+            ),
+        }),
+        None => Err(ConfigError::Invalid {
+            name: CHECK_SCHEDULE,
+            value: schedule,
+            reason: "must be rate(N minutes), the checker's EventBridge schedule".into(),
+        }),
+    }
+}
+
 fn policy_variable(error: &overrun_core::PolicyError) -> &'static str {
     use overrun_core::PolicyError as E;
     match error {
@@ -217,6 +289,60 @@ mod tests {
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
         let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    fn with_tables(vars: &[(&'static str, &'static str)]) -> Result<Config, ConfigError> {
+        let mut all = vec![(RUNS_TABLE, "runs"), (STATS_TABLE, "stats")];
+        all.extend_from_slice(vars);
+        config(&all)
+    }
+
+    fn refused(vars: &[(&'static str, &'static str)]) -> (&'static str, String) {
+        match with_tables(vars) {
+            Err(ConfigError::Invalid { name, reason, .. }) => (name, reason),
+            other => panic!("{vars:?} was accepted: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_topic_arn_that_is_not_an_sns_topic_arn_stops_the_start() {
+        for bad in [
+            "not-an-arn",
+            "arn:aws:sqs:us-east-1:123456789012:alerts",
+            "arn:aws:sns:us-east-1:1234:alerts",
+            "arn:aws:sns::123456789012:alerts",
+            "arn:aws:sns:us-east-1:123456789012:",
+            "arn:aws:sns:us-east-1:123456789012:a b",
+        ] {
+            assert_eq!(refused(&[(TOPIC_ARN, bad)]).0, TOPIC_ARN, "{bad}");
+        }
+        for good in [
+            "arn:aws:sns:eu-west-1:123456789012:overrun-alerts",
+            "arn:aws-cn:sns:cn-north-1:123456789012:a.fifo",
+        ] {
+            assert_eq!(with_tables(&[(TOPIC_ARN, good)]).unwrap().topic_arn.as_deref(), Some(good));
+        }
+    }
+
+    #[test]
+    fn a_critical_factor_of_one_or_less_stops_the_start() {
+        for factor in ["1", "0.5"] {
+            let (name, reason) = refused(&[(CRITICAL_FACTOR, factor)]);
+            assert_eq!(name, CRITICAL_FACTOR);
+            assert!(reason.contains("must be greater than 1"), "{reason}");
+        }
+        assert!(with_tables(&[(CRITICAL_FACTOR, "1.5")]).is_ok());
+    }
+
+    #[test]
+    fn a_schedule_that_disagrees_with_the_check_interval_stops_the_start() {
+        assert!(with_tables(&[(CHECK_SCHEDULE, "rate(10 minutes)")]).is_ok());
+        assert!(with_tables(&[(CHECK_SCHEDULE, "rate(1 minute)"), (CHECK_INTERVAL_MINUTES, "1")]).is_ok());
+        let (name, reason) = refused(&[(CHECK_SCHEDULE, "rate(5 minutes)")]);
+        assert_eq!(name, CHECK_SCHEDULE);
+        assert!(reason.contains("every 5 minutes but OVERRUN_CHECK_INTERVAL_MINUTES is 10"), "{reason}");
+        let (name, _) = refused(&[(CHECK_SCHEDULE, "cron(0/10 * * * ? *)")]);
+        assert_eq!(name, CHECK_SCHEDULE);
     }
 
     const TABLES: [(&str, &str); 2] = [(RUNS_TABLE, "runs"), (STATS_TABLE, "stats")];

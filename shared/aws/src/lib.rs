@@ -10,6 +10,7 @@ pub mod metrics;
 pub mod outbox;
 pub mod runs;
 pub mod schema;
+pub mod sdk;
 pub mod sns;
 pub mod stats;
 
@@ -20,6 +21,7 @@ pub use config::{Config, ConfigError};
 pub use counters::{Counters, CountersSnapshot, SharedCounters};
 pub use outbox::DynamoOutbox;
 pub use runs::DynamoRunStore;
+pub use sdk::{CallLimits, sdk_config};
 pub use sns::SnsNotifier;
 pub use stats::DynamoStatsStore;
 
@@ -34,12 +36,6 @@ impl Clock for SystemClock {
     fn now(&self) -> EpochMs {
         SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as EpochMs).unwrap_or(0)
     }
-}
-
-/// SDK configuration from the environment (region, credentials, and `AWS_ENDPOINT_URL`, which
-/// points every client at a local endpoint in tests).
-pub async fn sdk_config() -> aws_config::SdkConfig {
-    aws_config::load_from_env().await
 }
 
 /// The adapters a function needs, built once at cold start.

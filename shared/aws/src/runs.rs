@@ -11,7 +11,7 @@ use overrun_core::detect::AlertedLevels;
 use overrun_core::message::Resolution;
 use overrun_core::nightly::FinishedRun;
 use overrun_core::ports::{
-    Listing, PendingResolution, Recorded, RunFinished, RunStarted, RunStore, StoreError,
+    FinishConflict, Listing, PendingResolution, Recorded, RunFinished, RunStarted, RunStore, StoreError,
 };
 use overrun_core::time::{MS_PER_DAY, civil_date};
 use overrun_core::{BaselinePolicy, CohortId, EpochMs, Level, RunId, RunStatus, TaskType};
@@ -135,7 +135,7 @@ impl DynamoRunStore {
         let day = self.policy.bucket_of_end(end);
         let end_day =
             if warned { format!("{}{}", civil_date(day), r::WARNED_DAY_SUFFIX) } else { civil_date(day) };
-        let day_expires = self.policy.night_start(day + 1) + self.retention_ms;
+        let day_expires = self.policy.night_start(day + 1).saturating_add(self.retention_ms);
         let mark_run = Update::builder()
             .table_name(&self.table)
             .set_key(Some(run_key(task_type, run_id)))
@@ -195,6 +195,25 @@ impl DynamoRunStore {
             .send()
             .await;
         applied("UpdateItem", result)
+    }
+
+    /// The run's recorded finish, which a contradicting finish left as it was.
+    async fn conflicting_finish(&self, event: &RunFinished) -> Result<Recorded, StoreError> {
+        self.counters.request();
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(run_key(event.task_type.as_str(), event.run_id.as_str())))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| service("GetItem", e))?;
+        let item = output.item.unwrap_or_default();
+        let reader = ItemReader::new(&item, &[r::TASK_TYPE, r::RUN_ID]);
+        let kept_status: RunStatus = reader.string(r::STATUS)?.parse().map_err(|e| reader.invalid(e))?;
+        let conflict = FinishConflict { kept_end: reader.number(r::END_MS)?, kept_status };
+        Ok(Recorded { conflict: Some(conflict), ..Recorded::default() })
     }
 
     /// An `UpdateItem` on one run's item, counted.
@@ -364,7 +383,10 @@ impl RunStore for DynamoRunStore {
             .expression_attribute_names("#end", r::END_MS)
             .expression_attribute_values(":start", n(event.start))
             .expression_attribute_values(":running", s(r::RUNNING_VALUE))
-            .expression_attribute_values(":expires", ttl_seconds(event.start + self.retention_ms))
+            .expression_attribute_values(
+                ":expires",
+                ttl_seconds(event.start.saturating_add(self.retention_ms)),
+            )
             .send()
             .await;
         match result {
@@ -405,7 +427,7 @@ impl RunStore for DynamoRunStore {
             .expression_attribute_names("#running", r::RUNNING)
             .expression_attribute_values(":end", n(event.end))
             .expression_attribute_values(":status", s(event.status.as_str()))
-            .expression_attribute_values(":expires", ttl_seconds(event.end + self.retention_ms))
+            .expression_attribute_values(":expires", ttl_seconds(event.end.saturating_add(self.retention_ms)))
             .set_cohort(event.cohort.as_ref())
             .return_values(ReturnValue::AllNew);
         if let Some(start) = event.start {
@@ -413,8 +435,18 @@ impl RunStore for DynamoRunStore {
                 .expression_attribute_names("#start", r::START_MS)
                 .expression_attribute_values(":start", n(start));
         }
-        let output = request.update_expression(update).send().await.map_err(|e| service("UpdateItem", e))?;
-        self.settle(&output.attributes.unwrap_or_default()).await
+        // First finish wins: a redelivery (same end and status) applies again, harmlessly; a
+        // finish that contradicts the recorded one changes nothing.
+        let result = request
+            .update_expression(update)
+            .condition_expression("attribute_not_exists(#end) OR (#end = :end AND #status = :status)")
+            .send()
+            .await;
+        match result {
+            Ok(output) => self.settle(&output.attributes.unwrap_or_default()).await,
+            Err(error) if is_conditional_failure(&error) => self.conflicting_finish(event).await,
+            Err(error) => Err(service("UpdateItem", error).into()),
+        }
     }
 
     async fn list_running(&self) -> Result<Listing<RunningRun>, StoreError> {

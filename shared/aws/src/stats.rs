@@ -228,7 +228,7 @@ impl StatsStore for DynamoStatsStore {
         runs_included: u64,
     ) -> Result<(), StoreError> {
         let pk = day_pk(day);
-        let expires = (self.policy.night_start(day + 1) + self.retention_ms).div_euclid(1_000);
+        let expires = self.policy.night_start(day + 1).saturating_add(self.retention_ms).div_euclid(1_000);
         let mut requests = Vec::with_capacity(aggregates.len());
         for (task, aggregate) in aggregates {
             let sk = format!("{}{}", st::TASK_PREFIX, task);

@@ -20,6 +20,8 @@ pub enum ModelError {
     TooLong { what: &'static str, len: usize },
     #[error("{what} contains a control character")]
     ControlCharacter { what: &'static str },
+    #[error("{what} contains an invisible character (U+{code:04X}): a name must read as it is stored")]
+    InvisibleCharacter { what: &'static str, code: u32 },
     #[error("unknown status {0:?} (expected succeeded, failed, aborted or running)")]
     UnknownStatus(String),
     #[error("end {end} is before start {start}")]
@@ -40,7 +42,24 @@ fn validate_name(what: &'static str, value: &str) -> Result<(), ModelError> {
     if has_control_character(value.as_bytes()) {
         return Err(ModelError::ControlCharacter { what });
     }
+    // ASCII names (nearly all) are visible as they are: skip the per-character look-ups.
+    if !value.is_ascii()
+        && let Some(invisible) = value.chars().find(|&c| is_invisible(c))
+    {
+        return Err(ModelError::InvisibleCharacter { what, code: u32::from(invisible) });
+    }
     Ok(())
+}
+
+/// Characters that change how a name reads without showing: Unicode format characters
+/// (category Cf: bidi overrides such as U+202E, zero-width spaces and joiners, the BOM, tags)
+/// and the other blanks that render as nothing (combining grapheme joiner, Hangul fillers).
+/// Variation selectors stay allowed: they pick an emoji's look, as in "⚠️". Two names that look the same in an email would otherwise be two task
+/// types, and a bidi override would reorder the text of every alert about it.
+fn is_invisible(c: char) -> bool {
+    use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+    c.general_category() == GeneralCategory::Format
+        || matches!(c, '\u{034F}' | '\u{115F}' | '\u{1160}' | '\u{3164}' | '\u{FFA0}')
 }
 
 /// Same answer as `value.chars().any(char::is_control)`, on bytes: this runs for every row of a
@@ -225,6 +244,28 @@ mod tests {
         );
         assert_eq!(TaskType::new("a\tb"), Err(ModelError::ControlCharacter { what: "task type" }));
         assert_eq!(TaskType::new(":linux: test x86_64").unwrap().as_str(), ":linux: test x86_64");
+    }
+
+    #[test]
+    fn names_with_invisible_characters_are_refused_naming_the_code_point() {
+        for (name, code) in [
+            ("etl\u{202E}lpt", 0x202E),
+            ("e\u{200B}tl", 0x200B),
+            ("\u{FEFF}etl", 0xFEFF),
+            ("etl\u{2066}", 0x2066),
+            ("etl\u{E0041}", 0xE0041),
+            ("etl\u{3164}", 0x3164),
+            ("etl\u{00AD}x", 0x00AD),
+        ] {
+            assert_eq!(TaskType::new(name), Err(ModelError::InvisibleCharacter { what: "task type", code }));
+            assert_eq!(RunId::new(name), Err(ModelError::InvisibleCharacter { what: "run id", code }));
+        }
+        let error = CohortId::new("build\u{200D}7").unwrap_err().to_string();
+        assert!(error.contains("U+200D"), "{error}");
+        for visible in ["nightly-export", "日次集計", "café ☕", "Ünïcödé build 🚀", "⚠\u{FE0F} flaky"]
+        {
+            assert!(TaskType::new(visible).is_ok(), "{visible}");
+        }
     }
 
     #[test]

@@ -100,6 +100,16 @@ pub struct Recorded {
     /// (start, end) when the run is now a complete succeeded run (on every delivery, so that a
     /// retried event still gets its too-short notice; the notice's claim keeps it to one).
     pub completed: Option<(EpochMs, EpochMs)>,
+    /// A finish that contradicts the run's first (another end or status): nothing was changed,
+    /// the first finish stands.
+    pub conflict: Option<FinishConflict>,
+}
+
+/// The finish a run kept when a later one contradicted it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FinishConflict {
+    pub kept_end: EpochMs,
+    pub kept_status: RunStatus,
 }
 
 pub trait RunStore {
