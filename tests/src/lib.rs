@@ -12,6 +12,8 @@ use overrun_aws::schema::create_tables;
 use overrun_aws::{Adapters, CallLimits, Config, SnsNotifier};
 use serde_json::Value;
 
+pub mod fault_proxy;
+
 pub const ENDPOINT_VARIABLE: &str = "OVERRUN_TEST_ENDPOINT";
 
 /// The local AWS endpoint's URL.
@@ -102,6 +104,15 @@ impl Stack {
             .expect("test configuration is valid");
         let adapters = Adapters::new(&sdk, &config);
         Self { sdk, config, adapters, dynamodb, sns, sqs, topic_arn, queue_url }
+    }
+
+    /// The functions' adapters and notifier as they would be deployed, but talking to `url` (a
+    /// fault proxy in front of the local endpoint) with `limits`.
+    pub async fn through(&self, url: &str, limits: CallLimits) -> (Adapters, SnsNotifier) {
+        let sdk = sdk_config_at(url, limits).await;
+        let adapters = Adapters::new(&sdk, &self.config);
+        let notifier = SnsNotifier::new(adapters.sns.clone(), &self.topic_arn, adapters.counters.clone());
+        (adapters, notifier)
     }
 
     pub fn notifier(&self) -> SnsNotifier {

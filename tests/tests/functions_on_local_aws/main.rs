@@ -4,6 +4,7 @@
 
 mod checker;
 mod cohorts;
+mod crash_windows;
 mod events;
 mod nightly;
 mod recent_runs;
