@@ -1,10 +1,14 @@
 #!/usr/bin/env python3
-"""Fails when a function's IAM policy in a CloudFormation/SAM template grants a wildcard.
+"""Fails when a function's IAM policy in a CloudFormation/SAM template grants a wildcard, or
+lets a function other than the nightly one write stats items it does not own.
 
 A function role is any AWS::IAM::Role that Lambda assumes. Checked: its inline policies, every
 AWS::IAM::Policy attached to it, and its managed policies (none are allowed: AWS's managed
 Lambda policies grant `Resource: "*"`). An action or resource containing `*` anywhere, even
-inside an intrinsic function (`Fn::Sub`, `Fn::Join`), is a failure.
+inside an intrinsic function (`Fn::Sub`, `Fn::Join`), is a failure. A write to the stats table
+(UpdateItem, PutItem, DeleteItem, BatchWriteItem) by any role but the nightly (baseline) one must
+be limited by a `ForAllValues:StringLike` condition on `dynamodb:LeadingKeys` to day items
+(`DAY#*`) and cohort members (`COHORT#*`): never limits or overrides (`LIMITS`).
 
 Usage: check_policies.py TEMPLATE [TEMPLATE ...]     (YAML with short tags, or JSON)
        check_policies.py --self-test
@@ -40,6 +44,45 @@ def assumed_by_lambda(role):
     return any("lambda.amazonaws.com" in s for s in strings(document.get("Statement", [])))
 
 
+WRITE_ACTIONS = {"dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}
+OWNED_LEADING_KEYS = {"DAY#*", "COHORT#*"}
+
+
+def referenced_resources(value):
+    """Logical ids a value refers to with Ref or Fn::GetAtt (at any depth)."""
+    if isinstance(value, list):
+        for item in value:
+            yield from referenced_resources(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if key == "Ref" and isinstance(item, str):
+                yield item
+            elif key == "Fn::GetAtt":
+                yield item[0] if isinstance(item, list) else str(item).split(".")[0]
+            else:
+                yield from referenced_resources(item)
+
+
+def leading_keys(statement):
+    condition = statement.get("Condition", {}).get("ForAllValues:StringLike", {})
+    keys = condition.get("dynamodb:LeadingKeys", [])
+    return set(keys if isinstance(keys, list) else [keys])
+
+
+def stats_write_problem(where, roles, statement):
+    """A write to the stats table outside the items the role owns, or None."""
+    if any(role.lower().startswith("baseline") for role in roles):
+        return None
+    actions = set(strings(statement.get("Action", [])))
+    tables = [rid for rid in referenced_resources(statement.get("Resource", [])) if "statstable" in rid.lower()]
+    if not (actions & WRITE_ACTIONS and tables):
+        return None
+    keys = leading_keys(statement)
+    if keys and keys <= OWNED_LEADING_KEYS:
+        return None
+    return f"{where}: writes the stats table beyond DAY#*/COHORT#* items (LeadingKeys {sorted(keys) or 'unlimited'})"
+
+
 def statements(document):
     found = document.get("Statement", []) if isinstance(document, dict) else []
     return found if isinstance(found, list) else [found]
@@ -57,16 +100,19 @@ def problems(template):
         if properties.get("ManagedPolicyArns"):
             found.append(f"{rid}: managed policies attached to a function role")
         for policy in properties.get("Policies", []):
-            checked.append((f"{rid}/{policy.get('PolicyName', '?')}", policy.get("PolicyDocument", {})))
+            checked.append((f"{rid}/{policy.get('PolicyName', '?')}", {rid}, policy.get("PolicyDocument", {})))
     for rid, r in resources.items():
         if r.get("Type") == "AWS::IAM::Policy":
             roles = set(referenced_roles(r.get("Properties", {}).get("Roles", [])))
             if roles & function_roles:
-                checked.append((rid, r["Properties"].get("PolicyDocument", {})))
-    for where, document in checked:
+                checked.append((rid, roles & function_roles, r["Properties"].get("PolicyDocument", {})))
+    for where, roles, document in checked:
         for statement in statements(document):
             if statement.get("Effect") != "Allow":
                 continue
+            problem = stats_write_problem(where, roles, statement)
+            if problem:
+                found.append(problem)
             for action in strings(statement.get("Action", [])):
                 if "*" in action:
                     found.append(f"{where}: wildcard action {action!r}")
@@ -109,6 +155,21 @@ def self_test():
         "Policies": [{"PolicyName": "p", "PolicyDocument": {"Statement": [
             {"Effect": "Allow", "Action": "dynamodb:Query", "Resource": {"Fn::Sub": "${T.Arn}/index/running"}}]}}]}}}}
     assert problems(good) == ([], 1)
+
+    def role(name, statement):
+        return {name: {"Type": "AWS::IAM::Role", "Properties": {
+            "AssumeRolePolicyDocument": {"Statement": [{"Principal": {"Service": "lambda.amazonaws.com"}}]},
+            "Policies": [{"PolicyName": "p", "PolicyDocument": {"Statement": [statement]}}]}}}
+
+    write = {"Effect": "Allow", "Action": "dynamodb:UpdateItem", "Resource": {"Fn::GetAtt": ["StatsTable", "Arn"]}}
+    owned = dict(write, Condition={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["DAY#*", "COHORT#*"]}})
+    limits = dict(write, Condition={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["DAY#*", "LIMITS"]}})
+    assert problems({"Resources": role("IngestRole", owned)}) == ([], 1)
+    assert problems({"Resources": role("BaselineRole", write)}) == ([], 1), "the nightly job writes limits"
+    found, _ = problems({"Resources": role("IngestRole", write)})
+    assert found == ["IngestRole/p: writes the stats table beyond DAY#*/COHORT#* items (LeadingKeys unlimited)"], found
+    found, _ = problems({"Resources": role("checkerRole1234", limits)})
+    assert len(found) == 1 and "LIMITS" in found[0], found
     print("check_policies self-test: ok")
 
 

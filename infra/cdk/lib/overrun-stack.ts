@@ -229,9 +229,17 @@ export class OverrunStack extends Stack {
       'Records task start and finish events as runs.',
       [
         new iam.PolicyStatement({
-          sid: 'RecordRunsAndCountDays',
-          actions: ['dynamodb:UpdateItem'],
-          resources: [this.runsTable.tableArn, this.statsTable.tableArn],
+          sid: 'RecordRuns',
+          actions: ['dynamodb:UpdateItem', 'dynamodb:GetItem'],
+          resources: [this.runsTable.tableArn],
+        }),
+        // Only the stats items ingest owns: day counts and too-short notices (DAY#…) and cohort
+        // members (COHORT#…); never limits or overrides (LIMITS).
+        new iam.PolicyStatement({
+          sid: 'CountDaysCohortsAndNotices',
+          actions: ['dynamodb:UpdateItem', 'dynamodb:GetItem'],
+          resources: [this.statsTable.tableArn],
+          conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['DAY#*', 'COHORT#*'] } },
         }),
         new iam.PolicyStatement({
           sid: 'LookUpTheRecentRunsOfAStart',
@@ -289,8 +297,15 @@ export class OverrunStack extends Stack {
         }),
         new iam.PolicyStatement({
           sid: 'ClaimAlerts',
-          actions: ['dynamodb:UpdateItem'],
+          actions: ['dynamodb:UpdateItem', 'dynamodb:GetItem'],
           resources: [this.runsTable.tableArn],
+        }),
+        // Undelivered too-short notices (DAY#…/SHORT#…): listed, taken over, marked.
+        new iam.PolicyStatement({
+          sid: 'ResendTooShortNotices',
+          actions: ['dynamodb:Query', 'dynamodb:UpdateItem', 'dynamodb:GetItem'],
+          resources: [this.statsTable.tableArn],
+          conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['DAY#*'] } },
         }),
         new iam.PolicyStatement({
           sid: 'ReadLimitsAndCohortMembers',
@@ -309,8 +324,19 @@ export class OverrunStack extends Stack {
           resources: [key.keyArn],
         }),
       ],
-      // A missed tick is retried by the next one.
-      { timeout: Duration.minutes(5), memorySize: 128, retries: 0, extraEnv: { OVERRUN_TOPIC_ARN: this.topic.topicArn } },
+      // A failed tick is retried about one and three minutes later; claims keep the retries from
+      // sending anything twice.
+      {
+        timeout: Duration.minutes(5),
+        memorySize: 128,
+        retries: 2,
+        extraEnv: {
+          OVERRUN_TOPIC_ARN: this.topic.topicArn,
+          // Checked at start against OVERRUN_CHECK_INTERVAL_MINUTES.
+          OVERRUN_CHECK_SCHEDULE:
+            s.checkIntervalMinutes === 1 ? 'rate(1 minute)' : `rate(${s.checkIntervalMinutes} minutes)`,
+        },
+      },
     );
 
     // ------------------------------------------------------------ triggers

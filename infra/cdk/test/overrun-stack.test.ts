@@ -260,3 +260,28 @@ test('the check interval sets the checker schedule and its alarm period', () => 
 test('an out-of-range nightly hour is refused', () => {
   assert.throws(() => synth({ nightlyHour: 24 }), /nightlyHour must be 0 to 23/);
 });
+
+test('ingest and the checker write only the stats items they own (day and cohort items), never limits', () => {
+  for (const keys of [['DAY#*', 'COHORT#*'], ['DAY#*']]) {
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: Match.arrayWith(['dynamodb:UpdateItem']),
+            Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': keys } },
+          }),
+        ]),
+      },
+    });
+  }
+});
+
+test('the checker is retried twice after a failed tick and knows its schedule', () => {
+  for (const [minutes, rate] of [[10, 'rate(10 minutes)'], [1, 'rate(1 minute)']] as const) {
+    const stack = minutes === 10 ? template : synth({ checkIntervalMinutes: minutes });
+    stack.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ OVERRUN_CHECK_SCHEDULE: rate, OVERRUN_CHECK_INTERVAL_MINUTES: String(minutes) }) },
+    });
+  }
+  template.allResourcesProperties('AWS::Lambda::EventInvokeConfig', { MaximumRetryAttempts: 2 });
+});

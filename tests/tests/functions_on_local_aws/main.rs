@@ -9,6 +9,7 @@ mod events;
 mod nightly;
 mod recent_runs;
 mod too_short;
+mod workload;
 
 use std::collections::{BTreeMap, HashMap};
 
