@@ -7,6 +7,7 @@ mod cohorts;
 mod crash_windows;
 mod events;
 mod nightly;
+mod races;
 mod recent_runs;
 mod too_short;
 mod workload;
