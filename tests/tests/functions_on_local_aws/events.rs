@@ -100,3 +100,28 @@ async fn malformed_events_fail_naming_the_field_and_write_nothing() {
     assert!(stack.scan(&stack.config.runs_table).await.is_empty(), "no stray run items");
     assert!(stack.scan(&stack.config.stats_table).await.is_empty(), "no stray counters");
 }
+
+#[tokio::test]
+async fn a_second_finish_that_contradicts_the_first_changes_nothing_and_is_reported() {
+    let stack = Stack::new().await;
+    let start = NIGHT - 5 * MS_PER_HOUR;
+    ingest(&task_event("etl", "r1", "STARTED", start), &stack.adapters.runs).await.unwrap();
+    ingest(&task_event("etl", "r1", "SUCCEEDED", start + 700 * S), &stack.adapters.runs).await.unwrap();
+    // Another end, then another status: the first finish stands.
+    for (state, end) in [("SUCCEEDED", start + 7_000 * S), ("FAILED", start + 700 * S)] {
+        let second = ingest(&task_event("etl", "r1", state, end), &stack.adapters.runs).await.unwrap();
+        let IngestOutcome::Finished(recorded) = second else { panic!("{second:?}") };
+        let conflict = recorded.conflict.expect("the contradiction is reported");
+        assert_eq!(
+            (conflict.kept_end, conflict.kept_status),
+            (start + 700 * S, overrun_core::RunStatus::Succeeded)
+        );
+        assert!(!recorded.counted && recorded.completed.is_none());
+    }
+    let day = stack.config.policy.bucket_of_end(start + 700 * S);
+    let listed = stack.adapters.runs.finished_runs_of_day(day).await.unwrap();
+    assert_eq!(listed.items.len(), 1);
+    assert_eq!(listed.items[0].duration_ms, 700_000, "the nightly job reads the first finish's 700 s");
+    let statuses = stack.adapters.stats.day_statuses(&[day]).await.unwrap();
+    assert_eq!(statuses[0].finished, 1);
+}

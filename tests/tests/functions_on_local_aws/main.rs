@@ -6,6 +6,7 @@ mod checker;
 mod cohorts;
 mod crash_windows;
 mod events;
+mod hostile_events;
 mod nightly;
 mod races;
 mod recent_runs;

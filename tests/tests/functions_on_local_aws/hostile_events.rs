@@ -1,0 +1,57 @@
+//! The bad-input corpus (tests/data/hostile_events.json): malformed and implausible events,
+//! each refused with an error naming its field — or ignored on purpose — and nothing written.
+
+use overrun_ingest::{EventError, IngestError};
+
+use super::*;
+
+const CORPUS: &str = include_str!("../../data/hostile_events.json");
+const ONE_MEGABYTE: &str = "@@1MB@@";
+
+/// The corpus event with its placeholders expanded.
+fn expanded(value: &Value) -> Value {
+    match value {
+        Value::String(text) if text == ONE_MEGABYTE => Value::String("x".repeat(1_000_000)),
+        Value::Array(items) => Value::Array(items.iter().map(expanded).collect()),
+        Value::Object(fields) => {
+            Value::Object(fields.iter().map(|(k, v)| (k.clone(), expanded(v))).collect())
+        }
+        other => other.clone(),
+    }
+}
+
+#[tokio::test]
+async fn every_hostile_event_is_refused_naming_its_field_or_ignored_and_nothing_is_written() {
+    let corpus: Value = serde_json::from_str(CORPUS).unwrap();
+    let cases = corpus["events"].as_array().unwrap();
+    assert!(cases.len() >= 60, "the corpus holds {} events", cases.len());
+    let stack = Stack::new().await;
+    let notifier = stack.notifier();
+    let mut wrong = Vec::new();
+    for case in cases {
+        let name = case["name"].as_str().unwrap();
+        let result = ingest_notifying(&stack, &expanded(&case["event"]), &notifier, "hostile").await;
+        match (case["field"].as_str(), &result) {
+            (Some(field), Err(IngestError::Malformed(EventError { field: named, problem }))) => {
+                let says = case["says"].as_str().unwrap_or_default();
+                if named != field || !problem.contains(says) || problem.is_empty() || problem.len() > 400 {
+                    wrong.push(format!(
+                        "{name}: expected an error naming {field} ({says:?}), got {named}: {problem}"
+                    ));
+                }
+            }
+            (None, Ok((IngestOutcome::Ignored(_), ShortNotice::NotApplicable))) => {}
+            (expected, other) => wrong.push(format!("{name}: expected {expected:?}, got {other:?}")),
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} of {} events handled wrongly:\n{}",
+        wrong.len(),
+        cases.len(),
+        wrong.join("\n")
+    );
+    assert!(stack.scan(&stack.config.runs_table).await.is_empty(), "no run written");
+    assert!(stack.scan(&stack.config.stats_table).await.is_empty(), "no stats item written");
+    assert!(stack.received().await.is_empty(), "nothing published");
+}
