@@ -95,16 +95,17 @@ pub(crate) struct BackfillArgs {
 #[derive(Args)]
 #[command(allow_negative_numbers = true)]
 pub(crate) struct OverrideArgs {
-    /// The task type, exactly as in the events.
-    pub(crate) task_type: String,
+    /// The task type, exactly as in the events (one the table knows, unless --create).
+    #[arg(required_unless_present = "list")]
+    pub(crate) task_type: Option<String>,
     /// Use this k instead of the configured one: limit = expected + k·σ.
     #[arg(long)]
     pub(crate) k: Option<f64>,
-    /// A fixed limit in seconds, instead of any baseline.
+    /// A fixed limit instead of any baseline: a duration (90m, 1h30m, 45s) or seconds (5400).
     #[arg(long)]
-    pub(crate) limit: Option<f64>,
+    pub(crate) limit: Option<String>,
     /// No alerts for this task type until then: a date (2026-12-01, midnight UTC) or an RFC 3339
-    /// timestamp.
+    /// timestamp, in the future.
     #[arg(long)]
     pub(crate) mute_until: Option<String>,
     /// This task type's too-short fraction instead of the configured one; 0 stops its too-short
@@ -115,6 +116,13 @@ pub(crate) struct OverrideArgs {
     /// Remove the override: the nightly baseline applies again.
     #[arg(long)]
     pub(crate) clear: bool,
+    /// Set an override for a task type the table does not know yet (no baseline, no override):
+    /// without it a misspelt name is refused, with the nearest known names.
+    #[arg(long)]
+    pub(crate) create: bool,
+    /// List every override in force, and exit.
+    #[arg(long, conflicts_with_all = ["task_type", "k", "limit", "mute_until", "short_fraction", "clear", "create"])]
+    pub(crate) list: bool,
     #[command(flatten)]
     pub(crate) aws: AwsArgs,
 }

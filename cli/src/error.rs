@@ -4,6 +4,7 @@ use std::io;
 
 use thiserror::Error;
 
+use crate::aws_failure::{AwsFailure, AwsFailureKind};
 use crate::input::InputError;
 use crate::rows::BadRow;
 
@@ -17,15 +18,19 @@ pub enum CliError {
     InvalidOption(String),
     #[error("cannot write output: {0}")]
     Output(io::Error),
-    #[error("AWS request failed: {0}")]
-    Aws(String),
+    #[error("{0}")]
+    Aws(AwsFailure),
 }
 
 impl CliError {
-    /// 2 for anything the user can fix in the input or the options, 1 otherwise.
+    /// 2 for anything the user can fix in the input or the options; 3 when AWS cannot be
+    /// reached (no credentials, no region, an endpoint that does not answer); 4 when a table
+    /// does not exist; 1 otherwise (output that could not be written, a request AWS refused).
     pub fn exit_code(&self) -> i32 {
         match self {
             CliError::Input(_) | CliError::BadRow { .. } | CliError::InvalidOption(_) => 2,
+            CliError::Aws(AwsFailure { kind: AwsFailureKind::Unreachable, .. }) => 3,
+            CliError::Aws(AwsFailure { kind: AwsFailureKind::NotFound, .. }) => 4,
             CliError::Output(_) | CliError::Aws(_) => 1,
         }
     }

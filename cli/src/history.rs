@@ -43,17 +43,32 @@ pub struct ReadOptions {
 
 /// Calls `consume` for every row of `source`. A bad row, whether the parser or the consumer finds
 /// it, ends the read with an error naming its line, or is counted in `bad` with `skip_bad_rows`.
+/// A history without a single row (empty, or only a header) is an error: an empty report would
+/// look like a history where nothing overran.
 pub fn for_each_row(
     source: &Source,
     options: &ReadOptions,
     bad: &mut BadRows,
-    consume: impl FnMut(Row<'_>) -> Result<Flow, RowProblem>,
+    mut consume: impl FnMut(Row<'_>) -> Result<Flow, RowProblem>,
 ) -> Result<Flow, CliError> {
     let (mut reader, progress) = source.open(options.show_progress)?;
-    let mut lines = Lines { source, skip_bad_rows: options.skip_bad_rows, bad, consume, number: 0 };
+    let mut rows: u64 = 0;
+    let counting = |row: Row<'_>| {
+        rows += 1;
+        consume(row)
+    };
+    let mut lines = Lines { source, skip_bad_rows: options.skip_bad_rows, bad, consume: counting, number: 0 };
     let flow = lines.read_all(&mut reader);
+    let skipped = lines.bad.count;
     progress.finish_and_clear();
-    flow
+    let flow = flow?;
+    if rows == 0 && skipped == 0 {
+        return Err(CliError::invalid(format!(
+            "{} holds no runs: it is empty or has only a header",
+            source.name()
+        )));
+    }
+    Ok(flow)
 }
 
 /// Every run of a history, in memory (for commands that replay it several times).

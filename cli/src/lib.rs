@@ -1,6 +1,7 @@
 //! The `overrun` command's library: everything but argument parsing, so benchmarks and tests can
 //! drive it directly.
 
+pub mod aws_failure;
 pub mod commands;
 pub mod error;
 pub mod history;

@@ -45,14 +45,17 @@ fn execute(command: Command) -> Result<(), CliError> {
             // Unlocked, as for replay: the progress bar needs it from another thread.
             &mut io::stderr(),
         ),
+        Command::Override(args) if args.list => override_task::list(&args.aws, &mut io::stdout().lock()),
         Command::Override(args) => override_task::run(
             &OverrideRequest {
-                task_type: args.task_type,
+                task_type: args.task_type.unwrap_or_default(),
                 k: args.k,
-                limit_s: args.limit,
+                limit: args.limit,
                 mute_until: args.mute_until,
                 short_fraction: args.short_fraction,
                 clear: args.clear,
+                create: args.create,
+                now: overrun_core::ports::Clock::now(&overrun_aws::SystemClock),
                 aws: args.aws,
             },
             &mut io::stdout().lock(),
@@ -83,13 +86,14 @@ fn execute(command: Command) -> Result<(), CliError> {
 
 fn create_tables(aws: &AwsArgs) -> Result<(), CliError> {
     let (runs, stats) = (aws.require_runs_table()?, aws.require_stats_table()?);
-    overrun_cli::commands::aws::runtime()?.block_on(async {
+    let created = overrun_cli::commands::aws::runtime()?.block_on(async {
         let client = overrun_cli::commands::aws::aws_sdk_dynamodb_client(aws).await;
-        overrun_aws::schema::create_tables(&client, runs, stats)
-            .await
-            .map_err(|e| CliError::Aws(e.to_string()))
+        overrun_aws::schema::create_tables(&client, runs, stats).await.map_err(|e| aws.error(e))
     })?;
-    println!("created tables {runs} and {stats}");
+    for (table, was_created) in [(runs, created.runs), (stats, created.stats)] {
+        let what = if was_created { "created" } else { "already exists, left as it is" };
+        println!("table {table}: {what}");
+    }
     Ok(())
 }
 

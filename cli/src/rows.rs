@@ -64,6 +64,8 @@ pub enum RowProblem {
         "{column} {value:?} is neither epoch seconds nor an RFC 3339 timestamp (like 2025-01-31T12:00:00Z)"
     )]
     NotATime { column: &'static str, value: String },
+    #[error("{column}: {reason}")]
+    BadTimestamp { column: &'static str, reason: overrun_core::time::TimestampError },
     #[error("{column} {value:?} is negative")]
     Negative { column: &'static str, value: String },
     #[error("{column} {value:?} is past the year 9999 (milliseconds given as seconds?)")]
@@ -228,10 +230,11 @@ fn parse_time(column: &'static str, field: &[u8]) -> Result<Option<EpochMs>, Row
     }
     let shown = || String::from_utf8_lossy(field).into_owned();
     if field.get(4) == Some(&b'-') {
-        return match parse_timestamp(field) {
-            Some(ms) if ms < 0 => Err(RowProblem::Negative { column, value: shown() }),
-            Some(ms) => Ok(Some(ms)),
-            None => Err(RowProblem::NotATime { column, value: shown() }),
+        let text = std::str::from_utf8(field).map_err(|_| RowProblem::BadUtf8 { column })?;
+        return match overrun_core::time::parse_timestamp(text) {
+            Ok(ms) if ms < 0 => Err(RowProblem::Negative { column, value: shown() }),
+            Ok(ms) => Ok(Some(ms)),
+            Err(reason) => Err(RowProblem::BadTimestamp { column, reason }),
         };
     }
     if field[0] == b'-' {
@@ -258,22 +261,6 @@ fn parse_time(column: &'static str, field: &[u8]) -> Result<Option<EpochMs>, Row
     }
     // Both parts are bounded above, so the sum fits an i64 with room to spare.
     Ok(Some((seconds * 1_000 + millis) as EpochMs))
-}
-
-/// An RFC 3339 timestamp, or PostgreSQL's text form of one, whose offset has only hours
-/// (`2025-01-31 12:00:00.25+00`, what `\copy` of a `timestamptz` writes).
-fn parse_timestamp(field: &[u8]) -> Option<EpochMs> {
-    let text = std::str::from_utf8(field).ok()?;
-    if let Ok(ms) = overrun_core::time::parse_rfc3339(text) {
-        return Some(ms);
-    }
-    let hours_only = match field {
-        [.., sign, tens, units] => {
-            matches!(sign, b'+' | b'-') && tens.is_ascii_digit() && units.is_ascii_digit()
-        }
-        _ => false,
-    };
-    hours_only.then(|| overrun_core::time::parse_rfc3339(&format!("{text}:00")).ok()).flatten()
 }
 
 #[cfg(test)]
@@ -351,13 +338,16 @@ mod tests {
         assert!(problem("t,r,1,1e5,succeeded").starts_with("end_epoch_s \"1e5\" is neither epoch seconds"));
         assert!(
             problem("t,r,2025-13-01T00:00:00Z,,running")
-                .starts_with("start_epoch_s \"2025-13-01T00:00:00Z\" is neither")
+                .starts_with("start_epoch_s: \"2025-13-01T00:00:00Z\" is not a real date or time")
         );
         assert!(
-            problem("t,r,2025-01-31 12:00:00,,running").contains("RFC 3339"),
+            problem("t,r,2025-01-31 12:00:00,,running")
+                == "start_epoch_s: \"2025-01-31 12:00:00\" has no time zone: add Z for UTC or an offset such as +01:00",
             "a timestamp needs its zone"
         );
         assert!(problem("t,r,2025-01-31 12:00:00+é,,running").contains("RFC 3339"), "multibyte text");
+        assert!(problem("t,r,2025-02-30T12:00:00Z,,running").contains("not a real date"), "no rolling over");
+        assert_eq!(row("t,r,2025-01-31T13:00:00+0100,,running").start, 1_738_324_800_000);
         assert_eq!(
             problem("t,r,1969-12-31T23:59:59Z,,running"),
             "start_epoch_s \"1969-12-31T23:59:59Z\" is negative"

@@ -81,7 +81,7 @@ async fn backfill_stops_at_a_bad_row_naming_its_line() {
 async fn override_sets_k_limit_and_mute_and_clear_removes_them() {
     let stack = Stack::new().await;
     let etl = TaskType::new("etl").unwrap();
-    overrun(&stack, &["override", "etl", "--k", "3", "--limit", "5400", "--mute-until", "2030-01-01"])
+    overrun(&stack, &["override", "etl", "--k", "3", "--limit", "1h30m", "--mute-until", "2030-01-01", "--create"])
         .assert()
         .success()
         .stdout(contains("etl: override set: k = 3, fixed limit 1h 30m, muted until 2030-01-01 00:00 UTC"));
@@ -113,6 +113,31 @@ async fn override_sets_k_limit_and_mute_and_clear_removes_them() {
 }
 
 #[tokio::test]
+async fn override_refuses_a_misspelt_task_type_naming_the_nearest_and_lists_what_is_set() {
+    let stack = Stack::new().await;
+    overrun(&stack, &["override", "--list"]).assert().success().stdout(contains("no overrides"));
+    overrun(&stack, &["override", "nightly-export", "--k", "3", "--create"]).assert().success();
+    overrun(&stack, &["override", "hourly-sync", "--limit", "90m", "--create"]).assert().success();
+    overrun(&stack, &["override", "nightly-exprot", "--k", "4"])
+        .assert()
+        .code(2)
+        .stderr(contains("task type \"nightly-exprot\" has no baseline and no override"))
+        .stderr(contains("Did you mean nightly-export?"));
+    overrun(&stack, &["override", "nightly-export", "--mute-until", "2020-02-31"])
+        .assert()
+        .code(2)
+        .stderr(contains("not a real date"));
+    overrun(&stack, &["override", "nightly-export", "--mute-until", "2020-02-01"])
+        .assert()
+        .code(2)
+        .stderr(contains("in the past"));
+    overrun(&stack, &["override", "--list"])
+        .assert()
+        .success()
+        .stdout("hourly-sync: fixed limit 1h 30m\nnightly-export: k = 3\n");
+}
+
+#[tokio::test]
 async fn backfill_of_a_large_gzip_history_finishes_at_a_terminal_with_its_progress_bar() {
     let stack = Stack::new().await;
     let dir = tempfile::TempDir::new().unwrap();
@@ -133,4 +158,60 @@ async fn backfill_of_a_large_gzip_history_finishes_at_a_terminal_with_its_progre
     assert!(status.success(), "backfill under a terminal failed or hung ({status}): {screen}");
     assert!(screen.contains("MiB"), "a progress bar was drawn on the terminal: {screen:?}");
     assert!(screen.contains("90000 older than the 35-day retention"), "{screen}");
+}
+
+#[tokio::test]
+async fn create_tables_twice_leaves_the_existing_tables_as_they_are() {
+    let stack = Stack::new().await;
+    let runs = overrun_integration_tests::unique("runs");
+    let stats = overrun_integration_tests::unique("stats");
+    let create = |stack: &Stack| {
+        let mut command = overrun(stack, &["create-tables"]);
+        command.env("OVERRUN_RUNS_TABLE", &runs).env("OVERRUN_STATS_TABLE", &stats);
+        command
+    };
+    create(&stack).assert().success().stdout(contains(format!("table {runs}: created")));
+    create(&stack)
+        .assert()
+        .success()
+        .stdout(contains(format!("table {runs}: already exists, left as it is")))
+        .stdout(contains(format!("table {stats}: already exists, left as it is")));
+}
+
+/// The command's stderr, which must be one short line, and its exit code.
+fn failure(command: &mut Command) -> (i32, String) {
+    let output = command.output().unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
+    assert!(stderr.len() < 400, "short: {stderr}");
+    (output.status.code().unwrap(), stderr)
+}
+
+#[tokio::test]
+async fn aws_failures_are_one_line_naming_what_to_do_with_an_exit_code_per_cause() {
+    let stack = Stack::new().await;
+    let mut missing_table = overrun(&stack, &["override", "--list"]);
+    missing_table.env("OVERRUN_STATS_TABLE", "no-such-table");
+    let (code, message) = failure(&mut missing_table);
+    assert_eq!(code, 4, "{message}");
+    assert!(message.contains("table") && message.contains("no-such-table") && message.contains("does not exist"), "{message}");
+    assert!(message.contains("overrun create-tables"), "{message}");
+
+    let mut unreachable = overrun(&stack, &["override", "--list"]);
+    unreachable.args(["--endpoint-url", "http://127.0.0.1:9"]);
+    let (code, message) = failure(&mut unreachable);
+    assert_eq!(code, 3, "{message}");
+    assert!(message.contains("cannot reach http://127.0.0.1:9"), "{message}");
+
+    let mut no_credentials = overrun(&stack, &["override", "--list"]);
+    no_credentials
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_PROFILE")
+        .env("AWS_CONFIG_FILE", "/nonexistent/config")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials")
+        .env("AWS_EC2_METADATA_DISABLED", "true");
+    let (code, message) = failure(&mut no_credentials);
+    assert_eq!(code, 3, "{message}");
+    assert!(message.contains("no AWS credentials"), "{message}");
 }

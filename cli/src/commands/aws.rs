@@ -3,6 +3,7 @@
 
 use overrun_aws::Config;
 
+use crate::aws_failure::{AwsFailure, AwsTarget, summarise};
 use crate::error::CliError;
 
 /// Table names and endpoint, from flags or the same environment variables the functions read.
@@ -43,6 +44,21 @@ impl AwsArgs {
         self.stats_table.as_deref().ok_or_else(|| {
             CliError::invalid("the stats table is required: pass --stats-table or set OVERRUN_STATS_TABLE")
         })
+    }
+
+    /// An AWS error summarised for a person: what failed, where, and what to do.
+    pub fn error(&self, error: impl std::fmt::Display) -> CliError {
+        CliError::Aws(self.failure(error))
+    }
+
+    /// The same, as a failure to report.
+    pub fn failure(&self, error: impl std::fmt::Display) -> AwsFailure {
+        let target = AwsTarget {
+            endpoint: self.endpoint_url.clone().or_else(|| std::env::var("AWS_ENDPOINT_URL").ok()),
+            region: std::env::var("AWS_REGION").or_else(|_| std::env::var("AWS_DEFAULT_REGION")).ok(),
+            tables: self.runs_table.iter().chain(&self.stats_table).cloned().collect(),
+        };
+        summarise(&error.to_string(), &target)
     }
 
     pub async fn sdk(&self) -> aws_config::SdkConfig {

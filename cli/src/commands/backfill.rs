@@ -67,6 +67,7 @@ pub fn run(request: &BackfillRequest, out: &mut impl Write, err: &mut impl Write
         Ok::<_, RowProblem>(Flow::Continue)
     })?;
 
+    let mut first_failure = None;
     let nightly = runtime()?.block_on(async {
         let adapters = Adapters::new(&request.aws.sdk().await, &config);
         let runs = &adapters.runs;
@@ -91,9 +92,11 @@ pub fn run(request: &BackfillRequest, out: &mut impl Write, err: &mut impl Write
                     }
                     Err(error) => {
                         report.failed += 1;
+                        let failure = request.aws.failure(&error);
                         if report.failed <= 5 {
-                            let _ = writeln!(err, "warning: {error}");
+                            let _ = writeln!(err, "warning: {failure}");
                         }
+                        first_failure.get_or_insert(failure);
                     }
                 }
             }
@@ -110,7 +113,7 @@ pub fn run(request: &BackfillRequest, out: &mut impl Write, err: &mut impl Write
         )
         .await
         .map(Some)
-        .map_err(|e| CliError::Aws(e.to_string()))
+        .map_err(|e| request.aws.error(e))
     })?;
 
     writeln!(
@@ -130,8 +133,9 @@ pub fn run(request: &BackfillRequest, out: &mut impl Write, err: &mut impl Write
     if bad.count > 0 {
         writeln!(err, "warning: skipped {} bad rows", bad.count).map_err(CliError::Output)?;
     }
-    if report.failed > 0 {
-        return Err(CliError::Aws(format!("{} of {} runs could not be written", report.failed, report.rows)));
+    if let Some(mut failure) = first_failure.filter(|_| report.failed > 0) {
+        failure.message = format!("{} of {} runs could not be written: {}", report.failed, report.rows, failure.message);
+        return Err(CliError::Aws(failure));
     }
     Ok(())
 }

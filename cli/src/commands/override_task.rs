@@ -5,7 +5,7 @@ use overrun_core::BaselinePolicy;
 use overrun_core::humanize::{duration, utc_minute};
 use overrun_core::overrides::Override;
 use overrun_core::ports::StatsStore;
-use overrun_core::time::{days_from_civil, parse_rfc3339};
+use overrun_core::time::parse_timestamp;
 use overrun_core::{EpochMs, TaskType};
 
 use crate::commands::aws::{AwsArgs, aws_sdk_dynamodb_client, runtime};
@@ -14,33 +14,55 @@ use crate::error::CliError;
 pub struct OverrideRequest {
     pub task_type: String,
     pub k: Option<f64>,
-    pub limit_s: Option<f64>,
+    /// A duration (`90m`, `1h30m`) or seconds.
+    pub limit: Option<String>,
     pub mute_until: Option<String>,
     pub short_fraction: Option<f64>,
     pub clear: bool,
+    /// Allow a task type the table does not know.
+    pub create: bool,
+    /// Mute dates must be after this.
+    pub now: EpochMs,
     pub aws: AwsArgs,
 }
 
-/// `2026-12-01` (midnight UTC) or an RFC 3339 timestamp.
-pub fn parse_mute_until(text: &str) -> Result<EpochMs, CliError> {
-    let date = text.as_bytes();
-    if date.len() == 10 && date[4] == b'-' && date[7] == b'-' {
-        let parts: Option<(i64, u32, u32)> =
-            (|| Some((text[0..4].parse().ok()?, text[5..7].parse().ok()?, text[8..10].parse().ok()?)))();
-        if let Some((year, month, day)) =
-            parts.filter(|&(_, m, d)| (1..=12).contains(&m) && (1..=31).contains(&d))
-        {
-            return Ok(days_from_civil(year, month, day) * overrun_core::time::MS_PER_DAY);
-        }
+/// `2026-12-01` (midnight UTC) or an RFC 3339 timestamp; an impossible date is refused, never
+/// rolled over into the next month, and so is a time already past.
+pub fn parse_mute_until(text: &str, now: EpochMs) -> Result<EpochMs, CliError> {
+    let invalid = |problem: String| CliError::invalid(format!("--mute-until {text:?}: {problem}"));
+    let at = if text.len() == 10 && text.as_bytes()[4] == b'-' && text.as_bytes()[7] == b'-' {
+        let format = time::macros::format_description!("[year]-[month]-[day]");
+        let date = time::Date::parse(text, format).map_err(|e| invalid(format!("not a real date ({e})")))?;
+        i64::from(date.to_julian_day() - time::Date::UNIX_EPOCH.to_julian_day()) * overrun_core::time::MS_PER_DAY
+    } else {
+        parse_timestamp(text).map_err(|e| invalid(format!("{e}, nor a date like 2026-12-01")))?
+    };
+    if at <= now {
+        return Err(invalid(format!("{} is in the past: a mute must end in the future", utc_minute(at))));
     }
-    parse_rfc3339(text).map_err(|e| CliError::invalid(format!("--mute-until: {e} or a date like 2026-12-01")))
+    Ok(at)
+}
+
+/// `--limit`: a duration such as `90m` or `1h30m` (humantime's units), or plain seconds.
+pub fn parse_limit(text: &str) -> Result<f64, CliError> {
+    let trimmed = text.trim();
+    let seconds = match trimmed.parse::<f64>() {
+        Ok(seconds) => seconds,
+        Err(_) => humantime::parse_duration(trimmed)
+            .map_err(|e| CliError::invalid(format!("--limit {text:?}: {e}; give a duration such as 90m or 1h30m, or seconds")))?
+            .as_secs_f64(),
+    };
+    if !(seconds.is_finite() && seconds > 0.0) {
+        return Err(CliError::invalid(format!("--limit must be a positive duration, got {text:?}")));
+    }
+    Ok(seconds)
 }
 
 pub fn build(request: &OverrideRequest) -> Result<(TaskType, Override), CliError> {
     let task = TaskType::new(&request.task_type).map_err(CliError::invalid)?;
     if request.clear {
         if request.k.is_some()
-            || request.limit_s.is_some()
+            || request.limit.is_some()
             || request.mute_until.is_some()
             || request.short_fraction.is_some()
         {
@@ -55,19 +77,15 @@ pub fn build(request: &OverrideRequest) -> Result<(TaskType, Override), CliError
     {
         return Err(CliError::invalid(format!("--k must be a finite number ≥ 0, got {k}")));
     }
-    if let Some(limit) = request.limit_s
-        && !(limit.is_finite() && limit > 0.0)
-    {
-        return Err(CliError::invalid(format!("--limit must be a positive number of seconds, got {limit}")));
-    }
+    let limit_s = request.limit.as_deref().map(parse_limit).transpose()?;
     if let Some(fraction) = request.short_fraction {
         overrun_core::ShortRule::new(fraction)
             .map_err(|e| CliError::invalid(format!("--short-fraction: {e}")))?;
     }
     let task_override = Override {
         k: request.k,
-        limit_ms: request.limit_s.map(|s| s * 1_000.0),
-        mute_until: request.mute_until.as_deref().map(parse_mute_until).transpose()?,
+        limit_ms: limit_s.map(|s| s * 1_000.0),
+        mute_until: request.mute_until.as_deref().map(|text| parse_mute_until(text, request.now)).transpose()?,
         short_fraction: request.short_fraction,
     };
     if task_override.is_empty() {
@@ -78,16 +96,68 @@ pub fn build(request: &OverrideRequest) -> Result<(TaskType, Override), CliError
     Ok((task, task_override))
 }
 
+/// The stats table's store; the policy only shapes day-aggregate expiry, which overrides never
+/// write.
+async fn store(aws: &AwsArgs) -> Result<DynamoStatsStore, CliError> {
+    let table = aws.require_stats_table()?;
+    let client = aws_sdk_dynamodb_client(aws).await;
+    Ok(DynamoStatsStore::new(client, table, BaselinePolicy::default(), 35, Default::default()))
+}
+
 pub fn run(request: &OverrideRequest, out: &mut impl std::io::Write) -> Result<(), CliError> {
     let (task, task_override) = build(request)?;
-    let table = request.aws.require_stats_table()?;
     runtime()?.block_on(async {
-        let client = aws_sdk_dynamodb_client(&request.aws).await;
-        // The policy only shapes day-aggregate expiry, which an override never writes.
-        let store = DynamoStatsStore::new(client, table, BaselinePolicy::default(), 35, Default::default());
-        store.set_override(&task, &task_override).await.map_err(|e| CliError::Aws(e.to_string()))
+        let store = store(&request.aws).await?;
+        if !request.create && !request.clear {
+            let known = store.all_limits().await.map_err(|e| request.aws.error(e))?;
+            let names: Vec<&str> = known.items.iter().map(|(name, _)| name.as_str()).collect();
+            if !names.contains(&task.as_str()) {
+                return Err(CliError::invalid(unknown_task(task.as_str(), &names)));
+            }
+        }
+        store.set_override(&task, &task_override).await.map_err(|e| request.aws.error(e))
     })?;
     writeln!(out, "{task}: {}", describe(&task_override)).map_err(CliError::Output)
+}
+
+/// Refusing a task type the table does not know, with the nearest known names.
+fn unknown_task(task: &str, known: &[&str]) -> String {
+    let mut nearest: Vec<(f64, &str)> =
+        known.iter().map(|name| (strsim::normalized_damerau_levenshtein(task, name), *name)).collect();
+    nearest.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
+    let suggestions: Vec<&str> = nearest.iter().filter(|(score, _)| *score >= 0.5).take(3).map(|(_, n)| *n).collect();
+    let hint = if suggestions.is_empty() {
+        String::new()
+    } else {
+        format!(" Did you mean {}?", suggestions.join(", "))
+    };
+    format!(
+        "task type {task:?} has no baseline and no override in the stats table.{hint} Pass --create to set an override for a task type that has not run yet"
+    )
+}
+
+/// `override --list`: every override in force.
+pub fn list(aws: &AwsArgs, out: &mut impl std::io::Write) -> Result<(), CliError> {
+    let known = runtime()?.block_on(async {
+        let store = store(aws).await?;
+        store.all_limits().await.map_err(|e| aws.error(e))
+    })?;
+    let mut overridden: Vec<_> = known
+        .items
+        .iter()
+        .filter_map(|(task, limits)| limits.task_override.filter(|o| !o.is_empty()).map(|o| (task, o)))
+        .collect();
+    overridden.sort_by(|a, b| a.0.cmp(b.0));
+    let written = (|| {
+        if overridden.is_empty() {
+            return writeln!(out, "no overrides: every task type follows its nightly baseline");
+        }
+        for (task, task_override) in overridden {
+            writeln!(out, "{task}: {}", describe(&task_override).trim_start_matches("override set: "))?;
+        }
+        Ok(())
+    })();
+    written.map_err(CliError::Output)
 }
 
 fn describe(o: &Override) -> String {
@@ -118,32 +188,60 @@ fn describe(o: &Override) -> String {
 mod tests {
     use super::*;
 
-    fn request(k: Option<f64>, limit_s: Option<f64>, mute: Option<&str>, clear: bool) -> OverrideRequest {
+    /// 2026-01-01T00:00:00Z.
+    const NOW: EpochMs = 1_767_225_600_000;
+
+    fn request(k: Option<f64>, limit: Option<&str>, mute: Option<&str>, clear: bool) -> OverrideRequest {
         OverrideRequest {
             task_type: "etl".into(),
             k,
-            limit_s,
+            limit: limit.map(str::to_owned),
             mute_until: mute.map(str::to_owned),
             short_fraction: None,
             clear,
+            create: false,
+            now: NOW,
             aws: AwsArgs { runs_table: None, stats_table: Some("stats".into()), endpoint_url: None },
         }
     }
 
     #[test]
-    fn mute_until_takes_a_date_or_a_timestamp() {
-        assert_eq!(parse_mute_until("1970-01-02").unwrap(), 86_400_000);
-        assert_eq!(parse_mute_until("1970-01-01T01:00:00Z").unwrap(), 3_600_000);
-        assert!(parse_mute_until("next week").unwrap_err().to_string().contains("--mute-until"));
+    fn mute_until_takes_a_future_date_or_timestamp_and_refuses_impossible_or_past_ones() {
+        assert_eq!(parse_mute_until("2026-01-02", NOW).unwrap(), NOW + 86_400_000);
+        assert_eq!(parse_mute_until("2026-01-01T01:00:00Z", NOW).unwrap(), NOW + 3_600_000);
+        assert!(parse_mute_until("next week", NOW).unwrap_err().to_string().contains("--mute-until"));
+        let impossible = parse_mute_until("2026-02-31", NOW).unwrap_err().to_string();
+        assert!(impossible.contains("not a real date"), "{impossible}");
+        let past = parse_mute_until("2025-12-31", NOW).unwrap_err().to_string();
+        assert!(past.contains("in the past"), "{past}");
+    }
+
+    #[test]
+    fn a_limit_is_a_duration_or_seconds() {
+        assert_eq!(parse_limit("5400").unwrap(), 5_400.0);
+        assert_eq!(parse_limit("90m").unwrap(), 5_400.0);
+        assert_eq!(parse_limit("1h30m").unwrap(), 5_400.0);
+        assert_eq!(parse_limit("1h 30m").unwrap(), 5_400.0);
+        assert!(parse_limit("0").is_err());
+        assert!(parse_limit("-5m").is_err());
+        assert!(parse_limit("ninety minutes").unwrap_err().to_string().contains("90m"));
+    }
+
+    #[test]
+    fn an_unknown_task_is_refused_with_the_nearest_known_names() {
+        let message = unknown_task("nightly-exprot", &["nightly-export", "hourly-sync", "nightly-import"]);
+        assert!(message.contains("Did you mean nightly-export, nightly-import?"), "{message}");
+        assert!(message.contains("--create"));
+        assert!(!unknown_task("zzz", &["nightly-export"]).contains("Did you mean"));
     }
 
     #[test]
     fn an_override_needs_something_to_override_and_valid_values() {
         assert!(build(&request(None, None, None, false)).is_err());
         assert!(build(&request(Some(-1.0), None, None, false)).is_err());
-        assert!(build(&request(None, Some(0.0), None, false)).is_err());
+        assert!(build(&request(None, Some("0"), None, false)).is_err());
         assert!(build(&request(Some(3.0), None, None, true)).is_err());
-        let (_, o) = build(&request(Some(3.0), Some(60.0), Some("2026-12-01"), false)).unwrap();
+        let (_, o) = build(&request(Some(3.0), Some("60"), Some("2026-12-01"), false)).unwrap();
         assert_eq!((o.k, o.limit_ms), (Some(3.0), Some(60_000.0)));
         assert!(build(&request(None, None, None, true)).unwrap().1.is_empty());
         let silence = OverrideRequest { short_fraction: Some(0.0), ..request(None, None, None, false) };

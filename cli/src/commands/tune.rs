@@ -52,6 +52,13 @@ const K_STEPS: u32 = 400;
 /// neighbour below is over it (the CLI tests replay both).
 pub fn recommend(request: &TuneRequest) -> Result<Option<TunePoint>, CliError> {
     let at = |step: u32| evaluate(request, f64::from(step) / K_STEPS_PER_UNIT);
+    if at(0)?.warnings_per_day == 0.0 {
+        return Err(CliError::invalid(format!(
+            "too little history to tune on: even k = 0 flags no run, so no run was ever judged (a task type needs {} succeeded runs within its {}-day window first); give tune a longer history",
+            request.base.policy.min_samples(),
+            request.base.policy.window_days()
+        )));
+    }
     let top = at(K_STEPS)?;
     if top.warnings_per_day > request.budget_per_day {
         return Ok(None);

@@ -6,7 +6,7 @@
 
 use overrun_core::humanize::utc_minute;
 use overrun_core::ports::{RunFinished, RunStarted, TaskEvent};
-use overrun_core::time::{MS_PER_DAY, parse_rfc3339};
+use overrun_core::time::{MS_PER_DAY, parse_timestamp};
 use overrun_core::{CohortId, EpochMs, RunId, RunStatus, TaskType};
 use serde_json::Value;
 use thiserror::Error;
@@ -101,7 +101,7 @@ impl<'a> Fields<'a> {
         let at = match self.get(key) {
             None => return Ok(None),
             Some(Value::String(text)) => {
-                parse_rfc3339(text).map_err(|e| error(&self.name(key), e.to_string()))?
+                parse_timestamp(text).map_err(|e| error(&self.name(key), e.to_string()))?
             }
             Some(Value::Number(number)) => self.epoch(key, number, epoch_unit_ms)?,
             Some(other) => return Err(error(&self.name(key), format!("must be a timestamp, found {other}"))),

@@ -7,6 +7,8 @@ use aws_sdk_dynamodb::types::{
     ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
 };
 
+use aws_sdk_dynamodb::operation::create_table::CreateTableError;
+
 use crate::error::{AwsError, service};
 
 /// Runs table: one item per run.
@@ -134,11 +136,30 @@ fn index(
         .map_err(AwsError::from)
 }
 
-/// Creates both tables (on-demand, with TTL on `expires_at`), as infra/ does in AWS.
-pub async fn create_tables(client: &Client, runs_table: &str, stats_table: &str) -> Result<(), AwsError> {
+/// Which tables [`create_tables`] created (the others existed already).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CreatedTables {
+    pub runs: bool,
+    pub stats: bool,
+}
+
+/// Whether a CreateTable failed because the table exists.
+fn already_exists(result: Result<(), aws_sdk_dynamodb::error::SdkError<CreateTableError>>) -> Result<bool, AwsError> {
+    match result {
+        Ok(()) => Ok(true),
+        Err(error) if matches!(error.as_service_error(), Some(CreateTableError::ResourceInUseException(_))) => {
+            Ok(false)
+        }
+        Err(error) => Err(service("CreateTable", error)),
+    }
+}
+
+/// Creates both tables (on-demand, with TTL on `expires_at`), as infra/ does in AWS. A table
+/// that exists already is left as it is: running it twice is harmless.
+pub async fn create_tables(client: &Client, runs_table: &str, stats_table: &str) -> Result<CreatedTables, AwsError> {
     use runs as r;
     use stats as s;
-    client
+    let runs_created = client
         .create_table()
         .table_name(runs_table)
         .billing_mode(BillingMode::PayPerRequest)
@@ -173,8 +194,9 @@ pub async fn create_tables(client: &Client, runs_table: &str, stats_table: &str)
         )?)
         .send()
         .await
-        .map_err(|e| service("CreateTable", e))?;
-    client
+        .map(|_| ());
+    let runs_created = already_exists(runs_created)?;
+    let stats_created = client
         .create_table()
         .table_name(stats_table)
         .billing_mode(BillingMode::PayPerRequest)
@@ -184,8 +206,10 @@ pub async fn create_tables(client: &Client, runs_table: &str, stats_table: &str)
         .key_schema(key(s::SK, KeyType::Range)?)
         .send()
         .await
-        .map_err(|e| service("CreateTable", e))?;
-    for table in [runs_table, stats_table] {
+        .map(|_| ());
+    let stats_created = already_exists(stats_created)?;
+    let created = [(runs_table, runs_created), (stats_table, stats_created)];
+    for table in created.iter().filter(|(_, created)| *created).map(|(table, _)| *table) {
         let ttl = TimeToLiveSpecification::builder().enabled(true).attribute_name(r::EXPIRES_AT).build()?;
         client
             .update_time_to_live()
@@ -195,5 +219,5 @@ pub async fn create_tables(client: &Client, runs_table: &str, stats_table: &str)
             .await
             .map_err(|e| service("UpdateTimeToLive", e))?;
     }
-    Ok(())
+    Ok(CreatedTables { runs: runs_created, stats: stats_created })
 }

@@ -149,6 +149,34 @@ fn parse_aggregate(item: &Item) -> Result<(TaskType, DayAggregate), StoreError> 
 }
 
 impl DynamoStatsStore {
+    /// Every `LIMITS` item, unparsed.
+    async fn limits_items(&self) -> Result<Vec<Item>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", st::PK)
+            .expression_attribute_values(":pk", s(st::LIMITS_PK));
+        Ok(query_all(query, &self.counters).await?)
+    }
+
+    /// Every task type the table knows (a baseline, an override, or both), for operators' tools.
+    pub async fn all_limits(&self) -> Result<Listing<(TaskType, TaskLimits)>, StoreError> {
+        let items = self.limits_items().await?;
+        let mut listing = Listing::default();
+        for item in &items {
+            match parse_limits(item) {
+                Ok((limits, window_error)) => {
+                    listing.items.push(limits);
+                    listing.malformed.extend(window_error);
+                }
+                Err(error) => listing.malformed.push(error),
+            }
+        }
+        Ok(listing)
+    }
+
     pub fn new(
         client: Client,
         table: impl Into<String>,
@@ -288,14 +316,7 @@ impl StatsStore for DynamoStatsStore {
     }
 
     async fn stored_baselines(&self) -> Result<Listing<(TaskType, NightBaseline)>, StoreError> {
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", st::PK)
-            .expression_attribute_values(":pk", s(st::LIMITS_PK));
-        let items = query_all(query, &self.counters).await?;
+        let items = self.limits_items().await?;
         let mut listing = Listing::default();
         for item in &items {
             match parse_limits(item) {

@@ -105,66 +105,83 @@ pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (year, month, day)
 }
 
+/// Why a text is not a timestamp.
 #[derive(Debug, Error, PartialEq, Eq)]
-#[error("{0:?} is not an RFC 3339 timestamp (like 2025-01-31T12:00:00Z)")]
-pub struct TimestampError(pub String);
+pub enum TimestampError {
+    #[error("{0:?} has no time zone: add Z for UTC or an offset such as +01:00")]
+    NoZone(String),
+    #[error("{0:?} is not a real date or time ({1})")]
+    Impossible(String, String),
+    #[error("{0:?} is not an RFC 3339 timestamp (like 2025-01-31T12:00:00Z)")]
+    Malformed(String),
+}
 
-/// Parses an RFC 3339 timestamp (`2025-01-31T12:00:00Z`, `…12:00:00.250+02:00`) to epoch ms.
-pub fn parse_rfc3339(text: &str) -> Result<EpochMs, TimestampError> {
-    let fail = || TimestampError(text.to_owned());
-    let bytes = text.as_bytes();
-    let number = |range: std::ops::Range<usize>| -> Result<i64, TimestampError> {
-        let part = bytes.get(range).ok_or_else(fail)?;
-        if part.is_empty() || !part.iter().all(u8::is_ascii_digit) {
-            return Err(fail());
+/// The date and time of day, before the zone: `T`, `t` or a space between them, and any
+/// fraction of a second.
+const LOCAL: &[time::format_description::BorrowedFormatItem<'static>] = time::macros::format_description!(
+    version = 2,
+    "[year]-[month]-[day][first [T] [t] [ ]][hour]:[minute]:[second][optional [.[subsecond]]]"
+);
+
+/// Parses a timestamp to epoch ms: RFC 3339 (`2025-01-31T12:00:00Z`, `…12:00:00.250+02:00`), and
+/// the offsets other exports write, `+0100` (ISO 8601 basic) and `+01` (PostgreSQL). Impossible
+/// dates (`2025-02-30`) are refused, and so is a timestamp without a zone, saying so.
+pub fn parse_timestamp(text: &str) -> Result<EpochMs, TimestampError> {
+    use time::format_description::well_known::Rfc3339;
+    match time::OffsetDateTime::parse(text, &Rfc3339) {
+        Ok(at) => return epoch_ms(text, at),
+        Err(time::error::Parse::TryFromParsed(error)) => {
+            return Err(TimestampError::Impossible(text.to_owned(), error.to_string()));
         }
-        Ok(part.iter().fold(0, |acc, &d| acc * 10 + i64::from(d - b'0')))
+        Err(_) => {}
+    }
+    let (local, offset) = split_zone(text);
+    let local = time::PrimitiveDateTime::parse(local, LOCAL).map_err(|error| match error {
+        time::error::Parse::TryFromParsed(error) => TimestampError::Impossible(text.to_owned(), error.to_string()),
+        _ => TimestampError::Malformed(text.to_owned()),
+    })?;
+    let offset = offset.ok_or_else(|| TimestampError::NoZone(text.to_owned()))?;
+    let offset = parse_offset(offset).ok_or_else(|| TimestampError::Malformed(text.to_owned()))?;
+    let offset = time::UtcOffset::from_whole_seconds(offset)
+        .map_err(|error| TimestampError::Impossible(text.to_owned(), error.to_string()))?;
+    epoch_ms(text, local.assume_offset(offset))
+}
+
+/// The text before its zone, and the zone (`Z`, `+01:00`, `+0100`, `+01`), if any.
+fn split_zone(text: &str) -> (&str, Option<&str>) {
+    if let Some(local) = text.strip_suffix(['Z', 'z']) {
+        return (local, Some("+00:00"));
+    }
+    // The sign of an offset comes after the time of day (past "YYYY-MM-DDTHH:MM:SS").
+    match text.char_indices().skip(19).find(|&(_, c)| c == '+' || c == '-') {
+        Some((at, _)) => (&text[..at], Some(&text[at..])),
+        None => (text, None),
+    }
+}
+
+/// `+HH:MM`, `+HHMM` or `+HH` in seconds east of UTC.
+fn parse_offset(offset: &str) -> Option<i32> {
+    let sign = match offset.as_bytes().first()? {
+        b'+' => 1,
+        b'-' => -1,
+        _ => return None,
     };
-    let separators_ok = bytes.len() >= 20
-        && bytes[4] == b'-'
-        && bytes[7] == b'-'
-        && matches!(bytes[10], b'T' | b't' | b' ')
-        && bytes[13] == b':'
-        && bytes[16] == b':';
-    if !separators_ok {
-        return Err(fail());
+    let digits: String = offset[1..].chars().filter(|&c| c != ':').collect();
+    let colons = offset[1..].matches(':').count();
+    if !digits.bytes().all(|b| b.is_ascii_digit()) || colons > 1 || (colons == 1 && offset.len() != 6) {
+        return None;
     }
-    let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
-    let (hour, minute, second) = (number(11..13)?, number(14..16)?, number(17..19)?);
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 {
-        return Err(fail());
-    }
-    let mut rest = &text[19..];
-    let mut millis = 0;
-    if let Some(fraction) = rest.strip_prefix('.') {
-        let digits = fraction.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
-            return Err(fail());
-        }
-        millis = fraction
-            .bytes()
-            .take(3)
-            .chain(std::iter::repeat(b'0'))
-            .take(3)
-            .fold(0, |acc, d| acc * 10 + i64::from(if d.is_ascii_digit() { d - b'0' } else { 0 }));
-        rest = &fraction[digits..];
-    }
-    let offset_minutes = match rest.as_bytes() {
-        [b'Z' | b'z'] => 0,
-        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
-            let digits = [h1, h2, m1, m2];
-            if !digits.iter().all(|d| d.is_ascii_digit()) {
-                return Err(fail());
-            }
-            let value = |a: &u8, b: &u8| i64::from((a - b'0') * 10 + (b - b'0'));
-            let minutes = value(h1, h2) * 60 + value(m1, m2);
-            if *sign == b'+' { minutes } else { -minutes }
-        }
-        _ => return Err(fail()),
+    let (hours, minutes) = match digits.len() {
+        2 => (digits.parse::<i32>().ok()?, 0),
+        4 => (digits[..2].parse::<i32>().ok()?, digits[2..].parse::<i32>().ok()?),
+        _ => return None,
     };
-    let days = days_from_civil(year, month as u32, day as u32);
-    let seconds = days * 86_400 + hour * 3_600 + minute * 60 + second - offset_minutes * 60;
-    Ok(seconds * MS_PER_SECOND + millis)
+    (minutes < 60).then_some(sign * (hours * 3_600 + minutes * 60))
+}
+
+fn epoch_ms(text: &str, at: time::OffsetDateTime) -> Result<EpochMs, TimestampError> {
+    i64::try_from(at.unix_timestamp_nanos().div_euclid(1_000_000))
+        .map_err(|_| TimestampError::Impossible(text.to_owned(), "out of range".into()))
 }
 
 #[cfg(test)]
@@ -186,11 +203,40 @@ mod calendar_tests {
 
     #[test]
     fn rfc3339_timestamps_parse_with_fractions_and_offsets() {
-        assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Ok(0));
-        assert_eq!(parse_rfc3339("2024-12-27T08:00:00Z"), Ok(1_735_286_400_000));
-        assert_eq!(parse_rfc3339("2024-12-27T08:00:00.25Z"), Ok(1_735_286_400_250));
-        assert_eq!(parse_rfc3339("2024-12-27T10:00:00.123456+02:00"), Ok(1_735_286_400_123));
-        assert_eq!(parse_rfc3339("2024-12-27T03:00:00-05:00"), Ok(1_735_286_400_000));
+        assert_eq!(parse_timestamp("1970-01-01T00:00:00Z"), Ok(0));
+        assert_eq!(parse_timestamp("2024-12-27T08:00:00Z"), Ok(1_735_286_400_000));
+        assert_eq!(parse_timestamp("2024-12-27t08:00:00z"), Ok(1_735_286_400_000));
+        assert_eq!(parse_timestamp("2024-12-27T08:00:00.25Z"), Ok(1_735_286_400_250));
+        assert_eq!(parse_timestamp("2024-12-27T10:00:00.123456+02:00"), Ok(1_735_286_400_123));
+        assert_eq!(parse_timestamp("2024-12-27T03:00:00-05:00"), Ok(1_735_286_400_000));
+    }
+
+    #[test]
+    fn other_exports_offsets_and_a_space_for_the_t_are_accepted() {
+        assert_eq!(parse_timestamp("2024-12-27T09:00:00+0100"), Ok(1_735_286_400_000));
+        assert_eq!(parse_timestamp("2024-12-27 09:00:00+01"), Ok(1_735_286_400_000));
+        assert_eq!(parse_timestamp("2024-12-27 08:00:00.25+00"), Ok(1_735_286_400_250));
+        assert_eq!(parse_timestamp("2024-12-27 03:30:00-0430"), Ok(1_735_286_400_000));
+        assert_eq!(parse_timestamp("2024-12-27 08:00:00Z"), Ok(1_735_286_400_000));
+    }
+
+    #[test]
+    fn impossible_dates_are_refused_not_rolled_over() {
+        for impossible in ["2025-02-30T12:00:00Z", "2025-04-31T00:00:00Z", "2025-02-29 12:00:00+00", "2024-12-27T24:30:00Z"] {
+            assert!(
+                matches!(parse_timestamp(impossible), Err(TimestampError::Impossible(..))),
+                "{impossible}: {:?}",
+                parse_timestamp(impossible)
+            );
+        }
+        assert!(parse_timestamp("2024-02-29T12:00:00Z").is_ok(), "a leap day is a real date");
+    }
+
+    #[test]
+    fn a_timestamp_without_a_zone_is_named_as_such() {
+        let error = parse_timestamp("2024-12-27T08:00:00").unwrap_err();
+        assert_eq!(error, TimestampError::NoZone("2024-12-27T08:00:00".into()));
+        assert!(error.to_string().contains("has no time zone"));
     }
 
     #[test]
@@ -198,12 +244,12 @@ mod calendar_tests {
         for bad in [
             "",
             "2024-12-27",
-            "2024-12-27T08:00:00",
-            "2024-13-01T00:00:00Z",
+            "2024-12-27T08:00:00+1",
+            "2024-12-27T08:00:00+01:0",
             "2024-12-27T08:00:00.Z",
             "yesterday at noon!!",
         ] {
-            let error = parse_rfc3339(bad).unwrap_err();
+            let error = parse_timestamp(bad).unwrap_err();
             assert!(error.to_string().contains(&format!("{bad:?}")), "{error}");
         }
     }

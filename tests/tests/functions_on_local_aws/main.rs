@@ -124,17 +124,29 @@ async fn set_attribute(
         .unwrap();
 }
 
+/// `ingest` of `event` at NOON, with too-short notices.
 async fn ingest_notifying(
     stack: &Stack,
     event: &Value,
     notifier: &overrun_aws::SnsNotifier,
     claim: &str,
 ) -> Result<(IngestOutcome, ShortNotice), overrun_ingest::IngestError> {
+    ingest_notifying_at(stack, event, notifier, claim, NOON).await
+}
+
+/// The same at `now`.
+async fn ingest_notifying_at(
+    stack: &Stack,
+    event: &Value,
+    notifier: &overrun_aws::SnsNotifier,
+    claim: &str,
+    now: i64,
+) -> Result<(IngestOutcome, ShortNotice), overrun_ingest::IngestError> {
     let retention_ms = i64::from(stack.config.retention_days) * MS_PER_DAY;
     let settings = NoticeSettings {
         rule: stack.config.short,
         claim,
-        now: NOON,
+        now,
         policy: &stack.config.policy,
         retention_ms,
     };

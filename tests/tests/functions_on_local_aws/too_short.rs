@@ -60,9 +60,11 @@ async fn only_the_first_too_short_run_of_a_task_type_each_day_is_sent_and_the_ne
     let notifier = stack.notifier();
     let mut notices = Vec::new();
     for (run, start) in [("empty-1", NOON - 600 * S), ("empty-2", NOON), ("empty-3", NOON + MS_PER_DAY)] {
-        ingest_notifying(&stack, &task_event("etl", run, "STARTED", start), &notifier, run).await.unwrap();
+        // Each event ingested as it happens (the last one a day later).
+        let started = task_event("etl", run, "STARTED", start);
+        ingest_notifying_at(&stack, &started, &notifier, run, start).await.unwrap();
         let finished = task_event("etl", run, "SUCCEEDED", start + 60 * S);
-        notices.push(ingest_notifying(&stack, &finished, &notifier, run).await.unwrap().1);
+        notices.push(ingest_notifying_at(&stack, &finished, &notifier, run, start + 60 * S).await.unwrap().1);
     }
     assert_eq!(notices, [ShortNotice::Published, ShortNotice::AlreadyClaimed, ShortNotice::Published]);
     let received = stack.received().await;
