@@ -89,9 +89,13 @@ cargo lambda build --release --arm64 -p overrun-ingest -p overrun-baseline -p ov
 # W3005: the CDK adds DependsOn next to the GetAtt it already implies; harmless.
 cfn-lint --ignore-checks W3005 -- infra/cdk/cdk.out/Overrun.template.json
 
-step "least privilege: no wildcard in any function's policy"
+step "least privilege: no wildcard in any function's policy, no stats write beyond what a function owns"
 python3 infra/check_policies.py --self-test
 python3 infra/check_policies.py infra/template.yaml infra/.aws-sam/build/template.yaml infra/cdk/cdk.out/Overrun.template.json
+
+step "one set of defaults: SAM template, samconfig.toml and the CDK app agree"
+python3 infra/check_defaults.py --self-test
+python3 infra/check_defaults.py infra/template.yaml infra/samconfig.toml infra/cdk/cdk.out/Overrun.template.json
 
 # One closing line for the whole run, summed over every test binary (cargo and node).
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }

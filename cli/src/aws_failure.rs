@@ -47,9 +47,11 @@ impl AwsTarget {
 /// The gist of an SDK error's text (its `DisplayErrorContext`), as a failure to act on.
 pub fn summarise(error: &str, target: &AwsTarget) -> AwsFailure {
     let lower = error.to_ascii_lowercase();
-    let (kind, message) = if lower.contains("resourcenotfoundexception") || lower.contains("non-existent table")
+    let (kind, message) = if lower.contains("resourcenotfoundexception")
+        || lower.contains("non-existent table")
     {
-        let tables = if target.tables.is_empty() { "the table".to_owned() } else { target.tables.join(" or ") };
+        let tables =
+            if target.tables.is_empty() { "the table".to_owned() } else { target.tables.join(" or ") };
         (
             AwsFailureKind::NotFound,
             format!(
@@ -62,7 +64,9 @@ pub fn summarise(error: &str, target: &AwsTarget) -> AwsFailure {
             AwsFailureKind::Unreachable,
             "no AWS credentials were found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (any values do for a local endpoint such as moto)".to_owned(),
         )
-    } else if lower.contains("region") && (lower.contains("no region") || lower.contains("missing") || lower.contains("not set")) {
+    } else if lower.contains("region")
+        && (lower.contains("no region") || lower.contains("missing") || lower.contains("not set"))
+    {
         (
             AwsFailureKind::Unreachable,
             "no AWS region is set: set AWS_REGION (or a region in your AWS profile)".to_owned(),
@@ -77,15 +81,31 @@ pub fn summarise(error: &str, target: &AwsTarget) -> AwsFailure {
         (
             AwsFailureKind::Unreachable,
             format!(
-                "cannot reach {}: is it running, and is --endpoint-url (or AWS_ENDPOINT_URL) right? ({})",
+                "cannot reach {} ({}): is it running, and is --endpoint-url (or AWS_ENDPOINT_URL) right?",
                 target.endpoint(),
-                last_cause(error)
+                connection_problem(&lower)
             ),
         )
     } else {
-        (AwsFailureKind::Other, format!("AWS refused the request at {}: {}", target.endpoint(), last_cause(error)))
+        (
+            AwsFailureKind::Other,
+            format!("AWS refused the request at {}: {}", target.endpoint(), last_cause(error)),
+        )
     };
     AwsFailure { kind, message }
+}
+
+/// What went wrong with the connection, in a few words.
+fn connection_problem(lower: &str) -> &'static str {
+    if lower.contains("connection refused") {
+        "connection refused"
+    } else if lower.contains("dns error") || lower.contains("failed to lookup") {
+        "its name does not resolve"
+    } else if lower.contains("timed out") || lower.contains("timeout") {
+        "no answer in time"
+    } else {
+        "no connection"
+    }
 }
 
 /// The innermost cause of an error chain (`a: b: c` → `c`), cut to one short line.
@@ -113,16 +133,27 @@ mod tests {
 
     #[test]
     fn each_common_failure_is_one_line_naming_what_to_do() {
-        let missing = summarise("Query failed: service error: ResourceNotFoundException: Requested resource not found", &target());
+        let missing = summarise(
+            "Query failed: service error: ResourceNotFoundException: Requested resource not found",
+            &target(),
+        );
         assert_eq!(missing.kind, AwsFailureKind::NotFound);
-        assert!(missing.message.contains("table runs or stats does not exist at http://127.0.0.1:5000"), "{}", missing.message);
-        let credentials = summarise("dispatch failure: other: no credentials provider was configured", &target());
+        assert!(
+            missing.message.contains("table runs or stats does not exist at http://127.0.0.1:5000"),
+            "{}",
+            missing.message
+        );
+        let credentials =
+            summarise("dispatch failure: other: no credentials provider was configured", &target());
         assert_eq!(credentials.kind, AwsFailureKind::Unreachable);
         assert!(credentials.message.contains("AWS_ACCESS_KEY_ID"));
-        let refused = summarise("dispatch failure: io error: error trying to connect: tcp connect error: Connection refused (os error 111)", &target());
+        let refused = summarise(
+            "dispatch failure: io error: error trying to connect: tcp connect error: Connection refused (os error 111)",
+            &target(),
+        );
         assert_eq!(refused.kind, AwsFailureKind::Unreachable);
         assert!(refused.message.starts_with("cannot reach http://127.0.0.1:5000"), "{}", refused.message);
-        assert!(refused.message.contains("Connection refused (os error 111)"), "{}", refused.message);
+        assert!(refused.message.contains("(connection refused)"), "{}", refused.message);
         for failure in [missing, credentials, refused] {
             assert!(!failure.message.contains('\n') && failure.message.len() < 300, "{}", failure.message);
         }

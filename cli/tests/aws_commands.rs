@@ -81,10 +81,13 @@ async fn backfill_stops_at_a_bad_row_naming_its_line() {
 async fn override_sets_k_limit_and_mute_and_clear_removes_them() {
     let stack = Stack::new().await;
     let etl = TaskType::new("etl").unwrap();
-    overrun(&stack, &["override", "etl", "--k", "3", "--limit", "1h30m", "--mute-until", "2030-01-01", "--create"])
-        .assert()
-        .success()
-        .stdout(contains("etl: override set: k = 3, fixed limit 1h 30m, muted until 2030-01-01 00:00 UTC"));
+    overrun(
+        &stack,
+        &["override", "etl", "--k", "3", "--limit", "1h30m", "--mute-until", "2030-01-01", "--create"],
+    )
+    .assert()
+    .success()
+    .stdout(contains("etl: override set: k = 3, fixed limit 1h 30m, muted until 2030-01-01 00:00 UTC"));
     let (limits, _) = stack.adapters.stats.task_limits(std::slice::from_ref(&etl)).await.unwrap();
     let o = limits[&etl].task_override.unwrap();
     assert_eq!((o.k, o.limit_ms), (Some(3.0), Some(5_400_000.0)));
@@ -194,11 +197,19 @@ async fn aws_failures_are_one_line_naming_what_to_do_with_an_exit_code_per_cause
     missing_table.env("OVERRUN_STATS_TABLE", "no-such-table");
     let (code, message) = failure(&mut missing_table);
     assert_eq!(code, 4, "{message}");
-    assert!(message.contains("table") && message.contains("no-such-table") && message.contains("does not exist"), "{message}");
+    assert!(
+        message.contains("table") && message.contains("no-such-table") && message.contains("does not exist"),
+        "{message}"
+    );
     assert!(message.contains("overrun create-tables"), "{message}");
 
-    let mut unreachable = overrun(&stack, &["override", "--list"]);
-    unreachable.args(["--endpoint-url", "http://127.0.0.1:9"]);
+    let mut unreachable = Command::cargo_bin("overrun").unwrap();
+    unreachable
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("OVERRUN_STATS_TABLE", &stack.config.stats_table)
+        .args(["override", "--list", "--endpoint-url", "http://127.0.0.1:9"]);
     let (code, message) = failure(&mut unreachable);
     assert_eq!(code, 3, "{message}");
     assert!(message.contains("cannot reach http://127.0.0.1:9"), "{message}");

@@ -698,3 +698,52 @@ fn replay_with_cohorts_says_so_and_alerts_less_on_the_bundled_trace_whose_builds
         .success()
         .stdout(contains("limits stretched to the pace of runs that started together"));
 }
+
+#[test]
+fn an_empty_or_header_only_history_is_an_error_not_an_empty_report() {
+    let dir = TempDir::new().unwrap();
+    for (name, text) in [("empty.csv", String::new()), ("header.csv", format!("{HEADER}\n"))] {
+        let path = write(&dir, name, text.as_bytes());
+        for command in [&["replay"][..], &["backtest"], &["tune", "--budget", "1"]] {
+            overrun()
+                .args(command)
+                .arg(&path)
+                .assert()
+                .code(2)
+                .stderr(contains("holds no runs: it is empty or has only a header"));
+        }
+    }
+}
+
+#[test]
+fn tune_refuses_a_history_too_short_to_judge_any_run() {
+    let dir = TempDir::new().unwrap();
+    let mut csv = format!("{HEADER}\n");
+    for d in 0..3 {
+        let start = DAY0 + d * DAY;
+        csv += &format!("etl,d{d},{start},{},succeeded\n", start + 600);
+    }
+    let path = write(&dir, "short.csv", csv.as_bytes());
+    overrun()
+        .args(["tune", "--budget", "1"])
+        .arg(&path)
+        .assert()
+        .code(2)
+        .stderr(contains("too little history to tune on"));
+}
+
+#[test]
+fn impossible_dates_and_timestamps_without_a_zone_are_refused_naming_the_problem() {
+    let dir = TempDir::new().unwrap();
+    let header = "task_type,run_id,start,end,status";
+    for (row, says) in [
+        ("etl,r1,2025-02-30T12:00:00Z,2025-03-01T12:10:00Z,succeeded", "not a real date"),
+        ("etl,r1,2025-01-30T12:00:00,2025-01-30T12:10:00Z,succeeded", "has no time zone"),
+    ] {
+        let path = write(&dir, "bad.csv", format!("{header}\n{row}\n").as_bytes());
+        overrun().args(["replay"]).arg(&path).assert().code(2).stderr(contains(says));
+    }
+    let offsets = format!("{header}\netl,r1,2025-01-30T13:00:00+0100,2025-01-30 12:10:00+00,succeeded\n");
+    let path = write(&dir, "offsets.csv", offsets.as_bytes());
+    overrun().args(["replay"]).arg(&path).assert().success().stdout(contains("runs        1 (1 succeeded)"));
+}

@@ -134,7 +134,8 @@ pub fn run(request: &BackfillRequest, out: &mut impl Write, err: &mut impl Write
         writeln!(err, "warning: skipped {} bad rows", bad.count).map_err(CliError::Output)?;
     }
     if let Some(mut failure) = first_failure.filter(|_| report.failed > 0) {
-        failure.message = format!("{} of {} runs could not be written: {}", report.failed, report.rows, failure.message);
+        failure.message =
+            format!("{} of {} runs could not be written: {}", report.failed, report.rows, failure.message);
         return Err(CliError::Aws(failure));
     }
     Ok(())

@@ -33,7 +33,7 @@ pub fn parse_mute_until(text: &str, now: EpochMs) -> Result<EpochMs, CliError> {
     let at = if text.len() == 10 && text.as_bytes()[4] == b'-' && text.as_bytes()[7] == b'-' {
         let format = time::macros::format_description!("[year]-[month]-[day]");
         let date = time::Date::parse(text, format).map_err(|e| invalid(format!("not a real date ({e})")))?;
-        i64::from(date.to_julian_day() - time::Date::UNIX_EPOCH.to_julian_day()) * overrun_core::time::MS_PER_DAY
+        date.midnight().assume_utc().unix_timestamp() * overrun_core::time::MS_PER_SECOND
     } else {
         parse_timestamp(text).map_err(|e| invalid(format!("{e}, nor a date like 2026-12-01")))?
     };
@@ -49,7 +49,11 @@ pub fn parse_limit(text: &str) -> Result<f64, CliError> {
     let seconds = match trimmed.parse::<f64>() {
         Ok(seconds) => seconds,
         Err(_) => humantime::parse_duration(trimmed)
-            .map_err(|e| CliError::invalid(format!("--limit {text:?}: {e}; give a duration such as 90m or 1h30m, or seconds")))?
+            .map_err(|e| {
+                CliError::invalid(format!(
+                    "--limit {text:?}: {e}; give a duration such as 90m or 1h30m, or seconds"
+                ))
+            })?
             .as_secs_f64(),
     };
     if !(seconds.is_finite() && seconds > 0.0) {
@@ -85,7 +89,11 @@ pub fn build(request: &OverrideRequest) -> Result<(TaskType, Override), CliError
     let task_override = Override {
         k: request.k,
         limit_ms: limit_s.map(|s| s * 1_000.0),
-        mute_until: request.mute_until.as_deref().map(|text| parse_mute_until(text, request.now)).transpose()?,
+        mute_until: request
+            .mute_until
+            .as_deref()
+            .map(|text| parse_mute_until(text, request.now))
+            .transpose()?,
         short_fraction: request.short_fraction,
     };
     if task_override.is_empty() {
@@ -125,7 +133,8 @@ fn unknown_task(task: &str, known: &[&str]) -> String {
     let mut nearest: Vec<(f64, &str)> =
         known.iter().map(|name| (strsim::normalized_damerau_levenshtein(task, name), *name)).collect();
     nearest.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
-    let suggestions: Vec<&str> = nearest.iter().filter(|(score, _)| *score >= 0.5).take(3).map(|(_, n)| *n).collect();
+    let suggestions: Vec<&str> =
+        nearest.iter().filter(|(score, _)| *score >= 0.5).take(3).map(|(_, n)| *n).collect();
     let hint = if suggestions.is_empty() {
         String::new()
     } else {

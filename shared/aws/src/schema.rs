@@ -144,10 +144,14 @@ pub struct CreatedTables {
 }
 
 /// Whether a CreateTable failed because the table exists.
-fn already_exists(result: Result<(), aws_sdk_dynamodb::error::SdkError<CreateTableError>>) -> Result<bool, AwsError> {
+fn already_exists(
+    result: Result<(), aws_sdk_dynamodb::error::SdkError<CreateTableError>>,
+) -> Result<bool, AwsError> {
     match result {
         Ok(()) => Ok(true),
-        Err(error) if matches!(error.as_service_error(), Some(CreateTableError::ResourceInUseException(_))) => {
+        Err(error)
+            if matches!(error.as_service_error(), Some(CreateTableError::ResourceInUseException(_))) =>
+        {
             Ok(false)
         }
         Err(error) => Err(service("CreateTable", error)),
@@ -156,7 +160,11 @@ fn already_exists(result: Result<(), aws_sdk_dynamodb::error::SdkError<CreateTab
 
 /// Creates both tables (on-demand, with TTL on `expires_at`), as infra/ does in AWS. A table
 /// that exists already is left as it is: running it twice is harmless.
-pub async fn create_tables(client: &Client, runs_table: &str, stats_table: &str) -> Result<CreatedTables, AwsError> {
+pub async fn create_tables(
+    client: &Client,
+    runs_table: &str,
+    stats_table: &str,
+) -> Result<CreatedTables, AwsError> {
     use runs as r;
     use stats as s;
     let runs_created = client

@@ -137,7 +137,9 @@ pub fn parse_timestamp(text: &str) -> Result<EpochMs, TimestampError> {
     }
     let (local, offset) = split_zone(text);
     let local = time::PrimitiveDateTime::parse(local, LOCAL).map_err(|error| match error {
-        time::error::Parse::TryFromParsed(error) => TimestampError::Impossible(text.to_owned(), error.to_string()),
+        time::error::Parse::TryFromParsed(error) => {
+            TimestampError::Impossible(text.to_owned(), error.to_string())
+        }
         _ => TimestampError::Malformed(text.to_owned()),
     })?;
     let offset = offset.ok_or_else(|| TimestampError::NoZone(text.to_owned()))?;
@@ -222,7 +224,9 @@ mod calendar_tests {
 
     #[test]
     fn impossible_dates_are_refused_not_rolled_over() {
-        for impossible in ["2025-02-30T12:00:00Z", "2025-04-31T00:00:00Z", "2025-02-29 12:00:00+00", "2024-12-27T24:30:00Z"] {
+        for impossible in
+            ["2025-02-30T12:00:00Z", "2025-04-31T00:00:00Z", "2025-02-29 12:00:00+00", "2024-12-27T24:30:00Z"]
+        {
             assert!(
                 matches!(parse_timestamp(impossible), Err(TimestampError::Impossible(..))),
                 "{impossible}: {:?}",
