@@ -44,12 +44,13 @@ step "local AWS endpoint"
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
 log=$(mktemp)
 moto_log=$(mktemp)
+demo_log=$(mktemp)
 moto_server -H 127.0.0.1 -p "$port" >"$moto_log" 2>&1 &
 moto_pid=$!
 cleanup() {
   kill "$moto_pid" 2>/dev/null || true
   wait "$moto_pid" 2>/dev/null || true
-  rm -f "$log" "$moto_log"
+  rm -f "$log" "$moto_log" "$demo_log"
 }
 trap cleanup EXIT
 answering() { python3 -c "import urllib.request, sys; urllib.request.urlopen(sys.argv[1], timeout=1)" "http://127.0.0.1:${port}/moto-api/data.json" >/dev/null 2>&1; }
@@ -96,6 +97,10 @@ python3 infra/check_policies.py infra/template.yaml infra/.aws-sam/build/templat
 step "one set of defaults: SAM template, samconfig.toml and the CDK app agree"
 python3 infra/check_defaults.py --self-test
 python3 infra/check_defaults.py infra/template.yaml infra/samconfig.toml infra/cdk/cdk.out/Overrun.template.json
+
+step "the local demo: an overrunning run pages through the real checker binary"
+./scripts/demo.sh | tee "$demo_log"
+grep -q "message(s) published by the checker and received through SQS" "$demo_log"
 
 # One closing line for the whole run, summed over every test binary (cargo and node).
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }

@@ -81,9 +81,13 @@ pub(crate) struct BackfillArgs {
     pub(crate) file: PathBuf,
     #[command(flatten)]
     pub(crate) aws: AwsArgs,
-    /// Writes in flight at once.
+    /// Writes in flight at once: 16 suits DynamoDB; a local moto is happier with 4.
     #[arg(long, default_value_t = 16)]
     pub(crate) concurrency: usize,
+    /// Move the whole history so that its last run ends now (a demo, or an old trace tried live):
+    /// then the runs of the last retention days are loaded and judged as if they had just run.
+    #[arg(long)]
+    pub(crate) shift_to_now: bool,
     /// Only load the runs; leave the baselines to the nightly function.
     #[arg(long)]
     pub(crate) no_baselines: bool,
