@@ -52,7 +52,8 @@ def published(endpoint):
     """Each message published to the demo topic, per-protocol bodies included, as moto kept it."""
     import urllib.request
 
-    with urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=10) as response:
+    # moto serialises its whole state here: give it time.
+    with urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=180) as response:
         state = json.load(response)
     for topic in state.get("sns", {}).get("Topic", []):
         if topic.get("name") == TOPIC:

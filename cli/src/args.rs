@@ -88,6 +88,10 @@ pub(crate) struct BackfillArgs {
     /// then the runs of the last retention days are loaded and judged as if they had just run.
     #[arg(long)]
     pub(crate) shift_to_now: bool,
+    /// Load only the runs that ended (or, still running, started) within this long before now:
+    /// a duration such as 15d or 36h. Runs older than the retention are never loaded.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub(crate) since: Option<std::time::Duration>,
     /// Only load the runs; leave the baselines to the nightly function.
     #[arg(long)]
     pub(crate) no_baselines: bool,

@@ -41,6 +41,7 @@ fn execute(command: Command) -> Result<(), CliError> {
                 concurrency: args.concurrency,
                 compute_baselines: !args.no_baselines,
                 shift_to_now: args.shift_to_now,
+                since: args.since,
             },
             &mut io::stdout().lock(),
             // Unlocked, as for replay: the progress bar needs it from another thread.

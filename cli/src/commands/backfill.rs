@@ -23,6 +23,8 @@ pub struct BackfillRequest {
     pub compute_baselines: bool,
     /// Move the history so that its last run ends now.
     pub shift_to_now: bool,
+    /// Load only the runs of this last stretch of time.
+    pub since: Option<std::time::Duration>,
 }
 
 /// One row of the history, checked.
@@ -46,6 +48,8 @@ pub struct BackfillReport {
     pub counted: u64,
     pub too_old: u64,
     pub failed: u64,
+    /// Runs left out by `--since`.
+    pub before_since: u64,
     /// How far the history was moved (`--shift-to-now`).
     pub shifted_ms: i64,
 }
@@ -55,6 +59,8 @@ pub fn run(request: &BackfillRequest, out: &mut impl Write, err: &mut impl Write
     let now = SystemClock.now();
     // Runs older than the retention would be expired by the table's TTL as soon as written.
     let oldest_kept = now - i64::from(config.retention_days) * MS_PER_DAY;
+    let since =
+        request.since.map(|since| now.saturating_sub(i64::try_from(since.as_millis()).unwrap_or(i64::MAX)));
     let mut report = BackfillReport::default();
     let mut bad = BadRows::default();
     let mut rows = Vec::new();
@@ -77,6 +83,10 @@ pub fn run(request: &BackfillRequest, out: &mut impl Write, err: &mut impl Write
     for run in rows {
         let (start, end) = (run.start + report.shifted_ms, run.end.map(|end| end + report.shifted_ms));
         let HistoryRun { task_type, run_id, status, .. } = run;
+        if since.is_some_and(|since| end.unwrap_or(start) < since) {
+            report.before_since += 1;
+            continue;
+        }
         match (status, end) {
             (_, Some(end)) if end < oldest_kept => report.too_old += 1,
             (RunStatus::Running, _) | (_, None) => {
@@ -164,6 +174,9 @@ pub fn run(request: &BackfillRequest, out: &mut impl Write, err: &mut impl Write
             nightly.baselines, nightly.baselines_written, nightly.runs_rolled_up, nightly.days_rolled_up
         )
         .map_err(CliError::Output)?;
+    }
+    if report.before_since > 0 {
+        writeln!(out, "{} runs before --since left out", report.before_since).map_err(CliError::Output)?;
     }
     if bad.count > 0 {
         writeln!(err, "warning: skipped {} bad rows", bad.count).map_err(CliError::Output)?;
