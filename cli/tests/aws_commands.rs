@@ -226,3 +226,31 @@ async fn aws_failures_are_one_line_naming_what_to_do_with_an_exit_code_per_cause
     assert_eq!(code, 3, "{message}");
     assert!(message.contains("no AWS credentials"), "{message}");
 }
+
+#[tokio::test]
+async fn backfill_shifted_to_now_loads_an_old_history_and_since_keeps_only_its_last_days() {
+    let stack = Stack::new().await;
+    // Ten daily runs in 2001: all far older than the retention.
+    let mut csv = String::from("task_type,run_id,start_epoch_s,end_epoch_s,status\n");
+    for day in 0..10 {
+        let start = 1_000_000_000 + day * 86_400;
+        csv += &format!("etl,old-{day},{start},{},succeeded\n", start + 600);
+    }
+    let mut plain = overrun(&stack, &["backfill", "-", "--no-baselines"]);
+    plain.write_stdin(csv.clone());
+    plain
+        .assert()
+        .success()
+        .stdout(contains("loaded 0 of 10 runs"))
+        .stdout(contains("10 older than the 35-day retention"));
+    let mut shifted =
+        overrun(&stack, &["backfill", "-", "--shift-to-now", "--since", "3d 1h", "--no-baselines"]);
+    shifted.write_stdin(csv);
+    shifted
+        .assert()
+        .success()
+        .stdout(contains("so that its last run ends now"))
+        .stdout(contains("loaded 4 of 10 runs"))
+        .stdout(contains("6 runs before --since left out"));
+    assert_eq!(stack.scan(&stack.config.runs_table).await.len(), 4);
+}
