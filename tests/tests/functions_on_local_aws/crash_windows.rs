@@ -182,9 +182,11 @@ async fn crash_window(kind: Kind, window: Window) {
         proxy.add(rule);
     }
 
+    // Killed after the claim, while the publish hangs (before the SDK's own 2.5 s operation
+    // timeout), with room for a slow endpoint before the claim.
     let first = if window == Window::KilledAtTimeout {
         let killed = tokio::time::timeout(
-            Duration::from_millis(700),
+            Duration::from_millis(1_500),
             invoke(&stack, &adapters, &notifier, kind, at, "first"),
         );
         killed.await.unwrap_or(false)
