@@ -8,7 +8,7 @@ use std::io::BufRead;
 
 use crate::error::CliError;
 use crate::input::{InputError, Source};
-use crate::rows::{BadRow, Line, Row, RowProblem, parse_line, parse_text_fields};
+use crate::rows::{BadRow, ColumnOrder, Line, Row, RowProblem, parse_line, parse_text_fields};
 
 /// How many skipped rows are described, not just counted.
 const REASONS_KEPT: usize = 5;
@@ -57,7 +57,14 @@ pub fn for_each_row(
         rows += 1;
         consume(row)
     };
-    let mut lines = Lines { source, skip_bad_rows: options.skip_bad_rows, bad, consume: counting, number: 0 };
+    let mut lines = Lines {
+        source,
+        skip_bad_rows: options.skip_bad_rows,
+        bad,
+        consume: counting,
+        number: 0,
+        order: ColumnOrder::default(),
+    };
     let flow = lines.read_all(&mut reader);
     let skipped = lines.bad.count;
     progress.finish_and_clear();
@@ -88,6 +95,8 @@ struct Lines<'a, F> {
     consume: F,
     /// Number of the last line handled.
     number: u64,
+    /// Where the header put each column.
+    order: ColumnOrder,
 }
 
 impl<F: FnMut(Row<'_>) -> Result<Flow, RowProblem>> Lines<'_, F> {
@@ -178,12 +187,16 @@ impl<F: FnMut(Row<'_>) -> Result<Flow, RowProblem>> Lines<'_, F> {
     fn line(&mut self, line: &[u8], fields: Option<[&str; 5]>) -> Result<Flow, CliError> {
         self.number += 1;
         let parsed = match fields {
-            Some(fields) if self.number > 1 => parse_text_fields(fields).map(Line::Row),
-            _ => parse_line(line, self.number == 1),
+            Some(fields) if self.number > 1 => parse_text_fields(self.order.arrange(fields)).map(Line::Row),
+            _ => parse_line(line, self.number == 1, self.order),
         };
         let outcome = match parsed {
             Ok(Line::Row(row)) => (self.consume)(row),
-            Ok(Line::Header | Line::Blank) => Ok(Flow::Continue),
+            Ok(Line::Header(order)) => {
+                self.order = order;
+                Ok(Flow::Continue)
+            }
+            Ok(Line::Blank) => Ok(Flow::Continue),
             Err(problem) => Err(problem),
         };
         match outcome {
@@ -242,7 +255,7 @@ mod tests {
         let expected: Vec<Owned> = bytes
             .split(|&b| b == b'\n')
             .enumerate()
-            .filter_map(|(i, line)| match parse_line(line, i == 0).unwrap() {
+            .filter_map(|(i, line)| match parse_line(line, i == 0, ColumnOrder::default()).unwrap() {
                 Line::Row(row) => {
                     Some((row.task_type.into_owned(), row.run_id.into_owned(), row.start, row.end))
                 }

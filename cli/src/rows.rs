@@ -74,7 +74,9 @@ pub enum RowProblem {
     MissingTime { column: &'static str },
     #[error("unterminated quoted field")]
     UnterminatedQuote,
-    #[error("header {found:?} does not match {HEADER:?} (or {HEADER_FOR_TIMESTAMPS:?})")]
+    #[error(
+        "header {found:?} does not name the five columns of {HEADER:?} (or {HEADER_FOR_TIMESTAMPS:?}), each once, in any order"
+    )]
     UnexpectedHeader { found: String },
     #[error(transparent)]
     Invalid(#[from] overrun_core::ModelError),
@@ -96,28 +98,81 @@ impl fmt::Display for BadRow {
 /// What a line of the file is.
 #[derive(Debug, PartialEq)]
 pub enum Line<'a> {
-    Header,
+    /// The header, and where each column stands in the file.
+    Header(ColumnOrder),
     Blank,
     Row(Row<'a>),
 }
 
+/// Where each of the five columns (task type, run id, start, end, status, in that order) stands
+/// in the file: a header may name them in any order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ColumnOrder([usize; 5]);
+
+impl Default for ColumnOrder {
+    fn default() -> Self {
+        Self([0, 1, 2, 3, 4])
+    }
+}
+
+impl ColumnOrder {
+    pub fn is_standard(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// The file's fields, in the standard order.
+    pub fn arrange<T: Default>(&self, mut fields: [T; 5]) -> [T; 5] {
+        if self.is_standard() {
+            return fields;
+        }
+        self.0.map(|position| std::mem::take(&mut fields[position]))
+    }
+
+    /// The order a header line gives, when it is one: each of the five names once, in any order
+    /// (`start_epoch_s` or `start`, `end_epoch_s` or `end`).
+    fn of_header(line: &[u8]) -> Option<Result<Self, RowProblem>> {
+        let text = std::str::from_utf8(line).ok()?;
+        let names: Vec<&str> = text.split(',').map(str::trim).collect();
+        let column = |name: &str| match name {
+            "task_type" => Some(0),
+            "run_id" => Some(1),
+            "start_epoch_s" | "start" => Some(2),
+            "end_epoch_s" | "end" => Some(3),
+            "status" => Some(4),
+            _ => None,
+        };
+        // A first line that names no column at all is data.
+        if !names.iter().any(|name| column(name).is_some()) {
+            return None;
+        }
+        let unexpected = || RowProblem::UnexpectedHeader { found: text.to_owned() };
+        let mut order = [usize::MAX; 5];
+        if names.len() != 5 {
+            return Some(Err(unexpected()));
+        }
+        for (position, name) in names.iter().enumerate() {
+            match column(name) {
+                Some(index) if order[index] == usize::MAX => order[index] = position,
+                _ => return Some(Err(unexpected())),
+            }
+        }
+        Some(Ok(Self(order)))
+    }
+}
+
 /// Parses one line (without its newline). `first` says whether it is the file's first line, the
-/// only place a header may stand.
-pub fn parse_line(line: &[u8], first: bool) -> Result<Line<'_>, RowProblem> {
+/// only place a header may stand; `order` is where the header put each column.
+pub fn parse_line(line: &[u8], first: bool, order: ColumnOrder) -> Result<Line<'_>, RowProblem> {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     let line = if first { line.strip_prefix("\u{feff}".as_bytes()).unwrap_or(line) } else { line };
     if line.iter().all(u8::is_ascii_whitespace) {
         return Ok(Line::Blank);
     }
-    if first && line.starts_with(b"task_type") {
-        return if line == HEADER.as_bytes() || line == HEADER_FOR_TIMESTAMPS.as_bytes() {
-            Ok(Line::Header)
-        } else {
-            Err(RowProblem::UnexpectedHeader { found: String::from_utf8_lossy(line).into_owned() })
-        };
+    if first && let Some(header) = ColumnOrder::of_header(line) {
+        return header.map(Line::Header);
     }
     let fields = if memchr::memchr(b'"', line).is_some() { split_quoted(line)? } else { split_plain(line)? };
-    parse_fields(fields).map(Line::Row)
+    parse_fields(order.arrange(fields)).map(Line::Row)
 }
 
 /// Turns the five fields of a row into a [`Row`].
@@ -268,14 +323,14 @@ mod tests {
     use super::*;
 
     fn row(line: &str) -> Row<'_> {
-        match parse_line(line.as_bytes(), false) {
+        match parse_line(line.as_bytes(), false, ColumnOrder::default()) {
             Ok(Line::Row(row)) => row,
             other => panic!("{other:?}"),
         }
     }
 
     fn problem(line: &str) -> String {
-        parse_line(line.as_bytes(), false).unwrap_err().to_string()
+        parse_line(line.as_bytes(), false, ColumnOrder::default()).unwrap_err().to_string()
     }
 
     #[test]
@@ -296,8 +351,9 @@ mod tests {
 
     #[test]
     fn crlf_and_header_and_blank_lines_are_recognised() {
-        assert_eq!(parse_line(format!("{HEADER}\r").as_bytes(), true), Ok(Line::Header));
-        assert_eq!(parse_line(b"  ", false), Ok(Line::Blank));
+        let standard = ColumnOrder::default();
+        assert_eq!(parse_line(format!("{HEADER}\r").as_bytes(), true, standard), Ok(Line::Header(standard)));
+        assert_eq!(parse_line(b"  ", false, standard), Ok(Line::Blank));
         assert_eq!(row("t,r,1,2,succeeded\r").status, RunStatus::Succeeded);
     }
 
@@ -311,7 +367,10 @@ mod tests {
         ] {
             assert_eq!(row(line), epoch, "{line}");
         }
-        assert_eq!(parse_line(format!("{HEADER_FOR_TIMESTAMPS}\r").as_bytes(), true), Ok(Line::Header));
+        assert_eq!(
+            parse_line(format!("{HEADER_FOR_TIMESTAMPS}\r").as_bytes(), true, ColumnOrder::default()),
+            Ok(Line::Header(ColumnOrder::default()))
+        );
     }
 
     #[test]
@@ -365,10 +424,32 @@ mod tests {
         assert_eq!(problem("t,r,1,,succeeded"), "a succeeded run needs an end time");
         assert_eq!(problem("\"t,r,1,2,succeeded"), "unterminated quoted field");
         assert_eq!(
-            parse_line(b"t\xff,r,1,2,succeeded", false).unwrap_err().to_string(),
+            parse_line(b"t\xff,r,1,2,succeeded", false, ColumnOrder::default()).unwrap_err().to_string(),
             "task_type is not valid UTF-8"
         );
-        assert!(parse_line(b"task_type,run,start", true).unwrap_err().to_string().starts_with("header"));
+        let standard = ColumnOrder::default();
+        assert!(
+            parse_line(b"task_type,run,start", true, standard).unwrap_err().to_string().starts_with("header")
+        );
+        assert!(
+            parse_line(b"task_type,run_id,start,start,status", true, standard).is_err(),
+            "a column twice"
+        );
+    }
+
+    #[test]
+    fn a_header_may_name_the_columns_in_any_order() {
+        let Ok(Line::Header(order)) =
+            parse_line(b"status,end_epoch_s,run_id,task_type,start_epoch_s", true, ColumnOrder::default())
+        else {
+            panic!("a header")
+        };
+        let Ok(Line::Row(row)) = parse_line(b"succeeded,1700000600,r1,etl,1700000000", false, order) else {
+            panic!("a row")
+        };
+        assert_eq!((row.task_type.as_ref(), row.run_id.as_ref()), ("etl", "r1"));
+        assert_eq!((row.start, row.end), (1_700_000_000_000, Some(1_700_000_600_000)));
+        assert_eq!(order.arrange(["s", "e", "r", "t", "b"]), ["t", "r", "b", "e", "s"]);
     }
 
     #[test]

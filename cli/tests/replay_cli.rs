@@ -747,3 +747,24 @@ fn impossible_dates_and_timestamps_without_a_zone_are_refused_naming_the_problem
     let path = write(&dir, "offsets.csv", offsets.as_bytes());
     overrun().args(["replay"]).arg(&path).assert().success().stdout(contains("runs        1 (1 succeeded)"));
 }
+
+#[test]
+fn a_history_whose_header_names_the_columns_in_another_order_replays_the_same() {
+    let dir = TempDir::new().unwrap();
+    let standard = small_trace();
+    let reordered: String = standard
+        .lines()
+        .map(|line| {
+            let f: Vec<&str> = line.split(',').collect();
+            format!("{},{},{},{},{}\n", f[4], f[3], f[1], f[0], f[2])
+        })
+        .collect();
+    assert!(reordered.starts_with("status,end_epoch_s,run_id,task_type,start_epoch_s\n"));
+    let replay = |name: &str, text: &str| {
+        let path = write(&dir, name, text.as_bytes());
+        let output = overrun().args(["replay", "--json"]).arg(&path).output().unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        output.stdout
+    };
+    assert_eq!(replay("reordered.csv", &reordered), replay("standard.csv", &standard));
+}
