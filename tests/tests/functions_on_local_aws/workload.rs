@@ -13,7 +13,6 @@ use overrun_core::rng::SplitMix64;
 use overrun_integration_tests::endpoint;
 use overrun_integration_tests::fault_proxy::{Fault, FaultProxy};
 
-use super::crash_windows::fast_limits;
 use super::*;
 
 const MINUTE: i64 = 60 * S;
@@ -21,6 +20,21 @@ const TICK: i64 = 10 * MINUTE;
 /// Invocations of one event, night or tick: the first, Lambda's two retries, then the
 /// failed-event queue redriven until it goes through.
 const ATTEMPTS: usize = 10;
+
+/// The functions' limits with short backoffs. No hang is injected here, and an attempt must not
+/// time out merely because moto is slow under load: the SDK would retry while the first attempt
+/// is still being applied, and moto — unlike DynamoDB, which deduplicates a transaction's retry
+/// by its ClientRequestToken (the SDK sets one per operation) — applies a TransactWriteItems
+/// twice, non-atomically, when two copies overlap.
+fn workload_limits() -> overrun_aws::CallLimits {
+    overrun_aws::CallLimits {
+        connect: std::time::Duration::from_secs(2),
+        attempt: std::time::Duration::from_secs(20),
+        operation: std::time::Duration::from_secs(60),
+        max_attempts: 3,
+        initial_backoff: std::time::Duration::from_millis(5),
+    }
+}
 
 /// A run's events: (time, event).
 fn workload(seed: u64) -> Vec<(i64, Value)> {
@@ -199,7 +213,7 @@ async fn faulty_run(events: &[(i64, Value)], rate: f64, seed: u64) {
 
     let stack = Stack::new().await;
     let proxy = FaultProxy::start(&endpoint()).await;
-    let (adapters, notifier) = stack.through(&proxy.url, fast_limits()).await;
+    let (adapters, notifier) = stack.through(&proxy.url, workload_limits()).await;
     proxy.random(
         rate,
         seed,
