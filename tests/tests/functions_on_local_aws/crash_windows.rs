@@ -148,15 +148,7 @@ async fn invoke(
         let finished = task_event("etl", "quick", "SUCCEEDED", NOON);
         return handle_and_notify(&finished, adapters, notifier, &settings).await.is_ok();
     }
-    let settings = settings(stack);
-    let tick = overrun_app::check::Tick { now: at, owner, settings: &settings, policy: &stack.config.policy };
-    let ports = overrun_app::check::CheckPorts {
-        runs: &adapters.runs,
-        stats: &adapters.stats,
-        outbox: &adapters.outbox,
-        notifier,
-    };
-    !overrun_app::check::handle(&tick, &ports).await.failed()
+    !tick_through(stack, adapters, notifier, at, owner).await.failed()
 }
 
 /// The dedupe keys of the messages received since the last read.

@@ -82,13 +82,23 @@ async fn check_with(
     claim: &str,
     notifier: &overrun_aws::SnsNotifier,
 ) -> overrun_app::check::CheckReport {
+    tick_through(stack, &stack.adapters, notifier, now, claim).await
+}
+
+/// One checker tick through `adapters` (a fault proxy's, say), whatever its outcome.
+async fn tick_through(
+    stack: &Stack,
+    adapters: &overrun_aws::Adapters,
+    notifier: &overrun_aws::SnsNotifier,
+    now: i64,
+    owner: &str,
+) -> overrun_app::check::CheckReport {
     let settings = settings(stack);
-    let tick =
-        overrun_app::check::Tick { now, owner: claim, settings: &settings, policy: &stack.config.policy };
+    let tick = overrun_app::check::Tick { now, owner, settings: &settings, policy: &stack.config.policy };
     let ports = overrun_app::check::CheckPorts {
-        runs: &stack.adapters.runs,
-        stats: &stack.adapters.stats,
-        outbox: &stack.adapters.outbox,
+        runs: &adapters.runs,
+        stats: &adapters.stats,
+        outbox: &adapters.outbox,
         notifier,
     };
     overrun_app::check::handle(&tick, &ports).await

@@ -9,24 +9,6 @@ use overrun_integration_tests::fault_proxy::{Fault, FaultProxy, Rule};
 use super::crash_windows::fast_limits;
 use super::*;
 
-async fn tick_through(
-    stack: &Stack,
-    adapters: &overrun_aws::Adapters,
-    notifier: &overrun_aws::SnsNotifier,
-    now: i64,
-    owner: &str,
-) -> overrun_app::check::CheckReport {
-    let settings = settings(stack);
-    let tick = overrun_app::check::Tick { now, owner, settings: &settings, policy: &stack.config.policy };
-    let ports = overrun_app::check::CheckPorts {
-        runs: &adapters.runs,
-        stats: &adapters.stats,
-        outbox: &adapters.outbox,
-        notifier,
-    };
-    overrun_app::check::handle(&tick, &ports).await
-}
-
 #[tokio::test]
 async fn two_checkers_racing_over_a_slow_network_send_the_alert_and_the_resolved_once_each() {
     let stack = Stack::new().await;

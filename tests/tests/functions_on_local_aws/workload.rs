@@ -84,7 +84,6 @@ where
 
 /// Plays the workload through `adapters`, checking every ten minutes of the live day.
 async fn play(stack: &Stack, adapters: &Adapters, notifier: &SnsNotifier, events: &[(i64, Value)]) {
-    let settings = settings(stack);
     let policy = stack.config.policy;
     let retention_ms = i64::from(stack.config.retention_days) * MS_PER_DAY;
     let mut pending = events.iter().peekable();
@@ -120,22 +119,9 @@ async fn play(stack: &Stack, adapters: &Adapters, notifier: &SnsNotifier, events
             .await;
         }
         if t > NIGHT + MS_PER_HOUR {
-            let settings = &settings;
             with_retries("a checker tick", |attempt| async move {
                 let owner = format!("tick-{t}-{attempt}");
-                let tick = overrun_app::check::Tick {
-                    now: t + attempt as i64 * S,
-                    owner: &owner,
-                    settings,
-                    policy: &policy,
-                };
-                let ports = overrun_app::check::CheckPorts {
-                    runs: &adapters.runs,
-                    stats: &adapters.stats,
-                    outbox: &adapters.outbox,
-                    notifier,
-                };
-                !overrun_app::check::handle(&tick, &ports).await.failed()
+                !tick_through(stack, adapters, notifier, t + attempt as i64 * S, &owner).await.failed()
             })
             .await;
         }
