@@ -97,7 +97,7 @@ pub(crate) fn backtest_request(args: BacktestArgs) -> Result<BacktestRequest, Cl
         }
     }
     let reference = if args.against_seed {
-        // The seed exactly as DESIGN §2 at its defaults (14-day window, at least 5 runs, checks
+        // The seed exactly as docs/DETECTION.md states it, at its defaults (14-day window, at least 5 runs, checks
         // every 10 minutes): whatever schedule the settings compared with it use. A setting that
         // is exactly that serves as it.
         let seed = BaselinePolicy::new(Method::Seed { k: 2.0 }, 14, 5, 0).map_err(CliError::invalid)?;

@@ -24,7 +24,7 @@ pub struct NightlyReport {
     pub malformed_items: usize,
 }
 
-/// `exclusion_cap`: guarded exclusion of warned runs (`None`: every run counts, DESIGN §2).
+/// `exclusion_cap`: guarded exclusion of warned runs (`None`: every run counts, as the seed method does; docs/DETECTION.md).
 pub async fn handle(
     now: EpochMs,
     policy: &BaselinePolicy,

@@ -52,7 +52,7 @@ pub struct Config {
     pub short: ShortRule,
     /// Guarded exclusion (nightly): warned runs stay out of baselines up to this share of a
     /// window: OVERRUN_EXCLUSION_CAP, or the method's own (0.1 for guarded). `None`: every run
-    /// counts, the seed method exactly (DESIGN §2).
+    /// counts, the seed method exactly (docs/DETECTION.md, "The seed method").
     pub exclusion_cap: Option<f64>,
     /// Recent runs (tailored only; its three latest by default): ingest records each start's
     /// latest succeeded runs of its type, the checker weighs them into that run's own limit.
@@ -369,7 +369,7 @@ mod tests {
         vars.push((METHOD, "seed"));
         let c = config(&vars).unwrap();
         assert_eq!(c.policy.method(), Method::Seed { k: 2.0 });
-        assert_eq!(c.exclusion_cap, None, "every run counts, as DESIGN §2 says");
+        assert_eq!(c.exclusion_cap, None, "every run counts, as the seed method says");
         vars.push((EXCLUSION_CAP, "0.2"));
         assert_eq!(config(&vars).unwrap().exclusion_cap, Some(0.2));
     }

@@ -337,7 +337,7 @@ mod tests {
         assert!(Method::default().needs_histogram());
         assert_eq!(Method::default().exclusion_cap(), None, "tailored counts every run");
         assert_eq!(Method::Guarded { k: 4.0 }.exclusion_cap(), Some(0.1));
-        assert_eq!(Method::Seed { k: 2.0 }.exclusion_cap(), None, "the seed counts every run (DESIGN §2)");
+        assert_eq!(Method::Seed { k: 2.0 }.exclusion_cap(), None, "the seed counts every run");
         let window = Moments::of([0, 2_000, 4_000]);
         let guarded = BaselinePolicy::new(Method::Guarded { k: 2.0 }, 14, 3, 0).unwrap().baseline(&window, 0);
         let seed = BaselinePolicy::new(Method::Seed { k: 2.0 }, 14, 3, 0).unwrap().baseline(&window, 0);

@@ -93,7 +93,7 @@ pub struct NightBaseline {
 
 /// Merges the window's daily aggregates and computes each task type's baseline for `night`.
 /// Task types with too few runs get none. Without `exclusion_cap` every run counts (the seed
-/// method, DESIGN §2); with it, warned runs stay out up to that share of the window.
+/// method, docs/DETECTION.md); with it, warned runs stay out up to that share of the window.
 pub fn baselines_for_night<'a>(
     policy: &BaselinePolicy,
     night: i64,

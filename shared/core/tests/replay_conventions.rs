@@ -1,4 +1,4 @@
-//! The seed method's conventions (DESIGN §2), each checked through a small hand-made replay.
+//! The seed method's conventions (docs/DETECTION.md, "The seed method"), each checked through a small hand-made replay.
 
 use std::collections::HashMap;
 

@@ -39,7 +39,7 @@ pub struct ReplayConfig {
     pub detection: DetectionConfig,
     /// Leave runs that were themselves warned about out of later baselines, so one slow run does
     /// not widen the limit for the next two weeks. On for the guarded method; off for the seed
-    /// method as DESIGN §2 states it.
+    /// method as docs/DETECTION.md ("The seed method") states it.
     pub exclude_alerted: bool,
     /// With `exclude_alerted`: at most this fraction of a window's runs stays excluded (the
     /// slowest warned runs); the other warned runs count again. 1 excludes every warned run. The
