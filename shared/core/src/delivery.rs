@@ -29,24 +29,6 @@ pub enum MessageKey {
     TooShort { task_type: TaskType, day: i64 },
 }
 
-impl MessageKey {
-    pub fn kind(&self) -> &'static str {
-        match self {
-            MessageKey::Alert { .. } => "alert",
-            MessageKey::Resolved { .. } => "resolved",
-            MessageKey::TooShort { .. } => "too_short",
-        }
-    }
-
-    pub fn task_type(&self) -> &TaskType {
-        match self {
-            MessageKey::Alert { task_type, .. }
-            | MessageKey::Resolved { task_type, .. }
-            | MessageKey::TooShort { task_type, .. } => task_type,
-        }
-    }
-}
-
 /// The dedupe key every message carries (SNS attribute and JSON field `alert_id`): task type,
 /// run id and level (`warning`, `critical`, `resolved` or `too_short`), the same for every
 /// delivery of one message and different for any two. `/` and `%` in names are
@@ -89,10 +71,6 @@ pub enum DeliveryState {
 }
 
 impl DeliveryState {
-    pub fn is_claimed(&self) -> bool {
-        !matches!(self, DeliveryState::Unclaimed)
-    }
-
     /// The lease to take over at `now`: claimed, undelivered and past its lease.
     pub fn expired_lease(&self, now: EpochMs) -> Option<&Lease> {
         match self {
