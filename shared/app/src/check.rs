@@ -6,18 +6,14 @@
 //! and messages, counts the failure, and reports it, so that the invocation fails and Lambda
 //! retries it (each message's claim keeps the retry from sending anything twice).
 
-use std::collections::{BTreeSet, HashMap};
-
-use overrun_core::check::{CheckSettings, RunningRun, TaskLimits, check_running};
-use overrun_core::cohort;
+use overrun_core::check::{CheckSettings, RunningRun, check_running};
 use overrun_core::delivery::{DeliveryState, MessageKey};
 use overrun_core::message::{alert_notification, resolved_notification};
-use overrun_core::ports::{
-    CohortMembers, Listing, Notifier, Outbox, PendingResolution, RunStore, StatsStore, StoreError,
-};
-use overrun_core::{BaselinePolicy, CohortId, EpochMs, TaskType};
+use overrun_core::ports::{Notifier, Outbox, PendingResolution, RunStore, StatsStore, StoreError};
+use overrun_core::{BaselinePolicy, EpochMs};
 
 use crate::delivery::{Courier, DeliveryError, Sent};
+use crate::situation::{ReadProblems, Situation, read_situation};
 
 /// One invocation of the checker.
 #[derive(Debug, Clone, Copy)]
@@ -90,17 +86,6 @@ impl CheckReport {
     }
 }
 
-/// Everything the tick judges the running runs by.
-#[derive(Default)]
-struct Judged {
-    running: Vec<RunningRun>,
-    limits: HashMap<TaskType, TaskLimits>,
-    stretches: HashMap<CohortId, f64>,
-    /// False when the limits could not be read: then no run is judged (a fallback limit must
-    /// not stand in for limits that exist).
-    limits_known: bool,
-}
-
 pub async fn handle<R, S, O, N>(tick: &Tick<'_>, ports: &CheckPorts<'_, R, S, O, N>) -> CheckReport
 where
     R: RunStore,
@@ -127,71 +112,24 @@ where
     report
 }
 
-/// Reads the running runs and what they are judged by. A failed read leaves out what depends
-/// on it: no running runs, no cohort stretch, or no limits (nothing judged this tick).
+/// Reads the running runs and what they are judged by; what went wrong is logged and counted.
 async fn judge<R: RunStore, S: StatsStore, O, N>(
     ports: &CheckPorts<'_, R, S, O, N>,
     report: &mut CheckReport,
-) -> Judged {
-    let mut running = match ports.runs.list_running().await {
-        Ok(listing) => listing,
-        Err(error) => {
-            report.failure("cannot list the running runs", &error);
-            Listing::default()
-        }
-    };
-    report.malformed_items += log_malformed(&running.malformed);
-    match ports.runs.fill_details(&mut running.items).await {
-        Ok(malformed) => report.malformed_items += log_malformed(&malformed),
-        Err(error) => report.failure("cannot read the running runs' cohorts and recent runs", &error),
+) -> Situation {
+    let mut problems = ReadProblems::default();
+    let situation = read_situation(ports.runs, ports.stats, &mut problems).await;
+    report.malformed_items += log_malformed(&problems.malformed);
+    for (what, error) in &problems.failures {
+        report.failure(what, error);
     }
-    let cohorts: Vec<CohortId> =
-        running.items.iter().filter_map(|r| r.cohort.clone()).collect::<BTreeSet<_>>().into_iter().collect();
-    let members: CohortMembers = match ports.stats.cohort_members(&cohorts).await {
-        Ok((members, malformed)) => {
-            report.malformed_items += log_malformed(&malformed);
-            members
-        }
-        Err(error) => {
-            report.failure("cannot read the cohorts' finished members", &error);
-            CohortMembers::default()
-        }
-    };
-    // Limits of the running runs' types and of their cohorts' finished members' types.
-    let task_types: Vec<TaskType> = running
-        .items
-        .iter()
-        .map(|r| r.task_type.clone())
-        .chain(members.values().flatten().map(|m| m.task_type.clone()))
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let limits = if task_types.is_empty() {
-        HashMap::new()
-    } else {
-        match ports.stats.task_limits(&task_types).await {
-            Ok((limits, malformed)) => {
-                report.malformed_items += log_malformed(&malformed);
-                limits
-            }
-            Err(error) => {
-                report.failure("cannot read the task types' limits; no run is judged this tick", &error);
-                return Judged { running: running.items, limits_known: false, ..Judged::default() };
-            }
-        }
-    };
-    let stretches: HashMap<CohortId, f64> = members
-        .iter()
-        .map(|(cohort, finished)| (cohort.clone(), cohort::stretch(finished, &limits)))
-        .filter(|&(_, stretch)| stretch > 1.0)
-        .collect();
-    report.cohorts_stretched = stretches.len();
-    Judged { running: running.items, limits, stretches, limits_known: true }
+    report.cohorts_stretched = situation.stretches.len();
+    situation
 }
 
 async fn send_due_alerts<O: Outbox, N: Notifier>(
     tick: &Tick<'_>,
-    judged: &Judged,
+    judged: &Situation,
     courier: &Courier<'_, O, N>,
     report: &mut CheckReport,
 ) {

@@ -6,6 +6,7 @@
 //! - [`ingest`]: one task event in, one run recorded, and the day's too-short notice;
 //! - [`nightly`]: roll the finished days up and recompute every task type's limits;
 //! - [`check`]: every running run past its limit is an alert; finished ones get "resolved";
+//! - [`situation`]: the running runs and what they are judged by (the checker, `overrun status`);
 //! - [`delivery`]: how every message is delivered at least once (claims are leases);
 //! - [`memory`]: in-memory ports for tests.
 
@@ -14,3 +15,4 @@ pub mod delivery;
 pub mod ingest;
 pub mod memory;
 pub mod nightly;
+pub mod situation;

@@ -5,6 +5,7 @@ use std::str::FromStr;
 
 use overrun_core::baseline::MethodName;
 use overrun_core::check::CheckSettings;
+use overrun_core::overrides::{LimitRules, Sensitivity};
 use overrun_core::recent::{RecentRuns, RecentRunsError};
 use overrun_core::{BaselinePolicy, DetectionConfig, ShortRule, TickInterval};
 use thiserror::Error;
@@ -179,8 +180,11 @@ impl Config {
     /// What the checker checks running runs with.
     pub fn check_settings(&self) -> CheckSettings {
         CheckSettings {
-            detection: self.detection,
-            fallback_limit_ms: self.fallback_limit_ms,
+            rules: LimitRules {
+                detection: self.detection,
+                fallback_limit_ms: self.fallback_limit_ms,
+                sensitivity: Sensitivity::of(&self.policy.method(), self.policy.check_interval()),
+            },
             // Checked in `from_lookup`: recent runs are on only with a method that can weigh them.
             per_run: self.recent.for_policy(&self.policy).ok().flatten(),
         }

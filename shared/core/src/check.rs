@@ -5,10 +5,12 @@ use std::collections::HashMap;
 
 use crate::baseline::Baseline;
 use crate::delivery::Lease;
-use crate::detect::{AlertedLevels, DetectionConfig, Level};
+use crate::detect::{AlertedLevels, Level, Thresholds};
 use crate::histogram::DurationHistogram;
 use crate::model::{CohortId, RunId, TaskType};
-use crate::overrides::{EffectiveLimits, LimitSource, Override, effective_limits};
+use crate::overrides::{
+    EffectiveLimits, LimitParts, LimitRules, LimitSource, Override, Sensitivity, effective_limits,
+};
 use crate::recent::PerRunLimits;
 use crate::tailored::PreparedWindow;
 use crate::time::EpochMs;
@@ -41,9 +43,8 @@ pub struct TaskLimits {
 
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct CheckSettings {
-    pub detection: DetectionConfig,
-    /// Limit for task types with no baseline yet; `None` means they are not checked.
-    pub fallback_limit_ms: Option<f64>,
+    /// How a type's limits are made from its baseline, window and override.
+    pub rules: LimitRules,
     /// Each run's own limit from its type's window and its recent runs (`None`: the type's).
     pub per_run: Option<PerRunLimits>,
 }
@@ -77,6 +78,126 @@ pub struct CheckOutcome {
     pub own_limits: usize,
 }
 
+/// Where a running run stands: what the checker judges it by, or why it does not judge it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Standing {
+    /// Its task type is muted until then.
+    Muted {
+        until: EpochMs,
+    },
+    /// No baseline, no fixed limit and no fallback: nothing to judge it by.
+    WithoutLimits,
+    Judged(Judgement),
+}
+
+/// The limits a run is judged by, and what they are made of.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Judgement {
+    /// Its type's limits, or its own when it weighed recent runs (before any cohort stretch).
+    pub limits: EffectiveLimits,
+    /// The limits in force: `limits` stretched by its cohort's pace.
+    pub thresholds: Thresholds,
+    /// How much the run's cohort's pace stretched its limits (1: not at all).
+    pub cohort_stretch: f64,
+    /// The recent runs its own limit weighed, newest first, and their share of the weight (empty
+    /// and 0: its type's limit).
+    pub recent_ms: Vec<u64>,
+    pub recent_weight: f64,
+}
+
+impl Judgement {
+    /// The highest level a run that started at `start` is past at `now`.
+    pub fn level_at(&self, start: EpochMs, now: EpochMs) -> Option<Level> {
+        self.thresholds.crossed_at(start, now).last()
+    }
+
+    /// How much of its warning limit a run has used after `elapsed_ms` (1: at the limit).
+    pub fn share_used(&self, elapsed_ms: i64) -> f64 {
+        elapsed_ms as f64 / self.thresholds.warning_ms
+    }
+}
+
+/// Where each of `runs` stands at `now`, in the same order: the checker's judgement, which
+/// `check_running` alerts from and operators' tools show.
+pub fn assess_running(
+    now: EpochMs,
+    runs: &[RunningRun],
+    limits: &HashMap<TaskType, TaskLimits>,
+    stretches: &HashMap<CohortId, f64>,
+    settings: &CheckSettings,
+) -> Vec<Standing> {
+    // Each type's window, prepared once for all of its running runs.
+    let mut prepared: HashMap<&TaskType, Option<PreparedWindow>> = HashMap::new();
+    runs.iter()
+        .map(|run| {
+            let task = limits.get(&run.task_type);
+            let task_override = task.and_then(|t| t.task_override.as_ref());
+            if let Some(until) = task_override.filter(|o| o.mutes_at(now)).and_then(|o| o.mute_until) {
+                return Standing::Muted { until };
+            }
+            let parts = LimitParts {
+                baseline: task.and_then(|t| t.baseline.as_ref()),
+                window: task.and_then(|t| t.window.as_ref()),
+                task_override,
+            };
+            let Some(effective) = effective_limits(parts, &settings.rules) else {
+                return Standing::WithoutLimits;
+            };
+            let window = prepared.entry(&run.task_type);
+            let (limits, recent_ms, recent_weight) =
+                own_limits(run, effective, parts.window, settings, window);
+            let cohort_stretch =
+                run.cohort.as_ref().and_then(|cohort| stretches.get(cohort)).copied().unwrap_or(1.0);
+            Standing::Judged(Judgement {
+                thresholds: limits.thresholds.stretched(cohort_stretch),
+                limits,
+                cohort_stretch,
+                recent_ms,
+                recent_weight,
+            })
+        })
+        .collect()
+}
+
+/// A run's own limits, from its type's window and its recent runs, when recent runs are on and
+/// it has some; its type's limits otherwise. An operator's fixed limit is the type's whatever
+/// its recent runs; an operator's k is the price its own limit is computed at.
+fn own_limits<'t>(
+    run: &RunningRun,
+    effective: EffectiveLimits,
+    window: Option<&DurationHistogram>,
+    settings: &CheckSettings,
+    prepared: std::collections::hash_map::Entry<'_, &'t TaskType, Option<PreparedWindow>>,
+) -> (EffectiveLimits, Vec<u64>, f64) {
+    let type_limits = (effective, Vec::new(), 0.0);
+    let price = match effective.source {
+        LimitSource::Baseline => settings.per_run.map(|p| p.price),
+        LimitSource::OverrideK(k) if matches!(settings.rules.sensitivity, Sensitivity::Price { .. }) => {
+            Some(k)
+        }
+        LimitSource::OverrideK(_) | LimitSource::OverrideLimit | LimitSource::Fallback => None,
+    };
+    let (Some(per_run), Some(price), Some(baseline), Some(window)) =
+        (settings.per_run, price, effective.baseline, window)
+    else {
+        return type_limits;
+    };
+    if run.recent_ms.is_empty() {
+        return type_limits;
+    }
+    let per_run = PerRunLimits { price, ..per_run };
+    let Some(prepared) = prepared.or_insert_with(|| per_run.prepare(&baseline, window.values())) else {
+        return type_limits;
+    };
+    let own = per_run.baseline_with(&baseline, prepared, &run.recent_ms);
+    let limits = EffectiveLimits {
+        baseline: Some(own),
+        thresholds: settings.rules.detection.thresholds(&own),
+        ..effective
+    };
+    (limits, run.recent_ms.clone(), per_run.recent.weight)
+}
+
 /// Every level each running run is strictly past at `now` and has not been alerted for yet, its
 /// limits stretched by its cohort's pace (`stretches`, from [`crate::cohort::stretch`]).
 pub fn check_running(
@@ -87,42 +208,23 @@ pub fn check_running(
     settings: &CheckSettings,
 ) -> CheckOutcome {
     let mut outcome = CheckOutcome { checked: runs.len(), ..CheckOutcome::default() };
-    // Each type's window, prepared once for all of its running runs.
-    let mut prepared: HashMap<&TaskType, Option<PreparedWindow>> = HashMap::new();
-    for run in runs {
-        let task = limits.get(&run.task_type);
-        let task_override = task.and_then(|t| t.task_override.as_ref());
-        if task_override.is_some_and(|o| o.mutes_at(now)) {
-            outcome.muted += 1;
-            continue;
-        }
-        let baseline = task.and_then(|t| t.baseline.as_ref());
-        let mut own_from: (&[u64], f64) = (&[], 0.0);
-        let Some(mut effective) =
-            effective_limits(baseline, task_override, settings.fallback_limit_ms, &settings.detection)
-        else {
-            outcome.without_limits += 1;
-            continue;
-        };
-        // An operator's k or fixed limit is the type's, whatever its recent runs.
-        if let (LimitSource::Baseline, Some(per_run), Some(baseline), Some(window)) =
-            (effective.source, settings.per_run, effective.baseline, task.and_then(|t| t.window.as_ref()))
-            && !run.recent_ms.is_empty()
-        {
-            let window =
-                prepared.entry(&run.task_type).or_insert_with(|| per_run.prepare(&baseline, window.values()));
-            if let Some(window) = window {
-                let own = per_run.baseline_with(&baseline, window, &run.recent_ms);
-                effective.baseline = Some(own);
-                effective.thresholds = settings.detection.thresholds(&own);
-                own_from = (&run.recent_ms[..], per_run.recent.weight);
-                outcome.own_limits += 1;
+    let standings = assess_running(now, runs, limits, stretches, settings);
+    for (run, standing) in runs.iter().zip(standings) {
+        let judgement = match standing {
+            Standing::Muted { .. } => {
+                outcome.muted += 1;
+                continue;
             }
+            Standing::WithoutLimits => {
+                outcome.without_limits += 1;
+                continue;
+            }
+            Standing::Judged(judgement) => judgement,
+        };
+        if !judgement.recent_ms.is_empty() {
+            outcome.own_limits += 1;
         }
-        let cohort_stretch =
-            run.cohort.as_ref().and_then(|cohort| stretches.get(cohort)).copied().unwrap_or(1.0);
-        let thresholds = effective.thresholds.stretched(cohort_stretch);
-        for level in thresholds.crossed_at(run.start, now) {
+        for level in judgement.thresholds.crossed_at(run.start, now) {
             if run.alerted.contains(level) {
                 continue;
             }
@@ -133,11 +235,11 @@ pub fn check_running(
                 at: now,
                 level,
                 elapsed_ms: now - run.start,
-                limit_ms: thresholds.limit_ms(level),
-                limits: effective,
-                cohort_stretch,
-                recent_ms: own_from.0.to_vec(),
-                recent_weight: own_from.1,
+                limit_ms: judgement.thresholds.limit_ms(level),
+                limits: judgement.limits,
+                cohort_stretch: judgement.cohort_stretch,
+                recent_ms: judgement.recent_ms.clone(),
+                recent_weight: judgement.recent_weight,
             });
         }
     }
@@ -215,7 +317,8 @@ mod tests {
 
     #[test]
     fn fallback_limit_checks_task_types_without_a_baseline() {
-        let settings = CheckSettings { fallback_limit_ms: Some(2_000.0), ..CheckSettings::default() };
+        let rules = LimitRules { fallback_limit_ms: Some(2_000.0), ..LimitRules::default() };
+        let settings = CheckSettings { rules, ..CheckSettings::default() };
         let outcome =
             check_running(2_001, &[running("new", "a", 0)], &HashMap::new(), &HashMap::new(), &settings);
         assert_eq!(outcome.alerts.len(), 1);
@@ -282,10 +385,35 @@ mod tests {
         );
         assert!(own.upper_ms > now as f64, "its own limit {} is past 80 minutes", own.upper_ms);
 
+        let operator_limit = Override { limit_ms: Some(70.0 * minute as f64), ..Override::default() };
+        let mut overridden = limits_for("etl", type_limit_ms, Some(operator_limit));
+        overridden.values_mut().for_each(|l| l.window = Some(window.clone()));
+        let outcome =
+            check_running(now, &[after_slow_streak.clone()], &overridden, &HashMap::new(), &settings);
+        assert_eq!(
+            outcome.alerts[0].limits.source,
+            LimitSource::OverrideLimit,
+            "a fixed limit is the type's"
+        );
+
+        // An operator's k is the tailored price its own limit is computed at.
+        let tailored = LimitRules {
+            sensitivity: Sensitivity::Price { interval_ms: 600_000.0 },
+            ..LimitRules::default()
+        };
+        let settings = CheckSettings { rules: tailored, ..settings };
         let operator_k = Override { k: Some(1.0), ..Override::default() };
         let mut overridden = limits_for("etl", type_limit_ms, Some(operator_k));
         overridden.values_mut().for_each(|l| l.window = Some(window.clone()));
-        let outcome = check_running(now, &[after_slow_streak], &overridden, &HashMap::new(), &settings);
-        assert_eq!(outcome.alerts[0].limits.source, LimitSource::OverrideK(1.0));
+        let standing =
+            &assess_running(now, &[after_slow_streak.clone()], &overridden, &HashMap::new(), &settings)[0];
+        let Standing::Judged(judgement) = standing else { panic!("judged: {standing:?}") };
+        let at_price_one = PerRunLimits { price: 1.0, ..per_run.unwrap() }.baseline_of_run(
+            &limits[&TaskType::new("etl").unwrap()].baseline.unwrap(),
+            window.values(),
+            &after_slow_streak.recent_ms,
+        );
+        assert_eq!(judgement.limits.source, LimitSource::OverrideK(1.0));
+        assert_eq!(judgement.thresholds.warning_ms, at_price_one.upper_ms);
     }
 }

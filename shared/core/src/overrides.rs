@@ -2,13 +2,15 @@
 
 use std::fmt;
 
-use crate::baseline::Baseline;
+use crate::baseline::{Baseline, Method};
 use crate::detect::{DetectionConfig, Thresholds};
-use crate::time::EpochMs;
+use crate::histogram::DurationHistogram;
+use crate::tailored::tailored_limit;
+use crate::time::{EpochMs, TickInterval};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Override {
-    /// Replaces the method's k for this task type: limit = expected + k·σ.
+    /// Replaces the method's k for this task type, in the method's own meaning ([`Sensitivity`]).
     pub k: Option<f64>,
     /// A fixed limit in ms, used instead of any baseline.
     pub limit_ms: Option<f64>,
@@ -68,14 +70,61 @@ pub struct EffectiveLimits {
     pub baseline: Option<Baseline>,
 }
 
+/// What an operator's per-task k means: always what k means to the deployed method, so an
+/// override changes a task type's sensitivity, never its formula.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub enum Sensitivity {
+    /// `seed` and `guarded` (and `lognormal`, which replays only): limit = expected + k·σ.
+    #[default]
+    Sigmas,
+    /// `tailored`: k is the price of a false page; the limit is the type's window's tailored limit
+    /// at that price, checks `interval_ms` apart.
+    Price { interval_ms: f64 },
+}
+
+impl Sensitivity {
+    pub fn of(method: &Method, interval: TickInterval) -> Self {
+        match method {
+            Method::Tailored { .. } => Sensitivity::Price { interval_ms: interval.as_ms() as f64 },
+            Method::Seed { .. } | Method::Guarded { .. } | Method::LogNormal { .. } => Sensitivity::Sigmas,
+        }
+    }
+
+    /// The baseline's limit at sensitivity `k`; `None` when k cannot be applied (a tailored
+    /// deployment whose baseline has no window: one computed by another method, replaced at the
+    /// next nightly run).
+    pub fn limit_at(&self, k: f64, baseline: &Baseline, window: Option<&DurationHistogram>) -> Option<f64> {
+        match self {
+            Sensitivity::Sigmas => Some(baseline.expected_ms + k * baseline.sigma_ms),
+            Sensitivity::Price { interval_ms } => {
+                tailored_limit(window?.values(), baseline.expected_ms, k, *interval_ms)
+            }
+        }
+    }
+}
+
+/// What a task type's limits are made of: its baseline, its window (tailored), its override.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LimitParts<'a> {
+    pub baseline: Option<&'a Baseline>,
+    pub window: Option<&'a DurationHistogram>,
+    pub task_override: Option<&'a Override>,
+}
+
+/// How limits are made from their parts: the deployment's settings.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct LimitRules {
+    pub detection: DetectionConfig,
+    /// Limit for task types with no baseline yet; `None` means they are not checked.
+    pub fallback_limit_ms: Option<f64>,
+    pub sensitivity: Sensitivity,
+}
+
 /// Combines a task type's baseline, its override and the fallback into the limits to check
 /// against; `None` when there is nothing to check against.
-pub fn effective_limits(
-    baseline: Option<&Baseline>,
-    task_override: Option<&Override>,
-    fallback_limit_ms: Option<f64>,
-    detection: &DetectionConfig,
-) -> Option<EffectiveLimits> {
+pub fn effective_limits(parts: LimitParts<'_>, rules: &LimitRules) -> Option<EffectiveLimits> {
+    let LimitParts { baseline, window, task_override } = parts;
+    let detection = &rules.detection;
     let fixed = |limit_ms: f64, source| EffectiveLimits {
         thresholds: Thresholds { warning_ms: limit_ms, critical_ms: limit_ms * detection.critical_factor() },
         source,
@@ -84,35 +133,67 @@ pub fn effective_limits(
     if let Some(limit_ms) = task_override.and_then(|o| o.limit_ms) {
         return Some(fixed(limit_ms, LimitSource::OverrideLimit));
     }
-    match (baseline, task_override.and_then(|o| o.k)) {
-        (Some(b), Some(k)) => {
-            let adjusted = Baseline { upper_ms: b.expected_ms + k * b.sigma_ms, ..*b };
-            Some(EffectiveLimits {
-                thresholds: detection.thresholds(&adjusted),
-                source: LimitSource::OverrideK(k),
-                baseline: Some(adjusted),
-            })
-        }
-        (Some(b), None) => Some(EffectiveLimits {
-            thresholds: detection.thresholds(b),
-            source: LimitSource::Baseline,
-            baseline: Some(*b),
-        }),
-        (None, _) => fallback_limit_ms.map(|limit| fixed(limit, LimitSource::Fallback)),
-    }
+    let from_baseline = |baseline: Baseline, source| EffectiveLimits {
+        thresholds: detection.thresholds(&baseline),
+        source,
+        baseline: Some(baseline),
+    };
+    let Some(b) = baseline else {
+        return rules.fallback_limit_ms.map(|limit| fixed(limit, LimitSource::Fallback));
+    };
+    let overridden = task_override.and_then(|o| o.k).and_then(|k| {
+        let upper_ms = rules.sensitivity.limit_at(k, b, window)?;
+        Some(from_baseline(Baseline { upper_ms, ..*b }, LimitSource::OverrideK(k)))
+    });
+    Some(overridden.unwrap_or_else(|| from_baseline(*b, LimitSource::Baseline)))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn baseline() -> Baseline {
-        Baseline { n: 10, expected_ms: 1_000.0, sigma_ms: 100.0, upper_ms: 1_200.0, computed_at: 0 }
+    const BASELINE: Baseline =
+        Baseline { n: 10, expected_ms: 1_000.0, sigma_ms: 100.0, upper_ms: 1_200.0, computed_at: 0 };
+
+    fn parts(task_override: Option<&Override>) -> LimitParts<'_> {
+        LimitParts { baseline: Some(&BASELINE), window: None, task_override }
+    }
+
+    fn fallback(limit_ms: f64) -> LimitRules {
+        LimitRules { fallback_limit_ms: Some(limit_ms), ..LimitRules::default() }
+    }
+
+    #[test]
+    fn with_the_tailored_method_an_override_k_is_a_price_on_the_window_not_a_sigma_multiplier() {
+        let window = DurationHistogram::from_bins(
+            [900u64, 950, 1_000, 1_050, 1_100].iter().map(|&ms| (DurationHistogram::bin_of(ms * 1_000), 4)),
+        )
+        .unwrap();
+        let baseline =
+            Baseline { n: 20, expected_ms: 1_000_000.0, sigma_ms: 70_000.0, upper_ms: 0.0, computed_at: 0 };
+        let tailored = LimitRules {
+            sensitivity: Sensitivity::Price { interval_ms: 600_000.0 },
+            ..LimitRules::default()
+        };
+        let at = |k: f64| {
+            let o = Override { k: Some(k), ..Override::default() };
+            let parts =
+                LimitParts { baseline: Some(&baseline), window: Some(&window), task_override: Some(&o) };
+            effective_limits(parts, &tailored).unwrap().thresholds.warning_ms
+        };
+        let expected = tailored_limit(window.values(), baseline.expected_ms, 2.0, 600_000.0).unwrap();
+        assert_eq!(at(2.0), expected);
+        assert_ne!(at(2.0), baseline.expected_ms + 2.0 * baseline.sigma_ms);
+        assert!(at(20.0) >= at(2.0), "a dearer false page never lowers the limit");
+        // Without a window the k cannot be applied: the baseline stands.
+        let o = Override { k: Some(2.0), ..Override::default() };
+        let no_window = LimitParts { baseline: Some(&baseline), window: None, task_override: Some(&o) };
+        assert_eq!(effective_limits(no_window, &tailored).unwrap().source, LimitSource::Baseline);
     }
 
     #[test]
     fn baseline_alone_gives_its_upper_limit() {
-        let limits = effective_limits(Some(&baseline()), None, None, &DetectionConfig::default()).unwrap();
+        let limits = effective_limits(parts(None), &LimitRules::default()).unwrap();
         assert_eq!(limits.thresholds.warning_ms, 1_200.0);
         assert_eq!(limits.thresholds.critical_ms, 2_400.0);
         assert_eq!(limits.source, LimitSource::Baseline);
@@ -121,8 +202,7 @@ mod tests {
     #[test]
     fn override_k_recomputes_the_limit_from_the_baseline() {
         let o = Override { k: Some(4.0), ..Override::default() };
-        let limits =
-            effective_limits(Some(&baseline()), Some(&o), None, &DetectionConfig::default()).unwrap();
+        let limits = effective_limits(parts(Some(&o)), &LimitRules::default()).unwrap();
         assert_eq!(limits.thresholds.warning_ms, 1_400.0);
         assert_eq!(limits.source, LimitSource::OverrideK(4.0));
         assert!(limits.source.is_override());
@@ -131,22 +211,21 @@ mod tests {
     #[test]
     fn fixed_limit_wins_over_baseline_and_k() {
         let o = Override { k: Some(4.0), limit_ms: Some(5_000.0), ..Override::default() };
-        let limits =
-            effective_limits(Some(&baseline()), Some(&o), Some(9.0), &DetectionConfig::default()).unwrap();
+        let limits = effective_limits(parts(Some(&o)), &fallback(9.0)).unwrap();
         assert_eq!(limits.thresholds.warning_ms, 5_000.0);
         assert_eq!(limits.source, LimitSource::OverrideLimit);
     }
 
     #[test]
     fn fallback_applies_only_without_a_baseline() {
-        let detection = DetectionConfig::default();
-        assert_eq!(effective_limits(None, None, None, &detection), None);
-        let limits = effective_limits(None, None, Some(3_600_000.0), &detection).unwrap();
+        assert_eq!(effective_limits(LimitParts::default(), &LimitRules::default()), None);
+        let limits = effective_limits(LimitParts::default(), &fallback(3_600_000.0)).unwrap();
         assert_eq!(limits.source, LimitSource::Fallback);
         assert_eq!(limits.thresholds.warning_ms, 3_600_000.0);
         // k needs a baseline to act on.
         let o = Override { k: Some(1.0), ..Override::default() };
-        assert_eq!(effective_limits(None, Some(&o), None, &detection), None);
+        let k_alone = LimitParts { task_override: Some(&o), ..LimitParts::default() };
+        assert_eq!(effective_limits(k_alone, &LimitRules::default()), None);
     }
 
     #[test]
