@@ -64,9 +64,91 @@ pub(crate) enum Command {
     /// Set or clear a per-task override the checker honours: a different k, a fixed limit, or
     /// silence until a date. Alerts say when an override applied.
     Override(OverrideArgs),
+    /// What the deployed system sees now: every running run with its elapsed time, its limit, the
+    /// share of it used and the level reached, riskiest first; runs past their critical limit
+    /// (perhaps stuck: their finish lost) and past the retention are flagged. Read-only.
+    ///
+    /// Runs are judged by the checker's own code, with the settings (OVERRUN_K, OVERRUN_METHOD,
+    /// …) read from the environment as the functions read them.
+    Status(StatusArgs),
+    /// Each task type's baseline and the limits in force (override applied): expected, σ, limit,
+    /// critical, runs it came from, method, when it was computed, override. Read-only.
+    Limits(LimitsArgs),
+    /// The messages claimed or delivered recently (warnings, criticals, "resolved", too-short
+    /// notices) with where each delivery stands, and any still owed. Read-only; scans the runs
+    /// table.
+    Alerts(AlertsArgs),
+    /// Why a run did or did not alert: the limits it is held to and their parts (window, recent
+    /// runs, cohort stretch, override), each check's verdict, and the messages sent. Read-only.
+    Explain(ExplainArgs),
+    /// Finish a run whose finish event was lost (it shows in `overrun status` as stuck), exactly
+    /// as ingest records a finish: counted for its day if it succeeded, "resolved" sent if it
+    /// was alerted on.
+    Close(CloseArgs),
     /// Create the runs and stats tables (with their indexes and TTL) on a local endpoint, for
     /// trying Overrun without AWS. In AWS, deploy infra/ instead.
     CreateTables(CreateTablesArgs),
+}
+
+#[derive(Args)]
+pub(crate) struct StatusArgs {
+    #[command(flatten)]
+    pub(crate) aws: AwsArgs,
+    /// One JSON document instead of the table.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Args)]
+pub(crate) struct LimitsArgs {
+    /// Only these task types (default: all).
+    pub(crate) tasks: Vec<String>,
+    #[command(flatten)]
+    pub(crate) aws: AwsArgs,
+    /// A JSON array instead of the table.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Args)]
+pub(crate) struct AlertsArgs {
+    /// How far back: a duration such as 24h, 90m or 7d.
+    #[arg(long, default_value = "24h", value_parser = humantime::parse_duration)]
+    pub(crate) since: std::time::Duration,
+    #[command(flatten)]
+    pub(crate) aws: AwsArgs,
+    /// One JSON object per message per line instead of the table.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Args)]
+pub(crate) struct ExplainArgs {
+    /// The run's task type, exactly as in its events.
+    pub(crate) task_type: String,
+    /// The run's id, exactly as in its events.
+    pub(crate) run_id: String,
+    #[command(flatten)]
+    pub(crate) aws: AwsArgs,
+    /// One JSON document instead of the text.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Args)]
+pub(crate) struct CloseArgs {
+    /// The run's task type, exactly as in its events.
+    pub(crate) task_type: String,
+    /// The run's id, exactly as in its events.
+    pub(crate) run_id: String,
+    /// How it ended: succeeded, failed or aborted.
+    #[arg(long)]
+    pub(crate) status: overrun_core::RunStatus,
+    /// When it ended: an RFC 3339 timestamp with its zone, epoch seconds, or `now`.
+    #[arg(long)]
+    pub(crate) end: String,
+    #[command(flatten)]
+    pub(crate) aws: AwsArgs,
 }
 
 #[derive(Args)]

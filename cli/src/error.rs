@@ -20,17 +20,20 @@ pub enum CliError {
     Output(io::Error),
     #[error("{0}")]
     Aws(AwsFailure),
+    /// A run or task type the tables do not hold.
+    #[error("{0}")]
+    NotFound(String),
 }
 
 impl CliError {
     /// 2 for anything the user can fix in the input or the options; 3 when AWS cannot be
     /// reached (no credentials, no region, an endpoint that does not answer); 4 when a table
-    /// does not exist; 1 otherwise (output that could not be written, a request AWS refused).
+    /// (or a run, or task type, asked about) does not exist; 1 otherwise (output that could not be written, a request AWS refused).
     pub fn exit_code(&self) -> i32 {
         match self {
             CliError::Input(_) | CliError::BadRow { .. } | CliError::InvalidOption(_) => 2,
             CliError::Aws(AwsFailure { kind: AwsFailureKind::Unreachable, .. }) => 3,
-            CliError::Aws(AwsFailure { kind: AwsFailureKind::NotFound, .. }) => 4,
+            CliError::Aws(AwsFailure { kind: AwsFailureKind::NotFound, .. }) | CliError::NotFound(_) => 4,
             CliError::Output(_) | CliError::Aws(_) => 1,
         }
     }

@@ -9,3 +9,4 @@ pub mod input;
 pub mod plot;
 pub mod render;
 pub mod rows;
+pub mod suggest;

@@ -11,6 +11,11 @@ use overrun_cli::commands::aws::AwsArgs;
 use overrun_cli::commands::backfill::{self, BackfillRequest};
 use overrun_cli::commands::backtest;
 use overrun_cli::commands::generate::{self, GenerateRequest, SyntheticSpec};
+use overrun_cli::commands::inspect::alerts::{self, AlertsRequest};
+use overrun_cli::commands::inspect::close::{self, CloseRequest};
+use overrun_cli::commands::inspect::explain::{self, ExplainRequest};
+use overrun_cli::commands::inspect::limits::{self, LimitsRequest};
+use overrun_cli::commands::inspect::status::{self, StatusRequest};
 use overrun_cli::commands::override_task::{self, OverrideRequest};
 use overrun_cli::commands::plot;
 use overrun_cli::commands::replay;
@@ -57,12 +62,45 @@ fn execute(command: Command) -> Result<(), CliError> {
                 short_fraction: args.short_fraction,
                 clear: args.clear,
                 create: args.create,
-                now: overrun_core::ports::Clock::now(&overrun_aws::SystemClock),
+                now: now(),
                 aws: args.aws,
             },
             &mut io::stdout().lock(),
         ),
         Command::CreateTables(args) => create_tables(&args.aws),
+        Command::Status(args) => status::run(
+            &StatusRequest { aws: args.aws, now: now(), json: args.json },
+            &mut io::stdout().lock(),
+        ),
+        Command::Limits(args) => limits::run(
+            &LimitsRequest { aws: args.aws, tasks: args.tasks, json: args.json },
+            &mut io::stdout().lock(),
+        ),
+        Command::Alerts(args) => alerts::run(
+            &AlertsRequest { aws: args.aws, now: now(), since: args.since, json: args.json },
+            &mut io::stdout().lock(),
+        ),
+        Command::Explain(args) => explain::run(
+            &ExplainRequest {
+                aws: args.aws,
+                task_type: args.task_type,
+                run_id: args.run_id,
+                now: now(),
+                json: args.json,
+            },
+            &mut io::stdout().lock(),
+        ),
+        Command::Close(args) => close::run(
+            &CloseRequest {
+                aws: args.aws,
+                task_type: args.task_type,
+                run_id: args.run_id,
+                status: args.status,
+                end: args.end,
+                now: now(),
+            },
+            &mut io::stdout().lock(),
+        ),
         Command::Plot(args) => plot::run(&plot_request(args)?, &mut io::stdout().lock()),
         Command::Tune(args) => tune::run(&tune_request(args)?, &mut io::stdout().lock()),
         Command::Backtest(args) => {
@@ -84,6 +122,10 @@ fn execute(command: Command) -> Result<(), CliError> {
             output: args.output,
         }),
     }
+}
+
+fn now() -> overrun_core::EpochMs {
+    overrun_core::ports::Clock::now(&overrun_aws::SystemClock)
 }
 
 fn create_tables(aws: &AwsArgs) -> Result<(), CliError> {

@@ -10,6 +10,7 @@ use overrun_core::{EpochMs, TaskType};
 
 use crate::commands::aws::{AwsArgs, aws_sdk_dynamodb_client, runtime};
 use crate::error::CliError;
+use crate::suggest::nearest_names;
 
 pub struct OverrideRequest {
     pub task_type: String,
@@ -130,16 +131,7 @@ pub fn run(request: &OverrideRequest, out: &mut impl std::io::Write) -> Result<(
 
 /// Refusing a task type the table does not know, with the nearest known names.
 fn unknown_task(task: &str, known: &[&str]) -> String {
-    let mut nearest: Vec<(f64, &str)> =
-        known.iter().map(|name| (strsim::normalized_damerau_levenshtein(task, name), *name)).collect();
-    nearest.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
-    let suggestions: Vec<&str> =
-        nearest.iter().filter(|(score, _)| *score >= 0.5).take(3).map(|(_, n)| *n).collect();
-    let hint = if suggestions.is_empty() {
-        String::new()
-    } else {
-        format!(" Did you mean {}?", suggestions.join(", "))
-    };
+    let hint = nearest_names(task, known).map(|names| format!(" Did you mean {names}?")).unwrap_or_default();
     format!(
         "task type {task:?} has no baseline and no override in the stats table.{hint} Pass --create to set an override for a task type that has not run yet"
     )

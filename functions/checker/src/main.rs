@@ -1,5 +1,8 @@
 //! Wiring only. Triggered every 10 minutes by an EventBridge schedule; the time comes from the
 //! clock, whatever the payload.
+// The checker's future (a tick over four ports, each call an SDK future) nests deeper than the
+// compiler's default layout depth.
+#![recursion_limit = "256"]
 
 use lambda_runtime::{Error, LambdaEvent, run, service_fn, tracing};
 use overrun_app::check::{CheckPorts, Tick};

@@ -88,7 +88,7 @@ fn parse_baseline(reader: &ItemReader<'_>) -> Result<Option<Baseline>, StoreErro
 
 /// A limits item: the type's baseline and override, and the window histogram, which is read
 /// apart: a malformed window is reported (the second error) and the type keeps its baseline.
-fn parse_limits(item: &Item) -> Result<((TaskType, TaskLimits), Option<StoreError>), StoreError> {
+pub(crate) fn parse_limits(item: &Item) -> Result<((TaskType, TaskLimits), Option<StoreError>), StoreError> {
     let reader = ItemReader::new(item, &[st::PK, st::SK]);
     let task = TaskType::new(reader.string(st::SK)?).map_err(|e| reader.invalid(e))?;
     let task_override = Override {
@@ -150,7 +150,7 @@ fn parse_aggregate(item: &Item) -> Result<(TaskType, DayAggregate), StoreError> 
 
 impl DynamoStatsStore {
     /// Every `LIMITS` item, unparsed.
-    async fn limits_items(&self) -> Result<Vec<Item>, StoreError> {
+    pub(crate) async fn limits_items(&self) -> Result<Vec<Item>, StoreError> {
         let query = self
             .client
             .query()

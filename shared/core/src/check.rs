@@ -13,7 +13,7 @@ use crate::overrides::{
 };
 use crate::recent::PerRunLimits;
 use crate::tailored::PreparedWindow;
-use crate::time::EpochMs;
+use crate::time::{EpochMs, TickInterval};
 
 /// A run the run store lists as running, with the levels already claimed for it.
 #[derive(Debug, Clone, PartialEq)]
@@ -162,12 +162,12 @@ pub fn assess_running(
 /// A run's own limits, from its type's window and its recent runs, when recent runs are on and
 /// it has some; its type's limits otherwise. An operator's fixed limit is the type's whatever
 /// its recent runs; an operator's k is the price its own limit is computed at.
-fn own_limits<'t>(
+fn own_limits(
     run: &RunningRun,
     effective: EffectiveLimits,
     window: Option<&DurationHistogram>,
     settings: &CheckSettings,
-    prepared: std::collections::hash_map::Entry<'_, &'t TaskType, Option<PreparedWindow>>,
+    prepared: std::collections::hash_map::Entry<'_, &TaskType, Option<PreparedWindow>>,
 ) -> (EffectiveLimits, Vec<u64>, f64) {
     let type_limits = (effective, Vec::new(), 0.0);
     let price = match effective.source {
@@ -244,6 +244,42 @@ pub fn check_running(
         }
     }
     outcome
+}
+
+/// Consecutive checks of one run with the same verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TickSpan {
+    pub first: EpochMs,
+    pub last: EpochMs,
+    pub ticks: u64,
+    /// The highest level the run was past at those checks (`None`: within its limit).
+    pub level: Option<Level>,
+}
+
+/// The verdict of every check that saw a run that started at `start`, up to `until` (its end,
+/// exclusive, or now, inclusive when `inclusive`), judged by `thresholds`: the checks fall on
+/// multiples of `interval`, and a run is seen by the checks after its start while it runs.
+pub fn tick_verdicts(
+    start: EpochMs,
+    until: EpochMs,
+    inclusive: bool,
+    interval: TickInterval,
+    thresholds: &Thresholds,
+) -> Vec<TickSpan> {
+    let mut spans: Vec<TickSpan> = Vec::new();
+    let mut tick = interval.first_tick_at_or_after(start);
+    while tick < until || (inclusive && tick == until) {
+        let level = thresholds.crossed_at(start, tick).last();
+        match spans.last_mut() {
+            Some(span) if span.level == level => {
+                span.last = tick;
+                span.ticks += 1;
+            }
+            _ => spans.push(TickSpan { first: tick, last: tick, ticks: 1, level }),
+        }
+        tick += interval.as_ms();
+    }
+    spans
 }
 
 #[cfg(test)]
@@ -415,5 +451,25 @@ mod tests {
         );
         assert_eq!(judgement.limits.source, LimitSource::OverrideK(1.0));
         assert_eq!(judgement.thresholds.warning_ms, at_price_one.upper_ms);
+    }
+
+    #[test]
+    fn tick_verdicts_group_the_checks_a_run_went_through_by_level() {
+        let thresholds = Thresholds { warning_ms: 25_000.0, critical_ms: 50_000.0 };
+        let interval = TickInterval::from_seconds(10).unwrap();
+        // Started at 3 s: seen at 10, 20 (within), 30, 40, 50 (past 25 s), 60 (past 50 s).
+        let spans = tick_verdicts(3_000, 60_000, true, interval, &thresholds);
+        let got: Vec<_> = spans.iter().map(|s| (s.first, s.last, s.ticks, s.level)).collect();
+        assert_eq!(
+            got,
+            vec![
+                (10_000, 20_000, 2, None),
+                (30_000, 50_000, 3, Some(Level::Warning)),
+                (60_000, 60_000, 1, Some(Level::Critical)),
+            ]
+        );
+        // A run that ended at 60 s was not seen by the check at 60 s.
+        assert_eq!(tick_verdicts(3_000, 60_000, false, interval, &thresholds).len(), 2);
+        assert!(tick_verdicts(3_000, 9_000, true, interval, &thresholds).is_empty());
     }
 }

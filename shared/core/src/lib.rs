@@ -25,6 +25,7 @@ pub mod nightly;
 pub mod overrides;
 pub mod ports;
 pub mod recent;
+pub mod records;
 pub mod replay;
 pub mod rng;
 pub mod short;

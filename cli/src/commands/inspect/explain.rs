@@ -1,0 +1,326 @@
+//! `overrun explain TASK RUN_ID`: why a run did or did not alert — the limits it is held to and
+//! what they are made of (its type's window, its recent runs, its cohort's pace, an override),
+//! the verdict of every check that saw it, and the messages sent about it.
+
+use std::collections::{BTreeSet, HashMap};
+
+use overrun_core::check::{Judgement, RunningRun, Standing, TickSpan, assess_running, tick_verdicts};
+use overrun_core::cohort;
+use overrun_core::detect::AlertedLevels;
+use overrun_core::humanize::{duration, utc_minute};
+use overrun_core::ports::StatsStore;
+use overrun_core::records::RunRecord;
+use overrun_core::{EpochMs, Level, RunId, TaskType};
+use serde_json::{Value, json};
+
+use super::{Tables, delivery_words, level_words, rfc3339, warn_malformed};
+use crate::commands::aws::{AwsArgs, runtime};
+use crate::error::CliError;
+
+pub struct ExplainRequest {
+    pub aws: AwsArgs,
+    pub task_type: String,
+    pub run_id: String,
+    pub now: EpochMs,
+    pub json: bool,
+}
+
+/// Everything the explanation says.
+struct Explanation {
+    record: RunRecord,
+    start: EpochMs,
+    standing: Standing,
+    /// Until its end, or now.
+    spans: Vec<TickSpan>,
+    interval_ms: i64,
+    method: String,
+    min_samples: u64,
+    window_days: u32,
+}
+
+pub fn run(request: &ExplainRequest, out: &mut impl std::io::Write) -> Result<(), CliError> {
+    let aws = &request.aws;
+    let task = TaskType::new(&request.task_type).map_err(CliError::invalid)?;
+    let run_id = RunId::new(&request.run_id).map_err(CliError::invalid)?;
+    let explanation = runtime()?.block_on(async {
+        let tables = Tables::open(aws).await?;
+        let record = tables.inspector.run(&task, &run_id).await.map_err(|e| aws.error(e))?;
+        let Some(record) = record else {
+            return Err(CliError::NotFound(format!(
+                "no run \"{run_id}\" of task type \"{task}\" in {} (runs are kept {} days after they end)",
+                tables.config.runs_table, tables.config.retention_days
+            )));
+        };
+        let Some(start) = record.start else {
+            return Err(CliError::NotFound(format!(
+                "run \"{run_id}\" of \"{task}\" has a finish but its start never arrived: it was never checked"
+            )));
+        };
+        let (limits, stretches) = judged_by(&tables, &record).await.map_err(|e| aws.error(e))?;
+        let settings = tables.config.check_settings();
+        let running = running_view(&record, start);
+        let at = record.end.unwrap_or(request.now).min(request.now);
+        let standing = assess_running(at, std::slice::from_ref(&running), &limits, &stretches, &settings)
+            .pop()
+            .unwrap_or(Standing::WithoutLimits);
+        let policy = tables.config.policy;
+        let spans = match &standing {
+            Standing::Judged(judgement) => {
+                let (until, inclusive) = record.end.map_or((request.now, true), |end| (end, false));
+                tick_verdicts(start, until, inclusive, policy.check_interval(), &judgement.thresholds)
+            }
+            _ => Vec::new(),
+        };
+        Ok(Explanation {
+            record,
+            start,
+            standing,
+            spans,
+            interval_ms: policy.check_interval().as_ms(),
+            method: policy.method().name().to_owned(),
+            min_samples: policy.min_samples(),
+            window_days: policy.window_days(),
+        })
+    })?;
+    let written = if request.json {
+        write_json(&explanation, request.now, out)
+    } else {
+        write_human(&explanation, request.now, out)
+    };
+    written.map_err(CliError::Output)
+}
+
+/// The limits of the run's type and its cohort's members' types, and its cohort's stretch, as
+/// the checker reads them.
+async fn judged_by(
+    tables: &Tables,
+    record: &RunRecord,
+) -> Result<
+    (HashMap<TaskType, overrun_core::check::TaskLimits>, HashMap<overrun_core::CohortId, f64>),
+    overrun_core::ports::StoreError,
+> {
+    let cohorts: Vec<_> = record.cohort.iter().cloned().collect();
+    let (members, malformed) = tables.stats.cohort_members(&cohorts).await?;
+    warn_malformed(&malformed);
+    let task_types: Vec<TaskType> = std::iter::once(record.task_type.clone())
+        .chain(members.values().flatten().map(|m| m.task_type.clone()))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let (limits, malformed) = tables.stats.task_limits(&task_types).await?;
+    warn_malformed(&malformed);
+    let stretches =
+        members.iter().map(|(c, finished)| (c.clone(), cohort::stretch(finished, &limits))).collect();
+    Ok((limits, stretches))
+}
+
+fn running_view(record: &RunRecord, start: EpochMs) -> RunningRun {
+    let mut alerted = AlertedLevels::default();
+    for (level, _) in &record.alerts {
+        alerted.insert(*level);
+    }
+    RunningRun {
+        task_type: record.task_type.clone(),
+        run_id: record.run_id.clone(),
+        start,
+        alerted,
+        undelivered: Vec::new(),
+        cohort: record.cohort.clone(),
+        recent_ms: record.recent_ms.clone(),
+    }
+}
+
+/// One sentence: did it alert, and why (not).
+fn verdict(e: &Explanation) -> String {
+    let alerted: Vec<&str> = e.record.alerts.iter().map(|(level, _)| level.as_str()).collect();
+    match &e.standing {
+        Standing::Muted { until } => {
+            format!("Not judged: its task type is muted until {}.", utc_minute(*until))
+        }
+        Standing::WithoutLimits => format!(
+            "Not judged: its task type has no baseline yet (one needs at least {} succeeded runs in the last {} days), no override limit, and no fallback limit (OVERRUN_FALLBACK_LIMIT_SECONDS) is set.",
+            e.min_samples, e.window_days
+        ),
+        Standing::Judged(_) if !alerted.is_empty() => format!("It alerted: {}.", alerted.join(" then ")),
+        Standing::Judged(j) => {
+            let reached = e.spans.iter().filter_map(|s| s.level).max();
+            match (reached, e.record.end) {
+                (Some(level), _) => format!(
+                    "No alert is recorded, yet by today's limits a check saw it past its {level} limit: its limits were wider when it ran (they change each night), or the check that would have alerted failed (see `overrun alerts`)."
+                ),
+                (None, Some(end)) => format!(
+                    "No alert: it finished after {}, within its limit of {}.",
+                    duration((end - e.start) as f64),
+                    duration(j.thresholds.warning_ms)
+                ),
+                (None, None) => format!(
+                    "No alert yet: it is within its limit of {}; the first check after {} would warn.",
+                    duration(j.thresholds.warning_ms),
+                    utc_minute(e.start + j.thresholds.first_exceeding_elapsed_ms(Level::Warning))
+                ),
+            }
+        }
+    }
+}
+
+fn limit_parts(j: &Judgement, e: &Explanation) -> Vec<String> {
+    let mut parts = Vec::new();
+    parts.push(format!(
+        "limits: warning past {}, critical past {} ({})",
+        duration(j.thresholds.warning_ms),
+        duration(j.thresholds.critical_ms),
+        j.limits.source
+    ));
+    if let Some(b) = j.limits.baseline {
+        parts.push(format!(
+            "baseline: {} succeeded runs of the last {} days, expected {}, σ {} (method {}, computed {})",
+            b.n,
+            e.window_days,
+            duration(b.expected_ms),
+            duration(b.sigma_ms),
+            e.method,
+            utc_minute(b.computed_at)
+        ));
+    }
+    if !j.recent_ms.is_empty() {
+        let recent: Vec<String> = j.recent_ms.iter().map(|&ms| duration(ms as f64)).collect();
+        parts.push(format!(
+            "its own limit: the window's runs together with its type's {} latest runs before it started ({}), {:.0}% of the weight",
+            j.recent_ms.len(),
+            recent.join(", "),
+            100.0 * j.recent_weight
+        ));
+    }
+    if j.cohort_stretch > 1.0 {
+        parts.push(format!(
+            "cohort {}: its finished members ran ×{:.2} their usual time, so its limits stretch as much",
+            e.record.cohort.as_ref().map(|c| c.as_str()).unwrap_or("?"),
+            j.cohort_stretch
+        ));
+    } else if let Some(cohort) = &e.record.cohort {
+        parts.push(format!("cohort {cohort}: not running slow as a whole (no stretch)"));
+    }
+    parts
+}
+
+fn write_human(e: &Explanation, now: EpochMs, out: &mut impl std::io::Write) -> std::io::Result<()> {
+    let r = &e.record;
+    match (r.end, r.status) {
+        (Some(end), status) => writeln!(
+            out,
+            "{} {}: started {}, {} at {} after {}",
+            r.task_type,
+            r.run_id,
+            utc_minute(e.start),
+            status.map(|s| s.as_str()).unwrap_or("finished"),
+            utc_minute(end),
+            duration((end - e.start) as f64)
+        )?,
+        (None, _) => writeln!(
+            out,
+            "{} {}: running since {} ({})",
+            r.task_type,
+            r.run_id,
+            utc_minute(e.start),
+            duration((now - e.start) as f64)
+        )?,
+    }
+    writeln!(out, "{}", verdict(e))?;
+    if let Standing::Judged(j) = &e.standing {
+        for part in limit_parts(j, e) {
+            writeln!(out, "  {part}")?;
+        }
+        writeln!(
+            out,
+            "Checks every {} (judged by the limits in force now; the nightly job recomputes them each night):",
+            duration(e.interval_ms as f64)
+        )?;
+        if e.spans.is_empty() {
+            writeln!(out, "  none: no check fell while it ran")?;
+        }
+        for span in &e.spans {
+            let range = if span.ticks == 1 {
+                utc_minute(span.first)
+            } else {
+                format!("{} – {}", utc_minute(span.first), utc_minute(span.last))
+            };
+            let verdict = match span.level {
+                None => "within its limit".to_owned(),
+                Some(level) => format!("past its {level} limit"),
+            };
+            writeln!(
+                out,
+                "  {range}  {} check{}  {verdict}",
+                span.ticks,
+                if span.ticks == 1 { "" } else { "s" }
+            )?;
+        }
+    }
+    let messages: Vec<(String, &overrun_core::records::ClaimRecord)> = r
+        .alerts
+        .iter()
+        .map(|(level, claim)| (level.to_string(), claim))
+        .chain(r.resolution.iter().map(|claim| ("resolved".to_owned(), claim)))
+        .collect();
+    if !messages.is_empty() {
+        writeln!(out, "Messages:")?;
+        for (kind, claim) in messages {
+            let subject = claim.subject.as_deref().map(|s| format!(": {s}")).unwrap_or_default();
+            writeln!(out, "  {kind}: {}{subject}", delivery_words(claim, now))?;
+        }
+    }
+    Ok(())
+}
+
+fn write_json(e: &Explanation, now: EpochMs, out: &mut impl std::io::Write) -> std::io::Result<()> {
+    let r = &e.record;
+    let judged = match &e.standing {
+        Standing::Judged(j) => json!({
+            "state": "judged",
+            "limit_s": j.thresholds.warning_ms / 1_000.0,
+            "critical_s": j.thresholds.critical_ms / 1_000.0,
+            "limit_source": j.limits.source.to_string(),
+            "baseline": j.limits.baseline.map(|b| json!({
+                "n": b.n, "expected_s": b.expected_ms / 1_000.0, "sigma_s": b.sigma_ms / 1_000.0,
+                "limit_s": b.upper_ms / 1_000.0, "computed_at": rfc3339(b.computed_at),
+            })),
+            "recent_s": j.recent_ms.iter().map(|&ms| ms as f64 / 1_000.0).collect::<Vec<_>>(),
+            "recent_weight": j.recent_weight,
+            "cohort_stretch": j.cohort_stretch,
+        }),
+        Standing::Muted { until } => json!({ "state": "muted", "muted_until": rfc3339(*until) }),
+        Standing::WithoutLimits => json!({ "state": "without_limits" }),
+    };
+    let claims: Vec<Value> = r
+        .alerts
+        .iter()
+        .map(|(level, claim)| (level.as_str(), claim))
+        .chain(r.resolution.iter().map(|claim| ("resolved", claim)))
+        .map(|(kind, claim)| {
+            json!({
+                "kind": kind,
+                "delivery": claim.delivery(now).as_str(),
+                "claimed_at": (claim.claimed_at > 0).then(|| rfc3339(claim.claimed_at)),
+                "delivered_at": claim.delivered_at.map(rfc3339),
+                "alert_id": claim.alert_id,
+                "subject": claim.subject,
+            })
+        })
+        .collect();
+    let value = json!({
+        "task_type": r.task_type.as_str(),
+        "run_id": r.run_id.as_str(),
+        "start": rfc3339(e.start),
+        "end": r.end.map(rfc3339),
+        "status": r.status.map(|s| s.as_str()),
+        "cohort": r.cohort.as_ref().map(|c| c.as_str()),
+        "verdict": verdict(e),
+        "judged_by": judged,
+        "checks": e.spans.iter().map(|s| json!({
+            "first": rfc3339(s.first), "last": rfc3339(s.last), "checks": s.ticks,
+            "level": level_words(s.level),
+        })).collect::<Vec<_>>(),
+        "messages": claims,
+    });
+    writeln!(out, "{value}")
+}

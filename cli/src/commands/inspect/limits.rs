@@ -1,0 +1,133 @@
+//! `overrun limits [TASK…]`: each task type's baseline and the limits the checker holds its runs
+//! to now (its override applied), as the nightly job last computed them.
+
+use overrun_core::humanize::utc_minute;
+use overrun_core::overrides::{EffectiveLimits, LimitParts, effective_limits};
+use overrun_core::records::LimitsRecord;
+use serde_json::{Value, json};
+
+use super::{Tables, maybe_duration, override_words, rfc3339, table, warn_malformed};
+use crate::commands::aws::{AwsArgs, runtime};
+use crate::error::CliError;
+use crate::suggest::nearest_names;
+
+pub struct LimitsRequest {
+    pub aws: AwsArgs,
+    /// Only these task types (all when empty); an unknown one is refused with the nearest names.
+    pub tasks: Vec<String>,
+    pub json: bool,
+}
+
+pub fn run(request: &LimitsRequest, out: &mut impl std::io::Write) -> Result<(), CliError> {
+    let aws = &request.aws;
+    let (tables, listing) = runtime()?.block_on(async {
+        let tables = Tables::open(aws).await?;
+        let listing = tables.inspector.limits().await.map_err(|e| aws.error(e))?;
+        Ok::<_, CliError>((tables, listing))
+    })?;
+    warn_malformed(&listing.malformed);
+    let known: Vec<&str> = listing.items.iter().map(|r| r.task_type.as_str()).collect();
+    for task in &request.tasks {
+        if !known.contains(&task.as_str()) {
+            return Err(CliError::NotFound(format!(
+                "task type {task:?} has no baseline and no override in {}.{}",
+                tables.config.stats_table,
+                nearest_names(task, &known)
+                    .map(|names| format!(" Did you mean {names}?"))
+                    .unwrap_or_default()
+            )));
+        }
+    }
+    let chosen: Vec<&LimitsRecord> = listing
+        .items
+        .iter()
+        .filter(|r| request.tasks.is_empty() || request.tasks.iter().any(|t| t == r.task_type.as_str()))
+        .collect();
+    let rules = tables.config.check_settings().rules;
+    let rows: Vec<(&LimitsRecord, Option<EffectiveLimits>)> = chosen
+        .into_iter()
+        .map(|record| {
+            let parts = LimitParts {
+                baseline: record.limits.baseline.as_ref(),
+                window: record.limits.window.as_ref(),
+                task_override: record.limits.task_override.as_ref(),
+            };
+            (record, effective_limits(parts, &rules))
+        })
+        .collect();
+    let written = if request.json { write_json(&rows, out) } else { write_human(&rows, out) };
+    written.map_err(CliError::Output)
+}
+
+fn write_human(
+    rows: &[(&LimitsRecord, Option<EffectiveLimits>)],
+    out: &mut impl std::io::Write,
+) -> std::io::Result<()> {
+    if rows.is_empty() {
+        return writeln!(
+            out,
+            "no task type has a baseline or an override yet: baselines appear after the first nightly run with enough succeeded runs"
+        );
+    }
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|(record, effective)| {
+            let baseline = record.limits.baseline.as_ref();
+            vec![
+                record.task_type.to_string(),
+                maybe_duration(baseline.map(|b| b.expected_ms)),
+                maybe_duration(baseline.map(|b| b.sigma_ms)),
+                maybe_duration(effective.map(|e| e.thresholds.warning_ms)),
+                maybe_duration(effective.map(|e| e.thresholds.critical_ms)),
+                baseline.map(|b| b.n.to_string()).unwrap_or_else(|| "—".into()),
+                record.method.clone().unwrap_or_else(|| "—".into()),
+                baseline.map(|b| utc_minute(b.computed_at)).unwrap_or_else(|| "—".into()),
+                record.limits.task_override.as_ref().map(override_words).unwrap_or_else(|| "—".into()),
+            ]
+        })
+        .collect();
+    table(
+        out,
+        &["TASK", "EXPECTED", "σ", "LIMIT", "CRITICAL", "N", "METHOD", "COMPUTED", "OVERRIDE"],
+        &cells,
+    )?;
+    if rows.iter().any(|(r, _)| r.limits.window.is_some()) {
+        writeln!(
+            out,
+            "\nWith recent runs on, each running run of a tailored type is held to its own limit, from this window and its type's latest runs: `overrun status` shows it."
+        )?;
+    }
+    Ok(())
+}
+
+fn write_json(
+    rows: &[(&LimitsRecord, Option<EffectiveLimits>)],
+    out: &mut impl std::io::Write,
+) -> std::io::Result<()> {
+    let values: Vec<Value> = rows
+        .iter()
+        .map(|(record, effective)| {
+            let baseline = record.limits.baseline.as_ref();
+            let task_override = record.limits.task_override.as_ref();
+            json!({
+                "task_type": record.task_type.as_str(),
+                "expected_s": baseline.map(|b| b.expected_ms / 1_000.0),
+                "sigma_s": baseline.map(|b| b.sigma_ms / 1_000.0),
+                "baseline_limit_s": baseline.map(|b| b.upper_ms / 1_000.0),
+                "limit_s": effective.map(|e| e.thresholds.warning_ms / 1_000.0),
+                "critical_s": effective.map(|e| e.thresholds.critical_ms / 1_000.0),
+                "limit_source": effective.map(|e| e.source.to_string()),
+                "n": baseline.map(|b| b.n),
+                "method": record.method,
+                "computed_at": baseline.map(|b| rfc3339(b.computed_at)),
+                "override": task_override.map(|o| json!({
+                    "k": o.k,
+                    "limit_s": o.limit_ms.map(|ms| ms / 1_000.0),
+                    "mute_until": o.mute_until.map(rfc3339),
+                    "short_fraction": o.short_fraction,
+                })),
+            })
+        })
+        .collect();
+    writeln!(out, "{}", Value::Array(values))
+}

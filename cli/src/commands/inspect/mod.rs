@@ -1,0 +1,129 @@
+//! Read-only views of what the deployed system believes, from its tables: `overrun status`,
+//! `limits`, `alerts` and `explain`; and `overrun close`, for a run whose finish was lost.
+//! Everything is judged by the same code the checker runs, with the settings read from the
+//! environment as the functions read them.
+
+pub mod alerts;
+pub mod close;
+pub mod explain;
+pub mod limits;
+pub mod status;
+
+use overrun_aws::{Config, DynamoInspector, DynamoRunStore, DynamoStatsStore};
+use overrun_core::humanize::{duration, utc_minute};
+use overrun_core::overrides::Override;
+use overrun_core::records::ClaimRecord;
+use overrun_core::{EpochMs, Level};
+
+use crate::commands::aws::{AwsArgs, aws_sdk_dynamodb_client};
+use crate::error::CliError;
+
+/// The deployed tables, read through the functions' own adapters.
+pub struct Tables {
+    pub config: Config,
+    pub runs: DynamoRunStore,
+    pub stats: DynamoStatsStore,
+    pub inspector: DynamoInspector,
+}
+
+impl Tables {
+    pub async fn open(aws: &AwsArgs) -> Result<Self, CliError> {
+        let config = aws.config()?;
+        let client = aws_sdk_dynamodb_client(aws).await;
+        let runs = DynamoRunStore::new(
+            client.clone(),
+            &config.runs_table,
+            &config.stats_table,
+            config.policy,
+            config.retention_days,
+            Default::default(),
+        );
+        let stats = DynamoStatsStore::new(
+            client.clone(),
+            &config.stats_table,
+            config.policy,
+            config.retention_days,
+            Default::default(),
+        );
+        let inspector = DynamoInspector::new(client, &config.runs_table, &config.stats_table);
+        Ok(Self { config, runs, stats, inspector })
+    }
+}
+
+/// `12m 05s`, or `—` for a limit that is not there.
+pub fn maybe_duration(ms: Option<f64>) -> String {
+    ms.map(duration).unwrap_or_else(|| "—".to_owned())
+}
+
+/// A time as an RFC 3339 string for JSON.
+pub fn rfc3339(at: EpochMs) -> String {
+    let seconds = at.div_euclid(1_000);
+    time::OffsetDateTime::from_unix_timestamp(seconds)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_else(|| at.to_string())
+}
+
+/// How a claim stands, in words: `delivered 10:02 UTC`, `sending (lease to …)`, `pending`.
+pub fn delivery_words(claim: &ClaimRecord, now: EpochMs) -> String {
+    use overrun_core::records::Delivery;
+    match (claim.delivery(now), claim.delivered_at) {
+        (Delivery::Delivered, Some(at)) => format!("delivered {}", utc_minute(at)),
+        (Delivery::Delivered, None) => "delivered".to_owned(),
+        (Delivery::Sending { lease_ends }, _) => format!("sending (lease until {})", utc_minute(lease_ends)),
+        (Delivery::Overdue, _) => "pending: the next check sends it again".to_owned(),
+    }
+}
+
+/// An override in words, as `override --list` says it.
+pub fn override_words(o: &Override) -> String {
+    let mut parts = Vec::new();
+    if let Some(k) = o.k {
+        parts.push(format!("k = {k}"));
+    }
+    if let Some(limit) = o.limit_ms {
+        parts.push(format!("fixed limit {}", duration(limit)));
+    }
+    if let Some(until) = o.mute_until {
+        parts.push(format!("muted until {}", utc_minute(until)));
+    }
+    match o.short_fraction {
+        Some(fraction) if fraction > 0.0 => {
+            parts.push(format!("too-short notices below {fraction} × expected"))
+        }
+        Some(_) => parts.push("no too-short notices".to_owned()),
+        None => {}
+    }
+    parts.join(", ")
+}
+
+pub fn level_words(level: Option<Level>) -> &'static str {
+    level.map(Level::as_str).unwrap_or("within")
+}
+
+/// Writes `rows` as left-aligned columns under `header`.
+pub fn table(out: &mut impl std::io::Write, header: &[&str], rows: &[Vec<String>]) -> std::io::Result<()> {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let padded: Vec<String> =
+            cells.iter().zip(&widths).map(|(cell, width)| format!("{cell:<width$}")).collect();
+        padded.join("  ").trim_end().to_owned()
+    };
+    writeln!(out, "{}", line(header.to_vec()))?;
+    for row in rows {
+        writeln!(out, "{}", line(row.iter().map(String::as_str).collect()))?;
+    }
+    Ok(())
+}
+
+/// Items the tables hold that could not be read: said on stderr, never silently dropped.
+pub fn warn_malformed(errors: &[overrun_core::ports::StoreError]) {
+    for error in errors {
+        eprintln!("overrun: warning: skipping an item that cannot be read: {error}");
+    }
+}

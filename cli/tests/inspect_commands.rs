@@ -1,0 +1,186 @@
+//! `overrun status`, `limits`, `alerts`, `explain` and `close` against the local AWS endpoint
+//! (moto): what the deployed system believes, read back as an operator would.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use overrun_core::ports::{RunStarted, RunStore};
+use overrun_core::{RunId, TaskType};
+use overrun_integration_tests::Stack;
+use predicates::str::contains;
+use serde_json::Value;
+
+mod aws_cli;
+use aws_cli::{overrun, recent_history};
+
+fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64
+}
+
+async fn start(stack: &Stack, task: &str, run: &str, start: i64) {
+    let event = RunStarted {
+        task_type: TaskType::new(task).unwrap(),
+        run_id: RunId::new(run).unwrap(),
+        start,
+        cohort: None,
+    };
+    stack.adapters.runs.record_start(&event).await.unwrap();
+}
+
+/// One checker tick now, through the functions' own code, which must succeed.
+async fn check_now(stack: &Stack) {
+    let settings = stack.config.check_settings();
+    let tick = overrun_app::check::Tick {
+        now: now_ms(),
+        owner: "tick",
+        settings: &settings,
+        policy: &stack.config.policy,
+    };
+    let notifier = stack.notifier();
+    let ports = overrun_app::check::CheckPorts {
+        runs: &stack.adapters.runs,
+        stats: &stack.adapters.stats,
+        outbox: &stack.adapters.outbox,
+        notifier: &notifier,
+    };
+    let report = overrun_app::check::handle(&tick, &ports).await;
+    assert!(!report.failed(), "{report:?}");
+}
+
+/// Baselines for "etl" (six runs of about 10 minutes), a run three hours in (stuck), one a
+/// minute in, and one of a type with no baseline; one checker tick has alerted on the stuck run.
+async fn deployed_state() -> Stack {
+    let stack = Stack::new().await;
+    let mut backfill = overrun(&stack, &["backfill", "-"]);
+    backfill.write_stdin(recent_history());
+    backfill.assert().success();
+    let now = now_ms();
+    start(&stack, "etl", "stuck", now - 3 * 3_600_000).await;
+    start(&stack, "brand-new", "first", now - 300_000).await;
+    check_now(&stack).await;
+    stack
+}
+
+fn json_of(output: &[u8]) -> Value {
+    serde_json::from_slice(output).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(output)))
+}
+
+#[tokio::test]
+async fn status_lists_running_runs_riskiest_first_and_flags_the_stuck_one() {
+    let stack = deployed_state().await;
+    let human = overrun(&stack, &["status"]).assert().success().get_output().stdout.clone();
+    let human = String::from_utf8(human).unwrap();
+    assert!(human.starts_with("3 runs running at"), "{human}");
+    let rows: Vec<&str> = human.lines().skip(2).take(3).collect();
+    assert!(
+        rows[0].starts_with("etl") && rows[0].contains("stuck") && rows[0].contains("critical"),
+        "{human}"
+    );
+    assert!(rows[0].contains("warning sent, critical sent"), "{human}");
+    assert!(rows[1].contains("etl-now") && rows[1].contains("within"), "{human}");
+    assert!(rows[2].contains("brand-new") && rows[2].contains("no limit yet"), "{human}");
+    assert!(human.contains("! etl stuck: stuck? past its critical limit"), "{human}");
+
+    let output = overrun(&stack, &["status", "--json"]).assert().success().get_output().stdout.clone();
+    let status = json_of(&output);
+    let running = status["running"].as_array().unwrap();
+    assert_eq!(running[0]["run_id"], "stuck");
+    assert_eq!(running[0]["level"], "critical");
+    assert!(running[0]["share_used"].as_f64().unwrap() > 2.0);
+    assert_eq!(running[0]["alerts"][1]["delivered"], true);
+    assert_eq!(running[2]["state"], "without_limits");
+}
+
+#[tokio::test]
+async fn limits_shows_each_baseline_and_override_and_refuses_an_unknown_type_with_the_nearest_name() {
+    let stack = deployed_state().await;
+    overrun(&stack, &["override", "etl", "--limit", "45m"]).assert().success();
+    overrun(&stack, &["limits"])
+        .assert()
+        .success()
+        .stdout(contains("TASK"))
+        .stdout(contains("tailored"))
+        .stdout(contains("fixed limit 45m 00s"));
+    let output = overrun(&stack, &["limits", "etl", "--json"]).assert().success().get_output().stdout.clone();
+    let limits = json_of(&output);
+    assert_eq!(limits[0]["n"], 6);
+    assert_eq!(limits[0]["method"], "tailored");
+    assert_eq!(limits[0]["limit_s"], 2_700.0, "the override's fixed limit is the one in force");
+    assert_eq!(limits[0]["critical_s"], 5_400.0);
+    assert!(limits[0]["baseline_limit_s"].as_f64().unwrap() < 2_700.0);
+    overrun(&stack, &["limits", "etk"]).assert().code(4).stderr(contains("Did you mean etl?"));
+}
+
+#[tokio::test]
+async fn alerts_lists_what_was_sent_with_its_delivery_state() {
+    let stack = deployed_state().await;
+    overrun(&stack, &["alerts", "--since", "1h"])
+        .assert()
+        .success()
+        .stdout(contains("warning"))
+        .stdout(contains("critical"))
+        .stdout(contains("delivered"));
+    let output = overrun(&stack, &["alerts", "--json"]).assert().success().get_output().stdout.clone();
+    let lines: Vec<Value> =
+        String::from_utf8(output).unwrap().lines().map(|l| json_of(l.as_bytes())).collect();
+    let kinds: Vec<&str> = lines.iter().map(|m| m["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, vec!["warning", "critical"]);
+    assert!(lines.iter().all(|m| m["delivery"] == "delivered" && m["about"] == "stuck"));
+    assert_eq!(lines[0]["alert_id"], "etl/stuck/warning");
+}
+
+#[tokio::test]
+async fn explain_says_why_a_run_alerted_or_not_with_its_limit_parts_and_each_checks_verdict() {
+    let stack = deployed_state().await;
+    overrun(&stack, &["explain", "etl", "stuck"])
+        .assert()
+        .success()
+        .stdout(contains("It alerted: warning then critical."))
+        .stdout(contains("its own limit: the window's runs together with its type's 3 latest runs"))
+        .stdout(contains("within its limit"))
+        .stdout(contains("past its warning limit"))
+        .stdout(contains("past its critical limit"))
+        .stdout(contains("warning: delivered"));
+    overrun(&stack, &["explain", "etl", "etl-now"]).assert().success().stdout(contains("No alert yet"));
+    overrun(&stack, &["explain", "brand-new", "first"])
+        .assert()
+        .success()
+        .stdout(contains("Not judged: its task type has no baseline yet"));
+    let output = overrun(&stack, &["explain", "etl", "etl-3", "--json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let finished = json_of(&output);
+    assert_eq!(finished["status"], "succeeded");
+    assert!(
+        finished["verdict"].as_str().unwrap().starts_with("No alert: it finished after 10m 03s"),
+        "{finished}"
+    );
+    overrun(&stack, &["explain", "etl", "nope"]).assert().code(4).stderr(contains("no run \"nope\""));
+}
+
+#[tokio::test]
+async fn close_finishes_a_stuck_run_once_and_the_checker_then_sends_resolved() {
+    let stack = deployed_state().await;
+    overrun(&stack, &["close", "etl", "stuck", "--status", "failed", "--end", "now"])
+        .assert()
+        .success()
+        .stdout(contains("closed etl stuck: failed at"))
+        .stdout(contains("the next check sends \"resolved\""));
+    overrun(&stack, &["close", "etl", "stuck", "--status", "succeeded", "--end", "now"])
+        .assert()
+        .code(2)
+        .stderr(contains("already finished: failed"));
+    overrun(&stack, &["close", "etl", "ghost", "--status", "failed", "--end", "now"]).assert().code(4);
+    overrun(&stack, &["close", "etl", "etl-now", "--status", "failed", "--end", "2020-01-01T00:00:00Z"])
+        .assert()
+        .code(2)
+        .stderr(contains("before the run's start"));
+    let output = overrun(&stack, &["status", "--json"]).assert().success().get_output().stdout.clone();
+    let ids: Vec<Value> =
+        json_of(&output)["running"].as_array().unwrap().iter().map(|r| r["run_id"].clone()).collect();
+    assert!(!ids.contains(&Value::from("stuck")), "{ids:?}");
+    check_now(&stack).await;
+    overrun(&stack, &["alerts", "--since", "1h"]).assert().success().stdout(contains("resolved"));
+}
