@@ -403,11 +403,16 @@ pub(crate) struct PlotArgs {
     pub(crate) method: MethodArgs,
     #[command(flatten)]
     pub(crate) schedule: ScheduleArgs,
-    /// Image size in pixels.
+    /// Image width in pixels (480 to 8000).
     #[arg(long, default_value_t = 1200)]
     pub(crate) width: u32,
+    /// Image height in pixels (300 to 8000).
     #[arg(long, default_value_t = 500)]
     pub(crate) height: u32,
+    /// The duration axis: linear, log, or auto (log when the limits span more than ×10, so one
+    /// spike does not squash the rest).
+    #[arg(long, default_value = "auto")]
+    pub(crate) scale: overrun_cli::plot::chart::Scale,
 }
 
 #[derive(Args)]

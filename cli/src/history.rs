@@ -64,6 +64,7 @@ pub fn for_each_row(
         consume: counting,
         number: 0,
         order: ColumnOrder::default(),
+        open: OpenRecord::default(),
     };
     let flow = lines.read_all(&mut reader);
     let skipped = lines.bad.count;
@@ -97,6 +98,25 @@ struct Lines<'a, F> {
     number: u64,
     /// Where the header put each column.
     order: ColumnOrder,
+    /// A record whose quoted field holds a newline, while its lines come in.
+    open: OpenRecord,
+}
+
+/// The most lines one record may span: a quote left open by mistake must not swallow the file.
+const MAX_RECORD_LINES: u64 = 32;
+
+/// The lines of a record with a quoted newline (RFC 4180), put together until its quotes close.
+#[derive(Default)]
+struct OpenRecord {
+    text: Vec<u8>,
+    first_line: u64,
+    lines: u64,
+    /// Quotes seen so far: odd while a quoted field is open (`""` inside one counts two).
+    quotes: usize,
+}
+
+fn quotes_in(line: &[u8]) -> usize {
+    memchr::memchr_iter(b'"', line).count()
 }
 
 impl<F: FnMut(Row<'_>) -> Result<Flow, RowProblem>> Lines<'_, F> {
@@ -108,7 +128,10 @@ impl<F: FnMut(Row<'_>) -> Result<Flow, RowProblem>> Lines<'_, F> {
                 .fill_buf()
                 .map_err(|error| InputError::Read { name: self.source.name(), source: error })?;
             if chunk.is_empty() {
-                return if partial.is_empty() { Ok(Flow::Continue) } else { self.line(&partial, None) };
+                if !partial.is_empty() && self.line(&partial, None)? == Flow::Stop {
+                    return Ok(Flow::Stop);
+                }
+                return self.give_up_open_record();
             }
             let length = chunk.len();
             let Some(last_newline) = memchr::memrchr(b'\n', chunk) else {
@@ -139,7 +162,7 @@ impl<F: FnMut(Row<'_>) -> Result<Flow, RowProblem>> Lines<'_, F> {
         // One UTF-8 check for the whole block instead of two per row; a block that fails (or has
         // quotes) goes line by line so the error names its line.
         let text = match std::str::from_utf8(block) {
-            Ok(text) if memchr::memchr(b'"', block).is_none() => text,
+            Ok(text) if memchr::memchr(b'"', block).is_none() && self.open.lines == 0 => text,
             _ => return self.lines_one_by_one(block),
         };
         let mut start = 0;
@@ -186,9 +209,57 @@ impl<F: FnMut(Row<'_>) -> Result<Flow, RowProblem>> Lines<'_, F> {
     /// One line, without its newline; `fields` when it is already split into exactly five.
     fn line(&mut self, line: &[u8], fields: Option<[&str; 5]>) -> Result<Flow, CliError> {
         self.number += 1;
+        if fields.is_none() && (self.open.lines > 0 || quotes_in(line) % 2 == 1) {
+            return self.continue_record(line);
+        }
+        self.parse(line, fields, self.number)
+    }
+
+    /// A line of a record whose quoted field spans lines: parsed once its quotes close.
+    fn continue_record(&mut self, line: &[u8]) -> Result<Flow, CliError> {
+        if self.open.lines == 0 {
+            self.open.first_line = self.number;
+        } else {
+            self.open.text.push(b'\n');
+        }
+        self.open.text.extend_from_slice(line);
+        self.open.lines += 1;
+        self.open.quotes += quotes_in(line);
+        if self.open.quotes % 2 == 0 {
+            let record = std::mem::take(&mut self.open);
+            return self.parse(&record.text, None, record.first_line);
+        }
+        if self.open.lines >= MAX_RECORD_LINES {
+            return self.give_up_open_record();
+        }
+        Ok(Flow::Continue)
+    }
+
+    /// A quote that never closes (at the end of the input, or after too many lines): its first
+    /// line is bad, and the lines after it are read again each on its own.
+    fn give_up_open_record(&mut self) -> Result<Flow, CliError> {
+        if self.open.lines == 0 {
+            return Ok(Flow::Continue);
+        }
+        let record = std::mem::take(&mut self.open);
+        let mut lines = record.text.split(|&b| b == b'\n');
+        let first = lines.next().unwrap_or_default();
+        if self.parse(first, None, record.first_line)? == Flow::Stop {
+            return Ok(Flow::Stop);
+        }
+        for (number, line) in (record.first_line + 1..).zip(lines) {
+            if self.parse(line, None, number)? == Flow::Stop {
+                return Ok(Flow::Stop);
+            }
+        }
+        Ok(Flow::Continue)
+    }
+
+    /// One record, which starts on line `number`.
+    fn parse(&mut self, line: &[u8], fields: Option<[&str; 5]>, number: u64) -> Result<Flow, CliError> {
         let parsed = match fields {
-            Some(fields) if self.number > 1 => parse_text_fields(self.order.arrange(fields)).map(Line::Row),
-            _ => parse_line(line, self.number == 1, self.order),
+            Some(fields) if number > 1 => parse_text_fields(self.order.arrange(fields)).map(Line::Row),
+            _ => parse_line(line, number == 1, self.order),
         };
         let outcome = match parsed {
             Ok(Line::Row(row)) => (self.consume)(row),
@@ -202,7 +273,7 @@ impl<F: FnMut(Row<'_>) -> Result<Flow, RowProblem>> Lines<'_, F> {
         match outcome {
             Ok(flow) => Ok(flow),
             Err(problem) => {
-                let row = BadRow { line: self.number, problem };
+                let row = BadRow { line: number, problem };
                 if self.skip_bad_rows {
                     self.bad.note(row);
                     Ok(Flow::Continue)
@@ -282,5 +353,59 @@ mod tests {
         assert_eq!(rows.len(), 30_000);
         assert_eq!(bad.count, 1);
         assert_eq!(bad.first[0].line, 20_002);
+    }
+
+    #[test]
+    fn a_quoted_field_may_span_lines_and_is_one_record_on_its_first_line_wherever_buffers_split() {
+        // Every 997th row's run id holds a newline inside quotes: one record over two lines,
+        // refused (a name holds no control character) on its first line; the line numbers of
+        // every row after it stay right, across read buffers.
+        let mut csv = String::from("task_type,run_id,start_epoch_s,end_epoch_s,status\n");
+        let mut line = 1;
+        let mut expected_bad = Vec::new();
+        for i in 0..30_000 {
+            line += 1;
+            if i % 997 == 0 {
+                csv += &format!("etl,\"run\n{i}\",1000,2000,succeeded\n");
+                expected_bad.push(line);
+                line += 1;
+            } else {
+                csv += &format!("etl,run-{i},1000,2000,succeeded\n");
+            }
+        }
+        csv += "etl,run-x,2000,1000,succeeded\n"; // bad on its own line
+        expected_bad.push(line + 1);
+        let mut bad = BadRows::default();
+        let source = Source::Stdin(csv.into_bytes());
+        let options = ReadOptions { skip_bad_rows: true, show_progress: false };
+        let mut rows = 0;
+        let mut lines_of_bad = Vec::new();
+        for_each_row(&source, &options, &mut bad, |row| {
+            row.to_run()?;
+            rows += 1;
+            Ok(Flow::Continue)
+        })
+        .unwrap();
+        assert_eq!(rows, 30_000 - 31);
+        assert_eq!(bad.count, 32);
+        lines_of_bad.extend(bad.first.iter().map(|b| b.line));
+        assert_eq!(lines_of_bad, expected_bad[..REASONS_KEPT]);
+        assert!(bad.first[0].problem.to_string().contains("control character"), "{}", bad.first[0].problem);
+    }
+
+    #[test]
+    fn a_quote_that_never_closes_is_one_bad_line_and_the_rows_after_it_are_read() {
+        let mut csv =
+            String::from("task_type,run_id,start_epoch_s,end_epoch_s,status\n\"etl,r0,1,2,succeeded\n");
+        for i in 1..=50 {
+            csv += &format!("etl,r{i},1,2,succeeded\n");
+        }
+        let (rows, bad) = read(csv.clone().into_bytes(), true).unwrap();
+        assert_eq!((rows.len(), bad.count), (50, 1));
+        assert_eq!(bad.first[0].line, 2);
+        assert!(bad.first[0].problem.to_string().contains("unterminated"));
+        // At the very end of the input, too.
+        let (rows, bad) = read(b"t,r,1,2,succeeded\n\"t,r2,1,2,succeeded\n".to_vec(), true).unwrap();
+        assert_eq!((rows.len(), bad.count, bad.first[0].line), (1, 1, 2));
     }
 }

@@ -141,9 +141,9 @@ pub(crate) fn backtest_request(args: BacktestArgs) -> Result<BacktestRequest, Cl
 }
 
 pub(crate) fn plot_request(args: PlotArgs) -> Result<PlotRequest, CliError> {
-    if !(200..=8_000).contains(&args.width) || !(150..=8_000).contains(&args.height) {
+    if !(480..=8_000).contains(&args.width) || !(300..=8_000).contains(&args.height) {
         return Err(CliError::invalid(format!(
-            "--width must be 200 to 8000 and --height 150 to 8000 pixels, got {}×{}",
+            "--width must be 480 to 8000 and --height 300 to 8000 pixels (smaller would clip the legend and labels), got {}×{}",
             args.width, args.height
         )));
     }
@@ -157,6 +157,7 @@ pub(crate) fn plot_request(args: PlotArgs) -> Result<PlotRequest, CliError> {
         config: args.schedule.apply(ReplayConfig::for_policy(policy))?,
         width: args.width,
         height: args.height,
+        scale: args.scale,
     })
 }
 

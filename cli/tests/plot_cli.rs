@@ -37,8 +37,9 @@ fn svg_plot_draws_every_run_the_nightly_band_and_rings_the_alerted_run() {
     let svg = std::fs::read_to_string(&out).unwrap();
     assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""));
     assert!(svg.trim_end().ends_with("</svg>"));
-    // Nine runs plus six legend dots; one ring around the slow run.
-    assert_eq!(svg.matches("<circle").count(), 9 + 6 + 1, "{svg}");
+    // Nine runs plus seven legend dots; one ring around the slow run.
+    assert_eq!(svg.matches("<circle").count(), 9 + 7 + 1, "{svg}");
+    assert!(svg.contains(">failed or aborted runs</text>") && svg.contains(">run start (UTC)</text>"));
     assert_eq!(svg.matches("class=\"alert\"").count(), 1);
     // Each run with a baseline and recent runs (the default) gets its own limit as a dash.
     assert_eq!(svg.matches("class=\"own-limit\"").count(), 4, "{svg}");
@@ -65,7 +66,7 @@ fn png_plot_of_the_bundled_trace_is_a_png_of_the_asked_size() {
 }
 
 #[test]
-fn an_unknown_task_names_the_busiest_ones_and_a_wrong_extension_is_refused() {
+fn an_unknown_task_names_the_nearest_or_else_the_busiest_and_a_wrong_extension_is_refused() {
     let dir = TempDir::new().unwrap();
     overrun()
         .args(["plot", "-", "--task", "etll", "-o"])
@@ -74,7 +75,21 @@ fn an_unknown_task_names_the_busiest_ones_and_a_wrong_extension_is_refused() {
         .assert()
         .code(2)
         .stderr(contains("no runs of task type \"etll\""))
+        .stderr(contains("Did you mean etl?"));
+    overrun()
+        .args(["plot", "-", "--task", "zzzzzz", "-o"])
+        .arg(dir.path().join("x.svg"))
+        .write_stdin(small_trace())
+        .assert()
+        .code(2)
         .stderr(contains("\"etl\" (9 runs)"));
+    overrun()
+        .args(["plot", "-", "--task", "etl", "--width", "300", "-o"])
+        .arg(dir.path().join("x.svg"))
+        .write_stdin(small_trace())
+        .assert()
+        .code(2)
+        .stderr(contains("--width must be 480 to 8000"));
     overrun()
         .args(["plot", "-", "--task", "etl", "-o"])
         .arg(dir.path().join("x.jpg"))
@@ -83,4 +98,22 @@ fn an_unknown_task_names_the_busiest_ones_and_a_wrong_extension_is_refused() {
         .code(2)
         .stderr(contains("must end in .svg or .png"));
     assert!(!dir.path().join("x.svg").exists() && !dir.path().join("x.jpg").exists());
+}
+
+#[test]
+fn a_task_name_in_any_script_is_drawn_in_the_png_not_replaced_by_question_marks() {
+    let dir = TempDir::new().unwrap();
+    let name = "nächtlicher-Export→Σλ";
+    let csv = small_trace().replace("etl,", &format!("{name},"));
+    let (greek, ascii) = (dir.path().join("greek.png"), dir.path().join("ascii.png"));
+    for (task, csv, out) in [(name, csv, &greek), ("etl", small_trace(), &ascii)] {
+        overrun()
+            .args(["plot", "-", "--task", task, "--scale", "log", "-o"])
+            .arg(out)
+            .write_stdin(csv)
+            .assert()
+            .success();
+    }
+    // The same runs under another name: the images differ only where the title is drawn.
+    assert_ne!(std::fs::read(&greek).unwrap(), std::fs::read(&ascii).unwrap());
 }

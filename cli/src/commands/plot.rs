@@ -10,6 +10,7 @@ use crate::error::CliError;
 use crate::history::{BadRows, Flow, ReadOptions, for_each_row};
 use crate::input::Source;
 use crate::plot::{chart, raster, series, svg};
+use crate::suggest::nearest_names;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ImageFormat {
@@ -40,6 +41,7 @@ pub struct PlotRequest {
     pub config: ReplayConfig,
     pub width: u32,
     pub height: u32,
+    pub scale: chart::Scale,
 }
 
 pub fn run(request: &PlotRequest, out: &mut impl Write) -> Result<(), CliError> {
@@ -56,16 +58,7 @@ pub fn run(request: &PlotRequest, out: &mut impl Write) -> Result<(), CliError> 
         Ok(Flow::Continue)
     })?;
     let Some(series) = series::task_series(&runs, &request.config).map_err(CliError::invalid)? else {
-        let mut busiest: Vec<(String, u64)> = counts.into_iter().collect();
-        busiest.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        let names: Vec<String> =
-            busiest.iter().take(5).map(|(name, n)| format!("{name:?} ({n} runs)")).collect();
-        return Err(CliError::invalid(format!(
-            "no runs of task type {:?} in {}; task types with the most runs: {}",
-            request.task_type,
-            request.source.name(),
-            names.join(", ")
-        )));
+        return Err(CliError::invalid(unknown_task(&request.task_type, &request.source.name(), counts)));
     };
     let recent = request.config.recent;
     let title = format!(
@@ -83,7 +76,7 @@ pub fn run(request: &PlotRequest, out: &mut impl Write) -> Result<(), CliError> 
             String::new()
         }
     );
-    let layout = chart::layout(&title, &series, request.width, request.height);
+    let layout = chart::layout(&title, &series, request.width, request.height, request.scale);
     let file = std::fs::File::create(&request.output).map_err(CliError::Output)?;
     let mut file = std::io::BufWriter::new(file);
     match request.format {
@@ -104,4 +97,17 @@ pub fn run(request: &PlotRequest, out: &mut impl Write) -> Result<(), CliError> 
         series.criticals
     )
     .map_err(CliError::Output)
+}
+
+/// No runs of the asked type: the nearest names in the file, else the busiest types.
+fn unknown_task(task: &str, source: &str, counts: HashMap<String, u64>) -> String {
+    let names: Vec<&str> = counts.keys().map(String::as_str).collect();
+    if let Some(nearest) = nearest_names(task, &names) {
+        return format!("no runs of task type {task:?} in {source}. Did you mean {nearest}?");
+    }
+    let mut busiest: Vec<(&String, &u64)> = counts.iter().collect();
+    busiest.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
+    let listed: Vec<String> =
+        busiest.iter().take(5).map(|(name, n)| format!("{name:?} ({n} runs)")).collect();
+    format!("no runs of task type {task:?} in {source}; task types with the most runs: {}", listed.join(", "))
 }

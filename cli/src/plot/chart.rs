@@ -4,6 +4,7 @@ use overrun_core::humanize::utc_date;
 use overrun_core::time::MS_PER_DAY;
 use overrun_core::{EpochMs, Level, RunStatus};
 
+use super::font;
 use super::series::TaskSeries;
 
 pub type Rgb = (u8, u8, u8);
@@ -76,10 +77,48 @@ pub struct Chart {
     pub shapes: Vec<Shape>,
 }
 
-const LEFT: f64 = 70.0;
 const RIGHT: f64 = 20.0;
-const TOP: f64 = 50.0;
-const BOTTOM: f64 = 40.0;
+/// Space under the plot for the date labels and the x axis title.
+const BOTTOM: f64 = 46.0;
+/// Height of a row of small text (legend, axis titles).
+const ROW: f64 = 18.0;
+/// Closest two duration labels may sit, in pixels.
+const LABEL_GAP: f64 = 22.0;
+
+/// How durations map onto the y axis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Scale {
+    /// Logarithmic when the limits span more than ×10 (one spike would squash the rest).
+    #[default]
+    Auto,
+    Linear,
+    Log,
+}
+
+impl std::str::FromStr for Scale {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "auto" => Ok(Scale::Auto),
+            "linear" => Ok(Scale::Linear),
+            "log" => Ok(Scale::Log),
+            other => Err(format!("unknown scale {other:?} (expected auto, linear or log)")),
+        }
+    }
+}
+
+/// Whether `scale` draws `series` on a log axis.
+pub fn is_log(scale: Scale, series: &TaskSeries) -> bool {
+    match scale {
+        Scale::Linear => false,
+        Scale::Log => true,
+        Scale::Auto => {
+            let uppers = series.steps.iter().map(|s| s.upper_ms).filter(|&u| u > 0.0);
+            let (low, high) = uppers.fold((f64::INFINITY, 0.0f64), |(lo, hi), u| (lo.min(u), hi.max(u)));
+            high > 10.0 * low
+        }
+    }
+}
 
 /// A duration unit that reads well for the plot's largest value.
 fn unit(max_ms: f64) -> (f64, &'static str) {
@@ -94,7 +133,7 @@ fn unit(max_ms: f64) -> (f64, &'static str) {
 
 /// A 1-2-5 step giving about `target` intervals over `span`.
 fn nice_step(span: f64, target: f64) -> f64 {
-    let raw = (span / target).max(f64::MIN_POSITIVE);
+    let raw = (span / target.max(1.0)).max(f64::MIN_POSITIVE);
     let magnitude = 10f64.powf(raw.log10().floor());
     [1.0, 2.0, 5.0, 10.0]
         .into_iter()
@@ -107,103 +146,234 @@ fn nice_step(span: f64, target: f64) -> f64 {
 struct Frame {
     first: EpochMs,
     last: EpochMs,
+    left: f64,
+    top: f64,
     plot_w: f64,
     plot_h: f64,
+    y_min: f64,
     y_max: f64,
+    log: bool,
 }
 
 impl Frame {
-    fn new(series: &TaskSeries, width: f64, height: f64) -> Self {
-        // The y range covers the band and nearly every run; a few extreme runs sit on the top edge.
-        let mut durations: Vec<f64> = series.points.iter().map(|p| p.duration_ms as f64).collect();
-        durations.sort_by(f64::total_cmp);
-        let p99 = durations
-            .get(durations.len().saturating_sub(1).min(durations.len() * 99 / 100))
-            .copied()
-            .unwrap_or(1.0);
-        let band_max = series.steps.iter().map(|s| s.upper_ms).fold(0.0, f64::max);
-        Self {
-            first: series.first,
-            last: series.last,
-            plot_w: (width - LEFT - RIGHT).max(10.0),
-            plot_h: (height - TOP - BOTTOM).max(10.0),
-            y_max: (p99.max(band_max) * 1.1).max(1.0),
-        }
-    }
-
     fn x(&self, t: EpochMs) -> f64 {
-        LEFT + (t - self.first) as f64 / (self.last - self.first).max(1) as f64 * self.plot_w
+        self.left + (t - self.first) as f64 / (self.last - self.first).max(1) as f64 * self.plot_w
     }
 
     fn y(&self, ms: f64) -> f64 {
-        TOP + self.plot_h - (ms.min(self.y_max) / self.y_max) * self.plot_h
+        let share = if self.log {
+            let (low, high) = (self.y_min.log10(), self.y_max.log10());
+            (ms.clamp(self.y_min, self.y_max).log10() - low) / (high - low)
+        } else {
+            ms.min(self.y_max) / self.y_max
+        };
+        self.top + self.plot_h - share * self.plot_h
     }
 
     fn bottom(&self) -> f64 {
-        TOP + self.plot_h
+        self.top + self.plot_h
     }
 }
 
-pub fn layout(title: &str, series: &TaskSeries, width: u32, height: u32) -> Chart {
+/// The y range: on a linear axis the band and nearly every run (a few extreme runs sit on the
+/// top edge); on a log axis everything, down to the shortest run.
+fn y_range(series: &TaskSeries, log: bool) -> (f64, f64) {
+    let mut durations: Vec<f64> = series.points.iter().map(|p| p.duration_ms as f64).collect();
+    durations.sort_by(f64::total_cmp);
+    let band_max = series.steps.iter().map(|s| s.upper_ms).fold(0.0, f64::max);
+    if log {
+        let shortest =
+            durations.iter().copied().chain(series.steps.iter().map(|s| s.expected_ms)).find(|&d| d > 0.0);
+        let longest = durations.last().copied().unwrap_or(1.0).max(band_max);
+        let low = (shortest.unwrap_or(1_000.0) * 0.8).max(100.0);
+        return (low, (longest * 1.25).max(low * 10.0));
+    }
+    let p99 = durations
+        .get(durations.len().saturating_sub(1).min(durations.len() * 99 / 100))
+        .copied()
+        .unwrap_or(1.0);
+    (0.0, (p99.max(band_max) * 1.1).max(1.0))
+}
+
+/// The duration grid: (value in ms, label), no two labels closer than [`LABEL_GAP`].
+fn duration_ticks(y_min: f64, y_max: f64, log: bool, plot_h: f64) -> Vec<(f64, String)> {
+    if !log {
+        let (unit_ms, unit_name) = unit(y_max);
+        let step = nice_step(y_max / unit_ms, (plot_h / (2.0 * LABEL_GAP)).min(6.0));
+        return (0..)
+            .map(|i| f64::from(i) * step)
+            .take_while(|value| value * unit_ms <= y_max)
+            .map(|value| (value * unit_ms, format!("{} {unit_name}", trim_number(value))))
+            .collect();
+    }
+    const SECOND: f64 = 1_000.0;
+    let candidates = [0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 30.0]
+        .map(|s| s * SECOND)
+        .into_iter()
+        .chain([1.0, 2.0, 5.0, 10.0, 20.0, 30.0].map(|m| m * 60.0 * SECOND))
+        .chain([1.0, 2.0, 3.0, 6.0, 12.0].map(|h| h * 3_600.0 * SECOND))
+        .chain([1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0].map(|d| d * 86_400.0 * SECOND));
+    let pixels_per_decade = plot_h / (y_max.log10() - y_min.log10());
+    let mut ticks: Vec<(f64, String)> = Vec::new();
+    for ms in candidates.filter(|ms| (y_min..=y_max).contains(ms)) {
+        let far_enough = ticks
+            .last()
+            .is_none_or(|&(last, _)| (ms.log10() - last.log10()) * pixels_per_decade >= LABEL_GAP);
+        if far_enough {
+            ticks.push((ms, short_duration(ms)));
+        }
+    }
+    ticks
+}
+
+/// `500ms`, `30s`, `5m`, `2h`, `1d`: the log axis's round values.
+fn short_duration(ms: f64) -> String {
+    let seconds = ms / 1_000.0;
+    if seconds < 1.0 {
+        format!("{}ms", trim_number(ms))
+    } else if seconds < 60.0 {
+        format!("{}s", trim_number(seconds))
+    } else if seconds < 3_600.0 {
+        format!("{}m", trim_number(seconds / 60.0))
+    } else if seconds < 86_400.0 {
+        format!("{}h", trim_number(seconds / 3_600.0))
+    } else {
+        format!("{}d", trim_number(seconds / 86_400.0))
+    }
+}
+
+fn text(x: f64, y: f64, text: impl Into<String>, anchor: Anchor, large: bool) -> Shape {
+    Shape::Text { x, y, text: text.into(), anchor, color: TEXT, large }
+}
+
+/// The legend's entries: every mark the plot can show.
+fn legend_entries(own_limits: bool) -> Vec<(&'static str, Rgb)> {
+    let upper = if own_limits { "type's limit (band), each run's own (dash)" } else { "upper limit" };
+    vec![
+        ("runs, duration at start", RUN),
+        ("failed or aborted runs", FAILED),
+        ("expected", EXPECTED),
+        (upper, UPPER),
+        ("warning (ringed)", WARNING),
+        ("critical (ringed)", CRITICAL),
+        ("too short (ringed)", SHORT),
+    ]
+}
+
+/// The legend laid out in rows that fit between `left` and `right`, from `top`: its shapes and
+/// the height it takes.
+fn legend(entries: &[(&str, Rgb)], left: f64, right: f64, top: f64) -> (Vec<Shape>, f64) {
+    let mut shapes = Vec::new();
+    let (mut x, mut row) = (left, 0.0);
+    for (label, color) in entries {
+        let width = 12.0 + font::text_width(label, false) + 16.0;
+        if x > left && x + width > right {
+            x = left;
+            row += 1.0;
+        }
+        let y = top + row * ROW;
+        shapes.push(Shape::Dot { x: x + 4.0, y: y + 8.0, r: 4.0, fill: *color, ring: None });
+        shapes.push(text(x + 12.0, y + 12.0, *label, Anchor::Start, false));
+        x += width;
+    }
+    (shapes, (row + 1.0) * ROW)
+}
+
+pub fn layout(title: &str, series: &TaskSeries, width: u32, height: u32, scale: Scale) -> Chart {
     let (w, h) = (f64::from(width), f64::from(height));
-    let frame = Frame::new(series, w, h);
+    let log = is_log(scale, series);
+    let own = series.points.iter().any(|p| p.own_limit_ms.is_some());
+    // Header: the title, the legend in as many rows as the width needs, the y axis title.
+    let title = font::fit(title, true, w - 20.0);
+    let mut header = vec![text(10.0, 22.0, title, Anchor::Start, true)];
+    let (legend_shapes, legend_height) = legend(&legend_entries(own), 10.0, w - 10.0, 32.0);
+    header.extend(legend_shapes);
+    let top = 32.0 + legend_height + ROW + 6.0;
+    let plot_h = (h - top - BOTTOM).max(10.0);
+    let (y_min, y_max) = y_range(series, log);
+    let ticks = duration_ticks(y_min, y_max, log, plot_h);
+    let widest = ticks.iter().map(|(_, label)| font::text_width(label, false)).fold(0.0, f64::max);
+    let left = (widest + 14.0).max(40.0);
+    let frame = Frame {
+        first: series.first,
+        last: series.last,
+        left,
+        top,
+        plot_w: (w - left - RIGHT).max(10.0),
+        plot_h,
+        y_min,
+        y_max,
+        log,
+    };
+    let y_title = if log { "run duration (log scale)" } else { "run duration" };
+    header.push(text(left, top - 8.0, y_title, Anchor::Start, false));
+    header.push(text(frame.left + frame.plot_w / 2.0, h - 6.0, "run start (UTC)", Anchor::Middle, false));
+
     let mut shapes = vec![Shape::Rect { x: 0.0, y: 0.0, w, h, fill: BACKGROUND }];
-    shapes.extend(duration_grid(&frame));
+    shapes.extend(duration_grid(&frame, &ticks));
     shapes.extend(date_grid(&frame));
     shapes.extend(baseline_band(&frame, series));
     shapes.extend(own_limits(&frame, series));
     shapes.extend(runs(&frame, series));
-    let own = series.points.iter().any(|p| p.own_limit_ms.is_some());
-    shapes.extend(axes_title_and_legend(&frame, title, own));
+    shapes.extend(axes(&frame));
+    shapes.extend(header);
     Chart { width, height, shapes }
 }
 
-/// Horizontal grid lines with duration labels in a unit that reads well.
-fn duration_grid(frame: &Frame) -> Vec<Shape> {
-    let (unit_ms, unit_name) = unit(frame.y_max);
-    let step = nice_step(frame.y_max / unit_ms, 5.0);
+/// Horizontal grid lines with their duration labels.
+fn duration_grid(frame: &Frame, ticks: &[(f64, String)]) -> Vec<Shape> {
     let mut shapes = Vec::new();
-    let mut value: f64 = 0.0;
-    while value * unit_ms <= frame.y_max {
-        let y = frame.y(value * unit_ms);
-        shapes.push(Shape::Line { x1: LEFT, y1: y, x2: LEFT + frame.plot_w, y2: y, color: GRID, width: 1 });
-        shapes.push(Shape::Text {
-            x: LEFT - 6.0,
-            y: y + 4.0,
-            text: format!("{} {unit_name}", trim_number(value)),
-            anchor: Anchor::End,
-            color: TEXT,
-            large: false,
+    for (ms, label) in ticks {
+        let y = frame.y(*ms);
+        shapes.push(Shape::Line {
+            x1: frame.left,
+            y1: y,
+            x2: frame.left + frame.plot_w,
+            y2: y,
+            color: GRID,
+            width: 1,
         });
-        value += step;
+        shapes.push(text(frame.left - 6.0, y + 4.0, label.clone(), Anchor::End, false));
     }
     shapes
 }
 
-/// Vertical grid lines at UTC midnights, every 1, 2, 5, 10… days, labelled with the date.
+/// Vertical grid lines at UTC midnights, every 1, 2, 5, 10… days, labelled with the date, as
+/// many as fit side by side.
 fn date_grid(frame: &Frame) -> Vec<Shape> {
     let days = (frame.last - frame.first) as f64 / MS_PER_DAY as f64;
-    let every = nice_step(days.max(1.0), 6.0).max(1.0) as i64;
+    let label_width = font::text_width("2025-01-03", false) + 16.0;
+    let fitting = (frame.plot_w / label_width).floor().max(1.0);
+    let every = nice_step(days.max(1.0), fitting.min(6.0)).max(1.0) as i64;
     let mut shapes = Vec::new();
     let mut day = frame.first.div_euclid(MS_PER_DAY) + 1;
     while day * MS_PER_DAY <= frame.last {
         if day % every == 0 {
             let x = frame.x(day * MS_PER_DAY);
-            shapes.push(Shape::Line { x1: x, y1: TOP, x2: x, y2: frame.bottom(), color: GRID, width: 1 });
-            shapes.push(Shape::Text {
-                x,
-                y: frame.bottom() + 16.0,
-                text: utc_date(day * MS_PER_DAY),
-                anchor: Anchor::Middle,
-                color: TEXT,
-                large: false,
+            shapes.push(Shape::Line {
+                x1: x,
+                y1: frame.top,
+                x2: x,
+                y2: frame.bottom(),
+                color: GRID,
+                width: 1,
             });
+            // A label that would stick out past the plot's edges is left off; its line stays.
+            let half = label_width / 2.0 - 8.0;
+            if x - half >= frame.left - 8.0 && x + half <= frame.left + frame.plot_w + RIGHT {
+                shapes.push(text(
+                    x,
+                    frame.bottom() + 16.0,
+                    utc_date(day * MS_PER_DAY),
+                    Anchor::Middle,
+                    false,
+                ));
+            }
         }
         day += 1;
     }
     shapes
 }
-
 /// The shaded band between expected and upper, and the two lines as steps, night by night.
 fn baseline_band(frame: &Frame, series: &TaskSeries) -> Vec<Shape> {
     let mut shapes = Vec::new();
@@ -268,43 +438,12 @@ fn runs(frame: &Frame, series: &TaskSeries) -> Vec<Shape> {
         .collect()
 }
 
-fn axes_title_and_legend(frame: &Frame, title: &str, own_limits: bool) -> Vec<Shape> {
-    let right = LEFT + frame.plot_w;
-    let mut shapes = vec![
-        Shape::Line { x1: LEFT, y1: TOP, x2: LEFT, y2: frame.bottom(), color: AXIS, width: 1 },
-        Shape::Line { x1: LEFT, y1: frame.bottom(), x2: right, y2: frame.bottom(), color: AXIS, width: 1 },
-        Shape::Text {
-            x: LEFT,
-            y: 20.0,
-            text: title.to_owned(),
-            anchor: Anchor::Start,
-            color: TEXT,
-            large: true,
-        },
-    ];
-    let upper = if own_limits { "type's limit (band), each run's own (dash)" } else { "upper limit" };
-    let legend = [
-        ("runs (duration at start)", RUN),
-        ("expected", EXPECTED),
-        (upper, UPPER),
-        ("warning", WARNING),
-        ("critical", CRITICAL),
-        ("too short", SHORT),
-    ];
-    let mut x = LEFT;
-    for (label, color) in legend {
-        shapes.push(Shape::Dot { x: x + 4.0, y: 36.0, r: 4.0, fill: color, ring: None });
-        shapes.push(Shape::Text {
-            x: x + 12.0,
-            y: 40.0,
-            text: label.to_owned(),
-            anchor: Anchor::Start,
-            color: TEXT,
-            large: false,
-        });
-        x += 20.0 + 6.5 * label.len() as f64;
-    }
-    shapes
+fn axes(frame: &Frame) -> Vec<Shape> {
+    let (right, bottom) = (frame.left + frame.plot_w, frame.bottom());
+    vec![
+        Shape::Line { x1: frame.left, y1: frame.top, x2: frame.left, y2: bottom, color: AXIS, width: 1 },
+        Shape::Line { x1: frame.left, y1: bottom, x2: right, y2: bottom, color: AXIS, width: 1 },
+    ]
 }
 
 fn trim_number(value: f64) -> String {
@@ -323,5 +462,115 @@ mod tests {
         assert_eq!(nice_step(0.9, 5.0), 0.2);
         assert_eq!(trim_number(2.50), "2.5");
         assert_eq!(trim_number(40.0), "40");
+    }
+
+    use crate::plot::series::{BandStep, PlotPoint};
+
+    const DAY: i64 = 86_400_000;
+
+    /// Thirty days of one run a day, the limit stepping from `low_ms` up to 40 × `low_ms`.
+    fn series(low_ms: f64) -> TaskSeries {
+        let points = (0..30)
+            .map(|d| PlotPoint {
+                start: d * DAY,
+                duration_ms: (low_ms * (1.0 + d as f64)) as u64,
+                status: if d % 7 == 0 { RunStatus::Failed } else { RunStatus::Succeeded },
+                level: (d == 20).then_some(Level::Warning),
+                too_short: false,
+                own_limit_ms: None,
+            })
+            .collect();
+        let steps = (5..30)
+            .map(|d| BandStep {
+                from: d * DAY,
+                to: (d + 1) * DAY,
+                expected_ms: low_ms * d as f64,
+                upper_ms: low_ms * (1.0 + d as f64 * 1.5),
+            })
+            .collect();
+        TaskSeries { points, steps, first: 0, last: 30 * DAY, warnings: 1, criticals: 0 }
+    }
+
+    /// (left, right, baseline) of every text.
+    fn text_boxes(chart: &Chart) -> Vec<(f64, f64, f64, String)> {
+        chart
+            .shapes
+            .iter()
+            .filter_map(|shape| match shape {
+                Shape::Text { x, y, text, anchor, large, .. } => {
+                    let width = font::text_width(text, *large);
+                    let left = match anchor {
+                        Anchor::Start => *x,
+                        Anchor::Middle => x - width / 2.0,
+                        Anchor::End => x - width,
+                    };
+                    Some((left, left + width, *y, text.clone()))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn nothing_is_clipped_or_overlaps_at_any_width_from_480() {
+        let title =
+            "nächtlicher-Export → Σλ: a rather long task type name, 30 runs, 1 warning (tailored k = 6)";
+        for width in [480, 520, 600, 640, 800, 1024, 1200, 1600] {
+            for scale in [Scale::Linear, Scale::Log] {
+                let chart = layout(title, &series(60_000.0), width, 400, scale);
+                let boxes = text_boxes(&chart);
+                for (left, right, baseline, text) in &boxes {
+                    assert!(
+                        *left >= 0.0 && *right <= f64::from(width),
+                        "{text:?} at {left}..{right} in {width}"
+                    );
+                    assert!(*baseline > 10.0 && *baseline <= 400.0, "{text:?} at y {baseline}");
+                }
+                // Texts on the same line never overlap.
+                for (i, a) in boxes.iter().enumerate() {
+                    for b in &boxes[i + 1..] {
+                        if (a.2 - b.2).abs() < 10.0 {
+                            assert!(
+                                a.1 <= b.0 || b.1 <= a.0,
+                                "{:?} overlaps {:?} at width {width}",
+                                a.3,
+                                b.3
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_legend_names_every_mark_including_failed_runs() {
+        let chart = layout("t", &series(60_000.0), 1200, 500, Scale::Linear);
+        let texts: Vec<String> = text_boxes(&chart).into_iter().map(|b| b.3).collect();
+        for label in [
+            "failed or aborted runs",
+            "expected",
+            "upper limit",
+            "warning (ringed)",
+            "critical (ringed)",
+            "too short (ringed)",
+        ] {
+            assert!(texts.iter().any(|t| t == label), "{label} missing from {texts:?}");
+        }
+        assert!(texts.iter().any(|t| t == "run duration") && texts.iter().any(|t| t == "run start (UTC)"));
+    }
+
+    #[test]
+    fn the_axis_turns_logarithmic_when_the_limits_span_more_than_ten_times() {
+        let mut spiky = series(60_000.0);
+        assert!(!is_log(Scale::Auto, &spiky), "limits from 8.5 to 44.5 minutes");
+        spiky.steps[3].upper_ms *= 20.0;
+        assert!(is_log(Scale::Auto, &spiky));
+        assert!(!is_log(Scale::Linear, &spiky));
+        let ticks = duration_ticks(30_000.0, 7_200_000.0, true, 300.0);
+        let labels: Vec<&str> = ticks.iter().map(|(_, label)| label.as_str()).collect();
+        assert_eq!(labels.first(), Some(&"30s"));
+        assert!(labels.contains(&"1h") && labels.contains(&"1m"), "{labels:?}");
+        assert!(ticks.windows(2).all(|pair| pair[0].0 < pair[1].0));
     }
 }

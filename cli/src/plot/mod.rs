@@ -2,6 +2,7 @@
 //! and the upper band as they moved night by night, alerts ringed — as SVG or PNG.
 
 pub mod chart;
+pub mod font;
 pub mod raster;
 pub mod series;
 pub mod svg;

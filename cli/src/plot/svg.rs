@@ -3,6 +3,7 @@
 use std::fmt::Write;
 
 use super::chart::{Anchor, Chart, Rgb, Shape};
+use super::font;
 
 fn color((r, g, b): Rgb) -> String {
     format!("#{r:02x}{g:02x}{b:02x}")
@@ -14,7 +15,7 @@ fn escape(text: &str) -> String {
 
 pub fn render(chart: &Chart) -> String {
     let mut svg = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" font-family=\"sans-serif\">\n",
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" font-family=\"DejaVu Sans, Verdana, sans-serif\">\n",
         w = chart.width,
         h = chart.height
     );
@@ -56,13 +57,14 @@ pub fn render(chart: &Chart) -> String {
             }
             Shape::Text { x, y, text, anchor, color: c, large } => writeln!(
                 svg,
-                "<text x=\"{x:.1}\" y=\"{y:.1}\" text-anchor=\"{}\" font-size=\"{}\" fill=\"{}\">{}</text>",
+                "<text x=\"{x:.1}\" y=\"{y:.1}\" text-anchor=\"{}\" font-size=\"{}\"{} fill=\"{}\">{}</text>",
                 match anchor {
                     Anchor::Start => "start",
                     Anchor::Middle => "middle",
                     Anchor::End => "end",
                 },
-                if *large { 15 } else { 11 },
+                if *large { font::LARGE_PX } else { font::SMALL_PX },
+                if *large { " font-weight=\"bold\"" } else { "" },
                 color(*c),
                 escape(text)
             ),
