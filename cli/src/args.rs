@@ -50,6 +50,9 @@ pub(crate) enum Command {
     /// upper limit as they moved night by night, and the runs Overrun alerted on (SVG or PNG, by
     /// the output's extension).
     Plot(PlotArgs),
+    /// Write one self-contained HTML page: the replay's summary, every task type with its alerts,
+    /// and a plot per task type (those that alerted most first).
+    Report(ReportArgs),
     /// Recommend the sensitivity (k) that keeps warnings under a budget per day on a history:
     /// the most sensitive setting the team says it can live with.
     Tune(TuneArgs),
@@ -411,6 +414,29 @@ pub(crate) struct PlotArgs {
     pub(crate) height: u32,
     /// The duration axis: linear, log, or auto (log when the limits span more than ×10, so one
     /// spike does not squash the rest).
+    #[arg(long, default_value = "auto")]
+    pub(crate) scale: overrun_cli::plot::chart::Scale,
+}
+
+#[derive(Args)]
+#[command(allow_negative_numbers = true)]
+pub(crate) struct ReportArgs {
+    /// History file (CSV or .csv.gz); `-` reads standard input.
+    pub(crate) file: PathBuf,
+    /// The page to write (.html).
+    #[arg(short, long)]
+    pub(crate) output: PathBuf,
+    #[command(flatten)]
+    pub(crate) method: MethodArgs,
+    #[command(flatten)]
+    pub(crate) schedule: ScheduleArgs,
+    /// How many task types get a plot, those that alerted most first.
+    #[arg(long, default_value_t = 30)]
+    pub(crate) plots: usize,
+    /// How many of the noisiest task types the summary lists.
+    #[arg(long, default_value_t = 10)]
+    pub(crate) top: usize,
+    /// The plots' duration axis: linear, log, or auto (log when a type's limits span more than ×10).
     #[arg(long, default_value = "auto")]
     pub(crate) scale: overrun_cli::plot::chart::Scale,
 }

@@ -19,13 +19,14 @@ use overrun_cli::commands::inspect::status::{self, StatusRequest};
 use overrun_cli::commands::override_task::{self, OverrideRequest};
 use overrun_cli::commands::plot;
 use overrun_cli::commands::replay;
+use overrun_cli::commands::report;
 use overrun_cli::commands::tune;
 use overrun_cli::error::CliError;
 use overrun_cli::history::ReadOptions;
 use overrun_cli::input::Source;
 
 use args::{Cli, Command};
-use requests::{backtest_request, plot_request, replay_request, tune_request};
+use requests::{backtest_request, plot_request, replay_request, report_request, tune_request};
 
 fn execute(command: Command) -> Result<(), CliError> {
     match command {
@@ -102,6 +103,7 @@ fn execute(command: Command) -> Result<(), CliError> {
             &mut io::stdout().lock(),
         ),
         Command::Plot(args) => plot::run(&plot_request(args)?, &mut io::stdout().lock()),
+        Command::Report(args) => report::run(&report_request(args)?, &mut io::stdout().lock()),
         Command::Tune(args) => tune::run(&tune_request(args)?, &mut io::stdout().lock()),
         Command::Backtest(args) => {
             let request = backtest_request(args)?;

@@ -3,6 +3,7 @@
 use overrun_cli::commands::backtest::{BacktestRequest, Variant};
 use overrun_cli::commands::plot::{ImageFormat, PlotRequest};
 use overrun_cli::commands::replay::ReplayRequest;
+use overrun_cli::commands::report::ReportRequest;
 use overrun_cli::commands::tune::TuneRequest;
 use overrun_cli::error::CliError;
 use overrun_cli::history::ReadOptions;
@@ -11,7 +12,7 @@ use overrun_core::backtest::InjectionPlan;
 use overrun_core::recent::RecentRuns;
 use overrun_core::{BaselinePolicy, DetectionConfig, Method, ReplayConfig, ShortRule};
 
-use crate::args::{BacktestArgs, PlotArgs, ReplayArgs, TuneArgs};
+use crate::args::{BacktestArgs, PlotArgs, ReplayArgs, ReportArgs, TuneArgs};
 
 /// The replay settings of a policy, with warned runs left out as its method does, or as asked:
 /// `--exclusion-cap` sets the share kept out, `--exclude-alerted` alone keeps out every warned
@@ -157,6 +158,24 @@ pub(crate) fn plot_request(args: PlotArgs) -> Result<PlotRequest, CliError> {
         config: args.schedule.apply(ReplayConfig::for_policy(policy))?,
         width: args.width,
         height: args.height,
+        scale: args.scale,
+    })
+}
+
+pub(crate) fn report_request(args: ReportArgs) -> Result<ReportRequest, CliError> {
+    if args.output.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref()
+        != Some("html")
+    {
+        return Err(CliError::invalid(format!("--output {} must end in .html", args.output.display())));
+    }
+    let policy = args.schedule.policy(args.method.method())?;
+    Ok(ReportRequest {
+        source: Source::from_arg(&args.file)?,
+        read: ReadOptions { skip_bad_rows: false, show_progress: true },
+        config: args.schedule.apply(ReplayConfig::for_policy(policy))?,
+        output: args.output,
+        plots: args.plots,
+        top: args.top,
         scale: args.scale,
     })
 }

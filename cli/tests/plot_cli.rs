@@ -117,3 +117,37 @@ fn a_task_name_in_any_script_is_drawn_in_the_png_not_replaced_by_question_marks(
     // The same runs under another name: the images differ only where the title is drawn.
     assert_ne!(std::fs::read(&greek).unwrap(), std::fs::read(&ascii).unwrap());
 }
+
+#[test]
+fn report_writes_one_self_contained_page_with_the_summary_every_type_and_a_plot_per_type() {
+    let dir = TempDir::new().unwrap();
+    let page = dir.path().join("report.html");
+    overrun()
+        .args(["report", "-", "-o"])
+        .arg(&page)
+        .write_stdin(small_trace())
+        .assert()
+        .success()
+        .stdout(contains("17 runs of 2 task types, 2 alerts, 2 plots"));
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>") && html.trim_end().ends_with("</html>"));
+    assert!(html.contains("<h2>Summary</h2>") && html.contains("Noisiest task types"));
+    assert_eq!(html.matches("<svg").count(), 2);
+    // The type that alerted comes first and links to its plot.
+    let etl = html.find("<a href=\"#type-0\">etl</a>").expect("etl linked first");
+    assert!(etl < html.find("<a href=\"#type-1\">other</a>").unwrap());
+    // Self-contained: nothing fetched from elsewhere.
+    assert!(!html.contains("src=") && !html.contains("href=\"http"), "external references");
+
+    overrun().args(["report", "-", "--plots", "1", "-o"]).arg(&page).write_stdin(small_trace()).assert().success();
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert_eq!(html.matches("<svg").count(), 1);
+    assert!(html.contains("1 more task types are not drawn"));
+    overrun()
+        .args(["report", "-", "-o"])
+        .arg(dir.path().join("report.txt"))
+        .write_stdin(small_trace())
+        .assert()
+        .code(2)
+        .stderr(contains("must end in .html"));
+}

@@ -7,4 +7,5 @@ pub mod inspect;
 pub mod override_task;
 pub mod plot;
 pub mod replay;
+pub mod report;
 pub mod tune;

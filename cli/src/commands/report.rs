@@ -1,0 +1,146 @@
+//! `overrun report FILE -o report.html`: one self-contained page (no external file, script or
+//! font) with the replay's summary, the task types that alerted most, and a plot per task type.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::PathBuf;
+
+use overrun_core::replay::replay_runs;
+use overrun_core::{ReplayConfig, Run, TaskType};
+
+use crate::error::CliError;
+use crate::history::{ReadOptions, read_all_runs};
+use crate::input::Source;
+use crate::plot::chart::{self, Scale};
+use crate::plot::{series, svg};
+use crate::render;
+
+pub struct ReportRequest {
+    pub source: Source,
+    pub read: ReadOptions,
+    pub config: ReplayConfig,
+    pub output: PathBuf,
+    /// How many task types get a plot, those that alerted most first.
+    pub plots: usize,
+    /// How many of the noisiest task types the summary lists.
+    pub top: usize,
+    pub scale: Scale,
+}
+
+/// One task type's line in the report.
+struct TypeRow {
+    task_type: TaskType,
+    runs: usize,
+    warnings: usize,
+    criticals: usize,
+}
+
+pub fn run(request: &ReportRequest, out: &mut impl Write) -> Result<(), CliError> {
+    let runs = read_all_runs(&request.source, &request.read)?;
+    let outcome = replay_runs(request.config, &runs).map_err(CliError::invalid)?;
+    let mut summary = Vec::new();
+    render::human(&mut summary, &request.config, &outcome, request.top).map_err(CliError::Output)?;
+
+    let mut by_type: HashMap<&TaskType, Vec<Run>> = HashMap::new();
+    for run in &runs {
+        by_type.entry(run.task_type()).or_default().push(run.clone());
+    }
+    let mut rows: Vec<TypeRow> = by_type
+        .iter()
+        .map(|(task_type, runs)| {
+            let alerts = outcome.alerts.iter().filter(|a| &a.task_type == *task_type);
+            let (warnings, criticals) = alerts.fold((0, 0), |(w, c), a| match a.level {
+                overrun_core::Level::Warning => (w + 1, c),
+                overrun_core::Level::Critical => (w, c + 1),
+            });
+            TypeRow { task_type: (*task_type).clone(), runs: runs.len(), warnings, criticals }
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        (b.warnings + b.criticals, b.runs)
+            .cmp(&(a.warnings + a.criticals, a.runs))
+            .then(a.task_type.cmp(&b.task_type))
+    });
+
+    let mut page = String::new();
+    page.push_str(&head(&request.source.name()));
+    page.push_str("<h2>Summary</h2>\n<pre>");
+    page.push_str(&escape(&String::from_utf8_lossy(&summary)));
+    page.push_str("</pre>\n");
+    page.push_str(&type_table(&rows, request.plots));
+    page.push_str("<h2>Plots</h2>\n");
+    let drawn = rows.len().min(request.plots);
+    for (index, row) in rows.iter().take(request.plots).enumerate() {
+        let Some(series) =
+            series::task_series(&by_type[&row.task_type], &request.config).map_err(CliError::invalid)?
+        else {
+            continue;
+        };
+        let title = format!(
+            "{}: {} runs, {} warnings, {} critical",
+            row.task_type,
+            series.points.len(),
+            series.warnings,
+            series.criticals
+        );
+        let layout = chart::layout(&title, &series, 1100, 420, request.scale);
+        page.push_str(&format!("<section id=\"type-{index}\">\n{}</section>\n", svg::render(&layout)));
+    }
+    if rows.len() > drawn {
+        page.push_str(&format!(
+            "<p class=\"note\">{} more task types are not drawn: raise <code>--plots</code> to draw them.</p>\n",
+            rows.len() - drawn
+        ));
+    }
+    page.push_str("</body>\n</html>\n");
+    std::fs::write(&request.output, page).map_err(CliError::Output)?;
+    writeln!(
+        out,
+        "wrote {} ({} runs of {} task types, {} alerts, {} plots)",
+        request.output.display(),
+        runs.len(),
+        rows.len(),
+        outcome.alerts.len(),
+        drawn
+    )
+    .map_err(CliError::Output)
+}
+
+fn head(source: &str) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>Overrun report: {source}</title>\n<style>\n{STYLE}</style>\n</head>\n<body>\n<h1>Overrun report</h1>\n<p class=\"note\">{source}, replayed by overrun {} — what Overrun would have alerted on, and when.</p>\n",
+        env!("CARGO_PKG_VERSION"),
+        source = escape(source)
+    )
+}
+
+const STYLE: &str = "body { font-family: 'DejaVu Sans', Verdana, sans-serif; margin: 2em auto; max-width: 1140px; color: #1e1e1e; }
+pre { background: #f6f6f6; padding: 1em; overflow-x: auto; font-size: 13px; }
+table { border-collapse: collapse; font-size: 14px; }
+td, th { padding: 3px 10px; border-bottom: 1px solid #e1e1e1; text-align: right; }
+td:first-child, th:first-child { text-align: left; }
+section { margin: 1.5em 0; }
+svg { max-width: 100%; height: auto; }
+.note { color: #555; }
+";
+
+/// The task types, those that alerted most first, each linked to its plot when drawn.
+fn type_table(rows: &[TypeRow], plots: usize) -> String {
+    let mut html = String::from(
+        "<h2>Task types</h2>\n<table>\n<tr><th>task type</th><th>runs</th><th>warnings</th><th>critical</th></tr>\n",
+    );
+    for (index, row) in rows.iter().enumerate() {
+        let name = escape(row.task_type.as_str());
+        let cell = if index < plots { format!("<a href=\"#type-{index}\">{name}</a>") } else { name };
+        html.push_str(&format!(
+            "<tr><td>{cell}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+            row.runs, row.warnings, row.criticals
+        ));
+    }
+    html.push_str("</table>\n");
+    html
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
