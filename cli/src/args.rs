@@ -457,6 +457,9 @@ pub(crate) struct TuneArgs {
     /// OVERRUN_EXCLUSION_CAP does in the functions) [guarded: 0.1].
     #[arg(long)]
     pub(crate) exclusion_cap: Option<f64>,
+    /// Never draw a progress bar (one counts the replays on a terminal).
+    #[arg(long)]
+    pub(crate) no_progress: bool,
 }
 
 #[derive(Args)]

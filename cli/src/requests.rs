@@ -194,5 +194,6 @@ pub(crate) fn tune_request(args: TuneArgs) -> Result<TuneRequest, CliError> {
         runs: overrun_cli::history::read_all_runs(&source, &read)?,
         base: args.schedule.apply(replay_config(policy, false, args.exclusion_cap)?)?,
         budget_per_day: args.budget,
+        show_progress: !args.no_progress,
     })
 }

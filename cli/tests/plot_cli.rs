@@ -139,7 +139,12 @@ fn report_writes_one_self_contained_page_with_the_summary_every_type_and_a_plot_
     // Self-contained: nothing fetched from elsewhere.
     assert!(!html.contains("src=") && !html.contains("href=\"http"), "external references");
 
-    overrun().args(["report", "-", "--plots", "1", "-o"]).arg(&page).write_stdin(small_trace()).assert().success();
+    overrun()
+        .args(["report", "-", "--plots", "1", "-o"])
+        .arg(&page)
+        .write_stdin(small_trace())
+        .assert()
+        .success();
     let html = std::fs::read_to_string(&page).unwrap();
     assert_eq!(html.matches("<svg").count(), 1);
     assert!(html.contains("1 more task types are not drawn"));

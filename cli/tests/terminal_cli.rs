@@ -66,3 +66,26 @@ fn replay_of_a_large_gzip_history_from_standard_input_finishes_at_a_terminal() {
         "replay of standard input under a terminal failed or hung ({status}): {screen}"
     );
 }
+
+#[test]
+fn tune_counts_its_replays_on_a_terminal_and_prints_no_bar_when_piped() {
+    let trace =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/data/julia_buildkite_jobs.csv.gz");
+    let binary = assert_cmd::cargo::cargo_bin("overrun");
+    let command = format!("{} tune {} --budget 1", shell_quoted(&binary), shell_quoted(&trace));
+    let (status, screen) = under_terminal(&command);
+    assert!(status.success(), "tune under a terminal failed or hung ({status}); screen: {screen}");
+    assert!(screen.contains("replays, k = "), "the bar counts replays: {screen:?}");
+    assert!(screen.contains("Recommended: k = "), "{screen:?}");
+    let piped = assert_cmd::Command::new(&binary)
+        .args(["tune"])
+        .arg(&trace)
+        .args(["--budget", "1"])
+        .output()
+        .unwrap();
+    assert!(piped.status.success());
+    assert!(
+        !String::from_utf8_lossy(&piped.stderr).contains("replays"),
+        "no bar when stderr is not a terminal"
+    );
+}

@@ -5,7 +5,9 @@
 //! recommendation is the smallest k whose warnings per day stay within it, which is the most
 //! sensitive setting the team has said it can live with.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
+
+use indicatif::{ProgressBar, ProgressStyle};
 
 use overrun_core::recent::RecentRuns;
 use overrun_core::replay::replay_runs;
@@ -18,6 +20,8 @@ pub struct TuneRequest {
     /// Everything but k.
     pub base: ReplayConfig,
     pub budget_per_day: f64,
+    /// Draw a progress bar of the replays on a terminal.
+    pub show_progress: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -26,8 +30,28 @@ pub struct TunePoint {
     pub warnings_per_day: f64,
 }
 
+/// Replays one tuning makes at most: k = 0 and k = 20, the bisection over the 401 steps between,
+/// and the table's seven.
+const MOST_REPLAYS: u64 = 2 + 9 + 7;
+
+/// A bar counting the replays on a terminal (each replays the whole history: seconds on a
+/// million runs); hidden otherwise.
+fn replays_bar(show: bool) -> ProgressBar {
+    if !(show && std::io::stderr().is_terminal()) {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(MOST_REPLAYS);
+    if let Ok(style) =
+        ProgressStyle::with_template("tuning [{bar:30}] {pos}/{len} replays, {msg} ({elapsed})")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
+}
+
 /// Warnings per day for one k.
-pub fn evaluate(request: &TuneRequest, k: f64) -> Result<TunePoint, CliError> {
+pub fn evaluate(request: &TuneRequest, k: f64, bar: &ProgressBar) -> Result<TunePoint, CliError> {
+    bar.set_message(format!("k = {k}"));
     let policy = request.base.policy;
     let method = policy.method().method_name().with_k(k);
     let policy =
@@ -38,6 +62,7 @@ pub fn evaluate(request: &TuneRequest, k: f64) -> Result<TunePoint, CliError> {
         replay_runs(ReplayConfig { policy, ..request.base }, &request.runs).map_err(CliError::invalid)?;
     let warnings = outcome.alerts.iter().filter(|a| a.level == Level::Warning).count();
     let days = outcome.summary.days_covered().max(1.0);
+    bar.inc(1);
     Ok(TunePoint { k, warnings_per_day: warnings as f64 / days })
 }
 
@@ -50,8 +75,8 @@ const K_STEPS: u32 = 400;
 /// guarded exclusion a window's baseline depends on which runs were warned about, so warnings
 /// fall with k only on the whole; the bisection then returns a k within the budget whose grid
 /// neighbour below is over it (the CLI tests replay both).
-pub fn recommend(request: &TuneRequest) -> Result<Option<TunePoint>, CliError> {
-    let at = |step: u32| evaluate(request, f64::from(step) / K_STEPS_PER_UNIT);
+pub fn recommend(request: &TuneRequest, bar: &ProgressBar) -> Result<Option<TunePoint>, CliError> {
+    let at = |step: u32| evaluate(request, f64::from(step) / K_STEPS_PER_UNIT, bar);
     if at(0)?.warnings_per_day == 0.0 {
         return Err(CliError::invalid(format!(
             "too little history to tune on: even k = 0 flags no run, so no run was ever judged (a task type needs {} succeeded runs within its {}-day window first); give tune a longer history",
@@ -102,12 +127,14 @@ fn recent_setting(config: &ReplayConfig) -> String {
 }
 
 pub fn run(request: &TuneRequest, out: &mut impl Write) -> Result<(), CliError> {
-    let recommended = recommend(request)?;
+    let bar = replays_bar(request.show_progress);
+    let recommended = recommend(request, &bar)?;
     let mut lines = Vec::new();
     for k in [1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0] {
-        let point = evaluate(request, k)?;
+        let point = evaluate(request, k, &bar)?;
         lines.push(format!("  k = {:<4}  {:>8.2} warnings per day", point.k, point.warnings_per_day));
     }
+    bar.finish_and_clear();
     let write = |out: &mut dyn Write| -> std::io::Result<()> {
         match recommended {
             Some(point) => writeln!(
@@ -167,18 +194,26 @@ mod tests {
 
     #[test]
     fn recommendation_is_the_smallest_k_within_the_budget() {
-        let request =
-            TuneRequest { runs: noisy_history(), base: ReplayConfig::default(), budget_per_day: 0.5 };
-        let point = recommend(&request).unwrap().unwrap();
+        let request = TuneRequest {
+            runs: noisy_history(),
+            base: ReplayConfig::default(),
+            budget_per_day: 0.5,
+            show_progress: false,
+        };
+        let point = recommend(&request, &ProgressBar::hidden()).unwrap().unwrap();
         assert!(point.warnings_per_day <= 0.5, "{point:?}");
-        let tighter = evaluate(&request, point.k - 0.05).unwrap();
+        let tighter = evaluate(&request, point.k - 0.05, &ProgressBar::hidden()).unwrap();
         assert!(point.k < 0.05 || tighter.warnings_per_day > 0.5, "{point:?} but {tighter:?}");
     }
 
     #[test]
     fn an_unreachable_budget_says_so() {
-        let request =
-            TuneRequest { runs: noisy_history(), base: ReplayConfig::default(), budget_per_day: -1.0 };
-        assert_eq!(recommend(&request).unwrap(), None);
+        let request = TuneRequest {
+            runs: noisy_history(),
+            base: ReplayConfig::default(),
+            budget_per_day: -1.0,
+            show_progress: false,
+        };
+        assert_eq!(recommend(&request, &ProgressBar::hidden()).unwrap(), None);
     }
 }
