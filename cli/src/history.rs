@@ -119,6 +119,20 @@ fn quotes_in(line: &[u8]) -> usize {
     memchr::memchr_iter(b'"', line).count()
 }
 
+/// One record, which starts on line `number`; `fields` when the hot loop already split it.
+#[inline]
+fn parse<'a>(
+    line: &'a [u8],
+    fields: Option<[&'a str; 5]>,
+    number: u64,
+    order: ColumnOrder,
+) -> Result<Line<'a>, RowProblem> {
+    match fields {
+        Some(fields) if number > 1 => parse_text_fields(order.arrange(fields)).map(Line::Row),
+        _ => parse_line(line, number == 1, order),
+    }
+}
+
 impl<F: FnMut(Row<'_>) -> Result<Flow, RowProblem>> Lines<'_, F> {
     fn read_all(&mut self, reader: &mut dyn BufRead) -> Result<Flow, CliError> {
         // A line that straddles two buffers is put together here.
@@ -207,12 +221,18 @@ impl<F: FnMut(Row<'_>) -> Result<Flow, RowProblem>> Lines<'_, F> {
     }
 
     /// One line, without its newline; `fields` when it is already split into exactly five.
+    #[inline]
     fn line(&mut self, line: &[u8], fields: Option<[&str; 5]>) -> Result<Flow, CliError> {
         self.number += 1;
-        if fields.is_none() && (self.open.lines > 0 || quotes_in(line) % 2 == 1) {
+        if self.open.lines > 0 {
             return self.continue_record(line);
         }
-        self.parse(line, fields, self.number)
+        // Only a line whose quoted field runs past its end can start a record spanning lines: the
+        // parser says so, and no other line pays for looking.
+        match parse(line, fields, self.number, self.order) {
+            Err(RowProblem::UnterminatedQuote) => self.continue_record(line),
+            parsed => self.deliver(parsed, self.number),
+        }
     }
 
     /// A line of a record whose quoted field spans lines: parsed once its quotes close.
@@ -227,7 +247,7 @@ impl<F: FnMut(Row<'_>) -> Result<Flow, RowProblem>> Lines<'_, F> {
         self.open.quotes += quotes_in(line);
         if self.open.quotes % 2 == 0 {
             let record = std::mem::take(&mut self.open);
-            return self.parse(&record.text, None, record.first_line);
+            return self.deliver(parse(&record.text, None, record.first_line, self.order), record.first_line);
         }
         if self.open.lines >= MAX_RECORD_LINES {
             return self.give_up_open_record();
@@ -244,23 +264,20 @@ impl<F: FnMut(Row<'_>) -> Result<Flow, RowProblem>> Lines<'_, F> {
         let record = std::mem::take(&mut self.open);
         let mut lines = record.text.split(|&b| b == b'\n');
         let first = lines.next().unwrap_or_default();
-        if self.parse(first, None, record.first_line)? == Flow::Stop {
+        if self.deliver(parse(first, None, record.first_line, self.order), record.first_line)? == Flow::Stop {
             return Ok(Flow::Stop);
         }
         for (number, line) in (record.first_line + 1..).zip(lines) {
-            if self.parse(line, None, number)? == Flow::Stop {
+            if self.deliver(parse(line, None, number, self.order), number)? == Flow::Stop {
                 return Ok(Flow::Stop);
             }
         }
         Ok(Flow::Continue)
     }
 
-    /// One record, which starts on line `number`.
-    fn parse(&mut self, line: &[u8], fields: Option<[&str; 5]>, number: u64) -> Result<Flow, CliError> {
-        let parsed = match fields {
-            Some(fields) if number > 1 => parse_text_fields(self.order.arrange(fields)).map(Line::Row),
-            _ => parse_line(line, number == 1, self.order),
-        };
+    /// A parsed record, which starts on line `number`: to the consumer, or a bad row.
+    #[inline]
+    fn deliver(&mut self, parsed: Result<Line<'_>, RowProblem>, number: u64) -> Result<Flow, CliError> {
         let outcome = match parsed {
             Ok(Line::Row(row)) => (self.consume)(row),
             Ok(Line::Header(order)) => {
