@@ -235,7 +235,10 @@ impl<F: FnMut(Row<'_>) -> Result<Flow, RowProblem>> Lines<'_, F> {
         }
     }
 
-    /// A line of a record whose quoted field spans lines: parsed once its quotes close.
+    /// A line of a record whose quoted field spans lines: parsed once its quotes close. Rare: kept
+    /// out of the hot loop's code.
+    #[cold]
+    #[inline(never)]
     fn continue_record(&mut self, line: &[u8]) -> Result<Flow, CliError> {
         if self.open.lines == 0 {
             self.open.first_line = self.number;
@@ -257,6 +260,8 @@ impl<F: FnMut(Row<'_>) -> Result<Flow, RowProblem>> Lines<'_, F> {
 
     /// A quote that never closes (at the end of the input, or after too many lines): its first
     /// line is bad, and the lines after it are read again each on its own.
+    #[cold]
+    #[inline(never)]
     fn give_up_open_record(&mut self) -> Result<Flow, CliError> {
         if self.open.lines == 0 {
             return Ok(Flow::Continue);
