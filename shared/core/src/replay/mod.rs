@@ -30,7 +30,7 @@ use crate::tailored::PreparedWindow;
 use crate::time::{EpochMs, TickInterval};
 use daily::DailyBuckets;
 pub use outcome::{Alert, ReplayOutcome, ReplaySummary, TaskAlertCount};
-use short_finishes::PendingShort;
+use short_finishes::{PendingShort, ShortCandidate};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ReplayConfig {
@@ -376,16 +376,13 @@ impl Replayer {
             self.settle_success(task, start, end, alerted.contains(Level::Warning));
         }
         if let (true, Some(end)) = (succeeded && self.config.short.is_enabled(), end) {
-            let pending = PendingShort {
-                seq,
-                task,
-                run_id: RunId::new(run_id)?,
-                start,
-                end,
-                night: policy.night_at_or_before(end),
-            };
+            let candidate = ShortCandidate { seq, task, start, end, night: policy.night_at_or_before(end) };
             // The current night is final (every run ending before it has arrived); later ones wait.
-            if pending.night == night { self.judge_short(pending) } else { self.pending_short.push(pending) }
+            if candidate.night == night {
+                self.judge_short(candidate, || RunId::new(run_id))?;
+            } else {
+                self.pending_short.push(PendingShort { candidate, run_id: RunId::new(run_id)? });
+            }
         }
         Ok(())
     }
@@ -516,10 +513,11 @@ impl Replayer {
         while next <= night && !(open.is_empty() && self.pending_short.is_empty()) {
             let (due, waiting) = std::mem::take(&mut self.pending_short)
                 .into_iter()
-                .partition(|p: &PendingShort| p.night == next);
+                .partition(|p: &PendingShort| p.candidate.night == next);
             self.pending_short = waiting;
             for pending in due {
-                self.judge_short(pending);
+                let Ok(()) =
+                    self.judge_short(pending.candidate, || Ok::<_, std::convert::Infallible>(pending.run_id));
             }
             open.retain_mut(|run| {
                 let found = self.check_span(

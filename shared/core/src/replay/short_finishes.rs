@@ -6,33 +6,45 @@ use crate::model::RunId;
 use crate::short::ShortFinish;
 use crate::time::EpochMs;
 
-/// A succeeded run waiting for the night its end falls in.
-pub(super) struct PendingShort {
+/// A succeeded run to judge against the night its end falls in.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct ShortCandidate {
     pub(super) seq: u64,
     pub(super) task: u32,
-    pub(super) run_id: RunId,
     pub(super) start: EpochMs,
     pub(super) end: EpochMs,
     /// The night whose baseline is in force when the run ends.
     pub(super) night: i64,
 }
 
+/// A succeeded run waiting for that night to be final.
+pub(super) struct PendingShort {
+    pub(super) candidate: ShortCandidate,
+    pub(super) run_id: RunId,
+}
+
 impl Replayer {
-    /// Reports a succeeded run below its floor, against the baseline in force when it ended.
-    pub(super) fn judge_short(&mut self, pending: PendingShort) {
-        let Some(limits) = self.limits(pending.task, pending.night) else { return };
-        let duration_ms = pending.end.abs_diff(pending.start);
+    /// Records the candidate's too-short notice if it finished too soon. Its run id is made only
+    /// then: nearly every run is not too short, and this runs for every succeeded run replayed.
+    pub(super) fn judge_short<E>(
+        &mut self,
+        candidate: ShortCandidate,
+        run_id: impl FnOnce() -> Result<RunId, E>,
+    ) -> Result<(), E> {
+        let Some(limits) = self.limits(candidate.task, candidate.night) else { return Ok(()) };
+        let duration_ms = candidate.end.abs_diff(candidate.start);
         if let Some(floor_ms) = self.config.short.judge(&limits.baseline, duration_ms) {
             let short = ShortFinish {
-                task_type: self.tasks[pending.task as usize].name.clone(),
-                run_id: pending.run_id,
-                run_start: pending.start,
-                at: pending.end,
+                task_type: self.tasks[candidate.task as usize].name.clone(),
+                run_id: run_id()?,
+                run_start: candidate.start,
+                at: candidate.end,
                 duration_ms,
                 floor_ms,
                 baseline: limits.baseline,
             };
-            self.short_finishes.push((pending.seq, short));
+            self.short_finishes.push((candidate.seq, short));
         }
+        Ok(())
     }
 }
