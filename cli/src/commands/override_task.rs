@@ -2,13 +2,14 @@
 
 use overrun_aws::DynamoStatsStore;
 use overrun_core::BaselinePolicy;
-use overrun_core::humanize::{duration, utc_minute};
+use overrun_core::humanize::utc_minute;
 use overrun_core::overrides::Override;
 use overrun_core::ports::StatsStore;
 use overrun_core::time::parse_timestamp;
 use overrun_core::{EpochMs, TaskType};
 
 use crate::commands::aws::{AwsArgs, aws_sdk_dynamodb_client, runtime};
+use crate::commands::inspect::override_words;
 use crate::error::CliError;
 use crate::suggest::nearest_names;
 
@@ -154,7 +155,7 @@ pub fn list(aws: &AwsArgs, out: &mut impl std::io::Write) -> Result<(), CliError
             return writeln!(out, "no overrides: every task type follows its nightly baseline");
         }
         for (task, task_override) in overridden {
-            writeln!(out, "{task}: {}", describe(&task_override).trim_start_matches("override set: "))?;
+            writeln!(out, "{task}: {}", override_words(&task_override))?;
         }
         Ok(())
     })();
@@ -165,24 +166,7 @@ fn describe(o: &Override) -> String {
     if o.is_empty() {
         return "override cleared: the nightly baseline applies".to_owned();
     }
-    let mut parts = Vec::new();
-    if let Some(k) = o.k {
-        parts.push(format!("k = {k}"));
-    }
-    if let Some(limit) = o.limit_ms {
-        parts.push(format!("fixed limit {}", duration(limit)));
-    }
-    if let Some(until) = o.mute_until {
-        parts.push(format!("muted until {}", utc_minute(until)));
-    }
-    match o.short_fraction {
-        Some(fraction) if fraction > 0.0 => {
-            parts.push(format!("too-short notices below {fraction} × expected"))
-        }
-        Some(_) => parts.push("no too-short notices".to_owned()),
-        None => {}
-    }
-    format!("override set: {}", parts.join(", "))
+    format!("override set: {}", override_words(o))
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ use crate::error::CliError;
 use crate::history::{ReadOptions, read_all_runs};
 use crate::input::Source;
 use crate::plot::chart::{self, Scale};
+use crate::plot::svg::escape;
 use crate::plot::{series, svg};
 use crate::render;
 
@@ -45,14 +46,18 @@ pub fn run(request: &ReportRequest, out: &mut impl Write) -> Result<(), CliError
     for run in &runs {
         by_type.entry(run.task_type()).or_default().push(run.clone());
     }
+    let mut alerts: HashMap<&TaskType, (usize, usize)> = HashMap::new();
+    for alert in &outcome.alerts {
+        let (warnings, criticals) = alerts.entry(&alert.task_type).or_default();
+        match alert.level {
+            overrun_core::Level::Warning => *warnings += 1,
+            overrun_core::Level::Critical => *criticals += 1,
+        }
+    }
     let mut rows: Vec<TypeRow> = by_type
         .iter()
         .map(|(task_type, runs)| {
-            let alerts = outcome.alerts.iter().filter(|a| &a.task_type == *task_type);
-            let (warnings, criticals) = alerts.fold((0, 0), |(w, c), a| match a.level {
-                overrun_core::Level::Warning => (w + 1, c),
-                overrun_core::Level::Critical => (w, c + 1),
-            });
+            let (warnings, criticals) = alerts.get(task_type).copied().unwrap_or_default();
             TypeRow { task_type: (*task_type).clone(), runs: runs.len(), warnings, criticals }
         })
         .collect();
@@ -139,8 +144,4 @@ fn type_table(rows: &[TypeRow], plots: usize) -> String {
     }
     html.push_str("</table>\n");
     html
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }

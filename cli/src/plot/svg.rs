@@ -9,7 +9,8 @@ fn color((r, g, b): Rgb) -> String {
     format!("#{r:02x}{g:02x}{b:02x}")
 }
 
-fn escape(text: &str) -> String {
+/// Text for XML and HTML: `&`, `<`, `>` and `"` escaped.
+pub fn escape(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 

@@ -54,6 +54,17 @@ pub async fn read_situation<R: RunStore, S: StatsStore>(
             problems.failures.push(("cannot read the running runs' cohorts and recent runs", error))
         }
     }
+    judge_runs(running, stats, problems).await
+}
+
+/// What `running` (runs already read, with their cohorts and recent runs) are judged by: their
+/// types' limits, and their cohorts' pace from the cohorts' finished members. The checker reads
+/// it for every running run, `overrun explain` for one run.
+pub async fn judge_runs<S: StatsStore>(
+    running: Vec<RunningRun>,
+    stats: &S,
+    problems: &mut ReadProblems,
+) -> Situation {
     let cohorts: Vec<CohortId> =
         running.iter().filter_map(|r| r.cohort.clone()).collect::<BTreeSet<_>>().into_iter().collect();
     let members: CohortMembers = match stats.cohort_members(&cohorts).await {

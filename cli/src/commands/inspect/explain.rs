@@ -2,13 +2,10 @@
 //! what they are made of (its type's window, its recent runs, its cohort's pace, an override),
 //! the verdict of every check that saw it, and the messages sent about it.
 
-use std::collections::{BTreeSet, HashMap};
-
+use overrun_app::situation::{ReadProblems, judge_runs};
 use overrun_core::check::{Judgement, RunningRun, Standing, TickSpan, assess_running, tick_verdicts};
-use overrun_core::cohort;
 use overrun_core::detect::AlertedLevels;
 use overrun_core::humanize::{duration, utc_minute};
-use overrun_core::ports::StatsStore;
 use overrun_core::records::RunRecord;
 use overrun_core::{EpochMs, Level, RunId, TaskType};
 use serde_json::{Value, json};
@@ -56,13 +53,20 @@ pub fn run(request: &ExplainRequest, out: &mut impl std::io::Write) -> Result<()
                 "run \"{run_id}\" of \"{task}\" has a finish but its start never arrived: it was never checked"
             )));
         };
-        let (limits, stretches) = judged_by(&tables, &record).await.map_err(|e| aws.error(e))?;
+        // Judged by what the checker reads for its running runs: its type's limits and its
+        // cohort's pace.
+        let mut problems = ReadProblems::default();
+        let situation = judge_runs(vec![running_view(&record, start)], &tables.stats, &mut problems).await;
+        if let Some((what, error)) = problems.failures.into_iter().next() {
+            return Err(aws.error(format!("{what}: {error}")));
+        }
+        warn_malformed(&problems.malformed);
         let settings = tables.config.check_settings();
-        let running = running_view(&record, start);
         let at = record.end.unwrap_or(request.now).min(request.now);
-        let standing = assess_running(at, std::slice::from_ref(&running), &limits, &stretches, &settings)
-            .pop()
-            .unwrap_or(Standing::WithoutLimits);
+        let standing =
+            assess_running(at, &situation.running, &situation.limits, &situation.stretches, &settings)
+                .pop()
+                .unwrap_or(Standing::WithoutLimits);
         let policy = tables.config.policy;
         let spans = match &standing {
             Standing::Judged(judgement) => {
@@ -88,30 +92,6 @@ pub fn run(request: &ExplainRequest, out: &mut impl std::io::Write) -> Result<()
         write_human(&explanation, request.now, out)
     };
     written.map_err(CliError::Output)
-}
-
-/// The limits of the run's type and its cohort's members' types, and its cohort's stretch, as
-/// the checker reads them.
-async fn judged_by(
-    tables: &Tables,
-    record: &RunRecord,
-) -> Result<
-    (HashMap<TaskType, overrun_core::check::TaskLimits>, HashMap<overrun_core::CohortId, f64>),
-    overrun_core::ports::StoreError,
-> {
-    let cohorts: Vec<_> = record.cohort.iter().cloned().collect();
-    let (members, malformed) = tables.stats.cohort_members(&cohorts).await?;
-    warn_malformed(&malformed);
-    let task_types: Vec<TaskType> = std::iter::once(record.task_type.clone())
-        .chain(members.values().flatten().map(|m| m.task_type.clone()))
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let (limits, malformed) = tables.stats.task_limits(&task_types).await?;
-    warn_malformed(&malformed);
-    let stretches =
-        members.iter().map(|(c, finished)| (c.clone(), cohort::stretch(finished, &limits))).collect();
-    Ok((limits, stretches))
 }
 
 fn running_view(record: &RunRecord, start: EpochMs) -> RunningRun {
