@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use overrun_cli::commands::aws::AwsArgs;
 use overrun_cli::error::CliError;
-use overrun_core::baseline::MethodName;
-use overrun_core::recent::{RecentRuns, RecentRunsError};
+use overrun_core::limits::baseline::MethodName;
+use overrun_core::limits::recent::{RecentRuns, RecentRunsError};
 use overrun_core::{BaselinePolicy, DetectionConfig, Method, ReplayConfig, ShortRule, TickInterval};
 
 /// Overrun: duration-anomaly alerts for workflow tasks.

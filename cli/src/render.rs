@@ -5,7 +5,7 @@ use std::io::{self, Write};
 use overrun_core::{Alert, Method, ReplayConfig, ReplayOutcome, ShortFinish};
 use serde::Serialize;
 
-use overrun_core::humanize::{duration, utc_date, utc_minute};
+use overrun_core::notify::humanize::{duration, utc_date, utc_minute};
 
 /// One alert as a JSON line. Times are epoch seconds; durations are seconds.
 #[derive(Serialize)]

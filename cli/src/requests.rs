@@ -8,8 +8,8 @@ use overrun_cli::commands::tune::TuneRequest;
 use overrun_cli::error::CliError;
 use overrun_cli::history::ReadOptions;
 use overrun_cli::input::Source;
-use overrun_core::backtest::InjectionPlan;
-use overrun_core::recent::RecentRuns;
+use overrun_core::evaluation::backtest::InjectionPlan;
+use overrun_core::limits::recent::RecentRuns;
 use overrun_core::{BaselinePolicy, DetectionConfig, Method, ReplayConfig, ShortRule};
 
 use crate::args::{BacktestArgs, PlotArgs, ReplayArgs, ReportArgs, TuneArgs};

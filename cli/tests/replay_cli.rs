@@ -13,9 +13,9 @@ use serde_json::Value;
 use tempfile::TempDir;
 
 use common::{bundled_trace, overrun};
-use overrun_core::histogram::DurationHistogram;
-use overrun_core::recent::RecentRuns;
-use overrun_core::tailored::tailored_limit;
+use overrun_core::limits::recent::RecentRuns;
+use overrun_core::limits::tailored::tailored_limit;
+use overrun_core::stats::histogram::DurationHistogram;
 use overrun_core::{Baseline, BaselinePolicy};
 
 const HEADER: &str = "task_type,run_id,start_epoch_s,end_epoch_s,status";

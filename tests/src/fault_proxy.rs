@@ -20,7 +20,7 @@ use hyper::{Request, Response, StatusCode};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use overrun_core::rng::SplitMix64;
+use overrun_core::evaluation::rng::SplitMix64;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 

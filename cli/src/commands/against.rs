@@ -4,8 +4,8 @@
 
 use std::io::Write;
 
-use overrun_core::backtest::Score;
-use overrun_core::compare::{Comparison, CurvePoint, Interpolated, compare};
+use overrun_core::evaluation::backtest::Score;
+use overrun_core::evaluation::compare::{Comparison, CurvePoint, Interpolated, compare};
 use serde::Serialize;
 
 use crate::commands::backtest::Variant;

@@ -157,7 +157,7 @@ pub fn run(request: &BackfillRequest, out: &mut impl Write, err: &mut impl Write
         writeln!(
             out,
             "shifted the history by {} so that its last run ends now",
-            overrun_core::humanize::duration(report.shifted_ms as f64)
+            overrun_core::notify::humanize::duration(report.shifted_ms as f64)
         )
         .map_err(CliError::Output)?;
     }

@@ -3,11 +3,11 @@
 
 use std::io::Write;
 
-use overrun_core::backtest::{InjectionPlan, Score, Tally, inject, tally};
-use overrun_core::hindsight::hindsight_limits;
-use overrun_core::humanize::duration;
-use overrun_core::recent::RecentRuns;
-use overrun_core::replay::replay_runs_with;
+use overrun_core::evaluation::backtest::{InjectionPlan, Score, Tally, inject, tally};
+use overrun_core::evaluation::hindsight::hindsight_limits;
+use overrun_core::evaluation::replay::replay_runs_with;
+use overrun_core::limits::recent::RecentRuns;
+use overrun_core::notify::humanize::duration;
 use overrun_core::{ReplayConfig, Replayer};
 use serde::Serialize;
 
@@ -37,7 +37,7 @@ pub struct Variant {
     pub k: f64,
     pub config: ReplayConfig,
     /// The hindsight reference at price `k`: each task type checked against the one limit chosen
-    /// knowing the whole history (see `overrun_core::hindsight`), not the method's.
+    /// knowing the whole history (see `overrun_core::evaluation::hindsight`), not the method's.
     pub hindsight: bool,
 }
 

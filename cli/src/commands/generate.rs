@@ -13,7 +13,7 @@ use flate2::write::GzEncoder;
 
 use crate::error::CliError;
 use crate::rows::HEADER;
-use overrun_core::rng::SplitMix64;
+use overrun_core::evaluation::rng::SplitMix64;
 
 pub struct GenerateRequest {
     pub spec: SyntheticSpec,

@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use overrun_core::replay::replay_runs;
+use overrun_core::evaluation::replay::replay_runs;
 use overrun_core::{ReplayConfig, ReplayError, ReplayOutcome, Replayer, RunInput};
 
 use crate::error::CliError;

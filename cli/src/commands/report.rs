@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
 
-use overrun_core::replay::replay_runs;
+use overrun_core::evaluation::replay::replay_runs;
 use overrun_core::{ReplayConfig, Run, TaskType};
 
 use crate::error::CliError;

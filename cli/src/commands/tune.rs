@@ -9,8 +9,8 @@ use std::io::{IsTerminal, Write};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use overrun_core::recent::RecentRuns;
-use overrun_core::replay::replay_runs;
+use overrun_core::evaluation::replay::replay_runs;
+use overrun_core::limits::recent::RecentRuns;
 use overrun_core::{BaselinePolicy, Level, ReplayConfig, Run};
 
 use crate::error::CliError;

@@ -1,6 +1,6 @@
 //! Lays a task's series out as shapes in pixel coordinates, for any backend to draw.
 
-use overrun_core::humanize::utc_date;
+use overrun_core::notify::humanize::utc_date;
 use overrun_core::time::MS_PER_DAY;
 use overrun_core::{EpochMs, Level, RunStatus};
 

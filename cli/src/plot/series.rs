@@ -3,8 +3,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use overrun_core::moments::WindowStats;
-use overrun_core::replay::replay_runs;
+use overrun_core::evaluation::replay::replay_runs;
+use overrun_core::stats::moments::WindowStats;
 use overrun_core::{EpochMs, Level, ReplayConfig, ReplayError, Run, RunStatus};
 
 #[derive(Debug, Clone, PartialEq)]

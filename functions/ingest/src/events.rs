@@ -4,7 +4,7 @@
 //! execution status changes, and AWS Batch job state changes. Every field is checked before
 //! anything is written, and an error names the field.
 
-use overrun_core::humanize::utc_minute;
+use overrun_core::notify::humanize::utc_minute;
 use overrun_core::ports::{RunFinished, RunStarted, TaskEvent};
 use overrun_core::time::{MS_PER_DAY, parse_timestamp};
 use overrun_core::{CohortId, EpochMs, RunId, RunStatus, TaskType};

@@ -6,9 +6,9 @@
 //! and messages, counts the failure, and reports it, so that the invocation fails and Lambda
 //! retries it (each message's claim keeps the retry from sending anything twice).
 
-use overrun_core::check::{CheckSettings, RunningRun, check_running};
-use overrun_core::delivery::{DeliveryState, MessageKey};
-use overrun_core::message::{alert_notification, resolved_notification};
+use overrun_core::detect::check::{CheckSettings, RunningRun, check_running};
+use overrun_core::notify::delivery::{DeliveryState, MessageKey};
+use overrun_core::notify::message::{alert_notification, resolved_notification};
 use overrun_core::ports::{Notifier, Outbox, PendingResolution, RunStore, StatsStore, StoreError};
 use overrun_core::{BaselinePolicy, EpochMs};
 

@@ -6,8 +6,8 @@
 //! publish that went through while its answer, or the mark after it, was lost.
 
 use overrun_core::EpochMs;
-use overrun_core::delivery::{DeliveryState, Lease, MessageKey};
-use overrun_core::message::Notification;
+use overrun_core::notify::delivery::{DeliveryState, Lease, MessageKey};
+use overrun_core::notify::message::Notification;
 use overrun_core::ports::{ClaimKind, Claimed, Notifier, NotifyError, Outbox, StoreError};
 use thiserror::Error;
 
@@ -128,8 +128,8 @@ pub fn describe(key: &MessageKey) -> String {
 
 #[cfg(test)]
 mod tests {
-    use overrun_core::delivery::LEASE_MS;
-    use overrun_core::message::Notification;
+    use overrun_core::notify::delivery::LEASE_MS;
+    use overrun_core::notify::message::Notification;
     use overrun_core::{Level, RunId, TaskType};
 
     use super::*;

@@ -1,12 +1,12 @@
 //! Ingest: one event in, one run recorded; a run that succeeded far below its expected duration
 //! gets one informational notice.
 
-use overrun_core::cohort::FinishedMember;
-use overrun_core::delivery::MessageKey;
-use overrun_core::message::short_notification;
+use overrun_core::detect::cohort::FinishedMember;
+use overrun_core::detect::short::{ShortRule, ShortVerdict, judge_completed};
+use overrun_core::notify::delivery::MessageKey;
+use overrun_core::notify::message::short_notification;
 use overrun_core::ports::TaskEvent;
 use overrun_core::ports::{Notifier, Outbox, Recorded, RunStore, StatsStore, StoreError};
-use overrun_core::short::{ShortRule, ShortVerdict, judge_completed};
 use overrun_core::{BaselinePolicy, CohortId, EpochMs, RunId, TaskType};
 use thiserror::Error;
 

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use overrun_core::EpochMs;
-use overrun_core::delivery::{DeliveryState, Lease, MessageKey};
-use overrun_core::message::Notification;
+use overrun_core::notify::delivery::{DeliveryState, Lease, MessageKey};
+use overrun_core::notify::message::Notification;
 use overrun_core::ports::{ClaimKind, Claimed, Listing, Notifier, NotifyError, Outbox, StoreError};
 
 #[derive(Debug, Clone, Default)]

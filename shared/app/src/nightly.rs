@@ -7,8 +7,8 @@
 
 use std::collections::BTreeMap;
 
-use overrun_core::nightly::DayAggregate;
-use overrun_core::nightly::{aggregate_day, baseline_changes, baselines_for_night, days_to_roll_up};
+use overrun_core::limits::nightly::DayAggregate;
+use overrun_core::limits::nightly::{aggregate_day, baseline_changes, baselines_for_night, days_to_roll_up};
 use overrun_core::ports::{RunStore, StatsStore, StoreError};
 use overrun_core::{BaselinePolicy, EpochMs, TaskType};
 
@@ -67,8 +67,10 @@ pub async fn handle(
     let changes = baseline_changes(&baselines, &stored.items.into_iter().collect());
     stats.apply_baseline_changes(&changes, policy.method().name()).await?;
     report.baselines = baselines.len();
-    report.baselines_removed =
-        changes.iter().filter(|c| matches!(c, overrun_core::nightly::BaselineChange::Remove(_))).count();
+    report.baselines_removed = changes
+        .iter()
+        .filter(|c| matches!(c, overrun_core::limits::nightly::BaselineChange::Remove(_)))
+        .count();
     report.baselines_written = changes.len() - report.baselines_removed;
     Ok(report)
 }

@@ -4,8 +4,8 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use overrun_core::check::{RunningRun, TaskLimits};
-use overrun_core::cohort;
+use overrun_core::detect::check::{RunningRun, TaskLimits};
+use overrun_core::detect::cohort;
 use overrun_core::ports::{CohortMembers, Listing, RunStore, StatsStore, StoreError};
 use overrun_core::{CohortId, TaskType};
 

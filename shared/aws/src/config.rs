@@ -3,10 +3,10 @@
 
 use std::str::FromStr;
 
-use overrun_core::baseline::MethodName;
-use overrun_core::check::CheckSettings;
-use overrun_core::overrides::{LimitRules, Sensitivity};
-use overrun_core::recent::{RecentRuns, RecentRunsError};
+use overrun_core::detect::check::CheckSettings;
+use overrun_core::detect::overrides::{LimitRules, Sensitivity};
+use overrun_core::limits::baseline::MethodName;
+use overrun_core::limits::recent::{RecentRuns, RecentRunsError};
 use overrun_core::{BaselinePolicy, DetectionConfig, ShortRule, TickInterval};
 use thiserror::Error;
 

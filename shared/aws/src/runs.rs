@@ -5,11 +5,11 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, TransactWriteItem, Update};
-use overrun_core::check::RunningRun;
-use overrun_core::delivery::DeliveryState;
-use overrun_core::detect::AlertedLevels;
-use overrun_core::message::Resolution;
-use overrun_core::nightly::FinishedRun;
+use overrun_core::detect::check::RunningRun;
+use overrun_core::detect::levels::AlertedLevels;
+use overrun_core::limits::nightly::FinishedRun;
+use overrun_core::notify::delivery::DeliveryState;
+use overrun_core::notify::message::Resolution;
 use overrun_core::ports::{
     FinishConflict, Listing, PendingResolution, Recorded, RunFinished, RunStarted, RunStore, StoreError,
 };

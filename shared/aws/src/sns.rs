@@ -4,7 +4,7 @@
 use aws_sdk_sns::Client;
 use aws_sdk_sns::error::DisplayErrorContext;
 use aws_sdk_sns::types::MessageAttributeValue;
-use overrun_core::message::Notification;
+use overrun_core::notify::message::Notification;
 use overrun_core::ports::{Notifier, NotifyError};
 
 use crate::counters::SharedCounters;

@@ -6,12 +6,12 @@ use std::collections::{BTreeMap, HashMap};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use futures_util::stream::{self, StreamExt, TryStreamExt};
-use overrun_core::check::TaskLimits;
-use overrun_core::cohort::FinishedMember;
-use overrun_core::histogram::DurationHistogram;
-use overrun_core::nightly::{BaselineChange, DayAggregate, DayStatus, NightBaseline};
-use overrun_core::overrides::Override;
+use overrun_core::detect::check::TaskLimits;
+use overrun_core::detect::cohort::FinishedMember;
+use overrun_core::detect::overrides::Override;
+use overrun_core::limits::nightly::{BaselineChange, DayAggregate, DayStatus, NightBaseline};
 use overrun_core::ports::{CohortMembers, Listing, StatsStore, StoreError};
+use overrun_core::stats::histogram::DurationHistogram;
 use overrun_core::time::civil_date;
 use overrun_core::{Baseline, BaselinePolicy, CohortId, EpochMs, Moments, RunId, TaskType};
 

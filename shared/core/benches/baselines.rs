@@ -7,10 +7,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use overrun_core::check::{CheckSettings, RunningRun, TaskLimits, check_running};
-use overrun_core::detect::AlertedLevels;
-use overrun_core::nightly::{DayAggregate, FinishedRun, aggregate_day, baselines_for_night};
-use overrun_core::recent::RecentRuns;
+use overrun_core::detect::check::{CheckSettings, RunningRun, TaskLimits, check_running};
+use overrun_core::detect::levels::AlertedLevels;
+use overrun_core::limits::nightly::{DayAggregate, FinishedRun, aggregate_day, baselines_for_night};
+use overrun_core::limits::recent::RecentRuns;
 use overrun_core::{BaselinePolicy, Method, Moments, RunId, TaskType};
 
 const TASK_TYPES: usize = 1_000;

@@ -7,37 +7,38 @@
 //! All times are integer milliseconds since the Unix epoch ([`EpochMs`]); durations are integer
 //! milliseconds. Statistics are kept as exact integer moments ([`Moments`]) so that daily
 //! aggregates merge without rounding drift.
+//!
+//! ## Map
+//!
+//! What runs in the deployed functions:
+//! - [`model`], [`time`]: runs, task types, run ids, statuses; epoch milliseconds, days and ticks.
+//! - [`stats`]: exact moments and histograms of durations.
+//! - [`limits`]: the nightly roll-up and its window, each method's baseline, the tailored sweep,
+//!   each run's own limit from its recent runs.
+//! - [`detect`]: levels, a running run's standing at a tick, overrides, cohorts, too-short runs.
+//! - [`notify`]: the messages and the rules of their delivery.
+//! - [`ports`]: what the use cases need of storage and messaging (implemented in `overrun-aws` and
+//!   in memory in `overrun-app`); [`records`]: what operators' tools read back.
+//!
+//! What only the `overrun` command runs, apart in [`evaluation`]: the replay (the same decisions
+//! over a history), backtests, the hindsight reference, comparisons and the seeded generator.
 
-pub mod backtest;
-pub mod baseline;
-pub mod check;
-pub mod cohort;
-pub mod compare;
-pub mod delivery;
 pub mod detect;
-pub mod hindsight;
-pub mod histogram;
-pub mod humanize;
-pub mod message;
+pub mod evaluation;
+pub mod limits;
 pub mod model;
-pub mod moments;
-pub mod nightly;
-pub mod overrides;
+pub mod notify;
 pub mod ports;
-pub mod recent;
 pub mod records;
-pub mod replay;
-pub mod rng;
-pub mod short;
-pub mod tailored;
+pub mod stats;
 pub mod time;
 
-pub use baseline::{Baseline, BaselinePolicy, Method, PolicyError};
-pub use detect::{DetectionConfig, DetectionError, Level, Thresholds};
-pub use model::{CohortId, ModelError, Run, RunId, RunStatus, TaskType};
-pub use moments::Moments;
-pub use replay::{
+pub use detect::levels::{DetectionConfig, DetectionError, Level, Thresholds};
+pub use detect::short::{ShortFinish, ShortRule};
+pub use evaluation::replay::{
     Alert, RecentRuns, ReplayConfig, ReplayError, ReplayOutcome, ReplaySummary, Replayer, RunInput,
 };
-pub use short::{ShortFinish, ShortRule};
+pub use limits::baseline::{Baseline, BaselinePolicy, Method, PolicyError};
+pub use model::{CohortId, ModelError, Run, RunId, RunStatus, TaskType};
+pub use stats::moments::Moments;
 pub use time::{EpochMs, TickInterval};

@@ -7,14 +7,14 @@ use std::future::Future;
 
 use thiserror::Error;
 
-use crate::check::{RunningRun, TaskLimits};
-use crate::cohort::FinishedMember;
-use crate::delivery::{DeliveryState, Lease, MessageKey};
-use crate::detect::Level;
-use crate::message::{Notification, Resolution};
+use crate::detect::check::{RunningRun, TaskLimits};
+use crate::detect::cohort::FinishedMember;
+use crate::detect::levels::Level;
+use crate::detect::overrides::Override;
+use crate::limits::nightly::{BaselineChange, DayAggregate, DayStatus, FinishedRun, NightBaseline};
 use crate::model::{CohortId, RunId, RunStatus, TaskType};
-use crate::nightly::{BaselineChange, DayAggregate, DayStatus, FinishedRun, NightBaseline};
-use crate::overrides::Override;
+use crate::notify::delivery::{DeliveryState, Lease, MessageKey};
+use crate::notify::message::{Notification, Resolution};
 use crate::time::EpochMs;
 
 #[derive(Debug, Error)]

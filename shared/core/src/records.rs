@@ -4,10 +4,10 @@
 
 use std::fmt;
 
-use crate::check::TaskLimits;
-use crate::delivery::LEASE_MS;
-use crate::detect::Level;
+use crate::detect::check::TaskLimits;
+use crate::detect::levels::Level;
 use crate::model::{CohortId, RunId, RunStatus, TaskType};
+use crate::notify::delivery::LEASE_MS;
 use crate::time::EpochMs;
 
 /// A message's claim as stored.
@@ -53,7 +53,7 @@ impl ClaimRecord {
             return Delivery::Delivered;
         }
         let lease_ends = self.claimed_at.saturating_add(LEASE_MS);
-        if self.claimed_at == crate::delivery::Lease::RELEASED || now >= lease_ends {
+        if self.claimed_at == crate::notify::delivery::Lease::RELEASED || now >= lease_ends {
             Delivery::Overdue
         } else {
             Delivery::Sending { lease_ends }

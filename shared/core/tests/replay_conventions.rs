@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use overrun_core::replay::{replay_runs, replay_runs_with};
+use overrun_core::evaluation::replay::{replay_runs, replay_runs_with};
 use overrun_core::time::{MS_PER_DAY, MS_PER_HOUR};
 use overrun_core::{
     BaselinePolicy, DetectionConfig, Level, Method, RecentRuns, ReplayConfig, ReplayError, Replayer, Run,

@@ -3,10 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use overrun_core::histogram::DurationHistogram;
-use overrun_core::recent::PerRunLimits;
-use overrun_core::replay::{RecentRuns, replay_runs};
-use overrun_core::tailored::tailored_limit;
+use overrun_core::evaluation::replay::{RecentRuns, replay_runs};
+use overrun_core::limits::recent::PerRunLimits;
+use overrun_core::limits::tailored::tailored_limit;
+use overrun_core::stats::histogram::DurationHistogram;
 use overrun_core::time::{MS_PER_DAY, MS_PER_HOUR};
 use overrun_core::{
     Baseline, BaselinePolicy, DetectionConfig, Level, Method, ReplayConfig, Run, RunId, RunStatus, ShortRule,

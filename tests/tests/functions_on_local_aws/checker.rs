@@ -61,7 +61,7 @@ async fn a_failed_publish_fails_the_tick_and_the_next_tick_sends_the_alert_claim
     assert!(stack.received().await.is_empty());
     let running = stack.adapters.runs.list_running().await.unwrap().items;
     assert_eq!(running[0].undelivered.len(), 1, "claimed, released, not delivered");
-    assert_eq!(running[0].undelivered[0].1.claimed_at, overrun_core::delivery::Lease::RELEASED);
+    assert_eq!(running[0].undelivered[0].1.claimed_at, overrun_core::notify::delivery::Lease::RELEASED);
 
     // Lambda's retry a minute later sends it at once.
     let retried = check(&stack, NOON + 60 * S, "tick-1-retry").await;
@@ -105,20 +105,23 @@ async fn overrides_mute_a_task_type_or_fix_its_limit_and_the_alert_says_so() {
     let stats = &stack.adapters.stats;
     ingest(&task_event("etl", "slow", "STARTED", NOON - 1_500 * S), &stack.adapters.runs).await.unwrap();
 
-    let mute =
-        overrun_core::overrides::Override { mute_until: Some(NOON + MS_PER_HOUR), ..Default::default() };
+    let mute = overrun_core::detect::overrides::Override {
+        mute_until: Some(NOON + MS_PER_HOUR),
+        ..Default::default()
+    };
     stats.set_override(&etl, &mute).await.unwrap();
     let muted = check(&stack, NOON, "tick-1").await;
     assert_eq!((muted.muted, muted.alerts_published), (1, 0));
 
-    let fixed = overrun_core::overrides::Override { limit_ms: Some(7_200_000.0), ..Default::default() };
+    let fixed =
+        overrun_core::detect::overrides::Override { limit_ms: Some(7_200_000.0), ..Default::default() };
     stats.set_override(&etl, &fixed).await.unwrap();
     assert_eq!(
         check(&stack, NOON + 600 * S, "tick-2").await.alerts_published,
         0,
         "30 min is within a 2 h limit"
     );
-    let k = overrun_core::overrides::Override { k: Some(1.0), ..Default::default() };
+    let k = overrun_core::detect::overrides::Override { k: Some(1.0), ..Default::default() };
     stats.set_override(&etl, &k).await.unwrap();
     check(&stack, NOON + 1_200 * S, "tick-3").await;
     let received = stack.received().await;

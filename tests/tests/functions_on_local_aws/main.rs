@@ -17,10 +17,10 @@ use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use overrun_core::check::CheckSettings;
-use overrun_core::moments::WindowStats;
-use overrun_core::nightly::{FinishedRun, NightBaseline};
+use overrun_core::detect::check::CheckSettings;
+use overrun_core::limits::nightly::{FinishedRun, NightBaseline};
 use overrun_core::ports::{RunStore, StatsStore};
+use overrun_core::stats::moments::WindowStats;
 use overrun_core::time::{MS_PER_DAY, MS_PER_HOUR};
 use overrun_core::{Moments, TaskType};
 use overrun_ingest::{IngestOutcome, NoticeSettings, ShortNotice, handle as ingest, handle_and_notify};

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use overrun_aws::{Adapters, SnsNotifier};
-use overrun_core::rng::SplitMix64;
+use overrun_core::evaluation::rng::SplitMix64;
 use overrun_integration_tests::endpoint;
 use overrun_integration_tests::fault_proxy::{Fault, FaultProxy};
 

@@ -3,7 +3,7 @@
 //! still owed whatever its age.
 
 use overrun_core::EpochMs;
-use overrun_core::humanize::utc_minute;
+use overrun_core::notify::humanize::utc_minute;
 use overrun_core::records::MessageRecord;
 use serde_json::{Value, json};
 

@@ -3,7 +3,7 @@
 //! it was alerted on). Only a run still running can be closed.
 
 use overrun_app::ingest::{IngestOutcome, record_only};
-use overrun_core::humanize::{duration, utc_minute};
+use overrun_core::notify::humanize::{duration, utc_minute};
 use overrun_core::ports::{RunFinished, TaskEvent};
 use overrun_core::time::parse_timestamp;
 use overrun_core::{EpochMs, RunId, RunStatus, TaskType};

@@ -3,9 +3,9 @@
 //! the verdict of every check that saw it, and the messages sent about it.
 
 use overrun_app::situation::{ReadProblems, judge_runs};
-use overrun_core::check::{Judgement, RunningRun, Standing, TickSpan, assess_running, tick_verdicts};
-use overrun_core::detect::AlertedLevels;
-use overrun_core::humanize::{duration, utc_minute};
+use overrun_core::detect::check::{Judgement, RunningRun, Standing, TickSpan, assess_running, tick_verdicts};
+use overrun_core::detect::levels::AlertedLevels;
+use overrun_core::notify::humanize::{duration, utc_minute};
 use overrun_core::records::RunRecord;
 use overrun_core::{EpochMs, Level, RunId, TaskType};
 use serde_json::{Value, json};

@@ -1,8 +1,8 @@
 //! `overrun limits [TASK…]`: each task type's baseline and the limits the checker holds its runs
 //! to now (its override applied), as the nightly job last computed them.
 
-use overrun_core::humanize::utc_minute;
-use overrun_core::overrides::{EffectiveLimits, LimitParts, effective_limits};
+use overrun_core::detect::overrides::{EffectiveLimits, LimitParts, effective_limits};
+use overrun_core::notify::humanize::utc_minute;
 use overrun_core::records::LimitsRecord;
 use serde_json::{Value, json};
 

@@ -10,8 +10,8 @@ pub mod limits;
 pub mod status;
 
 use overrun_aws::{Config, DynamoInspector, DynamoRunStore, DynamoStatsStore};
-use overrun_core::humanize::{duration, utc_minute};
-use overrun_core::overrides::Override;
+use overrun_core::detect::overrides::Override;
+use overrun_core::notify::humanize::{duration, utc_minute};
 use overrun_core::records::ClaimRecord;
 use overrun_core::{EpochMs, Level};
 

@@ -3,8 +3,8 @@
 //! about to be deleted by the table's TTL) are flagged.
 
 use overrun_app::situation::{ReadProblems, read_situation};
-use overrun_core::check::{RunningRun, Standing, assess_running};
-use overrun_core::humanize::{duration, utc_minute};
+use overrun_core::detect::check::{RunningRun, Standing, assess_running};
+use overrun_core::notify::humanize::{duration, utc_minute};
 use overrun_core::time::MS_PER_DAY;
 use overrun_core::{EpochMs, Level};
 use serde_json::{Value, json};

@@ -2,8 +2,8 @@
 //! which the engine knows only once that night is final.
 
 use super::Replayer;
+use crate::detect::short::ShortFinish;
 use crate::model::RunId;
-use crate::short::ShortFinish;
 use crate::time::EpochMs;
 
 /// A succeeded run to judge against the night its end falls in.

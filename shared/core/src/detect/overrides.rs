@@ -2,10 +2,10 @@
 
 use std::fmt;
 
-use crate::baseline::{Baseline, Method};
-use crate::detect::{DetectionConfig, Thresholds};
-use crate::histogram::DurationHistogram;
-use crate::tailored::tailored_limit;
+use crate::detect::levels::{DetectionConfig, Thresholds};
+use crate::limits::baseline::{Baseline, Method};
+use crate::limits::tailored::tailored_limit;
+use crate::stats::histogram::DurationHistogram;
 use crate::time::{EpochMs, TickInterval};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq)]

@@ -1,7 +1,7 @@
 //! Cohorts: a run's limits stretch by the median pace of its succeeded siblings.
 
 use super::{Replayer, Sibling};
-use crate::cohort;
+use crate::detect::cohort;
 use crate::time::EpochMs;
 
 impl Replayer {

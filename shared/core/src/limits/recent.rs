@@ -5,8 +5,8 @@
 
 use thiserror::Error;
 
-use crate::baseline::{Baseline, BaselinePolicy, Method};
-use crate::tailored::{PreparedWindow, SPREAD};
+use crate::limits::baseline::{Baseline, BaselinePolicy, Method};
+use crate::limits::tailored::{PreparedWindow, SPREAD};
 
 /// How many recent runs count, and the share of the weight they get between them (the night's
 /// window keeps the rest). `count` 0 turns it off.
@@ -108,7 +108,8 @@ impl PerRunLimits {
         baseline: &Baseline,
         window: impl IntoIterator<Item = (f64, u64)>,
     ) -> Option<PreparedWindow> {
-        PreparedWindow::new(window, baseline.expected_ms, self.price, self.interval_ms, SPREAD)
+        let weighted = window.into_iter().map(|(value, count)| (value, count as f64));
+        PreparedWindow::new(weighted, baseline.expected_ms, self.price, self.interval_ms, SPREAD)
     }
 
     /// The baseline a run is checked against: its type's `baseline` with the upper limit of the

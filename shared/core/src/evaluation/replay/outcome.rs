@@ -1,9 +1,9 @@
 //! What a replay found: the alerts, in time order, and the summary that counts them.
 
-use crate::baseline::Baseline;
-use crate::detect::Level;
+use crate::detect::levels::Level;
+use crate::detect::short::ShortFinish;
+use crate::limits::baseline::Baseline;
 use crate::model::{RunId, TaskType};
-use crate::short::ShortFinish;
 use crate::time::{EpochMs, MS_PER_DAY};
 
 /// An alert the checker would have published, with what explains it.

@@ -3,16 +3,16 @@
 
 use std::collections::HashMap;
 
-use crate::baseline::Baseline;
-use crate::delivery::Lease;
-use crate::detect::{AlertedLevels, Level, Thresholds};
-use crate::histogram::DurationHistogram;
-use crate::model::{CohortId, RunId, TaskType};
-use crate::overrides::{
+use crate::detect::levels::{AlertedLevels, Level, Thresholds};
+use crate::detect::overrides::{
     EffectiveLimits, LimitParts, LimitRules, LimitSource, Override, Sensitivity, effective_limits,
 };
-use crate::recent::PerRunLimits;
-use crate::tailored::PreparedWindow;
+use crate::limits::baseline::Baseline;
+use crate::limits::recent::PerRunLimits;
+use crate::limits::tailored::PreparedWindow;
+use crate::model::{CohortId, RunId, TaskType};
+use crate::notify::delivery::Lease;
+use crate::stats::histogram::DurationHistogram;
 use crate::time::{EpochMs, TickInterval};
 
 /// A run the run store lists as running, with the levels already claimed for it.
@@ -199,7 +199,7 @@ fn own_limits(
 }
 
 /// Every level each running run is strictly past at `now` and has not been alerted for yet, its
-/// limits stretched by its cohort's pace (`stretches`, from [`crate::cohort::stretch`]).
+/// limits stretched by its cohort's pace (`stretches`, from [`crate::detect::cohort::stretch`]).
 pub fn check_running(
     now: EpochMs,
     runs: &[RunningRun],
@@ -396,7 +396,7 @@ mod tests {
     fn with_recent_runs_each_run_is_judged_by_its_own_limit_unless_an_operator_set_one() {
         let minute = 60_000u64;
         let policy = crate::BaselinePolicy::new(crate::Method::Tailored { k: 5.0 }, 14, 5, 0).unwrap();
-        let per_run = crate::recent::RecentRuns::new(3, 0.5).unwrap().for_policy(&policy).unwrap();
+        let per_run = crate::limits::recent::RecentRuns::new(3, 0.5).unwrap().for_policy(&policy).unwrap();
         let settings = CheckSettings { per_run, ..CheckSettings::default() };
         let window = DurationHistogram::from_bins(
             [55, 58, 60, 62, 65].iter().map(|&m| (DurationHistogram::bin_of(m * minute), 4)),

@@ -3,13 +3,13 @@
 //! Email gets a subject and a body that explain the alert; SMS gets one line of at most 160
 //! characters; everything else (SQS, Lambda, HTTP subscribers) gets a JSON document.
 
-use crate::check::AlertDecision;
-use crate::delivery::dedupe_key;
-use crate::detect::Level;
-use crate::humanize::{duration, utc_minute};
+use crate::detect::check::AlertDecision;
+use crate::detect::levels::Level;
+use crate::detect::overrides::LimitSource;
+use crate::detect::short::ShortFinish;
 use crate::model::{RunId, RunStatus, TaskType};
-use crate::overrides::LimitSource;
-use crate::short::ShortFinish;
+use crate::notify::delivery::dedupe_key;
+use crate::notify::humanize::{duration, utc_minute};
 use crate::time::EpochMs;
 
 pub const MAX_SUBJECT_CHARS: usize = 100;
@@ -28,7 +28,7 @@ pub struct Notification {
     pub kind: String,
     pub task_type: String,
     /// The same for every delivery of this message, different for any other: subscribers drop
-    /// repeats by it (see [`crate::delivery::dedupe_key`]).
+    /// repeats by it (see [`crate::notify::delivery::dedupe_key`]).
     pub alert_id: String,
 }
 
@@ -324,9 +324,9 @@ fn quote(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::baseline::Baseline;
-    use crate::detect::Thresholds;
-    use crate::overrides::EffectiveLimits;
+    use crate::detect::levels::Thresholds;
+    use crate::detect::overrides::EffectiveLimits;
+    use crate::limits::baseline::Baseline;
 
     fn decision(task: &str, level: Level, source: LimitSource) -> AlertDecision {
         let baseline = Baseline {

@@ -20,8 +20,8 @@ use std::collections::HashSet;
 
 use thiserror::Error;
 
-use crate::baseline::Baseline;
-use crate::check::TaskLimits;
+use crate::detect::check::TaskLimits;
+use crate::limits::baseline::Baseline;
 use crate::model::{RunId, TaskType};
 use crate::time::EpochMs;
 
@@ -182,7 +182,7 @@ mod tests {
 
     #[test]
     fn a_muted_task_type_or_one_without_a_baseline_gets_no_notice() {
-        use crate::overrides::Override;
+        use crate::detect::overrides::Override;
         let task = TaskType::new("export").unwrap();
         let run = RunId::new("r1").unwrap();
         let limits = TaskLimits { baseline: Some(baseline(40_000.0, 44_000.0)), ..TaskLimits::default() };

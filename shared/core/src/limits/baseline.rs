@@ -6,8 +6,8 @@ use std::str::FromStr;
 
 use thiserror::Error;
 
-use crate::moments::{Moments, WindowStats};
-use crate::tailored::tailored_limit;
+use crate::limits::tailored::tailored_limit;
+use crate::stats::moments::{Moments, WindowStats};
 use crate::time::{EpochMs, MS_PER_DAY, MS_PER_HOUR, TickInterval};
 
 /// How a baseline is derived from a window of succeeded runs. Better methods are added as new
@@ -30,7 +30,7 @@ pub enum Method {
     /// The default: per task type, the limit that maximises the slowdowns (×1.5 to ×3) caught
     /// minus `k` times the healthy runs paged, both estimated on the window's own durations (each
     /// taken as ±8.5 % uncertain) for the check interval in force; never below the mean
-    /// ([`crate::tailored`]). `k` is the price of a false page in caught slowdowns. Needs the
+    /// ([`crate::limits::tailored`]). `k` is the price of a false page in caught slowdowns. Needs the
     /// window's histogram, which the day aggregates keep.
     Tailored { k: f64 },
 }

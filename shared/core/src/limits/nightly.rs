@@ -3,10 +3,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::baseline::{Baseline, BaselinePolicy};
-use crate::histogram::DurationHistogram;
+use crate::limits::baseline::{Baseline, BaselinePolicy};
 use crate::model::TaskType;
-use crate::moments::{Moments, WindowStats};
+use crate::stats::histogram::DurationHistogram;
+use crate::stats::moments::{Moments, WindowStats};
 
 /// What the store knows of one day (a bucket of end times): how many succeeded runs have finished
 /// in it, and how many the last roll-up of that day included.
@@ -172,7 +172,7 @@ pub fn baseline_changes(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::baseline::Method;
+    use crate::limits::baseline::Method;
 
     fn task(name: &str) -> TaskType {
         TaskType::new(name).unwrap()

@@ -6,7 +6,7 @@
 
 use std::ops::{Add, AddAssign};
 
-use crate::histogram::DurationHistogram;
+use crate::stats::histogram::DurationHistogram;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct Moments {

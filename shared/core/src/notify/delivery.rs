@@ -8,7 +8,7 @@
 //! where a publish went through but its answer (or the mark that follows) was lost, and it
 //! carries the same dedupe key ([`MessageKey::dedupe_key`]) so that subscribers can drop it.
 
-use crate::detect::Level;
+use crate::detect::levels::Level;
 use crate::model::{RunId, TaskType};
 use crate::time::EpochMs;
 

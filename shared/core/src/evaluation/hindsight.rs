@@ -7,8 +7,8 @@
 
 use std::collections::HashMap;
 
+use crate::limits::tailored::tailored_limit_weighted;
 use crate::model::{Run, RunStatus, TaskType};
-use crate::tailored::tailored_limit_weighted;
 use crate::time::TickInterval;
 
 /// Each task type's tailored limit (ms) over all its succeeded runs, durations taken as exact,

@@ -167,7 +167,7 @@ pub fn tailored_limit(
 /// weight's share of the total), so some runs can count for more than others (recent runs, say),
 /// each taken as uncertain by ±`spread` ([`SPREAD`] for a window; 0 takes durations as exact,
 /// which is right only when they are the very runs to be checked, as for the hindsight reference
-/// of [`crate::hindsight`]).
+/// of [`crate::evaluation::hindsight`]).
 pub fn tailored_limit_weighted(
     weighted: impl IntoIterator<Item = (f64, f64)>,
     mean_ms: f64,
@@ -175,32 +175,7 @@ pub fn tailored_limit_weighted(
     interval_ms: f64,
     spread: f64,
 ) -> Option<f64> {
-    let histogram: Vec<(f64, f64)> = weighted.into_iter().filter(|&(_, weight)| weight > 0.0).collect();
-    let total: f64 = histogram.iter().map(|&(_, weight)| weight).sum();
-    let longest = histogram.iter().map(|&(value, _)| value).reduce(f64::max)?;
-    let backstop = backstop(longest, mean_ms, interval_ms);
-
-    let share = 1.0 / total;
-    let mut ramps = Vec::with_capacity(histogram.len() * (1 + SLOWDOWNS.len()));
-    push_ramps(&mut ramps, histogram.iter().copied(), share, price, interval_ms, spread);
-
-    let mut sweep = Sweep::default();
-    let mut kinks: Vec<(f64, usize)> = Vec::with_capacity(ramps.len() * 2);
-    for (i, ramp) in ramps.iter().enumerate() {
-        place(ramp, i, mean_ms, &mut sweep, &mut kinks);
-    }
-    kinks.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
-
-    let mut best = Best::new(backstop);
-    best.consider(mean_ms, sweep.value_at(mean_ms));
-    for (at, kink) in kinks {
-        sweep.pass(&ramps[kink / 2], kink);
-        best.consider(at, sweep.value_at(at));
-        if best.settled(at, sweep.bound_from(at)) {
-            break;
-        }
-    }
-    Some(best.limit)
+    Some(PreparedWindow::new(weighted, mean_ms, price, interval_ms, spread)?.limit())
 }
 
 /// No limit lies past three times the longest run, nor less than three intervals past it.
@@ -277,7 +252,8 @@ impl Best {
 /// A window's side of the tailored limit, prepared once per night and task type: its ramps, and
 /// their ends beyond the mean sorted. Each run's own limit then adds the few ramps of its recent
 /// runs and sweeps the two sorted lists merged, instead of sorting the window again per run. The
-/// same objective as [`tailored_limit_weighted`]; only the order of floating-point sums differs.
+/// one sweep of the tailored objective: [`tailored_limit`] and [`tailored_limit_weighted`] are this
+/// window alone.
 #[derive(Debug, Clone)]
 pub struct PreparedWindow {
     /// Weighted as a share of the window's runs (the window weighs 1 in all).
@@ -294,21 +270,20 @@ pub struct PreparedWindow {
 }
 
 impl PreparedWindow {
-    /// `histogram` the window's durations (ms) and their counts; `None` for an empty window.
+    /// `weighted` the window's durations (ms) and their weights (counts, or any positive scale as
+    /// [`tailored_limit_weighted`]); `None` for an empty window.
     pub fn new(
-        histogram: impl IntoIterator<Item = (f64, u64)>,
+        weighted: impl IntoIterator<Item = (f64, f64)>,
         mean_ms: f64,
         price: f64,
         interval_ms: f64,
         spread: f64,
     ) -> Option<Self> {
-        let histogram: Vec<(f64, u64)> = histogram.into_iter().filter(|&(_, count)| count > 0).collect();
-        let total: u64 = histogram.iter().map(|&(_, count)| count).sum();
-        let longest = histogram.iter().map(|&(value, _)| value).reduce(f64::max)?;
-        let share = 1.0 / total as f64;
-        let mut ramps = Vec::with_capacity(histogram.len() * (1 + SLOWDOWNS.len()));
-        let counts = histogram.iter().map(|&(value, count)| (value, count as f64));
-        push_ramps(&mut ramps, counts, share, price, interval_ms, spread);
+        let weighted: Vec<(f64, f64)> = weighted.into_iter().filter(|&(_, weight)| weight > 0.0).collect();
+        let total: f64 = weighted.iter().map(|&(_, weight)| weight).sum();
+        let longest = weighted.iter().map(|&(value, _)| value).reduce(f64::max)?;
+        let mut ramps = Vec::with_capacity(weighted.len() * (1 + SLOWDOWNS.len()));
+        push_ramps(&mut ramps, weighted.iter().copied(), 1.0 / total, price, interval_ms, spread);
         let mut at_mean = Sweep::default();
         let mut kinks = Vec::with_capacity(ramps.len() * 2);
         for (i, ramp) in ramps.iter().enumerate() {
@@ -316,6 +291,12 @@ impl PreparedWindow {
         }
         kinks.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
         Some(Self { ramps, kinks, at_mean, longest, mean_ms, price, interval_ms, spread })
+    }
+
+    /// The tailored limit of the window alone.
+    pub fn limit(&self) -> f64 {
+        // A window of positive weight alone always has a limit.
+        self.limit_with(1.0, &[]).unwrap_or(self.mean_ms)
     }
 
     /// The tailored limit of the window weighted `window_weight` in all together with `extra`
@@ -515,10 +496,16 @@ mod tests {
             let (mean, weighted) = weighed_together(&window, window_weight, &extra);
             let direct =
                 tailored_limit_weighted(weighted.iter().copied(), mean, price, INTERVAL, SPREAD).unwrap();
-            let prepared = PreparedWindow::new(window.iter().copied(), mean, price, INTERVAL, SPREAD)
-                .unwrap()
-                .limit_with(window_weight, &extra)
-                .unwrap();
+            let prepared = PreparedWindow::new(
+                window.iter().map(|&(v, c)| (v, c as f64)),
+                mean,
+                price,
+                INTERVAL,
+                SPREAD,
+            )
+            .unwrap()
+            .limit_with(window_weight, &extra)
+            .unwrap();
             let (at_direct, at_prepared) = (
                 weighted_objective(&weighted, price, direct),
                 weighted_objective(&weighted, price, prepared),
@@ -565,10 +552,16 @@ mod tests {
                 .filter(|&l| l >= mean && l < backstop(longest, mean, INTERVAL))
                 .map(|l| weighted_objective(&weighted, price, l))
                 .fold(0.0, f64::max);
-            let prepared = PreparedWindow::new(window.iter().copied(), mean, price, INTERVAL, SPREAD)
-                .unwrap()
-                .limit_with(window_weight, &extra)
-                .unwrap();
+            let prepared = PreparedWindow::new(
+                window.iter().map(|&(v, c)| (v, c as f64)),
+                mean,
+                price,
+                INTERVAL,
+                SPREAD,
+            )
+            .unwrap()
+            .limit_with(window_weight, &extra)
+            .unwrap();
             let direct =
                 tailored_limit_weighted(weighted.iter().copied(), mean, price, INTERVAL, SPREAD).unwrap();
             for limit in [prepared, direct] {

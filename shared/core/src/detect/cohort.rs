@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use crate::check::TaskLimits;
+use crate::detect::check::TaskLimits;
 use crate::model::TaskType;
 
 /// Finished cohort members needed before a cohort's pace stretches its running members' limits.
@@ -52,7 +52,7 @@ pub fn stretch(members: &[FinishedMember], limits: &HashMap<TaskType, TaskLimits
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::baseline::Baseline;
+    use crate::limits::baseline::Baseline;
 
     fn limits(task: &str, expected_ms: f64) -> (TaskType, TaskLimits) {
         let baseline =

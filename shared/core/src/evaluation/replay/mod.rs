@@ -21,12 +21,12 @@ use std::collections::{BTreeMap, HashMap};
 
 use thiserror::Error;
 
-use crate::baseline::{Baseline, BaselinePolicy};
-use crate::detect::{AlertedLevels, DetectionConfig, Level, Thresholds};
+use crate::detect::levels::{AlertedLevels, DetectionConfig, Level, Thresholds};
+use crate::detect::short::{ShortFinish, ShortRule, first_of_each_day};
+use crate::limits::baseline::{Baseline, BaselinePolicy};
+use crate::limits::recent::PerRunLimits;
+use crate::limits::tailored::PreparedWindow;
 use crate::model::{ModelError, Run, RunId, RunStatus, TaskType, check_times};
-use crate::recent::PerRunLimits;
-use crate::short::{ShortFinish, ShortRule, first_of_each_day};
-use crate::tailored::PreparedWindow;
 use crate::time::{EpochMs, TickInterval};
 use daily::DailyBuckets;
 pub use outcome::{Alert, ReplayOutcome, ReplaySummary, TaskAlertCount};
@@ -60,9 +60,9 @@ pub struct ReplayConfig {
     pub recent: RecentRuns,
 }
 
-pub use crate::recent::RecentRuns;
+pub use crate::limits::recent::RecentRuns;
 
-pub use crate::cohort::MIN_COHORT_FINISHED;
+pub use crate::detect::cohort::MIN_COHORT_FINISHED;
 
 impl Default for ReplayConfig {
     /// What the functions run by default: the tailored method.

@@ -10,10 +10,10 @@
 
 use std::collections::HashMap;
 
-use crate::detect::Level;
+use crate::detect::levels::Level;
+use crate::evaluation::replay::ReplayOutcome;
+use crate::evaluation::rng::SplitMix64;
 use crate::model::{Run, RunId, RunStatus};
-use crate::replay::ReplayOutcome;
-use crate::rng::SplitMix64;
 use crate::time::{EpochMs, MS_PER_DAY};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -270,8 +270,8 @@ mod tests {
         assert_eq!(score.alerts_per_day, 0.4);
         assert!((score.short_notices_per_1000_succeeded - 1_000.0 / 1_800.0).abs() < 1e-12);
     }
+    use crate::evaluation::replay::{ReplayConfig, replay_runs};
     use crate::model::TaskType;
-    use crate::replay::{ReplayConfig, replay_runs};
 
     fn history(runs_per_type: usize) -> Vec<Run> {
         let mut runs = Vec::new();

@@ -2,9 +2,9 @@
 
 use std::collections::VecDeque;
 
-use crate::histogram::DurationHistogram;
-use crate::moments::WindowStats;
-use crate::nightly::readmitted;
+use crate::limits::nightly::readmitted;
+use crate::stats::histogram::DurationHistogram;
+use crate::stats::moments::WindowStats;
 
 /// Exact moments of succeeded runs per day of end time, oldest first, with the durations of the
 /// warned runs left out (when excluding). Only the window before the current night and the days

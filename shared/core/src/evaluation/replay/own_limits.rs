@@ -1,8 +1,8 @@
 //! With recent runs: each run's own limit, from its type's latest runs before it started and
-//! the night's prepared window (the checker's computation, [`crate::recent::PerRunLimits`]).
+//! the night's prepared window (the checker's computation, [`crate::limits::recent::PerRunLimits`]).
 
 use super::{NightLimits, Replayer};
-use crate::detect::Level;
+use crate::detect::levels::Level;
 use crate::time::EpochMs;
 
 impl Replayer {

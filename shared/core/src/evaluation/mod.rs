@@ -1,0 +1,9 @@
+//! Evaluation: what Overrun would have done over a recorded history, and how well. None of this
+//! runs in the deployed functions; it drives the same decisions they make ([`crate::limits`],
+//! [`crate::detect`]) over history, for the `overrun` command.
+
+pub mod backtest;
+pub mod compare;
+pub mod hindsight;
+pub mod replay;
+pub mod rng;
