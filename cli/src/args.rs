@@ -8,6 +8,7 @@ use overrun_cli::commands::aws::AwsArgs;
 use overrun_cli::error::CliError;
 use overrun_core::limits::baseline::MethodName;
 use overrun_core::limits::recent::{RecentRuns, RecentRunsError};
+use overrun_core::limits::window::ExclusionCap;
 use overrun_core::{BaselinePolicy, DetectionConfig, Method, ReplayConfig, ShortRule, TickInterval};
 
 /// Overrun: duration-anomaly alerts for workflow tasks.
@@ -239,7 +240,7 @@ pub(crate) struct ReplayArgs {
     /// Warned runs stay out of later baselines, at most this share of a window (its slowest
     /// warned runs); 1 excludes every warned run [guarded: 0.1].
     #[arg(long)]
-    pub(crate) exclusion_cap: Option<f64>,
+    pub(crate) exclusion_cap: Option<ExclusionCap>,
     /// A succeeded run shorter than this fraction of its expected duration (and below its band
     /// mirrored under the mean) gets an informational notice; 0 turns notices off.
     #[arg(long, default_value_t = ShortRule::DEFAULT_FRACTION)]
@@ -367,7 +368,7 @@ pub(crate) struct BacktestArgs {
     /// Warned runs stay out of later baselines, at most this share of a window [guarded: 0.1];
     /// with --with-exclusion, the share for the added settings only.
     #[arg(long)]
-    pub(crate) exclusion_cap: Option<f64>,
+    pub(crate) exclusion_cap: Option<ExclusionCap>,
     /// Pool this many injections (seeds SEED, SEED+1, …): more slowdowns, steadier figures.
     #[arg(long, default_value_t = 1)]
     pub(crate) seeds: u64,
@@ -456,7 +457,7 @@ pub(crate) struct TuneArgs {
     /// Warned runs stay out of later baselines, at most this share of a window (as
     /// OVERRUN_EXCLUSION_CAP does in the functions) [guarded: 0.1].
     #[arg(long)]
-    pub(crate) exclusion_cap: Option<f64>,
+    pub(crate) exclusion_cap: Option<ExclusionCap>,
     /// Never draw a progress bar (one counts the replays on a terminal).
     #[arg(long)]
     pub(crate) no_progress: bool,

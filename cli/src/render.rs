@@ -2,6 +2,7 @@
 
 use std::io::{self, Write};
 
+use overrun_core::limits::window::ExclusionCap;
 use overrun_core::{Alert, Method, ReplayConfig, ReplayOutcome, ShortFinish};
 use serde::Serialize;
 
@@ -108,17 +109,17 @@ pub fn human(
 ) -> io::Result<()> {
     let summary = &outcome.summary;
     let policy = &config.policy;
-    let exclusion = match (config.exclude_alerted, policy.method().exclusion_cap()) {
-        (false, _) => String::new(),
-        (true, Some(implied)) if implied == config.exclusion_cap => String::new(),
-        (true, _) if config.exclusion_cap >= 1.0 => ", warned runs left out".to_owned(),
-        (true, _) => format!(", warned runs left out up to {}% of a window", config.exclusion_cap * 100.0),
+    let exclusion = match config.exclusion {
+        None => String::new(),
+        Some(cap) if policy.method().exclusion_cap() == Some(cap) => String::new(),
+        Some(ExclusionCap::EVERY_WARNED_RUN) => ", warned runs left out".to_owned(),
+        Some(cap) => format!(", warned runs left out up to {}% of a window", cap.share() * 100.0),
     };
     let method = match policy.method() {
         Method::Seed { k } => format!("seed (mean + {k}σ{exclusion})"),
         Method::Guarded { k } => format!(
             "guarded (mean + {k}σ, the slowest warned runs left out up to {}% of a window)",
-            config.exclusion_cap * 100.0
+            config.exclusion.map_or(0.0, ExclusionCap::share) * 100.0
         ),
         Method::LogNormal { k } => format!("lognormal (log-space prediction limit, k = {k}{exclusion})"),
         Method::Tailored { k } => {

@@ -10,6 +10,7 @@ use overrun_cli::history::ReadOptions;
 use overrun_cli::input::Source;
 use overrun_core::evaluation::backtest::InjectionPlan;
 use overrun_core::limits::recent::RecentRuns;
+use overrun_core::limits::window::ExclusionCap;
 use overrun_core::{BaselinePolicy, DetectionConfig, Method, ReplayConfig, ShortRule};
 
 use crate::args::{BacktestArgs, PlotArgs, ReplayArgs, ReportArgs, TuneArgs};
@@ -20,17 +21,15 @@ use crate::args::{BacktestArgs, PlotArgs, ReplayArgs, ReportArgs, TuneArgs};
 pub(crate) fn replay_config(
     policy: BaselinePolicy,
     exclude_alerted: bool,
-    exclusion_cap: Option<f64>,
-) -> Result<ReplayConfig, CliError> {
+    exclusion_cap: Option<ExclusionCap>,
+) -> ReplayConfig {
     let mut config = ReplayConfig::for_policy(policy);
-    if let Some(cap) = exclusion_cap {
-        config.exclude_alerted = true;
-        config.exclusion_cap = valid_exclusion_cap(cap)?;
-    } else if exclude_alerted && !config.exclude_alerted {
-        config.exclude_alerted = true;
-        config.exclusion_cap = 1.0;
+    if exclusion_cap.is_some() {
+        config.exclusion = exclusion_cap;
+    } else if exclude_alerted && config.exclusion.is_none() {
+        config.exclusion = Some(ExclusionCap::EVERY_WARNED_RUN);
     }
-    Ok(config)
+    config
 }
 
 pub(crate) fn replay_request(args: ReplayArgs) -> Result<ReplayRequest, CliError> {
@@ -42,20 +41,12 @@ pub(crate) fn replay_request(args: ReplayArgs) -> Result<ReplayRequest, CliError
         config: ReplayConfig {
             detection,
             short,
-            ..args.schedule.apply(replay_config(policy, args.exclude_alerted, args.exclusion_cap)?)?
+            ..args.schedule.apply(replay_config(policy, args.exclude_alerted, args.exclusion_cap))?
         },
         read: ReadOptions { skip_bad_rows: args.skip_bad_rows, show_progress: !args.no_progress },
         json: args.json,
         top: args.top,
     })
-}
-
-pub(crate) fn valid_exclusion_cap(cap: f64) -> Result<f64, CliError> {
-    if (0.0..=1.0).contains(&cap) {
-        Ok(cap)
-    } else {
-        Err(CliError::invalid(format!("--exclusion-cap must be between 0 and 1, got {cap}")))
-    }
 }
 
 pub(crate) fn backtest_request(args: BacktestArgs) -> Result<BacktestRequest, CliError> {
@@ -70,7 +61,7 @@ pub(crate) fn backtest_request(args: BacktestArgs) -> Result<BacktestRequest, Cl
     // Without --with-exclusion an --exclusion-cap applies to every setting; with it, only to the
     // added ones.
     let (plain_cap, added) = if args.with_exclusion {
-        (None, vec![(true, args.exclusion_cap.or(Some(1.0)))])
+        (None, vec![(true, args.exclusion_cap.or(Some(ExclusionCap::EVERY_WARNED_RUN)))])
     } else {
         (args.exclusion_cap, Vec::new())
     };
@@ -78,7 +69,7 @@ pub(crate) fn backtest_request(args: BacktestArgs) -> Result<BacktestRequest, Cl
     for (exclude_alerted, cap) in std::iter::once((false, plain_cap)).chain(added) {
         for &k in &ks {
             let policy = args.schedule.policy(args.method.with_k(k))?;
-            let config = args.schedule.apply(replay_config(policy, exclude_alerted, cap)?)?;
+            let config = args.schedule.apply(replay_config(policy, exclude_alerted, cap))?;
             variants.push(Variant::of(config));
         }
     }
@@ -89,7 +80,7 @@ pub(crate) fn backtest_request(args: BacktestArgs) -> Result<BacktestRequest, Cl
             let policy = args.schedule.policy(args.method.with_k(k))?;
             let config = ReplayConfig {
                 cohorts: args.schedule.cohorts,
-                exclude_alerted: false,
+                exclusion: None,
                 // One limit per type, known in advance: nothing for recent runs to add.
                 recent: RecentRuns::default(),
                 ..ReplayConfig::for_policy(policy)
@@ -192,7 +183,7 @@ pub(crate) fn tune_request(args: TuneArgs) -> Result<TuneRequest, CliError> {
     let read = ReadOptions { skip_bad_rows: false, show_progress: true };
     Ok(TuneRequest {
         runs: overrun_cli::history::read_all_runs(&source, &read)?,
-        base: args.schedule.apply(replay_config(policy, false, args.exclusion_cap)?)?,
+        base: args.schedule.apply(replay_config(policy, false, args.exclusion_cap))?,
         budget_per_day: args.budget,
         show_progress: !args.no_progress,
     })

@@ -7,6 +7,7 @@ use overrun_core::evaluation::backtest::{InjectionPlan, Score, Tally, inject, ta
 use overrun_core::evaluation::hindsight::hindsight_limits;
 use overrun_core::evaluation::replay::replay_runs_with;
 use overrun_core::limits::recent::RecentRuns;
+use overrun_core::limits::window::ExclusionCap;
 use overrun_core::notify::humanize::duration;
 use overrun_core::{ReplayConfig, Replayer};
 use serde::Serialize;
@@ -241,11 +242,11 @@ fn table(
 /// What a label says after the method and its k: exclusion, cohorts, recent runs.
 fn label_details(config: &ReplayConfig) -> String {
     let method = config.policy.method();
-    let exclusion = match (config.exclude_alerted, config.exclusion_cap) {
-        (false, _) => String::new(),
-        (true, cap) if method.exclusion_cap() == Some(cap) => String::new(),
-        (true, cap) if cap >= 1.0 => " excl".to_owned(),
-        (true, cap) => format!(" excl≤{}%", (cap * 100.0).round()),
+    let exclusion = match config.exclusion {
+        None => String::new(),
+        Some(cap) if method.exclusion_cap() == Some(cap) => String::new(),
+        Some(ExclusionCap::EVERY_WARNED_RUN) => " excl".to_owned(),
+        Some(cap) => format!(" excl≤{}%", (cap.share() * 100.0).round()),
     };
     let cohorts = if config.cohorts { " cohorts" } else { "" };
     let recent = match config.recent {

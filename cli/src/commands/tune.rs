@@ -105,10 +105,9 @@ pub fn recommend(request: &TuneRequest, bar: &ProgressBar) -> Result<Option<Tune
 
 /// The exclusion cap to deploy, when it is not the one the method implies.
 fn exclusion_setting(config: &ReplayConfig) -> String {
-    let implied = config.policy.method().exclusion_cap();
-    match (config.exclude_alerted, implied) {
-        (true, implied) if implied != Some(config.exclusion_cap) => {
-            format!(" OVERRUN_EXCLUSION_CAP={}", config.exclusion_cap)
+    match config.exclusion {
+        Some(cap) if config.policy.method().exclusion_cap() != Some(cap) => {
+            format!(" OVERRUN_EXCLUSION_CAP={cap}")
         }
         _ => String::new(),
     }

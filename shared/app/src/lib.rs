@@ -8,11 +8,13 @@
 //! - [`check`]: every running run past its limit is an alert; finished ones get "resolved";
 //! - [`situation`]: the running runs and what they are judged by (the checker, `overrun status`);
 //! - [`delivery`]: how every message is delivered at least once (claims are leases);
-//! - [`memory`]: in-memory ports for tests.
+//! - [`memory`], [`memory_store`]: in-memory ports for tests (the outbox and notifier with faults
+//!   on demand; the runs and stats tables, for the use cases end to end).
 
 pub mod check;
 pub mod delivery;
 pub mod ingest;
 pub mod memory;
+pub mod memory_store;
 pub mod nightly;
 pub mod situation;

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use overrun_core::limits::nightly::DayAggregate;
 use overrun_core::limits::nightly::{aggregate_day, baseline_changes, baselines_for_night, days_to_roll_up};
+use overrun_core::limits::window::ExclusionCap;
 use overrun_core::ports::{RunStore, StatsStore, StoreError};
 use overrun_core::{BaselinePolicy, EpochMs, TaskType};
 
@@ -28,7 +29,7 @@ pub struct NightlyReport {
 pub async fn handle(
     now: EpochMs,
     policy: &BaselinePolicy,
-    exclusion_cap: Option<f64>,
+    exclusion_cap: Option<ExclusionCap>,
     runs: &impl RunStore,
     stats: &impl StatsStore,
 ) -> Result<NightlyReport, StoreError> {

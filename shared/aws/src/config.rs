@@ -7,6 +7,7 @@ use overrun_core::detect::check::CheckSettings;
 use overrun_core::detect::overrides::{LimitRules, Sensitivity};
 use overrun_core::limits::baseline::MethodName;
 use overrun_core::limits::recent::{RecentRuns, RecentRunsError};
+use overrun_core::limits::window::ExclusionCap;
 use overrun_core::{BaselinePolicy, DetectionConfig, ShortRule, TickInterval};
 use thiserror::Error;
 
@@ -54,7 +55,7 @@ pub struct Config {
     /// Guarded exclusion (nightly): warned runs stay out of baselines up to this share of a
     /// window: OVERRUN_EXCLUSION_CAP, or the method's own (0.1 for guarded). `None`: every run
     /// counts, the seed method exactly (docs/DETECTION.md, "The seed method").
-    pub exclusion_cap: Option<f64>,
+    pub exclusion_cap: Option<ExclusionCap>,
     /// Recent runs (tailored only; its three latest by default): ingest records each start's
     /// latest succeeded runs of its type, the checker weighs them into that run's own limit.
     /// Off when the count is 0.
@@ -142,16 +143,7 @@ impl Config {
             value: short_fraction.to_string(),
             reason: error.to_string(),
         })?;
-        let exclusion_cap: Option<f64> = parsed(&lookup, EXCLUSION_CAP)?;
-        if let Some(cap) = exclusion_cap
-            && !(cap > 0.0 && cap <= 1.0)
-        {
-            return Err(ConfigError::Invalid {
-                name: EXCLUSION_CAP,
-                value: cap.to_string(),
-                reason: "must be a share of the window in (0, 1], or unset to count every run".into(),
-            });
-        }
+        let exclusion_cap: Option<ExclusionCap> = parsed(&lookup, EXCLUSION_CAP)?;
         let recent_count: Option<usize> = parsed(&lookup, RECENT_RUNS)?;
         let recent_weight: Option<f64> = parsed(&lookup, RECENT_WEIGHT)?;
         let recent = RecentRuns::chosen(recent_count, recent_weight, &policy).map_err(|error| {
@@ -363,7 +355,11 @@ mod tests {
 
         let guarded = config(&[TABLES[0], TABLES[1], (METHOD, "guarded")]).unwrap();
         assert_eq!(guarded.policy.method(), Method::Guarded { k: 4.0 });
-        assert_eq!(guarded.exclusion_cap, Some(0.1), "a tenth of the window kept out");
+        assert_eq!(
+            guarded.exclusion_cap.map(ExclusionCap::share),
+            Some(0.1),
+            "a tenth of the window kept out"
+        );
         assert_eq!(c.require_topic(), Err(ConfigError::Missing(TOPIC_ARN)));
     }
 
@@ -375,7 +371,7 @@ mod tests {
         assert_eq!(c.policy.method(), Method::Seed { k: 2.0 });
         assert_eq!(c.exclusion_cap, None, "every run counts, as the seed method says");
         vars.push((EXCLUSION_CAP, "0.2"));
-        assert_eq!(config(&vars).unwrap().exclusion_cap, Some(0.2));
+        assert_eq!(config(&vars).unwrap().exclusion_cap.map(ExclusionCap::share), Some(0.2));
     }
 
     #[test]
@@ -489,7 +485,7 @@ mod tests {
         assert_eq!(c.fallback_limit_ms, Some(3_600_000.0));
         assert_eq!(c.retention_days, 60);
         assert_eq!(c.short.fraction(), 0.1);
-        assert_eq!(c.exclusion_cap, Some(0.25));
+        assert_eq!(c.exclusion_cap.map(ExclusionCap::share), Some(0.25));
         assert_eq!(c.require_topic(), Ok("arn:aws:sns:eu-west-1:123456789012:alerts"));
     }
 }

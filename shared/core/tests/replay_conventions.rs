@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use overrun_core::evaluation::replay::{replay_runs, replay_runs_with};
+use overrun_core::limits::window::ExclusionCap;
 use overrun_core::time::{MS_PER_DAY, MS_PER_HOUR};
 use overrun_core::{
     BaselinePolicy, DetectionConfig, Level, Method, RecentRuns, ReplayConfig, ReplayError, Replayer, Run,
@@ -28,8 +29,7 @@ fn config(k: f64, window_days: u32, min_samples: u64) -> ReplayConfig {
     ReplayConfig {
         policy: BaselinePolicy::new(Method::Seed { k }, window_days, min_samples, 0).unwrap(),
         detection: DetectionConfig::default(),
-        exclude_alerted: false,
-        exclusion_cap: 1.0,
+        exclusion: None,
         short: ShortRule::default(),
         cohorts: false,
         recent: RecentRuns::default(),
@@ -268,7 +268,13 @@ fn excluding_alerted_runs_keeps_one_slow_run_out_of_the_next_nights_limit() {
     let day6 = DAY0 + 6 * DAY + MS_PER_HOUR;
     runs.push(ok("etl", "moderate", day6 + 3_600 * S, 1_500 * S));
     let warned = |exclude: bool| {
-        warned_run_ids(ReplayConfig { exclude_alerted: exclude, ..config(2.0, 14, 5) }, &runs)
+        warned_run_ids(
+            ReplayConfig {
+                exclusion: exclude.then_some(ExclusionCap::EVERY_WARNED_RUN),
+                ..config(2.0, 14, 5)
+            },
+            &runs,
+        )
     };
     // Counted, the 20 000 s run inflates σ so much that 1 500 s looks normal on day 7's night…
     assert_eq!(warned(false), vec!["very-slow".to_owned()]);

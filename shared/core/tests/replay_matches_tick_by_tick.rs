@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use overrun_core::evaluation::replay::{RecentRuns, replay_runs};
 use overrun_core::limits::recent::PerRunLimits;
 use overrun_core::limits::tailored::tailored_limit;
+use overrun_core::limits::window::ExclusionCap;
 use overrun_core::stats::histogram::DurationHistogram;
 use overrun_core::time::{MS_PER_DAY, MS_PER_HOUR};
 use overrun_core::{
@@ -297,8 +298,7 @@ proptest! {
                 .unwrap()
                 .with_check_interval(TickInterval::from_seconds(interval_s).unwrap()),
             detection: DetectionConfig::new(critical_factor).unwrap(),
-            exclude_alerted,
-            exclusion_cap,
+            exclusion: if exclude_alerted { ExclusionCap::new(exclusion_cap).ok() } else { None },
             short: ShortRule::default(),
             cohorts,
             recent: RecentRuns { count: recent_count, weight: recent_weight },

@@ -1,6 +1,7 @@
 //! The nightly job: day aggregates, baselines, idempotence, guarded exclusion and histograms.
 
 use super::*;
+use overrun_core::limits::window::ExclusionCap;
 
 /// Sixteen days of three task types, three runs a day, plus a failed run of each and a run ending
 /// exactly at `NIGHT`; returns the durations of each type's window for that night.
@@ -159,7 +160,9 @@ async fn a_warned_run_is_read_apart_and_stays_out_of_the_next_baseline_only_with
         "the seed counts every run"
     );
     // Twelve runs, cap 0.1: one may stay out, the warned one.
-    let report = overrun_app::nightly::handle(next_night, &policy, Some(0.1), runs, stats).await.unwrap();
+    let report = overrun_app::nightly::handle(next_night, &policy, Some(ExclusionCap::TENTH), runs, stats)
+        .await
+        .unwrap();
     assert_eq!(report.days_rolled_up, 0, "the day aggregates kept the warned run apart");
     assert_eq!(baseline_n(stats.stored_baselines().await.unwrap().items), Some(11));
 }

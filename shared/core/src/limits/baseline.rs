@@ -7,6 +7,7 @@ use std::str::FromStr;
 use thiserror::Error;
 
 use crate::limits::tailored::tailored_limit;
+use crate::limits::window::ExclusionCap;
 use crate::stats::moments::{Moments, WindowStats};
 use crate::time::{EpochMs, MS_PER_DAY, MS_PER_HOUR, TickInterval};
 
@@ -40,7 +41,7 @@ impl Method {
     pub const GUARDED_DEFAULT_K: f64 = 4.0;
     pub const TAILORED_DEFAULT_K: f64 = 6.0;
     /// The largest share of a window the guarded method keeps out.
-    pub const GUARDED_EXCLUSION_CAP: f64 = 0.1;
+    pub const GUARDED_EXCLUSION_CAP: ExclusionCap = ExclusionCap::TENTH;
 
     pub fn name(&self) -> &'static str {
         self.method_name().as_str()
@@ -64,7 +65,7 @@ impl Method {
     }
 
     /// The share of a window the method keeps warned runs out of, if it leaves any out.
-    pub fn exclusion_cap(&self) -> Option<f64> {
+    pub fn exclusion_cap(&self) -> Option<ExclusionCap> {
         match self {
             Method::Guarded { .. } => Some(Self::GUARDED_EXCLUSION_CAP),
             Method::Seed { .. } | Method::LogNormal { .. } | Method::Tailored { .. } => None,
@@ -336,7 +337,7 @@ mod tests {
         assert_eq!(Method::default(), Method::Tailored { k: 6.0 });
         assert!(Method::default().needs_histogram());
         assert_eq!(Method::default().exclusion_cap(), None, "tailored counts every run");
-        assert_eq!(Method::Guarded { k: 4.0 }.exclusion_cap(), Some(0.1));
+        assert_eq!(Method::Guarded { k: 4.0 }.exclusion_cap().map(ExclusionCap::share), Some(0.1));
         assert_eq!(Method::Seed { k: 2.0 }.exclusion_cap(), None, "the seed counts every run");
         let window = Moments::of([0, 2_000, 4_000]);
         let guarded = BaselinePolicy::new(Method::Guarded { k: 2.0 }, 14, 3, 0).unwrap().baseline(&window, 0);

@@ -6,3 +6,4 @@ pub mod baseline;
 pub mod nightly;
 pub mod recent;
 pub mod tailored;
+pub mod window;

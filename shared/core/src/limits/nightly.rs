@@ -4,9 +4,10 @@
 use std::collections::{BTreeMap, HashMap};
 
 use crate::limits::baseline::{Baseline, BaselinePolicy};
+use crate::limits::window::{ExclusionCap, WindowDay, assemble_window};
 use crate::model::TaskType;
 use crate::stats::histogram::DurationHistogram;
-use crate::stats::moments::{Moments, WindowStats};
+use crate::stats::moments::Moments;
 
 /// What the store knows of one day (a bucket of end times): how many succeeded runs have finished
 /// in it, and how many the last roll-up of that day included.
@@ -63,6 +64,16 @@ impl DayAggregate {
     pub fn lacks_histogram(&self) -> bool {
         self.histogram.count() != self.moments.count()
     }
+
+    /// The day as a window reads it.
+    pub fn window_day(&self) -> WindowDay<'_> {
+        WindowDay {
+            counted: &self.moments,
+            log: None,
+            histogram: &self.histogram,
+            warned_ms: &self.warned_ms,
+        }
+    }
 }
 
 /// Per-task aggregates of one day's succeeded runs.
@@ -92,58 +103,30 @@ pub struct NightBaseline {
 }
 
 /// Merges the window's daily aggregates and computes each task type's baseline for `night`.
-/// Task types with too few runs get none. Without `exclusion_cap` every run counts (the seed
+/// Task types with too few runs get none. Without `exclusion` every run counts (the seed
 /// method, docs/DETECTION.md); with it, warned runs stay out up to that share of the window.
 pub fn baselines_for_night<'a>(
     policy: &BaselinePolicy,
     night: i64,
     days: impl IntoIterator<Item = &'a BTreeMap<TaskType, DayAggregate>>,
-    exclusion_cap: Option<f64>,
+    exclusion: Option<ExclusionCap>,
 ) -> BTreeMap<TaskType, NightBaseline> {
     let keep_histogram = policy.method().needs_histogram();
-    let mut window: HashMap<&TaskType, (WindowStats, Vec<u64>)> = HashMap::new();
+    let mut per_task: HashMap<&TaskType, Vec<&DayAggregate>> = HashMap::new();
     for day in days {
         for (task, aggregate) in day {
-            let (stats, warned) =
-                window.entry(task).or_insert_with(|| (WindowStats::new(keep_histogram), Vec::new()));
-            stats.linear += aggregate.moments;
-            if let Some(histogram) = &mut stats.histogram {
-                histogram.merge(&aggregate.histogram);
-            }
-            warned.extend_from_slice(&aggregate.warned_ms);
+            per_task.entry(task).or_default().push(aggregate);
         }
     }
     let computed_at = policy.night_start(night);
-    window
+    per_task
         .into_iter()
-        .filter_map(|(task, (mut stats, mut warned))| {
-            let counted_again = match exclusion_cap {
-                None => &warned[..],
-                Some(cap) => readmitted(&mut warned, stats.linear.count(), cap),
-            };
-            for &duration in counted_again {
-                stats.linear.push(duration);
-                if let Some(histogram) = &mut stats.histogram {
-                    histogram.push(duration);
-                }
-            }
+        .filter_map(|(task, aggregates)| {
+            let stats = assemble_window(aggregates.iter().map(|a| a.window_day()), keep_histogram, exclusion);
             let baseline = policy.baseline_from(&stats, computed_at)?;
             Some((task.clone(), NightBaseline { baseline, window: stats.histogram }))
         })
         .collect()
-}
-
-/// Guarded exclusion: of a window's warned runs (`excluded`) and its `included` other runs, the
-/// durations to count again: all but the slowest `cap` share of the whole window.
-pub fn readmitted(excluded: &mut [u64], included: u64, cap: f64) -> &[u64] {
-    let total = included + excluded.len() as u64;
-    let allowed = (cap * total as f64).floor() as usize;
-    if excluded.len() <= allowed {
-        return &[];
-    }
-    excluded.sort_unstable();
-    let back = excluded.len() - allowed;
-    &excluded[..back]
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -173,6 +156,7 @@ pub fn baseline_changes(
 mod tests {
     use super::*;
     use crate::limits::baseline::Method;
+    use crate::stats::moments::WindowStats;
 
     fn task(name: &str) -> TaskType {
         TaskType::new(name).unwrap()
@@ -212,7 +196,10 @@ mod tests {
         runs.extend([run("a", 9_000, true), run("a", 5_000, true)]);
         let day = aggregate_day(runs);
         assert_eq!(day[&task("a")].warned_ms, vec![5_000, 9_000]);
-        let baseline = |cap| baselines_for_night(&policy, 10, [&day], cap)[&task("a")].baseline;
+        let baseline = |cap: Option<f64>| {
+            baselines_for_night(&policy, 10, [&day], cap.and_then(|c| ExclusionCap::new(c).ok()))[&task("a")]
+                .baseline
+        };
         // 10 runs, cap 0.1: one may stay out (the 9 s one); the 5 s one counts again.
         assert_eq!(baseline(Some(0.1)).n, 9);
         let expected: Vec<u64> = (0..8).map(|i| 1_000 + i).chain([5_000]).collect();
@@ -222,7 +209,6 @@ mod tests {
         );
         assert_eq!(baseline(Some(1.0)).n, 8, "no cap: every warned run stays out");
         assert_eq!(baseline(None).n, 10, "no exclusion: the seed method counts every run");
-        assert_eq!(baseline(Some(0.0)).n, 10);
     }
 
     #[test]
@@ -233,7 +219,11 @@ mod tests {
         let day1 = aggregate_day(runs);
         let day2 = aggregate_day([run("a", 3_700_000, false), run("a", 3_500_000, true)]);
         assert!(!day1[&task("a")].lacks_histogram());
-        let baseline = |cap| baselines_for_night(&policy, 10, [&day1, &day2], cap)[&task("a")].clone();
+        let baseline = |cap: Option<f64>| {
+            baselines_for_night(&policy, 10, [&day1, &day2], cap.and_then(|c| ExclusionCap::new(c).ok()))
+                [&task("a")]
+                .clone()
+        };
         let direct = |durations: Vec<u64>| {
             let mut stats = WindowStats::new(true);
             for d in durations {
@@ -259,16 +249,6 @@ mod tests {
         assert!(baselines_for_night(&policy, 10, [&day], None).is_empty());
         let seed = BaselinePolicy::new(Method::Seed { k: 2.0 }, 14, 3, 0).unwrap();
         assert_eq!(baselines_for_night(&seed, 10, [&day], None).len(), 1, "the seed needs moments only");
-    }
-
-    #[test]
-    fn readmission_counts_again_all_but_the_slowest_share() {
-        let mut excluded = [30, 10, 20];
-        assert_eq!(readmitted(&mut excluded, 7, 0.1), &[10, 20]);
-        let mut excluded = [30, 10, 20];
-        assert_eq!(readmitted(&mut excluded, 7, 0.3), &[] as &[u64]);
-        let mut excluded = [30, 10, 20];
-        assert_eq!(readmitted(&mut excluded, 0, 0.0), &[10, 20, 30]);
     }
 
     #[test]

@@ -458,11 +458,8 @@ mod tests {
 
     /// A seeded stream of numbers below a bound, for random cases.
     fn draws(seed: u64) -> impl FnMut(u64) -> u64 {
-        let mut state = seed;
-        move |below| {
-            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
-            (state >> 33) % below
-        }
+        let mut random = crate::evaluation::rng::SplitMix64::new(seed);
+        move |below| random.below(below)
     }
 
     /// The window's mean, and its durations weighing `window_weight` in all together with `extra`.

@@ -2,13 +2,13 @@
 
 use std::collections::VecDeque;
 
-use crate::limits::nightly::readmitted;
+use crate::limits::window::{ExclusionCap, WindowDay, assemble_window};
 use crate::stats::histogram::DurationHistogram;
-use crate::stats::moments::WindowStats;
+use crate::stats::moments::{LogMoments, Moments, WindowStats};
 
-/// Exact moments of succeeded runs per day of end time, oldest first, with the durations of the
-/// warned runs left out (when excluding). Only the window before the current night and the days
-/// ahead of it (runs already seen that end later) are kept.
+/// Succeeded runs per day of end time, oldest first, with the durations of the warned runs kept
+/// apart (when excluding). Only the window before the current night and the days ahead of it
+/// (runs already seen that end later) are kept.
 #[derive(Default)]
 pub(super) struct DailyBuckets {
     days: VecDeque<(i64, DayBucket)>,
@@ -18,8 +18,21 @@ pub(super) struct DailyBuckets {
 
 #[derive(Default)]
 struct DayBucket {
-    stats: WindowStats,
-    excluded: Vec<u64>,
+    counted: Moments,
+    log: LogMoments,
+    histogram: DurationHistogram,
+    warned: Vec<u64>,
+}
+
+impl DayBucket {
+    fn window_day(&self) -> WindowDay<'_> {
+        WindowDay {
+            counted: &self.counted,
+            log: Some(&self.log),
+            histogram: &self.histogram,
+            warned_ms: &self.warned,
+        }
+    }
 }
 
 impl DailyBuckets {
@@ -30,15 +43,14 @@ impl DailyBuckets {
     fn bucket(&mut self, day: i64) -> &mut DayBucket {
         // Runs arrive in start order, so their end day is almost always the newest bucket.
         let position = self.days.iter().rposition(|&(d, _)| d <= day);
-        let fresh = || DayBucket { stats: WindowStats::new(self.keep_histograms), excluded: Vec::new() };
         let index = match position {
             Some(i) if self.days[i].0 == day => i,
             Some(i) => {
-                self.days.insert(i + 1, (day, fresh()));
+                self.days.insert(i + 1, (day, DayBucket::default()));
                 i + 1
             }
             None => {
-                self.days.push_front((day, fresh()));
+                self.days.push_front((day, DayBucket::default()));
                 0
             }
         };
@@ -46,11 +58,17 @@ impl DailyBuckets {
     }
 
     pub(super) fn add(&mut self, day: i64, duration_ms: u64) {
-        self.bucket(day).stats.push(duration_ms);
+        let keep_histograms = self.keep_histograms;
+        let bucket = self.bucket(day);
+        bucket.counted.push(duration_ms);
+        bucket.log.push(duration_ms);
+        if keep_histograms {
+            bucket.histogram.push(duration_ms);
+        }
     }
 
-    pub(super) fn add_excluded(&mut self, day: i64, duration_ms: u64) {
-        self.bucket(day).excluded.push(duration_ms);
+    pub(super) fn add_warned(&mut self, day: i64, duration_ms: u64) {
+        self.bucket(day).warned.push(duration_ms);
     }
 
     pub(super) fn drop_before(&mut self, day: i64) {
@@ -59,24 +77,10 @@ impl DailyBuckets {
         }
     }
 
-    /// The window's statistics, with all but the slowest `cap` share of its runs counted again
-    /// when more than that share was excluded.
-    pub(super) fn window(&self, days: std::ops::Range<i64>, cap: f64) -> WindowStats {
-        let mut stats = WindowStats::default();
-        let mut excluded: Vec<u64> = Vec::new();
-        let in_window = || self.days.iter().filter(|(d, _)| days.contains(d)).map(|(_, bucket)| bucket);
-        for bucket in in_window() {
-            stats.linear.merge(&bucket.stats.linear);
-            stats.log.merge(&bucket.stats.log);
-            excluded.extend_from_slice(&bucket.excluded);
-        }
-        if self.keep_histograms {
-            stats.histogram =
-                Some(DurationHistogram::merged(in_window().filter_map(|b| b.stats.histogram.as_ref())));
-        }
-        for &duration in readmitted(&mut excluded, stats.linear.count(), cap) {
-            stats.push(duration);
-        }
-        stats
+    /// The window's statistics, assembled as the nightly job assembles them.
+    pub(super) fn window(&self, days: std::ops::Range<i64>, exclusion: Option<ExclusionCap>) -> WindowStats {
+        let in_window =
+            self.days.iter().filter(|(d, _)| days.contains(d)).map(|(_, bucket)| bucket.window_day());
+        assemble_window(in_window, self.keep_histograms, exclusion)
     }
 }

@@ -26,10 +26,11 @@ use crate::detect::short::{ShortFinish, ShortRule, first_of_each_day};
 use crate::limits::baseline::{Baseline, BaselinePolicy};
 use crate::limits::recent::PerRunLimits;
 use crate::limits::tailored::PreparedWindow;
+use crate::limits::window::ExclusionCap;
 use crate::model::{ModelError, Run, RunId, RunStatus, TaskType, check_times};
 use crate::time::{EpochMs, TickInterval};
 use daily::DailyBuckets;
-pub use outcome::{Alert, ReplayOutcome, ReplaySummary, TaskAlertCount};
+pub use outcome::{Alert, NightRecord, ReplayOutcome, ReplaySummary, TaskAlertCount};
 use short_finishes::{PendingShort, ShortCandidate};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -37,15 +38,11 @@ pub struct ReplayConfig {
     /// How baselines are computed, and how often runs are checked ([`ReplayConfig::interval`]).
     pub policy: BaselinePolicy,
     pub detection: DetectionConfig,
-    /// Leave runs that were themselves warned about out of later baselines, so one slow run does
-    /// not widen the limit for the next two weeks. On for the guarded method; off for the seed
+    /// Leave runs that were themselves warned about out of later baselines, up to this share of a
+    /// window (the slowest warned runs), so one slow run does not widen the limit for the next two
+    /// weeks. The guarded method's tenth by default; `None` (every run counts) for the seed
     /// method as docs/DETECTION.md ("The seed method") states it.
-    pub exclude_alerted: bool,
-    /// With `exclude_alerted`: at most this fraction of a window's runs stays excluded (the
-    /// slowest warned runs); the other warned runs count again. 1 excludes every warned run. The
-    /// guard keeps exclusion from feeding on itself: each excluded run narrows the next limit,
-    /// which warns more runs.
-    pub exclusion_cap: f64,
+    pub exclusion: Option<ExclusionCap>,
     /// Succeeded runs far below their expected duration get an informational notice.
     pub short: ShortRule,
     /// Runs that start at the same instant form a cohort (the jobs of one build, the tasks of one
@@ -80,16 +77,19 @@ impl ReplayConfig {
     /// Default settings for `policy`, with warned runs kept out as far as its method does and
     /// recent runs weighed as far as its method does.
     pub fn for_policy(policy: BaselinePolicy) -> Self {
-        let cap = policy.method().exclusion_cap();
         Self {
             policy,
             detection: DetectionConfig::default(),
-            exclude_alerted: cap.is_some(),
-            exclusion_cap: cap.unwrap_or(1.0),
+            exclusion: policy.method().exclusion_cap(),
             short: ShortRule::default(),
             cohorts: false,
             recent: RecentRuns::default_for(policy.method()),
         }
+    }
+
+    /// Whether warned runs stay out of later windows.
+    fn excludes_warned(&self) -> bool {
+        self.exclusion.is_some()
     }
 
     /// Whether runs get their own limits from their type's recent runs.
@@ -154,6 +154,8 @@ pub struct Replayer {
     /// Warning limits given from outside for some task types (the hindsight reference), in place
     /// of the method's upper limit whenever the type has a baseline.
     fixed_limits: HashMap<TaskType, f64>,
+    /// With [`Replayer::recording_baselines`]: every baseline computed.
+    recorded_baselines: Option<Vec<NightRecord>>,
 }
 
 /// A validated run waiting for the rest of its cohort.
@@ -215,6 +217,17 @@ struct NightLimits {
     first_exceeding_ms: [i64; 2],
 }
 
+impl NightLimits {
+    fn new(baseline: Baseline, detection: &DetectionConfig) -> Self {
+        let thresholds = detection.thresholds(&baseline);
+        Self {
+            baseline,
+            thresholds,
+            first_exceeding_ms: Level::ALL.map(|level| thresholds.first_exceeding_elapsed_ms(level)),
+        }
+    }
+}
+
 /// What one night's span of checks found for one run.
 struct Found {
     level: Level,
@@ -247,7 +260,15 @@ impl Replayer {
             summary: ReplaySummary::default(),
             group: Vec::new(),
             fixed_limits: HashMap::default(),
+            recorded_baselines: None,
         }
+    }
+
+    /// Keeps every baseline the replay computes ([`ReplayOutcome::baselines`]), to compare with
+    /// what the nightly job stores.
+    pub fn recording_baselines(mut self) -> Self {
+        self.recorded_baselines = Some(Vec::new());
+        self
     }
 
     /// Checks the given task types against these warning limits (ms) instead of their method's
@@ -338,7 +359,7 @@ impl Replayer {
         self.advance_to_night(night);
 
         let succeeded = status == RunStatus::Succeeded && end.is_some();
-        if succeeded && !self.config.exclude_alerted {
+        if succeeded && !self.config.excludes_warned() {
             self.add_success(task, start, end);
         }
         let recent = self.recent_durations(task, start);
@@ -358,7 +379,7 @@ impl Replayer {
             let run_id = RunId::new(run_id)?;
             self.record(seq, task, &run_id, start, &recent, found);
             if still_open {
-                let deferred_success = succeeded && self.config.exclude_alerted;
+                let deferred_success = succeeded && self.config.excludes_warned();
                 self.open.push(OpenRun {
                     seq,
                     task,
@@ -372,7 +393,7 @@ impl Replayer {
                 });
             }
         }
-        if succeeded && self.config.exclude_alerted && !still_open {
+        if succeeded && self.config.excludes_warned() && !still_open {
             self.settle_success(task, start, end, alerted.contains(Level::Warning));
         }
         if let (true, Some(end)) = (succeeded && self.config.short.is_enabled(), end) {
@@ -448,6 +469,7 @@ impl Replayer {
             alerts: self.alerts.into_iter().map(|recorded| recorded.alert).collect(),
             short_finishes,
             summary: self.summary,
+            baselines: self.recorded_baselines.unwrap_or_default(),
         }
     }
 
@@ -485,7 +507,7 @@ impl Replayer {
             (false, _) => self.add_success(task, start, end),
             (true, Some(end)) => {
                 let bucket = self.config.policy.bucket_of_end(end);
-                self.tasks[task as usize].daily.add_excluded(bucket, end.abs_diff(start));
+                self.tasks[task as usize].daily.add_warned(bucket, end.abs_diff(start));
             }
             (true, None) => {}
         }
@@ -623,19 +645,13 @@ impl Replayer {
                 let window = policy.window_buckets(night);
                 // Nights only move forward, so days before this window are never read again.
                 state.daily.drop_before(window.start);
-                let stats = state.daily.window(window, self.config.exclusion_cap);
+                let stats = state.daily.window(window, self.config.exclusion);
                 let fixed_limit_ms = state.fixed_limit_ms;
                 let limits = policy.baseline_from(&stats, policy.night_start(night)).map(|mut baseline| {
                     if let Some(limit_ms) = fixed_limit_ms {
                         baseline.upper_ms = limit_ms;
                     }
-                    let thresholds = detection.thresholds(&baseline);
-                    NightLimits {
-                        baseline,
-                        thresholds,
-                        first_exceeding_ms: Level::ALL
-                            .map(|level| thresholds.first_exceeding_elapsed_ms(level)),
-                    }
+                    NightLimits::new(baseline, &detection)
                 });
                 state.night_window = match (&per_run, &stats.histogram, &limits) {
                     (Some(per_run), Some(histogram), Some(limits)) if fixed_limit_ms.is_none() => per_run
@@ -644,6 +660,10 @@ impl Replayer {
                     _ => None,
                 };
                 state.cached = Some((night, limits));
+                if let Some(recorded) = &mut self.recorded_baselines {
+                    let (task_type, baseline) = (state.name.clone(), limits.map(|l| l.baseline));
+                    recorded.push(NightRecord { night, task_type, baseline });
+                }
                 limits
             }
         }

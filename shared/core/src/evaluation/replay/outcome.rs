@@ -80,4 +80,15 @@ pub struct ReplayOutcome {
     /// ties by input order.
     pub short_finishes: Vec<ShortFinish>,
     pub summary: ReplaySummary,
+    /// With [`super::Replayer::recording_baselines`]: every baseline the replay computed, by night
+    /// and task type (`None`: too few runs), in the order computed; empty otherwise.
+    pub baselines: Vec<NightRecord>,
+}
+
+/// One task type's baseline at one night, as the replay computed it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NightRecord {
+    pub night: i64,
+    pub task_type: TaskType,
+    pub baseline: Option<Baseline>,
 }

@@ -2,7 +2,6 @@
 //! the night's prepared window (the checker's computation, [`crate::limits::recent::PerRunLimits`]).
 
 use super::{NightLimits, Replayer};
-use crate::detect::levels::Level;
 use crate::time::EpochMs;
 
 impl Replayer {
@@ -57,13 +56,7 @@ impl Replayer {
         {
             return Some(*own);
         }
-        let baseline = per_run.baseline_with(&limits.baseline, prepared, recent);
-        let thresholds = detection.thresholds(&baseline);
-        let own = NightLimits {
-            baseline,
-            thresholds,
-            first_exceeding_ms: Level::ALL.map(|level| thresholds.first_exceeding_elapsed_ms(level)),
-        };
+        let own = NightLimits::new(per_run.baseline_with(&limits.baseline, prepared, recent), &detection);
         state.own_cached = Some((night, recent.into(), own));
         Some(own)
     }

@@ -1,0 +1,361 @@
+//! One truth: the bundled real trace (with slowdowns and hung runs planted) driven through the
+//! deployed path — ingest of every start and finish, the nightly roll-up at every night, the
+//! checker at every tick, on the in-memory stores — and through the replay give the same limits at
+//! every night and the same alerts and too-short notices at every tick.
+//!
+//! At one instant the deployed path runs the nightly job first, then the events of that instant
+//! (starts, then finishes, in the history's order), then the check: the order the replay's
+//! conventions assume (a run ending at a tick is not checked at it; a night's limits hold from its
+//! start).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use overrun_app::check::{CheckPorts, Tick};
+use overrun_app::ingest::{NoticeSettings, record_and_notify};
+use overrun_app::memory::MemoryNotifier;
+use overrun_app::memory_store::MemoryStore;
+use overrun_cli::history::{ReadOptions, read_all_runs};
+use overrun_cli::input::Source;
+use overrun_core::detect::check::CheckSettings;
+use overrun_core::detect::overrides::{LimitRules, Sensitivity};
+use overrun_core::evaluation::replay::replay_runs_with;
+use overrun_core::limits::window::ExclusionCap;
+use overrun_core::ports::{RunFinished, RunStarted, TaskEvent};
+use overrun_core::time::MS_PER_DAY;
+use overrun_core::{BaselinePolicy, CohortId, EpochMs, Method, ReplayConfig, Replayer, Run, RunStatus};
+use serde_json::Value;
+
+/// The Julia trace, every 23rd succeeded run three times as long and every 211th run never
+/// finishing (still running when the history was taken).
+fn trace() -> Vec<Run> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/data/julia_buildkite_jobs.csv.gz");
+    let read = ReadOptions { skip_bad_rows: false, show_progress: false };
+    let mut runs = read_all_runs(&Source::File(path), &read).expect("the bundled trace reads");
+    runs.sort_by_key(Run::start);
+    // Both paths key runs by task type and run id.
+    let ids: BTreeSet<(&str, &str)> =
+        runs.iter().map(|r| (r.task_type().as_str(), r.run_id().as_str())).collect();
+    assert_eq!(ids.len(), runs.len(), "the bundled trace's runs are unique");
+    runs.into_iter()
+        .enumerate()
+        .map(|(i, run)| {
+            let (end, status) = match (run.end(), run.status()) {
+                _ if i % 211 == 100 => (None, RunStatus::Running),
+                (Some(end), RunStatus::Succeeded) if i % 23 == 5 => {
+                    (Some(run.start() + 3 * (end - run.start())), RunStatus::Succeeded)
+                }
+                (end, status) => (end, status),
+            };
+            Run::new(run.task_type().clone(), run.run_id().clone(), run.start(), end, status).unwrap()
+        })
+        .collect()
+}
+
+/// A baseline's n, expected, σ and upper.
+type BaselineParts = (u64, f64, f64, f64);
+/// The baselines stored after each night, by task type.
+type StoredNights = BTreeMap<i64, BTreeMap<String, BaselineParts>>;
+
+/// What either path said, in a form both give.
+#[derive(Debug, Default, PartialEq)]
+struct Said {
+    /// (night, task type) → (n, expected, σ, upper), for every baseline the replay computed.
+    baselines: BTreeMap<(i64, String), Option<BaselineParts>>,
+    /// (at, task type, run id, level, limit s, upper s, expected s, n).
+    alerts: Vec<(EpochMs, String, String, String, Numbers)>,
+    /// (end, task type, run id).
+    notices: Vec<(EpochMs, String, String)>,
+}
+
+/// Floats compared to within rounding of their JSON text.
+#[derive(Debug, Clone)]
+struct Numbers(Vec<f64>);
+
+impl PartialEq for Numbers {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.len() == other.0.len()
+            && self.0.iter().zip(&other.0).all(|(a, b)| (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0))
+    }
+}
+
+fn replayed(config: ReplayConfig, runs: &[Run]) -> Said {
+    let outcome = replay_runs_with(Replayer::new(config).recording_baselines(), runs).unwrap();
+    Said {
+        baselines: outcome
+            .baselines
+            .iter()
+            .map(|record| {
+                let key = (record.night, record.task_type.to_string());
+                (key, record.baseline.map(|b| (b.n, b.expected_ms, b.sigma_ms, b.upper_ms)))
+            })
+            .collect(),
+        alerts: outcome
+            .alerts
+            .iter()
+            .map(|a| {
+                let numbers =
+                    Numbers(vec![a.limit_ms / 1e3, a.baseline.upper_ms / 1e3, a.baseline.expected_ms / 1e3]);
+                let level = a.level.as_str().to_owned();
+                (a.at, a.task_type.to_string(), a.run_id.to_string(), level, numbers)
+            })
+            .collect(),
+        notices: outcome
+            .short_finishes
+            .iter()
+            .map(|s| (s.at, s.task_type.to_string(), s.run_id.to_string()))
+            .collect(),
+    }
+}
+
+/// Everything that happens at one instant, in the order the deployed path takes it.
+#[derive(Default)]
+struct Instant {
+    night: bool,
+    starts: Vec<usize>,
+    finishes: Vec<usize>,
+    tick: bool,
+}
+
+fn timeline(config: &ReplayConfig, runs: &[Run]) -> BTreeMap<EpochMs, Instant> {
+    let policy = config.policy;
+    let mut instants: BTreeMap<EpochMs, Instant> = BTreeMap::new();
+    for (i, run) in runs.iter().enumerate() {
+        instants.entry(run.start()).or_default().starts.push(i);
+        if let Some(end) = run.end() {
+            instants.entry(end).or_default().finishes.push(i);
+        }
+    }
+    let first = runs.iter().map(Run::start).min().unwrap();
+    let horizon = runs.iter().map(|r| r.end().unwrap_or(r.start()).max(r.start())).max().unwrap();
+    for night in policy.night_at_or_before(first) + 1..=policy.night_at_or_before(horizon) {
+        instants.entry(policy.night_start(night)).or_default().night = true;
+    }
+    let mut tick = config.interval().first_tick_at_or_after(first);
+    while tick <= horizon {
+        instants.entry(tick).or_default().tick = true;
+        tick += config.interval().as_ms();
+    }
+    instants
+}
+
+fn cohort_of(config: &ReplayConfig, run: &Run) -> Option<CohortId> {
+    config.cohorts.then(|| CohortId::new(&format!("started-{}", run.start())).unwrap())
+}
+
+/// The deployed path: the app's use cases on the in-memory stores. `nightly_exclusion` is what
+/// the nightly job is deployed with (the replay's own, unless a test plants a difference).
+fn deployed(config: ReplayConfig, nightly_exclusion: Option<ExclusionCap>, runs: &[Run]) -> Said {
+    let policy = config.policy;
+    let recent_count = if config.recent.is_enabled() { config.recent.count } else { 0 };
+    let store = MemoryStore::new(policy, recent_count);
+    let notifier = MemoryNotifier::default();
+    let settings = CheckSettings {
+        rules: LimitRules {
+            detection: config.detection,
+            fallback_limit_ms: None,
+            sensitivity: Sensitivity::of(&policy.method(), policy.check_interval()),
+        },
+        per_run: config.recent.for_policy(&policy).ok().flatten(),
+    };
+    let mut nights = StoredNights::new();
+    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    runtime.block_on(async {
+        for (at, instant) in timeline(&config, runs) {
+            if instant.night {
+                overrun_app::nightly::handle(at, &policy, nightly_exclusion, &store, &store).await.unwrap();
+                let stored = store.baselines().into_iter().map(|(task, night)| {
+                    let b = night.baseline;
+                    (task.to_string(), (b.n, b.expected_ms, b.sigma_ms, b.upper_ms))
+                });
+                nights.insert(policy.night_at_or_before(at), stored.collect());
+            }
+            let events = instant.starts.iter().map(|&i| started(&config, &runs[i]));
+            for event in events.chain(instant.finishes.iter().map(|&i| finished(&config, &runs[i]))) {
+                let notice = NoticeSettings {
+                    rule: config.short,
+                    claim: "ingest",
+                    now: at,
+                    policy: &policy,
+                    retention_ms: 400 * MS_PER_DAY,
+                };
+                record_and_notify(event, &store, &store, &store, &notifier, &notice).await.unwrap();
+            }
+            if instant.tick {
+                let tick = Tick { now: at, owner: "checker", settings: &settings, policy: &policy };
+                let ports = CheckPorts { runs: &store, stats: &store, outbox: &store, notifier: &notifier };
+                let report = overrun_app::check::handle(&tick, &ports).await;
+                assert!(!report.failed(), "tick {at}: {report:?}");
+            }
+        }
+    });
+    told(&notifier, &nights)
+}
+
+fn started(config: &ReplayConfig, run: &Run) -> TaskEvent {
+    TaskEvent::Started(RunStarted {
+        task_type: run.task_type().clone(),
+        run_id: run.run_id().clone(),
+        start: run.start(),
+        cohort: cohort_of(config, run),
+    })
+}
+
+fn finished(config: &ReplayConfig, run: &Run) -> TaskEvent {
+    TaskEvent::Finished(RunFinished {
+        task_type: run.task_type().clone(),
+        run_id: run.run_id().clone(),
+        start: Some(run.start()),
+        end: run.end().unwrap(),
+        status: run.status(),
+        cohort: cohort_of(config, run),
+    })
+}
+
+/// What the deployed path published and stored, in the replay's terms.
+fn told(notifier: &MemoryNotifier, nights: &StoredNights) -> Said {
+    let mut said = Said { baselines: BTreeMap::new(), ..Said::default() };
+    for (night, stored) in nights {
+        for (task, baseline) in stored {
+            said.baselines.insert((*night, task.clone()), Some(*baseline));
+        }
+    }
+    for message in notifier.published() {
+        let json: Value = serde_json::from_str(&message.default).unwrap();
+        let text = |key: &str| json[key].as_str().unwrap().to_owned();
+        let number = |key: &str| json[key].as_f64().unwrap();
+        let ms = |key: &str| (number(key) * 1e3).round() as EpochMs;
+        match json["kind"].as_str() {
+            Some("overrun") => said.alerts.push((
+                ms("at"),
+                text("task_type"),
+                text("run_id"),
+                text("severity"),
+                Numbers(vec![number("limit_s"), number("upper_s"), number("expected_s")]),
+            )),
+            Some("too_short") => said.notices.push((ms("run_end"), text("task_type"), text("run_id"))),
+            _ => {}
+        }
+    }
+    said
+}
+
+/// The replay's baselines at every night it computed one, against the store's at that night
+/// (a type the replay found too few runs for has none stored).
+fn compare(replay: &Said, deployed: &Said) -> Vec<String> {
+    let mut differences = Vec::new();
+    for (key, replayed) in &replay.baselines {
+        let stored = deployed.baselines.get(key).copied().flatten();
+        let same = match (replayed, stored) {
+            (None, None) => true,
+            (Some(a), Some(b)) => a.0 == b.0 && Numbers(vec![a.1, a.2, a.3]) == Numbers(vec![b.1, b.2, b.3]),
+            _ => false,
+        };
+        if !same {
+            differences.push(format!("night {} {}: replay {replayed:?}, deployed {stored:?}", key.0, key.1));
+        }
+    }
+    let sorted = |alerts: &[(EpochMs, String, String, String, Numbers)]| {
+        let mut alerts = alerts.to_vec();
+        alerts.sort_by(|a, b| (a.0, &a.1, &a.2, &a.3).cmp(&(b.0, &b.1, &b.2, &b.3)));
+        alerts
+    };
+    let (replay_alerts, deployed_alerts) = (sorted(&replay.alerts), sorted(&deployed.alerts));
+    let keys = |alerts: &[(EpochMs, String, String, String, Numbers)]| -> BTreeSet<(EpochMs, String, String, String)> {
+        alerts.iter().map(|a| (a.0, a.1.clone(), a.2.clone(), a.3.clone())).collect()
+    };
+    for only in keys(&replay_alerts).difference(&keys(&deployed_alerts)) {
+        differences.push(format!("alert only in the replay: {only:?}"));
+    }
+    for only in keys(&deployed_alerts).difference(&keys(&replay_alerts)) {
+        differences.push(format!("alert only in the deployed path: {only:?}"));
+    }
+    for (a, b) in replay_alerts.iter().zip(&deployed_alerts) {
+        if (a.0, &a.1, &a.2, &a.3) == (b.0, &b.1, &b.2, &b.3) && a.4 != b.4 {
+            differences.push(format!("alert {a:?}: deployed limits {:?}", b.4));
+        }
+    }
+    let notices = |said: &Said| said.notices.iter().cloned().collect::<BTreeSet<_>>();
+    for only in notices(replay).symmetric_difference(&notices(deployed)) {
+        differences.push(format!("too-short notice in one path only: {only:?}"));
+    }
+    differences
+}
+
+fn assert_same(config: ReplayConfig) -> Said {
+    let runs = trace();
+    let replay = replayed(config, &runs);
+    let deployed = deployed(config, config.exclusion, &runs);
+    let differences = compare(&replay, &deployed);
+    assert!(
+        differences.is_empty(),
+        "{} differences, the first: {:#?}",
+        differences.len(),
+        &differences[..differences.len().min(12)]
+    );
+    replay
+}
+
+fn config_for(method: Method) -> ReplayConfig {
+    ReplayConfig::for_policy(BaselinePolicy::new(method, 14, 5, 0).unwrap())
+}
+
+/// A comparison that found nothing to compare would prove nothing.
+fn assert_substantial(said: &Said) {
+    let computed = said.baselines.values().filter(|b| b.is_some()).count();
+    assert!(computed > 1_000, "only {computed} baselines compared");
+    assert!(said.alerts.len() > 50, "only {} alerts compared", said.alerts.len());
+    assert!(!said.notices.is_empty(), "no too-short notice compared");
+}
+
+#[test]
+fn the_deployed_path_and_the_replay_agree_on_every_limit_alert_and_notice_with_the_default_method() {
+    let config = ReplayConfig::default();
+    assert!(config.recent.is_enabled(), "the default weighs recent runs");
+    assert_substantial(&assert_same(config));
+}
+
+#[test]
+fn the_deployed_path_and_the_replay_agree_with_guarded_exclusion_of_warned_runs() {
+    let said = assert_same(config_for(Method::Guarded { k: 4.0 }));
+    assert_substantial(&said);
+}
+
+#[test]
+fn the_deployed_path_and_the_replay_agree_with_the_seed_method() {
+    assert_substantial(&assert_same(config_for(Method::Seed { k: 2.0 })));
+}
+
+#[test]
+fn the_deployed_path_and_the_replay_agree_when_cohorts_stretch_limits() {
+    let config = ReplayConfig { cohorts: true, ..ReplayConfig::default() };
+    assert_substantial(&assert_same(config));
+}
+
+#[test]
+fn the_comparison_fails_when_the_nightly_job_excludes_warned_runs_differently_from_the_replay() {
+    let config = config_for(Method::Guarded { k: 4.0 });
+    let runs = trace();
+    let replay = replayed(config, &runs);
+    let planted = deployed(config, Some(ExclusionCap::EVERY_WARNED_RUN), &runs);
+    let differences = compare(&replay, &planted);
+    assert!(
+        differences.iter().any(|d| d.starts_with("night")),
+        "a different exclusion cap must change some night's limits: {differences:?}"
+    );
+}
+
+#[test]
+fn the_comparison_fails_when_the_deployed_runs_weigh_fewer_recent_runs() {
+    let config = ReplayConfig::default();
+    let runs = trace();
+    let replay = replayed(config, &runs);
+    let mut fewer = config;
+    fewer.recent.count = 2;
+    let planted = deployed(fewer, config.exclusion, &runs);
+    let differences = compare(&replay, &planted);
+    assert!(
+        differences.iter().any(|d| d.starts_with("alert")),
+        "own limits from two recent runs instead of three must change some alert: {differences:?}"
+    );
+}

@@ -1,0 +1,419 @@
+//! The runs table and the stats table in memory, with the conditions of their DynamoDB adapters:
+//! a run counted for its day once, its recent runs fixed when it starts, the first finish
+//! standing, alerts claimed only while a run runs, warned runs told apart in the roll-up. With
+//! [`MemoryStore`] the use cases run end to end in memory: the equivalence test drives ingest,
+//! the nightly roll-up and the checker through it over a real trace, against the replay.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Mutex;
+
+use overrun_core::detect::check::{RunningRun, TaskLimits};
+use overrun_core::detect::cohort::FinishedMember;
+use overrun_core::detect::levels::Level;
+use overrun_core::detect::overrides::Override;
+use overrun_core::limits::nightly::{BaselineChange, DayAggregate, DayStatus, FinishedRun, NightBaseline};
+use overrun_core::notify::delivery::{DeliveryState, Lease, MessageKey};
+use overrun_core::notify::message::Resolution;
+use overrun_core::ports::{
+    ClaimKind, Claimed, CohortMembers, FinishConflict, Listing, Outbox, PendingResolution, Recorded,
+    RunFinished, RunStarted, RunStore, StatsStore, StoreError,
+};
+use overrun_core::{BaselinePolicy, CohortId, EpochMs, RunId, RunStatus, TaskType};
+
+use crate::memory::MemoryOutbox;
+
+type RunKey = (TaskType, RunId);
+
+#[derive(Debug, Clone, Default)]
+struct RunRecord {
+    start: Option<EpochMs>,
+    end: Option<EpochMs>,
+    status: Option<RunStatus>,
+    cohort: Option<CohortId>,
+    recent_ms: Option<Vec<u64>>,
+    /// The day it was counted for, and whether it had been warned about.
+    counted: Option<(i64, bool)>,
+    resolution_flagged: bool,
+}
+
+#[derive(Debug, Default)]
+struct Tables {
+    runs: HashMap<RunKey, RunRecord>,
+    /// Runs started and not finished.
+    running: BTreeSet<RunKey>,
+    /// Runs flagged for their "resolved".
+    flagged: BTreeSet<RunKey>,
+    /// Per task type, (end, duration) of its counted runs, with how many share them.
+    succeeded: HashMap<TaskType, BTreeMap<(EpochMs, u64), u32>>,
+    finished_per_day: BTreeMap<i64, u64>,
+    rolled_up: BTreeMap<i64, (u64, BTreeMap<TaskType, DayAggregate>)>,
+    baselines: BTreeMap<TaskType, NightBaseline>,
+    overrides: HashMap<TaskType, Override>,
+    cohorts: HashMap<CohortId, BTreeMap<RunId, FinishedMember>>,
+}
+
+/// Runs, stats and claims in one place (the DynamoDB adapters keep claims on the run items).
+#[derive(Debug)]
+pub struct MemoryStore {
+    policy: BaselinePolicy,
+    recent_runs: usize,
+    outbox: MemoryOutbox,
+    tables: Mutex<Tables>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl MemoryStore {
+    /// Days by `policy`; starts record their type's latest `recent_runs` durations (0: none).
+    pub fn new(policy: BaselinePolicy, recent_runs: usize) -> Self {
+        Self { policy, recent_runs, outbox: MemoryOutbox::default(), tables: Mutex::default() }
+    }
+
+    /// The baselines the last nightly run left.
+    pub fn baselines(&self) -> BTreeMap<TaskType, NightBaseline> {
+        lock(&self.tables).baselines.clone()
+    }
+
+    fn claim_state(&self, task_type: &TaskType, run_id: &RunId, level: Level) -> DeliveryState {
+        self.outbox.state(&MessageKey::Alert { task_type: task_type.clone(), run_id: run_id.clone(), level })
+    }
+
+    fn alerted(&self, task_type: &TaskType, run_id: &RunId) -> bool {
+        Level::ALL
+            .into_iter()
+            .any(|level| self.claim_state(task_type, run_id, level) != DeliveryState::Unclaimed)
+    }
+
+    /// The latest `recent_runs` counted durations of `task_type` that ended before `start`: the
+    /// latest by end, then the longest.
+    fn recent_durations(&self, tables: &Tables, task_type: &TaskType, start: EpochMs) -> Vec<u64> {
+        let Some(succeeded) = tables.succeeded.get(task_type) else { return Vec::new() };
+        succeeded
+            .range(..(start, 0))
+            .rev()
+            .flat_map(|(&(_, duration), &count)| std::iter::repeat_n(duration, count as usize))
+            .take(self.recent_runs)
+            .collect()
+    }
+
+    /// After a write: counts a newly complete succeeded run for its day and flags an alerted,
+    /// finished run for its "resolved" (the DynamoDB adapter's `settle`).
+    fn settle(&self, tables: &mut Tables, key: &RunKey) -> Recorded {
+        let mut recorded = Recorded::default();
+        let warned = self.claim_state(&key.0, &key.1, Level::Warning) != DeliveryState::Unclaimed;
+        let alerted = self.alerted(&key.0, &key.1);
+        let resolved =
+            self.outbox.state(&MessageKey::Resolved { task_type: key.0.clone(), run_id: key.1.clone() })
+                == DeliveryState::Delivered;
+        let Some(run) = tables.runs.get_mut(key) else { return recorded };
+        let Some(end) = run.end else { return recorded };
+        if let (Some(start), Some(RunStatus::Succeeded)) = (run.start, run.status)
+            && end >= start
+        {
+            recorded.completed = Some((start, end));
+            if run.counted.is_none() {
+                let day = self.policy.bucket_of_end(end);
+                run.counted = Some((day, warned));
+                *tables.finished_per_day.entry(day).or_default() += 1;
+                *tables
+                    .succeeded
+                    .entry(key.0.clone())
+                    .or_default()
+                    .entry((end, end.abs_diff(start)))
+                    .or_default() += 1;
+                recorded.counted = true;
+            }
+        }
+        if alerted && !resolved {
+            run.resolution_flagged = true;
+            recorded.resolution_pending = true;
+            tables.flagged.insert(key.clone());
+        }
+        recorded
+    }
+}
+
+impl RunStore for MemoryStore {
+    async fn record_start(&self, event: &RunStarted) -> Result<Recorded, StoreError> {
+        let mut tables = lock(&self.tables);
+        let key = (event.task_type.clone(), event.run_id.clone());
+        let recent = self.recent_durations(&tables, &event.task_type, event.start);
+        let run = tables.runs.entry(key.clone()).or_default();
+        run.start.get_or_insert(event.start);
+        if run.end.is_some() {
+            // The finish came first: keep the start, and the run may now be complete.
+            let mut recorded = self.settle(&mut tables, &key);
+            recorded.late_start = true;
+            return Ok(recorded);
+        }
+        if event.cohort.is_some() {
+            run.cohort = event.cohort.clone();
+        }
+        if !recent.is_empty() && run.recent_ms.is_none() {
+            run.recent_ms = Some(recent);
+        }
+        tables.running.insert(key);
+        Ok(Recorded::default())
+    }
+
+    async fn record_finish(&self, event: &RunFinished) -> Result<Recorded, StoreError> {
+        let mut tables = lock(&self.tables);
+        let key = (event.task_type.clone(), event.run_id.clone());
+        let run = tables.runs.entry(key.clone()).or_default();
+        if let (Some(kept_end), Some(kept_status)) = (run.end, run.status)
+            && (kept_end, kept_status) != (event.end, event.status)
+        {
+            return Ok(Recorded {
+                conflict: Some(FinishConflict { kept_end, kept_status }),
+                ..Recorded::default()
+            });
+        }
+        run.end = Some(event.end);
+        run.status = Some(event.status);
+        if let (None, Some(start)) = (run.start, event.start) {
+            run.start = Some(start);
+        }
+        if event.cohort.is_some() {
+            run.cohort = event.cohort.clone();
+        }
+        tables.running.remove(&key);
+        Ok(self.settle(&mut tables, &key))
+    }
+
+    async fn list_running(&self) -> Result<Listing<RunningRun>, StoreError> {
+        let tables = lock(&self.tables);
+        let mut listing = Listing::default();
+        for key in &tables.running {
+            let Some(start) = tables.runs.get(key).and_then(|run| run.start) else { continue };
+            let mut run = RunningRun {
+                task_type: key.0.clone(),
+                run_id: key.1.clone(),
+                start,
+                alerted: Default::default(),
+                undelivered: Vec::new(),
+                cohort: None,
+                recent_ms: Vec::new(),
+            };
+            for level in Level::ALL {
+                match self.claim_state(&key.0, &key.1, level) {
+                    DeliveryState::Unclaimed => {}
+                    DeliveryState::Delivered => run.alerted.insert(level),
+                    DeliveryState::Pending(lease) => {
+                        run.alerted.insert(level);
+                        run.undelivered.push((level, lease));
+                    }
+                }
+            }
+            listing.items.push(run);
+        }
+        Ok(listing)
+    }
+
+    async fn fill_details(&self, runs: &mut [RunningRun]) -> Result<Vec<StoreError>, StoreError> {
+        let tables = lock(&self.tables);
+        for run in runs {
+            if let Some(record) = tables.runs.get(&(run.task_type.clone(), run.run_id.clone())) {
+                run.cohort = record.cohort.clone();
+                run.recent_ms = record.recent_ms.clone().unwrap_or_default();
+            }
+        }
+        Ok(Vec::new())
+    }
+
+    async fn list_pending_resolutions(&self) -> Result<Listing<PendingResolution>, StoreError> {
+        let tables = lock(&self.tables);
+        let mut listing = Listing::default();
+        for key @ (task_type, run_id) in &tables.flagged {
+            let Some(run) = tables.runs.get(key) else { continue };
+            let resolved_key = MessageKey::Resolved { task_type: task_type.clone(), run_id: run_id.clone() };
+            let resolved = self.outbox.state(&resolved_key);
+            let (true, Some(start), Some(end), Some(status)) =
+                (run.resolution_flagged, run.start, run.end, run.status)
+            else {
+                continue;
+            };
+            if resolved == DeliveryState::Delivered {
+                continue;
+            }
+            listing.items.push(PendingResolution {
+                resolution: Resolution {
+                    task_type: task_type.clone(),
+                    run_id: run_id.clone(),
+                    start,
+                    end,
+                    status,
+                },
+                alerts: Level::ALL.map(|level| (level, self.claim_state(task_type, run_id, level))).to_vec(),
+                resolved,
+            });
+        }
+        listing.items.sort_by(|a, b| {
+            (&a.resolution.task_type, &a.resolution.run_id)
+                .cmp(&(&b.resolution.task_type, &b.resolution.run_id))
+        });
+        Ok(listing)
+    }
+
+    async fn finished_runs_of_day(&self, day: i64) -> Result<Listing<FinishedRun>, StoreError> {
+        let tables = lock(&self.tables);
+        let mut listing = Listing::default();
+        for ((task_type, _), run) in &tables.runs {
+            if let (Some((counted_day, warned)), Some(start), Some(end)) = (run.counted, run.start, run.end)
+                && counted_day == day
+            {
+                listing.items.push(FinishedRun {
+                    task_type: task_type.clone(),
+                    duration_ms: end.abs_diff(start),
+                    warned,
+                });
+            }
+        }
+        Ok(listing)
+    }
+}
+
+impl StatsStore for MemoryStore {
+    async fn day_statuses(&self, days: &[i64]) -> Result<Vec<DayStatus>, StoreError> {
+        let tables = lock(&self.tables);
+        Ok(days
+            .iter()
+            .map(|&day| DayStatus {
+                day,
+                finished: tables.finished_per_day.get(&day).copied().unwrap_or(0),
+                rolled_up: tables.rolled_up.get(&day).map(|(included, _)| *included),
+            })
+            .collect())
+    }
+
+    async fn write_day(
+        &self,
+        day: i64,
+        aggregates: &BTreeMap<TaskType, DayAggregate>,
+        runs_included: u64,
+    ) -> Result<(), StoreError> {
+        lock(&self.tables).rolled_up.insert(day, (runs_included, aggregates.clone()));
+        Ok(())
+    }
+
+    async fn read_day(&self, day: i64) -> Result<Listing<(TaskType, DayAggregate)>, StoreError> {
+        let tables = lock(&self.tables);
+        let items = tables
+            .rolled_up
+            .get(&day)
+            .map(|(_, days)| days.clone().into_iter().collect())
+            .unwrap_or_default();
+        Ok(Listing { items, malformed: Vec::new() })
+    }
+
+    async fn stored_baselines(&self) -> Result<Listing<(TaskType, NightBaseline)>, StoreError> {
+        Ok(Listing { items: self.baselines().into_iter().collect(), malformed: Vec::new() })
+    }
+
+    async fn apply_baseline_changes(
+        &self,
+        changes: &[BaselineChange],
+        _method: &str,
+    ) -> Result<(), StoreError> {
+        let mut tables = lock(&self.tables);
+        for change in changes {
+            match change {
+                BaselineChange::Set(task_type, baseline) => {
+                    tables.baselines.insert(task_type.clone(), baseline.clone());
+                }
+                BaselineChange::Remove(task_type) => {
+                    tables.baselines.remove(task_type);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn task_limits(
+        &self,
+        task_types: &[TaskType],
+    ) -> Result<(HashMap<TaskType, TaskLimits>, Vec<StoreError>), StoreError> {
+        let tables = lock(&self.tables);
+        let limits = task_types
+            .iter()
+            .filter_map(|task_type| {
+                let night = tables.baselines.get(task_type);
+                let task_override = tables.overrides.get(task_type).copied();
+                (night.is_some() || task_override.is_some()).then(|| {
+                    let limits = TaskLimits {
+                        baseline: night.map(|n| n.baseline),
+                        task_override,
+                        window: night.and_then(|n| n.window.clone()),
+                    };
+                    (task_type.clone(), limits)
+                })
+            })
+            .collect();
+        Ok((limits, Vec::new()))
+    }
+
+    async fn set_override(&self, task_type: &TaskType, task_override: &Override) -> Result<(), StoreError> {
+        lock(&self.tables).overrides.insert(task_type.clone(), *task_override);
+        Ok(())
+    }
+
+    async fn add_cohort_member(
+        &self,
+        cohort: &CohortId,
+        run_id: &RunId,
+        member: &FinishedMember,
+        _expires_at_ms: EpochMs,
+    ) -> Result<(), StoreError> {
+        lock(&self.tables).cohorts.entry(cohort.clone()).or_default().insert(run_id.clone(), member.clone());
+        Ok(())
+    }
+
+    async fn cohort_members(
+        &self,
+        cohorts: &[CohortId],
+    ) -> Result<(CohortMembers, Vec<StoreError>), StoreError> {
+        let tables = lock(&self.tables);
+        let members = cohorts
+            .iter()
+            .filter_map(|cohort| {
+                let finished = tables.cohorts.get(cohort).filter(|members| !members.is_empty())?;
+                Some((cohort.clone(), finished.values().cloned().collect()))
+            })
+            .collect();
+        Ok((members, Vec::new()))
+    }
+}
+
+impl Outbox for MemoryStore {
+    async fn claim(
+        &self,
+        key: &MessageKey,
+        lease: &Lease,
+        how: ClaimKind<'_>,
+    ) -> Result<Claimed, StoreError> {
+        // An alert is first claimed only while its run runs (the DynamoDB condition).
+        if let (MessageKey::Alert { task_type, run_id, .. }, ClaimKind::Fresh(_)) = (key, &how) {
+            let finished = lock(&self.tables)
+                .runs
+                .get(&(task_type.clone(), run_id.clone()))
+                .is_some_and(|run| run.end.is_some());
+            if finished {
+                return Ok(Claimed::Held(self.outbox.state(key)));
+            }
+        }
+        self.outbox.claim(key, lease, how).await
+    }
+
+    async fn mark_delivered(&self, key: &MessageKey, now: EpochMs) -> Result<(), StoreError> {
+        self.outbox.mark_delivered(key, now).await
+    }
+
+    async fn release(&self, key: &MessageKey, owner: &str) -> Result<(), StoreError> {
+        self.outbox.release(key, owner).await
+    }
+
+    async fn undelivered_notices(&self, days: &[i64]) -> Result<Listing<(MessageKey, Lease)>, StoreError> {
+        self.outbox.undelivered_notices(days).await
+    }
+}
