@@ -6,10 +6,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use overrun_cli::commands::aws::AwsArgs;
 use overrun_cli::error::CliError;
+use overrun_core::defaults;
 use overrun_core::limits::baseline::MethodName;
 use overrun_core::limits::recent::{RecentRuns, RecentRunsError};
 use overrun_core::limits::window::ExclusionCap;
-use overrun_core::{BaselinePolicy, DetectionConfig, Method, ReplayConfig, ShortRule, TickInterval};
+use overrun_core::{BaselinePolicy, Method, ReplayConfig, TickInterval};
 
 /// Overrun: duration-anomaly alerts for workflow tasks.
 ///
@@ -231,7 +232,7 @@ pub(crate) struct ReplayArgs {
     #[command(flatten)]
     pub(crate) schedule: ScheduleArgs,
     /// A run is critical past this multiple of its limit (a warning past the limit itself).
-    #[arg(long, default_value_t = DetectionConfig::DEFAULT_CRITICAL_FACTOR)]
+    #[arg(long, default_value_t = defaults::CRITICAL_FACTOR)]
     pub(crate) critical_factor: f64,
     /// Leave runs that were themselves warned about out of later baselines (what `guarded` does,
     /// for the other methods).
@@ -243,7 +244,7 @@ pub(crate) struct ReplayArgs {
     pub(crate) exclusion_cap: Option<ExclusionCap>,
     /// A succeeded run shorter than this fraction of its expected duration (and below its band
     /// mirrored under the mean) gets an informational notice; 0 turns notices off.
-    #[arg(long, default_value_t = ShortRule::DEFAULT_FRACTION)]
+    #[arg(long, default_value_t = defaults::SHORT_FRACTION)]
     pub(crate) short_fraction: f64,
     /// One JSON object per alert (or notice) per line instead of the summary and table.
     #[arg(long)]
@@ -287,16 +288,16 @@ impl MethodArgs {
 #[derive(Args)]
 pub(crate) struct ScheduleArgs {
     /// Days of succeeded runs a baseline looks back over.
-    #[arg(long, default_value_t = 14)]
+    #[arg(long, default_value_t = defaults::WINDOW_DAYS)]
     pub(crate) window_days: u32,
     /// Fewest succeeded runs in the window for a baseline; fewer means no alerts for that type.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = defaults::MIN_SAMPLES)]
     pub(crate) min_samples: u64,
     /// Seconds between checks; checks fall on multiples of it since the Unix epoch.
-    #[arg(long, default_value_t = 600)]
+    #[arg(long, default_value_t = defaults::CHECK_INTERVAL_MINUTES * 60)]
     pub(crate) interval: i64,
     /// UTC hour at which baselines are recomputed each night.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = defaults::NIGHTLY_HOUR)]
     pub(crate) nightly_hour: u8,
     /// Runs that start at the same instant form a cohort (one build's jobs); once three of a
     /// run's cohort have succeeded, its limits stretch by their median slowdown. The functions do

@@ -3,6 +3,7 @@
 
 use std::str::FromStr;
 
+use overrun_core::defaults;
 use overrun_core::detect::check::CheckSettings;
 use overrun_core::detect::overrides::{LimitRules, Sensitivity};
 use overrun_core::limits::baseline::MethodName;
@@ -83,10 +84,11 @@ impl Config {
             });
         }
         let method = method.with_k(k);
-        let window_days: u32 = parsed(&lookup, WINDOW_DAYS)?.unwrap_or(14);
-        let min_samples: u64 = parsed(&lookup, MIN_SAMPLES)?.unwrap_or(5);
-        let nightly_hour: u8 = parsed(&lookup, NIGHTLY_HOUR)?.unwrap_or(0);
-        let check_interval_minutes: i64 = parsed(&lookup, CHECK_INTERVAL_MINUTES)?.unwrap_or(10);
+        let window_days: u32 = parsed(&lookup, WINDOW_DAYS)?.unwrap_or(defaults::WINDOW_DAYS);
+        let min_samples: u64 = parsed(&lookup, MIN_SAMPLES)?.unwrap_or(defaults::MIN_SAMPLES);
+        let nightly_hour: u8 = parsed(&lookup, NIGHTLY_HOUR)?.unwrap_or(defaults::NIGHTLY_HOUR);
+        let check_interval_minutes: i64 =
+            parsed(&lookup, CHECK_INTERVAL_MINUTES)?.unwrap_or(defaults::CHECK_INTERVAL_MINUTES);
         let check_interval =
             TickInterval::from_seconds(check_interval_minutes.saturating_mul(60)).map_err(|_| {
                 ConfigError::Invalid {
@@ -103,8 +105,7 @@ impl Config {
             })?
             .with_check_interval(check_interval);
         check_schedule(lookup(CHECK_SCHEDULE), check_interval_minutes)?;
-        let critical_factor: f64 =
-            parsed(&lookup, CRITICAL_FACTOR)?.unwrap_or(DetectionConfig::DEFAULT_CRITICAL_FACTOR);
+        let critical_factor: f64 = parsed(&lookup, CRITICAL_FACTOR)?.unwrap_or(defaults::CRITICAL_FACTOR);
         if critical_factor.is_finite() && critical_factor <= 1.0 {
             return Err(ConfigError::Invalid {
                 name: CRITICAL_FACTOR,
@@ -129,7 +130,8 @@ impl Config {
             });
         }
         let minimum_retention = window_days + 7;
-        let retention_days: u32 = parsed(&lookup, RETENTION_DAYS)?.unwrap_or(minimum_retention.max(35));
+        let retention_days: u32 =
+            parsed(&lookup, RETENTION_DAYS)?.unwrap_or(minimum_retention.max(defaults::RETENTION_DAYS));
         if retention_days < minimum_retention {
             return Err(ConfigError::Invalid {
                 name: RETENTION_DAYS,
@@ -137,7 +139,7 @@ impl Config {
                 reason: format!("must be at least the window plus a week ({minimum_retention} days)"),
             });
         }
-        let short_fraction: f64 = parsed(&lookup, SHORT_FRACTION)?.unwrap_or(ShortRule::DEFAULT_FRACTION);
+        let short_fraction: f64 = parsed(&lookup, SHORT_FRACTION)?.unwrap_or(defaults::SHORT_FRACTION);
         let short = ShortRule::new(short_fraction).map_err(|error| ConfigError::Invalid {
             name: SHORT_FRACTION,
             value: short_fraction.to_string(),
@@ -487,5 +489,49 @@ mod tests {
         assert_eq!(c.short.fraction(), 0.1);
         assert_eq!(c.exclusion_cap.map(ExclusionCap::share), Some(0.25));
         assert_eq!(c.require_topic(), Ok("arn:aws:sns:eu-west-1:123456789012:alerts"));
+    }
+}
+
+/// The SAM template's parameter defaults are the functions' own (`infra/check_defaults.py` holds
+/// samconfig.toml and the CDK app to the template).
+#[cfg(test)]
+mod template_defaults {
+    use overrun_core::defaults;
+
+    /// The `Default:` of parameter `name` in the SAM template's `Parameters:`.
+    fn template_default(template: &str, name: &str) -> String {
+        let mut lines = template.lines().skip_while(|line| line.trim_end() != format!("  {name}:"));
+        lines.next().unwrap_or_else(|| panic!("no parameter {name} in infra/template.yaml"));
+        lines
+            .take_while(|line| line.starts_with("    "))
+            .find_map(|line| line.trim().strip_prefix("Default:"))
+            .unwrap_or_else(|| panic!("parameter {name} has no default"))
+            .trim()
+            .trim_matches('"')
+            .to_owned()
+    }
+
+    #[test]
+    fn the_sam_template_defaults_are_the_functions_defaults() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../infra/template.yaml");
+        let template = std::fs::read_to_string(path).expect("infra/template.yaml reads");
+        let expected = [
+            ("Method", defaults::METHOD.as_str().to_owned()),
+            ("WindowDays", defaults::WINDOW_DAYS.to_string()),
+            ("MinSamples", defaults::MIN_SAMPLES.to_string()),
+            ("NightlyHour", defaults::NIGHTLY_HOUR.to_string()),
+            ("CheckIntervalMinutes", defaults::CHECK_INTERVAL_MINUTES.to_string()),
+            ("CriticalFactor", defaults::CRITICAL_FACTOR.to_string()),
+            ("RetentionDays", defaults::RETENTION_DAYS.to_string()),
+            ("ShortFraction", defaults::SHORT_FRACTION.to_string()),
+            ("RecentWeight", defaults::RECENT_WEIGHT.to_string()),
+            // Empty: the method's own k, exclusion and recent runs.
+            ("K", String::new()),
+            ("ExclusionCap", String::new()),
+            ("RecentRuns", String::new()),
+        ];
+        for (name, value) in expected {
+            assert_eq!(template_default(&template, name), value, "parameter {name}");
+        }
     }
 }

@@ -11,6 +11,7 @@
 //! ## Map
 //!
 //! What runs in the deployed functions:
+//! - [`defaults`]: every default of a deployment, in one place.
 //! - [`model`], [`time`]: runs, task types, run ids, statuses; epoch milliseconds, days and ticks.
 //! - [`stats`]: exact moments and histograms of durations.
 //! - [`limits`]: the nightly roll-up and its window, each method's baseline, the tailored sweep,
@@ -23,6 +24,7 @@
 //! What only the `overrun` command runs, apart in [`evaluation`]: the replay (the same decisions
 //! over a history), backtests, the hindsight reference, comparisons and the seeded generator.
 
+pub mod defaults;
 pub mod detect;
 pub mod evaluation;
 pub mod limits;

@@ -46,7 +46,7 @@ impl TickInterval {
 
 impl Default for TickInterval {
     fn default() -> Self {
-        Self(600 * MS_PER_SECOND)
+        Self(crate::defaults::CHECK_INTERVAL_MINUTES * 60 * MS_PER_SECOND)
     }
 }
 

@@ -6,6 +6,7 @@ use std::str::FromStr;
 
 use thiserror::Error;
 
+use crate::defaults;
 use crate::limits::tailored::tailored_limit;
 use crate::limits::window::ExclusionCap;
 use crate::stats::moments::{Moments, WindowStats};
@@ -85,13 +86,18 @@ impl Default for Method {
 }
 
 /// The method names a user can pick; parameters such as `k` are set separately.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MethodName {
     Seed,
     Guarded,
     LogNormal,
-    #[default]
     Tailored,
+}
+
+impl Default for MethodName {
+    fn default() -> Self {
+        defaults::METHOD
+    }
 }
 
 impl MethodName {
@@ -177,9 +183,9 @@ impl Default for BaselinePolicy {
     fn default() -> Self {
         Self {
             method: Method::default(),
-            window_days: 14,
-            min_samples: 5,
-            nightly_hour: 0,
+            window_days: defaults::WINDOW_DAYS,
+            min_samples: defaults::MIN_SAMPLES,
+            nightly_hour: defaults::NIGHTLY_HOUR,
             check_interval: TickInterval::default(),
         }
     }

@@ -208,6 +208,16 @@ struct OpenRun {
     siblings: Box<[Sibling]>,
 }
 
+/// A run as one night's span of checks sees it.
+#[derive(Clone, Copy)]
+struct SpanRun<'a> {
+    task: u32,
+    start: EpochMs,
+    end: Option<EpochMs>,
+    siblings: &'a [Sibling],
+    recent: &'a [u64],
+}
+
 /// A night's baseline for one task type, with what detection derives from it.
 #[derive(Clone, Copy)]
 struct NightLimits {
@@ -373,7 +383,8 @@ impl Replayer {
             self.endless.push(seq);
         }
         let mut alerted = AlertedLevels::default();
-        let found = self.check_span(task, start, end, &siblings, &recent, &mut alerted, night);
+        let span_run = SpanRun { task, start, end, siblings: &siblings, recent: &recent };
+        let found = self.check_span(span_run, &mut alerted, night);
         let still_open = !alerted.is_complete() && end.is_none_or(|end| end > policy.night_start(night + 1));
         if found.iter().any(Option::is_some) || still_open {
             let run_id = RunId::new(run_id)?;
@@ -542,15 +553,14 @@ impl Replayer {
                     self.judge_short(pending.candidate, || Ok::<_, std::convert::Infallible>(pending.run_id));
             }
             open.retain_mut(|run| {
-                let found = self.check_span(
-                    run.task,
-                    run.start,
-                    run.end,
-                    &run.siblings,
-                    &run.recent,
-                    &mut run.alerted,
-                    next,
-                );
+                let span_run = SpanRun {
+                    task: run.task,
+                    start: run.start,
+                    end: run.end,
+                    siblings: &run.siblings,
+                    recent: &run.recent,
+                };
+                let found = self.check_span(span_run, &mut run.alerted, next);
                 self.record(run.seq, run.task, &run.run_id, run.start, &run.recent, found);
                 let keep = !run.alerted.is_complete()
                     && run.end.is_none_or(|end| end > policy.night_start(next + 1));
@@ -567,17 +577,13 @@ impl Replayer {
     }
 
     /// The first alerting tick per level within night `night`'s span, for a run of `task`.
-    #[allow(clippy::too_many_arguments)]
     fn check_span(
         &mut self,
-        task: u32,
-        start: EpochMs,
-        end: Option<EpochMs>,
-        siblings: &[Sibling],
-        recent: &[u64],
+        run: SpanRun<'_>,
         alerted: &mut AlertedLevels,
         night: i64,
     ) -> [Option<Found>; 2] {
+        let SpanRun { task, start, end, siblings, recent } = run;
         let policy = self.config.policy;
         let span_start = start.max(policy.night_start(night));
         let span_end = policy.night_start(night + 1).min(end.unwrap_or(EpochMs::MAX));

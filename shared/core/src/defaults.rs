@@ -1,0 +1,30 @@
+//! Every default of a deployment, in one place: the functions' configuration, the `overrun`
+//! command's options and (checked by a test of `overrun-aws` against `infra/template.yaml`, whose
+//! defaults `infra/check_defaults.py` checks against samconfig.toml and the CDK app) the deploy
+//! parameters all read these.
+
+use crate::detect::levels::DetectionConfig;
+use crate::detect::short::ShortRule;
+use crate::limits::baseline::MethodName;
+use crate::limits::recent::RecentRuns;
+
+/// Days of succeeded runs a baseline looks back over.
+pub const WINDOW_DAYS: u32 = 14;
+/// Fewest succeeded runs in the window for a baseline.
+pub const MIN_SAMPLES: u64 = 5;
+/// UTC hour at which the nightly job recomputes baselines.
+pub const NIGHTLY_HOUR: u8 = 0;
+/// Minutes between two checks.
+pub const CHECK_INTERVAL_MINUTES: i64 = 10;
+/// Days finished runs are kept; never less than the window plus a week.
+pub const RETENTION_DAYS: u32 = 35;
+/// The method.
+pub const METHOD: MethodName = MethodName::Tailored;
+/// A run is critical past this multiple of its limit.
+pub const CRITICAL_FACTOR: f64 = DetectionConfig::DEFAULT_CRITICAL_FACTOR;
+/// A succeeded run shorter than this share of its expected duration gets a notice.
+pub const SHORT_FRACTION: f64 = ShortRule::DEFAULT_FRACTION;
+/// The share of each run's own limit its recent runs weigh between them.
+pub const RECENT_WEIGHT: f64 = RecentRuns::DEFAULT_WEIGHT;
+/// How many recent runs each run's own limit weighs (with the tailored method).
+pub const RECENT_RUNS: usize = RecentRuns::DEFAULT_COUNT;
