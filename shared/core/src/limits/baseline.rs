@@ -7,7 +7,7 @@ use std::str::FromStr;
 use thiserror::Error;
 
 use crate::defaults;
-use crate::limits::tailored::tailored_limit;
+use crate::limits::tailored::{PreparedWindow, SPREAD};
 use crate::limits::window::ExclusionCap;
 use crate::stats::moments::{Moments, WindowStats};
 use crate::time::{EpochMs, MS_PER_DAY, MS_PER_HOUR, TickInterval};
@@ -287,13 +287,35 @@ impl BaselinePolicy {
                 let t = student_t_quantile(k, n - 1.0);
                 (log.mean()? + t * log.sample_std_dev()? * (1.0 + 1.0 / n).sqrt()).exp()
             }
-            Method::Tailored { k } => {
-                let histogram = window.histogram.as_ref().filter(|h| h.count() == linear.count())?;
-                let interval_ms = self.check_interval.as_ms() as f64;
-                tailored_limit(histogram.values(), expected_ms, k, interval_ms)?
+            Method::Tailored { .. } => {
+                return self.tailored_baseline_from(window, computed_at).map(|(baseline, _)| baseline);
             }
         };
         Some(Baseline { n: linear.count(), expected_ms, sigma_ms, upper_ms, computed_at })
+    }
+
+    /// The tailored method's baseline with its window prepared for each run's own limit
+    /// ([`crate::limits::recent::PerRunLimits`]): the type's limit is that window's alone, so one
+    /// preparation serves both. `None` for the other methods and as [`Self::baseline_from`].
+    pub fn tailored_baseline_from(
+        &self,
+        window: &WindowStats,
+        computed_at: EpochMs,
+    ) -> Option<(Baseline, PreparedWindow)> {
+        let Method::Tailored { k } = self.method else { return None };
+        let linear = &window.linear;
+        if linear.count() < self.min_samples {
+            return None;
+        }
+        let expected_ms = linear.mean()?;
+        let sigma_ms = linear.sample_std_dev()?;
+        let histogram = window.histogram.as_ref().filter(|h| h.count() == linear.count())?;
+        let interval_ms = self.check_interval.as_ms() as f64;
+        let durations = histogram.values().map(|(value, count)| (value, count as f64));
+        let prepared = PreparedWindow::new(durations, expected_ms, k, interval_ms, SPREAD)?;
+        let baseline =
+            Baseline { n: linear.count(), expected_ms, sigma_ms, upper_ms: prepared.limit(), computed_at };
+        Some((baseline, prepared))
     }
 }
 

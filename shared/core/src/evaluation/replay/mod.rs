@@ -652,19 +652,24 @@ impl Replayer {
                 // Nights only move forward, so days before this window are never read again.
                 state.daily.drop_before(window.start);
                 let stats = state.daily.window(window, self.config.exclusion);
-                let fixed_limit_ms = state.fixed_limit_ms;
-                let limits = policy.baseline_from(&stats, policy.night_start(night)).map(|mut baseline| {
-                    if let Some(limit_ms) = fixed_limit_ms {
-                        baseline.upper_ms = limit_ms;
+                let computed_at = policy.night_start(night);
+                let limits = match (per_run, state.fixed_limit_ms) {
+                    // Each run's own limit starts from the window the type's limit came from.
+                    (Some(_), None) => {
+                        let tailored = policy.tailored_baseline_from(&stats, computed_at);
+                        let (baseline, prepared) = tailored.unzip();
+                        state.night_window = prepared.map(|prepared| (night, prepared));
+                        baseline
                     }
-                    NightLimits::new(baseline, &detection)
-                });
-                state.night_window = match (&per_run, &stats.histogram, &limits) {
-                    (Some(per_run), Some(histogram), Some(limits)) if fixed_limit_ms.is_none() => per_run
-                        .prepare(&limits.baseline, histogram.values())
-                        .map(|prepared| (night, prepared)),
-                    _ => None,
-                };
+                    (_, fixed_limit_ms) => {
+                        state.night_window = None;
+                        policy.baseline_from(&stats, computed_at).map(|baseline| match fixed_limit_ms {
+                            Some(upper_ms) => Baseline { upper_ms, ..baseline },
+                            None => baseline,
+                        })
+                    }
+                }
+                .map(|baseline| NightLimits::new(baseline, &detection));
                 state.cached = Some((night, limits));
                 if let Some(recorded) = &mut self.recorded_baselines {
                     let (task_type, baseline) = (state.name.clone(), limits.map(|l| l.baseline));
