@@ -59,7 +59,7 @@ async fn override_sets_k_limit_and_mute_and_clear_removes_them() {
     .assert()
     .success()
     .stdout(contains("etl: override set: k = 3, fixed limit 1h 30m, muted until 2030-01-01 00:00 UTC"));
-    let (limits, _) = stack.adapters.stats.task_limits(std::slice::from_ref(&etl)).await.unwrap();
+    let limits = stack.adapters.stats.task_limits(std::slice::from_ref(&etl)).await.unwrap().items;
     let o = limits[&etl].task_override.unwrap();
     assert_eq!((o.k, o.limit_ms), (Some(3.0), Some(5_400_000.0)));
     assert_eq!(o.mute_until, Some(1_893_456_000_000));
@@ -68,7 +68,7 @@ async fn override_sets_k_limit_and_mute_and_clear_removes_them() {
         .assert()
         .success()
         .stdout(contains("etl: override set: no too-short notices"));
-    let (limits, _) = stack.adapters.stats.task_limits(std::slice::from_ref(&etl)).await.unwrap();
+    let limits = stack.adapters.stats.task_limits(std::slice::from_ref(&etl)).await.unwrap().items;
     let o = limits[&etl].task_override.unwrap();
     assert_eq!(
         (o.short_fraction, o.k, o.mute_until),
@@ -77,7 +77,7 @@ async fn override_sets_k_limit_and_mute_and_clear_removes_them() {
     );
 
     overrun(&stack, &["override", "etl", "--clear"]).assert().success().stdout(contains("override cleared"));
-    let (limits, _) = stack.adapters.stats.task_limits(std::slice::from_ref(&etl)).await.unwrap();
+    let limits = stack.adapters.stats.task_limits(std::slice::from_ref(&etl)).await.unwrap().items;
     assert!(limits.get(&etl).is_none_or(|l| l.task_override.is_none()));
 
     overrun(&stack, &["override", "etl", "--k", "-2"])

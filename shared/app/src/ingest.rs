@@ -6,7 +6,7 @@ use overrun_core::detect::short::{ShortRule, ShortVerdict, judge_completed};
 use overrun_core::notify::delivery::MessageKey;
 use overrun_core::notify::message::short_notification;
 use overrun_core::ports::TaskEvent;
-use overrun_core::ports::{Notifier, Outbox, Recorded, RunStore, StatsStore, StoreError};
+use overrun_core::ports::{Notifier, Outbox, Partial, Recorded, RunStore, StatsStore, StoreError};
 use overrun_core::{BaselinePolicy, CohortId, EpochMs, RunId, TaskType};
 use thiserror::Error;
 
@@ -92,7 +92,8 @@ pub async fn record_and_notify(
     let (Some((task_type, run_id)), Some(span), true) = (run, completed, settings.rule.is_enabled()) else {
         return Ok((outcome, ShortNotice::NotApplicable));
     };
-    let (mut limits, malformed) = stats.task_limits(std::slice::from_ref(&task_type)).await?;
+    let Partial { items: mut limits, malformed } =
+        stats.task_limits(std::slice::from_ref(&task_type)).await?;
     if let Some(error) = malformed.into_iter().next() {
         return Err(error.into());
     }

@@ -15,7 +15,7 @@ use overrun_core::limits::nightly::{BaselineChange, DayAggregate, DayStatus, Fin
 use overrun_core::notify::delivery::{DeliveryState, Lease, MessageKey};
 use overrun_core::notify::message::Resolution;
 use overrun_core::ports::{
-    ClaimKind, Claimed, CohortMembers, FinishConflict, Listing, Outbox, PendingResolution, Recorded,
+    ClaimKind, Claimed, CohortMembers, FinishConflict, Listing, Outbox, Partial, PendingResolution, Recorded,
     RunFinished, RunStarted, RunStore, StatsStore, StoreError,
 };
 use overrun_core::{BaselinePolicy, CohortId, EpochMs, RunId, RunStatus, TaskType};
@@ -333,7 +333,7 @@ impl StatsStore for MemoryStore {
     async fn task_limits(
         &self,
         task_types: &[TaskType],
-    ) -> Result<(HashMap<TaskType, TaskLimits>, Vec<StoreError>), StoreError> {
+    ) -> Result<Partial<HashMap<TaskType, TaskLimits>>, StoreError> {
         let tables = lock(&self.tables);
         let limits = task_types
             .iter()
@@ -350,7 +350,7 @@ impl StatsStore for MemoryStore {
                 })
             })
             .collect();
-        Ok((limits, Vec::new()))
+        Ok(Partial { items: limits, malformed: Vec::new() })
     }
 
     async fn set_override(&self, task_type: &TaskType, task_override: &Override) -> Result<(), StoreError> {
@@ -369,10 +369,7 @@ impl StatsStore for MemoryStore {
         Ok(())
     }
 
-    async fn cohort_members(
-        &self,
-        cohorts: &[CohortId],
-    ) -> Result<(CohortMembers, Vec<StoreError>), StoreError> {
+    async fn cohort_members(&self, cohorts: &[CohortId]) -> Result<Partial<CohortMembers>, StoreError> {
         let tables = lock(&self.tables);
         let members = cohorts
             .iter()
@@ -381,7 +378,7 @@ impl StatsStore for MemoryStore {
                 Some((cohort.clone(), finished.values().cloned().collect()))
             })
             .collect();
-        Ok((members, Vec::new()))
+        Ok(Partial { items: members, malformed: Vec::new() })
     }
 }
 

@@ -6,7 +6,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use overrun_core::detect::check::{RunningRun, TaskLimits};
 use overrun_core::detect::cohort;
-use overrun_core::ports::{CohortMembers, Listing, RunStore, StatsStore, StoreError};
+use overrun_core::ports::{CohortMembers, Listing, Partial, RunStore, StatsStore, StoreError};
 use overrun_core::{CohortId, TaskType};
 
 /// The running runs and everything they are judged by.
@@ -30,9 +30,9 @@ pub struct ReadProblems {
 }
 
 impl ReadProblems {
-    fn keep<T>(&mut self, listing: Listing<T>) -> Vec<T> {
-        self.malformed.extend(listing.malformed);
-        listing.items
+    fn keep<T>(&mut self, partial: Partial<T>) -> T {
+        self.malformed.extend(partial.malformed);
+        partial.items
     }
 }
 
@@ -68,10 +68,7 @@ pub async fn judge_runs<S: StatsStore>(
     let cohorts: Vec<CohortId> =
         running.iter().filter_map(|r| r.cohort.clone()).collect::<BTreeSet<_>>().into_iter().collect();
     let members: CohortMembers = match stats.cohort_members(&cohorts).await {
-        Ok((members, malformed)) => {
-            problems.malformed.extend(malformed);
-            members
-        }
+        Ok(members) => problems.keep(members),
         Err(error) => {
             problems.failures.push(("cannot read the cohorts' finished members", error));
             CohortMembers::default()
@@ -89,10 +86,7 @@ pub async fn judge_runs<S: StatsStore>(
         HashMap::new()
     } else {
         match stats.task_limits(&task_types).await {
-            Ok((limits, malformed)) => {
-                problems.malformed.extend(malformed);
-                limits
-            }
+            Ok(limits) => problems.keep(limits),
             Err(error) => {
                 problems.failures.push(("cannot read the task types' limits; no run is judged", error));
                 return Situation { running, ..Situation::default() };

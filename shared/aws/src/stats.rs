@@ -10,7 +10,7 @@ use overrun_core::detect::check::TaskLimits;
 use overrun_core::detect::cohort::FinishedMember;
 use overrun_core::detect::overrides::Override;
 use overrun_core::limits::nightly::{BaselineChange, DayAggregate, DayStatus, NightBaseline};
-use overrun_core::ports::{CohortMembers, Listing, StatsStore, StoreError};
+use overrun_core::ports::{CohortMembers, Listing, Partial, StatsStore, StoreError};
 use overrun_core::stats::histogram::DurationHistogram;
 use overrun_core::time::civil_date;
 use overrun_core::{Baseline, BaselinePolicy, CohortId, EpochMs, Moments, RunId, TaskType};
@@ -376,7 +376,7 @@ impl StatsStore for DynamoStatsStore {
     async fn task_limits(
         &self,
         task_types: &[TaskType],
-    ) -> Result<(HashMap<TaskType, TaskLimits>, Vec<StoreError>), StoreError> {
+    ) -> Result<Partial<HashMap<TaskType, TaskLimits>>, StoreError> {
         let keys = task_types.iter().map(|t| limits_key(t.as_str())).collect();
         let found = batch_get(&self.client, &self.table, keys, &self.counters).await?;
         let mut limits = HashMap::new();
@@ -390,7 +390,7 @@ impl StatsStore for DynamoStatsStore {
                 Err(error) => malformed.push(error),
             }
         }
-        Ok((limits, malformed))
+        Ok(Partial { items: limits, malformed })
     }
 
     async fn add_cohort_member(
@@ -418,10 +418,7 @@ impl StatsStore for DynamoStatsStore {
         Ok(())
     }
 
-    async fn cohort_members(
-        &self,
-        cohorts: &[CohortId],
-    ) -> Result<(CohortMembers, Vec<StoreError>), StoreError> {
+    async fn cohort_members(&self, cohorts: &[CohortId]) -> Result<Partial<CohortMembers>, StoreError> {
         if cohorts.is_empty() {
             return Ok(Default::default());
         }
@@ -434,7 +431,7 @@ impl StatsStore for DynamoStatsStore {
             members.insert(cohort, finished);
             malformed.extend(bad);
         }
-        Ok((members, malformed))
+        Ok(Partial { items: members, malformed })
     }
 
     async fn set_override(&self, task_type: &TaskType, task_override: &Override) -> Result<(), StoreError> {

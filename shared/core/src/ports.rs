@@ -29,21 +29,24 @@ pub enum StoreError {
 #[error("publishing to the topic failed: {0}")]
 pub struct NotifyError(pub String);
 
-/// Items read from a store: the good ones, and an error for each malformed one (which is logged
-/// and counted, never allowed to sink the good ones beside it).
+/// The one shape of a partial result: what a read found good, and an error for each malformed
+/// item (which is logged and counted, never allowed to sink the good ones beside it).
 #[derive(Debug)]
-pub struct Listing<T> {
-    pub items: Vec<T>,
+pub struct Partial<T> {
+    pub items: T,
     pub malformed: Vec<StoreError>,
 }
 
-impl<T> Default for Listing<T> {
+/// Items read from a store, the malformed ones apart.
+pub type Listing<T> = Partial<Vec<T>>;
+
+impl<T: Default> Default for Partial<T> {
     fn default() -> Self {
-        Self { items: Vec::new(), malformed: Vec::new() }
+        Self { items: T::default(), malformed: Vec::new() }
     }
 }
 
-impl<T> Listing<T> {
+impl<T> Partial<Vec<T>> {
     pub fn push(&mut self, parsed: Result<T, StoreError>) {
         match parsed {
             Ok(item) => self.items.push(item),
@@ -157,7 +160,7 @@ pub trait StatsStore {
     fn task_limits(
         &self,
         task_types: &[TaskType],
-    ) -> impl Future<Output = Result<(HashMap<TaskType, TaskLimits>, Vec<StoreError>), StoreError>> + Send;
+    ) -> impl Future<Output = Result<Partial<HashMap<TaskType, TaskLimits>>, StoreError>> + Send;
     fn set_override(
         &self,
         task_type: &TaskType,
@@ -175,7 +178,7 @@ pub trait StatsStore {
     fn cohort_members(
         &self,
         cohorts: &[CohortId],
-    ) -> impl Future<Output = Result<(CohortMembers, Vec<StoreError>), StoreError>> + Send;
+    ) -> impl Future<Output = Result<Partial<CohortMembers>, StoreError>> + Send;
 }
 
 /// A run owed a "resolved" message, with where each of its alerts and the "resolved" stand.

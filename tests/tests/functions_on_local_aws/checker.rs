@@ -129,7 +129,7 @@ async fn overrides_mute_a_task_type_or_fix_its_limit_and_the_alert_says_so() {
     assert!(email_body.as_str().unwrap().contains("override: k = 1"), "{email_body}");
     // The nightly keeps the override when it rewrites the baseline.
     nightly(&stack, NIGHT + MS_PER_DAY + MS_PER_HOUR).await;
-    let (limits, _) = stats.task_limits(std::slice::from_ref(&etl)).await.unwrap();
+    let limits = stats.task_limits(std::slice::from_ref(&etl)).await.unwrap().items;
     assert_eq!(limits[&etl].task_override.unwrap().k, Some(1.0));
     assert!(limits[&etl].baseline.is_some());
 }

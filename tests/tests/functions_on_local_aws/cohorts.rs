@@ -35,7 +35,7 @@ async fn a_run_whose_cohort_finished_half_again_slower_than_usual_is_judged_at_t
         .unwrap();
     let members =
         stack.adapters.stats.cohort_members(&[overrun_core::CohortId::new("build-9").unwrap()]).await;
-    let (members, malformed) = members.unwrap();
+    let overrun_core::ports::Partial { items: members, malformed } = members.unwrap();
     assert!(malformed.is_empty());
     assert_eq!(members.values().map(Vec::len).sum::<usize>(), 3, "{members:?}");
 

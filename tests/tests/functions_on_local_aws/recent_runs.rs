@@ -51,7 +51,7 @@ async fn with_recent_runs_a_start_records_the_runs_ended_before_it_and_the_check
 
     // 20 minutes in, both runs are past their type's limit (steady 10–15 minute runs); only the
     // one that started before the streak is late by its own recent runs.
-    let stored = stack.adapters.stats.task_limits(&[TaskType::new("etl").unwrap()]).await.unwrap().0;
+    let stored = stack.adapters.stats.task_limits(&[TaskType::new("etl").unwrap()]).await.unwrap().items;
     let limits = &stored[&TaskType::new("etl").unwrap()];
     let type_limit_ms = limits.baseline.unwrap().upper_ms;
     assert!(type_limit_ms < 20.0 * 60_000.0, "type limit {type_limit_ms} ms");
