@@ -3,7 +3,7 @@
 use std::io::{self, Write};
 
 use overrun_core::limits::window::ExclusionCap;
-use overrun_core::{Alert, Method, ReplayConfig, ReplayOutcome, ShortFinish};
+use overrun_core::{Alert, Method, ReplayConfig, ReplayOutcome, ReplaySummary, ShortFinish};
 use serde::Serialize;
 
 use overrun_core::notify::humanize::{duration, utc_date, utc_minute};
@@ -107,7 +107,16 @@ pub fn human(
     outcome: &ReplayOutcome,
     top: usize,
 ) -> io::Result<()> {
-    let summary = &outcome.summary;
+    header(out, config)?;
+    writeln!(out)?;
+    summary_lines(out, config, outcome)?;
+    noisiest(out, &outcome.summary, top)?;
+    writeln!(out)?;
+    alert_and_notice_lists(out, outcome)
+}
+
+/// What was replayed with: the method in words and the schedule.
+fn method_words(config: &ReplayConfig) -> String {
     let policy = &config.policy;
     let exclusion = match config.exclusion {
         None => String::new(),
@@ -115,7 +124,7 @@ pub fn human(
         Some(ExclusionCap::EVERY_WARNED_RUN) => ", warned runs left out".to_owned(),
         Some(cap) => format!(", warned runs left out up to {}% of a window", cap.share() * 100.0),
     };
-    let method = match policy.method() {
+    match policy.method() {
         Method::Seed { k } => format!("seed (mean + {k}σ{exclusion})"),
         Method::Guarded { k } => format!(
             "guarded (mean + {k}σ, the slowest warned runs left out up to {}% of a window)",
@@ -136,7 +145,12 @@ pub fn human(
                 "tailored (per-type limit worth its pages, a false page priced at {k}{exclusion}{recent})"
             )
         }
-    };
+    }
+}
+
+fn header(out: &mut impl Write, config: &ReplayConfig) -> io::Result<()> {
+    let method = method_words(config);
+    let policy = &config.policy;
     writeln!(
         out,
         "Overrun replay: {method}, {}-day window, at least {} runs, baselines nightly at {:02}:00 UTC, checks every {}{}",
@@ -145,8 +159,12 @@ pub fn human(
         policy.nightly_hour(),
         duration(config.interval().as_ms() as f64),
         if config.cohorts { ", limits stretched to the pace of runs that started together" } else { "" },
-    )?;
-    writeln!(out)?;
+    )
+}
+
+/// Runs, days covered, alerts, notices and the busiest day.
+fn summary_lines(out: &mut impl Write, config: &ReplayConfig, outcome: &ReplayOutcome) -> io::Result<()> {
+    let summary = &outcome.summary;
     let mut statuses = vec![format!("{} succeeded", summary.succeeded)];
     for (count, name) in
         [(summary.failed, "failed"), (summary.aborted, "aborted"), (summary.running, "running")]
@@ -194,6 +212,10 @@ pub fn human(
     if let Some((day, count)) = busiest_day(&outcome.alerts) {
         writeln!(out, "  busiest day {day} with {count} alerts")?;
     }
+    Ok(())
+}
+
+fn noisiest(out: &mut impl Write, summary: &ReplaySummary, top: usize) -> io::Result<()> {
     if !summary.noisiest.is_empty() {
         writeln!(out)?;
         writeln!(out, "Noisiest task types (alerts: warning + critical, of runs)")?;
@@ -209,7 +231,10 @@ pub fn human(
             )?;
         }
     }
-    writeln!(out)?;
+    Ok(())
+}
+
+fn alert_and_notice_lists(out: &mut impl Write, outcome: &ReplayOutcome) -> io::Result<()> {
     if outcome.alerts.is_empty() {
         writeln!(out, "No alerts: no run outlived its limit at any check.")?;
     } else {

@@ -68,102 +68,26 @@ impl Config {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
 
-    /// The same, from any lookup (tests pass a map).
+    /// The same, from any lookup (tests pass a map). Variables are checked in a fixed order, so
+    /// the first wrong one is the one named.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let required = |name: &'static str| {
             lookup(name).filter(|v| !v.trim().is_empty()).ok_or(ConfigError::Missing(name))
         };
-        let method: MethodName = parsed(&lookup, METHOD)?.unwrap_or_default();
-        let k: f64 = parsed(&lookup, K)?.unwrap_or(method.default_k());
-        if method == MethodName::LogNormal {
-            // Its baselines need log-space aggregates, which the stats table does not keep yet.
-            return Err(ConfigError::Invalid {
-                name: METHOD,
-                value: method.to_string(),
-                reason: "only `guarded`, `seed` and `tailored` can be deployed for now; `lognormal` runs in `overrun replay` and `overrun backtest`".into(),
-            });
-        }
-        let method = method.with_k(k);
-        let window_days: u32 = parsed(&lookup, WINDOW_DAYS)?.unwrap_or(defaults::WINDOW_DAYS);
-        let min_samples: u64 = parsed(&lookup, MIN_SAMPLES)?.unwrap_or(defaults::MIN_SAMPLES);
-        let nightly_hour: u8 = parsed(&lookup, NIGHTLY_HOUR)?.unwrap_or(defaults::NIGHTLY_HOUR);
-        let check_interval_minutes: i64 =
-            parsed(&lookup, CHECK_INTERVAL_MINUTES)?.unwrap_or(defaults::CHECK_INTERVAL_MINUTES);
-        let check_interval =
-            TickInterval::from_seconds(check_interval_minutes.saturating_mul(60)).map_err(|_| {
-                ConfigError::Invalid {
-                    name: CHECK_INTERVAL_MINUTES,
-                    value: check_interval_minutes.to_string(),
-                    reason: "must be 1 to 1440 minutes, the checker's schedule".into(),
-                }
-            })?;
-        let policy = BaselinePolicy::new(method, window_days, min_samples, nightly_hour)
-            .map_err(|error| ConfigError::Invalid {
-                name: policy_variable(&error),
-                value: lookup(policy_variable(&error)).unwrap_or_default(),
-                reason: error.to_string(),
-            })?
-            .with_check_interval(check_interval);
-        check_schedule(lookup(CHECK_SCHEDULE), check_interval_minutes)?;
-        let critical_factor: f64 = parsed(&lookup, CRITICAL_FACTOR)?.unwrap_or(defaults::CRITICAL_FACTOR);
-        if critical_factor.is_finite() && critical_factor <= 1.0 {
-            return Err(ConfigError::Invalid {
-                name: CRITICAL_FACTOR,
-                value: critical_factor.to_string(),
-                reason: "must be greater than 1: the critical limit is this multiple of the warning limit"
-                    .into(),
-            });
-        }
-        let detection = DetectionConfig::new(critical_factor).map_err(|error| ConfigError::Invalid {
-            name: CRITICAL_FACTOR,
-            value: critical_factor.to_string(),
-            reason: error.to_string(),
-        })?;
-        let fallback_limit_s: Option<f64> = parsed(&lookup, FALLBACK_LIMIT_S)?;
-        if let Some(limit) = fallback_limit_s
-            && !(limit.is_finite() && limit > 0.0)
-        {
-            return Err(ConfigError::Invalid {
-                name: FALLBACK_LIMIT_S,
-                value: limit.to_string(),
-                reason: "must be a positive number of seconds".into(),
-            });
-        }
-        let minimum_retention = window_days + 7;
-        let retention_days: u32 =
-            parsed(&lookup, RETENTION_DAYS)?.unwrap_or(minimum_retention.max(defaults::RETENTION_DAYS));
-        if retention_days < minimum_retention {
-            return Err(ConfigError::Invalid {
-                name: RETENTION_DAYS,
-                value: retention_days.to_string(),
-                reason: format!("must be at least the window plus a week ({minimum_retention} days)"),
-            });
-        }
-        let short_fraction: f64 = parsed(&lookup, SHORT_FRACTION)?.unwrap_or(defaults::SHORT_FRACTION);
-        let short = ShortRule::new(short_fraction).map_err(|error| ConfigError::Invalid {
-            name: SHORT_FRACTION,
-            value: short_fraction.to_string(),
-            reason: error.to_string(),
-        })?;
+        let policy = policy_from(&lookup)?;
+        let detection = detection_from(&lookup)?;
+        let fallback_limit_ms = fallback_limit_from(&lookup)?;
+        let retention_days = retention_from(&lookup, policy.window_days())?;
+        let short = short_rule_from(&lookup)?;
         let exclusion_cap: Option<ExclusionCap> = parsed(&lookup, EXCLUSION_CAP)?;
-        let recent_count: Option<usize> = parsed(&lookup, RECENT_RUNS)?;
-        let recent_weight: Option<f64> = parsed(&lookup, RECENT_WEIGHT)?;
-        let recent = RecentRuns::chosen(recent_count, recent_weight, &policy).map_err(|error| {
-            let (name, value) = match error {
-                RecentRunsError::Weight(weight) => (RECENT_WEIGHT, weight.to_string()),
-                RecentRunsError::Count(_) | RecentRunsError::Method(_) => {
-                    (RECENT_RUNS, recent_count.map(|c| c.to_string()).unwrap_or_default())
-                }
-            };
-            ConfigError::Invalid { name, value, reason: error.to_string() }
-        })?;
+        let recent = recent_runs_from(&lookup, &policy)?;
         Ok(Self {
             runs_table: required(RUNS_TABLE)?,
             stats_table: required(STATS_TABLE)?,
             topic_arn: topic_arn(lookup(TOPIC_ARN))?,
             policy,
             detection,
-            fallback_limit_ms: fallback_limit_s.map(|s| s * 1_000.0),
+            fallback_limit_ms,
             retention_days,
             short,
             exclusion_cap: exclusion_cap.or(policy.method().exclusion_cap()),
@@ -188,6 +112,115 @@ impl Config {
     pub fn require_topic(&self) -> Result<&str, ConfigError> {
         self.topic_arn.as_deref().ok_or(ConfigError::Missing(TOPIC_ARN))
     }
+}
+
+/// The method, its k, the window and the schedule of nights and checks.
+fn policy_from(lookup: &impl Fn(&str) -> Option<String>) -> Result<BaselinePolicy, ConfigError> {
+    let method: MethodName = parsed(lookup, METHOD)?.unwrap_or_default();
+    let k: f64 = parsed(lookup, K)?.unwrap_or(method.default_k());
+    if method == MethodName::LogNormal {
+        // Its baselines need log-space aggregates, which the stats table does not keep yet.
+        return Err(ConfigError::Invalid {
+            name: METHOD,
+            value: method.to_string(),
+            reason: "only `guarded`, `seed` and `tailored` can be deployed for now; `lognormal` runs in `overrun replay` and `overrun backtest`".into(),
+        });
+    }
+    let method = method.with_k(k);
+    let window_days: u32 = parsed(lookup, WINDOW_DAYS)?.unwrap_or(defaults::WINDOW_DAYS);
+    let min_samples: u64 = parsed(lookup, MIN_SAMPLES)?.unwrap_or(defaults::MIN_SAMPLES);
+    let nightly_hour: u8 = parsed(lookup, NIGHTLY_HOUR)?.unwrap_or(defaults::NIGHTLY_HOUR);
+    let check_interval_minutes: i64 =
+        parsed(lookup, CHECK_INTERVAL_MINUTES)?.unwrap_or(defaults::CHECK_INTERVAL_MINUTES);
+    let check_interval =
+        TickInterval::from_seconds(check_interval_minutes.saturating_mul(60)).map_err(|_| {
+            ConfigError::Invalid {
+                name: CHECK_INTERVAL_MINUTES,
+                value: check_interval_minutes.to_string(),
+                reason: "must be 1 to 1440 minutes, the checker's schedule".into(),
+            }
+        })?;
+    let policy = BaselinePolicy::new(method, window_days, min_samples, nightly_hour)
+        .map_err(|error| ConfigError::Invalid {
+            name: policy_variable(&error),
+            value: lookup(policy_variable(&error)).unwrap_or_default(),
+            reason: error.to_string(),
+        })?
+        .with_check_interval(check_interval);
+    check_schedule(lookup(CHECK_SCHEDULE), check_interval_minutes)?;
+    Ok(policy)
+}
+
+fn detection_from(lookup: &impl Fn(&str) -> Option<String>) -> Result<DetectionConfig, ConfigError> {
+    let critical_factor: f64 = parsed(lookup, CRITICAL_FACTOR)?.unwrap_or(defaults::CRITICAL_FACTOR);
+    if critical_factor.is_finite() && critical_factor <= 1.0 {
+        return Err(ConfigError::Invalid {
+            name: CRITICAL_FACTOR,
+            value: critical_factor.to_string(),
+            reason: "must be greater than 1: the critical limit is this multiple of the warning limit".into(),
+        });
+    }
+    DetectionConfig::new(critical_factor).map_err(|error| ConfigError::Invalid {
+        name: CRITICAL_FACTOR,
+        value: critical_factor.to_string(),
+        reason: error.to_string(),
+    })
+}
+
+/// The limit (ms) of task types with no baseline yet, if any.
+fn fallback_limit_from(lookup: &impl Fn(&str) -> Option<String>) -> Result<Option<f64>, ConfigError> {
+    let fallback_limit_s: Option<f64> = parsed(lookup, FALLBACK_LIMIT_S)?;
+    if let Some(limit) = fallback_limit_s
+        && !(limit.is_finite() && limit > 0.0)
+    {
+        return Err(ConfigError::Invalid {
+            name: FALLBACK_LIMIT_S,
+            value: limit.to_string(),
+            reason: "must be a positive number of seconds".into(),
+        });
+    }
+    Ok(fallback_limit_s.map(|s| s * 1_000.0))
+}
+
+/// Days finished runs are kept: at least the window plus a week.
+fn retention_from(lookup: &impl Fn(&str) -> Option<String>, window_days: u32) -> Result<u32, ConfigError> {
+    let minimum_retention = window_days + 7;
+    let retention_days: u32 =
+        parsed(lookup, RETENTION_DAYS)?.unwrap_or(minimum_retention.max(defaults::RETENTION_DAYS));
+    if retention_days < minimum_retention {
+        return Err(ConfigError::Invalid {
+            name: RETENTION_DAYS,
+            value: retention_days.to_string(),
+            reason: format!("must be at least the window plus a week ({minimum_retention} days)"),
+        });
+    }
+    Ok(retention_days)
+}
+
+fn short_rule_from(lookup: &impl Fn(&str) -> Option<String>) -> Result<ShortRule, ConfigError> {
+    let short_fraction: f64 = parsed(lookup, SHORT_FRACTION)?.unwrap_or(defaults::SHORT_FRACTION);
+    ShortRule::new(short_fraction).map_err(|error| ConfigError::Invalid {
+        name: SHORT_FRACTION,
+        value: short_fraction.to_string(),
+        reason: error.to_string(),
+    })
+}
+
+fn recent_runs_from(
+    lookup: &impl Fn(&str) -> Option<String>,
+    policy: &BaselinePolicy,
+) -> Result<RecentRuns, ConfigError> {
+    let recent_count: Option<usize> = parsed(lookup, RECENT_RUNS)?;
+    let recent_weight: Option<f64> = parsed(lookup, RECENT_WEIGHT)?;
+    RecentRuns::chosen(recent_count, recent_weight, policy).map_err(|error| {
+        let (name, value) = match error {
+            RecentRunsError::Weight(weight) => (RECENT_WEIGHT, weight.to_string()),
+            RecentRunsError::Count(_) | RecentRunsError::Method(_) => {
+                (RECENT_RUNS, recent_count.map(|c| c.to_string()).unwrap_or_default())
+            }
+        };
+        ConfigError::Invalid { name, value, reason: error.to_string() }
+    })
 }
 
 fn parsed<T: FromStr>(

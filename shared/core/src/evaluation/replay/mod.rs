@@ -376,12 +376,7 @@ impl Replayer {
         if let (true, Some(end)) = (succeeded && self.config.per_run_limits(), end) {
             *self.tasks[task as usize].recent.entry((end, end.abs_diff(start))).or_default() += 1;
         }
-
-        let seq = self.summary.runs;
-        self.summary.runs += 1;
-        if end.is_none() {
-            self.endless.push(seq);
-        }
+        let seq = self.next_seq(end.is_none());
         let mut alerted = AlertedLevels::default();
         let span_run = SpanRun { task, start, end, siblings: &siblings, recent: &recent };
         let found = self.check_span(span_run, &mut alerted, night);
@@ -409,12 +404,34 @@ impl Replayer {
         }
         if let (true, Some(end)) = (succeeded && self.config.short.is_enabled(), end) {
             let candidate = ShortCandidate { seq, task, start, end, night: policy.night_at_or_before(end) };
-            // The current night is final (every run ending before it has arrived); later ones wait.
-            if candidate.night == night {
-                self.judge_short(candidate, || RunId::new(run_id))?;
-            } else {
-                self.pending_short.push(PendingShort { candidate, run_id: RunId::new(run_id)? });
-            }
+            self.consider_short(candidate, night, run_id)?;
+        }
+        Ok(())
+    }
+
+    /// The next run's sequence number; runs with no end are noted (alerts past the horizon are
+    /// not theirs to raise).
+    fn next_seq(&mut self, endless: bool) -> u64 {
+        let seq = self.summary.runs;
+        self.summary.runs += 1;
+        if endless {
+            self.endless.push(seq);
+        }
+        seq
+    }
+
+    /// A succeeded run judged too short now if its end's night is final (`night`, the current
+    /// one: every run ending before it has arrived), else once it is.
+    fn consider_short(
+        &mut self,
+        candidate: ShortCandidate,
+        night: i64,
+        run_id: &str,
+    ) -> Result<(), ReplayError> {
+        if candidate.night == night {
+            self.judge_short(candidate, || RunId::new(run_id))?;
+        } else {
+            self.pending_short.push(PendingShort { candidate, run_id: RunId::new(run_id)? });
         }
         Ok(())
     }
