@@ -3,7 +3,7 @@
 
 use assert_cmd::Command;
 use overrun_core::TaskType;
-use overrun_core::ports::{RunStore, StatsStore};
+use overrun_core::ports::{BaselineStore, LimitStore, RunningRuns};
 use overrun_integration_tests::{Stack, endpoint};
 
 mod aws_cli;

@@ -3,7 +3,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use overrun_core::ports::{RunStarted, RunStore};
+use overrun_core::ports::{RunRecorder, RunStarted};
 use overrun_core::{RunId, TaskType};
 use overrun_integration_tests::Stack;
 use predicates::str::contains;

@@ -5,7 +5,7 @@ use std::io::Write;
 
 use futures_util::stream::{self, StreamExt};
 use overrun_aws::{Adapters, SystemClock};
-use overrun_core::ports::{Clock, RunFinished, RunStarted, RunStore};
+use overrun_core::ports::{Clock, RunFinished, RunRecorder, RunStarted};
 use overrun_core::time::MS_PER_DAY;
 use overrun_core::{EpochMs, RunId, RunStatus, TaskType};
 

@@ -4,7 +4,7 @@ use overrun_aws::DynamoStatsStore;
 use overrun_core::BaselinePolicy;
 use overrun_core::detect::overrides::Override;
 use overrun_core::notify::humanize::utc_minute;
-use overrun_core::ports::StatsStore;
+use overrun_core::ports::OverrideStore;
 use overrun_core::time::parse_timestamp;
 use overrun_core::{EpochMs, TaskType};
 

@@ -2,7 +2,7 @@
 
 use overrun_app::ingest::{self, IngestOutcome, NoticeSettings, ShortNotice};
 use overrun_aws::Adapters;
-use overrun_core::ports::{Notifier, RunStore};
+use overrun_core::ports::{Notifier, RunRecorder};
 use serde_json::Value;
 use thiserror::Error;
 
@@ -18,7 +18,7 @@ pub enum IngestError {
 }
 
 /// Records the event's run only (no notice, no cohort membership): for loading history.
-pub async fn handle(event: &Value, store: &impl RunStore) -> Result<IngestOutcome, IngestError> {
+pub async fn handle(event: &Value, store: &impl RunRecorder) -> Result<IngestOutcome, IngestError> {
     Ok(ingest::record_only(parse(event)?, store).await?)
 }
 

@@ -9,7 +9,9 @@
 use overrun_core::detect::check::{CheckSettings, RunningRun, check_running};
 use overrun_core::notify::delivery::{DeliveryState, MessageKey};
 use overrun_core::notify::message::{alert_notification, resolved_notification};
-use overrun_core::ports::{Notifier, Outbox, PendingResolution, RunStore, StatsStore, StoreError};
+use overrun_core::ports::{
+    CohortStore, LimitStore, Notifier, Outbox, PendingResolution, RunningRuns, StoreError,
+};
 use overrun_core::{BaselinePolicy, EpochMs};
 
 use crate::delivery::{Courier, DeliveryError, Sent};
@@ -88,8 +90,8 @@ impl CheckReport {
 
 pub async fn handle<R, S, O, N>(tick: &Tick<'_>, ports: &CheckPorts<'_, R, S, O, N>) -> CheckReport
 where
-    R: RunStore,
-    S: StatsStore,
+    R: RunningRuns,
+    S: LimitStore + CohortStore,
     O: Outbox,
     N: Notifier,
 {
@@ -113,7 +115,7 @@ where
 }
 
 /// Reads the running runs and what they are judged by; what went wrong is logged and counted.
-async fn judge<R: RunStore, S: StatsStore, O, N>(
+async fn judge<R: RunningRuns, S: LimitStore + CohortStore, O, N>(
     ports: &CheckPorts<'_, R, S, O, N>,
     report: &mut CheckReport,
 ) -> Situation {

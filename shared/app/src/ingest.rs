@@ -6,7 +6,9 @@ use overrun_core::detect::short::{ShortRule, ShortVerdict, judge_completed};
 use overrun_core::notify::delivery::MessageKey;
 use overrun_core::notify::message::short_notification;
 use overrun_core::ports::TaskEvent;
-use overrun_core::ports::{Notifier, Outbox, Partial, Recorded, RunStore, StatsStore, StoreError};
+use overrun_core::ports::{
+    CohortStore, LimitStore, Notifier, Outbox, Partial, Recorded, RunRecorder, StoreError,
+};
 use overrun_core::{BaselinePolicy, CohortId, EpochMs, RunId, TaskType};
 use thiserror::Error;
 
@@ -68,7 +70,7 @@ pub struct NoticeSettings<'a> {
 }
 
 /// Records the event's run only (no notice, no cohort membership): for loading history.
-pub async fn record_only(event: TaskEvent, store: &impl RunStore) -> Result<IngestOutcome, IngestError> {
+pub async fn record_only(event: TaskEvent, store: &impl RunRecorder) -> Result<IngestOutcome, IngestError> {
     Ok(record(event, store).await?.0)
 }
 
@@ -77,8 +79,8 @@ pub async fn record_only(event: TaskEvent, store: &impl RunStore) -> Result<Inge
 /// first of its task type to do so that day, sends the day's too-short notice.
 pub async fn record_and_notify(
     event: TaskEvent,
-    store: &impl RunStore,
-    stats: &impl StatsStore,
+    store: &impl RunRecorder,
+    stats: &(impl LimitStore + CohortStore),
     outbox: &impl Outbox,
     notifier: &impl Notifier,
     settings: &NoticeSettings<'_>,
@@ -115,7 +117,7 @@ pub async fn record_and_notify(
 /// What recording did, the run it was about, and the cohort its event named.
 type RecordedRun = (IngestOutcome, Option<(TaskType, RunId)>, Option<CohortId>);
 
-async fn record(event: TaskEvent, store: &impl RunStore) -> Result<RecordedRun, StoreError> {
+async fn record(event: TaskEvent, store: &impl RunRecorder) -> Result<RecordedRun, StoreError> {
     Ok(match event {
         TaskEvent::Started(started) => {
             let recorded = store.record_start(&started).await?;

@@ -15,8 +15,9 @@ use overrun_core::limits::nightly::{BaselineChange, DayAggregate, DayStatus, Fin
 use overrun_core::notify::delivery::{DeliveryState, Lease, MessageKey};
 use overrun_core::notify::message::Resolution;
 use overrun_core::ports::{
-    ClaimKind, Claimed, CohortMembers, FinishConflict, Listing, Outbox, Partial, PendingResolution, Recorded,
-    RunFinished, RunStarted, RunStore, StatsStore, StoreError,
+    BaselineStore, ClaimKind, Claimed, CohortMembers, CohortStore, DayStore, FinishConflict, FinishedRuns,
+    LimitStore, Listing, Outbox, OverrideStore, Partial, PendingResolution, Recorded, RunFinished,
+    RunRecorder, RunStarted, RunningRuns, StoreError,
 };
 use overrun_core::{BaselinePolicy, CohortId, EpochMs, RunId, RunStatus, TaskType};
 
@@ -135,7 +136,7 @@ impl MemoryStore {
     }
 }
 
-impl RunStore for MemoryStore {
+impl RunRecorder for MemoryStore {
     async fn record_start(&self, event: &RunStarted) -> Result<Recorded, StoreError> {
         let mut tables = lock(&self.tables);
         let key = (event.task_type.clone(), event.run_id.clone());
@@ -181,7 +182,9 @@ impl RunStore for MemoryStore {
         tables.running.remove(&key);
         Ok(self.settle(&mut tables, &key))
     }
+}
 
+impl RunningRuns for MemoryStore {
     async fn list_running(&self) -> Result<Listing<RunningRun>, StoreError> {
         let tables = lock(&self.tables);
         let mut listing = Listing::default();
@@ -255,7 +258,9 @@ impl RunStore for MemoryStore {
         });
         Ok(listing)
     }
+}
 
+impl FinishedRuns for MemoryStore {
     async fn finished_runs_of_day(&self, day: i64) -> Result<Listing<FinishedRun>, StoreError> {
         let tables = lock(&self.tables);
         let mut listing = Listing::default();
@@ -274,7 +279,7 @@ impl RunStore for MemoryStore {
     }
 }
 
-impl StatsStore for MemoryStore {
+impl DayStore for MemoryStore {
     async fn day_statuses(&self, days: &[i64]) -> Result<Vec<DayStatus>, StoreError> {
         let tables = lock(&self.tables);
         Ok(days
@@ -306,7 +311,9 @@ impl StatsStore for MemoryStore {
             .unwrap_or_default();
         Ok(Listing { items, malformed: Vec::new() })
     }
+}
 
+impl BaselineStore for MemoryStore {
     async fn stored_baselines(&self) -> Result<Listing<(TaskType, NightBaseline)>, StoreError> {
         Ok(Listing { items: self.baselines().into_iter().collect(), malformed: Vec::new() })
     }
@@ -329,7 +336,9 @@ impl StatsStore for MemoryStore {
         }
         Ok(())
     }
+}
 
+impl LimitStore for MemoryStore {
     async fn task_limits(
         &self,
         task_types: &[TaskType],
@@ -352,12 +361,16 @@ impl StatsStore for MemoryStore {
             .collect();
         Ok(Partial { items: limits, malformed: Vec::new() })
     }
+}
 
+impl OverrideStore for MemoryStore {
     async fn set_override(&self, task_type: &TaskType, task_override: &Override) -> Result<(), StoreError> {
         lock(&self.tables).overrides.insert(task_type.clone(), *task_override);
         Ok(())
     }
+}
 
+impl CohortStore for MemoryStore {
     async fn add_cohort_member(
         &self,
         cohort: &CohortId,

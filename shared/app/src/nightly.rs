@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use overrun_core::limits::nightly::DayAggregate;
 use overrun_core::limits::nightly::{aggregate_day, baseline_changes, baselines_for_night, days_to_roll_up};
 use overrun_core::limits::window::ExclusionCap;
-use overrun_core::ports::{RunStore, StatsStore, StoreError};
+use overrun_core::ports::{BaselineStore, DayStore, FinishedRuns, StoreError};
 use overrun_core::{BaselinePolicy, EpochMs, TaskType};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -30,8 +30,8 @@ pub async fn handle(
     now: EpochMs,
     policy: &BaselinePolicy,
     exclusion_cap: Option<ExclusionCap>,
-    runs: &impl RunStore,
-    stats: &impl StatsStore,
+    runs: &impl FinishedRuns,
+    stats: &(impl DayStore + BaselineStore),
 ) -> Result<NightlyReport, StoreError> {
     let night = policy.night_at_or_before(now);
     let window: Vec<i64> = policy.window_buckets(night).collect();
@@ -78,8 +78,8 @@ pub async fn handle(
 
 async fn roll_up(
     day: i64,
-    runs: &impl RunStore,
-    stats: &impl StatsStore,
+    runs: &impl FinishedRuns,
+    stats: &impl DayStore,
     report: &mut NightlyReport,
 ) -> Result<BTreeMap<TaskType, DayAggregate>, StoreError> {
     let finished = runs.finished_runs_of_day(day).await?;

@@ -6,7 +6,9 @@ use std::collections::{BTreeSet, HashMap};
 
 use overrun_core::detect::check::{RunningRun, TaskLimits};
 use overrun_core::detect::cohort;
-use overrun_core::ports::{CohortMembers, Listing, Partial, RunStore, StatsStore, StoreError};
+use overrun_core::ports::{
+    CohortMembers, CohortStore, LimitStore, Listing, Partial, RunningRuns, StoreError,
+};
 use overrun_core::{CohortId, TaskType};
 
 /// The running runs and everything they are judged by.
@@ -38,7 +40,7 @@ impl ReadProblems {
 
 /// Reads the situation. A failed read leaves out what depends on it: no running runs, no cohort
 /// stretch, or no limits (then `limits_known` is false).
-pub async fn read_situation<R: RunStore, S: StatsStore>(
+pub async fn read_situation<R: RunningRuns, S: LimitStore + CohortStore>(
     runs: &R,
     stats: &S,
     problems: &mut ReadProblems,
@@ -60,7 +62,7 @@ pub async fn read_situation<R: RunStore, S: StatsStore>(
 /// What `running` (runs already read, with their cohorts and recent runs) are judged by: their
 /// types' limits, and their cohorts' pace from the cohorts' finished members. The checker reads
 /// it for every running run, `overrun explain` for one run.
-pub async fn judge_runs<S: StatsStore>(
+pub async fn judge_runs<S: LimitStore + CohortStore>(
     running: Vec<RunningRun>,
     stats: &S,
     problems: &mut ReadProblems,

@@ -11,7 +11,8 @@ use overrun_core::limits::nightly::FinishedRun;
 use overrun_core::notify::delivery::DeliveryState;
 use overrun_core::notify::message::Resolution;
 use overrun_core::ports::{
-    FinishConflict, Listing, PendingResolution, Recorded, RunFinished, RunStarted, RunStore, StoreError,
+    FinishConflict, FinishedRuns, Listing, PendingResolution, Recorded, RunFinished, RunRecorder, RunStarted,
+    RunningRuns, StoreError,
 };
 use overrun_core::time::{MS_PER_DAY, civil_date};
 use overrun_core::{BaselinePolicy, CohortId, EpochMs, Level, RunId, RunStatus, TaskType};
@@ -353,7 +354,7 @@ fn parse_day_run(item: &Item) -> Result<FinishedRun, StoreError> {
     Ok(FinishedRun { task_type, duration_ms: end.abs_diff(start), warned })
 }
 
-impl RunStore for DynamoRunStore {
+impl RunRecorder for DynamoRunStore {
     async fn record_start(&self, event: &RunStarted) -> Result<Recorded, StoreError> {
         let recent = self.recent_durations(&event.task_type, event.start).await?;
         let mut request = self.update_run(event.task_type.as_str(), event.run_id.as_str());
@@ -448,7 +449,9 @@ impl RunStore for DynamoRunStore {
             Err(error) => Err(service("UpdateItem", error).into()),
         }
     }
+}
 
+impl RunningRuns for DynamoRunStore {
     async fn list_running(&self) -> Result<Listing<RunningRun>, StoreError> {
         let items =
             self.query_sparse_index(r::RUNNING_INDEX, r::RUNNING, r::RUNNING_VALUE.to_owned()).await?;
@@ -497,7 +500,9 @@ impl RunStore for DynamoRunStore {
         let items = batch_get(&self.client, &self.table, keys, &self.counters).await?;
         Ok(parse_all(&items, parse_pending_resolution))
     }
+}
 
+impl FinishedRuns for DynamoRunStore {
     async fn finished_runs_of_day(&self, day: i64) -> Result<Listing<FinishedRun>, StoreError> {
         let mut items = self.query_sparse_index(r::END_DAY_INDEX, r::END_DAY, civil_date(day)).await?;
         let warned = format!("{}{}", civil_date(day), r::WARNED_DAY_SUFFIX);

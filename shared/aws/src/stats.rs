@@ -10,7 +10,10 @@ use overrun_core::detect::check::TaskLimits;
 use overrun_core::detect::cohort::FinishedMember;
 use overrun_core::detect::overrides::Override;
 use overrun_core::limits::nightly::{BaselineChange, DayAggregate, DayStatus, NightBaseline};
-use overrun_core::ports::{CohortMembers, Listing, Partial, StatsStore, StoreError};
+use overrun_core::ports::{
+    BaselineStore, CohortMembers, CohortStore, DayStore, LimitStore, Listing, OverrideStore, Partial,
+    StoreError,
+};
 use overrun_core::stats::histogram::DurationHistogram;
 use overrun_core::time::civil_date;
 use overrun_core::{Baseline, BaselinePolicy, CohortId, EpochMs, Moments, RunId, TaskType};
@@ -224,7 +227,7 @@ impl DynamoStatsStore {
     }
 }
 
-impl StatsStore for DynamoStatsStore {
+impl DayStore for DynamoStatsStore {
     async fn day_statuses(&self, days: &[i64]) -> Result<Vec<DayStatus>, StoreError> {
         let keys = days.iter().map(|&day| day_meta_key(day)).collect();
         let found = batch_get(&self.client, &self.table, keys, &self.counters).await?;
@@ -314,7 +317,9 @@ impl StatsStore for DynamoStatsStore {
         let items = query_all(query, &self.counters).await?;
         Ok(parse_all(&items, parse_aggregate))
     }
+}
 
+impl BaselineStore for DynamoStatsStore {
     async fn stored_baselines(&self) -> Result<Listing<(TaskType, NightBaseline)>, StoreError> {
         let items = self.limits_items().await?;
         let mut listing = Listing::default();
@@ -372,7 +377,9 @@ impl StatsStore for DynamoStatsStore {
             .await?;
         Ok(())
     }
+}
 
+impl LimitStore for DynamoStatsStore {
     async fn task_limits(
         &self,
         task_types: &[TaskType],
@@ -392,7 +399,9 @@ impl StatsStore for DynamoStatsStore {
         }
         Ok(Partial { items: limits, malformed })
     }
+}
 
+impl CohortStore for DynamoStatsStore {
     async fn add_cohort_member(
         &self,
         cohort: &CohortId,
@@ -433,7 +442,9 @@ impl StatsStore for DynamoStatsStore {
         }
         Ok(Partial { items: members, malformed })
     }
+}
 
+impl OverrideStore for DynamoStatsStore {
     async fn set_override(&self, task_type: &TaskType, task_override: &Override) -> Result<(), StoreError> {
         let mut set = Vec::new();
         let mut remove = Vec::new();

@@ -115,10 +115,20 @@ pub struct FinishConflict {
     pub kept_status: RunStatus,
 }
 
-pub trait RunStore {
+/// Ports are narrow: each use case asks for what it uses. Ingest records runs
+/// ([`RunRecorder`]) and reads limits and cohorts ([`LimitStore`], [`CohortStore`]); the checker
+/// reads running runs ([`RunningRuns`]), limits and cohorts; operators set overrides
+/// ([`OverrideStore`]); the nightly job reads finished runs
+/// ([`FinishedRuns`]) and keeps days and baselines ([`DayStore`], [`BaselineStore`]). An adapter of
+/// a table implements all of its table's ports ([`RunStore`], [`StatsStore`]).
+pub trait RunRecorder {
     fn record_start(&self, event: &RunStarted) -> impl Future<Output = Result<Recorded, StoreError>> + Send;
     fn record_finish(&self, event: &RunFinished)
     -> impl Future<Output = Result<Recorded, StoreError>> + Send;
+}
+
+/// What the checker reads of the runs table.
+pub trait RunningRuns {
     fn list_running(&self) -> impl Future<Output = Result<Listing<RunningRun>, StoreError>> + Send;
     /// Fills in what the `running` listing does not carry: each run's cohort and recent runs;
     /// returns an error for each run whose stored item is malformed (those keep neither).
@@ -130,6 +140,10 @@ pub trait RunStore {
     fn list_pending_resolutions(
         &self,
     ) -> impl Future<Output = Result<Listing<PendingResolution>, StoreError>> + Send;
+}
+
+/// What the nightly job reads of the runs table.
+pub trait FinishedRuns {
     /// Every succeeded run counted for `day`: task type, duration, and whether it was warned about.
     fn finished_runs_of_day(
         &self,
@@ -137,7 +151,12 @@ pub trait RunStore {
     ) -> impl Future<Output = Result<Listing<FinishedRun>, StoreError>> + Send;
 }
 
-pub trait StatsStore {
+/// Every port of the runs table.
+pub trait RunStore: RunRecorder + RunningRuns + FinishedRuns {}
+impl<T: RunRecorder + RunningRuns + FinishedRuns> RunStore for T {}
+
+/// Days rolled up by the nightly job.
+pub trait DayStore {
     fn day_statuses(&self, days: &[i64]) -> impl Future<Output = Result<Vec<DayStatus>, StoreError>> + Send;
     fn write_day(
         &self,
@@ -149,6 +168,10 @@ pub trait StatsStore {
         &self,
         day: i64,
     ) -> impl Future<Output = Result<Listing<(TaskType, DayAggregate)>, StoreError>> + Send;
+}
+
+/// The baselines the nightly job computes.
+pub trait BaselineStore {
     fn stored_baselines(
         &self,
     ) -> impl Future<Output = Result<Listing<(TaskType, NightBaseline)>, StoreError>> + Send;
@@ -157,15 +180,27 @@ pub trait StatsStore {
         changes: &[BaselineChange],
         method: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Each task type's limits as the checker and ingest read them, and operators' overrides.
+pub trait LimitStore {
     fn task_limits(
         &self,
         task_types: &[TaskType],
     ) -> impl Future<Output = Result<Partial<HashMap<TaskType, TaskLimits>>, StoreError>> + Send;
+}
+
+/// Operators' per-task overrides.
+pub trait OverrideStore {
     fn set_override(
         &self,
         task_type: &TaskType,
         task_override: &Override,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// The succeeded members of cohorts.
+pub trait CohortStore {
     /// Records a succeeded member of a cohort; recording it again changes nothing.
     fn add_cohort_member(
         &self,
@@ -180,6 +215,10 @@ pub trait StatsStore {
         cohorts: &[CohortId],
     ) -> impl Future<Output = Result<Partial<CohortMembers>, StoreError>> + Send;
 }
+
+/// Every port of the stats table.
+pub trait StatsStore: DayStore + BaselineStore + LimitStore + OverrideStore + CohortStore {}
+impl<T: DayStore + BaselineStore + LimitStore + OverrideStore + CohortStore> StatsStore for T {}
 
 /// A run owed a "resolved" message, with where each of its alerts and the "resolved" stand.
 #[derive(Debug, Clone, PartialEq)]

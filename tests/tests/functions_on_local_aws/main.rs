@@ -19,7 +19,9 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use overrun_core::detect::check::CheckSettings;
 use overrun_core::limits::nightly::{FinishedRun, NightBaseline};
-use overrun_core::ports::{RunStore, StatsStore};
+use overrun_core::ports::{
+    BaselineStore, CohortStore, DayStore, FinishedRuns, LimitStore, OverrideStore, RunningRuns,
+};
 use overrun_core::stats::moments::WindowStats;
 use overrun_core::time::{MS_PER_DAY, MS_PER_HOUR};
 use overrun_core::{Moments, TaskType};
