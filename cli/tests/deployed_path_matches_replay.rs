@@ -22,7 +22,7 @@ use overrun_core::detect::overrides::{LimitRules, Sensitivity};
 use overrun_core::evaluation::replay::replay_runs_with;
 use overrun_core::limits::window::ExclusionCap;
 use overrun_core::ports::{RunFinished, RunStarted, TaskEvent};
-use overrun_core::time::MS_PER_DAY;
+use overrun_core::time::{Day, MS_PER_DAY};
 use overrun_core::{BaselinePolicy, CohortId, EpochMs, Method, ReplayConfig, Replayer, Run, RunStatus};
 use serde_json::Value;
 
@@ -55,13 +55,13 @@ fn trace() -> Vec<Run> {
 /// A baseline's n, expected, σ and upper.
 type BaselineParts = (u64, f64, f64, f64);
 /// The baselines stored after each night, by task type.
-type StoredNights = BTreeMap<i64, BTreeMap<String, BaselineParts>>;
+type StoredNights = BTreeMap<Day, BTreeMap<String, BaselineParts>>;
 
 /// What either path said, in a form both give.
 #[derive(Debug, Default, PartialEq)]
 struct Said {
     /// (night, task type) → (n, expected, σ, upper), for every baseline the replay computed.
-    baselines: BTreeMap<(i64, String), Option<BaselineParts>>,
+    baselines: BTreeMap<(Day, String), Option<BaselineParts>>,
     /// (at, task type, run id, level, limit s, upper s, expected s, n).
     alerts: Vec<(EpochMs, String, String, String, Numbers)>,
     /// (end, task type, run id).
@@ -128,7 +128,7 @@ fn timeline(config: &ReplayConfig, runs: &[Run]) -> BTreeMap<EpochMs, Instant> {
     }
     let first = runs.iter().map(Run::start).min().unwrap();
     let horizon = runs.iter().map(|r| r.end().unwrap_or(r.start()).max(r.start())).max().unwrap();
-    for night in policy.night_at_or_before(first) + 1..=policy.night_at_or_before(horizon) {
+    for night in Day::each(policy.night_at_or_before(first) + 1..policy.night_at_or_before(horizon) + 1) {
         instants.entry(policy.night_start(night)).or_default().night = true;
     }
     let mut tick = config.interval().first_tick_at_or_after(first);

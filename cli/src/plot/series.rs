@@ -1,6 +1,7 @@
 //! What a plot of one task type shows: each run's duration, the baseline as it moved night by
 //! night, and which runs were alerted on. Pure data, computed by the same core as `replay`.
 
+use overrun_core::time::Day;
 use std::collections::{BTreeMap, HashMap};
 
 use overrun_core::evaluation::replay::replay_runs;
@@ -55,7 +56,7 @@ pub fn task_series(runs: &[Run], config: &ReplayConfig) -> Result<Option<TaskSer
     let short: std::collections::HashSet<&str> =
         outcome.short_finishes.iter().map(|s| s.run_id.as_str()).collect();
     let policy = config.policy;
-    let mut days: BTreeMap<i64, WindowStats> = BTreeMap::new();
+    let mut days: BTreeMap<Day, WindowStats> = BTreeMap::new();
     // (end, duration) of the succeeded runs, for each run's recent runs.
     let mut succeeded: Vec<(EpochMs, u64)> = Vec::new();
     for run in runs.iter().filter(|r| r.status() == RunStatus::Succeeded) {
@@ -100,7 +101,7 @@ pub fn task_series(runs: &[Run], config: &ReplayConfig) -> Result<Option<TaskSer
     points.sort_by_key(|p| p.start);
 
     let mut steps = Vec::new();
-    for night in policy.night_at_or_before(first)..=policy.night_at_or_before(last) {
+    for night in Day::each(policy.night_at_or_before(first)..policy.night_at_or_before(last) + 1) {
         let window: WindowStats = days.range(policy.window_buckets(night)).map(|(_, stats)| stats).sum();
         if let Some(baseline) = policy.baseline_from(&window, policy.night_start(night)) {
             steps.push(BandStep {

@@ -38,7 +38,7 @@ async fn main() -> Result<(), Error> {
             "nightly done"
         );
         Ok::<_, Error>(serde_json::json!({
-            "night": report.night,
+            "night": report.night.number(),
             "days_rolled_up": report.days_rolled_up,
             "runs_rolled_up": report.runs_rolled_up,
             "baselines": report.baselines,

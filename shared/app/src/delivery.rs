@@ -121,7 +121,7 @@ pub fn describe(key: &MessageKey) -> String {
         }
         MessageKey::Resolved { task_type, run_id } => format!("the \"resolved\" of {task_type} run {run_id}"),
         MessageKey::TooShort { task_type, day } => {
-            format!("the too-short notice of {task_type} on {}", overrun_core::time::civil_date(*day))
+            format!("the too-short notice of {task_type} on {}", day.date())
         }
     }
 }

@@ -2,6 +2,7 @@
 //! whose invocation then dies, an answer lost after the write was applied, failed releases,
 //! failed delivery marks, failed publishes.
 
+use overrun_core::time::Day;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
@@ -135,7 +136,7 @@ impl Outbox for MemoryOutbox {
         Ok(())
     }
 
-    async fn undelivered_notices(&self, days: &[i64]) -> Result<Listing<(MessageKey, Lease)>, StoreError> {
+    async fn undelivered_notices(&self, days: &[Day]) -> Result<Listing<(MessageKey, Lease)>, StoreError> {
         let mut listing = Listing::default();
         for (key, entry) in lock(&self.entries).iter() {
             if let (MessageKey::TooShort { day, .. }, DeliveryState::Pending(lease)) = (key, &entry.state)

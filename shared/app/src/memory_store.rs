@@ -4,6 +4,7 @@
 //! [`MemoryStore`] the use cases run end to end in memory: the equivalence test drives ingest,
 //! the nightly roll-up and the checker through it over a real trace, against the replay.
 
+use overrun_core::time::Day;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;
 
@@ -33,7 +34,7 @@ struct RunRecord {
     cohort: Option<CohortId>,
     recent_ms: Option<Vec<u64>>,
     /// The day it was counted for, and whether it had been warned about.
-    counted: Option<(i64, bool)>,
+    counted: Option<(Day, bool)>,
     resolution_flagged: bool,
 }
 
@@ -46,8 +47,8 @@ struct Tables {
     flagged: BTreeSet<RunKey>,
     /// Per task type, (end, duration) of its counted runs, with how many share them.
     succeeded: HashMap<TaskType, BTreeMap<(EpochMs, u64), u32>>,
-    finished_per_day: BTreeMap<i64, u64>,
-    rolled_up: BTreeMap<i64, (u64, BTreeMap<TaskType, DayAggregate>)>,
+    finished_per_day: BTreeMap<Day, u64>,
+    rolled_up: BTreeMap<Day, (u64, BTreeMap<TaskType, DayAggregate>)>,
     baselines: BTreeMap<TaskType, NightBaseline>,
     overrides: HashMap<TaskType, Override>,
     cohorts: HashMap<CohortId, BTreeMap<RunId, FinishedMember>>,
@@ -261,7 +262,7 @@ impl RunningRuns for MemoryStore {
 }
 
 impl FinishedRuns for MemoryStore {
-    async fn finished_runs_of_day(&self, day: i64) -> Result<Listing<FinishedRun>, StoreError> {
+    async fn finished_runs_of_day(&self, day: Day) -> Result<Listing<FinishedRun>, StoreError> {
         let tables = lock(&self.tables);
         let mut listing = Listing::default();
         for ((task_type, _), run) in &tables.runs {
@@ -280,7 +281,7 @@ impl FinishedRuns for MemoryStore {
 }
 
 impl DayStore for MemoryStore {
-    async fn day_statuses(&self, days: &[i64]) -> Result<Vec<DayStatus>, StoreError> {
+    async fn day_statuses(&self, days: &[Day]) -> Result<Vec<DayStatus>, StoreError> {
         let tables = lock(&self.tables);
         Ok(days
             .iter()
@@ -294,7 +295,7 @@ impl DayStore for MemoryStore {
 
     async fn write_day(
         &self,
-        day: i64,
+        day: Day,
         aggregates: &BTreeMap<TaskType, DayAggregate>,
         runs_included: u64,
     ) -> Result<(), StoreError> {
@@ -302,7 +303,7 @@ impl DayStore for MemoryStore {
         Ok(())
     }
 
-    async fn read_day(&self, day: i64) -> Result<Listing<(TaskType, DayAggregate)>, StoreError> {
+    async fn read_day(&self, day: Day) -> Result<Listing<(TaskType, DayAggregate)>, StoreError> {
         let tables = lock(&self.tables);
         let items = tables
             .rolled_up
@@ -423,7 +424,7 @@ impl Outbox for MemoryStore {
         self.outbox.release(key, owner).await
     }
 
-    async fn undelivered_notices(&self, days: &[i64]) -> Result<Listing<(MessageKey, Lease)>, StoreError> {
+    async fn undelivered_notices(&self, days: &[Day]) -> Result<Listing<(MessageKey, Lease)>, StoreError> {
         self.outbox.undelivered_notices(days).await
     }
 }

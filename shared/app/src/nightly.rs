@@ -5,6 +5,7 @@
 //! and writes nothing. A missed night is caught up by the next one, which rolls up every day of
 //! its window that needs it.
 
+use overrun_core::time::Day;
 use std::collections::BTreeMap;
 
 use overrun_core::limits::nightly::DayAggregate;
@@ -15,7 +16,7 @@ use overrun_core::{BaselinePolicy, EpochMs, TaskType};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NightlyReport {
-    pub night: i64,
+    pub night: Day,
     pub days_rolled_up: usize,
     pub runs_rolled_up: u64,
     pub baselines: usize,
@@ -34,16 +35,16 @@ pub async fn handle(
     stats: &(impl DayStore + BaselineStore),
 ) -> Result<NightlyReport, StoreError> {
     let night = policy.night_at_or_before(now);
-    let window: Vec<i64> = policy.window_buckets(night).collect();
+    let window: Vec<Day> = Day::each(policy.window_buckets(night)).collect();
     let mut report = NightlyReport { night, ..NightlyReport::default() };
 
     let statuses = stats.day_statuses(&window).await?;
-    let mut days: BTreeMap<i64, BTreeMap<TaskType, DayAggregate>> = BTreeMap::new();
+    let mut days: BTreeMap<Day, BTreeMap<TaskType, DayAggregate>> = BTreeMap::new();
     for day in days_to_roll_up(&statuses) {
         days.insert(day, roll_up(day, runs, stats, &mut report).await?);
     }
     // The other days of the window were rolled up on earlier nights: read their aggregates.
-    let earlier: Vec<i64> = statuses
+    let earlier: Vec<Day> = statuses
         .iter()
         .filter(|s| s.rolled_up.is_some() && !days.contains_key(&s.day))
         .map(|s| s.day)
@@ -77,7 +78,7 @@ pub async fn handle(
 }
 
 async fn roll_up(
-    day: i64,
+    day: Day,
     runs: &impl FinishedRuns,
     stats: &impl DayStore,
     report: &mut NightlyReport,

@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 use overrun_core::ports::{Listing, StoreError};
 use overrun_core::records::{ClaimRecord, LimitsRecord, MessageKind, MessageRecord, RunRecord};
-use overrun_core::time::{MS_PER_DAY, civil_date};
+use overrun_core::time::{Day, MS_PER_DAY};
 use overrun_core::{CohortId, EpochMs, Level, RunId, RunStatus, TaskType};
 
 use crate::counters::SharedCounters;
@@ -88,7 +88,7 @@ impl DynamoInspector {
         let first_day = since.div_euclid(MS_PER_DAY) - 1;
         let last_day = now.div_euclid(MS_PER_DAY) + 1;
         for day in first_day..=last_day {
-            let notices = self.notices_of(day).await?;
+            let notices = self.notices_of(Day::new(day)).await?;
             listing.items.extend(notices.items);
             listing.malformed.extend(notices.malformed);
         }
@@ -134,7 +134,7 @@ impl DynamoInspector {
     }
 
     /// The too-short notices filed under one day.
-    async fn notices_of(&self, day: i64) -> Result<Listing<MessageRecord>, StoreError> {
+    async fn notices_of(&self, day: Day) -> Result<Listing<MessageRecord>, StoreError> {
         let query = self
             .client
             .query()
@@ -142,7 +142,7 @@ impl DynamoInspector {
             .key_condition_expression("#pk = :pk AND begins_with(#sk, :short)")
             .expression_attribute_names("#pk", st::PK)
             .expression_attribute_names("#sk", st::SK)
-            .expression_attribute_values(":pk", s(format!("{}{}", st::DAY_PREFIX, civil_date(day))))
+            .expression_attribute_values(":pk", s(format!("{}{}", st::DAY_PREFIX, day.date())))
             .expression_attribute_values(":short", s(st::SHORT_NOTICE_PREFIX));
         let items = query_all(query, &self.counters).await?;
         let mut listing = Listing::default();
@@ -201,7 +201,7 @@ fn run_messages_of(found: &Item) -> Result<Vec<MessageRecord>, StoreError> {
     Ok(messages)
 }
 
-fn parse_notice(found: &Item, day: i64) -> Result<MessageRecord, StoreError> {
+fn parse_notice(found: &Item, day: Day) -> Result<MessageRecord, StoreError> {
     let reader = ItemReader::new(found, &[st::PK, st::SK]);
     let task_type = TaskType::new(reader.string(st::TASK_TYPE)?).map_err(|e| reader.invalid(e))?;
     let claim = match claim_record(found, st::NOTICE)? {
@@ -209,7 +209,7 @@ fn parse_notice(found: &Item, day: i64) -> Result<MessageRecord, StoreError> {
         // Notices from before leases: a bare claim id, taken as sent.
         None => legacy_claim(reader.string(st::NOTICE_CLAIM)?),
     };
-    Ok(MessageRecord { kind: MessageKind::TooShort, task_type, about: civil_date(day), claim })
+    Ok(MessageRecord { kind: MessageKind::TooShort, task_type, about: day.date(), claim })
 }
 
 fn legacy_claim(owner: &str) -> ClaimRecord {

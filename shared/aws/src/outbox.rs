@@ -16,7 +16,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditi
 use overrun_core::notify::delivery::{DeliveryState, Lease, MessageKey};
 use overrun_core::notify::message::Notification;
 use overrun_core::ports::{ClaimKind, Claimed, Listing, Outbox, StoreError};
-use overrun_core::time::{MS_PER_DAY, civil_date};
+use overrun_core::time::{Day, MS_PER_DAY};
 use overrun_core::{EpochMs, Level, TaskType};
 
 use crate::counters::SharedCounters;
@@ -61,9 +61,9 @@ pub fn run_key(task_type: &str, run_id: &str) -> Item {
 }
 
 /// The day's too-short notice of a task type: `DAY#date` / `SHORT#<task type>`.
-pub fn short_notice_key(day: i64, task_type: &TaskType) -> Item {
+pub fn short_notice_key(day: Day, task_type: &TaskType) -> Item {
     item([
-        (st::PK, s(format!("{}{}", st::DAY_PREFIX, civil_date(day)))),
+        (st::PK, s(format!("{}{}", st::DAY_PREFIX, day.date()))),
         (st::SK, s(format!("{}{task_type}", st::SHORT_NOTICE_PREFIX))),
     ])
 }
@@ -176,7 +176,8 @@ impl DynamoOutbox {
                 .expression_attribute_names("#resolve", r::RESOLVE),
             MessageKey::TooShort { task_type, day } => {
                 // Kept as long as the day's aggregates: two days past the day, plus the retention.
-                let expires = (day + 2)
+                let expires = (*day + 2)
+                    .number()
                     .checked_mul(MS_PER_DAY)
                     .and_then(|end| end.checked_add(self.retention_ms))
                     .unwrap_or(EpochMs::MAX);
@@ -306,7 +307,7 @@ fn stored_message(item: &Item, attribute: &str) -> Result<Notification, StoreErr
 }
 
 /// A too-short notice item listed as undelivered.
-fn parse_notice(item: &Item, day: i64) -> Result<(MessageKey, Lease), StoreError> {
+fn parse_notice(item: &Item, day: Day) -> Result<(MessageKey, Lease), StoreError> {
     let reader = ItemReader::new(item, &[st::PK, st::SK]);
     let task_type = TaskType::new(reader.string(st::TASK_TYPE)?).map_err(|e| reader.invalid(e))?;
     match claim_state(item, st::NOTICE)? {
@@ -372,7 +373,7 @@ impl Outbox for DynamoOutbox {
         }
     }
 
-    async fn undelivered_notices(&self, days: &[i64]) -> Result<Listing<(MessageKey, Lease)>, StoreError> {
+    async fn undelivered_notices(&self, days: &[Day]) -> Result<Listing<(MessageKey, Lease)>, StoreError> {
         let mut listing = Listing::default();
         for &day in days {
             let query = self
@@ -385,7 +386,7 @@ impl Outbox for DynamoOutbox {
                 .expression_attribute_names("#sk", st::SK)
                 .expression_attribute_names("#notice", st::NOTICE)
                 .expression_attribute_names("#delivered", DELIVERED_AT)
-                .expression_attribute_values(":pk", s(format!("{}{}", st::DAY_PREFIX, civil_date(day))))
+                .expression_attribute_values(":pk", s(format!("{}{}", st::DAY_PREFIX, day.date())))
                 .expression_attribute_values(":short", s(st::SHORT_NOTICE_PREFIX));
             for found in query_all(query, &self.counters).await? {
                 listing.push(parse_notice(&found, day));

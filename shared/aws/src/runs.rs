@@ -14,7 +14,7 @@ use overrun_core::ports::{
     FinishConflict, FinishedRuns, Listing, PendingResolution, Recorded, RunFinished, RunRecorder, RunStarted,
     RunningRuns, StoreError,
 };
-use overrun_core::time::{MS_PER_DAY, civil_date};
+use overrun_core::time::{Day, MS_PER_DAY};
 use overrun_core::{BaselinePolicy, CohortId, EpochMs, Level, RunId, RunStatus, TaskType};
 
 use crate::counters::SharedCounters;
@@ -134,8 +134,7 @@ impl DynamoRunStore {
         warned: bool,
     ) -> Result<bool, StoreError> {
         let day = self.policy.bucket_of_end(end);
-        let end_day =
-            if warned { format!("{}{}", civil_date(day), r::WARNED_DAY_SUFFIX) } else { civil_date(day) };
+        let end_day = if warned { format!("{}{}", day.date(), r::WARNED_DAY_SUFFIX) } else { day.date() };
         let day_expires = self.policy.night_start(day + 1).saturating_add(self.retention_ms);
         let mark_run = Update::builder()
             .table_name(&self.table)
@@ -258,8 +257,8 @@ impl SetCohort for UpdateItemFluentBuilder {
     }
 }
 
-pub fn day_meta_key(day: i64) -> Item {
-    item([(st::PK, s(format!("{}{}", st::DAY_PREFIX, civil_date(day)))), (st::SK, s(st::META_SK))])
+pub fn day_meta_key(day: Day) -> Item {
+    item([(st::PK, s(format!("{}{}", st::DAY_PREFIX, day.date()))), (st::SK, s(st::META_SK))])
 }
 
 fn parse_running(item: &Item) -> Result<RunningRun, StoreError> {
@@ -503,9 +502,9 @@ impl RunningRuns for DynamoRunStore {
 }
 
 impl FinishedRuns for DynamoRunStore {
-    async fn finished_runs_of_day(&self, day: i64) -> Result<Listing<FinishedRun>, StoreError> {
-        let mut items = self.query_sparse_index(r::END_DAY_INDEX, r::END_DAY, civil_date(day)).await?;
-        let warned = format!("{}{}", civil_date(day), r::WARNED_DAY_SUFFIX);
+    async fn finished_runs_of_day(&self, day: Day) -> Result<Listing<FinishedRun>, StoreError> {
+        let mut items = self.query_sparse_index(r::END_DAY_INDEX, r::END_DAY, day.date()).await?;
+        let warned = format!("{}{}", day.date(), r::WARNED_DAY_SUFFIX);
         items.extend(self.query_sparse_index(r::END_DAY_INDEX, r::END_DAY, warned).await?);
         self.counters.run_items_rolled_up.fetch_add(items.len() as u64, std::sync::atomic::Ordering::Relaxed);
         Ok(parse_all(&items, parse_day_run))

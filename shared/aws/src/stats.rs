@@ -15,7 +15,7 @@ use overrun_core::ports::{
     StoreError,
 };
 use overrun_core::stats::histogram::DurationHistogram;
-use overrun_core::time::civil_date;
+use overrun_core::time::Day;
 use overrun_core::{Baseline, BaselinePolicy, CohortId, EpochMs, Moments, RunId, TaskType};
 
 use crate::counters::SharedCounters;
@@ -38,8 +38,8 @@ pub struct DynamoStatsStore {
     counters: SharedCounters,
 }
 
-fn day_pk(day: i64) -> String {
-    format!("{}{}", st::DAY_PREFIX, civil_date(day))
+fn day_pk(day: Day) -> String {
+    format!("{}{}", st::DAY_PREFIX, day.date())
 }
 
 fn cohort_key(cohort: &str) -> Item {
@@ -228,7 +228,7 @@ impl DynamoStatsStore {
 }
 
 impl DayStore for DynamoStatsStore {
-    async fn day_statuses(&self, days: &[i64]) -> Result<Vec<DayStatus>, StoreError> {
+    async fn day_statuses(&self, days: &[Day]) -> Result<Vec<DayStatus>, StoreError> {
         let keys = days.iter().map(|&day| day_meta_key(day)).collect();
         let found = batch_get(&self.client, &self.table, keys, &self.counters).await?;
         let mut by_pk: HashMap<String, &Item> = HashMap::new();
@@ -254,7 +254,7 @@ impl DayStore for DynamoStatsStore {
 
     async fn write_day(
         &self,
-        day: i64,
+        day: Day,
         aggregates: &BTreeMap<TaskType, DayAggregate>,
         runs_included: u64,
     ) -> Result<(), StoreError> {
@@ -304,7 +304,7 @@ impl DayStore for DynamoStatsStore {
         Ok(())
     }
 
-    async fn read_day(&self, day: i64) -> Result<Listing<(TaskType, DayAggregate)>, StoreError> {
+    async fn read_day(&self, day: Day) -> Result<Listing<(TaskType, DayAggregate)>, StoreError> {
         let query = self
             .client
             .query()

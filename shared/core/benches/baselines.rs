@@ -3,6 +3,7 @@
 //! checker's: one tick over 1,000 running runs, with their types' limits or each with its own
 //! from its recent runs.
 
+use overrun_core::time::Day;
 use std::collections::{BTreeMap, HashMap};
 use std::hint::black_box;
 
@@ -50,7 +51,7 @@ fn bench_baselines(c: &mut Criterion) {
         let policy = BaselinePolicy::new(method, 14, 5, 0).expect("valid settings");
         group.bench_function(name, |b| {
             b.iter(|| {
-                let baselines = baselines_for_night(&policy, 20, black_box(&days).iter(), cap);
+                let baselines = baselines_for_night(&policy, Day::new(20), black_box(&days).iter(), cap);
                 // Summing the limits keeps every baseline's arithmetic live.
                 black_box(baselines.values().map(|b| b.baseline.upper_ms).sum::<f64>())
             })
@@ -68,7 +69,7 @@ fn bench_baselines(c: &mut Criterion) {
 fn bench_checker_tick(c: &mut Criterion) {
     let days = days();
     let policy = BaselinePolicy::new(Method::default(), 14, 5, 0).expect("valid settings");
-    let night = baselines_for_night(&policy, 20, days.iter(), None);
+    let night = baselines_for_night(&policy, Day::new(20), days.iter(), None);
     let limits: HashMap<TaskType, TaskLimits> = night
         .into_iter()
         .take(100)

@@ -15,7 +15,7 @@ use crate::limits::nightly::{BaselineChange, DayAggregate, DayStatus, FinishedRu
 use crate::model::{CohortId, RunId, RunStatus, TaskType};
 use crate::notify::delivery::{DeliveryState, Lease, MessageKey};
 use crate::notify::message::{Notification, Resolution};
-use crate::time::EpochMs;
+use crate::time::{Day, EpochMs};
 
 #[derive(Debug, Error)]
 pub enum StoreError {
@@ -147,7 +147,7 @@ pub trait FinishedRuns {
     /// Every succeeded run counted for `day`: task type, duration, and whether it was warned about.
     fn finished_runs_of_day(
         &self,
-        day: i64,
+        day: Day,
     ) -> impl Future<Output = Result<Listing<FinishedRun>, StoreError>> + Send;
 }
 
@@ -157,16 +157,16 @@ impl<T: RunRecorder + RunningRuns + FinishedRuns> RunStore for T {}
 
 /// Days rolled up by the nightly job.
 pub trait DayStore {
-    fn day_statuses(&self, days: &[i64]) -> impl Future<Output = Result<Vec<DayStatus>, StoreError>> + Send;
+    fn day_statuses(&self, days: &[Day]) -> impl Future<Output = Result<Vec<DayStatus>, StoreError>> + Send;
     fn write_day(
         &self,
-        day: i64,
+        day: Day,
         aggregates: &BTreeMap<TaskType, DayAggregate>,
         runs_included: u64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
     fn read_day(
         &self,
-        day: i64,
+        day: Day,
     ) -> impl Future<Output = Result<Listing<(TaskType, DayAggregate)>, StoreError>> + Send;
 }
 
@@ -269,7 +269,7 @@ pub trait Outbox {
     /// The too-short notices of `days` claimed and not delivered, with their leases.
     fn undelivered_notices(
         &self,
-        days: &[i64],
+        days: &[Day],
     ) -> impl Future<Output = Result<Listing<(MessageKey, Lease)>, StoreError>> + Send;
 }
 

@@ -1,5 +1,8 @@
 //! Time conventions: epoch milliseconds, check ticks aligned to the epoch.
 
+use std::fmt;
+use std::ops::{Add, Sub};
+
 use thiserror::Error;
 
 /// Milliseconds since the Unix epoch (UTC).
@@ -8,6 +11,54 @@ pub type EpochMs = i64;
 pub const MS_PER_SECOND: i64 = 1_000;
 pub const MS_PER_HOUR: i64 = 3_600_000;
 pub const MS_PER_DAY: i64 = 86_400_000;
+
+/// A day number: whole days since the Unix epoch, counted from the nightly hour. One number, three
+/// uses: night `d` is the nightly run that starts day `d`; a run ending within day `d` counts for
+/// day `d`'s bucket; a night's window is the days before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Day(i64);
+
+impl Day {
+    pub const fn new(number: i64) -> Self {
+        Self(number)
+    }
+
+    pub const fn number(self) -> i64 {
+        self.0
+    }
+
+    /// Its date, `YYYY-MM-DD` (the date its bucket's end times start on, before the nightly hour).
+    pub fn date(self) -> String {
+        civil_date(self.0)
+    }
+
+    /// The days of `range`, oldest first.
+    pub fn each(range: std::ops::Range<Day>) -> impl DoubleEndedIterator<Item = Day> {
+        (range.start.0..range.end.0).map(Day)
+    }
+}
+
+impl Add<i64> for Day {
+    type Output = Day;
+
+    fn add(self, days: i64) -> Day {
+        Day(self.0 + days)
+    }
+}
+
+impl Sub<i64> for Day {
+    type Output = Day;
+
+    fn sub(self, days: i64) -> Day {
+        Day(self.0 - days)
+    }
+}
+
+impl fmt::Display for Day {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
 
 /// The checker's period. Checks happen at every multiple of it since the Unix epoch, which is
 /// what an EventBridge `rate(10 minutes)` schedule approximates and what makes replays

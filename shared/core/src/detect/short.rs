@@ -23,7 +23,7 @@ use thiserror::Error;
 use crate::detect::check::TaskLimits;
 use crate::limits::baseline::Baseline;
 use crate::model::{RunId, TaskType};
-use crate::time::EpochMs;
+use crate::time::{Day, EpochMs};
 
 #[derive(Debug, Error, PartialEq)]
 #[error("the too-short fraction must be a number in [0, 1) (0 turns the notice off), got {0}")]
@@ -95,9 +95,9 @@ pub struct ShortFinish {
 /// were folded into them.
 pub fn first_of_each_day(
     finishes: Vec<ShortFinish>,
-    day_of: impl Fn(EpochMs) -> i64,
+    day_of: impl Fn(EpochMs) -> Day,
 ) -> (Vec<ShortFinish>, u64) {
-    let mut noticed: HashSet<(TaskType, i64)> = HashSet::new();
+    let mut noticed: HashSet<(TaskType, Day)> = HashSet::new();
     let before = finishes.len();
     let notices: Vec<ShortFinish> = finishes
         .into_iter()
@@ -238,7 +238,7 @@ mod tests {
             finish("export", "e3", 2 * DAY - 1),
             finish("export", "e4", 2 * DAY),
         ];
-        let (notices, folded) = first_of_each_day(finishes, |at| at.div_euclid(DAY));
+        let (notices, folded) = first_of_each_day(finishes, |at| Day::new(at.div_euclid(DAY)));
         let sent: Vec<&str> = notices.iter().map(|n| n.run_id.as_str()).collect();
         assert_eq!(sent, ["e1", "l1", "e4"], "one per type and day; a new day gets its own");
         assert_eq!(folded, 2);

@@ -10,7 +10,7 @@ use crate::defaults;
 use crate::limits::tailored::{PreparedWindow, SPREAD};
 use crate::limits::window::ExclusionCap;
 use crate::stats::moments::{Moments, WindowStats};
-use crate::time::{EpochMs, MS_PER_DAY, MS_PER_HOUR, TickInterval};
+use crate::time::{Day, EpochMs, MS_PER_DAY, MS_PER_HOUR, TickInterval};
 
 /// How a baseline is derived from a window of succeeded runs. Better methods are added as new
 /// variants; `Seed` stays exactly as the seed article describes it so replays remain comparable.
@@ -238,23 +238,23 @@ impl BaselinePolicy {
 
     /// The "night" (a day number) whose nightly computation is the latest at or before `t`.
     /// Night `d` runs at `d · 1 day + nightly hour`.
-    pub fn night_at_or_before(&self, t: EpochMs) -> i64 {
-        (t - self.hour_offset_ms()).div_euclid(MS_PER_DAY)
+    pub fn night_at_or_before(&self, t: EpochMs) -> Day {
+        Day::new((t - self.hour_offset_ms()).div_euclid(MS_PER_DAY))
     }
 
     /// When night `night` computes its baselines.
-    pub fn night_start(&self, night: i64) -> EpochMs {
-        night * MS_PER_DAY + self.hour_offset_ms()
+    pub fn night_start(&self, night: Day) -> EpochMs {
+        night.number() * MS_PER_DAY + self.hour_offset_ms()
     }
 
     /// The daily bucket a finished run's end time falls into. Night `d` uses the buckets
     /// `[d − window, d)`, i.e. the runs that ended in `[night_start(d) − window, night_start(d))`.
-    pub fn bucket_of_end(&self, end: EpochMs) -> i64 {
+    pub fn bucket_of_end(&self, end: EpochMs) -> Day {
         self.night_at_or_before(end)
     }
 
     /// The buckets night `night` reads, as a half-open range.
-    pub fn window_buckets(&self, night: i64) -> std::ops::Range<i64> {
+    pub fn window_buckets(&self, night: Day) -> std::ops::Range<Day> {
         night - i64::from(self.window_days)..night
     }
 
@@ -450,16 +450,16 @@ mod tests {
         let policy = BaselinePolicy::new(Method::default(), 14, 5, 3).unwrap();
         let day = MS_PER_DAY;
         let hour = MS_PER_HOUR;
-        assert_eq!(policy.night_start(10), 10 * day + 3 * hour);
-        assert_eq!(policy.night_at_or_before(10 * day + 3 * hour), 10);
-        assert_eq!(policy.night_at_or_before(10 * day + 3 * hour - 1), 9);
-        assert_eq!(policy.window_buckets(20), 6..20);
+        assert_eq!(policy.night_start(Day::new(10)), 10 * day + 3 * hour);
+        assert_eq!(policy.night_at_or_before(10 * day + 3 * hour), Day::new(10));
+        assert_eq!(policy.night_at_or_before(10 * day + 3 * hour - 1), Day::new(9));
+        assert_eq!(policy.window_buckets(Day::new(20)), Day::new(6)..Day::new(20));
     }
 
     #[test]
     fn window_is_the_half_open_span_before_the_night() {
         let policy = BaselinePolicy::new(Method::default(), 14, 5, 0).unwrap();
-        let night = 100;
+        let night = Day::new(100);
         let start = policy.night_start(night);
         let window = policy.window_buckets(night);
         // Ended exactly at the night: not in its window.

@@ -1,6 +1,7 @@
 //! The nightly job's decisions, pure: which days to roll up, the baselines of the night, and what
 //! to write so that a second run of the same night writes nothing.
 
+use crate::time::Day;
 use std::collections::{BTreeMap, HashMap};
 
 use crate::limits::baseline::{Baseline, BaselinePolicy};
@@ -13,7 +14,7 @@ use crate::stats::moments::Moments;
 /// in it, and how many the last roll-up of that day included.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DayStatus {
-    pub day: i64,
+    pub day: Day,
     pub finished: u64,
     pub rolled_up: Option<u64>,
 }
@@ -31,8 +32,8 @@ impl DayStatus {
 }
 
 /// The days of the night's window that need a roll-up, oldest first.
-pub fn days_to_roll_up(statuses: &[DayStatus]) -> Vec<i64> {
-    let mut days: Vec<i64> = statuses.iter().filter(|s| s.needs_roll_up()).map(|s| s.day).collect();
+pub fn days_to_roll_up(statuses: &[DayStatus]) -> Vec<Day> {
+    let mut days: Vec<Day> = statuses.iter().filter(|s| s.needs_roll_up()).map(|s| s.day).collect();
     days.sort_unstable();
     days
 }
@@ -107,7 +108,7 @@ pub struct NightBaseline {
 /// method, docs/DETECTION.md); with it, warned runs stay out up to that share of the window.
 pub fn baselines_for_night<'a>(
     policy: &BaselinePolicy,
-    night: i64,
+    night: Day,
     days: impl IntoIterator<Item = &'a BTreeMap<TaskType, DayAggregate>>,
     exclusion: Option<ExclusionCap>,
 ) -> BTreeMap<TaskType, NightBaseline> {
@@ -165,12 +166,12 @@ mod tests {
     #[test]
     fn days_are_rolled_up_when_new_runs_finished_in_them() {
         let statuses = [
-            DayStatus { day: 3, finished: 5, rolled_up: Some(5) },
-            DayStatus { day: 1, finished: 2, rolled_up: None },
-            DayStatus { day: 2, finished: 0, rolled_up: None },
-            DayStatus { day: 4, finished: 7, rolled_up: Some(6) },
+            DayStatus { day: Day::new(3), finished: 5, rolled_up: Some(5) },
+            DayStatus { day: Day::new(1), finished: 2, rolled_up: None },
+            DayStatus { day: Day::new(2), finished: 0, rolled_up: None },
+            DayStatus { day: Day::new(4), finished: 7, rolled_up: Some(6) },
         ];
-        assert_eq!(days_to_roll_up(&statuses), vec![1, 4]);
+        assert_eq!(days_to_roll_up(&statuses), vec![Day::new(1), Day::new(4)]);
     }
 
     fn run(name: &str, duration_ms: u64, warned: bool) -> FinishedRun {
@@ -182,8 +183,9 @@ mod tests {
         let policy = BaselinePolicy::new(Method::Guarded { k: 4.0 }, 14, 3, 0).unwrap();
         let day1 = aggregate_day([run("a", 1_000, false), run("a", 2_000, true), run("b", 5, false)]);
         let day2 = aggregate_day([run("a", 3_000, false), run("b", 6, false)]);
-        let baselines = baselines_for_night(&policy, 10, [&day1, &day2], None);
-        let direct = policy.baseline(&Moments::of([1_000, 2_000, 3_000]), policy.night_start(10)).unwrap();
+        let baselines = baselines_for_night(&policy, Day::new(10), [&day1, &day2], None);
+        let direct =
+            policy.baseline(&Moments::of([1_000, 2_000, 3_000]), policy.night_start(Day::new(10))).unwrap();
         assert_eq!(baselines.get(&task("a")).map(|b| b.baseline), Some(direct));
         assert_eq!(baselines[&task("a")].window, None, "the seed's formulas need no histogram");
         assert!(!baselines.contains_key(&task("b")), "two runs are below min_samples");
@@ -197,7 +199,8 @@ mod tests {
         let day = aggregate_day(runs);
         assert_eq!(day[&task("a")].warned_ms, vec![5_000, 9_000]);
         let baseline = |cap: Option<f64>| {
-            baselines_for_night(&policy, 10, [&day], cap.and_then(|c| ExclusionCap::new(c).ok()))[&task("a")]
+            baselines_for_night(&policy, Day::new(10), [&day], cap.and_then(|c| ExclusionCap::new(c).ok()))
+                [&task("a")]
                 .baseline
         };
         // 10 runs, cap 0.1: one may stay out (the 9 s one); the 5 s one counts again.
@@ -205,7 +208,7 @@ mod tests {
         let expected: Vec<u64> = (0..8).map(|i| 1_000 + i).chain([5_000]).collect();
         assert_eq!(
             baseline(Some(0.1)),
-            policy.baseline(&Moments::of(expected), policy.night_start(10)).unwrap()
+            policy.baseline(&Moments::of(expected), policy.night_start(Day::new(10))).unwrap()
         );
         assert_eq!(baseline(Some(1.0)).n, 8, "no cap: every warned run stays out");
         assert_eq!(baseline(None).n, 10, "no exclusion: the seed method counts every run");
@@ -220,8 +223,12 @@ mod tests {
         let day2 = aggregate_day([run("a", 3_700_000, false), run("a", 3_500_000, true)]);
         assert!(!day1[&task("a")].lacks_histogram());
         let baseline = |cap: Option<f64>| {
-            baselines_for_night(&policy, 10, [&day1, &day2], cap.and_then(|c| ExclusionCap::new(c).ok()))
-                [&task("a")]
+            baselines_for_night(
+                &policy,
+                Day::new(10),
+                [&day1, &day2],
+                cap.and_then(|c| ExclusionCap::new(c).ok()),
+            )[&task("a")]
                 .clone()
         };
         let direct = |durations: Vec<u64>| {
@@ -229,7 +236,7 @@ mod tests {
             for d in durations {
                 stats.push(d);
             }
-            let baseline = policy.baseline_from(&stats, policy.night_start(10)).unwrap();
+            let baseline = policy.baseline_from(&stats, policy.night_start(Day::new(10))).unwrap();
             NightBaseline { baseline, window: stats.histogram }
         };
         let healthy: Vec<u64> = (0..8).map(|i| 3_600_000 + i * 60_000).chain([3_700_000]).collect();
@@ -246,9 +253,13 @@ mod tests {
         let mut day = aggregate_day((0..5).map(|i| run("a", 1_000 + i, false)));
         day.get_mut(&task("a")).unwrap().histogram = DurationHistogram::default();
         assert!(day[&task("a")].lacks_histogram());
-        assert!(baselines_for_night(&policy, 10, [&day], None).is_empty());
+        assert!(baselines_for_night(&policy, Day::new(10), [&day], None).is_empty());
         let seed = BaselinePolicy::new(Method::Seed { k: 2.0 }, 14, 3, 0).unwrap();
-        assert_eq!(baselines_for_night(&seed, 10, [&day], None).len(), 1, "the seed needs moments only");
+        assert_eq!(
+            baselines_for_night(&seed, Day::new(10), [&day], None).len(),
+            1,
+            "the seed needs moments only"
+        );
     }
 
     #[test]

@@ -10,7 +10,7 @@
 
 use crate::detect::levels::Level;
 use crate::model::{RunId, TaskType};
-use crate::time::EpochMs;
+use crate::time::{Day, EpochMs};
 
 /// How long a claim is its owner's alone. Far longer than one invocation needs to publish one
 /// message (each SDK call gives up after seconds), far shorter than the check interval, so that
@@ -26,7 +26,7 @@ pub enum MessageKey {
     Resolved { task_type: TaskType, run_id: RunId },
     /// The day's too-short notice of a task type (`day`: the bucket of its end); `run_id` is the
     /// run it is about, known once it is claimed.
-    TooShort { task_type: TaskType, day: i64 },
+    TooShort { task_type: TaskType, day: Day },
 }
 
 /// The dedupe key every message carries (SNS attribute and JSON field `alert_id`): task type,

@@ -2,7 +2,7 @@
 
 use super::{Replayer, Sibling};
 use crate::detect::cohort;
-use crate::time::EpochMs;
+use crate::time::{Day, EpochMs};
 
 impl Replayer {
     /// From when, within `[span_start, span_end)`, which stretch applies to a run's limits: its
@@ -11,7 +11,7 @@ impl Replayer {
     pub(super) fn cohort_paces(
         &mut self,
         siblings: &[Sibling],
-        night: i64,
+        night: Day,
         span_start: EpochMs,
         span_end: EpochMs,
     ) -> Vec<(EpochMs, f64)> {

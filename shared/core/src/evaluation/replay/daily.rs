@@ -1,5 +1,6 @@
 //! Each task type's succeeded runs by day of end: the window a night's baseline reads.
 
+use crate::time::Day;
 use std::collections::VecDeque;
 
 use crate::limits::window::{ExclusionCap, WindowDay, assemble_window};
@@ -11,7 +12,7 @@ use crate::stats::moments::{LogMoments, Moments, WindowStats};
 /// (runs already seen that end later) are kept.
 #[derive(Default)]
 pub(super) struct DailyBuckets {
-    days: VecDeque<(i64, DayBucket)>,
+    days: VecDeque<(Day, DayBucket)>,
     /// Whether the method needs each day's histogram of durations.
     keep_histograms: bool,
 }
@@ -40,7 +41,7 @@ impl DailyBuckets {
         Self { days: VecDeque::new(), keep_histograms }
     }
 
-    fn bucket(&mut self, day: i64) -> &mut DayBucket {
+    fn bucket(&mut self, day: Day) -> &mut DayBucket {
         // Runs arrive in start order, so their end day is almost always the newest bucket.
         let position = self.days.iter().rposition(|&(d, _)| d <= day);
         let index = match position {
@@ -57,7 +58,7 @@ impl DailyBuckets {
         &mut self.days[index].1
     }
 
-    pub(super) fn add(&mut self, day: i64, duration_ms: u64) {
+    pub(super) fn add(&mut self, day: Day, duration_ms: u64) {
         let keep_histograms = self.keep_histograms;
         let bucket = self.bucket(day);
         bucket.counted.push(duration_ms);
@@ -67,18 +68,18 @@ impl DailyBuckets {
         }
     }
 
-    pub(super) fn add_warned(&mut self, day: i64, duration_ms: u64) {
+    pub(super) fn add_warned(&mut self, day: Day, duration_ms: u64) {
         self.bucket(day).warned.push(duration_ms);
     }
 
-    pub(super) fn drop_before(&mut self, day: i64) {
+    pub(super) fn drop_before(&mut self, day: Day) {
         while self.days.front().is_some_and(|&(d, _)| d < day) {
             self.days.pop_front();
         }
     }
 
     /// The window's statistics, assembled as the nightly job assembles them.
-    pub(super) fn window(&self, days: std::ops::Range<i64>, exclusion: Option<ExclusionCap>) -> WindowStats {
+    pub(super) fn window(&self, days: std::ops::Range<Day>, exclusion: Option<ExclusionCap>) -> WindowStats {
         let in_window =
             self.days.iter().filter(|(d, _)| days.contains(d)).map(|(_, bucket)| bucket.window_day());
         assemble_window(in_window, self.keep_histograms, exclusion)

@@ -28,7 +28,7 @@ use crate::limits::recent::PerRunLimits;
 use crate::limits::tailored::PreparedWindow;
 use crate::limits::window::ExclusionCap;
 use crate::model::{ModelError, Run, RunId, RunStatus, TaskType, check_times};
-use crate::time::{EpochMs, TickInterval};
+use crate::time::{Day, EpochMs, TickInterval};
 use daily::DailyBuckets;
 pub use outcome::{Alert, NightRecord, ReplayOutcome, ReplaySummary, TaskAlertCount};
 use short_finishes::{PendingShort, ShortCandidate};
@@ -137,7 +137,7 @@ pub struct Replayer {
     task_index: HashMap<Box<str>, u32, foldhash::fast::RandomState>,
     tasks: Vec<TaskState>,
     /// The latest night whose baselines are final, once any run has arrived.
-    night: Option<i64>,
+    night: Option<Day>,
     last_start: Option<EpochMs>,
     horizon: EpochMs,
     open: Vec<OpenRun>,
@@ -179,17 +179,17 @@ struct TaskState {
     name: TaskType,
     daily: DailyBuckets,
     /// The limits of one night, memoised: many runs of a type consult the same night.
-    cached: Option<(i64, Option<NightLimits>)>,
+    cached: Option<(Day, Option<NightLimits>)>,
     runs: u64,
     fixed_limit_ms: Option<f64>,
     /// With recent runs: (end, duration) of the succeeded runs that may still be among the most
     /// recent for a later start, with how many share them.
     recent: BTreeMap<(EpochMs, u64), u32>,
     /// With recent runs: the night whose window is kept, prepared for each run's own limit.
-    night_window: Option<(i64, PreparedWindow)>,
+    night_window: Option<(Day, PreparedWindow)>,
     /// With recent runs: the last own limits computed, by night and recent runs, memoised: the
     /// runs of a type that start between two of its finishes share their recent runs.
-    own_cached: Option<(i64, Box<[u64]>, NightLimits)>,
+    own_cached: Option<(Day, Box<[u64]>, NightLimits)>,
 }
 
 /// A run whose later nights still have to be checked.
@@ -425,7 +425,7 @@ impl Replayer {
     fn consider_short(
         &mut self,
         candidate: ShortCandidate,
-        night: i64,
+        night: Day,
         run_id: &str,
     ) -> Result<(), ReplayError> {
         if candidate.night == night {
@@ -552,7 +552,7 @@ impl Replayer {
     }
 
     /// Makes `night` the current one, checking the open runs over every night in between.
-    fn advance_to_night(&mut self, night: i64) {
+    fn advance_to_night(&mut self, night: Day) {
         let Some(current) = self.night else {
             self.night = Some(night);
             return;
@@ -587,7 +587,7 @@ impl Replayer {
                 }
                 keep
             });
-            next += 1;
+            next = next + 1;
         }
         self.open = open;
         self.night = Some(self.night.map_or(night, |n| n.max(night)));
@@ -598,7 +598,7 @@ impl Replayer {
         &mut self,
         run: SpanRun<'_>,
         alerted: &mut AlertedLevels,
-        night: i64,
+        night: Day,
     ) -> [Option<Found>; 2] {
         let SpanRun { task, start, end, siblings, recent } = run;
         let policy = self.config.policy;
@@ -657,7 +657,7 @@ impl Replayer {
         found
     }
 
-    fn limits(&mut self, task: u32, night: i64) -> Option<NightLimits> {
+    fn limits(&mut self, task: u32, night: Day) -> Option<NightLimits> {
         let policy = self.config.policy;
         let detection = self.config.detection;
         let per_run = self.per_run;

@@ -4,7 +4,7 @@ use crate::detect::levels::Level;
 use crate::detect::short::ShortFinish;
 use crate::limits::baseline::Baseline;
 use crate::model::{RunId, TaskType};
-use crate::time::{EpochMs, MS_PER_DAY};
+use crate::time::{Day, EpochMs, MS_PER_DAY};
 
 /// An alert the checker would have published, with what explains it.
 #[derive(Debug, Clone, PartialEq)]
@@ -88,7 +88,7 @@ pub struct ReplayOutcome {
 /// One task type's baseline at one night, as the replay computed it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NightRecord {
-    pub night: i64,
+    pub night: Day,
     pub task_type: TaskType,
     pub baseline: Option<Baseline>,
 }

@@ -2,7 +2,7 @@
 //! the night's prepared window (the checker's computation, [`crate::limits::recent::PerRunLimits`]).
 
 use super::{NightLimits, Replayer};
-use crate::time::EpochMs;
+use crate::time::{Day, EpochMs};
 
 impl Replayer {
     /// With recent runs: the durations of the latest [`RecentRuns::count`] succeeded runs of
@@ -38,7 +38,7 @@ impl Replayer {
     pub(super) fn with_recent_runs(
         &mut self,
         task: u32,
-        night: i64,
+        night: Day,
         limits: &NightLimits,
         recent: &[u64],
     ) -> Option<NightLimits> {

@@ -4,7 +4,7 @@
 use super::Replayer;
 use crate::detect::short::ShortFinish;
 use crate::model::RunId;
-use crate::time::EpochMs;
+use crate::time::{Day, EpochMs};
 
 /// A succeeded run to judge against the night its end falls in.
 #[derive(Debug, Clone, Copy)]
@@ -14,7 +14,7 @@ pub(super) struct ShortCandidate {
     pub(super) start: EpochMs,
     pub(super) end: EpochMs,
     /// The night whose baseline is in force when the run ends.
-    pub(super) night: i64,
+    pub(super) night: Day,
 }
 
 /// A succeeded run waiting for that night to be final.
