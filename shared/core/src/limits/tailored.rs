@@ -262,6 +262,8 @@ pub struct PreparedWindow {
     kinks: Vec<(f64, usize)>,
     /// The sweep's state at the mean.
     at_mean: Sweep,
+    /// How many of `ramps` are the healthy runs' (first, in ascending duration).
+    healthy: usize,
     longest: f64,
     mean_ms: f64,
     price: f64,
@@ -290,7 +292,30 @@ impl PreparedWindow {
             place(ramp, i, mean_ms, &mut at_mean, &mut kinks);
         }
         kinks.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
-        Some(Self { ramps, kinks, at_mean, longest, mean_ms, price, interval_ms, spread })
+        let healthy = weighted.len();
+        Some(Self { ramps, kinks, at_mean, healthy, longest, mean_ms, price, interval_ms, spread })
+    }
+
+    /// A duration no limit of this window lies at or below when it weighs `window_weight` (of 1)
+    /// together with any extra runs: [`Self::limit_with`] is never below the mean, and below the
+    /// slowest durations that a share 1 / (price × `window_weight`) of the window's runs are fully
+    /// seen past, the healthy runs paged cost at least as much as every slowdown could catch (1),
+    /// so the objective is at most 0 there and no such limit is chosen. A run that cannot outlive
+    /// it needs no own limit computed.
+    pub fn floor_with_extra(&self, window_weight: f64) -> f64 {
+        if !(self.price > 0.0 && window_weight > 0.0) {
+            return self.mean_ms;
+        }
+        // A margin far above the rounding of the sweep's sums.
+        let needed = (1.0 + 1e-6) / (self.price * window_weight);
+        let mut seen_share = 0.0;
+        for ramp in self.ramps[..self.healthy].iter().rev() {
+            seen_share += -ramp.weight / self.price;
+            if seen_share >= needed {
+                return ramp.low.max(self.mean_ms);
+            }
+        }
+        self.mean_ms
     }
 
     /// The tailored limit of the window alone.
@@ -569,5 +594,33 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn no_own_limit_lies_below_the_floor_of_its_window() {
+        let mut next = draws(41);
+        let mut above_the_mean = 0;
+        for case in 0..600 {
+            let window: Vec<(f64, f64)> = (0..1 + next(40))
+                .map(|_| ((30 + next(7_200)) as f64 * 1_000.0, (1 + next(6)) as f64))
+                .collect();
+            let recent_weight = [0.1, 0.3, 0.6][next(3) as usize];
+            let count = 1 + next(3);
+            let extra: Vec<(f64, f64)> = (0..count)
+                .map(|_| ((30 + next(20_000)) as f64 * 1_000.0, recent_weight / count as f64))
+                .collect();
+            let total: f64 = window.iter().map(|&(_, c)| c).sum();
+            let mean = window.iter().map(|&(v, c)| v * c).sum::<f64>() / total;
+            let price = [0.5, 2.0, 6.0, 20.0][next(4) as usize];
+            let prepared =
+                PreparedWindow::new(window.iter().copied(), mean, price, INTERVAL, SPREAD).unwrap();
+            let floor = prepared.floor_with_extra(1.0 - recent_weight);
+            let limit = prepared.limit_with(1.0 - recent_weight, &extra).unwrap();
+            assert!(limit >= floor, "case {case}: limit {limit} below the floor {floor}");
+            if floor > mean {
+                above_the_mean += 1;
+            }
+        }
+        assert!(above_the_mean > 100, "the floor rose above the mean in only {above_the_mean} cases");
     }
 }

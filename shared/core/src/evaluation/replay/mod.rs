@@ -187,6 +187,8 @@ struct TaskState {
     recent: BTreeMap<(EpochMs, u64), u32>,
     /// With recent runs: the night whose window is kept, prepared for each run's own limit.
     night_window: Option<(Day, PreparedWindow)>,
+    /// With recent runs: no run's own limit of the kept night lies at or below this (ms).
+    own_floor_ms: f64,
     /// With recent runs: the last own limits computed, by night and recent runs, memoised: the
     /// runs of a type that start between two of its finishes share their recent runs.
     own_cached: Option<(Day, Box<[u64]>, NightLimits)>,
@@ -516,6 +518,7 @@ impl Replayer {
             runs: 0,
             recent: BTreeMap::new(),
             night_window: None,
+            own_floor_ms: 0.0,
             own_cached: None,
         });
         Ok(index)
@@ -612,6 +615,9 @@ impl Replayer {
             return found;
         };
         let mut own_limit = false;
+        if !recent.is_empty() && self.cannot_outlive_own_limit(task, night, (span_end - start) as f64) {
+            return found;
+        }
         if !recent.is_empty()
             && let Some(own) = self.with_recent_runs(task, night, &limits, recent)
         {
@@ -675,6 +681,9 @@ impl Replayer {
                     (Some(_), None) => {
                         let tailored = policy.tailored_baseline_from(&stats, computed_at);
                         let (baseline, prepared) = tailored.unzip();
+                        if let (Some(per_run), Some(prepared)) = (per_run, &prepared) {
+                            state.own_floor_ms = prepared.floor_with_extra(1.0 - per_run.recent.weight);
+                        }
                         state.night_window = prepared.map(|prepared| (night, prepared));
                         baseline
                     }

@@ -32,6 +32,15 @@ impl Replayer {
         durations.into_boxed_slice()
     }
 
+    /// Whether a run running at most `longest_elapsed_ms` within `night`'s span stays within any
+    /// own limit of that night ([`crate::limits::tailored::PreparedWindow::floor_with_extra`]):
+    /// then its own limit need not be computed, as no check of the span can alert.
+    pub(super) fn cannot_outlive_own_limit(&self, task: u32, night: Day, longest_elapsed_ms: f64) -> bool {
+        let state = &self.tasks[task as usize];
+        matches!(&state.night_window, Some((window_night, _)) if *window_night == night)
+            && longest_elapsed_ms <= state.own_floor_ms
+    }
+
     /// The limits of a run with its own recent runs: the tailored limit of the night's window
     /// (its share 1 − weight) and the recent runs (weight between them), as the checker does.
     /// `None` when the night has no prepared window (the run keeps its type's limits).
