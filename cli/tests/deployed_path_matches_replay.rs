@@ -214,7 +214,7 @@ fn finished(config: &ReplayConfig, run: &Run) -> TaskEvent {
 
 /// What the deployed path published and stored, in the replay's terms.
 fn told(notifier: &MemoryNotifier, nights: &StoredNights) -> Said {
-    let mut said = Said { baselines: BTreeMap::new(), ..Said::default() };
+    let mut said = Said::default();
     for (night, stored) in nights {
         for (task, baseline) in stored {
             said.baselines.insert((*night, task.clone()), Some(*baseline));

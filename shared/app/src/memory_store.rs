@@ -201,14 +201,7 @@ impl RunningRuns for MemoryStore {
                 recent_ms: Vec::new(),
             };
             for level in Level::ALL {
-                match self.claim_state(&key.0, &key.1, level) {
-                    DeliveryState::Unclaimed => {}
-                    DeliveryState::Delivered => run.alerted.insert(level),
-                    DeliveryState::Pending(lease) => {
-                        run.alerted.insert(level);
-                        run.undelivered.push((level, lease));
-                    }
-                }
+                run.note_claim(level, self.claim_state(&key.0, &key.1, level));
             }
             listing.items.push(run);
         }

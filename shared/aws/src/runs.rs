@@ -8,7 +8,6 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, TransactWriteItem, Up
 use overrun_core::detect::check::RunningRun;
 use overrun_core::detect::levels::AlertedLevels;
 use overrun_core::limits::nightly::FinishedRun;
-use overrun_core::notify::delivery::DeliveryState;
 use overrun_core::notify::message::Resolution;
 use overrun_core::ports::{
     FinishConflict, FinishedRuns, Listing, PendingResolution, Recorded, RunFinished, RunRecorder, RunStarted,
@@ -263,27 +262,19 @@ pub fn day_meta_key(day: Day) -> Item {
 
 fn parse_running(item: &Item) -> Result<RunningRun, StoreError> {
     let reader = ItemReader::new(item, &[r::TASK_TYPE, r::RUN_ID]);
-    let mut alerted = AlertedLevels::default();
-    let mut undelivered = Vec::new();
-    for level in Level::ALL {
-        match claim_state(item, alert_attribute(level))? {
-            DeliveryState::Unclaimed => {}
-            DeliveryState::Delivered => alerted.insert(level),
-            DeliveryState::Pending(lease) => {
-                alerted.insert(level);
-                undelivered.push((level, lease));
-            }
-        }
-    }
-    Ok(RunningRun {
+    let mut run = RunningRun {
         task_type: TaskType::new(reader.string(r::TASK_TYPE)?).map_err(|e| reader.invalid(e))?,
         run_id: RunId::new(reader.string(r::RUN_ID)?).map_err(|e| reader.invalid(e))?,
         start: reader.number(r::START_MS)?,
-        alerted,
-        undelivered,
+        alerted: AlertedLevels::default(),
+        undelivered: Vec::new(),
         cohort: None,
         recent_ms: Vec::new(),
-    })
+    };
+    for level in Level::ALL {
+        run.note_claim(level, claim_state(item, alert_attribute(level))?);
+    }
+    Ok(run)
 }
 
 /// (task type, run id) of a run item.

@@ -11,7 +11,7 @@ use crate::limits::baseline::Baseline;
 use crate::limits::recent::PerRunLimits;
 use crate::limits::tailored::PreparedWindow;
 use crate::model::{CohortId, RunId, TaskType};
-use crate::notify::delivery::Lease;
+use crate::notify::delivery::{DeliveryState, Lease};
 use crate::stats::histogram::DurationHistogram;
 use crate::time::{EpochMs, TickInterval};
 
@@ -29,6 +29,21 @@ pub struct RunningRun {
     /// With recent runs: the durations of the latest succeeded runs of its type that had ended
     /// when it started, newest first (empty: none, or recent runs are off).
     pub recent_ms: Vec<u64>,
+}
+
+impl RunningRun {
+    /// Notes where its `level` alert's claim stands: a delivered or claimed alert is not raised
+    /// again, and a claimed one not yet delivered is owed a resend once its lease runs out.
+    pub fn note_claim(&mut self, level: Level, state: DeliveryState) {
+        match state {
+            DeliveryState::Unclaimed => {}
+            DeliveryState::Delivered => self.alerted.insert(level),
+            DeliveryState::Pending(lease) => {
+                self.alerted.insert(level);
+                self.undelivered.push((level, lease));
+            }
+        }
+    }
 }
 
 /// What the stats store holds for one task type.

@@ -133,6 +133,12 @@ impl PerRunLimits {
         }
     }
 
+    /// A duration no run's own limit from `prepared` lies at or below, whatever its recent runs
+    /// ([`PreparedWindow::floor_with_extra`] at the window's weight in [`Self::baseline_with`]).
+    pub fn own_limit_floor(&self, prepared: &PreparedWindow) -> f64 {
+        prepared.floor_with_extra(1.0 - self.recent.weight)
+    }
+
     /// [`Self::prepare`] and [`Self::baseline_with`] in one, for a single run.
     pub fn baseline_of_run(
         &self,

@@ -281,7 +281,11 @@ impl PreparedWindow {
         interval_ms: f64,
         spread: f64,
     ) -> Option<Self> {
-        let weighted: Vec<(f64, f64)> = weighted.into_iter().filter(|&(_, weight)| weight > 0.0).collect();
+        let mut weighted: Vec<(f64, f64)> =
+            weighted.into_iter().filter(|&(_, weight)| weight > 0.0).collect();
+        // Ascending, so the healthy ramps are too ([`Self::floor_with_extra`] walks them from the
+        // top). Histograms come sorted already: the stable sort keeps them as they are.
+        weighted.sort_by(|a, b| a.0.total_cmp(&b.0));
         let total: f64 = weighted.iter().map(|&(_, weight)| weight).sum();
         let longest = weighted.iter().map(|&(value, _)| value).reduce(f64::max)?;
         let mut ramps = Vec::with_capacity(weighted.len() * (1 + SLOWDOWNS.len()));
@@ -487,6 +491,12 @@ mod tests {
         move |below| random.below(below)
     }
 
+    /// The window of durations and counts, prepared.
+    fn prepared_counts(window: &[(f64, u64)], mean: f64, price: f64) -> PreparedWindow {
+        let weighted = window.iter().map(|&(value, count)| (value, count as f64));
+        PreparedWindow::new(weighted, mean, price, INTERVAL, SPREAD).unwrap()
+    }
+
     /// The window's mean, and its durations weighing `window_weight` in all together with `extra`.
     fn weighed_together(
         window: &[(f64, u64)],
@@ -518,16 +528,7 @@ mod tests {
             let (mean, weighted) = weighed_together(&window, window_weight, &extra);
             let direct =
                 tailored_limit_weighted(weighted.iter().copied(), mean, price, INTERVAL, SPREAD).unwrap();
-            let prepared = PreparedWindow::new(
-                window.iter().map(|&(v, c)| (v, c as f64)),
-                mean,
-                price,
-                INTERVAL,
-                SPREAD,
-            )
-            .unwrap()
-            .limit_with(window_weight, &extra)
-            .unwrap();
+            let prepared = prepared_counts(&window, mean, price).limit_with(window_weight, &extra).unwrap();
             let (at_direct, at_prepared) = (
                 weighted_objective(&weighted, price, direct),
                 weighted_objective(&weighted, price, prepared),
@@ -574,16 +575,7 @@ mod tests {
                 .filter(|&l| l >= mean && l < backstop(longest, mean, INTERVAL))
                 .map(|l| weighted_objective(&weighted, price, l))
                 .fold(0.0, f64::max);
-            let prepared = PreparedWindow::new(
-                window.iter().map(|&(v, c)| (v, c as f64)),
-                mean,
-                price,
-                INTERVAL,
-                SPREAD,
-            )
-            .unwrap()
-            .limit_with(window_weight, &extra)
-            .unwrap();
+            let prepared = prepared_counts(&window, mean, price).limit_with(window_weight, &extra).unwrap();
             let direct =
                 tailored_limit_weighted(weighted.iter().copied(), mean, price, INTERVAL, SPREAD).unwrap();
             for limit in [prepared, direct] {

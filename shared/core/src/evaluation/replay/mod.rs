@@ -186,9 +186,7 @@ struct TaskState {
     /// recent for a later start, with how many share them.
     recent: BTreeMap<(EpochMs, u64), u32>,
     /// With recent runs: the night whose window is kept, prepared for each run's own limit.
-    night_window: Option<(Day, PreparedWindow)>,
-    /// With recent runs: no run's own limit of the kept night lies at or below this (ms).
-    own_floor_ms: f64,
+    night_window: Option<NightWindow>,
     /// With recent runs: the last own limits computed, by night and recent runs, memoised: the
     /// runs of a type that start between two of its finishes share their recent runs.
     own_cached: Option<(Day, Box<[u64]>, NightLimits)>,
@@ -208,6 +206,14 @@ struct OpenRun {
     recent: Box<[u64]>,
     /// The succeeded members of its cohort (empty without cohorts).
     siblings: Box<[Sibling]>,
+}
+
+/// With recent runs: one night's window of a task type, prepared for each run's own limit.
+struct NightWindow {
+    night: Day,
+    prepared: PreparedWindow,
+    /// No run's own limit of that night lies at or below this (ms).
+    own_floor_ms: f64,
 }
 
 /// A run as one night's span of checks sees it.
@@ -518,7 +524,6 @@ impl Replayer {
             runs: 0,
             recent: BTreeMap::new(),
             night_window: None,
-            own_floor_ms: 0.0,
             own_cached: None,
         });
         Ok(index)
@@ -678,13 +683,14 @@ impl Replayer {
                 let computed_at = policy.night_start(night);
                 let limits = match (per_run, state.fixed_limit_ms) {
                     // Each run's own limit starts from the window the type's limit came from.
-                    (Some(_), None) => {
+                    (Some(per_run), None) => {
                         let tailored = policy.tailored_baseline_from(&stats, computed_at);
                         let (baseline, prepared) = tailored.unzip();
-                        if let (Some(per_run), Some(prepared)) = (per_run, &prepared) {
-                            state.own_floor_ms = prepared.floor_with_extra(1.0 - per_run.recent.weight);
-                        }
-                        state.night_window = prepared.map(|prepared| (night, prepared));
+                        state.night_window = prepared.map(|prepared| NightWindow {
+                            night,
+                            own_floor_ms: per_run.own_limit_floor(&prepared),
+                            prepared,
+                        });
                         baseline
                     }
                     (_, fixed_limit_ms) => {

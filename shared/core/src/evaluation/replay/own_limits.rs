@@ -36,9 +36,8 @@ impl Replayer {
     /// own limit of that night ([`crate::limits::tailored::PreparedWindow::floor_with_extra`]):
     /// then its own limit need not be computed, as no check of the span can alert.
     pub(super) fn cannot_outlive_own_limit(&self, task: u32, night: Day, longest_elapsed_ms: f64) -> bool {
-        let state = &self.tasks[task as usize];
-        matches!(&state.night_window, Some((window_night, _)) if *window_night == night)
-            && longest_elapsed_ms <= state.own_floor_ms
+        let window = self.tasks[task as usize].night_window.as_ref();
+        window.is_some_and(|window| window.night == night && longest_elapsed_ms <= window.own_floor_ms)
     }
 
     /// The limits of a run with its own recent runs: the tailored limit of the night's window
@@ -53,10 +52,10 @@ impl Replayer {
     ) -> Option<NightLimits> {
         let detection = self.config.detection;
         let state = &mut self.tasks[task as usize];
-        let (Some(per_run), Some((window_night, prepared))) = (&self.per_run, &state.night_window) else {
+        let (Some(per_run), Some(window)) = (&self.per_run, &state.night_window) else {
             return None;
         };
-        if *window_night != night {
+        if window.night != night {
             return None;
         }
         if let Some((cached_night, cached_recent, own)) = &state.own_cached
@@ -65,7 +64,8 @@ impl Replayer {
         {
             return Some(*own);
         }
-        let own = NightLimits::new(per_run.baseline_with(&limits.baseline, prepared, recent), &detection);
+        let own =
+            NightLimits::new(per_run.baseline_with(&limits.baseline, &window.prepared, recent), &detection);
         state.own_cached = Some((night, recent.into(), own));
         Some(own)
     }
