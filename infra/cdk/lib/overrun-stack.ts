@@ -347,6 +347,10 @@ export class OverrunStack extends Stack {
           { source: [s.taskEventSource], 'detail-type': ['Task State Change'] },
           { source: ['aws.states'], 'detail-type': ['Step Functions Execution Status Change'] },
           { source: ['aws.batch'], 'detail-type': ['Batch Job State Change'] },
+          { source: ['aws.glue'], 'detail-type': ['Glue Job State Change', 'Glue Job Run Status'] },
+          { source: ['aws.ecs'], 'detail-type': ['ECS Task State Change'] },
+          { source: ['aws.codebuild'], 'detail-type': ['CodeBuild Build State Change'] },
+          { source: ['aws.sagemaker'], 'detail-type': ['SageMaker Training Job State Change'] },
         ],
       },
       targets: [

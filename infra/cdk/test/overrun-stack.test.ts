@@ -87,13 +87,17 @@ test('the nightly and 10-minute schedules trigger the baseline and checker funct
   });
 });
 
-test('task events from the custom source, Step Functions and Batch reach ingest', () => {
+test('task events from the custom source and the AWS job services reach ingest', () => {
   template.hasResourceProperties('AWS::Events::Rule', {
     EventPattern: {
       $or: [
         { source: ['overrun.tasks'], 'detail-type': ['Task State Change'] },
         { source: ['aws.states'], 'detail-type': ['Step Functions Execution Status Change'] },
         { source: ['aws.batch'], 'detail-type': ['Batch Job State Change'] },
+        { source: ['aws.glue'], 'detail-type': ['Glue Job State Change', 'Glue Job Run Status'] },
+        { source: ['aws.ecs'], 'detail-type': ['ECS Task State Change'] },
+        { source: ['aws.codebuild'], 'detail-type': ['CodeBuild Build State Change'] },
+        { source: ['aws.sagemaker'], 'detail-type': ['SageMaker Training Job State Change'] },
       ],
     },
   });
