@@ -3,6 +3,7 @@
 
 pub mod events;
 pub mod handler;
+pub mod webhooks;
 
 pub use events::{EventError, TimeWindow, parse, parse_live};
 pub use handler::{IngestError, handle, handle_and_notify};

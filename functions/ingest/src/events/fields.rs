@@ -86,6 +86,18 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// An identifier given as a string or a whole number (GitHub's ids are numbers).
+    pub(crate) fn id(&self, key: &str) -> Result<String, EventError> {
+        match self.get(key) {
+            Some(Value::Number(number)) if number.is_u64() => Ok(number.to_string()),
+            Some(Value::String(_)) | None => self.string(key).map(str::to_owned),
+            Some(other) => Err(error(
+                &self.name(key),
+                format!("must be an id (a string or a whole number), found {other}"),
+            )),
+        }
+    }
+
     /// A string that may be absent.
     pub(crate) fn optional_string(&self, key: &str) -> Result<Option<&'a str>, EventError> {
         match self.get(key) {
