@@ -2,7 +2,7 @@
 
 use overrun_app::ingest::{self, IngestOutcome, NoticeSettings, ShortNotice};
 use overrun_aws::Adapters;
-use overrun_core::ports::{Notifier, RunRecorder};
+use overrun_core::ports::{Notifier, RunRecorder, TaskEvent};
 use serde_json::Value;
 use thiserror::Error;
 
@@ -40,4 +40,15 @@ pub async fn handle_and_notify(
         settings,
     )
     .await?)
+}
+
+/// Records an event parsed elsewhere (the HTTPS endpoint's sources) exactly as an EventBridge
+/// one: its run, its cohort membership, and the day's too-short notice.
+pub fn record_and_notify<'a>(
+    event: TaskEvent,
+    adapters: &'a Adapters,
+    notifier: &'a impl Notifier,
+    settings: &'a NoticeSettings<'a>,
+) -> impl Future<Output = Result<(IngestOutcome, ShortNotice), ingest::IngestError>> + 'a {
+    ingest::record_and_notify(event, &adapters.runs, &adapters.stats, &adapters.outbox, notifier, settings)
 }

@@ -1,0 +1,141 @@
+//! One request: admitted (authenticated, parsed), its check-in's run found, recorded exactly as
+//! an EventBridge event would be, and answered with what happened.
+
+use overrun_app::checkin::newest_open_run;
+use overrun_app::ingest::{IngestError, IngestOutcome, NoticeSettings, ShortNotice};
+use overrun_aws::Adapters;
+use overrun_core::ports::{Notifier, TaskEvent};
+use overrun_ingest::TimeWindow;
+use overrun_ingest::webhooks::checkin::{CheckIn, Signal, derived_run_id};
+use serde_json::json;
+
+use crate::admit::{Admitted, admit};
+use crate::refusal::Refusal;
+use crate::request::{HttpRequest, HttpResponse};
+use crate::secrets::{CachedSecrets, SecretSource};
+
+/// What one request came to, for the response, the log and the metrics.
+#[derive(Debug)]
+pub enum Handled {
+    Recorded {
+        source: String,
+        outcome: IngestOutcome,
+        notice: ShortNotice,
+    },
+    /// Recorded, and its too-short notice claimed but not sent: the checker sends it once the
+    /// claim's lease runs out.
+    RecordedNoticePending {
+        source: String,
+    },
+    Nothing {
+        status: u16,
+        reason: String,
+    },
+    Refused(Refusal),
+}
+
+impl Handled {
+    pub fn response(&self) -> HttpResponse {
+        match self {
+            Handled::Recorded { outcome: IngestOutcome::Ignored(reason), .. } => {
+                HttpResponse::json(202, &json!({ "ignored": reason }))
+            }
+            Handled::Recorded { outcome, notice, .. } => {
+                let recorded = outcome.recorded();
+                if let Some(conflict) = recorded.and_then(|recorded| recorded.conflict) {
+                    return HttpResponse::json(
+                        409,
+                        &json!({ "error": format!(
+                            "this finish contradicts the run's first ({} at {} ms), which stands",
+                            conflict.kept_status, conflict.kept_end
+                        )}),
+                    );
+                }
+                let what = if matches!(outcome, IngestOutcome::Started(_)) { "start" } else { "finish" };
+                let mut body = json!({ "recorded": what });
+                if *notice == ShortNotice::Published {
+                    body["short_notice"] = json!("sent");
+                }
+                HttpResponse::json(200, &body)
+            }
+            Handled::RecordedNoticePending { .. } => {
+                HttpResponse::json(200, &json!({ "recorded": "finish", "short_notice": "pending" }))
+            }
+            Handled::Nothing { status, reason } => HttpResponse::json(*status, &json!({ "ok": reason })),
+            Handled::Refused(refusal) => {
+                HttpResponse::json(refusal.status, &json!({ "error": refusal.reason }))
+            }
+        }
+    }
+}
+
+/// What a request is recorded with.
+pub struct Deps<'a, S, N> {
+    pub adapters: &'a Adapters,
+    pub notifier: &'a N,
+    pub secrets: &'a CachedSecrets<S>,
+}
+
+pub async fn handle<S: SecretSource, N: Notifier>(
+    request: &HttpRequest,
+    deps: &Deps<'_, S, N>,
+    settings: &NoticeSettings<'_>,
+) -> Handled {
+    match admit_and_record(request, deps, settings).await {
+        Ok(handled) => handled,
+        Err(refusal) => Handled::Refused(refusal),
+    }
+}
+
+async fn admit_and_record<S: SecretSource, N: Notifier>(
+    request: &HttpRequest,
+    deps: &Deps<'_, S, N>,
+    settings: &NoticeSettings<'_>,
+) -> Result<Handled, Refusal> {
+    let secrets = deps.secrets.get(settings.now).await.map_err(|error| {
+        tracing::error!(%error, "the sources' secret cannot be read: every request is refused");
+        Refusal::unavailable("Overrun cannot read its sources' secret now; retry later")
+    })?;
+    let window = TimeWindow { now: settings.now, retention_ms: settings.retention_ms };
+    let (event, source) = match admit(request, &secrets, window)? {
+        Admitted::Nothing { status, reason } => return Ok(Handled::Nothing { status, reason }),
+        Admitted::Event { event, source } => (event, source),
+        Admitted::CheckIn { check_in, source } => {
+            (check_in_event(check_in, deps.adapters, settings.now).await?, source)
+        }
+    };
+    match overrun_ingest::record_and_notify(event, deps.adapters, deps.notifier, settings).await {
+        Ok((outcome, notice)) => Ok(Handled::Recorded { source, outcome, notice }),
+        // The run is recorded; the notice's claim makes the checker send it when its lease runs out.
+        Err(IngestError::Notify(error)) => {
+            tracing::warn!(%error, "the run is recorded; its too-short notice will be sent by the checker");
+            Ok(Handled::RecordedNoticePending { source })
+        }
+        Err(IngestError::Store(error)) => {
+            tracing::error!(%error, "recording failed");
+            Err(Refusal::unavailable("Overrun could not record this now; retry (a retry records it once)"))
+        }
+    }
+}
+
+/// The check-in's task event: its run named, derived (a start) or the task's newest open run
+/// (a finish).
+async fn check_in_event(check_in: CheckIn, adapters: &Adapters, now: i64) -> Result<TaskEvent, Refusal> {
+    if let Some(run_id) = check_in.run_id.clone() {
+        return Ok(check_in.event(run_id, now, None));
+    }
+    if check_in.signal == Signal::Start {
+        return Ok(check_in.event(derived_run_id(now), now, None));
+    }
+    let open = newest_open_run(&check_in.task_type, &adapters.runs).await.map_err(|error| {
+        tracing::error!(%error, "listing the open runs failed");
+        Refusal::unavailable("Overrun could not look up the task's open run now; retry")
+    })?;
+    let (run_id, start) = open.ok_or_else(|| {
+        Refusal::conflict(format!(
+            "no run of {:?} is open: ping /start first, or name the run with ?run_id=",
+            check_in.task_type.as_str()
+        ))
+    })?;
+    Ok(check_in.event(run_id, now, Some(start)))
+}
