@@ -125,3 +125,57 @@ async fn a_second_finish_that_contradicts_the_first_changes_nothing_and_is_repor
     let statuses = stack.adapters.stats.day_statuses(&[day]).await.unwrap();
     assert_eq!(statuses[0].finished, 1);
 }
+
+#[tokio::test]
+async fn glue_ecs_codebuild_and_sagemaker_events_are_recorded_as_complete_runs() {
+    let stack = Stack::new().await;
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../functions/ingest/fixtures/eventbridge");
+    for name in [
+        "glue-job-run-status-running",
+        "ecs-task-state-change-running",
+        "codebuild-build-state-change-in-progress",
+        "sagemaker-training-job-state-change-in-progress",
+    ] {
+        let event: Value =
+            serde_json::from_str(&std::fs::read_to_string(format!("{dir}/{name}.json")).unwrap()).unwrap();
+        assert!(
+            matches!(ingest(&event, &stack.adapters.runs).await.unwrap(), IngestOutcome::Started(_)),
+            "{name}"
+        );
+    }
+    assert_eq!(stack.adapters.runs.list_running().await.unwrap().items.len(), 4);
+    for name in [
+        "glue-job-state-change-succeeded",
+        "ecs-task-state-change-stopped",
+        "codebuild-build-state-change-succeeded",
+        "sagemaker-training-job-state-change-completed",
+    ] {
+        let event: Value =
+            serde_json::from_str(&std::fs::read_to_string(format!("{dir}/{name}.json")).unwrap()).unwrap();
+        let outcome = ingest(&event, &stack.adapters.runs).await.unwrap();
+        assert!(matches!(outcome, IngestOutcome::Finished(r) if r.counted), "{name}: {outcome:?}");
+    }
+    assert!(stack.adapters.runs.list_running().await.unwrap().items.is_empty());
+    // 2025-01-31: every run ended that day.
+    let day = stack.config.policy.bucket_of_end(1_738_331_999_000);
+    let mut listed: Vec<(String, u64)> = stack
+        .adapters
+        .runs
+        .finished_runs_of_day(day)
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|run| (run.task_type.as_str().to_owned(), run.duration_ms))
+        .collect();
+    listed.sort();
+    assert_eq!(
+        listed,
+        vec![
+            ("api-integration-tests".to_owned(), 1_201_000),
+            ("churn-model".to_owned(), 7_193_877),
+            ("invoice-export".to_owned(), 3_583_147),
+            ("nightly-orders-etl".to_owned(), 3_604_059),
+        ]
+    );
+}

@@ -7,6 +7,7 @@ mod cohorts;
 mod crash_windows;
 mod events;
 mod hostile_events;
+mod http_sources;
 mod nightly;
 mod races;
 mod recent_runs;

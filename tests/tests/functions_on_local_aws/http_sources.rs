@@ -1,0 +1,288 @@
+//! The HTTPS endpoint's handler with the real adapters and the sources' secret in Secrets
+//! Manager: OpenLineage, GitHub and check-in runs recorded, paged when overdue and resolved;
+//! bad signatures and bodies refused with nothing written; redeliveries recorded once.
+
+use hmac::{Hmac, Mac};
+use overrun_http_ingest::request::{HttpContext, RequestContext};
+use overrun_http_ingest::{CachedSecrets, Deps, HttpRequest, SecretsManagerSource, handle};
+use sha2::Sha256;
+
+use super::*;
+
+const WEBHOOK_SECRET: &str = "webhook-secret-0123456789abcdef";
+const AIRFLOW_TOKEN: &str = "airflow-token-0123456789abcdef";
+const CRON_TOKEN: &str = "cron-box-token-0123456789abcdef";
+
+/// The endpoint as deployed: its secret created in Secrets Manager and read through the SDK.
+struct Endpoint {
+    secrets: CachedSecrets<SecretsManagerSource>,
+}
+
+impl Endpoint {
+    async fn new(stack: &Stack) -> Self {
+        let secret = json!({"github": WEBHOOK_SECRET, "airflow-prod": AIRFLOW_TOKEN, "cron-box": CRON_TOKEN});
+        let name = overrun_integration_tests::unique("sources");
+        aws_sdk_secretsmanager::Client::new(&stack.sdk)
+            .create_secret()
+            .name(&name)
+            .secret_string(secret.to_string())
+            .send()
+            .await
+            .unwrap();
+        Self::reading(stack, &name)
+    }
+
+    fn reading(stack: &Stack, secret_name: &str) -> Self {
+        Self { secrets: CachedSecrets::new(SecretsManagerSource::new(&stack.sdk, secret_name)) }
+    }
+
+    /// Sends `request` at `now`: the status and the JSON body of the response.
+    async fn send(&self, stack: &Stack, request: &HttpRequest, now: i64) -> (u16, Value) {
+        let notifier = stack.notifier();
+        let deps = Deps { adapters: &stack.adapters, notifier: &notifier, secrets: &self.secrets };
+        let settings = NoticeSettings {
+            rule: stack.config.short,
+            claim: "request",
+            now,
+            policy: &stack.config.policy,
+            retention_ms: i64::from(stack.config.retention_days) * MS_PER_DAY,
+        };
+        let response = handle(request, &deps, &settings).await.response();
+        (response.status_code, serde_json::from_str(&response.body).unwrap())
+    }
+
+    async fn send_ok(&self, stack: &Stack, request: &HttpRequest, now: i64) -> Value {
+        let (status, body) = self.send(stack, request, now).await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+}
+
+fn post(path: &str, headers: &[(&str, &str)], body: String) -> HttpRequest {
+    let (path, query) = path.split_once('?').unwrap_or((path, ""));
+    HttpRequest {
+        raw_path: path.to_owned(),
+        raw_query_string: query.to_owned(),
+        headers: headers.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+        request_context: RequestContext { http: HttpContext { method: "POST".to_owned() } },
+        body: Some(body),
+        is_base64_encoded: false,
+    }
+}
+
+fn fixture(name: &str) -> Value {
+    let path = format!("{}/../functions/ingest/fixtures/{name}.json", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn rfc3339(ms: i64) -> String {
+    let at = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).unwrap();
+    at.format(&time::format_description::well_known::Rfc3339).unwrap()
+}
+
+fn sign(body: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(WEBHOOK_SECRET.as_bytes()).unwrap();
+    mac.update(body.as_bytes());
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// One step of a run as a source reports it.
+#[derive(Clone, Copy)]
+enum Step<'a> {
+    Start { run: &'a str, at: i64 },
+    Finish { run: &'a str, start: i64, at: i64 },
+}
+
+fn openlineage(step: Step<'_>) -> (HttpRequest, i64) {
+    let mut event = fixture("openlineage/airflow-start");
+    let (run, at, kind) = match step {
+        Step::Start { run, at } => (run, at, "START"),
+        Step::Finish { run, at, .. } => (run, at, "COMPLETE"),
+    };
+    event["eventType"] = kind.into();
+    event["eventTime"] = rfc3339(at).into();
+    event["run"]["runId"] = run.into();
+    let bearer = format!("Bearer {AIRFLOW_TOKEN}");
+    (post("/api/v1/lineage", &[("authorization", &bearer)], event.to_string()), at + S)
+}
+
+fn github(step: Step<'_>) -> (HttpRequest, i64) {
+    let (mut body, run, at) = match step {
+        Step::Start { run, at } => {
+            let mut body = fixture("github/workflow-job-in-progress");
+            body["workflow_job"]["started_at"] = rfc3339(at).into();
+            (body, run, at)
+        }
+        Step::Finish { run, start, at } => {
+            let mut body = fixture("github/workflow-job-completed");
+            body["workflow_job"]["started_at"] = rfc3339(start).into();
+            body["workflow_job"]["completed_at"] = rfc3339(at).into();
+            (body, run, at)
+        }
+    };
+    body["workflow_job"]["id"] = run.parse::<u64>().unwrap().into();
+    let body = body.to_string();
+    let signature = sign(&body);
+    let headers = [("x-github-event", "workflow_job"), ("x-hub-signature-256", signature.as_str())];
+    (post("/github", &headers, body), at + S)
+}
+
+/// Check-ins carry no run id here: the start's is derived, the finish closes the open run.
+fn check_in(step: Step<'_>) -> (HttpRequest, i64) {
+    let (signal, at) = match step {
+        Step::Start { at, .. } => ("start", at),
+        Step::Finish { at, .. } => ("success", at),
+    };
+    let bearer = format!("Bearer {CRON_TOKEN}");
+    (post(&format!("/ping/nightly%20backup/{signal}"), &[("authorization", &bearer)], String::new()), at)
+}
+
+/// Ten days of runs through the source, a nightly roll-up, then a run two hours long: paged at
+/// noon, resolved when it finishes.
+async fn a_source_run_is_paged_when_overdue_and_resolved(
+    source: fn(Step<'_>) -> (HttpRequest, i64),
+    task_type: &str,
+) {
+    let stack = Stack::new().await;
+    let endpoint = Endpoint::new(&stack).await;
+    for (day, duration) in (1..=10).zip(etl_history_durations()) {
+        let start = NIGHT - day * MS_PER_DAY + 2 * MS_PER_HOUR;
+        let run = format!("{}", 1000 + day);
+        let (request, now) = source(Step::Start { run: &run, at: start });
+        endpoint.send_ok(&stack, &request, now).await;
+        let (request, now) = source(Step::Finish { run: &run, start, at: start + duration as i64 });
+        assert_eq!(endpoint.send_ok(&stack, &request, now).await["recorded"], "finish");
+    }
+    let report = nightly(&stack, NIGHT + MS_PER_HOUR).await;
+    assert_eq!(report.baselines_written, 1, "{report:?}");
+
+    let slow_start = NOON - 2 * MS_PER_HOUR;
+    let (request, now) = source(Step::Start { run: "2000", at: slow_start });
+    assert_eq!(endpoint.send_ok(&stack, &request, now).await["recorded"], "start");
+    let report = check(&stack, NOON, "tick-1").await;
+    assert_eq!(report.alerts_published, 2, "{report:?}");
+    let received = stack.received().await;
+    assert!(
+        received.iter().all(|m| m["MessageAttributes"]["task_type"]["Value"] == task_type),
+        "{received:?}"
+    );
+
+    let (request, now) = source(Step::Finish { run: "2000", start: slow_start, at: NOON + 300 * S });
+    endpoint.send_ok(&stack, &request, now).await;
+    let report = check(&stack, NOON + 600 * S, "tick-2").await;
+    assert_eq!(report.resolved_published, 1, "{report:?}");
+    let received = stack.received().await;
+    assert_eq!(received[0]["MessageAttributes"]["kind"]["Value"], "resolved");
+}
+
+#[tokio::test]
+async fn an_openlineage_run_is_recorded_paged_when_overdue_and_resolved() {
+    a_source_run_is_paged_when_overdue_and_resolved(openlineage, "prod-airflow/orders_daily.load_orders")
+        .await;
+}
+
+#[tokio::test]
+async fn a_github_workflow_job_is_recorded_paged_when_overdue_and_resolved() {
+    a_source_run_is_paged_when_overdue_and_resolved(github, "example-org/api/CI/integration-tests").await;
+}
+
+#[tokio::test]
+async fn a_check_in_run_is_recorded_paged_when_overdue_and_resolved() {
+    a_source_run_is_paged_when_overdue_and_resolved(check_in, "nightly backup").await;
+}
+
+#[tokio::test]
+async fn bad_signatures_tokens_and_bodies_are_refused_with_a_reason_and_write_nothing() {
+    let stack = Stack::new().await;
+    let endpoint = Endpoint::new(&stack).await;
+    let (signed, now) = github(Step::Start { run: "7", at: NOON });
+    let mut tampered = signed.clone();
+    tampered.body = tampered.body.map(|body| body.replace("integration-tests", "deploy"));
+    let mut unsigned = signed.clone();
+    unsigned.headers.remove("x-hub-signature-256");
+    let (lineage, _) = openlineage(Step::Start { run: "r", at: NOON });
+    let mut wrong_token = lineage.clone();
+    wrong_token.headers.insert("authorization".into(), format!("Bearer {CRON_TOKEN}x"));
+    let mut not_json = lineage.clone();
+    not_json.body = Some("{\"eventType\": ".into());
+    let mut no_run = lineage.clone();
+    no_run.body = Some(
+        json!({"eventType": "START", "eventTime": rfc3339(NOON), "job": {"namespace": "n", "name": "j"}})
+            .to_string(),
+    );
+    let mut too_big = lineage.clone();
+    too_big.body = Some(" ".repeat(overrun_http_ingest::request::MAX_BODY_BYTES + 1));
+    let bearer = format!("Bearer {CRON_TOKEN}");
+    let bad_signal = post("/ping/backup/finished", &[("authorization", &bearer)], String::new());
+    let cases = [
+        (tampered, 401, "does not match"),
+        (unsigned, 401, "X-Hub-Signature-256 is missing"),
+        (wrong_token, 401, "not one of the sources' tokens"),
+        (not_json, 400, "body: not JSON"),
+        (no_run, 400, "run: is missing"),
+        (too_big, 413, "the limit is"),
+        (bad_signal, 400, "\"finished\" is not one of start, success, fail"),
+    ];
+    for (request, status, reason) in cases {
+        let (got, body) = endpoint.send(&stack, &request, now).await;
+        assert_eq!(got, status, "{body}");
+        assert!(body["error"].as_str().unwrap().contains(reason), "{body} / {reason}");
+    }
+    assert!(stack.scan(&stack.config.runs_table).await.is_empty(), "nothing written");
+}
+
+#[tokio::test]
+async fn a_redelivered_webhook_and_a_retried_check_in_record_the_run_once() {
+    let stack = Stack::new().await;
+    let endpoint = Endpoint::new(&stack).await;
+    let start = NIGHT - 5 * MS_PER_HOUR;
+    let (started, now) = github(Step::Start { run: "42", at: start });
+    let (finished, later) = github(Step::Finish { run: "42", start, at: start + 900 * S });
+    for _ in 0..2 {
+        endpoint.send_ok(&stack, &started, now).await;
+        endpoint.send_ok(&stack, &finished, later).await;
+    }
+    let retried_start = post(
+        "/ping/backup/start?run_id=b-1",
+        &[("authorization", &format!("Bearer {CRON_TOKEN}"))],
+        String::new(),
+    );
+    endpoint.send_ok(&stack, &retried_start, start).await;
+    endpoint.send_ok(&stack, &retried_start, start + 5 * S).await;
+    assert_eq!(stack.scan(&stack.config.runs_table).await.len(), 2, "one item per run");
+    let day = stack.config.policy.bucket_of_end(start + 900 * S);
+    assert_eq!(stack.adapters.stats.day_statuses(&[day]).await.unwrap()[0].finished, 1, "counted once");
+    let running = stack.adapters.runs.list_running().await.unwrap().items;
+    assert_eq!((running.len(), running[0].start), (1, start), "the first start stands");
+}
+
+#[tokio::test]
+async fn a_check_in_finish_with_no_open_run_is_refused_and_a_contradicting_finish_is_told() {
+    let stack = Stack::new().await;
+    let endpoint = Endpoint::new(&stack).await;
+    let bearer = format!("Bearer {CRON_TOKEN}");
+    let success = post("/ping/backup/success", &[("authorization", &bearer)], String::new());
+    let (status, body) = endpoint.send(&stack, &success, NOON).await;
+    assert_eq!(status, 409, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("ping /start first"), "{body}");
+    assert!(stack.scan(&stack.config.runs_table).await.is_empty());
+
+    let named = |signal: &str| {
+        post(&format!("/ping/backup/{signal}?run_id=b-2"), &[("authorization", &bearer)], String::new())
+    };
+    endpoint.send_ok(&stack, &named("start"), NOON - 600 * S).await;
+    endpoint.send_ok(&stack, &named("success"), NOON).await;
+    let (status, body) = endpoint.send(&stack, &named("fail"), NOON + 60 * S).await;
+    assert_eq!(status, 409, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("contradicts the run's first"), "{body}");
+}
+
+#[tokio::test]
+async fn without_its_sources_secret_the_endpoint_answers_503_and_writes_nothing() {
+    let stack = Stack::new().await;
+    let endpoint = Endpoint::reading(&stack, "no-such-secret");
+    let (request, now) = openlineage(Step::Start { run: "r", at: NOON });
+    let (status, body) = endpoint.send(&stack, &request, now).await;
+    assert_eq!(status, 503, "{body}");
+    assert!(stack.scan(&stack.config.runs_table).await.is_empty());
+}
