@@ -211,3 +211,128 @@ async fn events_in_baselines_overnight_and_an_alert_out_through_the_real_binarie
     let said = format!("{}{}", String::from_utf8_lossy(&bad.stdout), String::from_utf8_lossy(&bad.stderr));
     assert!(said.contains("detail.task_type: is missing"), "{said}");
 }
+
+/// `curl` to the emulator's function URL of `http-ingest`: the status and the JSON body.
+fn curl(port: u16, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, Value) {
+    let url = format!("http://127.0.0.1:{port}/lambda-url/http-ingest{path}");
+    let mut command = Command::new("curl");
+    command.args(["-sS", "-X", "POST", "-o", "-", "-w", "\n%{http_code}", "--data-binary", "@-", &url]);
+    for (name, value) in headers {
+        command.arg("-H").arg(format!("{name}: {value}"));
+    }
+    let mut child = command.stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().expect("curl is installed");
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), body.as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    let (body, status) = text.trim_end().rsplit_once('\n').unwrap_or(("", text.trim()));
+    (status.parse().unwrap_or(0), serde_json::from_str(body).unwrap_or(Value::String(body.to_owned())))
+}
+
+fn rfc3339(ms: i64) -> String {
+    let at = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).unwrap();
+    at.format(&time::format_description::well_known::Rfc3339).unwrap()
+}
+
+/// A `workflow_job` delivery, signed with `secret`.
+fn workflow_job(secret: &str, job_id: u64, started: i64, completed: Option<i64>) -> (String, String) {
+    let fixture = if completed.is_some() { "workflow-job-completed" } else { "workflow-job-in-progress" };
+    let path = workspace().join(format!("functions/ingest/fixtures/github/{fixture}.json"));
+    let mut body: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    body["workflow_job"]["id"] = job_id.into();
+    body["workflow_job"]["started_at"] = rfc3339(started).into();
+    if let Some(completed) = completed {
+        body["workflow_job"]["completed_at"] = rfc3339(completed).into();
+    }
+    let body = body.to_string();
+    let mut mac = <hmac::Hmac<sha2::Sha256> as hmac::Mac>::new_from_slice(secret.as_bytes()).unwrap();
+    hmac::Mac::update(&mut mac, body.as_bytes());
+    let signature = format!("sha256={}", hex::encode(hmac::Mac::finalize(mac).into_bytes()));
+    (body, signature)
+}
+
+#[tokio::test]
+async fn webhooks_and_check_ins_through_the_function_url_are_recorded_paged_and_resolved() {
+    let stack = Stack::new().await;
+    let (webhook_secret, cron_token) = ("webhook-secret-0123456789abcdef", "cron-box-token-0123456789abcdef");
+    let secret_name = overrun_integration_tests::unique("sources");
+    aws_sdk_secretsmanager::Client::new(&stack.sdk)
+        .create_secret()
+        .name(&secret_name)
+        .secret_string(json!({"github": webhook_secret, "cron-box": cron_token}).to_string())
+        .send()
+        .await
+        .unwrap();
+    let env: Vec<(String, String)> = [
+        ("OVERRUN_RUNS_TABLE", stack.config.runs_table.as_str()),
+        ("OVERRUN_STATS_TABLE", stack.config.stats_table.as_str()),
+        ("OVERRUN_TOPIC_ARN", stack.topic_arn.as_str()),
+        ("OVERRUN_SOURCES_SECRET", secret_name.as_str()),
+        ("AWS_ENDPOINT_URL", endpoint().as_str()),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_REGION", "us-east-1"),
+        ("RUST_LOG", "info"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let emulator = Emulator::start(&env);
+    let port = emulator.port;
+
+    // Six days of eleven-minute CI jobs, delivered as GitHub delivers them.
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64;
+    let midnight = now - now.rem_euclid(MS_PER_DAY);
+    for day in 1..=6u64 {
+        let start = midnight - day as i64 * MS_PER_DAY + MS_PER_HOUR;
+        for completed in [None, Some(start + (650 + day as i64) * 1_000)] {
+            let (body, signature) = workflow_job(webhook_secret, 900 + day, start, completed);
+            let headers = [("X-GitHub-Event", "workflow_job"), ("X-Hub-Signature-256", signature.as_str())];
+            let (status, answer) = curl(port, "/github", &headers, &body);
+            assert_eq!(status, 200, "{answer}");
+        }
+    }
+    let nightly = emulator.invoke_ok("baseline", &scheduled_event());
+    assert_eq!(nightly["baselines_written"], 1, "{nightly}");
+
+    // A job running for two hours is paged; a tampered delivery is refused and writes nothing.
+    let stuck_start = now - 2 * MS_PER_HOUR;
+    let (body, signature) = workflow_job(webhook_secret, 999, stuck_start, None);
+    let tampered = body.replace("integration-tests", "deploy");
+    let headers = [("X-GitHub-Event", "workflow_job"), ("X-Hub-Signature-256", signature.as_str())];
+    let (status, answer) = curl(port, "/github", &headers, &tampered);
+    assert_eq!(status, 401, "{answer}");
+    let (status, answer) = curl(port, "/github", &headers, &body);
+    assert_eq!((status, answer["recorded"].as_str()), (200, Some("start")), "{answer}");
+    let checked = emulator.invoke_ok("checker", &scheduled_event());
+    assert_eq!(checked["alerts_published"], 2, "{checked}");
+    let received = stack.received().await;
+    assert!(received.iter().all(|e| message(e)["run_id"] == "999"), "{received:?}");
+    assert!(
+        received
+            .iter()
+            .all(|e| e["MessageAttributes"]["task_type"]["Value"] == "example-org/api/CI/integration-tests"),
+        "{received:?}"
+    );
+
+    // It finishes: resolved.
+    let (body, signature) = workflow_job(webhook_secret, 999, stuck_start, Some(now - 60_000));
+    let headers = [("X-GitHub-Event", "workflow_job"), ("X-Hub-Signature-256", signature.as_str())];
+    assert_eq!(curl(port, "/github", &headers, &body).0, 200);
+    let checked = emulator.invoke_ok("checker", &scheduled_event());
+    assert_eq!(checked["resolved_published"], 1, "{checked}");
+    assert_eq!(stack.received().await[0]["MessageAttributes"]["kind"]["Value"], "resolved");
+
+    // A cron job checks in with curl: start, then success closes the run it opened.
+    let bearer = format!("Bearer {cron_token}");
+    let (status, answer) = curl(port, "/ping/nightly-backup/start", &[("Authorization", &bearer)], "");
+    assert_eq!((status, answer["recorded"].as_str()), (200, Some("start")), "{answer}");
+    let (status, answer) = curl(port, "/ping/nightly-backup/success", &[("Authorization", &bearer)], "");
+    assert_eq!((status, answer["recorded"].as_str()), (200, Some("finish")), "{answer}");
+    let (status, answer) = curl(port, "/ping/nightly-backup/start", &[("Authorization", "Bearer wrong")], "");
+    assert_eq!(status, 401, "{answer}");
+    let runs = stack.scan(&stack.config.runs_table).await;
+    let backups: Vec<_> =
+        runs.iter().filter(|item| item["task_type"].as_s().is_ok_and(|t| t == "nightly-backup")).collect();
+    assert_eq!(backups.len(), 1, "one check-in run: {backups:?}");
+    assert_eq!(backups[0]["status"].as_s().unwrap(), "succeeded", "{backups:?}");
+}

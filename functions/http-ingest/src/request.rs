@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use base64::Engine;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::refusal::Refusal;
 
@@ -15,18 +15,25 @@ pub const MAX_BODY_BYTES: usize = 256 * 1024;
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HttpRequest {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub raw_path: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub raw_query_string: String,
     /// Header names are lower case (the function URL folds them).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub headers: HashMap<String, String>,
     pub request_context: RequestContext,
     #[serde(default)]
     pub body: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub is_base64_encoded: bool,
+}
+
+/// Emulators and proxies send `null` for an absent query string or header map.
+fn null_as_default<'de, D: Deserializer<'de>, T: Default + Deserialize<'de>>(
+    deserializer: D,
+) -> Result<T, D::Error> {
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -85,12 +92,14 @@ pub struct HttpResponse {
     pub status_code: u16,
     pub headers: HashMap<String, String>,
     pub body: String,
+    pub is_base64_encoded: bool,
+    pub cookies: Vec<String>,
 }
 
 impl HttpResponse {
     pub fn json(status_code: u16, body: &serde_json::Value) -> Self {
         let headers = HashMap::from([("content-type".to_owned(), "application/json".to_owned())]);
-        Self { status_code, headers, body: body.to_string() }
+        Self { status_code, headers, body: body.to_string(), is_base64_encoded: false, cookies: Vec::new() }
     }
 }
 
@@ -116,6 +125,15 @@ mod tests {
         );
         assert_eq!(request.header("x-github-event"), Some("ping"));
         assert_eq!(request.body_bytes().unwrap(), br#"{"zen": 1}"#);
+    }
+
+    #[test]
+    fn null_query_headers_and_body_read_as_empty() {
+        let event = serde_json::json!({"rawPath": "/health", "rawQueryString": null, "headers": null, "body": null,
+            "isBase64Encoded": null, "requestContext": {"http": {"method": "GET"}}});
+        let request: HttpRequest = serde_json::from_value(event).unwrap();
+        assert_eq!((request.raw_query_string.as_str(), request.headers.len()), ("", 0));
+        assert_eq!(request.body_bytes().unwrap(), b"");
     }
 
     #[test]

@@ -14,6 +14,7 @@ const number = (key: string): number | undefined => {
 
 const settings: Partial<OverrunSettings> = {
   taskEventSource: context('taskEventSource'),
+  httpsIngest: context('httpsIngest') === undefined ? undefined : String(context('httpsIngest')) !== 'false',
   nightlyHour: number('nightlyHour'),
   alertEmail: context('alertEmail'),
   alertPhoneNumber: context('alertPhoneNumber'),

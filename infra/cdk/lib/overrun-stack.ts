@@ -13,6 +13,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -20,6 +21,8 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 /** Every tuning knob of the functions, with the functions' own defaults. */
 export interface OverrunSettings {
   taskEventSource: string;
+  /** The HTTPS ingest endpoint (a function URL) for OpenLineage, GitHub webhooks and check-ins. */
+  httpsIngest: boolean;
   nightlyHour: number;
   alertEmail?: string;
   alertPhoneNumber?: string;
@@ -46,6 +49,7 @@ export interface OverrunSettings {
 
 export const DEFAULTS: OverrunSettings = {
   taskEventSource: 'overrun.tasks',
+  httpsIngest: true,
   nightlyHour: 0,
   method: 'tailored',
   checkIntervalMinutes: 10,
@@ -58,7 +62,7 @@ export const DEFAULTS: OverrunSettings = {
 };
 
 export interface OverrunStackProps extends StackProps {
-  /** Directory holding `ingest/bootstrap`, `baseline/bootstrap`, `checker/bootstrap`. */
+  /** Directory holding `ingest/bootstrap`, `http-ingest/bootstrap`, `baseline/bootstrap`, `checker/bootstrap`. */
   assetsDir: string;
   settings?: Partial<OverrunSettings>;
 }
@@ -184,10 +188,12 @@ export class OverrunStack extends Stack {
     };
 
     const makeFunction = (
-      name: 'ingest' | 'baseline' | 'checker',
+      name: 'ingest' | 'http-ingest' | 'baseline' | 'checker',
       description: string,
       statements: iam.PolicyStatement[],
-      options: { timeout: Duration; memorySize: number; retries: number; extraEnv?: Record<string, string> },
+      // Retries and the failure queue are for asynchronous invocations; a function URL's caller
+      // gets the answer (and retries) itself.
+      options: { timeout: Duration; memorySize: number; retries?: number; extraEnv?: Record<string, string> },
     ): lambda.Function => {
       const logGroup = new logs.LogGroup(this, `${name}Logs`, {
         retention: logs.RetentionDays.ONE_MONTH,
@@ -219,47 +225,52 @@ export class OverrunStack extends Stack {
         timeout: options.timeout,
         memorySize: options.memorySize,
         environment: { ...environment, ...options.extraEnv },
-        retryAttempts: options.retries,
-        onFailure: new destinations.SqsDestination(failed),
+        ...(options.retries !== undefined
+          ? { retryAttempts: options.retries, onFailure: new destinations.SqsDestination(failed) }
+          : {}),
       });
     };
 
+    // What recording a run takes, for both ingest functions.
+    const recordRuns = (): iam.PolicyStatement[] => [
+      new iam.PolicyStatement({
+        sid: 'RecordRuns',
+        actions: ['dynamodb:UpdateItem', 'dynamodb:GetItem'],
+        resources: [this.runsTable.tableArn],
+      }),
+      // Only the stats items ingest owns: day counts and too-short notices (DAY#…) and cohort
+      // members (COHORT#…); never limits or overrides (LIMITS).
+      new iam.PolicyStatement({
+        sid: 'CountDaysCohortsAndNotices',
+        actions: ['dynamodb:UpdateItem', 'dynamodb:GetItem'],
+        resources: [this.statsTable.tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['DAY#*', 'COHORT#*'] } },
+      }),
+      new iam.PolicyStatement({
+        sid: 'ReadLimitsForTooShortNotices',
+        actions: ['dynamodb:BatchGetItem'],
+        resources: [this.statsTable.tableArn],
+      }),
+      new iam.PolicyStatement({
+        sid: 'PublishTooShortNotices',
+        actions: ['sns:Publish'],
+        resources: [this.topic.topicArn],
+      }),
+      new iam.PolicyStatement({
+        sid: 'EncryptForTheTopic',
+        actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+        resources: [key.keyArn],
+      }),
+    ];
     const ingest = makeFunction(
       'ingest',
       'Records task start and finish events as runs.',
       [
-        new iam.PolicyStatement({
-          sid: 'RecordRuns',
-          actions: ['dynamodb:UpdateItem', 'dynamodb:GetItem'],
-          resources: [this.runsTable.tableArn],
-        }),
-        // Only the stats items ingest owns: day counts and too-short notices (DAY#…) and cohort
-        // members (COHORT#…); never limits or overrides (LIMITS).
-        new iam.PolicyStatement({
-          sid: 'CountDaysCohortsAndNotices',
-          actions: ['dynamodb:UpdateItem', 'dynamodb:GetItem'],
-          resources: [this.statsTable.tableArn],
-          conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['DAY#*', 'COHORT#*'] } },
-        }),
+        ...recordRuns(),
         new iam.PolicyStatement({
           sid: 'LookUpTheRecentRunsOfAStart',
           actions: ['dynamodb:Query'],
           resources: [`${this.runsTable.tableArn}/index/recent`],
-        }),
-        new iam.PolicyStatement({
-          sid: 'ReadLimitsForTooShortNotices',
-          actions: ['dynamodb:BatchGetItem'],
-          resources: [this.statsTable.tableArn],
-        }),
-        new iam.PolicyStatement({
-          sid: 'PublishTooShortNotices',
-          actions: ['sns:Publish'],
-          resources: [this.topic.topicArn],
-        }),
-        new iam.PolicyStatement({
-          sid: 'EncryptForTheTopic',
-          actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
-          resources: [key.keyArn],
         }),
       ],
       {
@@ -269,6 +280,47 @@ export class OverrunStack extends Stack {
         extraEnv: { OVERRUN_TOPIC_ARN: this.topic.topicArn },
       },
     );
+    if (s.httpsIngest) {
+      // One secret holds every source's credential: the key "github" the webhook secret, every
+      // other key a source's bearer token. Created with one generated token ("default").
+      const sources = new secretsmanager.Secret(this, 'SourcesSecret', {
+        description: 'Overrun HTTPS ingest: {"github": webhook secret, "<source>": bearer token, ...}',
+        generateSecretString: {
+          secretStringTemplate: '{}',
+          generateStringKey: 'default',
+          passwordLength: 40,
+          excludePunctuation: true,
+        },
+      });
+      const httpIngest = makeFunction(
+        'http-ingest',
+        'HTTPS ingest: OpenLineage run events, GitHub workflow_job webhooks and check-ins.',
+        [
+          ...recordRuns(),
+          new iam.PolicyStatement({
+            sid: 'ReadTheSourcesSecret',
+            actions: ['secretsmanager:GetSecretValue'],
+            resources: [sources.secretArn],
+          }),
+          // The recent runs of a start, and a check-in's open run.
+          new iam.PolicyStatement({
+            sid: 'LookUpRecentAndOpenRuns',
+            actions: ['dynamodb:Query'],
+            resources: [`${this.runsTable.tableArn}/index/recent`, `${this.runsTable.tableArn}/index/running`],
+          }),
+        ],
+        {
+          timeout: Duration.seconds(30),
+          memorySize: 128,
+          extraEnv: { OVERRUN_TOPIC_ARN: this.topic.topicArn, OVERRUN_SOURCES_SECRET: sources.secretArn },
+        },
+      );
+      // Anyone may reach the URL; the function admits only requests signed or carrying a
+      // source's token, and refuses the rest with 401 before anything is written.
+      const url = httpIngest.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE });
+      new CfnOutput(this, 'HttpsIngestUrl', { value: url.url });
+      new CfnOutput(this, 'SourcesSecretArn', { value: sources.secretArn });
+    }
     const baseline = makeFunction(
       'baseline',
       'Nightly roll-up of finished runs and baseline recomputation.',

@@ -11,7 +11,7 @@ import { OverrunStack, OverrunSettings } from '../lib/overrun-stack';
 /** Placeholder binaries: these tests check the template, not the code. */
 function fakeAssets(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'overrun-assets-'));
-  for (const name of ['ingest', 'baseline', 'checker']) {
+  for (const name of ['ingest', 'http-ingest', 'baseline', 'checker']) {
     fs.mkdirSync(path.join(dir, name));
     fs.writeFileSync(path.join(dir, name, 'bootstrap'), '#!/bin/sh\n');
   }
@@ -61,8 +61,8 @@ test('the alert topic is encrypted with a rotating KMS key', () => {
   template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
 });
 
-test('three arm64 provided.al2023 functions log JSON and get the configuration', () => {
-  template.resourceCountIs('AWS::Lambda::Function', 3);
+test('four arm64 provided.al2023 functions log JSON and get the configuration', () => {
+  template.resourceCountIs('AWS::Lambda::Function', 4);
   template.allResourcesProperties('AWS::Lambda::Function', {
     Runtime: 'provided.al2023',
     Architectures: ['arm64'],
@@ -288,4 +288,32 @@ test('the checker is retried twice after a failed tick and knows its schedule', 
     });
   }
   template.allResourcesProperties('AWS::Lambda::EventInvokeConfig', { MaximumRetryAttempts: 2 });
+});
+
+test('the HTTPS ingest endpoint is a public function URL whose role reads only the sources secret', () => {
+  template.hasResourceProperties('AWS::Lambda::Url', { AuthType: 'NONE' });
+  template.resourceCountIs('AWS::SecretsManager::Secret', 1);
+  template.hasResourceProperties('AWS::SecretsManager::Secret', {
+    GenerateSecretString: { SecretStringTemplate: '{}', GenerateStringKey: 'default', PasswordLength: 40 },
+  });
+  template.hasResourceProperties('AWS::Lambda::Function', {
+    Description: 'HTTPS ingest: OpenLineage run events, GitHub workflow_job webhooks and check-ins.',
+    Environment: { Variables: Match.objectLike({ OVERRUN_SOURCES_SECRET: Match.anyValue() }) },
+  });
+  const secretReaders = Object.values(template.findResources('AWS::IAM::Policy')).filter((policy) =>
+    JSON.stringify(policy.Properties.PolicyDocument).includes('secretsmanager:'),
+  );
+  assert.equal(secretReaders.length, 1, 'only the HTTPS ingest role touches the secret');
+  const statements = secretReaders[0].Properties.PolicyDocument.Statement;
+  const secret = statements.find((statement: { Sid: string }) => statement.Sid === 'ReadTheSourcesSecret');
+  assert.equal(secret.Action, 'secretsmanager:GetSecretValue');
+  assert.deepEqual(Object.keys(secret.Resource), ['Ref']);
+  template.hasOutput('HttpsIngestUrl', {});
+});
+
+test('httpsIngest: false leaves out the endpoint, its secret and its role', () => {
+  const without = synth({ httpsIngest: false });
+  without.resourceCountIs('AWS::Lambda::Function', 3);
+  without.resourceCountIs('AWS::Lambda::Url', 0);
+  without.resourceCountIs('AWS::SecretsManager::Secret', 0);
 });
