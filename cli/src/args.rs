@@ -86,6 +86,12 @@ pub(crate) enum Command {
     /// Why a run did or did not alert: the limits it is held to and their parts (window, recent
     /// runs, cohort stretch, override), each check's verdict, and the messages sent. Read-only.
     Explain(ExplainArgs),
+    /// Import a history from a source's own records, in the replay and backfill CSV format:
+    /// `overrun import github OWNER/REPO --since 30d | overrun backfill -`. Runs are named as the
+    /// HTTPS endpoint names them, so imported history and live events share task types. Runs
+    /// with no finish (still going, or the finish was lost) are left out; a summary goes to
+    /// standard error.
+    Import(ImportArgs),
     /// Finish a run whose finish event was lost (it shows in `overrun status` as stuck), exactly
     /// as ingest records a finish: counted for its day if it succeeded, "resolved" sent if it
     /// was alerted on.
@@ -490,4 +496,44 @@ pub(crate) struct GenerateArgs {
     /// Output file (gzip when it ends in .gz); `-` writes standard output.
     #[arg(short, long)]
     pub(crate) output: PathBuf,
+}
+
+#[derive(Args)]
+pub(crate) struct ImportArgs {
+    #[command(subcommand)]
+    pub(crate) source: ImportSource,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum ImportSource {
+    /// The jobs of a repository's workflow runs from GitHub Actions' REST API (every attempt),
+    /// task type OWNER/REPO/WORKFLOW/JOB. A token in GITHUB_TOKEN (or GH_TOKEN) raises the rate
+    /// limit from 60 to 5000 requests an hour and reaches private repositories; rate limits are
+    /// waited out (up to 15 minutes).
+    Github {
+        /// OWNER/REPO.
+        repo: String,
+        /// How far back: workflow runs created since then (a duration such as 30d or 12h).
+        #[arg(long, default_value = "30d", value_parser = humantime::parse_duration)]
+        since: std::time::Duration,
+        /// The API's base URL (GitHub Enterprise Server: https://HOST/api/v3).
+        #[arg(long, env = "GITHUB_API_URL", default_value = overrun_cli::commands::import::github::DEFAULT_API_URL)]
+        api_url: String,
+        /// Where to write the CSV (`-`: standard output).
+        #[arg(short, long, default_value = "-")]
+        output: PathBuf,
+        /// No progress bar, even on a terminal.
+        #[arg(long)]
+        no_progress: bool,
+    },
+    /// An OpenLineage JSON-lines export (one run event per line; plain or gzip; `-` reads
+    /// standard input), task type NAMESPACE/NAME. Bad lines are reported with their number and
+    /// skipped.
+    Openlineage {
+        /// The export.
+        file: PathBuf,
+        /// Where to write the CSV (`-`: standard output).
+        #[arg(short, long, default_value = "-")]
+        output: PathBuf,
+    },
 }

@@ -23,6 +23,9 @@ pub enum CliError {
     /// A run or task type the tables do not hold.
     #[error("{0}")]
     NotFound(String),
+    /// A remote API (GitHub's, for an import) refused or failed.
+    #[error("{0}")]
+    Remote(String),
 }
 
 impl CliError {
@@ -34,7 +37,7 @@ impl CliError {
             CliError::Input(_) | CliError::BadRow { .. } | CliError::InvalidOption(_) => 2,
             CliError::Aws(AwsFailure { kind: AwsFailureKind::Unreachable, .. }) => 3,
             CliError::Aws(AwsFailure { kind: AwsFailureKind::NotFound, .. }) | CliError::NotFound(_) => 4,
-            CliError::Output(_) | CliError::Aws(_) => 1,
+            CliError::Output(_) | CliError::Aws(_) | CliError::Remote(_) => 1,
         }
     }
 

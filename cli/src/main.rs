@@ -11,6 +11,7 @@ use overrun_cli::commands::aws::AwsArgs;
 use overrun_cli::commands::backfill::{self, BackfillRequest};
 use overrun_cli::commands::backtest;
 use overrun_cli::commands::generate::{self, GenerateRequest, SyntheticSpec};
+use overrun_cli::commands::import;
 use overrun_cli::commands::inspect::alerts::{self, AlertsRequest};
 use overrun_cli::commands::inspect::close::{self, CloseRequest};
 use overrun_cli::commands::inspect::explain::{self, ExplainRequest};
@@ -25,7 +26,7 @@ use overrun_cli::error::CliError;
 use overrun_cli::history::ReadOptions;
 use overrun_cli::input::Source;
 
-use args::{Cli, Command};
+use args::{Cli, Command, ImportSource};
 use requests::{backtest_request, plot_request, replay_request, report_request, tune_request};
 
 fn execute(command: Command) -> Result<(), CliError> {
@@ -111,6 +112,7 @@ fn execute(command: Command) -> Result<(), CliError> {
             backtest::run(&request, &mut out)?;
             io::Write::flush(&mut out).map_err(CliError::Output)
         }
+        Command::Import(args) => import_history(args.source),
         Command::Generate(args) => generate::run(&GenerateRequest {
             spec: SyntheticSpec {
                 runs: args.runs,
@@ -124,6 +126,51 @@ fn execute(command: Command) -> Result<(), CliError> {
             output: args.output,
         }),
     }
+}
+
+fn import_history(source: ImportSource) -> Result<(), CliError> {
+    let (output, summary) = match source {
+        ImportSource::Github { repo, since, api_url, output, no_progress } => {
+            let token = ["GITHUB_TOKEN", "GH_TOKEN"]
+                .iter()
+                .find_map(|name| std::env::var(name).ok().filter(|token| !token.trim().is_empty()));
+            let request = import::github::GitHubImport {
+                repo: repo.clone(),
+                since,
+                api_url,
+                token,
+                now: now(),
+                show_progress: !no_progress,
+                backoff: std::time::Duration::from_secs(1),
+            };
+            let mut out = output_writer(&output)?;
+            let (summary, fetched) = import::github::run(&request, &mut out, &mut io::stderr())?;
+            let detail = format!(
+                "from {} workflow runs of {repo} ({} API requests)",
+                fetched.workflow_runs, fetched.requests
+            );
+            (output, format!("{summary} {detail}"))
+        }
+        ImportSource::Openlineage { file, output } => {
+            let source = Source::from_arg(&file)?;
+            let mut out = output_writer(&output)?;
+            let summary = import::openlineage::run(&source, &mut out, &mut io::stderr())?;
+            (output, format!("{summary} from {}", source.name()))
+        }
+    };
+    let target =
+        if output.as_os_str() == "-" { String::new() } else { format!(" written to {}", output.display()) };
+    eprintln!("imported {summary}{target}");
+    Ok(())
+}
+
+/// Standard output for `-`, else the file (created or truncated).
+fn output_writer(path: &std::path::Path) -> Result<Box<dyn io::Write>, CliError> {
+    if path.as_os_str() == "-" {
+        return Ok(Box::new(io::BufWriter::new(io::stdout())));
+    }
+    let file = std::fs::File::create(path).map_err(CliError::Output)?;
+    Ok(Box::new(io::BufWriter::new(file)))
 }
 
 fn now() -> overrun_core::EpochMs {

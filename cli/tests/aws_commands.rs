@@ -225,3 +225,45 @@ async fn backfill_shifted_to_now_loads_an_old_history_and_since_keeps_only_its_l
         .stdout(contains("6 runs before --since left out"));
     assert_eq!(stack.scan(&stack.config.runs_table).await.len(), 4);
 }
+
+#[tokio::test]
+async fn an_openlineage_import_piped_into_backfill_loads_its_runs() {
+    let stack = Stack::new().await;
+    // Six days of Airflow task runs ending before today, as OpenLineage events, one per line.
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let midnight = now - now.rem_euclid(86_400);
+    let rfc3339 = |s: i64| {
+        time::OffsetDateTime::from_unix_timestamp(s)
+            .unwrap()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap()
+    };
+    let mut export = String::new();
+    for day in 1..=6 {
+        let start = midnight - day * 86_400 + 3_600;
+        for (kind, at) in [("START", start), ("COMPLETE", start + 600 + day)] {
+            let event = serde_json::json!({"eventType": kind, "eventTime": rfc3339(at),
+                "run": {"runId": format!("0192f3a4-0000-7d8e-9f01-00000000000{day}")},
+                "job": {"namespace": "prod-airflow", "name": "orders_daily.load_orders"},
+                "producer": "https://github.com/apache/airflow/tree/providers-openlineage/1.14.0",
+                "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"});
+            export += &format!("{event}\n");
+        }
+    }
+    let imported = Command::cargo_bin("overrun")
+        .unwrap()
+        .args(["import", "openlineage", "-"])
+        .write_stdin(export)
+        .output()
+        .unwrap();
+    assert!(imported.status.success(), "{}", String::from_utf8_lossy(&imported.stderr));
+    let mut backfill = overrun(&stack, &["backfill", "-"]);
+    backfill.write_stdin(imported.stdout);
+    backfill
+        .assert()
+        .success()
+        .stdout(contains("loaded 6 of 6 runs"))
+        .stdout(contains("baselines: 1 task types have one (1 written)"));
+    let baselines = stack.adapters.stats.stored_baselines().await.unwrap().items;
+    assert_eq!(baselines[0].0, TaskType::new("prod-airflow/orders_daily.load_orders").unwrap());
+}

@@ -3,6 +3,7 @@ pub mod aws;
 pub mod backfill;
 pub mod backtest;
 pub mod generate;
+pub mod import;
 pub mod inspect;
 pub mod override_task;
 pub mod plot;

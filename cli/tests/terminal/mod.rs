@@ -5,6 +5,7 @@ use std::path::Path;
 /// A history of `rows` succeeded runs, starting at epoch second `first_start`, gzip-compressed
 /// without compression (stored blocks), so that the file is as large as its text: the progress
 /// bar is drawn only for inputs of 4 MiB and more.
+#[allow(dead_code)] // not every test binary that draws on a terminal needs a large history
 pub fn stored_gzip_history(rows: u64, first_start: i64) -> Vec<u8> {
     use std::io::Write;
     let mut csv = String::from("task_type,run_id,start_epoch_s,end_epoch_s,status\n");
