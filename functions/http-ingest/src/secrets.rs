@@ -1,9 +1,9 @@
-//! Where the sources' secrets come from (Secrets Manager, behind a small port) and how long a
-//! read is trusted: re-read every few minutes so a rotated or revoked token takes effect without
+//! How long a read of the sources' secrets (from Secrets Manager, behind a small port) is trusted: re-read every few minutes so a rotated or revoked token takes effect without
 //! a deploy, and kept when a re-read fails so a Secrets Manager outage does not stop ingest.
 
 use std::sync::Arc;
 
+pub use overrun_aws::secrets::{SecretReadError, SecretSource, SecretsManagerSource};
 use overrun_core::EpochMs;
 use thiserror::Error;
 use tokio::sync::Mutex;
@@ -12,39 +12,10 @@ use crate::auth::{SecretsError, SourceSecrets};
 
 #[derive(Debug, Error)]
 pub enum SecretSourceError {
-    #[error("reading the sources' secret failed: {0}")]
-    Read(String),
-    #[error("the sources' secret has no string value")]
-    NotAString,
+    #[error(transparent)]
+    Read(#[from] SecretReadError),
     #[error(transparent)]
     Malformed(#[from] SecretsError),
-}
-
-/// The port: the secret's text.
-pub trait SecretSource {
-    fn read(&self) -> impl Future<Output = Result<String, SecretSourceError>> + Send;
-}
-
-/// The secret in AWS Secrets Manager (its ARN or name).
-#[derive(Debug, Clone)]
-pub struct SecretsManagerSource {
-    client: aws_sdk_secretsmanager::Client,
-    secret_id: String,
-}
-
-impl SecretsManagerSource {
-    pub fn new(sdk: &aws_config::SdkConfig, secret_id: impl Into<String>) -> Self {
-        Self { client: aws_sdk_secretsmanager::Client::new(sdk), secret_id: secret_id.into() }
-    }
-}
-
-impl SecretSource for SecretsManagerSource {
-    async fn read(&self) -> Result<String, SecretSourceError> {
-        let output = self.client.get_secret_value().secret_id(&self.secret_id).send().await.map_err(|e| {
-            SecretSourceError::Read(aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string())
-        })?;
-        output.secret_string.ok_or(SecretSourceError::NotAString)
-    }
 }
 
 /// How long a read of the secret is used before it is read again.
@@ -72,7 +43,7 @@ impl<S: SecretSource> CachedSecrets<S> {
         }
         let fresh = match self.source.read().await {
             Ok(text) => SourceSecrets::parse(&text).map_err(SecretSourceError::from),
-            Err(error) => Err(error),
+            Err(error) => Err(SecretSourceError::from(error)),
         };
         match (fresh, cached.as_ref()) {
             (Ok(secrets), _) => {
@@ -97,18 +68,18 @@ mod tests {
 
     /// Answers from a list, one read each, counting reads.
     struct Scripted {
-        answers: std::sync::Mutex<Vec<Result<String, SecretSourceError>>>,
+        answers: std::sync::Mutex<Vec<Result<String, SecretReadError>>>,
         reads: AtomicUsize,
     }
 
     impl SecretSource for Scripted {
-        async fn read(&self) -> Result<String, SecretSourceError> {
+        async fn read(&self) -> Result<String, SecretReadError> {
             self.reads.fetch_add(1, Ordering::SeqCst);
             self.answers.lock().unwrap().remove(0)
         }
     }
 
-    fn scripted(answers: Vec<Result<String, SecretSourceError>>) -> CachedSecrets<Scripted> {
+    fn scripted(answers: Vec<Result<String, SecretReadError>>) -> CachedSecrets<Scripted> {
         CachedSecrets::new(Scripted { answers: std::sync::Mutex::new(answers), reads: AtomicUsize::new(0) })
     }
 
@@ -118,7 +89,7 @@ mod tests {
     #[tokio::test]
     async fn secrets_are_reread_after_their_ttl_and_a_failed_reread_keeps_the_last_good_ones() {
         let cache =
-            scripted(vec![Ok(ONE.into()), Err(SecretSourceError::Read("down".into())), Ok(TWO.into())]);
+            scripted(vec![Ok(ONE.into()), Err(SecretReadError::Read("down".into())), Ok(TWO.into())]);
         let first = cache.get(0).await.unwrap();
         assert_eq!(first.source_of(Some("Bearer token-a-0123456789abcdef")), Ok("a"));
         cache.get(SECRETS_TTL_MS - 1).await.unwrap();

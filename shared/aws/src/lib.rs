@@ -1,4 +1,4 @@
-//! Overrun's AWS side: the DynamoDB and SNS adapters behind the core's ports, configuration from
+//! Overrun's AWS side: the DynamoDB, SNS and Secrets Manager adapters behind the ports, configuration from
 //! the environment, and metrics. SDK types stay in here.
 
 pub mod config;
@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod outbox;
 pub mod runs;
 pub mod schema;
+pub mod secrets;
 pub mod sdk;
 pub mod sns;
 pub mod stats;
