@@ -13,6 +13,7 @@ use overrun_aws::{Adapters, CallLimits, Config, SnsNotifier};
 use serde_json::Value;
 
 pub mod fault_proxy;
+pub mod recording_server;
 
 pub const ENDPOINT_VARIABLE: &str = "OVERRUN_TEST_ENDPOINT";
 

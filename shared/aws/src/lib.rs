@@ -11,8 +11,8 @@ pub mod metrics;
 pub mod outbox;
 pub mod runs;
 pub mod schema;
-pub mod secrets;
 pub mod sdk;
+pub mod secrets;
 pub mod sns;
 pub mod stats;
 

@@ -6,6 +6,7 @@ mod checker;
 mod cohorts;
 mod crash_windows;
 mod events;
+mod forwarding;
 mod hostile_events;
 mod http_sources;
 mod nightly;

@@ -1,0 +1,126 @@
+//! Overrun's messages as SNS delivers them to a Lambda subscriber: the event's records, and each
+//! message's JSON document (the `default` of the published message) read back.
+
+use std::collections::HashMap;
+
+use serde::Deserialize;
+use serde_json::Value;
+use thiserror::Error;
+
+/// The SNS event Lambda receives.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SnsEvent {
+    #[serde(rename = "Records")]
+    pub records: Vec<SnsRecord>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SnsRecord {
+    #[serde(rename = "Sns")]
+    pub sns: SnsMessage,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SnsMessage {
+    #[serde(rename = "MessageId")]
+    pub message_id: String,
+    #[serde(rename = "Subject", default)]
+    pub subject: Option<String>,
+    #[serde(rename = "Message")]
+    pub message: String,
+    #[serde(rename = "MessageAttributes", default)]
+    pub attributes: HashMap<String, Value>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A run past its limit: `severity` is warning or critical.
+    Overrun,
+    /// An alerted run finished.
+    Resolved,
+    /// A run finished far below its usual duration.
+    TooShort,
+}
+
+/// One of Overrun's messages.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OverrunMessage {
+    pub kind: Kind,
+    pub alert_id: String,
+    pub severity: String,
+    pub task_type: String,
+    pub run_id: String,
+    pub subject: String,
+    /// The whole JSON document, for the destinations' details.
+    pub details: Value,
+}
+
+#[derive(Debug, Error, PartialEq)]
+#[error("SNS message {message_id}: {problem}")]
+pub struct MessageError {
+    pub message_id: String,
+    pub problem: String,
+}
+
+impl OverrunMessage {
+    pub fn parse(sns: &SnsMessage) -> Result<Self, MessageError> {
+        let error = |problem: String| MessageError { message_id: sns.message_id.clone(), problem };
+        let details: Value = serde_json::from_str(&sns.message)
+            .map_err(|e| error(format!("not an Overrun message: not JSON ({e})")))?;
+        let field = |key: &str| {
+            details[key]
+                .as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| error(format!("{key}: is missing or not a string")))
+        };
+        let kind = match field("kind")?.as_str() {
+            "overrun" => Kind::Overrun,
+            "resolved" => Kind::Resolved,
+            "too_short" => Kind::TooShort,
+            other => return Err(error(format!("kind: {other:?} is not overrun, resolved or too_short"))),
+        };
+        Ok(Self {
+            kind,
+            alert_id: field("alert_id")?,
+            severity: field("severity")?,
+            task_type: field("task_type")?,
+            run_id: field("run_id")?,
+            subject: sns.subject.clone().unwrap_or_else(|| format!("[Overrun] {}", details["task_type"])),
+            details,
+        })
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    pub fn message(kind: &str, severity: &str, alert_id: &str) -> OverrunMessage {
+        let sns = SnsMessage {
+            message_id: "m-1".to_owned(),
+            subject: Some(format!("[Overrun] etl {kind}")),
+            message: json!({"kind": kind, "alert_id": alert_id, "severity": severity, "task_type": "etl", "run_id": "r-1"})
+                .to_string(),
+            attributes: HashMap::new(),
+        };
+        OverrunMessage::parse(&sns).unwrap()
+    }
+
+    #[test]
+    fn a_message_that_is_not_overruns_is_refused_naming_what_is_wrong() {
+        let sns = |message: &str| SnsMessage {
+            message_id: "m-9".into(),
+            subject: None,
+            message: message.into(),
+            attributes: HashMap::new(),
+        };
+        let error = OverrunMessage::parse(&sns("hello")).unwrap_err().to_string();
+        assert!(error.starts_with("SNS message m-9: not an Overrun message"), "{error}");
+        let error = OverrunMessage::parse(&sns(r#"{"kind": "party"}"#)).unwrap_err().to_string();
+        assert!(error.contains("kind: \"party\" is not"), "{error}");
+        let error = OverrunMessage::parse(&sns(r#"{"kind": "overrun"}"#)).unwrap_err().to_string();
+        assert!(error.contains("alert_id: is missing"), "{error}");
+    }
+}

@@ -1,0 +1,71 @@
+//! Slack incoming webhooks: every message, as its subject and the facts a reader acts on.
+
+use serde_json::{Value, json};
+
+use crate::message::{Kind, OverrunMessage};
+
+pub fn payload(message: &OverrunMessage) -> Value {
+    let details = &message.details;
+    let seconds = |key: &str| details[key].as_f64().map(|s| humanize(s)).unwrap_or_else(|| "?".to_owned());
+    let facts = match message.kind {
+        Kind::Overrun => format!(
+            "Run `{}` has been running {}; its limit is {} (usually {}).",
+            message.run_id,
+            seconds("elapsed_s"),
+            seconds("limit_s"),
+            seconds("expected_s")
+        ),
+        Kind::Resolved => format!(
+            "Run `{}` {} after {}.",
+            message.run_id,
+            details["status"].as_str().unwrap_or("finished"),
+            seconds("duration_s")
+        ),
+        Kind::TooShort => format!(
+            "Run `{}` succeeded in {}, usually {}: did it do its work?",
+            message.run_id,
+            seconds("duration_s"),
+            seconds("expected_s")
+        ),
+    };
+    let icon = match (message.kind, message.severity.as_str()) {
+        (Kind::Overrun, "critical") => ":rotating_light:",
+        (Kind::Overrun, _) => ":warning:",
+        (Kind::Resolved, _) => ":white_check_mark:",
+        (Kind::TooShort, _) => ":information_source:",
+    };
+    json!({
+        "text": format!("{icon} {}", message.subject),
+        "blocks": [{
+            "type": "section",
+            "text": { "type": "mrkdwn", "text": format!("{icon} *{}*\n{facts}", escape(&message.subject)) },
+        }],
+    })
+}
+
+/// Slack's three control characters in text.
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+fn humanize(seconds: f64) -> String {
+    overrun_core::notify::humanize::duration(seconds * 1_000.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::message::tests::message;
+
+    #[test]
+    fn an_overrun_reads_as_its_subject_and_its_elapsed_time_against_its_limit() {
+        let mut overrun = message("overrun", "warning", "etl/r-1/warning");
+        overrun.details = json!({"elapsed_s": 7200.0, "limit_s": 953.0, "expected_s": 735.0});
+        overrun.subject = "[Overrun WARNING] etl running 2h 00m <x>".to_owned();
+        let body = payload(&overrun);
+        assert_eq!(body["text"], ":warning: [Overrun WARNING] etl running 2h 00m <x>");
+        let text = body["blocks"][0]["text"]["text"].as_str().unwrap();
+        assert!(text.contains("*[Overrun WARNING] etl running 2h 00m &lt;x&gt;*"), "{text}");
+        assert!(text.contains("Run `r-1` has been running 2h 00m"), "{text}");
+    }
+}
