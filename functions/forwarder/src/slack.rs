@@ -6,7 +6,7 @@ use crate::message::{Kind, OverrunMessage};
 
 pub fn payload(message: &OverrunMessage) -> Value {
     let details = &message.details;
-    let seconds = |key: &str| details[key].as_f64().map(|s| humanize(s)).unwrap_or_else(|| "?".to_owned());
+    let seconds = |key: &str| details[key].as_f64().map(humanize).unwrap_or_else(|| "?".to_owned());
     let facts = match message.kind {
         Kind::Overrun => format!(
             "Run `{}` has been running {}; its limit is {} (usually {}).",
