@@ -74,7 +74,7 @@ step "deploy paths, offline: SAM template"
 (cd infra && sam build --beta-features)
 python3 - <<'PY'
 import pathlib, sys
-for function in ("IngestFunction", "HttpIngestFunction", "BaselineFunction", "CheckerFunction"):
+for function in ("IngestFunction", "HttpIngestFunction", "ForwarderFunction", "BaselineFunction", "CheckerFunction"):
     binary = pathlib.Path("infra/.aws-sam/build") / function / "bootstrap"
     header = binary.read_bytes()[:20] if binary.exists() else b""
     # ELF, 64-bit, machine 183 = AArch64.
@@ -84,7 +84,7 @@ for function in ("IngestFunction", "HttpIngestFunction", "BaselineFunction", "Ch
 PY
 
 step "deploy paths, offline: CDK app"
-cargo lambda build --release --arm64 -p overrun-ingest -p overrun-http-ingest -p overrun-baseline -p overrun-checker
+cargo lambda build --release --arm64 -p overrun-ingest -p overrun-http-ingest -p overrun-forwarder -p overrun-baseline -p overrun-checker
 (cd infra/cdk && npm ci --no-audit --no-fund && npx tsc && node --test dist/test/ 2>&1 | tee -a "$log" \
   && npx cdk synth --quiet --no-notices)
 # W3005: the CDK adds DependsOn next to the GetAtt it already implies; harmless.

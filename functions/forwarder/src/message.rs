@@ -40,6 +40,9 @@ pub enum Kind {
     Resolved,
     /// A run finished far below its usual duration.
     TooShort,
+    /// One of Overrun's own CloudWatch alarms (a function failing or not running, events
+    /// waiting in the failure queue): Overrun itself needs someone.
+    Alarm,
 }
 
 /// One of Overrun's messages.
@@ -67,6 +70,9 @@ impl OverrunMessage {
         let error = |problem: String| MessageError { message_id: sns.message_id.clone(), problem };
         let details: Value = serde_json::from_str(&sns.message)
             .map_err(|e| error(format!("not an Overrun message: not JSON ({e})")))?;
+        if let Some(alarm) = details["AlarmName"].as_str() {
+            return Ok(Self::alarm(sns, alarm, &details));
+        }
         let field = |key: &str| {
             details[key]
                 .as_str()
@@ -89,6 +95,20 @@ impl OverrunMessage {
             details,
         })
     }
+
+    fn alarm(sns: &SnsMessage, name: &str, details: &Value) -> Self {
+        let state = details["NewStateValue"].as_str().unwrap_or("ALARM");
+        let subject = sns.subject.clone().unwrap_or_else(|| format!("{state}: \"{name}\""));
+        Self {
+            kind: Kind::Alarm,
+            alert_id: format!("alarm/{name}"),
+            severity: "critical".to_owned(),
+            task_type: String::new(),
+            run_id: String::new(),
+            subject,
+            details: details.clone(),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -106,6 +126,23 @@ pub(crate) mod tests {
             attributes: HashMap::new(),
         };
         OverrunMessage::parse(&sns).unwrap()
+    }
+
+    #[test]
+    fn a_cloudwatch_alarm_on_the_topic_is_read_as_overruns_own_alarm() {
+        let sns = SnsMessage {
+            message_id: "m-2".into(),
+            subject: Some("ALARM: \"overrun-CheckerNotRunningAlarm\" in US East (N. Virginia)".into()),
+            message: json!({"AlarmName": "overrun-CheckerNotRunningAlarm", "AlarmDescription": "Overrun's checker has not run for three check intervals; no alerts are being sent.",
+                "AWSAccountId": "123456789012", "NewStateValue": "INSUFFICIENT_DATA", "NewStateReason": "Insufficient Data: 3 datapoints were unknown.",
+                "StateChangeTime": "2025-01-31T12:30:00.000+0000", "Region": "US East (N. Virginia)", "OldStateValue": "OK"}).to_string(),
+            attributes: HashMap::new(),
+        };
+        let alarm = OverrunMessage::parse(&sns).unwrap();
+        assert_eq!(
+            (alarm.kind, alarm.alert_id.as_str()),
+            (Kind::Alarm, "alarm/overrun-CheckerNotRunningAlarm")
+        );
     }
 
     #[test]

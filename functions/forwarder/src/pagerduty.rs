@@ -1,6 +1,7 @@
 //! PagerDuty Events API v2: an overrun triggers an incident keyed by run and level (PagerDuty
 //! drops a repeated trigger of the same key, so redelivered alerts page once); "resolved"
-//! resolves both of the run's levels; too-short notices do not page.
+//! resolves both of the run's levels; too-short notices do not page. Overrun's own alarms (a
+//! function failing or not running) page too: when Overrun cannot watch, someone must know.
 
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -46,6 +47,19 @@ pub fn events(message: &OverrunMessage, routing_key: &str) -> Vec<Value> {
                 .collect()
         }
         Kind::TooShort => Vec::new(),
+        Kind::Alarm => vec![json!({
+            "routing_key": routing_key,
+            "event_action": "trigger",
+            "dedup_key": dedup_key(&message.alert_id),
+            "payload": {
+                "summary": truncated(&message.subject),
+                "source": "overrun",
+                "severity": "critical",
+                "component": "overrun",
+                "class": "overrun-health",
+                "custom_details": message.details,
+            },
+        })],
     }
 }
 

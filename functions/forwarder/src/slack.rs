@@ -27,12 +27,18 @@ pub fn payload(message: &OverrunMessage) -> Value {
             seconds("duration_s"),
             seconds("expected_s")
         ),
+        Kind::Alarm => format!(
+            "{} {}",
+            details["AlarmDescription"].as_str().unwrap_or("One of Overrun's alarms fired."),
+            details["NewStateReason"].as_str().unwrap_or_default()
+        ),
     };
     let icon = match (message.kind, message.severity.as_str()) {
         (Kind::Overrun, "critical") => ":rotating_light:",
         (Kind::Overrun, _) => ":warning:",
         (Kind::Resolved, _) => ":white_check_mark:",
         (Kind::TooShort, _) => ":information_source:",
+        (Kind::Alarm, _) => ":fire:",
     };
     json!({
         "text": format!("{icon} {}", message.subject),

@@ -15,6 +15,8 @@ const number = (key: string): number | undefined => {
 const settings: Partial<OverrunSettings> = {
   taskEventSource: context('taskEventSource'),
   httpsIngest: context('httpsIngest') === undefined ? undefined : String(context('httpsIngest')) !== 'false',
+  pagerDutySecretArn: context('pagerDutySecretArn'),
+  slackWebhookSecretArn: context('slackWebhookSecretArn'),
   nightlyHour: number('nightlyHour'),
   alertEmail: context('alertEmail'),
   alertPhoneNumber: context('alertPhoneNumber'),

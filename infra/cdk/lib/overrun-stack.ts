@@ -23,6 +23,10 @@ export interface OverrunSettings {
   taskEventSource: string;
   /** The HTTPS ingest endpoint (a function URL) for OpenLineage, GitHub webhooks and check-ins. */
   httpsIngest: boolean;
+  /** ARN of a Secrets Manager secret holding a PagerDuty Events API v2 routing key: alerts trigger and resolve incidents. */
+  pagerDutySecretArn?: string;
+  /** ARN of a Secrets Manager secret holding a Slack incoming webhook URL: every message is posted there. */
+  slackWebhookSecretArn?: string;
   nightlyHour: number;
   alertEmail?: string;
   alertPhoneNumber?: string;
@@ -188,7 +192,7 @@ export class OverrunStack extends Stack {
     };
 
     const makeFunction = (
-      name: 'ingest' | 'http-ingest' | 'baseline' | 'checker',
+      name: 'ingest' | 'http-ingest' | 'baseline' | 'checker' | 'forwarder',
       description: string,
       statements: iam.PolicyStatement[],
       // Retries and the failure queue are for asynchronous invocations; a function URL's caller
@@ -320,6 +324,37 @@ export class OverrunStack extends Stack {
       const url = httpIngest.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE });
       new CfnOutput(this, 'HttpsIngestUrl', { value: url.url });
       new CfnOutput(this, 'SourcesSecretArn', { value: sources.secretArn });
+    }
+    const destinationSecrets = [s.pagerDutySecretArn, s.slackWebhookSecretArn].filter(
+      (arn): arn is string => arn !== undefined && arn !== '',
+    );
+    for (const arn of destinationSecrets) {
+      if (!/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+$/.test(arn)) {
+        throw new Error(`a destination secret must be a Secrets Manager secret ARN, got ${arn}`);
+      }
+    }
+    if (destinationSecrets.length > 0) {
+      const forwarder = makeFunction(
+        'forwarder',
+        "Forwards Overrun's alerts to PagerDuty and Slack.",
+        [
+          new iam.PolicyStatement({
+            sid: 'ReadTheDestinationsSecrets',
+            actions: ['secretsmanager:GetSecretValue'],
+            resources: destinationSecrets,
+          }),
+        ],
+        {
+          timeout: Duration.seconds(60),
+          memorySize: 128,
+          retries: 2,
+          extraEnv: {
+            OVERRUN_PAGERDUTY_SECRET: s.pagerDutySecretArn ?? '',
+            OVERRUN_SLACK_SECRET: s.slackWebhookSecretArn ?? '',
+          },
+        },
+      );
+      this.topic.addSubscription(new subscriptions.LambdaSubscription(forwarder));
     }
     const baseline = makeFunction(
       'baseline',

@@ -11,7 +11,7 @@ import { OverrunStack, OverrunSettings } from '../lib/overrun-stack';
 /** Placeholder binaries: these tests check the template, not the code. */
 function fakeAssets(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'overrun-assets-'));
-  for (const name of ['ingest', 'http-ingest', 'baseline', 'checker']) {
+  for (const name of ['ingest', 'http-ingest', 'baseline', 'checker', 'forwarder']) {
     fs.mkdirSync(path.join(dir, name));
     fs.writeFileSync(path.join(dir, name, 'bootstrap'), '#!/bin/sh\n');
   }
@@ -316,4 +316,26 @@ test('httpsIngest: false leaves out the endpoint, its secret and its role', () =
   without.resourceCountIs('AWS::Lambda::Function', 3);
   without.resourceCountIs('AWS::Lambda::Url', 0);
   without.resourceCountIs('AWS::SecretsManager::Secret', 0);
+});
+
+test('a PagerDuty or Slack secret adds the forwarder, subscribed to the topic and reading only those secrets', () => {
+  template.resourceCountIs('AWS::SNS::Subscription', 0);
+  const pagerDuty = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:overrun/pagerduty-AbCdEf';
+  const slack = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:overrun/slack-GhIjKl';
+  const forwarding = synth({ pagerDutySecretArn: pagerDuty, slackWebhookSecretArn: slack });
+  forwarding.resourceCountIs('AWS::Lambda::Function', 5);
+  forwarding.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'lambda' });
+  forwarding.hasResourceProperties('AWS::Lambda::Function', {
+    Description: "Forwards Overrun's alerts to PagerDuty and Slack.",
+    Environment: { Variables: Match.objectLike({ OVERRUN_PAGERDUTY_SECRET: pagerDuty, OVERRUN_SLACK_SECRET: slack }) },
+  });
+  forwarding.hasResourceProperties('AWS::IAM::Policy', {
+    PolicyDocument: {
+      Statement: Match.arrayWith([
+        Match.objectLike({ Sid: 'ReadTheDestinationsSecrets', Action: 'secretsmanager:GetSecretValue', Resource: [pagerDuty, slack] }),
+      ]),
+    },
+  });
+  forwarding.resourceCountIs('AWS::Lambda::EventInvokeConfig', 4);
+  assert.throws(() => synth({ slackWebhookSecretArn: 'https://hooks.slack.com/services/T/B/X' }), /must be a Secrets Manager secret ARN/);
 });
