@@ -335,4 +335,41 @@ async fn webhooks_and_check_ins_through_the_function_url_are_recorded_paged_and_
         runs.iter().filter(|item| item["task_type"].as_s().is_ok_and(|t| t == "nightly-backup")).collect();
     assert_eq!(backups.len(), 1, "one check-in run: {backups:?}");
     assert_eq!(backups[0]["status"].as_s().unwrap(), "succeeded", "{backups:?}");
+
+    // The README's examples, run as written against this endpoint.
+    let url = format!("http://127.0.0.1:{port}/lambda-url/http-ingest/");
+    let lineage = readme_block("A test event, as a transport would send it:");
+    let said = bash(&lineage, &[("URL", &url), ("TOKEN", cron_token)]);
+    assert!(said.contains(r#"{"recorded":"start"}"#), "{said}");
+    let cron = readme_block("Anything that can run `curl` can check in")
+        .replace("/usr/local/bin/backup.sh", "sleep 1");
+    bash(&cron, &[("OVERRUN_URL", url.trim_end_matches('/')), ("OVERRUN_TOKEN", cron_token)]);
+    let runs = stack.scan(&stack.config.runs_table).await;
+    assert_eq!(
+        runs.iter().filter(|item| item["task_type"].as_s().is_ok_and(|t| t == "nightly-backup")).count(),
+        2,
+        "the README's cron script recorded a second backup run"
+    );
+}
+
+/// The first `sh` code block after `marker` in the README.
+fn readme_block(marker: &str) -> String {
+    let readme = std::fs::read_to_string(workspace().join("README.md")).unwrap();
+    let after = &readme[readme.find(marker).unwrap_or_else(|| panic!("README has no {marker:?}"))..];
+    let start = after.find("```sh\n").unwrap() + "```sh\n".len();
+    let end = after[start..].find("```").unwrap();
+    after[start..start + end].to_owned()
+}
+
+/// Runs `script` with bash, with `env`; fails the test if it fails; returns what it printed.
+fn bash(script: &str, env: &[(&str, &str)]) -> String {
+    let output = Command::new("bash")
+        .args(["-euo", "pipefail", "-c", script])
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    let said =
+        format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "{script}\n{said}");
+    said
 }
