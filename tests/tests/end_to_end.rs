@@ -94,6 +94,22 @@ impl Drop for Emulator {
     }
 }
 
+/// The functions' environment on `stack` and the local endpoint, with `extra`.
+fn functions_env(stack: &Stack, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+    let endpoint = endpoint();
+    let common = [
+        ("OVERRUN_RUNS_TABLE", stack.config.runs_table.as_str()),
+        ("OVERRUN_STATS_TABLE", stack.config.stats_table.as_str()),
+        ("OVERRUN_TOPIC_ARN", stack.topic_arn.as_str()),
+        ("AWS_ENDPOINT_URL", endpoint.as_str()),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_REGION", "us-east-1"),
+        ("RUST_LOG", "info"),
+    ];
+    common.iter().chain(extra).map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
 /// The JSON document an alert carries to queue subscribers.
 fn message(envelope: &Value) -> Value {
     serde_json::from_str(envelope["Message"].as_str().unwrap()).unwrap()
@@ -108,20 +124,7 @@ fn scheduled_event() -> Value {
 #[tokio::test]
 async fn events_in_baselines_overnight_and_an_alert_out_through_the_real_binaries() {
     let stack = Stack::new().await;
-    let env: Vec<(String, String)> = [
-        ("OVERRUN_RUNS_TABLE", stack.config.runs_table.as_str()),
-        ("OVERRUN_STATS_TABLE", stack.config.stats_table.as_str()),
-        ("OVERRUN_TOPIC_ARN", stack.topic_arn.as_str()),
-        ("AWS_ENDPOINT_URL", endpoint().as_str()),
-        ("AWS_ACCESS_KEY_ID", "testing"),
-        ("AWS_SECRET_ACCESS_KEY", "testing"),
-        ("AWS_REGION", "us-east-1"),
-        ("RUST_LOG", "info"),
-    ]
-    .iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    let emulator = Emulator::start(&env);
+    let emulator = Emulator::start(&functions_env(&stack, &[]));
 
     // Six days of eleven-minute runs before last midnight (the functions read the real clock). At
     // least one check interval long: the tailored default gives a tight limit only to runs a
@@ -262,21 +265,8 @@ async fn webhooks_and_check_ins_through_the_function_url_are_recorded_paged_and_
         .send()
         .await
         .unwrap();
-    let env: Vec<(String, String)> = [
-        ("OVERRUN_RUNS_TABLE", stack.config.runs_table.as_str()),
-        ("OVERRUN_STATS_TABLE", stack.config.stats_table.as_str()),
-        ("OVERRUN_TOPIC_ARN", stack.topic_arn.as_str()),
-        ("OVERRUN_SOURCES_SECRET", secret_name.as_str()),
-        ("AWS_ENDPOINT_URL", endpoint().as_str()),
-        ("AWS_ACCESS_KEY_ID", "testing"),
-        ("AWS_SECRET_ACCESS_KEY", "testing"),
-        ("AWS_REGION", "us-east-1"),
-        ("RUST_LOG", "info"),
-    ]
-    .iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    let emulator = Emulator::start(&env);
+    let emulator =
+        Emulator::start(&functions_env(&stack, &[("OVERRUN_SOURCES_SECRET", secret_name.as_str())]));
     let port = emulator.port;
 
     // Six days of eleven-minute CI jobs, delivered as GitHub delivers them.

@@ -18,19 +18,7 @@ pub fn events(message: &OverrunMessage, routing_key: &str) -> Vec<Value> {
     match message.kind {
         Kind::Overrun => {
             let severity = if message.severity == "critical" { "critical" } else { "warning" };
-            vec![json!({
-                "routing_key": routing_key,
-                "event_action": "trigger",
-                "dedup_key": dedup_key(&message.alert_id),
-                "payload": {
-                    "summary": truncated(&message.subject),
-                    "source": "overrun",
-                    "severity": severity,
-                    "component": message.task_type,
-                    "class": "overrun",
-                    "custom_details": message.details,
-                },
-            })]
+            vec![trigger(message, routing_key, severity, (&message.task_type, "overrun"))]
         }
         Kind::Resolved => {
             // The resolved message's key is `<task>/<run>/resolved`; the alerts' end in their level.
@@ -47,20 +35,30 @@ pub fn events(message: &OverrunMessage, routing_key: &str) -> Vec<Value> {
                 .collect()
         }
         Kind::TooShort => Vec::new(),
-        Kind::Alarm => vec![json!({
-            "routing_key": routing_key,
-            "event_action": "trigger",
-            "dedup_key": dedup_key(&message.alert_id),
-            "payload": {
-                "summary": truncated(&message.subject),
-                "source": "overrun",
-                "severity": "critical",
-                "component": "overrun",
-                "class": "overrun-health",
-                "custom_details": message.details,
-            },
-        })],
+        Kind::Alarm => vec![trigger(message, routing_key, "critical", ("overrun", "overrun-health"))],
     }
+}
+
+/// A trigger keyed by the message's `alert_id`; `(component, class)` say what it is about.
+fn trigger(
+    message: &OverrunMessage,
+    routing_key: &str,
+    severity: &str,
+    (component, class): (&str, &str),
+) -> Value {
+    json!({
+        "routing_key": routing_key,
+        "event_action": "trigger",
+        "dedup_key": dedup_key(&message.alert_id),
+        "payload": {
+            "summary": truncated(&message.subject),
+            "source": "overrun",
+            "severity": severity,
+            "component": component,
+            "class": class,
+            "custom_details": message.details,
+        },
+    })
 }
 
 /// The alert's dedupe key, or its SHA-256 when PagerDuty would find it too long.

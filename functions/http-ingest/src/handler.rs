@@ -118,19 +118,34 @@ async fn admit_and_record<S: SecretSource, N: Notifier>(
     }
 }
 
+/// How long after a start without a run id another such start of the task is taken for its
+/// retry (curl --retry after a lost answer) rather than a new run.
+pub const START_RETRY_MS: i64 = 2 * 60 * 1000;
+
+fn is_derived(run_id: &overrun_core::RunId) -> bool {
+    run_id.as_str().starts_with(overrun_ingest::webhooks::checkin::DERIVED_PREFIX)
+}
+
 /// The check-in's task event: its run named, derived (a start) or the task's newest open run
 /// (a finish).
 async fn check_in_event(check_in: CheckIn, adapters: &Adapters, now: i64) -> Result<TaskEvent, Refusal> {
     if let Some(run_id) = check_in.run_id.clone() {
         return Ok(check_in.event(run_id, now, None));
     }
-    if check_in.signal == Signal::Start {
-        return Ok(check_in.event(derived_run_id(now), now, None));
-    }
     let open = newest_open_run(&check_in.task_type, &adapters.runs).await.map_err(|error| {
         tracing::error!(%error, "listing the open runs failed");
         Refusal::unavailable("Overrun could not look up the task's open run now; retry")
     })?;
+    if check_in.signal == Signal::Start {
+        // A start retried after a lost answer is the run it started, not a second one.
+        let run_id = match open {
+            Some((run_id, start)) if is_derived(&run_id) && now.saturating_sub(start) < START_RETRY_MS => {
+                run_id
+            }
+            _ => derived_run_id(now),
+        };
+        return Ok(check_in.event(run_id, now, None));
+    }
     let (run_id, start) = open.ok_or_else(|| {
         Refusal::conflict(format!(
             "no run of {:?} is open: ping /start first, or name the run with ?run_id=",

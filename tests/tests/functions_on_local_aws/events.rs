@@ -179,3 +179,108 @@ async fn glue_ecs_codebuild_and_sagemaker_events_are_recorded_as_complete_runs()
         ]
     );
 }
+
+/// A job service's events for one run, from the real-shaped fixtures: (start, finish).
+type JobEvents = fn(&str, i64, i64) -> (Value, Value);
+
+fn job_fixture(name: &str) -> Value {
+    let path = format!("{}/../functions/ingest/fixtures/eventbridge/{name}.json", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn rfc3339(ms: i64) -> String {
+    let at = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).unwrap();
+    at.format(&time::format_description::well_known::Rfc3339).unwrap()
+}
+
+fn glue(run: &str, start: i64, end: i64) -> (Value, Value) {
+    let mut running = job_fixture("glue-job-run-status-running");
+    running["detail"]["jobRunId"] = run.into();
+    running["detail"]["startedOn"] = rfc3339(start).into();
+    let mut done = job_fixture("glue-job-state-change-succeeded");
+    done["detail"]["jobRunId"] = run.into();
+    done["time"] = rfc3339(end).into();
+    (running, done)
+}
+
+fn ecs(run: &str, start: i64, end: i64) -> (Value, Value) {
+    let arn = format!("arn:aws:ecs:eu-west-1:123456789012:task/batch-cluster/{run}");
+    let mut running = job_fixture("ecs-task-state-change-running");
+    running["detail"]["taskArn"] = arn.clone().into();
+    running["detail"]["startedAt"] = rfc3339(start).into();
+    let mut stopped = job_fixture("ecs-task-state-change-stopped");
+    stopped["detail"]["taskArn"] = arn.into();
+    stopped["detail"]["startedAt"] = rfc3339(start).into();
+    stopped["detail"]["executionStoppedAt"] = rfc3339(end).into();
+    (running, stopped)
+}
+
+fn codebuild(run: &str, start: i64, end: i64) -> (Value, Value) {
+    let arn = format!("arn:aws:codebuild:eu-west-1:123456789012:build/api-integration-tests:{run}");
+    let at = time::OffsetDateTime::from_unix_timestamp(start / 1_000).unwrap();
+    let format = time::macros::format_description!(
+        "[month repr:short] [day padding:none], [year] [hour repr:12 padding:none]:[minute]:[second] [period]"
+    );
+    let started = at.format(format).unwrap();
+    let mut events = [
+        job_fixture("codebuild-build-state-change-in-progress"),
+        job_fixture("codebuild-build-state-change-succeeded"),
+    ];
+    for event in &mut events {
+        event["detail"]["build-id"] = arn.clone().into();
+        event["detail"]["additional-information"]["build-start-time"] = started.clone().into();
+    }
+    events[0]["time"] = rfc3339(start).into();
+    events[1]["time"] = rfc3339(end).into();
+    let [in_progress, succeeded] = events;
+    (in_progress, succeeded)
+}
+
+fn sagemaker(run: &str, start: i64, end: i64) -> (Value, Value) {
+    let mut events = [
+        job_fixture("sagemaker-training-job-state-change-in-progress"),
+        job_fixture("sagemaker-training-job-state-change-completed"),
+    ];
+    for event in &mut events {
+        event["detail"]["TrainingJobName"] = format!("churn-{run}").into();
+        event["detail"]["Tags"] = json!({"overrun-task-type": "churn-model"});
+        event["detail"]["CreationTime"] = start.into();
+    }
+    events[1]["detail"]["TrainingEndTime"] = end.into();
+    let [in_progress, completed] = events;
+    (in_progress, completed)
+}
+
+#[tokio::test]
+async fn glue_ecs_codebuild_and_sagemaker_runs_are_paged_when_overdue_and_resolved() {
+    let services: [(JobEvents, &str); 4] = [
+        (glue, "nightly-orders-etl"),
+        (ecs, "invoice-export"),
+        (codebuild, "api-integration-tests"),
+        (sagemaker, "churn-model"),
+    ];
+    for (events, task_type) in services {
+        let stack = Stack::new().await;
+        for (day, duration) in (1..=10).zip(etl_history_durations()) {
+            let start = NIGHT - day * MS_PER_DAY + 2 * MS_PER_HOUR;
+            let (started, finished) = events(&format!("run-{day}"), start, start + duration as i64);
+            ingest(&started, &stack.adapters.runs).await.unwrap();
+            let outcome = ingest(&finished, &stack.adapters.runs).await.unwrap();
+            assert!(matches!(outcome, IngestOutcome::Finished(r) if r.counted), "{task_type}: {outcome:?}");
+        }
+        assert_eq!(nightly(&stack, NIGHT + MS_PER_HOUR).await.baselines_written, 1, "{task_type}");
+        let slow_start = NOON - 2 * MS_PER_HOUR;
+        let (started, finished) = events("run-slow", slow_start, NOON + 300 * S);
+        ingest(&started, &stack.adapters.runs).await.unwrap();
+        let report = check(&stack, NOON, "tick-1").await;
+        assert_eq!(report.alerts_published, 2, "{task_type}: {report:?}");
+        let alerts = stack.received().await;
+        assert!(
+            alerts.iter().all(|m| m["MessageAttributes"]["task_type"]["Value"] == task_type),
+            "{alerts:?}"
+        );
+        ingest(&finished, &stack.adapters.runs).await.unwrap();
+        let report = check(&stack, NOON + 600 * S, "tick-2").await;
+        assert_eq!(report.resolved_published, 1, "{task_type}: {report:?}");
+    }
+}

@@ -286,3 +286,19 @@ async fn without_its_sources_secret_the_endpoint_answers_503_and_writes_nothing(
     assert_eq!(status, 503, "{body}");
     assert!(stack.scan(&stack.config.runs_table).await.is_empty());
 }
+
+#[tokio::test]
+async fn a_check_in_start_without_a_run_id_retried_within_two_minutes_is_one_run() {
+    let stack = Stack::new().await;
+    let endpoint = Endpoint::new(&stack).await;
+    let bearer = format!("Bearer {CRON_TOKEN}");
+    let start = post("/ping/backup/start", &[("authorization", &bearer)], String::new());
+    endpoint.send_ok(&stack, &start, NOON).await;
+    endpoint.send_ok(&stack, &start, NOON + 30 * S).await;
+    assert_eq!(stack.scan(&stack.config.runs_table).await.len(), 1, "the retry is the same run");
+    endpoint.send_ok(&stack, &start, NOON + 5 * 60 * S).await;
+    let running = stack.adapters.runs.list_running().await.unwrap().items;
+    let mut ids: Vec<&str> = running.iter().map(|run| run.run_id.as_str()).collect();
+    ids.sort();
+    assert_eq!(ids, [format!("checkin-{NOON}"), format!("checkin-{}", NOON + 300 * S)]);
+}

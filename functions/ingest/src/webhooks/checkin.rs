@@ -11,6 +11,8 @@ use crate::events::{EventError, error, run_id, task_type};
 
 /// Where check-ins are posted.
 pub const PATH_PREFIX: &str = "/ping/";
+/// How run ids derived for starts without one begin.
+pub const DERIVED_PREFIX: &str = "checkin-";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Signal {
@@ -78,11 +80,12 @@ impl CheckIn {
     }
 }
 
-/// The run id a start without one gets: its time, so that two starts of one task at different
-/// milliseconds are two runs, and a retried request within the same millisecond is one.
+/// The run id a start without one gets: its time (the endpoint takes a start retried within two
+/// minutes for the same run).
 pub fn derived_run_id(at: EpochMs) -> RunId {
     // A number after a fixed prefix is always a valid run id.
-    RunId::new(&format!("checkin-{at}")).unwrap_or_else(|_| unreachable!("a derived run id is a valid name"))
+    RunId::new(&format!("{DERIVED_PREFIX}{at}"))
+        .unwrap_or_else(|_| unreachable!("a derived run id is a valid name"))
 }
 
 fn decode(field: &str, text: &str) -> Result<String, EventError> {
