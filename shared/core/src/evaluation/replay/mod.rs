@@ -193,6 +193,18 @@ struct TaskState {
 }
 
 /// A run whose later nights still have to be checked.
+/// A run just checked through tonight, before it is recorded or kept open.
+struct CheckedRun {
+    seq: u64,
+    task: u32,
+    start: EpochMs,
+    end: Option<EpochMs>,
+    succeeded: bool,
+    alerted: AlertedLevels,
+    recent: Box<[u64]>,
+    siblings: Box<[Sibling]>,
+}
+
 struct OpenRun {
     seq: u64,
     task: u32,
@@ -388,31 +400,40 @@ impl Replayer {
         let mut alerted = AlertedLevels::default();
         let span_run = SpanRun { task, start, end, siblings: &siblings, recent: &recent };
         let found = self.check_span(span_run, &mut alerted, night);
-        let still_open = !alerted.is_complete() && end.is_none_or(|end| end > policy.night_start(night + 1));
+        let checked = CheckedRun { seq, task, start, end, succeeded, alerted, recent, siblings };
+        self.keep(checked, found, run_id, night)?;
+        if let (true, Some(end)) = (succeeded && self.config.short.is_enabled(), end) {
+            let candidate = ShortCandidate { seq, task, start, end, night: policy.night_at_or_before(end) };
+            self.consider_short(candidate, night, run_id)?;
+        }
+        Ok(())
+    }
+
+    /// Records what the checks of tonight found, keeps the run open while it can still alert
+    /// (past tonight), and settles a guarded success that can no longer be warned about.
+    fn keep(
+        &mut self,
+        checked: CheckedRun,
+        found: [Option<Found>; 2],
+        run_id: &str,
+        night: Day,
+    ) -> Result<(), ReplayError> {
+        let CheckedRun { seq, task, start, end, succeeded, alerted, recent, siblings } = checked;
+        let night_end = self.config.policy.night_start(night + 1);
+        let still_open = !alerted.is_complete() && end.is_none_or(|end| end > night_end);
         if found.iter().any(Option::is_some) || still_open {
+            // The run id is validated only for runs that alert or stay open: most do neither.
             let run_id = RunId::new(run_id)?;
             self.record(seq, task, &run_id, start, &recent, found);
             if still_open {
                 let deferred_success = succeeded && self.config.excludes_warned();
-                self.open.push(OpenRun {
-                    seq,
-                    task,
-                    run_id,
-                    start,
-                    end,
-                    alerted,
-                    deferred_success,
-                    recent,
-                    siblings,
-                });
+                let open =
+                    OpenRun { seq, task, run_id, start, end, alerted, deferred_success, recent, siblings };
+                self.open.push(open);
             }
         }
         if succeeded && self.config.excludes_warned() && !still_open {
             self.settle_success(task, start, end, alerted.contains(Level::Warning));
-        }
-        if let (true, Some(end)) = (succeeded && self.config.short.is_enabled(), end) {
-            let candidate = ShortCandidate { seq, task, start, end, night: policy.night_at_or_before(end) };
-            self.consider_short(candidate, night, run_id)?;
         }
         Ok(())
     }
