@@ -3,6 +3,8 @@
 
 use std::collections::HashMap;
 
+use std::io::Read;
+
 use base64::Engine;
 use serde::{Deserialize, Deserializer, Serialize};
 
@@ -55,16 +57,19 @@ impl HttpRequest {
         &self.request_context.http.method
     }
 
-    /// The body's bytes as the sender wrote them (signatures are over these), refused when too
-    /// large or compressed.
+    /// The body's bytes as the sender wrote them (signatures are over these), gzip undone;
+    /// refused when too large, before or after decompression, or otherwise encoded.
     pub fn body_bytes(&self) -> Result<Vec<u8>, Refusal> {
-        if let Some(encoding) =
-            self.header("content-encoding").filter(|e| !e.eq_ignore_ascii_case("identity"))
-        {
-            return Err(Refusal::unsupported_media(format!(
-                "content-encoding {encoding:?} is not accepted: send the body uncompressed"
-            )));
-        }
+        let gzipped = match self.header("content-encoding").map(str::trim) {
+            None | Some("") => false,
+            Some(encoding) if encoding.eq_ignore_ascii_case("identity") => false,
+            Some(encoding) if encoding.eq_ignore_ascii_case("gzip") => true,
+            Some(encoding) => {
+                return Err(Refusal::unsupported_media(format!(
+                    "content-encoding {encoding:?} is not accepted: send the body plain or gzip"
+                )));
+            }
+        };
         let body = self.body.as_deref().unwrap_or_default();
         // Base64 is 4 characters per 3 bytes: refuse before decoding what cannot fit.
         let encoded_limit =
@@ -79,11 +84,23 @@ impl HttpRequest {
         } else {
             body.as_bytes().to_vec()
         };
+        let bytes = if gzipped { gunzip(&bytes)? } else { bytes };
         if bytes.len() > MAX_BODY_BYTES {
             return Err(Refusal::too_large(bytes.len()));
         }
         Ok(bytes)
     }
+}
+
+/// Undoes gzip, reading at most one byte past the limit, so a small body that inflates to
+/// gigabytes costs no more than the limit.
+fn gunzip(bytes: &[u8]) -> Result<Vec<u8>, Refusal> {
+    let mut plain = Vec::new();
+    flate2::read::GzDecoder::new(bytes)
+        .take(MAX_BODY_BYTES as u64 + 1)
+        .read_to_end(&mut plain)
+        .map_err(|e| Refusal::bad_request(format!("body: not valid gzip ({e})")))?;
+    Ok(plain)
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -127,6 +144,27 @@ mod tests {
         assert_eq!(request.body_bytes().unwrap(), br#"{"zen": 1}"#);
     }
 
+    fn gzipped(plain: &[u8]) -> HttpRequest {
+        use std::io::Write;
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        encoder.write_all(plain).unwrap();
+        let body = base64::engine::general_purpose::STANDARD.encode(encoder.finish().unwrap());
+        let mut request = request(&body, true);
+        request.headers.insert("content-encoding".to_owned(), "gzip".to_owned());
+        request
+    }
+
+    #[test]
+    fn a_gzip_body_is_inflated_and_a_gzip_bomb_or_broken_gzip_is_refused() {
+        assert_eq!(gzipped(br#"{"eventType": "START"}"#).body_bytes().unwrap(), br#"{"eventType": "START"}"#);
+        let bomb = gzipped(&vec![b' '; 8 * MAX_BODY_BYTES]);
+        assert!(bomb.body.as_ref().unwrap().len() < MAX_BODY_BYTES / 4, "within the limit on the wire");
+        assert_eq!(bomb.body_bytes().unwrap_err().status, 413);
+        let mut broken = request("not gzip", false);
+        broken.headers.insert("content-encoding".to_owned(), "gzip".to_owned());
+        assert!(broken.body_bytes().unwrap_err().reason.starts_with("body: not valid gzip"));
+    }
+
     #[test]
     fn null_query_headers_and_body_read_as_empty() {
         let event = serde_json::json!({"rawPath": "/health", "rawQueryString": null, "headers": null, "body": null,
@@ -143,9 +181,9 @@ mod tests {
         let encoded = base64::engine::general_purpose::STANDARD.encode(&big);
         assert_eq!(request(&encoded, true).body_bytes().unwrap_err().status, 413);
         assert_eq!(request("not base64!", true).body_bytes().unwrap_err().status, 400);
-        let mut gzipped = request("{}", false);
-        gzipped.headers.insert("content-encoding".to_owned(), "gzip".to_owned());
-        assert_eq!(gzipped.body_bytes().unwrap_err().status, 415);
+        let mut brotli = request("{}", false);
+        brotli.headers.insert("content-encoding".to_owned(), "br".to_owned());
+        assert_eq!(brotli.body_bytes().unwrap_err().status, 415);
         assert_eq!(request(&"x".repeat(MAX_BODY_BYTES), false).body_bytes().unwrap().len(), MAX_BODY_BYTES);
     }
 }
