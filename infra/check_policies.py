@@ -8,7 +8,9 @@ Lambda policies grant `Resource: "*"`). An action or resource containing `*` any
 inside an intrinsic function (`Fn::Sub`, `Fn::Join`), is a failure. A write to the stats table
 (UpdateItem, PutItem, DeleteItem, BatchWriteItem) by any role but the nightly (baseline) one must
 be limited by a `ForAllValues:StringLike` condition on `dynamodb:LeadingKeys` to day items
-(`DAY#*`) and cohort members (`COHORT#*`): never limits or overrides (`LIMITS`).
+(`DAY#*`) and cohort members (`COHORT#*`): never limits or overrides (`LIMITS`). Secrets
+Manager may only be read (`GetSecretValue`), of named secrets: a function that could list, change
+or delete secrets could read or lock out every source's credentials.
 
 Usage: check_policies.py TEMPLATE [TEMPLATE ...]     (YAML with short tags, or JSON)
        check_policies.py --self-test
@@ -83,6 +85,14 @@ def stats_write_problem(where, roles, statement):
     return f"{where}: writes the stats table beyond DAY#*/COHORT#* items (LeadingKeys {sorted(keys) or 'unlimited'})"
 
 
+def secrets_problem(where, statement):
+    """A Secrets Manager action other than reading a secret's value, or None."""
+    for action in strings(statement.get("Action", [])):
+        if action.lower().startswith("secretsmanager:") and action != "secretsmanager:GetSecretValue":
+            return f"{where}: {action!r}: a function may only read secrets (secretsmanager:GetSecretValue)"
+    return None
+
+
 def statements(document):
     found = document.get("Statement", []) if isinstance(document, dict) else []
     return found if isinstance(found, list) else [found]
@@ -110,9 +120,9 @@ def problems(template):
         for statement in statements(document):
             if statement.get("Effect") != "Allow":
                 continue
-            problem = stats_write_problem(where, roles, statement)
-            if problem:
-                found.append(problem)
+            for problem in (stats_write_problem(where, roles, statement), secrets_problem(where, statement)):
+                if problem:
+                    found.append(problem)
             for action in strings(statement.get("Action", [])):
                 if "*" in action:
                     found.append(f"{where}: wildcard action {action!r}")
@@ -170,6 +180,12 @@ def self_test():
     assert found == ["IngestRole/p: writes the stats table beyond DAY#*/COHORT#* items (LeadingKeys unlimited)"], found
     found, _ = problems({"Resources": role("checkerRole1234", limits)})
     assert len(found) == 1 and "LIMITS" in found[0], found
+    read = {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": {"Ref": "SourcesSecret"}}
+    assert problems({"Resources": role("HttpIngestRole", read)}) == ([], 1)
+    change = dict(read, Action=["secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"])
+    found, _ = problems({"Resources": role("HttpIngestRole", change)})
+    assert found == ["HttpIngestRole/p: 'secretsmanager:PutSecretValue': a function may only read secrets "
+                     "(secretsmanager:GetSecretValue)"], found
     print("check_policies self-test: ok")
 
 
@@ -191,7 +207,7 @@ def main(paths):
             print(f"{path}: {problem}")
         failed = failed or bool(found)
         if not found and roles:
-            print(f"{path}: {roles} function roles, no wildcard actions or resources")
+            print(f"{path}: {roles} function roles, no wildcard actions or resources, secrets only read")
     return 1 if failed else 0
 
 

@@ -90,7 +90,7 @@ cargo lambda build --release --arm64 -p overrun-ingest -p overrun-http-ingest -p
 # W3005: the CDK adds DependsOn next to the GetAtt it already implies; harmless.
 cfn-lint --ignore-checks W3005 -- infra/cdk/cdk.out/Overrun.template.json
 
-step "least privilege: no wildcard in any function's policy, no stats write beyond what a function owns"
+step "least privilege: no wildcard in any function's policy, no stats write beyond what a function owns, secrets only read"
 python3 infra/check_policies.py --self-test
 python3 infra/check_policies.py infra/template.yaml infra/.aws-sam/build/template.yaml infra/cdk/cdk.out/Overrun.template.json
 
