@@ -191,3 +191,17 @@ pub fn task_event(task_type: &str, run_id: &str, state: &str, epoch_ms: i64) -> 
         "detail": {"task_type": task_type, "run_id": run_id, "state": state, "time": epoch_ms as f64 / 1000.0}
     })
 }
+
+/// A real-shaped event from `functions/ingest/fixtures/` (`name` without `.json`, such as
+/// `github/workflow-job-completed`).
+pub fn fixture(name: &str) -> Value {
+    let path = format!("{}/../functions/ingest/fixtures/{name}.json", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}")))
+        .unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// Epoch milliseconds as RFC 3339 text, as the sources write their times.
+pub fn rfc3339(ms: i64) -> String {
+    let at = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).expect("a time");
+    at.format(&time::format_description::well_known::Rfc3339).expect("RFC 3339 formats every time")
+}

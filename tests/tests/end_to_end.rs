@@ -8,7 +8,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use overrun_core::time::{MS_PER_DAY, MS_PER_HOUR};
-use overrun_integration_tests::{Stack, endpoint, task_event};
+use overrun_integration_tests::{Stack, endpoint, fixture, rfc3339, task_event};
 use serde_json::{Value, json};
 
 fn workspace() -> PathBuf {
@@ -231,16 +231,10 @@ fn curl(port: u16, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, Va
     (status.parse().unwrap_or(0), serde_json::from_str(body).unwrap_or(Value::String(body.to_owned())))
 }
 
-fn rfc3339(ms: i64) -> String {
-    let at = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).unwrap();
-    at.format(&time::format_description::well_known::Rfc3339).unwrap()
-}
-
 /// A `workflow_job` delivery, signed with `secret`.
 fn workflow_job(secret: &str, job_id: u64, started: i64, completed: Option<i64>) -> (String, String) {
-    let fixture = if completed.is_some() { "workflow-job-completed" } else { "workflow-job-in-progress" };
-    let path = workspace().join(format!("functions/ingest/fixtures/github/{fixture}.json"));
-    let mut body: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let name = if completed.is_some() { "workflow-job-completed" } else { "workflow-job-in-progress" };
+    let mut body = fixture(&format!("github/{name}"));
     body["workflow_job"]["id"] = job_id.into();
     body["workflow_job"]["started_at"] = rfc3339(started).into();
     if let Some(completed) = completed {

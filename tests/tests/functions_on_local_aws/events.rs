@@ -1,5 +1,7 @@
 //! Task events become run items: starts and finishes in any order, Step Functions and Batch, malformed events.
 
+use overrun_integration_tests::{fixture, rfc3339};
+
 use super::*;
 
 #[tokio::test]
@@ -129,15 +131,13 @@ async fn a_second_finish_that_contradicts_the_first_changes_nothing_and_is_repor
 #[tokio::test]
 async fn glue_ecs_codebuild_and_sagemaker_events_are_recorded_as_complete_runs() {
     let stack = Stack::new().await;
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../functions/ingest/fixtures/eventbridge");
     for name in [
         "glue-job-run-status-running",
         "ecs-task-state-change-running",
         "codebuild-build-state-change-in-progress",
         "sagemaker-training-job-state-change-in-progress",
     ] {
-        let event: Value =
-            serde_json::from_str(&std::fs::read_to_string(format!("{dir}/{name}.json")).unwrap()).unwrap();
+        let event = job_fixture(name);
         assert!(
             matches!(ingest(&event, &stack.adapters.runs).await.unwrap(), IngestOutcome::Started(_)),
             "{name}"
@@ -150,8 +150,7 @@ async fn glue_ecs_codebuild_and_sagemaker_events_are_recorded_as_complete_runs()
         "codebuild-build-state-change-succeeded",
         "sagemaker-training-job-state-change-completed",
     ] {
-        let event: Value =
-            serde_json::from_str(&std::fs::read_to_string(format!("{dir}/{name}.json")).unwrap()).unwrap();
+        let event = job_fixture(name);
         let outcome = ingest(&event, &stack.adapters.runs).await.unwrap();
         assert!(matches!(outcome, IngestOutcome::Finished(r) if r.counted), "{name}: {outcome:?}");
     }
@@ -184,13 +183,7 @@ async fn glue_ecs_codebuild_and_sagemaker_events_are_recorded_as_complete_runs()
 type JobEvents = fn(&str, i64, i64) -> (Value, Value);
 
 fn job_fixture(name: &str) -> Value {
-    let path = format!("{}/../functions/ingest/fixtures/eventbridge/{name}.json", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-fn rfc3339(ms: i64) -> String {
-    let at = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).unwrap();
-    at.format(&time::format_description::well_known::Rfc3339).unwrap()
+    fixture(&format!("eventbridge/{name}"))
 }
 
 fn glue(run: &str, start: i64, end: i64) -> (Value, Value) {

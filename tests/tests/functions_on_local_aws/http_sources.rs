@@ -5,6 +5,7 @@
 use hmac::{Hmac, Mac};
 use overrun_http_ingest::request::{HttpContext, RequestContext};
 use overrun_http_ingest::{CachedSecrets, Deps, HttpRequest, SecretsManagerSource, handle};
+use overrun_integration_tests::{fixture, rfc3339};
 use sha2::Sha256;
 
 use super::*;
@@ -68,16 +69,6 @@ fn post(path: &str, headers: &[(&str, &str)], body: String) -> HttpRequest {
         body: Some(body),
         is_base64_encoded: false,
     }
-}
-
-fn fixture(name: &str) -> Value {
-    let path = format!("{}/../functions/ingest/fixtures/{name}.json", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-fn rfc3339(ms: i64) -> String {
-    let at = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).unwrap();
-    at.format(&time::format_description::well_known::Rfc3339).unwrap()
 }
 
 fn sign(body: &str) -> String {
