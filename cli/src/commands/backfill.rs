@@ -6,7 +6,6 @@ use std::io::Write;
 use futures_util::stream::{self, StreamExt};
 use overrun_aws::{Adapters, SystemClock};
 use overrun_core::ports::{Clock, RunFinished, RunRecorder, RunStarted};
-use overrun_core::time::MS_PER_DAY;
 use overrun_core::{EpochMs, RunId, RunStatus, TaskType};
 
 use crate::commands::aws::{AwsArgs, runtime};
@@ -58,7 +57,7 @@ pub fn run(request: &BackfillRequest, out: &mut impl Write, err: &mut impl Write
     let config = request.aws.config()?;
     let now = SystemClock.now();
     // Runs older than the retention would be expired by the table's TTL as soon as written.
-    let oldest_kept = now - i64::from(config.retention_days) * MS_PER_DAY;
+    let oldest_kept = now - config.retention_ms();
     let since =
         request.since.map(|since| now.saturating_sub(i64::try_from(since.as_millis()).unwrap_or(i64::MAX)));
     let mut report = BackfillReport::default();

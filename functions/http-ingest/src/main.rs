@@ -19,14 +19,14 @@ async fn main() -> Result<(), Error> {
     let secret_id = std::env::var(SECRET_ID).ok().filter(|id| !id.trim().is_empty()).ok_or_else(|| {
         format!("{SECRET_ID} is not set: it names the Secrets Manager secret of the sources' tokens")
     })?;
-    let topic = if config.short.is_enabled() { config.require_topic()?.to_owned() } else { String::new() };
+    let topic = config.short_notice_topic()?;
     let sdk = overrun_aws::sdk_config().await;
     let adapters = Adapters::new(&sdk, &config);
     let notifier = SnsNotifier::new(adapters.sns.clone(), topic, adapters.counters.clone());
     let secrets = CachedSecrets::new(SecretsManagerSource::new(&sdk, secret_id));
     let deps = Deps { adapters: &adapters, notifier: &notifier, secrets: &secrets };
     let (deps, rule, policy) = (&deps, config.short, &config.policy);
-    let retention_ms = i64::from(config.retention_days) * overrun_core::time::MS_PER_DAY;
+    let retention_ms = config.retention_ms();
     run(service_fn(|event: LambdaEvent<HttpRequest>| async move {
         let settings = NoticeSettings {
             rule,

@@ -11,11 +11,11 @@ async fn main() -> Result<(), Error> {
     tracing::init_default_subscriber();
     let config = Config::from_env()?;
     // Too-short notices are published from here: with them on, the topic is required at start.
-    let topic = if config.short.is_enabled() { config.require_topic()?.to_owned() } else { String::new() };
+    let topic = config.short_notice_topic()?;
     let adapters = Adapters::new(&overrun_aws::sdk_config().await, &config);
     let notifier = SnsNotifier::new(adapters.sns.clone(), topic, adapters.counters.clone());
     let (adapters, notifier, rule) = (&adapters, &notifier, config.short);
-    let retention_ms = i64::from(config.retention_days) * overrun_core::time::MS_PER_DAY;
+    let retention_ms = config.retention_ms();
     let policy = &config.policy;
     run(service_fn(|event: LambdaEvent<Value>| async move {
         let settings = NoticeSettings {

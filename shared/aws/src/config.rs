@@ -112,6 +112,17 @@ impl Config {
     pub fn require_topic(&self) -> Result<&str, ConfigError> {
         self.topic_arn.as_deref().ok_or(ConfigError::Missing(TOPIC_ARN))
     }
+
+    /// Where a function that records runs publishes too-short notices: with notices on, the
+    /// topic is required (checked at start); with them off, none is needed (empty).
+    pub fn short_notice_topic(&self) -> Result<String, ConfigError> {
+        if self.short.is_enabled() { self.require_topic().map(str::to_owned) } else { Ok(String::new()) }
+    }
+
+    /// How long finished runs are kept, in milliseconds.
+    pub fn retention_ms(&self) -> i64 {
+        i64::from(self.retention_days) * overrun_core::time::MS_PER_DAY
+    }
 }
 
 /// The method, its k, the window and the schedule of nights and checks.

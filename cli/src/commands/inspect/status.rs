@@ -5,7 +5,6 @@
 use overrun_app::situation::{ReadProblems, read_situation};
 use overrun_core::detect::check::{RunningRun, Standing, assess_running};
 use overrun_core::notify::humanize::{duration, utc_minute};
-use overrun_core::time::MS_PER_DAY;
 use overrun_core::{EpochMs, Level};
 use serde_json::{Value, json};
 
@@ -51,7 +50,7 @@ pub fn run(request: &StatusRequest, out: &mut impl std::io::Write) -> Result<(),
     }
     warn_malformed(&problems.malformed);
     let settings = tables.config.check_settings();
-    let retention_ms = i64::from(tables.config.retention_days) * MS_PER_DAY;
+    let retention_ms = tables.config.retention_ms();
     let standings =
         assess_running(request.now, &situation.running, &situation.limits, &situation.stretches, &settings);
     let mut views: Vec<RunView<'_>> = situation
