@@ -2,13 +2,13 @@
 //! progress bar on a terminal.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, IsTerminal, Read};
+use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread;
 
 use flate2::bufread::MultiGzDecoder;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use thiserror::Error;
 
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
@@ -105,14 +105,11 @@ fn is_gzip(reader: &mut impl BufRead) -> io::Result<bool> {
 }
 
 fn progress_bar(wanted: bool, size: u64) -> ProgressBar {
-    if !(wanted && size >= PROGRESS_MIN_BYTES && io::stderr().is_terminal()) {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(size);
-    if let Ok(style) = ProgressStyle::with_template("{spinner} {bytes}/{total_bytes} [{bar:30}] {eta}") {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar
+    crate::progress::terminal_bar(
+        wanted && size >= PROGRESS_MIN_BYTES,
+        size,
+        "{spinner} {bytes}/{total_bytes} [{bar:30}] {eta}",
+    )
 }
 
 /// Decompresses on a second thread, handing over filled buffers, so that inflating and parsing

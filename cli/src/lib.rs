@@ -7,6 +7,7 @@ pub mod error;
 pub mod history;
 pub mod input;
 pub mod plot;
+pub mod progress;
 pub mod render;
 pub mod rows;
 pub mod suggest;

@@ -5,9 +5,9 @@
 //! recommendation is the smallest k whose warnings per day stay within it, which is the most
 //! sensitive setting the team has said it can live with.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 
 use overrun_core::evaluation::replay::replay_runs;
 use overrun_core::limits::recent::RecentRuns;
@@ -37,16 +37,11 @@ const MOST_REPLAYS: u64 = 2 + 9 + 7;
 /// A bar counting the replays on a terminal (each replays the whole history: seconds on a
 /// million runs); hidden otherwise.
 fn replays_bar(show: bool) -> ProgressBar {
-    if !(show && std::io::stderr().is_terminal()) {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(MOST_REPLAYS);
-    if let Ok(style) =
-        ProgressStyle::with_template("tuning [{bar:30}] {pos}/{len} replays, {msg} ({elapsed})")
-    {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar
+    crate::progress::terminal_bar(
+        show,
+        MOST_REPLAYS,
+        "tuning [{bar:30}] {pos}/{len} replays, {msg} ({elapsed})",
+    )
 }
 
 /// Warnings per day for one k.

@@ -2,10 +2,10 @@
 //! runs, from GitHub's REST API (paginated by its `Link` headers, waiting out rate limits),
 //! parsed as `workflow_job` webhooks are, so that imported and live runs share task types.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use overrun_core::EpochMs;
 use overrun_ingest::webhooks::github::parse_workflow_job;
 use serde_json::{Value, json};
@@ -129,16 +129,11 @@ fn remote(message: String) -> CliError {
 }
 
 fn progress_bar(wanted: bool, total: u64) -> ProgressBar {
-    if !(wanted && std::io::stderr().is_terminal()) {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(total);
-    if let Ok(style) =
-        ProgressStyle::with_template("{spinner} jobs of workflow runs {pos}/{len} [{bar:30}] {eta}")
-    {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar
+    crate::progress::terminal_bar(
+        wanted,
+        total,
+        "{spinner} jobs of workflow runs {pos}/{len} [{bar:30}] {eta}",
+    )
 }
 
 struct Page {
