@@ -39,8 +39,19 @@ impl Endpoint {
 
     /// Sends `request` at `now`: the status and the JSON body of the response.
     async fn send(&self, stack: &Stack, request: &HttpRequest, now: i64) -> (u16, Value) {
-        let notifier = stack.notifier();
-        let deps = Deps { adapters: &stack.adapters, notifier: &notifier, secrets: &self.secrets };
+        self.send_through(stack, &stack.adapters, &stack.notifier(), request, now).await
+    }
+
+    /// The same, through `adapters` and `notifier` (a fault proxy's, say).
+    async fn send_through(
+        &self,
+        stack: &Stack,
+        adapters: &overrun_aws::Adapters,
+        notifier: &overrun_aws::SnsNotifier,
+        request: &HttpRequest,
+        now: i64,
+    ) -> (u16, Value) {
+        let deps = Deps { adapters, notifier, secrets: &self.secrets };
         let settings = NoticeSettings {
             rule: stack.config.short,
             claim: "request",
@@ -292,4 +303,39 @@ async fn a_check_in_start_without_a_run_id_retried_within_two_minutes_is_one_run
     let mut ids: Vec<&str> = running.iter().map(|run| run.run_id.as_str()).collect();
     ids.sort();
     assert_eq!(ids, [format!("checkin-{NOON}"), format!("checkin-{}", NOON + 300 * S)]);
+}
+
+#[tokio::test]
+async fn a_finish_whose_answers_are_lost_is_refused_with_503_and_its_retry_counts_it_once() {
+    use overrun_integration_tests::fault_proxy::{Fault, FaultProxy, Rule};
+    let stack = Stack::new().await;
+    let endpoint = Endpoint::new(&stack).await;
+    let start = NIGHT - 5 * MS_PER_HOUR;
+    let (started, now) = github(Step::Start { run: "77", at: start });
+    endpoint.send_ok(&stack, &started, now).await;
+
+    // Every write of the finish goes through and its answer is lost, attempt after attempt.
+    let proxy = FaultProxy::start(&overrun_integration_tests::endpoint()).await;
+    let (adapters, notifier) = stack.through(&proxy.url, super::crash_windows::fast_limits()).await;
+    for operation in ["UpdateItem", "TransactWriteItems"] {
+        proxy.add(Rule::new(operation, Fault::ResetAfter).times(100));
+    }
+    let (finished, later) = github(Step::Finish { run: "77", start, at: start + 900 * S });
+    let (status, body) = endpoint.send_through(&stack, &adapters, &notifier, &finished, later).await;
+    assert_eq!(status, 503, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("retry"), "{body}");
+    assert!(
+        proxy.count("UpdateItem", Fault::ResetAfter, &[])
+            + proxy.count("TransactWriteItems", Fault::ResetAfter, &[])
+            > 0
+    );
+
+    // GitHub's redelivery (or the sender's retry) records it, counted once.
+    proxy.heal();
+    let (status, body) = endpoint.send_through(&stack, &adapters, &notifier, &finished, later).await;
+    assert_eq!(status, 200, "{body}");
+    endpoint.send_ok(&stack, &finished, later).await;
+    let day = stack.config.policy.bucket_of_end(start + 900 * S);
+    assert_eq!(stack.adapters.stats.day_statuses(&[day]).await.unwrap()[0].finished, 1, "counted once");
+    assert!(stack.adapters.runs.list_running().await.unwrap().items.is_empty());
 }
