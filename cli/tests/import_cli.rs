@@ -199,7 +199,7 @@ fn a_github_import_shows_its_progress_on_a_terminal() {
 
 #[test]
 fn an_openlineage_export_becomes_a_history_and_bad_lines_are_named_and_skipped() {
-    let events = concat!(env!("CARGO_MANIFEST_DIR"), "/../functions/ingest/fixtures/openlineage");
+    let events = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/sources/fixtures/openlineage");
     let start: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(format!("{events}/airflow-start.json")).unwrap())
             .unwrap();

@@ -192,10 +192,10 @@ pub fn task_event(task_type: &str, run_id: &str, state: &str, epoch_ms: i64) -> 
     })
 }
 
-/// A real-shaped event from `functions/ingest/fixtures/` (`name` without `.json`, such as
+/// A real-shaped event from `shared/sources/fixtures/` (`name` without `.json`, such as
 /// `github/workflow-job-completed`).
 pub fn fixture(name: &str) -> Value {
-    let path = format!("{}/../functions/ingest/fixtures/{name}.json", env!("CARGO_MANIFEST_DIR"));
+    let path = format!("{}/../shared/sources/fixtures/{name}.json", env!("CARGO_MANIFEST_DIR"));
     serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}")))
         .unwrap_or_else(|e| panic!("{path}: {e}"))
 }

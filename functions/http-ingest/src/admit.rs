@@ -2,9 +2,9 @@
 //! A request refused here writes nothing.
 
 use overrun_core::ports::TaskEvent;
-use overrun_ingest::TimeWindow;
-use overrun_ingest::webhooks::checkin::CheckIn;
-use overrun_ingest::webhooks::{github, openlineage};
+use overrun_sources::TimeWindow;
+use overrun_sources::webhooks::checkin::CheckIn;
+use overrun_sources::webhooks::{github, openlineage};
 use serde_json::Value;
 
 use crate::auth::SourceSecrets;
@@ -71,7 +71,7 @@ fn json(body: &[u8]) -> Result<Value, Refusal> {
     serde_json::from_slice(body).map_err(|e| Refusal::bad_request(format!("body: not JSON ({e})")))
 }
 
-fn bad_event(error: overrun_ingest::EventError) -> Refusal {
+fn bad_event(error: overrun_sources::EventError) -> Refusal {
     Refusal::bad_request(error.to_string())
 }
 
@@ -87,8 +87,11 @@ mod tests {
     const WINDOW: TimeWindow = TimeWindow { now: NOW, retention_ms: 30 * 86_400_000 };
 
     fn fixture(path: &str) -> String {
-        std::fs::read_to_string(format!("{}/../ingest/fixtures/{path}.json", env!("CARGO_MANIFEST_DIR")))
-            .unwrap()
+        std::fs::read_to_string(format!(
+            "{}/../../shared/sources/fixtures/{path}.json",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
     }
 
     pub fn post(path: &str, headers: &[(&str, &str)], body: &str) -> HttpRequest {

@@ -2,11 +2,11 @@
 //! an EventBridge event would be, and answered with what happened.
 
 use overrun_app::checkin::newest_open_run;
-use overrun_app::ingest::{IngestError, IngestOutcome, NoticeSettings, ShortNotice};
+use overrun_app::ingest::{self, IngestError, IngestOutcome, NoticeSettings, ShortNotice};
 use overrun_aws::Adapters;
 use overrun_core::ports::{Notifier, TaskEvent};
-use overrun_ingest::TimeWindow;
-use overrun_ingest::webhooks::checkin::{CheckIn, Signal, derived_run_id};
+use overrun_sources::TimeWindow;
+use overrun_sources::webhooks::checkin::{CheckIn, Signal, derived_run_id};
 use serde_json::json;
 
 use crate::admit::{Admitted, admit};
@@ -104,7 +104,16 @@ async fn admit_and_record<S: SecretSource, N: Notifier>(
             (check_in_event(check_in, deps.adapters, settings.now).await?, source)
         }
     };
-    match overrun_ingest::record_and_notify(event, deps.adapters, deps.notifier, settings).await {
+    let adapters = deps.adapters;
+    let recorded = ingest::record_and_notify(
+        event,
+        &adapters.runs,
+        &adapters.stats,
+        &adapters.outbox,
+        deps.notifier,
+        settings,
+    );
+    match recorded.await {
         Ok((outcome, notice)) => Ok(Handled::Recorded { source, outcome, notice }),
         // The run is recorded; the notice's claim makes the checker send it when its lease runs out.
         Err(IngestError::Notify(error)) => {
@@ -123,7 +132,7 @@ async fn admit_and_record<S: SecretSource, N: Notifier>(
 pub const START_RETRY_MS: i64 = 2 * 60 * 1000;
 
 fn is_derived(run_id: &overrun_core::RunId) -> bool {
-    run_id.as_str().starts_with(overrun_ingest::webhooks::checkin::DERIVED_PREFIX)
+    run_id.as_str().starts_with(overrun_sources::webhooks::checkin::DERIVED_PREFIX)
 }
 
 /// The check-in's task event: its run named, derived (a start) or the task's newest open run

@@ -1,6 +1,6 @@
 //! The HTTPS ingest endpoint (a Lambda function URL): OpenLineage run events, GitHub Actions
 //! `workflow_job` webhooks and check-ins, each on its own path, authenticated with the sources'
-//! secrets, parsed by `overrun_ingest::webhooks`, and recorded as the EventBridge ingest function
+//! secrets, parsed by `overrun_sources::webhooks`, and recorded as the EventBridge ingest function
 //! records its events.
 //!
 //! - [`request`]: the function URL's request and response;

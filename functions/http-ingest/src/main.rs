@@ -2,12 +2,12 @@
 //! per invocation.
 
 use lambda_runtime::{Error, LambdaEvent, run, service_fn, tracing};
+use overrun_app::ingest::NoticeSettings;
 use overrun_aws::{Adapters, Config, SnsNotifier, SystemClock, metrics};
 use overrun_core::ports::Clock;
 use overrun_http_ingest::{
     CachedSecrets, Deps, Handled, HttpRequest, HttpResponse, SecretsManagerSource, handle,
 };
-use overrun_ingest::NoticeSettings;
 
 /// The Secrets Manager secret (ARN or name) holding the sources' secrets.
 const SECRET_ID: &str = "OVERRUN_SOURCES_SECRET";

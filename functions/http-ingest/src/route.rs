@@ -1,6 +1,6 @@
 //! Which source a request is for, by its path.
 
-use overrun_ingest::webhooks::checkin::PATH_PREFIX;
+use overrun_sources::webhooks::checkin::PATH_PREFIX;
 
 use crate::refusal::Refusal;
 

@@ -2,11 +2,11 @@
 
 use overrun_app::ingest::{self, IngestOutcome, NoticeSettings, ShortNotice};
 use overrun_aws::Adapters;
-use overrun_core::ports::{Notifier, RunRecorder, TaskEvent};
+use overrun_core::ports::{Notifier, RunRecorder};
 use serde_json::Value;
 use thiserror::Error;
 
-use crate::events::{EventError, TimeWindow, parse, parse_live};
+use overrun_sources::{EventError, TimeWindow, parse, parse_live};
 
 #[derive(Debug, Error)]
 pub enum IngestError {
@@ -40,15 +40,4 @@ pub async fn handle_and_notify(
         settings,
     )
     .await?)
-}
-
-/// Records an event parsed elsewhere (the HTTPS endpoint's sources) exactly as an EventBridge
-/// one: its run, its cohort membership, and the day's too-short notice.
-pub fn record_and_notify<'a>(
-    event: TaskEvent,
-    adapters: &'a Adapters,
-    notifier: &'a impl Notifier,
-    settings: &'a NoticeSettings<'a>,
-) -> impl Future<Output = Result<(IngestOutcome, ShortNotice), ingest::IngestError>> + 'a {
-    ingest::record_and_notify(event, &adapters.runs, &adapters.stats, &adapters.outbox, notifier, settings)
 }

@@ -10,6 +10,7 @@ use overrun_core::EpochMs;
 use overrun_core::notify::delivery::{DeliveryState, Lease, MessageKey};
 use overrun_core::notify::message::Notification;
 use overrun_core::ports::{ClaimKind, Claimed, Listing, Notifier, NotifyError, Outbox, StoreError};
+use overrun_core::recording::{self, ClaimEffect, MessageKind};
 
 #[derive(Debug, Clone, Default)]
 struct Entry {
@@ -66,28 +67,61 @@ impl MemoryOutbox {
         lock(&self.entries).get(key).map(|e| e.state.clone()).unwrap_or_default()
     }
 
-    /// The claim write with its condition; on a failed condition, a claim that is already this
-    /// lease's (its earlier answer lost) is won all the same.
-    fn apply_claim(&self, key: &MessageKey, lease: &Lease, how: ClaimKind<'_>) -> Claimed {
+    /// The claim write with its condition (the recording rule's [`recording::claim`]).
+    fn apply_claim(&self, key: &MessageKey, lease: &Lease, how: ClaimKind<'_>, due: bool) -> Claimed {
         let mut entries = lock(&self.entries);
         let entry = entries.entry(key.clone()).or_default();
-        let applies = match (&how, &entry.state) {
-            (ClaimKind::Fresh(_), DeliveryState::Unclaimed) => true,
-            (ClaimKind::TakeOver(stale), DeliveryState::Pending(current)) => current == *stale,
-            _ => false,
+        let stale = match how {
+            ClaimKind::Fresh(_) => None,
+            ClaimKind::TakeOver(stale) => Some(stale),
         };
-        if applies {
-            if let ClaimKind::Fresh(message) = how {
-                entry.message = Some((*message).clone());
+        match recording::claim(&entry.state, due, stale, lease) {
+            ClaimEffect::Applies => {
+                if let ClaimKind::Fresh(message) = how {
+                    entry.message = Some((*message).clone());
+                }
+                entry.state = DeliveryState::Pending(lease.clone());
             }
-            entry.state = DeliveryState::Pending(lease.clone());
-        } else if entry.state != DeliveryState::Pending(lease.clone()) {
-            return Claimed::Held(entry.state.clone());
+            ClaimEffect::AlreadyOurs => {}
+            ClaimEffect::Held => return Claimed::Held(entry.state.clone()),
         }
         match &entry.message {
             Some(message) => Claimed::Won(message.clone()),
             None => Claimed::Held(entry.state.clone()),
         }
+    }
+
+    /// A claim whose first claim is due or not (`due`: what the run's record says, which the
+    /// store holding the runs knows; alone, the outbox takes every message as due).
+    pub(crate) async fn claim_if_due(
+        &self,
+        key: &MessageKey,
+        lease: &Lease,
+        how: ClaimKind<'_>,
+        due: bool,
+    ) -> Result<Claimed, StoreError> {
+        let (crash, lose_answer) = {
+            let mut faults = lock(&self.faults);
+            (fire(&mut faults.crash_after_claim), fire(&mut faults.lose_claim_answers))
+        };
+        let claimed = self.apply_claim(key, lease, how, due);
+        if crash {
+            return Err(injected("claim (then crashed)"));
+        }
+        if lose_answer {
+            // The client's retry of the same write.
+            return Ok(self.apply_claim(key, lease, how, due));
+        }
+        Ok(claimed)
+    }
+}
+
+/// The recording rule's kind of a message.
+pub(crate) fn message_kind(key: &MessageKey) -> MessageKind {
+    match key {
+        MessageKey::Alert { .. } => MessageKind::Alert,
+        MessageKey::Resolved { .. } => MessageKind::Resolved,
+        MessageKey::TooShort { .. } => MessageKind::TooShort,
     }
 }
 
@@ -98,27 +132,17 @@ impl Outbox for MemoryOutbox {
         lease: &Lease,
         how: ClaimKind<'_>,
     ) -> Result<Claimed, StoreError> {
-        let (crash, lose_answer) = {
-            let mut faults = lock(&self.faults);
-            (fire(&mut faults.crash_after_claim), fire(&mut faults.lose_claim_answers))
-        };
-        let claimed = self.apply_claim(key, lease, how);
-        if crash {
-            return Err(injected("claim (then crashed)"));
-        }
-        if lose_answer {
-            // The client's retry of the same write.
-            return Ok(self.apply_claim(key, lease, how));
-        }
-        Ok(claimed)
+        self.claim_if_due(key, lease, how, true).await
     }
 
     async fn mark_delivered(&self, key: &MessageKey, _now: EpochMs) -> Result<(), StoreError> {
         if fire(&mut lock(&self.faults).fail_marks) {
             return Err(injected("mark delivered"));
         }
-        if let Some(entry) = lock(&self.entries).get_mut(key) {
-            entry.state = DeliveryState::Delivered;
+        if let Some(entry) = lock(&self.entries).get_mut(key)
+            && let Some(delivered) = recording::deliver(&entry.state)
+        {
+            entry.state = delivered;
         }
         Ok(())
     }
@@ -128,10 +152,9 @@ impl Outbox for MemoryOutbox {
             return Err(injected("release"));
         }
         if let Some(entry) = lock(&self.entries).get_mut(key)
-            && let DeliveryState::Pending(lease) = &mut entry.state
-            && lease.owner == owner
+            && let Some(released) = recording::release(&entry.state, owner)
         {
-            lease.claimed_at = Lease::RELEASED;
+            entry.state = released;
         }
         Ok(())
     }

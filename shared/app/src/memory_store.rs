@@ -16,18 +16,19 @@ use overrun_core::limits::nightly::{BaselineChange, DayAggregate, DayStatus, Fin
 use overrun_core::notify::delivery::{DeliveryState, Lease, MessageKey};
 use overrun_core::notify::message::Resolution;
 use overrun_core::ports::{
-    BaselineStore, ClaimKind, Claimed, CohortMembers, CohortStore, DayStore, FinishConflict, FinishedRuns,
-    LimitStore, Listing, Outbox, OverrideStore, Partial, PendingResolution, Recorded, RunFinished,
-    RunRecorder, RunStarted, RunningRuns, StoreError,
+    BaselineStore, ClaimKind, Claimed, CohortMembers, CohortStore, DayStore, FinishedRuns, LimitStore,
+    Listing, Outbox, OverrideStore, Partial, PendingResolution, Recorded, RunFinished, RunRecorder,
+    RunStarted, RunningRuns, StoreError,
 };
+use overrun_core::recording::{self, Counted, RunRecord, StartEffect};
 use overrun_core::{BaselinePolicy, CohortId, EpochMs, RunId, RunStatus, TaskType};
 
-use crate::memory::MemoryOutbox;
+use crate::memory::{MemoryOutbox, message_kind};
 
 type RunKey = (TaskType, RunId);
 
 #[derive(Debug, Clone, Default)]
-struct RunRecord {
+struct StoredRun {
     start: Option<EpochMs>,
     end: Option<EpochMs>,
     status: Option<RunStatus>,
@@ -40,7 +41,7 @@ struct RunRecord {
 
 #[derive(Debug, Default)]
 struct Tables {
-    runs: HashMap<RunKey, RunRecord>,
+    runs: HashMap<RunKey, StoredRun>,
     /// Runs started and not finished.
     running: BTreeSet<RunKey>,
     /// Runs flagged for their "resolved".
@@ -100,36 +101,45 @@ impl MemoryStore {
             .collect()
     }
 
-    /// After a write: counts a newly complete succeeded run for its day and flags an alerted,
-    /// finished run for its "resolved" (the DynamoDB adapter's `settle`).
-    fn settle(&self, tables: &mut Tables, key: &RunKey) -> Recorded {
-        let mut recorded = Recorded::default();
-        let warned = self.claim_state(&key.0, &key.1, Level::Warning) != DeliveryState::Unclaimed;
-        let alerted = self.alerted(&key.0, &key.1);
-        let resolved =
-            self.outbox.state(&MessageKey::Resolved { task_type: key.0.clone(), run_id: key.1.clone() })
-                == DeliveryState::Delivered;
-        let Some(run) = tables.runs.get_mut(key) else { return recorded };
-        let Some(end) = run.end else { return recorded };
-        if let (Some(start), Some(RunStatus::Succeeded)) = (run.start, run.status)
-            && end >= start
-        {
-            recorded.completed = Some((start, end));
-            if run.counted.is_none() {
-                let day = self.policy.bucket_of_end(end);
-                run.counted = Some((day, warned));
-                *tables.finished_per_day.entry(day).or_default() += 1;
-                *tables
-                    .succeeded
-                    .entry(key.0.clone())
-                    .or_default()
-                    .entry((end, end.abs_diff(start)))
-                    .or_default() += 1;
-                recorded.counted = true;
-            }
+    /// What the recording rule reads of a stored run (its claims are in the outbox).
+    fn record(&self, key: &RunKey, run: &StoredRun) -> RunRecord {
+        let state = |level| self.claim_state(&key.0, &key.1, level);
+        let resolved = MessageKey::Resolved { task_type: key.0.clone(), run_id: key.1.clone() };
+        RunRecord {
+            start: run.start,
+            end: run.end,
+            status: run.status,
+            counted: run.counted.is_some(),
+            warned: state(Level::Warning) != DeliveryState::Unclaimed,
+            alerted: self.alerted(&key.0, &key.1),
+            resolved: self.outbox.state(&resolved) == DeliveryState::Delivered,
         }
-        if alerted && !resolved {
-            run.resolution_flagged = true;
+    }
+
+    /// After a write: applies what the recording rule says the run owes (its day's count, its
+    /// "resolved"), as the DynamoDB adapter does.
+    fn settle(&self, tables: &mut Tables, key: &RunKey) -> Recorded {
+        let Some(run) = tables.runs.get(key) else { return Recorded::default() };
+        let settlement = recording::settle(&self.record(key, run));
+        let mut recorded = Recorded { completed: settlement.completed, ..Recorded::default() };
+        if let (Some(Counted { end, warned }), Some((start, _))) = (settlement.count, settlement.completed) {
+            let day = self.policy.bucket_of_end(end);
+            if let Some(run) = tables.runs.get_mut(key) {
+                run.counted = Some((day, warned));
+            }
+            *tables.finished_per_day.entry(day).or_default() += 1;
+            *tables
+                .succeeded
+                .entry(key.0.clone())
+                .or_default()
+                .entry((end, end.abs_diff(start)))
+                .or_default() += 1;
+            recorded.counted = true;
+        }
+        if settlement.flag_resolution {
+            if let Some(run) = tables.runs.get_mut(key) {
+                run.resolution_flagged = true;
+            }
             recorded.resolution_pending = true;
             tables.flagged.insert(key.clone());
         }
@@ -144,8 +154,8 @@ impl RunRecorder for MemoryStore {
         let recent = self.recent_durations(&tables, &event.task_type, event.start);
         let run = tables.runs.entry(key.clone()).or_default();
         run.start.get_or_insert(event.start);
-        if run.end.is_some() {
-            // The finish came first: keep the start, and the run may now be complete.
+        let record = self.record(&key, run);
+        if recording::start(&record) == StartEffect::AfterFinish {
             let mut recorded = self.settle(&mut tables, &key);
             recorded.late_start = true;
             return Ok(recorded);
@@ -163,15 +173,11 @@ impl RunRecorder for MemoryStore {
     async fn record_finish(&self, event: &RunFinished) -> Result<Recorded, StoreError> {
         let mut tables = lock(&self.tables);
         let key = (event.task_type.clone(), event.run_id.clone());
-        let run = tables.runs.entry(key.clone()).or_default();
-        if let (Some(kept_end), Some(kept_status)) = (run.end, run.status)
-            && (kept_end, kept_status) != (event.end, event.status)
-        {
-            return Ok(Recorded {
-                conflict: Some(FinishConflict { kept_end, kept_status }),
-                ..Recorded::default()
-            });
+        let record = tables.runs.get(&key).map(|run| self.record(&key, run)).unwrap_or_default();
+        if let Err(conflict) = recording::finish(&record, event.end, event.status) {
+            return Ok(Recorded { conflict: Some(conflict), ..Recorded::default() });
         }
+        let run = tables.runs.entry(key.clone()).or_default();
         run.end = Some(event.end);
         run.status = Some(event.status);
         if let (None, Some(start)) = (run.start, event.start) {
@@ -396,17 +402,19 @@ impl Outbox for MemoryStore {
         lease: &Lease,
         how: ClaimKind<'_>,
     ) -> Result<Claimed, StoreError> {
-        // An alert is first claimed only while its run runs (the DynamoDB condition).
-        if let (MessageKey::Alert { task_type, run_id, .. }, ClaimKind::Fresh(_)) = (key, &how) {
-            let finished = lock(&self.tables)
-                .runs
-                .get(&(task_type.clone(), run_id.clone()))
-                .is_some_and(|run| run.end.is_some());
-            if finished {
-                return Ok(Claimed::Held(self.outbox.state(key)));
+        // Whether a first claim is due depends on the run (the DynamoDB adapter's conditions).
+        let due = match key {
+            MessageKey::Alert { task_type, run_id, .. } | MessageKey::Resolved { task_type, run_id } => {
+                let tables = lock(&self.tables);
+                let run_key = (task_type.clone(), run_id.clone());
+                let run = tables.runs.get(&run_key);
+                let record = run.map(|run| self.record(&run_key, run));
+                let flagged = run.is_some_and(|run| run.resolution_flagged);
+                recording::first_claim_due(message_kind(key), record.as_ref(), flagged)
             }
-        }
-        self.outbox.claim(key, lease, how).await
+            MessageKey::TooShort { .. } => true,
+        };
+        self.outbox.claim_if_due(key, lease, how, due).await
     }
 
     async fn mark_delivered(&self, key: &MessageKey, now: EpochMs) -> Result<(), StoreError> {

@@ -16,6 +16,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditi
 use overrun_core::notify::delivery::{DeliveryState, Lease, MessageKey};
 use overrun_core::notify::message::Notification;
 use overrun_core::ports::{ClaimKind, Claimed, Listing, Outbox, StoreError};
+use overrun_core::recording;
 use overrun_core::time::{Day, MS_PER_DAY};
 use overrun_core::{EpochMs, Level, TaskType};
 
@@ -147,7 +148,7 @@ impl DynamoOutbox {
     ) -> Result<Claimed, StoreError> {
         let current = self.current(place, old).await?;
         let state = claim_state(&current, place.attribute)?;
-        if state == DeliveryState::Pending(lease.clone()) {
+        if recording::is_ours(&state, lease) {
             return Ok(Claimed::Won(stored_message(&current, place.attribute)?));
         }
         Ok(Claimed::Held(state))

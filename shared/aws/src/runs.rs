@@ -10,9 +10,10 @@ use overrun_core::detect::levels::AlertedLevels;
 use overrun_core::limits::nightly::FinishedRun;
 use overrun_core::notify::message::Resolution;
 use overrun_core::ports::{
-    FinishConflict, FinishedRuns, Listing, PendingResolution, Recorded, RunFinished, RunRecorder, RunStarted,
-    RunningRuns, StoreError,
+    FinishedRuns, Listing, PendingResolution, Recorded, RunFinished, RunRecorder, RunStarted, RunningRuns,
+    StoreError,
 };
+use overrun_core::recording::{self, Counted, RunRecord};
 use overrun_core::time::{Day, MS_PER_DAY};
 use overrun_core::{BaselinePolicy, CohortId, EpochMs, Level, RunId, RunStatus, TaskType};
 
@@ -96,30 +97,18 @@ impl DynamoRunStore {
         Ok(listing.items)
     }
 
-    /// After a write: counts a newly complete succeeded run for its day (exactly once, in one
-    /// transaction with the day's counter) and flags an alerted, finished run for its "resolved".
+    /// After a write: applies what the recording rule says the run owes — its day's count
+    /// (exactly once, in one transaction with the day's counter) and its "resolved".
     async fn settle(&self, after: &Item) -> Result<Recorded, StoreError> {
         let reader = ItemReader::new(after, &[r::TASK_TYPE, r::RUN_ID]);
         let task_type = reader.string(r::TASK_TYPE)?;
         let run_id = reader.string(r::RUN_ID)?;
-        let start: Option<EpochMs> = reader.optional_number(r::START_MS)?;
-        let end: Option<EpochMs> = reader.optional_number(r::END_MS)?;
-        let status = reader.optional_string(r::STATUS)?;
-        let mut recorded = Recorded::default();
-        let Some(end) = end else { return Ok(recorded) };
-
-        if let (Some(start), Some("succeeded")) = (start, status)
-            && end >= start
-        {
-            recorded.completed = Some((start, end));
-            if !reader.has(r::COUNTED) {
-                // Alerts are claimed only while a run runs, so this is final once it has ended.
-                let warned = reader.has(r::ALERT_WARNING);
-                recorded.counted = self.count_for_day(task_type, run_id, end, warned).await?;
-            }
+        let settlement = recording::settle(&run_record(after)?);
+        let mut recorded = Recorded { completed: settlement.completed, ..Recorded::default() };
+        if let Some(Counted { end, warned }) = settlement.count {
+            recorded.counted = self.count_for_day(task_type, run_id, end, warned).await?;
         }
-        let alerted = reader.has(r::ALERT_WARNING) || reader.has(r::ALERT_CRITICAL);
-        if alerted && !reader.has(r::RESOLVED_AT) {
+        if settlement.flag_resolution {
             recorded.resolution_pending = self.flag_resolution(task_type, run_id).await?;
         }
         Ok(recorded)
@@ -209,10 +198,15 @@ impl DynamoRunStore {
             .await
             .map_err(|e| service("GetItem", e))?;
         let item = output.item.unwrap_or_default();
-        let reader = ItemReader::new(&item, &[r::TASK_TYPE, r::RUN_ID]);
-        let kept_status: RunStatus = reader.string(r::STATUS)?.parse().map_err(|e| reader.invalid(e))?;
-        let conflict = FinishConflict { kept_end: reader.number(r::END_MS)?, kept_status };
-        Ok(Recorded { conflict: Some(conflict), ..Recorded::default() })
+        let kept = run_record(&item)?;
+        match recording::finish(&kept, event.end, event.status) {
+            Err(conflict) => Ok(Recorded { conflict: Some(conflict), ..Recorded::default() }),
+            Ok(()) => {
+                let reader = ItemReader::new(&item, &[r::TASK_TYPE, r::RUN_ID]);
+                Err(reader
+                    .invalid("the finish's condition failed, yet the run's finish does not contradict it"))
+            }
+        }
     }
 
     /// An `UpdateItem` on one run's item, counted.
@@ -254,6 +248,25 @@ impl SetCohort for UpdateItemFluentBuilder {
             None => self,
         }
     }
+}
+
+/// What the recording rule reads of a run's item.
+pub fn run_record(item: &Item) -> Result<RunRecord, StoreError> {
+    let reader = ItemReader::new(item, &[r::TASK_TYPE, r::RUN_ID]);
+    let status = match reader.optional_string(r::STATUS)? {
+        Some(status) => Some(status.parse::<RunStatus>().map_err(|e| reader.invalid(e))?),
+        None => None,
+    };
+    let warned = reader.has(r::ALERT_WARNING);
+    Ok(RunRecord {
+        start: reader.optional_number(r::START_MS)?,
+        end: reader.optional_number(r::END_MS)?,
+        status,
+        counted: reader.has(r::COUNTED),
+        warned,
+        alerted: warned || reader.has(r::ALERT_CRITICAL),
+        resolved: reader.has(r::RESOLVED_AT),
+    })
 }
 
 pub fn day_meta_key(day: Day) -> Item {

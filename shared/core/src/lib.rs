@@ -31,6 +31,7 @@ pub mod limits;
 pub mod model;
 pub mod notify;
 pub mod ports;
+pub mod recording;
 pub mod records;
 pub mod stats;
 pub mod time;

@@ -108,12 +108,7 @@ pub struct Recorded {
     pub conflict: Option<FinishConflict>,
 }
 
-/// The finish a run kept when a later one contradicted it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FinishConflict {
-    pub kept_end: EpochMs,
-    pub kept_status: RunStatus,
-}
+pub use crate::recording::FinishConflict;
 
 /// Ports are narrow: each use case asks for what it uses. Ingest records runs
 /// ([`RunRecorder`]) and reads limits and cohorts ([`LimitStore`], [`CohortStore`]); the checker

@@ -7,7 +7,7 @@ use std::fmt;
 use crate::detect::check::TaskLimits;
 use crate::detect::levels::Level;
 use crate::model::{CohortId, RunId, RunStatus, TaskType};
-use crate::notify::delivery::LEASE_MS;
+use crate::notify::delivery::Lease;
 use crate::time::EpochMs;
 
 /// A message's claim as stored.
@@ -52,11 +52,10 @@ impl ClaimRecord {
         if self.legacy || self.delivered_at.is_some() {
             return Delivery::Delivered;
         }
-        let lease_ends = self.claimed_at.saturating_add(LEASE_MS);
-        if self.claimed_at == crate::notify::delivery::Lease::RELEASED || now >= lease_ends {
-            Delivery::Overdue
-        } else {
-            Delivery::Sending { lease_ends }
+        let lease = Lease { owner: self.owner.clone(), claimed_at: self.claimed_at };
+        match lease.ends_at() {
+            Some(lease_ends) if !lease.has_expired(now) => Delivery::Sending { lease_ends },
+            _ => Delivery::Overdue,
         }
     }
 
@@ -129,6 +128,7 @@ pub struct LimitsRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::notify::delivery::LEASE_MS;
 
     fn claim(claimed_at: EpochMs, delivered_at: Option<EpochMs>) -> ClaimRecord {
         ClaimRecord {

@@ -1,7 +1,8 @@
 //! The bad-input corpus (tests/data/hostile_events.json): malformed and implausible events,
 //! each refused with an error naming its field — or ignored on purpose — and nothing written.
 
-use overrun_ingest::{EventError, IngestError};
+use overrun_ingest::IngestError;
+use overrun_sources::EventError;
 
 use super::*;
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use indicatif::ProgressBar;
 use overrun_core::EpochMs;
-use overrun_ingest::webhooks::github::parse_workflow_job;
+use overrun_sources::webhooks::github::parse_workflow_job;
 use serde_json::{Value, json};
 
 use crate::error::CliError;

@@ -5,7 +5,7 @@ use std::io::{BufRead, Write};
 
 use crate::error::CliError;
 use crate::input::{InputError, Source};
-use overrun_ingest::webhooks::openlineage::parse_run_event;
+use overrun_sources::webhooks::openlineage::parse_run_event;
 
 use super::{ImportSummary, RunAssembler, write_csv};
 

@@ -53,9 +53,14 @@ impl Lease {
     /// next attempt takes it over at once. No real claim is that old.
     pub const RELEASED: EpochMs = 0;
 
+    /// When the lease runs out; `None` once released.
+    pub fn ends_at(&self) -> Option<EpochMs> {
+        (self.claimed_at != Self::RELEASED).then(|| self.claimed_at.saturating_add(LEASE_MS))
+    }
+
     /// Past its lease at `now` (or released): another invocation may take the claim over.
     pub fn has_expired(&self, now: EpochMs) -> bool {
-        self.claimed_at == Self::RELEASED || now.saturating_sub(self.claimed_at) >= LEASE_MS
+        self.ends_at().is_none_or(|ends| now >= ends)
     }
 }
 

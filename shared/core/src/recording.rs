@@ -1,0 +1,274 @@
+//! The recording rule: what a start, a finish, a claim, a lease's end and a delivery do to a
+//! stored run and its messages, decided here once.
+//!
+//! Both stores apply it: the in-memory store (`overrun_app::memory_store`) calls these
+//! functions on its records; the DynamoDB adapters (`overrun_aws`) express the same decisions as
+//! write conditions (so that two writers racing get them atomically) and call [`settle`],
+//! [`finish`] and [`is_ours`] on what a write returns. The store contract suite runs one set of
+//! tests against both, so neither can drift from this module.
+
+use crate::model::RunStatus;
+use crate::notify::delivery::{DeliveryState, Lease};
+use crate::time::EpochMs;
+
+/// What the rule reads of a stored run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunRecord {
+    pub start: Option<EpochMs>,
+    pub end: Option<EpochMs>,
+    pub status: Option<RunStatus>,
+    /// Already counted for its end's day.
+    pub counted: bool,
+    /// Its warning was claimed (the nightly roll-up tells warned runs apart).
+    pub warned: bool,
+    /// An alert of any level was claimed.
+    pub alerted: bool,
+    /// Its "resolved" was delivered.
+    pub resolved: bool,
+}
+
+impl RunRecord {
+    /// Started and not finished: listed as running, its alerts may be claimed.
+    pub fn is_running(&self) -> bool {
+        self.start.is_some() && self.end.is_none()
+    }
+}
+
+/// What a start does to a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartEffect {
+    /// The run is running: its start is kept if it had none (a redelivery keeps the first), it
+    /// is listed as running, and its recent runs are fixed if it had none.
+    Running,
+    /// The finish came first: the start is kept if it had none, the run is not listed as
+    /// running, and it is [`settle`]d, since it may now be complete.
+    AfterFinish,
+}
+
+/// What a start does to `record`.
+pub fn start(record: &RunRecord) -> StartEffect {
+    if record.end.is_some() { StartEffect::AfterFinish } else { StartEffect::Running }
+}
+
+/// The finish a run kept when a later one contradicted it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FinishConflict {
+    pub kept_end: EpochMs,
+    pub kept_status: RunStatus,
+}
+
+/// Whether a finish (`end`, `status`) applies to `record`: the first finish stands; its
+/// redelivery (the same end and status) applies again, harmlessly; a finish that contradicts it
+/// changes nothing and says what was kept. An applied finish ends the run's listing as running,
+/// keeps the event's start if the run had none, and is then [`settle`]d.
+pub fn finish(record: &RunRecord, end: EpochMs, status: RunStatus) -> Result<(), FinishConflict> {
+    match (record.end, record.status) {
+        (Some(kept_end), Some(kept_status)) if (kept_end, kept_status) != (end, status) => {
+            Err(FinishConflict { kept_end, kept_status })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// What a run owes after a write that applied.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Settlement {
+    /// (start, end) when the run is a complete succeeded run (on every delivery, so that a
+    /// retried event still gets its too-short notice; the notice's claim keeps it to one).
+    pub completed: Option<(EpochMs, EpochMs)>,
+    /// Count it for its end's day now (exactly once: the count's write is conditional on the run
+    /// not being counted yet), as warned or not.
+    pub count: Option<Counted>,
+    /// Flag it for its "resolved": it was alerted on, has finished, and its "resolved" is not
+    /// delivered yet.
+    pub flag_resolution: bool,
+}
+
+/// A run counted for its day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counted {
+    pub end: EpochMs,
+    /// Alerts are claimed only while a run runs, so this is final once it has ended.
+    pub warned: bool,
+}
+
+/// What `record`, just written, owes: its day's count and its "resolved".
+pub fn settle(record: &RunRecord) -> Settlement {
+    let Some(end) = record.end else { return Settlement::default() };
+    let mut settlement = Settlement::default();
+    if let (Some(start), Some(RunStatus::Succeeded)) = (record.start, record.status)
+        && end >= start
+    {
+        settlement.completed = Some((start, end));
+        if !record.counted {
+            settlement.count = Some(Counted { end, warned: record.warned });
+        }
+    }
+    settlement.flag_resolution = record.alerted && !record.resolved;
+    settlement
+}
+
+/// Which message a claim is for, as far as whether it is due goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageKind {
+    /// An alert: first claimed only while its run runs.
+    Alert,
+    /// A "resolved": first claimed only once its run is flagged for it.
+    Resolved,
+    /// A too-short notice: always due (its run was complete when it was decided).
+    TooShort,
+}
+
+/// Whether a message of `kind` may be claimed for the first time, given its run's record
+/// (`flagged`: the run is flagged for its "resolved").
+pub fn first_claim_due(kind: MessageKind, run: Option<&RunRecord>, flagged: bool) -> bool {
+    match kind {
+        MessageKind::Alert => run.is_some_and(RunRecord::is_running),
+        MessageKind::Resolved => flagged,
+        MessageKind::TooShort => true,
+    }
+}
+
+/// What a claim write does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClaimEffect {
+    /// The claim becomes this lease (and a first claim stores its message).
+    Applies,
+    /// Nothing is written, but the claim is this lease's already (an earlier try of the same
+    /// write applied and its answer was lost): won all the same.
+    AlreadyOurs,
+    /// Someone else holds it, it was delivered, or the message is not due.
+    Held,
+}
+
+/// A claim of a message whose claim stands at `current`, by `lease`: a first claim (`stale`
+/// `None`, and only when `due`) or a take-over of the undelivered claim `stale` (only while the
+/// claim is still exactly that one).
+pub fn claim(current: &DeliveryState, due: bool, stale: Option<&Lease>, lease: &Lease) -> ClaimEffect {
+    let applies = match (stale, current) {
+        (None, DeliveryState::Unclaimed) => due,
+        (Some(stale), DeliveryState::Pending(held)) => held == stale,
+        _ => false,
+    };
+    if applies {
+        ClaimEffect::Applies
+    } else if is_ours(current, lease) {
+        ClaimEffect::AlreadyOurs
+    } else {
+        ClaimEffect::Held
+    }
+}
+
+/// The claim is `lease`'s and undelivered.
+pub fn is_ours(current: &DeliveryState, lease: &Lease) -> bool {
+    matches!(current, DeliveryState::Pending(held) if held == lease)
+}
+
+/// What giving a claim back does: `owner`'s undelivered claim is released (the next attempt
+/// takes it over at once); anything else is left as it is (`None`).
+pub fn release(current: &DeliveryState, owner: &str) -> Option<DeliveryState> {
+    match current {
+        DeliveryState::Pending(lease) if lease.owner == owner => {
+            Some(DeliveryState::Pending(Lease { owner: lease.owner.clone(), claimed_at: Lease::RELEASED }))
+        }
+        _ => None,
+    }
+}
+
+/// What marking a message delivered does: a claimed message is delivered; one never claimed
+/// (or whose claim expired with its item) has nothing to mark (`None`).
+pub fn deliver(current: &DeliveryState) -> Option<DeliveryState> {
+    match current {
+        DeliveryState::Unclaimed => None,
+        _ => Some(DeliveryState::Delivered),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finished(start: i64, end: i64, status: RunStatus) -> RunRecord {
+        RunRecord { start: Some(start), end: Some(end), status: Some(status), ..RunRecord::default() }
+    }
+
+    fn lease(owner: &str, at: i64) -> Lease {
+        Lease { owner: owner.into(), claimed_at: at }
+    }
+
+    #[test]
+    fn a_start_runs_unless_the_finish_came_first() {
+        assert_eq!(start(&RunRecord::default()), StartEffect::Running);
+        assert_eq!(start(&finished(1, 2, RunStatus::Failed)), StartEffect::AfterFinish);
+    }
+
+    #[test]
+    fn the_first_finish_stands_and_its_redelivery_applies_again() {
+        let record = finished(1, 10, RunStatus::Succeeded);
+        assert_eq!(finish(&RunRecord::default(), 10, RunStatus::Succeeded), Ok(()));
+        assert_eq!(finish(&record, 10, RunStatus::Succeeded), Ok(()));
+        let kept = FinishConflict { kept_end: 10, kept_status: RunStatus::Succeeded };
+        assert_eq!(finish(&record, 11, RunStatus::Succeeded), Err(kept));
+        assert_eq!(finish(&record, 10, RunStatus::Failed), Err(kept));
+    }
+
+    #[test]
+    fn a_complete_succeeded_run_is_counted_once_and_an_alerted_one_flagged_until_resolved() {
+        let mut record = finished(1, 10, RunStatus::Succeeded);
+        record.warned = true;
+        record.alerted = true;
+        let settled = settle(&record);
+        assert_eq!(settled.completed, Some((1, 10)));
+        assert_eq!(settled.count, Some(Counted { end: 10, warned: true }));
+        assert!(settled.flag_resolution);
+        record.counted = true;
+        record.resolved = true;
+        let settled = settle(&record);
+        assert_eq!((settled.completed, settled.count, settled.flag_resolution), (Some((1, 10)), None, false));
+    }
+
+    #[test]
+    fn failed_running_or_backwards_runs_are_never_counted() {
+        assert_eq!(settle(&finished(1, 10, RunStatus::Failed)).count, None);
+        assert_eq!(settle(&finished(10, 1, RunStatus::Succeeded)).count, None);
+        assert_eq!(settle(&RunRecord { start: Some(1), ..RunRecord::default() }), Settlement::default());
+        let no_start = RunRecord { end: Some(5), status: Some(RunStatus::Succeeded), ..RunRecord::default() };
+        assert_eq!(settle(&no_start).completed, None);
+    }
+
+    #[test]
+    fn an_alert_is_first_claimed_only_while_its_run_runs_and_a_resolved_only_once_flagged() {
+        let running = RunRecord { start: Some(1), ..RunRecord::default() };
+        assert!(first_claim_due(MessageKind::Alert, Some(&running), false));
+        assert!(!first_claim_due(MessageKind::Alert, Some(&finished(1, 2, RunStatus::Succeeded)), false));
+        assert!(!first_claim_due(MessageKind::Alert, None, false));
+        assert!(!first_claim_due(MessageKind::Resolved, Some(&running), false));
+        assert!(first_claim_due(MessageKind::Resolved, None, true));
+        assert!(first_claim_due(MessageKind::TooShort, None, false));
+    }
+
+    #[test]
+    fn a_claim_applies_when_fresh_and_due_or_taking_over_the_very_stale_claim() {
+        let mine = lease("me", 5);
+        let stale = lease("crashed", 1);
+        assert_eq!(claim(&DeliveryState::Unclaimed, true, None, &mine), ClaimEffect::Applies);
+        assert_eq!(claim(&DeliveryState::Unclaimed, false, None, &mine), ClaimEffect::Held);
+        let pending = DeliveryState::Pending(stale.clone());
+        assert_eq!(claim(&pending, true, Some(&stale), &mine), ClaimEffect::Applies);
+        assert_eq!(claim(&pending, true, Some(&lease("other", 1)), &mine), ClaimEffect::Held);
+        assert_eq!(claim(&pending, true, None, &mine), ClaimEffect::Held);
+        assert_eq!(claim(&DeliveryState::Delivered, true, Some(&stale), &mine), ClaimEffect::Held);
+        let ours = DeliveryState::Pending(mine.clone());
+        assert_eq!(claim(&ours, true, None, &mine), ClaimEffect::AlreadyOurs, "its answer was lost");
+    }
+
+    #[test]
+    fn only_the_owner_releases_and_only_a_claimed_message_is_delivered() {
+        let pending = DeliveryState::Pending(lease("me", 5));
+        assert_eq!(release(&pending, "me"), Some(DeliveryState::Pending(lease("me", Lease::RELEASED))));
+        assert_eq!(release(&pending, "other"), None);
+        assert_eq!(release(&DeliveryState::Delivered, "me"), None);
+        assert_eq!(deliver(&pending), Some(DeliveryState::Delivered));
+        assert_eq!(deliver(&DeliveryState::Unclaimed), None);
+    }
+}
