@@ -1,0 +1,546 @@
+//! One contract for every store: each case below is one generic test body, run against the
+//! in-memory stores (`overrun_app::memory_store::MemoryStore`, what the use cases' unit tests
+//! and the deployed-path equivalence test use) and against the DynamoDB adapters on the local
+//! endpoint, through the real SDK. Every port method is exercised, and every decision of the
+//! recording rule (`overrun_core::recording`): starts, finishes, conflicting finishes, a start
+//! after its finish, counting once, claims, lease take-overs, lost answers, releases, deliveries,
+//! and the races both stores can be driven into.
+//!
+//! A case is named as a sentence; each runs twice, as `CASE::in_memory` and `CASE::on_dynamodb`.
+
+use std::collections::BTreeMap;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use overrun_app::memory_store::MemoryStore;
+use overrun_aws::{DynamoOutbox, DynamoRunStore, DynamoStatsStore};
+use overrun_core::detect::cohort::FinishedMember;
+use overrun_core::detect::overrides::Override;
+use overrun_core::limits::nightly::{BaselineChange, FinishedRun, NightBaseline, aggregate_day};
+use overrun_core::notify::delivery::{DeliveryState, Lease, MessageKey};
+use overrun_core::notify::message::Notification;
+use overrun_core::ports::{
+    BaselineStore, ClaimKind, Claimed, CohortStore, DayStore, FinishConflict, FinishedRuns, LimitStore,
+    Outbox, OverrideStore, RunFinished, RunRecorder, RunStarted, RunningRuns,
+};
+use overrun_core::{
+    Baseline, BaselinePolicy, CohortId, EpochMs, Level, RecentRuns, RunId, RunStatus, TaskType,
+};
+use overrun_integration_tests::Stack;
+
+/// The stores under test: the runs table's, the stats table's and the outbox's ports.
+trait Stores: Sync {
+    type Runs: RunRecorder + RunningRuns + FinishedRuns + Sync;
+    type Stats: DayStore + BaselineStore + LimitStore + OverrideStore + CohortStore + Sync;
+    type Outbox: Outbox + Sync;
+    fn runs(&self) -> &Self::Runs;
+    fn stats(&self) -> &Self::Stats;
+    fn outbox(&self) -> &Self::Outbox;
+    fn policy(&self) -> BaselinePolicy;
+}
+
+struct Memory(MemoryStore);
+
+impl Stores for Memory {
+    type Runs = MemoryStore;
+    type Stats = MemoryStore;
+    type Outbox = MemoryStore;
+    fn runs(&self) -> &MemoryStore {
+        &self.0
+    }
+    fn stats(&self) -> &MemoryStore {
+        &self.0
+    }
+    fn outbox(&self) -> &MemoryStore {
+        &self.0
+    }
+    fn policy(&self) -> BaselinePolicy {
+        BaselinePolicy::default()
+    }
+}
+
+struct Dynamo(Stack);
+
+impl Stores for Dynamo {
+    type Runs = DynamoRunStore;
+    type Stats = DynamoStatsStore;
+    type Outbox = DynamoOutbox;
+    fn runs(&self) -> &DynamoRunStore {
+        &self.0.adapters.runs
+    }
+    fn stats(&self) -> &DynamoStatsStore {
+        &self.0.adapters.stats
+    }
+    fn outbox(&self) -> &DynamoOutbox {
+        &self.0.adapters.outbox
+    }
+    fn policy(&self) -> BaselinePolicy {
+        self.0.config.policy
+    }
+}
+
+/// The in-memory stores with the deployed defaults (the policy, its method's recent runs).
+fn memory() -> Memory {
+    let policy = BaselinePolicy::default();
+    Memory(MemoryStore::new(policy, RecentRuns::default_for(policy.method()).count))
+}
+
+/// New tables on the local endpoint, with the deployed defaults.
+async fn dynamodb() -> Dynamo {
+    Dynamo(Stack::new().await)
+}
+
+macro_rules! contract {
+    ($($case:ident),* $(,)?) => {$(
+        mod $case {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn in_memory() {
+                super::$case(&super::memory()).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn on_dynamodb() {
+                super::$case(&super::dynamodb().await).await;
+            }
+        }
+    )*};
+}
+
+contract!(
+    a_start_lists_the_run_as_running_with_its_cohort,
+    a_redelivered_start_keeps_the_first_start,
+    a_succeeded_finish_ends_the_run_and_counts_it_once_for_its_day,
+    a_contradicting_finish_changes_nothing_and_names_the_finish_kept,
+    a_start_after_its_finish_completes_the_run_without_listing_it_running,
+    a_failed_run_is_never_counted,
+    starts_record_their_types_latest_succeeded_runs_newest_first,
+    an_alerted_run_is_owed_its_resolved_once_it_finishes_until_that_is_delivered,
+    an_alert_is_never_first_claimed_after_its_run_finished,
+    a_resolved_is_never_claimed_before_its_run_is_flagged,
+    a_claim_is_its_owners_until_taken_over_as_exactly_that_stale_claim,
+    a_claim_whose_answer_was_lost_is_won_again_by_the_same_lease,
+    only_the_owner_releases_a_claim_and_a_delivered_one_stays_delivered,
+    a_warned_run_is_told_apart_in_its_days_runs,
+    an_undelivered_too_short_notice_is_listed_until_delivered,
+    two_racing_claims_of_one_message_are_won_once,
+    two_racing_deliveries_of_one_finish_count_it_once,
+    days_baselines_overrides_and_cohorts_read_back_as_written,
+);
+
+fn now() -> EpochMs {
+    let ms = SystemTime::now().duration_since(UNIX_EPOCH).expect("the clock is past 1970").as_millis();
+    // A whole minute, two days back: every time below is inside the retention and in the past.
+    (i64::try_from(ms).expect("a 2020s clock") / 60_000) * 60_000 - 2 * 86_400_000
+}
+
+fn task(name: &str) -> TaskType {
+    TaskType::new(name).expect("a valid task type")
+}
+
+fn run(name: &str) -> RunId {
+    RunId::new(name).expect("a valid run id")
+}
+
+fn started(task_type: &str, run_id: &str, start: EpochMs) -> RunStarted {
+    RunStarted { task_type: task(task_type), run_id: run(run_id), start, cohort: None }
+}
+
+fn finished(
+    task_type: &str,
+    run_id: &str,
+    start: Option<EpochMs>,
+    end: EpochMs,
+    status: RunStatus,
+) -> RunFinished {
+    RunFinished { task_type: task(task_type), run_id: run(run_id), start, end, status, cohort: None }
+}
+
+fn message(subject: &str) -> Notification {
+    Notification {
+        subject: subject.into(),
+        default: format!("{{\"subject\":\"{subject}\"}}"),
+        email: subject.into(),
+        sms: subject.into(),
+        severity: "warning".into(),
+        kind: "alert".into(),
+        task_type: "etl".into(),
+        alert_id: format!("etl/{subject}/warning"),
+    }
+}
+
+fn alert(task_type: &str, run_id: &str, level: Level) -> MessageKey {
+    MessageKey::Alert { task_type: task(task_type), run_id: run(run_id), level }
+}
+
+fn lease(owner: &str, claimed_at: EpochMs) -> Lease {
+    Lease { owner: owner.into(), claimed_at }
+}
+
+async fn running_ids(stores: &impl Stores) -> Vec<String> {
+    let listing = stores.runs().list_running().await.expect("listing running runs");
+    assert!(listing.malformed.is_empty(), "{:?}", listing.malformed);
+    let mut ids: Vec<String> = listing.items.iter().map(|r| r.run_id.as_str().to_owned()).collect();
+    ids.sort();
+    ids
+}
+
+async fn day_runs(stores: &impl Stores, end: EpochMs) -> Vec<FinishedRun> {
+    let day = stores.policy().bucket_of_end(end);
+    let listing = stores.runs().finished_runs_of_day(day).await.expect("listing a day's runs");
+    assert!(listing.malformed.is_empty(), "{:?}", listing.malformed);
+    listing.items
+}
+
+async fn finished_count(stores: &impl Stores, end: EpochMs) -> u64 {
+    let day = stores.policy().bucket_of_end(end);
+    let statuses = stores.stats().day_statuses(&[day]).await.expect("reading day statuses");
+    statuses[0].finished
+}
+
+async fn a_start_lists_the_run_as_running_with_its_cohort(stores: &impl Stores) {
+    let t = now();
+    let mut start = started("etl", "r1", t);
+    start.cohort = Some(CohortId::new("build-7").unwrap());
+    let recorded = stores.runs().record_start(&start).await.unwrap();
+    assert_eq!((recorded.counted, recorded.late_start, recorded.completed), (false, false, None));
+    let mut listing = stores.runs().list_running().await.unwrap().items;
+    assert_eq!(listing.len(), 1);
+    assert_eq!(
+        (listing[0].task_type.as_str(), listing[0].run_id.as_str(), listing[0].start),
+        ("etl", "r1", t)
+    );
+    assert_eq!(listing[0].alerted, Default::default());
+    let malformed = stores.runs().fill_details(&mut listing).await.unwrap();
+    assert!(malformed.is_empty());
+    assert_eq!(listing[0].cohort.as_ref().map(CohortId::as_str), Some("build-7"));
+}
+
+async fn a_redelivered_start_keeps_the_first_start(stores: &impl Stores) {
+    let t = now();
+    stores.runs().record_start(&started("etl", "r1", t)).await.unwrap();
+    stores.runs().record_start(&started("etl", "r1", t + 5_000)).await.unwrap();
+    let listing = stores.runs().list_running().await.unwrap().items;
+    assert_eq!(listing.len(), 1);
+    assert_eq!(listing[0].start, t, "the first start stands");
+}
+
+async fn a_succeeded_finish_ends_the_run_and_counts_it_once_for_its_day(stores: &impl Stores) {
+    let t = now();
+    stores.runs().record_start(&started("etl", "r1", t)).await.unwrap();
+    let finish = finished("etl", "r1", None, t + 60_000, RunStatus::Succeeded);
+    let first = stores.runs().record_finish(&finish).await.unwrap();
+    assert!(first.counted);
+    assert_eq!(first.completed, Some((t, t + 60_000)));
+    let again = stores.runs().record_finish(&finish).await.unwrap();
+    assert!(!again.counted, "a redelivered finish is not counted again");
+    assert_eq!(again.completed, Some((t, t + 60_000)), "but it is still complete, for its notice");
+    assert_eq!(again.conflict, None);
+    assert!(running_ids(stores).await.is_empty());
+    let runs = day_runs(stores, t + 60_000).await;
+    assert_eq!(runs, vec![FinishedRun { task_type: task("etl"), duration_ms: 60_000, warned: false }]);
+    assert_eq!(finished_count(stores, t + 60_000).await, 1);
+}
+
+async fn a_contradicting_finish_changes_nothing_and_names_the_finish_kept(stores: &impl Stores) {
+    let t = now();
+    stores.runs().record_start(&started("etl", "r1", t)).await.unwrap();
+    stores
+        .runs()
+        .record_finish(&finished("etl", "r1", None, t + 60_000, RunStatus::Succeeded))
+        .await
+        .unwrap();
+    let contradicting = finished("etl", "r1", None, t + 90_000, RunStatus::Failed);
+    let recorded = stores.runs().record_finish(&contradicting).await.unwrap();
+    let kept = FinishConflict { kept_end: t + 60_000, kept_status: RunStatus::Succeeded };
+    assert_eq!(recorded.conflict, Some(kept));
+    assert!(!recorded.counted);
+    assert_eq!(day_runs(stores, t + 60_000).await.len(), 1);
+    assert_eq!(finished_count(stores, t + 60_000).await, 1);
+}
+
+async fn a_start_after_its_finish_completes_the_run_without_listing_it_running(stores: &impl Stores) {
+    let t = now();
+    let early =
+        stores.runs().record_finish(&finished("etl", "r1", None, t + 60_000, RunStatus::Succeeded)).await;
+    assert!(!early.unwrap().counted, "no start yet: not complete");
+    let late = stores.runs().record_start(&started("etl", "r1", t)).await.unwrap();
+    assert!(late.late_start);
+    assert!(late.counted);
+    assert_eq!(late.completed, Some((t, t + 60_000)));
+    assert!(running_ids(stores).await.is_empty());
+    assert_eq!(day_runs(stores, t + 60_000).await.len(), 1);
+}
+
+async fn a_failed_run_is_never_counted(stores: &impl Stores) {
+    let t = now();
+    let recorded = stores
+        .runs()
+        .record_finish(&finished("etl", "r1", Some(t), t + 60_000, RunStatus::Failed))
+        .await
+        .unwrap();
+    assert_eq!((recorded.counted, recorded.completed), (false, None));
+    assert!(day_runs(stores, t + 60_000).await.is_empty());
+    assert_eq!(finished_count(stores, t + 60_000).await, 0);
+}
+
+async fn starts_record_their_types_latest_succeeded_runs_newest_first(stores: &impl Stores) {
+    let t = now();
+    for (i, minutes) in [10, 20, 30, 40].into_iter().enumerate() {
+        let start = t + i as i64 * 3_600_000;
+        let id = format!("done-{i}");
+        stores.runs().record_start(&started("etl", &id, start)).await.unwrap();
+        let end = start + minutes * 60_000;
+        stores.runs().record_finish(&finished("etl", &id, None, end, RunStatus::Succeeded)).await.unwrap();
+    }
+    stores
+        .runs()
+        .record_finish(&finished("other", "x", Some(t), t + 1_000, RunStatus::Succeeded))
+        .await
+        .unwrap();
+    let start = t + 5 * 3_600_000;
+    stores.runs().record_start(&started("etl", "new", start)).await.unwrap();
+    stores.runs().record_start(&started("etl", "new", start + 1)).await.unwrap();
+    let mut listing = stores.runs().list_running().await.unwrap().items;
+    stores.runs().fill_details(&mut listing).await.unwrap();
+    assert_eq!(listing.len(), 1);
+    assert_eq!(listing[0].recent_ms, vec![2_400_000, 1_800_000, 1_200_000], "the latest three, newest first");
+}
+
+async fn claim_alert_while_running(
+    stores: &impl Stores,
+    run_id: &str,
+    level: Level,
+    owner: &str,
+    at: EpochMs,
+) {
+    let claimed = stores
+        .outbox()
+        .claim(&alert("etl", run_id, level), &lease(owner, at), ClaimKind::Fresh(&message(run_id)))
+        .await;
+    assert_eq!(claimed.unwrap(), Claimed::Won(message(run_id)));
+}
+
+async fn an_alerted_run_is_owed_its_resolved_once_it_finishes_until_that_is_delivered(stores: &impl Stores) {
+    let t = now();
+    stores.runs().record_start(&started("etl", "r1", t)).await.unwrap();
+    claim_alert_while_running(stores, "r1", Level::Warning, "checker-1", t + 600_000).await;
+    let key = alert("etl", "r1", Level::Warning);
+    stores.outbox().mark_delivered(&key, t + 601_000).await.unwrap();
+    let listing = stores.runs().list_running().await.unwrap().items;
+    assert!(listing[0].alerted.contains(Level::Warning), "a delivered alert is not raised again");
+    assert!(stores.runs().list_pending_resolutions().await.unwrap().items.is_empty(), "still running");
+
+    let recorded = stores
+        .runs()
+        .record_finish(&finished("etl", "r1", None, t + 900_000, RunStatus::Succeeded))
+        .await
+        .unwrap();
+    assert!(recorded.resolution_pending);
+    let pending = stores.runs().list_pending_resolutions().await.unwrap().items;
+    assert_eq!(pending.len(), 1);
+    assert_eq!(
+        (pending[0].resolution.end, pending[0].resolution.status),
+        (t + 900_000, RunStatus::Succeeded)
+    );
+    assert!(pending[0].alerts.contains(&(Level::Warning, DeliveryState::Delivered)));
+    assert!(pending[0].alerts.contains(&(Level::Critical, DeliveryState::Unclaimed)));
+    assert_eq!(pending[0].resolved, DeliveryState::Unclaimed);
+
+    let resolved = MessageKey::Resolved { task_type: task("etl"), run_id: run("r1") };
+    let claimed = stores
+        .outbox()
+        .claim(&resolved, &lease("checker-2", t + 1_200_000), ClaimKind::Fresh(&message("ok")))
+        .await
+        .unwrap();
+    assert_eq!(claimed, Claimed::Won(message("ok")));
+    stores.outbox().mark_delivered(&resolved, t + 1_201_000).await.unwrap();
+    assert!(stores.runs().list_pending_resolutions().await.unwrap().items.is_empty());
+    let redelivered = finished("etl", "r1", None, t + 900_000, RunStatus::Succeeded);
+    assert!(!stores.runs().record_finish(&redelivered).await.unwrap().resolution_pending, "resolved already");
+}
+
+async fn an_alert_is_never_first_claimed_after_its_run_finished(stores: &impl Stores) {
+    let t = now();
+    stores.runs().record_start(&started("etl", "r1", t)).await.unwrap();
+    stores.runs().record_finish(&finished("etl", "r1", None, t + 60_000, RunStatus::Failed)).await.unwrap();
+    let key = alert("etl", "r1", Level::Warning);
+    let claimed = stores
+        .outbox()
+        .claim(&key, &lease("late", t + 600_000), ClaimKind::Fresh(&message("r1")))
+        .await
+        .unwrap();
+    assert_eq!(claimed, Claimed::Held(DeliveryState::Unclaimed));
+    let never_started = alert("etl", "ghost", Level::Warning);
+    let claimed = stores
+        .outbox()
+        .claim(&never_started, &lease("late", t), ClaimKind::Fresh(&message("ghost")))
+        .await
+        .unwrap();
+    assert_eq!(claimed, Claimed::Held(DeliveryState::Unclaimed));
+}
+
+async fn a_resolved_is_never_claimed_before_its_run_is_flagged(stores: &impl Stores) {
+    let t = now();
+    stores.runs().record_start(&started("etl", "r1", t)).await.unwrap();
+    let resolved = MessageKey::Resolved { task_type: task("etl"), run_id: run("r1") };
+    let claimed =
+        stores.outbox().claim(&resolved, &lease("early", t), ClaimKind::Fresh(&message("ok"))).await.unwrap();
+    assert_eq!(claimed, Claimed::Held(DeliveryState::Unclaimed));
+}
+
+async fn a_claim_is_its_owners_until_taken_over_as_exactly_that_stale_claim(stores: &impl Stores) {
+    let t = now();
+    stores.runs().record_start(&started("etl", "r1", t)).await.unwrap();
+    let key = alert("etl", "r1", Level::Critical);
+    let first = lease("crashed", t + 600_000);
+    claim_alert_while_running(stores, "r1", Level::Critical, "crashed", t + 600_000).await;
+    let other = stores
+        .outbox()
+        .claim(&key, &lease("other", t + 601_000), ClaimKind::Fresh(&message("other")))
+        .await
+        .unwrap();
+    assert_eq!(other, Claimed::Held(DeliveryState::Pending(first.clone())));
+    let wrong_stale = lease("someone", t + 600_000);
+    let taken = stores
+        .outbox()
+        .claim(&key, &lease("next", t + 1_200_000), ClaimKind::TakeOver(&wrong_stale))
+        .await
+        .unwrap();
+    assert_eq!(taken, Claimed::Held(DeliveryState::Pending(first.clone())));
+    let next = lease("next", t + 1_200_000);
+    let taken = stores.outbox().claim(&key, &next, ClaimKind::TakeOver(&first)).await.unwrap();
+    assert_eq!(taken, Claimed::Won(message("r1")), "the very message stored with the first claim");
+    let listing = stores.runs().list_running().await.unwrap().items;
+    assert_eq!(listing[0].undelivered, vec![(Level::Critical, next)]);
+}
+
+async fn a_claim_whose_answer_was_lost_is_won_again_by_the_same_lease(stores: &impl Stores) {
+    let t = now();
+    stores.runs().record_start(&started("etl", "r1", t)).await.unwrap();
+    claim_alert_while_running(stores, "r1", Level::Warning, "checker-1", t + 600_000).await;
+    claim_alert_while_running(stores, "r1", Level::Warning, "checker-1", t + 600_000).await;
+}
+
+async fn only_the_owner_releases_a_claim_and_a_delivered_one_stays_delivered(stores: &impl Stores) {
+    let t = now();
+    stores.runs().record_start(&started("etl", "r1", t)).await.unwrap();
+    let key = alert("etl", "r1", Level::Warning);
+    claim_alert_while_running(stores, "r1", Level::Warning, "owner", t + 600_000).await;
+    stores.outbox().release(&key, "stranger").await.unwrap();
+    let undelivered = stores.runs().list_running().await.unwrap().items.remove(0).undelivered;
+    assert_eq!(undelivered, vec![(Level::Warning, lease("owner", t + 600_000))]);
+    stores.outbox().release(&key, "owner").await.unwrap();
+    let undelivered = stores.runs().list_running().await.unwrap().items.remove(0).undelivered;
+    assert_eq!(undelivered, vec![(Level::Warning, lease("owner", Lease::RELEASED))]);
+    assert!(undelivered[0].1.has_expired(t), "released: the next attempt takes it over at once");
+    let released = lease("owner", Lease::RELEASED);
+    let taken = stores
+        .outbox()
+        .claim(&key, &lease("next", t + 601_000), ClaimKind::TakeOver(&released))
+        .await
+        .unwrap();
+    assert_eq!(taken, Claimed::Won(message("r1")));
+    stores.outbox().mark_delivered(&key, t + 602_000).await.unwrap();
+    stores.outbox().release(&key, "next").await.unwrap();
+    let run = stores.runs().list_running().await.unwrap().items.remove(0);
+    assert!(run.undelivered.is_empty() && run.alerted.contains(Level::Warning), "delivered stays delivered");
+}
+
+async fn a_warned_run_is_told_apart_in_its_days_runs(stores: &impl Stores) {
+    let t = now();
+    stores.runs().record_start(&started("etl", "slow", t)).await.unwrap();
+    stores.runs().record_start(&started("etl", "fine", t)).await.unwrap();
+    claim_alert_while_running(stores, "slow", Level::Warning, "checker", t + 600_000).await;
+    let end = t + 900_000;
+    for id in ["slow", "fine"] {
+        stores.runs().record_finish(&finished("etl", id, None, end, RunStatus::Succeeded)).await.unwrap();
+    }
+    let mut warned: Vec<bool> = day_runs(stores, end).await.iter().map(|r| r.warned).collect();
+    warned.sort();
+    assert_eq!(warned, vec![false, true]);
+}
+
+async fn an_undelivered_too_short_notice_is_listed_until_delivered(stores: &impl Stores) {
+    let t = now();
+    let day = stores.policy().bucket_of_end(t);
+    let key = MessageKey::TooShort { task_type: task("etl"), day };
+    let notice = lease("ingest-1", t);
+    let claimed = stores.outbox().claim(&key, &notice, ClaimKind::Fresh(&message("short"))).await.unwrap();
+    assert_eq!(claimed, Claimed::Won(message("short")));
+    let again = stores
+        .outbox()
+        .claim(&key, &lease("ingest-2", t + 1), ClaimKind::Fresh(&message("short")))
+        .await
+        .unwrap();
+    assert_eq!(again, Claimed::Held(DeliveryState::Pending(notice.clone())), "one a type and day");
+    let listed = stores.outbox().undelivered_notices(&[day, day + 1]).await.unwrap();
+    assert_eq!(listed.items, vec![(key.clone(), notice)]);
+    stores.outbox().mark_delivered(&key, t + 2).await.unwrap();
+    assert!(stores.outbox().undelivered_notices(&[day]).await.unwrap().items.is_empty());
+}
+
+async fn two_racing_claims_of_one_message_are_won_once(stores: &impl Stores) {
+    let t = now();
+    stores.runs().record_start(&started("etl", "r1", t)).await.unwrap();
+    let key = alert("etl", "r1", Level::Warning);
+    let (a, b) = (lease("checker-a", t + 600_000), lease("checker-b", t + 600_001));
+    let (message_a, message_b) = (message("a"), message("b"));
+    let (first, second) = tokio::join!(
+        stores.outbox().claim(&key, &a, ClaimKind::Fresh(&message_a)),
+        stores.outbox().claim(&key, &b, ClaimKind::Fresh(&message_b)),
+    );
+    let won = [first.unwrap(), second.unwrap()].into_iter().filter(|c| matches!(c, Claimed::Won(_))).count();
+    assert_eq!(won, 1);
+}
+
+async fn two_racing_deliveries_of_one_finish_count_it_once(stores: &impl Stores) {
+    let t = now();
+    stores.runs().record_start(&started("etl", "r1", t)).await.unwrap();
+    let finish = finished("etl", "r1", None, t + 60_000, RunStatus::Succeeded);
+    let (first, second) =
+        tokio::join!(stores.runs().record_finish(&finish), stores.runs().record_finish(&finish));
+    let counted = [first.unwrap(), second.unwrap()].into_iter().filter(|r| r.counted).count();
+    assert_eq!(counted, 1);
+    assert_eq!(finished_count(stores, t + 60_000).await, 1);
+}
+
+async fn days_baselines_overrides_and_cohorts_read_back_as_written(stores: &impl Stores) {
+    let t = now();
+    let day = stores.policy().bucket_of_end(t);
+    let runs = [60_000, 61_000, 59_000].map(|duration_ms| FinishedRun {
+        task_type: task("etl"),
+        duration_ms,
+        warned: false,
+    });
+    let aggregates = aggregate_day(runs);
+    stores.stats().write_day(day, &aggregates, 3).await.unwrap();
+    assert_eq!(stores.stats().day_statuses(&[day]).await.unwrap()[0].rolled_up, Some(3));
+    let read: BTreeMap<_, _> = stores.stats().read_day(day).await.unwrap().items.into_iter().collect();
+    assert_eq!(read, aggregates);
+
+    let baseline =
+        Baseline { n: 3, expected_ms: 60_000.0, sigma_ms: 1_000.0, upper_ms: 62_000.0, computed_at: t };
+    let night = NightBaseline { baseline, window: None };
+    let set =
+        [BaselineChange::Set(task("etl"), night.clone()), BaselineChange::Set(task("gone"), night.clone())];
+    stores.stats().apply_baseline_changes(&set, "seed").await.unwrap();
+    stores.stats().apply_baseline_changes(&[BaselineChange::Remove(task("gone"))], "seed").await.unwrap();
+    let stored = stores.stats().stored_baselines().await.unwrap().items;
+    assert_eq!(stored, vec![(task("etl"), night)]);
+
+    let task_override = Override { limit_ms: Some(90_000.0), ..Override::default() };
+    stores.stats().set_override(&task("manual"), &task_override).await.unwrap();
+    let limits = stores.stats().task_limits(&[task("etl"), task("manual"), task("unknown")]).await.unwrap();
+    assert_eq!(limits.items.len(), 2, "a type with neither baseline nor override has no limits");
+    assert_eq!(limits.items[&task("etl")].baseline, Some(baseline));
+    assert_eq!(limits.items[&task("manual")].task_override, Some(task_override));
+
+    let cohort = CohortId::new("build-1").unwrap();
+    let member = FinishedMember { task_type: task("etl"), duration_ms: 60_000 };
+    for _ in 0..2 {
+        stores.stats().add_cohort_member(&cohort, &run("r1"), &member, t + 86_400_000).await.unwrap();
+    }
+    let members =
+        stores.stats().cohort_members(&[cohort.clone(), CohortId::new("empty").unwrap()]).await.unwrap();
+    assert_eq!(members.items.len(), 1);
+    assert_eq!(members.items[&cohort], vec![member], "recorded again, changed nothing");
+}
