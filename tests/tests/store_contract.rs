@@ -544,3 +544,52 @@ async fn days_baselines_overrides_and_cohorts_read_back_as_written(stores: &impl
     assert_eq!(members.items.len(), 1);
     assert_eq!(members.items[&cohort], vec![member], "recorded again, changed nothing");
 }
+
+/// The adapters' errors keep their kind, read from what the local endpoint really answered.
+mod errors_from_the_local_endpoint {
+    use overrun_aws::{Adapters, CallLimits};
+    use overrun_core::ports::{RunningRuns, StoreErrorKind};
+    use overrun_integration_tests::{Stack, sdk_config_at, unique};
+
+    #[tokio::test]
+    async fn swapped_table_names_are_a_wrong_table_shape() {
+        let stack = Stack::new().await;
+        let mut swapped = stack.config.clone();
+        std::mem::swap(&mut swapped.runs_table, &mut swapped.stats_table);
+        let adapters = Adapters::new(&stack.sdk, &swapped);
+        let error = adapters.runs.list_running().await.expect_err("the stats table has no running index");
+        assert_eq!(error.kind(), Some(StoreErrorKind::WrongTableShape), "{error}");
+    }
+
+    #[tokio::test]
+    async fn a_table_that_does_not_exist_is_no_such_table_with_the_services_code() {
+        let stack = Stack::new().await;
+        let mut missing = stack.config.clone();
+        missing.runs_table = unique("missing");
+        let adapters = Adapters::new(&stack.sdk, &missing);
+        let error = adapters.runs.list_running().await.expect_err("no such table");
+        assert_eq!(error.kind(), Some(StoreErrorKind::NoSuchTable), "{error}");
+        let overrun_core::ports::StoreError::Service { code, source, .. } = &error else { panic!("{error}") };
+        assert_eq!(code.as_deref(), Some("ResourceNotFoundException"));
+        assert!(source.is_some(), "the SDK's error is kept as the source");
+    }
+
+    #[tokio::test]
+    async fn an_endpoint_nobody_answers_is_unreachable() {
+        let stack = Stack::new().await;
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", closed.local_addr().unwrap());
+        drop(closed);
+        let millis = std::time::Duration::from_millis;
+        let limits = CallLimits {
+            connect: millis(200),
+            attempt: millis(500),
+            operation: millis(1_000),
+            max_attempts: 2,
+            initial_backoff: millis(1),
+        };
+        let adapters = Adapters::new(&sdk_config_at(&url, limits).await, &stack.config);
+        let error = adapters.runs.list_running().await.expect_err("nothing listens there");
+        assert_eq!(error.kind(), Some(StoreErrorKind::Unreachable), "{error}");
+    }
+}

@@ -10,7 +10,7 @@
 //! - [`situation`]: the running runs and what they are judged by (the checker, `overrun status`);
 //! - [`delivery`]: how every message is delivered at least once (claims are leases);
 //! - [`memory`], [`memory_store`]: in-memory ports for tests (the outbox and notifier with faults
-//!   on demand; the runs and stats tables, for the use cases end to end).
+//!   on demand; the runs and stats tables, for the use cases end to end, with faults on demand too).
 
 pub mod check;
 pub mod checkin;
@@ -20,3 +20,6 @@ pub mod memory;
 pub mod memory_store;
 pub mod nightly;
 pub mod situation;
+
+#[cfg(test)]
+mod test_support;

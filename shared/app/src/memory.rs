@@ -9,7 +9,9 @@ use std::sync::Mutex;
 use overrun_core::EpochMs;
 use overrun_core::notify::delivery::{DeliveryState, Lease, MessageKey};
 use overrun_core::notify::message::Notification;
-use overrun_core::ports::{ClaimKind, Claimed, Listing, Notifier, NotifyError, Outbox, StoreError};
+use overrun_core::ports::{
+    ClaimKind, Claimed, Listing, Notifier, NotifyError, Outbox, StoreError, StoreErrorKind,
+};
 use overrun_core::recording::{self, ClaimEffect, MessageKind};
 
 #[derive(Debug, Clone, Default)]
@@ -38,14 +40,14 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// Takes one from a fault counter: whether the fault fires now.
-fn fire(counter: &mut usize) -> bool {
+pub(crate) fn fire(counter: &mut usize) -> bool {
     let fires = *counter > 0;
     *counter = counter.saturating_sub(1);
     fires
 }
 
-fn injected(operation: &'static str) -> StoreError {
-    StoreError::Service { operation, message: "injected fault".into() }
+pub(crate) fn injected(operation: &'static str) -> StoreError {
+    StoreError::service(operation, StoreErrorKind::Other, "injected fault")
 }
 
 impl MemoryOutbox {

@@ -2,7 +2,8 @@
 //! a run counted for its day once, its recent runs fixed when it starts, the first finish
 //! standing, alerts claimed only while a run runs, warned runs told apart in the roll-up. With
 //! [`MemoryStore`] the use cases run end to end in memory: the equivalence test drives ingest,
-//! the nightly roll-up and the checker through it over a real trace, against the replay.
+//! the nightly roll-up and the checker through it over a real trace, against the replay. Its
+//! operations fail on demand (`fail_next_…`), as its outbox's do, for the use cases' fault tests.
 
 use overrun_core::time::Day;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -23,7 +24,7 @@ use overrun_core::ports::{
 use overrun_core::recording::{self, Counted, RunRecord, StartEffect};
 use overrun_core::{BaselinePolicy, CohortId, EpochMs, RunId, RunStatus, TaskType};
 
-use crate::memory::{MemoryOutbox, message_kind};
+use crate::memory::{MemoryOutbox, fire, injected, message_kind};
 
 type RunKey = (TaskType, RunId);
 
@@ -55,6 +56,22 @@ struct Tables {
     cohorts: HashMap<CohortId, BTreeMap<RunId, FinishedMember>>,
 }
 
+/// Faults on demand: each counter is how many of the next calls of its operation fail, with
+/// nothing written or read.
+#[derive(Debug, Default)]
+struct StoreFaults {
+    record_start: usize,
+    record_finish: usize,
+    list_running: usize,
+    fill_details: usize,
+    list_pending_resolutions: usize,
+    write_day: usize,
+    apply_baseline_changes: usize,
+    task_limits: usize,
+    add_cohort_member: usize,
+    cohort_members: usize,
+}
+
 /// Runs, stats and claims in one place (the DynamoDB adapters keep claims on the run items).
 #[derive(Debug)]
 pub struct MemoryStore {
@@ -62,6 +79,7 @@ pub struct MemoryStore {
     recent_runs: usize,
     outbox: MemoryOutbox,
     tables: Mutex<Tables>,
+    faults: Mutex<StoreFaults>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -71,7 +89,64 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl MemoryStore {
     /// Days by `policy`; starts record their type's latest `recent_runs` durations (0: none).
     pub fn new(policy: BaselinePolicy, recent_runs: usize) -> Self {
-        Self { policy, recent_runs, outbox: MemoryOutbox::default(), tables: Mutex::default() }
+        Self {
+            policy,
+            recent_runs,
+            outbox: MemoryOutbox::default(),
+            tables: Mutex::default(),
+            faults: Mutex::default(),
+        }
+    }
+
+    /// The claims, to read where a message stands and to inject the outbox's faults
+    /// ([`MemoryOutbox::crash_after_claim`], [`MemoryOutbox::fail_marks`], …).
+    pub fn outbox(&self) -> &MemoryOutbox {
+        &self.outbox
+    }
+
+    /// The next `n` starts fail, unrecorded.
+    pub fn fail_next_record_start(&self, n: usize) {
+        lock(&self.faults).record_start = n;
+    }
+    /// The next `n` finishes fail, unrecorded.
+    pub fn fail_next_record_finish(&self, n: usize) {
+        lock(&self.faults).record_finish = n;
+    }
+    pub fn fail_next_list_running(&self, n: usize) {
+        lock(&self.faults).list_running = n;
+    }
+    pub fn fail_next_fill_details(&self, n: usize) {
+        lock(&self.faults).fill_details = n;
+    }
+    pub fn fail_next_list_pending_resolutions(&self, n: usize) {
+        lock(&self.faults).list_pending_resolutions = n;
+    }
+    /// The next `n` day roll-ups fail, unwritten.
+    pub fn fail_next_write_day(&self, n: usize) {
+        lock(&self.faults).write_day = n;
+    }
+    /// The next `n` baseline writes fail, none of their changes applied.
+    pub fn fail_next_apply_baseline_changes(&self, n: usize) {
+        lock(&self.faults).apply_baseline_changes = n;
+    }
+    pub fn fail_next_task_limits(&self, n: usize) {
+        lock(&self.faults).task_limits = n;
+    }
+    /// The next `n` cohort member writes fail, unwritten.
+    pub fn fail_next_add_cohort_member(&self, n: usize) {
+        lock(&self.faults).add_cohort_member = n;
+    }
+    pub fn fail_next_cohort_members(&self, n: usize) {
+        lock(&self.faults).cohort_members = n;
+    }
+
+    /// Fails with an injected fault when the counter `which` says this call of `operation` does.
+    fn fault(
+        &self,
+        which: fn(&mut StoreFaults) -> &mut usize,
+        operation: &'static str,
+    ) -> Result<(), StoreError> {
+        if fire(which(&mut lock(&self.faults))) { Err(injected(operation)) } else { Ok(()) }
     }
 
     /// The baselines the last nightly run left.
@@ -149,6 +224,7 @@ impl MemoryStore {
 
 impl RunRecorder for MemoryStore {
     async fn record_start(&self, event: &RunStarted) -> Result<Recorded, StoreError> {
+        self.fault(|f| &mut f.record_start, "record start")?;
         let mut tables = lock(&self.tables);
         let key = (event.task_type.clone(), event.run_id.clone());
         let recent = self.recent_durations(&tables, &event.task_type, event.start);
@@ -171,6 +247,7 @@ impl RunRecorder for MemoryStore {
     }
 
     async fn record_finish(&self, event: &RunFinished) -> Result<Recorded, StoreError> {
+        self.fault(|f| &mut f.record_finish, "record finish")?;
         let mut tables = lock(&self.tables);
         let key = (event.task_type.clone(), event.run_id.clone());
         let record = tables.runs.get(&key).map(|run| self.record(&key, run)).unwrap_or_default();
@@ -193,6 +270,7 @@ impl RunRecorder for MemoryStore {
 
 impl RunningRuns for MemoryStore {
     async fn list_running(&self) -> Result<Listing<RunningRun>, StoreError> {
+        self.fault(|f| &mut f.list_running, "list running")?;
         let tables = lock(&self.tables);
         let mut listing = Listing::default();
         for key in &tables.running {
@@ -215,6 +293,7 @@ impl RunningRuns for MemoryStore {
     }
 
     async fn fill_details(&self, runs: &mut [RunningRun]) -> Result<Vec<StoreError>, StoreError> {
+        self.fault(|f| &mut f.fill_details, "fill details")?;
         let tables = lock(&self.tables);
         for run in runs {
             if let Some(record) = tables.runs.get(&(run.task_type.clone(), run.run_id.clone())) {
@@ -226,6 +305,7 @@ impl RunningRuns for MemoryStore {
     }
 
     async fn list_pending_resolutions(&self) -> Result<Listing<PendingResolution>, StoreError> {
+        self.fault(|f| &mut f.list_pending_resolutions, "list pending resolutions")?;
         let tables = lock(&self.tables);
         let mut listing = Listing::default();
         for key @ (task_type, run_id) in &tables.flagged {
@@ -298,6 +378,7 @@ impl DayStore for MemoryStore {
         aggregates: &BTreeMap<TaskType, DayAggregate>,
         runs_included: u64,
     ) -> Result<(), StoreError> {
+        self.fault(|f| &mut f.write_day, "write day")?;
         lock(&self.tables).rolled_up.insert(day, (runs_included, aggregates.clone()));
         Ok(())
     }
@@ -323,6 +404,7 @@ impl BaselineStore for MemoryStore {
         changes: &[BaselineChange],
         _method: &str,
     ) -> Result<(), StoreError> {
+        self.fault(|f| &mut f.apply_baseline_changes, "apply baseline changes")?;
         let mut tables = lock(&self.tables);
         for change in changes {
             match change {
@@ -343,6 +425,7 @@ impl LimitStore for MemoryStore {
         &self,
         task_types: &[TaskType],
     ) -> Result<Partial<HashMap<TaskType, TaskLimits>>, StoreError> {
+        self.fault(|f| &mut f.task_limits, "task limits")?;
         let tables = lock(&self.tables);
         let limits = task_types
             .iter()
@@ -378,11 +461,13 @@ impl CohortStore for MemoryStore {
         member: &FinishedMember,
         _expires_at_ms: EpochMs,
     ) -> Result<(), StoreError> {
+        self.fault(|f| &mut f.add_cohort_member, "add cohort member")?;
         lock(&self.tables).cohorts.entry(cohort.clone()).or_default().insert(run_id.clone(), member.clone());
         Ok(())
     }
 
     async fn cohort_members(&self, cohorts: &[CohortId]) -> Result<Partial<CohortMembers>, StoreError> {
+        self.fault(|f| &mut f.cohort_members, "cohort members")?;
         let tables = lock(&self.tables);
         let members = cohorts
             .iter()

@@ -12,7 +12,7 @@ use aws_sdk_dynamodb::types::{KeysAndAttributes, WriteRequest};
 use crate::counters::Counters;
 use crate::error::{AwsError, service};
 use crate::items::Item;
-use overrun_core::ports::{Listing, StoreError};
+use overrun_core::ports::{Listing, StoreError, StoreErrorKind};
 
 /// BatchGetItem takes at most 100 keys a call.
 pub const BATCH_GET_LIMIT: usize = 100;
@@ -78,10 +78,11 @@ pub async fn batch_get(
             if !pending.is_empty() {
                 attempt += 1;
                 if attempt > RETRIES {
-                    return Err(AwsError::Service {
-                        operation: "BatchGetItem",
-                        message: format!("{} keys still unprocessed after {RETRIES} retries", pending.len()),
-                    });
+                    return Err(AwsError::failed(
+                        "BatchGetItem",
+                        StoreErrorKind::Throttled,
+                        format!("{} keys still unprocessed after {RETRIES} retries", pending.len()),
+                    ));
                 }
                 tokio::time::sleep(backoff(attempt)).await;
             }
@@ -112,10 +113,11 @@ pub async fn batch_write(
             if !pending.is_empty() {
                 attempt += 1;
                 if attempt > RETRIES {
-                    return Err(AwsError::Service {
-                        operation: "BatchWriteItem",
-                        message: format!("{} items still unprocessed after {RETRIES} retries", pending.len()),
-                    });
+                    return Err(AwsError::failed(
+                        "BatchWriteItem",
+                        StoreErrorKind::Throttled,
+                        format!("{} items still unprocessed after {RETRIES} retries", pending.len()),
+                    ));
                 }
                 tokio::time::sleep(backoff(attempt)).await;
             }
@@ -137,7 +139,7 @@ pub fn parse_all<T>(items: &[Item], parse: impl Fn(&Item) -> Result<T, StoreErro
 /// not hold (a claim someone else holds, a run that finished meanwhile).
 pub fn applied<T, E>(operation: &'static str, result: Result<T, SdkError<E>>) -> Result<bool, StoreError>
 where
-    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static,
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     match result {
         Ok(_) => Ok(true),

@@ -17,12 +17,81 @@ use crate::notify::delivery::{DeliveryState, Lease, MessageKey};
 use crate::notify::message::{Notification, Resolution};
 use crate::time::{Day, EpochMs};
 
+/// What kind of failure a store met: what the operator has to do differs for each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StoreErrorKind {
+    /// No connection or no answer in time (the endpoint is down, the network, a timeout).
+    Unreachable,
+    /// No credentials could be found.
+    NoCredentials,
+    /// Credentials were found but refused: an unknown key, a bad signature, an expired token.
+    InvalidToken,
+    /// The credentials may not do this (IAM).
+    AccessDenied,
+    /// The table (or its index) does not exist.
+    NoSuchTable,
+    /// The table exists but is not Overrun's table of that name (its keys or indexes differ:
+    /// swapped table names, say).
+    WrongTableShape,
+    /// The service refused for throughput: retried, and still refused.
+    Throttled,
+    Other,
+}
+
+impl StoreErrorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StoreErrorKind::Unreachable => "unreachable",
+            StoreErrorKind::NoCredentials => "no credentials",
+            StoreErrorKind::InvalidToken => "invalid or expired token",
+            StoreErrorKind::AccessDenied => "access denied",
+            StoreErrorKind::NoSuchTable => "no such table",
+            StoreErrorKind::WrongTableShape => "wrong table shape",
+            StoreErrorKind::Throttled => "throttled",
+            StoreErrorKind::Other => "other",
+        }
+    }
+}
+
+impl std::fmt::Display for StoreErrorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The error behind a service failure, kept whole for whoever walks the chain.
+pub type ErrorSource = Box<dyn std::error::Error + Send + Sync + 'static>;
+
 #[derive(Debug, Error)]
 pub enum StoreError {
+    /// The service failed the call. `message` is the whole chain of causes as one line; `code`
+    /// the service's own error code when it sent one.
     #[error("{operation} failed: {message}")]
-    Service { operation: &'static str, message: String },
+    Service {
+        operation: &'static str,
+        kind: StoreErrorKind,
+        code: Option<String>,
+        message: String,
+        #[source]
+        source: Option<ErrorSource>,
+    },
     #[error("stored item {key} is malformed: {problem}")]
     BadItem { key: String, problem: String },
+}
+
+impl StoreError {
+    /// A failure of `operation` of `kind`, told in `message`, with no underlying error to keep.
+    pub fn service(operation: &'static str, kind: StoreErrorKind, message: impl Into<String>) -> Self {
+        StoreError::Service { operation, kind, code: None, message: message.into(), source: None }
+    }
+
+    /// The kind of a service failure; `None` for a malformed item.
+    pub fn kind(&self) -> Option<StoreErrorKind> {
+        match self {
+            StoreError::Service { kind, .. } => Some(*kind),
+            StoreError::BadItem { .. } => None,
+        }
+    }
 }
 
 #[derive(Debug, Error)]
