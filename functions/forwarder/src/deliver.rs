@@ -15,10 +15,7 @@ pub enum DeliveryError {
     GaveUp { destination: &'static str, attempts: u32, last: String },
 }
 
-/// The port: one HTTP POST of a JSON body, the answer's status and text.
-pub trait Poster: Send + Sync {
-    fn post(&self, url: &str, body: &Value) -> Result<(u16, String), String>;
-}
+pub use overrun_core::ports::{Answer, PostError, Poster};
 
 /// Posts with ureq, every call bounded in time.
 pub struct HttpPoster {
@@ -37,16 +34,16 @@ impl HttpPoster {
 }
 
 impl Poster for HttpPoster {
-    fn post(&self, url: &str, body: &Value) -> Result<(u16, String), String> {
+    fn post(&self, url: &str, body: &str) -> Result<Answer, PostError> {
         let mut response = self
             .agent
             .post(url)
             .header("Content-Type", "application/json")
-            .send(body.to_string())
-            .map_err(|e| e.to_string())?;
+            .send(body)
+            .map_err(|e| PostError { message: e.to_string(), source: Some(Box::new(e)) })?;
         let status = response.status().as_u16();
         let text = response.body_mut().read_to_string().unwrap_or_default();
-        Ok((status, text))
+        Ok(Answer { status, text })
     }
 }
 
@@ -66,12 +63,17 @@ pub fn deliver(
 ) -> Result<(), DeliveryError> {
     let mut backoff = retries.first_backoff;
     let mut last = String::new();
+    let body = body.to_string();
     for attempt in 1..=retries.attempts {
-        match poster.post(url, body) {
-            Ok((status, _)) if (200..300).contains(&status) => return Ok(()),
-            Ok((status, answer)) if status == 429 || status >= 500 => last = format!("{status}: {answer}"),
-            Ok((status, answer)) => return Err(DeliveryError::Refused { destination, status, answer }),
-            Err(error) => last = error,
+        match poster.post(url, &body) {
+            Ok(Answer { status, .. }) if (200..300).contains(&status) => return Ok(()),
+            Ok(Answer { status, text }) if status == 429 || status >= 500 => {
+                last = format!("{status}: {text}")
+            }
+            Ok(Answer { status, text }) => {
+                return Err(DeliveryError::Refused { destination, status, answer: text });
+            }
+            Err(error) => last = error.to_string(),
         }
         if attempt < retries.attempts {
             std::thread::sleep(backoff);
@@ -87,11 +89,14 @@ mod tests {
 
     use super::*;
 
-    struct Scripted(Mutex<Vec<Result<(u16, String), String>>>);
+    struct Scripted(Mutex<Vec<Result<(u16, &'static str), &'static str>>>);
 
     impl Poster for Scripted {
-        fn post(&self, _: &str, _: &Value) -> Result<(u16, String), String> {
-            self.0.lock().unwrap().remove(0)
+        fn post(&self, _: &str, _: &str) -> Result<Answer, PostError> {
+            match self.0.lock().unwrap().remove(0) {
+                Ok((status, text)) => Ok(Answer { status, text: text.into() }),
+                Err(message) => Err(PostError::new(message)),
+            }
         }
     }
 
@@ -99,16 +104,14 @@ mod tests {
 
     #[test]
     fn throttling_server_errors_and_lost_connections_are_retried_and_a_refusal_is_not() {
-        let flaky =
-            Scripted(Mutex::new(vec![Ok((429, "slow".into())), Err("reset".into()), Ok((202, "{}".into()))]));
+        let flaky = Scripted(Mutex::new(vec![Ok((429, "slow")), Err("reset"), Ok((202, "{}"))]));
         assert_eq!(deliver(&flaky, "PagerDuty", "u", &Value::Null, FAST), Ok(()));
-        let down =
-            Scripted(Mutex::new(vec![Ok((503, "a".into())), Ok((502, "b".into())), Ok((500, "c".into()))]));
+        let down = Scripted(Mutex::new(vec![Ok((503, "a")), Ok((502, "b")), Ok((500, "c"))]));
         assert_eq!(
             deliver(&down, "PagerDuty", "u", &Value::Null, FAST),
             Err(DeliveryError::GaveUp { destination: "PagerDuty", attempts: 3, last: "500: c".into() })
         );
-        let refused = Scripted(Mutex::new(vec![Ok((400, "Invalid routing key".into()))]));
+        let refused = Scripted(Mutex::new(vec![Ok((400, "Invalid routing key"))]));
         assert_eq!(
             deliver(&refused, "PagerDuty", "u", &Value::Null, FAST),
             Err(DeliveryError::Refused {

@@ -249,3 +249,323 @@ fn log_malformed(errors: &[StoreError]) -> usize {
     }
     errors.len()
 }
+
+#[cfg(test)]
+mod tests {
+    use overrun_core::detect::cohort::FinishedMember;
+    use overrun_core::detect::overrides::Override;
+    use overrun_core::notify::delivery::LEASE_MS;
+    use overrun_core::ports::{CohortStore, RunRecorder, RunStarted, TaskEvent};
+    use overrun_core::{RunStatus, ShortRule};
+
+    use super::*;
+    use crate::ingest::{IngestError, NoticeSettings, record_and_notify};
+    use crate::memory::MemoryNotifier;
+    use crate::memory_store::MemoryStore;
+    use crate::test_support::*;
+
+    /// The operator's limit of "etl": warning past 10 minutes, critical past 20.
+    const LIMIT: i64 = 10 * MINUTE;
+    /// The first check past the limit of an "etl" run started at `T0`.
+    const PAST: EpochMs = T0 + LIMIT + MINUTE;
+
+    struct World {
+        store: MemoryStore,
+        notifier: MemoryNotifier,
+        settings: CheckSettings,
+        policy: BaselinePolicy,
+    }
+
+    impl World {
+        /// "etl" with a fixed limit.
+        async fn new() -> Self {
+            let world = Self::without_limits();
+            set_override(&world.store, "etl", fixed_limit(LIMIT)).await;
+            world
+        }
+
+        fn without_limits() -> Self {
+            Self {
+                store: store(),
+                notifier: MemoryNotifier::default(),
+                settings: CheckSettings::default(),
+                policy: policy(),
+            }
+        }
+
+        async fn tick(&self, owner: &str, now: EpochMs) -> CheckReport {
+            let tick = Tick { now, owner, settings: &self.settings, policy: &self.policy };
+            let ports = CheckPorts {
+                runs: &self.store,
+                stats: &self.store,
+                outbox: &self.store,
+                notifier: &self.notifier,
+            };
+            handle(&tick, &ports).await
+        }
+
+        async fn start(&self, task_type: &str, run_id: &str, at: EpochMs) {
+            self.store.record_start(&started(task_type, run_id, at)).await.unwrap();
+        }
+
+        /// Finishes a run started at `T0`; whether it now awaits its "resolved".
+        async fn finish(&self, task_type: &str, run_id: &str, end: EpochMs) -> bool {
+            let event = finished(task_type, run_id, T0, end, RunStatus::Succeeded);
+            self.store.record_finish(&event).await.unwrap().resolution_pending
+        }
+
+        fn sent(&self) -> Vec<String> {
+            self.notifier.alert_ids()
+        }
+    }
+
+    /// What a tick that only looked at `runs` running runs reports.
+    fn quiet(runs: usize) -> CheckReport {
+        CheckReport { runs_checked: runs, ..CheckReport::default() }
+    }
+
+    #[tokio::test]
+    async fn a_run_past_its_limit_is_alerted_once_at_warning_then_once_at_critical() {
+        let world = World::new().await;
+        world.start("etl", "r1", T0).await;
+        assert_eq!(world.tick("c1", T0 + LIMIT).await, quiet(1), "at its limit, not past it");
+        let warned = world.tick("c2", PAST).await;
+        assert_eq!((warned.alerts_due, warned.alerts_published, warned.failed()), (1, 1, false));
+        assert_eq!(world.tick("c3", T0 + 2 * LIMIT).await, quiet(1), "warned, not yet critical");
+        let critical = world.tick("c4", T0 + 2 * LIMIT + MINUTE).await;
+        assert_eq!((critical.alerts_due, critical.alerts_published), (1, 1));
+        assert_eq!(world.tick("c5", T0 + 10 * LIMIT).await, quiet(1));
+        assert_eq!(world.sent(), ["etl/r1/warning", "etl/r1/critical"]);
+    }
+
+    #[tokio::test]
+    async fn a_finished_alerted_run_gets_its_resolved_once() {
+        let world = World::new().await;
+        world.start("etl", "r1", T0).await;
+        world.tick("c1", PAST).await;
+        assert!(world.finish("etl", "r1", PAST + MINUTE).await);
+        let resolved = world.tick("c2", PAST + 2 * MINUTE).await;
+        assert_eq!(resolved, CheckReport { resolved_published: 1, ..CheckReport::default() });
+        assert_eq!(world.tick("c3", PAST + 3 * MINUTE).await, quiet(0));
+        assert_eq!(world.sent(), ["etl/r1/warning", "etl/r1/resolved"]);
+    }
+
+    #[tokio::test]
+    async fn a_run_is_alerted_only_while_it_runs_and_one_never_alerted_gets_no_resolved() {
+        let world = World::new().await;
+        world.start("etl", "within", T0).await;
+        world.start("etl", "unseen", T0).await;
+        assert!(!world.finish("etl", "within", T0 + LIMIT / 2).await);
+        assert!(!world.finish("etl", "unseen", T0 + 3 * LIMIT).await, "past its limit between two ticks");
+        assert_eq!(world.tick("c1", T0 + 3 * LIMIT + MINUTE).await, quiet(0));
+        assert!(world.sent().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_muted_task_type_does_not_page_until_its_mute_ends() {
+        let world = World::without_limits();
+        let until = T0 + 3 * LIMIT;
+        set_override(&world.store, "etl", Override { mute_until: Some(until), ..fixed_limit(LIMIT) }).await;
+        world.start("etl", "r1", T0).await;
+        let muted = world.tick("c1", until - MINUTE).await;
+        assert_eq!(muted, CheckReport { runs_checked: 1, muted: 1, ..CheckReport::default() });
+        let unmuted = world.tick("c2", until).await;
+        assert_eq!((unmuted.muted, unmuted.alerts_published), (0, 2));
+        assert_eq!(world.sent(), ["etl/r1/warning", "etl/r1/critical"]);
+    }
+
+    #[tokio::test]
+    async fn an_overridden_k_raises_the_limit_its_baseline_would_page_at() {
+        let world = World::without_limits();
+        // Expected 10 minutes, σ 1 minute: the baseline's limit is 12 minutes, at k = 5 it is 15.
+        for task_type in ["etl", "load"] {
+            set_baseline(&world.store, task_type, LIMIT as f64, MINUTE as f64, (LIMIT + 2 * MINUTE) as f64)
+                .await;
+            world.start(task_type, "r1", T0).await;
+        }
+        set_override(&world.store, "etl", Override { k: Some(5.0), ..Override::default() }).await;
+        let first = world.tick("c1", T0 + 14 * MINUTE).await;
+        assert_eq!((first.runs_checked, first.alerts_published), (2, 1));
+        assert_eq!(world.sent(), ["load/r1/warning"]);
+        world.tick("c2", T0 + 15 * MINUTE + 1).await;
+        assert_eq!(world.sent(), ["load/r1/warning", "etl/r1/warning"]);
+    }
+
+    #[tokio::test]
+    async fn a_type_without_any_limit_is_not_paged_unless_a_fallback_limit_is_set() {
+        let mut world = World::without_limits();
+        world.start("new-task", "r1", T0).await;
+        let without = world.tick("c1", T0 + 10 * HOUR).await;
+        assert_eq!(without, CheckReport { runs_checked: 1, without_limits: 1, ..CheckReport::default() });
+        world.settings.rules.fallback_limit_ms = Some(HOUR as f64);
+        let fallback = world.tick("c2", T0 + 10 * HOUR).await;
+        assert_eq!((fallback.without_limits, fallback.alerts_published), (0, 2));
+        assert_eq!(world.sent(), ["new-task/r1/warning", "new-task/r1/critical"]);
+    }
+
+    #[tokio::test]
+    async fn a_slow_cohort_stretches_its_running_members_limits_by_its_pace() {
+        let world = World::without_limits();
+        set_baseline(&world.store, "build", LIMIT as f64, MINUTE as f64, (LIMIT + 2 * MINUTE) as f64).await;
+        let slow = cohort("pipeline-9");
+        for i in 0..3 {
+            let member = FinishedMember { task_type: task("build"), duration_ms: 15 * MINUTE as u64 };
+            world.store.add_cohort_member(&slow, &run(&format!("m{i}")), &member, T0 + HOUR).await.unwrap();
+        }
+        let in_cohort = RunStarted { cohort: Some(slow.clone()), ..started("build", "member", T0) };
+        world.store.record_start(&in_cohort).await.unwrap();
+        world.start("build", "alone", T0).await;
+        let report = world.tick("c1", T0 + 15 * MINUTE).await;
+        assert_eq!((report.cohorts_stretched, report.alerts_published), (1, 1));
+        assert_eq!(
+            world.sent(),
+            ["build/alone/warning"],
+            "at 1.5 times the pace, the member's limit is 18 minutes"
+        );
+        world.tick("c2", T0 + 18 * MINUTE + 1).await;
+        assert_eq!(world.sent(), ["build/alone/warning", "build/member/warning"]);
+    }
+
+    #[tokio::test]
+    async fn an_alert_claimed_by_a_crashed_checker_is_sent_again_once_its_lease_runs_out() {
+        let world = World::new().await;
+        world.start("etl", "r1", T0).await;
+        world.store.outbox().crash_after_claim(1);
+        let crashed = world.tick("c1", PAST).await;
+        assert_eq!((crashed.alerts_due, crashed.alerts_published, crashed.failures), (1, 0, 1));
+        assert_eq!(world.tick("c2", PAST + LEASE_MS - 1).await, quiet(1), "its lease still holds");
+        let taken_over = world.tick("c3", PAST + LEASE_MS).await;
+        assert_eq!(taken_over, CheckReport { runs_checked: 1, resent: 1, ..CheckReport::default() });
+        assert_eq!(world.tick("c4", PAST + 2 * LEASE_MS).await, quiet(1));
+        assert_eq!(world.sent(), ["etl/r1/warning"]);
+    }
+
+    #[tokio::test]
+    async fn a_publish_that_fails_releases_its_claim_so_the_next_tick_sends_it_within_the_lease() {
+        let world = World::new().await;
+        world.start("etl", "r1", T0).await;
+        world.notifier.fail_next(1);
+        let failed = world.tick("c1", PAST).await;
+        assert_eq!((failed.alerts_published, failed.publish_failures, failed.failures), (0, 1, 1));
+        assert!(failed.failed(), "the invocation fails so that Lambda retries it");
+        let retried = world.tick("c2", PAST + MINUTE).await;
+        assert_eq!(retried, CheckReport { runs_checked: 1, resent: 1, ..CheckReport::default() });
+        assert_eq!(world.sent(), ["etl/r1/warning"]);
+    }
+
+    #[tokio::test]
+    async fn a_lost_delivery_mark_sends_the_alert_again_after_its_lease_with_the_same_alert_id() {
+        let world = World::new().await;
+        world.start("etl", "r1", T0).await;
+        world.store.outbox().fail_marks(1);
+        let unmarked = world.tick("c1", PAST).await;
+        assert_eq!((unmarked.alerts_published, unmarked.publish_failures, unmarked.failures), (1, 0, 1));
+        assert_eq!(world.tick("c2", PAST + MINUTE).await, quiet(1));
+        let repeat = world.tick("c3", PAST + LEASE_MS).await;
+        assert_eq!((repeat.resent, repeat.failures), (1, 0));
+        assert_eq!(world.tick("c4", PAST + 2 * LEASE_MS).await, quiet(1));
+        assert_eq!(world.sent(), ["etl/r1/warning", "etl/r1/warning"]);
+    }
+
+    #[tokio::test]
+    async fn one_failed_publish_does_not_keep_the_other_runs_of_the_tick_from_being_alerted() {
+        let world = World::new().await;
+        for run_id in ["r1", "r2", "r3"] {
+            world.start("etl", run_id, T0).await;
+        }
+        world.notifier.fail_next(1);
+        let report = world.tick("c1", PAST).await;
+        assert_eq!((report.alerts_due, report.alerts_published, report.publish_failures), (3, 2, 1));
+        let next = world.tick("c2", PAST + MINUTE).await;
+        assert_eq!((next.resent, next.alerts_published, next.failures), (1, 0, 0));
+        let mut sent = world.sent();
+        sent.sort();
+        assert_eq!(sent, ["etl/r1/warning", "etl/r2/warning", "etl/r3/warning"]);
+    }
+
+    #[tokio::test]
+    async fn a_failed_running_runs_listing_still_sends_the_owed_resolved_and_the_next_tick_alerts() {
+        let world = World::new().await;
+        world.start("etl", "r1", T0).await;
+        world.tick("c1", PAST).await;
+        assert!(world.finish("etl", "r1", PAST + MINUTE).await);
+        world.start("etl", "r2", PAST).await;
+        world.store.fail_next_list_running(1);
+        let at = PAST + LIMIT + MINUTE;
+        let failed = world.tick("c2", at).await;
+        assert_eq!((failed.failures, failed.runs_checked, failed.resolved_published), (1, 0, 1));
+        let next = world.tick("c3", at + MINUTE).await;
+        assert_eq!((next.failures, next.alerts_published), (0, 1));
+        assert_eq!(world.sent(), ["etl/r1/warning", "etl/r1/resolved", "etl/r2/warning"]);
+    }
+
+    #[tokio::test]
+    async fn a_failed_limits_read_judges_no_run_not_even_by_the_fallback_and_the_next_tick_does() {
+        let mut world = World::new().await;
+        world.settings.rules.fallback_limit_ms = Some(MINUTE as f64);
+        world.start("etl", "r1", T0).await;
+        world.store.fail_next_task_limits(1);
+        let failed = world.tick("c1", PAST).await;
+        assert_eq!((failed.failures, failed.runs_checked, failed.alerts_due), (1, 0, 0));
+        assert!(world.sent().is_empty(), "a fallback limit must not stand in for limits that exist");
+        let next = world.tick("c2", PAST + MINUTE).await;
+        assert_eq!((next.failures, next.alerts_published), (0, 1));
+        assert_eq!(world.sent(), ["etl/r1/warning"]);
+    }
+
+    #[tokio::test]
+    async fn a_failed_resolutions_listing_still_alerts_the_running_runs_and_the_resolved_follows() {
+        let world = World::new().await;
+        world.start("etl", "r1", T0).await;
+        world.tick("c1", PAST).await;
+        assert!(world.finish("etl", "r1", PAST + MINUTE).await);
+        world.start("etl", "r2", PAST).await;
+        world.store.fail_next_list_pending_resolutions(1);
+        let at = PAST + LIMIT + MINUTE;
+        let failed = world.tick("c2", at).await;
+        assert_eq!((failed.failures, failed.alerts_published, failed.resolved_published), (1, 1, 0));
+        let next = world.tick("c3", at + MINUTE).await;
+        assert_eq!((next.failures, next.resolved_published), (0, 1));
+        assert_eq!(world.sent(), ["etl/r1/warning", "etl/r2/warning", "etl/r1/resolved"]);
+    }
+
+    #[tokio::test]
+    async fn a_resolved_waits_for_its_undelivered_alert_which_is_sent_first_once_its_lease_runs_out() {
+        let world = World::new().await;
+        world.start("etl", "r1", T0).await;
+        world.store.outbox().crash_after_claim(1);
+        world.tick("c1", PAST).await;
+        assert!(world.finish("etl", "r1", PAST + MINUTE / 2).await, "claimed, so owed a resolved");
+        let within = world.tick("c2", PAST + MINUTE).await;
+        assert_eq!(within, CheckReport { claims_lost: 1, ..CheckReport::default() });
+        assert!(world.sent().is_empty(), "no resolved before its alert");
+        let after = world.tick("c3", PAST + LEASE_MS).await;
+        assert_eq!((after.resent, after.resolved_published, after.failures), (1, 1, 0));
+        assert_eq!(world.sent(), ["etl/r1/warning", "etl/r1/resolved"]);
+    }
+
+    #[tokio::test]
+    async fn a_too_short_notice_claimed_by_a_crashed_ingest_is_sent_by_the_checker_once_its_lease_runs_out() {
+        let world = World::without_limits();
+        set_baseline(&world.store, "export", HOUR as f64, MINUTE as f64, (HOUR + 2 * MINUTE) as f64).await;
+        let end = T0 + 2 * HOUR;
+        let short =
+            TaskEvent::Finished(finished("export", "r1", end - 5 * MINUTE, end, RunStatus::Succeeded));
+        let notice = NoticeSettings {
+            rule: ShortRule::default(),
+            claim: "ingest",
+            now: end,
+            policy: &world.policy,
+            retention_ms: 30 * 86_400_000,
+        };
+        world.store.outbox().crash_after_claim(1);
+        let (store, notifier) = (&world.store, &world.notifier);
+        let crashed = record_and_notify(short, store, store, store, notifier, &notice).await.unwrap_err();
+        assert!(matches!(crashed, IngestError::Notify(DeliveryError::Claim { .. })), "{crashed}");
+        assert_eq!(world.tick("c1", end + MINUTE).await, quiet(0), "its lease still holds");
+        let resent = world.tick("c2", end + LEASE_MS).await;
+        assert_eq!(resent, CheckReport { notices_published: 1, ..CheckReport::default() });
+        assert_eq!(world.tick("c3", end + 2 * LEASE_MS).await, quiet(0));
+        assert_eq!(world.sent(), ["export/r1/too_short"]);
+    }
+}

@@ -242,4 +242,92 @@ mod tests {
         assert_eq!(delivered, 1);
         assert_eq!(notifier.subjects(), ["a"]);
     }
+
+    /// The claim `owner` took at `T0 + at`.
+    fn lease(owner: &str, at: EpochMs) -> Lease {
+        Lease { owner: owner.into(), claimed_at: T0 + at }
+    }
+
+    #[tokio::test]
+    async fn resend_if_stale_sends_nothing_for_an_unclaimed_or_delivered_message_nor_one_within_its_lease() {
+        let (outbox, notifier) = (MemoryOutbox::default(), MemoryNotifier::default());
+        let courier = Courier::new(&outbox, &notifier, "b", T0 + LEASE_MS - 1);
+        for state in
+            [DeliveryState::Unclaimed, DeliveryState::Delivered, DeliveryState::Pending(lease("a", 0))]
+        {
+            assert_eq!(courier.resend_if_stale(&key(), &state).await.unwrap(), Sent::NotOurs, "{state:?}");
+        }
+        assert!(notifier.published().is_empty());
+        assert_eq!(outbox.state(&key()), DeliveryState::Unclaimed, "nothing was claimed");
+    }
+
+    #[tokio::test]
+    async fn resend_if_stale_takes_over_a_claim_past_its_lease_and_sends_the_message_stored_with_it() {
+        let (outbox, notifier) = (MemoryOutbox::default(), MemoryNotifier::default());
+        outbox.crash_after_claim(1);
+        assert!(send(&outbox, &notifier, "a", 0).await.is_err());
+        let state = outbox.state(&key());
+        assert_eq!(state, DeliveryState::Pending(lease("a", 0)));
+        let courier = Courier::new(&outbox, &notifier, "b", T0 + LEASE_MS);
+        assert_eq!(courier.resend_if_stale(&key(), &state).await.unwrap(), Sent::Delivered);
+        assert_eq!(notifier.subjects(), ["a"]);
+        assert_eq!(outbox.state(&key()), DeliveryState::Delivered);
+    }
+
+    #[tokio::test]
+    async fn a_take_over_applies_only_to_the_very_claim_it_names_so_of_two_only_the_first_sends() {
+        let (outbox, notifier) = (MemoryOutbox::default(), MemoryNotifier::default());
+        outbox.crash_after_claim(1);
+        assert!(send(&outbox, &notifier, "a", 0).await.is_err());
+        let (b, c) = (
+            Courier::new(&outbox, &notifier, "b", T0 + LEASE_MS),
+            Courier::new(&outbox, &notifier, "c", T0 + LEASE_MS),
+        );
+        assert_eq!(b.resend(&key(), &lease("x", 0)).await.unwrap(), Sent::NotOurs, "not the claim held");
+        assert_eq!(b.resend(&key(), &lease("a", 0)).await.unwrap(), Sent::Delivered);
+        assert_eq!(c.resend(&key(), &lease("a", 0)).await.unwrap(), Sent::NotOurs, "b took it first");
+        assert_eq!(notifier.subjects(), ["a"]);
+    }
+
+    #[tokio::test]
+    async fn a_take_over_whose_publish_fails_is_released_for_the_next_attempt() {
+        let (outbox, notifier) = (MemoryOutbox::default(), MemoryNotifier::default());
+        outbox.crash_after_claim(1);
+        assert!(send(&outbox, &notifier, "a", 0).await.is_err());
+        notifier.fail_next(1);
+        let b = Courier::new(&outbox, &notifier, "b", T0 + LEASE_MS);
+        assert!(matches!(b.resend(&key(), &lease("a", 0)).await, Err(DeliveryError::Publish { .. })));
+        let released = outbox.state(&key());
+        assert_eq!(
+            released,
+            DeliveryState::Pending(Lease { owner: "b".into(), claimed_at: Lease::RELEASED })
+        );
+        let c = Courier::new(&outbox, &notifier, "c", T0 + LEASE_MS + 1);
+        assert_eq!(c.resend_if_stale(&key(), &released).await.unwrap(), Sent::Delivered, "within b's lease");
+        assert_eq!(notifier.subjects(), ["a"]);
+    }
+
+    #[tokio::test]
+    async fn a_failed_claim_or_publish_is_told_apart_and_neither_counts_as_published() {
+        let (outbox, notifier) = (MemoryOutbox::default(), MemoryNotifier::default());
+        outbox.crash_after_claim(1);
+        let claim = send(&outbox, &notifier, "a", 0).await.unwrap_err();
+        assert!(matches!(claim, DeliveryError::Claim { .. }) && !claim.was_published(), "{claim}");
+        assert!(claim.to_string().starts_with("claiming the warning alert of etl run r1 failed"), "{claim}");
+        let (outbox, notifier) = (MemoryOutbox::default(), MemoryNotifier::default());
+        notifier.fail_next(1);
+        let publish = send(&outbox, &notifier, "a", 0).await.unwrap_err();
+        assert!(matches!(publish, DeliveryError::Publish { .. }) && !publish.was_published(), "{publish}");
+        assert!(notifier.published().is_empty());
+    }
+
+    #[test]
+    fn each_kind_of_message_is_described_by_what_and_whom_it_is_about() {
+        assert_eq!(describe(&key()), "the warning alert of etl run r1");
+        let (task_type, run_id) = (TaskType::new("etl").unwrap(), RunId::new("r1").unwrap());
+        let resolved = MessageKey::Resolved { task_type: task_type.clone(), run_id };
+        assert_eq!(describe(&resolved), "the \"resolved\" of etl run r1");
+        let notice = MessageKey::TooShort { task_type, day: overrun_core::time::Day::new(20_000) };
+        assert_eq!(describe(&notice), "the too-short notice of etl on 2024-10-04");
+    }
 }

@@ -99,3 +99,188 @@ fn log_malformed(malformed: &[StoreError], report: &mut NightlyReport) {
     }
     report.malformed_items += malformed.len();
 }
+
+#[cfg(test)]
+mod tests {
+    use overrun_core::detect::check::CheckSettings;
+    use overrun_core::limits::baseline::Baseline;
+    use overrun_core::limits::nightly::NightBaseline;
+    use overrun_core::ports::RunRecorder;
+    use overrun_core::stats::moments::Moments;
+    use overrun_core::time::MS_PER_DAY;
+    use overrun_core::{Method, RunStatus};
+
+    use super::*;
+    use crate::check::{CheckPorts, Tick};
+    use crate::memory::MemoryNotifier;
+    use crate::memory_store::MemoryStore;
+    use crate::test_support::*;
+
+    /// Night 20 000, which starts at `T0` and reads days 19 986 to 19 999.
+    const NIGHT: Day = Day::new(20_000);
+
+    /// A run of `task_type` that took `minutes` and ended `hours` into `day`.
+    async fn ran(store: &MemoryStore, task_type: &str, run_id: &str, day: Day, hours: i64, minutes: i64) {
+        let end = day.number() * MS_PER_DAY + hours * HOUR;
+        record_succeeded(store, task_type, run_id, end - minutes * MINUTE, end).await;
+    }
+
+    async fn night(store: &MemoryStore, at: EpochMs) -> Result<NightlyReport, StoreError> {
+        handle(at, &policy(), None, store, store).await
+    }
+
+    fn baseline_of(store: &MemoryStore, task_type: &str) -> Baseline {
+        store.baselines()[&task(task_type)].baseline
+    }
+
+    /// Three "etl" runs (10, 20 and 30 minutes) two days before the night, two "tiny" ones the
+    /// day before it, and a failed run.
+    async fn history() -> MemoryStore {
+        let store = store();
+        for (i, minutes) in [10, 20, 30].into_iter().enumerate() {
+            ran(&store, "etl", &format!("e{i}"), NIGHT - 2, 3 + i as i64, minutes).await;
+        }
+        ran(&store, "tiny", "t1", NIGHT - 1, 3, 1).await;
+        ran(&store, "tiny", "t2", NIGHT - 1, 4, 1).await;
+        let failed = finished("etl", "e-failed", T0 - 5 * HOUR, T0 - 4 * HOUR, RunStatus::Failed);
+        store.record_finish(&failed).await.unwrap();
+        store
+    }
+
+    #[tokio::test]
+    async fn days_with_finished_runs_are_rolled_up_and_only_types_with_enough_runs_get_a_baseline() {
+        let store = history().await;
+        let report = night(&store, T0 + 5 * MINUTE).await.unwrap();
+        let expected = NightlyReport {
+            night: NIGHT,
+            days_rolled_up: 2,
+            runs_rolled_up: 5,
+            baselines: 1,
+            baselines_written: 1,
+            baselines_removed: 0,
+            malformed_items: 0,
+        };
+        assert_eq!(report, expected);
+        assert_eq!(
+            store.baselines().keys().cloned().collect::<Vec<_>>(),
+            [task("etl")],
+            "tiny has 2 runs of 3"
+        );
+        let etl = baseline_of(&store, "etl");
+        assert_eq!((etl.n, etl.expected_ms, etl.sigma_ms), (3, 20.0 * MINUTE as f64, 10.0 * MINUTE as f64));
+        assert_eq!((etl.upper_ms, etl.computed_at), (40.0 * MINUTE as f64, T0));
+    }
+
+    #[tokio::test]
+    async fn a_second_run_the_same_night_rolls_nothing_up_and_writes_nothing() {
+        let store = history().await;
+        night(&store, T0).await.unwrap();
+        let before = store.baselines();
+        let again = night(&store, T0 + 6 * HOUR).await.unwrap();
+        let expected = NightlyReport { night: NIGHT, baselines: 1, ..NightlyReport::default() };
+        assert_eq!(again, expected);
+        assert_eq!(store.baselines(), before);
+    }
+
+    #[tokio::test]
+    async fn a_run_recorded_late_for_a_rolled_up_day_gets_that_day_rolled_up_again_the_next_night() {
+        let store = history().await;
+        night(&store, T0).await.unwrap();
+        ran(&store, "etl", "e-late", NIGHT - 2, 9, 40).await;
+        let next = night(&store, T0 + MS_PER_DAY).await.unwrap();
+        assert_eq!((next.night, next.days_rolled_up, next.runs_rolled_up), (NIGHT + 1, 1, 4));
+        assert_eq!(next.baselines_written, 1);
+        let etl = baseline_of(&store, "etl");
+        assert_eq!((etl.n, etl.expected_ms), (4, 25.0 * MINUTE as f64));
+    }
+
+    #[tokio::test]
+    async fn a_task_type_that_drops_below_min_samples_loses_its_baseline() {
+        let store = store();
+        for i in 0..3 {
+            ran(&store, "etl", &format!("old{i}"), NIGHT - 14, 1 + i, 10).await;
+        }
+        ran(&store, "etl", "recent", NIGHT - 1, 1, 10).await;
+        assert_eq!(night(&store, T0).await.unwrap().baselines, 1);
+        assert_eq!(baseline_of(&store, "etl").n, 4);
+        let next = night(&store, T0 + MS_PER_DAY).await.unwrap();
+        assert_eq!((next.baselines, next.baselines_written, next.baselines_removed), (0, 0, 1));
+        assert!(store.baselines().is_empty(), "one run left in the window, three needed");
+    }
+
+    #[tokio::test]
+    async fn a_warned_run_stays_out_of_its_types_baseline_only_with_an_exclusion_cap() {
+        let store = store();
+        for i in 0..3 {
+            ran(&store, "etl", &format!("e{i}"), NIGHT - 1, 1 + i, 10).await;
+        }
+        // A slow run past an operator's 30-minute limit, warned about by the checker.
+        set_override(&store, "etl", fixed_limit(30 * MINUTE)).await;
+        let start = T0 - 10 * HOUR;
+        store.record_start(&started("etl", "slow", start)).await.unwrap();
+        let (settings, policy, notifier) = (CheckSettings::default(), policy(), MemoryNotifier::default());
+        let tick = Tick { now: start + 31 * MINUTE, owner: "checker", settings: &settings, policy: &policy };
+        let ports = CheckPorts { runs: &store, stats: &store, outbox: &store, notifier: &notifier };
+        assert_eq!(crate::check::handle(&tick, &ports).await.alerts_published, 1);
+        let slow = finished("etl", "slow", start, start + HOUR, RunStatus::Succeeded);
+        store.record_finish(&slow).await.unwrap();
+
+        night(&store, T0).await.unwrap();
+        assert_eq!(baseline_of(&store, "etl").n, 4, "without a cap every run counts");
+        let capped = handle(T0 + MINUTE, &policy, Some(ExclusionCap::EVERY_WARNED_RUN), &store, &store);
+        let report = capped.await.unwrap();
+        assert_eq!((report.days_rolled_up, report.baselines_written), (0, 1));
+        let etl = baseline_of(&store, "etl");
+        assert_eq!((etl.n, etl.expected_ms), (3, 10.0 * MINUTE as f64), "the warned run stays out");
+    }
+
+    #[tokio::test]
+    async fn a_day_rolled_up_before_histograms_were_kept_is_rolled_up_again_only_when_the_method_needs_them()
+    {
+        let durations = [10, 11, 12, 13, 14].map(|minutes| minutes * MINUTE as u64);
+        let tailored = BaselinePolicy::new(Method::Tailored { k: 6.0 }, 14, 3, 0).unwrap();
+        for policy in [policy(), tailored] {
+            let store = MemoryStore::new(policy, 0);
+            for (i, &duration) in durations.iter().enumerate() {
+                ran(&store, "etl", &format!("e{i}"), NIGHT - 1, 1 + i as i64, (duration as i64) / MINUTE)
+                    .await;
+            }
+            let moments_only = DayAggregate { moments: Moments::of(durations), ..DayAggregate::default() };
+            let old = BTreeMap::from([(task("etl"), moments_only)]);
+            store.write_day(NIGHT - 1, &old, 5).await.unwrap();
+
+            let report = handle(T0, &policy, None, &store, &store).await.unwrap();
+            let rolled_again = policy.method().needs_histogram();
+            assert_eq!(report.days_rolled_up, usize::from(rolled_again), "{policy:?}");
+            assert_eq!(report.baselines, 1, "{policy:?}");
+            let stored = store.read_day(NIGHT - 1).await.unwrap().items;
+            assert_eq!(stored[0].1.histogram.count(), if rolled_again { 5 } else { 0 });
+            let again = handle(T0 + MINUTE, &policy, None, &store, &store).await.unwrap();
+            assert_eq!((again.days_rolled_up, again.baselines_written), (0, 0), "{policy:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failed_day_write_fails_the_night_and_its_retry_ends_as_a_night_without_the_fault() {
+        let (faulty, clean) = (history().await, history().await);
+        faulty.fail_next_write_day(1);
+        assert!(night(&faulty, T0).await.is_err());
+        assert!(faulty.baselines().is_empty(), "no baseline from a night that failed");
+        let retry = night(&faulty, T0 + MINUTE).await.unwrap();
+        assert_eq!((retry.days_rolled_up, retry.runs_rolled_up, retry.baselines_written), (2, 5, 1));
+        night(&clean, T0 + MINUTE).await.unwrap();
+        assert_eq!(faulty.baselines(), clean.baselines());
+    }
+
+    #[tokio::test]
+    async fn a_failed_baseline_write_fails_the_night_and_its_retry_writes_them_without_rolling_up_again() {
+        let store = history().await;
+        store.fail_next_apply_baseline_changes(1);
+        assert!(night(&store, T0).await.is_err());
+        assert!(store.baselines().is_empty());
+        let retry = night(&store, T0 + MINUTE).await.unwrap();
+        assert_eq!((retry.days_rolled_up, retry.runs_rolled_up, retry.baselines_written), (0, 0, 1));
+        let etl: &NightBaseline = &store.baselines()[&task("etl")];
+        assert_eq!(etl.baseline.n, 3);
+    }
+}

@@ -1,20 +1,7 @@
 //! Secrets Manager behind a small port, and how long a read of a secret is trusted.
 
 use overrun_core::EpochMs;
-use thiserror::Error;
-
-#[derive(Debug, Error)]
-pub enum SecretReadError {
-    #[error("reading the secret failed: {0}")]
-    Read(String),
-    #[error("the secret has no string value")]
-    NotAString,
-}
-
-/// The port: the secret's text.
-pub trait SecretSource {
-    fn read(&self) -> impl Future<Output = Result<String, SecretReadError>> + Send;
-}
+pub use overrun_core::ports::{SecretReadError, SecretSource};
 
 /// A secret in AWS Secrets Manager (its ARN or name).
 #[derive(Debug, Clone)]
@@ -36,7 +23,8 @@ impl SecretsManagerSource {
 impl SecretSource for SecretsManagerSource {
     async fn read(&self) -> Result<String, SecretReadError> {
         let output = self.client.get_secret_value().secret_id(&self.secret_id).send().await.map_err(|e| {
-            SecretReadError::Read(aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string())
+            let message = aws_sdk_secretsmanager::error::DisplayErrorContext(&e).to_string();
+            SecretReadError::Read { message, source: Some(Box::new(e)) }
         })?;
         output.secret_string.ok_or(SecretReadError::NotAString)
     }
@@ -106,8 +94,11 @@ mod tests {
 
     #[tokio::test]
     async fn a_secret_is_reread_after_its_ttl_and_a_failed_reread_keeps_the_last_good_one() {
-        let answers =
-            vec![Ok("one".to_owned()), Err(SecretReadError::Read("down".into())), Ok("two".to_owned())];
+        let answers = vec![
+            Ok("one".to_owned()),
+            Err(SecretReadError::Read { message: "down".into(), source: None }),
+            Ok("two".to_owned()),
+        ];
         let cache = CachedSecret::new(Scripted {
             answers: std::sync::Mutex::new(answers),
             reads: AtomicUsize::new(0),

@@ -1,6 +1,15 @@
-//! The ports the functions talk through. Adapters (DynamoDB, SNS, the system clock) implement
-//! them in `overrun-aws`; handlers are generic over them, so the same handler runs against
-//! DynamoDB in production and against a local endpoint in tests.
+//! The ports the functions talk through, every one of them: the stores, the notifier and the
+//! clock here; the secrets port in [`secrets`]; the forwarder's HTTP port in [`http`]. Adapters
+//! (DynamoDB, SNS, Secrets Manager, the system clock) implement them in `overrun-aws`, the HTTP
+//! poster in the forwarder; in-memory ones are in `overrun-app`. Handlers are generic over
+//! them, so the same handler runs against AWS in production and in memory or against a local
+//! endpoint in tests.
+
+pub mod http;
+pub mod secrets;
+
+pub use http::{Answer, PostError, Poster};
+pub use secrets::{SecretReadError, SecretSource};
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
