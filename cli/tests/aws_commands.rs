@@ -61,8 +61,8 @@ async fn override_sets_k_limit_and_mute_and_clear_removes_them() {
     .stdout(contains("etl: override set: k = 3, fixed limit 1h 30m, muted until 2030-01-01 00:00 UTC"));
     let limits = stack.adapters.stats.task_limits(std::slice::from_ref(&etl)).await.unwrap().items;
     let o = limits[&etl].task_override.unwrap();
-    assert_eq!((o.k, o.limit_ms), (Some(3.0), Some(5_400_000.0)));
-    assert_eq!(o.mute_until, Some(1_893_456_000_000));
+    assert_eq!((o.k(), o.limit_ms()), (Some(3.0), Some(5_400_000.0)));
+    assert_eq!(o.mute_until(), Some(1_893_456_000_000));
 
     overrun(&stack, &["override", "etl", "--short-fraction", "0"])
         .assert()
@@ -71,7 +71,7 @@ async fn override_sets_k_limit_and_mute_and_clear_removes_them() {
     let limits = stack.adapters.stats.task_limits(std::slice::from_ref(&etl)).await.unwrap().items;
     let o = limits[&etl].task_override.unwrap();
     assert_eq!(
-        (o.short_fraction, o.k, o.mute_until),
+        (o.short_fraction(), o.k(), o.mute_until()),
         (Some(0.0), None, None),
         "an override replaces the last"
     );

@@ -15,6 +15,7 @@ use overrun_app::memory_store::MemoryStore;
 use overrun_aws::{DynamoOutbox, DynamoRunStore, DynamoStatsStore};
 use overrun_core::detect::cohort::FinishedMember;
 use overrun_core::detect::overrides::Override;
+use overrun_core::detect::overrides::OverrideParts;
 use overrun_core::limits::nightly::{BaselineChange, FinishedRun, NightBaseline, aggregate_day};
 use overrun_core::notify::delivery::{DeliveryState, Lease, MessageKey};
 use overrun_core::notify::message::Notification;
@@ -527,7 +528,8 @@ async fn days_baselines_overrides_and_cohorts_read_back_as_written(stores: &impl
     let stored = stores.stats().stored_baselines().await.unwrap().items;
     assert_eq!(stored, vec![(task("etl"), night)]);
 
-    let task_override = Override { limit_ms: Some(90_000.0), ..Override::default() };
+    let task_override =
+        Override::new(OverrideParts { limit_ms: Some(90_000.0), ..Default::default() }).unwrap();
     stores.stats().set_override(&task("manual"), &task_override).await.unwrap();
     let limits = stores.stats().task_limits(&[task("etl"), task("manual"), task("unknown")]).await.unwrap();
     assert_eq!(limits.items.len(), 2, "a type with neither baseline nor override has no limits");

@@ -1,11 +1,11 @@
 //! `overrun override TASK`: per-task k, fixed limit, or mute, stored where the checker reads them.
 
 use overrun_aws::DynamoStatsStore;
-use overrun_core::BaselinePolicy;
-use overrun_core::detect::overrides::Override;
+use overrun_core::detect::overrides::{Override, OverrideError, OverrideParts};
 use overrun_core::notify::humanize::utc_minute;
 use overrun_core::ports::OverrideStore;
 use overrun_core::time::parse_timestamp;
+use overrun_core::{BaselinePolicy, defaults};
 use overrun_core::{EpochMs, TaskType};
 
 use crate::commands::aws::{AwsArgs, aws_sdk_dynamodb_client, runtime};
@@ -78,17 +78,8 @@ pub fn build(request: &OverrideRequest) -> Result<(TaskType, Override), CliError
         }
         return Ok((task, Override::default()));
     }
-    if let Some(k) = request.k
-        && !(k.is_finite() && k >= 0.0)
-    {
-        return Err(CliError::invalid(format!("--k must be a finite number ≥ 0, got {k}")));
-    }
     let limit_s = request.limit.as_deref().map(parse_limit).transpose()?;
-    if let Some(fraction) = request.short_fraction {
-        overrun_core::ShortRule::new(fraction)
-            .map_err(|e| CliError::invalid(format!("--short-fraction: {e}")))?;
-    }
-    let task_override = Override {
+    let parts = OverrideParts {
         k: request.k,
         limit_ms: limit_s.map(|s| s * 1_000.0),
         mute_until: request
@@ -98,6 +89,14 @@ pub fn build(request: &OverrideRequest) -> Result<(TaskType, Override), CliError
             .transpose()?,
         short_fraction: request.short_fraction,
     };
+    let task_override = Override::new(parts).map_err(|error| {
+        let option = match error {
+            OverrideError::K(_) => "--k",
+            OverrideError::Limit(_) => "--limit",
+            OverrideError::ShortFraction(_) => "--short-fraction",
+        };
+        CliError::invalid(format!("{option}: {error}"))
+    })?;
     if task_override.is_empty() {
         return Err(CliError::invalid(
             "say what to override: --k, --limit, --mute-until, --short-fraction, or --clear",
@@ -111,7 +110,13 @@ pub fn build(request: &OverrideRequest) -> Result<(TaskType, Override), CliError
 async fn store(aws: &AwsArgs) -> Result<DynamoStatsStore, CliError> {
     let table = aws.require_stats_table()?;
     let client = aws_sdk_dynamodb_client(aws).await;
-    Ok(DynamoStatsStore::new(client, table, BaselinePolicy::default(), 35, Default::default()))
+    Ok(DynamoStatsStore::new(
+        client,
+        table,
+        BaselinePolicy::default(),
+        defaults::RETENTION_DAYS,
+        Default::default(),
+    ))
 }
 
 pub fn run(request: &OverrideRequest, out: &mut impl std::io::Write) -> Result<(), CliError> {
@@ -227,7 +232,7 @@ mod tests {
         assert!(build(&request(None, Some("0"), None, false)).is_err());
         assert!(build(&request(Some(3.0), None, None, true)).is_err());
         let (_, o) = build(&request(Some(3.0), Some("60"), Some("2026-12-01"), false)).unwrap();
-        assert_eq!((o.k, o.limit_ms), (Some(3.0), Some(60_000.0)));
+        assert_eq!((o.k(), o.limit_ms()), (Some(3.0), Some(60_000.0)));
         assert!(build(&request(None, None, None, true)).unwrap().1.is_empty());
         let silence = OverrideRequest { short_fraction: Some(0.0), ..request(None, None, None, false) };
         let (_, o) = build(&silence).unwrap();

@@ -254,6 +254,7 @@ fn log_malformed(errors: &[StoreError]) -> usize {
 mod tests {
     use overrun_core::detect::cohort::FinishedMember;
     use overrun_core::detect::overrides::Override;
+    use overrun_core::detect::overrides::OverrideParts;
     use overrun_core::notify::delivery::LEASE_MS;
     use overrun_core::ports::{CohortStore, RunRecorder, RunStarted, TaskEvent};
     use overrun_core::{RunStatus, ShortRule};
@@ -365,7 +366,17 @@ mod tests {
     async fn a_muted_task_type_does_not_page_until_its_mute_ends() {
         let world = World::without_limits();
         let until = T0 + 3 * LIMIT;
-        set_override(&world.store, "etl", Override { mute_until: Some(until), ..fixed_limit(LIMIT) }).await;
+        set_override(
+            &world.store,
+            "etl",
+            Override::new(OverrideParts {
+                limit_ms: fixed_limit(LIMIT).limit_ms(),
+                mute_until: Some(until),
+                ..Default::default()
+            })
+            .unwrap(),
+        )
+        .await;
         world.start("etl", "r1", T0).await;
         let muted = world.tick("c1", until - MINUTE).await;
         assert_eq!(muted, CheckReport { runs_checked: 1, muted: 1, ..CheckReport::default() });
@@ -383,7 +394,12 @@ mod tests {
                 .await;
             world.start(task_type, "r1", T0).await;
         }
-        set_override(&world.store, "etl", Override { k: Some(5.0), ..Override::default() }).await;
+        set_override(
+            &world.store,
+            "etl",
+            Override::new(OverrideParts { k: Some(5.0), ..Default::default() }).unwrap(),
+        )
+        .await;
         let first = world.tick("c1", T0 + 14 * MINUTE).await;
         assert_eq!((first.runs_checked, first.alerts_published), (2, 1));
         assert_eq!(world.sent(), ["load/r1/warning"]);
@@ -545,10 +561,28 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_resolved_waits_for_every_undelivered_alert_of_its_run_not_only_the_first() {
+        let world = World::new().await;
+        world.start("etl", "r1", T0).await;
+        world.tick("c1", PAST).await;
+        world.store.outbox().crash_after_claim(1);
+        let critical_at = T0 + 2 * LIMIT + MINUTE;
+        assert_eq!(world.tick("c2", critical_at).await.failures, 1, "the critical's checker crashed");
+        assert!(world.finish("etl", "r1", critical_at + MINUTE / 2).await);
+        let within = world.tick("c3", critical_at + MINUTE).await;
+        assert_eq!(within, CheckReport { claims_lost: 1, ..CheckReport::default() });
+        assert_eq!(world.sent(), ["etl/r1/warning"], "no resolved while its critical is owed");
+        let after = world.tick("c4", critical_at + LEASE_MS).await;
+        assert_eq!((after.resent, after.resolved_published), (1, 1));
+        assert_eq!(world.sent(), ["etl/r1/warning", "etl/r1/critical", "etl/r1/resolved"]);
+    }
+
+    #[tokio::test]
     async fn a_too_short_notice_claimed_by_a_crashed_ingest_is_sent_by_the_checker_once_its_lease_runs_out() {
         let world = World::without_limits();
         set_baseline(&world.store, "export", HOUR as f64, MINUTE as f64, (HOUR + 2 * MINUTE) as f64).await;
-        let end = T0 + 2 * HOUR;
+        // Just before midnight: its lease runs out the next day, when it is the day before's notice.
+        let end = T0 - MINUTE;
         let short =
             TaskEvent::Finished(finished("export", "r1", end - 5 * MINUTE, end, RunStatus::Succeeded));
         let notice = NoticeSettings {
@@ -556,7 +590,7 @@ mod tests {
             claim: "ingest",
             now: end,
             policy: &world.policy,
-            retention_ms: 30 * 86_400_000,
+            retention_ms: 30 * DAY,
         };
         world.store.outbox().crash_after_claim(1);
         let (store, notifier) = (&world.store, &world.notifier);

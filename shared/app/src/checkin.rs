@@ -23,7 +23,8 @@ pub async fn newest_open_run(
 mod tests {
     use super::*;
     use crate::memory_store::MemoryStore;
-    use overrun_core::ports::{RunRecorder, RunStarted};
+    use overrun_core::RunStatus;
+    use overrun_core::ports::{RunFinished, RunRecorder, RunStarted};
 
     fn start(task: &str, run: &str, at: EpochMs) -> RunStarted {
         RunStarted {
@@ -43,5 +44,51 @@ mod tests {
             store.record_start(&event).await.unwrap();
         }
         assert_eq!(newest_open_run(&backup, &store).await.unwrap(), Some((RunId::new("b").unwrap(), 3_000)));
+    }
+
+    #[tokio::test]
+    async fn a_finished_run_is_no_longer_closed_by_a_check_in_nor_one_whose_finish_came_first() {
+        let store = MemoryStore::new(overrun_core::BaselinePolicy::default(), 0);
+        let backup = TaskType::new("backup").unwrap();
+        for event in [start("backup", "a", 1_000), start("backup", "b", 3_000)] {
+            store.record_start(&event).await.unwrap();
+        }
+        let finish = |run: &str, start: EpochMs, end: EpochMs| RunFinished {
+            task_type: backup.clone(),
+            run_id: RunId::new(run).unwrap(),
+            start: Some(start),
+            end,
+            status: RunStatus::Succeeded,
+            cohort: None,
+        };
+        store.record_finish(&finish("b", 3_000, 4_000)).await.unwrap();
+        assert_eq!(newest_open_run(&backup, &store).await.unwrap(), Some((RunId::new("a").unwrap(), 1_000)));
+        store.record_finish(&finish("c", 5_000, 6_000)).await.unwrap();
+        store.record_start(&start("backup", "c", 5_000)).await.unwrap();
+        assert_eq!(
+            newest_open_run(&backup, &store).await.unwrap(),
+            Some((RunId::new("a").unwrap(), 1_000)),
+            "c's start came after its finish"
+        );
+    }
+
+    #[tokio::test]
+    async fn of_runs_started_at_the_same_moment_the_check_in_closes_the_greatest_run_id() {
+        let store = MemoryStore::new(overrun_core::BaselinePolicy::default(), 0);
+        for run in ["m", "z", "a"] {
+            store.record_start(&start("backup", run, 2_000)).await.unwrap();
+        }
+        let backup = TaskType::new("backup").unwrap();
+        assert_eq!(newest_open_run(&backup, &store).await.unwrap(), Some((RunId::new("z").unwrap(), 2_000)));
+    }
+
+    #[tokio::test]
+    async fn a_failed_listing_of_the_running_runs_is_an_error_not_taken_for_no_open_run() {
+        let store = MemoryStore::new(overrun_core::BaselinePolicy::default(), 0);
+        store.record_start(&start("backup", "a", 1_000)).await.unwrap();
+        store.fail_next_list_running(1);
+        let backup = TaskType::new("backup").unwrap();
+        assert!(newest_open_run(&backup, &store).await.is_err());
+        assert_eq!(newest_open_run(&backup, &store).await.unwrap(), Some((RunId::new("a").unwrap(), 1_000)));
     }
 }

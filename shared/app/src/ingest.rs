@@ -134,6 +134,7 @@ async fn record(event: TaskEvent, store: &impl RunRecorder) -> Result<RecordedRu
 #[cfg(test)]
 mod tests {
     use overrun_core::detect::overrides::Override;
+    use overrun_core::detect::overrides::OverrideParts;
     use overrun_core::notify::delivery::{DeliveryState, LEASE_MS};
     use overrun_core::ports::{CohortStore, DayStore, FinishConflict, FinishedRuns, RunFinished};
     use overrun_core::time::Day;
@@ -152,7 +153,7 @@ mod tests {
     }
 
     fn settings<'a>(policy: &'a BaselinePolicy, claim: &'a str, now: EpochMs) -> NoticeSettings<'a> {
-        NoticeSettings { rule: ShortRule::default(), claim, now, policy, retention_ms: 30 * 86_400_000 }
+        NoticeSettings { rule: ShortRule::default(), claim, now, policy, retention_ms: 30 * DAY }
     }
 
     fn finish(run_id: &str, start: EpochMs, end: EpochMs, status: RunStatus) -> TaskEvent {
@@ -223,15 +224,15 @@ mod tests {
             ingest(&store, &notifier, short_finish("r1", first), "i1", first).await.unwrap();
         assert_eq!(notice, ShortNotice::Published);
         assert!(outcome.recorded().unwrap().counted);
-        let redelivered = ingest(&store, &notifier, short_finish("r1", first), "i2", first + MINUTE).await;
-        assert_eq!(redelivered.unwrap().1, ShortNotice::AlreadyClaimed, "the same run's redelivery");
+        let redelivered = ingest(&store, &notifier, short_finish("r1", first), "i2", first + DAY).await;
+        assert_eq!(redelivered.unwrap().1, ShortNotice::AlreadyClaimed, "its redelivery, even a day later");
         let later = first + 3 * HOUR;
         let second = ingest(&store, &notifier, short_finish("r2", later), "i3", later).await.unwrap();
         assert_eq!(second.1, ShortNotice::AlreadyClaimed, "the day's second too-short run of its type");
         let backup =
             TaskEvent::Finished(finished("backup", "b1", later - MINUTE, later, RunStatus::Succeeded));
         assert_eq!(ingest(&store, &notifier, backup, "i4", later).await.unwrap().1, ShortNotice::Published);
-        let next_day = first + 86_400_000;
+        let next_day = first + DAY;
         let third = ingest(&store, &notifier, short_finish("r3", next_day), "i5", next_day).await.unwrap();
         assert_eq!(third.1, ShortNotice::Published, "a new day");
         assert_eq!(
@@ -263,7 +264,12 @@ mod tests {
     async fn a_muted_task_type_gets_no_notice_until_its_mute_ends_and_none_when_notices_are_off() {
         let store = store_with_baseline().await;
         let until = T0 + 6 * HOUR;
-        set_override(&store, "export", Override { mute_until: Some(until), ..Override::default() }).await;
+        set_override(
+            &store,
+            "export",
+            Override::new(OverrideParts { mute_until: Some(until), ..Default::default() }).unwrap(),
+        )
+        .await;
         let notifier = MemoryNotifier::default();
         let at = until - HOUR;
         let muted = ingest(&store, &notifier, short_finish("r1", at), "i1", at).await.unwrap();

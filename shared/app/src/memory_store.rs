@@ -285,7 +285,7 @@ impl RunningRuns for MemoryStore {
                 recent_ms: Vec::new(),
             };
             for level in Level::ALL {
-                run.note_claim(level, self.claim_state(&key.0, &key.1, level));
+                recording::note_alert_claim(&mut run, level, self.claim_state(&key.0, &key.1, level));
             }
             listing.items.push(run);
         }

@@ -102,3 +102,165 @@ pub async fn judge_runs<S: LimitStore + CohortStore>(
         .collect();
     Situation { running, limits, stretches, limits_known: true }
 }
+
+#[cfg(test)]
+mod tests {
+    use overrun_core::detect::cohort::FinishedMember;
+    use overrun_core::ports::{RunRecorder, RunStarted};
+    use overrun_core::{RunId, RunStatus};
+
+    use super::*;
+    use crate::memory_store::MemoryStore;
+    use crate::test_support::*;
+
+    /// "etl" with a baseline (expected 10 minutes), "load" without, and a cohort whose three
+    /// finished "etl" members took twice as long as expected.
+    async fn world() -> MemoryStore {
+        let store = store();
+        set_baseline(&store, "etl", (10 * MINUTE) as f64, MINUTE as f64, (12 * MINUTE) as f64).await;
+        for i in 0..3 {
+            let member = FinishedMember { task_type: task("etl"), duration_ms: 20 * MINUTE as u64 };
+            store
+                .add_cohort_member(&cohort("slow"), &run(&format!("m{i}")), &member, T0 + HOUR)
+                .await
+                .unwrap();
+        }
+        let member = RunStarted { cohort: Some(cohort("slow")), ..started("etl", "in-cohort", T0) };
+        store.record_start(&member).await.unwrap();
+        store.record_start(&started("load", "l1", T0)).await.unwrap();
+        store
+    }
+
+    fn run_ids(situation: &Situation) -> Vec<&str> {
+        situation.running.iter().map(|r| r.run_id.as_str()).collect()
+    }
+
+    fn failures(problems: &ReadProblems) -> Vec<&str> {
+        problems.failures.iter().map(|(what, _)| *what).collect()
+    }
+
+    #[tokio::test]
+    async fn the_situation_holds_the_running_runs_with_their_cohorts_their_limits_and_their_cohorts_pace() {
+        let store = world().await;
+        let mut problems = ReadProblems::default();
+        let situation = read_situation(&store, &store, &mut problems).await;
+        assert!(problems.failures.is_empty() && problems.malformed.is_empty());
+        assert_eq!(run_ids(&situation), ["in-cohort", "l1"]);
+        assert_eq!(situation.running[0].cohort, Some(cohort("slow")));
+        assert!(situation.limits_known);
+        assert_eq!(situation.limits.keys().collect::<Vec<_>>(), [&task("etl")], "load has no limits");
+        assert_eq!(situation.stretches, HashMap::from([(cohort("slow"), 2.0)]));
+    }
+
+    #[tokio::test]
+    async fn a_cohort_with_fewer_than_three_finished_members_or_at_its_types_pace_stretches_nothing() {
+        let store = store();
+        set_baseline(&store, "etl", (10 * MINUTE) as f64, MINUTE as f64, (12 * MINUTE) as f64).await;
+        let member =
+            |minutes: i64| FinishedMember { task_type: task("etl"), duration_ms: (minutes * MINUTE) as u64 };
+        for (i, minutes) in [20, 20].into_iter().enumerate() {
+            store
+                .add_cohort_member(&cohort("two"), &run(&format!("t{i}")), &member(minutes), T0)
+                .await
+                .unwrap();
+        }
+        for (i, minutes) in [8, 9, 10].into_iter().enumerate() {
+            store
+                .add_cohort_member(&cohort("brisk"), &run(&format!("b{i}")), &member(minutes), T0)
+                .await
+                .unwrap();
+        }
+        for (name, group) in [("r1", "two"), ("r2", "brisk")] {
+            let event = RunStarted { cohort: Some(cohort(group)), ..started("etl", name, T0) };
+            store.record_start(&event).await.unwrap();
+        }
+        let situation = read_situation(&store, &store, &mut ReadProblems::default()).await;
+        assert_eq!(run_ids(&situation), ["r1", "r2"]);
+        assert!(situation.stretches.is_empty(), "{:?}", situation.stretches);
+    }
+
+    #[tokio::test]
+    async fn judging_runs_reads_the_limits_of_their_cohorts_members_types_too() {
+        let store = store();
+        set_baseline(&store, "compile", (10 * MINUTE) as f64, MINUTE as f64, (12 * MINUTE) as f64).await;
+        for i in 0..3 {
+            let member = FinishedMember { task_type: task("compile"), duration_ms: 30 * MINUTE as u64 };
+            store.add_cohort_member(&cohort("build-1"), &run(&format!("c{i}")), &member, T0).await.unwrap();
+        }
+        let running = RunningRun {
+            task_type: task("package"),
+            run_id: run("p1"),
+            start: T0,
+            alerted: Default::default(),
+            undelivered: Vec::new(),
+            cohort: Some(cohort("build-1")),
+            recent_ms: Vec::new(),
+        };
+        let mut problems = ReadProblems::default();
+        let situation = judge_runs(vec![running], &store, &mut problems).await;
+        assert!(problems.failures.is_empty());
+        assert_eq!(situation.limits.keys().collect::<Vec<_>>(), [&task("compile")]);
+        assert_eq!(situation.stretches, HashMap::from([(cohort("build-1"), 3.0)]));
+    }
+
+    #[tokio::test]
+    async fn a_run_started_after_succeeded_runs_of_its_type_carries_the_latest_of_them_newest_first() {
+        let store = MemoryStore::new(policy(), 2);
+        for (i, minutes) in [10, 20, 30].into_iter().enumerate() {
+            let end = T0 + (i as i64 + 1) * HOUR;
+            let event = finished("etl", &format!("e{i}"), end - minutes * MINUTE, end, RunStatus::Succeeded);
+            store.record_finish(&event).await.unwrap();
+        }
+        store.record_start(&started("etl", "next", T0 + 4 * HOUR)).await.unwrap();
+        let situation = read_situation(&store, &store, &mut ReadProblems::default()).await;
+        assert_eq!(situation.running[0].run_id, RunId::new("next").unwrap());
+        assert_eq!(situation.running[0].recent_ms, [30 * MINUTE as u64, 20 * MINUTE as u64]);
+    }
+
+    #[tokio::test]
+    async fn a_failed_limits_read_leaves_the_runs_listed_and_unjudged_and_says_so() {
+        let store = world().await;
+        store.fail_next_task_limits(1);
+        let mut problems = ReadProblems::default();
+        let situation = read_situation(&store, &store, &mut problems).await;
+        assert_eq!(failures(&problems), ["cannot read the task types' limits; no run is judged"]);
+        assert!(!situation.limits_known);
+        assert_eq!(run_ids(&situation), ["in-cohort", "l1"]);
+        assert!(situation.limits.is_empty() && situation.stretches.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_failed_cohort_read_costs_only_the_stretch() {
+        let store = world().await;
+        store.fail_next_cohort_members(1);
+        let mut problems = ReadProblems::default();
+        let situation = read_situation(&store, &store, &mut problems).await;
+        assert_eq!(failures(&problems), ["cannot read the cohorts' finished members"]);
+        assert!(situation.limits_known && situation.limits.contains_key(&task("etl")));
+        assert_eq!(run_ids(&situation), ["in-cohort", "l1"]);
+        assert!(situation.stretches.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_failed_details_read_keeps_the_runs_without_their_cohorts() {
+        let store = world().await;
+        store.fail_next_fill_details(1);
+        let mut problems = ReadProblems::default();
+        let situation = read_situation(&store, &store, &mut problems).await;
+        assert_eq!(failures(&problems), ["cannot read the running runs' cohorts and recent runs"]);
+        assert_eq!(run_ids(&situation), ["in-cohort", "l1"]);
+        assert_eq!(situation.running[0].cohort, None);
+        assert!(situation.limits_known && situation.stretches.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_failed_running_runs_listing_leaves_no_run_to_judge_and_says_so() {
+        let store = world().await;
+        store.fail_next_list_running(1);
+        let mut problems = ReadProblems::default();
+        let situation = read_situation(&store, &store, &mut problems).await;
+        assert_eq!(failures(&problems), ["cannot list the running runs"]);
+        assert!(situation.running.is_empty() && situation.limits.is_empty());
+        assert!(situation.limits_known, "nothing needed the limits");
+    }
+}

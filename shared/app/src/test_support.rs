@@ -7,9 +7,11 @@ use overrun_core::time::MS_PER_DAY;
 use overrun_core::{Baseline, BaselinePolicy, CohortId, EpochMs, Method, RunId, RunStatus, TaskType};
 
 use crate::memory_store::MemoryStore;
+use overrun_core::detect::overrides::OverrideParts;
 
 pub const MINUTE: i64 = 60_000;
 pub const HOUR: i64 = 60 * MINUTE;
+pub const DAY: i64 = MS_PER_DAY;
 /// Midnight UTC starting day 20 000 (2024-10-04): night 20 000 starts then.
 pub const T0: EpochMs = 20_000 * MS_PER_DAY;
 
@@ -88,5 +90,5 @@ pub async fn set_override(store: &MemoryStore, task_type: &str, task_override: O
 
 /// An operator's fixed limit.
 pub fn fixed_limit(limit_ms: i64) -> Override {
-    Override { limit_ms: Some(limit_ms as f64), ..Override::default() }
+    Override::new(OverrideParts { limit_ms: Some(limit_ms as f64), ..Default::default() }).unwrap()
 }

@@ -560,7 +560,7 @@ mod template_defaults {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../infra/template.yaml");
         let template = std::fs::read_to_string(path).expect("infra/template.yaml reads");
         let expected = [
-            ("Method", defaults::METHOD.as_str().to_owned()),
+            ("Method", defaults::METHOD.to_owned()),
             ("WindowDays", defaults::WINDOW_DAYS.to_string()),
             ("MinSamples", defaults::MIN_SAMPLES.to_string()),
             ("NightlyHour", defaults::NIGHTLY_HOUR.to_string()),

@@ -285,7 +285,7 @@ fn parse_running(item: &Item) -> Result<RunningRun, StoreError> {
         recent_ms: Vec::new(),
     };
     for level in Level::ALL {
-        run.note_claim(level, claim_state(item, alert_attribute(level))?);
+        recording::note_alert_claim(&mut run, level, claim_state(item, alert_attribute(level))?);
     }
     Ok(run)
 }

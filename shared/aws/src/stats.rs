@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use overrun_core::detect::check::TaskLimits;
 use overrun_core::detect::cohort::FinishedMember;
-use overrun_core::detect::overrides::Override;
+use overrun_core::detect::overrides::{Override, OverrideParts};
 use overrun_core::limits::nightly::{BaselineChange, DayAggregate, DayStatus, NightBaseline};
 use overrun_core::ports::{
     BaselineStore, CohortMembers, CohortStore, DayStore, LimitStore, Listing, OverrideStore, Partial,
@@ -94,12 +94,13 @@ fn parse_baseline(reader: &ItemReader<'_>) -> Result<Option<Baseline>, StoreErro
 pub(crate) fn parse_limits(item: &Item) -> Result<((TaskType, TaskLimits), Option<StoreError>), StoreError> {
     let reader = ItemReader::new(item, &[st::PK, st::SK]);
     let task = TaskType::new(reader.string(st::SK)?).map_err(|e| reader.invalid(e))?;
-    let task_override = Override {
+    let parts = OverrideParts {
         k: reader.optional_number(st::OVERRIDE_K)?,
         limit_ms: reader.optional_number(st::OVERRIDE_LIMIT_MS)?,
         mute_until: reader.optional_number(st::MUTE_UNTIL)?,
         short_fraction: reader.optional_number(st::OVERRIDE_SHORT_FRACTION)?,
     };
+    let task_override = Override::new(parts).map_err(|e| reader.invalid(format!("its override: {e}")))?;
     let (window, window_error) = match parse_histogram(&reader) {
         Ok(window) => ((!window.bins().is_empty()).then_some(window), None),
         Err(error) => (None, Some(error)),
@@ -448,19 +449,19 @@ impl OverrideStore for DynamoStatsStore {
     async fn set_override(&self, task_type: &TaskType, task_override: &Override) -> Result<(), StoreError> {
         let mut set = Vec::new();
         let mut remove = Vec::new();
-        match task_override.k {
+        match task_override.k() {
             Some(k) => set.push((st::OVERRIDE_K, n(k))),
             None => remove.push(st::OVERRIDE_K),
         }
-        match task_override.limit_ms {
+        match task_override.limit_ms() {
             Some(limit) => set.push((st::OVERRIDE_LIMIT_MS, n(limit))),
             None => remove.push(st::OVERRIDE_LIMIT_MS),
         }
-        match task_override.mute_until {
+        match task_override.mute_until() {
             Some(until) => set.push((st::MUTE_UNTIL, n(until))),
             None => remove.push(st::MUTE_UNTIL),
         }
-        match task_override.short_fraction {
+        match task_override.short_fraction() {
             Some(fraction) => set.push((st::OVERRIDE_SHORT_FRACTION, n(fraction))),
             None => remove.push(st::OVERRIDE_SHORT_FRACTION),
         }

@@ -3,10 +3,9 @@
 //! defaults `infra/check_defaults.py` checks against samconfig.toml and the CDK app) the deploy
 //! parameters all read these.
 
-use crate::detect::levels::DetectionConfig;
-use crate::detect::short::ShortRule;
-use crate::limits::baseline::MethodName;
-use crate::limits::recent::RecentRuns;
+//!
+//! Plain constants, importing nothing: the types that have defaults read them from here, so this
+//! module stands below every other one.
 
 /// Days of succeeded runs a baseline looks back over.
 pub const WINDOW_DAYS: u32 = 14;
@@ -18,13 +17,14 @@ pub const NIGHTLY_HOUR: u8 = 0;
 pub const CHECK_INTERVAL_MINUTES: i64 = 10;
 /// Days finished runs are kept; never less than the window plus a week.
 pub const RETENTION_DAYS: u32 = 35;
-/// The method.
-pub const METHOD: MethodName = MethodName::Tailored;
+/// The method, by name (`MethodName::default()` is it, checked when the core compiles).
+pub const METHOD: &str = "tailored";
 /// A run is critical past this multiple of its limit.
-pub const CRITICAL_FACTOR: f64 = DetectionConfig::DEFAULT_CRITICAL_FACTOR;
+pub const CRITICAL_FACTOR: f64 = 2.0;
 /// A succeeded run shorter than this share of its expected duration gets a notice.
-pub const SHORT_FRACTION: f64 = ShortRule::DEFAULT_FRACTION;
-/// The share of each run's own limit its recent runs weigh between them.
-pub const RECENT_WEIGHT: f64 = RecentRuns::DEFAULT_WEIGHT;
+pub const SHORT_FRACTION: f64 = 0.25;
+/// The share of each run's own limit its recent runs weigh between them (docs/DETECTION.md,
+/// "Recent runs").
+pub const RECENT_WEIGHT: f64 = 0.3;
 /// How many recent runs each run's own limit weighs (with the tailored method).
-pub const RECENT_RUNS: usize = RecentRuns::DEFAULT_COUNT;
+pub const RECENT_RUNS: usize = 3;

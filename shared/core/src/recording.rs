@@ -7,8 +7,8 @@
 //! [`finish`] and [`is_ours`] on what a write returns. The store contract suite runs one set of
 //! tests against both, so neither can drift from this module.
 
-use crate::model::RunStatus;
-use crate::notify::delivery::{DeliveryState, Lease};
+use crate::detect::check::RunningRun;
+use crate::model::{DeliveryState, Lease, Level, RunStatus};
 use crate::time::EpochMs;
 
 /// What the rule reads of a stored run.
@@ -162,6 +162,20 @@ pub fn claim(current: &DeliveryState, due: bool, stale: Option<&Lease>, lease: &
 /// The claim is `lease`'s and undelivered.
 pub fn is_ours(current: &DeliveryState, lease: &Lease) -> bool {
     matches!(current, DeliveryState::Pending(held) if held == lease)
+}
+
+/// Notes on a running run where its `level` alert's claim stands: a delivered or claimed alert
+/// is not raised again, and a claimed one not yet delivered is owed a resend once its lease runs
+/// out.
+pub fn note_alert_claim(run: &mut RunningRun, level: Level, state: DeliveryState) {
+    match state {
+        DeliveryState::Unclaimed => {}
+        DeliveryState::Delivered => run.alerted.insert(level),
+        DeliveryState::Pending(lease) => {
+            run.alerted.insert(level);
+            run.undelivered.push((level, lease));
+        }
+    }
 }
 
 /// What giving a claim back does: `owner`'s undelivered claim is released (the next attempt

@@ -105,23 +105,33 @@ async fn overrides_mute_a_task_type_or_fix_its_limit_and_the_alert_says_so() {
     let stats = &stack.adapters.stats;
     ingest(&task_event("etl", "slow", "STARTED", NOON - 1_500 * S), &stack.adapters.runs).await.unwrap();
 
-    let mute = overrun_core::detect::overrides::Override {
-        mute_until: Some(NOON + MS_PER_HOUR),
-        ..Default::default()
-    };
+    let mute =
+        overrun_core::detect::overrides::Override::new(overrun_core::detect::overrides::OverrideParts {
+            mute_until: Some(NOON + MS_PER_HOUR),
+            ..Default::default()
+        })
+        .unwrap();
     stats.set_override(&etl, &mute).await.unwrap();
     let muted = check(&stack, NOON, "tick-1").await;
     assert_eq!((muted.muted, muted.alerts_published), (1, 0));
 
     let fixed =
-        overrun_core::detect::overrides::Override { limit_ms: Some(7_200_000.0), ..Default::default() };
+        overrun_core::detect::overrides::Override::new(overrun_core::detect::overrides::OverrideParts {
+            limit_ms: Some(7_200_000.0),
+            ..Default::default()
+        })
+        .unwrap();
     stats.set_override(&etl, &fixed).await.unwrap();
     assert_eq!(
         check(&stack, NOON + 600 * S, "tick-2").await.alerts_published,
         0,
         "30 min is within a 2 h limit"
     );
-    let k = overrun_core::detect::overrides::Override { k: Some(1.0), ..Default::default() };
+    let k = overrun_core::detect::overrides::Override::new(overrun_core::detect::overrides::OverrideParts {
+        k: Some(1.0),
+        ..Default::default()
+    })
+    .unwrap();
     stats.set_override(&etl, &k).await.unwrap();
     check(&stack, NOON + 1_200 * S, "tick-3").await;
     let received = stack.received().await;
@@ -130,7 +140,7 @@ async fn overrides_mute_a_task_type_or_fix_its_limit_and_the_alert_says_so() {
     // The nightly keeps the override when it rewrites the baseline.
     nightly(&stack, NIGHT + MS_PER_DAY + MS_PER_HOUR).await;
     let limits = stats.task_limits(std::slice::from_ref(&etl)).await.unwrap().items;
-    assert_eq!(limits[&etl].task_override.unwrap().k, Some(1.0));
+    assert_eq!(limits[&etl].task_override.unwrap().k(), Some(1.0));
     assert!(limits[&etl].baseline.is_some());
 }
 

@@ -36,7 +36,11 @@ async fn a_run_succeeding_far_below_its_expected_time_gets_one_info_notice_even_
 
     // An operator silences this task type's notices (and only those).
     let silence =
-        overrun_core::detect::overrides::Override { short_fraction: Some(0.0), ..Default::default() };
+        overrun_core::detect::overrides::Override::new(overrun_core::detect::overrides::OverrideParts {
+            short_fraction: Some(0.0),
+            ..Default::default()
+        })
+        .unwrap();
     stack.adapters.stats.set_override(&TaskType::new("etl").unwrap(), &silence).await.unwrap();
     ingest_notifying(&stack, &task_event("etl", "empty-2", "STARTED", start), &notifier, "e").await.unwrap();
     let (_, silenced) =

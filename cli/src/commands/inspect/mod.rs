@@ -78,16 +78,16 @@ pub fn delivery_words(claim: &ClaimRecord, now: EpochMs) -> String {
 /// An override in words, as `override --list` says it.
 pub fn override_words(o: &Override) -> String {
     let mut parts = Vec::new();
-    if let Some(k) = o.k {
+    if let Some(k) = o.k() {
         parts.push(format!("k = {k}"));
     }
-    if let Some(limit) = o.limit_ms {
+    if let Some(limit) = o.limit_ms() {
         parts.push(format!("fixed limit {}", duration(limit)));
     }
-    if let Some(until) = o.mute_until {
+    if let Some(until) = o.mute_until() {
         parts.push(format!("muted until {}", utc_minute(until)));
     }
-    match o.short_fraction {
+    match o.short_fraction() {
         Some(fraction) if fraction > 0.0 => {
             parts.push(format!("too-short notices below {fraction} × expected"))
         }

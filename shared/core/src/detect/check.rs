@@ -10,8 +10,7 @@ use crate::detect::overrides::{
 use crate::limits::baseline::Baseline;
 use crate::limits::recent::PerRunLimits;
 use crate::limits::tailored::PreparedWindow;
-use crate::model::{CohortId, RunId, TaskType};
-use crate::notify::delivery::{DeliveryState, Lease};
+use crate::model::{CohortId, Lease, RunId, TaskType};
 use crate::stats::histogram::DurationHistogram;
 use crate::time::{EpochMs, TickInterval};
 
@@ -29,21 +28,6 @@ pub struct RunningRun {
     /// With recent runs: the durations of the latest succeeded runs of its type that had ended
     /// when it started, newest first (empty: none, or recent runs are off).
     pub recent_ms: Vec<u64>,
-}
-
-impl RunningRun {
-    /// Notes where its `level` alert's claim stands: a delivered or claimed alert is not raised
-    /// again, and a claimed one not yet delivered is owed a resend once its lease runs out.
-    pub fn note_claim(&mut self, level: Level, state: DeliveryState) {
-        match state {
-            DeliveryState::Unclaimed => {}
-            DeliveryState::Delivered => self.alerted.insert(level),
-            DeliveryState::Pending(lease) => {
-                self.alerted.insert(level);
-                self.undelivered.push((level, lease));
-            }
-        }
-    }
 }
 
 /// What the stats store holds for one task type.
@@ -147,7 +131,7 @@ pub fn assess_running(
         .map(|run| {
             let task = limits.get(&run.task_type);
             let task_override = task.and_then(|t| t.task_override.as_ref());
-            if let Some(until) = task_override.filter(|o| o.mutes_at(now)).and_then(|o| o.mute_until) {
+            if let Some(until) = task_override.filter(|o| o.mutes_at(now)).and_then(|o| o.mute_until()) {
                 return Standing::Muted { until };
             }
             let parts = LimitParts {
@@ -300,6 +284,7 @@ pub fn tick_verdicts(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::detect::overrides::OverrideParts;
 
     fn running(task: &str, id: &str, start: EpochMs) -> RunningRun {
         RunningRun {
@@ -353,7 +338,7 @@ mod tests {
 
     #[test]
     fn muted_task_types_and_task_types_without_limits_are_counted_not_alerted() {
-        let muted = Override { mute_until: Some(10_000), ..Override::default() };
+        let muted = Override::new(OverrideParts { mute_until: Some(10_000), ..Default::default() }).unwrap();
         let mut limits = limits_for("etl", 1_000.0, Some(muted));
         limits.extend(limits_for("other", 1_000.0, None).into_iter().map(|(t, mut l)| {
             l.baseline = None;
@@ -378,7 +363,7 @@ mod tests {
 
     #[test]
     fn an_override_applies_and_is_recorded_in_the_decision() {
-        let fixed = Override { limit_ms: Some(100.0), ..Override::default() };
+        let fixed = Override::new(OverrideParts { limit_ms: Some(100.0), ..Default::default() }).unwrap();
         let limits = limits_for("etl", 1_000.0, Some(fixed));
         let outcome = check_running(
             150,
@@ -436,7 +421,9 @@ mod tests {
         );
         assert!(own.upper_ms > now as f64, "its own limit {} is past 80 minutes", own.upper_ms);
 
-        let operator_limit = Override { limit_ms: Some(70.0 * minute as f64), ..Override::default() };
+        let operator_limit =
+            Override::new(OverrideParts { limit_ms: Some(70.0 * minute as f64), ..Default::default() })
+                .unwrap();
         let mut overridden = limits_for("etl", type_limit_ms, Some(operator_limit));
         overridden.values_mut().for_each(|l| l.window = Some(window.clone()));
         let outcome =
@@ -453,7 +440,7 @@ mod tests {
             ..LimitRules::default()
         };
         let settings = CheckSettings { rules: tailored, ..settings };
-        let operator_k = Override { k: Some(1.0), ..Override::default() };
+        let operator_k = Override::new(OverrideParts { k: Some(1.0), ..Default::default() }).unwrap();
         let mut overridden = limits_for("etl", type_limit_ms, Some(operator_k));
         overridden.values_mut().for_each(|l| l.window = Some(window.clone()));
         let standing =

@@ -6,76 +6,17 @@
 //! used rather than more σ because σ is tiny for steady tasks, where "mean + 4σ" would fire
 //! minutes after the warning and say nothing new.
 
-use std::fmt;
-use std::str::FromStr;
-
 use thiserror::Error;
+
+pub use crate::model::level::{AlertedLevels, Level};
 
 use crate::limits::baseline::Baseline;
 use crate::time::EpochMs;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Level {
-    Warning,
-    Critical,
-}
-
-impl Level {
-    pub const ALL: [Level; 2] = [Level::Warning, Level::Critical];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Level::Warning => "warning",
-            Level::Critical => "critical",
-        }
-    }
-
-    fn bit(self) -> u8 {
-        match self {
-            Level::Warning => 1,
-            Level::Critical => 2,
-        }
-    }
-}
-
-impl fmt::Display for Level {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Level {
-    type Err = DetectionError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Level::ALL
-            .into_iter()
-            .find(|level| level.as_str() == s)
-            .ok_or_else(|| DetectionError::UnknownLevel(s.to_owned()))
-    }
-}
-
-/// The levels already alerted for one run: "one alert per run and level".
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct AlertedLevels(u8);
-
-impl AlertedLevels {
-    pub fn contains(self, level: Level) -> bool {
-        self.0 & level.bit() != 0
-    }
-    pub fn insert(&mut self, level: Level) {
-        self.0 |= level.bit();
-    }
-    pub fn is_complete(self) -> bool {
-        Level::ALL.into_iter().all(|level| self.contains(level))
-    }
-}
 
 #[derive(Debug, Error, PartialEq)]
 pub enum DetectionError {
     #[error("critical factor must be a finite number ≥ 1, got {0}")]
     InvalidCriticalFactor(f64),
-    #[error("unknown level {0:?} (expected warning or critical)")]
-    UnknownLevel(String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -84,7 +25,7 @@ pub struct DetectionConfig {
 }
 
 impl DetectionConfig {
-    pub const DEFAULT_CRITICAL_FACTOR: f64 = 2.0;
+    pub const DEFAULT_CRITICAL_FACTOR: f64 = crate::defaults::CRITICAL_FACTOR;
 
     pub fn new(critical_factor: f64) -> Result<Self, DetectionError> {
         if critical_factor.is_finite() && critical_factor >= 1.0 {

@@ -7,3 +7,4 @@ pub mod cohort;
 pub mod levels;
 pub mod overrides;
 pub mod short;
+pub mod short_rule;

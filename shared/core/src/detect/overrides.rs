@@ -2,14 +2,29 @@
 
 use std::fmt;
 
+use thiserror::Error;
+
 use crate::detect::levels::{DetectionConfig, Thresholds};
+use crate::detect::short_rule::{ShortRule, ShortRuleError};
 use crate::limits::baseline::{Baseline, Method};
 use crate::limits::tailored::tailored_limit;
 use crate::stats::histogram::DurationHistogram;
 use crate::time::{EpochMs, TickInterval};
 
+/// An operator's override of one task type, valid by construction: built only through
+/// [`Override::new`] (or read back from a store through it), so a k below 0, a limit that is not
+/// a positive duration or a too-short fraction out of range never reaches the checker.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Override {
+    k: Option<f64>,
+    limit_ms: Option<f64>,
+    mute_until: Option<EpochMs>,
+    short_fraction: Option<f64>,
+}
+
+/// What an override is made of, unchecked.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct OverrideParts {
     /// Replaces the method's k for this task type, in the method's own meaning ([`Sensitivity`]).
     pub k: Option<f64>,
     /// A fixed limit in ms, used instead of any baseline.
@@ -20,7 +35,63 @@ pub struct Override {
     pub short_fraction: Option<f64>,
 }
 
+/// A part of an override out of its range, named.
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum OverrideError {
+    #[error("k must be a finite number ≥ 0, got {0}")]
+    K(f64),
+    #[error("a fixed limit must be a positive duration of at most a year, got {0} ms")]
+    Limit(f64),
+    #[error("the too-short fraction: {0}")]
+    ShortFraction(ShortRuleError),
+}
+
+/// The longest fixed limit an operator may set: a run still going after a year is not a run.
+pub const MAX_LIMIT_MS: f64 = 366.0 * 86_400_000.0;
+
 impl Override {
+    /// The override `parts` describe, each part checked.
+    pub fn new(parts: OverrideParts) -> Result<Self, OverrideError> {
+        let OverrideParts { k, limit_ms, mute_until, short_fraction } = parts;
+        if let Some(k) = k
+            && !(k.is_finite() && k >= 0.0)
+        {
+            return Err(OverrideError::K(k));
+        }
+        if let Some(limit) = limit_ms
+            && !(limit.is_finite() && limit > 0.0 && limit <= MAX_LIMIT_MS)
+        {
+            return Err(OverrideError::Limit(limit));
+        }
+        if let Some(fraction) = short_fraction {
+            ShortRule::new(fraction).map_err(OverrideError::ShortFraction)?;
+        }
+        Ok(Self { k, limit_ms, mute_until, short_fraction })
+    }
+
+    /// A fixed limit alone.
+    pub fn fixed_limit(limit_ms: f64) -> Result<Self, OverrideError> {
+        Self::new(OverrideParts { limit_ms: Some(limit_ms), ..OverrideParts::default() })
+    }
+
+    /// Silence until `until`, alone.
+    pub fn muted_until(until: EpochMs) -> Self {
+        Self { mute_until: Some(until), ..Self::default() }
+    }
+
+    pub fn k(&self) -> Option<f64> {
+        self.k
+    }
+    pub fn limit_ms(&self) -> Option<f64> {
+        self.limit_ms
+    }
+    pub fn mute_until(&self) -> Option<EpochMs> {
+        self.mute_until
+    }
+    pub fn short_fraction(&self) -> Option<f64> {
+        self.short_fraction
+    }
+
     pub fn is_empty(&self) -> bool {
         self.k.is_none()
             && self.limit_ms.is_none()
@@ -130,7 +201,7 @@ pub fn effective_limits(parts: LimitParts<'_>, rules: &LimitRules) -> Option<Eff
         source,
         baseline: baseline.copied(),
     };
-    if let Some(limit_ms) = task_override.and_then(|o| o.limit_ms) {
+    if let Some(limit_ms) = task_override.and_then(|o| o.limit_ms()) {
         return Some(fixed(limit_ms, LimitSource::OverrideLimit));
     }
     let from_baseline = |baseline: Baseline, source| EffectiveLimits {
@@ -141,7 +212,7 @@ pub fn effective_limits(parts: LimitParts<'_>, rules: &LimitRules) -> Option<Eff
     let Some(b) = baseline else {
         return rules.fallback_limit_ms.map(|limit| fixed(limit, LimitSource::Fallback));
     };
-    let overridden = task_override.and_then(|o| o.k).and_then(|k| {
+    let overridden = task_override.and_then(|o| o.k()).and_then(|k| {
         let upper_ms = rules.sensitivity.limit_at(k, b, window)?;
         Some(from_baseline(Baseline { upper_ms, ..*b }, LimitSource::OverrideK(k)))
     });
@@ -151,6 +222,21 @@ pub fn effective_limits(parts: LimitParts<'_>, rules: &LimitRules) -> Option<Eff
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_override_is_built_only_from_parts_in_range_and_names_the_part_out_of_it() {
+        let parts =
+            |k, limit_ms, short_fraction| OverrideParts { k, limit_ms, mute_until: None, short_fraction };
+        assert!(Override::new(parts(Some(0.0), Some(1.0), Some(0.0))).is_ok());
+        assert_eq!(Override::new(parts(Some(-1.0), None, None)), Err(OverrideError::K(-1.0)));
+        assert!(matches!(Override::new(parts(Some(f64::NAN), None, None)), Err(OverrideError::K(_))));
+        assert_eq!(Override::new(parts(None, Some(0.0), None)), Err(OverrideError::Limit(0.0)));
+        assert_eq!(Override::fixed_limit(MAX_LIMIT_MS * 2.0), Err(OverrideError::Limit(MAX_LIMIT_MS * 2.0)));
+        assert!(matches!(Override::new(parts(None, None, Some(1.0))), Err(OverrideError::ShortFraction(_))));
+        let muted = Override::muted_until(10);
+        assert!(muted.mutes_at(9) && !muted.mutes_at(10));
+        assert_eq!((muted.k(), muted.limit_ms(), muted.short_fraction()), (None, None, None));
+    }
 
     const BASELINE: Baseline =
         Baseline { n: 10, expected_ms: 1_000.0, sigma_ms: 100.0, upper_ms: 1_200.0, computed_at: 0 };

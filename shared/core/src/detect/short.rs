@@ -18,62 +18,12 @@
 
 use std::collections::HashSet;
 
-use thiserror::Error;
+pub use crate::detect::short_rule::{ShortRule, ShortRuleError};
 
 use crate::detect::check::TaskLimits;
 use crate::limits::baseline::Baseline;
 use crate::model::{RunId, TaskType};
 use crate::time::{Day, EpochMs};
-
-#[derive(Debug, Error, PartialEq)]
-#[error("the too-short fraction must be a number in [0, 1) (0 turns the notice off), got {0}")]
-pub struct ShortRuleError(pub f64);
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ShortRule {
-    fraction: f64,
-}
-
-impl ShortRule {
-    pub const DEFAULT_FRACTION: f64 = 0.25;
-    /// The half-width of the band mirrored below the mean, in σ (the seed's k).
-    pub const BAND_SIGMAS: f64 = 2.0;
-
-    pub fn new(fraction: f64) -> Result<Self, ShortRuleError> {
-        if (0.0..1.0).contains(&fraction) { Ok(Self { fraction }) } else { Err(ShortRuleError(fraction)) }
-    }
-
-    pub fn disabled() -> Self {
-        Self { fraction: 0.0 }
-    }
-
-    pub fn fraction(&self) -> f64 {
-        self.fraction
-    }
-
-    pub fn is_enabled(&self) -> bool {
-        self.fraction > 0.0
-    }
-
-    /// The duration a succeeded run must be strictly below to be reported; 0 when nothing can be.
-    pub fn floor_ms(&self, baseline: &Baseline) -> f64 {
-        let mirrored = baseline.expected_ms - Self::BAND_SIGMAS * baseline.sigma_ms;
-        let floor = mirrored.min(self.fraction * baseline.expected_ms);
-        if floor.is_finite() { floor.max(0.0) } else { 0.0 }
-    }
-
-    /// `Some(floor)` when a succeeded run of `duration_ms` is too short against `baseline`.
-    pub fn judge(&self, baseline: &Baseline, duration_ms: u64) -> Option<f64> {
-        let floor = self.floor_ms(baseline);
-        ((duration_ms as f64) < floor).then_some(floor)
-    }
-}
-
-impl Default for ShortRule {
-    fn default() -> Self {
-        Self { fraction: Self::DEFAULT_FRACTION }
-    }
-}
 
 /// A run that finished too soon, with what explains it.
 #[derive(Debug, Clone, PartialEq)]
@@ -133,7 +83,8 @@ pub fn judge_completed(
     }
     let Some(baseline) = limits.baseline else { return ShortVerdict::NoBaseline };
     // A fraction from an override was validated when it was set; one that is not is ignored.
-    let overridden = limits.task_override.and_then(|o| o.short_fraction).and_then(|f| ShortRule::new(f).ok());
+    let overridden =
+        limits.task_override.and_then(|o| o.short_fraction()).and_then(|f| ShortRule::new(f).ok());
     let rule = overridden.as_ref().unwrap_or(rule);
     let duration_ms = end.abs_diff(start);
     match rule.is_enabled().then(|| rule.judge(&baseline, duration_ms)).flatten() {
@@ -153,6 +104,7 @@ pub fn judge_completed(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::detect::overrides::OverrideParts;
 
     fn baseline(expected_ms: f64, upper_ms: f64) -> Baseline {
         Baseline { n: 20, expected_ms, sigma_ms: (upper_ms - expected_ms) / 2.0, upper_ms, computed_at: 0 }
@@ -189,7 +141,9 @@ mod tests {
         let verdict = judge_completed(&ShortRule::default(), &task, &run, (0, 1_000), &limits, 5_000);
         assert!(matches!(verdict, ShortVerdict::TooShort(ref s) if s.duration_ms == 1_000 && s.at == 1_000));
         let muted = TaskLimits {
-            task_override: Some(Override { mute_until: Some(10_000), ..Override::default() }),
+            task_override: Some(
+                Override::new(OverrideParts { mute_until: Some(10_000), ..Default::default() }).unwrap(),
+            ),
             ..limits.clone()
         };
         assert_eq!(
@@ -206,7 +160,9 @@ mod tests {
             ShortVerdict::Normal
         );
         let silenced = TaskLimits {
-            task_override: Some(Override { short_fraction: Some(0.0), ..Override::default() }),
+            task_override: Some(
+                Override::new(OverrideParts { short_fraction: Some(0.0), ..Default::default() }).unwrap(),
+            ),
             ..limits.clone()
         };
         assert_eq!(

@@ -96,7 +96,13 @@ pub enum MethodName {
 
 impl Default for MethodName {
     fn default() -> Self {
-        defaults::METHOD
+        // Evaluated at compile time: a default naming no method does not build.
+        const {
+            match MethodName::from_name(defaults::METHOD) {
+                Some(method) => method,
+                None => panic!("defaults::METHOD names no method"),
+            }
+        }
     }
 }
 
@@ -133,16 +139,23 @@ impl MethodName {
     }
 }
 
+impl MethodName {
+    /// The method a name names (as [`MethodName::as_str`] writes it).
+    pub const fn from_name(name: &str) -> Option<Self> {
+        match name.as_bytes() {
+            b"seed" => Some(MethodName::Seed),
+            b"guarded" => Some(MethodName::Guarded),
+            b"lognormal" => Some(MethodName::LogNormal),
+            b"tailored" => Some(MethodName::Tailored),
+            _ => None,
+        }
+    }
+}
+
 impl FromStr for MethodName {
     type Err = PolicyError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "seed" => Ok(MethodName::Seed),
-            "guarded" => Ok(MethodName::Guarded),
-            "lognormal" => Ok(MethodName::LogNormal),
-            "tailored" => Ok(MethodName::Tailored),
-            other => Err(PolicyError::UnknownMethod(other.to_owned())),
-        }
+        Self::from_name(s).ok_or_else(|| PolicyError::UnknownMethod(s.to_owned()))
     }
 }
 

@@ -31,8 +31,8 @@ impl RecentRuns {
     pub const MAX_COUNT: usize = 1_000;
     /// The tailored method's default: its three latest runs, 30 % of the weight between them
     /// (docs/DETECTION.md, "Recent runs").
-    pub const DEFAULT_COUNT: usize = 3;
-    pub const DEFAULT_WEIGHT: f64 = 0.3;
+    pub const DEFAULT_COUNT: usize = crate::defaults::RECENT_RUNS;
+    pub const DEFAULT_WEIGHT: f64 = crate::defaults::RECENT_WEIGHT;
 
     /// What `method` runs with unless told otherwise: tailored weighs its recent runs, the
     /// methods built on moments cannot.

@@ -1,6 +1,12 @@
 //! The run model: a task run is a black box with a task type, a start, an optional end and a
 //! status.
 
+pub mod claim;
+pub mod level;
+
+pub use claim::{DeliveryState, LEASE_MS, Lease};
+pub use level::{AlertedLevels, Level};
+
 use std::fmt;
 use std::str::FromStr;
 
@@ -24,6 +30,8 @@ pub enum ModelError {
     InvisibleCharacter { what: &'static str, code: u32 },
     #[error("unknown status {0:?} (expected succeeded, failed, aborted or running)")]
     UnknownStatus(String),
+    #[error("unknown level {0:?} (expected warning or critical)")]
+    UnknownLevel(String),
     #[error("end {end} is before start {start}")]
     EndBeforeStart { start: EpochMs, end: EpochMs },
     #[error("a {status} run needs an end time")]
