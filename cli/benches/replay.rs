@@ -6,7 +6,8 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use overrun_cli::commands::generate::{SyntheticSpec, write_csv};
 use overrun_cli::history::{BadRows, Flow, ReadOptions, for_each_row};
 use overrun_cli::input::Source;
-use overrun_core::{ReplayConfig, Replayer, Run, RunId, RunInput, TaskType};
+use overrun_core::evaluation::replay::{ReplayConfig, Replayer, RunInput};
+use overrun_core::{Run, RunId, TaskType};
 
 const RUNS: u64 = 100_000;
 

@@ -7,10 +7,11 @@ use clap::{Args, Parser, Subcommand};
 use overrun_cli::commands::aws::AwsArgs;
 use overrun_cli::error::CliError;
 use overrun_core::defaults;
+use overrun_core::evaluation::replay::ReplayConfig;
 use overrun_core::limits::baseline::MethodName;
 use overrun_core::limits::recent::{RecentRuns, RecentRunsError};
 use overrun_core::limits::window::ExclusionCap;
-use overrun_core::{BaselinePolicy, Method, ReplayConfig, TickInterval};
+use overrun_core::{BaselinePolicy, Method, TickInterval};
 
 /// Overrun: duration-anomaly alerts for workflow tasks.
 ///

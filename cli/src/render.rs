@@ -2,8 +2,9 @@
 
 use std::io::{self, Write};
 
+use overrun_core::evaluation::replay::{Alert, ReplayConfig, ReplayOutcome, ReplaySummary};
 use overrun_core::limits::window::ExclusionCap;
-use overrun_core::{Alert, Method, ReplayConfig, ReplayOutcome, ReplaySummary, ShortFinish};
+use overrun_core::{Method, ShortFinish};
 use serde::Serialize;
 
 use overrun_core::notify::humanize::{duration, utc_date, utc_minute};
@@ -17,13 +18,14 @@ struct AlertLine<'a> {
     level: &'static str,
     kind: &'static str,
     elapsed_s: f64,
-    expected_s: f64,
-    upper_s: f64,
-    sigma_s: f64,
+    /// The baseline's figures; null for a limit without one (an operator's or the fallback).
+    expected_s: Option<f64>,
+    upper_s: Option<f64>,
+    sigma_s: Option<f64>,
     limit_s: f64,
-    n: u64,
+    n: Option<u64>,
     run_start: f64,
-    baseline_at: f64,
+    baseline_at: Option<f64>,
     method: &'static str,
     /// The recent runs the run's own limit weighed, newest first (empty: its type's limit).
     recent_s: Vec<f64>,
@@ -81,13 +83,13 @@ pub fn json_lines(out: &mut impl Write, config: &ReplayConfig, outcome: &ReplayO
             level: alert.level.as_str(),
             kind: "overrun",
             elapsed_s: alert.elapsed_ms as f64 / 1_000.0,
-            expected_s: alert.baseline.expected_ms / 1_000.0,
-            upper_s: alert.baseline.upper_ms / 1_000.0,
-            sigma_s: alert.baseline.sigma_ms / 1_000.0,
+            expected_s: alert.baseline().map(|b| b.expected_ms / 1_000.0),
+            upper_s: alert.baseline().map(|b| b.upper_ms / 1_000.0),
+            sigma_s: alert.baseline().map(|b| b.sigma_ms / 1_000.0),
             limit_s: alert.limit_ms / 1_000.0,
-            n: alert.baseline.n,
+            n: alert.baseline().map(|b| b.n),
             run_start: alert.run_start as f64 / 1_000.0,
-            baseline_at: alert.baseline.computed_at as f64 / 1_000.0,
+            baseline_at: alert.baseline().map(|b| b.computed_at as f64 / 1_000.0),
             method,
             recent_s: alert.recent_ms.iter().map(|&ms| ms as f64 / 1_000.0).collect(),
         };
@@ -282,22 +284,27 @@ fn busiest_day(alerts: &[Alert]) -> Option<(String, usize)> {
 }
 
 fn alert_line(alert: &Alert) -> String {
-    let b = &alert.baseline;
     let recent = match alert.recent_ms.len() {
         0 => String::new(),
         1 => ", its own with 1 recent run".to_owned(),
         runs => format!(", its own with {runs} recent runs"),
     };
-    format!(
-        "{}  {:<8}  {}  run {}: running {}, expected {}, limit {} (σ {}, n {}{recent})",
+    let head = format!(
+        "{}  {:<8}  {}  run {}: running {}",
         utc_minute(alert.at),
         alert.level.as_str(),
         alert.task_type,
         alert.run_id,
         duration(alert.elapsed_ms as f64),
-        duration(b.expected_ms),
-        duration(alert.limit_ms),
-        duration(b.sigma_ms),
-        b.n,
-    )
+    );
+    match alert.baseline() {
+        Some(b) => format!(
+            "{head}, expected {}, limit {} (σ {}, n {}{recent})",
+            duration(b.expected_ms),
+            duration(alert.limit_ms),
+            duration(b.sigma_ms),
+            b.n,
+        ),
+        None => format!("{head}, limit {} ({}{recent})", duration(alert.limit_ms), alert.limits.source),
+    }
 }

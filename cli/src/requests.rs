@@ -9,9 +9,10 @@ use overrun_cli::error::CliError;
 use overrun_cli::history::ReadOptions;
 use overrun_cli::input::Source;
 use overrun_core::evaluation::backtest::InjectionPlan;
+use overrun_core::evaluation::replay::ReplayConfig;
 use overrun_core::limits::recent::RecentRuns;
 use overrun_core::limits::window::ExclusionCap;
-use overrun_core::{BaselinePolicy, DetectionConfig, Method, ReplayConfig, ShortRule};
+use overrun_core::{BaselinePolicy, DetectionConfig, Method, ShortRule};
 
 use crate::args::{BacktestArgs, PlotArgs, ReplayArgs, ReportArgs, TuneArgs};
 

@@ -8,7 +8,8 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use overrun_core::{EpochMs, RunInput, RunStatus};
+use overrun_core::evaluation::replay::RunInput;
+use overrun_core::{EpochMs, RunStatus};
 use thiserror::Error;
 
 pub const HEADER: &str = "task_type,run_id,start_epoch_s,end_epoch_s,status";

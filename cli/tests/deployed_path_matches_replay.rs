@@ -20,10 +20,11 @@ use overrun_cli::input::Source;
 use overrun_core::detect::check::CheckSettings;
 use overrun_core::detect::overrides::{LimitRules, Sensitivity};
 use overrun_core::evaluation::replay::replay_runs_with;
+use overrun_core::evaluation::replay::{ReplayConfig, Replayer};
 use overrun_core::limits::window::ExclusionCap;
 use overrun_core::ports::{RunFinished, RunStarted, TaskEvent};
 use overrun_core::time::{Day, MS_PER_DAY};
-use overrun_core::{BaselinePolicy, CohortId, EpochMs, Method, ReplayConfig, Replayer, Run, RunStatus};
+use overrun_core::{BaselinePolicy, CohortId, EpochMs, Method, Run, RunStatus};
 use serde_json::Value;
 
 /// The Julia trace, every 23rd succeeded run three times as long and every 211th run never
@@ -94,8 +95,11 @@ fn replayed(config: ReplayConfig, runs: &[Run]) -> Said {
             .alerts
             .iter()
             .map(|a| {
-                let numbers =
-                    Numbers(vec![a.limit_ms / 1e3, a.baseline.upper_ms / 1e3, a.baseline.expected_ms / 1e3]);
+                let numbers = Numbers(vec![
+                    a.limit_ms / 1e3,
+                    a.baseline().unwrap().upper_ms / 1e3,
+                    a.baseline().unwrap().expected_ms / 1e3,
+                ]);
                 let level = a.level.as_str().to_owned();
                 (a.at, a.task_type.to_string(), a.run_id.to_string(), level, numbers)
             })

@@ -6,10 +6,10 @@ use std::io::Write;
 use overrun_core::evaluation::backtest::{InjectionPlan, Score, Tally, inject, tally};
 use overrun_core::evaluation::hindsight::hindsight_limits;
 use overrun_core::evaluation::replay::replay_runs_with;
+use overrun_core::evaluation::replay::{ReplayConfig, Replayer};
 use overrun_core::limits::recent::RecentRuns;
 use overrun_core::limits::window::ExclusionCap;
 use overrun_core::notify::humanize::duration;
-use overrun_core::{ReplayConfig, Replayer};
 use serde::Serialize;
 
 use crate::commands::against;

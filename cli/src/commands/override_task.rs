@@ -90,12 +90,14 @@ pub fn build(request: &OverrideRequest) -> Result<(TaskType, Override), CliError
         short_fraction: request.short_fraction,
     };
     let task_override = Override::new(parts).map_err(|error| {
-        let option = match error {
-            OverrideError::K(_) => "--k",
-            OverrideError::Limit(_) => "--limit",
-            OverrideError::ShortFraction(_) => "--short-fraction",
-        };
-        CliError::invalid(format!("{option}: {error}"))
+        CliError::invalid(match error {
+            OverrideError::K(k) => format!("--k must be a finite number ≥ 0, got {k}"),
+            OverrideError::Limit(_) => format!(
+                "--limit must be a positive duration of at most a year, got {:?}",
+                request.limit.as_deref().unwrap_or_default()
+            ),
+            OverrideError::ShortFraction(error) => format!("--short-fraction: {error}"),
+        })
     })?;
     if task_override.is_empty() {
         return Err(CliError::invalid(

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
 
-use overrun_core::ReplayConfig;
+use overrun_core::evaluation::replay::ReplayConfig;
 
 use crate::error::CliError;
 use crate::history::{BadRows, Flow, ReadOptions, for_each_row};

@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use overrun_core::evaluation::replay::replay_runs;
-use overrun_core::{ReplayConfig, ReplayError, ReplayOutcome, Replayer, RunInput};
+use overrun_core::evaluation::replay::{ReplayConfig, ReplayError, ReplayOutcome, Replayer, RunInput};
 
 use crate::error::CliError;
 use crate::history::{BadRows, Flow, ReadOptions, for_each_row};

@@ -5,8 +5,9 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
 
+use overrun_core::evaluation::replay::ReplayConfig;
 use overrun_core::evaluation::replay::replay_runs;
-use overrun_core::{ReplayConfig, Run, TaskType};
+use overrun_core::{Run, TaskType};
 
 use crate::error::CliError;
 use crate::history::{ReadOptions, read_all_runs};

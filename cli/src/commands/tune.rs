@@ -9,9 +9,10 @@ use std::io::Write;
 
 use indicatif::ProgressBar;
 
+use overrun_core::evaluation::replay::ReplayConfig;
 use overrun_core::evaluation::replay::replay_runs;
 use overrun_core::limits::recent::RecentRuns;
-use overrun_core::{BaselinePolicy, Level, ReplayConfig, Run};
+use overrun_core::{BaselinePolicy, Level, Run};
 
 use crate::error::CliError;
 

@@ -5,8 +5,9 @@ use overrun_core::time::Day;
 use std::collections::{BTreeMap, HashMap};
 
 use overrun_core::evaluation::replay::replay_runs;
+use overrun_core::evaluation::replay::{ReplayConfig, ReplayError};
 use overrun_core::stats::moments::WindowStats;
-use overrun_core::{EpochMs, Level, ReplayConfig, ReplayError, Run, RunStatus};
+use overrun_core::{EpochMs, Level, Run, RunStatus};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlotPoint {
@@ -151,7 +152,7 @@ mod tests {
         let outcome = replay_runs(config, &runs()).unwrap();
         let warning = outcome.alerts.iter().find(|a| a.level == Level::Warning).unwrap();
         let slow = series.points.last().unwrap();
-        assert_eq!(slow.own_limit_ms, Some(warning.baseline.upper_ms));
+        assert_eq!(slow.own_limit_ms, Some(warning.baseline().unwrap().upper_ms));
         // The first five nights have no baseline yet (five runs needed), so no own limit either.
         let with_own = series.points.iter().filter(|p| p.own_limit_ms.is_some()).count();
         assert_eq!(with_own, 4);

@@ -38,10 +38,8 @@ pub mod time;
 
 pub use detect::levels::{DetectionConfig, DetectionError, Level, Thresholds};
 pub use detect::short::{ShortFinish, ShortRule};
-pub use evaluation::replay::{
-    Alert, RecentRuns, ReplayConfig, ReplayError, ReplayOutcome, ReplaySummary, Replayer, RunInput,
-};
 pub use limits::baseline::{Baseline, BaselinePolicy, Method, PolicyError};
+pub use limits::recent::RecentRuns;
 pub use model::{CohortId, ModelError, Run, RunId, RunStatus, TaskType};
 pub use stats::moments::Moments;
 pub use time::{EpochMs, TickInterval};

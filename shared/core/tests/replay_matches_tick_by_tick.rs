@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use overrun_core::evaluation::replay::ReplayConfig;
 use overrun_core::evaluation::replay::{RecentRuns, replay_runs};
 use overrun_core::limits::recent::PerRunLimits;
 use overrun_core::limits::tailored::tailored_limit;
@@ -10,8 +11,8 @@ use overrun_core::limits::window::ExclusionCap;
 use overrun_core::stats::histogram::DurationHistogram;
 use overrun_core::time::{MS_PER_DAY, MS_PER_HOUR};
 use overrun_core::{
-    Baseline, BaselinePolicy, DetectionConfig, Level, Method, ReplayConfig, Run, RunId, RunStatus, ShortRule,
-    TaskType, TickInterval,
+    Baseline, BaselinePolicy, DetectionConfig, Level, Method, Run, RunId, RunStatus, ShortRule, TaskType,
+    TickInterval,
 };
 use proptest::prelude::*;
 

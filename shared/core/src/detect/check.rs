@@ -48,9 +48,10 @@ pub struct CheckSettings {
     pub per_run: Option<PerRunLimits>,
 }
 
-/// A new alert to claim and publish.
+/// An alert: a run past one of its limits at a check, with what explains it. The checker claims
+/// and publishes the new ones; the replay lists every one it would have raised.
 #[derive(Debug, Clone, PartialEq)]
-pub struct AlertDecision {
+pub struct Alert {
     pub task_type: TaskType,
     pub run_id: RunId,
     pub run_start: EpochMs,
@@ -67,9 +68,16 @@ pub struct AlertDecision {
     pub recent_weight: f64,
 }
 
+impl Alert {
+    /// The baseline its limits came from (none for a fixed or fallback limit).
+    pub fn baseline(&self) -> Option<&Baseline> {
+        self.limits.baseline.as_ref()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct CheckOutcome {
-    pub alerts: Vec<AlertDecision>,
+    pub alerts: Vec<Alert>,
     pub checked: usize,
     pub muted: usize,
     pub without_limits: usize,
@@ -227,7 +235,7 @@ pub fn check_running(
             if run.alerted.contains(level) {
                 continue;
             }
-            outcome.alerts.push(AlertDecision {
+            outcome.alerts.push(Alert {
                 task_type: run.task_type.clone(),
                 run_id: run.run_id.clone(),
                 run_start: run.start,

@@ -42,7 +42,7 @@ pub enum OverrideError {
     K(f64),
     #[error("a fixed limit must be a positive duration of at most a year, got {0} ms")]
     Limit(f64),
-    #[error("the too-short fraction: {0}")]
+    #[error("{0}")]
     ShortFraction(ShortRuleError),
 }
 

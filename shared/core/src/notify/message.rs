@@ -3,7 +3,7 @@
 //! Email gets a subject and a body that explain the alert; SMS gets one line of at most 160
 //! characters; everything else (SQS, Lambda, HTTP subscribers) gets a JSON document.
 
-use crate::detect::check::AlertDecision;
+use crate::detect::check::Alert;
 use crate::detect::levels::Level;
 use crate::detect::overrides::LimitSource;
 use crate::detect::short::ShortFinish;
@@ -65,7 +65,7 @@ fn level_word(level: Level) -> &'static str {
     }
 }
 
-pub fn alert_notification(alert: &AlertDecision) -> Notification {
+pub fn alert_notification(alert: &Alert) -> Notification {
     let word = level_word(alert.level);
     let elapsed = duration(alert.elapsed_ms as f64);
     let limit = duration(alert.limit_ms);
@@ -328,7 +328,7 @@ mod tests {
     use crate::detect::overrides::EffectiveLimits;
     use crate::limits::baseline::Baseline;
 
-    fn decision(task: &str, level: Level, source: LimitSource) -> AlertDecision {
+    fn decision(task: &str, level: Level, source: LimitSource) -> Alert {
         let baseline = Baseline {
             n: 12,
             expected_ms: 600_000.0,
@@ -336,7 +336,7 @@ mod tests {
             upper_ms: 720_000.0,
             computed_at: 0,
         };
-        AlertDecision {
+        Alert {
             task_type: TaskType::new(task).unwrap(),
             run_id: RunId::new("run-42").unwrap(),
             run_start: 1_735_286_400_000,
@@ -420,7 +420,7 @@ mod tests {
         let plain = alert_notification(&decision("etl", Level::Warning, LimitSource::Baseline));
         assert!(!plain.email.contains("Recent:"), "{}", plain.email);
         assert!(plain.default.contains(r#""recent_s":[],"recent_weight":0"#), "{}", plain.default);
-        let own = alert_notification(&AlertDecision {
+        let own = alert_notification(&Alert {
             recent_ms: vec![540_000, 600_000, 570_000],
             recent_weight: 0.3,
             ..decision("etl", Level::Warning, LimitSource::Baseline)

@@ -22,6 +22,7 @@ use std::collections::{BTreeMap, HashMap};
 use thiserror::Error;
 
 use crate::detect::levels::{AlertedLevels, DetectionConfig, Level, Thresholds};
+use crate::detect::overrides::{EffectiveLimits, LimitSource};
 use crate::detect::short::{ShortFinish, ShortRule, first_of_each_day};
 use crate::limits::baseline::{Baseline, BaselinePolicy};
 use crate::limits::recent::PerRunLimits;
@@ -264,6 +265,9 @@ struct Found {
     at: EpochMs,
     limit_ms: f64,
     baseline: Baseline,
+    /// The night's limits, before the cohort's stretch.
+    thresholds: Thresholds,
+    stretch: f64,
     /// Whether the limit was the run's own, from its recent runs.
     own_limit: bool,
 }
@@ -681,8 +685,8 @@ impl Replayer {
                 let at = self.config.interval().first_tick_at_or_after(earliest);
                 if at < until {
                     alerted.insert(level);
-                    *slot =
-                        Some(Found { level, at, limit_ms: stretched.limit_ms(level), baseline, own_limit });
+                    let limit_ms = stretched.limit_ms(level);
+                    *slot = Some(Found { level, at, limit_ms, baseline, thresholds, stretch, own_limit });
                 }
             }
         }
@@ -742,7 +746,9 @@ impl Replayer {
         recent: &[u64],
         found: [Option<Found>; 2],
     ) {
-        for Found { level, at, limit_ms, baseline, own_limit } in found.into_iter().flatten() {
+        for Found { level, at, limit_ms, baseline, thresholds, stretch, own_limit } in
+            found.into_iter().flatten()
+        {
             let alert = Alert {
                 task_type: self.tasks[task as usize].name.clone(),
                 run_id: run_id.clone(),
@@ -751,8 +757,14 @@ impl Replayer {
                 level,
                 elapsed_ms: at - start,
                 limit_ms,
-                baseline,
-                recent_ms: if own_limit { recent.into() } else { Box::default() },
+                limits: EffectiveLimits {
+                    thresholds,
+                    source: LimitSource::Baseline,
+                    baseline: Some(baseline),
+                },
+                cohort_stretch: stretch,
+                recent_ms: if own_limit { recent.to_vec() } else { Vec::new() },
+                recent_weight: if own_limit { self.config.recent.weight } else { 0.0 },
             };
             self.alerts.push(RecordedAlert { seq, task, alert });
         }

@@ -1,28 +1,11 @@
 //! What a replay found: the alerts, in time order, and the summary that counts them.
 
-use crate::detect::levels::Level;
 use crate::detect::short::ShortFinish;
 use crate::limits::baseline::Baseline;
-use crate::model::{RunId, TaskType};
+use crate::model::TaskType;
 use crate::time::{Day, EpochMs, MS_PER_DAY};
 
-/// An alert the checker would have published, with what explains it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Alert {
-    pub task_type: TaskType,
-    pub run_id: RunId,
-    pub run_start: EpochMs,
-    /// The check tick that raised it.
-    pub at: EpochMs,
-    pub level: Level,
-    pub elapsed_ms: i64,
-    /// The limit the elapsed time went strictly past (upper for a warning).
-    pub limit_ms: f64,
-    /// The baseline in force at `at` (with recent runs, its upper limit is the run's own).
-    pub baseline: Baseline,
-    /// The recent runs the run's own limit weighed, newest first (empty: its type's limit).
-    pub recent_ms: Box<[u64]>,
-}
+pub use crate::detect::check::Alert;
 
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct TaskAlertCount {
