@@ -6,12 +6,12 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use overrun_cli::commands::aws::AwsArgs;
 use overrun_cli::error::CliError;
+use overrun_core::TickInterval;
 use overrun_core::defaults;
 use overrun_core::evaluation::replay::ReplayConfig;
 use overrun_core::limits::baseline::MethodName;
-use overrun_core::limits::recent::{RecentRuns, RecentRunsError};
 use overrun_core::limits::window::ExclusionCap;
-use overrun_core::{BaselinePolicy, Method, TickInterval};
+use overrun_core::settings::{Choices, Detection, Setting};
 
 /// Overrun: duration-anomaly alerts for workflow tasks.
 ///
@@ -285,12 +285,6 @@ pub(crate) struct MethodArgs {
     pub(crate) k: Option<f64>,
 }
 
-impl MethodArgs {
-    pub(crate) fn method(&self) -> Method {
-        self.method.with_k(self.k.unwrap_or(self.method.default_k()))
-    }
-}
-
 /// When baselines are computed and how often runs are checked: shared by every replaying command.
 #[derive(Args)]
 pub(crate) struct ScheduleArgs {
@@ -322,30 +316,51 @@ pub(crate) struct ScheduleArgs {
 }
 
 impl ScheduleArgs {
-    /// The recent-runs settings, checked as the functions check them, for `policy`'s method.
-    pub(crate) fn recent(&self, policy: &BaselinePolicy) -> Result<RecentRuns, CliError> {
-        let named = |error: RecentRunsError| {
-            let option =
-                if matches!(error, RecentRunsError::Weight(_)) { "--recent-weight" } else { "--recent-runs" };
-            CliError::invalid(format!("{option}: {error}"))
-        };
-        RecentRuns::chosen(self.recent_runs, self.recent_weight, policy).map_err(named)
+    /// The settings these options choose, for `method` at `k` (`None`: the method's own); the
+    /// others stay at their defaults.
+    pub(crate) fn choices(&self, method: MethodName, k: Option<f64>) -> Choices {
+        Choices {
+            method,
+            k,
+            window_days: self.window_days,
+            min_samples: self.min_samples,
+            nightly_hour: self.nightly_hour,
+            check_interval_seconds: self.interval,
+            recent_runs: self.recent_runs,
+            recent_weight: self.recent_weight,
+            ..Choices::default()
+        }
     }
 
-    /// `config` with these settings' cohorts and recent runs (checked for its policy's method).
-    pub(crate) fn apply(&self, config: ReplayConfig) -> Result<ReplayConfig, CliError> {
-        Ok(ReplayConfig { cohorts: self.cohorts, recent: self.recent(&config.policy)?, ..config })
-    }
-
-    pub(crate) fn policy(&self, method: Method) -> Result<BaselinePolicy, CliError> {
-        let policy = BaselinePolicy::new(method, self.window_days, self.min_samples, self.nightly_hour)
-            .map_err(CliError::invalid)?;
-        Ok(policy.with_check_interval(self.interval()?))
+    /// The replay of `choices`, checked exactly as the functions check their settings, with
+    /// these options' cohorts.
+    pub(crate) fn config(&self, choices: &Choices) -> Result<ReplayConfig, CliError> {
+        Ok(ReplayConfig { cohorts: self.cohorts, ..ReplayConfig::from(detection(choices)?) })
     }
 
     pub(crate) fn interval(&self) -> Result<TickInterval, CliError> {
-        TickInterval::from_seconds(self.interval).map_err(CliError::invalid)
+        TickInterval::from_seconds(self.interval)
+            .map_err(|error| CliError::invalid(format!("--interval: {error}")))
     }
+}
+
+/// `choices` validated by the core's one validation, a refusal named by its option.
+pub(crate) fn detection(choices: &Choices) -> Result<Detection, CliError> {
+    Detection::new(choices).map_err(|error| {
+        let option = match error.setting {
+            Setting::Method => "--method",
+            Setting::K => "--k",
+            Setting::WindowDays => "--window-days",
+            Setting::MinSamples => "--min-samples",
+            Setting::NightlyHour => "--nightly-hour",
+            Setting::CheckInterval => "--interval",
+            Setting::CriticalFactor => "--critical-factor",
+            Setting::ShortFraction => "--short-fraction",
+            Setting::RecentRuns => "--recent-runs",
+            Setting::RecentWeight => "--recent-weight",
+        };
+        CliError::invalid(format!("{option}: {error}"))
+    })
 }
 
 #[derive(Args)]

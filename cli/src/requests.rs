@@ -12,38 +12,31 @@ use overrun_core::evaluation::backtest::InjectionPlan;
 use overrun_core::evaluation::replay::ReplayConfig;
 use overrun_core::limits::recent::RecentRuns;
 use overrun_core::limits::window::ExclusionCap;
-use overrun_core::{BaselinePolicy, DetectionConfig, Method, ShortRule};
+use overrun_core::settings::Choices;
+use overrun_core::{BaselinePolicy, Method};
 
 use crate::args::{BacktestArgs, PlotArgs, ReplayArgs, ReportArgs, TuneArgs};
 
-/// The replay settings of a policy, with warned runs left out as its method does, or as asked:
-/// `--exclusion-cap` sets the share kept out, `--exclude-alerted` alone keeps out every warned
-/// run (or the method's own share, for guarded).
-pub(crate) fn replay_config(
-    policy: BaselinePolicy,
-    exclude_alerted: bool,
-    exclusion_cap: Option<ExclusionCap>,
-) -> ReplayConfig {
-    let mut config = ReplayConfig::for_policy(policy);
-    if exclusion_cap.is_some() {
-        config.exclusion = exclusion_cap;
-    } else if exclude_alerted && config.exclusion.is_none() {
-        config.exclusion = Some(ExclusionCap::EVERY_WARNED_RUN);
+/// `config` with warned runs left out as its method does, or as asked: `--exclusion-cap` (in
+/// the choices) sets the share kept out, `--exclude-alerted` alone keeps out every warned run
+/// (or the method's own share, for guarded).
+pub(crate) fn excluding_alerted(config: ReplayConfig, exclude_alerted: bool) -> ReplayConfig {
+    if exclude_alerted && config.exclusion.is_none() {
+        return ReplayConfig { exclusion: Some(ExclusionCap::EVERY_WARNED_RUN), ..config };
     }
     config
 }
 
 pub(crate) fn replay_request(args: ReplayArgs) -> Result<ReplayRequest, CliError> {
-    let policy = args.schedule.policy(args.method.method())?;
-    let detection = DetectionConfig::new(args.critical_factor).map_err(CliError::invalid)?;
-    let short = ShortRule::new(args.short_fraction).map_err(CliError::invalid)?;
+    let choices = Choices {
+        critical_factor: args.critical_factor,
+        short_fraction: args.short_fraction,
+        exclusion_cap: args.exclusion_cap,
+        ..args.schedule.choices(args.method.method, args.method.k)
+    };
     Ok(ReplayRequest {
         source: Source::from_arg(&args.file)?,
-        config: ReplayConfig {
-            detection,
-            short,
-            ..args.schedule.apply(replay_config(policy, args.exclude_alerted, args.exclusion_cap))?
-        },
+        config: excluding_alerted(args.schedule.config(&choices)?, args.exclude_alerted),
         read: ReadOptions { skip_bad_rows: args.skip_bad_rows, show_progress: !args.no_progress },
         json: args.json,
         top: args.top,
@@ -69,8 +62,8 @@ pub(crate) fn backtest_request(args: BacktestArgs) -> Result<BacktestRequest, Cl
     let mut variants = Vec::new();
     for (exclude_alerted, cap) in std::iter::once((false, plain_cap)).chain(added) {
         for &k in &ks {
-            let policy = args.schedule.policy(args.method.with_k(k))?;
-            let config = args.schedule.apply(replay_config(policy, exclude_alerted, cap))?;
+            let choices = Choices { exclusion_cap: cap, ..args.schedule.choices(args.method, Some(k)) };
+            let config = excluding_alerted(args.schedule.config(&choices)?, exclude_alerted);
             variants.push(Variant::of(config));
         }
     }
@@ -78,13 +71,11 @@ pub(crate) fn backtest_request(args: BacktestArgs) -> Result<BacktestRequest, Cl
         for &k in &ks {
             // The reference's own limits replace the method's; the policy still decides when a
             // type has a baseline at all, as for every other setting.
-            let policy = args.schedule.policy(args.method.with_k(k))?;
             let config = ReplayConfig {
-                cohorts: args.schedule.cohorts,
                 exclusion: None,
                 // One limit per type, known in advance: nothing for recent runs to add.
                 recent: RecentRuns::default(),
-                ..ReplayConfig::for_policy(policy)
+                ..args.schedule.config(&args.schedule.choices(args.method, Some(k)))?
             };
             variants.push(Variant::hindsight(config, k));
         }
@@ -140,14 +131,14 @@ pub(crate) fn plot_request(args: PlotArgs) -> Result<PlotRequest, CliError> {
             args.width, args.height
         )));
     }
-    let policy = args.schedule.policy(args.method.method())?;
+    let config = args.schedule.config(&args.schedule.choices(args.method.method, args.method.k))?;
     Ok(PlotRequest {
         source: Source::from_arg(&args.file)?,
         read: ReadOptions { skip_bad_rows: false, show_progress: true },
         task_type: args.task,
         format: ImageFormat::of(&args.output)?,
         output: args.output,
-        config: args.schedule.apply(ReplayConfig::for_policy(policy))?,
+        config,
         width: args.width,
         height: args.height,
         scale: args.scale,
@@ -160,11 +151,11 @@ pub(crate) fn report_request(args: ReportArgs) -> Result<ReportRequest, CliError
     {
         return Err(CliError::invalid(format!("--output {} must end in .html", args.output.display())));
     }
-    let policy = args.schedule.policy(args.method.method())?;
+    let config = args.schedule.config(&args.schedule.choices(args.method.method, args.method.k))?;
     Ok(ReportRequest {
         source: Source::from_arg(&args.file)?,
         read: ReadOptions { skip_bad_rows: false, show_progress: true },
-        config: args.schedule.apply(ReplayConfig::for_policy(policy))?,
+        config,
         output: args.output,
         plots: args.plots,
         top: args.top,
@@ -179,12 +170,13 @@ pub(crate) fn tune_request(args: TuneArgs) -> Result<TuneRequest, CliError> {
             args.budget
         )));
     }
-    let policy = args.schedule.policy(args.method.with_default_k())?;
+    let choices = Choices { exclusion_cap: args.exclusion_cap, ..args.schedule.choices(args.method, None) };
+    let base = args.schedule.config(&choices)?;
     let source = Source::from_arg(&args.file)?;
     let read = ReadOptions { skip_bad_rows: false, show_progress: true };
     Ok(TuneRequest {
         runs: overrun_cli::history::read_all_runs(&source, &read)?,
-        base: args.schedule.apply(replay_config(policy, false, args.exclusion_cap))?,
+        base,
         budget_per_day: args.budget,
         show_progress: !args.no_progress,
     })

@@ -388,7 +388,8 @@ fn invalid_options_are_rejected_with_exit_code_two() {
         (vec!["--k", "-1"], "k must be a finite number ≥ 0"),
         (vec!["--interval", "0"], "check interval must be between 1 second and 1 day"),
         (vec!["--nightly-hour", "24"], "nightly hour must be 0 to 23"),
-        (vec!["--critical-factor", "0.5"], "critical factor must be a finite number ≥ 1"),
+        (vec!["--critical-factor", "0.5"], "critical factor must be a finite number greater than 1"),
+        (vec!["--critical-factor", "1"], "critical factor must be a finite number greater than 1"),
         (vec!["--window-days", "0"], "window must be 1 to 366 days"),
         (vec!["--method", "magic"], "unknown method \"magic\""),
     ] {

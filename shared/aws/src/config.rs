@@ -7,9 +7,10 @@ use overrun_core::defaults;
 use overrun_core::detect::check::CheckSettings;
 use overrun_core::detect::overrides::{LimitRules, Sensitivity};
 use overrun_core::limits::baseline::MethodName;
-use overrun_core::limits::recent::{RecentRuns, RecentRunsError};
+use overrun_core::limits::recent::RecentRuns;
 use overrun_core::limits::window::ExclusionCap;
-use overrun_core::{BaselinePolicy, DetectionConfig, ShortRule, TickInterval};
+use overrun_core::settings::{Choices, Detection, Setting};
+use overrun_core::{BaselinePolicy, DetectionConfig, ShortRule};
 use thiserror::Error;
 
 pub const RUNS_TABLE: &str = "OVERRUN_RUNS_TABLE";
@@ -74,24 +75,21 @@ impl Config {
         let required = |name: &'static str| {
             lookup(name).filter(|v| !v.trim().is_empty()).ok_or(ConfigError::Missing(name))
         };
-        let policy = policy_from(&lookup)?;
-        let detection = detection_from(&lookup)?;
+        let settings = detection_from(&lookup)?;
+        let policy = settings.policy;
         let fallback_limit_ms = fallback_limit_from(&lookup)?;
         let retention_days = retention_from(&lookup, policy.window_days())?;
-        let short = short_rule_from(&lookup)?;
-        let exclusion_cap: Option<ExclusionCap> = parsed(&lookup, EXCLUSION_CAP)?;
-        let recent = recent_runs_from(&lookup, &policy)?;
         Ok(Self {
             runs_table: required(RUNS_TABLE)?,
             stats_table: required(STATS_TABLE)?,
             topic_arn: topic_arn(lookup(TOPIC_ARN))?,
             policy,
-            detection,
+            detection: settings.detection,
             fallback_limit_ms,
             retention_days,
-            short,
-            exclusion_cap: exclusion_cap.or(policy.method().exclusion_cap()),
-            recent,
+            short: settings.short,
+            exclusion_cap: settings.exclusion,
+            recent: settings.recent,
         })
     }
 
@@ -125,10 +123,11 @@ impl Config {
     }
 }
 
-/// The method, its k, the window and the schedule of nights and checks.
-fn policy_from(lookup: &impl Fn(&str) -> Option<String>) -> Result<BaselinePolicy, ConfigError> {
+/// The detection settings, checked by the core's one validation ([`Detection::new`]), a refusal
+/// named by its variable; and what only a deployment refuses: a method it cannot run yet, a
+/// schedule that disagrees with the interval.
+fn detection_from(lookup: &impl Fn(&str) -> Option<String>) -> Result<Detection, ConfigError> {
     let method: MethodName = parsed(lookup, METHOD)?.unwrap_or_default();
-    let k: f64 = parsed(lookup, K)?.unwrap_or(method.default_k());
     if method == MethodName::LogNormal {
         // Its baselines need log-space aggregates, which the stats table does not keep yet.
         return Err(ConfigError::Invalid {
@@ -137,45 +136,47 @@ fn policy_from(lookup: &impl Fn(&str) -> Option<String>) -> Result<BaselinePolic
             reason: "only `guarded`, `seed` and `tailored` can be deployed for now; `lognormal` runs in `overrun replay` and `overrun backtest`".into(),
         });
     }
-    let method = method.with_k(k);
-    let window_days: u32 = parsed(lookup, WINDOW_DAYS)?.unwrap_or(defaults::WINDOW_DAYS);
-    let min_samples: u64 = parsed(lookup, MIN_SAMPLES)?.unwrap_or(defaults::MIN_SAMPLES);
-    let nightly_hour: u8 = parsed(lookup, NIGHTLY_HOUR)?.unwrap_or(defaults::NIGHTLY_HOUR);
-    let check_interval_minutes: i64 =
-        parsed(lookup, CHECK_INTERVAL_MINUTES)?.unwrap_or(defaults::CHECK_INTERVAL_MINUTES);
-    let check_interval =
-        TickInterval::from_seconds(check_interval_minutes.saturating_mul(60)).map_err(|_| {
-            ConfigError::Invalid {
-                name: CHECK_INTERVAL_MINUTES,
-                value: check_interval_minutes.to_string(),
-                reason: "must be 1 to 1440 minutes, the checker's schedule".into(),
+    let defaults = Choices::default();
+    let interval_minutes: i64 =
+        parsed(lookup, CHECK_INTERVAL_MINUTES)?.unwrap_or(defaults.check_interval_seconds / 60);
+    let choices = Choices {
+        method,
+        k: parsed(lookup, K)?,
+        window_days: parsed(lookup, WINDOW_DAYS)?.unwrap_or(defaults.window_days),
+        min_samples: parsed(lookup, MIN_SAMPLES)?.unwrap_or(defaults.min_samples),
+        nightly_hour: parsed(lookup, NIGHTLY_HOUR)?.unwrap_or(defaults.nightly_hour),
+        check_interval_seconds: interval_minutes.saturating_mul(60),
+        critical_factor: parsed(lookup, CRITICAL_FACTOR)?.unwrap_or(defaults.critical_factor),
+        exclusion_cap: parsed(lookup, EXCLUSION_CAP)?,
+        short_fraction: parsed(lookup, SHORT_FRACTION)?.unwrap_or(defaults.short_fraction),
+        recent_runs: parsed(lookup, RECENT_RUNS)?,
+        recent_weight: parsed(lookup, RECENT_WEIGHT)?,
+    };
+    let settings = Detection::new(&choices).map_err(|error| {
+        let (name, value) = match error.setting {
+            Setting::Method => (METHOD, method.to_string()),
+            Setting::K => (K, choices.k.map(|k| k.to_string()).unwrap_or_default()),
+            Setting::WindowDays => (WINDOW_DAYS, choices.window_days.to_string()),
+            Setting::MinSamples => (MIN_SAMPLES, choices.min_samples.to_string()),
+            Setting::NightlyHour => (NIGHTLY_HOUR, choices.nightly_hour.to_string()),
+            Setting::CheckInterval => (CHECK_INTERVAL_MINUTES, interval_minutes.to_string()),
+            Setting::CriticalFactor => (CRITICAL_FACTOR, choices.critical_factor.to_string()),
+            Setting::ShortFraction => (SHORT_FRACTION, choices.short_fraction.to_string()),
+            Setting::RecentRuns => {
+                (RECENT_RUNS, choices.recent_runs.map(|n| n.to_string()).unwrap_or_default())
             }
-        })?;
-    let policy = BaselinePolicy::new(method, window_days, min_samples, nightly_hour)
-        .map_err(|error| ConfigError::Invalid {
-            name: policy_variable(&error),
-            value: lookup(policy_variable(&error)).unwrap_or_default(),
-            reason: error.to_string(),
-        })?
-        .with_check_interval(check_interval);
-    check_schedule(lookup(CHECK_SCHEDULE), check_interval_minutes)?;
-    Ok(policy)
-}
-
-fn detection_from(lookup: &impl Fn(&str) -> Option<String>) -> Result<DetectionConfig, ConfigError> {
-    let critical_factor: f64 = parsed(lookup, CRITICAL_FACTOR)?.unwrap_or(defaults::CRITICAL_FACTOR);
-    if critical_factor.is_finite() && critical_factor <= 1.0 {
-        return Err(ConfigError::Invalid {
-            name: CRITICAL_FACTOR,
-            value: critical_factor.to_string(),
-            reason: "must be greater than 1: the critical limit is this multiple of the warning limit".into(),
-        });
-    }
-    DetectionConfig::new(critical_factor).map_err(|error| ConfigError::Invalid {
-        name: CRITICAL_FACTOR,
-        value: critical_factor.to_string(),
-        reason: error.to_string(),
-    })
+            Setting::RecentWeight => {
+                (RECENT_WEIGHT, choices.recent_weight.map(|w| w.to_string()).unwrap_or_default())
+            }
+        };
+        let reason = match error.setting {
+            Setting::CheckInterval => "must be 1 to 1440 minutes, the checker's schedule".to_owned(),
+            _ => error.reason,
+        };
+        ConfigError::Invalid { name, value, reason }
+    })?;
+    check_schedule(lookup(CHECK_SCHEDULE), interval_minutes)?;
+    Ok(settings)
 }
 
 /// The limit (ms) of task types with no baseline yet, if any.
@@ -206,32 +207,6 @@ fn retention_from(lookup: &impl Fn(&str) -> Option<String>, window_days: u32) ->
         });
     }
     Ok(retention_days)
-}
-
-fn short_rule_from(lookup: &impl Fn(&str) -> Option<String>) -> Result<ShortRule, ConfigError> {
-    let short_fraction: f64 = parsed(lookup, SHORT_FRACTION)?.unwrap_or(defaults::SHORT_FRACTION);
-    ShortRule::new(short_fraction).map_err(|error| ConfigError::Invalid {
-        name: SHORT_FRACTION,
-        value: short_fraction.to_string(),
-        reason: error.to_string(),
-    })
-}
-
-fn recent_runs_from(
-    lookup: &impl Fn(&str) -> Option<String>,
-    policy: &BaselinePolicy,
-) -> Result<RecentRuns, ConfigError> {
-    let recent_count: Option<usize> = parsed(lookup, RECENT_RUNS)?;
-    let recent_weight: Option<f64> = parsed(lookup, RECENT_WEIGHT)?;
-    RecentRuns::chosen(recent_count, recent_weight, policy).map_err(|error| {
-        let (name, value) = match error {
-            RecentRunsError::Weight(weight) => (RECENT_WEIGHT, weight.to_string()),
-            RecentRunsError::Count(_) | RecentRunsError::Method(_) => {
-                (RECENT_RUNS, recent_count.map(|c| c.to_string()).unwrap_or_default())
-            }
-        };
-        ConfigError::Invalid { name, value, reason: error.to_string() }
-    })
 }
 
 fn parsed<T: FromStr>(
@@ -311,17 +286,6 @@ fn check_schedule(schedule: Option<String>, interval_minutes: i64) -> Result<(),
     }
 }
 
-fn policy_variable(error: &overrun_core::PolicyError) -> &'static str {
-    use overrun_core::PolicyError as E;
-    match error {
-        E::UnknownMethod(_) => METHOD,
-        E::InvalidK(_) => K,
-        E::InvalidWindow(_) => WINDOW_DAYS,
-        E::InvalidMinSamples(_) => MIN_SAMPLES,
-        E::InvalidNightlyHour(_) => NIGHTLY_HOUR,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -371,7 +335,7 @@ mod tests {
         for factor in ["1", "0.5"] {
             let (name, reason) = refused(&[(CRITICAL_FACTOR, factor)]);
             assert_eq!(name, CRITICAL_FACTOR);
-            assert!(reason.contains("must be greater than 1"), "{reason}");
+            assert!(reason.contains("greater than 1"), "{reason}");
         }
         assert!(with_tables(&[(CRITICAL_FACTOR, "1.5")]).is_ok());
     }
@@ -525,7 +489,7 @@ mod tests {
             c.policy,
             BaselinePolicy::new(Method::Guarded { k: 3.0 }, 7, 10, 3)
                 .unwrap()
-                .with_check_interval(TickInterval::from_seconds(300).unwrap())
+                .with_check_interval(overrun_core::TickInterval::from_seconds(300).unwrap())
         );
         assert_eq!(c.detection.critical_factor(), 1.5);
         assert_eq!(c.fallback_limit_ms, Some(3_600_000.0));

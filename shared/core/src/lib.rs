@@ -33,6 +33,7 @@ pub mod notify;
 pub mod ports;
 pub mod recording;
 pub mod records;
+pub mod settings;
 pub mod stats;
 pub mod time;
 

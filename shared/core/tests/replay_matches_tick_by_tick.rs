@@ -284,7 +284,7 @@ proptest! {
         min_samples in 1usize..5,
         nightly_hour in 0i64..24,
         interval_s in prop::sample::select(vec![60i64, 420, 600, 3_600]),
-        critical_factor in prop::sample::select(vec![1.0, 1.5, 2.0]),
+        critical_factor in prop::sample::select(vec![1.25, 1.5, 2.0]),
         exclude_alerted in any::<bool>(),
         exclusion_cap in prop::sample::select(vec![0.0, 0.1, 0.34, 1.0]),
         cohorts in any::<bool>(),

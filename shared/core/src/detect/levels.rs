@@ -15,7 +15,9 @@ use crate::time::EpochMs;
 
 #[derive(Debug, Error, PartialEq)]
 pub enum DetectionError {
-    #[error("critical factor must be a finite number ≥ 1, got {0}")]
+    #[error(
+        "critical factor must be a finite number greater than 1 (the critical limit is this multiple of the warning limit), got {0}"
+    )]
     InvalidCriticalFactor(f64),
 }
 
@@ -28,7 +30,8 @@ impl DetectionConfig {
     pub const DEFAULT_CRITICAL_FACTOR: f64 = crate::defaults::CRITICAL_FACTOR;
 
     pub fn new(critical_factor: f64) -> Result<Self, DetectionError> {
-        if critical_factor.is_finite() && critical_factor >= 1.0 {
+        // At 1 the critical limit would be the warning's: every page critical at once.
+        if critical_factor.is_finite() && critical_factor > 1.0 {
             Ok(Self { critical_factor })
         } else {
             Err(DetectionError::InvalidCriticalFactor(critical_factor))
@@ -148,10 +151,11 @@ mod tests {
     }
 
     #[test]
-    fn critical_factor_below_one_or_not_finite_is_rejected() {
+    fn critical_factor_of_one_or_below_or_not_finite_is_rejected() {
         assert_eq!(DetectionConfig::new(0.5), Err(DetectionError::InvalidCriticalFactor(0.5)));
+        assert_eq!(DetectionConfig::new(1.0), Err(DetectionError::InvalidCriticalFactor(1.0)));
         assert!(DetectionConfig::new(f64::INFINITY).is_err());
-        assert!(DetectionConfig::new(1.0).is_ok());
+        assert!(DetectionConfig::new(1.01).is_ok());
     }
 
     #[test]

@@ -29,6 +29,7 @@ use crate::limits::recent::PerRunLimits;
 use crate::limits::tailored::PreparedWindow;
 use crate::limits::window::ExclusionCap;
 use crate::model::{ModelError, Run, RunId, RunStatus, TaskType, check_times};
+use crate::settings::Detection;
 use crate::time::{Day, EpochMs, TickInterval};
 use daily::DailyBuckets;
 pub use outcome::{Alert, NightRecord, ReplayOutcome, ReplaySummary, TaskAlertCount};
@@ -66,6 +67,14 @@ impl Default for ReplayConfig {
     /// What the functions run by default: the tailored method.
     fn default() -> Self {
         Self::for_policy(BaselinePolicy::default())
+    }
+}
+
+impl From<Detection> for ReplayConfig {
+    /// The replay of what the functions run with `detection` (a history names no cohorts: off).
+    fn from(detection: Detection) -> Self {
+        let Detection { policy, detection, exclusion, short, recent } = detection;
+        Self { policy, detection, exclusion, short, cohorts: false, recent }
     }
 }
 
