@@ -8,7 +8,7 @@ use overrun_core::evaluation::backtest::Score;
 use overrun_core::evaluation::compare::{Comparison, CurvePoint, Interpolated, compare};
 use serde::Serialize;
 
-use crate::commands::backtest::Variant;
+use crate::commands::variant::Variant;
 
 /// One curve: the settings whose labels differ only in k.
 pub struct CurveComparison<'a> {

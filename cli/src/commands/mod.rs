@@ -10,3 +10,4 @@ pub mod plot;
 pub mod replay;
 pub mod report;
 pub mod tune;
+pub mod variant;

@@ -2,8 +2,6 @@
 
 use thiserror::Error;
 
-use crate::request::MAX_BODY_BYTES;
-
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[error("{status}: {reason}")]
 pub struct Refusal {
@@ -27,8 +25,8 @@ impl Refusal {
     pub fn conflict(reason: impl Into<String>) -> Self {
         Self { status: 409, reason: reason.into() }
     }
-    pub fn too_large(bytes: usize) -> Self {
-        Self { status: 413, reason: format!("the body is {bytes} bytes, the limit is {MAX_BODY_BYTES}") }
+    pub fn too_large(bytes: usize, limit: usize) -> Self {
+        Self { status: 413, reason: format!("the body is {bytes} bytes, the limit is {limit}") }
     }
     pub fn unsupported_media(reason: impl Into<String>) -> Self {
         Self { status: 415, reason: reason.into() }

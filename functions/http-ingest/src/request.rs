@@ -75,7 +75,7 @@ impl HttpRequest {
         let encoded_limit =
             if self.is_base64_encoded { MAX_BODY_BYTES.div_ceil(3) * 4 } else { MAX_BODY_BYTES };
         if body.len() > encoded_limit {
-            return Err(Refusal::too_large(body.len()));
+            return Err(Refusal::too_large(body.len(), MAX_BODY_BYTES));
         }
         let bytes = if self.is_base64_encoded {
             base64::engine::general_purpose::STANDARD
@@ -86,7 +86,7 @@ impl HttpRequest {
         };
         let bytes = if gzipped { gunzip(&bytes)? } else { bytes };
         if bytes.len() > MAX_BODY_BYTES {
-            return Err(Refusal::too_large(bytes.len()));
+            return Err(Refusal::too_large(bytes.len(), MAX_BODY_BYTES));
         }
         Ok(bytes)
     }

@@ -10,7 +10,9 @@
 //! - [`situation`]: the running runs and what they are judged by (the checker, `overrun status`);
 //! - [`delivery`]: how every message is delivered at least once (claims are leases);
 //! - [`memory`], [`memory_store`]: in-memory ports for tests (the outbox and notifier with faults
-//!   on demand; the runs and stats tables, for the use cases end to end, with faults on demand too).
+//!   on demand; the runs and stats tables, for the use cases end to end, with faults on demand too),
+//!   applying the same recording rule (`overrun_core::recording`) as the DynamoDB adapters; the
+//!   store contract suite (`tests/tests/store_contract.rs`) holds both to it.
 
 pub mod check;
 pub mod checkin;

@@ -12,7 +12,7 @@ use overrun_core::notify::message::Notification;
 use overrun_core::ports::{
     ClaimKind, Claimed, Listing, Notifier, NotifyError, Outbox, StoreError, StoreErrorKind,
 };
-use overrun_core::recording::{self, ClaimEffect, MessageKind};
+use overrun_core::recording::{self, ClaimEffect};
 
 #[derive(Debug, Clone, Default)]
 struct Entry {
@@ -115,15 +115,6 @@ impl MemoryOutbox {
             return Ok(self.apply_claim(key, lease, how, due));
         }
         Ok(claimed)
-    }
-}
-
-/// The recording rule's kind of a message.
-pub(crate) fn message_kind(key: &MessageKey) -> MessageKind {
-    match key {
-        MessageKey::Alert { .. } => MessageKind::Alert,
-        MessageKey::Resolved { .. } => MessageKind::Resolved,
-        MessageKey::TooShort { .. } => MessageKind::TooShort,
     }
 }
 

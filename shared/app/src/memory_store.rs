@@ -24,7 +24,7 @@ use overrun_core::ports::{
 use overrun_core::recording::{self, Counted, RunRecord, StartEffect};
 use overrun_core::{BaselinePolicy, CohortId, EpochMs, RunId, RunStatus, TaskType};
 
-use crate::memory::{MemoryOutbox, fire, injected, message_kind};
+use crate::memory::{MemoryOutbox, fire, injected};
 
 type RunKey = (TaskType, RunId);
 
@@ -495,7 +495,7 @@ impl Outbox for MemoryStore {
                 let run = tables.runs.get(&run_key);
                 let record = run.map(|run| self.record(&run_key, run));
                 let flagged = run.is_some_and(|run| run.resolution_flagged);
-                recording::first_claim_due(message_kind(key), record.as_ref(), flagged)
+                recording::first_claim_due(key.kind(), record.as_ref(), flagged)
             }
             MessageKey::TooShort { .. } => true,
         };

@@ -6,20 +6,15 @@ use std::error::Error as StdError;
 
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{BuildError, DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use overrun_core::ports::{ErrorSource, StoreError, StoreErrorKind};
+use overrun_core::ports::{StoreError, StoreErrorKind};
 use thiserror::Error;
 
+/// A failure of the adapters: a store's (classified, as the ports report it) or a request that
+/// could not be built.
 #[derive(Debug, Error)]
 pub enum AwsError {
-    #[error("{operation} failed: {message}")]
-    Service {
-        operation: &'static str,
-        kind: StoreErrorKind,
-        code: Option<String>,
-        message: String,
-        #[source]
-        source: Option<ErrorSource>,
-    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
     #[error("building a request failed: {0}")]
     Build(#[from] BuildError),
 }
@@ -27,7 +22,7 @@ pub enum AwsError {
 impl AwsError {
     /// A failure the adapter itself decided (items still unprocessed after every retry, say).
     pub fn failed(operation: &'static str, kind: StoreErrorKind, message: String) -> Self {
-        AwsError::Service { operation, kind, code: None, message, source: None }
+        AwsError::Store(StoreError::service(operation, kind, message))
     }
 }
 
@@ -47,7 +42,7 @@ where
     };
     let message = DisplayErrorContext(&error).to_string();
     let kind = classify(transport, code.as_deref(), error.message(), status, &message);
-    AwsError::Service { operation, kind, code, message, source: Some(Box::new(error)) }
+    AwsError::Store(StoreError::Service { operation, kind, code, message, source: Some(Box::new(error)) })
 }
 
 /// How far a request got.
@@ -131,9 +126,7 @@ fn names_the_table_shape(message: &str) -> bool {
 impl From<AwsError> for StoreError {
     fn from(error: AwsError) -> Self {
         match error {
-            AwsError::Service { operation, kind, code, message, source } => {
-                StoreError::Service { operation, kind, code, message, source }
-            }
+            AwsError::Store(error) => error,
             AwsError::Build(build) => StoreError::Service {
                 operation: "request",
                 kind: StoreErrorKind::Other,

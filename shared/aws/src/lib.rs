@@ -1,5 +1,16 @@
 //! Overrun's AWS side: the DynamoDB, SNS and Secrets Manager adapters behind the ports, configuration from
 //! the environment, and metrics. SDK types stay in here.
+//!
+//! ## Layout
+//! - [`runs`], [`outbox`], [`stats`]: the runs table, the messages' claims and the stats table,
+//!   applying the core's recording rule (`overrun_core::recording`) through write conditions;
+//!   [`schema`] their keys and indexes, [`items`] and [`dynamo`] reading items and paging calls.
+//! - [`error`]: every SDK failure classified once into the ports' typed errors (kind, service
+//!   code, source).
+//! - [`sns`], [`secrets`]: the notifier and the secrets port on SNS and Secrets Manager.
+//! - [`config`]: the functions' settings from the environment, validated by the core's one
+//!   validation (`overrun_core::settings`); [`sdk`] the bounded SDK calls.
+//! - [`inspect`], [`counters`], [`metrics`]: what operators' tools read, request counts, metrics.
 
 pub mod config;
 pub mod counters;

@@ -10,19 +10,29 @@
 //!
 //! ## Map
 //!
-//! What runs in the deployed functions:
-//! - [`defaults`]: every default of a deployment, in one place.
-//! - [`model`], [`time`]: runs, task types, run ids, statuses; epoch milliseconds, days and ticks.
+//! In dependency order, each part using only those above it (no module imports one that imports
+//! it back):
+//! - [`defaults`]: every default of a deployment, plain constants importing nothing.
+//! - [`time`], [`model`]: epoch milliseconds, days and ticks; runs, task types, run ids,
+//!   statuses, alert levels ([`model::level`]) and a message's claim ([`model::claim`]).
 //! - [`stats`]: exact moments and histograms of durations.
 //! - [`limits`]: the nightly roll-up and its window, each method's baseline, the tailored sweep,
 //!   each run's own limit from its recent runs.
-//! - [`detect`]: levels, a running run's standing at a tick, overrides, cohorts, too-short runs.
-//! - [`notify`]: the messages and the rules of their delivery.
-//! - [`ports`]: what the use cases need of storage and messaging (implemented in `overrun-aws` and
-//!   in memory in `overrun-app`); [`records`]: what operators' tools read back.
+//! - [`detect`]: levels and thresholds, a running run's standing at a tick and the one
+//!   [`Alert`](detect::check::Alert) type, overrides (valid by construction), cohorts,
+//!   too-short runs.
+//! - [`settings`]: the detection settings, validated once ([`settings::Detection`]) for the
+//!   functions and the `overrun` command alike.
+//! - [`notify`]: the messages, their dedupe keys, and why claims are leases.
+//! - [`recording`]: the recording rule — what a start, a finish, a claim, a release and a
+//!   delivery do to a stored run and its messages — applied by both stores.
+//! - [`ports`]: every port the use cases and functions talk through (the stores, the notifier,
+//!   the clock, secrets, the forwarder's HTTP), implemented in `overrun-aws`, the forwarder, and
+//!   in memory in `overrun-app`; [`records`]: what operators' tools read back.
 //!
-//! What only the `overrun` command runs, apart in [`evaluation`]: the replay (the same decisions
-//! over a history), backtests, the hindsight reference, comparisons and the seeded generator.
+//! What only the `overrun` command runs, apart in [`evaluation`] (its types are reached through
+//! it, never from the crate root): the replay (the same decisions over a history), backtests,
+//! the hindsight reference, comparisons and the seeded generator.
 
 pub mod defaults;
 pub mod detect;

@@ -9,6 +9,7 @@
 
 use crate::detect::check::RunningRun;
 use crate::model::{DeliveryState, Lease, Level, RunStatus};
+use crate::notify::delivery::MessageKey;
 use crate::time::EpochMs;
 
 /// What the rule reads of a stored run.
@@ -117,6 +118,17 @@ pub enum MessageKind {
     Resolved,
     /// A too-short notice: always due (its run was complete when it was decided).
     TooShort,
+}
+
+impl MessageKey {
+    /// The recording rule's kind of this message.
+    pub fn kind(&self) -> MessageKind {
+        match self {
+            MessageKey::Alert { .. } => MessageKind::Alert,
+            MessageKey::Resolved { .. } => MessageKind::Resolved,
+            MessageKey::TooShort { .. } => MessageKind::TooShort,
+        }
+    }
 }
 
 /// Whether a message of `kind` may be claimed for the first time, given its run's record
