@@ -385,11 +385,13 @@ fn a_wrong_header_is_rejected() {
 #[test]
 fn invalid_options_are_rejected_with_exit_code_two() {
     for (args, message) in [
-        (vec!["--k", "-1"], "k must be a finite number ≥ 0"),
+        (vec!["--k", "-1"], "--k: k must be a finite number greater than 0"),
+        (vec!["--k", "0"], "--k: k must be a finite number greater than 0"),
         (vec!["--interval", "0"], "check interval must be between 1 second and 1 day"),
         (vec!["--nightly-hour", "24"], "nightly hour must be 0 to 23"),
-        (vec!["--critical-factor", "0.5"], "critical factor must be a finite number greater than 1"),
-        (vec!["--critical-factor", "1"], "critical factor must be a finite number greater than 1"),
+        (vec!["--critical-factor", "0.5"], "critical factor must be greater than 1 and at most 100"),
+        (vec!["--critical-factor", "1"], "critical factor must be greater than 1 and at most 100"),
+        (vec!["--critical-factor", "1e308"], "--critical-factor: critical factor must be greater than 1"),
         (vec!["--window-days", "0"], "window must be 1 to 366 days"),
         (vec!["--method", "magic"], "unknown method \"magic\""),
     ] {

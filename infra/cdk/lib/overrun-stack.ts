@@ -91,8 +91,17 @@ export class OverrunStack extends Stack {
     if (!['guarded', 'seed', 'tailored'].includes(s.method)) {
       throw new Error(`method must be guarded, seed or tailored, got ${s.method}`);
     }
-    if (s.k !== undefined && !(Number.isFinite(s.k) && s.k >= 0)) {
-      throw new Error(`k must be a number >= 0, got ${s.k}`);
+    if (s.k !== undefined && !(Number.isFinite(s.k) && s.k > 0)) {
+      throw new Error(`k must be a number > 0, got ${s.k}`);
+    }
+    if (!(s.criticalFactor > 1 && s.criticalFactor <= 100)) {
+      throw new Error(`criticalFactor must be greater than 1 and at most 100, got ${s.criticalFactor}`);
+    }
+    if (!(Number.isInteger(s.retentionDays) && s.retentionDays >= s.windowDays + 7 && s.retentionDays <= 3650)) {
+      throw new Error(`retentionDays must be the window plus a week (${s.windowDays + 7}) to 3650, got ${s.retentionDays}`);
+    }
+    if (s.fallbackLimitSeconds !== undefined && !(s.fallbackLimitSeconds > 0 && s.fallbackLimitSeconds <= 31622400)) {
+      throw new Error(`fallbackLimitSeconds must be positive and at most a year (31622400), got ${s.fallbackLimitSeconds}`);
     }
     if (s.exclusionCap !== undefined && !(s.exclusionCap > 0 && s.exclusionCap <= 1)) {
       throw new Error(`exclusionCap must be in (0, 1], got ${s.exclusionCap}`);

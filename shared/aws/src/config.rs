@@ -32,6 +32,8 @@ pub const RECENT_WEIGHT: &str = "OVERRUN_RECENT_WEIGHT";
 /// The checker's deployed schedule (`rate(N minutes)`), set by the templates from the same
 /// parameter as the interval: a mismatch stops the function at start.
 pub const CHECK_SCHEDULE: &str = "OVERRUN_CHECK_SCHEDULE";
+/// The SDK's region; checked only for being empty.
+pub const REGION: &str = "AWS_REGION";
 
 #[derive(Debug, Error, PartialEq)]
 pub enum ConfigError {
@@ -79,9 +81,11 @@ impl Config {
         let policy = settings.policy;
         let fallback_limit_ms = fallback_limit_from(&lookup)?;
         let retention_days = retention_from(&lookup, policy.window_days())?;
+        let table = |name| required(name).and_then(|value| table_name(name, value));
+        region(lookup(REGION))?;
         Ok(Self {
-            runs_table: required(RUNS_TABLE)?,
-            stats_table: required(STATS_TABLE)?,
+            runs_table: table(RUNS_TABLE)?,
+            stats_table: table(STATS_TABLE)?,
             topic_arn: topic_arn(lookup(TOPIC_ARN))?,
             policy,
             detection: settings.detection,
@@ -183,27 +187,35 @@ fn detection_from(lookup: &impl Fn(&str) -> Option<String>) -> Result<Detection,
 fn fallback_limit_from(lookup: &impl Fn(&str) -> Option<String>) -> Result<Option<f64>, ConfigError> {
     let fallback_limit_s: Option<f64> = parsed(lookup, FALLBACK_LIMIT_S)?;
     if let Some(limit) = fallback_limit_s
-        && !(limit.is_finite() && limit > 0.0)
+        && !(limit.is_finite() && limit > 0.0 && limit <= MAX_FALLBACK_LIMIT_S)
     {
         return Err(ConfigError::Invalid {
             name: FALLBACK_LIMIT_S,
             value: limit.to_string(),
-            reason: "must be a positive number of seconds".into(),
+            reason: format!("must be a positive number of seconds, at most a year ({MAX_FALLBACK_LIMIT_S})"),
         });
     }
     Ok(fallback_limit_s.map(|s| s * 1_000.0))
 }
 
-/// Days finished runs are kept: at least the window plus a week.
+/// The longest retention: ten years. Longer would accept events from decades back (the event
+/// window follows the retention).
+pub const MAX_RETENTION_DAYS: u32 = 3_650;
+/// The longest fallback limit: a year.
+pub const MAX_FALLBACK_LIMIT_S: f64 = 366.0 * 86_400.0;
+
+/// Days finished runs are kept: at least the window plus a week, at most ten years.
 fn retention_from(lookup: &impl Fn(&str) -> Option<String>, window_days: u32) -> Result<u32, ConfigError> {
     let minimum_retention = window_days + 7;
     let retention_days: u32 =
         parsed(lookup, RETENTION_DAYS)?.unwrap_or(minimum_retention.max(defaults::RETENTION_DAYS));
-    if retention_days < minimum_retention {
+    if !(minimum_retention..=MAX_RETENTION_DAYS).contains(&retention_days) {
         return Err(ConfigError::Invalid {
             name: RETENTION_DAYS,
             value: retention_days.to_string(),
-            reason: format!("must be at least the window plus a week ({minimum_retention} days)"),
+            reason: format!(
+                "must be at least the window plus a week ({minimum_retention} days) and at most {MAX_RETENTION_DAYS} days"
+            ),
         });
     }
     Ok(retention_days)
@@ -223,6 +235,34 @@ where
             value,
             reason: error.to_string(),
         }),
+    }
+}
+
+/// A DynamoDB table name: 3 to 255 letters, digits, `_`, `-` or `.` (DynamoDB refuses others,
+/// so every call would fail).
+fn table_name(name: &'static str, value: String) -> Result<String, ConfigError> {
+    let value = value.trim().to_owned();
+    let allowed = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.');
+    if (3..=255).contains(&value.len()) && value.bytes().all(allowed) {
+        return Ok(value);
+    }
+    Err(ConfigError::Invalid {
+        name,
+        value,
+        reason: "a DynamoDB table name is 3 to 255 letters, digits, _, - or .".into(),
+    })
+}
+
+/// The region, when the variable is there, must name one: an empty one leaves every SDK call
+/// without an endpoint.
+fn region(value: Option<String>) -> Result<(), ConfigError> {
+    match value {
+        Some(region) if region.trim().is_empty() => Err(ConfigError::Invalid {
+            name: REGION,
+            value: region,
+            reason: "is empty: set the AWS region the tables and topic are in (Lambda sets it itself)".into(),
+        }),
+        _ => Ok(()),
     }
 }
 
@@ -248,10 +288,13 @@ fn topic_arn(value: Option<String>) -> Result<Option<String>, ConfigError> {
     if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
         return Err(invalid("its account must be 12 digits"));
     }
-    let base = name.strip_suffix(".fifo").unwrap_or(name);
-    if base.is_empty()
+    if name.ends_with(".fifo") {
+        // A FIFO topic refuses every publish without a MessageGroupId, which Overrun's have not.
+        return Err(invalid("is a FIFO topic: Overrun publishes to a standard topic"));
+    }
+    if name.is_empty()
         || name.len() > 256
-        || !base.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     {
         return Err(invalid("its topic name must be 1 to 256 letters, digits, - or _"));
     }
@@ -322,12 +365,43 @@ mod tests {
         ] {
             assert_eq!(refused(&[(TOPIC_ARN, bad)]).0, TOPIC_ARN, "{bad}");
         }
+        let (_, fifo) = refused(&[(TOPIC_ARN, "arn:aws:sns:us-east-1:123456789012:alerts.fifo")]);
+        assert!(fifo.contains("FIFO"), "{fifo}");
         for good in [
             "arn:aws:sns:eu-west-1:123456789012:overrun-alerts",
-            "arn:aws-cn:sns:cn-north-1:123456789012:a.fifo",
+            "arn:aws-cn:sns:cn-north-1:123456789012:a_b",
         ] {
             assert_eq!(with_tables(&[(TOPIC_ARN, good)]).unwrap().topic_arn.as_deref(), Some(good));
         }
+    }
+
+    #[test]
+    fn settings_that_can_never_work_stop_the_start_naming_the_variable_and_its_range() {
+        for (vars, name, range) in [
+            (vec![(K, "0")], K, "greater than 0"),
+            (vec![(CRITICAL_FACTOR, "1e308")], CRITICAL_FACTOR, "at most 100"),
+            (vec![(RETENTION_DAYS, "4294967295")], RETENTION_DAYS, "at most 3650"),
+            (vec![(FALLBACK_LIMIT_S, "1e300")], FALLBACK_LIMIT_S, "at most a year"),
+            (vec![(REGION, " ")], REGION, "is empty"),
+        ] {
+            let (refused_name, reason) = refused(&vars);
+            assert_eq!(refused_name, name);
+            assert!(reason.contains(range), "{name}: {reason}");
+        }
+        for bad in ["ab", "runs table", "runs/table", "ränder"] {
+            let all = [(RUNS_TABLE, bad), (STATS_TABLE, "stats")];
+            match config(&all) {
+                Err(ConfigError::Invalid { name, reason, .. }) => {
+                    assert_eq!(name, RUNS_TABLE);
+                    assert!(reason.contains("3 to 255"), "{reason}");
+                }
+                other => panic!("{bad:?} was accepted: {other:?}"),
+            }
+        }
+        assert!(
+            with_tables(&[(RETENTION_DAYS, "3650"), (FALLBACK_LIMIT_S, "31622400"), (REGION, "eu-west-1")])
+                .is_ok()
+        );
     }
 
     #[test]

@@ -104,6 +104,15 @@ impl Default for Detection {
 
 impl Detection {
     pub fn new(choices: &Choices) -> Result<Self, SettingError> {
+        if let Some(k) = choices.k
+            && !(k.is_finite() && k > 0.0)
+        {
+            // At 0 a normal run pages (the limit is the mean, or no price on a false page).
+            return Err(SettingError::new(
+                Setting::K,
+                format!("k must be a finite number greater than 0, got {k}"),
+            ));
+        }
         let method = choices.method.with_k(choices.k.unwrap_or(choices.method.default_k()));
         let interval = TickInterval::from_seconds(choices.check_interval_seconds)
             .map_err(|error| SettingError::new(Setting::CheckInterval, error))?;
@@ -160,6 +169,8 @@ mod tests {
     fn each_choice_out_of_range_is_refused_naming_its_setting() {
         let base = Choices::default();
         assert_eq!(refused(Choices { k: Some(-1.0), ..base }), Setting::K);
+        assert_eq!(refused(Choices { k: Some(0.0), ..base }), Setting::K);
+        assert_eq!(refused(Choices { critical_factor: 1e308, ..base }), Setting::CriticalFactor);
         assert_eq!(refused(Choices { window_days: 0, ..base }), Setting::WindowDays);
         assert_eq!(refused(Choices { min_samples: 0, ..base }), Setting::MinSamples);
         assert_eq!(refused(Choices { nightly_hour: 24, ..base }), Setting::NightlyHour);

@@ -16,7 +16,7 @@ use crate::time::EpochMs;
 #[derive(Debug, Error, PartialEq)]
 pub enum DetectionError {
     #[error(
-        "critical factor must be a finite number greater than 1 (the critical limit is this multiple of the warning limit), got {0}"
+        "critical factor must be greater than 1 and at most 100 (the critical limit is this multiple of the warning limit), got {0}"
     )]
     InvalidCriticalFactor(f64),
 }
@@ -28,10 +28,15 @@ pub struct DetectionConfig {
 
 impl DetectionConfig {
     pub const DEFAULT_CRITICAL_FACTOR: f64 = crate::defaults::CRITICAL_FACTOR;
+    pub const MAX_CRITICAL_FACTOR: f64 = 100.0;
 
     pub fn new(critical_factor: f64) -> Result<Self, DetectionError> {
-        // At 1 the critical limit would be the warning's: every page critical at once.
-        if critical_factor.is_finite() && critical_factor > 1.0 {
+        // At 1 the critical limit would be the warning's (every page critical at once); past 100
+        // no run would ever be critical.
+        if critical_factor.is_finite()
+            && critical_factor > 1.0
+            && critical_factor <= Self::MAX_CRITICAL_FACTOR
+        {
             Ok(Self { critical_factor })
         } else {
             Err(DetectionError::InvalidCriticalFactor(critical_factor))
@@ -151,11 +156,14 @@ mod tests {
     }
 
     #[test]
-    fn critical_factor_of_one_or_below_or_not_finite_is_rejected() {
+    fn critical_factor_of_one_or_below_above_a_hundred_or_not_finite_is_rejected() {
         assert_eq!(DetectionConfig::new(0.5), Err(DetectionError::InvalidCriticalFactor(0.5)));
         assert_eq!(DetectionConfig::new(1.0), Err(DetectionError::InvalidCriticalFactor(1.0)));
         assert!(DetectionConfig::new(f64::INFINITY).is_err());
         assert!(DetectionConfig::new(1.01).is_ok());
+        assert!(DetectionConfig::new(100.0).is_ok());
+        assert!(DetectionConfig::new(100.5).is_err());
+        assert!(DetectionConfig::new(1e308).is_err());
     }
 
     #[test]
