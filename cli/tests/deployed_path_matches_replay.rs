@@ -182,6 +182,7 @@ fn deployed(config: ReplayConfig, nightly_exclusion: Option<ExclusionCap>, runs:
                     now: at,
                     policy: &policy,
                     retention_ms: 400 * MS_PER_DAY,
+                    clock_skew_ms: 300_000,
                 };
                 record_and_notify(event, &store, &store, &store, &notifier, &notice).await.unwrap();
             }

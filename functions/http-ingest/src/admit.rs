@@ -84,7 +84,7 @@ mod tests {
     use crate::request::{HttpContext, RequestContext};
 
     const NOW: i64 = 1_738_330_000_000; // 2025-01-31T13:26:40Z
-    const WINDOW: TimeWindow = TimeWindow { now: NOW, retention_ms: 30 * 86_400_000 };
+    const WINDOW: TimeWindow = TimeWindow { now: NOW, retention_ms: 30 * 86_400_000, ahead_ms: 300_000 };
 
     fn fixture(path: &str) -> String {
         std::fs::read_to_string(format!(

@@ -96,7 +96,11 @@ async fn admit_and_record<S: SecretSource, N: Notifier>(
         tracing::error!(%error, "the sources' secret cannot be read: every request is refused");
         Refusal::unavailable("Overrun cannot read its sources' secret now; retry later")
     })?;
-    let window = TimeWindow { now: settings.now, retention_ms: settings.retention_ms };
+    let window = TimeWindow {
+        now: settings.now,
+        retention_ms: settings.retention_ms,
+        ahead_ms: settings.clock_skew_ms,
+    };
     let (event, source) = match admit(request, &secrets, window)? {
         Admitted::Nothing { status, reason } => return Ok(Handled::Nothing { status, reason }),
         Admitted::Event { event, source } => (event, source),

@@ -27,6 +27,7 @@ async fn main() -> Result<(), Error> {
     let deps = Deps { adapters: &adapters, notifier: &notifier, secrets: &secrets };
     let (deps, rule, policy) = (&deps, config.short, &config.policy);
     let retention_ms = config.retention_ms();
+    let clock_skew_ms = config.clock_skew_ms;
     run(service_fn(|event: LambdaEvent<HttpRequest>| async move {
         let settings = NoticeSettings {
             rule,
@@ -34,6 +35,7 @@ async fn main() -> Result<(), Error> {
             now: SystemClock.now(),
             policy,
             retention_ms,
+            clock_skew_ms,
         };
         let handled = handle(&event.payload, deps, &settings).await;
         let response = handled.response();

@@ -29,7 +29,11 @@ pub async fn handle_and_notify(
     notifier: &impl Notifier,
     settings: &NoticeSettings<'_>,
 ) -> Result<(IngestOutcome, ShortNotice), IngestError> {
-    let window = TimeWindow { now: settings.now, retention_ms: settings.retention_ms };
+    let window = TimeWindow {
+        now: settings.now,
+        retention_ms: settings.retention_ms,
+        ahead_ms: settings.clock_skew_ms,
+    };
     let event = parse_live(event, window)?;
     Ok(ingest::record_and_notify(
         event,

@@ -16,6 +16,7 @@ async fn main() -> Result<(), Error> {
     let notifier = SnsNotifier::new(adapters.sns.clone(), topic, adapters.counters.clone());
     let (adapters, notifier, rule) = (&adapters, &notifier, config.short);
     let retention_ms = config.retention_ms();
+    let clock_skew_ms = config.clock_skew_ms;
     let policy = &config.policy;
     run(service_fn(|event: LambdaEvent<Value>| async move {
         let settings = NoticeSettings {
@@ -24,6 +25,7 @@ async fn main() -> Result<(), Error> {
             now: SystemClock.now(),
             policy,
             retention_ms,
+            clock_skew_ms,
         };
         let result = handle_and_notify(&event.payload, adapters, notifier, &settings).await;
         let recorded = result.as_ref().ok().and_then(|(outcome, _)| outcome.recorded().copied());

@@ -29,6 +29,7 @@ const settings: Partial<OverrunSettings> = {
   fallbackLimitSeconds: number('fallbackLimitSeconds'),
   retentionDays: number('retentionDays'),
   shortFraction: number('shortFraction'),
+  clockSkewSeconds: number('clockSkewSeconds'),
   exclusionCap: number('exclusionCap'),
   recentRuns: number('recentRuns'),
   recentWeight: number('recentWeight'),

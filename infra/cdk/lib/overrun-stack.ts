@@ -41,6 +41,8 @@ export interface OverrunSettings {
   retentionDays: number;
   /** Too-short notices below this fraction of the expected duration; 0 turns them off. */
   shortFraction: number;
+  /** How far ahead of its arrival an event's times may be, 0 to 3600 seconds. */
+  clockSkewSeconds: number;
   /** Minutes between checks: 1, 2, 5, 10, 15, 30 or 60. */
   checkIntervalMinutes: number;
   /** Warned runs stay out of baselines up to this share of a window; unset takes the method's own (0.1 for guarded, none for seed). */
@@ -62,6 +64,7 @@ export const DEFAULTS: OverrunSettings = {
   criticalFactor: 2,
   retentionDays: 35,
   shortFraction: 0.25,
+  clockSkewSeconds: 300,
   recentWeight: 0.3,
 };
 
@@ -81,6 +84,9 @@ export class OverrunStack extends Stack {
     const s: OverrunSettings = { ...DEFAULTS, ...props.settings };
     if (!Number.isInteger(s.nightlyHour) || s.nightlyHour < 0 || s.nightlyHour > 23) {
       throw new Error(`nightlyHour must be 0 to 23, got ${s.nightlyHour}`);
+    }
+    if (!(Number.isInteger(s.clockSkewSeconds) && s.clockSkewSeconds >= 0 && s.clockSkewSeconds <= 3600)) {
+      throw new Error(`clockSkewSeconds must be 0 to 3600, got ${s.clockSkewSeconds}`);
     }
     if (!(s.shortFraction >= 0 && s.shortFraction < 1)) {
       throw new Error(`shortFraction must be in [0, 1), got ${s.shortFraction}`);
@@ -193,6 +199,7 @@ export class OverrunStack extends Stack {
       OVERRUN_CRITICAL_FACTOR: String(s.criticalFactor),
       OVERRUN_RETENTION_DAYS: String(s.retentionDays),
       OVERRUN_SHORT_FRACTION: String(s.shortFraction),
+      OVERRUN_CLOCK_SKEW_S: String(s.clockSkewSeconds),
       OVERRUN_CHECK_INTERVAL_MINUTES: String(s.checkIntervalMinutes),
       ...(s.recentRuns !== undefined ? { OVERRUN_RECENT_RUNS: String(s.recentRuns) } : {}),
       OVERRUN_RECENT_WEIGHT: String(s.recentWeight),

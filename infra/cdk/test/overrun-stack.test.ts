@@ -219,6 +219,7 @@ test('k and the exclusion cap are left to the method unless asked for, and bad v
   assert.throws(() => synth({ method: 'lognormal' }), /method must be guarded, seed or tailored/);
   assert.throws(() => synth({ k: -1 }), /k must be a number > 0/);
   assert.throws(() => synth({ k: 0 }), /k must be a number > 0/);
+  assert.throws(() => synth({ clockSkewSeconds: 86400 }), /clockSkewSeconds must be 0 to 3600/);
   assert.throws(() => synth({ criticalFactor: 1 }), /criticalFactor must be greater than 1 and at most 100/);
   assert.throws(() => synth({ criticalFactor: 1e308 }), /criticalFactor must be greater than 1 and at most 100/);
   assert.throws(() => synth({ retentionDays: 4294967295 }), /retentionDays must be the window plus a week \(21\) to 3650/);

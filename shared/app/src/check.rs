@@ -591,6 +591,7 @@ mod tests {
             now: end,
             policy: &world.policy,
             retention_ms: 30 * DAY,
+            clock_skew_ms: 300_000,
         };
         world.store.outbox().crash_after_claim(1);
         let (store, notifier) = (&world.store, &world.notifier);

@@ -65,8 +65,11 @@ pub struct NoticeSettings<'a> {
     pub now: EpochMs,
     /// Which day a finish falls in (one notice per task type and day).
     pub policy: &'a BaselinePolicy,
-    /// How long a cohort's finished members are kept after the member's end.
+    /// How long a cohort's finished members are kept after the member's end (and how far back an
+    /// event's times may be).
     pub retention_ms: i64,
+    /// How far ahead of `now` an event's times may be: the clock-skew allowance.
+    pub clock_skew_ms: i64,
 }
 
 /// Records the event's run only (no notice, no cohort membership): for loading history.
@@ -153,7 +156,14 @@ mod tests {
     }
 
     fn settings<'a>(policy: &'a BaselinePolicy, claim: &'a str, now: EpochMs) -> NoticeSettings<'a> {
-        NoticeSettings { rule: ShortRule::default(), claim, now, policy, retention_ms: 30 * DAY }
+        NoticeSettings {
+            rule: ShortRule::default(),
+            claim,
+            now,
+            policy,
+            retention_ms: 30 * DAY,
+            clock_skew_ms: 300_000,
+        }
     }
 
     fn finish(run_id: &str, start: EpochMs, end: EpochMs, status: RunStatus) -> TaskEvent {

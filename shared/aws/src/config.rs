@@ -32,6 +32,7 @@ pub const RECENT_WEIGHT: &str = "OVERRUN_RECENT_WEIGHT";
 /// The checker's deployed schedule (`rate(N minutes)`), set by the templates from the same
 /// parameter as the interval: a mismatch stops the function at start.
 pub const CHECK_SCHEDULE: &str = "OVERRUN_CHECK_SCHEDULE";
+pub const CLOCK_SKEW_S: &str = "OVERRUN_CLOCK_SKEW_S";
 /// The SDK's region; checked only for being empty.
 pub const REGION: &str = "AWS_REGION";
 
@@ -64,6 +65,8 @@ pub struct Config {
     /// latest succeeded runs of its type, the checker weighs them into that run's own limit.
     /// Off when the count is 0.
     pub recent: RecentRuns,
+    /// How far ahead of its arrival an event's times may be (`OVERRUN_CLOCK_SKEW_S`).
+    pub clock_skew_ms: i64,
 }
 
 impl Config {
@@ -94,6 +97,7 @@ impl Config {
             short: settings.short,
             exclusion_cap: settings.exclusion,
             recent: settings.recent,
+            clock_skew_ms: clock_skew_from(&lookup)?,
         })
     }
 
@@ -196,6 +200,24 @@ fn fallback_limit_from(lookup: &impl Fn(&str) -> Option<String>) -> Result<Optio
         });
     }
     Ok(fallback_limit_s.map(|s| s * 1_000.0))
+}
+
+/// How far ahead of its arrival an event's times may be by default: five minutes, far more than
+/// a synchronised clock is off, far less than a run needs to page.
+pub const DEFAULT_CLOCK_SKEW_S: i64 = 300;
+/// The largest allowance: an hour.
+pub const MAX_CLOCK_SKEW_S: i64 = 3_600;
+
+fn clock_skew_from(lookup: &impl Fn(&str) -> Option<String>) -> Result<i64, ConfigError> {
+    let seconds: i64 = parsed(lookup, CLOCK_SKEW_S)?.unwrap_or(DEFAULT_CLOCK_SKEW_S);
+    if !(0..=MAX_CLOCK_SKEW_S).contains(&seconds) {
+        return Err(ConfigError::Invalid {
+            name: CLOCK_SKEW_S,
+            value: seconds.to_string(),
+            reason: format!("must be 0 to {MAX_CLOCK_SKEW_S} seconds"),
+        });
+    }
+    Ok(seconds * 1_000)
 }
 
 /// The longest retention: ten years. Longer would accept events from decades back (the event
@@ -383,6 +405,7 @@ mod tests {
             (vec![(RETENTION_DAYS, "4294967295")], RETENTION_DAYS, "at most 3650"),
             (vec![(FALLBACK_LIMIT_S, "1e300")], FALLBACK_LIMIT_S, "at most a year"),
             (vec![(REGION, " ")], REGION, "is empty"),
+            (vec![(CLOCK_SKEW_S, "86400")], CLOCK_SKEW_S, "0 to 3600"),
         ] {
             let (refused_name, reason) = refused(&vars);
             assert_eq!(refused_name, name);
@@ -606,6 +629,7 @@ mod template_defaults {
             ("CriticalFactor", defaults::CRITICAL_FACTOR.to_string()),
             ("RetentionDays", defaults::RETENTION_DAYS.to_string()),
             ("ShortFraction", defaults::SHORT_FRACTION.to_string()),
+            ("ClockSkewSeconds", super::DEFAULT_CLOCK_SKEW_S.to_string()),
             ("RecentWeight", defaults::RECENT_WEIGHT.to_string()),
             // Empty: the method's own k, exclusion and recent runs.
             ("K", String::new()),

@@ -229,7 +229,8 @@ fn parse_offset(offset: &str) -> Option<i32> {
         4 => (digits[..2].parse::<i32>().ok()?, digits[2..].parse::<i32>().ok()?),
         _ => return None,
     };
-    (minutes < 60).then_some(sign * (hours * 3_600 + minutes * 60))
+    // No zone is a day or more from UTC: `+25:00` is a typo or a forgery, never an offset.
+    (hours <= 23 && minutes < 60).then_some(sign * (hours * 3_600 + minutes * 60))
 }
 
 fn epoch_ms(text: &str, at: time::OffsetDateTime) -> Result<EpochMs, TimestampError> {
@@ -271,6 +272,26 @@ mod calendar_tests {
         assert_eq!(parse_timestamp("2024-12-27 08:00:00.25+00"), Ok(1_735_286_400_250));
         assert_eq!(parse_timestamp("2024-12-27 03:30:00-0430"), Ok(1_735_286_400_000));
         assert_eq!(parse_timestamp("2024-12-27 08:00:00Z"), Ok(1_735_286_400_000));
+    }
+
+    #[test]
+    fn offsets_of_a_day_or_more_are_refused_in_every_form() {
+        for beyond in [
+            "2024-12-27T08:00:00+25:00",
+            "2024-12-27T08:00:00-24:00",
+            "2024-12-27 08:00:00+2500",
+            "2024-12-27 08:00:00+99",
+        ] {
+            assert!(parse_timestamp(beyond).is_err(), "{beyond} was accepted: {:?}", parse_timestamp(beyond));
+        }
+        assert_eq!(
+            parse_timestamp("2024-12-27T08:00:00+23:59"),
+            Ok(1_735_286_400_000 - (23 * 60 + 59) * 60_000)
+        );
+        assert_eq!(
+            parse_timestamp("2024-12-27 08:00:00-2359"),
+            Ok(1_735_286_400_000 + (23 * 60 + 59) * 60_000)
+        );
     }
 
     #[test]

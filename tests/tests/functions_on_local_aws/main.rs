@@ -157,7 +157,13 @@ async fn ingest_notifying_at(
     now: i64,
 ) -> Result<(IngestOutcome, ShortNotice), overrun_ingest::IngestError> {
     let retention_ms = i64::from(stack.config.retention_days) * MS_PER_DAY;
-    let settings =
-        NoticeSettings { rule: stack.config.short, claim, now, policy: &stack.config.policy, retention_ms };
+    let settings = NoticeSettings {
+        rule: stack.config.short,
+        claim,
+        now,
+        policy: &stack.config.policy,
+        retention_ms,
+        clock_skew_ms: stack.config.clock_skew_ms,
+    };
     handle_and_notify(event, &stack.adapters, notifier, &settings).await
 }

@@ -99,6 +99,7 @@ async fn play(stack: &Stack, adapters: &Adapters, notifier: &SnsNotifier, events
                     now: *at + attempt as i64 * S,
                     policy: &policy,
                     retention_ms,
+                    clock_skew_ms: stack.config.clock_skew_ms,
                 };
                 handle_and_notify(event, adapters, notifier, &settings).await.is_ok()
             })

@@ -14,6 +14,13 @@ pub fn utc_minute(t: EpochMs) -> String {
     )
 }
 
+/// `2025-01-03 04:10:07 UTC` (second precision: for a clock's skew, minutes say too little).
+pub fn utc_second(t: EpochMs) -> String {
+    let minute = utc_minute(t);
+    let second = t.div_euclid(1_000).rem_euclid(60);
+    format!("{}:{second:02} UTC", minute.trim_end_matches(" UTC"))
+}
+
 /// `2025-01-03`.
 pub fn utc_date(t: EpochMs) -> String {
     civil_date(t.div_euclid(86_400_000))

@@ -1,7 +1,7 @@
 //! Reading an event's fields: each value checked, each error naming its field, and every time
 //! told apart from the wrong unit and held to a plausible window.
 
-use overrun_core::notify::humanize::utc_minute;
+use overrun_core::notify::humanize::{utc_minute, utc_second};
 use overrun_core::ports::{RunFinished, RunStarted, TaskEvent};
 use overrun_core::time::{MS_PER_DAY, parse_timestamp};
 use overrun_core::{CohortId, EpochMs, RunId, RunStatus, TaskType};
@@ -20,11 +20,15 @@ pub(crate) fn error(field: &str, problem: impl Into<String>) -> EventError {
 }
 
 /// The times an event may carry: none older than the retention (its run would be expired at
-/// once, or the clock or unit is wrong), none more than a day ahead.
+/// once, or the clock or unit is wrong), none further ahead of when it arrived than the
+/// clock-skew allowance (a fast clock: a start from the future could not page until then, a
+/// finish from the future would stand against the real one).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TimeWindow {
     pub now: EpochMs,
     pub retention_ms: i64,
+    /// How far ahead of `now` a time may be.
+    pub ahead_ms: i64,
 }
 
 /// Epoch values above this are milliseconds where seconds were expected (it is the year 5138 in
@@ -32,7 +36,6 @@ pub struct TimeWindow {
 const EPOCH_UNIT_BOUNDARY: f64 = 1e11;
 /// 9999-12-31T23:59:59.999Z: no time past it is a time.
 const LATEST_TIME_MS: f64 = 253_402_300_799_999.0;
-const AHEAD_MS: i64 = MS_PER_DAY;
 
 pub(crate) struct Fields<'a> {
     object: &'a serde_json::Map<String, Value>,
@@ -68,10 +71,15 @@ impl<'a> Fields<'a> {
                 ),
             ));
         }
-        if at > window.now.saturating_add(AHEAD_MS) {
+        if at > window.now.saturating_add(window.ahead_ms) {
             return Err(error(
                 &self.name(key),
-                format!("{} is more than a day after now ({})", utc_minute(at), utc_minute(window.now)),
+                format!(
+                    "{} is more than the clock-skew allowance ({} s) after now ({}): the sender's clock is fast",
+                    utc_second(at),
+                    window.ahead_ms / 1_000,
+                    utc_second(window.now)
+                ),
             ));
         }
         Ok(at)

@@ -181,6 +181,22 @@ mod tests {
     }
 
     #[test]
+    fn a_time_ahead_of_arrival_is_accepted_within_the_clock_skew_allowance_and_refused_past_it() {
+        // 2025-01-31T12:00:00Z.
+        let window = TimeWindow { now: 1_738_324_800_000, retention_ms: 35 * 86_400_000, ahead_ms: 300_000 };
+        let at = |time: &str| {
+            custom_event(json!({"task_type": "etl", "run_id": "r1", "state": "STARTED", "time": time}))
+        };
+        assert!(parse_live(&at("2025-01-31T12:04:59Z"), window).is_ok());
+        let error = parse_live(&at("2025-01-31T12:05:01Z"), window).unwrap_err();
+        assert_eq!(error.field, "detail.time");
+        assert!(error.problem.contains("clock-skew allowance (300 s)"), "{}", error.problem);
+        assert!(error.problem.contains("12:05:01 UTC"), "{}", error.problem);
+        let no_skew = TimeWindow { ahead_ms: 0, ..window };
+        assert!(parse_live(&at("2025-01-31T12:00:01Z"), no_skew).is_err());
+    }
+
+    #[test]
     fn the_sam_rule_forwards_every_detail_type_this_function_reads() {
         let template = include_str!("../../../../infra/template.yaml");
         let rule = template.split("TaskEventsRule:").nth(1).unwrap().split("Targets:").next().unwrap();
