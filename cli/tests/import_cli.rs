@@ -215,6 +215,7 @@ fn an_openlineage_export_becomes_a_history_and_bad_lines_are_named_and_skipped()
         start.to_string(),
         other_start.to_string(),
         start.to_string().replace("\"START\"", "\"BEGIN\""),
+        start.to_string().replacen('{', "{\"eventType\": \"COMPLETE\", ", 1),
     ]
     .join("\n");
     let output = overrun().args(["import", "openlineage", "-"]).write_stdin(export).output().unwrap();
@@ -229,5 +230,6 @@ prod-airflow/orders_daily.load_orders,0192f3a4-5b6c-7d8e-9f01-23456789abcd,17383
     assert!(stderr.contains("standard input:2: not JSON"), "{stderr}");
     assert!(stderr.contains("standard input:6: eventType: \"BEGIN\" is not one of"), "{stderr}");
     assert!(stderr.contains("imported 1 complete runs; 1 with no finish"), "{stderr}");
-    assert!(stderr.contains("2 malformed records skipped"), "{stderr}");
+    assert!(stderr.contains("standard input:7: eventType: appears twice"), "{stderr}");
+    assert!(stderr.contains("3 malformed records skipped"), "{stderr}");
 }

@@ -2,9 +2,9 @@
 //! A request refused here writes nothing.
 
 use overrun_core::ports::TaskEvent;
-use overrun_sources::TimeWindow;
 use overrun_sources::webhooks::checkin::CheckIn;
 use overrun_sources::webhooks::{github, openlineage};
+use overrun_sources::{CheckedJson, TimeWindow};
 use serde_json::Value;
 
 use crate::auth::SourceSecrets;
@@ -67,8 +67,11 @@ pub fn admit(
     }
 }
 
+/// The body as JSON, refused when it is not JSON or names a field twice.
 fn json(body: &[u8]) -> Result<Value, Refusal> {
-    serde_json::from_slice(body).map_err(|e| Refusal::bad_request(format!("body: not JSON ({e})")))
+    let checked =
+        CheckedJson::from_slice(body).map_err(|e| Refusal::bad_request(format!("body: not JSON ({e})")))?;
+    checked.into_value().map_err(bad_event)
 }
 
 fn bad_event(error: overrun_sources::EventError) -> Refusal {

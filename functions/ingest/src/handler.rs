@@ -6,7 +6,7 @@ use overrun_core::ports::{Notifier, RunRecorder};
 use serde_json::Value;
 use thiserror::Error;
 
-use overrun_sources::{EventError, TimeWindow, parse, parse_live};
+use overrun_sources::{CheckedJson, EventError, TimeWindow, parse, parse_live};
 
 #[derive(Debug, Error)]
 pub enum IngestError {
@@ -20,6 +20,17 @@ pub enum IngestError {
 /// Records the event's run only (no notice, no cohort membership): for loading history.
 pub async fn handle(event: &Value, store: &impl RunRecorder) -> Result<IngestOutcome, IngestError> {
     Ok(ingest::record_only(parse(event)?, store).await?)
+}
+
+/// Records the event's run, its cohort membership, and sends the day's too-short notice; an
+/// event that names a field twice is refused, naming it, before anything is read from it.
+pub async fn handle_checked_and_notify(
+    event: CheckedJson,
+    adapters: &Adapters,
+    notifier: &impl Notifier,
+    settings: &NoticeSettings<'_>,
+) -> Result<(IngestOutcome, ShortNotice), IngestError> {
+    handle_and_notify(&event.into_value()?, adapters, notifier, settings).await
 }
 
 /// Records the event's run, its cohort membership, and sends the day's too-short notice.

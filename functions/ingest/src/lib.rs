@@ -3,5 +3,5 @@
 
 pub mod handler;
 
-pub use handler::{IngestError, handle, handle_and_notify};
+pub use handler::{IngestError, handle, handle_and_notify, handle_checked_and_notify};
 pub use overrun_app::ingest::{IngestOutcome, NoticeSettings, ShortNotice};

@@ -1,10 +1,13 @@
 //! Wiring only: config and clients once at cold start, then one event per invocation.
 
+// The handler's future, checked JSON and all, nests deeper than the default limit allows.
+#![recursion_limit = "256"]
+
 use lambda_runtime::{Error, LambdaEvent, run, service_fn, tracing};
 use overrun_aws::{Adapters, Config, SnsNotifier, SystemClock, metrics};
 use overrun_core::ports::Clock;
-use overrun_ingest::{IngestError, NoticeSettings, ShortNotice, handle_and_notify};
-use serde_json::Value;
+use overrun_ingest::{IngestError, NoticeSettings, ShortNotice, handle_checked_and_notify};
+use overrun_sources::CheckedJson;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -18,7 +21,7 @@ async fn main() -> Result<(), Error> {
     let retention_ms = config.retention_ms();
     let clock_skew_ms = config.clock_skew_ms;
     let policy = &config.policy;
-    run(service_fn(|event: LambdaEvent<Value>| async move {
+    run(service_fn(|event: LambdaEvent<CheckedJson>| async move {
         let settings = NoticeSettings {
             rule,
             claim: &event.context.request_id,
@@ -27,7 +30,7 @@ async fn main() -> Result<(), Error> {
             retention_ms,
             clock_skew_ms,
         };
-        let result = handle_and_notify(&event.payload, adapters, notifier, &settings).await;
+        let result = handle_checked_and_notify(event.payload, adapters, notifier, &settings).await;
         let recorded = result.as_ref().ok().and_then(|(outcome, _)| outcome.recorded().copied());
         let conflict = recorded.and_then(|recorded| recorded.conflict);
         if let Some(conflict) = conflict {

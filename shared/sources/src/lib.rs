@@ -9,6 +9,7 @@
 //! - [`events`]: EventBridge events — Overrun's own "Task State Change", Step Functions, Batch,
 //!   and the AWS job services (Glue, ECS, CodeBuild, SageMaker); the field readers and the
 //!   plausibility window ([`TimeWindow`]) every source shares.
+//! - [`strict_json`]: JSON read as written — a body naming a field twice is refused, naming it.
 //! - [`webhooks`]: what arrives over HTTPS — OpenLineage run events, GitHub `workflow_job`
 //!   webhooks, check-in paths.
 //!
@@ -16,6 +17,8 @@
 //! functions' tests on the local endpoint.
 
 pub mod events;
+pub mod strict_json;
 pub mod webhooks;
 
 pub use events::{EventError, TimeWindow, parse, parse_live};
+pub use strict_json::CheckedJson;

@@ -56,3 +56,32 @@ async fn every_hostile_event_is_refused_naming_its_field_or_ignored_and_nothing_
     assert!(stack.scan(&stack.config.stats_table).await.is_empty(), "no stats item written");
     assert!(stack.received().await.is_empty(), "nothing published");
 }
+
+#[tokio::test]
+async fn an_event_naming_a_field_twice_is_refused_naming_it_and_nothing_is_written() {
+    let stack = Stack::new().await;
+    let notifier = stack.notifier();
+    // A plain JSON reader keeps the last `state`: this start would be read as a finish.
+    let text = r#"{"version": "0", "id": "d1", "detail-type": "Task State Change", "source": "acme.workflows",
+        "account": "123456789012", "time": "2024-10-04T12:00:00Z", "region": "us-east-1", "resources": [],
+        "detail": {"task_type": "etl", "run_id": "r1", "state": "STARTED", "state": "SUCCEEDED"}}"#;
+    let event: overrun_sources::CheckedJson = serde_json::from_str(text).unwrap();
+    let settings = NoticeSettings {
+        rule: stack.config.short,
+        claim: "twice",
+        now: NOON,
+        policy: &stack.config.policy,
+        retention_ms: i64::from(stack.config.retention_days) * MS_PER_DAY,
+        clock_skew_ms: stack.config.clock_skew_ms,
+    };
+    let result =
+        overrun_ingest::handle_checked_and_notify(event, &stack.adapters, &notifier, &settings).await;
+    match result {
+        Err(IngestError::Malformed(EventError { field, problem })) => {
+            assert_eq!(field, "detail.state");
+            assert!(problem.contains("appears twice"), "{problem}");
+        }
+        other => panic!("accepted: {other:?}"),
+    }
+    assert!(stack.scan(&stack.config.runs_table).await.is_empty(), "no run written");
+}

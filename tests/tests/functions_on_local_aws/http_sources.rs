@@ -215,6 +215,14 @@ async fn bad_signatures_tokens_and_bodies_are_refused_with_a_reason_and_write_no
     );
     let mut too_big = lineage.clone();
     too_big.body = Some(" ".repeat(overrun_http_ingest::request::MAX_BODY_BYTES + 1));
+    // The last `eventType` would win in a plain JSON reader, turning a start into a finish.
+    let mut twice = lineage.clone();
+    twice.body = twice.body.map(|body| body.replacen('{', "{\"eventType\": \"COMPLETE\", ", 1));
+    let repeated_run = post(
+        "/ping/backup/start?run_id=a&run_id=b",
+        &[("authorization", &format!("Bearer {CRON_TOKEN}"))],
+        String::new(),
+    );
     let bearer = format!("Bearer {CRON_TOKEN}");
     let bad_signal = post("/ping/backup/finished", &[("authorization", &bearer)], String::new());
     let cases = [
@@ -224,6 +232,8 @@ async fn bad_signatures_tokens_and_bodies_are_refused_with_a_reason_and_write_no
         (not_json, 400, "body: not JSON"),
         (no_run, 400, "run: is missing"),
         (too_big, 413, "the limit is"),
+        (twice, 400, "eventType: appears twice"),
+        (repeated_run, 400, "run_id: is given more than once"),
         (bad_signal, 400, "\"finished\" is not one of start, success, fail"),
     ];
     for (request, status, reason) in cases {

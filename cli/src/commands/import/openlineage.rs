@@ -5,6 +5,7 @@ use std::io::{BufRead, Write};
 
 use crate::error::CliError;
 use crate::input::{InputError, Source};
+use overrun_sources::CheckedJson;
 use overrun_sources::webhooks::openlineage::parse_run_event;
 
 use super::{ImportSummary, RunAssembler, write_csv};
@@ -21,8 +22,9 @@ pub fn run(source: &Source, out: &mut dyn Write, errors: &mut dyn Write) -> Resu
         if line.trim().is_empty() {
             continue;
         }
-        let parsed = serde_json::from_str(&line)
+        let parsed = CheckedJson::from_slice(line.as_bytes())
             .map_err(|e| format!("not JSON ({e})"))
+            .and_then(|checked| checked.into_value().map_err(|e| e.to_string()))
             .and_then(|event| parse_run_event(&event, None).map_err(|e| e.to_string()));
         match parsed {
             Ok(event) => assembler.add(event),

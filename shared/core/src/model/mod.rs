@@ -61,13 +61,17 @@ fn validate_name(what: &'static str, value: &str) -> Result<(), ModelError> {
 
 /// Characters that change how a name reads without showing: Unicode format characters
 /// (category Cf: bidi overrides such as U+202E, zero-width spaces and joiners, the BOM, tags)
-/// and the other blanks that render as nothing (combining grapheme joiner, Hangul fillers).
+/// and the other blanks that render as nothing (combining grapheme joiner, Hangul fillers), and
+/// the line and paragraph separators U+2028 and U+2029 (they break a name across lines in an
+/// email, a log or a JSON reader that takes them for newlines).
 /// Variation selectors stay allowed: they pick an emoji's look, as in "⚠️". Two names that look the same in an email would otherwise be two task
 /// types, and a bidi override would reorder the text of every alert about it.
 fn is_invisible(c: char) -> bool {
     use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
-    c.general_category() == GeneralCategory::Format
-        || matches!(c, '\u{034F}' | '\u{115F}' | '\u{1160}' | '\u{3164}' | '\u{FFA0}')
+    matches!(
+        c.general_category(),
+        GeneralCategory::Format | GeneralCategory::LineSeparator | GeneralCategory::ParagraphSeparator
+    ) || matches!(c, '\u{034F}' | '\u{115F}' | '\u{1160}' | '\u{3164}' | '\u{FFA0}')
 }
 
 /// Same answer as `value.chars().any(char::is_control)`, on bytes: this runs for every row of a
@@ -265,6 +269,8 @@ mod tests {
             ("etl\u{E0041}", 0xE0041),
             ("etl\u{3164}", 0x3164),
             ("etl\u{00AD}x", 0x00AD),
+            ("etl\u{2028}x", 0x2028),
+            ("etl\u{2029}", 0x2029),
         ] {
             assert_eq!(TaskType::new(name), Err(ModelError::InvisibleCharacter { what: "task type", code }));
             assert_eq!(RunId::new(name), Err(ModelError::InvisibleCharacter { what: "run id", code }));

@@ -46,6 +46,10 @@ impl CheckIn {
         for pair in query.split('&').filter(|pair| !pair.is_empty()) {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
             match key {
+                // `?run_id=a&run_id=b` names two runs: which one was meant cannot be told.
+                "run_id" if run.is_some() => {
+                    return Err(error("run_id", "is given more than once: name one run"));
+                }
                 "run_id" => run = Some(run_id("run_id", &decode("run_id", value)?)?),
                 other => {
                     return Err(error("query", format!("{other:?} is not a check-in parameter (run_id is)")));
@@ -117,6 +121,9 @@ mod tests {
             ("/start", "", "path: task type is empty"),
             ("backup/start", "rid=1", "query: \"rid\" is not a check-in parameter"),
             ("backup/start", "run_id=", "run_id: run id is empty"),
+            ("backup/start", "run_id=a&run_id=b", "run_id: is given more than once"),
+            ("backup/start", "run_id=a&run_id=a", "run_id: is given more than once"),
+            ("backup/start", "run_id=a%E2%80%A8b", "run_id: run id contains an invisible character"),
             ("back%E2%80%AEup/start", "", "path: task type contains an invisible character"),
             ("back%FFup/start", "", "path: \"back%FFup\" is not UTF-8"),
         ] {
