@@ -30,6 +30,7 @@ const settings: Partial<OverrunSettings> = {
   retentionDays: number('retentionDays'),
   shortFraction: number('shortFraction'),
   clockSkewSeconds: number('clockSkewSeconds'),
+  httpsIngestReservedConcurrency: number('httpsIngestReservedConcurrency'),
   exclusionCap: number('exclusionCap'),
   recentRuns: number('recentRuns'),
   recentWeight: number('recentWeight'),

@@ -43,6 +43,8 @@ export interface OverrunSettings {
   shortFraction: number;
   /** How far ahead of its arrival an event's times may be, 0 to 3600 seconds. */
   clockSkewSeconds: number;
+  /** Optional cap on the HTTPS ingest function's concurrent invocations (1 to 9999; unset: none). */
+  httpsIngestReservedConcurrency?: number;
   /** Minutes between checks: 1, 2, 5, 10, 15, 30 or 60. */
   checkIntervalMinutes: number;
   /** Warned runs stay out of baselines up to this share of a window; unset takes the method's own (0.1 for guarded, none for seed). */
@@ -84,6 +86,12 @@ export class OverrunStack extends Stack {
     const s: OverrunSettings = { ...DEFAULTS, ...props.settings };
     if (!Number.isInteger(s.nightlyHour) || s.nightlyHour < 0 || s.nightlyHour > 23) {
       throw new Error(`nightlyHour must be 0 to 23, got ${s.nightlyHour}`);
+    }
+    if (
+      s.httpsIngestReservedConcurrency !== undefined &&
+      !(Number.isInteger(s.httpsIngestReservedConcurrency) && s.httpsIngestReservedConcurrency >= 1 && s.httpsIngestReservedConcurrency <= 9999)
+    ) {
+      throw new Error(`httpsIngestReservedConcurrency must be 1 to 9999, got ${s.httpsIngestReservedConcurrency}`);
     }
     if (!(Number.isInteger(s.clockSkewSeconds) && s.clockSkewSeconds >= 0 && s.clockSkewSeconds <= 3600)) {
       throw new Error(`clockSkewSeconds must be 0 to 3600, got ${s.clockSkewSeconds}`);
@@ -213,7 +221,13 @@ export class OverrunStack extends Stack {
       statements: iam.PolicyStatement[],
       // Retries and the failure queue are for asynchronous invocations; a function URL's caller
       // gets the answer (and retries) itself.
-      options: { timeout: Duration; memorySize: number; retries?: number; extraEnv?: Record<string, string> },
+      options: {
+        timeout: Duration;
+        memorySize: number;
+        retries?: number;
+        extraEnv?: Record<string, string>;
+        reservedConcurrency?: number;
+      },
     ): lambda.Function => {
       const logGroup = new logs.LogGroup(this, `${name}Logs`, {
         retention: logs.RetentionDays.ONE_MONTH,
@@ -245,6 +259,9 @@ export class OverrunStack extends Stack {
         timeout: options.timeout,
         memorySize: options.memorySize,
         environment: { ...environment, ...options.extraEnv },
+        ...(options.reservedConcurrency !== undefined
+          ? { reservedConcurrentExecutions: options.reservedConcurrency }
+          : {}),
         ...(options.retries !== undefined
           ? { retryAttempts: options.retries, onFailure: new destinations.SqsDestination(failed) }
           : {}),
@@ -300,6 +317,7 @@ export class OverrunStack extends Stack {
         extraEnv: { OVERRUN_TOPIC_ARN: this.topic.topicArn },
       },
     );
+    let httpIngestFunction: lambda.Function | undefined;
     if (s.httpsIngest) {
       // One secret holds every source's credential: the key "github" the webhook secret, every
       // other key a source's bearer token. Created with one generated token ("default").
@@ -312,7 +330,7 @@ export class OverrunStack extends Stack {
           excludePunctuation: true,
         },
       });
-      const httpIngest = makeFunction(
+      const httpIngest = (httpIngestFunction = makeFunction(
         'http-ingest',
         'HTTPS ingest: OpenLineage run events, GitHub workflow_job webhooks and check-ins.',
         [
@@ -333,8 +351,9 @@ export class OverrunStack extends Stack {
           timeout: Duration.seconds(30),
           memorySize: 128,
           extraEnv: { OVERRUN_TOPIC_ARN: this.topic.topicArn, OVERRUN_SOURCES_SECRET: sources.secretArn },
+          reservedConcurrency: s.httpsIngestReservedConcurrency,
         },
-      );
+      ));
       // Anyone may reach the URL; the function admits only requests signed or carrying a
       // source's token, and refuses the rest with 401 before anything is written.
       const url = httpIngest.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE });
@@ -505,6 +524,17 @@ export class OverrunStack extends Stack {
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       });
     errors('IngestErrorsAlarm', ingest, Duration.minutes(5), 1, "Overrun's ingest function is failing.");
+    if (httpIngestFunction && s.httpsIngestReservedConcurrency !== undefined) {
+      page('HttpIngestThrottlesAlarm', {
+        alarmDescription:
+          "Overrun's HTTPS ingest endpoint is throttled at its concurrency cap; throttled senders got 429 (GitHub does not redeliver: `overrun import github` fills the gap).",
+        metric: httpIngestFunction.metricThrottles({ period: Duration.minutes(5), statistic: 'Sum' }),
+        threshold: 0,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+    }
     errors('BaselineErrorsAlarm', baseline, Duration.hours(1), 1, "Overrun's nightly baseline function failed.");
     errors('CheckerErrorsAlarm', checker, Duration.minutes(s.checkIntervalMinutes), 2, "Overrun's checker failed twice in a row.");
     // Errors alarms stay quiet when a function is not invoked at all (a disabled rule, a broken

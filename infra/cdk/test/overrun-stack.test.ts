@@ -324,6 +324,17 @@ test('httpsIngest: false leaves out the endpoint, its secret and its role', () =
   without.resourceCountIs('AWS::SecretsManager::Secret', 0);
 });
 
+test('the HTTPS endpoint is uncapped by default; a reserved concurrency caps it and pages when it throttles', () => {
+  const throttles = { MetricName: 'Throttles', Namespace: 'AWS/Lambda' };
+  template.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', throttles, 0);
+  const httpIngest = { Description: 'HTTPS ingest: OpenLineage run events, GitHub workflow_job webhooks and check-ins.' };
+  template.hasResourceProperties('AWS::Lambda::Function', { ...httpIngest, ReservedConcurrentExecutions: Match.absent() });
+  const capped = synth({ httpsIngestReservedConcurrency: 10 });
+  capped.hasResourceProperties('AWS::Lambda::Function', { ...httpIngest, ReservedConcurrentExecutions: 10 });
+  capped.hasResourceProperties('AWS::CloudWatch::Alarm', { ...throttles, Threshold: 0, AlarmActions: Match.anyValue() });
+  assert.throws(() => synth({ httpsIngestReservedConcurrency: 0 }), /httpsIngestReservedConcurrency must be 1 to 9999/);
+});
+
 test('a PagerDuty or Slack secret adds the forwarder, subscribed to the topic and reading only those secrets', () => {
   template.resourceCountIs('AWS::SNS::Subscription', 0);
   const pagerDuty = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:overrun/pagerduty-AbCdEf';
