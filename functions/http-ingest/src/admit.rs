@@ -36,7 +36,7 @@ pub fn admit(
     let body = request.body_bytes()?;
     match route {
         Route::OpenLineage => {
-            let source = secrets.source_of(request.header("authorization"))?.to_owned();
+            let source = secrets.source_of(request.header("authorization"), &request.raw_path)?.to_owned();
             let event = openlineage::parse_run_event(&json(&body)?, Some(window)).map_err(bad_event)?;
             Ok(Admitted::Event { event, source })
         }
@@ -59,7 +59,7 @@ pub fn admit(
             }
         }
         Route::CheckIn(path) => {
-            let source = secrets.source_of(request.header("authorization"))?.to_owned();
+            let source = secrets.source_of(request.header("authorization"), &request.raw_path)?.to_owned();
             let check_in = CheckIn::parse(path, &request.raw_query_string).map_err(bad_event)?;
             Ok(Admitted::CheckIn { check_in, source })
         }

@@ -1,7 +1,10 @@
 //! Who may send: the sources' secrets (one JSON object in Secrets Manager) and the checks made
 //! with them. GitHub signs each delivery's body with HMAC-SHA256 under the webhook secret
 //! (`X-Hub-Signature-256`); OpenLineage transports and check-ins present a bearer token
-//! (`Authorization: Bearer …`), one per source, so a leaked token is revoked alone.
+//! (`Authorization: Bearer …`), one per source, so a leaked token is revoked alone. A source's
+//! entry is its token (any route), or `{"token": …, "routes": ["/ping/backup/", …]}`: a token
+//! bound to the paths that start with one of its routes, so a cron box's token cannot post
+//! OpenLineage events or another job's check-ins.
 
 use std::fmt;
 
@@ -24,6 +27,8 @@ pub enum SecretsError {
     NotAnObject(String),
     #[error("the sources' secret: {key:?} must be a string")]
     NotAString { key: String },
+    #[error("the sources' secret: {key:?}: {problem}")]
+    BadEntry { key: String, problem: String },
     #[error("the sources' secret: {key:?} is {len} bytes long; use at least {MIN_SECRET_BYTES} random bytes")]
     TooShort { key: String, len: usize },
 }
@@ -33,12 +38,20 @@ pub enum SecretsError {
 #[derive(Clone, Default)]
 pub struct SourceSecrets {
     github: Option<Vec<u8>>,
-    tokens: Vec<(String, [u8; 32])>,
+    tokens: Vec<Token>,
+}
+
+/// A source's token, kept as its digest, with the routes it is bound to (`None`: every route).
+#[derive(Clone)]
+struct Token {
+    source: String,
+    digest: [u8; 32],
+    routes: Option<Vec<String>>,
 }
 
 impl fmt::Debug for SourceSecrets {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let sources: Vec<&str> = self.tokens.iter().map(|(source, _)| source.as_str()).collect();
+        let sources: Vec<&str> = self.tokens.iter().map(|token| token.source.as_str()).collect();
         f.debug_struct("SourceSecrets")
             .field("github", &self.github.is_some())
             .field("sources", &sources)
@@ -53,14 +66,18 @@ impl SourceSecrets {
         let object = value.as_object().ok_or_else(|| SecretsError::NotAnObject(format!("found {value}")))?;
         let mut secrets = Self::default();
         for (key, value) in object {
-            let secret = value.as_str().ok_or_else(|| SecretsError::NotAString { key: key.clone() })?;
+            let (secret, routes) = match value {
+                serde_json::Value::Object(entry) if key != GITHUB_KEY => bound_token(key, entry)?,
+                _ => (value.as_str().ok_or_else(|| SecretsError::NotAString { key: key.clone() })?, None),
+            };
             if secret.len() < MIN_SECRET_BYTES {
                 return Err(SecretsError::TooShort { key: key.clone(), len: secret.len() });
             }
             if key == GITHUB_KEY {
                 secrets.github = Some(secret.as_bytes().to_vec());
             } else {
-                secrets.tokens.push((key.clone(), Sha256::digest(secret.as_bytes()).into()));
+                let digest = Sha256::digest(secret.as_bytes()).into();
+                secrets.tokens.push(Token { source: key.clone(), digest, routes });
             }
         }
         Ok(secrets)
@@ -87,8 +104,9 @@ impl SourceSecrets {
         })
     }
 
-    /// The source whose token the `Authorization: Bearer` header carries.
-    pub fn source_of(&self, authorization: Option<&str>) -> Result<&str, Refusal> {
+    /// The source whose token the `Authorization: Bearer` header carries, if its token may use
+    /// `path`.
+    pub fn source_of(&self, authorization: Option<&str>, path: &str) -> Result<&str, Refusal> {
         let header =
             authorization.ok_or_else(|| Refusal::unauthorized("Authorization: Bearer <token> is missing"))?;
         let token = header
@@ -99,12 +117,94 @@ impl SourceSecrets {
         let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         // Every token is compared, so the time taken does not tell which one came close.
         let mut found = None;
-        for (source, expected) in &self.tokens {
-            if bool::from(expected.ct_eq(&digest)) {
-                found = Some(source.as_str());
+        for token in &self.tokens {
+            if bool::from(token.digest.ct_eq(&digest)) {
+                found = Some(token);
             }
         }
-        found.ok_or_else(|| Refusal::unauthorized("the bearer token is not one of the sources' tokens"))
+        let token = found
+            .ok_or_else(|| Refusal::unauthorized("the bearer token is not one of the sources' tokens"))?;
+        match &token.routes {
+            Some(routes) if !routes.iter().any(|route| path.starts_with(route.as_str())) => {
+                Err(Refusal::forbidden(format!(
+                    "the token of source {:?} may not use {path} (its routes: {})",
+                    token.source,
+                    routes.join(", ")
+                )))
+            }
+            _ => Ok(token.source.as_str()),
+        }
+    }
+}
+
+/// A bound token's entry: `{"token": "…", "routes": ["/ping/backup/", …]}`, nothing else.
+fn bound_token<'a>(
+    key: &str,
+    entry: &'a serde_json::Map<String, serde_json::Value>,
+) -> Result<(&'a str, Option<Vec<String>>), SecretsError> {
+    let bad = |problem: &str| SecretsError::BadEntry { key: key.to_owned(), problem: problem.to_owned() };
+    if let Some(other) = entry.keys().find(|field| !matches!(field.as_str(), "token" | "routes")) {
+        return Err(bad(&format!("{other:?} is not a field of a bound token (token, routes)")));
+    }
+    let token =
+        entry.get("token").and_then(|t| t.as_str()).ok_or_else(|| bad("\"token\" must be a string"))?;
+    let routes = entry
+        .get("routes")
+        .and_then(|r| r.as_array())
+        .filter(|routes| !routes.is_empty())
+        .ok_or_else(|| bad("\"routes\" must be a non-empty list of paths"))?
+        .iter()
+        .map(|route| match route.as_str() {
+            Some(route) if route.starts_with('/') => Ok(route.to_owned()),
+            _ => Err(bad("each route must be a path starting with /, such as /ping/backup/")),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((token, Some(routes)))
+}
+
+#[cfg(test)]
+mod route_tests {
+    use super::*;
+
+    const BOUND: &str = r#"{"cron-box": {"token": "cron-box-token-0123456789abcdef", "routes": ["/ping/backup/"]},
+        "airflow-prod": "airflow-token-0123456789abcdef"}"#;
+
+    #[test]
+    fn a_bound_token_opens_only_its_routes_and_an_unbound_one_every_route() {
+        let secrets = SourceSecrets::parse(BOUND).unwrap();
+        let cron = Some("Bearer cron-box-token-0123456789abcdef");
+        assert_eq!(secrets.source_of(cron, "/ping/backup/start"), Ok("cron-box"));
+        let refused = secrets.source_of(cron, "/ping/billing/start").unwrap_err();
+        assert_eq!(refused.status, 403);
+        assert!(
+            refused.reason.contains("may not use /ping/billing/start (its routes: /ping/backup/)"),
+            "{}",
+            refused.reason
+        );
+        assert_eq!(secrets.source_of(cron, "/api/v1/lineage").unwrap_err().status, 403);
+        let airflow = Some("Bearer airflow-token-0123456789abcdef");
+        assert_eq!(secrets.source_of(airflow, "/ping/anything/start"), Ok("airflow-prod"));
+    }
+
+    #[test]
+    fn a_malformed_bound_entry_is_refused_naming_the_key() {
+        for (entry, problem) in [
+            (r#"{"a": {"token": "token-0123456789abcdef"}}"#, "routes"),
+            (r#"{"a": {"token": "token-0123456789abcdef", "routes": []}}"#, "non-empty"),
+            (r#"{"a": {"token": "token-0123456789abcdef", "routes": ["ping/"]}}"#, "starting with /"),
+            (r#"{"a": {"routes": ["/ping/"]}}"#, "token"),
+            (
+                r#"{"a": {"token": "token-0123456789abcdef", "routes": ["/p/"], "route": "/x"}}"#,
+                "not a field",
+            ),
+        ] {
+            let error = SourceSecrets::parse(entry).unwrap_err().to_string();
+            assert!(error.contains("\"a\"") && error.contains(problem), "{entry}: {error}");
+        }
+        assert!(matches!(
+            SourceSecrets::parse(r#"{"a": {"token": "short", "routes": ["/p/"]}}"#),
+            Err(SecretsError::TooShort { .. })
+        ));
     }
 }
 
@@ -157,13 +257,13 @@ pub(crate) mod tests {
     #[test]
     fn a_bearer_token_names_its_source_and_anything_else_is_refused() {
         let secrets = secrets();
-        assert_eq!(secrets.source_of(Some(&format!("Bearer {CRON_TOKEN}"))), Ok("cron-box"));
-        assert_eq!(secrets.source_of(Some(&format!("bearer {CRON_TOKEN}"))), Ok("cron-box"));
+        assert_eq!(secrets.source_of(Some(&format!("Bearer {CRON_TOKEN}")), "/ping/x/start"), Ok("cron-box"));
+        assert_eq!(secrets.source_of(Some(&format!("bearer {CRON_TOKEN}")), "/ping/x/start"), Ok("cron-box"));
         for header in [None, Some("Basic abc"), Some("Bearer nope"), Some(WEBHOOK_SECRET)] {
-            assert_eq!(secrets.source_of(header).unwrap_err().status, 401, "{header:?}");
+            assert_eq!(secrets.source_of(header, "/ping/x/start").unwrap_err().status, 401, "{header:?}");
         }
         // The webhook secret is not a bearer token.
-        assert!(secrets.source_of(Some(&format!("Bearer {WEBHOOK_SECRET}"))).is_err());
+        assert!(secrets.source_of(Some(&format!("Bearer {WEBHOOK_SECRET}")), "/ping/x/start").is_err());
     }
 
     #[test]

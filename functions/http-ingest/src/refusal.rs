@@ -16,6 +16,9 @@ impl Refusal {
     pub fn unauthorized(reason: impl Into<String>) -> Self {
         Self { status: 401, reason: reason.into() }
     }
+    pub fn forbidden(reason: impl Into<String>) -> Self {
+        Self { status: 403, reason: reason.into() }
+    }
     pub fn not_found(reason: impl Into<String>) -> Self {
         Self { status: 404, reason: reason.into() }
     }

@@ -48,7 +48,7 @@ mod tests {
     #[tokio::test]
     async fn the_secret_is_parsed_into_the_sources_credentials_and_a_malformed_one_is_an_error() {
         let secrets = CachedSecrets::new(Fixed(r#"{"a": "token-a-0123456789abcdef"}"#)).get(0).await.unwrap();
-        assert_eq!(secrets.source_of(Some("Bearer token-a-0123456789abcdef")), Ok("a"));
+        assert_eq!(secrets.source_of(Some("Bearer token-a-0123456789abcdef"), "/ping/x/start"), Ok("a"));
         let malformed = CachedSecrets::new(Fixed(r#"{"a": 1}"#)).get(0).await;
         assert!(matches!(malformed, Err(SecretSourceError::Malformed(_))));
     }

@@ -22,6 +22,11 @@ struct Endpoint {
 impl Endpoint {
     async fn new(stack: &Stack) -> Self {
         let secret = json!({"github": WEBHOOK_SECRET, "airflow-prod": AIRFLOW_TOKEN, "cron-box": CRON_TOKEN});
+        Self::with_secret(stack, &secret).await
+    }
+
+    /// The endpoint reading `secret` from Secrets Manager.
+    async fn with_secret(stack: &Stack, secret: &Value) -> Self {
         let name = overrun_integration_tests::unique("sources");
         aws_sdk_secretsmanager::Client::new(&stack.sdk)
             .create_secret()
@@ -349,4 +354,25 @@ async fn a_finish_whose_answers_are_lost_is_refused_with_503_and_its_retry_count
     let day = stack.config.policy.bucket_of_end(start + 900 * S);
     assert_eq!(stack.adapters.stats.day_statuses(&[day]).await.unwrap()[0].finished, 1, "counted once");
     assert!(stack.adapters.runs.list_running().await.unwrap().items.is_empty());
+}
+
+#[tokio::test]
+async fn a_token_bound_to_its_routes_is_refused_elsewhere_with_403_and_nothing_written() {
+    let stack = Stack::new().await;
+    let bound = json!({"cron-box": {"token": CRON_TOKEN, "routes": ["/ping/backup/"]}, "airflow-prod": AIRFLOW_TOKEN});
+    let endpoint = Endpoint::with_secret(&stack, &bound).await;
+    let bearer = format!("Bearer {CRON_TOKEN}");
+    let foreign = post("/ping/billing/start?run_id=b1", &[("authorization", &bearer)], String::new());
+    let (status, body) = endpoint.send(&stack, &foreign, NOON).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("may not use /ping/billing/start"), "{body}");
+    let (lineage, _) = openlineage(Step::Start { run: "r", at: NOON });
+    let mut lineage_with_cron_token = lineage.clone();
+    lineage_with_cron_token.headers.insert("authorization".into(), bearer.clone());
+    assert_eq!(endpoint.send(&stack, &lineage_with_cron_token, NOON).await.0, 403);
+    assert!(stack.scan(&stack.config.runs_table).await.is_empty(), "nothing written");
+    let own = post("/ping/backup/start?run_id=k1", &[("authorization", &bearer)], String::new());
+    endpoint.send_ok(&stack, &own, NOON).await;
+    endpoint.send_ok(&stack, &lineage, NOON).await;
+    assert_eq!(stack.scan(&stack.config.runs_table).await.len(), 2, "its own route and the unbound token's");
 }
