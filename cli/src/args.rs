@@ -313,6 +313,25 @@ pub(crate) struct ScheduleArgs {
     /// the rest [default: 0.3].
     #[arg(long)]
     pub(crate) recent_weight: Option<f64>,
+    /// The limit of a run whose type has no baseline yet (fewer succeeded runs in the window than
+    /// --min-samples), as deployed: a duration (12h, 90m) or seconds; 0 or off judges no such
+    /// run [default: 12h].
+    #[arg(long, value_parser = parse_fallback_limit)]
+    pub(crate) fallback_limit: Option<f64>,
+}
+
+/// `--fallback-limit`: seconds, a duration such as `24h`, or `0`/`off` for none.
+fn parse_fallback_limit(text: &str) -> Result<f64, String> {
+    let trimmed = text.trim();
+    if trimmed.eq_ignore_ascii_case("off") {
+        return Ok(0.0);
+    }
+    match trimmed.parse::<f64>() {
+        Ok(seconds) => Ok(seconds),
+        Err(_) => humantime::parse_duration(trimmed)
+            .map(|duration| duration.as_secs_f64())
+            .map_err(|e| format!("{e}; give a duration such as 24h or 90m, seconds, or off")),
+    }
 }
 
 impl ScheduleArgs {
@@ -328,6 +347,7 @@ impl ScheduleArgs {
             check_interval_seconds: self.interval,
             recent_runs: self.recent_runs,
             recent_weight: self.recent_weight,
+            fallback_limit_s: self.fallback_limit.unwrap_or(defaults::FALLBACK_LIMIT_S),
             ..Choices::default()
         }
     }
@@ -358,6 +378,7 @@ pub(crate) fn detection(choices: &Choices) -> Result<Detection, CliError> {
             Setting::ShortFraction => "--short-fraction",
             Setting::RecentRuns => "--recent-runs",
             Setting::RecentWeight => "--recent-weight",
+            Setting::FallbackLimit => "--fallback-limit",
         };
         CliError::invalid(format!("{option}: {error}"))
     })

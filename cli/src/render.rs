@@ -214,6 +214,35 @@ fn summary_lines(out: &mut impl Write, config: &ReplayConfig, outcome: &ReplayOu
     if let Some((day, count)) = busiest_day(&outcome.alerts) {
         writeln!(out, "  busiest day {day} with {count} alerts")?;
     }
+    unlearned_lines(out, config, summary)
+}
+
+/// Runs that started before their type had a baseline: judged by the fallback limit, or (with
+/// none) not judged; and runs still running when the history ends.
+fn unlearned_lines(out: &mut impl Write, config: &ReplayConfig, summary: &ReplaySummary) -> io::Result<()> {
+    let why = format!("fewer than {} succeeded runs in their window", config.policy.min_samples());
+    if summary.runs_by_fallback > 0 {
+        let limit = config.fallback_limit_ms.map_or_else(String::new, duration);
+        writeln!(
+            out,
+            "  no baseline {} runs of {} task types started with none ({why}): judged by the fallback limit, {limit}",
+            summary.runs_by_fallback, summary.types_by_fallback
+        )?;
+    }
+    if summary.runs_unjudged > 0 {
+        writeln!(
+            out,
+            "  unjudged    {} runs of {} task types started with no baseline ({why}) and no fallback limit: not judged until their type had one",
+            summary.runs_unjudged, summary.types_unjudged
+        )?;
+    }
+    if summary.running > 0 {
+        writeln!(
+            out,
+            "  open        {} runs still running when the history ends: judged only up to then",
+            summary.running
+        )?;
+    }
     Ok(())
 }
 
@@ -237,7 +266,14 @@ fn noisiest(out: &mut impl Write, summary: &ReplaySummary, top: usize) -> io::Re
 }
 
 fn alert_and_notice_lists(out: &mut impl Write, outcome: &ReplayOutcome) -> io::Result<()> {
-    if outcome.alerts.is_empty() {
+    let summary = &outcome.summary;
+    if outcome.alerts.is_empty() && summary.runs_unjudged > 0 {
+        writeln!(
+            out,
+            "No alerts among the runs judged; {} runs of {} task types were not judged at all (see \"unjudged\" above).",
+            summary.runs_unjudged, summary.types_unjudged
+        )?;
+    } else if outcome.alerts.is_empty() {
         writeln!(out, "No alerts: no run outlived its limit at any check.")?;
     } else {
         writeln!(out, "Alerts")?;
@@ -305,6 +341,6 @@ fn alert_line(alert: &Alert) -> String {
             duration(b.sigma_ms),
             b.n,
         ),
-        None => format!("{head}, limit {} ({}{recent})", duration(alert.limit_ms), alert.limits.source),
+        None => format!("{head}, limit {}: the {}{recent}", duration(alert.limit_ms), alert.limits.source),
     }
 }

@@ -85,7 +85,8 @@ pub(crate) fn backtest_request(args: BacktestArgs) -> Result<BacktestRequest, Cl
         // every 10 minutes): whatever schedule the settings compared with it use. A setting that
         // is exactly that serves as it.
         let seed = BaselinePolicy::new(Method::Seed { k: 2.0 }, 14, 5, 0).map_err(CliError::invalid)?;
-        let config = ReplayConfig::for_policy(seed);
+        // The seed has no limit for a type without a baseline: such runs are not judged.
+        let config = ReplayConfig { fallback_limit_ms: None, ..ReplayConfig::for_policy(seed) };
         Some(match variants.iter().position(|v| v.config == config && !v.hindsight) {
             Some(same) => same,
             None => {

@@ -771,3 +771,59 @@ fn a_history_whose_header_names_the_columns_in_another_order_replays_the_same() 
     };
     assert_eq!(replay("reordered.csv", &reordered), replay("standard.csv", &standard));
 }
+
+/// Four succeeded runs of a type (one short of a baseline), then a run hung for six days, and a
+/// run of the type still going when the history ends.
+fn unlearned_hang() -> String {
+    let mut csv = format!("{HEADER}\n");
+    for d in 0..4 {
+        let start = DAY0 + d * DAY + 3_600;
+        csv += &format!("export,d{d},{start},{},succeeded\n", start + 600);
+    }
+    let hung = DAY0 + 4 * DAY + 3_600;
+    csv += &format!("export,hung,{hung},{},failed\n", hung + 6 * DAY);
+    csv += &format!("export,open,{},,running\n", hung + 6 * DAY);
+    csv
+}
+
+#[test]
+fn a_hang_of_a_type_without_a_baseline_pages_by_the_fallback_limit_and_the_summary_says_so() {
+    let output = overrun().args(["replay", "-"]).write_stdin(unlearned_hang()).assert().success();
+    let text = String::from_utf8_lossy(&output.get_output().stdout).into_owned();
+    assert!(text.contains("run hung: running 12h 10m"), "{text}");
+    assert!(text.contains("limit 12h 00m: the fallback limit (no baseline yet)"), "{text}");
+    assert!(
+        text.contains("no baseline 6 runs of 1 task types started with none (fewer than 5 succeeded runs in their window): judged by the fallback limit, 12h 00m"),
+        "{text}"
+    );
+    assert!(text.contains("open        1 runs still running when the history ends"), "{text}");
+    assert!(!text.contains("No alerts"), "{text}");
+    let json = overrun().args(["replay", "-", "--json"]).write_stdin(unlearned_hang()).assert().success();
+    let first: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&json.get_output().stdout).lines().next().unwrap())
+            .unwrap();
+    assert_eq!((first["run_id"].as_str(), first["limit_s"].as_f64()), (Some("hung"), Some(43_200.0)));
+    assert!(first["expected_s"].is_null() && first["n"].is_null(), "{first}");
+}
+
+#[test]
+fn without_a_fallback_limit_unjudged_runs_are_named_instead_of_no_alerts() {
+    let output = overrun()
+        .args(["replay", "-", "--fallback-limit", "off"])
+        .write_stdin(unlearned_hang())
+        .assert()
+        .success();
+    let text = String::from_utf8_lossy(&output.get_output().stdout).into_owned();
+    assert!(text.contains("unjudged    6 runs of 1 task types started with no baseline"), "{text}");
+    assert!(
+        text.contains("No alerts among the runs judged; 6 runs of 1 task types were not judged at all"),
+        "{text}"
+    );
+    assert!(!text.contains("No alerts: no run outlived its limit"), "{text}");
+    overrun()
+        .args(["replay", "-", "--fallback-limit", "forever"])
+        .write_stdin(unlearned_hang())
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("--fallback-limit"));
+}

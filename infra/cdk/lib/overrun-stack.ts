@@ -37,7 +37,8 @@ export interface OverrunSettings {
   windowDays: number;
   minSamples: number;
   criticalFactor: number;
-  fallbackLimitSeconds?: number;
+  /** Limit for runs of types with no baseline yet, in seconds; 0 turns it off. Twelve hours by default. */
+  fallbackLimitSeconds: number;
   retentionDays: number;
   /** Too-short notices below this fraction of the expected duration; 0 turns them off. */
   shortFraction: number;
@@ -67,6 +68,7 @@ export const DEFAULTS: OverrunSettings = {
   retentionDays: 35,
   shortFraction: 0.25,
   clockSkewSeconds: 300,
+  fallbackLimitSeconds: 43200,
   recentWeight: 0.3,
 };
 
@@ -114,8 +116,8 @@ export class OverrunStack extends Stack {
     if (!(Number.isInteger(s.retentionDays) && s.retentionDays >= s.windowDays + 7 && s.retentionDays <= 3650)) {
       throw new Error(`retentionDays must be the window plus a week (${s.windowDays + 7}) to 3650, got ${s.retentionDays}`);
     }
-    if (s.fallbackLimitSeconds !== undefined && !(s.fallbackLimitSeconds > 0 && s.fallbackLimitSeconds <= 31622400)) {
-      throw new Error(`fallbackLimitSeconds must be positive and at most a year (31622400), got ${s.fallbackLimitSeconds}`);
+    if (!(s.fallbackLimitSeconds >= 0 && s.fallbackLimitSeconds <= 31622400)) {
+      throw new Error(`fallbackLimitSeconds must be 0 (none) to a year (31622400), got ${s.fallbackLimitSeconds}`);
     }
     if (s.exclusionCap !== undefined && !(s.exclusionCap > 0 && s.exclusionCap <= 1)) {
       throw new Error(`exclusionCap must be in (0, 1], got ${s.exclusionCap}`);
@@ -211,7 +213,7 @@ export class OverrunStack extends Stack {
       OVERRUN_CHECK_INTERVAL_MINUTES: String(s.checkIntervalMinutes),
       ...(s.recentRuns !== undefined ? { OVERRUN_RECENT_RUNS: String(s.recentRuns) } : {}),
       OVERRUN_RECENT_WEIGHT: String(s.recentWeight),
-      ...(s.fallbackLimitSeconds !== undefined ? { OVERRUN_FALLBACK_LIMIT_S: String(s.fallbackLimitSeconds) } : {}),
+      OVERRUN_FALLBACK_LIMIT_S: String(s.fallbackLimitSeconds),
       ...(s.exclusionCap !== undefined ? { OVERRUN_EXCLUSION_CAP: String(s.exclusionCap) } : {}),
     };
 

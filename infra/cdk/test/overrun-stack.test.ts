@@ -223,7 +223,7 @@ test('k and the exclusion cap are left to the method unless asked for, and bad v
   assert.throws(() => synth({ criticalFactor: 1 }), /criticalFactor must be greater than 1 and at most 100/);
   assert.throws(() => synth({ criticalFactor: 1e308 }), /criticalFactor must be greater than 1 and at most 100/);
   assert.throws(() => synth({ retentionDays: 4294967295 }), /retentionDays must be the window plus a week \(21\) to 3650/);
-  assert.throws(() => synth({ fallbackLimitSeconds: 1e300 }), /fallbackLimitSeconds must be positive and at most a year/);
+  assert.throws(() => synth({ fallbackLimitSeconds: 1e300 }), /fallbackLimitSeconds must be 0 \(none\) to a year/);
 });
 
 test('recent runs are left to the method unless asked for, reach every function, and ingest may look them up', () => {

@@ -82,7 +82,6 @@ impl Config {
         };
         let settings = detection_from(&lookup)?;
         let policy = settings.policy;
-        let fallback_limit_ms = fallback_limit_from(&lookup)?;
         let retention_days = retention_from(&lookup, policy.window_days())?;
         let table = |name| required(name).and_then(|value| table_name(name, value));
         region(lookup(REGION))?;
@@ -92,7 +91,7 @@ impl Config {
             topic_arn: topic_arn(lookup(TOPIC_ARN))?,
             policy,
             detection: settings.detection,
-            fallback_limit_ms,
+            fallback_limit_ms: settings.fallback_limit_ms,
             retention_days,
             short: settings.short,
             exclusion_cap: settings.exclusion,
@@ -159,6 +158,7 @@ fn detection_from(lookup: &impl Fn(&str) -> Option<String>) -> Result<Detection,
         short_fraction: parsed(lookup, SHORT_FRACTION)?.unwrap_or(defaults.short_fraction),
         recent_runs: parsed(lookup, RECENT_RUNS)?,
         recent_weight: parsed(lookup, RECENT_WEIGHT)?,
+        fallback_limit_s: parsed(lookup, FALLBACK_LIMIT_S)?.unwrap_or(defaults.fallback_limit_s),
     };
     let settings = Detection::new(&choices).map_err(|error| {
         let (name, value) = match error.setting {
@@ -176,6 +176,7 @@ fn detection_from(lookup: &impl Fn(&str) -> Option<String>) -> Result<Detection,
             Setting::RecentWeight => {
                 (RECENT_WEIGHT, choices.recent_weight.map(|w| w.to_string()).unwrap_or_default())
             }
+            Setting::FallbackLimit => (FALLBACK_LIMIT_S, choices.fallback_limit_s.to_string()),
         };
         let reason = match error.setting {
             Setting::CheckInterval => "must be 1 to 1440 minutes, the checker's schedule".to_owned(),
@@ -185,21 +186,6 @@ fn detection_from(lookup: &impl Fn(&str) -> Option<String>) -> Result<Detection,
     })?;
     check_schedule(lookup(CHECK_SCHEDULE), interval_minutes)?;
     Ok(settings)
-}
-
-/// The limit (ms) of task types with no baseline yet, if any.
-fn fallback_limit_from(lookup: &impl Fn(&str) -> Option<String>) -> Result<Option<f64>, ConfigError> {
-    let fallback_limit_s: Option<f64> = parsed(lookup, FALLBACK_LIMIT_S)?;
-    if let Some(limit) = fallback_limit_s
-        && !(limit.is_finite() && limit > 0.0 && limit <= MAX_FALLBACK_LIMIT_S)
-    {
-        return Err(ConfigError::Invalid {
-            name: FALLBACK_LIMIT_S,
-            value: limit.to_string(),
-            reason: format!("must be a positive number of seconds, at most a year ({MAX_FALLBACK_LIMIT_S})"),
-        });
-    }
-    Ok(fallback_limit_s.map(|s| s * 1_000.0))
 }
 
 /// How far ahead of its arrival an event's times may be by default: five minutes, far more than
@@ -223,8 +209,6 @@ fn clock_skew_from(lookup: &impl Fn(&str) -> Option<String>) -> Result<i64, Conf
 /// The longest retention: ten years. Longer would accept events from decades back (the event
 /// window follows the retention).
 pub const MAX_RETENTION_DAYS: u32 = 3_650;
-/// The longest fallback limit: a year.
-pub const MAX_FALLBACK_LIMIT_S: f64 = 366.0 * 86_400.0;
 
 /// Days finished runs are kept: at least the window plus a week, at most ten years.
 fn retention_from(lookup: &impl Fn(&str) -> Option<String>, window_days: u32) -> Result<u32, ConfigError> {
@@ -404,6 +388,7 @@ mod tests {
             (vec![(CRITICAL_FACTOR, "1e308")], CRITICAL_FACTOR, "at most 100"),
             (vec![(RETENTION_DAYS, "4294967295")], RETENTION_DAYS, "at most 3650"),
             (vec![(FALLBACK_LIMIT_S, "1e300")], FALLBACK_LIMIT_S, "at most a year"),
+            (vec![(FALLBACK_LIMIT_S, "-5")], FALLBACK_LIMIT_S, "0 (none) or a positive number"),
             (vec![(REGION, " ")], REGION, "is empty"),
             (vec![(CLOCK_SKEW_S, "86400")], CLOCK_SKEW_S, "0 to 3600"),
         ] {
@@ -456,7 +441,12 @@ mod tests {
         assert_eq!(c.policy, BaselinePolicy::default());
         assert_eq!(c.policy.method(), Method::Tailored { k: 6.0 });
         assert_eq!(c.detection, DetectionConfig::default());
-        assert_eq!(c.fallback_limit_ms, None);
+        assert_eq!(
+            c.fallback_limit_ms,
+            Some(43_200_000.0),
+            "a type without a baseline is judged by twelve hours"
+        );
+        assert_eq!(config(&[TABLES[0], TABLES[1], (FALLBACK_LIMIT_S, "0")]).unwrap().fallback_limit_ms, None);
         assert_eq!(c.retention_days, 35);
         assert_eq!(c.exclusion_cap, None);
 
@@ -630,6 +620,7 @@ mod template_defaults {
             ("RetentionDays", defaults::RETENTION_DAYS.to_string()),
             ("ShortFraction", defaults::SHORT_FRACTION.to_string()),
             ("ClockSkewSeconds", super::DEFAULT_CLOCK_SKEW_S.to_string()),
+            ("FallbackLimitSeconds", defaults::FALLBACK_LIMIT_S.to_string()),
             ("RecentWeight", defaults::RECENT_WEIGHT.to_string()),
             // Empty: the method's own k, exclusion and recent runs.
             ("K", String::new()),

@@ -26,5 +26,11 @@ pub const SHORT_FRACTION: f64 = 0.25;
 /// The share of each run's own limit its recent runs weigh between them (docs/DETECTION.md,
 /// "Recent runs").
 pub const RECENT_WEIGHT: f64 = 0.3;
+/// The limit of a run whose type has no baseline yet (fewer succeeded runs in the window than
+/// the minimum): twelve hours. On both bundled traces it pages no run that started without a
+/// baseline (six hours would have paged 20 healthy Julia runs and 2 NASA runs), and a hang of a
+/// type Overrun has not learned yet pages within half a day instead of never
+/// (docs/DETECTION.md, "The fallback limit").
+pub const FALLBACK_LIMIT_S: f64 = 43_200.0;
 /// How many recent runs each run's own limit weighs (with the tailored method).
 pub const RECENT_RUNS: usize = 3;

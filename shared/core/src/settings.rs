@@ -34,6 +34,9 @@ pub struct Choices {
     /// `None`: the method's own (three with tailored).
     pub recent_runs: Option<usize>,
     pub recent_weight: Option<f64>,
+    /// The limit, in seconds, of a run whose type has no baseline yet; 0: none (such runs are not
+    /// judged).
+    pub fallback_limit_s: f64,
 }
 
 impl Default for Choices {
@@ -50,6 +53,7 @@ impl Default for Choices {
             short_fraction: defaults::SHORT_FRACTION,
             recent_runs: None,
             recent_weight: None,
+            fallback_limit_s: defaults::FALLBACK_LIMIT_S,
         }
     }
 }
@@ -67,6 +71,7 @@ pub enum Setting {
     ShortFraction,
     RecentRuns,
     RecentWeight,
+    FallbackLimit,
 }
 
 /// A choice out of its range.
@@ -93,7 +98,12 @@ pub struct Detection {
     pub exclusion: Option<ExclusionCap>,
     pub short: ShortRule,
     pub recent: RecentRuns,
+    /// The limit of a run whose type has no baseline yet (`None`: not judged).
+    pub fallback_limit_ms: Option<f64>,
 }
+
+/// The longest fallback limit: a year.
+pub const MAX_FALLBACK_LIMIT_S: f64 = 366.0 * 86_400.0;
 
 impl Default for Detection {
     fn default() -> Self {
@@ -134,7 +144,17 @@ impl Detection {
                 SettingError::new(setting, error)
             })?;
         let exclusion = choices.exclusion_cap.or(policy.method().exclusion_cap());
-        Ok(Self { policy, detection, exclusion, short, recent })
+        let fallback = choices.fallback_limit_s;
+        if !(fallback.is_finite() && (0.0..=MAX_FALLBACK_LIMIT_S).contains(&fallback)) {
+            return Err(SettingError::new(
+                Setting::FallbackLimit,
+                format!(
+                    "the fallback limit must be 0 (none) or a positive number of seconds, at most a year ({MAX_FALLBACK_LIMIT_S}), got {fallback}"
+                ),
+            ));
+        }
+        let fallback_limit_ms = (fallback > 0.0).then_some(fallback * 1_000.0);
+        Ok(Self { policy, detection, exclusion, short, recent, fallback_limit_ms })
     }
 }
 
@@ -163,6 +183,11 @@ mod tests {
         assert_eq!(detection.policy, BaselinePolicy::default());
         assert_eq!(detection.recent.count, defaults::RECENT_RUNS);
         assert_eq!(detection.exclusion, None);
+        assert_eq!(
+            detection.fallback_limit_ms,
+            Some(43_200_000.0),
+            "a new type's hang pages within half a day"
+        );
     }
 
     #[test]
@@ -179,6 +204,10 @@ mod tests {
         assert_eq!(refused(Choices { critical_factor: f64::NAN, ..base }), Setting::CriticalFactor);
         assert_eq!(refused(Choices { short_fraction: 1.0, ..base }), Setting::ShortFraction);
         assert_eq!(refused(Choices { recent_weight: Some(2.0), ..base }), Setting::RecentWeight);
+        assert_eq!(refused(Choices { fallback_limit_s: -1.0, ..base }), Setting::FallbackLimit);
+        assert_eq!(refused(Choices { fallback_limit_s: 1e300, ..base }), Setting::FallbackLimit);
+        let off = Detection::new(&Choices { fallback_limit_s: 0.0, ..base }).unwrap();
+        assert_eq!(off.fallback_limit_ms, None);
         let seed = Choices { method: MethodName::Seed, recent_runs: Some(3), ..base };
         assert_eq!(refused(seed), Setting::RecentRuns, "only tailored weighs recent runs");
     }

@@ -33,6 +33,8 @@ fn config(k: f64, window_days: u32, min_samples: u64) -> ReplayConfig {
         short: ShortRule::default(),
         cohorts: false,
         recent: RecentRuns::default(),
+        // The seed's conventions: no baseline, no alert.
+        fallback_limit_ms: None,
     }
 }
 

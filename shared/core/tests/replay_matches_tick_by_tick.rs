@@ -32,6 +32,8 @@ struct Params {
     /// and their weight between them.
     recent_count: usize,
     recent_weight: f64,
+    /// The limit, in seconds, of a run whose type has no baseline (0: none).
+    fallback_s: i64,
 }
 
 /// (mean, upper, σ) of a window: mean + k·σ by the two-pass textbook formulas, or the tailored
@@ -178,7 +180,9 @@ fn naive_alerts(p: &Params, runs: &[Run]) -> Vec<(String, i64, Level)> {
                 continue;
             }
             let recent = naive_recent(p, runs, *i);
-            let Some((_, upper)) = naive_limits(p, runs, &alerted, r.task_type().as_str(), t, &recent) else {
+            let limits = naive_limits(p, runs, &alerted, r.task_type().as_str(), t, &recent);
+            let fallback = (p.fallback_s > 0).then(|| (p.fallback_s * 1_000) as f64);
+            let Some(upper) = limits.map(|(_, upper)| upper).or(fallback) else {
                 continue;
             };
             let upper = upper * naive_stretch(p, runs, &alerted, *i, t);
@@ -291,8 +295,9 @@ proptest! {
         tailored in any::<bool>(),
         recent_count in prop::sample::select(vec![0usize, 0, 1, 3]),
         recent_weight in prop::sample::select(vec![0.3, 0.6]),
+        fallback_s in prop::sample::select(vec![0i64, 0, 1_800, 7_200]),
     ) {
-        let params = Params { exclude_alerted, exclusion_cap, k, window_days, min_samples, nightly_hour, interval_s, critical_factor, cohorts, tailored, recent_count, recent_weight };
+        let params = Params { exclude_alerted, exclusion_cap, k, window_days, min_samples, nightly_hour, interval_s, critical_factor, cohorts, tailored, recent_count, recent_weight, fallback_s };
         let method = if tailored { Method::Tailored { k } } else { Method::Seed { k } };
         let config = ReplayConfig {
             policy: BaselinePolicy::new(method, window_days as u32, min_samples as u64, nightly_hour as u8)
@@ -303,6 +308,7 @@ proptest! {
             short: ShortRule::default(),
             cohorts,
             recent: RecentRuns { count: recent_count, weight: recent_weight },
+            fallback_limit_ms: (fallback_s > 0).then(|| (fallback_s * 1_000) as f64),
         };
         let engine: Vec<(String, i64, Level)> = replay_runs(config, &runs)
             .unwrap()
@@ -322,7 +328,7 @@ proptest! {
         nightly_hour in 0i64..24,
         fraction in prop::sample::select(vec![0.1, 0.25, 0.5, 0.9]),
     ) {
-        let params = Params { exclude_alerted: false, exclusion_cap: 1.0, k, window_days, min_samples, nightly_hour, interval_s: 600, critical_factor: 2.0, cohorts: false, tailored: false, recent_count: 0, recent_weight: 0.0 };
+        let params = Params { exclude_alerted: false, exclusion_cap: 1.0, k, window_days, min_samples, nightly_hour, interval_s: 600, critical_factor: 2.0, cohorts: false, tailored: false, recent_count: 0, recent_weight: 0.0, fallback_s: 0 };
         let config = ReplayConfig {
             short: ShortRule::new(fraction).unwrap(),
             ..ReplayConfig::for_policy(BaselinePolicy::new(Method::Seed { k }, window_days as u32, min_samples as u64, nightly_hour as u8).unwrap())

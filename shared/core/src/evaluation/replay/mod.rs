@@ -57,6 +57,9 @@ pub struct ReplayConfig {
     /// With the tailored method: the type's most recent succeeded runs count for more in each
     /// run's limit (see [`RecentRuns`]); by default the tailored method's three latest.
     pub recent: RecentRuns,
+    /// The limit of a run whose type has no baseline yet, as the checker deploys it (`None`: such
+    /// runs are not judged).
+    pub fallback_limit_ms: Option<f64>,
 }
 
 pub use crate::limits::recent::RecentRuns;
@@ -73,8 +76,8 @@ impl Default for ReplayConfig {
 impl From<Detection> for ReplayConfig {
     /// The replay of what the functions run with `detection` (a history names no cohorts: off).
     fn from(detection: Detection) -> Self {
-        let Detection { policy, detection, exclusion, short, recent } = detection;
-        Self { policy, detection, exclusion, short, cohorts: false, recent }
+        let Detection { policy, detection, exclusion, short, recent, fallback_limit_ms } = detection;
+        Self { policy, detection, exclusion, short, cohorts: false, recent, fallback_limit_ms }
     }
 }
 
@@ -94,6 +97,7 @@ impl ReplayConfig {
             short: ShortRule::default(),
             cohorts: false,
             recent: RecentRuns::default_for(policy.method()),
+            fallback_limit_ms: Some(crate::defaults::FALLBACK_LIMIT_S * 1_000.0),
         }
     }
 
@@ -166,6 +170,28 @@ pub struct Replayer {
     fixed_limits: HashMap<TaskType, f64>,
     /// With [`Replayer::recording_baselines`]: every baseline computed.
     recorded_baselines: Option<Vec<NightRecord>>,
+    /// The fallback's thresholds, from the config.
+    fallback: Option<Fallback>,
+    /// What the latest span checked was judged by (`None`: nothing to check in it).
+    judged: Option<JudgedBy>,
+    /// Per task type: whether a run of it started with no baseline, judged by the fallback, or
+    /// not judged at all.
+    started_unlearned: Vec<(bool, bool)>,
+}
+
+/// The limits of a run whose type has no baseline: the fallback, as the checker applies it.
+#[derive(Clone, Copy)]
+struct Fallback {
+    thresholds: Thresholds,
+    first_exceeding_ms: [i64; 2],
+}
+
+/// What a span of checks judged a run by.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum JudgedBy {
+    Baseline,
+    Fallback,
+    Nothing,
 }
 
 /// A validated run waiting for the rest of its cohort.
@@ -268,14 +294,23 @@ impl NightLimits {
     }
 }
 
+/// What a span is checked against: a night's baseline limits, or the fallback.
+struct SpanLimits {
+    baseline: Option<Baseline>,
+    thresholds: Thresholds,
+    first_exceeding_ms: [i64; 2],
+    source: LimitSource,
+}
+
 /// What one night's span of checks found for one run.
 struct Found {
     level: Level,
     at: EpochMs,
     limit_ms: f64,
-    baseline: Baseline,
+    baseline: Option<Baseline>,
     /// The night's limits, before the cohort's stretch.
     thresholds: Thresholds,
+    source: LimitSource,
     stretch: f64,
     /// Whether the limit was the run's own, from its recent runs.
     own_limit: bool,
@@ -283,6 +318,16 @@ struct Found {
 
 impl Replayer {
     pub fn new(config: ReplayConfig) -> Self {
+        let config_fallback = config.fallback_limit_ms.map(|limit_ms| {
+            let thresholds = Thresholds {
+                warning_ms: limit_ms,
+                critical_ms: limit_ms * config.detection.critical_factor(),
+            };
+            Fallback {
+                thresholds,
+                first_exceeding_ms: Level::ALL.map(|level| thresholds.first_exceeding_elapsed_ms(level)),
+            }
+        });
         Self {
             per_run: if config.per_run_limits() {
                 config.recent.for_policy(&config.policy).ok().flatten()
@@ -304,6 +349,9 @@ impl Replayer {
             group: Vec::new(),
             fixed_limits: HashMap::default(),
             recorded_baselines: None,
+            fallback: config_fallback,
+            judged: None,
+            started_unlearned: Vec::new(),
         }
     }
 
@@ -412,7 +460,9 @@ impl Replayer {
         let seq = self.next_seq(end.is_none());
         let mut alerted = AlertedLevels::default();
         let span_run = SpanRun { task, start, end, siblings: &siblings, recent: &recent };
+        self.judged = None;
         let found = self.check_span(span_run, &mut alerted, night);
+        self.count_judged(task);
         let checked = CheckedRun { seq, task, start, end, succeeded, alerted, recent, siblings };
         self.keep(checked, found, run_id, night)?;
         if let (true, Some(end)) = (succeeded && self.config.short.is_enabled(), end) {
@@ -519,6 +569,9 @@ impl Replayer {
         self.summary.warnings = per_task.iter().map(|c| c.warnings).sum();
         self.summary.criticals = per_task.iter().map(|c| c.criticals).sum();
         self.summary.task_types = self.tasks.len();
+        self.summary.types_by_fallback =
+            self.started_unlearned.iter().filter(|(fallback, _)| *fallback).count();
+        self.summary.types_unjudged = self.started_unlearned.iter().filter(|(_, unjudged)| *unjudged).count();
         let mut noisiest: Vec<TaskAlertCount> = per_task
             .into_iter()
             .zip(&self.tasks)
@@ -583,6 +636,25 @@ impl Replayer {
         }
     }
 
+    /// Counts a run that started before its type had a baseline, by what judged it.
+    fn count_judged(&mut self, task: u32) {
+        let task = task as usize;
+        if self.started_unlearned.len() <= task {
+            self.started_unlearned.resize(task + 1, (false, false));
+        }
+        match self.judged {
+            Some(JudgedBy::Fallback) => {
+                self.summary.runs_by_fallback += 1;
+                self.started_unlearned[task].0 = true;
+            }
+            Some(JudgedBy::Nothing) => {
+                self.summary.runs_unjudged += 1;
+                self.started_unlearned[task].1 = true;
+            }
+            Some(JudgedBy::Baseline) | None => {}
+        }
+    }
+
     fn count_status(&mut self, status: RunStatus) {
         let counter = match status {
             RunStatus::Succeeded => &mut self.summary.succeeded,
@@ -642,17 +714,29 @@ impl Replayer {
         alerted: &mut AlertedLevels,
         night: Day,
     ) -> [Option<Found>; 2] {
-        let SpanRun { task, start, end, siblings, recent } = run;
+        let SpanRun { task, start, end, recent, .. } = run;
         let policy = self.config.policy;
         let span_start = start.max(policy.night_start(night));
         let span_end = policy.night_start(night + 1).min(end.unwrap_or(EpochMs::MAX));
-        let mut found = [None, None];
+        let found = [None, None];
         if span_start >= span_end {
             return found;
         }
         let Some(mut limits) = self.limits(task, night) else {
-            return found;
+            let Some(fallback) = self.fallback else {
+                self.judged = Some(JudgedBy::Nothing);
+                return found;
+            };
+            self.judged = Some(JudgedBy::Fallback);
+            let limits = SpanLimits {
+                baseline: None,
+                thresholds: fallback.thresholds,
+                first_exceeding_ms: fallback.first_exceeding_ms,
+                source: LimitSource::Fallback,
+            };
+            return self.find_crossings(run, alerted, night, limits, false, found);
         };
+        self.judged = Some(JudgedBy::Baseline);
         let mut own_limit = false;
         if !recent.is_empty() && self.cannot_outlive_own_limit(task, night, (span_end - start) as f64) {
             return found;
@@ -664,6 +748,31 @@ impl Replayer {
             own_limit = true;
         }
         let NightLimits { baseline, thresholds, first_exceeding_ms } = limits;
+        let limits = SpanLimits {
+            baseline: Some(baseline),
+            thresholds,
+            first_exceeding_ms,
+            source: LimitSource::Baseline,
+        };
+        self.find_crossings(run, alerted, night, limits, own_limit, found)
+    }
+
+    /// The first check of each level, within tonight's span of `run`, at which it is past
+    /// `limits` stretched by its cohort's pace.
+    fn find_crossings(
+        &mut self,
+        run: SpanRun<'_>,
+        alerted: &mut AlertedLevels,
+        night: Day,
+        limits: SpanLimits,
+        own_limit: bool,
+        mut found: [Option<Found>; 2],
+    ) -> [Option<Found>; 2] {
+        let SpanRun { start, end, siblings, .. } = run;
+        let policy = self.config.policy;
+        let span_start = start.max(policy.night_start(night));
+        let span_end = policy.night_start(night + 1).min(end.unwrap_or(EpochMs::MAX));
+        let SpanLimits { baseline, thresholds, first_exceeding_ms, source } = limits;
         // Between two changes of the cohort's pace the limits are constant, so each stretch of
         // the span has the closed form.
         let unstretched = [(span_start, 1.0)];
@@ -695,7 +804,8 @@ impl Replayer {
                 if at < until {
                     alerted.insert(level);
                     let limit_ms = stretched.limit_ms(level);
-                    *slot = Some(Found { level, at, limit_ms, baseline, thresholds, stretch, own_limit });
+                    *slot =
+                        Some(Found { level, at, limit_ms, baseline, thresholds, source, stretch, own_limit });
                 }
             }
         }
@@ -755,7 +865,7 @@ impl Replayer {
         recent: &[u64],
         found: [Option<Found>; 2],
     ) {
-        for Found { level, at, limit_ms, baseline, thresholds, stretch, own_limit } in
+        for Found { level, at, limit_ms, baseline, thresholds, source, stretch, own_limit } in
             found.into_iter().flatten()
         {
             let alert = Alert {
@@ -766,11 +876,7 @@ impl Replayer {
                 level,
                 elapsed_ms: at - start,
                 limit_ms,
-                limits: EffectiveLimits {
-                    thresholds,
-                    source: LimitSource::Baseline,
-                    baseline: Some(baseline),
-                },
+                limits: EffectiveLimits { thresholds, source, baseline },
                 cohort_stretch: stretch,
                 recent_ms: if own_limit { recent.to_vec() } else { Vec::new() },
                 recent_weight: if own_limit { self.config.recent.weight } else { 0.0 },

@@ -35,6 +35,13 @@ pub struct ReplaySummary {
     pub short_repeats: u64,
     /// Task types with at least one alert, most alerts first.
     pub noisiest: Vec<TaskAlertCount>,
+    /// Runs that started before their type had a baseline (too few succeeded runs in the
+    /// window), judged by the fallback limit, and their types.
+    pub runs_by_fallback: u64,
+    pub types_by_fallback: usize,
+    /// The same without a fallback limit: not judged at all until their type has a baseline.
+    pub runs_unjudged: u64,
+    pub types_unjudged: usize,
 }
 
 impl ReplaySummary {
