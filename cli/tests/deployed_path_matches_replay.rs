@@ -188,7 +188,8 @@ fn deployed(config: ReplayConfig, nightly_exclusion: Option<ExclusionCap>, runs:
                 record_and_notify(event, &store, &store, &store, &notifier, &notice).await.unwrap();
             }
             if instant.tick {
-                let tick = Tick { now: at, owner: "checker", settings: &settings, policy: &policy };
+                let tick =
+                    Tick { now: at, owner: "checker", settings: &settings, policy: &policy, notice_days: 35 };
                 let ports = CheckPorts { runs: &store, stats: &store, outbox: &store, notifier: &notifier };
                 let report = overrun_app::check::handle(&tick, &ports).await;
                 assert!(!report.failed(), "tick {at}: {report:?}");

@@ -34,6 +34,7 @@ async fn check_now(stack: &Stack) {
         owner: "tick",
         settings: &settings,
         policy: &stack.config.policy,
+        notice_days: stack.config.retention_days,
     };
     let notifier = stack.notifier();
     let ports = overrun_app::check::CheckPorts {

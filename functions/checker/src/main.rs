@@ -20,10 +20,12 @@ async fn main() -> Result<(), Error> {
     let settings = config.check_settings();
     let (adapters, notifier, settings) = (&adapters, &notifier, &settings);
     let policy = config.policy;
+    let notice_days = config.retention_days;
     let (policy, settings) = (&policy, settings);
     run(service_fn(|event: LambdaEvent<Value>| async move {
         let before = adapters.counters.snapshot();
-        let tick = Tick { now: SystemClock.now(), owner: &event.context.request_id, settings, policy };
+        let tick =
+            Tick { now: SystemClock.now(), owner: &event.context.request_id, settings, policy, notice_days };
         let ports =
             CheckPorts { runs: &adapters.runs, stats: &adapters.stats, outbox: &adapters.outbox, notifier };
         let report = overrun_app::check::handle(&tick, &ports).await;

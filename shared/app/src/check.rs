@@ -25,6 +25,9 @@ pub struct Tick<'a> {
     pub owner: &'a str,
     pub settings: &'a CheckSettings,
     pub policy: &'a BaselinePolicy,
+    /// How many days back owed too-short notices are looked for: the retention, so a notice is
+    /// retried until delivered however long the outage, as long as its run is kept.
+    pub notice_days: u32,
 }
 
 /// What the checker talks through.
@@ -222,8 +225,8 @@ async fn resolve<O: Outbox, N: Notifier>(
     report.count(sent, |r| &mut r.resolved_published);
 }
 
-/// Too-short notices of today and yesterday whose sender (an ingest invocation) never marked
-/// them delivered.
+/// Too-short notices of the days still kept (`notice_days` back) whose sender (an ingest
+/// invocation, or an earlier tick) never marked them delivered.
 async fn resend_notices<O: Outbox, N: Notifier>(
     tick: &Tick<'_>,
     outbox: &O,
@@ -231,7 +234,9 @@ async fn resend_notices<O: Outbox, N: Notifier>(
     report: &mut CheckReport,
 ) {
     let today = tick.policy.bucket_of_end(tick.now);
-    match outbox.undelivered_notices(&[today - 1, today]).await {
+    let days: Vec<overrun_core::time::Day> =
+        (0..=i64::from(tick.notice_days)).rev().map(|back| today - back).collect();
+    match outbox.undelivered_notices(&days).await {
         Ok(listing) => {
             report.malformed_items += log_malformed(&listing.malformed);
             for (key, lease) in listing.items.iter().filter(|(_, lease)| lease.has_expired(tick.now)) {
@@ -295,7 +300,7 @@ mod tests {
         }
 
         async fn tick(&self, owner: &str, now: EpochMs) -> CheckReport {
-            let tick = Tick { now, owner, settings: &self.settings, policy: &self.policy };
+            let tick = Tick { now, owner, settings: &self.settings, policy: &self.policy, notice_days: 35 };
             let ports = CheckPorts {
                 runs: &self.store,
                 stats: &self.store,
@@ -601,6 +606,35 @@ mod tests {
         let resent = world.tick("c2", end + LEASE_MS).await;
         assert_eq!(resent, CheckReport { notices_published: 1, ..CheckReport::default() });
         assert_eq!(world.tick("c3", end + 2 * LEASE_MS).await, quiet(0));
+        assert_eq!(world.sent(), ["export/r1/too_short"]);
+    }
+
+    #[tokio::test]
+    async fn a_too_short_notice_owed_since_days_ago_is_sent_when_the_outage_ends() {
+        let world = World::without_limits();
+        set_baseline(&world.store, "export", HOUR as f64, MINUTE as f64, (HOUR + 2 * MINUTE) as f64).await;
+        // A run that ended three days before its event arrived: its notice is that day's.
+        let end = T0 - 3 * DAY;
+        let short =
+            TaskEvent::Finished(finished("export", "r1", end - 5 * MINUTE, end, RunStatus::Succeeded));
+        let notice = NoticeSettings {
+            rule: ShortRule::default(),
+            claim: "ingest",
+            now: T0,
+            policy: &world.policy,
+            retention_ms: 30 * DAY,
+            clock_skew_ms: 300_000,
+        };
+        world.store.outbox().crash_after_claim(1);
+        let (store, notifier) = (&world.store, &world.notifier);
+        record_and_notify(short, store, store, store, notifier, &notice).await.unwrap_err();
+        // Publishing fails for two days on end; every tick tries again.
+        world.notifier.fail_next(usize::MAX);
+        let failing = world.tick("c1", T0 + LEASE_MS).await;
+        assert_eq!(failing.notices_published, 0);
+        world.notifier.fail_next(0);
+        let resent = world.tick("c2", T0 + 2 * DAY).await;
+        assert_eq!(resent.notices_published, 1, "{resent:?}");
         assert_eq!(world.sent(), ["export/r1/too_short"]);
     }
 }

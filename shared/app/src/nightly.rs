@@ -219,7 +219,13 @@ mod tests {
         let start = T0 - 10 * HOUR;
         store.record_start(&started("etl", "slow", start)).await.unwrap();
         let (settings, policy, notifier) = (CheckSettings::default(), policy(), MemoryNotifier::default());
-        let tick = Tick { now: start + 31 * MINUTE, owner: "checker", settings: &settings, policy: &policy };
+        let tick = Tick {
+            now: start + 31 * MINUTE,
+            owner: "checker",
+            settings: &settings,
+            policy: &policy,
+            notice_days: 35,
+        };
         let ports = CheckPorts { runs: &store, stats: &store, outbox: &store, notifier: &notifier };
         assert_eq!(crate::check::handle(&tick, &ports).await.alerts_published, 1);
         let slow = finished("etl", "slow", start, start + HOUR, RunStatus::Succeeded);

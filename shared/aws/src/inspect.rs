@@ -216,6 +216,7 @@ fn legacy_claim(owner: &str) -> ClaimRecord {
     ClaimRecord {
         owner: owner.to_owned(),
         claimed_at: 0,
+        first_claimed_at: None,
         delivered_at: None,
         subject: None,
         alert_id: None,
@@ -251,6 +252,9 @@ pub fn claim_record(found: &Item, attribute: &str) -> Result<Option<ClaimRecord>
         claimed_at: fields
             .number("claimed_at")
             .map_err(|_| named("claimed_at is missing or not a number".into()))?,
+        first_claimed_at: fields
+            .optional_number("first_claimed_at")
+            .map_err(|_| named("first_claimed_at is not a number".into()))?,
         delivered_at: fields
             .optional_number("delivered_at")
             .map_err(|_| named("delivered_at is not a number".into()))?,

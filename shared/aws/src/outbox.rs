@@ -9,6 +9,8 @@
 
 use std::collections::HashMap;
 
+use futures_util::{StreamExt, TryStreamExt};
+
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
@@ -29,6 +31,7 @@ use crate::schema::{runs as r, stats as st};
 /// The claim map's fields.
 const OWNER: &str = "owner";
 const CLAIMED_AT: &str = "claimed_at";
+const FIRST_CLAIMED_AT: &str = "first_claimed_at";
 const DELIVERED_AT: &str = "delivered_at";
 const MESSAGE: &str = "message";
 
@@ -163,6 +166,8 @@ impl DynamoOutbox {
     ) -> Result<Claimed, StoreError> {
         let mut claim = claim_map(lease);
         claim.insert(MESSAGE.to_owned(), message_value(message));
+        // Kept through take-overs: when the message became due, for how late it went out.
+        claim.insert(FIRST_CLAIMED_AT.to_owned(), n(lease.claimed_at));
         let mut request = self
             .update(place)
             .condition_expression(place.fresh_condition)
@@ -375,22 +380,35 @@ impl Outbox for DynamoOutbox {
     }
 
     async fn undelivered_notices(&self, days: &[Day]) -> Result<Listing<(MessageKey, Lease)>, StoreError> {
+        // One small query a day (the day's notices share its partition), eight at a time: a
+        // checker looking back over the whole retention stays well inside its tick.
+        let queries: Vec<_> = days
+            .iter()
+            .copied()
+            .map(|day| {
+                let query = self
+                    .client
+                    .query()
+                    .table_name(&self.stats_table)
+                    .key_condition_expression("#pk = :pk AND begins_with(#sk, :short)")
+                    .filter_expression(
+                        "attribute_exists(#notice) AND attribute_not_exists(#notice.#delivered)",
+                    )
+                    .expression_attribute_names("#pk", st::PK)
+                    .expression_attribute_names("#sk", st::SK)
+                    .expression_attribute_names("#notice", st::NOTICE)
+                    .expression_attribute_names("#delivered", DELIVERED_AT)
+                    .expression_attribute_values(":pk", s(format!("{}{}", st::DAY_PREFIX, day.date())))
+                    .expression_attribute_values(":short", s(st::SHORT_NOTICE_PREFIX));
+                async move { query_all(query, &self.counters).await.map(|found| (day, found)) }
+            })
+            .collect();
+        let found: Vec<(Day, Vec<Item>)> =
+            futures_util::stream::iter(queries).buffered(8).try_collect().await?;
         let mut listing = Listing::default();
-        for &day in days {
-            let query = self
-                .client
-                .query()
-                .table_name(&self.stats_table)
-                .key_condition_expression("#pk = :pk AND begins_with(#sk, :short)")
-                .filter_expression("attribute_exists(#notice) AND attribute_not_exists(#notice.#delivered)")
-                .expression_attribute_names("#pk", st::PK)
-                .expression_attribute_names("#sk", st::SK)
-                .expression_attribute_names("#notice", st::NOTICE)
-                .expression_attribute_names("#delivered", DELIVERED_AT)
-                .expression_attribute_values(":pk", s(format!("{}{}", st::DAY_PREFIX, day.date())))
-                .expression_attribute_values(":short", s(st::SHORT_NOTICE_PREFIX));
-            for found in query_all(query, &self.counters).await? {
-                listing.push(parse_notice(&found, day));
+        for (day, items) in found {
+            for item in &items {
+                listing.push(parse_notice(item, day));
             }
         }
         Ok(listing)

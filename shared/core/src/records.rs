@@ -17,6 +17,9 @@ pub struct ClaimRecord {
     pub owner: String,
     /// 0 once released after a failed publish.
     pub claimed_at: EpochMs,
+    /// When it was first claimed — when it became due — kept through take-overs (absent on
+    /// claims from before it was kept).
+    pub first_claimed_at: Option<EpochMs>,
     pub delivered_at: Option<EpochMs>,
     /// The rendered message's subject (absent on claims from before leases).
     pub subject: Option<String>,
@@ -57,6 +60,11 @@ impl ClaimRecord {
             Some(lease_ends) if !lease.has_expired(now) => Delivery::Sending { lease_ends },
             _ => Delivery::Overdue,
         }
+    }
+
+    /// How long after it was first claimed it was delivered: how late an outage made it.
+    pub fn lateness(&self) -> Option<EpochMs> {
+        Some(self.delivered_at?.saturating_sub(self.first_claimed_at?).max(0))
     }
 
     /// The latest thing that happened to it (claimed or delivered), for "since" filters.
@@ -132,6 +140,7 @@ mod tests {
 
     fn claim(claimed_at: EpochMs, delivered_at: Option<EpochMs>) -> ClaimRecord {
         ClaimRecord {
+            first_claimed_at: Some(claimed_at),
             owner: "req-1".into(),
             claimed_at,
             delivered_at,
@@ -139,6 +148,14 @@ mod tests {
             alert_id: None,
             legacy: false,
         }
+    }
+
+    #[test]
+    fn a_delivered_claim_says_how_long_after_its_first_claim_it_went_out() {
+        let late = ClaimRecord { claimed_at: 9_000, ..claim(1_000, Some(10_000)) };
+        assert_eq!(late.lateness(), Some(9_000), "from the first claim, not the take-over");
+        assert_eq!(claim(1_000, None).lateness(), None);
+        assert_eq!(ClaimRecord { first_claimed_at: None, ..claim(1_000, Some(2_000)) }.lateness(), None);
     }
 
     #[test]

@@ -98,7 +98,13 @@ async fn tick_through(
     owner: &str,
 ) -> overrun_app::check::CheckReport {
     let settings = settings(stack);
-    let tick = overrun_app::check::Tick { now, owner, settings: &settings, policy: &stack.config.policy };
+    let tick = overrun_app::check::Tick {
+        now,
+        owner,
+        settings: &settings,
+        policy: &stack.config.policy,
+        notice_days: stack.config.retention_days,
+    };
     let ports = overrun_app::check::CheckPorts {
         runs: &adapters.runs,
         stats: &adapters.stats,

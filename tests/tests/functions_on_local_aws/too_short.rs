@@ -107,3 +107,32 @@ async fn a_failed_notice_publish_fails_the_event_releases_the_claim_and_the_retr
     assert_eq!(stack.received().await.len(), 1);
     assert_eq!(stack.adapters.stats.day_statuses(&[day]).await.unwrap()[0].finished, 1, "counted once");
 }
+
+#[tokio::test]
+async fn a_notice_owed_since_an_outage_days_long_is_sent_by_the_checker_when_it_ends() {
+    let stack = Stack::new().await;
+    etl_history(&stack).await;
+    nightly(&stack, NIGHT + MS_PER_HOUR).await;
+    let start = NOON - 600 * S;
+    ingest(&task_event("etl", "empty", "STARTED", start), &stack.adapters.runs).await.unwrap();
+    let finished = task_event("etl", "empty", "SUCCEEDED", start + 60 * S);
+    // Publishing fails (the release answered, so the claim is free), and no retry comes.
+    let failed = ingest_notifying(&stack, &finished, &stack.broken_notifier(), "outage").await;
+    assert!(failed.is_err(), "{failed:?}");
+    // Fifty hours later the topic works again: the checker, not just today's and yesterday's
+    // notices, finds it and sends it.
+    let report = check(&stack, NOON + 50 * MS_PER_HOUR, "after-outage").await;
+    assert_eq!(report.notices_published, 1, "{report:?}");
+    let received = stack.received().await;
+    assert_eq!(received.len(), 1);
+    assert_eq!(message(&received[0])["run_id"], "empty");
+    // `overrun alerts` says how late it went out: from its first claim to its delivery.
+    let inspector = overrun_aws::DynamoInspector::new(
+        stack.dynamodb.clone(),
+        &stack.config.runs_table,
+        &stack.config.stats_table,
+    );
+    let messages = inspector.messages_since(NOON - MS_PER_DAY, NOON + 51 * MS_PER_HOUR).await.unwrap();
+    let late = messages.items.iter().find_map(|m| m.claim.lateness()).expect("a delivered notice");
+    assert!((49 * MS_PER_HOUR..=51 * MS_PER_HOUR).contains(&late), "{late}");
+}

@@ -81,6 +81,8 @@ fn write_json(
             "about": m.about,
             "claimed_at": (m.claim.claimed_at > 0).then(|| rfc3339(m.claim.claimed_at)),
             "delivered_at": m.claim.delivered_at.map(rfc3339),
+            "first_claimed_at": m.claim.first_claimed_at.map(rfc3339),
+            "late_s": m.claim.lateness().map(|late| late as f64 / 1_000.0),
             "delivery": m.claim.delivery(now).as_str(),
             "owner": m.claim.owner,
             "alert_id": m.claim.alert_id,

@@ -65,10 +65,19 @@ pub fn rfc3339(at: EpochMs) -> String {
 }
 
 /// How a claim stands, in words: `delivered 10:02 UTC`, `sending (lease to …)`, `pending`.
+/// A message delivered this long after it was first claimed is said to be late.
+const LATE_MS: EpochMs = 15 * 60 * 1_000;
+
 pub fn delivery_words(claim: &ClaimRecord, now: EpochMs) -> String {
     use overrun_core::records::Delivery;
     match (claim.delivery(now), claim.delivered_at) {
-        (Delivery::Delivered, Some(at)) => format!("delivered {}", utc_minute(at)),
+        // Late by more than a check or two: an outage held it back.
+        (Delivery::Delivered, Some(at)) => match claim.lateness() {
+            Some(late) if late >= LATE_MS => {
+                format!("delivered {}, {} late", utc_minute(at), duration(late as f64))
+            }
+            _ => format!("delivered {}", utc_minute(at)),
+        },
         (Delivery::Delivered, None) => "delivered".to_owned(),
         (Delivery::Sending { lease_ends }, _) => format!("sending (lease until {})", utc_minute(lease_ends)),
         (Delivery::Overdue, _) => "pending: the next check sends it again".to_owned(),
