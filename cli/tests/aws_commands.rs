@@ -83,7 +83,7 @@ async fn override_sets_k_limit_and_mute_and_clear_removes_them() {
     overrun(&stack, &["override", "etl", "--k", "-2"])
         .assert()
         .code(2)
-        .stderr(contains("--k must be a finite number ≥ 0"));
+        .stderr(contains("--k must be a finite number greater than 0"));
 }
 
 #[tokio::test]

@@ -78,7 +78,11 @@ async fn status_lists_running_runs_riskiest_first_and_flags_the_stuck_one() {
     );
     assert!(rows[0].contains("warning sent, critical sent"), "{human}");
     assert!(rows[1].contains("etl-now") && rows[1].contains("within"), "{human}");
-    assert!(rows[2].contains("brand-new") && rows[2].contains("no limit yet"), "{human}");
+    // No baseline yet: judged by the fallback limit (twelve hours by default).
+    assert!(
+        rows[2].contains("brand-new") && rows[2].contains("12h 00m") && rows[2].contains("within"),
+        "{human}"
+    );
     assert!(human.contains("! etl stuck: stuck? past its critical limit"), "{human}");
 
     let output = overrun(&stack, &["status", "--json"]).assert().success().get_output().stdout.clone();
@@ -88,7 +92,14 @@ async fn status_lists_running_runs_riskiest_first_and_flags_the_stuck_one() {
     assert_eq!(running[0]["level"], "critical");
     assert!(running[0]["share_used"].as_f64().unwrap() > 2.0);
     assert_eq!(running[0]["alerts"][1]["delivered"], true);
-    assert_eq!(running[2]["state"], "without_limits");
+    assert_eq!(
+        (running[2]["state"].as_str(), running[2]["limit_s"].as_f64()),
+        (Some("judged"), Some(43_200.0))
+    );
+    // With the fallback off, a type without a baseline has no limit yet.
+    let off = overrun(&stack, &["status"]).env("OVERRUN_FALLBACK_LIMIT_S", "0").assert().success();
+    let off = String::from_utf8(off.get_output().stdout.clone()).unwrap();
+    assert!(off.lines().any(|row| row.contains("brand-new") && row.contains("no limit yet")), "{off}");
 }
 
 #[tokio::test]
@@ -143,6 +154,12 @@ async fn explain_says_why_a_run_alerted_or_not_with_its_limit_parts_and_each_che
         .stdout(contains("warning: delivered"));
     overrun(&stack, &["explain", "etl", "etl-now"]).assert().success().stdout(contains("No alert yet"));
     overrun(&stack, &["explain", "brand-new", "first"])
+        .assert()
+        .success()
+        .stdout(contains("within its limit of 12h 00m"))
+        .stdout(contains("fallback limit (no baseline yet)"));
+    overrun(&stack, &["explain", "brand-new", "first"])
+        .env("OVERRUN_FALLBACK_LIMIT_S", "0")
         .assert()
         .success()
         .stdout(contains("Not judged: its task type has no baseline yet"));

@@ -91,7 +91,7 @@ pub fn build(request: &OverrideRequest) -> Result<(TaskType, Override), CliError
     };
     let task_override = Override::new(parts).map_err(|error| {
         CliError::invalid(match error {
-            OverrideError::K(k) => format!("--k must be a finite number ≥ 0, got {k}"),
+            OverrideError::K(k) => format!("--k must be a finite number greater than 0, got {k}"),
             OverrideError::Limit(_) => format!(
                 "--limit must be a positive duration of at most a year, got {:?}",
                 request.limit.as_deref().unwrap_or_default()

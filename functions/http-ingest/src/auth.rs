@@ -125,7 +125,7 @@ impl SourceSecrets {
         let token = found
             .ok_or_else(|| Refusal::unauthorized("the bearer token is not one of the sources' tokens"))?;
         match &token.routes {
-            Some(routes) if !routes.iter().any(|route| path.starts_with(route.as_str())) => {
+            Some(routes) if !routes.iter().any(|route| route_opens(route, path)) => {
                 Err(Refusal::forbidden(format!(
                     "the token of source {:?} may not use {path} (its routes: {})",
                     token.source,
@@ -134,6 +134,15 @@ impl SourceSecrets {
             }
             _ => Ok(token.source.as_str()),
         }
+    }
+}
+
+/// Whether `route` opens `path`: the path itself, or a path below it — whole segments only, so
+/// `/ping/backup` opens `/ping/backup/start` but not `/ping/backup-prod/start`.
+fn route_opens(route: &str, path: &str) -> bool {
+    match path.strip_prefix(route) {
+        Some(rest) => rest.is_empty() || route.ends_with('/') || rest.starts_with('/'),
+        None => false,
     }
 }
 
@@ -182,6 +191,16 @@ mod route_tests {
             refused.reason
         );
         assert_eq!(secrets.source_of(cron, "/api/v1/lineage").unwrap_err().status, 403);
+        let segment = SourceSecrets::parse(
+            r#"{"cron-box": {"token": "cron-box-token-0123456789abcdef", "routes": ["/ping/backup"]}}"#,
+        )
+        .unwrap();
+        assert_eq!(segment.source_of(cron, "/ping/backup/start"), Ok("cron-box"));
+        assert_eq!(
+            segment.source_of(cron, "/ping/backup-prod/start").unwrap_err().status,
+            403,
+            "whole segments"
+        );
         let airflow = Some("Bearer airflow-token-0123456789abcdef");
         assert_eq!(secrets.source_of(airflow, "/ping/anything/start"), Ok("airflow-prod"));
     }

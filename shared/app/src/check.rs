@@ -12,6 +12,7 @@ use overrun_core::notify::message::{alert_notification, resolved_notification};
 use overrun_core::ports::{
     CohortStore, LimitStore, Notifier, Outbox, PendingResolution, RunningRuns, StoreError,
 };
+use overrun_core::time::Day;
 use overrun_core::{BaselinePolicy, EpochMs};
 
 use crate::delivery::{Courier, DeliveryError, Sent};
@@ -234,8 +235,8 @@ async fn resend_notices<O: Outbox, N: Notifier>(
     report: &mut CheckReport,
 ) {
     let today = tick.policy.bucket_of_end(tick.now);
-    let days: Vec<overrun_core::time::Day> =
-        (0..=i64::from(tick.notice_days)).rev().map(|back| today - back).collect();
+    let tick_number = tick.now.div_euclid(tick.policy.check_interval().as_ms());
+    let days = notice_days_to_check(today, tick.notice_days, tick_number);
     match outbox.undelivered_notices(&days).await {
         Ok(listing) => {
             report.malformed_items += log_malformed(&listing.malformed);
@@ -246,6 +247,25 @@ async fn resend_notices<O: Outbox, N: Notifier>(
         }
         Err(error) => report.failure("cannot list the undelivered too-short notices", &error),
     }
+}
+
+/// Older kept days looked at per tick, beside today and yesterday.
+pub const OLDER_NOTICE_DAYS_PER_TICK: i64 = 8;
+
+/// The days whose undelivered too-short notices tick number `tick_number` looks at: today and
+/// yesterday every tick, and the older days kept (`notice_days` back) eight at a time in turn, so
+/// every kept day is looked at within a few ticks whatever the outage's length, at a cost per
+/// tick that does not grow with the retention (35 days: every day within five ticks).
+pub fn notice_days_to_check(today: Day, notice_days: u32, tick_number: i64) -> Vec<Day> {
+    let mut days = vec![today - 1, today];
+    let older = i64::from(notice_days).saturating_sub(1);
+    if older > 0 {
+        let slices = (older + OLDER_NOTICE_DAYS_PER_TICK - 1) / OLDER_NOTICE_DAYS_PER_TICK;
+        let first = 2 + tick_number.rem_euclid(slices) * OLDER_NOTICE_DAYS_PER_TICK;
+        let last = (first + OLDER_NOTICE_DAYS_PER_TICK - 1).min(i64::from(notice_days));
+        days.extend((first..=last).map(|back| today - back));
+    }
+    days
 }
 
 fn log_malformed(errors: &[StoreError]) -> usize {
@@ -628,13 +648,42 @@ mod tests {
         world.store.outbox().crash_after_claim(1);
         let (store, notifier) = (&world.store, &world.notifier);
         record_and_notify(short, store, store, store, notifier, &notice).await.unwrap_err();
-        // Publishing fails for two days on end; every tick tries again.
+        // Publishing fails for two days on end; the ticks keep trying (each older day is looked
+        // at within five ticks).
         world.notifier.fail_next(usize::MAX);
-        let failing = world.tick("c1", T0 + LEASE_MS).await;
-        assert_eq!(failing.notices_published, 0);
+        let mut tried = 0;
+        for tick in 0..12 {
+            let report = world.tick(&format!("down{tick}"), T0 + LEASE_MS + tick * DAY / 6).await;
+            assert_eq!(report.notices_published, 0);
+            tried += report.publish_failures;
+        }
+        assert!(tried >= 2, "the owed notice was tried again and again: {tried}");
         world.notifier.fail_next(0);
-        let resent = world.tick("c2", T0 + 2 * DAY).await;
-        assert_eq!(resent.notices_published, 1, "{resent:?}");
+        let mut published = 0;
+        for tick in 0..5 {
+            published +=
+                world.tick(&format!("up{tick}"), T0 + 2 * DAY + tick * 10 * MINUTE).await.notices_published;
+        }
+        assert_eq!(published, 1);
         assert_eq!(world.sent(), ["export/r1/too_short"]);
+    }
+
+    #[test]
+    fn every_kept_day_is_looked_at_for_owed_notices_within_a_few_ticks_at_a_bounded_cost() {
+        let today = Day::new(20_000);
+        for notice_days in [0u32, 1, 2, 9, 35, 3_650] {
+            let older = i64::from(notice_days).saturating_sub(1);
+            let ticks = ((older + 7) / 8).max(1);
+            let mut seen = std::collections::BTreeSet::new();
+            for tick in 0..ticks {
+                let days = notice_days_to_check(today, notice_days, 1_000 + tick);
+                assert!(days.len() <= 10, "{notice_days}: {} days in one tick", days.len());
+                assert!(days.contains(&today) && days.contains(&(today - 1)));
+                seen.extend(days);
+            }
+            let kept: std::collections::BTreeSet<Day> =
+                (0..=i64::from(notice_days).max(1)).map(|back| today - back).collect();
+            assert_eq!(seen, kept, "{notice_days} days kept, {ticks} ticks");
+        }
     }
 }

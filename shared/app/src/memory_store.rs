@@ -497,7 +497,7 @@ impl Outbox for MemoryStore {
                 let flagged = run.is_some_and(|run| run.resolution_flagged);
                 recording::first_claim_due(key.kind(), record.as_ref(), flagged)
             }
-            MessageKey::TooShort { .. } => true,
+            MessageKey::TooShort { .. } => recording::first_claim_due(key.kind(), None, false),
         };
         self.outbox.claim_if_due(key, lease, how, due).await
     }

@@ -253,7 +253,7 @@ pub fn claim_record(found: &Item, attribute: &str) -> Result<Option<ClaimRecord>
             .number("claimed_at")
             .map_err(|_| named("claimed_at is missing or not a number".into()))?,
         first_claimed_at: fields
-            .optional_number("first_claimed_at")
+            .optional_number(crate::outbox::FIRST_CLAIMED_AT)
             .map_err(|_| named("first_claimed_at is not a number".into()))?,
         delivered_at: fields
             .optional_number("delivered_at")

@@ -31,7 +31,7 @@ use crate::schema::{runs as r, stats as st};
 /// The claim map's fields.
 const OWNER: &str = "owner";
 const CLAIMED_AT: &str = "claimed_at";
-const FIRST_CLAIMED_AT: &str = "first_claimed_at";
+pub const FIRST_CLAIMED_AT: &str = "first_claimed_at";
 const DELIVERED_AT: &str = "delivered_at";
 const MESSAGE: &str = "message";
 

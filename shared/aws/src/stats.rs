@@ -100,11 +100,16 @@ pub(crate) fn parse_limits(item: &Item) -> Result<((TaskType, TaskLimits), Optio
         mute_until: reader.optional_number(st::MUTE_UNTIL)?,
         short_fraction: reader.optional_number(st::OVERRIDE_SHORT_FRACTION)?,
     };
-    let task_override = Override::new(parts).map_err(|e| reader.invalid(format!("its override: {e}")))?;
+    // A part out of range (stored by a version that allowed it) is left out and reported; the
+    // baseline and the rest of the override still apply.
+    let (task_override, refused) = Override::keeping_what_is_valid(parts);
     let (window, window_error) = match parse_histogram(&reader) {
         Ok(window) => ((!window.bins().is_empty()).then_some(window), None),
         Err(error) => (None, Some(error)),
     };
+    let override_error =
+        refused.first().map(|error| reader.invalid(format!("its override, left out: {error}")));
+    let window_error = window_error.or(override_error);
     let limits = TaskLimits {
         baseline: parse_baseline(&reader)?,
         task_override: (!task_override.is_empty()).then_some(task_override),

@@ -12,7 +12,7 @@ use thiserror::Error;
 use crate::defaults;
 use crate::detect::levels::DetectionConfig;
 use crate::detect::short_rule::ShortRule;
-use crate::limits::baseline::{BaselinePolicy, MethodName, PolicyError};
+use crate::limits::baseline::{BaselinePolicy, MethodName, PolicyError, is_valid_k};
 use crate::limits::recent::{RecentRuns, RecentRunsError};
 use crate::limits::window::ExclusionCap;
 use crate::time::TickInterval;
@@ -115,7 +115,7 @@ impl Default for Detection {
 impl Detection {
     pub fn new(choices: &Choices) -> Result<Self, SettingError> {
         if let Some(k) = choices.k
-            && !(k.is_finite() && k > 0.0)
+            && !is_valid_k(k)
         {
             // At 0 a normal run pages (the limit is the mean, or no price on a false page).
             return Err(SettingError::new(

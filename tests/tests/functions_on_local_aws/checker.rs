@@ -169,7 +169,7 @@ async fn a_malformed_table_item_is_reported_and_the_good_runs_are_still_checked(
 }
 
 #[tokio::test]
-async fn checker_tick_stays_within_two_plus_one_per_kept_day_plus_two_per_hundred_running_plus_one_per_hundred_cohorts_plus_two_per_alert_requests()
+async fn checker_tick_stays_within_twelve_plus_two_per_hundred_running_plus_one_per_hundred_cohorts_plus_two_per_alert_requests()
  {
     let stack = Stack::new().await;
     etl_history(&stack).await;

@@ -47,6 +47,12 @@ impl DetectionConfig {
         self.critical_factor
     }
 
+    /// The thresholds of a fixed warning limit (an operator's, or the fallback): critical at the
+    /// critical factor times it, as every limit.
+    pub fn fixed(&self, limit_ms: f64) -> Thresholds {
+        Thresholds { warning_ms: limit_ms, critical_ms: limit_ms * self.critical_factor }
+    }
+
     pub fn thresholds(&self, baseline: &Baseline) -> Thresholds {
         Thresholds { warning_ms: baseline.upper_ms, critical_ms: baseline.upper_ms * self.critical_factor }
     }

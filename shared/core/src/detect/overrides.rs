@@ -6,7 +6,7 @@ use thiserror::Error;
 
 use crate::detect::levels::{DetectionConfig, Thresholds};
 use crate::detect::short_rule::{ShortRule, ShortRuleError};
-use crate::limits::baseline::{Baseline, Method};
+use crate::limits::baseline::{Baseline, Method, is_valid_k};
 use crate::limits::tailored::tailored_limit;
 use crate::stats::histogram::DurationHistogram;
 use crate::time::{EpochMs, TickInterval};
@@ -38,7 +38,7 @@ pub struct OverrideParts {
 /// A part of an override out of its range, named.
 #[derive(Debug, Clone, PartialEq, Error)]
 pub enum OverrideError {
-    #[error("k must be a finite number ≥ 0, got {0}")]
+    #[error("k must be a finite number greater than 0, got {0}")]
     K(f64),
     #[error("a fixed limit must be a positive duration of at most a year, got {0} ms")]
     Limit(f64),
@@ -54,7 +54,7 @@ impl Override {
     pub fn new(parts: OverrideParts) -> Result<Self, OverrideError> {
         let OverrideParts { k, limit_ms, mute_until, short_fraction } = parts;
         if let Some(k) = k
-            && !(k.is_finite() && k >= 0.0)
+            && !is_valid_k(k)
         {
             return Err(OverrideError::K(k));
         }
@@ -67,6 +67,25 @@ impl Override {
             ShortRule::new(fraction).map_err(OverrideError::ShortFraction)?;
         }
         Ok(Self { k, limit_ms, mute_until, short_fraction })
+    }
+
+    /// The override `parts` describe, any part out of range left out and named (an override
+    /// stored by an older version that allowed it): the rest still applies.
+    pub fn keeping_what_is_valid(mut parts: OverrideParts) -> (Self, Vec<OverrideError>) {
+        let mut refused = Vec::new();
+        loop {
+            match Self::new(parts) {
+                Ok(valid) => return (valid, refused),
+                Err(error) => {
+                    match error {
+                        OverrideError::K(_) => parts.k = None,
+                        OverrideError::Limit(_) => parts.limit_ms = None,
+                        OverrideError::ShortFraction(_) => parts.short_fraction = None,
+                    }
+                    refused.push(error);
+                }
+            }
+        }
     }
 
     /// A fixed limit alone.
@@ -197,7 +216,7 @@ pub fn effective_limits(parts: LimitParts<'_>, rules: &LimitRules) -> Option<Eff
     let LimitParts { baseline, window, task_override } = parts;
     let detection = &rules.detection;
     let fixed = |limit_ms: f64, source| EffectiveLimits {
-        thresholds: Thresholds { warning_ms: limit_ms, critical_ms: limit_ms * detection.critical_factor() },
+        thresholds: detection.fixed(limit_ms),
         source,
         baseline: baseline.copied(),
     };
@@ -227,12 +246,26 @@ mod tests {
     fn an_override_is_built_only_from_parts_in_range_and_names_the_part_out_of_it() {
         let parts =
             |k, limit_ms, short_fraction| OverrideParts { k, limit_ms, mute_until: None, short_fraction };
-        assert!(Override::new(parts(Some(0.0), Some(1.0), Some(0.0))).is_ok());
+        assert!(Override::new(parts(Some(0.5), Some(1.0), Some(0.0))).is_ok());
+        assert_eq!(
+            Override::new(parts(Some(0.0), None, None)),
+            Err(OverrideError::K(0.0)),
+            "a normal run would page"
+        );
         assert_eq!(Override::new(parts(Some(-1.0), None, None)), Err(OverrideError::K(-1.0)));
         assert!(matches!(Override::new(parts(Some(f64::NAN), None, None)), Err(OverrideError::K(_))));
         assert_eq!(Override::new(parts(None, Some(0.0), None)), Err(OverrideError::Limit(0.0)));
         assert_eq!(Override::fixed_limit(MAX_LIMIT_MS * 2.0), Err(OverrideError::Limit(MAX_LIMIT_MS * 2.0)));
         assert!(matches!(Override::new(parts(None, None, Some(1.0))), Err(OverrideError::ShortFraction(_))));
+        let stored =
+            OverrideParts { k: Some(0.0), limit_ms: Some(1e12), mute_until: Some(5), short_fraction: None };
+        let (kept, refused) = Override::keeping_what_is_valid(stored);
+        assert_eq!(
+            (kept.k(), kept.limit_ms(), kept.mute_until()),
+            (None, None, Some(5)),
+            "the mute still applies"
+        );
+        assert_eq!(refused, vec![OverrideError::K(0.0), OverrideError::Limit(1e12)]);
         let muted = Override::muted_until(10);
         assert!(muted.mutes_at(9) && !muted.mutes_at(10));
         assert_eq!((muted.k(), muted.limit_ms(), muted.short_fraction()), (None, None, None));

@@ -204,6 +204,13 @@ impl Default for BaselinePolicy {
     }
 }
 
+/// Whether `k` is a sensitivity an operator may choose (a deployment's, or one task type's in an
+/// override): finite and above 0. At 0 the limit is the mean (or a false page costs nothing),
+/// so a normal run pages. (Policies built internally, for sweeps, may go down to 0.)
+pub fn is_valid_k(k: f64) -> bool {
+    k.is_finite() && k > 0.0
+}
+
 impl BaselinePolicy {
     pub fn new(
         method: Method,

@@ -70,9 +70,15 @@ pub fn alert_notification(alert: &Alert) -> Notification {
     let elapsed = duration(alert.elapsed_ms as f64);
     let limit = duration(alert.limit_ms);
     let source = alert.limits.source;
-    let subject =
-        sns_subject(&format!("[Overrun {word}] {} running {elapsed}, limit {limit}", alert.task_type));
-    let override_note = if source.is_override() { format!(" ({source})") } else { String::new() };
+    // A limit that is not the type's learned one says so: an operator's, or the fallback of a type
+    // with no baseline yet (on-call should know a generic limit from a learned one).
+    let fallback = source == LimitSource::Fallback;
+    let subject = sns_subject(&format!(
+        "[Overrun {word}] {} running {elapsed}, limit {limit}{}",
+        alert.task_type,
+        if fallback { " (no baseline yet)" } else { "" }
+    ));
+    let override_note = if source.is_override() || fallback { format!(" ({source})") } else { String::new() };
     let sms = truncate_chars(
         &format!(
             "Overrun {word}: {} run {} running {elapsed}, limit {limit}{override_note}",

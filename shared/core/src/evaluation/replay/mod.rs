@@ -319,10 +319,7 @@ struct Found {
 impl Replayer {
     pub fn new(config: ReplayConfig) -> Self {
         let config_fallback = config.fallback_limit_ms.map(|limit_ms| {
-            let thresholds = Thresholds {
-                warning_ms: limit_ms,
-                critical_ms: limit_ms * config.detection.critical_factor(),
-            };
+            let thresholds = config.detection.fixed(limit_ms);
             Fallback {
                 thresholds,
                 first_exceeding_ms: Level::ALL.map(|level| thresholds.first_exceeding_elapsed_ms(level)),
