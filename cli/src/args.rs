@@ -291,7 +291,8 @@ pub(crate) struct ScheduleArgs {
     /// Days of succeeded runs a baseline looks back over.
     #[arg(long, default_value_t = defaults::WINDOW_DAYS)]
     pub(crate) window_days: u32,
-    /// Fewest succeeded runs in the window for a baseline; fewer means no alerts for that type.
+    /// Fewest succeeded runs in the window for a baseline; with fewer, the type's runs are judged
+    /// by the fallback limit (--fallback-limit).
     #[arg(long, default_value_t = defaults::MIN_SAMPLES)]
     pub(crate) min_samples: u64,
     /// Seconds between checks; checks fall on multiples of it since the Unix epoch.

@@ -254,8 +254,13 @@ async fn a_contradicting_finish_changes_nothing_and_names_the_finish_kept(stores
     let kept = FinishConflict { kept_end: t + 60_000, kept_status: RunStatus::Succeeded };
     assert_eq!(recorded.conflict, Some(kept));
     assert!(!recorded.counted);
-    assert_eq!(day_runs(stores, t + 60_000).await.len(), 1);
+    let kept = day_runs(stores, t + 60_000).await;
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0].duration_ms, 60_000, "the first finish's end stands");
     assert_eq!(finished_count(stores, t + 60_000).await, 1);
+    let redelivered =
+        stores.runs().record_finish(&finished("etl", "r1", None, t + 60_000, RunStatus::Succeeded));
+    assert_eq!(redelivered.await.unwrap().conflict, None, "the first finish itself is no conflict");
 }
 
 async fn a_start_after_its_finish_completes_the_run_without_listing_it_running(stores: &impl Stores) {

@@ -58,5 +58,11 @@ fn label_details(config: &ReplayConfig) -> String {
         recent if recent.is_enabled() => format!(" recent={}@{}", recent.count, recent.weight),
         _ => " recent=off".to_owned(),
     };
-    format!("{exclusion}{cohorts}{recent}")
+    let default_fallback = Some(overrun_core::defaults::FALLBACK_LIMIT_S * 1_000.0);
+    let fallback = match config.fallback_limit_ms {
+        limit if limit == default_fallback => String::new(),
+        None => " fallback=off".to_owned(),
+        Some(limit_ms) => format!(" fallback={}", overrun_core::notify::humanize::duration(limit_ms)),
+    };
+    format!("{exclusion}{cohorts}{recent}{fallback}")
 }

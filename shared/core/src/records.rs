@@ -17,8 +17,9 @@ pub struct ClaimRecord {
     pub owner: String,
     /// 0 once released after a failed publish.
     pub claimed_at: EpochMs,
-    /// When it was first claimed — when it became due — kept through take-overs (absent on
-    /// claims from before it was kept).
+    /// When it was first claimed, kept through take-overs (absent on claims from before it was
+    /// kept): for an alert the check that found it, for a notice the ingest that decided it —
+    /// unless the store itself was down then, which delays the first claim too.
     pub first_claimed_at: Option<EpochMs>,
     pub delivered_at: Option<EpochMs>,
     /// The rendered message's subject (absent on claims from before leases).

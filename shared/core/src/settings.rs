@@ -1,6 +1,6 @@
 //! What decides what pages, validated once: the method and its k, the window, the schedule of
-//! nights and checks, the critical factor, warned runs kept out, too-short notices and recent
-//! runs. The deployed functions (from environment variables, in `overrun-aws`) and the
+//! nights and checks, the critical factor, warned runs kept out, too-short notices, recent runs
+//! and the fallback limit. The deployed functions (from environment variables, in `overrun-aws`) and the
 //! `overrun` command (from its options) both fill in [`Choices`] and get one [`Detection`]
 //! value from [`Detection::new`], so both accept exactly the same ranges; a refused choice names
 //! its [`Setting`], which each side spells as its variable or option.

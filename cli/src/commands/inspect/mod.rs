@@ -64,10 +64,10 @@ pub fn rfc3339(at: EpochMs) -> String {
         .unwrap_or_else(|| at.to_string())
 }
 
-/// How a claim stands, in words: `delivered 10:02 UTC`, `sending (lease to …)`, `pending`.
 /// A message delivered this long after it was first claimed is said to be late.
 const LATE_MS: EpochMs = 15 * 60 * 1_000;
 
+/// How a claim stands, in words: `delivered 10:02 UTC`, `sending (lease to …)`, `pending`.
 pub fn delivery_words(claim: &ClaimRecord, now: EpochMs) -> String {
     use overrun_core::records::Delivery;
     match (claim.delivery(now), claim.delivered_at) {

@@ -176,7 +176,8 @@ pub struct Recorded {
     pub counted: bool,
     /// The run had been alerted on and now awaits its "resolved" message.
     pub resolution_pending: bool,
-    /// The event was a start for a run already finished (delivered out of order).
+    /// The event was a start for a run already finished: delivered out of order, or a start
+    /// redelivered after its run's finish.
     pub late_start: bool,
     /// (start, end) when the run is now a complete succeeded run (on every delivery, so that a
     /// retried event still gets its too-short notice; the notice's claim keeps it to one).
