@@ -258,9 +258,9 @@ async fn a_contradicting_finish_changes_nothing_and_names_the_finish_kept(stores
     assert_eq!(kept.len(), 1);
     assert_eq!(kept[0].duration_ms, 60_000, "the first finish's end stands");
     assert_eq!(finished_count(stores, t + 60_000).await, 1);
-    let redelivered =
-        stores.runs().record_finish(&finished("etl", "r1", None, t + 60_000, RunStatus::Succeeded));
-    assert_eq!(redelivered.await.unwrap().conflict, None, "the first finish itself is no conflict");
+    let first = finished("etl", "r1", None, t + 60_000, RunStatus::Succeeded);
+    let redelivered = stores.runs().record_finish(&first).await.unwrap();
+    assert_eq!(redelivered.conflict, None, "the first finish itself is no conflict");
 }
 
 async fn a_start_after_its_finish_completes_the_run_without_listing_it_running(stores: &impl Stores) {
