@@ -570,12 +570,20 @@ fn backtest_against_the_seed_reads_the_default_curve_at_the_seeds_own_point() {
     let methods: Vec<&str> = lines.iter().filter_map(|l| l["method"].as_str()).collect();
     assert_eq!(
         methods,
-        ["tailored k=1", "tailored k=2", "tailored k=5", "tailored k=10", "tailored k=20", "seed k=2"]
+        // The reference is the seed exactly: no fallback limit for a type without a baseline.
+        [
+            "tailored k=1",
+            "tailored k=2",
+            "tailored k=5",
+            "tailored k=10",
+            "tailored k=20",
+            "seed k=2 fallback=off"
+        ]
     );
     let comparison = lines.last().unwrap();
     assert_eq!(
         (comparison["against"].as_str(), comparison["setting"].as_str()),
-        (Some("seed k=2"), Some("tailored"))
+        (Some("seed k=2 fallback=off"), Some("tailored"))
     );
     // On this trace the default pages far less than the seed at the seed's recall, and catches
     // more at the seed's false-alert rate.
@@ -588,7 +596,7 @@ fn backtest_against_the_seed_reads_the_default_curve_at_the_seeds_own_point() {
         let lines = json_lines_of_bundled_trace(
             &[&["backtest", "--json", "--k", "5", "--against-seed"], extra].concat(),
         );
-        lines.into_iter().find(|l| l["method"] == "seed k=2").unwrap()
+        lines.into_iter().find(|l| l["method"] == "seed k=2 fallback=off").unwrap()
     };
     assert_eq!(seed_row(&["--window-days", "7", "--min-samples", "3"]), seed_row(&[]));
     // A seed setting on another schedule is compared with the reference, not taken for it.
@@ -603,10 +611,9 @@ fn backtest_against_the_seed_reads_the_default_curve_at_the_seeds_own_point() {
         "7",
         "--against-seed",
     ]);
-    let mut reference = lines.iter().find(|l| l["method"] == "seed k=2 reference").unwrap().clone();
-    reference["method"] = "seed k=2".into();
+    let reference = lines.iter().find(|l| l["method"] == "seed k=2 fallback=off").unwrap().clone();
     assert_eq!(reference, seed_row(&[]));
-    assert_eq!(lines.last().unwrap()["against"], "seed k=2 reference");
+    assert_eq!(lines.last().unwrap()["against"], "seed k=2 fallback=off");
 
     let table =
         overrun().args(["backtest", "--k", "2,5", "--against-seed"]).arg(bundled_trace()).output().unwrap();
