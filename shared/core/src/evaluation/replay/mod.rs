@@ -172,11 +172,6 @@ pub struct Replayer {
     recorded_baselines: Option<Vec<NightRecord>>,
     /// The fallback's thresholds, from the config.
     fallback: Option<Fallback>,
-    /// What the latest span checked was judged by (`None`: nothing to check in it).
-    judged: Option<JudgedBy>,
-    /// Per task type: whether a run of it started with no baseline, judged by the fallback, or
-    /// not judged at all.
-    started_unlearned: Vec<(bool, bool)>,
 }
 
 /// The limits of a run whose type has no baseline: the fallback, as the checker applies it.
@@ -184,14 +179,6 @@ pub struct Replayer {
 struct Fallback {
     thresholds: Thresholds,
     first_exceeding_ms: [i64; 2],
-}
-
-/// What a span of checks judged a run by.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum JudgedBy {
-    Baseline,
-    Fallback,
-    Nothing,
 }
 
 /// A validated run waiting for the rest of its cohort.
@@ -226,6 +213,10 @@ struct TaskState {
     /// With recent runs: the last own limits computed, by night and recent runs, memoised: the
     /// runs of a type that start between two of its finishes share their recent runs.
     own_cached: Option<(Day, Box<[u64]>, NightLimits)>,
+    /// A run of it started before it had a baseline, judged by the fallback limit; or, with
+    /// none, not judged at all.
+    started_by_fallback: bool,
+    started_unjudged: bool,
 }
 
 /// A run whose later nights still have to be checked.
@@ -347,8 +338,6 @@ impl Replayer {
             fixed_limits: HashMap::default(),
             recorded_baselines: None,
             fallback: config_fallback,
-            judged: None,
-            started_unlearned: Vec::new(),
         }
     }
 
@@ -457,9 +446,11 @@ impl Replayer {
         let seq = self.next_seq(end.is_none());
         let mut alerted = AlertedLevels::default();
         let span_run = SpanRun { task, start, end, siblings: &siblings, recent: &recent };
-        self.judged = None;
+        // A run with something to check tonight (it ran for a while), by what its start judged it.
+        if end.is_none_or(|end| end > start) {
+            self.count_judged(task, night);
+        }
         let found = self.check_span(span_run, &mut alerted, night);
-        self.count_judged(task);
         let checked = CheckedRun { seq, task, start, end, succeeded, alerted, recent, siblings };
         self.keep(checked, found, run_id, night)?;
         if let (true, Some(end)) = (succeeded && self.config.short.is_enabled(), end) {
@@ -566,9 +557,8 @@ impl Replayer {
         self.summary.warnings = per_task.iter().map(|c| c.warnings).sum();
         self.summary.criticals = per_task.iter().map(|c| c.criticals).sum();
         self.summary.task_types = self.tasks.len();
-        self.summary.types_by_fallback =
-            self.started_unlearned.iter().filter(|(fallback, _)| *fallback).count();
-        self.summary.types_unjudged = self.started_unlearned.iter().filter(|(_, unjudged)| *unjudged).count();
+        self.summary.types_by_fallback = self.tasks.iter().filter(|task| task.started_by_fallback).count();
+        self.summary.types_unjudged = self.tasks.iter().filter(|task| task.started_unjudged).count();
         let mut noisiest: Vec<TaskAlertCount> = per_task
             .into_iter()
             .zip(&self.tasks)
@@ -609,6 +599,8 @@ impl Replayer {
             recent: BTreeMap::new(),
             night_window: None,
             own_cached: None,
+            started_by_fallback: false,
+            started_unjudged: false,
         });
         Ok(index)
     }
@@ -633,22 +625,19 @@ impl Replayer {
         }
     }
 
-    /// Counts a run that started before its type had a baseline, by what judged it.
-    fn count_judged(&mut self, task: u32) {
-        let task = task as usize;
-        if self.started_unlearned.len() <= task {
-            self.started_unlearned.resize(task + 1, (false, false));
+    /// Counts a run that started before its type had a baseline (`night`'s limits are
+    /// memoised, so its checks read them again for free), by what judges it instead.
+    fn count_judged(&mut self, task: u32, night: Day) {
+        if self.limits(task, night).is_some() {
+            return;
         }
-        match self.judged {
-            Some(JudgedBy::Fallback) => {
-                self.summary.runs_by_fallback += 1;
-                self.started_unlearned[task].0 = true;
-            }
-            Some(JudgedBy::Nothing) => {
-                self.summary.runs_unjudged += 1;
-                self.started_unlearned[task].1 = true;
-            }
-            Some(JudgedBy::Baseline) | None => {}
+        let state = &mut self.tasks[task as usize];
+        if self.fallback.is_some() {
+            self.summary.runs_by_fallback += 1;
+            state.started_by_fallback = true;
+        } else {
+            self.summary.runs_unjudged += 1;
+            state.started_unjudged = true;
         }
     }
 
@@ -721,10 +710,8 @@ impl Replayer {
         }
         let Some(mut limits) = self.limits(task, night) else {
             let Some(fallback) = self.fallback else {
-                self.judged = Some(JudgedBy::Nothing);
                 return found;
             };
-            self.judged = Some(JudgedBy::Fallback);
             let limits = SpanLimits {
                 baseline: None,
                 thresholds: fallback.thresholds,
@@ -733,7 +720,6 @@ impl Replayer {
             };
             return self.find_crossings(run, alerted, night, limits, false, found);
         };
-        self.judged = Some(JudgedBy::Baseline);
         let mut own_limit = false;
         if !recent.is_empty() && self.cannot_outlive_own_limit(task, night, (span_end - start) as f64) {
             return found;
