@@ -78,15 +78,24 @@ async fn only_the_first_too_short_run_of_a_task_type_each_day_is_sent_and_the_ne
     assert_eq!(runs, ["empty-1", "empty-3"], "one notice a day per task type");
 }
 
-#[tokio::test]
-async fn a_failed_notice_publish_fails_the_event_releases_the_claim_and_the_retry_sends_it() {
+/// A stack with a baseline for `etl`, and a too-short run of it ingested while publishing fails
+/// (the release answered, so the claim is free): the finish event and what ingesting it gave.
+async fn a_short_run_whose_notice_publish_failed(
+    claim: &str,
+) -> (Stack, Value, Result<(IngestOutcome, ShortNotice), overrun_ingest::IngestError>, i64) {
     let stack = Stack::new().await;
     etl_history(&stack).await;
     nightly(&stack, NIGHT + MS_PER_HOUR).await;
     let start = NOON - 600 * S;
     ingest(&task_event("etl", "empty", "STARTED", start), &stack.adapters.runs).await.unwrap();
     let finished = task_event("etl", "empty", "SUCCEEDED", start + 60 * S);
-    let failed = ingest_notifying(&stack, &finished, &stack.broken_notifier(), "first-try").await;
+    let failed = ingest_notifying(&stack, &finished, &stack.broken_notifier(), claim).await;
+    (stack, finished, failed, start)
+}
+
+#[tokio::test]
+async fn a_failed_notice_publish_fails_the_event_releases_the_claim_and_the_retry_sends_it() {
+    let (stack, finished, failed, start) = a_short_run_whose_notice_publish_failed("first-try").await;
     assert!(
         matches!(
             failed,
@@ -110,14 +119,8 @@ async fn a_failed_notice_publish_fails_the_event_releases_the_claim_and_the_retr
 
 #[tokio::test]
 async fn a_notice_owed_since_an_outage_days_long_is_sent_by_the_checker_when_it_ends() {
-    let stack = Stack::new().await;
-    etl_history(&stack).await;
-    nightly(&stack, NIGHT + MS_PER_HOUR).await;
-    let start = NOON - 600 * S;
-    ingest(&task_event("etl", "empty", "STARTED", start), &stack.adapters.runs).await.unwrap();
-    let finished = task_event("etl", "empty", "SUCCEEDED", start + 60 * S);
-    // Publishing fails (the release answered, so the claim is free), and no retry comes.
-    let failed = ingest_notifying(&stack, &finished, &stack.broken_notifier(), "outage").await;
+    // Publishing fails, and no retry comes.
+    let (stack, _, failed, _) = a_short_run_whose_notice_publish_failed("outage").await;
     assert!(failed.is_err(), "{failed:?}");
     // Fifty hours later the topic works again: the checker, not just today's and yesterday's
     // notices, finds it and sends it.
