@@ -321,7 +321,7 @@ pub(crate) struct ScheduleArgs {
     pub(crate) fallback_limit: Option<f64>,
 }
 
-/// `--fallback-limit`: seconds, a duration such as `24h`, or `0`/`off` for none.
+/// `--fallback-limit`: seconds, a duration such as `12h`, or `0`/`off` for none.
 fn parse_fallback_limit(text: &str) -> Result<f64, String> {
     let trimmed = text.trim();
     if trimmed.eq_ignore_ascii_case("off") {
@@ -331,7 +331,7 @@ fn parse_fallback_limit(text: &str) -> Result<f64, String> {
         Ok(seconds) => Ok(seconds),
         Err(_) => humantime::parse_duration(trimmed)
             .map(|duration| duration.as_secs_f64())
-            .map_err(|e| format!("{e}; give a duration such as 24h or 90m, seconds, or off")),
+            .map_err(|e| format!("{e}; give a duration such as 12h or 90m, seconds, or off")),
     }
 }
 
