@@ -139,7 +139,10 @@ fn normalized(item: &BTreeMap<String, AttributeValue>) -> String {
                 let kept: BTreeMap<&String, String> = map
                     .iter()
                     .filter(|(k, _)| {
-                        !matches!(k.as_str(), "owner" | "claimed_at" | "delivered_at" | "message")
+                        !matches!(
+                            k.as_str(),
+                            "owner" | "claimed_at" | "first_claimed_at" | "delivered_at" | "message"
+                        )
                     })
                     .map(|(k, v)| (k, strip(v)))
                     .collect();
