@@ -140,6 +140,10 @@ pub(crate) struct ExplainArgs {
     pub(crate) task_type: String,
     /// The run's id, exactly as in its events.
     pub(crate) run_id: String,
+    /// Which attempt of the run id (a run re-run under the same id is its next attempt: 1 is
+    /// the first); the latest attempt when left out.
+    #[arg(long, value_parser = parse_attempt)]
+    pub(crate) attempt: Option<overrun_core::Attempt>,
     #[command(flatten)]
     pub(crate) aws: AwsArgs,
     /// One JSON document instead of the text.
@@ -153,6 +157,10 @@ pub(crate) struct CloseArgs {
     pub(crate) task_type: String,
     /// The run's id, exactly as in its events.
     pub(crate) run_id: String,
+    /// Which attempt of the run id (a run re-run under the same id is its next attempt: 1 is
+    /// the first); the latest attempt when left out.
+    #[arg(long, value_parser = parse_attempt)]
+    pub(crate) attempt: Option<overrun_core::Attempt>,
     /// How it ended: succeeded, failed or aborted.
     #[arg(long)]
     pub(crate) status: overrun_core::RunStatus,
@@ -574,4 +582,11 @@ pub(crate) enum ImportSource {
         #[arg(short, long, default_value = "-")]
         output: PathBuf,
     },
+}
+
+/// `--attempt`: a whole number from 1.
+fn parse_attempt(text: &str) -> Result<overrun_core::Attempt, String> {
+    text.parse().map_err(|_| {
+        format!("{text:?} is not an attempt number: 1 is the first attempt, 2 the re-run after it")
+    })
 }

@@ -203,6 +203,7 @@ fn started(config: &ReplayConfig, run: &Run) -> TaskEvent {
     TaskEvent::Started(RunStarted {
         task_type: run.task_type().clone(),
         run_id: run.run_id().clone(),
+        numbered: false,
         start: run.start(),
         cohort: cohort_of(config, run),
     })
@@ -212,6 +213,7 @@ fn finished(config: &ReplayConfig, run: &Run) -> TaskEvent {
     TaskEvent::Finished(RunFinished {
         task_type: run.task_type().clone(),
         run_id: run.run_id().clone(),
+        numbered: false,
         start: Some(run.start()),
         end: run.end().unwrap(),
         status: run.status(),

@@ -20,6 +20,7 @@ async fn start(stack: &Stack, task: &str, run: &str, start: i64) {
     let event = RunStarted {
         task_type: TaskType::new(task).unwrap(),
         run_id: RunId::new(run).unwrap(),
+        numbered: false,
         start,
         cohort: None,
     };

@@ -125,6 +125,11 @@ contract!(
     two_racing_claims_of_one_message_are_won_once,
     two_racing_deliveries_of_one_finish_count_it_once,
     days_baselines_overrides_and_cohorts_read_back_as_written,
+    a_start_after_its_ids_run_finished_is_a_new_attempt_that_runs_alerts_and_counts,
+    a_redelivered_start_of_an_earlier_attempt_changes_nothing,
+    a_start_inside_a_finished_attempt_is_refused_and_nothing_is_written,
+    a_finish_carrying_a_start_after_the_last_attempt_is_a_new_finished_attempt,
+    a_numbered_attempt_is_recorded_on_its_own_item,
 );
 
 fn now() -> EpochMs {
@@ -142,7 +147,7 @@ fn run(name: &str) -> RunId {
 }
 
 fn started(task_type: &str, run_id: &str, start: EpochMs) -> RunStarted {
-    RunStarted { task_type: task(task_type), run_id: run(run_id), start, cohort: None }
+    RunStarted { task_type: task(task_type), run_id: run(run_id), numbered: false, start, cohort: None }
 }
 
 fn finished(
@@ -152,7 +157,15 @@ fn finished(
     end: EpochMs,
     status: RunStatus,
 ) -> RunFinished {
-    RunFinished { task_type: task(task_type), run_id: run(run_id), start, end, status, cohort: None }
+    RunFinished {
+        task_type: task(task_type),
+        run_id: run(run_id),
+        numbered: false,
+        start,
+        end,
+        status,
+        cohort: None,
+    }
 }
 
 fn message(subject: &str) -> Notification {
@@ -599,4 +612,117 @@ mod errors_from_the_local_endpoint {
         let error = adapters.runs.list_running().await.expect_err("nothing listens there");
         assert_eq!(error.kind(), Some(StoreErrorKind::Unreachable), "{error}");
     }
+}
+
+fn attempt(n: u32) -> overrun_core::Attempt {
+    overrun_core::Attempt::new(n).expect("an attempt number")
+}
+
+/// The run ids listed running, with their attempts.
+async fn running_attempts(stores: &impl Stores) -> Vec<String> {
+    let listing = stores.runs().list_running().await.expect("listing running runs");
+    assert!(listing.malformed.is_empty(), "{:?}", listing.malformed);
+    let mut ids: Vec<String> = listing.items.iter().map(|r| r.run_id.to_string()).collect();
+    ids.sort();
+    ids
+}
+
+async fn a_start_after_its_ids_run_finished_is_a_new_attempt_that_runs_alerts_and_counts(
+    stores: &impl Stores,
+) {
+    let t = now();
+    let runs = stores.runs();
+    runs.record_start(&started("etl", "nightly-2025-01-31", t)).await.unwrap();
+    let failed = finished("etl", "nightly-2025-01-31", None, t + 60_000, RunStatus::Failed);
+    assert_eq!(runs.record_finish(&failed).await.unwrap().attempt, attempt(1));
+
+    let rerun = runs.record_start(&started("etl", "nightly-2025-01-31", t + 120_000)).await.unwrap();
+    assert_eq!((rerun.attempt, rerun.late_start, rerun.refused), (attempt(2), false, None));
+    assert_eq!(running_attempts(stores).await, ["nightly-2025-01-31 (attempt 2)"]);
+    let listing = runs.list_running().await.unwrap().items;
+    assert_eq!(listing[0].start, t + 120_000);
+
+    let second = run("nightly-2025-01-31").at_attempt(attempt(2));
+    let key = MessageKey::Alert { task_type: task("etl"), run_id: second.clone(), level: Level::Warning };
+    let claimed = stores
+        .outbox()
+        .claim(&key, &lease("checker-1", t + 600_000), ClaimKind::Fresh(&message("late")))
+        .await
+        .unwrap();
+    assert_eq!(claimed, Claimed::Won(message("late")), "the re-run's alert is its own");
+    stores.outbox().mark_delivered(&key, t + 601_000).await.unwrap();
+
+    let done = finished("etl", "nightly-2025-01-31", None, t + 900_000, RunStatus::Succeeded);
+    let recorded = runs.record_finish(&done).await.unwrap();
+    assert_eq!((recorded.attempt, recorded.conflict), (attempt(2), None), "not a conflict with attempt 1");
+    assert!(recorded.counted && recorded.resolution_pending);
+    assert_eq!(recorded.completed, Some((t + 120_000, t + 900_000)));
+    assert!(running_attempts(stores).await.is_empty());
+    let pending = runs.list_pending_resolutions().await.unwrap().items;
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].resolution.run_id, second);
+    assert_eq!(day_runs(stores, t + 900_000).await.len(), 1, "the failed first attempt is not counted");
+
+    let third = runs.record_start(&started("etl", "nightly-2025-01-31", t + 86_400_000)).await.unwrap();
+    assert_eq!(third.attempt, attempt(3), "a day later, again");
+}
+
+async fn a_redelivered_start_of_an_earlier_attempt_changes_nothing(stores: &impl Stores) {
+    let t = now();
+    let runs = stores.runs();
+    runs.record_start(&started("etl", "r1", t)).await.unwrap();
+    runs.record_finish(&finished("etl", "r1", None, t + 60_000, RunStatus::Failed)).await.unwrap();
+    runs.record_start(&started("etl", "r1", t + 120_000)).await.unwrap();
+    let again = runs.record_start(&started("etl", "r1", t)).await.unwrap();
+    assert_eq!((again.attempt, again.refused), (attempt(1), None));
+    let again = runs.record_start(&started("etl", "r1", t + 120_000)).await.unwrap();
+    assert_eq!(again.attempt, attempt(2));
+    assert_eq!(running_attempts(stores).await, ["r1 (attempt 2)"], "no third attempt, attempt 1 still over");
+}
+
+async fn a_start_inside_a_finished_attempt_is_refused_and_nothing_is_written(stores: &impl Stores) {
+    let t = now();
+    let runs = stores.runs();
+    runs.record_start(&started("etl", "r1", t)).await.unwrap();
+    runs.record_finish(&finished("etl", "r1", None, t + 60_000, RunStatus::Succeeded)).await.unwrap();
+    let refused = runs.record_start(&started("etl", "r1", t + 30_000)).await.unwrap();
+    let refusal = refused.refused.expect("refused");
+    assert_eq!((refusal.attempt, refusal.recorded_start, refusal.end), (attempt(1), t, t + 60_000));
+    assert!(running_attempts(stores).await.is_empty());
+    assert_eq!(day_runs(stores, t + 60_000).await[0].duration_ms, 60_000);
+}
+
+async fn a_finish_carrying_a_start_after_the_last_attempt_is_a_new_finished_attempt(stores: &impl Stores) {
+    let t = now();
+    let runs = stores.runs();
+    runs.record_finish(&finished("etl", "r1", Some(t), t + 60_000, RunStatus::Succeeded)).await.unwrap();
+    let rerun = finished("etl", "r1", Some(t + 3_600_000), t + 3_660_000, RunStatus::Succeeded);
+    let recorded = runs.record_finish(&rerun).await.unwrap();
+    assert_eq!((recorded.attempt, recorded.conflict, recorded.counted), (attempt(2), None, true));
+    let late = runs.record_start(&started("etl", "r1", t + 3_600_000)).await.unwrap();
+    assert_eq!((late.attempt, late.counted), (attempt(2), false), "its start, late, changes nothing");
+    assert!(running_attempts(stores).await.is_empty());
+    assert_eq!(finished_count(stores, t + 3_660_000).await + finished_count(stores, t + 60_000).await, 2);
+}
+
+async fn a_numbered_attempt_is_recorded_on_its_own_item(stores: &impl Stores) {
+    let t = now();
+    let runs = stores.runs();
+    runs.record_start(&started("sfn", "exec-1", t)).await.unwrap();
+    let redriven = RunStarted {
+        run_id: run("exec-1").at_attempt(attempt(3)),
+        numbered: true,
+        ..started("sfn", "exec-1", t + 5_000)
+    };
+    assert_eq!(runs.record_start(&redriven).await.unwrap().attempt, attempt(3));
+    assert_eq!(runs.record_start(&redriven).await.unwrap().attempt, attempt(3), "redelivered");
+    assert_eq!(running_attempts(stores).await, ["exec-1", "exec-1 (attempt 3)"]);
+    let done = RunFinished {
+        run_id: run("exec-1").at_attempt(attempt(3)),
+        numbered: true,
+        ..finished("sfn", "exec-1", Some(t + 5_000), t + 65_000, RunStatus::Succeeded)
+    };
+    let recorded = runs.record_finish(&done).await.unwrap();
+    assert_eq!((recorded.attempt, recorded.completed), (attempt(3), Some((t + 5_000, t + 65_000))));
+    assert_eq!(running_attempts(stores).await, ["exec-1"]);
 }

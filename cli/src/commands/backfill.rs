@@ -90,11 +90,18 @@ pub fn run(request: &BackfillRequest, out: &mut impl Write, err: &mut impl Write
             (_, Some(end)) if end < oldest_kept => report.too_old += 1,
             (RunStatus::Running, _) | (_, None) => {
                 // Histories name no cohorts.
-                events.push(Event::Started(RunStarted { task_type, run_id, start, cohort: None }));
+                events.push(Event::Started(RunStarted {
+                    task_type,
+                    run_id,
+                    numbered: false,
+                    start,
+                    cohort: None,
+                }));
             }
             (status, Some(end)) => events.push(Event::Finished(RunFinished {
                 task_type,
                 run_id,
+                numbered: false,
                 start: Some(start),
                 end,
                 status,

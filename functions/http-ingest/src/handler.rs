@@ -124,6 +124,12 @@ async fn admit_and_record<S: SecretSource, N: Notifier>(
             tracing::warn!(%error, "the run is recorded; its too-short notice will be sent by the checker");
             Ok(Handled::RecordedNoticePending { source })
         }
+        // Nothing recorded, and a retry would be refused the same way: the sender must say which
+        // run this is.
+        Err(error @ IngestError::AmbiguousStart { .. }) => {
+            tracing::warn!(%error, "start refused");
+            Err(Refusal::conflict(error.to_string()))
+        }
         Err(IngestError::Store(error)) => {
             tracing::error!(%error, "recording failed");
             Err(Refusal::unavailable("Overrun could not record this now; retry (a retry records it once)"))

@@ -30,6 +30,7 @@ mod tests {
         RunStarted {
             task_type: TaskType::new(task).unwrap(),
             run_id: RunId::new(run).unwrap(),
+            numbered: false,
             start: at,
             cohort: None,
         }
@@ -56,6 +57,7 @@ mod tests {
         let finish = |run: &str, start: EpochMs, end: EpochMs| RunFinished {
             task_type: backup.clone(),
             run_id: RunId::new(run).unwrap(),
+            numbered: false,
             start: Some(start),
             end,
             status: RunStatus::Succeeded,

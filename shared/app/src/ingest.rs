@@ -7,7 +7,7 @@ use overrun_core::notify::delivery::MessageKey;
 use overrun_core::notify::message::short_notification;
 use overrun_core::ports::TaskEvent;
 use overrun_core::ports::{
-    CohortStore, LimitStore, Notifier, Outbox, Partial, Recorded, RunRecorder, StoreError,
+    AmbiguousStart, CohortStore, LimitStore, Notifier, Outbox, Partial, Recorded, RunRecorder, StoreError,
 };
 use overrun_core::{BaselinePolicy, CohortId, EpochMs, RunId, TaskType};
 use thiserror::Error;
@@ -23,6 +23,9 @@ pub enum IngestError {
     /// every retry fails, the checker sends it once its claim's lease has run out.
     #[error("the run is recorded but its too-short notice was not sent: {0}")]
     Notify(#[from] DeliveryError),
+    /// Nothing was recorded: the start can be told neither for a redelivery nor for a re-run.
+    #[error("run_id {run_id:?} of task type {task_type:?} is refused: {reason}")]
+    AmbiguousStart { task_type: TaskType, run_id: String, reason: AmbiguousStart },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -120,15 +123,24 @@ pub async fn record_and_notify(
 /// What recording did, the run it was about, and the cohort its event named.
 type RecordedRun = (IngestOutcome, Option<(TaskType, RunId)>, Option<CohortId>);
 
-async fn record(event: TaskEvent, store: &impl RunRecorder) -> Result<RecordedRun, StoreError> {
+async fn record(event: TaskEvent, store: &impl RunRecorder) -> Result<RecordedRun, IngestError> {
     Ok(match event {
         TaskEvent::Started(started) => {
             let recorded = store.record_start(&started).await?;
-            (IngestOutcome::Started(recorded), Some((started.task_type, started.run_id)), started.cohort)
+            if let Some(reason) = recorded.refused {
+                return Err(IngestError::AmbiguousStart {
+                    task_type: started.task_type,
+                    run_id: started.run_id.as_str().to_owned(),
+                    reason,
+                });
+            }
+            let run_id = started.run_id.at_attempt(recorded.attempt);
+            (IngestOutcome::Started(recorded), Some((started.task_type, run_id)), started.cohort)
         }
         TaskEvent::Finished(finished) => {
             let recorded = store.record_finish(&finished).await?;
-            (IngestOutcome::Finished(recorded), Some((finished.task_type, finished.run_id)), finished.cohort)
+            let run_id = finished.run_id.at_attempt(recorded.attempt);
+            (IngestOutcome::Finished(recorded), Some((finished.task_type, run_id)), finished.cohort)
         }
         TaskEvent::Ignored { reason } => (IngestOutcome::Ignored(reason), None, None),
     })

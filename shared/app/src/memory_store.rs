@@ -22,7 +22,7 @@ use overrun_core::ports::{
     RunStarted, RunningRuns, StoreError,
 };
 use overrun_core::recording::{self, Counted, RunRecord, StartEffect};
-use overrun_core::{BaselinePolicy, CohortId, EpochMs, RunId, RunStatus, TaskType};
+use overrun_core::{Attempt, BaselinePolicy, CohortId, EpochMs, RunId, RunStatus, TaskType};
 
 use crate::memory::{MemoryOutbox, fire, injected};
 
@@ -222,11 +222,34 @@ impl MemoryStore {
     }
 }
 
+impl MemoryStore {
+    /// Every stored attempt of `task_type`'s run id `run_id` (whatever attempt it names).
+    fn attempts(&self, tables: &Tables, task_type: &TaskType, run_id: &RunId) -> Vec<(Attempt, RunRecord)> {
+        tables
+            .runs
+            .iter()
+            .filter(|((task, id), _)| task == task_type && id.as_str() == run_id.as_str())
+            .map(|(key, run)| (key.1.attempt(), self.record(key, run)))
+            .collect()
+    }
+}
+
 impl RunRecorder for MemoryStore {
     async fn record_start(&self, event: &RunStarted) -> Result<Recorded, StoreError> {
         self.fault(|f| &mut f.record_start, "record start")?;
         let mut tables = lock(&self.tables);
-        let key = (event.task_type.clone(), event.run_id.clone());
+        let attempt = if event.numbered {
+            event.run_id.attempt()
+        } else {
+            match recording::place_start(
+                &self.attempts(&tables, &event.task_type, &event.run_id),
+                event.start,
+            ) {
+                Ok(placement) => placement.attempt(),
+                Err(refusal) => return Ok(Recorded { refused: Some(refusal), ..Recorded::default() }),
+            }
+        };
+        let key = (event.task_type.clone(), event.run_id.clone().at_attempt(attempt));
         let recent = self.recent_durations(&tables, &event.task_type, event.start);
         let run = tables.runs.entry(key.clone()).or_default();
         run.start.get_or_insert(event.start);
@@ -234,6 +257,7 @@ impl RunRecorder for MemoryStore {
         if recording::start(&record) == StartEffect::AfterFinish {
             let mut recorded = self.settle(&mut tables, &key);
             recorded.late_start = true;
+            recorded.attempt = attempt;
             return Ok(recorded);
         }
         if event.cohort.is_some() {
@@ -243,16 +267,22 @@ impl RunRecorder for MemoryStore {
             run.recent_ms = Some(recent);
         }
         tables.running.insert(key);
-        Ok(Recorded::default())
+        Ok(Recorded { attempt, ..Recorded::default() })
     }
 
     async fn record_finish(&self, event: &RunFinished) -> Result<Recorded, StoreError> {
         self.fault(|f| &mut f.record_finish, "record finish")?;
         let mut tables = lock(&self.tables);
-        let key = (event.task_type.clone(), event.run_id.clone());
+        let attempt = if event.numbered {
+            event.run_id.attempt()
+        } else {
+            let attempts = self.attempts(&tables, &event.task_type, &event.run_id);
+            recording::place_finish(&attempts, event.start, event.end, event.status).attempt()
+        };
+        let key = (event.task_type.clone(), event.run_id.clone().at_attempt(attempt));
         let record = tables.runs.get(&key).map(|run| self.record(&key, run)).unwrap_or_default();
         if let Err(conflict) = recording::finish(&record, event.end, event.status) {
-            return Ok(Recorded { conflict: Some(conflict), ..Recorded::default() });
+            return Ok(Recorded { attempt, conflict: Some(conflict), ..Recorded::default() });
         }
         let run = tables.runs.entry(key.clone()).or_default();
         run.end = Some(event.end);
@@ -264,7 +294,7 @@ impl RunRecorder for MemoryStore {
             run.cohort = event.cohort.clone();
         }
         tables.running.remove(&key);
-        Ok(self.settle(&mut tables, &key))
+        Ok(Recorded { attempt, ..self.settle(&mut tables, &key) })
     }
 }
 

@@ -37,7 +37,7 @@ pub fn cohort(name: &str) -> CohortId {
 }
 
 pub fn started(task_type: &str, run_id: &str, start: EpochMs) -> RunStarted {
-    RunStarted { task_type: task(task_type), run_id: run(run_id), start, cohort: None }
+    RunStarted { task_type: task(task_type), run_id: run(run_id), numbered: false, start, cohort: None }
 }
 
 pub fn finished(
@@ -50,6 +50,7 @@ pub fn finished(
     RunFinished {
         task_type: task(task_type),
         run_id: run(run_id),
+        numbered: false,
         start: Some(start),
         end,
         status,

@@ -44,12 +44,22 @@ impl DynamoInspector {
             .client
             .get_item()
             .table_name(&self.runs_table)
-            .set_key(Some(run_key(task_type.as_str(), run_id.as_str())))
+            .set_key(Some(run_key(task_type, run_id)))
             .consistent_read(true)
             .send()
             .await
             .map_err(|e| service("GetItem", e))?;
         output.item.as_ref().map(parse_run).transpose()
+    }
+
+    /// Every stored attempt of `run_id` (whatever attempt it names), first attempt first.
+    pub async fn attempts(&self, task_type: &TaskType, run_id: &RunId) -> Result<Vec<RunRecord>, StoreError> {
+        let items =
+            crate::runs::attempt_items(&self.client, &self.runs_table, &self.counters, task_type, run_id)
+                .await?;
+        let mut records = items.iter().map(parse_run).collect::<Result<Vec<_>, _>>()?;
+        records.sort_by_key(|record| record.run_id.attempt());
+        Ok(records)
     }
 
     /// Every task type's limits item, with the method of its baseline, by name.
@@ -171,7 +181,7 @@ fn parse_run(found: &Item) -> Result<RunRecord, StoreError> {
     }
     Ok(RunRecord {
         task_type: TaskType::new(reader.string(r::TASK_TYPE)?).map_err(|e| reader.invalid(e))?,
-        run_id: RunId::new(reader.string(r::RUN_ID)?).map_err(|e| reader.invalid(e))?,
+        run_id: RunId::from_stored_key(reader.string(r::RUN_ID)?).map_err(|e| reader.invalid(e))?,
         start: reader.optional_number(r::START_MS)?,
         end: reader.optional_number(r::END_MS)?,
         status,
@@ -186,7 +196,7 @@ fn parse_run(found: &Item) -> Result<RunRecord, StoreError> {
 fn run_messages_of(found: &Item) -> Result<Vec<MessageRecord>, StoreError> {
     let reader = ItemReader::new(found, &[r::TASK_TYPE, r::RUN_ID]);
     let task_type = TaskType::new(reader.string(r::TASK_TYPE)?).map_err(|e| reader.invalid(e))?;
-    let about = reader.string(r::RUN_ID)?.to_owned();
+    let about = RunId::from_stored_key(reader.string(r::RUN_ID)?).map_err(|e| reader.invalid(e))?.to_string();
     let kinds = [
         (MessageKind::Alert(Level::Warning), r::ALERT_WARNING),
         (MessageKind::Alert(Level::Critical), r::ALERT_CRITICAL),

@@ -20,7 +20,7 @@ use overrun_core::notify::message::Notification;
 use overrun_core::ports::{ClaimKind, Claimed, Listing, Outbox, StoreError};
 use overrun_core::recording;
 use overrun_core::time::{Day, MS_PER_DAY};
-use overrun_core::{EpochMs, Level, TaskType};
+use overrun_core::{EpochMs, Level, RunId, TaskType};
 
 use crate::counters::SharedCounters;
 use crate::dynamo::{is_conditional_failure, item, query_all};
@@ -60,8 +60,14 @@ pub fn alert_attribute(level: Level) -> &'static str {
     }
 }
 
-pub fn run_key(task_type: &str, run_id: &str) -> Item {
-    item([(r::TASK_TYPE, s(task_type)), (r::RUN_ID, s(run_id))])
+/// The key of a run's item: its attempt is in its sort key ([`RunId::stored_key`]).
+pub fn run_key(task_type: &TaskType, run_id: &RunId) -> Item {
+    stored_run_key(task_type.as_str(), &run_id.stored_key())
+}
+
+/// The key of a run's item from its key attributes as stored.
+pub fn stored_run_key(task_type: &str, stored_run_id: &str) -> Item {
+    item([(r::TASK_TYPE, s(task_type)), (r::RUN_ID, s(stored_run_id))])
 }
 
 /// The day's too-short notice of a task type: `DAY#date` / `SHORT#<task type>`.
@@ -93,13 +99,13 @@ impl DynamoOutbox {
         match key {
             MessageKey::Alert { task_type, run_id, level } => Place {
                 table: self.runs_table.clone(),
-                key: run_key(task_type.as_str(), run_id.as_str()),
+                key: run_key(task_type, run_id),
                 attribute: alert_attribute(*level),
                 fresh_condition: "attribute_exists(#running) AND attribute_not_exists(#claim)",
             },
             MessageKey::Resolved { task_type, run_id } => Place {
                 table: self.runs_table.clone(),
-                key: run_key(task_type.as_str(), run_id.as_str()),
+                key: run_key(task_type, run_id),
                 attribute: r::RESOLUTION,
                 fresh_condition: "attribute_exists(#resolve) AND attribute_not_exists(#claim)",
             },

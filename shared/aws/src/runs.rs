@@ -13,15 +13,15 @@ use overrun_core::ports::{
     FinishedRuns, Listing, PendingResolution, Recorded, RunFinished, RunRecorder, RunStarted, RunningRuns,
     StoreError,
 };
-use overrun_core::recording::{self, Counted, RunRecord};
+use overrun_core::recording::{self, Counted, Placement, RunRecord};
 use overrun_core::time::{Day, MS_PER_DAY};
-use overrun_core::{BaselinePolicy, CohortId, EpochMs, Level, RunId, RunStatus, TaskType};
+use overrun_core::{Attempt, BaselinePolicy, CohortId, EpochMs, Level, RunId, RunStatus, TaskType};
 
 use crate::counters::SharedCounters;
 use crate::dynamo::{applied, batch_get, is_conditional_failure, item, parse_all, query_all};
 use crate::error::service;
 use crate::items::{Item, ItemReader, n, s};
-use crate::outbox::{alert_attribute, claim_state, run_key};
+use crate::outbox::{alert_attribute, claim_state, run_key, stored_run_key};
 use crate::schema::{runs as r, stats as st};
 
 #[derive(Clone)]
@@ -126,7 +126,7 @@ impl DynamoRunStore {
         let day_expires = self.policy.night_start(day + 1).saturating_add(self.retention_ms);
         let mark_run = Update::builder()
             .table_name(&self.table)
-            .set_key(Some(run_key(task_type, run_id)))
+            .set_key(Some(stored_run_key(task_type, run_id)))
             .update_expression("SET #counted = :true, #end_day = :day, #ended = :end")
             .condition_expression("attribute_not_exists(#counted)")
             .expression_attribute_names("#counted", r::COUNTED)
@@ -186,13 +186,13 @@ impl DynamoRunStore {
     }
 
     /// The run's recorded finish, which a contradicting finish left as it was.
-    async fn conflicting_finish(&self, event: &RunFinished) -> Result<Recorded, StoreError> {
+    async fn conflicting_finish(&self, run_id: &RunId, event: &RunFinished) -> Result<Recorded, StoreError> {
         self.counters.request();
         let output = self
             .client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(run_key(event.task_type.as_str(), event.run_id.as_str())))
+            .set_key(Some(run_key(&event.task_type, run_id)))
             .consistent_read(true)
             .send()
             .await
@@ -200,7 +200,9 @@ impl DynamoRunStore {
         let item = output.item.unwrap_or_default();
         let kept = run_record(&item)?;
         match recording::finish(&kept, event.end, event.status) {
-            Err(conflict) => Ok(Recorded { conflict: Some(conflict), ..Recorded::default() }),
+            Err(conflict) => {
+                Ok(Recorded { attempt: run_id.attempt(), conflict: Some(conflict), ..Recorded::default() })
+            }
             Ok(()) => {
                 let reader = ItemReader::new(&item, &[r::TASK_TYPE, r::RUN_ID]);
                 Err(reader
@@ -209,10 +211,31 @@ impl DynamoRunStore {
         }
     }
 
-    /// An `UpdateItem` on one run's item, counted.
-    fn update_run(&self, task_type: &str, run_id: &str) -> UpdateItemFluentBuilder {
+    /// An `UpdateItem` on one run's item (its key attributes as stored), counted.
+    fn update_run(&self, task_type: &str, stored_run_id: &str) -> UpdateItemFluentBuilder {
         self.counters.request();
-        self.client.update_item().table_name(&self.table).set_key(Some(run_key(task_type, run_id)))
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(stored_run_key(task_type, stored_run_id)))
+    }
+
+    /// Every stored attempt of `run_id` (whatever attempt it names), read consistently.
+    async fn attempts(
+        &self,
+        task_type: &TaskType,
+        run_id: &RunId,
+    ) -> Result<Vec<(Attempt, RunRecord)>, StoreError> {
+        let items = attempt_items(&self.client, &self.table, &self.counters, task_type, run_id).await?;
+        items
+            .iter()
+            .map(|found| {
+                let reader = ItemReader::new(found, &[r::TASK_TYPE, r::RUN_ID]);
+                let stored =
+                    RunId::from_stored_key(reader.string(r::RUN_ID)?).map_err(|e| reader.invalid(e))?;
+                Ok((stored.attempt(), run_record(found)?))
+            })
+            .collect()
     }
 
     /// Every item of a sparse index under its single key value.
@@ -277,7 +300,7 @@ fn parse_running(item: &Item) -> Result<RunningRun, StoreError> {
     let reader = ItemReader::new(item, &[r::TASK_TYPE, r::RUN_ID]);
     let mut run = RunningRun {
         task_type: TaskType::new(reader.string(r::TASK_TYPE)?).map_err(|e| reader.invalid(e))?,
-        run_id: RunId::new(reader.string(r::RUN_ID)?).map_err(|e| reader.invalid(e))?,
+        run_id: RunId::from_stored_key(reader.string(r::RUN_ID)?).map_err(|e| reader.invalid(e))?,
         start: reader.number(r::START_MS)?,
         alerted: AlertedLevels::default(),
         undelivered: Vec::new(),
@@ -338,7 +361,7 @@ fn parse_resolution(item: &Item) -> Result<Resolution, StoreError> {
     let status: RunStatus = reader.string(r::STATUS)?.parse().map_err(|e| reader.invalid(e))?;
     Ok(Resolution {
         task_type: TaskType::new(reader.string(r::TASK_TYPE)?).map_err(|e| reader.invalid(e))?,
-        run_id: RunId::new(reader.string(r::RUN_ID)?).map_err(|e| reader.invalid(e))?,
+        run_id: RunId::from_stored_key(reader.string(r::RUN_ID)?).map_err(|e| reader.invalid(e))?,
         start: reader.number(r::START_MS)?,
         end: reader.number(r::END_MS)?,
         status,
@@ -357,15 +380,27 @@ fn parse_day_run(item: &Item) -> Result<FinishedRun, StoreError> {
     Ok(FinishedRun { task_type, duration_ms: end.abs_diff(start), warned })
 }
 
-impl RunRecorder for DynamoRunStore {
-    async fn record_start(&self, event: &RunStarted) -> Result<Recorded, StoreError> {
+impl DynamoRunStore {
+    /// Records `event`'s start on `run_id`'s item as a running run; `None` when the item has a
+    /// finish (nothing written).
+    async fn start_running(
+        &self,
+        run_id: &RunId,
+        event: &RunStarted,
+    ) -> Result<Option<Recorded>, StoreError> {
         let recent = self.recent_durations(&event.task_type, event.start).await?;
-        let mut request = self.update_run(event.task_type.as_str(), event.run_id.as_str());
+        let mut request = self.update_run(event.task_type.as_str(), &run_id.stored_key());
         let mut update = String::from(
             "SET #start = if_not_exists(#start, :start), #running = :running, #expires = :expires",
         );
         if event.cohort.is_some() {
             update.push_str(", #cohort = :cohort");
+        }
+        if !run_id.attempt().is_first() {
+            update.push_str(", #attempt = :attempt");
+            request = request
+                .expression_attribute_names("#attempt", r::ATTEMPT)
+                .expression_attribute_values(":attempt", n(run_id.attempt().get()));
         }
         if !recent.is_empty() {
             // A redelivered start keeps the recent runs its first delivery saw: a run's limit is
@@ -394,27 +429,32 @@ impl RunRecorder for DynamoRunStore {
             .send()
             .await;
         match result {
-            Ok(_) => Ok(Recorded::default()),
-            Err(error) if is_conditional_failure(&error) => {
-                // The finish came first: keep the start, and the run may now be complete.
-                let output = self
-                    .update_run(event.task_type.as_str(), event.run_id.as_str())
-                    .update_expression("SET #start = if_not_exists(#start, :start)")
-                    .expression_attribute_names("#start", r::START_MS)
-                    .expression_attribute_values(":start", n(event.start))
-                    .return_values(ReturnValue::AllNew)
-                    .send()
-                    .await
-                    .map_err(|e| service("UpdateItem", e))?;
-                let mut recorded = self.settle(&output.attributes.unwrap_or_default()).await?;
-                recorded.late_start = true;
-                Ok(recorded)
-            }
+            Ok(_) => Ok(Some(Recorded { attempt: run_id.attempt(), ..Recorded::default() })),
+            Err(error) if is_conditional_failure(&error) => Ok(None),
             Err(error) => Err(service("UpdateItem", error).into()),
         }
     }
 
-    async fn record_finish(&self, event: &RunFinished) -> Result<Recorded, StoreError> {
+    /// A start for `run_id`'s item whose finish came first: keeps the start, and the run may now
+    /// be complete.
+    async fn late_start(&self, run_id: &RunId, event: &RunStarted) -> Result<Recorded, StoreError> {
+        let output = self
+            .update_run(event.task_type.as_str(), &run_id.stored_key())
+            .update_expression("SET #start = if_not_exists(#start, :start)")
+            .expression_attribute_names("#start", r::START_MS)
+            .expression_attribute_values(":start", n(event.start))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await
+            .map_err(|e| service("UpdateItem", e))?;
+        let mut recorded = self.settle(&output.attributes.unwrap_or_default()).await?;
+        recorded.late_start = true;
+        recorded.attempt = run_id.attempt();
+        Ok(recorded)
+    }
+
+    /// Records `event`'s finish on `run_id`'s item: the first finish stands.
+    async fn finish_on(&self, run_id: &RunId, event: &RunFinished) -> Result<Recorded, StoreError> {
         let mut update = String::from("SET #end = :end, #status = :status, #expires = :expires");
         if event.start.is_some() {
             update.push_str(", #start = if_not_exists(#start, :start)");
@@ -422,9 +462,8 @@ impl RunRecorder for DynamoRunStore {
         if event.cohort.is_some() {
             update.push_str(", #cohort = :cohort");
         }
-        update.push_str(" REMOVE #running");
         let mut request = self
-            .update_run(event.task_type.as_str(), event.run_id.as_str())
+            .update_run(event.task_type.as_str(), &run_id.stored_key())
             .expression_attribute_names("#end", r::END_MS)
             .expression_attribute_names("#status", r::STATUS)
             .expression_attribute_names("#expires", r::EXPIRES_AT)
@@ -434,6 +473,13 @@ impl RunRecorder for DynamoRunStore {
             .expression_attribute_values(":expires", ttl_seconds(event.end.saturating_add(self.retention_ms)))
             .set_cohort(event.cohort.as_ref())
             .return_values(ReturnValue::AllNew);
+        if !run_id.attempt().is_first() {
+            update.push_str(", #attempt = :attempt");
+            request = request
+                .expression_attribute_names("#attempt", r::ATTEMPT)
+                .expression_attribute_values(":attempt", n(run_id.attempt().get()));
+        }
+        update.push_str(" REMOVE #running");
         if let Some(start) = event.start {
             request = request
                 .expression_attribute_names("#start", r::START_MS)
@@ -447,9 +493,82 @@ impl RunRecorder for DynamoRunStore {
             .send()
             .await;
         match result {
-            Ok(output) => self.settle(&output.attributes.unwrap_or_default()).await,
-            Err(error) if is_conditional_failure(&error) => self.conflicting_finish(event).await,
+            Ok(output) => {
+                let recorded = self.settle(&output.attributes.unwrap_or_default()).await?;
+                Ok(Recorded { attempt: run_id.attempt(), ..recorded })
+            }
+            Err(error) if is_conditional_failure(&error) => self.conflicting_finish(run_id, event).await,
             Err(error) => Err(service("UpdateItem", error).into()),
+        }
+    }
+}
+
+/// Every item of `run_id`'s attempts: one consistent `Query` of the key range only its attempts'
+/// keys lie in ([`RunId::stored_key_range`]).
+pub async fn attempt_items(
+    client: &Client,
+    table: &str,
+    counters: &SharedCounters,
+    task_type: &TaskType,
+    run_id: &RunId,
+) -> Result<Vec<Item>, StoreError> {
+    let (low, high) = run_id.stored_key_range();
+    let query = client
+        .query()
+        .table_name(table)
+        .consistent_read(true)
+        .key_condition_expression("#task = :task AND #run BETWEEN :low AND :high")
+        .expression_attribute_names("#task", r::TASK_TYPE)
+        .expression_attribute_names("#run", r::RUN_ID)
+        .expression_attribute_values(":task", s(task_type.as_str()))
+        .expression_attribute_values(":low", s(low))
+        .expression_attribute_values(":high", s(high));
+    Ok(query_all(query, counters).await?)
+}
+
+/// The recording rule's placement of a re-run (`recording::place_start`, `place_finish`): an
+/// event whose source numbers its attempts goes to that attempt's item; any other goes first to
+/// the first attempt's item, as before attempts were told apart — the one write nearly every
+/// event needs — and only when that item has finished are the id's attempts read, once, to tell
+/// a redelivery, a late start, a re-run and a conflict apart.
+impl RunRecorder for DynamoRunStore {
+    async fn record_start(&self, event: &RunStarted) -> Result<Recorded, StoreError> {
+        if event.numbered {
+            return match self.start_running(&event.run_id, event).await? {
+                Some(recorded) => Ok(recorded),
+                None => self.late_start(&event.run_id, event).await,
+            };
+        }
+        let first = event.run_id.clone().at_attempt(Attempt::FIRST);
+        if let Some(recorded) = self.start_running(&first, event).await? {
+            return Ok(recorded);
+        }
+        let attempts = self.attempts(&event.task_type, &event.run_id).await?;
+        let placement = match recording::place_start(&attempts, event.start) {
+            Ok(placement) => placement,
+            Err(refusal) => return Ok(Recorded { refused: Some(refusal), ..Recorded::default() }),
+        };
+        let run_id = event.run_id.clone().at_attempt(placement.attempt());
+        let try_running = !matches!(placement, Placement::Existing(attempt) if attempt.is_first());
+        if try_running && let Some(recorded) = self.start_running(&run_id, event).await? {
+            return Ok(recorded);
+        }
+        self.late_start(&run_id, event).await
+    }
+
+    async fn record_finish(&self, event: &RunFinished) -> Result<Recorded, StoreError> {
+        if event.numbered {
+            return self.finish_on(&event.run_id, event).await;
+        }
+        let first = event.run_id.clone().at_attempt(Attempt::FIRST);
+        let recorded = self.finish_on(&first, event).await?;
+        if recorded.conflict.is_none() {
+            return Ok(recorded);
+        }
+        let attempts = self.attempts(&event.task_type, &event.run_id).await?;
+        match recording::place_finish(&attempts, event.start, event.end, event.status) {
+            Placement::Existing(attempt) if attempt.is_first() => Ok(recorded),
+            placement => self.finish_on(&event.run_id.clone().at_attempt(placement.attempt()), event).await,
         }
     }
 }
@@ -465,20 +584,21 @@ impl RunningRuns for DynamoRunStore {
         if runs.is_empty() {
             return Ok(Vec::new());
         }
-        let keys = runs.iter().map(|run| run_key(run.task_type.as_str(), run.run_id.as_str())).collect();
+        let keys = runs.iter().map(|run| run_key(&run.task_type, &run.run_id)).collect();
         let items = batch_get(&self.client, &self.table, keys, &self.counters).await?;
         let mut details = std::collections::HashMap::new();
         let mut malformed = Vec::new();
         for found in &items {
             match parse_details(found) {
-                Ok((key, found)) => {
-                    details.insert(key, found);
+                Ok(((task_type, stored_run_id), found)) => {
+                    details.insert((task_type.to_owned(), stored_run_id.to_owned()), found);
                 }
                 Err(error) => malformed.push(error),
             }
         }
         for run in runs {
-            if let Some(found) = details.remove(&(run.task_type.as_str(), run.run_id.as_str())) {
+            let key = (run.task_type.as_str().to_owned(), run.run_id.stored_key().into_owned());
+            if let Some(found) = details.remove(&key) {
                 run.cohort = found.cohort;
                 run.recent_ms = found.recent_ms;
             }
@@ -497,7 +617,7 @@ impl RunningRuns for DynamoRunStore {
             .iter()
             .map(|found| {
                 let reader = ItemReader::new(found, &[r::TASK_TYPE, r::RUN_ID]);
-                Ok(run_key(reader.string(r::TASK_TYPE)?, reader.string(r::RUN_ID)?))
+                Ok(stored_run_key(reader.string(r::TASK_TYPE)?, reader.string(r::RUN_ID)?))
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
         let items = batch_get(&self.client, &self.table, keys, &self.counters).await?;

@@ -14,7 +14,11 @@ use crate::error::{AwsError, service};
 /// Runs table: one item per run.
 pub mod runs {
     pub const TASK_TYPE: &str = "task_type";
+    /// The run's id, and for an attempt after the first, a unit separator (U+001F) and its
+    /// number (`RunId::stored_key`).
     pub const RUN_ID: &str = "run_id";
+    /// An attempt after the first: its number (also in its key; here for people reading items).
+    pub const ATTEMPT: &str = "attempt";
     pub const START_MS: &str = "start_ms";
     pub const END_MS: &str = "end_ms";
     pub const STATUS: &str = "status";

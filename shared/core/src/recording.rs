@@ -7,8 +7,10 @@
 //! [`finish`] and [`is_ours`] on what a write returns. The store contract suite runs one set of
 //! tests against both, so neither can drift from this module.
 
+use thiserror::Error;
+
 use crate::detect::check::RunningRun;
-use crate::model::{DeliveryState, Lease, Level, RunStatus};
+use crate::model::{Attempt, DeliveryState, Lease, Level, RunStatus};
 use crate::notify::delivery::MessageKey;
 use crate::time::EpochMs;
 
@@ -49,6 +51,93 @@ pub enum StartEffect {
 /// What a start does to `record`.
 pub fn start(record: &RunRecord) -> StartEffect {
     if record.end.is_some() { StartEffect::AfterFinish } else { StartEffect::Running }
+}
+
+/// Which attempt of its run id an event is about, among the attempts stored (the run id's
+/// re-runs: see [`place_start`] and [`place_finish`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    /// A stored attempt (the first when none is stored): the start or finish applies to it as
+    /// [`start`] and [`finish`] say.
+    Existing(Attempt),
+    /// A new attempt, after the latest stored one.
+    New(Attempt),
+}
+
+impl Placement {
+    pub fn attempt(self) -> Attempt {
+        match self {
+            Placement::Existing(attempt) | Placement::New(attempt) => attempt,
+        }
+    }
+}
+
+/// A start that can be told neither for a redelivery nor for a re-run: it is not the start
+/// recorded for any attempt of its run id, and it lies before the end of the latest one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+#[error(
+    "its start ({start} ms) is neither the recorded start of attempt {attempt} ({recorded_start} ms) nor after that attempt's end ({end} ms): a redelivery would repeat the start, a re-run would start after the end; give the run a new id or its attempt number"
+)]
+pub struct AmbiguousStart {
+    pub attempt: Attempt,
+    pub recorded_start: EpochMs,
+    pub end: EpochMs,
+    pub start: EpochMs,
+}
+
+/// Where a start at `start` lands among its run id's stored attempts (any order), when its
+/// source does not number attempts:
+/// - the attempt whose recorded start it repeats (a redelivery: nothing changes);
+/// - otherwise the latest attempt while it runs (a start that differs keeps the first, as ever),
+///   or when its finish came first and this start is not after that finish (a late start);
+/// - a new attempt when it starts at or after the latest attempt's end (a re-run under the same
+///   id: a date-named cron job run again, an execution redriven under its old name);
+/// - refused otherwise.
+pub fn place_start(attempts: &[(Attempt, RunRecord)], start: EpochMs) -> Result<Placement, AmbiguousStart> {
+    if let Some((attempt, _)) = attempts.iter().find(|(_, record)| record.start == Some(start)) {
+        return Ok(Placement::Existing(*attempt));
+    }
+    let Some((latest, record)) = attempts.iter().max_by_key(|(attempt, _)| *attempt) else {
+        return Ok(Placement::Existing(Attempt::FIRST));
+    };
+    let Some(end) = record.end else { return Ok(Placement::Existing(*latest)) };
+    match record.start {
+        None if start <= end => Ok(Placement::Existing(*latest)),
+        _ if start >= end => Ok(latest.next().map_or(Placement::Existing(*latest), Placement::New)),
+        recorded => {
+            Err(AmbiguousStart { attempt: *latest, recorded_start: recorded.unwrap_or(start), end, start })
+        }
+    }
+}
+
+/// Where a finish lands among its run id's stored attempts, when its source does not number
+/// attempts: the attempt whose finish it repeats (a redelivery), else the one whose start it
+/// carries, else the latest — or a new attempt when it carries a start at or after the latest
+/// attempt's end (a re-run whose start has not arrived yet). A finish for the latest attempt
+/// that contradicts its recorded one is a conflict, as [`finish`] says.
+pub fn place_finish(
+    attempts: &[(Attempt, RunRecord)],
+    start: Option<EpochMs>,
+    end: EpochMs,
+    status: RunStatus,
+) -> Placement {
+    let repeated = |record: &RunRecord| record.end == Some(end) && record.status == Some(status);
+    let started_with = |record: &RunRecord| start.is_some() && record.start == start;
+    if let Some((attempt, _)) = attempts.iter().find(|(_, record)| repeated(record)) {
+        return Placement::Existing(*attempt);
+    }
+    if let Some((attempt, _)) = attempts.iter().find(|(_, record)| started_with(record)) {
+        return Placement::Existing(*attempt);
+    }
+    let Some((latest, record)) = attempts.iter().max_by_key(|(attempt, _)| *attempt) else {
+        return Placement::Existing(Attempt::FIRST);
+    };
+    match (record.end, start) {
+        (Some(latest_end), Some(start)) if start >= latest_end => {
+            latest.next().map_or(Placement::Existing(*latest), Placement::New)
+        }
+        _ => Placement::Existing(*latest),
+    }
 }
 
 /// The finish a run kept when a later one contradicted it.
@@ -226,6 +315,72 @@ mod tests {
     fn a_start_runs_unless_the_finish_came_first() {
         assert_eq!(start(&RunRecord::default()), StartEffect::Running);
         assert_eq!(start(&finished(1, 2, RunStatus::Failed)), StartEffect::AfterFinish);
+    }
+
+    fn attempt(n: u32) -> Attempt {
+        Attempt::new(n).unwrap()
+    }
+
+    #[test]
+    fn a_start_after_the_latest_attempts_end_is_a_new_attempt_and_a_repeated_one_is_a_redelivery() {
+        let first = (attempt(1), finished(100, 200, RunStatus::Failed));
+        assert_eq!(place_start(&[], 100), Ok(Placement::Existing(attempt(1))));
+        assert_eq!(place_start(&[first], 100), Ok(Placement::Existing(attempt(1))), "redelivered");
+        assert_eq!(place_start(&[first], 300), Ok(Placement::New(attempt(2))), "re-run");
+        assert_eq!(place_start(&[first], 200), Ok(Placement::New(attempt(2))), "re-run at once");
+        let second = (attempt(2), RunRecord { start: Some(300), ..RunRecord::default() });
+        assert_eq!(place_start(&[second, first], 100), Ok(Placement::Existing(attempt(1))), "old redelivery");
+        assert_eq!(place_start(&[first, second], 300), Ok(Placement::Existing(attempt(2))));
+        assert_eq!(
+            place_start(&[first, second], 350),
+            Ok(Placement::Existing(attempt(2))),
+            "keeps the first"
+        );
+    }
+
+    #[test]
+    fn a_late_start_fills_in_the_finished_attempt_that_had_none() {
+        let finish_first = (
+            attempt(1),
+            RunRecord { end: Some(200), status: Some(RunStatus::Succeeded), ..RunRecord::default() },
+        );
+        assert_eq!(place_start(&[finish_first], 150), Ok(Placement::Existing(attempt(1))));
+        assert_eq!(
+            place_start(&[finish_first], 250),
+            Ok(Placement::New(attempt(2))),
+            "no run starts after its end"
+        );
+    }
+
+    #[test]
+    fn a_start_inside_a_finished_attempt_that_is_not_its_start_is_refused() {
+        let first = (attempt(1), finished(100, 200, RunStatus::Succeeded));
+        let refusal = place_start(&[first], 150).unwrap_err();
+        assert_eq!(
+            refusal,
+            AmbiguousStart { attempt: attempt(1), recorded_start: 100, end: 200, start: 150 }
+        );
+        assert!(refusal.to_string().contains("attempt 1"), "{refusal}");
+    }
+
+    #[test]
+    fn a_finish_goes_to_the_attempt_it_repeats_or_started_else_the_latest_or_a_new_one() {
+        let first = (attempt(1), finished(100, 200, RunStatus::Failed));
+        let second = (attempt(2), RunRecord { start: Some(300), ..RunRecord::default() });
+        let both = [first, second];
+        assert_eq!(place_finish(&both, None, 200, RunStatus::Failed), Placement::Existing(attempt(1)));
+        assert_eq!(place_finish(&both, None, 400, RunStatus::Succeeded), Placement::Existing(attempt(2)));
+        assert_eq!(
+            place_finish(&both, Some(300), 400, RunStatus::Succeeded),
+            Placement::Existing(attempt(2))
+        );
+        assert_eq!(place_finish(&[first], Some(300), 400, RunStatus::Succeeded), Placement::New(attempt(2)));
+        assert_eq!(
+            place_finish(&[first], None, 400, RunStatus::Succeeded),
+            Placement::Existing(attempt(1)),
+            "a conflict"
+        );
+        assert_eq!(place_finish(&[], None, 400, RunStatus::Succeeded), Placement::Existing(attempt(1)));
     }
 
     #[test]

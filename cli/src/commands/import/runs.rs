@@ -153,6 +153,7 @@ mod tests {
         TaskEvent::Started(RunStarted {
             task_type: TaskType::new(task).unwrap(),
             run_id: RunId::new(run).unwrap(),
+            numbered: false,
             start: at,
             cohort: None,
         })
@@ -162,6 +163,7 @@ mod tests {
         TaskEvent::Finished(RunFinished {
             task_type: TaskType::new(task).unwrap(),
             run_id: RunId::new(run).unwrap(),
+            numbered: false,
             start: None,
             end: at,
             status,

@@ -6,9 +6,9 @@ use overrun_app::ingest::{IngestOutcome, record_only};
 use overrun_core::notify::humanize::{duration, utc_minute};
 use overrun_core::ports::{RunFinished, TaskEvent};
 use overrun_core::time::parse_timestamp;
-use overrun_core::{EpochMs, RunId, RunStatus, TaskType};
+use overrun_core::{Attempt, EpochMs, RunId, RunStatus, TaskType};
 
-use super::Tables;
+use super::{Tables, named_run};
 use crate::commands::aws::{AwsArgs, runtime};
 use crate::error::CliError;
 
@@ -16,6 +16,8 @@ pub struct CloseRequest {
     pub aws: AwsArgs,
     pub task_type: String,
     pub run_id: String,
+    /// The latest when `None`.
+    pub attempt: Option<Attempt>,
     pub status: RunStatus,
     /// An RFC 3339 timestamp, epoch seconds, or `now`.
     pub end: String,
@@ -50,15 +52,16 @@ pub fn run(request: &CloseRequest, out: &mut impl std::io::Write) -> Result<(), 
         return Err(CliError::invalid("--status must be succeeded, failed or aborted"));
     }
     let end = parse_end(&request.end, request.now)?;
-    let (start, outcome) = runtime()?.block_on(async {
+    let (start, outcome, run_id) = runtime()?.block_on(async {
         let tables = Tables::open(aws).await?;
-        let record = tables.inspector.run(&task, &run_id).await.map_err(|e| aws.error(e))?;
-        let Some(record) = record else {
+        let named = named_run(&tables, aws, &task, &run_id, request.attempt).await?;
+        let Some((record, _)) = named else {
             return Err(CliError::NotFound(format!(
                 "no run \"{run_id}\" of task type \"{task}\" in {}",
                 tables.config.runs_table
             )));
         };
+        let run_id = record.run_id.clone();
         if let (Some(finished), Some(status)) = (record.end, record.status) {
             return Err(CliError::invalid(format!(
                 "run {run_id} already finished: {status} at {}; a run is closed only once",
@@ -74,16 +77,18 @@ pub fn run(request: &CloseRequest, out: &mut impl std::io::Write) -> Result<(), 
                 utc_minute(start)
             )));
         }
+        // The attempt is known: the finish goes to it, whatever other attempts the id has.
         let event = TaskEvent::Finished(RunFinished {
             task_type: task.clone(),
-            run_id: run_id.clone(),
+            run_id: record.run_id.clone(),
+            numbered: true,
             start: Some(start),
             end,
             status: request.status,
             cohort: record.cohort.clone(),
         });
         let outcome = record_only(event, &tables.runs).await.map_err(|e| aws.error(e))?;
-        Ok((start, outcome))
+        Ok((start, outcome, run_id))
     })?;
     let recorded = match &outcome {
         IngestOutcome::Finished(recorded) => recorded,

@@ -7,10 +7,10 @@ use overrun_core::detect::check::{Judgement, RunningRun, Standing, TickSpan, ass
 use overrun_core::detect::levels::AlertedLevels;
 use overrun_core::notify::humanize::{duration, utc_minute};
 use overrun_core::records::RunRecord;
-use overrun_core::{EpochMs, Level, RunId, TaskType};
+use overrun_core::{Attempt, EpochMs, Level, RunId, TaskType};
 use serde_json::{Value, json};
 
-use super::{Tables, delivery_words, level_words, rfc3339, warn_malformed};
+use super::{Tables, delivery_words, level_words, named_run, rfc3339, warn_malformed};
 use crate::commands::aws::{AwsArgs, runtime};
 use crate::error::CliError;
 
@@ -18,6 +18,8 @@ pub struct ExplainRequest {
     pub aws: AwsArgs,
     pub task_type: String,
     pub run_id: String,
+    /// The latest when `None`.
+    pub attempt: Option<Attempt>,
     pub now: EpochMs,
     pub json: bool,
 }
@@ -25,6 +27,8 @@ pub struct ExplainRequest {
 /// Everything the explanation says.
 struct Explanation {
     record: RunRecord,
+    /// How many attempts its run id has (re-runs under the same id).
+    attempts: usize,
     start: EpochMs,
     standing: Standing,
     /// Until its end, or now.
@@ -41,13 +45,14 @@ pub fn run(request: &ExplainRequest, out: &mut impl std::io::Write) -> Result<()
     let run_id = RunId::new(&request.run_id).map_err(CliError::invalid)?;
     let explanation = runtime()?.block_on(async {
         let tables = Tables::open(aws).await?;
-        let record = tables.inspector.run(&task, &run_id).await.map_err(|e| aws.error(e))?;
-        let Some(record) = record else {
+        let named = named_run(&tables, aws, &task, &run_id, request.attempt).await?;
+        let Some((record, attempts)) = named else {
             return Err(CliError::NotFound(format!(
                 "no run \"{run_id}\" of task type \"{task}\" in {} (runs are kept {} days after they end)",
                 tables.config.runs_table, tables.config.retention_days
             )));
         };
+        let run_id = record.run_id.clone();
         let Some(start) = record.start else {
             return Err(CliError::NotFound(format!(
                 "run \"{run_id}\" of \"{task}\" has a finish but its start never arrived: it was never checked"
@@ -77,6 +82,7 @@ pub fn run(request: &ExplainRequest, out: &mut impl std::io::Write) -> Result<()
         };
         Ok(Explanation {
             record,
+            attempts,
             start,
             standing,
             spans,
@@ -118,7 +124,7 @@ fn verdict(e: &Explanation) -> String {
             format!("Not judged: its task type is muted until {}.", utc_minute(*until))
         }
         Standing::WithoutLimits => format!(
-            "Not judged: its task type has no baseline yet (one needs at least {} succeeded runs in the last {} days), no override limit, and no fallback limit (OVERRUN_FALLBACK_LIMIT_SECONDS) is set.",
+            "Not judged: its task type has no baseline yet (one needs at least {} succeeded runs in the last {} days), no override limit, and no fallback limit (OVERRUN_FALLBACK_LIMIT_S) is set.",
             e.min_samples, e.window_days
         ),
         Standing::Judged(_) if !alerted.is_empty() => format!("It alerted: {}.", alerted.join(" then ")),
@@ -205,6 +211,14 @@ fn write_human(e: &Explanation, now: EpochMs, out: &mut impl std::io::Write) -> 
             duration((now - e.start) as f64)
         )?,
     }
+    if e.attempts > 1 {
+        writeln!(
+            out,
+            "Its id was run {} times: this is attempt {} (--attempt N shows another).",
+            e.attempts,
+            r.run_id.attempt()
+        )?;
+    }
     writeln!(out, "{}", verdict(e))?;
     if let Standing::Judged(j) = &e.standing {
         for part in limit_parts(j, e) {
@@ -290,6 +304,8 @@ fn write_json(e: &Explanation, now: EpochMs, out: &mut impl std::io::Write) -> s
     let value = json!({
         "task_type": r.task_type.as_str(),
         "run_id": r.run_id.as_str(),
+        "attempt": r.run_id.attempt().get(),
+        "attempts": e.attempts,
         "start": rfc3339(e.start),
         "end": r.end.map(rfc3339),
         "status": r.status.map(|s| s.as_str()),

@@ -12,8 +12,8 @@ pub mod status;
 use overrun_aws::{Config, DynamoInspector, DynamoRunStore, DynamoStatsStore};
 use overrun_core::detect::overrides::Override;
 use overrun_core::notify::humanize::{duration, utc_minute};
-use overrun_core::records::ClaimRecord;
-use overrun_core::{EpochMs, Level};
+use overrun_core::records::{ClaimRecord, RunRecord};
+use overrun_core::{Attempt, EpochMs, Level, RunId, TaskType};
 
 use crate::commands::aws::{AwsArgs, aws_sdk_dynamodb_client};
 use crate::error::CliError;
@@ -48,6 +48,35 @@ impl Tables {
         let inspector = DynamoInspector::new(client, &config.runs_table, &config.stats_table);
         Ok(Self { config, runs, stats, inspector })
     }
+}
+
+/// The run an operator names: the attempt asked for, or the id's latest; with how many attempts
+/// the id has. `None` when the table has no attempt of the id at all.
+pub async fn named_run(
+    tables: &Tables,
+    aws: &AwsArgs,
+    task: &TaskType,
+    run_id: &RunId,
+    attempt: Option<Attempt>,
+) -> Result<Option<(RunRecord, usize)>, CliError> {
+    let mut attempts = tables.inspector.attempts(task, run_id).await.map_err(|e| aws.error(e))?;
+    let count = attempts.len();
+    let chosen = match attempt {
+        None => attempts.pop(),
+        Some(wanted) => match attempts.iter().position(|record| record.run_id.attempt() == wanted) {
+            Some(found) => Some(attempts.swap_remove(found)),
+            None if count == 0 => None,
+            None => {
+                let known: Vec<String> = attempts.iter().map(|r| r.run_id.attempt().to_string()).collect();
+                return Err(CliError::NotFound(format!(
+                    "run \"{}\" of task type \"{task}\" has no attempt {wanted}; its attempts: {}",
+                    run_id.as_str(),
+                    known.join(", ")
+                )));
+            }
+        },
+    };
+    Ok(chosen.map(|record| (record, count)))
 }
 
 /// `12m 05s`, or `—` for a limit that is not there.

@@ -1,9 +1,11 @@
 //! The run model: a task run is a black box with a task type, a start, an optional end and a
 //! status.
 
+mod attempt;
 pub mod claim;
 pub mod level;
 
+pub use attempt::{ATTEMPT_SEPARATOR, Attempt, RunId};
 pub use claim::{DeliveryState, LEASE_MS, Lease};
 pub use level::{AlertedLevels, Level};
 
@@ -38,9 +40,11 @@ pub enum ModelError {
     MissingEnd { status: RunStatus },
     #[error("a running run has no end time, but {end} was given")]
     RunningWithEnd { end: EpochMs },
+    #[error("attempt {0} is not an attempt number (1 is the first)")]
+    BadAttempt(String),
 }
 
-fn validate_name(what: &'static str, value: &str) -> Result<(), ModelError> {
+pub(crate) fn validate_name(what: &'static str, value: &str) -> Result<(), ModelError> {
     if value.trim().is_empty() {
         return Err(ModelError::Empty { what });
     }
@@ -134,11 +138,6 @@ validated_name!(
     /// task type.
     TaskType,
     "task type"
-);
-validated_name!(
-    /// Identifies one run of a task type.
-    RunId,
-    "run id"
 );
 validated_name!(
     /// The runs that belong together (one build's jobs, one workflow run's tasks): a run is judged

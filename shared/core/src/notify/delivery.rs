@@ -25,11 +25,17 @@ pub enum MessageKey {
 }
 
 /// The dedupe key every message carries (SNS attribute and JSON field `alert_id`): task type,
-/// run id and level (`warning`, `critical`, `resolved` or `too_short`), the same for every
-/// delivery of one message and different for any two. `/` and `%` in names are
-/// percent-encoded, so no two keys collide whatever the names.
+/// run id, the attempt after the first (`attempt-2`) and level (`warning`, `critical`,
+/// `resolved` or `too_short`), the same for every delivery of one message and different for any
+/// two. `/` and `%` in names are percent-encoded, so no two keys collide whatever the names (an
+/// attempt's key has one part more than any first attempt's).
 pub fn dedupe_key(task_type: &TaskType, run_id: &RunId, level: &str) -> String {
-    format!("{}/{}/{level}", escape(task_type.as_str()), escape(run_id.as_str()))
+    let (task, run) = (escape(task_type.as_str()), escape(run_id.as_str()));
+    if run_id.attempt().is_first() {
+        format!("{task}/{run}/{level}")
+    } else {
+        format!("{task}/{run}/attempt-{}/{level}", run_id.attempt())
+    }
 }
 
 fn escape(part: &str) -> String {
@@ -49,6 +55,15 @@ mod tests {
         assert_eq!(key("a/b", "c"), "a%2Fb/c/warning");
         assert_ne!(key("a/b", "c"), key("a", "b/c"));
         assert_ne!(key("a%2Fb", "c"), key("a/b", "c"), "a literal escape is escaped too");
+    }
+
+    #[test]
+    fn a_later_attempts_key_names_it_and_differs_from_the_first_attempts() {
+        let second = RunId::new("exec").unwrap().at_attempt(crate::model::Attempt::new(2).unwrap());
+        let task = TaskType::new("etl").unwrap();
+        assert_eq!(dedupe_key(&task, &second, "warning"), "etl/exec/attempt-2/warning");
+        assert_eq!(key("etl", "exec"), "etl/exec/warning");
+        assert_ne!(dedupe_key(&task, &second, "warning"), key("etl", "exec/attempt-2"));
     }
 
     #[test]

@@ -21,7 +21,7 @@ use crate::detect::cohort::FinishedMember;
 use crate::detect::levels::Level;
 use crate::detect::overrides::Override;
 use crate::limits::nightly::{BaselineChange, DayAggregate, DayStatus, FinishedRun, NightBaseline};
-use crate::model::{CohortId, RunId, RunStatus, TaskType};
+use crate::model::{Attempt, CohortId, RunId, RunStatus, TaskType};
 use crate::notify::delivery::{DeliveryState, Lease, MessageKey};
 use crate::notify::message::{Notification, Resolution};
 use crate::time::{Day, EpochMs};
@@ -141,6 +141,10 @@ pub type CohortMembers = HashMap<CohortId, Vec<FinishedMember>>;
 pub struct RunStarted {
     pub task_type: TaskType,
     pub run_id: RunId,
+    /// `run_id`'s attempt is the source's own number (a Step Functions redrive, an operator's
+    /// `--attempt`); otherwise the store tells a re-run from a redelivery itself
+    /// ([`crate::recording::place_start`]).
+    pub numbered: bool,
     pub start: EpochMs,
     /// The runs it belongs with (a build, a workflow run), when the event names them.
     pub cohort: Option<CohortId>,
@@ -151,6 +155,8 @@ pub struct RunStarted {
 pub struct RunFinished {
     pub task_type: TaskType,
     pub run_id: RunId,
+    /// As [`RunStarted::numbered`] ([`crate::recording::place_finish`] otherwise).
+    pub numbered: bool,
     pub start: Option<EpochMs>,
     pub end: EpochMs,
     pub status: RunStatus,
@@ -171,6 +177,10 @@ pub enum TaskEvent {
 /// What recording an event did, for logs and metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Recorded {
+    /// Which attempt of its run id the event was recorded on.
+    pub attempt: Attempt,
+    /// A start refused, nothing written: it was neither a redelivery nor a re-run.
+    pub refused: Option<AmbiguousStart>,
     /// The run is now complete (start and end known, succeeded) and counted for its day, for the
     /// first time.
     pub counted: bool,
@@ -187,7 +197,7 @@ pub struct Recorded {
     pub conflict: Option<FinishConflict>,
 }
 
-pub use crate::recording::FinishConflict;
+pub use crate::recording::{AmbiguousStart, FinishConflict};
 
 /// Ports are narrow: each use case asks for what it uses. Ingest records runs
 /// ([`RunRecorder`]) and reads limits and cohorts ([`LimitStore`], [`CohortStore`]); the checker

@@ -202,6 +202,7 @@ pub(crate) struct Identity {
 impl Identity {
     pub(crate) fn started(self, start: EpochMs) -> TaskEvent {
         TaskEvent::Started(RunStarted {
+            numbered: !self.run_id.attempt().is_first(),
             task_type: self.task_type,
             run_id: self.run_id,
             start,
@@ -222,6 +223,10 @@ impl Identity {
             return Err(error(end_field, format!("end {end} ms is before start {start} ms")));
         }
         let Identity { task_type, run_id, cohort } = self;
-        Ok(TaskEvent::Finished(RunFinished { task_type, run_id, start, end, status, cohort }))
+        // Only a source's own attempt numbers after the first are taken as given: a first attempt
+        // is placed by the recording rule, which agrees with the source's for a first attempt and
+        // also catches an id reused for a new run.
+        let numbered = !run_id.attempt().is_first();
+        Ok(TaskEvent::Finished(RunFinished { task_type, run_id, numbered, start, end, status, cohort }))
     }
 }

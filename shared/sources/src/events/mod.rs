@@ -9,6 +9,7 @@ mod fields;
 mod jobs;
 
 use overrun_core::RunStatus;
+use overrun_core::model::Attempt;
 use overrun_core::ports::TaskEvent;
 use serde_json::Value;
 
@@ -97,19 +98,26 @@ fn custom(envelope: &Fields<'_>, detail: &Fields<'_>) -> Result<TaskEvent, Event
     run.finished(start, at, status, "detail.time")
 }
 
-/// Task type: the state machine's name; run id: the execution's name.
+/// Task type: the state machine's name; run id: the execution's name, its attempt one more than
+/// its `redriveCount`. A redriven execution keeps its name and its first `startDate`: its
+/// attempt starts at its `redriveDate`.
 fn step_functions(detail: &Fields<'_>) -> Result<TaskEvent, EventError> {
     let machine_arn = detail.string("stateMachineArn")?;
     let machine = machine_arn.rsplit_once(":stateMachine:").map(|(_, name)| name).ok_or_else(|| {
         error("detail.stateMachineArn", format!("{machine_arn:?} is not a state machine ARN"))
     })?;
+    let attempt = redrive_attempt(detail)?;
     let run = Identity {
         task_type: task_type("detail.stateMachineArn", machine)?,
-        run_id: run_id("detail.name", detail.string("name")?)?,
+        run_id: run_id("detail.name", detail.string("name")?)?.at_attempt(attempt),
         cohort: None,
     };
     let status = detail.string("status")?;
-    let start = detail.required_time("startDate", true)?;
+    let start = if attempt.is_first() {
+        detail.required_time("startDate", true)?
+    } else {
+        detail.required_time("redriveDate", true)?
+    };
     let status = match status {
         "RUNNING" => return Ok(run.started(start)),
         "SUCCEEDED" => RunStatus::Succeeded,
@@ -125,6 +133,20 @@ fn step_functions(detail: &Fields<'_>) -> Result<TaskEvent, EventError> {
     };
     let end = detail.required_time("stopDate", true)?;
     run.finished(Some(start), end, status, "detail.stopDate")
+}
+
+/// The attempt a Step Functions event is about: `redriveCount` (absent before redrives existed)
+/// redrives after the first.
+fn redrive_attempt(detail: &Fields<'_>) -> Result<Attempt, EventError> {
+    let count = match detail.get("redriveCount") {
+        None => return Ok(Attempt::FIRST),
+        Some(Value::Number(number)) => number.as_u64().and_then(|n| u32::try_from(n).ok()),
+        Some(_) => None,
+    };
+    count
+        .and_then(|count| count.checked_add(1))
+        .and_then(|attempt| Attempt::new(attempt).ok())
+        .ok_or_else(|| error("detail.redriveCount", "must be a whole number of redrives"))
 }
 
 /// Task type: the job definition's name (stable across submissions, unlike job names, which
@@ -277,6 +299,34 @@ mod tests {
                           "stateMachineArn": "arn:aws:states:eu-west-1:123456789012:stateMachine:nightly-etl",
                           "name": "run-1", "status": status, "startDate": 1_738_324_800_000u64, "stopDate": stop,
                           "input": "{}", "output": null}})
+    }
+
+    #[test]
+    fn a_redriven_execution_is_its_next_attempt_starting_at_its_redrive_date() {
+        let mut event = sfn_event("RUNNING", Value::Null);
+        event["detail"]["redriveCount"] = json!(1);
+        event["detail"]["redriveDate"] = json!(1_738_400_000_000u64);
+        let TaskEvent::Started(started) = parse(&event).unwrap() else { panic!() };
+        assert_eq!(started.run_id.to_string(), "run-1 (attempt 2)");
+        assert!(started.numbered, "the source numbers it");
+        assert_eq!(started.start, 1_738_400_000_000, "the redrive's start, not the first start");
+        let mut done = sfn_event("SUCCEEDED", json!(1_738_403_600_000u64));
+        done["detail"]["redriveCount"] = json!(1);
+        done["detail"]["redriveDate"] = json!(1_738_400_000_000u64);
+        let TaskEvent::Finished(done) = parse(&done).unwrap() else { panic!() };
+        assert_eq!((done.run_id.attempt().get(), done.start), (2, Some(1_738_400_000_000)));
+        let mut first = sfn_event("RUNNING", Value::Null);
+        first["detail"]["redriveCount"] = json!(0);
+        let TaskEvent::Started(first) = parse(&first).unwrap() else { panic!() };
+        assert!(first.run_id.attempt().is_first() && !first.numbered);
+        event["detail"]["redriveCount"] = json!(-1);
+        assert_eq!(
+            parse(&event).unwrap_err().to_string(),
+            "detail.redriveCount: must be a whole number of redrives"
+        );
+        event["detail"]["redriveCount"] = json!(2);
+        event["detail"]["redriveDate"] = Value::Null;
+        assert_eq!(parse(&event).unwrap_err().to_string(), "detail.redriveDate: is missing");
     }
 
     #[test]

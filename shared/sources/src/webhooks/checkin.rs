@@ -66,6 +66,7 @@ impl CheckIn {
                 return TaskEvent::Started(RunStarted {
                     task_type: self.task_type,
                     run_id,
+                    numbered: false,
                     start: at,
                     cohort: None,
                 });
@@ -76,6 +77,7 @@ impl CheckIn {
         TaskEvent::Finished(RunFinished {
             task_type: self.task_type,
             run_id,
+            numbered: false,
             start,
             end: at,
             status,
