@@ -203,3 +203,41 @@ async fn close_finishes_a_stuck_run_once_and_the_checker_then_sends_resolved() {
     check_now(&stack).await;
     overrun(&stack, &["alerts", "--since", "1h"]).assert().success().stdout(contains("resolved"));
 }
+
+#[tokio::test]
+async fn explain_and_close_name_an_attempt_of_a_run_id_run_again_and_default_to_the_latest() {
+    let stack = deployed_state().await;
+    // "stuck" is closed, then run again under its id: its second attempt runs.
+    overrun(&stack, &["close", "etl", "stuck", "--status", "failed", "--end", "now"]).assert().success();
+    start(&stack, "etl", "stuck", now_ms()).await;
+
+    let output = overrun(&stack, &["explain", "etl", "stuck", "--json"]).assert().success();
+    let latest = json_of(&output.get_output().stdout);
+    assert_eq!((latest["attempt"].as_u64(), latest["attempts"].as_u64()), (Some(2), Some(2)), "{latest}");
+    assert!(latest["end"].is_null(), "the second attempt is running: {latest}");
+    overrun(&stack, &["explain", "etl", "stuck"])
+        .assert()
+        .success()
+        .stdout(contains("etl stuck (attempt 2): running since"))
+        .stdout(contains("Its id was run 2 times: this is attempt 2"));
+    let output = overrun(&stack, &["explain", "etl", "stuck", "--attempt", "1", "--json"]).assert().success();
+    let first = json_of(&output.get_output().stdout);
+    assert_eq!((first["attempt"].as_u64(), first["status"].as_str()), (Some(1), Some("failed")), "{first}");
+    overrun(&stack, &["explain", "etl", "stuck", "--attempt", "5"])
+        .assert()
+        .code(4)
+        .stderr(contains("has no attempt 5; its attempts: 1, 2"));
+    overrun(&stack, &["explain", "etl", "stuck", "--attempt", "0"])
+        .assert()
+        .code(2)
+        .stderr(contains("1 is the first attempt"));
+
+    overrun(&stack, &["close", "etl", "stuck", "--status", "aborted", "--end", "now"])
+        .assert()
+        .success()
+        .stdout(contains("closed etl stuck (attempt 2): aborted at"));
+    overrun(&stack, &["close", "etl", "stuck", "--attempt", "1", "--status", "aborted", "--end", "now"])
+        .assert()
+        .code(2)
+        .stderr(contains("already finished: failed"));
+}

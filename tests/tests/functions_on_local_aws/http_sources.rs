@@ -376,3 +376,41 @@ async fn a_token_bound_to_its_routes_is_refused_elsewhere_with_403_and_nothing_w
     endpoint.send_ok(&stack, &lineage, NOON).await;
     assert_eq!(stack.scan(&stack.config.runs_table).await.len(), 2, "its own route and the unbound token's");
 }
+
+#[tokio::test]
+async fn a_check_in_run_id_used_again_is_a_new_attempt_and_a_start_inside_a_finished_run_is_refused_with_409()
+{
+    let stack = Stack::new().await;
+    let endpoint = Endpoint::new(&stack).await;
+    let bearer = format!("Bearer {CRON_TOKEN}");
+    let named = |signal: &str| {
+        post(
+            &format!("/ping/backup/{signal}?run_id=backup-2024-10-04"),
+            &[("authorization", &bearer)],
+            String::new(),
+        )
+    };
+    endpoint.send_ok(&stack, &named("start"), NOON - 3_600 * S).await;
+    endpoint.send_ok(&stack, &named("fail"), NOON - 3_000 * S).await;
+    // The cron job run again by hand, under its date-named id: a run of its own, running.
+    endpoint.send_ok(&stack, &named("start"), NOON - 2_000 * S).await;
+    let running = stack.adapters.runs.list_running().await.unwrap().items;
+    assert_eq!(running.len(), 1);
+    assert_eq!(running[0].run_id.to_string(), "backup-2024-10-04 (attempt 2)");
+    endpoint.send_ok(&stack, &named("success"), NOON).await;
+    assert!(stack.adapters.runs.list_running().await.unwrap().items.is_empty(), "the finish is the re-run's");
+
+    // An OpenLineage START inside its run's recorded span, not its start: neither a redelivery
+    // nor a re-run.
+    let start = NOON - 3_600 * S;
+    let (request, now) = openlineage(Step::Start { run: "ol-run-1", at: start });
+    endpoint.send_ok(&stack, &request, now).await;
+    let (request, now) = openlineage(Step::Finish { run: "ol-run-1", start, at: start + 600 * S });
+    endpoint.send_ok(&stack, &request, now).await;
+    let before = stack.scan(&stack.config.runs_table).await;
+    let (request, _) = openlineage(Step::Start { run: "ol-run-1", at: start + 300 * S });
+    let (status, body) = endpoint.send(&stack, &request, NOON).await;
+    assert_eq!(status, 409, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("run_id \"ol-run-1\""), "{body}");
+    assert_eq!(stack.scan(&stack.config.runs_table).await, before, "nothing written");
+}

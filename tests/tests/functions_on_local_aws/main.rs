@@ -12,6 +12,7 @@ mod http_sources;
 mod nightly;
 mod races;
 mod recent_runs;
+mod reruns;
 mod too_short;
 mod workload;
 

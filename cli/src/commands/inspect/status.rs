@@ -154,6 +154,7 @@ fn write_json(views: &[RunView<'_>], now: EpochMs, out: &mut impl std::io::Write
             let mut value = json!({
                 "task_type": run.task_type.as_str(),
                 "run_id": run.run_id.as_str(),
+                "attempt": run.run_id.attempt().get(),
                 "start": rfc3339(run.start),
                 "elapsed_s": view.elapsed_ms as f64 / 1_000.0,
                 "cohort": run.cohort.as_ref().map(|c| c.as_str()),
