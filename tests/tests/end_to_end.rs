@@ -324,7 +324,7 @@ async fn webhooks_and_check_ins_through_the_function_url_are_recorded_paged_and_
     let url = format!("http://127.0.0.1:{port}/lambda-url/http-ingest/");
     let lineage = readme_block("A test event, as a transport would send it:");
     let said = bash(&lineage, &[("URL", &url), ("TOKEN", cron_token)]);
-    assert!(said.contains(r#"{"recorded":"start"}"#), "{said}");
+    assert!(said.contains(r#"{"attempt":1,"recorded":"start"}"#), "{said}");
     let cron = readme_block("Anything that can run `curl` can check in")
         .replace("/usr/local/bin/backup.sh", "sleep 1");
     bash(&cron, &[("OVERRUN_URL", url.trim_end_matches('/')), ("OVERRUN_TOKEN", cron_token)]);

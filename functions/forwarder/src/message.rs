@@ -90,7 +90,7 @@ impl OverrunMessage {
             alert_id: field("alert_id")?,
             severity: field("severity")?,
             task_type: field("task_type")?,
-            run_id: field("run_id")?,
+            run_id: run_named(field("run_id")?, &details),
             subject: sns.subject.clone().unwrap_or_else(|| format!("[Overrun] {}", details["task_type"])),
             details,
         })
@@ -108,6 +108,14 @@ impl OverrunMessage {
             subject,
             details: details.clone(),
         }
+    }
+}
+
+/// The run as people read it: a re-run's id says which attempt it is (`2025-01-31 (attempt 2)`).
+fn run_named(run_id: String, details: &Value) -> String {
+    match details["attempt"].as_u64() {
+        Some(attempt) if attempt > 1 => format!("{run_id} (attempt {attempt})"),
+        _ => run_id,
     }
 }
 
@@ -143,6 +151,26 @@ pub(crate) mod tests {
             (alarm.kind, alarm.alert_id.as_str()),
             (Kind::Alarm, "alarm/overrun-CheckerNotRunningAlarm")
         );
+    }
+
+    #[test]
+    fn a_reruns_message_names_its_attempt_and_its_resolve_closes_that_attempts_incident() {
+        let sns = |kind: &str, alert_id: &str| SnsMessage {
+            message_id: "m-3".into(),
+            subject: None,
+            message: json!({"kind": kind, "alert_id": alert_id, "severity": "warning", "task_type": "etl",
+                            "run_id": "2025-01-31", "attempt": 2})
+            .to_string(),
+            attributes: HashMap::new(),
+        };
+        let alert = OverrunMessage::parse(&sns("overrun", "etl/2025-01-31/attempt-2/warning")).unwrap();
+        assert_eq!(alert.run_id, "2025-01-31 (attempt 2)");
+        let resolved = OverrunMessage::parse(&sns("resolved", "etl/2025-01-31/attempt-2/resolved")).unwrap();
+        let keys: Vec<String> = crate::pagerduty::events(&resolved, "key")
+            .iter()
+            .map(|event| event["dedup_key"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(keys, ["etl/2025-01-31/attempt-2/warning", "etl/2025-01-31/attempt-2/critical"]);
     }
 
     #[test]

@@ -53,6 +53,10 @@ impl Handled {
                 }
                 let what = if matches!(outcome, IngestOutcome::Started(_)) { "start" } else { "finish" };
                 let mut body = json!({ "recorded": what });
+                if let Some(recorded) = recorded {
+                    // Which run of the id it was recorded on: a re-run is the id's next attempt.
+                    body["attempt"] = json!(recorded.attempt.get());
+                }
                 if *notice == ShortNotice::Published {
                     body["short_notice"] = json!("sent");
                 }

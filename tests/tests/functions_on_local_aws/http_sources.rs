@@ -393,7 +393,8 @@ async fn a_check_in_run_id_used_again_is_a_new_attempt_and_a_start_inside_a_fini
     endpoint.send_ok(&stack, &named("start"), NOON - 3_600 * S).await;
     endpoint.send_ok(&stack, &named("fail"), NOON - 3_000 * S).await;
     // The cron job run again by hand, under its date-named id: a run of its own, running.
-    endpoint.send_ok(&stack, &named("start"), NOON - 2_000 * S).await;
+    let body = endpoint.send_ok(&stack, &named("start"), NOON - 2_000 * S).await;
+    assert_eq!((body["recorded"].as_str(), body["attempt"].as_u64()), (Some("start"), Some(2)), "{body}");
     let running = stack.adapters.runs.list_running().await.unwrap().items;
     assert_eq!(running.len(), 1);
     assert_eq!(running[0].run_id.to_string(), "backup-2024-10-04 (attempt 2)");
