@@ -18,6 +18,8 @@
 //! - [`stats`]: exact moments and histograms of durations.
 //! - [`limits`]: the nightly roll-up and its window, each method's baseline, the tailored sweep,
 //!   each run's own limit from its recent runs.
+//! - [`schedule`]: when a type's runs are due — learned from its starts, or declared — and
+//!   which due times went without a start.
 //! - [`detect`]: levels and thresholds, a running run's standing at a tick and the one
 //!   [`Alert`](detect::check::Alert) type, overrides (valid by construction), cohorts,
 //!   too-short runs.
@@ -43,6 +45,7 @@ pub mod notify;
 pub mod ports;
 pub mod recording;
 pub mod records;
+pub mod schedule;
 pub mod settings;
 pub mod stats;
 pub mod time;

@@ -1,0 +1,526 @@
+//! Learning a task type's schedule from its own start times, with no configuration.
+//!
+//! The method (docs/DETECTION.md, "Missed starts"): for each candidate period — every clock
+//! period that divides a day from 5 minutes to 24 hours, and the type's median gap between starts
+//! when it divides none (a `rate(90 minutes)`, every other day) — the starts' phases within the
+//! period are clustered on the circle; each cluster is a slot, due at its earliest phase (the
+//! minute a scheduler fires; its starts come at or after it). A period fits when every slot had a
+//! start at enough of its due times on the days it runs (a weekday is a day it runs when most of
+//! its due times had a start), and the slots explain nearly every start (the rest: re-runs by
+//! hand). Of the periods that fit, the one with the fewest slots a day wins, then the shortest.
+//! The grace is the largest lateness seen plus a quarter of it, never less than one check.
+//! A type whose starts fit no period — commit-triggered CI, ad-hoc jobs — is unscheduled.
+//!
+//! A schedule is trusted only from a week of history. A schedule that changes is re-learned from
+//! shorter windows (the last 14, then 7 days) when the whole look-back no longer fits, and a slot
+//! whose last two due times went without a start while the type's other slots kept running is
+//! dropped at once; a gap in every slot (a holiday, an outage) drops nothing.
+
+use crate::schedule::{MINUTE_MS, Schedule, Weekdays};
+use crate::time::{EpochMs, MS_PER_DAY};
+
+/// What the learner needs to decide.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LearnSettings {
+    /// How far back starts are read: the longest window tried.
+    pub look_back_ms: i64,
+    /// The shortest span of starts a schedule is trusted from.
+    pub min_span_ms: i64,
+    /// The fewest due times with a start, per slot.
+    pub min_hits_per_slot: u32,
+    /// The share of a slot's due times, on the days it runs, that had a start.
+    pub min_coverage: f64,
+    /// The share of the starts the schedule must explain.
+    pub min_explained: f64,
+    /// The checker's interval: the grace is never shorter.
+    pub tick_ms: i64,
+}
+
+impl Default for LearnSettings {
+    fn default() -> Self {
+        Self {
+            look_back_ms: 28 * MS_PER_DAY,
+            min_span_ms: 6 * MS_PER_DAY,
+            min_hits_per_slot: 5,
+            min_coverage: 0.8,
+            min_explained: 0.9,
+            tick_ms: 10 * MINUTE_MS,
+        }
+    }
+}
+
+/// What the learner decided.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Learned {
+    Scheduled(Schedule),
+    Unscheduled(Unscheduled),
+}
+
+/// Why a type has no schedule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unscheduled {
+    TooFewStarts {
+        starts: usize,
+    },
+    /// Its starts span less than the shortest history a schedule is trusted from.
+    TooShortHistory {
+        span_ms: i64,
+    },
+    /// Its starts fit no period.
+    Irregular,
+}
+
+/// Clock periods that divide a day, in minutes.
+const CLOCK_PERIODS_MIN: [i64; 13] = [5, 10, 15, 20, 30, 60, 120, 180, 240, 360, 480, 720, 1440];
+
+/// The schedule `starts` (any order) show at `now`, or why they show none.
+pub fn learn(starts: &[EpochMs], now: EpochMs, settings: &LearnSettings) -> Learned {
+    let mut recent: Vec<EpochMs> =
+        starts.iter().copied().filter(|&t| t <= now && t > now - settings.look_back_ms).collect();
+    recent.sort_unstable();
+    recent.dedup();
+    if recent.len() < settings.min_hits_per_slot as usize {
+        return Learned::Unscheduled(Unscheduled::TooFewStarts { starts: recent.len() });
+    }
+    let span = recent[recent.len() - 1] - recent[0];
+    if span < settings.min_span_ms {
+        return Learned::Unscheduled(Unscheduled::TooShortHistory { span_ms: span });
+    }
+    // After a change of schedule the whole look-back fits neither the old nor the new one: the
+    // recent past alone may.
+    let mut window = settings.look_back_ms;
+    loop {
+        let first = recent.partition_point(|&t| t <= now - window);
+        let in_window = &recent[first..];
+        let fits = in_window.len() >= settings.min_hits_per_slot as usize
+            && in_window[in_window.len() - 1] - in_window[0] >= settings.min_span_ms;
+        if fits && let Some(schedule) = best_fit(in_window, now, settings) {
+            return Learned::Scheduled(schedule);
+        }
+        let shorter = (window / 2).max(settings.min_span_ms + MS_PER_DAY);
+        if shorter >= window {
+            return Learned::Unscheduled(Unscheduled::Irregular);
+        }
+        window = shorter;
+    }
+}
+
+/// The best-fitting schedule of `starts` (sorted, distinct), if any period fits.
+/// Clock periods are tried first (cron schedules are clock times); the median gap between starts
+/// only when none fits. Of the fits, the fewest slots a day win, then the smaller lateness (two
+/// slots at 02:00 and 14:30 rather than one every 12 h that is up to 30 min late), then the
+/// shorter period.
+fn best_fit(starts: &[EpochMs], now: EpochMs, settings: &LearnSettings) -> Option<Schedule> {
+    let best = |periods: &mut dyn Iterator<Item = i64>| {
+        periods.filter_map(|period| fit(period, starts, now, settings)).min_by(|a, b| {
+            a.slots_per_day()
+                .total_cmp(&b.slots_per_day())
+                .then(a.largest_lateness_ms.cmp(&b.largest_lateness_ms))
+                .then(a.period_ms.cmp(&b.period_ms))
+        })
+    };
+    if let Some(schedule) = best(&mut CLOCK_PERIODS_MIN.iter().map(|m| m * MINUTE_MS)) {
+        return Some(schedule);
+    }
+    let gap = median_gap(starts)?;
+    let gap = (gap + MINUTE_MS / 2) / MINUTE_MS * MINUTE_MS;
+    if !(5 * MINUTE_MS..=7 * MS_PER_DAY).contains(&gap) {
+        return None;
+    }
+    best(&mut std::iter::once(gap))
+}
+
+fn median_gap(starts: &[EpochMs]) -> Option<i64> {
+    let mut gaps: Vec<i64> = starts.windows(2).map(|pair| pair[1] - pair[0]).collect();
+    if gaps.is_empty() {
+        return None;
+    }
+    let middle = gaps.len() / 2;
+    Some(*gaps.select_nth_unstable(middle).1)
+}
+
+/// One slot while fitting: its due offset, and each start's due time and lateness.
+struct Slot {
+    offset: i64,
+    /// (due time, lateness) of each of its starts, by start.
+    members: Vec<(EpochMs, i64)>,
+}
+
+impl Slot {
+    fn hits(&self) -> Vec<EpochMs> {
+        let mut due: Vec<EpochMs> = self.members.iter().map(|&(due, _)| due).collect();
+        due.dedup();
+        due
+    }
+}
+
+/// The schedule with period `period` that `starts` (sorted) show, if it fits.
+fn fit(period: i64, starts: &[EpochMs], now: EpochMs, settings: &LearnSettings) -> Option<Schedule> {
+    let mut slots = cluster(period, starts)?;
+    let total = starts.len();
+    // Clusters too thin to be slots are starts out of schedule (re-runs, ad-hoc runs).
+    slots.retain(|slot| slot.hits().len() >= settings.min_hits_per_slot as usize);
+    if slots.is_empty() {
+        return None;
+    }
+    let lateness: Vec<i64> = slots.iter().flat_map(|s| s.members.iter().map(|&(_, late)| late)).collect();
+    let largest = lateness.iter().copied().max().unwrap_or(0);
+    let grace = largest + (largest / 4).max(settings.tick_ms);
+    let spacing = min_spacing(period, &slots);
+    if grace >= spacing {
+        return None;
+    }
+    let daily = MS_PER_DAY % period == 0;
+    let from = starts[0];
+    let weekdays = if daily { weekdays_run(period, &slots, from, now - grace) } else { Weekdays::EVERY_DAY };
+    let mut schedule = Schedule {
+        period_ms: period,
+        offsets_ms: slots.iter().map(|slot| slot.offset).collect(),
+        weekdays,
+        grace_ms: grace,
+        early_ms: (spacing / 4).min(5 * MINUTE_MS),
+        typical_lateness_ms: median(&lateness),
+        largest_lateness_ms: largest,
+        evidence: 0,
+    };
+    let hits: Vec<Vec<EpochMs>> = slots.iter().map(Slot::hits).collect();
+    // A due time explains one start: more starts in one slot are re-runs or a busy type's
+    // stream, not a schedule.
+    let mut explained = 0;
+    let mut kept = Vec::new();
+    for (index, slot) in slots.iter().enumerate() {
+        let one = Schedule { offsets_ms: vec![slot.offset], ..schedule.clone() };
+        let expected = super::slots::due_times(&one, from, now - grace);
+        let hits = &hits[index];
+        explained += hits.len();
+        let others_ran_since = |after: EpochMs| {
+            slots
+                .iter()
+                .enumerate()
+                .any(|(other, s)| other != index && s.members.iter().any(|&(due, _)| due > after))
+        };
+        if was_dropped(&expected, hits, others_ran_since) {
+            continue;
+        }
+        let on_time = expected.iter().filter(|due| hits.binary_search(due).is_ok()).count();
+        if expected.is_empty() || (on_time as f64) < settings.min_coverage * expected.len() as f64 {
+            return None;
+        }
+        schedule.evidence += on_time as u32;
+        kept.push(slot.offset);
+    }
+    if kept.is_empty() || (explained as f64) < settings.min_explained * total as f64 {
+        return None;
+    }
+    schedule.offsets_ms = kept;
+    Some(schedule)
+}
+
+/// The starts' slots in `period`: clusters of their phases on the circle, split at gaps wider
+/// than a twelfth of the period (between 1 and 30 minutes). `None` when no gap splits them (the
+/// phases cover the circle: no slot) or a cluster spans half the period.
+fn cluster(period: i64, starts: &[EpochMs]) -> Option<Vec<Slot>> {
+    let split = (period / 12).clamp(MINUTE_MS, 30 * MINUTE_MS);
+    let mut phased: Vec<(i64, EpochMs)> = starts.iter().map(|&t| (t.rem_euclid(period), t)).collect();
+    phased.sort_unstable();
+    let n = phased.len();
+    let gap_after = |i: usize| {
+        let next = if i + 1 == n { phased[0].0 + period } else { phased[i + 1].0 };
+        next - phased[i].0
+    };
+    // Begin just after a splitting gap, so that a cluster across the period's start stays whole.
+    let boundary = (0..n).find(|&i| gap_after(i) > split)?;
+    let mut slots = Vec::new();
+    let mut current: Vec<(i64, EpochMs)> = Vec::new();
+    for step in 1..=n {
+        let i = (boundary + step) % n;
+        current.push(phased[i]);
+        if gap_after(i) > split {
+            slots.push(slot_of(period, &current)?);
+            current.clear();
+        }
+    }
+    slots.sort_by_key(|slot| slot.offset);
+    Some(slots)
+}
+
+/// A cluster's slot: due at its first phase, to the minute.
+fn slot_of(period: i64, cluster: &[(i64, EpochMs)]) -> Option<Slot> {
+    let first = cluster[0].0;
+    let offset = first / MINUTE_MS * MINUTE_MS;
+    let mut members: Vec<(EpochMs, i64)> = cluster
+        .iter()
+        .map(|&(_, t)| {
+            let due = t - (t - offset).rem_euclid(period);
+            (due, t - due)
+        })
+        .collect();
+    if members.iter().any(|&(_, late)| late * 2 > period) {
+        return None;
+    }
+    members.sort_unstable();
+    Some(Slot { offset, members })
+}
+
+/// The shortest time between two slots' due times (the period itself for one slot).
+fn min_spacing(period: i64, slots: &[Slot]) -> i64 {
+    let offsets: Vec<i64> = slots.iter().map(|slot| slot.offset).collect();
+    let wrap = offsets[0] + period - offsets[offsets.len() - 1];
+    offsets.windows(2).map(|pair| pair[1] - pair[0]).chain([wrap]).min().unwrap_or(period).max(1)
+}
+
+/// The weekdays on which most of the slots' due times had a start. A weekday the history has no
+/// due time on counts as run only when every weekday it shows is.
+fn weekdays_run(period: i64, slots: &[Slot], from: EpochMs, until: EpochMs) -> Weekdays {
+    let mut expected = [0u32; 7];
+    let mut hit = [0u32; 7];
+    for slot in slots {
+        let one = Schedule {
+            period_ms: period,
+            offsets_ms: vec![slot.offset],
+            weekdays: Weekdays::EVERY_DAY,
+            grace_ms: 0,
+            early_ms: 0,
+            typical_lateness_ms: 0,
+            largest_lateness_ms: 0,
+            evidence: 0,
+        };
+        for due in super::slots::due_times(&one, from, until) {
+            expected[Weekdays::weekday_of(due) as usize] += 1;
+        }
+        for due in slot.hits() {
+            hit[Weekdays::weekday_of(due) as usize] += 1;
+        }
+    }
+    let seen: Vec<u32> = (0..7).filter(|&d| expected[d as usize] > 0).collect();
+    let runs = |d: u32| hit[d as usize] * 2 >= expected[d as usize];
+    let every_seen_day_runs = seen.iter().all(|&d| runs(d));
+    let mut days = Weekdays::from_bits(0x7f).unwrap_or(Weekdays::EVERY_DAY);
+    let mut bits = 0u8;
+    for d in 0..7 {
+        let on = if expected[d as usize] == 0 { every_seen_day_runs } else { runs(d) };
+        if on {
+            bits |= 1 << d;
+        }
+    }
+    if let Some(mask) = Weekdays::from_bits(bits) {
+        days = mask;
+    }
+    days
+}
+
+/// A slot the type stopped running: its last two due times had no start, while its other
+/// slots ran after them (so this is not a gap in everything: a holiday, an outage).
+fn was_dropped(expected: &[EpochMs], hits: &[EpochMs], others_ran_since: impl Fn(EpochMs) -> bool) -> bool {
+    let [.., before_last, last] = expected else { return false };
+    let missed = |due: &EpochMs| hits.binary_search(due).is_err();
+    missed(before_last) && missed(last) && others_ran_since(*last)
+}
+
+fn median(values: &[i64]) -> i64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_unstable();
+    sorted.get(sorted.len() / 2).copied().unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::MS_PER_HOUR;
+
+    /// 2024-01-01 (a Monday), 00:00 UTC.
+    const MONDAY: EpochMs = 19_723 * MS_PER_DAY;
+    const NOW: EpochMs = MONDAY + 28 * MS_PER_DAY;
+
+    /// A small deterministic generator: uniform in [0, 1).
+    struct Lcg(u64);
+
+    impl Lcg {
+        fn next(&mut self) -> f64 {
+            self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            (self.0 >> 11) as f64 / (1u64 << 53) as f64
+        }
+
+        /// A lateness up to `max_minutes`, most of them short.
+        fn lateness(&mut self, max_minutes: f64) -> i64 {
+            (self.next().powi(3) * max_minutes * MINUTE_MS as f64) as i64
+        }
+    }
+
+    /// Starts due at `offsets` (ms into each day) on `days` over the four weeks before NOW, each
+    /// late by up to `max_late_min` minutes.
+    fn daily_starts(offsets: &[i64], days: Weekdays, max_late_min: f64, seed: u64) -> Vec<EpochMs> {
+        let mut rng = Lcg(seed);
+        let mut starts = Vec::new();
+        for day in 0..28 {
+            let midnight = MONDAY + day * MS_PER_DAY;
+            if !days.includes(midnight) {
+                continue;
+            }
+            for &offset in offsets {
+                let start = midnight + offset + rng.lateness(max_late_min);
+                if start < NOW {
+                    starts.push(start);
+                }
+            }
+        }
+        starts
+    }
+
+    fn learned(starts: &[EpochMs]) -> Schedule {
+        match learn(starts, NOW, &LearnSettings::default()) {
+            Learned::Scheduled(schedule) => schedule,
+            other => panic!("expected a schedule, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_daily_job_is_learned_at_its_time_with_a_grace_above_its_usual_lateness() {
+        let schedule =
+            learned(&daily_starts(&[2 * MS_PER_HOUR + 10 * MINUTE_MS], Weekdays::EVERY_DAY, 25.0, 1));
+        assert_eq!(
+            (schedule.period_ms, schedule.offsets_ms.as_slice()),
+            (MS_PER_DAY, &[130 * MINUTE_MS][..])
+        );
+        assert_eq!(schedule.weekdays, Weekdays::EVERY_DAY);
+        assert!(schedule.grace_ms >= schedule.largest_lateness_ms + 10 * MINUTE_MS, "{schedule:?}");
+        assert!(schedule.grace_ms <= 40 * MINUTE_MS, "{schedule:?}");
+        assert_eq!(schedule.to_string(), "daily at 02:10 UTC");
+    }
+
+    #[test]
+    fn a_weekday_job_and_a_monday_job_are_learned_with_their_days() {
+        let weekdays = learned(&daily_starts(&[6 * MS_PER_HOUR], Weekdays::MONDAY_TO_FRIDAY, 3.0, 2));
+        assert_eq!(weekdays.weekdays, Weekdays::MONDAY_TO_FRIDAY);
+        assert_eq!(weekdays.to_string(), "Mon–Fri at 06:00 UTC");
+        let mondays = Weekdays::from_bits(1).unwrap();
+        let weekly =
+            learn(&daily_starts(&[6 * MS_PER_HOUR], mondays, 3.0, 3), NOW, &LearnSettings::default());
+        // Four Mondays are too few due times to trust (five are needed).
+        assert!(matches!(weekly, Learned::Unscheduled(_)), "{weekly:?}");
+        let longer = LearnSettings { look_back_ms: 42 * MS_PER_DAY, ..LearnSettings::default() };
+        let mut six_mondays = daily_starts(&[6 * MS_PER_HOUR], mondays, 3.0, 3);
+        six_mondays
+            .extend([MONDAY - 7 * MS_PER_DAY + 6 * MS_PER_HOUR, MONDAY - 14 * MS_PER_DAY + 6 * MS_PER_HOUR]);
+        let Learned::Scheduled(weekly) = learn(&six_mondays, NOW, &longer) else { panic!() };
+        assert_eq!(weekly.to_string(), "Mons at 06:00 UTC");
+    }
+
+    #[test]
+    fn every_three_hours_at_a_quarter_past_is_one_slot_every_three_hours() {
+        let offsets: Vec<i64> = (0..8).map(|i| i * 3 * MS_PER_HOUR + 15 * MINUTE_MS).collect();
+        let schedule = learned(&daily_starts(&offsets, Weekdays::EVERY_DAY, 4.0, 4));
+        assert_eq!(
+            (schedule.period_ms, schedule.offsets_ms.as_slice()),
+            (3 * MS_PER_HOUR, &[15 * MINUTE_MS][..])
+        );
+        assert_eq!(schedule.to_string(), "every 3 h at :15 from 00:15 UTC");
+    }
+
+    #[test]
+    fn twice_a_day_at_uneven_times_is_two_daily_slots() {
+        let schedule = learned(&daily_starts(
+            &[2 * MS_PER_HOUR, 14 * MS_PER_HOUR + 30 * MINUTE_MS],
+            Weekdays::EVERY_DAY,
+            5.0,
+            5,
+        ));
+        assert_eq!(schedule.period_ms, MS_PER_DAY);
+        assert_eq!(schedule.offsets_ms, vec![2 * MS_PER_HOUR, 14 * MS_PER_HOUR + 30 * MINUTE_MS]);
+        assert_eq!(schedule.to_string(), "daily at 02:00, 14:30 UTC");
+    }
+
+    #[test]
+    fn a_rate_that_divides_no_day_is_learned_from_the_gap_between_starts() {
+        let mut rng = Lcg(6);
+        let starts: Vec<EpochMs> = (0..400)
+            .map(|i| MONDAY + 7 * MINUTE_MS + i * 100 * MINUTE_MS + rng.lateness(1.0))
+            .filter(|&t| t < NOW)
+            .collect();
+        let schedule = learned(&starts);
+        assert_eq!(schedule.period_ms, 100 * MINUTE_MS);
+        assert_eq!(schedule.to_string(), "every 100 min");
+    }
+
+    #[test]
+    fn starts_at_random_times_are_unscheduled() {
+        let mut rng = Lcg(7);
+        let starts: Vec<EpochMs> =
+            (0..300).map(|_| MONDAY + (rng.next() * 28.0 * MS_PER_DAY as f64) as i64).collect();
+        assert_eq!(
+            learn(&starts, NOW, &LearnSettings::default()),
+            Learned::Unscheduled(Unscheduled::Irregular)
+        );
+        // Commit-triggered CI: bursts in working hours on weekdays.
+        let mut ci = Vec::new();
+        for day in 0..28 {
+            let midnight = MONDAY + day * MS_PER_DAY;
+            if Weekdays::MONDAY_TO_FRIDAY.includes(midnight) {
+                for _ in 0..(3.0 + rng.next() * 12.0) as usize {
+                    ci.push(midnight + 8 * MS_PER_HOUR + (rng.next() * 10.0 * MS_PER_HOUR as f64) as i64);
+                }
+            }
+        }
+        assert_eq!(learn(&ci, NOW, &LearnSettings::default()), Learned::Unscheduled(Unscheduled::Irregular));
+    }
+
+    #[test]
+    fn a_few_days_of_history_or_a_few_starts_are_not_trusted() {
+        let recent: Vec<EpochMs> = (0..4).map(|d| NOW - d * MS_PER_DAY - 22 * MS_PER_HOUR).collect();
+        assert_eq!(
+            learn(&recent, NOW, &LearnSettings::default()),
+            Learned::Unscheduled(Unscheduled::TooFewStarts { starts: 4 })
+        );
+        let hourly: Vec<EpochMs> = (1..=72).map(|h| NOW - h * MS_PER_HOUR).collect();
+        assert!(matches!(
+            learn(&hourly, NOW, &LearnSettings::default()),
+            Learned::Unscheduled(Unscheduled::TooShortHistory { .. })
+        ));
+    }
+
+    #[test]
+    fn re_runs_by_hand_and_a_holiday_gap_do_not_change_what_is_learned() {
+        let mut starts = daily_starts(&[3 * MS_PER_HOUR], Weekdays::EVERY_DAY, 10.0, 8);
+        // A four-day break in the middle, and two re-runs by hand in the afternoon.
+        starts.retain(|&t| !(MONDAY + 12 * MS_PER_DAY..MONDAY + 16 * MS_PER_DAY).contains(&t));
+        starts.extend([
+            MONDAY + 5 * MS_PER_DAY + 15 * MS_PER_HOUR,
+            MONDAY + 20 * MS_PER_DAY + 16 * MS_PER_HOUR,
+        ]);
+        let schedule = learned(&starts);
+        assert_eq!(
+            (schedule.period_ms, schedule.offsets_ms.as_slice()),
+            (MS_PER_DAY, &[3 * MS_PER_HOUR][..])
+        );
+    }
+
+    #[test]
+    fn a_schedule_that_drops_a_slot_is_relearned_within_days() {
+        let offsets = [2 * MS_PER_HOUR, 10 * MS_PER_HOUR, 18 * MS_PER_HOUR];
+        let mut starts = daily_starts(&offsets, Weekdays::EVERY_DAY, 5.0, 9);
+        // Three runs a day become two three days before now: 18:00 stops.
+        let change = NOW - 3 * MS_PER_DAY;
+        starts.retain(|&t| t < change || t.rem_euclid(MS_PER_DAY) < 17 * MS_PER_HOUR);
+        // Once the two others have run after its second miss, it is dropped.
+        starts.push(NOW + 2 * MS_PER_HOUR);
+        let Learned::Scheduled(schedule) = learn(&starts, NOW + 3 * MS_PER_HOUR, &LearnSettings::default())
+        else {
+            panic!()
+        };
+        assert_eq!(schedule.offsets_ms, vec![2 * MS_PER_HOUR, 10 * MS_PER_HOUR]);
+        // The day after the change, the last slot has missed only once: still expected.
+        let day_after = learn(&starts, change + MS_PER_DAY, &LearnSettings::default());
+        let Learned::Scheduled(day_after) = day_after else { panic!("{day_after:?}") };
+        assert_eq!(day_after.slots_per_day(), 3.0, "{day_after}");
+    }
+
+    #[test]
+    fn a_job_that_moves_to_another_time_is_relearned_from_the_recent_week() {
+        let mut starts = daily_starts(&[2 * MS_PER_HOUR], Weekdays::EVERY_DAY, 5.0, 10);
+        let change = NOW - 8 * MS_PER_DAY;
+        starts.retain(|&t| t < change);
+        starts.extend((0..8).map(|d| change + d * MS_PER_DAY + 5 * MS_PER_HOUR));
+        let schedule = learned(&starts);
+        assert_eq!(schedule.offsets_ms, vec![5 * MS_PER_HOUR]);
+    }
+}
