@@ -5,5 +5,7 @@
 pub mod backtest;
 pub mod compare;
 pub mod hindsight;
+pub mod missed;
 pub mod replay;
 pub mod rng;
+pub mod scheduled;

@@ -13,8 +13,8 @@
 //!
 //! A schedule is trusted only from a week of history. A schedule that changes is re-learned from
 //! shorter windows (the last 14, then 7 days) when the whole look-back no longer fits, and a slot
-//! whose last two due times went without a start while the type's other slots kept running is
-//! dropped at once; a gap in every slot (a holiday, an outage) drops nothing.
+//! whose last two due times went without a start while the type kept starting at other times is
+//! dropped at once; a gap in everything (a holiday, an outage) drops nothing.
 
 use crate::schedule::{MINUTE_MS, Schedule, Weekdays};
 use crate::time::{EpochMs, MS_PER_DAY};
@@ -160,60 +160,81 @@ fn fit(period: i64, starts: &[EpochMs], now: EpochMs, settings: &LearnSettings) 
     let total = starts.len();
     // Clusters too thin to be slots are starts out of schedule (re-runs, ad-hoc runs).
     slots.retain(|slot| slot.hits().len() >= settings.min_hits_per_slot as usize);
-    if slots.is_empty() {
+    let daily = MS_PER_DAY % period == 0;
+    let from = starts[0];
+    let hits: Vec<Vec<EpochMs>> = slots.iter().map(Slot::hits).collect();
+    // A due time explains one start: more starts in one slot are re-runs or a busy type's
+    // stream, not a schedule.
+    let mut explained = 0;
+    let mut kept: Vec<(usize, Weekdays, u32)> = Vec::new();
+    for (index, slot) in slots.iter().enumerate() {
+        let largest = slot.members.iter().map(|&(_, late)| late).max().unwrap_or(0);
+        let until = now - largest - settings.tick_ms;
+        let expected = slot_due_times(period, slot.offset, from, until);
+        let days = if daily { days_run(&expected, &hits[index]) } else { Some(Weekdays::EVERY_DAY) };
+        let Some(days) = days else { continue };
+        let expected: Vec<EpochMs> =
+            expected.into_iter().filter(|&due| !daily || days.includes(due)).collect();
+        // The type ran since (any start of it outside this slot, a new slot's included).
+        let others_ran_since = |after: EpochMs| {
+            let own: &[(EpochMs, i64)] = &slot.members;
+            starts[starts.partition_point(|&t| t <= after)..]
+                .iter()
+                .any(|&t| !own.iter().any(|&(due, late)| due + late == t))
+        };
+        if was_dropped(&expected, &hits[index], others_ran_since) {
+            explained += hits[index].len();
+            continue;
+        }
+        let on_time = expected.iter().filter(|due| hits[index].binary_search(due).is_ok()).count();
+        if expected.is_empty() || (on_time as f64) < settings.min_coverage * expected.len() as f64 {
+            // Not a slot: a few starts that happen to fall together (late runs, re-runs).
+            continue;
+        }
+        explained += hits[index].len();
+        kept.push((index, days, on_time as u32));
+    }
+    if kept.is_empty() || (explained as f64) < settings.min_explained * total as f64 {
         return None;
     }
-    let lateness: Vec<i64> = slots.iter().flat_map(|s| s.members.iter().map(|&(_, late)| late)).collect();
+    let lateness: Vec<i64> =
+        kept.iter().flat_map(|&(index, _, _)| slots[index].members.iter().map(|&(_, late)| late)).collect();
     let largest = lateness.iter().copied().max().unwrap_or(0);
     let grace = largest + (largest / 4).max(settings.tick_ms);
-    let spacing = min_spacing(period, &slots);
+    let offsets: Vec<i64> = kept.iter().map(|&(index, _, _)| slots[index].offset).collect();
+    let spacing = min_spacing(period, &offsets);
     if grace >= spacing {
         return None;
     }
-    let daily = MS_PER_DAY % period == 0;
-    let from = starts[0];
-    let weekdays = if daily { weekdays_run(period, &slots, from, now - grace) } else { Weekdays::EVERY_DAY };
-    let mut schedule = Schedule {
+    let mut weekdays = kept[0].1;
+    for &(_, days, _) in &kept[1..] {
+        weekdays = weekdays.union(days);
+    }
+    Some(Schedule {
         period_ms: period,
-        offsets_ms: slots.iter().map(|slot| slot.offset).collect(),
+        offsets_ms: offsets,
         weekdays,
         grace_ms: grace,
         early_ms: (spacing / 4).min(5 * MINUTE_MS),
         typical_lateness_ms: median(&lateness),
         largest_lateness_ms: largest,
+        evidence: kept.iter().map(|&(_, _, on_time)| on_time).sum(),
+    })
+}
+
+/// One slot's due times in `[from, until]`, every day.
+fn slot_due_times(period: i64, offset: i64, from: EpochMs, until: EpochMs) -> Vec<EpochMs> {
+    let one = Schedule {
+        period_ms: period,
+        offsets_ms: vec![offset],
+        weekdays: Weekdays::EVERY_DAY,
+        grace_ms: 0,
+        early_ms: 0,
+        typical_lateness_ms: 0,
+        largest_lateness_ms: 0,
         evidence: 0,
     };
-    let hits: Vec<Vec<EpochMs>> = slots.iter().map(Slot::hits).collect();
-    // A due time explains one start: more starts in one slot are re-runs or a busy type's
-    // stream, not a schedule.
-    let mut explained = 0;
-    let mut kept = Vec::new();
-    for (index, slot) in slots.iter().enumerate() {
-        let one = Schedule { offsets_ms: vec![slot.offset], ..schedule.clone() };
-        let expected = super::slots::due_times(&one, from, now - grace);
-        let hits = &hits[index];
-        explained += hits.len();
-        let others_ran_since = |after: EpochMs| {
-            slots
-                .iter()
-                .enumerate()
-                .any(|(other, s)| other != index && s.members.iter().any(|&(due, _)| due > after))
-        };
-        if was_dropped(&expected, hits, others_ran_since) {
-            continue;
-        }
-        let on_time = expected.iter().filter(|due| hits.binary_search(due).is_ok()).count();
-        if expected.is_empty() || (on_time as f64) < settings.min_coverage * expected.len() as f64 {
-            return None;
-        }
-        schedule.evidence += on_time as u32;
-        kept.push(slot.offset);
-    }
-    if kept.is_empty() || (explained as f64) < settings.min_explained * total as f64 {
-        return None;
-    }
-    schedule.offsets_ms = kept;
-    Some(schedule)
+    super::slots::due_times(&one, from, until)
 }
 
 /// The starts' slots in `period`: clusters of their phases on the circle, split at gaps wider
@@ -263,58 +284,37 @@ fn slot_of(period: i64, cluster: &[(i64, EpochMs)]) -> Option<Slot> {
 }
 
 /// The shortest time between two slots' due times (the period itself for one slot).
-fn min_spacing(period: i64, slots: &[Slot]) -> i64 {
-    let offsets: Vec<i64> = slots.iter().map(|slot| slot.offset).collect();
+fn min_spacing(period: i64, offsets: &[i64]) -> i64 {
     let wrap = offsets[0] + period - offsets[offsets.len() - 1];
     offsets.windows(2).map(|pair| pair[1] - pair[0]).chain([wrap]).min().unwrap_or(period).max(1)
 }
 
-/// The weekdays on which most of the slots' due times had a start. A weekday the history has no
-/// due time on counts as run only when every weekday it shows is.
-fn weekdays_run(period: i64, slots: &[Slot], from: EpochMs, until: EpochMs) -> Weekdays {
-    let mut expected = [0u32; 7];
+/// The weekdays on which most of a slot's due times (`expected`, every day) had a start
+/// (`hits`); `None` when there are none. A weekday the history has no due time on counts as run
+/// only when every weekday it shows is.
+fn days_run(expected: &[EpochMs], hits: &[EpochMs]) -> Option<Weekdays> {
+    let mut due = [0u32; 7];
     let mut hit = [0u32; 7];
-    for slot in slots {
-        let one = Schedule {
-            period_ms: period,
-            offsets_ms: vec![slot.offset],
-            weekdays: Weekdays::EVERY_DAY,
-            grace_ms: 0,
-            early_ms: 0,
-            typical_lateness_ms: 0,
-            largest_lateness_ms: 0,
-            evidence: 0,
-        };
-        for due in super::slots::due_times(&one, from, until) {
-            expected[Weekdays::weekday_of(due) as usize] += 1;
-        }
-        for due in slot.hits() {
-            hit[Weekdays::weekday_of(due) as usize] += 1;
+    for &at in expected {
+        due[Weekdays::weekday_of(at) as usize] += 1;
+        if hits.binary_search(&at).is_ok() {
+            hit[Weekdays::weekday_of(at) as usize] += 1;
         }
     }
-    let seen: Vec<u32> = (0..7).filter(|&d| expected[d as usize] > 0).collect();
-    let runs = |d: u32| hit[d as usize] * 2 >= expected[d as usize];
-    let every_seen_day_runs = seen.iter().all(|&d| runs(d));
-    let mut days = Weekdays::from_bits(0x7f).unwrap_or(Weekdays::EVERY_DAY);
-    let mut bits = 0u8;
-    for d in 0..7 {
-        let on = if expected[d as usize] == 0 { every_seen_day_runs } else { runs(d) };
-        if on {
-            bits |= 1 << d;
-        }
-    }
-    if let Some(mask) = Weekdays::from_bits(bits) {
-        days = mask;
-    }
-    days
+    let runs = |d: usize| due[d] > 0 && hit[d] * 2 >= due[d];
+    let every_seen_day_runs = (0..7).filter(|&d| due[d] > 0).all(runs);
+    let bits = (0..7)
+        .filter(|&d| if due[d] == 0 { every_seen_day_runs } else { runs(d) })
+        .fold(0u8, |bits, d| bits | (1 << d));
+    Weekdays::from_bits(bits)
 }
 
-/// A slot the type stopped running: its last two due times had no start, while its other
-/// slots ran after them (so this is not a gap in everything: a holiday, an outage).
+/// A slot the type stopped running: its last two due times had no start, while the type ran
+/// since the first of them (so this is not a gap in everything: a holiday, an outage).
 fn was_dropped(expected: &[EpochMs], hits: &[EpochMs], others_ran_since: impl Fn(EpochMs) -> bool) -> bool {
     let [.., before_last, last] = expected else { return false };
     let missed = |due: &EpochMs| hits.binary_search(due).is_err();
-    missed(before_last) && missed(last) && others_ran_since(*last)
+    missed(before_last) && missed(last) && others_ran_since(*before_last)
 }
 
 fn median(values: &[i64]) -> i64 {

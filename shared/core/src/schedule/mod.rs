@@ -51,6 +51,10 @@ impl Weekdays {
         Self(self.0 | (1 << weekday))
     }
 
+    pub fn union(self, other: Self) -> Self {
+        Self(self.0 | other.0)
+    }
+
     pub fn count(self) -> u32 {
         self.0.count_ones()
     }
