@@ -130,6 +130,11 @@ fn history_from_stdin() {
         scheduled += usize::from(ever);
         if !found.is_empty() {
             println!("{task}: {} missed-start alerts", found.len());
+            if std::env::var("DEBUG_TYPE").is_ok_and(|name| name == task) {
+                for alert in &found {
+                    println!("  due {} s, alerted {} s", alert.due / 1_000, alert.at / 1_000);
+                }
+            }
         }
         alerts += found.len();
     }

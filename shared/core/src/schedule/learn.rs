@@ -86,8 +86,15 @@ pub fn learn(starts: &[EpochMs], now: EpochMs, settings: &LearnSettings) -> Lear
     if span < settings.min_span_ms {
         return Learned::Unscheduled(Unscheduled::TooShortHistory { span_ms: span });
     }
-    // After a change of schedule the whole look-back fits neither the old nor the new one: the
-    // recent past alone may.
+    match follow_clock_change(&recent, now, settings, fit_some_window(&recent, now, settings)) {
+        Some(schedule) => Learned::Scheduled(schedule),
+        None => Learned::Unscheduled(Unscheduled::Irregular),
+    }
+}
+
+/// The best fit of the whole look-back, or, after a change of schedule (which neither the old
+/// nor the new schedule fits over the whole look-back), of the recent past alone.
+fn fit_some_window(recent: &[EpochMs], now: EpochMs, settings: &LearnSettings) -> Option<Schedule> {
     let mut window = settings.look_back_ms;
     loop {
         let first = recent.partition_point(|&t| t <= now - window);
@@ -95,14 +102,80 @@ pub fn learn(starts: &[EpochMs], now: EpochMs, settings: &LearnSettings) -> Lear
         let fits = in_window.len() >= settings.min_hits_per_slot as usize
             && in_window[in_window.len() - 1] - in_window[0] >= settings.min_span_ms;
         if fits && let Some(schedule) = best_fit(in_window, now, settings) {
-            return Learned::Scheduled(schedule);
+            return Some(schedule);
         }
         let shorter = (window / 2).max(settings.min_span_ms + MS_PER_DAY);
         if shorter >= window {
-            return Learned::Unscheduled(Unscheduled::Irregular);
+            return None;
         }
         window = shorter;
     }
+}
+
+/// How many of the latest starts are tried as the first after a clock change.
+const CLOCK_CHANGE_CUTS: usize = 12;
+
+/// Cron jobs are often written in local time: at a daylight-saving change every slot moves by an
+/// hour in UTC. When the schedule found misses due times of the last two days (or none is found
+/// any more) while one fitted the history before the last three days, the history before each
+/// of the latest starts is moved by an hour either way and fitted again: the same slots moved by
+/// the hour, met by every start since (and none at the old times, due twice since), is the
+/// schedule — from the night after the change for a type due twice a day or more, two nights
+/// for a daily one. Types with more
+/// than 12 slots a day are left as they are (an hour's move hides in their own period or is
+/// re-learned from the recent week).
+fn follow_clock_change(
+    starts: &[EpochMs],
+    now: EpochMs,
+    settings: &LearnSettings,
+    found: Option<Schedule>,
+) -> Option<Schedule> {
+    let recently = now - 2 * MS_PER_DAY;
+    let misses = |schedule: &Schedule| !super::slots::missed(schedule, starts, recently, now).is_empty();
+    match &found {
+        Some(schedule) if !misses(schedule) || schedule.slots_per_day() > 12.0 => return found,
+        _ => {}
+    }
+    let before = now - 3 * MS_PER_DAY;
+    let older = &starts[..starts.partition_point(|&t| t < before)];
+    let Some(was) = fit_some_window(older, before, settings) else { return found };
+    let first_cut =
+        starts.partition_point(|&t| t < before).max(starts.len().saturating_sub(CLOCK_CHANGE_CUTS));
+    for shift in [HOUR_MS, -HOUR_MS] {
+        // The same slots, an hour later or earlier.
+        let mut moved_offsets: Vec<i64> =
+            was.offsets_ms.iter().map(|o| (o + shift).rem_euclid(was.period_ms)).collect();
+        moved_offsets.sort_unstable();
+        for cut in first_cut..starts.len() {
+            let mut moved: Vec<EpochMs> =
+                starts[..cut].iter().map(|t| t + shift).chain(starts[cut..].iter().copied()).collect();
+            moved.sort_unstable();
+            moved.dedup();
+            // Since the change, every start came at a moved slot and none at an old one, every
+            // due time of the moved slots had its start, and the old slots were due at least
+            // twice (one start an hour late is a late start, not a change of clocks).
+            let since_change = &starts[cut..];
+            let old_due = super::slots::due_times(&was, starts[cut] - was.early_ms, now - was.grace_ms);
+            if old_due.len() >= 2
+                && let Some(candidate) = best_fit(&moved, now, settings)
+                && candidate.period_ms == was.period_ms
+                && candidate.offsets_ms == moved_offsets
+                && since_change.iter().all(|&t| lands_in(&candidate, t) && !lands_in(&was, t))
+                && super::slots::missed(&candidate, starts, starts[cut] - HOUR_MS, now).is_empty()
+            {
+                return Some(candidate);
+            }
+        }
+    }
+    found
+}
+
+const HOUR_MS: i64 = 3_600_000;
+
+/// Whether a start at `t` falls in one of `schedule`'s slots (from early to grace).
+fn lands_in(schedule: &Schedule, t: EpochMs) -> bool {
+    let due = super::slots::due_times(schedule, t - schedule.grace_ms, t + schedule.early_ms);
+    due.iter().any(|&d| t >= d - schedule.early_ms && t <= d + schedule.grace_ms)
 }
 
 /// The best-fitting schedule of `starts` (sorted, distinct), if any period fits.
@@ -512,6 +585,29 @@ mod tests {
         let day_after = learn(&starts, change + MS_PER_DAY, &LearnSettings::default());
         let Learned::Scheduled(day_after) = day_after else { panic!("{day_after:?}") };
         assert_eq!(day_after.slots_per_day(), 3.0, "{day_after}");
+    }
+
+    #[test]
+    fn a_local_time_cron_job_is_followed_across_a_daylight_saving_change_within_a_day() {
+        // 01:05 and 16:05 UTC until the clocks change, then an hour later in UTC.
+        let change = NOW - 2 * MS_PER_DAY + 12 * MS_PER_HOUR;
+        let mut starts =
+            daily_starts(&[65 * MINUTE_MS, 16 * MS_PER_HOUR + 5 * MINUTE_MS], Weekdays::EVERY_DAY, 0.2, 11);
+        for start in &mut starts {
+            if *start >= change {
+                *start += MS_PER_HOUR;
+            }
+        }
+        let schedule = learned(&starts);
+        assert_eq!(
+            schedule.offsets_ms,
+            vec![125 * MINUTE_MS, 17 * MS_PER_HOUR + 5 * MINUTE_MS],
+            "{schedule:?}"
+        );
+        assert!(
+            super::super::slots::missed(&schedule, &starts, change, NOW).is_empty(),
+            "nothing missed since"
+        );
     }
 
     #[test]
