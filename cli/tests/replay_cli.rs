@@ -175,6 +175,7 @@ fn json_alerts_of_a_small_trace_are_exactly_the_expected_ones() {
         sigma_ms: 9_000_000f64.sqrt(),
         upper_ms: tailored_limit(histogram.values(), 720_000.0, 6.0, 600_000.0).unwrap(),
         computed_at: 0,
+        outlier: None,
     };
     let per_run = RecentRuns::default_for(policy.method()).for_policy(&policy).unwrap().unwrap();
     let limit_ms =

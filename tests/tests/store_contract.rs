@@ -523,8 +523,14 @@ async fn days_baselines_overrides_and_cohorts_read_back_as_written(stores: &impl
     let read: BTreeMap<_, _> = stores.stats().read_day(day).await.unwrap().items.into_iter().collect();
     assert_eq!(read, aggregates);
 
-    let baseline =
-        Baseline { n: 3, expected_ms: 60_000.0, sigma_ms: 1_000.0, upper_ms: 62_000.0, computed_at: t };
+    let baseline = Baseline {
+        n: 3,
+        expected_ms: 60_000.0,
+        sigma_ms: 1_000.0,
+        upper_ms: 62_000.0,
+        computed_at: t,
+        outlier: None,
+    };
     let night = NightBaseline { baseline, window: None };
     let set =
         [BaselineChange::Set(task("etl"), night.clone()), BaselineChange::Set(task("gone"), night.clone())];
