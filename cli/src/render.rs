@@ -214,6 +214,15 @@ fn summary_lines(out: &mut impl Write, config: &ReplayConfig, outcome: &ReplayOu
     if let Some((day, count)) = busiest_day(&outcome.alerts) {
         writeln!(out, "  busiest day {day} with {count} alerts")?;
     }
+    if let Some(rule) = config.policy.method().outlier_rule()
+        && summary.outliers_kept_out > 0
+    {
+        writeln!(
+            out,
+            "  outliers    {} runs of {} task types kept out of their windows: each alone past {}× the next longest run",
+            summary.outliers_kept_out, summary.types_with_outliers, rule.factor
+        )?;
+    }
     unlearned_lines(out, config, summary)
 }
 

@@ -24,12 +24,49 @@ use overrun_core::evaluation::replay::{ReplayConfig, Replayer};
 use overrun_core::limits::window::ExclusionCap;
 use overrun_core::ports::{RunFinished, RunStarted, TaskEvent};
 use overrun_core::time::{Day, MS_PER_DAY};
-use overrun_core::{BaselinePolicy, CohortId, EpochMs, Method, Run, RunStatus};
+use overrun_core::{Baseline, BaselinePolicy, CohortId, EpochMs, Method, Run, RunStatus};
 use serde_json::Value;
 
-/// The Julia trace, every 23rd succeeded run three times as long and every 211th run never
-/// finishing (still running when the history was taken).
+/// The Julia trace, every 23rd succeeded run three times as long, every 211th run never
+/// finishing (still running when the history was taken), and one succeeded run lasting
+/// [`OUTLIER_TIMES`] its duration: a lone outlier in the windows that follow its end.
 fn trace() -> Vec<Run> {
+    let runs = trace_with_slowdowns_and_hangs();
+    let planted = planted_outlier(&runs);
+    runs.into_iter()
+        .enumerate()
+        .map(|(i, run)| match run.end() {
+            Some(end) if i == planted => {
+                let end = run.start() + OUTLIER_TIMES * (end - run.start());
+                Run::new(run.task_type().clone(), run.run_id().clone(), run.start(), Some(end), run.status())
+                    .unwrap()
+            }
+            _ => run,
+        })
+        .collect()
+}
+
+/// How many times longer the planted outlier runs.
+const OUTLIER_TIMES: i64 = 400;
+
+/// The succeeded run followed by the most succeeded runs of its type ending within a window
+/// (14 days) of its end: the windows holding it are full enough for the outlier rule.
+fn planted_outlier(runs: &[Run]) -> usize {
+    let mut ends: BTreeMap<&str, Vec<EpochMs>> = BTreeMap::new();
+    for run in runs.iter().filter(|r| r.status() == RunStatus::Succeeded) {
+        ends.entry(run.task_type().as_str()).or_default().extend(run.end());
+    }
+    ends.values_mut().for_each(|ends| ends.sort_unstable());
+    let followers = |run: &Run| {
+        let (Some(end), Some(ends)) = (run.end(), ends.get(run.task_type().as_str())) else { return 0 };
+        ends.partition_point(|&e| e < end + 14 * MS_PER_DAY) - ends.partition_point(|&e| e < end)
+    };
+    let candidates = runs.iter().enumerate().filter(|(_, r)| r.status() == RunStatus::Succeeded);
+    let most = candidates.clone().map(|(_, r)| followers(r)).max().unwrap();
+    candidates.filter(|(_, r)| followers(r) == most).map(|(i, _)| i).next().unwrap()
+}
+
+fn trace_with_slowdowns_and_hangs() -> Vec<Run> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/data/julia_buildkite_jobs.csv.gz");
     let read = ReadOptions { skip_bad_rows: false, show_progress: false };
     let mut runs = read_all_runs(&Source::File(path), &read).expect("the bundled trace reads");
@@ -53,15 +90,16 @@ fn trace() -> Vec<Run> {
         .collect()
 }
 
-/// A baseline's n, expected, σ and upper.
-type BaselineParts = (u64, f64, f64, f64);
+/// A baseline's n, expected, σ and upper, and the duration of the outlier it kept out.
+type BaselineParts = (u64, f64, f64, f64, Option<u64>);
 /// The baselines stored after each night, by task type.
 type StoredNights = BTreeMap<Day, BTreeMap<String, BaselineParts>>;
 
 /// What either path said, in a form both give.
 #[derive(Debug, Default, PartialEq)]
 struct Said {
-    /// (night, task type) → (n, expected, σ, upper), for every baseline the replay computed.
+    /// (night, task type) → (n, expected, σ, upper, outlier), for every baseline the replay
+    /// computed.
     baselines: BTreeMap<(Day, String), Option<BaselineParts>>,
     /// (at, task type, run id, level, limit s, upper s, expected s, n).
     alerts: Vec<(EpochMs, String, String, String, Numbers)>,
@@ -80,6 +118,10 @@ impl PartialEq for Numbers {
     }
 }
 
+fn parts(b: Baseline) -> BaselineParts {
+    (b.n, b.expected_ms, b.sigma_ms, b.upper_ms, b.outlier.map(|o| o.duration_ms))
+}
+
 fn replayed(config: ReplayConfig, runs: &[Run]) -> Said {
     let outcome = replay_runs_with(Replayer::new(config).recording_baselines(), runs).unwrap();
     Said {
@@ -88,7 +130,7 @@ fn replayed(config: ReplayConfig, runs: &[Run]) -> Said {
             .iter()
             .map(|record| {
                 let key = (record.night, record.task_type.to_string());
-                (key, record.baseline.map(|b| (b.n, b.expected_ms, b.sigma_ms, b.upper_ms)))
+                (key, record.baseline.map(parts))
             })
             .collect(),
         alerts: outcome
@@ -169,10 +211,10 @@ fn deployed(config: ReplayConfig, nightly_exclusion: Option<ExclusionCap>, runs:
         for (at, instant) in timeline(&config, runs) {
             if instant.night {
                 overrun_app::nightly::handle(at, &policy, nightly_exclusion, &store, &store).await.unwrap();
-                let stored = store.baselines().into_iter().map(|(task, night)| {
-                    let b = night.baseline;
-                    (task.to_string(), (b.n, b.expected_ms, b.sigma_ms, b.upper_ms))
-                });
+                let stored = store
+                    .baselines()
+                    .into_iter()
+                    .map(|(task, night)| (task.to_string(), parts(night.baseline)));
                 nights.insert(policy.night_at_or_before(at), stored.collect());
             }
             let events = instant.starts.iter().map(|&i| started(&config, &runs[i]));
@@ -258,7 +300,9 @@ fn compare(replay: &Said, deployed: &Said) -> Vec<String> {
         let stored = deployed.baselines.get(key).copied().flatten();
         let same = match (replayed, stored) {
             (None, None) => true,
-            (Some(a), Some(b)) => a.0 == b.0 && Numbers(vec![a.1, a.2, a.3]) == Numbers(vec![b.1, b.2, b.3]),
+            (Some(a), Some(b)) => {
+                (a.0, a.4) == (b.0, b.4) && Numbers(vec![a.1, a.2, a.3]) == Numbers(vec![b.1, b.2, b.3])
+            }
             _ => false,
         };
         if !same {
@@ -329,6 +373,21 @@ fn the_deployed_path_and_the_replay_agree_on_every_limit_alert_and_notice_with_t
         by_fallback > 0,
         "a hang of a type with no baseline yet pages by the fallback limit, on both paths"
     );
+    assert_planted_outlier_kept_out(&said);
+}
+
+/// The planted run was kept out of its type's windows as a lone outlier, on some nights.
+fn assert_planted_outlier_kept_out(said: &Said) {
+    let runs = trace();
+    let planted = &runs[planted_outlier(&trace_with_slowdowns_and_hangs())];
+    let duration = planted.end().map(|end| (end - planted.start()) as u64);
+    let task = planted.task_type().as_str();
+    let nights = said
+        .baselines
+        .iter()
+        .filter(|((_, t), baseline)| t == task && baseline.is_some_and(|b| b.4 == duration))
+        .count();
+    assert!(nights >= 7, "the planted outlier kept out of {task}'s windows on only {nights} nights");
 }
 
 #[test]

@@ -241,3 +241,47 @@ async fn explain_and_close_name_an_attempt_of_a_run_id_run_again_and_default_to_
         .code(2)
         .stderr(contains("already finished: failed"));
 }
+
+#[tokio::test]
+async fn limits_and_explain_name_the_lone_outlier_a_baseline_kept_out() {
+    let stack = Stack::new().await;
+    let now = now_ms() / 1_000;
+    let midnight = now - now.rem_euclid(86_400);
+    let mut csv = String::from("task_type,run_id,start_epoch_s,end_epoch_s,status\n");
+    for day in 1..=12 {
+        let start = midnight - day * 86_400 + 3_600;
+        csv += &format!("export,e{day},{start},{},succeeded\n", start + 730 + day);
+    }
+    // A succeeded finish whose start lay 30 days back.
+    let end = midnight - 86_400 + 7_200;
+    csv += &format!("export,bogus,{},{end},succeeded\n", end - 30 * 86_400);
+    let mut backfill = overrun(&stack, &["backfill", "-"]);
+    backfill.write_stdin(csv);
+    backfill.assert().success();
+
+    overrun(&stack, &["limits"])
+        .assert()
+        .success()
+        .stdout(contains("export: kept out one run of 30d 00h as an outlier"))
+        .stdout(contains("the next longest, 12m 22s"));
+    let output =
+        overrun(&stack, &["limits", "export", "--json"]).assert().success().get_output().stdout.clone();
+    let limits = json_of(&output);
+    assert_eq!(limits[0]["n"], 12, "the bogus run is not counted");
+    assert_eq!(limits[0]["outlier"]["duration_s"], 2_592_000.0);
+    assert_eq!(limits[0]["outlier"]["next_longest_s"], 742.0);
+    assert!(limits[0]["expected_s"].as_f64().unwrap() < 750.0, "{limits}");
+
+    overrun(&stack, &["explain", "export", "e1"])
+        .assert()
+        .success()
+        .stdout(contains("kept out one run of 30d 00h as an outlier (3493× the next longest, 12m 22s)"));
+    let output = overrun(&stack, &["explain", "export", "e1", "--json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let explained = json_of(&output);
+    assert_eq!(explained["judged_by"]["baseline"]["outlier"]["duration_s"], 2_592_000.0, "{explained}");
+}

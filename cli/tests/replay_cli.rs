@@ -175,6 +175,7 @@ fn json_alerts_of_a_small_trace_are_exactly_the_expected_ones() {
         sigma_ms: 9_000_000f64.sqrt(),
         upper_ms: tailored_limit(histogram.values(), 720_000.0, 6.0, 600_000.0).unwrap(),
         computed_at: 0,
+        outlier: None,
     };
     let per_run = RecentRuns::default_for(policy.method()).for_policy(&policy).unwrap().unwrap();
     let limit_ms =
@@ -207,6 +208,52 @@ fn options_change_the_baseline_and_the_checks() {
         .unwrap();
     assert!(output.status.success());
     assert!(output.stdout.is_empty());
+}
+
+/// Fourteen daily runs of about 735 s; a succeeded finish on day 14 of a run whose start lay 30
+/// days back; a run that hangs for three hours on day 15.
+fn trace_with_a_bogus_thirty_day_run() -> String {
+    let mut csv = format!("{HEADER}\n");
+    let bogus_end = DAY0 + 14 * DAY + 7_200;
+    csv += &format!("export,bogus,{},{bogus_end},succeeded\n", bogus_end - 30 * DAY);
+    for d in 0..14 {
+        let start = DAY0 + d * DAY + 3_600;
+        csv += &format!("export,d{d},{start},{},succeeded\n", start + 700 + 5 * d);
+    }
+    let start = DAY0 + 15 * DAY + 3_600;
+    csv += &format!("export,hung,{start},{},failed\n", start + 3 * 3_600);
+    csv
+}
+
+#[test]
+fn a_lone_outlier_is_kept_out_so_a_hang_the_next_day_pages_and_the_summary_counts_it() {
+    let hung_warnings = |method: &str| {
+        let output = overrun()
+            .args(["replay", "--json", "--method", method, "-"])
+            .write_stdin(trace_with_a_bogus_thirty_day_run())
+            .output()
+            .unwrap();
+        assert!(output.status.success());
+        json_lines(&output.stdout)
+            .into_iter()
+            .filter(|a| a["run_id"] == "hung" && a["level"] == "warning")
+            .count()
+    };
+    assert_eq!(hung_warnings("tailored"), 1);
+    assert_eq!(hung_warnings("guarded"), 1);
+    assert_eq!(hung_warnings("seed"), 0, "the seed counts the bogus run: its limit is days long");
+    overrun()
+        .args(["replay", "-"])
+        .write_stdin(trace_with_a_bogus_thirty_day_run())
+        .assert()
+        .success()
+        .stdout(contains("outliers    1 runs of 1 task types kept out of their windows: each alone past 100× the next longest run"));
+    overrun()
+        .args(["replay", "--method", "seed", "-"])
+        .write_stdin(trace_with_a_bogus_thirty_day_run())
+        .assert()
+        .success()
+        .stdout(contains("outliers").not());
 }
 
 #[test]

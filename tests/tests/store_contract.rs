@@ -17,6 +17,7 @@ use overrun_core::detect::cohort::FinishedMember;
 use overrun_core::detect::overrides::Override;
 use overrun_core::detect::overrides::OverrideParts;
 use overrun_core::limits::nightly::{BaselineChange, FinishedRun, NightBaseline, aggregate_day};
+use overrun_core::limits::window::Outlier;
 use overrun_core::notify::delivery::{DeliveryState, Lease, MessageKey};
 use overrun_core::notify::message::Notification;
 use overrun_core::ports::{
@@ -535,14 +536,32 @@ async fn days_baselines_overrides_and_cohorts_read_back_as_written(stores: &impl
     assert_eq!(stores.stats().day_statuses(&[day]).await.unwrap()[0].rolled_up, Some(3));
     let read: BTreeMap<_, _> = stores.stats().read_day(day).await.unwrap().items.into_iter().collect();
     assert_eq!(read, aggregates);
+    assert_eq!(read[&task("etl")].longest_ms, vec![61_000, 60_000], "the day's two longest, exactly");
 
-    let baseline =
-        Baseline { n: 3, expected_ms: 60_000.0, sigma_ms: 1_000.0, upper_ms: 62_000.0, computed_at: t };
-    let night = NightBaseline { baseline, window: None };
+    let outlier = Outlier { duration_ms: 2_592_000_000, next_longest_ms: 61_000 };
+    let with_outlier = Baseline {
+        n: 3,
+        expected_ms: 60_000.0,
+        sigma_ms: 1_000.0,
+        upper_ms: 62_000.0,
+        computed_at: t,
+        outlier: Some(outlier),
+    };
+    let night = NightBaseline { baseline: with_outlier, window: None };
     let set =
         [BaselineChange::Set(task("etl"), night.clone()), BaselineChange::Set(task("gone"), night.clone())];
-    stores.stats().apply_baseline_changes(&set, "seed").await.unwrap();
+    stores.stats().apply_baseline_changes(&set, "tailored").await.unwrap();
     stores.stats().apply_baseline_changes(&[BaselineChange::Remove(task("gone"))], "seed").await.unwrap();
+    let stored = stores.stats().stored_baselines().await.unwrap().items;
+    assert_eq!(stored, vec![(task("etl"), night)], "the outlier kept out reads back with its baseline");
+    // The next night's window holds no outlier: the baseline written then has none.
+    let baseline = Baseline { outlier: None, ..with_outlier };
+    let night = NightBaseline { baseline, window: None };
+    stores
+        .stats()
+        .apply_baseline_changes(&[BaselineChange::Set(task("etl"), night.clone())], "seed")
+        .await
+        .unwrap();
     let stored = stores.stats().stored_baselines().await.unwrap().items;
     assert_eq!(stored, vec![(task("etl"), night)]);
 

@@ -50,13 +50,18 @@ pub async fn handle(
         .map(|s| s.day)
         .collect();
     let needs_histograms = policy.method().needs_histogram();
+    let needs_longest = policy.method().outlier_rule().is_some();
     for day in earlier {
         let stored = stats.read_day(day).await?;
         log_malformed(&stored.malformed, &mut report);
         let aggregates: BTreeMap<TaskType, DayAggregate> = stored.items.into_iter().collect();
-        // Days rolled up before histograms were kept are rolled up again from their runs, once,
-        // when the method needs them (switching to tailored needs no migration step).
-        if needs_histograms && aggregates.values().any(DayAggregate::lacks_histogram) {
+        // Days rolled up before histograms, or their longest runs, were kept are rolled up again
+        // from their runs, once, when the method needs them (switching to tailored, or to a
+        // version with the outlier rule, needs no migration step).
+        let lacks = |aggregate: &DayAggregate| {
+            (needs_histograms && aggregate.lacks_histogram()) || (needs_longest && aggregate.lacks_longest())
+        };
+        if aggregates.values().any(lacks) {
             days.insert(day, roll_up(day, runs, stats, &mut report).await?);
         } else {
             days.insert(day, aggregates);
@@ -103,11 +108,13 @@ fn log_malformed(malformed: &[StoreError], report: &mut NightlyReport) {
 #[cfg(test)]
 mod tests {
     use overrun_core::detect::check::CheckSettings;
+    use overrun_core::detect::overrides::{LimitRules, Sensitivity};
     use overrun_core::limits::baseline::Baseline;
-    use overrun_core::limits::nightly::NightBaseline;
+    use overrun_core::limits::nightly::{FinishedRun, NightBaseline};
     use overrun_core::ports::RunRecorder;
     use overrun_core::stats::moments::Moments;
     use overrun_core::time::MS_PER_DAY;
+    use overrun_core::{DetectionConfig, RecentRuns};
     use overrun_core::{Method, RunStatus};
 
     use super::*;
@@ -261,6 +268,103 @@ mod tests {
             assert_eq!(report.baselines, 1, "{policy:?}");
             let stored = store.read_day(NIGHT - 1).await.unwrap().items;
             assert_eq!(stored[0].1.histogram.count(), if rolled_again { 5 } else { 0 });
+            let again = handle(T0 + MINUTE, &policy, None, &store, &store).await.unwrap();
+            assert_eq!((again.days_rolled_up, again.baselines_written), (0, 0), "{policy:?}");
+        }
+    }
+
+    /// The measured bug: a type of ~735 s runs, one a day for two weeks, then a succeeded finish
+    /// whose start lay 30 days back (never seen running, still inside the retention).
+    async fn a_fortnight_of_735_s_runs_then_a_bogus_thirty_day_finish(policy: BaselinePolicy) -> MemoryStore {
+        let store = MemoryStore::new(policy, RecentRuns::default_for(policy.method()).count);
+        for day in 1..=14i64 {
+            let end = (NIGHT - day).number() * MS_PER_DAY + 3 * HOUR;
+            let duration = (700 + 5 * day + 7 * (day % 3)) * 1_000;
+            record_succeeded(&store, "export", &format!("e{day}"), end - duration, end).await;
+        }
+        handle(T0 + MINUTE, &policy, None, &store, &store).await.unwrap();
+        record_succeeded(&store, "export", "today", T0 + 3 * HOUR - 735_000, T0 + 3 * HOUR).await;
+        let end = T0 + 10 * HOUR;
+        let bogus = finished("export", "bogus", end - 30 * DAY, end, RunStatus::Succeeded);
+        assert!(store.record_finish(&bogus).await.unwrap().counted, "a finish with no start before it");
+        store
+    }
+
+    #[tokio::test]
+    async fn a_bogus_finish_of_a_run_started_thirty_days_back_barely_moves_the_limits_and_a_hang_the_next_day_pages()
+     {
+        let policy = BaselinePolicy::default();
+        let store = a_fortnight_of_735_s_runs_then_a_bogus_thirty_day_finish(policy).await;
+        let before = baseline_of(&store, "export");
+        let report = handle(T0 + DAY + MINUTE, &policy, None, &store, &store).await.unwrap();
+        assert_eq!(report.baselines_written, 1);
+        let after = baseline_of(&store, "export");
+        assert_eq!(after.outlier.map(|o| o.duration_ms), Some(30 * DAY as u64), "kept out and recorded");
+        assert_eq!(after.n, 14, "the fourteen runs of the window but the bogus one");
+        assert!((after.expected_ms / before.expected_ms - 1.0).abs() < 0.02, "{before:?} → {after:?}");
+        assert!(after.upper_ms < 1.2 * before.upper_ms, "{before:?} → {after:?}");
+
+        // The next day a run hangs; its own limit also weighs its type's latest runs, the bogus
+        // one among them.
+        let start = T0 + DAY + 2 * HOUR;
+        store.record_start(&started("export", "hung", start)).await.unwrap();
+        let settings = CheckSettings {
+            rules: LimitRules {
+                detection: DetectionConfig::default(),
+                fallback_limit_ms: None,
+                sensitivity: Sensitivity::of(&policy.method(), policy.check_interval()),
+            },
+            per_run: RecentRuns::default_for(policy.method()).for_policy(&policy).unwrap(),
+        };
+        let notifier = MemoryNotifier::default();
+        let ports = CheckPorts { runs: &store, stats: &store, outbox: &store, notifier: &notifier };
+        let tick = Tick {
+            now: start + 3 * HOUR,
+            owner: "checker",
+            settings: &settings,
+            policy: &policy,
+            notice_days: 35,
+        };
+        let checked = crate::check::handle(&tick, &ports).await;
+        assert!(checked.alerts_published >= 1, "{checked:?}");
+        assert!(notifier.subjects().iter().any(|s| s.contains("export")), "{:?}", notifier.subjects());
+    }
+
+    #[tokio::test]
+    async fn with_the_seed_method_the_bogus_finish_moves_the_limit_by_days() {
+        let policy = BaselinePolicy::new(Method::Seed { k: 2.0 }, 14, 5, 0).unwrap();
+        let store = a_fortnight_of_735_s_runs_then_a_bogus_thirty_day_finish(policy).await;
+        handle(T0 + DAY + MINUTE, &policy, None, &store, &store).await.unwrap();
+        let seed = baseline_of(&store, "export");
+        assert_eq!((seed.n, seed.outlier), (15, None), "the seed's exact heuristic counts every run");
+        assert!(seed.upper_ms > 10.0 * DAY as f64, "{seed:?}");
+    }
+
+    #[tokio::test]
+    async fn a_day_rolled_up_before_its_longest_runs_were_kept_is_rolled_up_again_only_when_the_method_keeps_outliers_out()
+     {
+        let durations = [10, 11, 12, 13, 14].map(|minutes| minutes * MINUTE as u64);
+        let guarded = BaselinePolicy::new(Method::Guarded { k: 4.0 }, 14, 3, 0).unwrap();
+        for policy in [policy(), guarded] {
+            let store = MemoryStore::new(policy, 0);
+            for (i, &duration) in durations.iter().enumerate() {
+                ran(&store, "etl", &format!("e{i}"), NIGHT - 1, 1 + i as i64, (duration as i64) / MINUTE)
+                    .await;
+            }
+            let mut old = aggregate_day(durations.map(|duration_ms| FinishedRun {
+                task_type: task("etl"),
+                duration_ms,
+                warned: false,
+            }));
+            old.values_mut().for_each(|aggregate| aggregate.longest_ms.clear());
+            store.write_day(NIGHT - 1, &old, 5).await.unwrap();
+
+            let report = handle(T0, &policy, None, &store, &store).await.unwrap();
+            let rolled_again = policy.method().outlier_rule().is_some();
+            assert_eq!(report.days_rolled_up, usize::from(rolled_again), "{policy:?}");
+            let stored = store.read_day(NIGHT - 1).await.unwrap().items;
+            let longest = if rolled_again { vec![14 * MINUTE as u64, 13 * MINUTE as u64] } else { vec![] };
+            assert_eq!(stored[0].1.longest_ms, longest, "{policy:?}");
             let again = handle(T0 + MINUTE, &policy, None, &store, &store).await.unwrap();
             assert_eq!((again.days_rolled_up, again.baselines_written), (0, 0), "{policy:?}");
         }

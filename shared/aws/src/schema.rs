@@ -94,6 +94,9 @@ pub mod stats {
     pub const HIST_COUNTS: &str = "hist_counts";
     /// Both of them, for writing a histogram or removing it.
     pub const HISTOGRAM_ATTRIBUTES: [&str; 2] = [HIST_BINS, HIST_COUNTS];
+    /// The exact durations of the same runs' longest two, longest first (the outlier rule).
+    /// Absent on aggregates rolled up before they were kept.
+    pub const LONGEST_MS: &str = "longest_ms";
 
     pub const N: &str = "n";
     pub const EXPECTED_MS: &str = "expected_ms";
@@ -108,6 +111,11 @@ pub mod stats {
     pub const EXPIRES_AT: &str = "expires_at";
 
     pub const BASELINE_ATTRIBUTES: [&str; 6] = [N, EXPECTED_MS, SIGMA_MS, UPPER_MS, COMPUTED_AT, METHOD];
+    /// A baseline's lone outlier kept out of its window: its duration and the next longest run's
+    /// (both absent: none).
+    pub const OUTLIER_MS: &str = "outlier_ms";
+    pub const OUTLIER_NEXT_MS: &str = "outlier_next_ms";
+    pub const OUTLIER_ATTRIBUTES: [&str; 2] = [OUTLIER_MS, OUTLIER_NEXT_MS];
 }
 
 fn attribute(name: &str, kind: ScalarAttributeType) -> Result<AttributeDefinition, AwsError> {

@@ -10,6 +10,7 @@ use overrun_core::detect::check::TaskLimits;
 use overrun_core::detect::cohort::FinishedMember;
 use overrun_core::detect::overrides::{Override, OverrideParts};
 use overrun_core::limits::nightly::{BaselineChange, DayAggregate, DayStatus, NightBaseline};
+use overrun_core::limits::window::{LONGEST_KEPT, Outlier};
 use overrun_core::ports::{
     BaselineStore, CohortMembers, CohortStore, DayStore, LimitStore, Listing, OverrideStore, Partial,
     StoreError,
@@ -86,7 +87,18 @@ fn parse_baseline(reader: &ItemReader<'_>) -> Result<Option<Baseline>, StoreErro
         sigma_ms: reader.number(st::SIGMA_MS)?,
         upper_ms: reader.number(st::UPPER_MS)?,
         computed_at: reader.number(st::COMPUTED_AT)?,
+        outlier: parse_outlier(reader)?,
     }))
+}
+
+/// `outlier_ms` and `outlier_next_ms`, both or neither (baselines stored before the outlier rule
+/// have neither).
+fn parse_outlier(reader: &ItemReader<'_>) -> Result<Option<Outlier>, StoreError> {
+    match (reader.optional_number(st::OUTLIER_MS)?, reader.optional_number(st::OUTLIER_NEXT_MS)?) {
+        (None, None) => Ok(None),
+        (Some(duration_ms), Some(next_longest_ms)) => Ok(Some(Outlier { duration_ms, next_longest_ms })),
+        _ => Err(reader.invalid(format!("{} and {} go together", st::OUTLIER_MS, st::OUTLIER_NEXT_MS))),
+    }
 }
 
 /// A limits item: the type's baseline and override, and the window histogram, which is read
@@ -154,7 +166,16 @@ fn parse_aggregate(item: &Item) -> Result<(TaskType, DayAggregate), StoreError> 
     if histogram.count() > moments.count() {
         return Err(reader.invalid("the histogram holds more runs than count"));
     }
-    Ok((task, DayAggregate { moments, histogram, warned_ms }))
+    let mut longest_ms: Vec<u64> = reader.number_list(st::LONGEST_MS)?;
+    if longest_ms.len() > LONGEST_KEPT || longest_ms.len() as u64 > count {
+        return Err(reader.invalid(format!(
+            "{} lists {} runs, more than the {LONGEST_KEPT} longest of {count}",
+            st::LONGEST_MS,
+            longest_ms.len()
+        )));
+    }
+    longest_ms.sort_unstable_by(|a, b| b.cmp(a));
+    Ok((task, DayAggregate { moments, histogram, warned_ms, longest_ms }))
 }
 
 impl DynamoStatsStore {
@@ -289,6 +310,10 @@ impl DayStore for DynamoStatsStore {
                     attributes.insert(name.to_owned(), value);
                 }
             }
+            if !aggregate.longest_ms.is_empty() {
+                let longest = aggregate.longest_ms.iter().map(|&ms| n(ms)).collect();
+                attributes.insert(st::LONGEST_MS.to_owned(), AttributeValue::L(longest));
+            }
             let put = PutRequest::builder().set_item(Some(attributes)).build().map_err(AwsError::from)?;
             requests.push(WriteRequest::builder().put_request(put).build());
         }
@@ -368,11 +393,19 @@ impl BaselineStore for DynamoStatsStore {
                                 Some(window) => set.extend(histogram_attributes(&window)),
                                 None => remove.extend(st::HISTOGRAM_ATTRIBUTES),
                             }
+                            match b.outlier {
+                                Some(outlier) => set.extend([
+                                    (st::OUTLIER_MS, n(outlier.duration_ms)),
+                                    (st::OUTLIER_NEXT_MS, n(outlier.next_longest_ms)),
+                                ]),
+                                None => remove.extend(st::OUTLIER_ATTRIBUTES),
+                            }
                             store.update_limits(task.as_str(), set, remove).await
                         }
                         BaselineChange::Remove(task) => {
                             let mut remove = st::BASELINE_ATTRIBUTES.to_vec();
                             remove.extend(st::HISTOGRAM_ATTRIBUTES);
+                            remove.extend(st::OUTLIER_ATTRIBUTES);
                             store.update_limits(task.as_str(), Vec::new(), remove).await
                         }
                     }

@@ -75,6 +75,7 @@ fn naive_baseline(p: &Params, durations: &[f64], recent: &[f64]) -> Option<(f64,
                 sigma_ms: sd,
                 upper_ms: type_limit,
                 computed_at: 0,
+                outlier: None,
             };
             let recent: Vec<u64> = recent.iter().map(|&d| d as u64).collect();
             per_run.baseline_of_run(&baseline, values.iter().copied(), &recent).upper_ms
@@ -127,13 +128,28 @@ fn naive_limits(
     excluded.sort_by(f64::total_cmp);
     let allowed = (p.exclusion_cap * in_window.len() as f64).floor() as usize;
     let back = excluded.len().saturating_sub(allowed);
-    let durations: Vec<f64> = in_window
+    let mut durations: Vec<f64> = in_window
         .iter()
         .filter(|(_, x)| !*x)
         .map(|(d, _)| *d)
         .chain(excluded[..back].iter().copied())
         .collect();
+    keep_out_a_lone_outlier(p, &mut durations);
     naive_baseline(p, &durations, recent).map(|(mean, upper, _)| (mean, upper))
+}
+
+/// Every method but the seed's leaves out a window's longest run when it lasted more than 20
+/// times the next longest and the window holds at least 10 runs.
+fn keep_out_a_lone_outlier(p: &Params, durations: &mut Vec<f64>) {
+    if !p.tailored || durations.len() < 10 {
+        return;
+    }
+    durations.sort_by(f64::total_cmp);
+    if let [.., next, longest] = durations[..]
+        && longest > 20.0 * next
+    {
+        durations.pop();
+    }
 }
 
 /// With cohorts: the median pace (duration over expected) of the other runs that started at the
@@ -275,6 +291,78 @@ fn arb_runs() -> impl Strategy<Value = Vec<Run>> {
             })
             .collect()
     })
+}
+
+/// Two task types of steady 10–30 minute runs, about one run in 12 lasting 7.5 or 12.5 hours
+/// (15 to 75 times the others, on both sides of the factor): lone outliers, and now and then two
+/// in one window (a new normal).
+fn arb_runs_with_lone_outliers() -> impl Strategy<Value = Vec<Run>> {
+    let one = (0usize..2, 0i64..4 * 86_400, 600i64..1_800, 0u8..25, 0u8..10);
+    prop::collection::vec(one, 20..70).prop_map(|rows| {
+        rows.into_iter()
+            .enumerate()
+            .map(|(i, (task, start_s, duration_s, outlier_pick, status_pick))| {
+                let duration_s = match outlier_pick {
+                    0 => 1_800 * 25,
+                    1 => 1_800 * 15,
+                    _ => duration_s,
+                };
+                let start = 19_000 * MS_PER_DAY + start_s * 1_000;
+                let status = if status_pick == 0 { RunStatus::Failed } else { RunStatus::Succeeded };
+                Run::new(
+                    TaskType::new(&format!("task-{task}")).unwrap(),
+                    RunId::new(&format!("run-{i}")).unwrap(),
+                    start,
+                    Some(start + duration_s * 1_000 + i as i64),
+                    status,
+                )
+                .unwrap()
+            })
+            .collect()
+    })
+}
+
+fn replay_alerts(params: &Params, runs: &[Run]) -> Vec<(String, i64, Level)> {
+    let Params { k, window_days, min_samples, nightly_hour, interval_s, critical_factor, .. } = *params;
+    let method = if params.tailored { Method::Tailored { k } } else { Method::Seed { k } };
+    let config = ReplayConfig {
+        policy: BaselinePolicy::new(method, window_days as u32, min_samples as u64, nightly_hour as u8)
+            .unwrap()
+            .with_check_interval(TickInterval::from_seconds(interval_s).unwrap()),
+        detection: DetectionConfig::new(critical_factor).unwrap(),
+        exclusion: if params.exclude_alerted { ExclusionCap::new(params.exclusion_cap).ok() } else { None },
+        short: ShortRule::default(),
+        cohorts: params.cohorts,
+        recent: RecentRuns { count: params.recent_count, weight: params.recent_weight },
+        fallback_limit_ms: (params.fallback_s > 0).then(|| (params.fallback_s * 1_000) as f64),
+    };
+    replay_runs(config, runs)
+        .unwrap()
+        .alerts
+        .into_iter()
+        .map(|a| (a.run_id.to_string(), a.at, a.level))
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(100))]
+
+    #[test]
+    fn replay_keeps_a_lone_outlier_out_of_its_windows_exactly_as_a_tick_by_tick_simulation_does(
+        runs in arb_runs_with_lone_outliers(),
+        k in prop::sample::select(vec![0.5, 2.0, 6.0]),
+        window_days in 1i64..4,
+        min_samples in 1usize..5,
+        interval_s in prop::sample::select(vec![600i64, 3_600]),
+        exclude_alerted in any::<bool>(),
+        exclusion_cap in prop::sample::select(vec![0.1, 1.0]),
+        tailored in any::<bool>(),
+        recent_count in prop::sample::select(vec![0usize, 3]),
+        fallback_s in prop::sample::select(vec![0i64, 7_200]),
+    ) {
+        let params = Params { exclude_alerted, exclusion_cap, k, window_days, min_samples, nightly_hour: 0, interval_s, critical_factor: 1.5, cohorts: false, tailored, recent_count, recent_weight: 0.3, fallback_s };
+        prop_assert_eq!(replay_alerts(&params, &runs), naive_alerts(&params, &runs));
+    }
 }
 
 proptest! {

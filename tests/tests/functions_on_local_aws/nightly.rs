@@ -1,7 +1,7 @@
 //! The nightly job: day aggregates, baselines, idempotence, guarded exclusion and histograms.
 
 use super::*;
-use overrun_core::limits::window::ExclusionCap;
+use overrun_core::limits::window::{ExclusionCap, Outlier};
 
 /// Sixteen days of three task types, three runs a day, plus a failed run of each and a run ending
 /// exactly at `NIGHT`; returns the durations of each type's window for that night.
@@ -230,4 +230,60 @@ async fn tailored_baselines_come_from_stored_histograms_and_days_stored_without_
     let overfull = nightly(&stack, NIGHT + 5 * MS_PER_HOUR).await;
     assert_eq!(overfull.malformed_items, 1, "{overfull:?}");
     assert_eq!(stored().await[0].1.baseline.n, 9);
+}
+
+#[tokio::test]
+async fn a_lone_outlier_stays_out_of_the_stored_baseline_and_days_stored_without_their_longest_runs_are_rolled_up_again()
+ {
+    let stack = Stack::new().await;
+    let durations = etl_history(&stack).await;
+    // A succeeded finish of a run whose start lay 30 days back.
+    let end = NIGHT - 2 * MS_PER_DAY + 5 * MS_PER_HOUR;
+    let bogus = 30 * MS_PER_DAY;
+    run(&stack, "etl", "bogus", end - bogus, end, "SUCCEEDED").await;
+    let first = nightly(&stack, NIGHT + MS_PER_HOUR).await;
+    assert_eq!(first.days_rolled_up, 10);
+
+    let policy = stack.config.policy;
+    let mut window = WindowStats::new(true);
+    durations.iter().for_each(|&d| window.push(d));
+    let next_longest = durations.iter().copied().max().unwrap();
+    window.outlier = Some(Outlier { duration_ms: bogus as u64, next_longest_ms: next_longest });
+    let core = policy.baseline_from(&window, policy.night_start(policy.night_at_or_before(NIGHT))).unwrap();
+    let expected =
+        vec![(TaskType::new("etl").unwrap(), NightBaseline { baseline: core, window: window.histogram })];
+    let stored = || async { stack.adapters.stats.stored_baselines().await.unwrap().items };
+    assert_eq!(stored().await, expected, "the ten runs of the window, the bogus one kept out and named");
+    let limits_item = stack
+        .scan(&stack.config.stats_table)
+        .await
+        .into_iter()
+        .find(|item| item["pk"].as_s().is_ok_and(|pk| pk == "LIMITS"))
+        .unwrap();
+    assert_eq!(limits_item["outlier_ms"], AttributeValue::N(bogus.to_string()));
+
+    // A day aggregate as a version before the rule wrote it: no longest runs.
+    let day_items: Vec<_> = stack
+        .scan(&stack.config.stats_table)
+        .await
+        .into_iter()
+        .filter(|item| item.contains_key("longest_ms"))
+        .collect();
+    assert_eq!(day_items.len(), 10, "each day's aggregate lists its longest runs");
+    let old = &day_items[0];
+    stack
+        .dynamodb
+        .update_item()
+        .table_name(&stack.config.stats_table)
+        .key("pk", old["pk"].clone())
+        .key("sk", old["sk"].clone())
+        .update_expression("REMOVE longest_ms")
+        .send()
+        .await
+        .unwrap();
+    let healed = nightly(&stack, NIGHT + 2 * MS_PER_HOUR).await;
+    assert_eq!(healed.days_rolled_up, 1, "that day again, from its runs");
+    assert_eq!(stored().await, expected);
+    let after = nightly(&stack, NIGHT + 3 * MS_PER_HOUR).await;
+    assert_eq!((after.days_rolled_up, after.baselines_written), (0, 0), "healed once, for good");
 }

@@ -10,7 +10,9 @@ use overrun_core::records::RunRecord;
 use overrun_core::{Attempt, EpochMs, Level, RunId, TaskType};
 use serde_json::{Value, json};
 
-use super::{Tables, delivery_words, level_words, named_run, rfc3339, warn_malformed};
+use super::{
+    Tables, delivery_words, level_words, named_run, outlier_json, outlier_words, rfc3339, warn_malformed,
+};
 use crate::commands::aws::{AwsArgs, runtime};
 use crate::error::CliError;
 
@@ -167,6 +169,9 @@ fn limit_parts(j: &Judgement, e: &Explanation) -> Vec<String> {
             e.method,
             utc_minute(b.computed_at)
         ));
+        if let Some(outlier) = b.outlier {
+            parts.push(outlier_words(&outlier));
+        }
     }
     if !j.recent_ms.is_empty() {
         let recent: Vec<String> = j.recent_ms.iter().map(|&ms| duration(ms as f64)).collect();
@@ -277,6 +282,7 @@ fn write_json(e: &Explanation, now: EpochMs, out: &mut impl std::io::Write) -> s
             "baseline": j.limits.baseline.map(|b| json!({
                 "n": b.n, "expected_s": b.expected_ms / 1_000.0, "sigma_s": b.sigma_ms / 1_000.0,
                 "limit_s": b.upper_ms / 1_000.0, "computed_at": rfc3339(b.computed_at),
+                "outlier": b.outlier.map(|o| outlier_json(&o)),
             })),
             "recent_s": j.recent_ms.iter().map(|&ms| ms as f64 / 1_000.0).collect::<Vec<_>>(),
             "recent_weight": j.recent_weight,

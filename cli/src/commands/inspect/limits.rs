@@ -6,7 +6,9 @@ use overrun_core::notify::humanize::utc_minute;
 use overrun_core::records::LimitsRecord;
 use serde_json::{Value, json};
 
-use super::{Tables, maybe_duration, override_words, rfc3339, table, warn_malformed};
+use super::{
+    Tables, maybe_duration, outlier_json, outlier_words, override_words, rfc3339, table, warn_malformed,
+};
 use crate::commands::aws::{AwsArgs, runtime};
 use crate::error::CliError;
 use crate::suggest::nearest_names;
@@ -91,6 +93,11 @@ fn write_human(
         &["TASK", "EXPECTED", "σ", "LIMIT", "CRITICAL", "N", "METHOD", "COMPUTED", "OVERRIDE"],
         &cells,
     )?;
+    for (record, _) in rows {
+        if let Some(outlier) = record.limits.baseline.and_then(|b| b.outlier) {
+            writeln!(out, "\n{}: {}.", record.task_type, outlier_words(&outlier))?;
+        }
+    }
     if rows.iter().any(|(r, _)| r.limits.window.is_some()) {
         writeln!(
             out,
@@ -118,6 +125,7 @@ fn write_json(
                 "critical_s": effective.map(|e| e.thresholds.critical_ms / 1_000.0),
                 "limit_source": effective.map(|e| e.source.to_string()),
                 "n": baseline.map(|b| b.n),
+                "outlier": baseline.and_then(|b| b.outlier).map(|o| outlier_json(&o)),
                 "method": record.method,
                 "computed_at": baseline.map(|b| rfc3339(b.computed_at)),
                 "override": task_override.map(|o| json!({

@@ -11,6 +11,7 @@ pub mod status;
 
 use overrun_aws::{Config, DynamoInspector, DynamoRunStore, DynamoStatsStore};
 use overrun_core::detect::overrides::Override;
+use overrun_core::limits::window::Outlier;
 use overrun_core::notify::humanize::{duration, utc_minute};
 use overrun_core::records::{ClaimRecord, RunRecord};
 use overrun_core::{Attempt, EpochMs, Level, RunId, TaskType};
@@ -133,6 +134,25 @@ pub fn override_words(o: &Override) -> String {
         None => {}
     }
     parts.join(", ")
+}
+
+/// A baseline's lone outlier in words, as `limits` and `explain` say it.
+pub fn outlier_words(outlier: &Outlier) -> String {
+    let times = outlier.times_next_longest();
+    let times = if times.is_finite() { format!("{times:.0}×") } else { "infinitely many times".to_owned() };
+    format!(
+        "kept out one run of {} as an outlier ({times} the next longest, {}): alone that long, it is taken for bad data, not a new normal",
+        duration(outlier.duration_ms as f64),
+        duration(outlier.next_longest_ms as f64)
+    )
+}
+
+/// The same for `--json`: seconds.
+pub fn outlier_json(outlier: &Outlier) -> serde_json::Value {
+    serde_json::json!({
+        "duration_s": outlier.duration_ms as f64 / 1_000.0,
+        "next_longest_s": outlier.next_longest_ms as f64 / 1_000.0,
+    })
 }
 
 pub fn level_words(level: Option<Level>) -> &'static str {

@@ -317,6 +317,7 @@ mod tests {
             sigma_ms: upper_ms / 4.0,
             upper_ms,
             computed_at: 0,
+            outlier: None,
         };
         HashMap::from([(
             TaskType::new(task).unwrap(),

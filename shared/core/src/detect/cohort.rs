@@ -55,8 +55,14 @@ mod tests {
     use crate::limits::baseline::Baseline;
 
     fn limits(task: &str, expected_ms: f64) -> (TaskType, TaskLimits) {
-        let baseline =
-            Baseline { n: 10, expected_ms, sigma_ms: 1.0, upper_ms: expected_ms + 2.0, computed_at: 0 };
+        let baseline = Baseline {
+            n: 10,
+            expected_ms,
+            sigma_ms: 1.0,
+            upper_ms: expected_ms + 2.0,
+            computed_at: 0,
+            outlier: None,
+        };
         (TaskType::new(task).unwrap(), TaskLimits { baseline: Some(baseline), ..TaskLimits::default() })
     }
 

@@ -125,7 +125,14 @@ mod tests {
     use super::*;
 
     fn baseline(upper_ms: f64) -> Baseline {
-        Baseline { n: 10, expected_ms: upper_ms / 2.0, sigma_ms: 1.0, upper_ms, computed_at: 0 }
+        Baseline {
+            n: 10,
+            expected_ms: upper_ms / 2.0,
+            sigma_ms: 1.0,
+            upper_ms,
+            computed_at: 0,
+            outlier: None,
+        }
     }
 
     #[test]

@@ -271,8 +271,14 @@ mod tests {
         assert_eq!((muted.k(), muted.limit_ms(), muted.short_fraction()), (None, None, None));
     }
 
-    const BASELINE: Baseline =
-        Baseline { n: 10, expected_ms: 1_000.0, sigma_ms: 100.0, upper_ms: 1_200.0, computed_at: 0 };
+    const BASELINE: Baseline = Baseline {
+        n: 10,
+        expected_ms: 1_000.0,
+        sigma_ms: 100.0,
+        upper_ms: 1_200.0,
+        computed_at: 0,
+        outlier: None,
+    };
 
     fn parts(task_override: Option<&Override>) -> LimitParts<'_> {
         LimitParts { baseline: Some(&BASELINE), window: None, task_override }
@@ -288,8 +294,14 @@ mod tests {
             [900u64, 950, 1_000, 1_050, 1_100].iter().map(|&ms| (DurationHistogram::bin_of(ms * 1_000), 4)),
         )
         .unwrap();
-        let baseline =
-            Baseline { n: 20, expected_ms: 1_000_000.0, sigma_ms: 70_000.0, upper_ms: 0.0, computed_at: 0 };
+        let baseline = Baseline {
+            n: 20,
+            expected_ms: 1_000_000.0,
+            sigma_ms: 70_000.0,
+            upper_ms: 0.0,
+            computed_at: 0,
+            outlier: None,
+        };
         let tailored = LimitRules {
             sensitivity: Sensitivity::Price { interval_ms: 600_000.0 },
             ..LimitRules::default()

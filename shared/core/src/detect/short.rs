@@ -107,7 +107,14 @@ mod tests {
     use crate::detect::overrides::OverrideParts;
 
     fn baseline(expected_ms: f64, upper_ms: f64) -> Baseline {
-        Baseline { n: 20, expected_ms, sigma_ms: (upper_ms - expected_ms) / 2.0, upper_ms, computed_at: 0 }
+        Baseline {
+            n: 20,
+            expected_ms,
+            sigma_ms: (upper_ms - expected_ms) / 2.0,
+            upper_ms,
+            computed_at: 0,
+            outlier: None,
+        }
     }
 
     #[test]

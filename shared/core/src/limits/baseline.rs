@@ -8,7 +8,7 @@ use thiserror::Error;
 
 use crate::defaults;
 use crate::limits::tailored::{PreparedWindow, SPREAD};
-use crate::limits::window::ExclusionCap;
+use crate::limits::window::{ExclusionCap, Outlier, OutlierRule};
 use crate::stats::moments::{Moments, WindowStats};
 use crate::time::{Day, EpochMs, MS_PER_DAY, MS_PER_HOUR, TickInterval};
 
@@ -70,6 +70,17 @@ impl Method {
         match self {
             Method::Guarded { .. } => Some(Self::GUARDED_EXCLUSION_CAP),
             Method::Seed { .. } | Method::LogNormal { .. } | Method::Tailored { .. } => None,
+        }
+    }
+
+    /// How it keeps a lone outlier out of a window: every method but the seed's, which counts
+    /// every run as the seed article states it.
+    pub fn outlier_rule(&self) -> Option<OutlierRule> {
+        match self {
+            Method::Seed { .. } => None,
+            Method::Guarded { .. } | Method::LogNormal { .. } | Method::Tailored { .. } => {
+                Some(OutlierRule::DEFAULT)
+            }
         }
     }
 
@@ -311,7 +322,14 @@ impl BaselinePolicy {
                 return self.tailored_baseline_from(window, computed_at).map(|(baseline, _)| baseline);
             }
         };
-        Some(Baseline { n: linear.count(), expected_ms, sigma_ms, upper_ms, computed_at })
+        Some(Baseline {
+            n: linear.count(),
+            expected_ms,
+            sigma_ms,
+            upper_ms,
+            computed_at,
+            outlier: window.outlier,
+        })
     }
 
     /// The tailored method's baseline with its window prepared for each run's own limit
@@ -333,8 +351,14 @@ impl BaselinePolicy {
         let interval_ms = self.check_interval.as_ms() as f64;
         let durations = histogram.values().map(|(value, count)| (value, count as f64));
         let prepared = PreparedWindow::new(durations, expected_ms, k, interval_ms, SPREAD)?;
-        let baseline =
-            Baseline { n: linear.count(), expected_ms, sigma_ms, upper_ms: prepared.limit(), computed_at };
+        let baseline = Baseline {
+            n: linear.count(),
+            expected_ms,
+            sigma_ms,
+            upper_ms: prepared.limit(),
+            computed_at,
+            outlier: window.outlier,
+        };
         Some((baseline, prepared))
     }
 }
@@ -363,6 +387,8 @@ pub struct Baseline {
     /// The limit: a run still running after this long is anomalous.
     pub upper_ms: f64,
     pub computed_at: EpochMs,
+    /// The lone outlier its window kept out (not counted in `n`), if any.
+    pub outlier: Option<Outlier>,
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use crate::time::Day;
 use std::collections::{BTreeMap, HashMap};
 
 use crate::limits::baseline::{Baseline, BaselinePolicy};
-use crate::limits::window::{ExclusionCap, WindowDay, assemble_window};
+use crate::limits::window::{ExclusionCap, WindowDay, assemble_window, keep_if_longest};
 use crate::model::TaskType;
 use crate::stats::histogram::DurationHistogram;
 use crate::stats::moments::Moments;
@@ -57,6 +57,9 @@ pub struct DayAggregate {
     /// stored before it existed have none: see [`DayAggregate::lacks_histogram`].
     pub histogram: DurationHistogram,
     pub warned_ms: Vec<u64>,
+    /// The exact durations of the same runs' longest two, longest first, for the outlier rule.
+    /// Aggregates stored before they were kept have none: see [`DayAggregate::lacks_longest`].
+    pub longest_ms: Vec<u64>,
 }
 
 impl DayAggregate {
@@ -66,6 +69,12 @@ impl DayAggregate {
         self.histogram.count() != self.moments.count()
     }
 
+    /// Whether it lists fewer of its longest runs than it counts (an aggregate rolled up before
+    /// they were kept): a method with an outlier rule must roll the day up again.
+    pub fn lacks_longest(&self) -> bool {
+        !self.window_day().knows_its_longest()
+    }
+
     /// The day as a window reads it.
     pub fn window_day(&self) -> WindowDay<'_> {
         WindowDay {
@@ -73,6 +82,7 @@ impl DayAggregate {
             log: None,
             histogram: &self.histogram,
             warned_ms: &self.warned_ms,
+            longest_ms: &self.longest_ms,
         }
     }
 }
@@ -87,6 +97,7 @@ pub fn aggregate_day(runs: impl IntoIterator<Item = FinishedRun>) -> BTreeMap<Ta
         } else {
             aggregate.moments.push(run.duration_ms);
             aggregate.histogram.push(run.duration_ms);
+            keep_if_longest(&mut aggregate.longest_ms, run.duration_ms);
         }
     }
     for aggregate in per_task.values_mut() {
@@ -105,7 +116,10 @@ pub struct NightBaseline {
 
 /// Merges the window's daily aggregates and computes each task type's baseline for `night`.
 /// Task types with too few runs get none. Without `exclusion` every run counts (the seed
-/// method, docs/DETECTION.md); with it, warned runs stay out up to that share of the window.
+/// method, docs/DETECTION.md); with it, warned runs stay out up to that share of the window. A
+/// lone outlier stays out as the policy's method says ([`Method::outlier_rule`]).
+///
+/// [`Method::outlier_rule`]: crate::limits::baseline::Method::outlier_rule
 pub fn baselines_for_night<'a>(
     policy: &BaselinePolicy,
     night: Day,
@@ -113,6 +127,7 @@ pub fn baselines_for_night<'a>(
     exclusion: Option<ExclusionCap>,
 ) -> BTreeMap<TaskType, NightBaseline> {
     let keep_histogram = policy.method().needs_histogram();
+    let outliers = policy.method().outlier_rule();
     let mut per_task: HashMap<&TaskType, Vec<&DayAggregate>> = HashMap::new();
     for day in days {
         for (task, aggregate) in day {
@@ -123,7 +138,8 @@ pub fn baselines_for_night<'a>(
     per_task
         .into_iter()
         .filter_map(|(task, aggregates)| {
-            let stats = assemble_window(aggregates.iter().map(|a| a.window_day()), keep_histogram, exclusion);
+            let days = aggregates.iter().map(|a| a.window_day());
+            let stats = assemble_window(days, keep_histogram, exclusion, outliers);
             let baseline = policy.baseline_from(&stats, computed_at)?;
             Some((task.clone(), NightBaseline { baseline, window: stats.histogram }))
         })
@@ -262,9 +278,97 @@ mod tests {
         );
     }
 
+    const SECOND: u64 = 1_000;
+    /// A run whose start lay 30 days back, finished as succeeded: never seen running.
+    const BOGUS_MS: u64 = 30 * 86_400 * SECOND;
+
+    /// Fourteen days of one "export" run a day around 735 s, and the night after them.
+    fn fortnight_of_735_s() -> (Vec<BTreeMap<TaskType, DayAggregate>>, Day) {
+        let days =
+            (0..14u64).map(|i| aggregate_day([run("export", (700 + 5 * i + 7 * (i % 3)) * SECOND, false)]));
+        (days.collect(), Day::new(20_000))
+    }
+
+    fn night_baseline(
+        policy: &BaselinePolicy,
+        night: Day,
+        days: &[BTreeMap<TaskType, DayAggregate>],
+    ) -> Baseline {
+        baselines_for_night(policy, night, days, None)[&task("export")].baseline
+    }
+
+    #[test]
+    fn a_bogus_finish_thirty_days_long_barely_moves_the_limits_of_a_735_s_type_after_the_next_night() {
+        for method in [Method::Tailored { k: 6.0 }, Method::Guarded { k: 4.0 }] {
+            let policy = BaselinePolicy::new(method, 14, 5, 0).unwrap();
+            let (mut days, night) = fortnight_of_735_s();
+            let before = night_baseline(&policy, night, &days);
+            // The next day: one normal run and the bogus finish; the window moves on a day.
+            days.remove(0);
+            days.push(aggregate_day([run("export", 735 * SECOND, false), run("export", BOGUS_MS, false)]));
+            let after = night_baseline(&policy, night + 1, &days);
+            assert_eq!(after.outlier.map(|o| o.duration_ms), Some(BOGUS_MS), "{method:?}");
+            assert_eq!(after.n, 14, "{method:?}: the bogus run is not counted");
+            assert!(
+                (after.expected_ms / before.expected_ms - 1.0).abs() < 0.02,
+                "{method:?}: {before:?} → {after:?}"
+            );
+            assert!(after.upper_ms < 1.2 * before.upper_ms, "{method:?}: {before:?} → {after:?}");
+            assert!(after.upper_ms < 3.0 * 3_600_000.0, "{method:?}: a 3-hour hang is past the limit");
+        }
+    }
+
+    #[test]
+    fn the_seed_method_counts_a_lone_outlier() {
+        let policy = BaselinePolicy::new(Method::Seed { k: 2.0 }, 14, 5, 0).unwrap();
+        let (mut days, night) = fortnight_of_735_s();
+        days.push(aggregate_day([run("export", BOGUS_MS, false)]));
+        let seed = night_baseline(&policy, night + 1, &days);
+        assert_eq!(
+            (seed.n, seed.outlier),
+            (15, None),
+            "mean + k·σ of every run, as the seed article states it"
+        );
+        // The measured bug: the expected duration grows from minutes to days.
+        assert!(seed.expected_ms > 40.0 * 3_600_000.0, "{seed:?}");
+    }
+
+    #[test]
+    fn a_lasting_change_to_two_long_runs_comes_in_with_every_method() {
+        let (mut days, night) = fortnight_of_735_s();
+        days.push(aggregate_day([
+            run("export", 3 * 3_600 * SECOND, false),
+            run("export", 4 * 3_600 * SECOND, false),
+        ]));
+        for method in [Method::Tailored { k: 6.0 }, Method::Guarded { k: 4.0 }, Method::Seed { k: 2.0 }] {
+            let policy = BaselinePolicy::new(method, 14, 5, 0).unwrap();
+            let baseline = night_baseline(&policy, night + 1, &days[1..]);
+            assert_eq!((baseline.n, baseline.outlier), (15, None), "{method:?}");
+        }
+    }
+
+    #[test]
+    fn a_day_keeps_the_exact_durations_of_its_two_longest_counted_runs() {
+        let day = aggregate_day([
+            run("a", 3_000, false),
+            run("a", 9_000, true),
+            run("a", 1_000, false),
+            run("a", 5_000, false),
+        ]);
+        assert_eq!(day[&task("a")].longest_ms, vec![5_000, 3_000], "the warned run is kept apart");
+        assert!(!day[&task("a")].lacks_longest());
+        let mut old = day[&task("a")].clone();
+        old.longest_ms.clear();
+        assert!(old.lacks_longest(), "rolled up before the longest runs were kept");
+        let single = aggregate_day([run("b", 7, false)]);
+        assert_eq!(single[&task("b")].longest_ms, vec![7]);
+        assert!(!single[&task("b")].lacks_longest());
+    }
+
     #[test]
     fn unchanged_baselines_produce_no_writes_and_vanished_ones_a_removal() {
-        let baseline = Baseline { n: 5, expected_ms: 1.0, sigma_ms: 0.0, upper_ms: 1.0, computed_at: 0 };
+        let baseline =
+            Baseline { n: 5, expected_ms: 1.0, sigma_ms: 0.0, upper_ms: 1.0, computed_at: 0, outlier: None };
         let b = NightBaseline { baseline, window: None };
         let newer =
             NightBaseline { baseline: Baseline { computed_at: 86_400_000, ..baseline }, window: None };

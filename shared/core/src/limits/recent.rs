@@ -174,6 +174,7 @@ mod tests {
             sigma_ms: (3 * MINUTE) as f64,
             upper_ms: (75 * MINUTE) as f64,
             computed_at: 0,
+            outlier: None,
         };
         (baseline, window)
     }

@@ -344,6 +344,7 @@ mod tests {
             sigma_ms: 60_000.0,
             upper_ms: 720_000.0,
             computed_at: 0,
+            outlier: None,
         };
         Alert {
             task_type: TaskType::new(task).unwrap(),
@@ -378,6 +379,7 @@ mod tests {
                 sigma_ms: 90_000.0,
                 upper_ms: 1_380_000.0,
                 computed_at: 0,
+                outlier: None,
             },
         }
     }

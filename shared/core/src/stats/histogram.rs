@@ -46,6 +46,21 @@ impl DurationHistogram {
         }
     }
 
+    /// The same histogram with one run of `duration_ms` taken out of its bin; `None` when its
+    /// bin is empty.
+    pub fn without(&self, duration_ms: u64) -> Option<Self> {
+        let bin = Self::bin_of(duration_ms);
+        let index = self.bins.binary_search_by_key(&bin, |&(b, _)| b).ok()?;
+        let mut bins = self.bins.clone();
+        match bins[index].1 {
+            1 => {
+                bins.remove(index);
+            }
+            count => bins[index].1 = count - 1,
+        }
+        Some(Self { bins })
+    }
+
     pub fn merge(&mut self, other: &Self) {
         if !other.bins.is_empty() {
             *self = Self::merged([&*self, other]);
@@ -103,6 +118,19 @@ mod tests {
         assert!(DurationHistogram::from_bins([(3, 1), (1, 2)]).is_some());
         assert!(DurationHistogram::from_bins([(3, 0)]).is_none(), "a zero count");
         assert!(DurationHistogram::from_bins([(3, 1), (3, 2)]).is_none(), "a bin twice");
+    }
+
+    #[test]
+    fn a_run_taken_out_leaves_the_histogram_of_the_others() {
+        let of = |durations: &[u64]| {
+            let mut histogram = DurationHistogram::default();
+            durations.iter().for_each(|&d| histogram.push(d));
+            histogram
+        };
+        let window = of(&[600_000, 601_000, 735_000, 2_592_000_000]);
+        assert_eq!(window.without(2_592_000_000), Some(of(&[600_000, 601_000, 735_000])));
+        assert_eq!(window.without(600_500), Some(of(&[601_000, 735_000, 2_592_000_000])), "its bin's");
+        assert_eq!(window.without(60_000), None, "an empty bin");
     }
 
     proptest! {

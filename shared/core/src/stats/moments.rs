@@ -6,6 +6,7 @@
 
 use std::ops::{Add, AddAssign};
 
+use crate::limits::window::Outlier;
 use crate::stats::histogram::DurationHistogram;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
@@ -49,6 +50,18 @@ impl Moments {
         self.count += other.count;
         self.sum += other.sum;
         self.sum_of_squares += other.sum_of_squares;
+    }
+
+    /// The moments of the same durations with one run of `duration_ms` taken out, exactly (a
+    /// window keeping a lone outlier out, say). `None` when no set of durations holding it can
+    /// have produced these moments (nothing to take out, or the rest would be inconsistent).
+    pub fn without(&self, duration_ms: u64) -> Option<Self> {
+        let d = u128::from(duration_ms);
+        Self::from_parts(
+            self.count.checked_sub(1)?,
+            self.sum.checked_sub(d)?,
+            self.sum_of_squares.checked_sub(d * d)?,
+        )
     }
 
     pub fn count(&self) -> u64 {
@@ -134,13 +147,33 @@ pub struct LogMoments {
 const LOG_SCALE: f64 = 1e6;
 
 impl LogMoments {
+    /// ln d in micro-units. A zero duration is taken as 1 ms: ln 0 is undefined, and 1 ms is
+    /// below anything a 10-minute checker can tell apart.
+    fn micro_ln(duration_ms: u64) -> i128 {
+        ((duration_ms.max(1) as f64).ln() * LOG_SCALE).round() as i128
+    }
+
     pub fn push(&mut self, duration_ms: u64) {
-        // A zero duration is taken as 1 ms: ln 0 is undefined, and 1 ms is below anything a
-        // 10-minute checker can tell apart.
-        let micro = ((duration_ms.max(1) as f64).ln() * LOG_SCALE).round() as i128;
+        let micro = Self::micro_ln(duration_ms);
         self.count += 1;
         self.sum += micro;
         self.sum_of_squares += micro * micro;
+    }
+
+    /// The same moments with one run of `duration_ms` taken out: exact, since each duration
+    /// always adds the same fixed-point terms. `None` when there is nothing to take out, or when
+    /// what would be left cannot hold runs (a negative Σ (ln d)²).
+    pub fn without(&self, duration_ms: u64) -> Option<Self> {
+        let micro = Self::micro_ln(duration_ms);
+        let count = self.count.checked_sub(1)?;
+        let (sum, sum_of_squares) = (self.sum - micro, self.sum_of_squares - micro * micro);
+        // n·Σx² ≥ (Σx)² for any n values x, and no values sum to anything but 0.
+        let consistent = if count == 0 {
+            sum == 0 && sum_of_squares == 0
+        } else {
+            sum_of_squares >= 0 && sum_of_squares * i128::from(count) >= sum * sum
+        };
+        consistent.then_some(Self { count, sum, sum_of_squares })
     }
 
     pub fn merge(&mut self, other: &Self) {
@@ -181,6 +214,9 @@ pub struct WindowStats {
     pub linear: Moments,
     pub log: LogMoments,
     pub histogram: Option<DurationHistogram>,
+    /// The lone outlier the statistics leave out, if any
+    /// ([`crate::limits::window::assemble_window`] decides; adding statistics leaves it as is).
+    pub outlier: Option<Outlier>,
 }
 
 impl WindowStats {
@@ -296,6 +332,21 @@ mod tests {
     }
 
     #[test]
+    fn a_run_that_is_not_there_cannot_be_taken_out() {
+        assert_eq!(Moments::EMPTY.without(5), None, "nothing to take out");
+        assert_eq!(Moments::of([1_000]).without(2_000), None, "the sums would go below zero");
+        assert_eq!(Moments::of([1_000]).without(1_000), Some(Moments::EMPTY));
+        // Two runs of 3 and 5: taking out a 1 leaves Σ = 7, Σ² = 33 for one run, which no
+        // duration gives (7² ≠ 33).
+        assert_eq!(Moments::of([3, 5]).without(1), None);
+        assert_eq!(LogMoments::default().without(5), None);
+        let mut one = LogMoments::default();
+        one.push(1_000);
+        assert_eq!(one.without(2_000), None, "a single run is the only one to take out");
+        assert_eq!(one.without(1_000), Some(LogMoments::default()));
+    }
+
+    #[test]
     fn week_long_durations_do_not_overflow() {
         let week_ms = 7 * 86_400_000;
         let moments = Moments::of(std::iter::repeat_n(week_ms, 100_000));
@@ -313,6 +364,24 @@ mod tests {
             let (left, right) = durations.split_at(cut);
             let merged = Moments::of(left.iter().copied()) + Moments::of(right.iter().copied());
             prop_assert_eq!(merged, Moments::of(durations.iter().copied()));
+        }
+
+        #[test]
+        fn taking_one_run_out_equals_the_moments_recomputed_without_it(
+            durations in prop::collection::vec(0u64..3_000_000_000, 1..200),
+            pick in any::<prop::sample::Index>(),
+        ) {
+            let out = pick.index(durations.len());
+            let mut rest = durations.clone();
+            let removed = rest.remove(out);
+            let log_of = |ds: &[u64]| {
+                let mut log = LogMoments::default();
+                ds.iter().for_each(|&d| log.push(d));
+                log
+            };
+            let all = Moments::of(durations.iter().copied());
+            prop_assert_eq!(all.without(removed), Some(Moments::of(rest.iter().copied())));
+            prop_assert_eq!(log_of(&durations).without(removed), Some(log_of(&rest)));
         }
 
         #[test]

@@ -3,7 +3,7 @@
 use crate::time::Day;
 use std::collections::VecDeque;
 
-use crate::limits::window::{ExclusionCap, WindowDay, assemble_window};
+use crate::limits::window::{ExclusionCap, OutlierRule, WindowDay, assemble_window, keep_if_longest};
 use crate::stats::histogram::DurationHistogram;
 use crate::stats::moments::{LogMoments, Moments, WindowStats};
 
@@ -23,6 +23,8 @@ struct DayBucket {
     log: LogMoments,
     histogram: DurationHistogram,
     warned: Vec<u64>,
+    /// The longest two counted runs, longest first, as the day aggregates keep them.
+    longest: Vec<u64>,
 }
 
 impl DayBucket {
@@ -32,6 +34,7 @@ impl DayBucket {
             log: Some(&self.log),
             histogram: &self.histogram,
             warned_ms: &self.warned,
+            longest_ms: &self.longest,
         }
     }
 }
@@ -66,6 +69,7 @@ impl DailyBuckets {
         if keep_histograms {
             bucket.histogram.push(duration_ms);
         }
+        keep_if_longest(&mut bucket.longest, duration_ms);
     }
 
     pub(super) fn add_warned(&mut self, day: Day, duration_ms: u64) {
@@ -79,9 +83,14 @@ impl DailyBuckets {
     }
 
     /// The window's statistics, assembled as the nightly job assembles them.
-    pub(super) fn window(&self, days: std::ops::Range<Day>, exclusion: Option<ExclusionCap>) -> WindowStats {
+    pub(super) fn window(
+        &self,
+        days: std::ops::Range<Day>,
+        exclusion: Option<ExclusionCap>,
+        outliers: Option<OutlierRule>,
+    ) -> WindowStats {
         let in_window =
             self.days.iter().filter(|(d, _)| days.contains(d)).map(|(_, bucket)| bucket.window_day());
-        assemble_window(in_window, self.keep_histograms, exclusion)
+        assemble_window(in_window, self.keep_histograms, exclusion, outliers)
     }
 }

@@ -217,6 +217,9 @@ struct TaskState {
     /// none, not judged at all.
     started_by_fallback: bool,
     started_unjudged: bool,
+    /// The durations of the lone outliers its windows kept out (each counted once, however many
+    /// nights' windows held it).
+    outliers_kept_out: Vec<u64>,
 }
 
 /// A run whose later nights still have to be checked.
@@ -559,6 +562,10 @@ impl Replayer {
         self.summary.task_types = self.tasks.len();
         self.summary.types_by_fallback = self.tasks.iter().filter(|task| task.started_by_fallback).count();
         self.summary.types_unjudged = self.tasks.iter().filter(|task| task.started_unjudged).count();
+        self.summary.outliers_kept_out =
+            self.tasks.iter().map(|task| task.outliers_kept_out.len() as u64).sum();
+        self.summary.types_with_outliers =
+            self.tasks.iter().filter(|task| !task.outliers_kept_out.is_empty()).count();
         let mut noisiest: Vec<TaskAlertCount> = per_task
             .into_iter()
             .zip(&self.tasks)
@@ -600,6 +607,7 @@ impl Replayer {
             night_window: None,
             own_cached: None,
             started_by_fallback: false,
+            outliers_kept_out: Vec::new(),
             started_unjudged: false,
         });
         Ok(index)
@@ -806,7 +814,7 @@ impl Replayer {
                 let window = policy.window_buckets(night);
                 // Nights only move forward, so days before this window are never read again.
                 state.daily.drop_before(window.start);
-                let stats = state.daily.window(window, self.config.exclusion);
+                let stats = state.daily.window(window, self.config.exclusion, policy.method().outlier_rule());
                 let computed_at = policy.night_start(night);
                 let limits = match (per_run, state.fixed_limit_ms) {
                     // Each run's own limit starts from the window the type's limit came from.
@@ -829,6 +837,11 @@ impl Replayer {
                     }
                 }
                 .map(|baseline| NightLimits::new(baseline, &detection));
+                if let Some(outlier) = limits.and_then(|l| l.baseline.outlier)
+                    && !state.outliers_kept_out.contains(&outlier.duration_ms)
+                {
+                    state.outliers_kept_out.push(outlier.duration_ms);
+                }
                 state.cached = Some((night, limits));
                 if let Some(recorded) = &mut self.recorded_baselines {
                     let (task_type, baseline) = (state.name.clone(), limits.map(|l| l.baseline));

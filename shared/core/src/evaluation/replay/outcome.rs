@@ -42,6 +42,10 @@ pub struct ReplaySummary {
     /// The same without a fallback limit: not judged at all until their type has a baseline.
     pub runs_unjudged: u64,
     pub types_unjudged: usize,
+    /// Lone outliers the baselines the replay computed kept out of their windows (each run once),
+    /// and their task types.
+    pub outliers_kept_out: u64,
+    pub types_with_outliers: usize,
 }
 
 impl ReplaySummary {
