@@ -138,7 +138,7 @@ fn naive_limits(
     naive_baseline(p, &durations, recent).map(|(mean, upper, _)| (mean, upper))
 }
 
-/// Every method but the seed's leaves out a window's longest run when it lasted more than 20
+/// Every method but the seed's leaves out a window's longest run when it lasted more than 100
 /// times the next longest and the window holds at least 10 runs.
 fn keep_out_a_lone_outlier(p: &Params, durations: &mut Vec<f64>) {
     if !p.tailored || durations.len() < 10 {
@@ -146,7 +146,7 @@ fn keep_out_a_lone_outlier(p: &Params, durations: &mut Vec<f64>) {
     }
     durations.sort_by(f64::total_cmp);
     if let [.., next, longest] = durations[..]
-        && longest > 20.0 * next
+        && longest > 100.0 * next
     {
         durations.pop();
     }
@@ -293,8 +293,8 @@ fn arb_runs() -> impl Strategy<Value = Vec<Run>> {
     })
 }
 
-/// Two task types of steady 10–30 minute runs, about one run in 12 lasting 7.5 or 12.5 hours
-/// (15 to 75 times the others, on both sides of the factor): lone outliers, and now and then two
+/// Two task types of steady 10–30 minute runs, about one run in 12 lasting 20 or 60 hours
+/// (40 to 360 times the others, on both sides of the factor): lone outliers, and now and then two
 /// in one window (a new normal).
 fn arb_runs_with_lone_outliers() -> impl Strategy<Value = Vec<Run>> {
     let one = (0usize..2, 0i64..4 * 86_400, 600i64..1_800, 0u8..25, 0u8..10);
@@ -303,8 +303,8 @@ fn arb_runs_with_lone_outliers() -> impl Strategy<Value = Vec<Run>> {
             .enumerate()
             .map(|(i, (task, start_s, duration_s, outlier_pick, status_pick))| {
                 let duration_s = match outlier_pick {
-                    0 => 1_800 * 25,
-                    1 => 1_800 * 15,
+                    0 => 1_800 * 120,
+                    1 => 1_800 * 40,
                     _ => duration_s,
                 };
                 let start = 19_000 * MS_PER_DAY + start_s * 1_000;
