@@ -22,7 +22,7 @@ use overrun_core::notify::delivery::{DeliveryState, Lease, MessageKey};
 use overrun_core::notify::message::Notification;
 use overrun_core::ports::{
     BaselineStore, ClaimKind, Claimed, CohortStore, DayStore, FinishConflict, FinishedRuns, LimitStore,
-    Outbox, OverrideStore, RunFinished, RunRecorder, RunStarted, RunningRuns,
+    Outbox, OverrideStore, RunFinished, RunRecorder, RunStarted, RunningRuns, ScheduleStore,
 };
 use overrun_core::{
     Baseline, BaselinePolicy, CohortId, EpochMs, Level, RecentRuns, RunId, RunStatus, TaskType,
@@ -32,7 +32,7 @@ use overrun_integration_tests::Stack;
 /// The stores under test: the runs table's, the stats table's and the outbox's ports.
 trait Stores: Sync {
     type Runs: RunRecorder + RunningRuns + FinishedRuns + Sync;
-    type Stats: DayStore + BaselineStore + LimitStore + OverrideStore + CohortStore + Sync;
+    type Stats: DayStore + BaselineStore + LimitStore + OverrideStore + CohortStore + ScheduleStore + Sync;
     type Outbox: Outbox + Sync;
     fn runs(&self) -> &Self::Runs;
     fn stats(&self) -> &Self::Stats;
@@ -131,6 +131,8 @@ contract!(
     a_start_inside_a_finished_attempt_is_refused_and_nothing_is_written,
     a_finish_carrying_a_start_after_the_last_attempt_is_a_new_finished_attempt,
     a_numbered_attempt_is_recorded_on_its_own_item,
+    every_start_is_noted_once_by_its_utc_date_for_the_schedule_learner,
+    learned_schedules_read_back_as_written_and_go_when_removed,
 );
 
 fn now() -> EpochMs {
@@ -751,4 +753,60 @@ async fn a_numbered_attempt_is_recorded_on_its_own_item(stores: &impl Stores) {
     let recorded = runs.record_finish(&done).await.unwrap();
     assert_eq!((recorded.attempt, recorded.completed), (attempt(3), Some((t + 5_000, t + 65_000))));
     assert_eq!(running_attempts(stores).await, ["exec-1"]);
+}
+
+async fn every_start_is_noted_once_by_its_utc_date_for_the_schedule_learner(stores: &impl Stores) {
+    let t = now();
+    let runs = stores.runs();
+    runs.record_start(&started("etl", "r1", t)).await.unwrap();
+    runs.record_start(&started("etl", "r1", t)).await.unwrap();
+    runs.record_finish(&finished("etl", "r1", None, t + 60_000, RunStatus::Failed)).await.unwrap();
+    // A re-run under the same id, and a start whose finish came first: each noted.
+    runs.record_start(&started("etl", "r1", t + 120_000)).await.unwrap();
+    runs.record_finish(&finished("etl", "r2", None, t + 300_000, RunStatus::Succeeded)).await.unwrap();
+    runs.record_start(&started("etl", "r2", t + 200_000)).await.unwrap();
+    // A refused start is not.
+    runs.record_start(&started("etl", "r3", t + 400_000)).await.unwrap();
+    runs.record_finish(&finished("etl", "r3", None, t + 500_000, RunStatus::Failed)).await.unwrap();
+    assert!(runs.record_start(&started("etl", "r3", t + 450_000)).await.unwrap().refused.is_some());
+    runs.record_start(&started("other", "o1", t - 86_400_000)).await.unwrap();
+    let today = t.div_euclid(86_400_000);
+    let listing = stores.stats().starts_on(&[today]).await.unwrap();
+    assert!(listing.malformed.is_empty(), "{:?}", listing.malformed);
+    let mut etl = listing.items.iter().find(|(task_type, _)| task_type.as_str() == "etl").unwrap().1.clone();
+    etl.sort_unstable();
+    let expected: Vec<EpochMs> = vec![t, t + 120_000, t + 200_000, t + 400_000]
+        .into_iter()
+        .filter(|s| s.div_euclid(86_400_000) == today)
+        .collect();
+    assert_eq!(etl, expected);
+    let yesterday = stores.stats().starts_on(&[today - 1, today]).await.unwrap().items;
+    assert!(
+        yesterday
+            .iter()
+            .any(|(task_type, starts)| task_type.as_str() == "other" && starts == &[t - 86_400_000])
+    );
+}
+
+async fn learned_schedules_read_back_as_written_and_go_when_removed(stores: &impl Stores) {
+    use overrun_core::schedule::{Schedule, ScheduleChange, Weekdays};
+    let daily = Schedule {
+        period_ms: 86_400_000,
+        offsets_ms: vec![7_800_000, 50_400_000],
+        weekdays: Weekdays::MONDAY_TO_FRIDAY,
+        grace_ms: 900_000,
+        early_ms: 300_000,
+        typical_lateness_ms: 2_000,
+        largest_lateness_ms: 240_000,
+        evidence: 31,
+    };
+    let stats = stores.stats();
+    let changes =
+        [ScheduleChange::Set(task("etl"), daily.clone()), ScheduleChange::Set(task("other"), daily.clone())];
+    stats.apply_schedule_changes(&changes).await.unwrap();
+    let stored = stats.stored_schedules().await.unwrap();
+    assert!(stored.malformed.is_empty(), "{:?}", stored.malformed);
+    assert_eq!(stored.items, vec![(task("etl"), daily.clone()), (task("other"), daily.clone())]);
+    stats.apply_schedule_changes(&[ScheduleChange::Remove(task("other"))]).await.unwrap();
+    assert_eq!(stats.stored_schedules().await.unwrap().items, vec![(task("etl"), daily)]);
 }

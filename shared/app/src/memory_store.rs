@@ -19,9 +19,11 @@ use overrun_core::notify::message::Resolution;
 use overrun_core::ports::{
     BaselineStore, ClaimKind, Claimed, CohortMembers, CohortStore, DayStore, FinishedRuns, LimitStore,
     Listing, Outbox, OverrideStore, Partial, PendingResolution, Recorded, RunFinished, RunRecorder,
-    RunStarted, RunningRuns, StoreError,
+    RunStarted, RunningRuns, ScheduleStore, StoreError,
 };
 use overrun_core::recording::{self, Counted, RunRecord, StartEffect};
+use overrun_core::schedule::{Schedule, ScheduleChange};
+use overrun_core::time::MS_PER_DAY;
 use overrun_core::{Attempt, BaselinePolicy, CohortId, EpochMs, RunId, RunStatus, TaskType};
 
 use crate::memory::{MemoryOutbox, fire, injected};
@@ -54,6 +56,9 @@ struct Tables {
     baselines: BTreeMap<TaskType, NightBaseline>,
     overrides: HashMap<TaskType, Override>,
     cohorts: HashMap<CohortId, BTreeMap<RunId, FinishedMember>>,
+    /// Every start recorded, by UTC date and task type, for the schedule learner.
+    starts: BTreeMap<(i64, TaskType), BTreeSet<EpochMs>>,
+    schedules: BTreeMap<TaskType, Schedule>,
 }
 
 /// Faults on demand: each counter is how many of the next calls of its operation fail, with
@@ -222,6 +227,39 @@ impl MemoryStore {
     }
 }
 
+impl ScheduleStore for MemoryStore {
+    async fn starts_on(&self, dates: &[i64]) -> Result<Listing<(TaskType, Vec<EpochMs>)>, StoreError> {
+        let tables = lock(&self.tables);
+        let mut by_type: BTreeMap<TaskType, Vec<EpochMs>> = BTreeMap::new();
+        for ((date, task_type), starts) in &tables.starts {
+            if dates.contains(date) {
+                by_type.entry(task_type.clone()).or_default().extend(starts);
+            }
+        }
+        Ok(Listing { items: by_type.into_iter().collect(), malformed: Vec::new() })
+    }
+
+    async fn stored_schedules(&self) -> Result<Listing<(TaskType, Schedule)>, StoreError> {
+        let tables = lock(&self.tables);
+        Ok(Listing { items: tables.schedules.clone().into_iter().collect(), malformed: Vec::new() })
+    }
+
+    async fn apply_schedule_changes(&self, changes: &[ScheduleChange]) -> Result<(), StoreError> {
+        let mut tables = lock(&self.tables);
+        for change in changes {
+            match change {
+                ScheduleChange::Set(task_type, schedule) => {
+                    tables.schedules.insert(task_type.clone(), schedule.clone());
+                }
+                ScheduleChange::Remove(task_type) => {
+                    tables.schedules.remove(task_type);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 impl MemoryStore {
     /// Every stored attempt of `task_type`'s run id `run_id` (whatever attempt it names).
     fn attempts(&self, tables: &Tables, task_type: &TaskType, run_id: &RunId) -> Vec<(Attempt, RunRecord)> {
@@ -250,6 +288,8 @@ impl RunRecorder for MemoryStore {
             }
         };
         let key = (event.task_type.clone(), event.run_id.clone().at_attempt(attempt));
+        let date = event.start.div_euclid(MS_PER_DAY);
+        tables.starts.entry((date, event.task_type.clone())).or_default().insert(event.start);
         let recent = self.recent_durations(&tables, &event.task_type, event.start);
         let run = tables.runs.entry(key.clone()).or_default();
         run.start.get_or_insert(event.start);

@@ -1,5 +1,6 @@
 //! The nightly function: rolls up the days whose finished runs are not all rolled up yet, then
-//! recomputes every task type's baseline for the night and writes only what changed.
+//! recomputes every task type's baseline for the night, and learns every task type's schedule
+//! from its starts, and writes only what changed.
 //!
 //! Idempotent: a second run of the same night finds every day rolled up and every baseline equal,
 //! and writes nothing. A missed night is caught up by the next one, which rolls up every day of
@@ -11,7 +12,10 @@ use std::collections::BTreeMap;
 use overrun_core::limits::nightly::DayAggregate;
 use overrun_core::limits::nightly::{aggregate_day, baseline_changes, baselines_for_night, days_to_roll_up};
 use overrun_core::limits::window::ExclusionCap;
-use overrun_core::ports::{BaselineStore, DayStore, FinishedRuns, StoreError};
+use overrun_core::ports::{BaselineStore, DayStore, FinishedRuns, ScheduleStore, StoreError};
+use overrun_core::schedule::learn::{LearnSettings, Learned, learn};
+use overrun_core::schedule::{Schedule, ScheduleChange, schedule_changes};
+use overrun_core::time::MS_PER_DAY;
 use overrun_core::{BaselinePolicy, EpochMs, TaskType};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -22,6 +26,10 @@ pub struct NightlyReport {
     pub baselines: usize,
     pub baselines_written: usize,
     pub baselines_removed: usize,
+    /// Task types with a learned schedule, and how many schedules were written and removed.
+    pub schedules: usize,
+    pub schedules_written: usize,
+    pub schedules_removed: usize,
     /// Items that could not be read (logged with what was wrong); the rest went on.
     pub malformed_items: usize,
 }
@@ -32,7 +40,7 @@ pub async fn handle(
     policy: &BaselinePolicy,
     exclusion_cap: Option<ExclusionCap>,
     runs: &impl FinishedRuns,
-    stats: &(impl DayStore + BaselineStore),
+    stats: &(impl DayStore + BaselineStore + ScheduleStore),
 ) -> Result<NightlyReport, StoreError> {
     let night = policy.night_at_or_before(now);
     let window: Vec<Day> = Day::each(policy.window_buckets(night)).collect();
@@ -79,7 +87,40 @@ pub async fn handle(
         .filter(|c| matches!(c, overrun_core::limits::nightly::BaselineChange::Remove(_)))
         .count();
     report.baselines_written = changes.len() - report.baselines_removed;
+    learn_schedules(policy, night, stats, &mut report).await?;
     Ok(report)
+}
+
+/// Learns each task type's schedule from its starts of the look-back before the night
+/// (`overrun_core::schedule::learn`), and writes only what changed.
+async fn learn_schedules(
+    policy: &BaselinePolicy,
+    night: Day,
+    stats: &impl ScheduleStore,
+    report: &mut NightlyReport,
+) -> Result<(), StoreError> {
+    let settings = LearnSettings::checked_every(policy.check_interval().as_ms());
+    let now = policy.night_start(night);
+    let first = (now - settings.look_back_ms).div_euclid(MS_PER_DAY);
+    let dates: Vec<i64> = (first..=now.div_euclid(MS_PER_DAY)).collect();
+    let starts = stats.starts_on(&dates).await?;
+    log_malformed(&starts.malformed, report);
+    let learned: BTreeMap<TaskType, Schedule> = starts
+        .items
+        .into_iter()
+        .filter_map(|(task_type, starts)| match learn(&starts, now, &settings) {
+            Learned::Scheduled(schedule) => Some((task_type, schedule)),
+            Learned::Unscheduled(_) => None,
+        })
+        .collect();
+    let stored = stats.stored_schedules().await?;
+    log_malformed(&stored.malformed, report);
+    let changes = schedule_changes(&learned, &stored.items.into_iter().collect());
+    stats.apply_schedule_changes(&changes).await?;
+    report.schedules = learned.len();
+    report.schedules_removed = changes.iter().filter(|c| matches!(c, ScheduleChange::Remove(_))).count();
+    report.schedules_written = changes.len() - report.schedules_removed;
+    Ok(())
 }
 
 async fn roll_up(
@@ -155,6 +196,37 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_night_learns_each_types_schedule_from_every_start_and_writes_it_once() {
+        let store = store();
+        // "export" starts daily at 02:10 (failed runs too), "adhoc" whenever.
+        for day in 1..=14 {
+            let start = (NIGHT.number() - day) * MS_PER_DAY + 2 * HOUR + 10 * MINUTE + day * 1_000;
+            if day % 4 == 0 {
+                store.record_start(&started("export", &format!("e{day}"), start)).await.unwrap();
+                let failed = finished("export", &format!("e{day}"), start, start + MINUTE, RunStatus::Failed);
+                store.record_finish(&failed).await.unwrap();
+            } else {
+                record_succeeded(&store, "export", &format!("e{day}"), start, start + 10 * MINUTE).await;
+            }
+            let hours = [3, 17, 9, 22, 11, 5, 14, 1, 19, 8, 23, 12, 6, 16];
+            let adhoc =
+                (NIGHT.number() - day) * MS_PER_DAY + hours[day as usize - 1] * HOUR + day * 7 * MINUTE;
+            record_succeeded(&store, "adhoc", &format!("a{day}"), adhoc, adhoc + MINUTE).await;
+        }
+        let at = NIGHT.number() * MS_PER_DAY + HOUR;
+        let report = night(&store, at).await.unwrap();
+        assert_eq!((report.schedules, report.schedules_written, report.schedules_removed), (1, 1, 0));
+        let schedules = store.stored_schedules().await.unwrap().items;
+        assert_eq!(schedules.len(), 1);
+        assert_eq!(
+            (schedules[0].0.as_str(), schedules[0].1.to_string()),
+            ("export", "daily at 02:10 UTC".to_owned())
+        );
+        let again = night(&store, at).await.unwrap();
+        assert_eq!((again.schedules, again.schedules_written), (1, 0), "the same night writes nothing again");
+    }
+
+    #[tokio::test]
     async fn days_with_finished_runs_are_rolled_up_and_only_types_with_enough_runs_get_a_baseline() {
         let store = history().await;
         let report = night(&store, T0 + 5 * MINUTE).await.unwrap();
@@ -166,6 +238,7 @@ mod tests {
             baselines_written: 1,
             baselines_removed: 0,
             malformed_items: 0,
+            ..NightlyReport::default()
         };
         assert_eq!(report, expected);
         assert_eq!(

@@ -4,6 +4,7 @@
 //! ## Layout
 //! - [`runs`], [`outbox`], [`stats`]: the runs table, the messages' claims and the stats table,
 //!   applying the core's recording rule (`overrun_core::recording`) through write conditions;
+//!   [`schedules`] the starts the schedule learner reads and the schedules it learns;
 //!   [`schema`] their keys and indexes, [`items`] and [`dynamo`] reading items and paging calls.
 //! - [`error`]: every SDK failure classified once into the ports' typed errors (kind, service
 //!   code, source).
@@ -21,6 +22,7 @@ pub mod items;
 pub mod metrics;
 pub mod outbox;
 pub mod runs;
+pub mod schedules;
 pub mod schema;
 pub mod sdk;
 pub mod secrets;

@@ -532,7 +532,30 @@ pub async fn attempt_items(
 /// event needs — and only when that item has finished are the id's attempts read, once, to tell
 /// a redelivery, a late start, a re-run and a conflict apart.
 impl RunRecorder for DynamoRunStore {
+    /// Records the start, then notes it for the schedule learner (one more write; a retry after
+    /// a failure between the two records nothing twice and notes it then).
     async fn record_start(&self, event: &RunStarted) -> Result<Recorded, StoreError> {
+        let recorded = self.place_start(event).await?;
+        if recorded.refused.is_none() {
+            crate::schedules::note_start(
+                &self.client,
+                &self.stats_table,
+                &self.counters,
+                &event.task_type,
+                event.start,
+            )
+            .await?;
+        }
+        Ok(recorded)
+    }
+
+    async fn record_finish(&self, event: &RunFinished) -> Result<Recorded, StoreError> {
+        self.place_finish(event).await
+    }
+}
+
+impl DynamoRunStore {
+    async fn place_start(&self, event: &RunStarted) -> Result<Recorded, StoreError> {
         if event.numbered {
             return match self.start_running(&event.run_id, event).await? {
                 Some(recorded) => Ok(recorded),
@@ -556,7 +579,7 @@ impl RunRecorder for DynamoRunStore {
         self.late_start(&run_id, event).await
     }
 
-    async fn record_finish(&self, event: &RunFinished) -> Result<Recorded, StoreError> {
+    async fn place_finish(&self, event: &RunFinished) -> Result<Recorded, StoreError> {
         if event.numbered {
             return self.finish_on(&event.run_id, event).await;
         }

@@ -61,6 +61,20 @@ pub mod runs {
 /// Stats table: day meta and daily aggregates (`pk = DAY#date`), limits (`pk = LIMITS`), the
 /// succeeded members of each cohort (`pk = COHORT#id`).
 pub mod stats {
+    /// `STARTS#<UTC date>` / `<task type>`: every start of the type that day (`starts`, a number
+    /// set of epoch ms), for the schedule learner.
+    pub const STARTS_PREFIX: &str = "STARTS#";
+    pub const STARTS: &str = "starts";
+    /// `SCHEDULES` / `<task type>`: the schedule the nightly job learned.
+    pub const SCHEDULES_PK: &str = "SCHEDULES";
+    pub const PERIOD_MS: &str = "period_ms";
+    pub const OFFSETS_MS: &str = "offsets_ms";
+    pub const WEEKDAYS: &str = "weekdays";
+    pub const GRACE_MS: &str = "grace_ms";
+    pub const EARLY_MS: &str = "early_ms";
+    pub const TYPICAL_LATENESS_MS: &str = "typical_lateness_ms";
+    pub const LARGEST_LATENESS_MS: &str = "largest_lateness_ms";
+    pub const EVIDENCE: &str = "evidence";
     pub const COHORT_PREFIX: &str = "COHORT#";
     pub const MEMBERS_SK: &str = "#MEMBERS";
     /// A member's attribute: `m␟<task type>␟<run id>` (␟ = U+001F, which names cannot contain),

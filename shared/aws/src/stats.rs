@@ -32,11 +32,11 @@ const WRITE_CONCURRENCY: usize = 16;
 
 #[derive(Clone)]
 pub struct DynamoStatsStore {
-    client: Client,
-    table: String,
+    pub(crate) client: Client,
+    pub(crate) table: String,
     policy: BaselinePolicy,
     retention_ms: i64,
-    counters: SharedCounters,
+    pub(crate) counters: SharedCounters,
 }
 
 fn day_pk(day: Day) -> String {

@@ -2,8 +2,13 @@
 //! to now (its override applied), as the nightly job last computed them.
 
 use overrun_core::detect::overrides::{EffectiveLimits, LimitParts, effective_limits};
-use overrun_core::notify::humanize::utc_minute;
+use std::collections::BTreeMap;
+
+use overrun_core::TaskType;
+use overrun_core::notify::humanize::{duration, utc_minute};
+use overrun_core::ports::ScheduleStore;
 use overrun_core::records::LimitsRecord;
+use overrun_core::schedule::Schedule;
 use serde_json::{Value, json};
 
 use super::{
@@ -22,12 +27,15 @@ pub struct LimitsRequest {
 
 pub fn run(request: &LimitsRequest, out: &mut impl std::io::Write) -> Result<(), CliError> {
     let aws = &request.aws;
-    let (tables, listing) = runtime()?.block_on(async {
+    let (tables, listing, schedules) = runtime()?.block_on(async {
         let tables = Tables::open(aws).await?;
         let listing = tables.inspector.limits().await.map_err(|e| aws.error(e))?;
-        Ok::<_, CliError>((tables, listing))
+        let schedules = tables.stats.stored_schedules().await.map_err(|e| aws.error(e))?;
+        Ok::<_, CliError>((tables, listing, schedules))
     })?;
     warn_malformed(&listing.malformed);
+    warn_malformed(&schedules.malformed);
+    let schedules: BTreeMap<TaskType, Schedule> = schedules.items.into_iter().collect();
     let known: Vec<&str> = listing.items.iter().map(|r| r.task_type.as_str()).collect();
     for task in &request.tasks {
         if !known.contains(&task.as_str()) {
@@ -57,12 +65,25 @@ pub fn run(request: &LimitsRequest, out: &mut impl std::io::Write) -> Result<(),
             (record, effective_limits(parts, &rules))
         })
         .collect();
-    let written = if request.json { write_json(&rows, out) } else { write_human(&rows, out) };
+    let written =
+        if request.json { write_json(&rows, &schedules, out) } else { write_human(&rows, &schedules, out) };
     written.map_err(CliError::Output)
+}
+
+/// A learned schedule in words: its pattern, and how late its starts come.
+fn schedule_words(schedule: &Schedule) -> String {
+    format!(
+        "{}, starts usually within {} (grace {}), learned from {} due times",
+        schedule,
+        duration(schedule.largest_lateness_ms as f64),
+        duration(schedule.grace_ms as f64),
+        schedule.evidence
+    )
 }
 
 fn write_human(
     rows: &[(&LimitsRecord, Option<EffectiveLimits>)],
+    schedules: &BTreeMap<TaskType, Schedule>,
     out: &mut impl std::io::Write,
 ) -> std::io::Result<()> {
     if rows.is_empty() {
@@ -98,6 +119,14 @@ fn write_human(
             writeln!(out, "\n{}: {}.", record.task_type, outlier_words(&outlier))?;
         }
     }
+    let scheduled: Vec<(&TaskType, &Schedule)> =
+        rows.iter().filter_map(|(r, _)| schedules.get_key_value(&r.task_type)).collect();
+    if !scheduled.is_empty() {
+        writeln!(out, "\nSchedules learned from each type's starts (a missed start is not paged yet):")?;
+        for (task_type, schedule) in scheduled {
+            writeln!(out, "  {task_type}: {}", schedule_words(schedule))?;
+        }
+    }
     if rows.iter().any(|(r, _)| r.limits.window.is_some()) {
         writeln!(
             out,
@@ -109,6 +138,7 @@ fn write_human(
 
 fn write_json(
     rows: &[(&LimitsRecord, Option<EffectiveLimits>)],
+    schedules: &BTreeMap<TaskType, Schedule>,
     out: &mut impl std::io::Write,
 ) -> std::io::Result<()> {
     let values: Vec<Value> = rows
@@ -126,6 +156,15 @@ fn write_json(
                 "limit_source": effective.map(|e| e.source.to_string()),
                 "n": baseline.map(|b| b.n),
                 "outlier": baseline.and_then(|b| b.outlier).map(|o| outlier_json(&o)),
+                "schedule": schedules.get(&record.task_type).map(|schedule| json!({
+                    "pattern": schedule.to_string(),
+                    "period_s": schedule.period_ms / 1_000,
+                    "due_s": schedule.offsets_ms.iter().map(|o| o / 1_000).collect::<Vec<_>>(),
+                    "weekdays": schedule.weekdays.to_string(),
+                    "grace_s": schedule.grace_ms / 1_000,
+                    "largest_lateness_s": schedule.largest_lateness_ms / 1_000,
+                    "evidence": schedule.evidence,
+                })),
                 "method": record.method,
                 "computed_at": baseline.map(|b| rfc3339(b.computed_at)),
                 "override": task_override.map(|o| json!({

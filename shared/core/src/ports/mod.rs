@@ -24,6 +24,7 @@ use crate::limits::nightly::{BaselineChange, DayAggregate, DayStatus, FinishedRu
 use crate::model::{Attempt, CohortId, RunId, RunStatus, TaskType};
 use crate::notify::delivery::{DeliveryState, Lease, MessageKey};
 use crate::notify::message::{Notification, Resolution};
+use crate::schedule::{Schedule, ScheduleChange};
 use crate::time::{Day, EpochMs};
 
 /// What kind of failure a store met: what the operator has to do differs for each.
@@ -300,9 +301,32 @@ pub trait CohortStore {
     ) -> impl Future<Output = Result<Partial<CohortMembers>, StoreError>> + Send;
 }
 
+/// The starts the schedule learner reads, and the schedules the nightly job learns. Every start
+/// a run store records is noted by it (at most one more write per start), by its UTC date.
+pub trait ScheduleStore {
+    /// Every start noted on the UTC dates `dates` (days since the epoch), by task type.
+    fn starts_on(
+        &self,
+        dates: &[i64],
+    ) -> impl Future<Output = Result<Listing<(TaskType, Vec<EpochMs>)>, StoreError>> + Send;
+    fn stored_schedules(
+        &self,
+    ) -> impl Future<Output = Result<Listing<(TaskType, Schedule)>, StoreError>> + Send;
+    fn apply_schedule_changes(
+        &self,
+        changes: &[ScheduleChange],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
 /// Every port of the stats table.
-pub trait StatsStore: DayStore + BaselineStore + LimitStore + OverrideStore + CohortStore {}
-impl<T: DayStore + BaselineStore + LimitStore + OverrideStore + CohortStore> StatsStore for T {}
+pub trait StatsStore:
+    DayStore + BaselineStore + LimitStore + OverrideStore + CohortStore + ScheduleStore
+{
+}
+impl<T: DayStore + BaselineStore + LimitStore + OverrideStore + CohortStore + ScheduleStore> StatsStore
+    for T
+{
+}
 
 /// A run owed a "resolved" message, with where each of its alerts and the "resolved" stand.
 #[derive(Debug, Clone, PartialEq)]

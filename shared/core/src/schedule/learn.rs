@@ -36,6 +36,13 @@ pub struct LearnSettings {
     pub tick_ms: i64,
 }
 
+impl LearnSettings {
+    /// The defaults, for a checker that runs every `tick_ms`.
+    pub fn checked_every(tick_ms: i64) -> Self {
+        Self { tick_ms, ..Self::default() }
+    }
+}
+
 impl Default for LearnSettings {
     fn default() -> Self {
         Self {

@@ -9,8 +9,10 @@
 pub mod learn;
 pub mod slots;
 
+use std::collections::BTreeMap;
 use std::fmt;
 
+use crate::model::TaskType;
 use crate::time::{EpochMs, MS_PER_DAY};
 
 pub const MINUTE_MS: i64 = 60_000;
@@ -158,5 +160,78 @@ fn period_words(ms: i64) -> String {
         format!("{} h", ms / 3_600_000)
     } else {
         format!("{} min", ms / MINUTE_MS)
+    }
+}
+
+/// What the nightly job writes of the schedules it learned: only what changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScheduleChange {
+    Set(TaskType, Schedule),
+    /// The type is unscheduled now (or its starts aged out).
+    Remove(TaskType),
+}
+
+/// The changes that turn `stored` into `learned`: a second night with the same starts writes
+/// nothing.
+pub fn schedule_changes(
+    learned: &BTreeMap<TaskType, Schedule>,
+    stored: &BTreeMap<TaskType, Schedule>,
+) -> Vec<ScheduleChange> {
+    let set = learned
+        .iter()
+        .filter(|(task, schedule)| stored.get(*task) != Some(*schedule))
+        .map(|(task, schedule)| ScheduleChange::Set(task.clone(), schedule.clone()));
+    let removed = stored
+        .keys()
+        .filter(|task| !learned.contains_key(*task))
+        .map(|task| ScheduleChange::Remove(task.clone()));
+    set.chain(removed).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn daily(offset_minutes: i64) -> Schedule {
+        Schedule {
+            period_ms: MS_PER_DAY,
+            offsets_ms: vec![offset_minutes * MINUTE_MS],
+            weekdays: Weekdays::EVERY_DAY,
+            grace_ms: 10 * MINUTE_MS,
+            early_ms: 5 * MINUTE_MS,
+            typical_lateness_ms: 1_000,
+            largest_lateness_ms: 20_000,
+            evidence: 20,
+        }
+    }
+
+    #[test]
+    fn only_changed_learned_and_no_longer_learned_schedules_are_written() {
+        let task = |name: &str| TaskType::new(name).unwrap();
+        let stored = BTreeMap::from([
+            (task("same"), daily(120)),
+            (task("moved"), daily(60)),
+            (task("gone"), daily(5)),
+        ]);
+        let learned =
+            BTreeMap::from([(task("same"), daily(120)), (task("moved"), daily(61)), (task("new"), daily(0))]);
+        assert_eq!(
+            schedule_changes(&learned, &stored),
+            vec![
+                ScheduleChange::Set(task("moved"), daily(61)),
+                ScheduleChange::Set(task("new"), daily(0)),
+                ScheduleChange::Remove(task("gone")),
+            ]
+        );
+        assert!(schedule_changes(&learned, &learned).is_empty());
+    }
+
+    #[test]
+    fn weekdays_read_as_people_say_them() {
+        assert_eq!(Weekdays::EVERY_DAY.to_string(), "every day");
+        assert_eq!(Weekdays::MONDAY_TO_FRIDAY.to_string(), "Mon–Fri");
+        assert_eq!(Weekdays::from_bits(0b101).unwrap().to_string(), "Mon, Wed");
+        assert_eq!(Weekdays::from_bits(0), None);
+        assert_eq!(Weekdays::weekday_of(0), 3, "1970-01-01 was a Thursday");
     }
 }
