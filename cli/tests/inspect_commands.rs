@@ -285,3 +285,28 @@ async fn limits_and_explain_name_the_lone_outlier_a_baseline_kept_out() {
     let explained = json_of(&output);
     assert_eq!(explained["judged_by"]["baseline"]["outlier"]["duration_s"], 2_592_000.0, "{explained}");
 }
+
+#[tokio::test]
+async fn limits_shows_the_schedule_the_nightly_job_learned_from_a_types_starts() {
+    let stack = Stack::new().await;
+    let now = now_ms() / 1_000;
+    let midnight = now - now.rem_euclid(86_400);
+    let mut csv = String::from("task_type,run_id,start_epoch_s,end_epoch_s,status\n");
+    for day in 1..=14 {
+        let start = midnight - day * 86_400 + 2 * 3_600 + 10 * 60 + day;
+        csv.push_str(&format!("nightly-export,e{day},{start},{},succeeded\n", start + 600 + day * 7));
+    }
+    let mut backfill = overrun(&stack, &["backfill", "-"]);
+    backfill.write_stdin(csv);
+    backfill.assert().success();
+    overrun(&stack, &["limits"])
+        .assert()
+        .success()
+        .stdout(contains("Schedules learned from each type's starts"))
+        .stdout(contains("nightly-export: daily at 02:10 UTC, starts usually within"));
+    let output = overrun(&stack, &["limits", "--json"]).assert().success().get_output().stdout.clone();
+    let limits = json_of(&output);
+    let schedule = &limits[0]["schedule"];
+    assert_eq!(schedule["pattern"], "daily at 02:10 UTC", "{limits}");
+    assert_eq!((schedule["period_s"].as_i64(), schedule["due_s"][0].as_i64()), (Some(86_400), Some(7_800)));
+}

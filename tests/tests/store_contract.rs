@@ -765,6 +765,10 @@ async fn every_start_is_noted_once_by_its_utc_date_for_the_schedule_learner(stor
     runs.record_start(&started("etl", "r1", t + 120_000)).await.unwrap();
     runs.record_finish(&finished("etl", "r2", None, t + 300_000, RunStatus::Succeeded)).await.unwrap();
     runs.record_start(&started("etl", "r2", t + 200_000)).await.unwrap();
+    // A finish that brings a run's only start (its start event lost, or a history loaded).
+    let only_finish = finished("etl", "r4", Some(t + 600_000), t + 660_000, RunStatus::Succeeded);
+    runs.record_finish(&only_finish).await.unwrap();
+    runs.record_finish(&only_finish).await.unwrap();
     // A refused start is not.
     runs.record_start(&started("etl", "r3", t + 400_000)).await.unwrap();
     runs.record_finish(&finished("etl", "r3", None, t + 500_000, RunStatus::Failed)).await.unwrap();
@@ -775,7 +779,7 @@ async fn every_start_is_noted_once_by_its_utc_date_for_the_schedule_learner(stor
     assert!(listing.malformed.is_empty(), "{:?}", listing.malformed);
     let mut etl = listing.items.iter().find(|(task_type, _)| task_type.as_str() == "etl").unwrap().1.clone();
     etl.sort_unstable();
-    let expected: Vec<EpochMs> = vec![t, t + 120_000, t + 200_000, t + 400_000]
+    let expected: Vec<EpochMs> = vec![t, t + 120_000, t + 200_000, t + 400_000, t + 600_000]
         .into_iter()
         .filter(|s| s.div_euclid(86_400_000) == today)
         .collect();

@@ -277,13 +277,14 @@ export class OverrunStack extends Stack {
         actions: ['dynamodb:UpdateItem', 'dynamodb:GetItem'],
         resources: [this.runsTable.tableArn],
       }),
-      // Only the stats items ingest owns: day counts and too-short notices (DAY#…) and cohort
-      // members (COHORT#…); never limits or overrides (LIMITS).
+      // Only the stats items ingest owns: day counts and too-short notices (DAY#…), cohort
+      // members (COHORT#…) and the starts the schedule learner reads (STARTS#…); never limits,
+      // overrides or schedules (LIMITS, SCHEDULES).
       new iam.PolicyStatement({
         sid: 'CountDaysCohortsAndNotices',
         actions: ['dynamodb:UpdateItem', 'dynamodb:GetItem'],
         resources: [this.statsTable.tableArn],
-        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['DAY#*', 'COHORT#*'] } },
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['DAY#*', 'COHORT#*', 'STARTS#*'] } },
       }),
       new iam.PolicyStatement({
         sid: 'ReadLimitsForTooShortNotices',
@@ -403,8 +404,15 @@ export class OverrunStack extends Stack {
           resources: [`${this.runsTable.tableArn}/index/by-end-day`],
         }),
         new iam.PolicyStatement({
-          sid: 'ReadAndWriteAggregatesAndBaselines',
-          actions: ['dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem', 'dynamodb:UpdateItem'],
+          sid: 'ReadAndWriteAggregatesBaselinesAndSchedules',
+          actions: [
+            'dynamodb:BatchGetItem',
+            'dynamodb:Query',
+            'dynamodb:BatchWriteItem',
+            'dynamodb:UpdateItem',
+            'dynamodb:PutItem',
+            'dynamodb:DeleteItem',
+          ],
           resources: [this.statsTable.tableArn],
         }),
       ],

@@ -327,13 +327,19 @@ impl RunRecorder for MemoryStore {
         let run = tables.runs.entry(key.clone()).or_default();
         run.end = Some(event.end);
         run.status = Some(event.status);
-        if let (None, Some(start)) = (run.start, event.start) {
+        let first_start = event.start.filter(|_| run.start.is_none());
+        if let Some(start) = first_start {
             run.start = Some(start);
         }
         if event.cohort.is_some() {
             run.cohort = event.cohort.clone();
         }
         tables.running.remove(&key);
+        if let Some(start) = first_start {
+            // The run's first start: noted for the learner, as a start event notes it.
+            let date = start.div_euclid(MS_PER_DAY);
+            tables.starts.entry((date, event.task_type.clone())).or_default().insert(start);
+        }
         Ok(Recorded { attempt, ..self.settle(&mut tables, &key) })
     }
 }

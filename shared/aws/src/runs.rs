@@ -472,7 +472,9 @@ impl DynamoRunStore {
             .expression_attribute_values(":status", s(event.status.as_str()))
             .expression_attribute_values(":expires", ttl_seconds(event.end.saturating_add(self.retention_ms)))
             .set_cohort(event.cohort.as_ref())
-            .return_values(ReturnValue::AllNew);
+            // The item as it was: whether it had a start tells whether this finish brings the
+            // run's first (then noted for the schedule learner, once per run).
+            .return_values(ReturnValue::AllOld);
         if !run_id.attempt().is_first() {
             update.push_str(", #attempt = :attempt");
             request = request
@@ -494,13 +496,38 @@ impl DynamoRunStore {
             .await;
         match result {
             Ok(output) => {
-                let recorded = self.settle(&output.attributes.unwrap_or_default()).await?;
+                let mut after = output.attributes.unwrap_or_default();
+                let first_start = event.start.filter(|_| !after.contains_key(r::START_MS));
+                applied_finish(&mut after, event, run_id);
+                let recorded = self.settle(&after).await?;
+                if let Some(start) = first_start {
+                    crate::schedules::note_start(
+                        &self.client,
+                        &self.stats_table,
+                        &self.counters,
+                        &event.task_type,
+                        start,
+                    )
+                    .await?;
+                }
                 Ok(Recorded { attempt: run_id.attempt(), ..recorded })
             }
             Err(error) if is_conditional_failure(&error) => self.conflicting_finish(run_id, event).await,
             Err(error) => Err(service("UpdateItem", error).into()),
         }
     }
+}
+
+/// The item a finish's write left, from the item before it (`ALL_OLD`; empty when it made the
+/// item): what the recording rule settles.
+fn applied_finish(item: &mut Item, event: &RunFinished, run_id: &RunId) {
+    item.extend(stored_run_key(event.task_type.as_str(), &run_id.stored_key()));
+    item.insert(r::END_MS.to_owned(), n(event.end));
+    item.insert(r::STATUS.to_owned(), s(event.status.as_str()));
+    if let Some(start) = event.start {
+        item.entry(r::START_MS.to_owned()).or_insert_with(|| n(start));
+    }
+    item.remove(r::RUNNING);
 }
 
 /// Every item of `run_id`'s attempts: one consistent `Query` of the key range only its attempts'
