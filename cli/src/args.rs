@@ -80,6 +80,11 @@ pub(crate) enum Command {
     /// Each task type's baseline and the limits in force (override applied): expected, σ, limit,
     /// critical, runs it came from, method, when it was computed, override. Read-only.
     Limits(LimitsArgs),
+    /// Each task type's schedule, learned by the nightly job from its starts: the pattern in
+    /// words, the next due start, the grace, and how many due times it was learned from.
+    /// Read-only. (Missed starts are not paged yet; declared schedules are to come.)
+    #[command(subcommand)]
+    Schedule(ScheduleCommand),
     /// The messages claimed or delivered recently (warnings, criticals, "resolved", too-short
     /// notices) with where each delivery stands, and any still owed. Read-only; scans the runs
     /// table.
@@ -120,6 +125,12 @@ pub(crate) struct LimitsArgs {
     /// A JSON array instead of the table.
     #[arg(long)]
     pub(crate) json: bool,
+}
+
+#[derive(clap::Subcommand)]
+pub(crate) enum ScheduleCommand {
+    /// Every learned schedule (or only these task types').
+    List(LimitsArgs),
 }
 
 #[derive(Args)]
@@ -245,7 +256,7 @@ pub(crate) struct ReplayArgs {
     #[command(flatten)]
     pub(crate) method: MethodArgs,
     #[command(flatten)]
-    pub(crate) schedule: ScheduleArgs,
+    pub(crate) cadence: CadenceArgs,
     /// A run is critical past this multiple of its limit (a warning past the limit itself).
     #[arg(long, default_value_t = defaults::CRITICAL_FACTOR)]
     pub(crate) critical_factor: f64,
@@ -293,9 +304,10 @@ pub(crate) struct MethodArgs {
     pub(crate) k: Option<f64>,
 }
 
-/// When baselines are computed and how often runs are checked: shared by every replaying command.
+/// When baselines are computed and how often runs are checked (the cadence): shared by every
+/// replaying command.
 #[derive(Args)]
-pub(crate) struct ScheduleArgs {
+pub(crate) struct CadenceArgs {
     /// Days of succeeded runs a baseline looks back over.
     #[arg(long, default_value_t = defaults::WINDOW_DAYS)]
     pub(crate) window_days: u32,
@@ -343,7 +355,7 @@ fn parse_fallback_limit(text: &str) -> Result<f64, String> {
     }
 }
 
-impl ScheduleArgs {
+impl CadenceArgs {
     /// The settings these options choose, for `method` at `k` (`None`: the method's own); the
     /// others stay at their defaults.
     pub(crate) fn choices(&self, method: MethodName, k: Option<f64>) -> Choices {
@@ -407,7 +419,7 @@ pub(crate) struct BacktestArgs {
     #[arg(long, value_delimiter = ',')]
     pub(crate) k: Vec<f64>,
     #[command(flatten)]
-    pub(crate) schedule: ScheduleArgs,
+    pub(crate) cadence: CadenceArgs,
     /// Seed of the injection: the same seed slows down the same runs.
     #[arg(long, default_value_t = 42)]
     pub(crate) seed: u64,
@@ -459,7 +471,7 @@ pub(crate) struct PlotArgs {
     #[command(flatten)]
     pub(crate) method: MethodArgs,
     #[command(flatten)]
-    pub(crate) schedule: ScheduleArgs,
+    pub(crate) cadence: CadenceArgs,
     /// Image width in pixels (480 to 8000).
     #[arg(long, default_value_t = 1200)]
     pub(crate) width: u32,
@@ -483,7 +495,7 @@ pub(crate) struct ReportArgs {
     #[command(flatten)]
     pub(crate) method: MethodArgs,
     #[command(flatten)]
-    pub(crate) schedule: ScheduleArgs,
+    pub(crate) cadence: CadenceArgs,
     /// How many task types get a plot, those that alerted most first.
     #[arg(long, default_value_t = 30)]
     pub(crate) plots: usize,
@@ -506,7 +518,7 @@ pub(crate) struct TuneArgs {
     #[arg(long, default_value_t = MethodName::default())]
     pub(crate) method: MethodName,
     #[command(flatten)]
-    pub(crate) schedule: ScheduleArgs,
+    pub(crate) cadence: CadenceArgs,
     /// Warned runs stay out of later baselines, at most this share of a window (as
     /// OVERRUN_EXCLUSION_CAP does in the functions) [guarded: 0.1].
     #[arg(long)]

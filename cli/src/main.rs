@@ -16,6 +16,7 @@ use overrun_cli::commands::inspect::alerts::{self, AlertsRequest};
 use overrun_cli::commands::inspect::close::{self, CloseRequest};
 use overrun_cli::commands::inspect::explain::{self, ExplainRequest};
 use overrun_cli::commands::inspect::limits::{self, LimitsRequest};
+use overrun_cli::commands::inspect::schedules;
 use overrun_cli::commands::inspect::status::{self, StatusRequest};
 use overrun_cli::commands::override_task::{self, OverrideRequest};
 use overrun_cli::commands::plot;
@@ -26,7 +27,7 @@ use overrun_cli::error::CliError;
 use overrun_cli::history::ReadOptions;
 use overrun_cli::input::Source;
 
-use args::{Cli, Command, ImportSource};
+use args::{Cli, Command, ImportSource, ScheduleCommand};
 use requests::{backtest_request, plot_request, replay_request, report_request, tune_request};
 
 fn execute(command: Command) -> Result<(), CliError> {
@@ -76,6 +77,11 @@ fn execute(command: Command) -> Result<(), CliError> {
         ),
         Command::Limits(args) => limits::run(
             &LimitsRequest { aws: args.aws, tasks: args.tasks, json: args.json },
+            &mut io::stdout().lock(),
+        ),
+        Command::Schedule(ScheduleCommand::List(args)) => schedules::run(
+            &LimitsRequest { aws: args.aws, tasks: args.tasks, json: args.json },
+            now(),
             &mut io::stdout().lock(),
         ),
         Command::Alerts(args) => alerts::run(

@@ -32,11 +32,11 @@ pub(crate) fn replay_request(args: ReplayArgs) -> Result<ReplayRequest, CliError
         critical_factor: args.critical_factor,
         short_fraction: args.short_fraction,
         exclusion_cap: args.exclusion_cap,
-        ..args.schedule.choices(args.method.method, args.method.k)
+        ..args.cadence.choices(args.method.method, args.method.k)
     };
     Ok(ReplayRequest {
         source: Source::from_arg(&args.file)?,
-        config: excluding_alerted(args.schedule.config(&choices)?, args.exclude_alerted),
+        config: excluding_alerted(args.cadence.config(&choices)?, args.exclude_alerted),
         read: ReadOptions { skip_bad_rows: args.skip_bad_rows, show_progress: !args.no_progress },
         json: args.json,
         top: args.top,
@@ -50,7 +50,7 @@ pub(crate) fn backtest_request(args: BacktestArgs) -> Result<BacktestRequest, Cl
     if !(0.0..=1.0).contains(&args.fraction) {
         return Err(CliError::invalid(format!("--fraction must be between 0 and 1, got {}", args.fraction)));
     }
-    let interval = args.schedule.interval()?;
+    let interval = args.cadence.interval()?;
     let ks = if args.k.is_empty() { vec![args.method.default_k()] } else { args.k.clone() };
     // Without --with-exclusion an --exclusion-cap applies to every setting; with it, only to the
     // added ones.
@@ -62,8 +62,8 @@ pub(crate) fn backtest_request(args: BacktestArgs) -> Result<BacktestRequest, Cl
     let mut variants = Vec::new();
     for (exclude_alerted, cap) in std::iter::once((false, plain_cap)).chain(added) {
         for &k in &ks {
-            let choices = Choices { exclusion_cap: cap, ..args.schedule.choices(args.method, Some(k)) };
-            let config = excluding_alerted(args.schedule.config(&choices)?, exclude_alerted);
+            let choices = Choices { exclusion_cap: cap, ..args.cadence.choices(args.method, Some(k)) };
+            let config = excluding_alerted(args.cadence.config(&choices)?, exclude_alerted);
             variants.push(Variant::of(config));
         }
     }
@@ -75,7 +75,7 @@ pub(crate) fn backtest_request(args: BacktestArgs) -> Result<BacktestRequest, Cl
                 exclusion: None,
                 // One limit per type, known in advance: nothing for recent runs to add.
                 recent: RecentRuns::default(),
-                ..args.schedule.config(&args.schedule.choices(args.method, Some(k)))?
+                ..args.cadence.config(&args.cadence.choices(args.method, Some(k)))?
             };
             variants.push(Variant::hindsight(config, k));
         }
@@ -132,7 +132,7 @@ pub(crate) fn plot_request(args: PlotArgs) -> Result<PlotRequest, CliError> {
             args.width, args.height
         )));
     }
-    let config = args.schedule.config(&args.schedule.choices(args.method.method, args.method.k))?;
+    let config = args.cadence.config(&args.cadence.choices(args.method.method, args.method.k))?;
     Ok(PlotRequest {
         source: Source::from_arg(&args.file)?,
         read: ReadOptions { skip_bad_rows: false, show_progress: true },
@@ -152,7 +152,7 @@ pub(crate) fn report_request(args: ReportArgs) -> Result<ReportRequest, CliError
     {
         return Err(CliError::invalid(format!("--output {} must end in .html", args.output.display())));
     }
-    let config = args.schedule.config(&args.schedule.choices(args.method.method, args.method.k))?;
+    let config = args.cadence.config(&args.cadence.choices(args.method.method, args.method.k))?;
     Ok(ReportRequest {
         source: Source::from_arg(&args.file)?,
         read: ReadOptions { skip_bad_rows: false, show_progress: true },
@@ -171,8 +171,8 @@ pub(crate) fn tune_request(args: TuneArgs) -> Result<TuneRequest, CliError> {
             args.budget
         )));
     }
-    let choices = Choices { exclusion_cap: args.exclusion_cap, ..args.schedule.choices(args.method, None) };
-    let base = args.schedule.config(&choices)?;
+    let choices = Choices { exclusion_cap: args.exclusion_cap, ..args.cadence.choices(args.method, None) };
+    let base = args.cadence.config(&choices)?;
     let source = Source::from_arg(&args.file)?;
     let read = ReadOptions { skip_bad_rows: false, show_progress: true };
     Ok(TuneRequest {

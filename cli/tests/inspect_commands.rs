@@ -309,4 +309,20 @@ async fn limits_shows_the_schedule_the_nightly_job_learned_from_a_types_starts()
     let schedule = &limits[0]["schedule"];
     assert_eq!(schedule["pattern"], "daily at 02:10 UTC", "{limits}");
     assert_eq!((schedule["period_s"].as_i64(), schedule["due_s"][0].as_i64()), (Some(86_400), Some(7_800)));
+
+    overrun(&stack, &["schedule", "list"])
+        .assert()
+        .success()
+        .stdout(contains("NEXT DUE"))
+        .stdout(contains("nightly-export"))
+        .stdout(contains("daily at 02:10 UTC"));
+    let output =
+        overrun(&stack, &["schedule", "list", "--json"]).assert().success().get_output().stdout.clone();
+    let listed = json_of(&output);
+    let next_due = listed[0]["next_due"].as_str().unwrap().to_owned();
+    assert!(next_due.ends_with("T02:10:00Z"), "{listed}");
+    overrun(&stack, &["schedule", "list", "nightly-exprot"])
+        .assert()
+        .code(4)
+        .stderr(contains("Did you mean nightly-export?"));
 }

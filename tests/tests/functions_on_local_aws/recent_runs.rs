@@ -35,7 +35,10 @@ async fn with_recent_runs_a_start_records_the_runs_ended_before_it_and_the_check
     let before = stack.adapters.counters.snapshot();
     ingest(&started, &stack.adapters.runs).await.unwrap();
     let used = stack.adapters.counters.snapshot().since(&before);
-    assert_eq!(used.dynamodb_requests, 2, "one Query of the index and the start's UpdateItem");
+    assert_eq!(
+        used.dynamodb_requests, 3,
+        "one Query of the index, the start's UpdateItem and its note for the schedule learner"
+    );
 
     assert_eq!(
         recent_ms_of(&stack, "after-streak").await,
@@ -90,8 +93,8 @@ async fn with_recent_runs_off_starts_record_none_and_runs_keep_their_types_limit
     ingest(&task_event("etl", "plain", "STARTED", NOON), &stack.adapters.runs).await.unwrap();
     assert_eq!(
         stack.adapters.counters.snapshot().since(&before).dynamodb_requests,
-        1,
-        "the start's UpdateItem"
+        2,
+        "the start's UpdateItem and its note for the schedule learner"
     );
     assert!(recent_ms_of(&stack, "plain").await.is_empty());
     assert_eq!(settings(&stack).per_run, None);

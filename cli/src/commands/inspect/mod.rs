@@ -7,6 +7,7 @@ pub mod alerts;
 pub mod close;
 pub mod explain;
 pub mod limits;
+pub mod schedules;
 pub mod status;
 
 use overrun_aws::{Config, DynamoInspector, DynamoRunStore, DynamoStatsStore};
