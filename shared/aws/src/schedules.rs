@@ -10,7 +10,7 @@ use overrun_core::time::{MS_PER_DAY, civil_date};
 use overrun_core::{EpochMs, TaskType};
 
 use crate::counters::SharedCounters;
-use crate::dynamo::{item, parse_all, query_all};
+use crate::dynamo::{item, parse_all};
 use crate::error::service;
 use crate::items::{Item, ItemReader, n, s};
 use crate::schema::stats as st;
@@ -133,14 +133,7 @@ impl ScheduleStore for DynamoStatsStore {
         let mut listing: Listing<(TaskType, Vec<EpochMs>)> = Listing::default();
         let mut by_type: std::collections::BTreeMap<TaskType, Vec<EpochMs>> = Default::default();
         for &date in dates {
-            let query = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("#pk = :pk")
-                .expression_attribute_names("#pk", st::PK)
-                .expression_attribute_values(":pk", s(starts_pk(date)));
-            let found = query_all(query, &self.counters).await?;
+            let found = self.partition(&starts_pk(date)).await?;
             let day = parse_all(&found, parse_starts);
             listing.malformed.extend(day.malformed);
             for (task_type, starts) in day.items {
@@ -152,14 +145,7 @@ impl ScheduleStore for DynamoStatsStore {
     }
 
     async fn stored_schedules(&self) -> Result<Listing<(TaskType, Schedule)>, StoreError> {
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", st::PK)
-            .expression_attribute_values(":pk", s(st::SCHEDULES_PK));
-        let found = query_all(query, &self.counters).await?;
+        let found = self.partition(st::SCHEDULES_PK).await?;
         Ok(parse_all(&found, |item| {
             StoredSchedule::try_from(item).map(|StoredSchedule(task, schedule)| (task, schedule))
         }))

@@ -181,13 +181,18 @@ fn parse_aggregate(item: &Item) -> Result<(TaskType, DayAggregate), StoreError> 
 impl DynamoStatsStore {
     /// Every `LIMITS` item, unparsed.
     pub(crate) async fn limits_items(&self) -> Result<Vec<Item>, StoreError> {
+        self.partition(st::LIMITS_PK).await
+    }
+
+    /// Every item under the partition key `pk`, unparsed.
+    pub(crate) async fn partition(&self, pk: &str) -> Result<Vec<Item>, StoreError> {
         let query = self
             .client
             .query()
             .table_name(&self.table)
             .key_condition_expression("#pk = :pk")
             .expression_attribute_names("#pk", st::PK)
-            .expression_attribute_values(":pk", s(st::LIMITS_PK));
+            .expression_attribute_values(":pk", s(pk));
         Ok(query_all(query, &self.counters).await?)
     }
 

@@ -12,7 +12,8 @@ use overrun_core::schedule::Schedule;
 use serde_json::{Value, json};
 
 use super::{
-    Tables, maybe_duration, outlier_json, outlier_words, override_words, rfc3339, table, warn_malformed,
+    Tables, maybe_duration, outlier_json, outlier_words, override_words, rfc3339, schedule_json, table,
+    warn_malformed,
 };
 use crate::commands::aws::{AwsArgs, runtime};
 use crate::error::CliError;
@@ -156,15 +157,7 @@ fn write_json(
                 "limit_source": effective.map(|e| e.source.to_string()),
                 "n": baseline.map(|b| b.n),
                 "outlier": baseline.and_then(|b| b.outlier).map(|o| outlier_json(&o)),
-                "schedule": schedules.get(&record.task_type).map(|schedule| json!({
-                    "pattern": schedule.to_string(),
-                    "period_s": schedule.period_ms / 1_000,
-                    "due_s": schedule.offsets_ms.iter().map(|o| o / 1_000).collect::<Vec<_>>(),
-                    "weekdays": schedule.weekdays.to_string(),
-                    "grace_s": schedule.grace_ms / 1_000,
-                    "largest_lateness_s": schedule.largest_lateness_ms / 1_000,
-                    "evidence": schedule.evidence,
-                })),
+                "schedule": schedules.get(&record.task_type).map(schedule_json),
                 "method": record.method,
                 "computed_at": baseline.map(|b| rfc3339(b.computed_at)),
                 "override": task_override.map(|o| json!({

@@ -137,6 +137,20 @@ pub fn override_words(o: &Override) -> String {
     parts.join(", ")
 }
 
+/// A learned schedule for `--json`, as `limits` and `schedule list` give it: seconds.
+pub fn schedule_json(schedule: &overrun_core::schedule::Schedule) -> serde_json::Value {
+    serde_json::json!({
+        "pattern": schedule.to_string(),
+        "period_s": schedule.period_ms / 1_000,
+        "due_s": schedule.offsets_ms.iter().map(|o| o / 1_000).collect::<Vec<_>>(),
+        "weekdays": schedule.weekdays.to_string(),
+        "grace_s": schedule.grace_ms / 1_000,
+        "largest_lateness_s": schedule.largest_lateness_ms / 1_000,
+        "typical_lateness_s": schedule.typical_lateness_ms / 1_000,
+        "evidence": schedule.evidence,
+    })
+}
+
 /// A baseline's lone outlier in words, as `limits` and `explain` say it.
 pub fn outlier_words(outlier: &Outlier) -> String {
     let times = outlier.times_next_longest();

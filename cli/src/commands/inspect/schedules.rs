@@ -11,7 +11,7 @@ use overrun_core::schedule::slots::next_due;
 use serde_json::{Value, json};
 
 use super::limits::LimitsRequest;
-use super::{Tables, rfc3339, table, warn_malformed};
+use super::{Tables, rfc3339, schedule_json, table, warn_malformed};
 use crate::commands::aws::runtime;
 use crate::error::CliError;
 use crate::suggest::nearest_names;
@@ -84,18 +84,10 @@ fn write_json(
     let values: Vec<Value> = rows
         .iter()
         .map(|(task, schedule)| {
-            json!({
-                "task_type": task.as_str(),
-                "pattern": schedule.to_string(),
-                "next_due": next_due(schedule, now).map(rfc3339),
-                "period_s": schedule.period_ms / 1_000,
-                "due_s": schedule.offsets_ms.iter().map(|o| o / 1_000).collect::<Vec<_>>(),
-                "weekdays": schedule.weekdays.to_string(),
-                "grace_s": schedule.grace_ms / 1_000,
-                "largest_lateness_s": schedule.largest_lateness_ms / 1_000,
-                "typical_lateness_s": schedule.typical_lateness_ms / 1_000,
-                "evidence": schedule.evidence,
-            })
+            let mut value = schedule_json(schedule);
+            value["task_type"] = json!(task.as_str());
+            value["next_due"] = json!(next_due(schedule, now).map(rfc3339));
+            value
         })
         .collect();
     writeln!(out, "{}", Value::Array(values))
