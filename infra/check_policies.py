@@ -8,8 +8,8 @@ Lambda policies grant `Resource: "*"`). An action or resource containing `*` any
 inside an intrinsic function (`Fn::Sub`, `Fn::Join`), is a failure. A write to the stats table
 (UpdateItem, PutItem, DeleteItem, BatchWriteItem) by any role but the nightly (baseline) one must
 be limited by a `ForAllValues:StringLike` condition on `dynamodb:LeadingKeys` to day items
-(`DAY#*`), cohort members (`COHORT#*`) and starts (`STARTS#*`): never limits, overrides or
-schedules (`LIMITS`, `SCHEDULES`). Secrets
+(`DAY#*`), cohort members (`COHORT#*`), starts (`STARTS#*`) and missed-start incidents (`MISSED`):
+never limits, overrides or schedules (`LIMITS`, `SCHEDULES`). Secrets
 Manager may only be read (`GetSecretValue`), of named secrets: a function that could list, change
 or delete secrets could read or lock out every source's credentials.
 
@@ -48,7 +48,7 @@ def assumed_by_lambda(role):
 
 
 WRITE_ACTIONS = {"dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}
-OWNED_LEADING_KEYS = {"DAY#*", "COHORT#*", "STARTS#*"}
+OWNED_LEADING_KEYS = {"DAY#*", "COHORT#*", "STARTS#*", "MISSED"}
 
 
 def referenced_resources(value):
@@ -83,7 +83,7 @@ def stats_write_problem(where, roles, statement):
     keys = leading_keys(statement)
     if keys and keys <= OWNED_LEADING_KEYS:
         return None
-    return f"{where}: writes the stats table beyond DAY#*/COHORT#*/STARTS#* items (LeadingKeys {sorted(keys) or 'unlimited'})"
+    return f"{where}: writes the stats table beyond DAY#*/COHORT#*/STARTS#*/MISSED items (LeadingKeys {sorted(keys) or 'unlimited'})"
 
 
 def secrets_problem(where, statement):
@@ -178,7 +178,7 @@ def self_test():
     assert problems({"Resources": role("IngestRole", owned)}) == ([], 1)
     assert problems({"Resources": role("BaselineRole", write)}) == ([], 1), "the nightly job writes limits"
     found, _ = problems({"Resources": role("IngestRole", write)})
-    assert found == ["IngestRole/p: writes the stats table beyond DAY#*/COHORT#*/STARTS#* items (LeadingKeys unlimited)"], found
+    assert found == ["IngestRole/p: writes the stats table beyond DAY#*/COHORT#*/STARTS#*/MISSED items (LeadingKeys unlimited)"], found
     found, _ = problems({"Resources": role("checkerRole1234", limits)})
     assert len(found) == 1 and "LIMITS" in found[0], found
     read = {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": {"Ref": "SourcesSecret"}}

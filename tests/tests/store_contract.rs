@@ -133,6 +133,9 @@ contract!(
     a_numbered_attempt_is_recorded_on_its_own_item,
     every_start_is_noted_once_by_its_utc_date_for_the_schedule_learner,
     learned_schedules_read_back_as_written_and_go_when_removed,
+    the_starts_of_chosen_types_and_dates_are_read_alone,
+    a_missed_start_incident_is_listed_until_its_resolved_is_delivered,
+    no_missed_start_alert_is_first_claimed_after_its_incidents_resolved,
 );
 
 fn now() -> EpochMs {
@@ -813,4 +816,77 @@ async fn learned_schedules_read_back_as_written_and_go_when_removed(stores: &imp
     assert_eq!(stored.items, vec![(task("etl"), daily.clone()), (task("other"), daily.clone())]);
     stats.apply_schedule_changes(&[ScheduleChange::Remove(task("other"))]).await.unwrap();
     assert_eq!(stats.stored_schedules().await.unwrap().items, vec![(task("etl"), daily)]);
+}
+
+async fn the_starts_of_chosen_types_and_dates_are_read_alone(stores: &impl Stores) {
+    let t = now();
+    let today = t.div_euclid(86_400_000);
+    for (task_type, at) in [("etl", t), ("etl", t - 86_400_000), ("other", t), ("etl", t - 3 * 86_400_000)] {
+        stores.runs().record_start(&started(task_type, &format!("r{at}"), at)).await.unwrap();
+    }
+    let read = stores.stats().starts_of(&[task("etl"), task("absent")], &[today - 1, today]).await.unwrap();
+    assert!(read.malformed.is_empty(), "{:?}", read.malformed);
+    let mut etl = read.items.get(&task("etl")).cloned().unwrap_or_default();
+    etl.sort_unstable();
+    assert_eq!(etl, vec![t - 86_400_000, t]);
+    assert_eq!(read.items.len(), 1, "only the types asked for: {:?}", read.items);
+}
+
+fn missed(task_type: &str, first_due: EpochMs, level: Level) -> MessageKey {
+    MessageKey::Missed { task_type: task(task_type), first_due, level }
+}
+
+async fn a_missed_start_incident_is_listed_until_its_resolved_is_delivered(stores: &impl Stores) {
+    let t = now();
+    let outbox = stores.outbox();
+    let resumed = MessageKey::Resumed { task_type: task("a/b"), first_due: t };
+    let early =
+        outbox.claim(&resumed, &lease("checker-0", t), ClaimKind::Fresh(&message("r"))).await.unwrap();
+    assert_eq!(early, Claimed::Held(DeliveryState::Unclaimed), "no resolved before an alert");
+    let warning = missed("a/b", t, Level::Warning);
+    let first = lease("checker-1", t + 1);
+    let won = outbox.claim(&warning, &first, ClaimKind::Fresh(&message("missed"))).await.unwrap();
+    assert_eq!(won, Claimed::Won(message("missed")));
+    let listed = outbox.missed_incidents().await.unwrap();
+    assert!(listed.malformed.is_empty(), "{:?}", listed.malformed);
+    let incident = listed.items.iter().find(|i| i.task_type == task("a/b")).unwrap();
+    assert_eq!((incident.first_due, &incident.warning), (t, &DeliveryState::Pending(first)));
+    assert!(incident.is_open() && incident.critical == DeliveryState::Unclaimed);
+    outbox.mark_delivered(&warning, t + 2).await.unwrap();
+    let critical = missed("a/b", t, Level::Critical);
+    outbox.claim(&critical, &lease("checker-2", t + 3), ClaimKind::Fresh(&message("again"))).await.unwrap();
+    outbox.mark_delivered(&critical, t + 4).await.unwrap();
+    let listed = outbox.missed_incidents().await.unwrap().items;
+    let incident = listed.iter().find(|i| i.task_type == task("a/b")).unwrap();
+    assert_eq!(
+        (&incident.warning, &incident.critical),
+        (&DeliveryState::Delivered, &DeliveryState::Delivered)
+    );
+    let closing = lease("checker-3", t + 5);
+    let won = outbox.claim(&resumed, &closing, ClaimKind::Fresh(&message("resolved"))).await.unwrap();
+    assert_eq!(won, Claimed::Won(message("resolved")));
+    let listed = outbox.missed_incidents().await.unwrap().items;
+    let incident = listed.iter().find(|i| i.task_type == task("a/b")).unwrap();
+    assert!(!incident.is_open(), "a resolved claimed ends the incident");
+    outbox.mark_delivered(&resumed, t + 6).await.unwrap();
+    let listed = outbox.missed_incidents().await.unwrap().items;
+    assert!(listed.iter().all(|i| i.task_type != task("a/b")), "{listed:?}");
+}
+
+async fn no_missed_start_alert_is_first_claimed_after_its_incidents_resolved(stores: &impl Stores) {
+    let t = now();
+    let outbox = stores.outbox();
+    outbox
+        .claim(&missed("etl", t, Level::Warning), &lease("a", t), ClaimKind::Fresh(&message("w")))
+        .await
+        .unwrap();
+    outbox.mark_delivered(&missed("etl", t, Level::Warning), t + 1).await.unwrap();
+    let resumed = MessageKey::Resumed { task_type: task("etl"), first_due: t };
+    outbox.claim(&resumed, &lease("b", t + 2), ClaimKind::Fresh(&message("r"))).await.unwrap();
+    // A tick that judged the type before its start came, claiming the escalation late.
+    let late = outbox
+        .claim(&missed("etl", t, Level::Critical), &lease("c", t + 3), ClaimKind::Fresh(&message("c")))
+        .await
+        .unwrap();
+    assert_eq!(late, Claimed::Held(DeliveryState::Unclaimed));
 }

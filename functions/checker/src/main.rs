@@ -44,6 +44,9 @@ async fn main() -> Result<(), Error> {
                 ("MalformedItems", report.malformed_items as u64),
                 ("CohortsStretched", report.cohorts_stretched as u64),
                 ("OwnLimits", report.own_limits as u64),
+                ("MissedPublished", report.missed_published as u64),
+                ("OverdueTypes", report.missed.overdue as u64),
+                ("ScheduledTypes", report.missed.scheduled as u64),
                 ("DynamoDBRequests", used.dynamodb_requests),
             ],
         );
@@ -65,6 +68,9 @@ async fn main() -> Result<(), Error> {
             "notices_published": report.notices_published,
             "cohorts_stretched": report.cohorts_stretched,
             "own_limits": report.own_limits,
+            "missed_published": report.missed_published,
+            "overdue_types": report.missed.overdue,
+            "stopped_paging": report.missed.stopped_paging,
         }))
     }))
     .await

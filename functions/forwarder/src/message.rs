@@ -36,8 +36,11 @@ pub struct SnsMessage {
 pub enum Kind {
     /// A run past its limit: `severity` is warning or critical.
     Overrun,
-    /// An alerted run finished.
+    /// An alerted run finished, or a type reported missed started.
     Resolved,
+    /// A scheduled type did not start: `severity` is warning, then critical for the second
+    /// due time missed in a row (the same `incident`).
+    Missed,
     /// A run finished far below its usual duration.
     TooShort,
     /// One of Overrun's own CloudWatch alarms (a function failing or not running, events
@@ -53,6 +56,9 @@ pub struct OverrunMessage {
     pub severity: String,
     pub task_type: String,
     pub run_id: String,
+    /// A missed start's incident (`<task>/missed-<first due>`): its warning, critical and
+    /// "resolved" share it.
+    pub incident: Option<String>,
     pub subject: String,
     /// The whole JSON document, for the destinations' details.
     pub details: Value,
@@ -83,14 +89,25 @@ impl OverrunMessage {
             "overrun" => Kind::Overrun,
             "resolved" => Kind::Resolved,
             "too_short" => Kind::TooShort,
-            other => return Err(error(format!("kind: {other:?} is not overrun, resolved or too_short"))),
+            "missed" => Kind::Missed,
+            other => {
+                return Err(error(format!("kind: {other:?} is not overrun, resolved, too_short or missed")));
+            }
+        };
+        let alert_id = field("alert_id")?;
+        // A missed start is about a type, not a run.
+        let run_id = if details["incident"].is_string() {
+            details["run_id"].as_str().unwrap_or_default().to_owned()
+        } else {
+            run_named(field("run_id")?, &details)
         };
         Ok(Self {
             kind,
-            alert_id: field("alert_id")?,
+            alert_id,
             severity: field("severity")?,
             task_type: field("task_type")?,
-            run_id: run_named(field("run_id")?, &details),
+            run_id,
+            incident: details["incident"].as_str().map(str::to_owned),
             subject: sns.subject.clone().unwrap_or_else(|| format!("[Overrun] {}", details["task_type"])),
             details,
         })
@@ -105,6 +122,7 @@ impl OverrunMessage {
             severity: "critical".to_owned(),
             task_type: String::new(),
             run_id: String::new(),
+            incident: None,
             subject,
             details: details.clone(),
         }
@@ -171,6 +189,37 @@ pub(crate) mod tests {
             .map(|event| event["dedup_key"].as_str().unwrap().to_owned())
             .collect();
         assert_eq!(keys, ["etl/2025-01-31/attempt-2/warning", "etl/2025-01-31/attempt-2/critical"]);
+    }
+
+    #[test]
+    fn a_missed_start_pages_one_incident_escalates_it_and_its_resolved_closes_it() {
+        let sns = |kind: &str, severity: &str, level: &str| SnsMessage {
+            message_id: "m-4".into(),
+            subject: Some(format!("[Overrun] export {level}")),
+            message: json!({"kind": kind, "alert_id": format!("export/missed-20241004T0205Z/{level}"),
+                            "incident": "export/missed-20241004T0205Z", "severity": severity,
+                            "task_type": "export", "schedule": "daily at 02:05 UTC", "usually_within_s": 80.0,
+                            "last_start": 1_727_921_140.0, "run_start": 1_728_011_700.0})
+            .to_string(),
+            attributes: HashMap::new(),
+        };
+        let events = |message: &OverrunMessage| crate::pagerduty::events(message, "key");
+        let warning = OverrunMessage::parse(&sns("missed", "warning", "warning")).unwrap();
+        let critical = OverrunMessage::parse(&sns("missed", "critical", "critical")).unwrap();
+        let resolved = OverrunMessage::parse(&sns("resolved", "info", "resolved")).unwrap();
+        let (w, c, r) = (events(&warning), events(&critical), events(&resolved));
+        assert_eq!((w.len(), c.len(), r.len()), (1, 1, 1));
+        for event in [&w[0], &c[0], &r[0]] {
+            assert_eq!(event["dedup_key"], "export/missed-20241004T0205Z", "one incident: {event}");
+        }
+        assert_eq!(
+            (w[0]["payload"]["severity"].as_str(), c[0]["payload"]["severity"].as_str()),
+            (Some("warning"), Some("critical"))
+        );
+        assert_eq!(r[0]["event_action"], "resolve");
+        let slack = crate::slack::payload(&warning)["blocks"][0]["text"]["text"].as_str().unwrap().to_owned();
+        assert!(slack.contains("it runs daily at 02:05 UTC, usually within 1m 20s"), "{slack}");
+        assert!(slack.contains("Last start: 2024-10-03 02:05 UTC"), "{slack}");
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! PagerDuty Events API v2: an overrun triggers an incident keyed by run and level (PagerDuty
 //! drops a repeated trigger of the same key, so redelivered alerts page once); "resolved"
-//! resolves both of the run's levels; too-short notices do not page. Overrun's own alarms (a
+//! resolves both of the run's levels; too-short notices do not page. A missed start pages one
+//! incident per run of missed due times (keyed by its `incident`), escalated to critical by the
+//! second, and resolved by the next start. Overrun's own alarms (a
 //! function failing or not running) page too: when Overrun cannot watch, someone must know.
 
 use serde_json::{Value, json};
@@ -19,6 +21,17 @@ pub fn events(message: &OverrunMessage, routing_key: &str) -> Vec<Value> {
         Kind::Overrun => {
             let severity = if message.severity == "critical" { "critical" } else { "warning" };
             vec![trigger(message, routing_key, severity, (&message.task_type, "overrun"))]
+        }
+        Kind::Missed => {
+            // One incident for the warning and its escalation: keyed by the incident, the
+            // critical updates the open alert instead of paging a second one.
+            let severity = if message.severity == "critical" { "critical" } else { "warning" };
+            let key = message.incident.as_deref().unwrap_or(&message.alert_id);
+            vec![trigger_keyed(message, routing_key, severity, (&message.task_type, "missed-start"), key)]
+        }
+        Kind::Resolved if message.incident.is_some() => {
+            let key = message.incident.as_deref().unwrap_or_default();
+            vec![json!({"routing_key": routing_key, "event_action": "resolve", "dedup_key": dedup_key(key)})]
         }
         Kind::Resolved => {
             // The resolved message's key is `<task>/<run>/resolved`; the alerts' end in their level.
@@ -40,16 +53,22 @@ pub fn events(message: &OverrunMessage, routing_key: &str) -> Vec<Value> {
 }
 
 /// A trigger keyed by the message's `alert_id`; `(component, class)` say what it is about.
-fn trigger(
+fn trigger(message: &OverrunMessage, routing_key: &str, severity: &str, about: (&str, &str)) -> Value {
+    trigger_keyed(message, routing_key, severity, about, &message.alert_id)
+}
+
+/// A trigger keyed by `key`.
+fn trigger_keyed(
     message: &OverrunMessage,
     routing_key: &str,
     severity: &str,
     (component, class): (&str, &str),
+    key: &str,
 ) -> Value {
     json!({
         "routing_key": routing_key,
         "event_action": "trigger",
-        "dedup_key": dedup_key(&message.alert_id),
+        "dedup_key": dedup_key(key),
         "payload": {
             "summary": truncated(&message.subject),
             "source": "overrun",

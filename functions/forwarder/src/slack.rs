@@ -15,6 +15,26 @@ pub fn payload(message: &OverrunMessage) -> Value {
             seconds("limit_s"),
             seconds("expected_s")
         ),
+        Kind::Missed => format!(
+            "`{}` {}: it runs {}{}. Last start: {}.",
+            message.task_type,
+            if message.severity == "critical" {
+                "missed its due starts in a row"
+            } else {
+                "did not start when due"
+            },
+            details["schedule"].as_str().unwrap_or("on a schedule"),
+            details["usually_within_s"]
+                .as_f64()
+                .map(|s| format!(", usually within {}", humanize(s)))
+                .unwrap_or_default(),
+            details["last_start"].as_f64().map(utc).unwrap_or_else(|| "none in the day before".to_owned())
+        ),
+        Kind::Resolved if message.incident.is_some() => format!(
+            "`{}` started at {}.",
+            message.task_type,
+            details["run_start"].as_f64().map(utc).unwrap_or_else(|| "?".to_owned())
+        ),
         Kind::Resolved => format!(
             "Run `{}` {} after {}.",
             message.run_id,
@@ -34,7 +54,8 @@ pub fn payload(message: &OverrunMessage) -> Value {
         ),
     };
     let icon = match (message.kind, message.severity.as_str()) {
-        (Kind::Overrun, "critical") => ":rotating_light:",
+        (Kind::Overrun | Kind::Missed, "critical") => ":rotating_light:",
+        (Kind::Missed, _) => ":hourglass:",
         (Kind::Overrun, _) => ":warning:",
         (Kind::Resolved, _) => ":white_check_mark:",
         (Kind::TooShort, _) => ":information_source:",
@@ -52,6 +73,10 @@ pub fn payload(message: &OverrunMessage) -> Value {
 /// Slack's three control characters in text.
 fn escape(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+fn utc(seconds: f64) -> String {
+    overrun_core::notify::humanize::utc_minute((seconds * 1_000.0) as i64)
 }
 
 fn humanize(seconds: f64) -> String {

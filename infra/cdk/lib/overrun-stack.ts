@@ -432,12 +432,20 @@ export class OverrunStack extends Stack {
           actions: ['dynamodb:UpdateItem', 'dynamodb:GetItem'],
           resources: [this.runsTable.tableArn],
         }),
-        // Undelivered too-short notices (DAY#…/SHORT#…): listed, taken over, marked.
+        // Undelivered too-short notices (DAY#…/SHORT#…): listed, taken over, marked; missed-start
+        // incidents (MISSED/…): listed, claimed, marked.
         new iam.PolicyStatement({
-          sid: 'ResendTooShortNotices',
+          sid: 'ResendTooShortNoticesAndPageMissedStarts',
           actions: ['dynamodb:Query', 'dynamodb:UpdateItem', 'dynamodb:GetItem'],
           resources: [this.statsTable.tableArn],
-          conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['DAY#*'] } },
+          conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['DAY#*', 'MISSED'] } },
+        }),
+        // The schedules the nightly job learned, read only.
+        new iam.PolicyStatement({
+          sid: 'ReadSchedules',
+          actions: ['dynamodb:Query'],
+          resources: [this.statsTable.tableArn],
+          conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['SCHEDULES'] } },
         }),
         new iam.PolicyStatement({
           sid: 'ReadLimitsAndCohortMembers',

@@ -271,8 +271,8 @@ test('an out-of-range nightly hour is refused', () => {
   assert.throws(() => synth({ nightlyHour: 24 }), /nightlyHour must be 0 to 23/);
 });
 
-test('ingest and the checker write only the stats items they own (day, cohort and start items), never limits', () => {
-  for (const keys of [['DAY#*', 'COHORT#*', 'STARTS#*'], ['DAY#*']]) {
+test('ingest and the checker write only the stats items they own (day, cohort, start and missed-start items), never limits', () => {
+  for (const keys of [['DAY#*', 'COHORT#*', 'STARTS#*'], ['DAY#*', 'MISSED']]) {
     template.hasResourceProperties('AWS::IAM::Policy', {
       PolicyDocument: {
         Statement: Match.arrayWith([

@@ -10,12 +10,13 @@ use overrun_core::detect::check::{CheckSettings, RunningRun, check_running};
 use overrun_core::notify::delivery::{DeliveryState, MessageKey};
 use overrun_core::notify::message::{alert_notification, resolved_notification};
 use overrun_core::ports::{
-    CohortStore, LimitStore, Notifier, Outbox, PendingResolution, RunningRuns, StoreError,
+    CohortStore, LimitStore, Notifier, Outbox, PendingResolution, RunningRuns, ScheduleStore, StoreError,
 };
 use overrun_core::time::Day;
 use overrun_core::{BaselinePolicy, EpochMs};
 
 use crate::delivery::{Courier, DeliveryError, Sent};
+use crate::missed::{MissedReport, watch_schedules};
 use crate::situation::{ReadProblems, Situation, read_situation};
 
 /// One invocation of the checker.
@@ -62,6 +63,10 @@ pub struct CheckReport {
     pub failures: usize,
     /// Of those, publishes that failed.
     pub publish_failures: usize,
+    /// Missed-start alerts delivered (warnings and criticals).
+    pub missed_published: usize,
+    /// What the scheduled types showed.
+    pub missed: MissedReport,
 }
 
 impl CheckReport {
@@ -69,13 +74,17 @@ impl CheckReport {
         self.failures > 0
     }
 
-    fn failure(&mut self, what: &str, error: &dyn std::fmt::Display) {
+    pub(crate) fn failure(&mut self, what: &str, error: &dyn std::fmt::Display) {
         tracing::error!(%error, "{what}");
         self.failures += 1;
     }
 
     /// Counts one message's outcome; `published` is the counter of its kind.
-    fn count(&mut self, result: Result<Sent, DeliveryError>, published: fn(&mut Self) -> &mut usize) {
+    pub(crate) fn count(
+        &mut self,
+        result: Result<Sent, DeliveryError>,
+        published: fn(&mut Self) -> &mut usize,
+    ) {
         match result {
             Ok(Sent::Delivered) => *published(self) += 1,
             Ok(Sent::NotOurs) => self.claims_lost += 1,
@@ -95,7 +104,7 @@ impl CheckReport {
 pub async fn handle<R, S, O, N>(tick: &Tick<'_>, ports: &CheckPorts<'_, R, S, O, N>) -> CheckReport
 where
     R: RunningRuns,
-    S: LimitStore + CohortStore,
+    S: LimitStore + CohortStore + ScheduleStore,
     O: Outbox,
     N: Notifier,
 {
@@ -115,6 +124,7 @@ where
         Err(error) => report.failure("cannot list the runs owed a \"resolved\"", &error),
     }
     resend_notices(tick, ports.outbox, &courier, &mut report).await;
+    watch_schedules(tick.now, ports.stats, ports.outbox, &courier, &mut report).await;
     report
 }
 
@@ -268,7 +278,7 @@ pub fn notice_days_to_check(today: Day, notice_days: u32, tick_number: i64) -> V
     days
 }
 
-fn log_malformed(errors: &[StoreError]) -> usize {
+pub(crate) fn log_malformed(errors: &[StoreError]) -> usize {
     for error in errors {
         tracing::error!(%error, "skipping a malformed item");
     }

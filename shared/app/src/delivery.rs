@@ -7,6 +7,7 @@
 
 use overrun_core::EpochMs;
 use overrun_core::notify::delivery::{DeliveryState, Lease, MessageKey};
+use overrun_core::notify::humanize::utc_minute;
 use overrun_core::notify::message::Notification;
 use overrun_core::ports::{ClaimKind, Claimed, Notifier, NotifyError, Outbox, StoreError};
 use thiserror::Error;
@@ -122,6 +123,12 @@ pub fn describe(key: &MessageKey) -> String {
         MessageKey::Resolved { task_type, run_id } => format!("the \"resolved\" of {task_type} run {run_id}"),
         MessageKey::TooShort { task_type, day } => {
             format!("the too-short notice of {task_type} on {}", day.date())
+        }
+        MessageKey::Missed { task_type, first_due, level } => {
+            format!("the {level} missed-start alert of {task_type} due {}", utc_minute(*first_due))
+        }
+        MessageKey::Resumed { task_type, first_due } => {
+            format!("the \"resolved\" of {task_type}'s start missed at {}", utc_minute(*first_due))
         }
     }
 }

@@ -20,6 +20,7 @@ pub mod delivery;
 pub mod ingest;
 pub mod memory;
 pub mod memory_store;
+pub mod missed;
 pub mod nightly;
 pub mod situation;
 

@@ -3,16 +3,16 @@
 //! failed delivery marks, failed publishes.
 
 use overrun_core::time::Day;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
 
-use overrun_core::EpochMs;
 use overrun_core::notify::delivery::{DeliveryState, Lease, MessageKey};
 use overrun_core::notify::message::Notification;
 use overrun_core::ports::{
-    ClaimKind, Claimed, Listing, Notifier, NotifyError, Outbox, StoreError, StoreErrorKind,
+    ClaimKind, Claimed, Listing, MissedIncident, Notifier, NotifyError, Outbox, StoreError, StoreErrorKind,
 };
 use overrun_core::recording::{self, ClaimEffect};
+use overrun_core::{EpochMs, Level, TaskType};
 
 #[derive(Debug, Clone, Default)]
 struct Entry {
@@ -93,6 +93,23 @@ impl MemoryOutbox {
         }
     }
 
+    /// Whether a missed-start message may be claimed first: the DynamoDB adapter's condition on
+    /// the incident's item.
+    pub(crate) fn incident_claim_due(&self, key: &MessageKey) -> bool {
+        let (MessageKey::Missed { task_type, first_due, .. } | MessageKey::Resumed { task_type, first_due }) =
+            key
+        else {
+            return false;
+        };
+        let state = |key: MessageKey| self.state(&key);
+        let resumed = state(MessageKey::Resumed { task_type: task_type.clone(), first_due: *first_due });
+        let alerted = [Level::Warning, Level::Critical].into_iter().any(|level| {
+            state(MessageKey::Missed { task_type: task_type.clone(), first_due: *first_due, level })
+                != DeliveryState::Unclaimed
+        });
+        recording::first_incident_claim_due(key.kind(), &resumed, alerted)
+    }
+
     /// A claim whose first claim is due or not (`due`: what the run's record says, which the
     /// store holding the runs knows; alone, the outbox takes every message as due).
     pub(crate) async fn claim_if_due(
@@ -125,7 +142,36 @@ impl Outbox for MemoryOutbox {
         lease: &Lease,
         how: ClaimKind<'_>,
     ) -> Result<Claimed, StoreError> {
-        self.claim_if_due(key, lease, how, true).await
+        let due = match key {
+            MessageKey::Missed { .. } | MessageKey::Resumed { .. } => self.incident_claim_due(key),
+            _ => true,
+        };
+        self.claim_if_due(key, lease, how, due).await
+    }
+
+    async fn missed_incidents(&self) -> Result<Listing<MissedIncident>, StoreError> {
+        let incidents: BTreeSet<(TaskType, EpochMs)> = lock(&self.entries)
+            .keys()
+            .filter_map(|key| match key {
+                MessageKey::Missed { task_type, first_due, .. } => Some((task_type.clone(), *first_due)),
+                _ => None,
+            })
+            .collect();
+        let mut listing = Listing::default();
+        for (task_type, first_due) in incidents {
+            let missed = |level| MessageKey::Missed { task_type: task_type.clone(), first_due, level };
+            let incident = MissedIncident {
+                warning: self.state(&missed(Level::Warning)),
+                critical: self.state(&missed(Level::Critical)),
+                resumed: self.state(&MessageKey::Resumed { task_type: task_type.clone(), first_due }),
+                task_type,
+                first_due,
+            };
+            if incident.resumed != DeliveryState::Delivered {
+                listing.items.push(incident);
+            }
+        }
+        Ok(listing)
     }
 
     async fn mark_delivered(&self, key: &MessageKey, _now: EpochMs) -> Result<(), StoreError> {

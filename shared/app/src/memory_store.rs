@@ -18,8 +18,8 @@ use overrun_core::notify::delivery::{DeliveryState, Lease, MessageKey};
 use overrun_core::notify::message::Resolution;
 use overrun_core::ports::{
     BaselineStore, ClaimKind, Claimed, CohortMembers, CohortStore, DayStore, FinishedRuns, LimitStore,
-    Listing, Outbox, OverrideStore, Partial, PendingResolution, Recorded, RunFinished, RunRecorder,
-    RunStarted, RunningRuns, ScheduleStore, StoreError,
+    Listing, MissedIncident, Outbox, OverrideStore, Partial, PendingResolution, Recorded, RunFinished,
+    RunRecorder, RunStarted, RunningRuns, ScheduleStore, StoreError,
 };
 use overrun_core::recording::{self, Counted, RunRecord, StartEffect};
 use overrun_core::schedule::{Schedule, ScheduleChange};
@@ -237,6 +237,21 @@ impl ScheduleStore for MemoryStore {
             }
         }
         Ok(Listing { items: by_type.into_iter().collect(), malformed: Vec::new() })
+    }
+
+    async fn starts_of(
+        &self,
+        task_types: &[TaskType],
+        dates: &[i64],
+    ) -> Result<Partial<HashMap<TaskType, Vec<EpochMs>>>, StoreError> {
+        let tables = lock(&self.tables);
+        let mut by_type: HashMap<TaskType, Vec<EpochMs>> = HashMap::new();
+        for ((date, task_type), starts) in &tables.starts {
+            if dates.contains(date) && task_types.contains(task_type) {
+                by_type.entry(task_type.clone()).or_default().extend(starts);
+            }
+        }
+        Ok(Partial { items: by_type, malformed: Vec::new() })
     }
 
     async fn stored_schedules(&self) -> Result<Listing<(TaskType, Schedule)>, StoreError> {
@@ -574,6 +589,7 @@ impl Outbox for MemoryStore {
                 recording::first_claim_due(key.kind(), record.as_ref(), flagged)
             }
             MessageKey::TooShort { .. } => recording::first_claim_due(key.kind(), None, false),
+            MessageKey::Missed { .. } | MessageKey::Resumed { .. } => self.outbox.incident_claim_due(key),
         };
         self.outbox.claim_if_due(key, lease, how, due).await
     }
@@ -584,6 +600,10 @@ impl Outbox for MemoryStore {
 
     async fn release(&self, key: &MessageKey, owner: &str) -> Result<(), StoreError> {
         self.outbox.release(key, owner).await
+    }
+
+    async fn missed_incidents(&self) -> Result<Listing<MissedIncident>, StoreError> {
+        self.outbox.missed_incidents().await
     }
 
     async fn undelivered_notices(&self, days: &[Day]) -> Result<Listing<(MessageKey, Lease)>, StoreError> {

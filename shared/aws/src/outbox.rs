@@ -17,7 +17,7 @@ use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 use overrun_core::notify::delivery::{DeliveryState, Lease, MessageKey};
 use overrun_core::notify::message::Notification;
-use overrun_core::ports::{ClaimKind, Claimed, Listing, Outbox, StoreError};
+use overrun_core::ports::{ClaimKind, Claimed, Listing, MissedIncident, Outbox, StoreError};
 use overrun_core::recording;
 use overrun_core::time::{Day, MS_PER_DAY};
 use overrun_core::{EpochMs, Level, RunId, TaskType};
@@ -78,6 +78,15 @@ pub fn short_notice_key(day: Day, task_type: &TaskType) -> Item {
     ])
 }
 
+/// A missed-start incident's item: `MISSED` / `<task type>` U+001F `<first due>`.
+pub fn missed_key(task_type: &TaskType, first_due: EpochMs) -> Item {
+    item([(st::PK, s(st::MISSED_PK)), (st::SK, s(format!("{task_type}{}{first_due}", st::MISSED_SEPARATOR)))])
+}
+
+/// How long a resolved incident is kept: long enough that no tick that judged it open is still
+/// running when it goes.
+const RESOLVED_INCIDENT_KEPT_MS: i64 = 2 * MS_PER_DAY;
+
 impl DynamoOutbox {
     pub fn new(
         client: Client,
@@ -115,6 +124,19 @@ impl DynamoOutbox {
                 attribute: st::NOTICE,
                 // `claim`: a notice claimed by a version before leases, delivered or not.
                 fresh_condition: "attribute_not_exists(#claim) AND attribute_not_exists(#legacy)",
+            },
+            MessageKey::Missed { task_type, first_due, level } => Place {
+                table: self.stats_table.clone(),
+                key: missed_key(task_type, *first_due),
+                attribute: alert_attribute(*level),
+                // Not after its incident's "resolved": a tick that judged before the start came.
+                fresh_condition: "attribute_not_exists(#claim) AND attribute_not_exists(#resolution)",
+            },
+            MessageKey::Resumed { task_type, first_due } => Place {
+                table: self.stats_table.clone(),
+                key: missed_key(task_type, *first_due),
+                attribute: r::RESOLUTION,
+                fresh_condition: "attribute_not_exists(#claim) AND (attribute_exists(#warning) OR attribute_exists(#critical))",
             },
         }
     }
@@ -186,6 +208,17 @@ impl DynamoOutbox {
             MessageKey::Resolved { .. } => request
                 .update_expression("SET #claim = :claim")
                 .expression_attribute_names("#resolve", r::RESOLVE),
+            MessageKey::Missed { task_type, first_due, .. } => request
+                .update_expression("SET #claim = :claim, #task = :task, #due = :due")
+                .expression_attribute_names("#resolution", r::RESOLUTION)
+                .expression_attribute_names("#task", st::TASK_TYPE)
+                .expression_attribute_names("#due", st::FIRST_DUE_MS)
+                .expression_attribute_values(":task", s(task_type.as_str()))
+                .expression_attribute_values(":due", n(*first_due)),
+            MessageKey::Resumed { .. } => request
+                .update_expression("SET #claim = :claim")
+                .expression_attribute_names("#warning", r::ALERT_WARNING)
+                .expression_attribute_names("#critical", r::ALERT_CRITICAL),
             MessageKey::TooShort { task_type, day } => {
                 // Kept as long as the day's aggregates: two days past the day, plus the retention.
                 let expires = (*day + 2)
@@ -318,6 +351,19 @@ fn stored_message(item: &Item, attribute: &str) -> Result<Notification, StoreErr
     })
 }
 
+/// A missed-start incident's item.
+fn parse_incident(item: &Item) -> Result<MissedIncident, StoreError> {
+    let reader = ItemReader::new(item, &[st::PK, st::SK]);
+    let task_type = TaskType::new(reader.string(st::TASK_TYPE)?).map_err(|e| reader.invalid(e))?;
+    Ok(MissedIncident {
+        task_type,
+        first_due: reader.number(st::FIRST_DUE_MS)?,
+        warning: claim_state(item, r::ALERT_WARNING)?,
+        critical: claim_state(item, r::ALERT_CRITICAL)?,
+        resumed: claim_state(item, r::RESOLUTION)?,
+    })
+}
+
 /// A too-short notice item listed as undelivered.
 fn parse_notice(item: &Item, day: Day) -> Result<(MessageKey, Lease), StoreError> {
     let reader = ItemReader::new(item, &[st::PK, st::SK]);
@@ -354,6 +400,13 @@ impl Outbox for DynamoOutbox {
                 .update_expression("SET #claim.#delivered = :now, #resolved = :now REMOVE #resolve")
                 .expression_attribute_names("#resolved", r::RESOLVED_AT)
                 .expression_attribute_names("#resolve", r::RESOLVE),
+            MessageKey::Resumed { .. } => request
+                .update_expression("SET #claim.#delivered = :now, #expires = :expires")
+                .expression_attribute_names("#expires", st::EXPIRES_AT)
+                .expression_attribute_values(
+                    ":expires",
+                    n(now.saturating_add(RESOLVED_INCIDENT_KEPT_MS).div_euclid(1_000)),
+                ),
             _ => request.update_expression("SET #claim.#delivered = :now"),
         };
         match request.send().await {
@@ -383,6 +436,26 @@ impl Outbox for DynamoOutbox {
             Err(error) if is_conditional_failure(&error) => Ok(()),
             Err(error) => Err(service("UpdateItem", error).into()),
         }
+    }
+
+    /// One query of the incidents' partition, leaving out those whose "resolved" went out.
+    async fn missed_incidents(&self) -> Result<Listing<MissedIncident>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.stats_table)
+            .key_condition_expression("#pk = :pk")
+            .filter_expression("attribute_not_exists(#resolution.#delivered)")
+            .expression_attribute_names("#pk", st::PK)
+            .expression_attribute_names("#resolution", r::RESOLUTION)
+            .expression_attribute_names("#delivered", DELIVERED_AT)
+            .expression_attribute_values(":pk", s(st::MISSED_PK));
+        let found = query_all(query, &self.counters).await?;
+        let mut listing = Listing::default();
+        for item in &found {
+            listing.push(parse_incident(item));
+        }
+        Ok(listing)
     }
 
     async fn undelivered_notices(&self, days: &[Day]) -> Result<Listing<(MessageKey, Lease)>, StoreError> {

@@ -4,13 +4,15 @@
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
-use overrun_core::ports::{Listing, ScheduleStore, StoreError};
+use std::collections::HashMap;
+
+use overrun_core::ports::{Listing, Partial, ScheduleStore, StoreError};
 use overrun_core::schedule::{Schedule, ScheduleChange, Weekdays};
 use overrun_core::time::{MS_PER_DAY, civil_date};
 use overrun_core::{EpochMs, TaskType};
 
 use crate::counters::SharedCounters;
-use crate::dynamo::{item, parse_all};
+use crate::dynamo::{batch_get, item, parse_all};
 use crate::error::service;
 use crate::items::{Item, ItemReader, n, s};
 use crate::schema::stats as st;
@@ -142,6 +144,31 @@ impl ScheduleStore for DynamoStatsStore {
         }
         listing.items = by_type.into_iter().collect();
         Ok(listing)
+    }
+
+    /// One `BatchGetItem` per 100 (type, date) pairs: only the types the checker judges.
+    async fn starts_of(
+        &self,
+        task_types: &[TaskType],
+        dates: &[i64],
+    ) -> Result<Partial<HashMap<TaskType, Vec<EpochMs>>>, StoreError> {
+        let keys = task_types
+            .iter()
+            .flat_map(|task| {
+                dates
+                    .iter()
+                    .map(move |&date| item([(st::PK, s(starts_pk(date))), (st::SK, s(task.as_str()))]))
+            })
+            .collect();
+        let found = batch_get(&self.client, &self.table, keys, &self.counters).await?;
+        let mut partial: Partial<HashMap<TaskType, Vec<EpochMs>>> = Partial::default();
+        for item in &found {
+            match parse_starts(item) {
+                Ok((task_type, starts)) => partial.items.entry(task_type).or_default().extend(starts),
+                Err(error) => partial.malformed.push(error),
+            }
+        }
+        Ok(partial)
     }
 
     async fn stored_schedules(&self) -> Result<Listing<(TaskType, Schedule)>, StoreError> {

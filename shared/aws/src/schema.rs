@@ -67,6 +67,11 @@ pub mod stats {
     pub const STARTS: &str = "starts";
     /// `SCHEDULES` / `<task type>`: the schedule the nightly job learned.
     pub const SCHEDULES_PK: &str = "SCHEDULES";
+    /// Missed-start incidents: `MISSED` / `<task type>` U+001F `<first due, ms>`, with the claims of
+    /// their warning, critical and "resolved" (the runs' claim attribute names).
+    pub const MISSED_PK: &str = "MISSED";
+    pub const MISSED_SEPARATOR: char = '\u{1f}';
+    pub const FIRST_DUE_MS: &str = "first_due_ms";
     pub const PERIOD_MS: &str = "period_ms";
     pub const OFFSETS_MS: &str = "offsets_ms";
     pub const WEEKDAYS: &str = "weekdays";

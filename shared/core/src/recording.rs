@@ -207,6 +207,10 @@ pub enum MessageKind {
     Resolved,
     /// A too-short notice: always due (its run was complete when it was decided).
     TooShort,
+    /// A missed start: first claimed only while its incident has no "resolved".
+    Missed,
+    /// A missed start's "resolved": first claimed only once its incident has an alert.
+    Resumed,
 }
 
 impl MessageKey {
@@ -216,6 +220,8 @@ impl MessageKey {
             MessageKey::Alert { .. } => MessageKind::Alert,
             MessageKey::Resolved { .. } => MessageKind::Resolved,
             MessageKey::TooShort { .. } => MessageKind::TooShort,
+            MessageKey::Missed { .. } => MessageKind::Missed,
+            MessageKey::Resumed { .. } => MessageKind::Resumed,
         }
     }
 }
@@ -227,6 +233,20 @@ pub fn first_claim_due(kind: MessageKind, run: Option<&RunRecord>, flagged: bool
         MessageKind::Alert => run.is_some_and(RunRecord::is_running),
         MessageKind::Resolved => flagged,
         MessageKind::TooShort => true,
+        // Decided by their incident: [`first_incident_claim_due`].
+        MessageKind::Missed | MessageKind::Resumed => false,
+    }
+}
+
+/// Whether a missed-start message (`kind`) may be claimed for the first time, given its
+/// incident's "resolved" claim and whether any of its alerts was claimed: an alert only until
+/// the incident is resolved (a tick that judged before the start came must not page after its
+/// "resolved"), a "resolved" only after an alert.
+pub fn first_incident_claim_due(kind: MessageKind, resumed: &DeliveryState, alerted: bool) -> bool {
+    match kind {
+        MessageKind::Missed => *resumed == DeliveryState::Unclaimed,
+        MessageKind::Resumed => alerted,
+        MessageKind::Alert | MessageKind::Resolved | MessageKind::TooShort => false,
     }
 }
 

@@ -9,6 +9,7 @@ mod events;
 mod forwarding;
 mod hostile_events;
 mod http_sources;
+mod missed_starts;
 mod nightly;
 mod races;
 mod recent_runs;

@@ -10,7 +10,7 @@
 
 pub use crate::model::claim::{DeliveryState, LEASE_MS, Lease};
 use crate::model::{Level, RunId, TaskType};
-use crate::time::Day;
+use crate::time::{Day, EpochMs};
 
 /// Which message.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -22,6 +22,11 @@ pub enum MessageKey {
     /// The day's too-short notice of a task type (`day`: the bucket of its end); `run_id` is the
     /// run it is about, known once it is claimed.
     TooShort { task_type: TaskType, day: Day },
+    /// A scheduled type's missed start, at one level; `first_due` (the first due time missed)
+    /// names the incident.
+    Missed { task_type: TaskType, first_due: EpochMs, level: Level },
+    /// A start came after a missed-start alert.
+    Resumed { task_type: TaskType, first_due: EpochMs },
 }
 
 /// The dedupe key every message carries (SNS attribute and JSON field `alert_id`): task type,

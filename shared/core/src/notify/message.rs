@@ -58,7 +58,7 @@ pub fn truncate_chars(text: &str, max: usize) -> String {
     format!("{kept}…")
 }
 
-fn level_word(level: Level) -> &'static str {
+pub(crate) fn level_word(level: Level) -> &'static str {
     match level {
         Level::Warning => "WARNING",
         Level::Critical => "CRITICAL",
@@ -281,7 +281,7 @@ pub fn short_notification(short: &ShortFinish) -> Notification {
 }
 
 /// A flat JSON object without a serialisation dependency in the pure core.
-enum Json<'a> {
+pub(crate) enum Json<'a> {
     Str(&'a str),
     Owned(String),
     Num(f64),
@@ -289,7 +289,7 @@ enum Json<'a> {
     Null,
 }
 
-fn serde_free_json(fields: &[(&str, Json<'_>)]) -> String {
+pub(crate) fn serde_free_json(fields: &[(&str, Json<'_>)]) -> String {
     let body: Vec<String> = fields
         .iter()
         .map(|(key, value)| {

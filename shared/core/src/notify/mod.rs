@@ -4,3 +4,4 @@
 pub mod delivery;
 pub mod humanize;
 pub mod message;
+pub mod missed;

@@ -309,6 +309,12 @@ pub trait ScheduleStore {
         &self,
         dates: &[i64],
     ) -> impl Future<Output = Result<Listing<(TaskType, Vec<EpochMs>)>, StoreError>> + Send;
+    /// The starts of `task_types` noted on `dates` (the checker's read: only the types due).
+    fn starts_of(
+        &self,
+        task_types: &[TaskType],
+        dates: &[i64],
+    ) -> impl Future<Output = Result<Partial<HashMap<TaskType, Vec<EpochMs>>>, StoreError>> + Send;
     fn stored_schedules(
         &self,
     ) -> impl Future<Output = Result<Listing<(TaskType, Schedule)>, StoreError>> + Send;
@@ -334,6 +340,30 @@ pub struct PendingResolution {
     pub resolution: Resolution,
     pub alerts: Vec<(Level, DeliveryState)>,
     pub resolved: DeliveryState,
+}
+
+/// A missed-start incident: the first due time missed, and where its messages stand.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MissedIncident {
+    pub task_type: TaskType,
+    pub first_due: EpochMs,
+    pub warning: DeliveryState,
+    pub critical: DeliveryState,
+    pub resumed: DeliveryState,
+}
+
+impl MissedIncident {
+    /// No start has ended it yet.
+    pub fn is_open(&self) -> bool {
+        self.resumed == DeliveryState::Unclaimed
+    }
+
+    pub fn alert_state(&self, level: Level) -> &DeliveryState {
+        match level {
+            Level::Warning => &self.warning,
+            Level::Critical => &self.critical,
+        }
+    }
 }
 
 /// How a claim is taken.
@@ -374,6 +404,8 @@ pub trait Outbox {
     /// Ends `owner`'s lease now (its publish failed) so that the next attempt need not wait for
     /// it to run out. Not applied when the claim is no longer `owner`'s.
     fn release(&self, key: &MessageKey, owner: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The missed-start incidents still open or owed their "resolved".
+    fn missed_incidents(&self) -> impl Future<Output = Result<Listing<MissedIncident>, StoreError>> + Send;
     /// The too-short notices of `days` claimed and not delivered, with their leases.
     fn undelivered_notices(
         &self,

@@ -8,6 +8,7 @@
 
 pub mod learn;
 pub mod slots;
+pub mod watch;
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -1,0 +1,416 @@
+//! The checker's missed starts: each tick, every scheduled type whose due time's grace ran out
+//! lately, or whose incident is open, is judged from its recent starts
+//! ([`overrun_core::schedule::watch::judge`]); a missed due time is paged at least once through
+//! the same claims as alerts (warning, then critical at the second in a row), and the first
+//! start after it resolves the incident.
+//!
+//! Reads stay bounded by the types due: one query of the schedules, one of the open incidents,
+//! and the starts of the types judged only (three days each, in batches).
+
+use std::collections::{BTreeMap, HashMap};
+
+use overrun_core::notify::delivery::{DeliveryState, MessageKey};
+use overrun_core::notify::missed::{ScheduleWords, missed_notification, resumed_notification};
+use overrun_core::ports::{LimitStore, MissedIncident, Notifier, Outbox, ScheduleStore};
+use overrun_core::schedule::Schedule;
+use overrun_core::schedule::watch::{self, DueTimes, MissedStarts, Resumption, Standing};
+use overrun_core::time::MS_PER_DAY;
+use overrun_core::{EpochMs, Level, TaskType};
+
+use crate::check::CheckReport;
+use crate::delivery::{Courier, Sent};
+
+/// A type is judged when one of its due times' grace ran out within this long before the tick
+/// (or its incident is open): a checker that could not run for longer than this (its own alarm
+/// pages) reports those due times at the type's next one.
+pub const CATCH_UP_MS: i64 = 6 * overrun_core::time::MS_PER_HOUR;
+
+/// Days of starts read per judged type: today and the two before, enough for the day a
+/// new incident looks back over and the last start before it.
+const START_DAYS: i64 = 3;
+
+/// The words messages use for a learned schedule.
+pub fn learned_words(schedule: &Schedule) -> ScheduleWords {
+    ScheduleWords {
+        pattern: schedule.to_string(),
+        source: format!("learned from {} starts", schedule.evidence),
+        usually_within_ms: Some(schedule.largest_lateness_ms),
+        grace_ms: schedule.grace_ms,
+    }
+}
+
+/// What one tick found of the scheduled types.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MissedReport {
+    pub scheduled: usize,
+    pub judged: usize,
+    /// Types with a missed due time and no start since.
+    pub overdue: usize,
+    /// Of those, past their escalation: they page no more until they start.
+    pub stopped_paging: usize,
+    pub muted: usize,
+}
+
+/// The scheduled types due a judgement at `now`: those with a due time whose grace ran out in
+/// the last [`CATCH_UP_MS`], and those with an open incident.
+pub fn types_to_judge(
+    schedules: &BTreeMap<TaskType, Schedule>,
+    open: &HashMap<TaskType, MissedIncident>,
+    now: EpochMs,
+) -> Vec<TaskType> {
+    schedules
+        .iter()
+        .filter(|(task, schedule)| {
+            open.contains_key(*task)
+                || !schedule
+                    .due_times(now - CATCH_UP_MS - schedule.grace_ms, now - schedule.grace_ms)
+                    .is_empty()
+        })
+        .map(|(task, _)| task.clone())
+        .collect()
+}
+
+/// Judges the scheduled types and sends what they owe.
+pub async fn watch_schedules<S, O, N>(
+    now: EpochMs,
+    stats: &S,
+    outbox: &O,
+    courier: &Courier<'_, O, N>,
+    report: &mut CheckReport,
+) where
+    S: ScheduleStore + LimitStore,
+    O: Outbox,
+    N: Notifier,
+{
+    let schedules = match stats.stored_schedules().await {
+        Ok(listing) => {
+            report.malformed_items += crate::check::log_malformed(&listing.malformed);
+            listing.items.into_iter().collect::<BTreeMap<_, _>>()
+        }
+        Err(error) => return report.failure("cannot read the schedules; no missed start is judged", &error),
+    };
+    let incidents = match outbox.missed_incidents().await {
+        Ok(listing) => {
+            report.malformed_items += crate::check::log_malformed(&listing.malformed);
+            listing.items
+        }
+        Err(error) => {
+            // Without them an open incident could be paged again as new: judge nothing.
+            return report
+                .failure("cannot list the missed-start incidents; no missed start is judged", &error);
+        }
+    };
+    report.missed.scheduled = schedules.len();
+    let mut open: HashMap<TaskType, MissedIncident> = HashMap::new();
+    for incident in incidents {
+        if incident.is_open() {
+            // The latest, should two ever be open (an earlier "resolved" still being claimed).
+            let replaces = open.get(&incident.task_type).is_none_or(|o| o.first_due < incident.first_due);
+            if replaces {
+                open.insert(incident.task_type.clone(), incident);
+            }
+        } else {
+            let key =
+                MessageKey::Resumed { task_type: incident.task_type.clone(), first_due: incident.first_due };
+            let sent = courier.resend_if_stale(&key, &incident.resumed).await;
+            report.count(sent, |r| &mut r.resolved_published);
+        }
+    }
+    let judged = types_to_judge(&schedules, &open, now);
+    report.missed.judged = judged.len();
+    if judged.is_empty() {
+        return;
+    }
+    let today = now.div_euclid(MS_PER_DAY);
+    let dates: Vec<i64> = (today - START_DAYS + 1..=today).collect();
+    let mut starts = match stats.starts_of(&judged, &dates).await {
+        Ok(partial) => {
+            report.malformed_items += crate::check::log_malformed(&partial.malformed);
+            partial.items
+        }
+        Err(error) => return report.failure("cannot read the starts of the scheduled types due", &error),
+    };
+    let muted: HashMap<TaskType, bool> = match stats.task_limits(&judged).await {
+        Ok(limits) => limits
+            .items
+            .into_iter()
+            .map(|(task, limits)| (task, limits.task_override.is_some_and(|o| o.mutes_at(now))))
+            .collect(),
+        Err(error) => return report.failure("cannot read the scheduled types' overrides", &error),
+    };
+    for task_type in judged {
+        let Some(schedule) = schedules.get(&task_type) else { continue };
+        let mut own = starts.remove(&task_type).unwrap_or_default();
+        own.sort_unstable();
+        own.dedup();
+        let incident = open.get(&task_type);
+        match watch::judge(schedule, &own, incident.map(|i| i.first_due), EpochMs::MIN, now) {
+            Standing::OnTime => {}
+            Standing::Missed(missed) => {
+                report.missed.overdue += 1;
+                if missed.has_stopped_paging() {
+                    report.missed.stopped_paging += 1;
+                }
+                let muted = muted.get(&task_type).copied().unwrap_or(false);
+                if muted {
+                    report.missed.muted += 1;
+                }
+                let words = learned_words(schedule);
+                page(&task_type, &missed, &words, incident, muted, now, courier, report).await;
+            }
+            Standing::Resumed(resumed) => {
+                if let Some(incident) = incident {
+                    resolve(&task_type, &resumed, incident, courier, report).await;
+                }
+            }
+        }
+    }
+}
+
+/// The incident's alerts owed at `missed.level()`: the warning, then the critical. A muted type
+/// gets no new one; one already claimed is still delivered.
+#[allow(clippy::too_many_arguments)]
+async fn page<O: Outbox, N: Notifier>(
+    task_type: &TaskType,
+    missed: &MissedStarts,
+    words: &ScheduleWords,
+    incident: Option<&MissedIncident>,
+    muted: bool,
+    now: EpochMs,
+    courier: &Courier<'_, O, N>,
+    report: &mut CheckReport,
+) {
+    let levels: &[Level] = if missed.level() == Level::Critical {
+        &[Level::Warning, Level::Critical]
+    } else {
+        &[Level::Warning]
+    };
+    for &level in levels {
+        let key = MessageKey::Missed { task_type: task_type.clone(), first_due: missed.first_due, level };
+        let state = incident.map_or(&DeliveryState::Unclaimed, |i| i.alert_state(level));
+        let sent = match state {
+            DeliveryState::Delivered => continue,
+            DeliveryState::Unclaimed if muted => continue,
+            DeliveryState::Unclaimed => {
+                // The message at its own level: a warning sent late says one due time.
+                let at_level = MissedStarts {
+                    missed: if level == Level::Warning { 1 } else { missed.missed },
+                    ..missed.clone()
+                };
+                courier.send_new(&key, &missed_notification(task_type, &at_level, words, now)).await
+            }
+            pending => courier.resend_if_stale(&key, pending).await,
+        };
+        report.count(sent, |r| &mut r.missed_published);
+    }
+}
+
+/// The incident's "resolved", once one of its alerts went out (an alert still owed goes first).
+async fn resolve<O: Outbox, N: Notifier>(
+    task_type: &TaskType,
+    resumed: &Resumption,
+    incident: &MissedIncident,
+    courier: &Courier<'_, O, N>,
+    report: &mut CheckReport,
+) {
+    let mut any_delivered = false;
+    let mut any_owed = false;
+    for level in [Level::Warning, Level::Critical] {
+        let key = MessageKey::Missed { task_type: task_type.clone(), first_due: incident.first_due, level };
+        match incident.alert_state(level) {
+            DeliveryState::Delivered => any_delivered = true,
+            DeliveryState::Unclaimed => {}
+            pending => match courier.resend_if_stale(&key, pending).await {
+                Ok(Sent::Delivered) => {
+                    report.resent += 1;
+                    any_delivered = true;
+                }
+                other => {
+                    any_owed = true;
+                    report.count(other, |r| &mut r.resent);
+                }
+            },
+        }
+    }
+    if any_owed || !any_delivered {
+        return;
+    }
+    let key = MessageKey::Resumed { task_type: task_type.clone(), first_due: incident.first_due };
+    let sent = courier.send_new(&key, &resumed_notification(task_type, resumed)).await;
+    report.count(sent, |r| &mut r.resolved_published);
+}
+
+#[cfg(test)]
+mod tests {
+    use overrun_core::notify::delivery::LEASE_MS;
+    use overrun_core::ports::{RunRecorder, ScheduleStore};
+    use overrun_core::schedule::{ScheduleChange, Weekdays};
+    use overrun_core::time::TickInterval;
+    use overrun_core::{BaselinePolicy, detect::check::CheckSettings};
+
+    use super::*;
+    use crate::check::{CheckPorts, Tick, handle};
+    use crate::memory::MemoryNotifier;
+    use crate::memory_store::MemoryStore;
+    use crate::test_support::*;
+
+    /// "export" runs daily at 02:00 UTC, within 30 minutes.
+    const DUE: EpochMs = T0 + 2 * HOUR;
+
+    struct World {
+        store: MemoryStore,
+        notifier: MemoryNotifier,
+        settings: CheckSettings,
+        policy: BaselinePolicy,
+    }
+
+    impl World {
+        async fn new() -> Self {
+            let world = Self {
+                store: store(),
+                notifier: MemoryNotifier::default(),
+                settings: CheckSettings::default(),
+                policy: policy(),
+            };
+            let schedule = Schedule {
+                period_ms: DAY,
+                offsets_ms: vec![2 * HOUR],
+                weekdays: Weekdays::EVERY_DAY,
+                grace_ms: 30 * MINUTE,
+                early_ms: 2 * MINUTE,
+                typical_lateness_ms: 3 * MINUTE,
+                largest_lateness_ms: 20 * MINUTE,
+                evidence: 14,
+            };
+            world
+                .store
+                .apply_schedule_changes(&[ScheduleChange::Set(task("export"), schedule)])
+                .await
+                .unwrap();
+            world.start("yesterday", DUE - DAY + 4 * MINUTE).await;
+            world
+        }
+
+        async fn start(&self, run_id: &str, at: EpochMs) {
+            self.store.record_start(&started("export", run_id, at)).await.unwrap();
+        }
+
+        async fn tick(&self, owner: &str, now: EpochMs) -> CheckReport {
+            let tick = Tick { now, owner, settings: &self.settings, policy: &self.policy, notice_days: 35 };
+            let ports = CheckPorts {
+                runs: &self.store,
+                stats: &self.store,
+                outbox: &self.store,
+                notifier: &self.notifier,
+            };
+            handle(&tick, &ports).await
+        }
+
+        /// Every 10-minute tick in `[from, to)`.
+        async fn ticks(&self, from: EpochMs, to: EpochMs) {
+            let ticks = TickInterval::default();
+            let mut at = ticks.first_tick_at_or_after(from);
+            while at < to {
+                let report = self.tick("checker", at).await;
+                assert!(!report.failed(), "{report:?}");
+                at += ticks.as_ms();
+            }
+        }
+
+        fn sent(&self) -> Vec<String> {
+            self.notifier.alert_ids()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_type_that_stops_starting_is_warned_once_escalated_once_then_left_quiet() {
+        let world = World::new().await;
+        world.ticks(T0, T0 + 5 * DAY).await;
+        assert_eq!(
+            world.sent(),
+            ["export/missed-20241004T0200Z/warning", "export/missed-20241004T0200Z/critical"],
+            "one incident, escalated at the second due time, nothing after"
+        );
+        let report = world.tick("checker", T0 + 5 * DAY).await;
+        assert_eq!((report.missed.overdue, report.missed.stopped_paging), (1, 1));
+    }
+
+    #[tokio::test]
+    async fn a_start_within_its_grace_keeps_the_type_quiet() {
+        let world = World::new().await;
+        world.start("today", DUE + 25 * MINUTE).await;
+        world.ticks(T0, DUE + 12 * HOUR).await;
+        assert!(world.sent().is_empty(), "{:?}", world.sent());
+    }
+
+    #[tokio::test]
+    async fn a_late_start_resolves_the_missed_alert_saying_how_late_it_came() {
+        let world = World::new().await;
+        world.ticks(T0, DUE + 50 * MINUTE).await;
+        world.start("today", DUE + 55 * MINUTE).await;
+        world.ticks(DUE + 50 * MINUTE, DUE + DAY).await;
+        let subjects = world.notifier.subjects();
+        assert_eq!(subjects.len(), 2, "{subjects:?}");
+        assert_eq!(subjects[1], "[Overrun resolved] export started 55m 00s late");
+        assert_eq!(world.sent()[1], "export/missed-20241004T0200Z/resolved");
+    }
+
+    #[tokio::test]
+    async fn the_next_slots_start_resolves_an_escalated_incident_saying_the_missed_run_never_came() {
+        let world = World::new().await;
+        world.ticks(T0, DUE + DAY + HOUR).await;
+        world.start("day-after", DUE + 2 * DAY + MINUTE).await;
+        world.ticks(DUE + DAY + HOUR, DUE + 3 * DAY).await;
+        let subjects = world.notifier.subjects();
+        assert_eq!(subjects.len(), 3, "{subjects:?}");
+        assert!(subjects[2].contains("its run due 2024-10-04 02:00 UTC never came"), "{}", subjects[2]);
+    }
+
+    #[tokio::test]
+    async fn a_missed_alert_whose_sender_crashed_after_claiming_is_sent_once_its_lease_runs_out() {
+        let world = World::new().await;
+        world.store.outbox().crash_after_claim(1);
+        let first = DUE + 30 * MINUTE;
+        let report = world.tick("crashed", first).await;
+        assert!(report.failed());
+        assert!(world.sent().is_empty());
+        world.tick("later", first + LEASE_MS - 1).await;
+        assert!(world.sent().is_empty(), "within the lease");
+        world.tick("later", first + LEASE_MS).await;
+        assert_eq!(world.sent(), ["export/missed-20241004T0200Z/warning"]);
+    }
+
+    #[tokio::test]
+    async fn two_checkers_racing_page_a_missed_start_once() {
+        let world = World::new().await;
+        let at = DUE + 30 * MINUTE;
+        let (a, b) = tokio::join!(world.tick("a", at), world.tick("b", at));
+        assert!(!a.failed() && !b.failed());
+        assert_eq!(world.sent(), ["export/missed-20241004T0200Z/warning"]);
+    }
+
+    #[tokio::test]
+    async fn a_muted_type_is_not_paged_for_a_missed_start() {
+        let world = World::new().await;
+        set_override(
+            &world.store,
+            "export",
+            overrun_core::detect::overrides::Override::muted_until(T0 + 3 * DAY),
+        )
+        .await;
+        world.ticks(T0, T0 + 2 * DAY).await;
+        assert!(world.sent().is_empty(), "{:?}", world.sent());
+        let report = world.tick("checker", DUE + DAY + 40 * MINUTE).await;
+        assert_eq!((report.missed.overdue, report.missed.muted), (1, 1));
+    }
+
+    #[tokio::test]
+    async fn a_failed_publish_of_a_missed_alert_is_sent_again_at_the_next_tick() {
+        let world = World::new().await;
+        world.notifier.fail_next(1);
+        let report = world.tick("checker", DUE + 30 * MINUTE).await;
+        assert_eq!(report.publish_failures, 1);
+        world.tick("checker", DUE + 40 * MINUTE).await;
+        assert_eq!(world.sent(), ["export/missed-20241004T0200Z/warning"]);
+    }
+}
