@@ -70,7 +70,7 @@ pub(crate) fn validate_name(what: &'static str, value: &str) -> Result<(), Model
 /// email, a log or a JSON reader that takes them for newlines).
 /// Variation selectors stay allowed: they pick an emoji's look, as in "⚠️". Two names that look the same in an email would otherwise be two task
 /// types, and a bidi override would reorder the text of every alert about it.
-fn is_invisible(c: char) -> bool {
+pub(crate) fn is_invisible(c: char) -> bool {
     use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
     matches!(
         c.general_category(),

@@ -4,8 +4,11 @@
 //! A schedule is a few slots repeating every period (the clock's: periods that divide a day are
 //! aligned to UTC midnight), on some days of the week, and the grace a start may come late by.
 //! [`learn`] finds one from a type's start times, or says the type is unscheduled; [`slots`]
-//! lists the due times and judges which went without a start.
+//! lists the due times and judges which went without a start. [`declared`] reads a schedule an
+//! operator declared (an EventBridge `cron(…)` or `rate(…)`, or a crontab line, in a time zone)
+//! and lists its due times.
 
+pub mod declared;
 pub mod learn;
 pub mod slots;
 pub mod watch;
