@@ -80,9 +80,9 @@ pub(crate) enum Command {
     /// Each task type's baseline and the limits in force (override applied): expected, σ, limit,
     /// critical, runs it came from, method, when it was computed, override. Read-only.
     Limits(LimitsArgs),
-    /// Each task type's schedule, learned by the nightly job from its starts: the pattern in
-    /// words, the next due start, the grace, and how many due times it was learned from.
-    /// Read-only. (Missed starts are not paged yet; declared schedules are to come.)
+    /// Each task type's schedule, by which the checker pages a start that did not come: learned
+    /// by the nightly job from its starts, or declared by an operator (which beats the learned
+    /// one): `list`, `set`, `clear`.
     #[command(subcommand)]
     Schedule(ScheduleCommand),
     /// The messages claimed or delivered recently (warnings, criticals, "resolved", too-short
@@ -129,8 +129,48 @@ pub(crate) struct LimitsArgs {
 
 #[derive(clap::Subcommand)]
 pub(crate) enum ScheduleCommand {
-    /// Every learned schedule (or only these task types').
+    /// Every schedule, learned and declared (or only these task types'): the pattern in words,
+    /// where it came from and since when, the next due start, the usual lateness, the grace.
+    /// Read-only.
     List(LimitsArgs),
+    /// Declare a task type's schedule: an EventBridge "cron(15 */3 * * ? *)" or "rate(1 hour)",
+    /// or a crontab line "15 2 * * 1-5", in --timezone; or --unscheduled to never page it for a
+    /// missed start. Beats the learned schedule until `schedule clear`.
+    Set(ScheduleSetArgs),
+    /// Remove a task type's declared schedule: the learned one applies again.
+    Clear(ScheduleClearArgs),
+}
+
+#[derive(Args)]
+pub(crate) struct ScheduleSetArgs {
+    /// The task type, exactly as in the events (one the table knows, unless --create).
+    pub(crate) task_type: String,
+    /// When its runs are due: cron(…), rate(…) or a five-field crontab line (quote it).
+    pub(crate) expression: Option<String>,
+    /// How late a start may come and still count: a duration such as 15m or 1h.
+    #[arg(long, default_value = overrun_cli::commands::schedule_task::DEFAULT_GRACE)]
+    pub(crate) grace: String,
+    /// The IANA time zone its cron is written in (daylight saving followed): Europe/Paris.
+    #[arg(long, default_value = "UTC")]
+    pub(crate) timezone: String,
+    /// Never page this task type for a missed start, whatever its starts show (a type retired,
+    /// or one that runs on demand but looks scheduled); resolves its open incident.
+    #[arg(long)]
+    pub(crate) unscheduled: bool,
+    /// Declare the schedule of a task type the table does not know yet: without it a misspelt
+    /// name is refused, with the nearest known names.
+    #[arg(long)]
+    pub(crate) create: bool,
+    #[command(flatten)]
+    pub(crate) aws: AwsArgs,
+}
+
+#[derive(Args)]
+pub(crate) struct ScheduleClearArgs {
+    /// The task type whose declaration goes.
+    pub(crate) task_type: String,
+    #[command(flatten)]
+    pub(crate) aws: AwsArgs,
 }
 
 #[derive(Args)]

@@ -22,6 +22,7 @@ use overrun_cli::commands::override_task::{self, OverrideRequest};
 use overrun_cli::commands::plot;
 use overrun_cli::commands::replay;
 use overrun_cli::commands::report;
+use overrun_cli::commands::schedule_task::{self, DeclareRequest};
 use overrun_cli::commands::tune;
 use overrun_cli::error::CliError;
 use overrun_cli::history::ReadOptions;
@@ -84,6 +85,22 @@ fn execute(command: Command) -> Result<(), CliError> {
             now(),
             &mut io::stdout().lock(),
         ),
+        Command::Schedule(ScheduleCommand::Set(args)) => schedule_task::set(
+            &DeclareRequest {
+                task_type: args.task_type,
+                expression: args.expression,
+                grace: args.grace,
+                timezone: args.timezone,
+                unscheduled: args.unscheduled,
+                create: args.create,
+                now: now(),
+                aws: args.aws,
+            },
+            &mut io::stdout().lock(),
+        ),
+        Command::Schedule(ScheduleCommand::Clear(args)) => {
+            schedule_task::clear(&args.task_type, &args.aws, &mut io::stdout().lock())
+        }
         Command::Alerts(args) => alerts::run(
             &AlertsRequest { aws: args.aws, now: now(), since: args.since, json: args.json },
             &mut io::stdout().lock(),

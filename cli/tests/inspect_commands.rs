@@ -325,4 +325,60 @@ async fn limits_shows_the_schedule_the_nightly_job_learned_from_a_types_starts()
         .assert()
         .code(4)
         .stderr(contains("Did you mean nightly-export?"));
+
+    // A declaration beats the learned schedule until it is cleared.
+    overrun(
+        &stack,
+        &[
+            "schedule",
+            "set",
+            "nightly-export",
+            "cron(30 6 ? * MON-FRI *)",
+            "--grace",
+            "20m",
+            "--timezone",
+            "Europe/Paris",
+        ],
+    )
+    .assert()
+    .success()
+    .stdout(contains(
+        "nightly-export: declared schedule set: Mon–Fri at 06:30 Europe/Paris, grace 20m 00s; next due",
+    ));
+    let output =
+        overrun(&stack, &["schedule", "list", "--json"]).assert().success().get_output().stdout.clone();
+    let listed = json_of(&output);
+    assert_eq!(listed[0]["in_force"], "declared", "{listed}");
+    assert_eq!(listed[0]["declared"]["timezone"], "Europe/Paris");
+    assert_eq!(listed[0]["learned"]["pattern"], "daily at 02:10 UTC", "the learned one is still shown");
+    overrun(&stack, &["schedule", "list"])
+        .assert()
+        .success()
+        .stdout(contains("declared "))
+        .stdout(contains("(cron(30 6 ? * MON-FRI *))"));
+    overrun(
+        &stack,
+        &["schedule", "set", "nightly-export", "cron(30 6 ? * MON-FRI *)", "--timezone", "Paris"],
+    )
+    .assert()
+    .code(2)
+    .stderr(contains("Europe/Paris"));
+    overrun(&stack, &["schedule", "set", "nightly-exprot", "0 6 * * *"])
+        .assert()
+        .code(2)
+        .stderr(contains("Did you mean nightly-export?"));
+    overrun(&stack, &["schedule", "set", "brand-new", "rate(1 hour)", "--create"]).assert().success();
+    overrun(&stack, &["schedule", "set", "nightly-export", "--unscheduled"])
+        .assert()
+        .success()
+        .stdout(contains("declared unscheduled"));
+    overrun(&stack, &["schedule", "list", "nightly-export"])
+        .assert()
+        .success()
+        .stdout(contains("unscheduled: never paged for a missed start"));
+    overrun(&stack, &["schedule", "clear", "nightly-export"])
+        .assert()
+        .success()
+        .stdout(contains("its learned schedule applies again: daily at 02:10 UTC"));
+    overrun(&stack, &["schedule", "clear", "nightly-export"]).assert().code(4);
 }

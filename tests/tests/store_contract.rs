@@ -136,6 +136,7 @@ contract!(
     the_starts_of_chosen_types_and_dates_are_read_alone,
     a_missed_start_incident_is_listed_until_its_resolved_is_delivered,
     no_missed_start_alert_is_first_claimed_after_its_incidents_resolved,
+    declared_schedules_read_back_as_declared_and_go_when_cleared,
 );
 
 fn now() -> EpochMs {
@@ -889,4 +890,23 @@ async fn no_missed_start_alert_is_first_claimed_after_its_incidents_resolved(sto
         .await
         .unwrap();
     assert_eq!(late, Claimed::Held(DeliveryState::Unclaimed));
+}
+
+async fn declared_schedules_read_back_as_declared_and_go_when_cleared(stores: &impl Stores) {
+    use overrun_core::schedule::declared::{Declared, Zone};
+    use overrun_core::schedule::watched::Declaration;
+    let t = now();
+    let paris = Zone::named("Europe/Paris").unwrap();
+    let weekdays = Declaration::Scheduled(Box::new(
+        Declared::new("cron(30 6 ? * MON-FRI *)", paris, 1_200_000, t).unwrap(),
+    ));
+    let silenced = Declaration::Unscheduled { since: t + 1 };
+    let stats = stores.stats();
+    stats.declare_schedule(&task("export"), Some(&weekdays)).await.unwrap();
+    stats.declare_schedule(&task("adhoc"), Some(&silenced)).await.unwrap();
+    let listed = stats.declared_schedules().await.unwrap();
+    assert!(listed.malformed.is_empty(), "{:?}", listed.malformed);
+    assert_eq!(listed.items, vec![(task("adhoc"), silenced.clone()), (task("export"), weekdays)]);
+    stats.declare_schedule(&task("export"), None).await.unwrap();
+    assert_eq!(stats.declared_schedules().await.unwrap().items, vec![(task("adhoc"), silenced)]);
 }

@@ -9,5 +9,6 @@ pub mod override_task;
 pub mod plot;
 pub mod replay;
 pub mod report;
+pub mod schedule_task;
 pub mod tune;
 pub mod variant;

@@ -440,12 +440,12 @@ export class OverrunStack extends Stack {
           resources: [this.statsTable.tableArn],
           conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['DAY#*', 'MISSED'] } },
         }),
-        // The schedules the nightly job learned, read only.
+        // The schedules the nightly job learned and those operators declared, read only.
         new iam.PolicyStatement({
           sid: 'ReadSchedules',
           actions: ['dynamodb:Query'],
           resources: [this.statsTable.tableArn],
-          conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['SCHEDULES'] } },
+          conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['SCHEDULES', 'DECLARED'] } },
         }),
         new iam.PolicyStatement({
           sid: 'ReadLimitsAndCohortMembers',

@@ -22,6 +22,7 @@ use overrun_core::ports::{
     RunRecorder, RunStarted, RunningRuns, ScheduleStore, StoreError,
 };
 use overrun_core::recording::{self, Counted, RunRecord, StartEffect};
+use overrun_core::schedule::watched::Declaration;
 use overrun_core::schedule::{Schedule, ScheduleChange};
 use overrun_core::time::MS_PER_DAY;
 use overrun_core::{Attempt, BaselinePolicy, CohortId, EpochMs, RunId, RunStatus, TaskType};
@@ -59,6 +60,7 @@ struct Tables {
     /// Every start recorded, by UTC date and task type, for the schedule learner.
     starts: BTreeMap<(i64, TaskType), BTreeSet<EpochMs>>,
     schedules: BTreeMap<TaskType, Schedule>,
+    declared: BTreeMap<TaskType, Declaration>,
 }
 
 /// Faults on demand: each counter is how many of the next calls of its operation fail, with
@@ -257,6 +259,24 @@ impl ScheduleStore for MemoryStore {
     async fn stored_schedules(&self) -> Result<Listing<(TaskType, Schedule)>, StoreError> {
         let tables = lock(&self.tables);
         Ok(Listing { items: tables.schedules.clone().into_iter().collect(), malformed: Vec::new() })
+    }
+
+    async fn declared_schedules(&self) -> Result<Listing<(TaskType, Declaration)>, StoreError> {
+        let tables = lock(&self.tables);
+        Ok(Listing { items: tables.declared.clone().into_iter().collect(), malformed: Vec::new() })
+    }
+
+    async fn declare_schedule(
+        &self,
+        task_type: &TaskType,
+        declaration: Option<&Declaration>,
+    ) -> Result<(), StoreError> {
+        let mut tables = lock(&self.tables);
+        match declaration {
+            Some(declaration) => tables.declared.insert(task_type.clone(), declaration.clone()),
+            None => tables.declared.remove(task_type),
+        };
+        Ok(())
     }
 
     async fn apply_schedule_changes(&self, changes: &[ScheduleChange]) -> Result<(), StoreError> {

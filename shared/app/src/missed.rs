@@ -13,7 +13,8 @@ use overrun_core::notify::delivery::{DeliveryState, MessageKey};
 use overrun_core::notify::missed::{ScheduleWords, missed_notification, resumed_notification};
 use overrun_core::ports::{LimitStore, MissedIncident, Notifier, Outbox, ScheduleStore};
 use overrun_core::schedule::Schedule;
-use overrun_core::schedule::watch::{self, DueTimes, MissedStarts, Resumption, Standing};
+use overrun_core::schedule::watch::{self, Came, DueTimes, MissedStarts, Resumption, Standing};
+use overrun_core::schedule::watched::{Declaration, Watched, watched};
 use overrun_core::time::MS_PER_DAY;
 use overrun_core::{EpochMs, Level, TaskType};
 
@@ -28,16 +29,6 @@ pub const CATCH_UP_MS: i64 = 6 * overrun_core::time::MS_PER_HOUR;
 /// Days of starts read per judged type: today and the two before, enough for the day a
 /// new incident looks back over and the last start before it.
 const START_DAYS: i64 = 3;
-
-/// The words messages use for a learned schedule.
-pub fn learned_words(schedule: &Schedule) -> ScheduleWords {
-    ScheduleWords {
-        pattern: schedule.to_string(),
-        source: format!("learned from {} starts", schedule.evidence),
-        usually_within_ms: Some(schedule.largest_lateness_ms),
-        grace_ms: schedule.grace_ms,
-    }
-}
 
 /// What one tick found of the scheduled types.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -54,20 +45,47 @@ pub struct MissedReport {
 /// The scheduled types due a judgement at `now`: those with a due time whose grace ran out in
 /// the last [`CATCH_UP_MS`], and those with an open incident.
 pub fn types_to_judge(
-    schedules: &BTreeMap<TaskType, Schedule>,
+    watched: &BTreeMap<TaskType, Watched<'_>>,
     open: &HashMap<TaskType, MissedIncident>,
     now: EpochMs,
 ) -> Vec<TaskType> {
-    schedules
+    watched
         .iter()
         .filter(|(task, schedule)| {
-            open.contains_key(*task)
-                || !schedule
-                    .due_times(now - CATCH_UP_MS - schedule.grace_ms, now - schedule.grace_ms)
-                    .is_empty()
+            let grace = schedule.grace_ms();
+            open.contains_key(*task) || !schedule.due_times(now - CATCH_UP_MS - grace, now - grace).is_empty()
         })
         .map(|(task, _)| task.clone())
         .collect()
+}
+
+/// The learned and the declared schedules; `None` when a read failed (then nothing is judged:
+/// a declaration might silence a type, or replace its learned schedule).
+async fn read_schedules<S: ScheduleStore>(
+    stats: &S,
+    report: &mut CheckReport,
+) -> Option<(BTreeMap<TaskType, Schedule>, BTreeMap<TaskType, Declaration>)> {
+    let learned = match stats.stored_schedules().await {
+        Ok(listing) => {
+            report.malformed_items += crate::check::log_malformed(&listing.malformed);
+            listing.items.into_iter().collect()
+        }
+        Err(error) => {
+            report.failure("cannot read the schedules; no missed start is judged", &error);
+            return None;
+        }
+    };
+    let declared = match stats.declared_schedules().await {
+        Ok(listing) => {
+            report.malformed_items += crate::check::log_malformed(&listing.malformed);
+            listing.items.into_iter().collect()
+        }
+        Err(error) => {
+            report.failure("cannot read the declared schedules; no missed start is judged", &error);
+            return None;
+        }
+    };
+    Some((learned, declared))
 }
 
 /// Judges the scheduled types and sends what they owe.
@@ -82,13 +100,12 @@ pub async fn watch_schedules<S, O, N>(
     O: Outbox,
     N: Notifier,
 {
-    let schedules = match stats.stored_schedules().await {
-        Ok(listing) => {
-            report.malformed_items += crate::check::log_malformed(&listing.malformed);
-            listing.items.into_iter().collect::<BTreeMap<_, _>>()
-        }
-        Err(error) => return report.failure("cannot read the schedules; no missed start is judged", &error),
-    };
+    let Some((learned, declared)) = read_schedules(stats, report).await else { return };
+    let names: std::collections::BTreeSet<&TaskType> = learned.keys().chain(declared.keys()).collect();
+    let schedules: BTreeMap<TaskType, Watched<'_>> = names
+        .into_iter()
+        .filter_map(|task| watched(learned.get(task), declared.get(task)).map(|w| (task.clone(), w)))
+        .collect();
     let incidents = match outbox.missed_incidents().await {
         Ok(listing) => {
             report.malformed_items += crate::check::log_malformed(&listing.malformed);
@@ -114,6 +131,14 @@ pub async fn watch_schedules<S, O, N>(
                 MessageKey::Resumed { task_type: incident.task_type.clone(), first_due: incident.first_due };
             let sent = courier.resend_if_stale(&key, &incident.resumed).await;
             report.count(sent, |r| &mut r.resolved_published);
+        }
+    }
+    // An operator declared the type unscheduled: its open incident ends there.
+    for (task_type, declaration) in &declared {
+        if let (&Declaration::Unscheduled { since }, Some(incident)) = (declaration, open.remove(task_type)) {
+            let silenced =
+                Resumption { first_due: incident.first_due, start: since, came: Came::Unscheduled };
+            resolve(task_type, &silenced, &incident, courier, report).await;
         }
     }
     let judged = types_to_judge(&schedules, &open, now);
@@ -144,7 +169,7 @@ pub async fn watch_schedules<S, O, N>(
         own.sort_unstable();
         own.dedup();
         let incident = open.get(&task_type);
-        match watch::judge(schedule, &own, incident.map(|i| i.first_due), EpochMs::MIN, now) {
+        match watch::judge(schedule, &own, incident.map(|i| i.first_due), schedule.not_before(), now) {
             Standing::OnTime => {}
             Standing::Missed(missed) => {
                 report.missed.overdue += 1;
@@ -155,7 +180,7 @@ pub async fn watch_schedules<S, O, N>(
                 if muted {
                     report.missed.muted += 1;
                 }
-                let words = learned_words(schedule);
+                let words = schedule.words();
                 page(&task_type, &missed, &words, incident, muted, now, courier, report).await;
             }
             Standing::Resumed(resumed) => {
@@ -412,5 +437,44 @@ mod tests {
         assert_eq!(report.publish_failures, 1);
         world.tick("checker", DUE + 40 * MINUTE).await;
         assert_eq!(world.sent(), ["export/missed-20241004T0200Z/warning"]);
+    }
+
+    async fn declare(world: &World, declaration: Option<Declaration>) {
+        world.store.declare_schedule(&task("export"), declaration.as_ref()).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_declared_schedule_replaces_the_learned_one_from_when_it_was_declared() {
+        use overrun_core::schedule::declared::{Declared, Zone};
+        let world = World::new().await;
+        world.start("today", DUE + MINUTE).await;
+        let at_six = Declared::new("0 6 * * *", Zone::utc(), 15 * MINUTE, T0 + 3 * HOUR).unwrap();
+        declare(&world, Some(Declaration::Scheduled(Box::new(at_six)))).await;
+        world.ticks(T0 + 3 * HOUR, T0 + DAY).await;
+        assert_eq!(world.sent(), ["export/missed-20241004T0600Z/warning"]);
+        let subject = &world.notifier.subjects()[0];
+        assert_eq!(subject, "[Overrun WARNING] export did not start: due 2024-10-04 06:00 UTC");
+        assert!(
+            world.notifier.published()[0].sms.contains("declared as 0 6 * * *"),
+            "{:?}",
+            world.notifier.published()
+        );
+    }
+
+    #[tokio::test]
+    async fn declaring_a_type_unscheduled_silences_it_and_ends_its_open_incident() {
+        let world = World::new().await;
+        world.ticks(T0, DUE + HOUR).await;
+        assert_eq!(world.sent(), ["export/missed-20241004T0200Z/warning"]);
+        declare(&world, Some(Declaration::Unscheduled { since: DUE + HOUR })).await;
+        world.ticks(DUE + HOUR, DUE + 3 * DAY).await;
+        assert_eq!(world.sent().len(), 2, "{:?}", world.sent());
+        assert_eq!(
+            world.notifier.subjects()[1],
+            "[Overrun resolved] export is no longer expected: declared unscheduled"
+        );
+        declare(&world, None).await;
+        world.ticks(DUE + 3 * DAY, DUE + 3 * DAY + 2 * HOUR).await;
+        assert_eq!(world.sent().len(), 3, "cleared, the learned schedule applies again: {:?}", world.sent());
     }
 }

@@ -7,6 +7,8 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
 
 use overrun_core::ports::{Listing, Partial, ScheduleStore, StoreError};
+use overrun_core::schedule::declared::{Declared, Zone};
+use overrun_core::schedule::watched::Declaration;
 use overrun_core::schedule::{Schedule, ScheduleChange, Weekdays};
 use overrun_core::time::{MS_PER_DAY, civil_date};
 use overrun_core::{EpochMs, TaskType};
@@ -108,6 +110,48 @@ impl TryFrom<&Item> for StoredSchedule {
     }
 }
 
+/// A declaration as stored, read back and validated again (an item edited by hand, or written by
+/// a version that read expressions differently, is reported, not trusted).
+pub struct StoredDeclaration(pub TaskType, pub Declaration);
+
+impl TryFrom<&Item> for StoredDeclaration {
+    type Error = StoreError;
+
+    fn try_from(found: &Item) -> Result<Self, StoreError> {
+        let reader = ItemReader::new(found, &[st::PK, st::SK]);
+        let task_type = TaskType::new(reader.string(st::SK)?).map_err(|e| reader.invalid(e))?;
+        let since: EpochMs = reader.number(st::SINCE_MS)?;
+        if matches!(found.get(st::UNSCHEDULED), Some(AttributeValue::Bool(true))) {
+            return Ok(Self(task_type, Declaration::Unscheduled { since }));
+        }
+        let zone = Zone::named(reader.string(st::TIMEZONE)?).map_err(|e| reader.invalid(e))?;
+        let declared =
+            Declared::new(reader.string(st::EXPRESSION)?, zone, reader.number(st::GRACE_MS)?, since)
+                .map_err(|e| reader.invalid(e))?;
+        Ok(Self(task_type, Declaration::Scheduled(Box::new(declared))))
+    }
+}
+
+fn declared_key(task_type: &TaskType) -> Item {
+    item([(st::PK, s(st::DECLARED_PK)), (st::SK, s(task_type.as_str()))])
+}
+
+fn declared_item(task_type: &TaskType, declaration: &Declaration) -> Item {
+    let mut stored = declared_key(task_type);
+    stored.insert(st::SINCE_MS.to_owned(), n(declaration.since()));
+    match declaration {
+        Declaration::Unscheduled { .. } => {
+            stored.insert(st::UNSCHEDULED.to_owned(), AttributeValue::Bool(true));
+        }
+        Declaration::Scheduled(declared) => {
+            stored.insert(st::EXPRESSION.to_owned(), s(declared.expression()));
+            stored.insert(st::TIMEZONE.to_owned(), s(declared.zone().name()));
+            stored.insert(st::GRACE_MS.to_owned(), n(declared.grace_ms()));
+        }
+    }
+    stored
+}
+
 fn schedule_key(task_type: &TaskType) -> Item {
     item([(st::PK, s(st::SCHEDULES_PK)), (st::SK, s(task_type.as_str()))])
 }
@@ -176,6 +220,42 @@ impl ScheduleStore for DynamoStatsStore {
         Ok(parse_all(&found, |item| {
             StoredSchedule::try_from(item).map(|StoredSchedule(task, schedule)| (task, schedule))
         }))
+    }
+
+    async fn declared_schedules(&self) -> Result<Listing<(TaskType, Declaration)>, StoreError> {
+        let found = self.partition(st::DECLARED_PK).await?;
+        Ok(parse_all(&found, |item| {
+            StoredDeclaration::try_from(item).map(|StoredDeclaration(task, declaration)| (task, declaration))
+        }))
+    }
+
+    async fn declare_schedule(
+        &self,
+        task_type: &TaskType,
+        declaration: Option<&Declaration>,
+    ) -> Result<(), StoreError> {
+        self.counters.request();
+        match declaration {
+            Some(declaration) => {
+                self.client
+                    .put_item()
+                    .table_name(&self.table)
+                    .set_item(Some(declared_item(task_type, declaration)))
+                    .send()
+                    .await
+                    .map_err(|e| service("PutItem", e))?;
+            }
+            None => {
+                self.client
+                    .delete_item()
+                    .table_name(&self.table)
+                    .set_key(Some(declared_key(task_type)))
+                    .send()
+                    .await
+                    .map_err(|e| service("DeleteItem", e))?;
+            }
+        }
+        Ok(())
     }
 
     /// One write per changed schedule (a few a night: schedules change rarely).

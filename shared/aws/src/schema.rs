@@ -70,6 +70,12 @@ pub mod stats {
     /// Missed-start incidents: `MISSED` / `<task type>` U+001F `<first due, ms>`, with the claims of
     /// their warning, critical and "resolved" (the runs' claim attribute names).
     pub const MISSED_PK: &str = "MISSED";
+    /// Operators' declared schedules: `DECLARED` / `<task type>`.
+    pub const DECLARED_PK: &str = "DECLARED";
+    pub const EXPRESSION: &str = "expression";
+    pub const TIMEZONE: &str = "timezone";
+    pub const SINCE_MS: &str = "since_ms";
+    pub const UNSCHEDULED: &str = "unscheduled";
     pub const MISSED_SEPARATOR: char = '\u{1f}';
     pub const FIRST_DUE_MS: &str = "first_due_ms";
     pub const PERIOD_MS: &str = "period_ms";

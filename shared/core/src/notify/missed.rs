@@ -153,17 +153,20 @@ pub fn resumed_notification(task_type: &TaskType, resumed: &Resumption) -> Notif
             if skipped > 1 { "later_slot" } else { "next_slot" },
             Json::Null,
         ),
+        Came::Unscheduled => {
+            ("is no longer expected: declared unscheduled".to_owned(), "unscheduled", Json::Null)
+        }
     };
     let subject = sns_subject(&format!("[Overrun resolved] {task_type} {what}"));
     let sms = truncate_chars(&format!("Overrun resolved: {task_type} {what}"), MAX_SMS_CHARS);
+    let at = utc_minute(resumed.start);
+    let when = match resumed.came {
+        Came::Late { .. } => format!("Started:    {at}"),
+        Came::NextSlot { due: next, .. } => format!("Started:    {at}, the run due {}", utc_minute(next)),
+        Came::Unscheduled => format!("Declared:   unscheduled at {at}"),
+    };
     let email = format!(
-        "Task type {task_type}, which Overrun reported as not started (due {due}), {what}.\n\n\
-         Started:    {}{}\n",
-        utc_minute(resumed.start),
-        match resumed.came {
-            Came::NextSlot { due: next, .. } => format!(", the run due {}", utc_minute(next)),
-            Came::Late { .. } => String::new(),
-        }
+        "Task type {task_type}, which Overrun reported as not started (due {due}), {what}.\n\n{when}\n"
     );
     let incident = incident_key(task_type, resumed.first_due);
     let alert_id = format!("{incident}/resolved");

@@ -24,6 +24,7 @@ use crate::limits::nightly::{BaselineChange, DayAggregate, DayStatus, FinishedRu
 use crate::model::{Attempt, CohortId, RunId, RunStatus, TaskType};
 use crate::notify::delivery::{DeliveryState, Lease, MessageKey};
 use crate::notify::message::{Notification, Resolution};
+use crate::schedule::watched::Declaration;
 use crate::schedule::{Schedule, ScheduleChange};
 use crate::time::{Day, EpochMs};
 
@@ -321,6 +322,16 @@ pub trait ScheduleStore {
     fn apply_schedule_changes(
         &self,
         changes: &[ScheduleChange],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Operators' declarations (`overrun schedule set`), which beat learned schedules.
+    fn declared_schedules(
+        &self,
+    ) -> impl Future<Output = Result<Listing<(TaskType, Declaration)>, StoreError>> + Send;
+    /// Declares `task_type`'s schedule, or clears its declaration (`None`).
+    fn declare_schedule(
+        &self,
+        task_type: &TaskType,
+        declaration: Option<&Declaration>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 

@@ -483,7 +483,7 @@ mod tests {
         six_mondays
             .extend([MONDAY - 7 * MS_PER_DAY + 6 * MS_PER_HOUR, MONDAY - 14 * MS_PER_DAY + 6 * MS_PER_HOUR]);
         let Learned::Scheduled(weekly) = learn(&six_mondays, NOW, &longer) else { panic!() };
-        assert_eq!(weekly.to_string(), "Mons at 06:00 UTC");
+        assert_eq!(weekly.to_string(), "Mondays at 06:00 UTC");
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod declared;
 pub mod learn;
 pub mod slots;
 pub mod watch;
+pub mod watched;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -26,6 +27,7 @@ pub const MINUTE_MS: i64 = 60_000;
 pub struct Weekdays(u8);
 
 const NAMES: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+const FULL_NAMES: [&str; 7] = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
 
 impl Weekdays {
     pub const EVERY_DAY: Self = Self(0x7f);
@@ -74,7 +76,7 @@ impl fmt::Display for Weekdays {
             Self::MONDAY_TO_FRIDAY => f.write_str("Mon–Fri"),
             days if days.count() == 1 => {
                 let day = (0..7).find(|&d| days.contains(d)).unwrap_or(0);
-                write!(f, "{}s", NAMES[day as usize])
+                write!(f, "{}s", FULL_NAMES[day as usize])
             }
             days => {
                 let listed: Vec<&str> =

@@ -91,6 +91,8 @@ pub enum Came {
     Late { by_ms: i64 },
     /// The run of a later due time: the missed ones never came.
     NextSlot { due: EpochMs, skipped: usize },
+    /// No start: an operator declared the type unscheduled (`start` is when).
+    Unscheduled,
 }
 
 /// The standing of a type with schedule `schedule` at `now`, from its starts (sorted; at least
