@@ -2,8 +2,12 @@
 
 use std::io::{self, Write};
 
+use overrun_core::EpochMs;
+use overrun_core::evaluation::replay::missed_starts::{MissedEvent, MissedEventKind};
 use overrun_core::evaluation::replay::{Alert, ReplayConfig, ReplayOutcome, ReplaySummary};
 use overrun_core::limits::window::ExclusionCap;
+use overrun_core::notify::missed::incident_key;
+use overrun_core::schedule::watch::Came;
 use overrun_core::{Method, ShortFinish};
 use serde::Serialize;
 
@@ -67,15 +71,80 @@ fn short_line<'a>(short: &'a ShortFinish, method: &'static str) -> ShortLine<'a>
     }
 }
 
+/// A missed start or its "resolved" as a JSON line: `level` "missed", `kind` "missed" (severity
+/// warning or critical) or "resolved".
+#[derive(Serialize)]
+struct MissedLine<'a> {
+    task_type: &'a str,
+    at: i64,
+    level: &'static str,
+    kind: &'static str,
+    severity: &'static str,
+    incident: String,
+    /// The first due time missed, epoch seconds.
+    due: f64,
+    missed: Option<usize>,
+    last_start: Option<f64>,
+    schedule: Option<String>,
+    grace_s: Option<f64>,
+    /// How the resolving start came: "late", "next_slot" or "later_slot".
+    came: Option<&'static str>,
+    late_by_s: Option<f64>,
+    run_start: Option<f64>,
+}
+
+fn missed_line(event: &MissedEvent) -> MissedLine<'_> {
+    let seconds = |ms: EpochMs| ms as f64 / 1_000.0;
+    let base = |first_due: EpochMs| MissedLine {
+        task_type: event.task_type.as_str(),
+        at: event.at.div_euclid(1_000),
+        level: "missed",
+        kind: "missed",
+        severity: "info",
+        incident: incident_key(&event.task_type, first_due),
+        due: seconds(first_due),
+        missed: None,
+        last_start: None,
+        schedule: None,
+        grace_s: None,
+        came: None,
+        late_by_s: None,
+        run_start: None,
+    };
+    match &event.kind {
+        MissedEventKind::Missed { level, standing, schedule } => MissedLine {
+            severity: level.as_str(),
+            missed: Some(standing.missed),
+            last_start: standing.last_start.map(seconds),
+            schedule: Some(schedule.to_string()),
+            grace_s: Some(seconds(schedule.grace_ms)),
+            ..base(standing.first_due)
+        },
+        MissedEventKind::Resumed(resumed) => MissedLine {
+            kind: "resolved",
+            came: Some(match resumed.came {
+                Came::Late { .. } => "late",
+                Came::NextSlot { skipped, .. } if skipped > 1 => "later_slot",
+                Came::NextSlot { .. } => "next_slot",
+                Came::Unscheduled => "unscheduled",
+                Came::Again => "again",
+            }),
+            late_by_s: match resumed.came {
+                Came::Late { by_ms } => Some(seconds(by_ms)),
+                _ => None,
+            },
+            run_start: Some(seconds(resumed.start)),
+            ..base(resumed.first_due)
+        },
+    }
+}
+
+/// Alerts, too-short notices and missed starts, one JSON object a line, in time order (at equal
+/// times: alerts, then notices, then missed starts).
 pub fn json_lines(out: &mut impl Write, config: &ReplayConfig, outcome: &ReplayOutcome) -> io::Result<()> {
     let method = config.policy.method().name();
-    // Alerts and notices interleaved in time order (alerts first at equal times).
-    let mut shorts = outcome.short_finishes.iter().peekable();
+    let mut lines: Vec<(EpochMs, u8, String)> = Vec::new();
     for alert in &outcome.alerts {
-        while let Some(short) = shorts.next_if(|short| short.at < alert.at) {
-            serde_json::to_writer(&mut *out, &short_line(short, method))?;
-            out.write_all(b"\n")?;
-        }
         let line = AlertLine {
             run_id: alert.run_id.as_str(),
             task_type: alert.task_type.as_str(),
@@ -93,14 +162,24 @@ pub fn json_lines(out: &mut impl Write, config: &ReplayConfig, outcome: &ReplayO
             method,
             recent_s: alert.recent_ms.iter().map(|&ms| ms as f64 / 1_000.0).collect(),
         };
-        serde_json::to_writer(&mut *out, &line)?;
-        out.write_all(b"\n")?;
+        lines.push((alert.at, 0, json_text(&line)?));
     }
-    for short in shorts {
-        serde_json::to_writer(&mut *out, &short_line(short, method))?;
+    for short in &outcome.short_finishes {
+        lines.push((short.at, 1, json_text(&short_line(short, method))?));
+    }
+    for event in &outcome.missed {
+        lines.push((event.at, 2, json_text(&missed_line(event))?));
+    }
+    lines.sort_by_key(|(at, rank, _)| (*at, *rank));
+    for (_, _, line) in lines {
+        out.write_all(line.as_bytes())?;
         out.write_all(b"\n")?;
     }
     Ok(())
+}
+
+fn json_text(value: &impl Serialize) -> io::Result<String> {
+    serde_json::to_string(value).map_err(io::Error::other)
 }
 
 pub fn human(
@@ -211,6 +290,16 @@ fn summary_lines(out: &mut impl Write, config: &ReplayConfig, outcome: &ReplayOu
             }
         )?;
     }
+    let missed = &summary.missed;
+    writeln!(
+        out,
+        "  missed      {} missed starts ({} warning, {} critical), {} resolved by a later start, on {} task types found scheduled (learned night by night)",
+        missed.warnings + missed.criticals,
+        missed.warnings,
+        missed.criticals,
+        missed.resolved,
+        missed.scheduled_types
+    )?;
     if let Some((day, count)) = busiest_day(&outcome.alerts) {
         writeln!(out, "  busiest day {day} with {count} alerts")?;
     }
@@ -290,6 +379,13 @@ fn alert_and_notice_lists(out: &mut impl Write, outcome: &ReplayOutcome) -> io::
             writeln!(out, "  {}", alert_line(alert))?;
         }
     }
+    if !outcome.missed.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "Missed starts (a scheduled type that did not start by its due time and grace)")?;
+        for event in &outcome.missed {
+            writeln!(out, "  {}", missed_event_line(event))?;
+        }
+    }
     if !outcome.short_finishes.is_empty() {
         writeln!(out)?;
         writeln!(out, "Finished too soon (info: did the work shrink?)")?;
@@ -313,6 +409,30 @@ fn short_finish_line(short: &ShortFinish) -> String {
         duration(b.sigma_ms),
         b.n,
     )
+}
+
+fn missed_event_line(event: &MissedEvent) -> String {
+    let at = utc_minute(event.at);
+    match &event.kind {
+        MissedEventKind::Missed { level, standing, schedule } => format!(
+            "{at}  {:<8}  {}: did not start, due {} ({}; {} missed in a row)",
+            level.as_str(),
+            event.task_type,
+            utc_minute(standing.first_due),
+            schedule,
+            standing.missed
+        ),
+        MissedEventKind::Resumed(resumed) => format!(
+            "{at}  resolved  {}: {}",
+            event.task_type,
+            match resumed.came {
+                Came::Late { by_ms } => format!("started {} late", duration(by_ms as f64)),
+                Came::NextSlot { .. } | Came::Unscheduled | Came::Again => {
+                    format!("started again; its run due {} never came", utc_minute(resumed.first_due))
+                }
+            }
+        ),
+    }
 }
 
 /// The UTC day with the most alerts (the earliest of equals).

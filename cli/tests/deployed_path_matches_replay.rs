@@ -19,9 +19,11 @@ use overrun_cli::history::{ReadOptions, read_all_runs};
 use overrun_cli::input::Source;
 use overrun_core::detect::check::CheckSettings;
 use overrun_core::detect::overrides::{LimitRules, Sensitivity};
+use overrun_core::evaluation::replay::missed_starts::MissedEventKind;
 use overrun_core::evaluation::replay::replay_runs_with;
 use overrun_core::evaluation::replay::{ReplayConfig, Replayer};
 use overrun_core::limits::window::ExclusionCap;
+use overrun_core::notify::missed::incident_key;
 use overrun_core::ports::{RunFinished, RunStarted, TaskEvent};
 use overrun_core::time::{Day, MS_PER_DAY};
 use overrun_core::{Baseline, BaselinePolicy, CohortId, EpochMs, Method, Run, RunStatus};
@@ -105,6 +107,8 @@ struct Said {
     alerts: Vec<(EpochMs, String, String, String, Numbers)>,
     /// (end, task type, run id).
     notices: Vec<(EpochMs, String, String)>,
+    /// Missed starts and their "resolved": (at, task type, alert id).
+    missed: BTreeSet<(EpochMs, String, String)>,
 }
 
 /// Floats compared to within rounding of their JSON text.
@@ -151,6 +155,18 @@ fn replayed(config: ReplayConfig, runs: &[Run]) -> Said {
             .short_finishes
             .iter()
             .map(|s| (s.at, s.task_type.to_string(), s.run_id.to_string()))
+            .collect(),
+        missed: outcome
+            .missed
+            .iter()
+            .map(|event| {
+                let (first_due, what) = match &event.kind {
+                    MissedEventKind::Missed { level, standing, .. } => (standing.first_due, level.as_str()),
+                    MissedEventKind::Resumed(resumed) => (resumed.first_due, "resolved"),
+                };
+                let alert_id = format!("{}/{what}", incident_key(&event.task_type, first_due));
+                (event.at, event.task_type.to_string(), alert_id)
+            })
             .collect(),
     }
 }
@@ -286,6 +302,12 @@ fn told(notifier: &MemoryNotifier, nights: &StoredNights) -> Said {
                 Numbers(vec![number("limit_s"), or_none("upper_s"), or_none("expected_s")]),
             )),
             Some("too_short") => said.notices.push((ms("run_end"), text("task_type"), text("run_id"))),
+            Some("missed") => {
+                said.missed.insert((ms("at"), text("task_type"), text("alert_id")));
+            }
+            Some("resolved") if json["incident"].is_string() => {
+                said.missed.insert((ms("at"), text("task_type"), text("alert_id")));
+            }
             _ => {}
         }
     }
@@ -329,6 +351,10 @@ fn compare(replay: &Said, deployed: &Said) -> Vec<String> {
             differences.push(format!("alert {a:?}: deployed limits {:?}", b.4));
         }
     }
+    for only in replay.missed.symmetric_difference(&deployed.missed) {
+        let side = if replay.missed.contains(only) { "the replay" } else { "the deployed path" };
+        differences.push(format!("missed-start message only in {side}: {only:?}"));
+    }
     let notices = |said: &Said| said.notices.iter().cloned().collect::<BTreeSet<_>>();
     for only in notices(replay).symmetric_difference(&notices(deployed)) {
         differences.push(format!("too-short notice in one path only: {only:?}"));
@@ -360,6 +386,12 @@ fn assert_substantial(said: &Said) {
     assert!(computed > 1_000, "only {computed} baselines compared");
     assert!(said.alerts.len() > 50, "only {} alerts compared", said.alerts.len());
     assert!(!said.notices.is_empty(), "no too-short notice compared");
+    let resolved = said.missed.iter().filter(|m| m.2.ends_with("/resolved")).count();
+    assert!(
+        said.missed.len() > 20 && resolved > 5,
+        "only {} missed-start messages compared",
+        said.missed.len()
+    );
 }
 
 #[test]

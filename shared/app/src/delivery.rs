@@ -55,6 +55,11 @@ impl<'a, O: Outbox, N: Notifier> Courier<'a, O, N> {
         Self { outbox, notifier, owner, now }
     }
 
+    /// The time of the invocation it delivers for.
+    pub fn now(&self) -> EpochMs {
+        self.now
+    }
+
     fn lease(&self) -> Lease {
         Lease { owner: self.owner.to_owned(), claimed_at: self.now }
     }

@@ -13,18 +13,13 @@ use overrun_core::notify::delivery::{DeliveryState, MessageKey};
 use overrun_core::notify::missed::{ScheduleWords, missed_notification, resumed_notification};
 use overrun_core::ports::{LimitStore, MissedIncident, Notifier, Outbox, ScheduleStore};
 use overrun_core::schedule::Schedule;
-use overrun_core::schedule::watch::{self, Came, DueTimes, MissedStarts, Resumption, Standing};
+use overrun_core::schedule::watch::{self, CATCH_UP_MS, Came, DueTimes, MissedStarts, Resumption, Standing};
 use overrun_core::schedule::watched::{Declaration, Watched, watched};
 use overrun_core::time::MS_PER_DAY;
 use overrun_core::{EpochMs, Level, TaskType};
 
 use crate::check::CheckReport;
 use crate::delivery::{Courier, Sent};
-
-/// A type is judged when one of its due times' grace ran out within this long before the tick
-/// (or its incident is open): a checker that could not run for longer than this (its own alarm
-/// pages) reports those due times at the type's next one.
-pub const CATCH_UP_MS: i64 = 6 * overrun_core::time::MS_PER_HOUR;
 
 /// Days of starts read per judged type: today and the two before, enough for the day a
 /// new incident looks back over and the last start before it.
@@ -42,21 +37,21 @@ pub struct MissedReport {
     pub muted: usize,
 }
 
-/// The scheduled types due a judgement at `now`: those with a due time whose grace ran out in
-/// the last [`CATCH_UP_MS`], and those with an open incident.
+/// The types due a judgement at `now`: the scheduled ones with a due time whose grace ran out in
+/// the last [`CATCH_UP_MS`], and those with an open incident (scheduled still or not).
 pub fn types_to_judge(
     watched: &BTreeMap<TaskType, Watched<'_>>,
     open: &HashMap<TaskType, MissedIncident>,
     now: EpochMs,
 ) -> Vec<TaskType> {
-    watched
-        .iter()
-        .filter(|(task, schedule)| {
-            let grace = schedule.grace_ms();
-            open.contains_key(*task) || !schedule.due_times(now - CATCH_UP_MS - grace, now - grace).is_empty()
-        })
-        .map(|(task, _)| task.clone())
-        .collect()
+    let due = watched.iter().filter(|(_, schedule)| {
+        let grace = schedule.grace_ms();
+        !schedule.due_times(now - CATCH_UP_MS - grace, now - grace).is_empty()
+    });
+    let mut judged: Vec<TaskType> = due.map(|(task, _)| task.clone()).chain(open.keys().cloned()).collect();
+    judged.sort();
+    judged.dedup();
+    judged
 }
 
 /// The learned and the declared schedules; `None` when a read failed (then nothing is judged:
@@ -164,11 +159,21 @@ pub async fn watch_schedules<S, O, N>(
         Err(error) => return report.failure("cannot read the scheduled types' overrides", &error),
     };
     for task_type in judged {
-        let Some(schedule) = schedules.get(&task_type) else { continue };
+        let incident = open.get(&task_type);
+        let Some(schedule) = schedules.get(&task_type) else {
+            // Its schedule was dropped while its incident was open: the first start resolves it.
+            let mut own = starts.remove(&task_type).unwrap_or_default();
+            own.sort_unstable();
+            if let (Some(incident), Some(again)) =
+                (incident, incident.and_then(|i| watch::started_again(i.first_due, &own, now)))
+            {
+                resolve(&task_type, &again, incident, courier, report).await;
+            }
+            continue;
+        };
         let mut own = starts.remove(&task_type).unwrap_or_default();
         own.sort_unstable();
         own.dedup();
-        let incident = open.get(&task_type);
         match watch::judge(schedule, &own, incident.map(|i| i.first_due), schedule.not_before(), now) {
             Standing::OnTime => {}
             Standing::Missed(missed) => {
@@ -261,7 +266,7 @@ async fn resolve<O: Outbox, N: Notifier>(
         return;
     }
     let key = MessageKey::Resumed { task_type: task_type.clone(), first_due: incident.first_due };
-    let sent = courier.send_new(&key, &resumed_notification(task_type, resumed)).await;
+    let sent = courier.send_new(&key, &resumed_notification(task_type, resumed, courier.now())).await;
     report.count(sent, |r| &mut r.resolved_published);
 }
 

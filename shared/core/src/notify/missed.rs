@@ -142,7 +142,7 @@ pub fn missed_notification(
 }
 
 /// A start after a missed alert: the missed run came late, or the next slot's run came.
-pub fn resumed_notification(task_type: &TaskType, resumed: &Resumption) -> Notification {
+pub fn resumed_notification(task_type: &TaskType, resumed: &Resumption, at: EpochMs) -> Notification {
     let due = utc_minute(resumed.first_due);
     let (what, came, late_by) = match resumed.came {
         Came::Late { by_ms } => {
@@ -153,17 +153,21 @@ pub fn resumed_notification(task_type: &TaskType, resumed: &Resumption) -> Notif
             if skipped > 1 { "later_slot" } else { "next_slot" },
             Json::Null,
         ),
+        Came::Again => (format!("started again; its run due {due} never came"), "again", Json::Null),
         Came::Unscheduled => {
             ("is no longer expected: declared unscheduled".to_owned(), "unscheduled", Json::Null)
         }
     };
     let subject = sns_subject(&format!("[Overrun resolved] {task_type} {what}"));
     let sms = truncate_chars(&format!("Overrun resolved: {task_type} {what}"), MAX_SMS_CHARS);
-    let at = utc_minute(resumed.start);
+    let started = utc_minute(resumed.start);
     let when = match resumed.came {
-        Came::Late { .. } => format!("Started:    {at}"),
-        Came::NextSlot { due: next, .. } => format!("Started:    {at}, the run due {}", utc_minute(next)),
-        Came::Unscheduled => format!("Declared:   unscheduled at {at}"),
+        Came::Late { .. } => format!("Started:    {started}"),
+        Came::NextSlot { due: next, .. } => {
+            format!("Started:    {started}, the run due {}", utc_minute(next))
+        }
+        Came::Unscheduled => format!("Declared:   unscheduled at {started}"),
+        Came::Again => format!("Started:    {started} (its schedule had been dropped meanwhile)"),
     };
     let email = format!(
         "Task type {task_type}, which Overrun reported as not started (due {due}), {what}.\n\n{when}\n"
@@ -176,6 +180,7 @@ pub fn resumed_notification(task_type: &TaskType, resumed: &Resumption) -> Notif
         ("incident", Json::Str(&incident)),
         ("severity", Json::Str("info")),
         ("task_type", Json::Str(task_type.as_str())),
+        ("at", Json::Num(at as f64 / 1_000.0)),
         ("due", Json::Num(resumed.first_due as f64 / 1_000.0)),
         ("run_start", Json::Num(resumed.start as f64 / 1_000.0)),
         ("came", Json::Str(came)),
@@ -198,6 +203,7 @@ mod tests {
     use super::*;
     use crate::time::{MS_PER_DAY, MS_PER_HOUR};
 
+    const HOUR_MS: EpochMs = MS_PER_HOUR;
     const DUE: EpochMs = 19_724 * MS_PER_DAY + 2 * MS_PER_HOUR + 10 * 60_000;
 
     fn words() -> ScheduleWords {
@@ -255,7 +261,7 @@ mod tests {
         let task = TaskType::new("a/b").unwrap();
         let late =
             Resumption { first_due: DUE, start: DUE + 50 * 60_000, came: Came::Late { by_ms: 50 * 60_000 } };
-        let message = resumed_notification(&task, &late);
+        let message = resumed_notification(&task, &late, DUE + HOUR_MS);
         assert_eq!(message.subject, "[Overrun resolved] a/b started 50m 00s late");
         assert_eq!(message.alert_id, "a%2Fb/missed-20240102T0210Z/resolved");
         let next = Resumption {
@@ -263,7 +269,7 @@ mod tests {
             start: DUE + MS_PER_DAY,
             came: Came::NextSlot { due: DUE + MS_PER_DAY, skipped: 1 },
         };
-        let message = resumed_notification(&task, &next);
+        let message = resumed_notification(&task, &next, DUE + MS_PER_DAY + HOUR_MS);
         assert!(
             message.subject.contains("its run due 2024-01-02 02:10 UTC never came"),
             "{}",

@@ -38,6 +38,11 @@ impl DueTimes for Schedule {
 /// longer than this reports only the due times since.
 pub const LOOK_BACK_MS: i64 = crate::time::MS_PER_DAY;
 
+/// The checker judges a type when one of its due times' grace ran out within this long before
+/// the tick (or its incident is open): a checker that could not run for longer than this (its
+/// own alarm pages) reports those due times at the type's next one.
+pub const CATCH_UP_MS: i64 = 6 * crate::time::MS_PER_HOUR;
+
 /// Due times counted per incident: beyond the escalation nothing more is owed, and a type
 /// retired for months costs no more than a few due times per tick.
 const MAX_COUNTED: usize = 64;
@@ -93,6 +98,16 @@ pub enum Came {
     NextSlot { due: EpochMs, skipped: usize },
     /// No start: an operator declared the type unscheduled (`start` is when).
     Unscheduled,
+    /// A start after its schedule was dropped (no longer learned, or cleared): it runs again.
+    Again,
+}
+
+/// The first start (sorted `starts`) at or after an open incident's first due time, less the
+/// usual early margin, once the type has no schedule any more: it started again.
+pub fn started_again(first_due: EpochMs, starts: &[EpochMs], now: EpochMs) -> Option<Resumption> {
+    let since = first_due - crate::schedule::watched::DECLARED_EARLY_MS;
+    let start = starts[starts.partition_point(|&t| t < since)..].first().copied().filter(|&t| t <= now)?;
+    Some(Resumption { first_due, start, came: Came::Again })
 }
 
 /// The standing of a type with schedule `schedule` at `now`, from its starts (sorted; at least

@@ -13,6 +13,7 @@
 
 mod cohort_paces;
 mod daily;
+pub mod missed_starts;
 mod outcome;
 mod own_limits;
 mod short_finishes;
@@ -32,6 +33,7 @@ use crate::model::{ModelError, Run, RunId, RunStatus, TaskType, check_times};
 use crate::settings::Detection;
 use crate::time::{Day, EpochMs, TickInterval};
 use daily::DailyBuckets;
+use missed_starts::{MissedEvent, MissedEventKind};
 pub use outcome::{Alert, NightRecord, ReplayOutcome, ReplaySummary, TaskAlertCount};
 use short_finishes::{PendingShort, ShortCandidate};
 
@@ -220,6 +222,8 @@ struct TaskState {
     /// The durations of the lone outliers its windows kept out (each counted once, however many
     /// nights' windows held it).
     outliers_kept_out: Vec<u64>,
+    /// Every start, in order: what the schedule learner reads.
+    starts: Vec<EpochMs>,
 }
 
 /// A run whose later nights still have to be checked.
@@ -433,6 +437,7 @@ impl Replayer {
     ) -> Result<(), ReplayError> {
         self.count_status(status);
         self.tasks[task as usize].runs += 1;
+        self.tasks[task as usize].starts.push(start);
 
         let policy = self.config.policy;
         let night = policy.night_at_or_before(start);
@@ -535,6 +540,7 @@ impl Replayer {
             self.advance_to_night(last_night);
             self.summary.horizon = Some(horizon);
         }
+        let missed = self.missed_starts();
         let horizon = self.horizon;
         let endless = self.endless;
         self.alerts
@@ -587,7 +593,35 @@ impl Replayer {
             short_finishes,
             summary: self.summary,
             baselines: self.recorded_baselines.unwrap_or_default(),
+            missed,
         }
+    }
+
+    /// The missed-start messages of every type over the replayed nights, in time order, counted
+    /// in the summary.
+    fn missed_starts(&mut self) -> Vec<MissedEvent> {
+        let (Some(first), Some(horizon)) = (self.summary.first_start, self.summary.horizon) else {
+            return Vec::new();
+        };
+        let policy = self.config.policy;
+        let nights = (policy.night_at_or_before(first) + 1, policy.night_at_or_before(horizon));
+        let mut events = Vec::new();
+        for task in &self.tasks {
+            let (found, scheduled) =
+                missed_starts::replay_type(&task.name, &task.starts, nights, horizon, &policy);
+            self.summary.missed.scheduled_types += u64::from(scheduled);
+            events.extend(found);
+        }
+        for event in &events {
+            let counts = &mut self.summary.missed;
+            match &event.kind {
+                MissedEventKind::Missed { level: Level::Warning, .. } => counts.warnings += 1,
+                MissedEventKind::Missed { level: Level::Critical, .. } => counts.criticals += 1,
+                MissedEventKind::Resumed(_) => counts.resolved += 1,
+            }
+        }
+        events.sort_by(|a, b| (a.at, &a.task_type).cmp(&(b.at, &b.task_type)));
+        events
     }
 
     fn intern(&mut self, name: &str) -> Result<u32, ModelError> {
@@ -609,6 +643,7 @@ impl Replayer {
             started_by_fallback: false,
             outliers_kept_out: Vec::new(),
             started_unjudged: false,
+            starts: Vec::new(),
         });
         Ok(index)
     }

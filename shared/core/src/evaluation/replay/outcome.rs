@@ -6,6 +6,7 @@ use crate::model::TaskType;
 use crate::time::{Day, EpochMs, MS_PER_DAY};
 
 pub use crate::detect::check::Alert;
+use crate::evaluation::replay::missed_starts::{MissedEvent, MissedSummary};
 
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct TaskAlertCount {
@@ -46,6 +47,8 @@ pub struct ReplaySummary {
     /// and their task types.
     pub outliers_kept_out: u64,
     pub types_with_outliers: usize,
+    /// Missed starts: the types the learner found scheduled, and the messages sent.
+    pub missed: MissedSummary,
 }
 
 impl ReplaySummary {
@@ -77,6 +80,8 @@ pub struct ReplayOutcome {
     /// With [`super::Replayer::recording_baselines`]: every baseline the replay computed, by night
     /// and task type (`None`: too few runs), in the order computed; empty otherwise.
     pub baselines: Vec<NightRecord>,
+    /// Missed starts and their "resolved", in time order (ties by task type).
+    pub missed: Vec<MissedEvent>,
 }
 
 /// One task type's baseline at one night, as the replay computed it.
