@@ -495,6 +495,14 @@ pub(crate) struct BacktestArgs {
     /// to compare check intervals on the same slowdowns (say 600 with --interval 60).
     #[arg(long)]
     pub(crate) eligible_from: Option<i64>,
+    /// Backtest missed starts instead: delete this share of each scheduled type's due runs
+    /// (each a missed start to catch), and score the schedule learner against a hand-configured
+    /// monitor (the true schedule, grace at the 99th percentile of the type's lateness).
+    #[arg(long)]
+    pub(crate) drop: Option<f64>,
+    /// With missed starts: delay this share of due runs past that grace (a late start to catch).
+    #[arg(long)]
+    pub(crate) delay: Option<f64>,
 }
 
 #[derive(Args)]
@@ -591,6 +599,10 @@ pub(crate) struct GenerateArgs {
     /// Fraction of runs that fail.
     #[arg(long, default_value_t = 0.01)]
     pub(crate) fail_fraction: f64,
+    /// Share of the task types that run on a schedule (every 15 min, hourly, every 3 h or daily,
+    /// some on weekdays only) instead of at random times; the others share the remaining runs.
+    #[arg(long, default_value_t = 0.0)]
+    pub(crate) scheduled_share: f64,
     /// Output file (gzip when it ends in .gz); `-` writes standard output.
     #[arg(short, long)]
     pub(crate) output: PathBuf,

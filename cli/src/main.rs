@@ -10,6 +10,7 @@ use clap::Parser;
 use overrun_cli::commands::aws::AwsArgs;
 use overrun_cli::commands::backfill::{self, BackfillRequest};
 use overrun_cli::commands::backtest;
+use overrun_cli::commands::backtest_missed;
 use overrun_cli::commands::generate::{self, GenerateRequest, SyntheticSpec};
 use overrun_cli::commands::import;
 use overrun_cli::commands::inspect::alerts::{self, AlertsRequest};
@@ -29,7 +30,9 @@ use overrun_cli::history::ReadOptions;
 use overrun_cli::input::Source;
 
 use args::{Cli, Command, ImportSource, ScheduleCommand};
-use requests::{backtest_request, plot_request, replay_request, report_request, tune_request};
+use requests::{
+    backtest_request, missed_backtest_request, plot_request, replay_request, report_request, tune_request,
+};
 
 fn execute(command: Command) -> Result<(), CliError> {
     match command {
@@ -131,6 +134,10 @@ fn execute(command: Command) -> Result<(), CliError> {
         Command::Plot(args) => plot::run(&plot_request(args)?, &mut io::stdout().lock()),
         Command::Report(args) => report::run(&report_request(args)?, &mut io::stdout().lock()),
         Command::Tune(args) => tune::run(&tune_request(args)?, &mut io::stdout().lock()),
+        Command::Backtest(args) if args.drop.is_some() || args.delay.is_some() => {
+            let request = missed_backtest_request(args)?;
+            backtest_missed::run(&request, &mut io::stdout().lock())
+        }
         Command::Backtest(args) => {
             let request = backtest_request(args)?;
             let mut out = io::BufWriter::new(io::stdout().lock());
@@ -147,6 +154,7 @@ fn execute(command: Command) -> Result<(), CliError> {
                 begin: args.begin,
                 slow_fraction: args.slow_fraction,
                 fail_fraction: args.fail_fraction,
+                scheduled_share: args.scheduled_share,
             },
             output: args.output,
         }),

@@ -1,6 +1,7 @@
 //! From parsed options to the requests the commands run, with the checks clap cannot make.
 
 use overrun_cli::commands::backtest::{BacktestRequest, Variant};
+use overrun_cli::commands::backtest_missed::MissedBacktestRequest;
 use overrun_cli::commands::plot::{ImageFormat, PlotRequest};
 use overrun_cli::commands::replay::ReplayRequest;
 use overrun_cli::commands::report::ReportRequest;
@@ -9,6 +10,7 @@ use overrun_cli::error::CliError;
 use overrun_cli::history::ReadOptions;
 use overrun_cli::input::Source;
 use overrun_core::evaluation::backtest::InjectionPlan;
+use overrun_core::evaluation::missed_history::MissedInjection;
 use overrun_core::evaluation::replay::ReplayConfig;
 use overrun_core::limits::recent::RecentRuns;
 use overrun_core::limits::window::ExclusionCap;
@@ -40,6 +42,29 @@ pub(crate) fn replay_request(args: ReplayArgs) -> Result<ReplayRequest, CliError
         read: ReadOptions { skip_bad_rows: args.skip_bad_rows, show_progress: !args.no_progress },
         json: args.json,
         top: args.top,
+    })
+}
+
+/// `backtest --drop/--delay`: missed starts. The overrun options (methods, k, fractions) do not
+/// apply and are refused rather than ignored.
+pub(crate) fn missed_backtest_request(args: BacktestArgs) -> Result<MissedBacktestRequest, CliError> {
+    let (drop, delay) = (args.drop.unwrap_or(0.0), args.delay.unwrap_or(0.0));
+    for (name, share) in [("--drop", drop), ("--delay", delay)] {
+        if !(0.0..=0.5).contains(&share) {
+            return Err(CliError::invalid(format!("{name} must be between 0 and 0.5, got {share}")));
+        }
+    }
+    if !args.k.is_empty() || args.hindsight || args.against_seed || args.with_exclusion || args.seeds != 1 {
+        return Err(CliError::invalid(
+            "--drop/--delay backtest missed starts: --k, --hindsight, --against-seed, --with-exclusion and --seeds are for overruns",
+        ));
+    }
+    Ok(MissedBacktestRequest {
+        source: Source::from_arg(&args.file)?,
+        read: ReadOptions { skip_bad_rows: false, show_progress: true },
+        injection: MissedInjection { seed: args.seed, drop, delay },
+        interval: args.cadence.interval()?,
+        json: args.json,
     })
 }
 

@@ -382,3 +382,39 @@ async fn limits_shows_the_schedule_the_nightly_job_learned_from_a_types_starts()
         .stdout(contains("its learned schedule applies again: daily at 02:10 UTC"));
     overrun(&stack, &["schedule", "clear", "nightly-export"]).assert().code(4);
 }
+
+#[tokio::test]
+async fn status_lists_a_scheduled_type_with_no_start_since_its_due_time_as_overdue() {
+    use overrun_core::ports::ScheduleStore;
+    use overrun_core::schedule::{Schedule, ScheduleChange, Weekdays};
+    let stack = Stack::new().await;
+    // Due every half hour, within ten minutes, and never started: whatever the time, overdue.
+    let half_hourly = Schedule {
+        period_ms: 1_800_000,
+        offsets_ms: vec![0],
+        weekdays: Weekdays::EVERY_DAY,
+        grace_ms: 600_000,
+        early_ms: 60_000,
+        typical_lateness_ms: 5_000,
+        largest_lateness_ms: 30_000,
+        evidence: 300,
+    };
+    let task = TaskType::new("sync").unwrap();
+    stack.adapters.stats.apply_schedule_changes(&[ScheduleChange::Set(task, half_hourly)]).await.unwrap();
+    overrun(&stack, &["status"])
+        .assert()
+        .success()
+        .stdout(contains("1 scheduled type overdue"))
+        .stdout(contains("every 30 min"))
+        .stdout(contains("none in 3 days"));
+    let output = overrun(&stack, &["status", "--json"]).assert().success().get_output().stdout.clone();
+    let overdue = &json_of(&output)["overdue"];
+    assert_eq!(overdue[0]["task_type"], "sync", "{overdue}");
+    assert!(overdue[0]["missed"].as_u64().unwrap() >= 1, "{overdue}");
+    assert_eq!(
+        overdue[0]["paging"],
+        "stopped paging after its critical: retired or renamed? `overrun schedule set TASK --unscheduled`"
+    );
+    overrun(&stack, &["schedule", "set", "sync", "--unscheduled"]).assert().success();
+    overrun(&stack, &["status"]).assert().success().stdout(contains("no scheduled task type is overdue"));
+}

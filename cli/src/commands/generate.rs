@@ -3,6 +3,11 @@
 //! Each task type gets a log-normal duration (median log-uniform between 20 s and 3 h, log-σ
 //! between 0.05 and 0.6) and its share of the runs at uniformly random starts. A small fraction
 //! of runs is slowed down ×3 and a small fraction fails, so replays have something to find.
+//!
+//! With `--scheduled-share`, that share of the task types runs on a schedule instead, as cron
+//! jobs do: every 15 minutes, hourly, every 3 hours or daily at a random minute (a quarter of the
+//! daily ones on weekdays only), each start up to 30 seconds late, one due run in a hundred never
+//! starting. The other types share the remaining runs as before.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -31,6 +36,8 @@ pub struct SyntheticSpec {
     pub begin: i64,
     pub slow_fraction: f64,
     pub fail_fraction: f64,
+    /// Share of the task types that run on a schedule.
+    pub scheduled_share: f64,
 }
 
 struct Profile {
@@ -50,8 +57,11 @@ pub fn run(request: &GenerateRequest) -> Result<(), CliError> {
     if spec.task_types == 0 || spec.days == 0 {
         return Err(CliError::invalid("--task-types and --days must be at least 1"));
     }
-    for (name, fraction) in [("--slow-fraction", spec.slow_fraction), ("--fail-fraction", spec.fail_fraction)]
-    {
+    for (name, fraction) in [
+        ("--slow-fraction", spec.slow_fraction),
+        ("--fail-fraction", spec.fail_fraction),
+        ("--scheduled-share", spec.scheduled_share),
+    ] {
         if !(0.0..=1.0).contains(&fraction) {
             return Err(CliError::invalid(format!("{name} must be between 0 and 1, got {fraction}")));
         }
@@ -84,17 +94,30 @@ fn synthesize(request: &SyntheticSpec) -> Vec<SyntheticRun> {
             log_sigma: 0.05 + rng.unit() * 0.55,
         })
         .collect();
+    let scheduled_types = (request.scheduled_share * f64::from(request.task_types)).round() as u32;
+    let mut starts: Vec<(i64, u32)> = Vec::new();
+    for task in 0..scheduled_types {
+        scheduled_starts(task, request, &mut rng, &mut starts);
+    }
+    let unscheduled_types = u64::from(request.task_types - scheduled_types);
     let span_s = u64::from(request.days) * 86_400;
-    let mut runs: Vec<SyntheticRun> = (0..request.runs)
-        .map(|i| {
-            let task = (i % u64::from(request.task_types)) as u32;
+    if unscheduled_types > 0 {
+        let remaining = request.runs.saturating_sub(starts.len() as u64);
+        for i in 0..remaining {
+            let task = scheduled_types + (i % unscheduled_types) as u32;
+            starts.push((request.begin + rng.below(span_s) as i64, task));
+        }
+    }
+    let mut runs: Vec<SyntheticRun> = starts
+        .into_iter()
+        .map(|(start, task)| {
             let profile = &profiles[task as usize];
             let mut duration = profile.median_s * (profile.log_sigma * rng.normal()).exp();
             if rng.unit() < request.slow_fraction {
                 duration *= 3.0;
             }
             SyntheticRun {
-                start: request.begin + rng.below(span_s) as i64,
+                start,
                 duration: duration.round().clamp(1.0, f64::from(u32::MAX)) as u32,
                 task,
                 failed: rng.unit() < request.fail_fraction,
@@ -103,6 +126,30 @@ fn synthesize(request: &SyntheticSpec) -> Vec<SyntheticRun> {
         .collect();
     runs.sort_by_key(|run| (run.start, run.task));
     runs
+}
+
+/// The starts of one scheduled type: its due times over the span, each up to 30 s late, one in a
+/// hundred missing.
+fn scheduled_starts(task: u32, request: &SyntheticSpec, rng: &mut SplitMix64, starts: &mut Vec<(i64, u32)>) {
+    const PERIODS_S: [i64; 4] = [900, 3_600, 10_800, 86_400];
+    let period = PERIODS_S[rng.below(PERIODS_S.len() as u64) as usize];
+    let offset = rng.below((period / 60) as u64) as i64 * 60;
+    let weekdays_only = period == 86_400 && rng.below(4) == 0;
+    // The first due time at or after the beginning, aligned to UTC midnight as cron aligns it.
+    let midnight = request.begin - request.begin.rem_euclid(86_400);
+    let end = request.begin + i64::from(request.days) * 86_400;
+    let mut due = midnight + offset;
+    while due < end {
+        // 1970-01-01 was a Thursday: weekday 0 is Monday.
+        let weekday = (due.div_euclid(86_400) + 3).rem_euclid(7);
+        let skipped = weekdays_only && weekday >= 5;
+        let missing = rng.unit() < 0.01;
+        let late = rng.below(30) as i64;
+        if due >= request.begin && !skipped && !missing {
+            starts.push((due + late, task));
+        }
+        due += period;
+    }
 }
 
 /// The output file, gzip-compressed when its name ends in `.gz`.

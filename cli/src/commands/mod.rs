@@ -2,6 +2,7 @@ pub mod against;
 pub mod aws;
 pub mod backfill;
 pub mod backtest;
+pub mod backtest_missed;
 pub mod generate;
 pub mod import;
 pub mod inspect;

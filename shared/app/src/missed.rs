@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use overrun_core::notify::delivery::{DeliveryState, MessageKey};
 use overrun_core::notify::missed::{ScheduleWords, missed_notification, resumed_notification};
-use overrun_core::ports::{LimitStore, MissedIncident, Notifier, Outbox, ScheduleStore};
+use overrun_core::ports::{LimitStore, Listing, MissedIncident, Notifier, Outbox, ScheduleStore, StoreError};
 use overrun_core::schedule::Schedule;
 use overrun_core::schedule::watch::{self, CATCH_UP_MS, Came, DueTimes, MissedStarts, Resumption, Standing};
 use overrun_core::schedule::watched::{Declaration, Watched, watched};
@@ -195,6 +195,75 @@ pub async fn watch_schedules<S, O, N>(
             }
         }
     }
+}
+
+/// A scheduled type with a missed due time and no start since, as the checker judges it now.
+#[derive(Debug, Clone)]
+pub struct Overdue {
+    pub task_type: TaskType,
+    pub missed: MissedStarts,
+    pub words: ScheduleWords,
+    /// Its incident's messages, when one is open.
+    pub incident: Option<MissedIncident>,
+    pub muted: bool,
+}
+
+/// Every overdue type at `now` (for `overrun status`): the checker's reads for every scheduled
+/// type, not only those due, and its judgement.
+pub async fn overdue_types<S, O>(stats: &S, outbox: &O, now: EpochMs) -> Result<Listing<Overdue>, StoreError>
+where
+    S: ScheduleStore + LimitStore,
+    O: Outbox,
+{
+    let mut listing: Listing<Overdue> = Listing::default();
+    let learned = stats.stored_schedules().await?;
+    let declared = stats.declared_schedules().await?;
+    let incidents = outbox.missed_incidents().await?;
+    listing
+        .malformed
+        .extend(learned.malformed.into_iter().chain(declared.malformed).chain(incidents.malformed));
+    let learned: BTreeMap<TaskType, Schedule> = learned.items.into_iter().collect();
+    let declared: BTreeMap<TaskType, Declaration> = declared.items.into_iter().collect();
+    let open: HashMap<TaskType, MissedIncident> = incidents
+        .items
+        .into_iter()
+        .filter(MissedIncident::is_open)
+        .map(|i| (i.task_type.clone(), i))
+        .collect();
+    let names: std::collections::BTreeSet<&TaskType> = learned.keys().chain(declared.keys()).collect();
+    let schedules: BTreeMap<TaskType, Watched<'_>> = names
+        .into_iter()
+        .filter_map(|task| watched(learned.get(task), declared.get(task)).map(|w| (task.clone(), w)))
+        .collect();
+    let types: Vec<TaskType> = schedules.keys().cloned().collect();
+    if types.is_empty() {
+        return Ok(listing);
+    }
+    let today = now.div_euclid(MS_PER_DAY);
+    let dates: Vec<i64> = (today - START_DAYS + 1..=today).collect();
+    let mut starts = stats.starts_of(&types, &dates).await?;
+    listing.malformed.append(&mut starts.malformed);
+    let limits = stats.task_limits(&types).await?;
+    for (task_type, schedule) in &schedules {
+        let mut own = starts.items.remove(task_type).unwrap_or_default();
+        own.sort_unstable();
+        own.dedup();
+        let incident = open.get(task_type);
+        if let Standing::Missed(missed) =
+            watch::judge(schedule, &own, incident.map(|i| i.first_due), schedule.not_before(), now)
+        {
+            let muted =
+                limits.items.get(task_type).and_then(|l| l.task_override).is_some_and(|o| o.mutes_at(now));
+            listing.items.push(Overdue {
+                task_type: task_type.clone(),
+                missed,
+                words: schedule.words(),
+                incident: incident.cloned(),
+                muted,
+            });
+        }
+    }
+    Ok(listing)
 }
 
 /// The incident's alerts owed at `missed.level()`: the warning, then the critical. A muted type

@@ -10,7 +10,7 @@ pub mod limits;
 pub mod schedules;
 pub mod status;
 
-use overrun_aws::{Config, DynamoInspector, DynamoRunStore, DynamoStatsStore};
+use overrun_aws::{Config, DynamoInspector, DynamoOutbox, DynamoRunStore, DynamoStatsStore};
 use overrun_core::detect::overrides::Override;
 use overrun_core::limits::window::Outlier;
 use overrun_core::notify::humanize::{duration, utc_minute};
@@ -26,6 +26,7 @@ pub struct Tables {
     pub runs: DynamoRunStore,
     pub stats: DynamoStatsStore,
     pub inspector: DynamoInspector,
+    pub outbox: DynamoOutbox,
 }
 
 impl Tables {
@@ -47,8 +48,15 @@ impl Tables {
             config.retention_days,
             Default::default(),
         );
+        let outbox = DynamoOutbox::new(
+            client.clone(),
+            &config.runs_table,
+            &config.stats_table,
+            config.retention_days,
+            Default::default(),
+        );
         let inspector = DynamoInspector::new(client, &config.runs_table, &config.stats_table);
-        Ok(Self { config, runs, stats, inspector })
+        Ok(Self { config, runs, stats, inspector, outbox })
     }
 }
 

@@ -1,9 +1,12 @@
 //! `overrun status`: every running run, how much of its limit it has used, the level it has
 //! reached and its alerts, riskiest first; runs that look stuck (past their critical limit, or
-//! about to be deleted by the table's TTL) are flagged.
+//! about to be deleted by the table's TTL) are flagged; and every scheduled type that is overdue
+//! (a due time and its grace passed with no start since), with where its paging stands.
 
+use overrun_app::missed::{Overdue, overdue_types};
 use overrun_app::situation::{ReadProblems, read_situation};
 use overrun_core::detect::check::{RunningRun, Standing, assess_running};
+use overrun_core::notify::delivery::DeliveryState;
 use overrun_core::notify::humanize::{duration, utc_minute};
 use overrun_core::{EpochMs, Level};
 use serde_json::{Value, json};
@@ -39,12 +42,15 @@ impl RunView<'_> {
 
 pub fn run(request: &StatusRequest, out: &mut impl std::io::Write) -> Result<(), CliError> {
     let aws = &request.aws;
-    let (tables, situation, problems) = runtime()?.block_on(async {
+    let (tables, situation, problems, overdue) = runtime()?.block_on(async {
         let tables = Tables::open(aws).await?;
         let mut problems = ReadProblems::default();
         let situation = read_situation(&tables.runs, &tables.stats, &mut problems).await;
-        Ok::<_, CliError>((tables, situation, problems))
+        let overdue =
+            overdue_types(&tables.stats, &tables.outbox, request.now).await.map_err(|e| aws.error(e))?;
+        Ok::<_, CliError>((tables, situation, problems, overdue))
     })?;
+    warn_malformed(&overdue.malformed);
     if let Some((what, error)) = problems.failures.into_iter().next() {
         return Err(aws.error(format!("{what}: {error}")));
     }
@@ -65,9 +71,9 @@ pub fn run(request: &StatusRequest, out: &mut impl std::io::Write) -> Result<(),
         .collect();
     views.sort_by(|a, b| b.risk().total_cmp(&a.risk()).then(a.run.start.cmp(&b.run.start)));
     let written = if request.json {
-        write_json(&views, request.now, out)
+        write_json(&views, &overdue.items, request.now, out)
     } else {
-        write_human(&views, request.now, out)
+        write_human(&views, request.now, out).and_then(|()| write_overdue(&overdue.items, out))
     };
     written.map_err(CliError::Output)
 }
@@ -146,7 +152,73 @@ fn write_human(views: &[RunView<'_>], now: EpochMs, out: &mut impl std::io::Writ
     Ok(())
 }
 
-fn write_json(views: &[RunView<'_>], now: EpochMs, out: &mut impl std::io::Write) -> std::io::Result<()> {
+/// What each overdue type's incident has sent: nothing yet, a warning, a critical, or nothing
+/// more after its escalation (retired or renamed, perhaps).
+fn paging_words(overdue: &Overdue) -> String {
+    if overdue.muted {
+        return "muted".to_owned();
+    }
+    let sent = |level: Level| {
+        overdue.incident.as_ref().is_some_and(|i| *i.alert_state(level) != DeliveryState::Unclaimed)
+    };
+    match (sent(Level::Warning), sent(Level::Critical)) {
+        _ if overdue.missed.has_stopped_paging() => {
+            "stopped paging after its critical: retired or renamed? `overrun schedule set TASK --unscheduled`"
+                .to_owned()
+        }
+        (_, true) => "critical sent".to_owned(),
+        (true, false) => "warning sent".to_owned(),
+        (false, _) => "not paged yet".to_owned(),
+    }
+}
+
+fn write_overdue(overdue: &[Overdue], out: &mut impl std::io::Write) -> std::io::Result<()> {
+    writeln!(out)?;
+    if overdue.is_empty() {
+        return writeln!(out, "no scheduled task type is overdue");
+    }
+    writeln!(
+        out,
+        "{} overdue (no start since a due time and its grace):",
+        plural(overdue.len(), "scheduled type")
+    )?;
+    let rows: Vec<Vec<String>> = overdue
+        .iter()
+        .map(|o| {
+            vec![
+                o.task_type.to_string(),
+                o.words.pattern.clone(),
+                utc_minute(o.missed.first_due),
+                o.missed.missed.to_string(),
+                o.missed.last_start.map(utc_minute).unwrap_or_else(|| "none in 3 days".into()),
+                paging_words(o),
+            ]
+        })
+        .collect();
+    table(out, &["TASK", "SCHEDULE", "DUE", "MISSED", "LAST START", "PAGING"], &rows)
+}
+
+fn overdue_json(o: &Overdue) -> Value {
+    json!({
+        "task_type": o.task_type.as_str(),
+        "schedule": o.words.pattern,
+        "schedule_from": o.words.source,
+        "due": rfc3339(o.missed.first_due),
+        "missed": o.missed.missed,
+        "last_start": o.missed.last_start.map(rfc3339),
+        "next_due": o.missed.next_due.map(rfc3339),
+        "stopped_paging": o.missed.has_stopped_paging(),
+        "muted": o.muted,
+        "paging": paging_words(o),
+    })
+}
+
+fn write_json(
+    views: &[RunView<'_>],
+    overdue: &[Overdue],
+    now: EpochMs,
+    out: &mut impl std::io::Write,
+) -> std::io::Result<()> {
     let runs: Vec<Value> = views
         .iter()
         .map(|view| {
@@ -184,7 +256,8 @@ fn write_json(views: &[RunView<'_>], now: EpochMs, out: &mut impl std::io::Write
             value
         })
         .collect();
-    writeln!(out, "{}", json!({ "now": rfc3339(now), "running": runs }))
+    let overdue: Vec<Value> = overdue.iter().map(overdue_json).collect();
+    writeln!(out, "{}", json!({ "now": rfc3339(now), "running": runs, "overdue": overdue }))
 }
 
 fn plural(count: usize, noun: &str) -> String {

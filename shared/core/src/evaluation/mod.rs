@@ -6,6 +6,7 @@ pub mod backtest;
 pub mod compare;
 pub mod hindsight;
 pub mod missed;
+pub mod missed_history;
 pub mod replay;
 pub mod rng;
 pub mod scheduled;
