@@ -90,7 +90,8 @@ pub(crate) enum Command {
     /// table.
     Alerts(AlertsArgs),
     /// Why a run did or did not alert: the limits it is held to and their parts (window, recent
-    /// runs, cohort stretch, override), each check's verdict, and the messages sent. Read-only.
+    /// runs, cohort stretch, override), each check's verdict, and the messages sent; or, given a
+    /// task type alone, what its starts are expected to follow (its schedule) and why. Read-only.
     Explain(ExplainArgs),
     /// Import a history from a source's own records, in the replay and backfill CSV format:
     /// `overrun import github OWNER/REPO --since 30d | overrun backfill -`. Runs are named as the
@@ -189,8 +190,10 @@ pub(crate) struct AlertsArgs {
 pub(crate) struct ExplainArgs {
     /// The run's task type, exactly as in its events.
     pub(crate) task_type: String,
-    /// The run's id, exactly as in its events.
-    pub(crate) run_id: String,
+    /// The run's id, exactly as in its events. Without it: the task type's schedule (learned or
+    /// declared), the starts it came from against their due times, the next due start, and
+    /// whether it is overdue.
+    pub(crate) run_id: Option<String>,
     /// Which attempt of the run id (a run re-run under the same id is its next attempt: 1 is
     /// the first); the latest attempt when left out.
     #[arg(long, value_parser = parse_attempt)]

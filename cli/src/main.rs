@@ -16,6 +16,7 @@ use overrun_cli::commands::import;
 use overrun_cli::commands::inspect::alerts::{self, AlertsRequest};
 use overrun_cli::commands::inspect::close::{self, CloseRequest};
 use overrun_cli::commands::inspect::explain::{self, ExplainRequest};
+use overrun_cli::commands::inspect::explain_type::{self, ExplainTypeRequest};
 use overrun_cli::commands::inspect::limits::{self, LimitsRequest};
 use overrun_cli::commands::inspect::schedules;
 use overrun_cli::commands::inspect::status::{self, StatusRequest};
@@ -29,7 +30,7 @@ use overrun_cli::error::CliError;
 use overrun_cli::history::ReadOptions;
 use overrun_cli::input::Source;
 
-use args::{Cli, Command, ImportSource, ScheduleCommand};
+use args::{Cli, Command, ExplainArgs, ImportSource, ScheduleCommand};
 use requests::{
     backtest_request, missed_backtest_request, plot_request, replay_request, report_request, tune_request,
 };
@@ -108,11 +109,20 @@ fn execute(command: Command) -> Result<(), CliError> {
             &AlertsRequest { aws: args.aws, now: now(), since: args.since, json: args.json },
             &mut io::stdout().lock(),
         ),
+        Command::Explain(ExplainArgs { run_id: None, task_type, aws, json, attempt: None }) => {
+            explain_type::run(
+                &ExplainTypeRequest { aws, task_type, now: now(), json },
+                &mut io::stdout().lock(),
+            )
+        }
+        Command::Explain(ExplainArgs { run_id: None, .. }) => {
+            Err(CliError::invalid("--attempt names an attempt of a run: give its run id too"))
+        }
         Command::Explain(args) => explain::run(
             &ExplainRequest {
                 aws: args.aws,
                 task_type: args.task_type,
-                run_id: args.run_id,
+                run_id: args.run_id.unwrap_or_default(),
                 attempt: args.attempt,
                 now: now(),
                 json: args.json,

@@ -326,6 +326,30 @@ async fn limits_shows_the_schedule_the_nightly_job_learned_from_a_types_starts()
         .code(4)
         .stderr(contains("Did you mean nightly-export?"));
 
+    // A type alone: its schedule, and the starts it came from against their due times.
+    overrun(&stack, &["explain", "nightly-export"])
+        .assert()
+        .success()
+        .stdout(contains("nightly-export: runs daily at 02:10 UTC (learned from"))
+        .stdout(contains("Due times of the last 28 days and the starts that met them"))
+        .stdout(contains("late)"));
+    let output = overrun(&stack, &["explain", "nightly-export", "--json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let explained = json_of(&output);
+    assert_eq!(explained["in_force"], "learned", "{explained}");
+    assert!(
+        explained["due"].as_array().unwrap().iter().filter(|d| d["start"].is_string()).count() >= 13,
+        "{explained}"
+    );
+    overrun(&stack, &["explain", "nightly-exprot"])
+        .assert()
+        .code(4)
+        .stderr(contains("no schedule and no start"));
+
     // A declaration beats the learned schedule until it is cleared.
     overrun(
         &stack,

@@ -6,6 +6,7 @@
 pub mod alerts;
 pub mod close;
 pub mod explain;
+pub mod explain_type;
 pub mod limits;
 pub mod schedules;
 pub mod status;
