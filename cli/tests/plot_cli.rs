@@ -132,7 +132,7 @@ fn report_writes_one_self_contained_page_with_the_summary_every_type_and_a_plot_
     let html = std::fs::read_to_string(&page).unwrap();
     assert!(html.starts_with("<!DOCTYPE html>") && html.trim_end().ends_with("</html>"));
     assert!(html.contains("<h2>Summary</h2>") && html.contains("Noisiest task types"));
-    assert_eq!(html.matches("<svg").count(), 2);
+    assert_eq!(html.matches("<section id=\"type-").count(), 2);
     // The type that alerted comes first and links to its plot.
     let etl = html.find("<a href=\"#type-0\">etl</a>").expect("etl linked first");
     assert!(etl < html.find("<a href=\"#type-1\">other</a>").unwrap());
@@ -146,7 +146,7 @@ fn report_writes_one_self_contained_page_with_the_summary_every_type_and_a_plot_
         .assert()
         .success();
     let html = std::fs::read_to_string(&page).unwrap();
-    assert_eq!(html.matches("<svg").count(), 1);
+    assert_eq!(html.matches("<section id=\"type-").count(), 1);
     assert!(html.contains("1 more task types are not drawn"));
     overrun()
         .args(["report", "-", "-o"])
@@ -155,4 +155,22 @@ fn report_writes_one_self_contained_page_with_the_summary_every_type_and_a_plot_
         .assert()
         .code(2)
         .stderr(contains("must end in .html"));
+}
+
+#[test]
+fn report_draws_a_scheduled_types_due_slots_and_starts_with_its_missed_start_ringed() {
+    let dir = TempDir::new().unwrap();
+    let page = dir.path().join("report.html");
+    // Daily at 02:00 UTC for four weeks from 2025-01-01, the 20th day's run never started.
+    let mut csv = String::from("task_type,run_id,start_epoch_s,end_epoch_s,status\n");
+    for day in (0..28).filter(|&d| d != 20) {
+        let start = 1_735_689_600 + day * 86_400 + 7_200 + day % 5;
+        csv.push_str(&format!("nightly,n{day},{start},{},succeeded\n", start + 300));
+    }
+    overrun().args(["report", "-", "-o"]).arg(&page).write_stdin(csv).assert().success();
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.contains("<h2>Schedules</h2>"), "no schedule section");
+    let section = &html[html.find("<section id=\"schedule-0\">").expect("the nightly type's slots")..];
+    assert!(section.contains("nightly: daily at 02:00 UTC, 1 missed start reported"), "{}", &section[..400]);
+    assert_eq!(section.matches("class=\"alert\"").count(), 1, "the missed due time ringed once");
 }

@@ -1,12 +1,17 @@
 //! `overrun report FILE -o report.html`: one self-contained page (no external file, script or
-//! font) with the replay's summary, the task types that alerted most, and a plot per task type.
+//! font) with the replay's summary, the task types that alerted most, a plot per task type, and
+//! each scheduled type's due slots against its starts, missed starts ringed.
 
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
 
-use overrun_core::evaluation::replay::ReplayConfig;
+use overrun_core::EpochMs;
+use overrun_core::evaluation::replay::missed_starts::MissedEventKind;
 use overrun_core::evaluation::replay::replay_runs;
+use overrun_core::evaluation::replay::{ReplayConfig, ReplayOutcome};
+use overrun_core::schedule::Schedule;
+use overrun_core::schedule::learn::{LearnSettings, Learned, learn};
 use overrun_core::{Run, TaskType};
 
 use crate::error::CliError;
@@ -14,7 +19,7 @@ use crate::history::{ReadOptions, read_all_runs};
 use crate::input::Source;
 use crate::plot::chart::{self, Scale};
 use crate::plot::svg::escape;
-use crate::plot::{series, svg};
+use crate::plot::{series, slots, svg};
 use crate::render;
 
 pub struct ReportRequest {
@@ -92,12 +97,14 @@ pub fn run(request: &ReportRequest, out: &mut impl Write) -> Result<(), CliError
         let layout = chart::layout(&title, &series, 1100, 420, request.scale);
         page.push_str(&format!("<section id=\"type-{index}\">\n{}</section>\n", svg::render(&layout)));
     }
+    let schedules = schedule_sections(&by_type, &outcome, request);
     if rows.len() > drawn {
         page.push_str(&format!(
             "<p class=\"note\">{} more task types are not drawn: raise <code>--plots</code> to draw them.</p>\n",
             rows.len() - drawn
         ));
     }
+    page.push_str(&schedules);
     page.push_str("</body>\n</html>\n");
     std::fs::write(&request.output, page).map_err(CliError::Output)?;
     writeln!(
@@ -110,6 +117,56 @@ pub fn run(request: &ReportRequest, out: &mut impl Write) -> Result<(), CliError
         drawn
     )
     .map_err(CliError::Output)
+}
+
+/// Each type scheduled at the history's end (most missed starts first, as many as `--plots`):
+/// its last four weeks of due slots and starts, the missed ones ringed.
+fn schedule_sections(
+    by_type: &HashMap<&TaskType, Vec<Run>>,
+    outcome: &ReplayOutcome,
+    request: &ReportRequest,
+) -> String {
+    let Some(horizon) = outcome.summary.horizon else { return String::new() };
+    let policy = request.config.policy;
+    let night = policy.night_start(policy.night_at_or_before(horizon));
+    let settings = LearnSettings::checked_every(policy.check_interval().as_ms());
+    let mut missed: HashMap<&TaskType, Vec<EpochMs>> = HashMap::new();
+    for event in &outcome.missed {
+        if let MissedEventKind::Missed { standing, .. } = &event.kind {
+            missed.entry(&event.task_type).or_default().push(standing.latest_due);
+        }
+    }
+    let mut scheduled: Vec<(&TaskType, Schedule, Vec<EpochMs>)> = by_type
+        .iter()
+        .filter_map(|(task, runs)| {
+            let starts: Vec<EpochMs> = runs.iter().map(Run::start).filter(|&t| t < night).collect();
+            match learn(&starts, night, &settings) {
+                Learned::Scheduled(schedule) => {
+                    Some((*task, schedule, runs.iter().map(Run::start).collect()))
+                }
+                Learned::Unscheduled(_) => None,
+            }
+        })
+        .collect();
+    if scheduled.is_empty() {
+        return String::new();
+    }
+    let count = |task: &TaskType| missed.get(task).map_or(0, Vec::len);
+    scheduled.sort_by(|a, b| count(b.0).cmp(&count(a.0)).then(a.0.cmp(b.0)));
+    let mut html = format!(
+        "<h2>Schedules</h2>\n<p class=\"note\">{} task types follow a schedule at the end of the history (learned from their starts, as the nightly job learns it): their due slots, starts and missed starts over the last four weeks.</p>\n",
+        scheduled.len()
+    );
+    for (index, (task, schedule, starts)) in scheduled.iter().take(request.plots).enumerate() {
+        let due_missed = missed.get(task).cloned().unwrap_or_default();
+        let title = match due_missed.len() {
+            1 => format!("{task}: {schedule}, 1 missed start reported"),
+            n => format!("{task}: {schedule}, {n} missed starts reported"),
+        };
+        let chart = slots::layout(&title, schedule, starts, &due_missed, horizon, 28, (1100, 300));
+        html.push_str(&format!("<section id=\"schedule-{index}\">\n{}</section>\n", svg::render(&chart)));
+    }
+    html
 }
 
 fn head(source: &str) -> String {

@@ -5,4 +5,5 @@ pub mod chart;
 pub mod font;
 pub mod raster;
 pub mod series;
+pub mod slots;
 pub mod svg;
