@@ -13,7 +13,7 @@ use overrun_core::limits::nightly::DayAggregate;
 use overrun_core::limits::nightly::{aggregate_day, baseline_changes, baselines_for_night, days_to_roll_up};
 use overrun_core::limits::window::ExclusionCap;
 use overrun_core::ports::{BaselineStore, DayStore, FinishedRuns, ScheduleStore, StoreError};
-use overrun_core::schedule::learn::{LearnSettings, Learned, learn};
+use overrun_core::schedule::learn::{LearnSettings, Learned, learn_after};
 use overrun_core::schedule::{Schedule, ScheduleChange, schedule_changes};
 use overrun_core::time::MS_PER_DAY;
 use overrun_core::{BaselinePolicy, EpochMs, TaskType};
@@ -105,17 +105,21 @@ async fn learn_schedules(
     let dates: Vec<i64> = (first..=now.div_euclid(MS_PER_DAY)).collect();
     let starts = stats.starts_on(&dates).await?;
     log_malformed(&starts.malformed, report);
+    let stored = stats.stored_schedules().await?;
+    log_malformed(&stored.malformed, report);
+    let stored: BTreeMap<TaskType, Schedule> = stored.items.into_iter().collect();
     let learned: BTreeMap<TaskType, Schedule> = starts
         .items
         .into_iter()
-        .filter_map(|(task_type, starts)| match learn(&starts, now, &settings) {
-            Learned::Scheduled(schedule) => Some((task_type, schedule)),
-            Learned::Unscheduled(_) => None,
+        .filter_map(|(task_type, mut starts)| {
+            starts.sort_unstable();
+            match learn_after(stored.get(&task_type), &starts, now, &settings) {
+                Learned::Scheduled(schedule) => Some((task_type, schedule)),
+                Learned::Unscheduled(_) => None,
+            }
         })
         .collect();
-    let stored = stats.stored_schedules().await?;
-    log_malformed(&stored.malformed, report);
-    let changes = schedule_changes(&learned, &stored.items.into_iter().collect());
+    let changes = schedule_changes(&learned, &stored);
     stats.apply_schedule_changes(&changes).await?;
     report.schedules = learned.len();
     report.schedules_removed = changes.iter().filter(|c| matches!(c, ScheduleChange::Remove(_))).count();

@@ -4,7 +4,7 @@
 //! percentile of the type's own lateness), both checked at the same ticks.
 
 use crate::evaluation::scheduled::{Due, TypeTrace};
-use crate::schedule::learn::{LearnSettings, Learned, learn};
+use crate::schedule::learn::{LearnSettings, Learned, learn_after};
 use crate::schedule::slots::{due_times, is_met};
 use crate::time::{EpochMs, MS_PER_DAY, TickInterval};
 
@@ -28,9 +28,15 @@ pub fn replay_missed(
 ) -> Vec<MissedAlert> {
     let mut alerts = Vec::new();
     let mut night = first_night;
+    let mut previous: Option<crate::schedule::Schedule> = None;
     while night < last_night {
         let known = &starts[..starts.partition_point(|&t| t < night)];
-        if let Learned::Scheduled(schedule) = learn(known, night, settings) {
+        let learned = learn_after(previous.as_ref(), known, night, settings);
+        previous = match &learned {
+            Learned::Scheduled(schedule) => Some(schedule.clone()),
+            Learned::Unscheduled(_) => None,
+        };
+        if let Learned::Scheduled(schedule) = learned {
             let day_end = night + MS_PER_DAY;
             for due in due_times(&schedule, night - schedule.grace_ms, day_end - schedule.grace_ms - 1) {
                 if !is_met(&schedule, starts, due) {

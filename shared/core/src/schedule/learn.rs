@@ -82,6 +82,40 @@ const CLOCK_PERIODS_MIN: [i64; 13] = [5, 10, 15, 20, 30, 60, 120, 180, 240, 360,
 
 /// The schedule `starts` (any order) show at `now`, or why they show none.
 pub fn learn(starts: &[EpochMs], now: EpochMs, settings: &LearnSettings) -> Learned {
+    learn_fresh(starts, now, settings, true)
+}
+
+/// The schedule `starts` show at `now`, given the one learned the night before (`previous`):
+/// what the nightly job and the replay run. A schedule that still holds — its due times of the
+/// last two days met as often as a slot must be, every start of the last day in one of its
+/// slots — is kept as it is (the
+/// common night costs a day's starts, and writes nothing); one that no longer holds, or a type
+/// with none, is learned afresh, and only a type that had one follows a daylight-saving change.
+pub fn learn_after(
+    previous: Option<&Schedule>,
+    starts: &[EpochMs],
+    now: EpochMs,
+    settings: &LearnSettings,
+) -> Learned {
+    match previous {
+        Some(schedule) if still_holds(schedule, starts, now, settings) => {
+            Learned::Scheduled(schedule.clone())
+        }
+        _ => learn_fresh(starts, now, settings, previous.is_some()),
+    }
+}
+
+/// Whether `schedule` still explains `starts` (sorted) at `now`: every start of the last day in
+/// one of its slots, and its due times of the last two days met as often as a slot must be.
+fn still_holds(schedule: &Schedule, starts: &[EpochMs], now: EpochMs, settings: &LearnSettings) -> bool {
+    let day =
+        &starts[starts.partition_point(|&t| t <= now - MS_PER_DAY)..starts.partition_point(|&t| t <= now)];
+    let due = super::slots::due_times(schedule, now - 2 * MS_PER_DAY, now - schedule.grace_ms);
+    let met = due.iter().filter(|&&at| super::slots::is_met(schedule, starts, at)).count();
+    day.iter().all(|&t| lands_in(schedule, t)) && met as f64 >= settings.min_coverage * due.len() as f64
+}
+
+fn learn_fresh(starts: &[EpochMs], now: EpochMs, settings: &LearnSettings, had_one: bool) -> Learned {
     let mut recent: Vec<EpochMs> =
         starts.iter().copied().filter(|&t| t <= now && t > now - settings.look_back_ms).collect();
     recent.sort_unstable();
@@ -93,7 +127,9 @@ pub fn learn(starts: &[EpochMs], now: EpochMs, settings: &LearnSettings) -> Lear
     if span < settings.min_span_ms {
         return Learned::Unscheduled(Unscheduled::TooShortHistory { span_ms: span });
     }
-    match follow_clock_change(&recent, now, settings, fit_some_window(&recent, now, settings)) {
+    let found = fit_some_window(&recent, now, settings);
+    let found = if had_one { follow_clock_change(&recent, now, settings, found) } else { found };
+    match found {
         Some(schedule) => Learned::Scheduled(schedule),
         None => Learned::Unscheduled(Unscheduled::Irregular),
     }
@@ -236,6 +272,14 @@ impl Slot {
 
 /// The schedule with period `period` that `starts` (sorted) show, if it fits.
 fn fit(period: i64, starts: &[EpochMs], now: EpochMs, settings: &LearnSettings) -> Option<Schedule> {
+    if cannot_fit(period, split_of(period), starts, settings.min_explained) {
+        return None;
+    }
+    fit_clusters(period, starts, now, settings)
+}
+
+/// [`fit`] past its shortcut: the starts' clusters, each tried as a slot.
+fn fit_clusters(period: i64, starts: &[EpochMs], now: EpochMs, settings: &LearnSettings) -> Option<Schedule> {
     let mut slots = cluster(period, starts)?;
     let total = starts.len();
     // Clusters too thin to be slots are starts out of schedule (re-runs, ad-hoc runs).
@@ -321,7 +365,7 @@ fn slot_due_times(period: i64, offset: i64, from: EpochMs, until: EpochMs) -> Ve
 /// than a twelfth of the period (between 1 and 30 minutes). `None` when no gap splits them (the
 /// phases cover the circle: no slot) or a cluster spans half the period.
 fn cluster(period: i64, starts: &[EpochMs]) -> Option<Vec<Slot>> {
-    let split = (period / 12).clamp(MINUTE_MS, 30 * MINUTE_MS);
+    let split = split_of(period);
     let mut phased: Vec<(i64, EpochMs)> = starts.iter().map(|&t| (t.rem_euclid(period), t)).collect();
     phased.sort_unstable();
     let n = phased.len();
@@ -343,6 +387,34 @@ fn cluster(period: i64, starts: &[EpochMs]) -> Option<Vec<Slot>> {
     }
     slots.sort_by_key(|slot| slot.offset);
     Some(slots)
+}
+
+/// Whether no schedule of `period` can fit `starts` (sorted), found in one pass without sorting
+/// (most types are irregular, and the learner tries every period every night). Phases are put in
+/// cells of half a split: a gap wider than a split holds a whole empty cell, so the clusters are
+/// at most the runs of empty cells (none: the phases cover the circle, no slot), and a slot
+/// explains at most one start per period in the span — too few clusters cannot explain
+/// `min_explained` of the starts.
+fn cannot_fit(period: i64, split: i64, starts: &[EpochMs], min_explained: f64) -> bool {
+    let width = (split / 2).max(1);
+    // The last cell is narrower when the period is not a whole number of cells.
+    let cells = usize::try_from((period + width - 1) / width).unwrap_or(usize::MAX);
+    if cells > 4_096 || starts.is_empty() {
+        return false;
+    }
+    let mut seen = vec![false; cells];
+    for &t in starts {
+        seen[(t.rem_euclid(period) / width) as usize] = true;
+    }
+    let empty_runs = (0..cells).filter(|&i| !seen[i] && seen[(i + cells - 1) % cells]).count();
+    let periods_spanned = (starts[starts.len() - 1] - starts[0]) / period + 2;
+    let explainable = (empty_runs as i64 * periods_spanned) as f64;
+    explainable < min_explained * starts.len() as f64
+}
+
+/// The gap between phases that separates two slots: a twelfth of the period, 1 to 30 minutes.
+fn split_of(period: i64) -> i64 {
+    (period / 12).clamp(MINUTE_MS, 30 * MINUTE_MS)
 }
 
 /// A cluster's slot: due at its first phase, to the minute.
@@ -405,6 +477,31 @@ fn median(values: &[i64]) -> i64 {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The shortcut refuses only periods the full fit refuses too.
+        #[test]
+        fn a_period_found_hopeless_is_one_the_full_fit_refuses(
+            period_index in 0usize..CLOCK_PERIODS_MIN.len(),
+            mut starts in proptest::collection::vec(0i64..20 * MS_PER_DAY, 5..300),
+            regular in 0usize..3,
+        ) {
+            let period = CLOCK_PERIODS_MIN[period_index] * MINUTE_MS;
+            // Some cases on a clock, so that fits happen at all.
+            if regular > 0 {
+                starts = (0..starts.len() as i64).map(|i| MONDAY + i * period + (starts[i as usize] % 60_000)).collect();
+            }
+            starts.sort_unstable();
+            starts.dedup();
+            let settings = LearnSettings::default();
+            let now = starts[starts.len() - 1] + MS_PER_DAY;
+            if cannot_fit(period, split_of(period), &starts, settings.min_explained) {
+                prop_assert!(fit_clusters(period, &starts, now, &settings).is_none());
+            }
+        }
+    }
+
     use super::*;
     use crate::time::MS_PER_HOUR;
 

@@ -11,7 +11,7 @@
 use crate::BaselinePolicy;
 use crate::model::{Level, TaskType};
 use crate::schedule::Schedule;
-use crate::schedule::learn::{LearnSettings, Learned, learn};
+use crate::schedule::learn::{LearnSettings, Learned, learn_after};
 use crate::schedule::watch::started_again;
 use crate::schedule::watch::{
     CATCH_UP_MS, DueTimes, LOOK_BACK_MS, MissedStarts, Resumption, Standing, judge,
@@ -62,6 +62,7 @@ pub fn replay_type(
     let mut events = Vec::new();
     let mut ever_scheduled = false;
     let mut open: Option<Incident> = None;
+    let mut previous: Option<Schedule> = None;
     for night in Day::each(first_night..last_night + 1) {
         let now = policy.night_start(night);
         let night_end = policy.night_start(night + 1).min(horizon + 1);
@@ -71,7 +72,12 @@ pub fn replay_type(
         // The nightly job reads the starts ingested before it runs at the night's instant.
         let known = &starts[starts.partition_point(|&t| t <= now - settings.look_back_ms)
             ..starts.partition_point(|&t| t < now)];
-        let Learned::Scheduled(schedule) = learn(known, now, &settings) else {
+        let learned = learn_after(previous.as_ref(), known, now, &settings);
+        previous = match &learned {
+            Learned::Scheduled(schedule) => Some(schedule.clone()),
+            Learned::Unscheduled(_) => None,
+        };
+        let Learned::Scheduled(schedule) = learned else {
             // No schedule tonight: an open incident ends at the first start after it, as deployed.
             if let Some(incident) = &open
                 && let Some(again) = started_again(incident.first_due, starts, night_end - 1)
@@ -90,11 +96,9 @@ pub fn replay_type(
         };
         ever_scheduled = true;
         let grace = schedule.grace_ms;
-        let mut moments: Vec<EpochMs> = schedule
-            .due_times(now - grace - LOOK_BACK_MS, night_end - grace)
-            .into_iter()
-            .map(|due| ticks.first_tick_at_or_after(due + grace))
-            .collect();
+        let dues = schedule.due_times(now - grace - LOOK_BACK_MS, night_end - grace);
+        let mut moments: Vec<EpochMs> =
+            dues.iter().map(|&due| ticks.first_tick_at_or_after(due + grace)).collect();
         moments.push(ticks.first_tick_at_or_after(now));
         if let Some(incident) = &open {
             let since = incident.first_due - schedule.early_ms;
@@ -109,10 +113,19 @@ pub fn replay_type(
         moments.sort_unstable();
         moments.dedup();
         for at in moments {
-            let judged =
-                open.is_some() || !schedule.due_times(at - CATCH_UP_MS - grace, at - grace).is_empty();
-            if !judged {
-                continue;
+            // With no incident open, a type whose newest due time had a start at or after its
+            // early margin is on time (the judgement's own rule), and most ticks end here.
+            if open.is_none() {
+                let newest = dues[..dues.partition_point(|&due| due <= at - grace)].last();
+                let latest = starts[..starts.partition_point(|&t| t <= at)].last();
+                let on_time = match (newest, latest) {
+                    (None, _) => true,
+                    (Some(&due), Some(&start)) => start >= due - schedule.early_ms,
+                    (Some(_), None) => false,
+                };
+                if on_time || schedule.due_times(at - CATCH_UP_MS - grace, at - grace).is_empty() {
+                    continue;
+                }
             }
             match judge(&schedule, starts, open.as_ref().map(|i| i.first_due), EpochMs::MIN, at) {
                 Standing::OnTime => {}

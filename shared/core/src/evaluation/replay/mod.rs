@@ -605,11 +605,40 @@ impl Replayer {
         };
         let policy = self.config.policy;
         let nights = (policy.night_at_or_before(first) + 1, policy.night_at_or_before(horizon));
+        // Each type alone, so the types are shared among the cores.
+        let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get).min(8);
+        let chunk = self.tasks.len().div_ceil(threads).max(1);
+        let replayed: Vec<(Vec<MissedEvent>, u64)> = std::thread::scope(|scope| {
+            let workers: Vec<_> = self
+                .tasks
+                .chunks(chunk)
+                .map(|tasks| {
+                    scope.spawn(move || {
+                        let mut events = Vec::new();
+                        let mut scheduled = 0;
+                        for task in tasks {
+                            let (found, ever) = missed_starts::replay_type(
+                                &task.name,
+                                &task.starts,
+                                nights,
+                                horizon,
+                                &policy,
+                            );
+                            scheduled += u64::from(ever);
+                            events.extend(found);
+                        }
+                        (events, scheduled)
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .map(|worker| worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+                .collect()
+        });
         let mut events = Vec::new();
-        for task in &self.tasks {
-            let (found, scheduled) =
-                missed_starts::replay_type(&task.name, &task.starts, nights, horizon, &policy);
-            self.summary.missed.scheduled_types += u64::from(scheduled);
+        for (found, scheduled) in replayed {
+            self.summary.missed.scheduled_types += scheduled;
             events.extend(found);
         }
         for event in &events {
