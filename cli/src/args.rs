@@ -268,8 +268,8 @@ pub(crate) struct OverrideArgs {
     /// A fixed limit instead of any baseline: a duration (90m, 1h30m, 45s) or seconds (5400).
     #[arg(long)]
     pub(crate) limit: Option<String>,
-    /// No alerts for this task type until then: a date (2026-12-01, midnight UTC) or an RFC 3339
-    /// timestamp, in the future.
+    /// No alerts for this task type until then, missed starts included: a date (2026-12-01,
+    /// midnight UTC) or an RFC 3339 timestamp, in the future.
     #[arg(long)]
     pub(crate) mute_until: Option<String>,
     /// This task type's too-short fraction instead of the configured one; 0 stops its too-short
