@@ -74,6 +74,20 @@ pub async fn aws_sdk_dynamodb_client(args: &AwsArgs) -> overrun_aws::DynamoClien
     overrun_aws::DynamoClient::new(&args.sdk().await)
 }
 
+/// The stats table's store for what operators set (overrides, declared schedules); the policy
+/// only shapes day-aggregate expiry, which these never write.
+pub async fn stats_store(args: &AwsArgs) -> Result<overrun_aws::DynamoStatsStore, CliError> {
+    let table = args.require_stats_table()?;
+    let client = aws_sdk_dynamodb_client(args).await;
+    Ok(overrun_aws::DynamoStatsStore::new(
+        client,
+        table,
+        overrun_core::BaselinePolicy::default(),
+        overrun_core::defaults::RETENTION_DAYS,
+        Default::default(),
+    ))
+}
+
 pub fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
     tokio::runtime::Runtime::new()
         .map_err(|e| CliError::invalid(format!("cannot start the async runtime: {e}")))

@@ -1,14 +1,12 @@
 //! `overrun override TASK`: per-task k, fixed limit, or mute, stored where the checker reads them.
 
-use overrun_aws::DynamoStatsStore;
 use overrun_core::detect::overrides::{Override, OverrideError, OverrideParts};
 use overrun_core::notify::humanize::utc_minute;
 use overrun_core::ports::OverrideStore;
 use overrun_core::time::parse_timestamp;
-use overrun_core::{BaselinePolicy, defaults};
 use overrun_core::{EpochMs, TaskType};
 
-use crate::commands::aws::{AwsArgs, aws_sdk_dynamodb_client, runtime};
+use crate::commands::aws::{AwsArgs, runtime, stats_store};
 use crate::commands::inspect::override_words;
 use crate::error::CliError;
 use crate::suggest::nearest_names;
@@ -107,24 +105,10 @@ pub fn build(request: &OverrideRequest) -> Result<(TaskType, Override), CliError
     Ok((task, task_override))
 }
 
-/// The stats table's store; the policy only shapes day-aggregate expiry, which overrides never
-/// write.
-async fn store(aws: &AwsArgs) -> Result<DynamoStatsStore, CliError> {
-    let table = aws.require_stats_table()?;
-    let client = aws_sdk_dynamodb_client(aws).await;
-    Ok(DynamoStatsStore::new(
-        client,
-        table,
-        BaselinePolicy::default(),
-        defaults::RETENTION_DAYS,
-        Default::default(),
-    ))
-}
-
 pub fn run(request: &OverrideRequest, out: &mut impl std::io::Write) -> Result<(), CliError> {
     let (task, task_override) = build(request)?;
     runtime()?.block_on(async {
-        let store = store(&request.aws).await?;
+        let store = stats_store(&request.aws).await?;
         if !request.create && !request.clear {
             let known = store.all_limits().await.map_err(|e| request.aws.error(e))?;
             let names: Vec<&str> = known.items.iter().map(|(name, _)| name.as_str()).collect();
@@ -148,7 +132,7 @@ fn unknown_task(task: &str, known: &[&str]) -> String {
 /// `override --list`: every override in force.
 pub fn list(aws: &AwsArgs, out: &mut impl std::io::Write) -> Result<(), CliError> {
     let known = runtime()?.block_on(async {
-        let store = store(aws).await?;
+        let store = stats_store(aws).await?;
         store.all_limits().await.map_err(|e| aws.error(e))
     })?;
     let mut overridden: Vec<_> = known

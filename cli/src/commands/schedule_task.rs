@@ -7,9 +7,9 @@ use overrun_core::notify::humanize::{duration, utc_minute};
 use overrun_core::ports::ScheduleStore;
 use overrun_core::schedule::declared::{DeclareError, Declared, PatternError, Zone};
 use overrun_core::schedule::watched::Declaration;
-use overrun_core::{BaselinePolicy, EpochMs, TaskType, defaults};
+use overrun_core::{EpochMs, TaskType};
 
-use crate::commands::aws::{AwsArgs, aws_sdk_dynamodb_client, runtime};
+use crate::commands::aws::{AwsArgs, runtime, stats_store};
 use crate::error::CliError;
 use crate::suggest::nearest_names;
 
@@ -83,18 +83,6 @@ pub fn describe(task: &TaskType, declaration: &Declaration, now: EpochMs) -> Str
     }
 }
 
-async fn store(aws: &AwsArgs) -> Result<DynamoStatsStore, CliError> {
-    let table = aws.require_stats_table()?;
-    let client = aws_sdk_dynamodb_client(aws).await;
-    Ok(DynamoStatsStore::new(
-        client,
-        table,
-        BaselinePolicy::default(),
-        defaults::RETENTION_DAYS,
-        Default::default(),
-    ))
-}
-
 /// The task types the stats table knows: with limits, an override, or a schedule.
 async fn known_types(store: &DynamoStatsStore, aws: &AwsArgs) -> Result<Vec<String>, CliError> {
     let limits = store.all_limits().await.map_err(|e| aws.error(e))?;
@@ -123,7 +111,7 @@ fn unknown_task(task: &str, known: &[String]) -> CliError {
 pub fn set(request: &DeclareRequest, out: &mut impl std::io::Write) -> Result<(), CliError> {
     let (task, declaration) = build(request)?;
     runtime()?.block_on(async {
-        let store = store(&request.aws).await?;
+        let store = stats_store(&request.aws).await?;
         if !request.create {
             let known = known_types(&store, &request.aws).await?;
             if !known.iter().any(|name| name == task.as_str()) {
@@ -138,7 +126,7 @@ pub fn set(request: &DeclareRequest, out: &mut impl std::io::Write) -> Result<()
 pub fn clear(task_type: &str, aws: &AwsArgs, out: &mut impl std::io::Write) -> Result<(), CliError> {
     let task = TaskType::new(task_type).map_err(CliError::invalid)?;
     let learned = runtime()?.block_on(async {
-        let store = store(aws).await?;
+        let store = stats_store(aws).await?;
         let declared = store.declared_schedules().await.map_err(|e| aws.error(e))?;
         if !declared.items.iter().any(|(name, _)| *name == task) {
             let names: Vec<&str> = declared.items.iter().map(|(name, _)| name.as_str()).collect();

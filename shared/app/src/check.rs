@@ -200,18 +200,45 @@ async fn resolve<O: Outbox, N: Notifier>(
     report: &mut CheckReport,
 ) {
     let resolution = &run.resolution;
+    let alerts: Vec<(MessageKey, &DeliveryState)> = run
+        .alerts
+        .iter()
+        .map(|(level, state)| {
+            let key = MessageKey::Alert {
+                task_type: resolution.task_type.clone(),
+                run_id: resolution.run_id.clone(),
+                level: *level,
+            };
+            (key, state)
+        })
+        .collect();
+    if !alerts_delivered_first(&alerts, courier, report).await {
+        return;
+    }
+    let key =
+        MessageKey::Resolved { task_type: resolution.task_type.clone(), run_id: resolution.run_id.clone() };
+    let sent = match &run.resolved {
+        DeliveryState::Unclaimed => courier.send_new(&key, &resolved_notification(resolution)).await,
+        state => courier.resend_if_stale(&key, state).await,
+    };
+    report.count(sent, |r| &mut r.resolved_published);
+}
+
+/// Whether a "resolved" may go now: the alerts it follows that are still undelivered are sent
+/// first (once past their lease), and it follows only a delivered alert — else not yet (a later
+/// tick), or never (none was delivered).
+pub(crate) async fn alerts_delivered_first<O: Outbox, N: Notifier>(
+    alerts: &[(MessageKey, &DeliveryState)],
+    courier: &Courier<'_, O, N>,
+    report: &mut CheckReport,
+) -> bool {
     let mut any_delivered = false;
     let mut any_owed = false;
-    for (level, state) in &run.alerts {
-        let key = MessageKey::Alert {
-            task_type: resolution.task_type.clone(),
-            run_id: resolution.run_id.clone(),
-            level: *level,
-        };
+    for (key, state) in alerts {
         match state {
             DeliveryState::Delivered => any_delivered = true,
             DeliveryState::Unclaimed => {}
-            DeliveryState::Pending(_) => match courier.resend_if_stale(&key, state).await {
+            DeliveryState::Pending(_) => match courier.resend_if_stale(key, state).await {
                 Ok(Sent::Delivered) => {
                     report.resent += 1;
                     any_delivered = true;
@@ -223,17 +250,7 @@ async fn resolve<O: Outbox, N: Notifier>(
             },
         }
     }
-    if any_owed || !any_delivered {
-        // Not yet: the alert comes first (a later tick), or none was ever delivered.
-        return;
-    }
-    let key =
-        MessageKey::Resolved { task_type: resolution.task_type.clone(), run_id: resolution.run_id.clone() };
-    let sent = match &run.resolved {
-        DeliveryState::Unclaimed => courier.send_new(&key, &resolved_notification(resolution)).await,
-        state => courier.resend_if_stale(&key, state).await,
-    };
-    report.count(sent, |r| &mut r.resolved_published);
+    any_delivered && !any_owed
 }
 
 /// Too-short notices of the days still kept (`notice_days` back) whose sender (an ingest

@@ -18,8 +18,8 @@ use overrun_core::schedule::watched::{Declaration, Watched, watched};
 use overrun_core::time::MS_PER_DAY;
 use overrun_core::{EpochMs, Level, TaskType};
 
-use crate::check::CheckReport;
-use crate::delivery::{Courier, Sent};
+use crate::check::{CheckReport, alerts_delivered_first};
+use crate::delivery::Courier;
 
 /// Days of starts read per judged type: today and the two before, enough for the day a
 /// new incident looks back over and the last start before it.
@@ -312,26 +312,15 @@ async fn resolve<O: Outbox, N: Notifier>(
     courier: &Courier<'_, O, N>,
     report: &mut CheckReport,
 ) {
-    let mut any_delivered = false;
-    let mut any_owed = false;
-    for level in [Level::Warning, Level::Critical] {
-        let key = MessageKey::Missed { task_type: task_type.clone(), first_due: incident.first_due, level };
-        match incident.alert_state(level) {
-            DeliveryState::Delivered => any_delivered = true,
-            DeliveryState::Unclaimed => {}
-            pending => match courier.resend_if_stale(&key, pending).await {
-                Ok(Sent::Delivered) => {
-                    report.resent += 1;
-                    any_delivered = true;
-                }
-                other => {
-                    any_owed = true;
-                    report.count(other, |r| &mut r.resent);
-                }
-            },
-        }
-    }
-    if any_owed || !any_delivered {
+    let alerts: Vec<(MessageKey, &DeliveryState)> = [Level::Warning, Level::Critical]
+        .into_iter()
+        .map(|level| {
+            let key =
+                MessageKey::Missed { task_type: task_type.clone(), first_due: incident.first_due, level };
+            (key, incident.alert_state(level))
+        })
+        .collect();
+    if !alerts_delivered_first(&alerts, courier, report).await {
         return;
     }
     let key = MessageKey::Resumed { task_type: task_type.clone(), first_due: incident.first_due };

@@ -10,7 +10,7 @@ use overrun_core::time::MS_PER_DAY;
 use overrun_core::{EpochMs, TaskType};
 use serde_json::{Value, json};
 
-use super::schedules::declaration_json;
+use super::schedules::{declaration_json, in_force_word};
 use super::{Tables, rfc3339, schedule_json, warn_malformed};
 use crate::commands::aws::{AwsArgs, runtime};
 use crate::error::CliError;
@@ -182,12 +182,7 @@ fn write_json(
     let rows = in_force.as_ref().map(|s| due_rows(s, starts, now)).unwrap_or_default();
     let value = json!({
         "task_type": task.as_str(),
-        "in_force": match (declared, &in_force) {
-            (Some(Declaration::Unscheduled { .. }), _) => "unscheduled",
-            (_, Some(Watched::Declared(_))) => "declared",
-            (_, Some(Watched::Learned(_))) => "learned",
-            (_, None) => "none",
-        },
+        "in_force": in_force_word(declared, in_force.as_ref()),
         "learned": learned.map(schedule_json),
         "declared": declared.map(declaration_json),
         "next_due": in_force.as_ref().and_then(|s| next_due_after(s, now)).map(rfc3339),

@@ -125,12 +125,7 @@ fn write_json(rows: &[Row<'_>], now: EpochMs, out: &mut impl std::io::Write) -> 
             let in_force = row.watched();
             json!({
                 "task_type": row.task.as_str(),
-                "in_force": match (row.declared, in_force) {
-                    (Some(Declaration::Unscheduled { .. }), _) => "unscheduled",
-                    (_, Some(Watched::Declared(_))) => "declared",
-                    (_, Some(Watched::Learned(_))) => "learned",
-                    (_, None) => "none",
-                },
+                "in_force": in_force_word(row.declared, in_force.as_ref()),
                 "next_due": in_force.and_then(|w| next_due_after(&w, now)).map(rfc3339),
                 "learned": row.learned.map(schedule_json),
                 "declared": row.declared.map(declaration_json),
@@ -138,6 +133,17 @@ fn write_json(rows: &[Row<'_>], now: EpochMs, out: &mut impl std::io::Write) -> 
         })
         .collect();
     writeln!(out, "{}", Value::Array(values))
+}
+
+/// Which schedule a type is watched by, for `--json`: `learned`, `declared`, `unscheduled` (declared
+/// so) or `none`.
+pub fn in_force_word(declared: Option<&Declaration>, in_force: Option<&Watched<'_>>) -> &'static str {
+    match (declared, in_force) {
+        (Some(Declaration::Unscheduled { .. }), _) => "unscheduled",
+        (_, Some(Watched::Declared(_))) => "declared",
+        (_, Some(Watched::Learned(_))) => "learned",
+        (_, None) => "none",
+    }
 }
 
 /// An operator's declaration, for `--json`.
