@@ -27,7 +27,7 @@ async fn a_scheduled_type_that_stops_starting_is_paged_and_a_late_start_resolves
     assert_eq!(night.schedules, 1, "export is scheduled, adhoc is not: {night:?}");
 
     // Within its grace nothing is said; past it, one warning.
-    let quiet = check(&stack, NIGHT + 2 * MS_PER_HOUR + 10 * 60 * S, "tick-1").await;
+    let quiet = check(&stack, NIGHT + MS_PER_HOUR + 10 * 60 * S, "tick-1").await;
     assert_eq!(quiet.missed_published, 0, "{quiet:?}");
     let paged = check(&stack, NIGHT + 3 * MS_PER_HOUR, "tick-2").await;
     assert_eq!((paged.missed_published, paged.missed.overdue), (1, 1), "{paged:?}");
@@ -103,4 +103,37 @@ async fn an_unscheduled_type_is_never_reported_missed() {
     }
     let received = stack.received().await;
     assert!(received.is_empty(), "adhoc started nothing today and is not paged: {received:?}");
+}
+
+#[tokio::test]
+async fn a_declared_schedule_pages_a_type_with_no_history_and_declaring_it_unscheduled_resolves_it() {
+    use overrun_core::ports::ScheduleStore;
+    use overrun_core::schedule::declared::{Declared, Zone};
+    use overrun_core::schedule::watched::Declaration;
+    let stack = Stack::new().await;
+    let task = TaskType::new("new-job").unwrap();
+    let paris = Zone::named("Europe/Paris").unwrap();
+    // Declared at midnight UTC: due at 03:00 Paris time (01:00 UTC in summer time), 15 minutes' grace.
+    let declared = Declared::new("0 3 * * *", paris, 15 * 60 * S, NIGHT).unwrap();
+    let declaration = Declaration::Scheduled(Box::new(declared));
+    stack.adapters.stats.declare_schedule(&task, Some(&declaration)).await.unwrap();
+    let quiet = check(&stack, NIGHT + MS_PER_HOUR + 10 * 60 * S, "tick-1").await;
+    assert_eq!(quiet.missed_published, 0, "within its grace: {quiet:?}");
+    let paged = check(&stack, NIGHT + MS_PER_HOUR + 20 * 60 * S, "tick-2").await;
+    assert_eq!(paged.missed_published, 1, "{paged:?}");
+    let bodies = missed_bodies(&stack.received().await);
+    assert_eq!(bodies[0]["incident"], "new-job/missed-20241004T0100Z");
+    assert_eq!(bodies[0]["schedule_from"], "declared as 0 3 * * *");
+    assert_eq!(bodies[0]["schedule"], "daily at 03:00 Europe/Paris");
+    let silenced = Declaration::Unscheduled { since: NIGHT + 3 * MS_PER_HOUR };
+    stack.adapters.stats.declare_schedule(&task, Some(&silenced)).await.unwrap();
+    let resolved = check(&stack, NIGHT + 3 * MS_PER_HOUR + 600 * S, "tick-3").await;
+    assert_eq!(resolved.resolved_published, 1, "{resolved:?}");
+    let bodies = missed_bodies(&stack.received().await);
+    assert_eq!(
+        (bodies[0]["kind"].as_str(), bodies[0]["came"].as_str()),
+        (Some("resolved"), Some("unscheduled"))
+    );
+    let later = check(&stack, NIGHT + 2 * MS_PER_DAY + 3 * MS_PER_HOUR, "tick-4").await;
+    assert_eq!((later.missed_published, later.missed.scheduled), (0, 0), "{later:?}");
 }
