@@ -99,6 +99,35 @@ fn json_output_has_one_object_per_alert_with_the_documented_fields_in_time_order
 }
 
 #[test]
+fn the_bundled_traces_nightlies_that_stopped_are_reported_as_missed_lines_and_resolved_when_they_ran_again() {
+    let output = overrun().args(["replay", "--json"]).arg(bundled_trace()).output().unwrap();
+    assert!(output.status.success());
+    let missed: Vec<_> = json_lines(&output.stdout).into_iter().filter(|l| l["level"] == "missed").collect();
+    let count = |kind: &str, severity: &str| {
+        missed
+            .iter()
+            .filter(|l| l["kind"] == kind && (severity.is_empty() || l["severity"] == severity))
+            .count()
+    };
+    // The 18 pipelines launched daily at 08:00 for a week, then stopped: one incident each.
+    assert_eq!(
+        (count("missed", "warning"), count("missed", "critical"), count("resolved", "")),
+        (18, 18, 18)
+    );
+    let first = &missed[0];
+    assert_eq!(first["schedule"], "daily at 08:00 UTC", "{first}");
+    assert!(first["incident"].as_str().unwrap().ends_with("/missed-20250103T0800Z"), "{first}");
+    let human = overrun().arg("replay").arg(bundled_trace()).output().unwrap();
+    let text = String::from_utf8_lossy(&human.stdout);
+    assert!(
+        text.contains(
+            "36 missed starts (18 warning, 18 critical), 18 resolved by a later start, on 18 task types"
+        ),
+        "{text}"
+    );
+}
+
+#[test]
 fn too_short_notices_appear_as_info_lines_below_their_floor_and_fraction_zero_turns_them_off() {
     let output = overrun().args(["replay", "--json"]).arg(bundled_trace()).output().unwrap();
     assert!(output.status.success());
@@ -118,7 +147,10 @@ fn too_short_notices_appear_as_info_lines_below_their_floor_and_fraction_zero_tu
     let off =
         overrun().args(["replay", "--json", "--short-fraction", "0"]).arg(bundled_trace()).output().unwrap();
     assert!(off.status.success());
-    assert!(json_lines(&off.stdout).iter().all(|l| l["kind"] == "overrun"));
+    assert!(
+        json_lines(&off.stdout).iter().all(|l| l["kind"] == "overrun" || l["level"] == "missed"),
+        "no too-short line with the fraction at 0"
+    );
 
     refused_on_bundled_trace(&["replay", "--short-fraction", "1.5"], "too-short fraction");
 }

@@ -88,9 +88,9 @@ pub fn learn(starts: &[EpochMs], now: EpochMs, settings: &LearnSettings) -> Lear
 /// The schedule `starts` show at `now`, given the one learned the night before (`previous`):
 /// what the nightly job and the replay run. A schedule that still holds — its due times of the
 /// last two days met as often as a slot must be, every start of the last day in one of its
-/// slots — is kept as it is (the
-/// common night costs a day's starts, and writes nothing); one that no longer holds, or a type
-/// with none, is learned afresh, and only a type that had one follows a daylight-saving change.
+/// slots — is kept as it is (the common night costs a day's starts, and writes nothing); one that
+/// no longer holds is learned afresh, a type with none when [`worth_fitting`] says so, and only a
+/// type that had one follows a daylight-saving change.
 pub fn learn_after(
     previous: Option<&Schedule>,
     starts: &[EpochMs],
@@ -101,8 +101,33 @@ pub fn learn_after(
         Some(schedule) if still_holds(schedule, starts, now, settings) => {
             Learned::Scheduled(schedule.clone())
         }
+        None if !worth_fitting(starts, now) => Learned::Unscheduled(Unscheduled::Irregular),
         _ => learn_fresh(starts, now, settings, previous.is_some()),
     }
+}
+
+/// How near a day-earlier start a start must come to look like a clock's.
+const A_DAY_EARLIER_WITHIN_MS: i64 = 30 * MINUTE_MS;
+
+/// Whether a type with no schedule is fitted tonight: on Mondays (UTC), or when its last day's
+/// starts look like a clock's — at least four in five within half an hour of a start a day
+/// earlier, as every schedule whose period divides a day shows from its second day on. Most types
+/// are irregular and stay so; fitting each of them every night is most of the learner's cost.
+/// A new schedule of another kind (every 100 minutes, weekly) waits for the Monday.
+fn worth_fitting(starts: &[EpochMs], now: EpochMs) -> bool {
+    if Weekdays::weekday_of(now) == 0 {
+        return true;
+    }
+    let day =
+        &starts[starts.partition_point(|&t| t <= now - MS_PER_DAY)..starts.partition_point(|&t| t <= now)];
+    let a_day_earlier = |t: EpochMs| {
+        let earliest = t - MS_PER_DAY - A_DAY_EARLIER_WITHIN_MS;
+        starts
+            .get(starts.partition_point(|&s| s < earliest))
+            .is_some_and(|&s| s <= t - MS_PER_DAY + A_DAY_EARLIER_WITHIN_MS)
+    };
+    let regular = day.iter().filter(|&&t| a_day_earlier(t)).count();
+    !day.is_empty() && regular * 5 >= day.len() * 4
 }
 
 /// Whether `schedule` still explains `starts` (sorted) at `now`: every start of the last day in
