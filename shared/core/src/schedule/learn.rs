@@ -82,7 +82,7 @@ const CLOCK_PERIODS_MIN: [i64; 13] = [5, 10, 15, 20, 30, 60, 120, 180, 240, 360,
 
 /// The schedule `starts` (any order) show at `now`, or why they show none.
 pub fn learn(starts: &[EpochMs], now: EpochMs, settings: &LearnSettings) -> Learned {
-    learn_fresh(starts, now, settings, true)
+    learn_fresh(starts, now, settings, Windows::ShorterAfterAChange, true)
 }
 
 /// The schedule `starts` show at `now`, given the one learned the night before (`previous`):
@@ -101,23 +101,52 @@ pub fn learn_after(
         Some(schedule) if still_holds(schedule, starts, now, settings) => {
             Learned::Scheduled(schedule.clone())
         }
-        None if !worth_fitting(starts, now) => Learned::Unscheduled(Unscheduled::Irregular),
-        _ => learn_fresh(starts, now, settings, previous.is_some()),
+        None => match worth_fitting(starts, now) {
+            Fitting::Not => Learned::Unscheduled(Unscheduled::Irregular),
+            Fitting::WholeLookBack => learn_fresh(starts, now, settings, Windows::WholeLookBack, false),
+            Fitting::Full => learn_fresh(starts, now, settings, Windows::ShorterAfterAChange, false),
+        },
+        Some(_) => learn_fresh(starts, now, settings, Windows::ShorterAfterAChange, true),
     }
 }
 
 /// How near a day-earlier start a start must come to look like a clock's.
 const A_DAY_EARLIER_WITHIN_MS: i64 = 30 * MINUTE_MS;
 
-/// Whether a type with no schedule is fitted tonight: on Mondays (UTC), or when its last day's
-/// starts look like a clock's — at least four in five within half an hour of a start a day
-/// earlier, as every schedule whose period divides a day shows from its second day on. Most types
-/// are irregular and stay so; fitting each of them every night is most of the learner's cost.
-/// A new schedule of another kind (every 100 minutes, weekly) waits for the Monday.
-fn worth_fitting(starts: &[EpochMs], now: EpochMs) -> bool {
-    if Weekdays::weekday_of(now) == 0 {
-        return true;
+/// How a type with no schedule is fitted tonight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fitting {
+    Not,
+    /// Over its whole look-back only (a weekly look at a type that does not look like a clock).
+    WholeLookBack,
+    /// Over its look-back, then its recent past (a schedule that changed).
+    Full,
+}
+
+/// Which windows a fresh fit tries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Windows {
+    WholeLookBack,
+    ShorterAfterAChange,
+}
+
+/// Whether a type with no schedule is fitted tonight: in full when its last day's starts look
+/// like a clock's — at least four in five within half an hour of a start a day earlier, as every
+/// schedule whose period divides a day shows from its second day on (a new one, or one that
+/// changed) — and over its whole look-back on Mondays (UTC), for the other kinds (every 100
+/// minutes, weekly). Most types are irregular and stay so; fitting each of them every night in
+/// full was nearly all of the learner's cost.
+fn worth_fitting(starts: &[EpochMs], now: EpochMs) -> Fitting {
+    if looks_like_a_clock(starts, now) {
+        Fitting::Full
+    } else if Weekdays::weekday_of(now) == 0 {
+        Fitting::WholeLookBack
+    } else {
+        Fitting::Not
     }
+}
+
+fn looks_like_a_clock(starts: &[EpochMs], now: EpochMs) -> bool {
     let day =
         &starts[starts.partition_point(|&t| t <= now - MS_PER_DAY)..starts.partition_point(|&t| t <= now)];
     let a_day_earlier = |t: EpochMs| {
@@ -140,7 +169,13 @@ fn still_holds(schedule: &Schedule, starts: &[EpochMs], now: EpochMs, settings: 
     day.iter().all(|&t| lands_in(schedule, t)) && met as f64 >= settings.min_coverage * due.len() as f64
 }
 
-fn learn_fresh(starts: &[EpochMs], now: EpochMs, settings: &LearnSettings, had_one: bool) -> Learned {
+fn learn_fresh(
+    starts: &[EpochMs],
+    now: EpochMs,
+    settings: &LearnSettings,
+    windows: Windows,
+    had_one: bool,
+) -> Learned {
     let mut recent: Vec<EpochMs> =
         starts.iter().copied().filter(|&t| t <= now && t > now - settings.look_back_ms).collect();
     recent.sort_unstable();
@@ -152,7 +187,10 @@ fn learn_fresh(starts: &[EpochMs], now: EpochMs, settings: &LearnSettings, had_o
     if span < settings.min_span_ms {
         return Learned::Unscheduled(Unscheduled::TooShortHistory { span_ms: span });
     }
-    let found = fit_some_window(&recent, now, settings);
+    let found = match windows {
+        Windows::ShorterAfterAChange => fit_some_window(&recent, now, settings),
+        Windows::WholeLookBack => best_fit(&recent, now, settings),
+    };
     let found = if had_one { follow_clock_change(&recent, now, settings, found) } else { found };
     match found {
         Some(schedule) => Learned::Scheduled(schedule),
@@ -427,11 +465,14 @@ fn cannot_fit(period: i64, split: i64, starts: &[EpochMs], min_explained: f64) -
     if cells > 4_096 || starts.is_empty() {
         return false;
     }
-    let mut seen = vec![false; cells];
+    // A bit a cell, on the stack: this runs for every period, every window, every night.
+    let mut seen = [0u64; 64];
     for &t in starts {
-        seen[(t.rem_euclid(period) / width) as usize] = true;
+        let cell = (t.rem_euclid(period) / width) as usize;
+        seen[cell / 64] |= 1 << (cell % 64);
     }
-    let empty_runs = (0..cells).filter(|&i| !seen[i] && seen[(i + cells - 1) % cells]).count();
+    let occupied = |cell: usize| seen[cell / 64] & (1 << (cell % 64)) != 0;
+    let empty_runs = (0..cells).filter(|&i| !occupied(i) && occupied((i + cells - 1) % cells)).count();
     let periods_spanned = (starts[starts.len() - 1] - starts[0]) / period + 2;
     let explainable = (empty_runs as i64 * periods_spanned) as f64;
     explainable < min_explained * starts.len() as f64
