@@ -28,6 +28,8 @@ fi
   "aws-sam-cli==${SAM_CLI_VERSION}" "cfn-lint==${CFN_LINT_VERSION}"
 export PATH="$PWD/.venv/bin:$PATH"
 export SAM_CLI_TELEMETRY=0 CDK_DISABLE_CLI_TELEMETRY=true
+# A clean clone gains nothing from incremental compilation, and its cache costs gigabytes of disk.
+if [ -n "${CI:-}" ]; then export CARGO_INCREMENTAL=0; fi
 cargo lambda --version
 rustup target add aarch64-unknown-linux-gnu >/dev/null
 
