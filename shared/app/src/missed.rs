@@ -54,6 +54,27 @@ pub fn types_to_judge(
     judged
 }
 
+/// Every type watched for missed starts, by the schedule it is judged by: its declaration, else
+/// its learned schedule (a type declared unscheduled is not watched).
+fn watched_types<'a>(
+    learned: &'a BTreeMap<TaskType, Schedule>,
+    declared: &'a BTreeMap<TaskType, Declaration>,
+) -> BTreeMap<TaskType, Watched<'a>> {
+    let names: std::collections::BTreeSet<&TaskType> = learned.keys().chain(declared.keys()).collect();
+    names
+        .into_iter()
+        .filter_map(|task| watched(learned.get(task), declared.get(task)).map(|w| (task.clone(), w)))
+        .collect()
+}
+
+/// Keeps a type's latest open incident, should two ever be open (an earlier "resolved" still
+/// being claimed).
+fn keep_latest(open: &mut HashMap<TaskType, MissedIncident>, incident: MissedIncident) {
+    if open.get(&incident.task_type).is_none_or(|o| o.first_due < incident.first_due) {
+        open.insert(incident.task_type.clone(), incident);
+    }
+}
+
 /// The learned and the declared schedules; `None` when a read failed (then nothing is judged:
 /// a declaration might silence a type, or replace its learned schedule).
 async fn read_schedules<S: ScheduleStore>(
@@ -96,11 +117,7 @@ pub async fn watch_schedules<S, O, N>(
     N: Notifier,
 {
     let Some((learned, declared)) = read_schedules(stats, report).await else { return };
-    let names: std::collections::BTreeSet<&TaskType> = learned.keys().chain(declared.keys()).collect();
-    let schedules: BTreeMap<TaskType, Watched<'_>> = names
-        .into_iter()
-        .filter_map(|task| watched(learned.get(task), declared.get(task)).map(|w| (task.clone(), w)))
-        .collect();
+    let schedules = watched_types(&learned, &declared);
     let incidents = match outbox.missed_incidents().await {
         Ok(listing) => {
             report.malformed_items += crate::check::log_malformed(&listing.malformed);
@@ -116,11 +133,7 @@ pub async fn watch_schedules<S, O, N>(
     let mut open: HashMap<TaskType, MissedIncident> = HashMap::new();
     for incident in incidents {
         if incident.is_open() {
-            // The latest, should two ever be open (an earlier "resolved" still being claimed).
-            let replaces = open.get(&incident.task_type).is_none_or(|o| o.first_due < incident.first_due);
-            if replaces {
-                open.insert(incident.task_type.clone(), incident);
-            }
+            keep_latest(&mut open, incident);
         } else {
             let key =
                 MessageKey::Resumed { task_type: incident.task_type.clone(), first_due: incident.first_due };
@@ -224,17 +237,9 @@ where
         .extend(learned.malformed.into_iter().chain(declared.malformed).chain(incidents.malformed));
     let learned: BTreeMap<TaskType, Schedule> = learned.items.into_iter().collect();
     let declared: BTreeMap<TaskType, Declaration> = declared.items.into_iter().collect();
-    let open: HashMap<TaskType, MissedIncident> = incidents
-        .items
-        .into_iter()
-        .filter(MissedIncident::is_open)
-        .map(|i| (i.task_type.clone(), i))
-        .collect();
-    let names: std::collections::BTreeSet<&TaskType> = learned.keys().chain(declared.keys()).collect();
-    let schedules: BTreeMap<TaskType, Watched<'_>> = names
-        .into_iter()
-        .filter_map(|task| watched(learned.get(task), declared.get(task)).map(|w| (task.clone(), w)))
-        .collect();
+    let mut open: HashMap<TaskType, MissedIncident> = HashMap::new();
+    incidents.items.into_iter().filter(MissedIncident::is_open).for_each(|i| keep_latest(&mut open, i));
+    let schedules = watched_types(&learned, &declared);
     let types: Vec<TaskType> = schedules.keys().cloned().collect();
     if types.is_empty() {
         return Ok(listing);

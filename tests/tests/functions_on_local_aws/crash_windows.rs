@@ -28,6 +28,10 @@ enum Kind {
     Critical,
     Resolved,
     TooShort,
+    /// A scheduled type's missed start (a warning on its incident's item).
+    Missed,
+    /// The late start that ends the incident.
+    StartedAgain,
 }
 
 impl Kind {
@@ -36,8 +40,9 @@ impl Kind {
         match self {
             Kind::Warning => "\"alert_warning\"",
             Kind::Critical => "\"alert_critical\"",
-            Kind::Resolved => "\"resolution\"",
+            Kind::Resolved | Kind::StartedAgain => "\"resolution\"",
             Kind::TooShort => "\"notice\"",
+            Kind::Missed => "\"alert_warning\"",
         }
     }
 
@@ -46,8 +51,9 @@ impl Kind {
         match self {
             Kind::Warning => "StringValue=warning",
             Kind::Critical => "StringValue=critical",
-            Kind::Resolved => "StringValue=resolved",
+            Kind::Resolved | Kind::StartedAgain => "StringValue=resolved",
             Kind::TooShort => "StringValue=too_short",
+            Kind::Missed => "StringValue=missed",
         }
     }
 
@@ -57,6 +63,17 @@ impl Kind {
             Kind::Critical => "etl/slow/critical",
             Kind::Resolved => "etl/slow/resolved",
             Kind::TooShort => "etl/quick/too_short",
+            Kind::Missed => "export/missed-20241004T0205Z/warning",
+            Kind::StartedAgain => "export/missed-20241004T0205Z/resolved",
+        }
+    }
+
+    /// The claim's write: on the incident's item for a missed start's messages.
+    fn claim(self, fault: Fault) -> Rule {
+        let rule = Rule::new("UpdateItem", fault).containing(self.claim_attribute());
+        match self {
+            Kind::Missed | Kind::StartedAgain => rule.containing("\"MISSED\""),
+            _ => rule,
         }
     }
 }
@@ -80,17 +97,10 @@ impl Window {
         let publish = |fault| Rule::new("Publish", fault).containing(kind.publish_marker());
         match self {
             Window::PublishHangs | Window::KilledAtTimeout => vec![publish(Fault::Hang).times(usize::MAX)],
-            Window::ClaimAnswerLost => vec![
-                Rule::new("UpdateItem", Fault::ResetAfter)
-                    .containing(kind.claim_attribute())
-                    .containing("\":claim\""),
-            ],
+            Window::ClaimAnswerLost => vec![kind.claim(Fault::ResetAfter).containing("\":claim\"")],
             Window::PublishAndReleaseFail => vec![
                 publish(Fault::ServerError).times(3),
-                Rule::new("UpdateItem", Fault::Throttle)
-                    .containing(kind.claim_attribute())
-                    .containing("\":zero\"")
-                    .times(3),
+                kind.claim(Fault::Throttle).containing("\":zero\"").times(3),
             ],
             Window::PublishAnswerLost => vec![publish(Fault::ResetAfter)],
         }
@@ -99,6 +109,9 @@ impl Window {
 
 /// Brings the stack to the moment `kind`'s message is due; returns that moment.
 async fn prepare(stack: &Stack, kind: Kind) -> i64 {
+    if matches!(kind, Kind::Missed | Kind::StartedAgain) {
+        return prepare_missed(stack, kind).await;
+    }
     etl_history(stack).await;
     nightly(stack, NIGHT + MS_PER_HOUR).await;
     // The warning limit is ≈ 953 s, the critical one twice that.
@@ -118,6 +131,7 @@ async fn prepare(stack: &Stack, kind: Kind) -> i64 {
             stack.received().await;
             return NOON + 600 * S;
         }
+        Kind::Missed | Kind::StartedAgain => unreachable!("prepared above"),
         // Expected ≈ 735 s: a run of 42 s is far below.
         Kind::TooShort => {
             ingest(&task_event("etl", "quick", "STARTED", NOON - 42 * S), &stack.adapters.runs).await
@@ -125,6 +139,22 @@ async fn prepare(stack: &Stack, kind: Kind) -> i64 {
     }
     .unwrap();
     NOON
+}
+
+/// "export" is due daily at about 02:05 and never starts on `NIGHT`'s day (no other type is
+/// scheduled).
+async fn prepare_missed(stack: &Stack, kind: Kind) -> i64 {
+    super::missed_starts::export_history(stack).await;
+    nightly(stack, NIGHT + MS_PER_HOUR).await;
+    let paged_at = NIGHT + 3 * MS_PER_HOUR;
+    if kind == Kind::Missed {
+        return paged_at;
+    }
+    check(stack, paged_at, "clean-tick").await;
+    let late = paged_at + 15 * 60 * S;
+    ingest(&task_event("export", "export-0", "STARTED", late), &stack.adapters.runs).await.unwrap();
+    stack.received().await;
+    late + 5 * 60 * S
 }
 
 /// What a function invocation does at `at`: the checker's tick, or ingest of the too-short
@@ -263,4 +293,14 @@ crash_window_tests! {
     too_short_notice_is_delivered_once_when_its_claims_answer_is_lost: TooShort, ClaimAnswerLost;
     too_short_notice_is_delivered_after_its_publish_and_release_both_fail: TooShort, PublishAndReleaseFail;
     too_short_notice_is_repeated_with_its_dedupe_key_when_the_publish_answer_is_lost: TooShort, PublishAnswerLost;
+    missed_start_is_delivered_after_a_publish_that_hangs: Missed, PublishHangs;
+    missed_start_is_delivered_after_the_checker_is_killed_at_its_timeout: Missed, KilledAtTimeout;
+    missed_start_is_delivered_once_when_its_claims_answer_is_lost: Missed, ClaimAnswerLost;
+    missed_start_is_delivered_after_its_publish_and_release_both_fail: Missed, PublishAndReleaseFail;
+    missed_start_is_repeated_with_its_dedupe_key_when_the_publish_answer_is_lost: Missed, PublishAnswerLost;
+    start_after_a_missed_one_is_delivered_after_a_publish_that_hangs: StartedAgain, PublishHangs;
+    start_after_a_missed_one_is_delivered_after_the_checker_is_killed_at_its_timeout: StartedAgain, KilledAtTimeout;
+    start_after_a_missed_one_is_delivered_once_when_its_claims_answer_is_lost: StartedAgain, ClaimAnswerLost;
+    start_after_a_missed_one_is_delivered_after_its_publish_and_release_both_fail: StartedAgain, PublishAndReleaseFail;
+    start_after_a_missed_one_is_repeated_with_its_dedupe_key_when_the_publish_answer_is_lost: StartedAgain, PublishAnswerLost;
 }

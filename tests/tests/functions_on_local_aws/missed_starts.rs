@@ -6,7 +6,7 @@ use super::*;
 
 /// "export" starts daily at about 02:05 UTC (a minute or two late), for two weeks before
 /// `NIGHT`; "adhoc" starts whenever someone runs it.
-async fn export_history(stack: &Stack) {
+pub(crate) async fn export_history(stack: &Stack) {
     for day in 1..=14i64 {
         let start = NIGHT - day * MS_PER_DAY + 2 * MS_PER_HOUR + (5 * 60 + (day % 3) * 40) * S;
         run(stack, "export", &format!("export-{day}"), start, start + 300 * S, "SUCCEEDED").await;

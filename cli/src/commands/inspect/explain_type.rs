@@ -26,6 +26,18 @@ pub struct ExplainTypeRequest {
     pub json: bool,
 }
 
+/// What `explain TASK` shows of a type.
+struct Shown<'a> {
+    task: &'a TaskType,
+    learned: Option<&'a overrun_core::schedule::Schedule>,
+    declared: Option<&'a Declaration>,
+    /// The schedule the checker judges it by (none: unscheduled).
+    in_force: Option<Watched<'a>>,
+    /// Its starts of the shown days, sorted.
+    starts: &'a [EpochMs],
+    now: EpochMs,
+}
+
 /// One due time and the start that met it, if any.
 struct DueRow {
     due: EpochMs,
@@ -60,12 +72,15 @@ pub fn run(request: &ExplainTypeRequest, out: &mut impl std::io::Write) -> Resul
     })?;
     starts.sort_unstable();
     starts.dedup();
-    let in_force = watched(learned.as_ref(), declared.as_ref());
-    let written = if request.json {
-        write_json(&task, learned.as_ref(), declared.as_ref(), in_force, &starts, request.now, out)
-    } else {
-        write_human(&task, learned.as_ref(), declared.as_ref(), in_force, &starts, request.now, out)
+    let shown = Shown {
+        task: &task,
+        learned: learned.as_ref(),
+        declared: declared.as_ref(),
+        in_force: watched(learned.as_ref(), declared.as_ref()),
+        starts: &starts,
+        now: request.now,
     };
+    let written = if request.json { write_json(&shown, out) } else { write_human(&shown, out) };
     written.map_err(CliError::Output)
 }
 
@@ -104,15 +119,8 @@ fn standing_words(schedule: &Watched<'_>, starts: &[EpochMs], now: EpochMs) -> (
     }
 }
 
-fn write_human(
-    task: &TaskType,
-    learned: Option<&overrun_core::schedule::Schedule>,
-    declared: Option<&Declaration>,
-    in_force: Option<Watched<'_>>,
-    starts: &[EpochMs],
-    now: EpochMs,
-    out: &mut impl std::io::Write,
-) -> std::io::Result<()> {
+fn write_human(shown: &Shown<'_>, out: &mut impl std::io::Write) -> std::io::Result<()> {
+    let Shown { task, learned, declared, in_force, starts, now } = *shown;
     let Some(schedule) = in_force else {
         let why = match declared {
             Some(Declaration::Unscheduled { since }) => {
@@ -166,15 +174,8 @@ fn write_human(
     Ok(())
 }
 
-fn write_json(
-    task: &TaskType,
-    learned: Option<&overrun_core::schedule::Schedule>,
-    declared: Option<&Declaration>,
-    in_force: Option<Watched<'_>>,
-    starts: &[EpochMs],
-    now: EpochMs,
-    out: &mut impl std::io::Write,
-) -> std::io::Result<()> {
+fn write_json(shown: &Shown<'_>, out: &mut impl std::io::Write) -> std::io::Result<()> {
+    let Shown { task, learned, declared, in_force, starts, now } = *shown;
     let (overdue, standing) = match &in_force {
         Some(schedule) => standing_words(schedule, starts, now),
         None => (false, "unscheduled".to_owned()),

@@ -124,7 +124,8 @@ pub fn judge(
     let last_start = |before: EpochMs| starts[..starts.partition_point(|&t| t < before)].last().copied();
     if let Some(first_due) = open {
         let since = first_due - schedule.early_ms();
-        if let Some(&start) = starts.iter().find(|&&t| t >= since && t <= now) {
+        if let Some(&start) = starts[starts.partition_point(|&t| t < since)..].first().filter(|&&t| t <= now)
+        {
             return Standing::Resumed(Resumption {
                 first_due,
                 start,

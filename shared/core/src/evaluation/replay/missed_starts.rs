@@ -48,38 +48,61 @@ pub struct MissedSummary {
     pub resolved: u64,
 }
 
-/// The missed-start messages of one type whose starts are `starts` (sorted), over the nights
-/// `first_night..=last_night` and the ticks up to `horizon`.
-pub fn replay_type(
-    task_type: &TaskType,
-    starts: &[EpochMs],
-    (first_night, last_night): (Day, Day),
-    horizon: EpochMs,
-    policy: &BaselinePolicy,
-) -> (Vec<MissedEvent>, bool) {
-    let ticks = policy.check_interval();
-    let settings = LearnSettings::checked_every(ticks.as_ms());
-    let mut events = Vec::new();
-    let mut ever_scheduled = false;
-    let mut open: Option<Incident> = None;
-    let mut previous: Option<Schedule> = None;
-    for night in Day::each(first_night..last_night + 1) {
-        let now = policy.night_start(night);
-        let night_end = policy.night_start(night + 1).min(horizon + 1);
-        if now > horizon {
-            break;
+/// One type's missed starts, replayed night by night as its starts arrive.
+pub struct TypeReplay {
+    task_type: TaskType,
+    /// Every start recorded so far, in order.
+    starts: Vec<EpochMs>,
+    previous: Option<Schedule>,
+    open: Option<Incident>,
+    ever_scheduled: bool,
+    events: Vec<MissedEvent>,
+}
+
+impl TypeReplay {
+    pub fn new(task_type: TaskType) -> Self {
+        TypeReplay {
+            task_type,
+            starts: Vec::new(),
+            previous: None,
+            open: None,
+            ever_scheduled: false,
+            events: Vec::new(),
         }
+    }
+
+    /// Records the type's next start (starts come in order).
+    pub fn record(&mut self, start: EpochMs) {
+        debug_assert!(self.starts.last().is_none_or(|&last| last <= start));
+        self.starts.push(start);
+    }
+
+    /// Replays `night`: the nightly job's learning at its instant, then the checker's ticks up to
+    /// the next night or `horizon` (the history's end, once known). Every start before the night's
+    /// end must have been recorded; later ones change nothing.
+    pub fn replay_night(&mut self, night: Day, horizon: Option<EpochMs>, policy: &BaselinePolicy) {
+        let ticks = policy.check_interval();
+        let settings = LearnSettings::checked_every(ticks.as_ms());
+        let now = policy.night_start(night);
+        let night_end = policy.night_start(night + 1).min(horizon.map_or(EpochMs::MAX, |h| h + 1));
+        if horizon.is_some_and(|horizon| now > horizon) {
+            return;
+        }
+        let starts = &self.starts[..];
+        let task_type = &self.task_type;
+        let events = &mut self.events;
+        let open = &mut self.open;
         // The nightly job reads the starts ingested before it runs at the night's instant.
         let known = &starts[starts.partition_point(|&t| t <= now - settings.look_back_ms)
             ..starts.partition_point(|&t| t < now)];
-        let learned = learn_after(previous.as_ref(), known, now, &settings);
-        previous = match &learned {
+        let learned = learn_after(self.previous.as_ref(), known, now, &settings);
+        self.previous = match &learned {
             Learned::Scheduled(schedule) => Some(schedule.clone()),
             Learned::Unscheduled(_) => None,
         };
         let Learned::Scheduled(schedule) = learned else {
             // No schedule tonight: an open incident ends at the first start after it, as deployed.
-            if let Some(incident) = &open
+            if let Some(incident) = open.as_ref()
                 && let Some(again) = started_again(incident.first_due, starts, night_end - 1)
             {
                 let at = ticks.first_tick_at_or_after(again.start.max(now));
@@ -89,18 +112,18 @@ pub fn replay_type(
                         at,
                         kind: MissedEventKind::Resumed(again),
                     });
-                    open = None;
+                    *open = None;
                 }
             }
-            continue;
+            return;
         };
-        ever_scheduled = true;
+        self.ever_scheduled = true;
         let grace = schedule.grace_ms;
         let dues = schedule.due_times(now - grace - LOOK_BACK_MS, night_end - grace);
         let mut moments: Vec<EpochMs> =
             dues.iter().map(|&due| ticks.first_tick_at_or_after(due + grace)).collect();
         moments.push(ticks.first_tick_at_or_after(now));
-        if let Some(incident) = &open {
+        if let Some(incident) = open.as_ref() {
             let since = incident.first_due - schedule.early_ms;
             let from = starts.partition_point(|&t| t < since.max(now - ticks.as_ms()));
             moments.extend(
@@ -142,12 +165,16 @@ pub fn replay_type(
                 Standing::Resumed(resumed) => {
                     let kind = MissedEventKind::Resumed(resumed);
                     events.push(MissedEvent { task_type: task_type.clone(), at, kind });
-                    open = None;
+                    *open = None;
                 }
             }
         }
     }
-    (events, ever_scheduled)
+
+    /// What the checker would have sent, and whether the type ever had a schedule.
+    pub fn finish(self) -> (Vec<MissedEvent>, bool) {
+        (self.events, self.ever_scheduled)
+    }
 }
 
 /// An incident open in the replay: its first due time, and whether it was escalated.

@@ -14,6 +14,7 @@
 mod cohort_paces;
 mod daily;
 pub mod missed_starts;
+mod missed_workers;
 mod outcome;
 mod own_limits;
 mod short_finishes;
@@ -34,6 +35,7 @@ use crate::settings::Detection;
 use crate::time::{Day, EpochMs, TickInterval};
 use daily::DailyBuckets;
 use missed_starts::{MissedEvent, MissedEventKind};
+use missed_workers::MissedWorkers;
 pub use outcome::{Alert, NightRecord, ReplayOutcome, ReplaySummary, TaskAlertCount};
 use short_finishes::{PendingShort, ShortCandidate};
 
@@ -174,6 +176,8 @@ pub struct Replayer {
     recorded_baselines: Option<Vec<NightRecord>>,
     /// The fallback's thresholds, from the config.
     fallback: Option<Fallback>,
+    /// The missed-start replay, fed every start as it comes (taken when finishing).
+    missed: Option<MissedWorkers>,
 }
 
 /// The limits of a run whose type has no baseline: the fallback, as the checker applies it.
@@ -222,8 +226,6 @@ struct TaskState {
     /// The durations of the lone outliers its windows kept out (each counted once, however many
     /// nights' windows held it).
     outliers_kept_out: Vec<u64>,
-    /// Every start, in order: what the schedule learner reads.
-    starts: Vec<EpochMs>,
 }
 
 /// A run whose later nights still have to be checked.
@@ -329,6 +331,7 @@ impl Replayer {
             } else {
                 None
             },
+            missed: Some(MissedWorkers::new(config.policy)),
             config,
             task_index: HashMap::default(),
             tasks: Vec::new(),
@@ -437,7 +440,9 @@ impl Replayer {
     ) -> Result<(), ReplayError> {
         self.count_status(status);
         self.tasks[task as usize].runs += 1;
-        self.tasks[task as usize].starts.push(start);
+        if let Some(missed) = &mut self.missed {
+            missed.record(task, start);
+        }
 
         let policy = self.config.policy;
         let night = policy.night_at_or_before(start);
@@ -600,47 +605,9 @@ impl Replayer {
     /// The missed-start messages of every type over the replayed nights, in time order, counted
     /// in the summary.
     fn missed_starts(&mut self) -> Vec<MissedEvent> {
-        let (Some(first), Some(horizon)) = (self.summary.first_start, self.summary.horizon) else {
-            return Vec::new();
-        };
-        let policy = self.config.policy;
-        let nights = (policy.night_at_or_before(first) + 1, policy.night_at_or_before(horizon));
-        // Each type alone, so the types are shared among the cores.
-        let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get).min(8);
-        let chunk = self.tasks.len().div_ceil(threads).max(1);
-        let replayed: Vec<(Vec<MissedEvent>, u64)> = std::thread::scope(|scope| {
-            let workers: Vec<_> = self
-                .tasks
-                .chunks(chunk)
-                .map(|tasks| {
-                    scope.spawn(move || {
-                        let mut events = Vec::new();
-                        let mut scheduled = 0;
-                        for task in tasks {
-                            let (found, ever) = missed_starts::replay_type(
-                                &task.name,
-                                &task.starts,
-                                nights,
-                                horizon,
-                                &policy,
-                            );
-                            scheduled += u64::from(ever);
-                            events.extend(found);
-                        }
-                        (events, scheduled)
-                    })
-                })
-                .collect();
-            workers
-                .into_iter()
-                .map(|worker| worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
-                .collect()
-        });
-        let mut events = Vec::new();
-        for (found, scheduled) in replayed {
-            self.summary.missed.scheduled_types += scheduled;
-            events.extend(found);
-        }
+        let Some(workers) = self.missed.take() else { return Vec::new() };
+        let (mut events, scheduled) = workers.finish(self.summary.horizon);
+        self.summary.missed.scheduled_types += scheduled;
         for event in &events {
             let counts = &mut self.summary.missed;
             match &event.kind {
@@ -660,6 +627,9 @@ impl Replayer {
         let task_type = TaskType::new(name)?;
         let index = u32::try_from(self.tasks.len()).unwrap_or(u32::MAX);
         self.task_index.insert(name.into(), index);
+        if let Some(missed) = &mut self.missed {
+            missed.add_type(index, task_type.clone());
+        }
         self.tasks.push(TaskState {
             fixed_limit_ms: self.fixed_limits.get(&task_type).copied(),
             name: task_type,
@@ -672,7 +642,6 @@ impl Replayer {
             started_by_fallback: false,
             outliers_kept_out: Vec::new(),
             started_unjudged: false,
-            starts: Vec::new(),
         });
         Ok(index)
     }
