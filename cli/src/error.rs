@@ -4,7 +4,7 @@ use std::io;
 
 use thiserror::Error;
 
-use crate::aws_failure::{AwsFailure, AwsFailureKind};
+use crate::aws_failure::AwsFailure;
 use crate::input::InputError;
 use crate::rows::BadRow;
 
@@ -35,9 +35,9 @@ impl CliError {
     pub fn exit_code(&self) -> i32 {
         match self {
             CliError::Input(_) | CliError::BadRow { .. } | CliError::InvalidOption(_) => 2,
-            CliError::Aws(AwsFailure { kind: AwsFailureKind::Unreachable, .. }) => 3,
-            CliError::Aws(AwsFailure { kind: AwsFailureKind::NotFound, .. }) | CliError::NotFound(_) => 4,
-            CliError::Output(_) | CliError::Aws(_) | CliError::Remote(_) => 1,
+            CliError::Aws(failure) => crate::aws_failure::exit_code(failure.kind),
+            CliError::NotFound(_) => 4,
+            CliError::Output(_) | CliError::Remote(_) => 1,
         }
     }
 

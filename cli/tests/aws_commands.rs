@@ -4,6 +4,8 @@
 use assert_cmd::Command;
 use overrun_core::TaskType;
 use overrun_core::ports::{BaselineStore, LimitStore, RunningRuns};
+use overrun_integration_tests::authenticating_endpoint::AuthenticatingEndpoint;
+use overrun_integration_tests::fault_proxy::{Fault, FaultProxy, Rule};
 use overrun_integration_tests::{Stack, endpoint};
 
 mod aws_cli;
@@ -194,8 +196,86 @@ async fn aws_failures_are_one_line_naming_what_to_do_with_an_exit_code_per_cause
         .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials")
         .env("AWS_EC2_METADATA_DISABLED", "true");
     let (code, message) = failure(&mut no_credentials);
-    assert_eq!(code, 3, "{message}");
+    assert_eq!(code, 5, "{message}");
     assert!(message.contains("no AWS credentials"), "{message}");
+
+    let mut no_scheme = Command::cargo_bin("overrun").unwrap();
+    no_scheme.env("OVERRUN_STATS_TABLE", &stack.config.stats_table).args([
+        "override",
+        "--list",
+        "--endpoint-url",
+        "localhost:5055",
+    ]);
+    no_scheme.assert().code(2).stderr(contains("try --endpoint-url http://localhost:5055"));
+}
+
+#[test]
+fn an_unknown_key_is_refused_and_a_user_without_rights_denied_each_with_its_own_exit_code() {
+    let endpoint = AuthenticatingEndpoint::start();
+    let command = |key: &str, secret: &str| {
+        let mut command = Command::cargo_bin("overrun").unwrap();
+        command
+            .env("AWS_ACCESS_KEY_ID", key)
+            .env("AWS_SECRET_ACCESS_KEY", secret)
+            .env("AWS_REGION", "us-east-1")
+            .env("OVERRUN_RUNS_TABLE", "overrun-runs")
+            .env("OVERRUN_STATS_TABLE", "overrun-stats")
+            .args(["limits", "--endpoint-url", &endpoint.url]);
+        command
+    };
+    let (code, message) = failure(&mut command("AKIAIOSFODNN7EXAMPLE", "not-a-secret"));
+    assert_eq!(code, 6, "{message}");
+    assert!(message.contains("refused the credentials (InvalidClientTokenId)"), "{message}");
+    assert!(message.contains(&endpoint.url), "{message}");
+
+    let (key, secret) = &endpoint.user_key;
+    let (code, message) = failure(&mut command(key, secret));
+    assert_eq!(code, 7, "{message}");
+    assert!(message.contains("access denied"), "{message}");
+    assert!(message.contains("grant dynamodb:Query"), "{message}");
+    assert!(!message.contains('{'), "no debug text: {message}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_table_that_keeps_throttling_is_told_as_throttled_after_the_retries() {
+    let stack = Stack::new().await;
+    let proxy = FaultProxy::start(&endpoint()).await;
+    proxy.add(Rule::new("Query", Fault::Throttle).times(usize::MAX));
+    let mut throttled = Command::cargo_bin("overrun").unwrap();
+    throttled.env("OVERRUN_STATS_TABLE", &stack.config.stats_table).args([
+        "override",
+        "--list",
+        "--endpoint-url",
+        &proxy.url,
+    ]);
+    let (code, message) = tokio::task::spawn_blocking(move || failure(&mut throttled)).await.unwrap();
+    assert_eq!(code, 9, "{message}");
+    assert!(message.contains("kept throttling Query"), "{message}");
+    assert!(proxy.count("Query", Fault::Throttle, &[]) > 1, "retried before giving up");
+}
+
+#[tokio::test]
+async fn swapped_table_names_are_told_as_swapped_by_every_command_with_their_own_exit_code() {
+    let stack = Stack::new().await;
+    for args in [
+        &["status"][..],
+        &["limits"],
+        &["alerts"],
+        &["override", "--list"],
+        &["explain", "etl", "run-1"],
+        &["explain", "etl"],
+        &["close", "etl", "run-1", "--status", "failed", "--end", "now"],
+        &["schedule", "list"],
+    ] {
+        let mut swapped = overrun(&stack, args);
+        swapped
+            .env("OVERRUN_RUNS_TABLE", &stack.config.stats_table)
+            .env("OVERRUN_STATS_TABLE", &stack.config.runs_table);
+        let (code, message) = failure(&mut swapped);
+        assert_eq!(code, 8, "{args:?}: {message}");
+        assert!(message.contains("swapped?"), "{args:?}: {message}");
+        assert!(!message.contains('{'), "{args:?}: no debug text: {message}");
+    }
 }
 
 #[tokio::test]

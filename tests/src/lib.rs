@@ -12,6 +12,7 @@ use overrun_aws::schema::create_tables;
 use overrun_aws::{Adapters, CallLimits, Config, SnsNotifier};
 use serde_json::Value;
 
+pub mod authenticating_endpoint;
 pub mod fault_proxy;
 pub mod recording_server;
 

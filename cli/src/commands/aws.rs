@@ -2,6 +2,7 @@
 //! and Overrun's configuration with table names given on the command line.
 
 use overrun_aws::Config;
+use overrun_core::ports::StoreError;
 
 use crate::aws_failure::{AwsFailure, AwsTarget, summarise};
 use crate::error::CliError;
@@ -15,9 +16,22 @@ pub struct AwsArgs {
     /// The stats table (baselines, overrides).
     #[arg(long, env = "OVERRUN_STATS_TABLE")]
     pub stats_table: Option<String>,
-    /// Talk to this endpoint instead of AWS (a local stack such as moto).
-    #[arg(long)]
+    /// Talk to this endpoint instead of AWS (a local stack such as moto), e.g. http://127.0.0.1:5055.
+    #[arg(long, value_parser = endpoint_url)]
     pub endpoint_url: Option<String>,
+}
+
+/// An endpoint URL with its scheme: the SDK takes `localhost:5055` for a URL whose scheme is
+/// `localhost` and fails to connect, which would be told as an endpoint that does not answer.
+fn endpoint_url(text: &str) -> Result<String, String> {
+    let scheme = text.split_once("://").map(|(scheme, _)| scheme.to_ascii_lowercase());
+    match scheme.as_deref() {
+        Some("http" | "https") => Ok(text.to_owned()),
+        _ => Err(format!(
+            "{text:?} has no http:// or https:// in front: try --endpoint-url http://{}",
+            text.split_once("://").map_or(text, |(_, rest)| rest)
+        )),
+    }
 }
 
 impl AwsArgs {
@@ -47,18 +61,18 @@ impl AwsArgs {
     }
 
     /// An AWS error summarised for a person: what failed, where, and what to do.
-    pub fn error(&self, error: impl std::fmt::Display) -> CliError {
-        CliError::Aws(self.failure(error))
+    pub fn error(&self, error: impl Into<StoreError>) -> CliError {
+        CliError::Aws(self.failure(&error.into()))
     }
 
     /// The same, as a failure to report.
-    pub fn failure(&self, error: impl std::fmt::Display) -> AwsFailure {
+    pub fn failure(&self, error: &StoreError) -> AwsFailure {
         let target = AwsTarget {
             endpoint: self.endpoint_url.clone().or_else(|| std::env::var("AWS_ENDPOINT_URL").ok()),
             region: std::env::var("AWS_REGION").or_else(|_| std::env::var("AWS_DEFAULT_REGION")).ok(),
             tables: self.runs_table.iter().chain(&self.stats_table).cloned().collect(),
         };
-        summarise(&error.to_string(), &target)
+        summarise(error, &target)
     }
 
     pub async fn sdk(&self) -> aws_config::SdkConfig {

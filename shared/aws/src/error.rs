@@ -32,8 +32,11 @@ pub fn service<E>(operation: &'static str, error: SdkError<E, HttpResponse>) -> 
 where
     E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
 {
-    let code = error.code().map(str::to_owned);
     let status = error.raw_response().map(|response| response.status().as_u16());
+    let code = error.code().map(str::to_owned).or_else(|| {
+        let body = error.raw_response().and_then(|response| response.body().bytes())?;
+        xml_error_code(body).map(str::to_owned)
+    });
     let transport = match &error {
         SdkError::TimeoutError(_) => Transport::NoAnswer,
         SdkError::DispatchFailure(failure) if failure.is_timeout() || failure.is_io() => Transport::NoAnswer,
@@ -43,6 +46,17 @@ where
     let message = DisplayErrorContext(&error).to_string();
     let kind = classify(transport, code.as_deref(), error.message(), status, &message);
     AwsError::Store(StoreError::Service { operation, kind, code, message, source: Some(Box::new(error)) })
+}
+
+/// The code of an error answered in XML (`<Code>InvalidClientTokenId</Code>`), which a JSON
+/// protocol's parser leaves unread: IAM-style rejections from emulators and some proxies.
+fn xml_error_code(body: &[u8]) -> Option<&str> {
+    let text = std::str::from_utf8(body).ok()?;
+    let (_, after) = text.split_once("<Code>")?;
+    let (code, _) = after.split_once("</Code>")?;
+    let code = code.trim();
+    (!code.is_empty() && code.len() <= 64 && code.chars().all(|c| c.is_ascii_alphanumeric() || c == '.'))
+        .then_some(code)
 }
 
 /// How far a request got.
@@ -144,6 +158,16 @@ mod tests {
 
     fn answered(code: &str, message: &str) -> StoreErrorKind {
         classify(Transport::Answered, Some(code), Some(message), Some(400), message)
+    }
+
+    #[test]
+    fn an_error_code_answered_in_xml_is_read_and_anything_else_is_not() {
+        let moto = b"<?xml version=\"1.0\"?><ErrorResponse><Errors><Error><Code>InvalidClientTokenId</Code><Message>The security token included in the request is invalid.</Message></Error></Errors></ErrorResponse>";
+        assert_eq!(xml_error_code(moto), Some("InvalidClientTokenId"));
+        assert_eq!(xml_error_code(b"<Code></Code>"), None);
+        assert_eq!(xml_error_code(b"<Code>a b <script></Code>"), None);
+        assert_eq!(xml_error_code(b"{\"__type\":\"x\"}"), None);
+        assert_eq!(xml_error_code(&[0xff, 0xfe]), None);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! ingest would have recorded it (counted for its day when it succeeded; a "resolved" owed when
 //! it was alerted on). Only a run still running can be closed.
 
-use overrun_app::ingest::{IngestOutcome, record_only};
+use overrun_app::ingest::{IngestError, IngestOutcome, record_only};
 use overrun_core::notify::humanize::{duration, utc_minute};
 use overrun_core::ports::{RunFinished, TaskEvent};
 use overrun_core::time::parse_timestamp;
@@ -87,7 +87,10 @@ pub fn run(request: &CloseRequest, out: &mut impl std::io::Write) -> Result<(), 
             status: request.status,
             cohort: record.cohort.clone(),
         });
-        let outcome = record_only(event, &tables.runs).await.map_err(|e| aws.error(e))?;
+        let outcome = record_only(event, &tables.runs).await.map_err(|e| match e {
+            IngestError::Store(e) => aws.error(e),
+            other => CliError::invalid(other),
+        })?;
         Ok((start, outcome, run_id))
     })?;
     let recorded = match &outcome {

@@ -64,8 +64,8 @@ pub fn run(request: &ExplainRequest, out: &mut impl std::io::Write) -> Result<()
         // cohort's pace.
         let mut problems = ReadProblems::default();
         let situation = judge_runs(vec![running_view(&record, start)], &tables.stats, &mut problems).await;
-        if let Some((what, error)) = problems.failures.into_iter().next() {
-            return Err(aws.error(format!("{what}: {error}")));
+        if let Some((_, error)) = problems.failures.into_iter().next() {
+            return Err(aws.error(error));
         }
         warn_malformed(&problems.malformed);
         let settings = tables.config.check_settings();

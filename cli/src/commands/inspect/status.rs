@@ -51,8 +51,8 @@ pub fn run(request: &StatusRequest, out: &mut impl std::io::Write) -> Result<(),
         Ok::<_, CliError>((tables, situation, problems, overdue))
     })?;
     warn_malformed(&overdue.malformed);
-    if let Some((what, error)) = problems.failures.into_iter().next() {
-        return Err(aws.error(format!("{what}: {error}")));
+    if let Some((_, error)) = problems.failures.into_iter().next() {
+        return Err(aws.error(error));
     }
     warn_malformed(&problems.malformed);
     let settings = tables.config.check_settings();
