@@ -24,6 +24,9 @@ pub enum InputError {
     Stdin(io::Error),
     #[error("{name}: {source}")]
     Read { name: String, source: io::Error },
+    /// An import that found no complete run: a history with no run is refused by every command.
+    #[error("{name} holds no complete run ({summary}): nothing written{hint}")]
+    NoCompleteRun { name: String, summary: String, hint: &'static str },
 }
 
 /// Where a history comes from. Standard input is read into memory once so that it can be read a

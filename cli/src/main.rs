@@ -3,6 +3,7 @@
 mod args;
 mod requests;
 
+use overrun_cli::output_file::OutputFile;
 use std::io::{self, ErrorKind};
 use std::process::ExitCode;
 
@@ -186,8 +187,9 @@ fn import_history(source: ImportSource) -> Result<(), CliError> {
                 show_progress: !no_progress,
                 backoff: std::time::Duration::from_secs(1),
             };
-            let mut out = output_writer(&output)?;
-            let (summary, fetched) = import::github::run(&request, &mut out, &mut io::stderr())?;
+            let mut out = OutputFile::create(&output)?;
+            let (summary, fetched) = import::github::run(&request, out.writer(), &mut io::stderr())?;
+            out.commit()?;
             let detail = format!(
                 "from {} workflow runs of {repo} ({} API requests)",
                 fetched.workflow_runs, fetched.requests
@@ -196,8 +198,9 @@ fn import_history(source: ImportSource) -> Result<(), CliError> {
         }
         ImportSource::Openlineage { file, output } => {
             let source = Source::from_arg(&file)?;
-            let mut out = output_writer(&output)?;
-            let summary = import::openlineage::run(&source, &mut out, &mut io::stderr())?;
+            let mut out = OutputFile::create(&output)?;
+            let summary = import::openlineage::run(&source, out.writer(), &mut io::stderr())?;
+            out.commit()?;
             (output, format!("{summary} from {}", source.name()))
         }
     };
@@ -205,15 +208,6 @@ fn import_history(source: ImportSource) -> Result<(), CliError> {
         if output.as_os_str() == "-" { String::new() } else { format!(" written to {}", output.display()) };
     eprintln!("imported {summary}{target}");
     Ok(())
-}
-
-/// Standard output for `-`, else the file (created or truncated).
-fn output_writer(path: &std::path::Path) -> Result<Box<dyn io::Write>, CliError> {
-    if path.as_os_str() == "-" {
-        return Ok(Box::new(io::BufWriter::new(io::stdout())));
-    }
-    let file = std::fs::File::create(path).map_err(CliError::Output)?;
-    Ok(Box::new(io::BufWriter::new(file)))
 }
 
 fn now() -> overrun_core::EpochMs {

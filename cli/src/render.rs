@@ -13,6 +13,8 @@ use serde::Serialize;
 
 use overrun_core::notify::humanize::{duration, utc_date, utc_minute};
 
+use crate::words::count;
+
 /// One alert as a JSON line. Times are epoch seconds; durations are seconds.
 #[derive(Serialize)]
 struct AlertLine<'a> {
@@ -256,10 +258,10 @@ fn summary_lines(out: &mut impl Write, config: &ReplayConfig, outcome: &ReplayOu
     }
     writeln!(
         out,
-        "  runs        {} ({}) of {} task types",
+        "  runs        {} ({}) of {}",
         summary.runs,
         statuses.join(", "),
-        summary.task_types
+        count(summary.task_types as u64, "task type")
     )?;
     if let (Some(first), Some(last)) = (summary.first_start, summary.horizon) {
         writeln!(
@@ -293,23 +295,25 @@ fn summary_lines(out: &mut impl Write, config: &ReplayConfig, outcome: &ReplayOu
     let missed = &summary.missed;
     writeln!(
         out,
-        "  missed      {} missed starts ({} warning, {} critical), {} resolved by a later start, on {} task types found scheduled (learned night by night)",
-        missed.warnings + missed.criticals,
+        "  missed      {} ({} warning, {} critical), {} resolved by a later start, on {} found scheduled (learned night by night)",
+        count(missed.warnings + missed.criticals, "missed start"),
         missed.warnings,
         missed.criticals,
         missed.resolved,
-        missed.scheduled_types
+        count(missed.scheduled_types, "task type")
     )?;
-    if let Some((day, count)) = busiest_day(&outcome.alerts) {
-        writeln!(out, "  busiest day {day} with {count} alerts")?;
+    if let Some((day, count_of_day)) = busiest_day(&outcome.alerts) {
+        writeln!(out, "  busiest day {day} with {}", count(count_of_day as u64, "alert"))?;
     }
     if let Some(rule) = config.policy.method().outlier_rule()
         && summary.outliers_kept_out > 0
     {
         writeln!(
             out,
-            "  outliers    {} runs of {} task types kept out of their windows: each alone past {}× the next longest run",
-            summary.outliers_kept_out, summary.types_with_outliers, rule.factor
+            "  outliers    {} of {} kept out of their windows: each alone past {}× the next longest run",
+            count(summary.outliers_kept_out, "run"),
+            count(summary.types_with_outliers as u64, "task type"),
+            rule.factor
         )?;
     }
     unlearned_lines(out, config, summary)
@@ -323,22 +327,24 @@ fn unlearned_lines(out: &mut impl Write, config: &ReplayConfig, summary: &Replay
         let limit = config.fallback_limit_ms.map_or_else(String::new, duration);
         writeln!(
             out,
-            "  no baseline {} runs of {} task types started with none ({why}): judged by the fallback limit, {limit}",
-            summary.runs_by_fallback, summary.types_by_fallback
+            "  no baseline {} of {} started with none ({why}): judged by the fallback limit, {limit}",
+            count(summary.runs_by_fallback, "run"),
+            count(summary.types_by_fallback as u64, "task type")
         )?;
     }
     if summary.runs_unjudged > 0 {
         writeln!(
             out,
-            "  unjudged    {} runs of {} task types started with no baseline ({why}) and no fallback limit: not judged until their type had one",
-            summary.runs_unjudged, summary.types_unjudged
+            "  unjudged    {} of {} started with no baseline ({why}) and no fallback limit: not judged until their type had one",
+            count(summary.runs_unjudged, "run"),
+            count(summary.types_unjudged as u64, "task type")
         )?;
     }
     if summary.running > 0 {
         writeln!(
             out,
-            "  open        {} runs still running when the history ends: judged only up to then",
-            summary.running
+            "  open        {} still running when the history ends: judged only up to then",
+            count(summary.running, "run")
         )?;
     }
     Ok(())
@@ -352,11 +358,11 @@ fn noisiest(out: &mut impl Write, summary: &ReplaySummary, top: usize) -> io::Re
             let name = task.task_type.as_ref().map_or("", |t| t.as_str());
             writeln!(
                 out,
-                "  {:>5}  {name}  ({} + {}, of {} runs)",
+                "  {:>5}  {name}  ({} + {}, of {})",
                 task.warnings + task.criticals,
                 task.warnings,
                 task.criticals,
-                task.runs
+                count(task.runs, "run")
             )?;
         }
     }
@@ -368,8 +374,9 @@ fn alert_and_notice_lists(out: &mut impl Write, outcome: &ReplayOutcome) -> io::
     if outcome.alerts.is_empty() && summary.runs_unjudged > 0 {
         writeln!(
             out,
-            "No alerts among the runs judged; {} runs of {} task types were not judged at all (see \"unjudged\" above).",
-            summary.runs_unjudged, summary.types_unjudged
+            "No alerts among the runs judged; {} of {} were not judged at all (see \"unjudged\" above).",
+            count(summary.runs_unjudged, "run"),
+            count(summary.types_unjudged as u64, "task type")
         )?;
     } else if outcome.alerts.is_empty() {
         writeln!(out, "No alerts: no run outlived its limit at any check.")?;

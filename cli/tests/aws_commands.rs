@@ -26,7 +26,7 @@ async fn backfill_loads_the_history_and_computes_baselines_and_loading_twice_cou
         .stdout(contains(
             "6 newly complete succeeded runs counted; 1 older than the 35-day retention skipped",
         ))
-        .stdout(contains("baselines: 1 task types have one (1 written)"));
+        .stdout(contains("baselines: 1 task type has one (1 written)"));
 
     let mut running = stack.adapters.runs.list_running().await.unwrap().items;
     assert_eq!(running.len(), 1);
@@ -343,7 +343,7 @@ async fn an_openlineage_import_piped_into_backfill_loads_its_runs() {
         .assert()
         .success()
         .stdout(contains("loaded 6 of 6 runs"))
-        .stdout(contains("baselines: 1 task types have one (1 written)"));
+        .stdout(contains("baselines: 1 task type has one (1 written)"));
     let baselines = stack.adapters.stats.stored_baselines().await.unwrap().items;
     assert_eq!(baselines[0].0, TaskType::new("prod-airflow/orders_daily.load_orders").unwrap());
 }

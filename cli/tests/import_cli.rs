@@ -139,7 +139,7 @@ fn a_github_import_follows_pages_waits_out_a_rate_limit_and_sends_the_token() {
     assert_eq!(String::from_utf8_lossy(&output.stdout), EXPECTED_GITHUB_CSV);
     assert!(stderr.contains("rate limited by GitHub: waiting"), "{stderr}");
     assert!(
-        stderr.contains("imported 2 complete runs; 1 with no finish (still running, or the finish was lost) left out; 1 events Overrun does not record skipped from 2 workflow runs of example-org/api (5 API requests)"),
+        stderr.contains("imported 2 complete runs; 1 run with no finish (still running, or the finish was lost) left out; 1 event Overrun does not record skipped from 2 workflow runs of example-org/api (5 API requests)"),
         "{stderr}"
     );
     let seen = github.seen();
@@ -229,7 +229,28 @@ prod-airflow/orders_daily.load_orders,0192f3a4-5b6c-7d8e-9f01-23456789abcd,17383
     );
     assert!(stderr.contains("standard input:2: not JSON"), "{stderr}");
     assert!(stderr.contains("standard input:6: eventType: \"BEGIN\" is not one of"), "{stderr}");
-    assert!(stderr.contains("imported 1 complete runs; 1 with no finish"), "{stderr}");
+    assert!(stderr.contains("imported 1 complete run; 1 run with no finish"), "{stderr}");
     assert!(stderr.contains("standard input:7: eventType: appears twice"), "{stderr}");
     assert!(stderr.contains("3 malformed records skipped"), "{stderr}");
+}
+
+#[test]
+fn an_openlineage_export_with_no_complete_run_fails_and_leaves_the_output_file_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("history.csv");
+    std::fs::write(&csv, "an earlier history\n").unwrap();
+    for export in ["", "{\"eventType\": \"START\"\nnot json\n"] {
+        let output = overrun()
+            .args(["import", "openlineage", "-", "-o", csv.to_str().unwrap()])
+            .write_stdin(export)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains("standard input holds no complete run (0 complete runs"), "{stderr}");
+        assert!(stderr.contains("nothing written"), "{stderr}");
+        assert_eq!(std::fs::read_to_string(&csv).unwrap(), "an earlier history\n");
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(left.len(), 1, "no partial file left behind: {left:?}");
+    }
 }

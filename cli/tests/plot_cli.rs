@@ -33,7 +33,7 @@ fn svg_plot_draws_every_run_the_nightly_band_and_rings_the_alerted_run() {
         .write_stdin(small_trace())
         .assert()
         .success()
-        .stdout(contains("9 runs of etl, 4 nights with a baseline, 1 warnings, 1 critical"));
+        .stdout(contains("9 runs of etl, 4 nights with a baseline, 1 warning, 1 critical"));
     let svg = std::fs::read_to_string(&out).unwrap();
     assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""));
     assert!(svg.trim_end().ends_with("</svg>"));
@@ -43,7 +43,7 @@ fn svg_plot_draws_every_run_the_nightly_band_and_rings_the_alerted_run() {
     assert_eq!(svg.matches("class=\"alert\"").count(), 1);
     // Each run with a baseline and recent runs (the default) gets its own limit as a dash.
     assert_eq!(svg.matches("class=\"own-limit\"").count(), 4, "{svg}");
-    assert!(svg.contains("etl: 9 runs, 1 warnings, 1 critical (tailored k = 6, recent 3@0.3)"), "{svg}");
+    assert!(svg.contains("etl: 9 runs, 1 warning, 1 critical (tailored k = 6, recent 3@0.3)"), "{svg}");
 }
 
 #[test]

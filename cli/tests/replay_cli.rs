@@ -279,7 +279,7 @@ fn a_lone_outlier_is_kept_out_so_a_hang_the_next_day_pages_and_the_summary_count
         .write_stdin(trace_with_a_bogus_thirty_day_run())
         .assert()
         .success()
-        .stdout(contains("outliers    1 runs of 1 task types kept out of their windows: each alone past 100× the next longest run"));
+        .stdout(contains("outliers    1 run of 1 task type kept out of their windows: each alone past 100× the next longest run"));
     overrun()
         .args(["replay", "--method", "seed", "-"])
         .write_stdin(trace_with_a_bogus_thirty_day_run())
@@ -879,10 +879,10 @@ fn a_hang_of_a_type_without_a_baseline_pages_by_the_fallback_limit_and_the_summa
     assert!(text.contains("run hung: running 12h 10m"), "{text}");
     assert!(text.contains("limit 12h 00m: the fallback limit (no baseline yet)"), "{text}");
     assert!(
-        text.contains("no baseline 6 runs of 1 task types started with none (fewer than 5 succeeded runs in their window): judged by the fallback limit, 12h 00m"),
+        text.contains("no baseline 6 runs of 1 task type started with none (fewer than 5 succeeded runs in their window): judged by the fallback limit, 12h 00m"),
         "{text}"
     );
-    assert!(text.contains("open        1 runs still running when the history ends"), "{text}");
+    assert!(text.contains("open        1 run still running when the history ends"), "{text}");
     assert!(!text.contains("No alerts"), "{text}");
     let json = overrun().args(["replay", "-", "--json"]).write_stdin(unlearned_hang()).assert().success();
     let first: serde_json::Value =
@@ -900,9 +900,9 @@ fn without_a_fallback_limit_unjudged_runs_are_named_instead_of_no_alerts() {
         .assert()
         .success();
     let text = String::from_utf8_lossy(&output.get_output().stdout).into_owned();
-    assert!(text.contains("unjudged    6 runs of 1 task types started with no baseline"), "{text}");
+    assert!(text.contains("unjudged    6 runs of 1 task type started with no baseline"), "{text}");
     assert!(
-        text.contains("No alerts among the runs judged; 6 runs of 1 task types were not judged at all"),
+        text.contains("No alerts among the runs judged; 6 runs of 1 task type were not judged at all"),
         "{text}"
     );
     assert!(!text.contains("No alerts: no run outlived its limit"), "{text}");

@@ -2,6 +2,7 @@
 //! and Overrun's configuration with table names given on the command line.
 
 use overrun_aws::Config;
+use overrun_aws::config::valid_table_name;
 use overrun_core::ports::StoreError;
 
 use crate::aws_failure::{AwsFailure, AwsTarget, summarise};
@@ -11,26 +12,34 @@ use crate::error::CliError;
 #[derive(Debug, Clone, clap::Args)]
 pub struct AwsArgs {
     /// The runs table.
-    #[arg(long, env = "OVERRUN_RUNS_TABLE")]
+    #[arg(long, env = "OVERRUN_RUNS_TABLE", value_parser = valid_table_name)]
     pub runs_table: Option<String>,
     /// The stats table (baselines, overrides).
-    #[arg(long, env = "OVERRUN_STATS_TABLE")]
+    #[arg(long, env = "OVERRUN_STATS_TABLE", value_parser = valid_table_name)]
     pub stats_table: Option<String>,
     /// Talk to this endpoint instead of AWS (a local stack such as moto), e.g. http://127.0.0.1:5055.
     #[arg(long, value_parser = endpoint_url)]
     pub endpoint_url: Option<String>,
 }
 
+/// An endpoint URL with no `http://` or `https://` in front.
+#[derive(Debug, thiserror::Error)]
+#[error("{given:?} has no http:// or https:// in front: try --endpoint-url http://{rest}")]
+pub struct NoScheme {
+    given: String,
+    rest: String,
+}
+
 /// An endpoint URL with its scheme: the SDK takes `localhost:5055` for a URL whose scheme is
 /// `localhost` and fails to connect, which would be told as an endpoint that does not answer.
-fn endpoint_url(text: &str) -> Result<String, String> {
+fn endpoint_url(text: &str) -> Result<String, NoScheme> {
     let scheme = text.split_once("://").map(|(scheme, _)| scheme.to_ascii_lowercase());
     match scheme.as_deref() {
         Some("http" | "https") => Ok(text.to_owned()),
-        _ => Err(format!(
-            "{text:?} has no http:// or https:// in front: try --endpoint-url http://{}",
-            text.split_once("://").map_or(text, |(_, rest)| rest)
-        )),
+        _ => Err(NoScheme {
+            given: text.to_owned(),
+            rest: text.split_once("://").map_or(text, |(_, rest)| rest).to_owned(),
+        }),
     }
 }
 

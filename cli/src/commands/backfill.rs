@@ -1,6 +1,7 @@
 //! `overrun backfill FILE`: loads a history into the runs table, then computes tonight's
 //! baselines from it, so the checker has baselines from day one.
 
+use crate::words::count;
 use std::io::Write;
 
 use futures_util::stream::{self, StreamExt};
@@ -169,27 +170,41 @@ pub fn run(request: &BackfillRequest, out: &mut impl Write, err: &mut impl Write
     }
     writeln!(
         out,
-        "loaded {} of {} runs into {} ({} newly complete succeeded runs counted; {} older than the {}-day retention skipped)",
-        report.loaded, report.rows, config.runs_table, report.counted, report.too_old, config.retention_days
+        "loaded {} of {} into {} ({} newly complete succeeded runs counted; {} older than the {}-day retention skipped)",
+        report.loaded,
+        count(report.rows, "run"),
+        config.runs_table,
+        report.counted,
+        report.too_old,
+        config.retention_days
     )
     .map_err(CliError::Output)?;
     if let Some(nightly) = nightly {
         writeln!(
             out,
-            "baselines: {} task types have one ({} written), from {} runs rolled up over {} days",
-            nightly.baselines, nightly.baselines_written, nightly.runs_rolled_up, nightly.days_rolled_up
+            "baselines: {} {} one ({} written), from {} rolled up over {}",
+            count(nightly.baselines as u64, "task type"),
+            if nightly.baselines == 1 { "has" } else { "have" },
+            nightly.baselines_written,
+            count(nightly.runs_rolled_up, "run"),
+            count(nightly.days_rolled_up as u64, "day")
         )
         .map_err(CliError::Output)?;
     }
     if report.before_since > 0 {
-        writeln!(out, "{} runs before --since left out", report.before_since).map_err(CliError::Output)?;
+        writeln!(out, "{} before --since left out", count(report.before_since, "run"))
+            .map_err(CliError::Output)?;
     }
     if bad.count > 0 {
-        writeln!(err, "warning: skipped {} bad rows", bad.count).map_err(CliError::Output)?;
+        writeln!(err, "warning: skipped {}", count(bad.count, "bad row")).map_err(CliError::Output)?;
     }
     if let Some(mut failure) = first_failure.filter(|_| report.failed > 0) {
-        failure.message =
-            format!("{} of {} runs could not be written: {}", report.failed, report.rows, failure.message);
+        failure.message = format!(
+            "{} of {} could not be written: {}",
+            report.failed,
+            count(report.rows, "run"),
+            failure.message
+        );
         return Err(CliError::Aws(failure));
     }
     Ok(())

@@ -3,6 +3,7 @@
 //! past the grace a careful operator would configure (the 99th percentile of its lateness), and
 //! the learner, replayed night by night, is scored against that hand-configured anchor.
 
+use crate::words::count;
 use std::collections::BTreeMap;
 use std::io::Write;
 
@@ -111,9 +112,9 @@ fn human(
     let injection = &request.injection;
     writeln!(
         out,
-        "Missed starts on {}: {} task types scheduled (in hindsight), {} unscheduled; {days:.0} days scored after {TRAINING_DAYS} of learning",
+        "Missed starts on {}: {} scheduled (in hindsight), {} unscheduled; {days:.0} days scored after {TRAINING_DAYS} of learning",
         request.source.name(),
-        score.scheduled_types,
+        count(score.scheduled_types as u64, "task type"),
         score.unscheduled_types
     )?;
     writeln!(

@@ -1,5 +1,6 @@
 //! `overrun plot FILE --task NAME -o out.svg|png`.
 
+use crate::words::count;
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
@@ -62,10 +63,10 @@ pub fn run(request: &PlotRequest, out: &mut impl Write) -> Result<(), CliError> 
     };
     let recent = request.config.recent;
     let title = format!(
-        "{}: {} runs, {} warnings, {} critical ({} k = {}{})",
+        "{}: {}, {}, {} critical ({} k = {}{})",
         request.task_type,
-        series.points.len(),
-        series.warnings,
+        count(series.points.len() as u64, "run"),
+        count(series.warnings as u64, "warning"),
         series.criticals,
         request.config.policy.method().name(),
         request.config.policy.method().k(),
@@ -88,12 +89,12 @@ pub fn run(request: &PlotRequest, out: &mut impl Write) -> Result<(), CliError> 
     file.flush().map_err(CliError::Output)?;
     writeln!(
         out,
-        "wrote {} ({} runs of {}, {} nights with a baseline, {} warnings, {} critical)",
+        "wrote {} ({} of {}, {} with a baseline, {}, {} critical)",
         request.output.display(),
-        series.points.len(),
+        count(series.points.len() as u64, "run"),
         request.task_type,
-        series.steps.len(),
-        series.warnings,
+        count(series.steps.len() as u64, "night"),
+        count(series.warnings as u64, "warning"),
         series.criticals
     )
     .map_err(CliError::Output)

@@ -2,6 +2,7 @@
 //! font) with the replay's summary, the task types that alerted most, a plot per task type, and
 //! each scheduled type's due slots against its starts, missed starts ringed.
 
+use crate::words::count;
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
@@ -88,10 +89,10 @@ pub fn run(request: &ReportRequest, out: &mut impl Write) -> Result<(), CliError
             continue;
         };
         let title = format!(
-            "{}: {} runs, {} warnings, {} critical",
+            "{}: {}, {}, {} critical",
             row.task_type,
-            series.points.len(),
-            series.warnings,
+            count(series.points.len() as u64, "run"),
+            count(series.warnings as u64, "warning"),
             series.criticals
         );
         let layout = chart::layout(&title, &series, 1100, 420, request.scale);
@@ -109,12 +110,12 @@ pub fn run(request: &ReportRequest, out: &mut impl Write) -> Result<(), CliError
     std::fs::write(&request.output, page).map_err(CliError::Output)?;
     writeln!(
         out,
-        "wrote {} ({} runs of {} task types, {} alerts, {} plots)",
+        "wrote {} ({} of {}, {}, {})",
         request.output.display(),
-        runs.len(),
-        rows.len(),
-        outcome.alerts.len(),
-        drawn
+        count(runs.len() as u64, "run"),
+        count(rows.len() as u64, "task type"),
+        count(outcome.alerts.len() as u64, "alert"),
+        count(drawn as u64, "plot")
     )
     .map_err(CliError::Output)
 }

@@ -247,16 +247,27 @@ where
 /// A DynamoDB table name: 3 to 255 letters, digits, `_`, `-` or `.` (DynamoDB refuses others,
 /// so every call would fail).
 fn table_name(name: &'static str, value: String) -> Result<String, ConfigError> {
-    let value = value.trim().to_owned();
+    valid_table_name(&value).map_err(|error| ConfigError::Invalid {
+        name,
+        value: value.trim().to_owned(),
+        reason: error.to_string(),
+    })
+}
+
+/// A name DynamoDB refuses for a table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("a DynamoDB table name is 3 to 255 letters, digits, _, - or .")]
+pub struct InvalidTableName;
+
+/// `value` trimmed, when DynamoDB takes it for a table name.
+pub fn valid_table_name(value: &str) -> Result<String, InvalidTableName> {
+    let value = value.trim();
     let allowed = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.');
     if (3..=255).contains(&value.len()) && value.bytes().all(allowed) {
-        return Ok(value);
+        Ok(value.to_owned())
+    } else {
+        Err(InvalidTableName)
     }
-    Err(ConfigError::Invalid {
-        name,
-        value,
-        reason: "a DynamoDB table name is 3 to 255 letters, digits, _, - or .".into(),
-    })
 }
 
 /// The region, when the variable is there, must name one: an empty one leaves every SDK call

@@ -11,6 +11,7 @@ use overrun_sources::webhooks::github::parse_workflow_job;
 use serde_json::{Value, json};
 
 use crate::error::CliError;
+use crate::input::InputError;
 
 use super::{ImportSummary, RunAssembler, write_csv};
 
@@ -82,6 +83,14 @@ pub fn run(
     }
     progress.finish_and_clear();
     let (rows, summary) = assembler.finish();
+    if rows.is_empty() {
+        return Err(InputError::NoCompleteRun {
+            name: format!("{} since {since}", request.repo),
+            summary: summary.to_string(),
+            hint: "; try an earlier --since",
+        }
+        .into());
+    }
     write_csv(out, &rows).map_err(CliError::Output)?;
     Ok((summary, fetched))
 }

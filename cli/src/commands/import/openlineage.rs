@@ -38,6 +38,14 @@ pub fn run(source: &Source, out: &mut dyn Write, errors: &mut dyn Write) -> Resu
     }
     progress.finish_and_clear();
     let (rows, summary) = assembler.finish();
+    if rows.is_empty() {
+        return Err(InputError::NoCompleteRun {
+            name: source.name(),
+            summary: summary.to_string(),
+            hint: "; an OpenLineage export has one run event per line, a START and a COMPLETE or FAIL for each run",
+        }
+        .into());
+    }
     write_csv(out, &rows).map_err(CliError::Output)?;
     Ok(summary)
 }

@@ -7,6 +7,7 @@ use overrun_core::ports::TaskEvent;
 use overrun_core::{EpochMs, RunStatus};
 
 use crate::rows::HEADER;
+use crate::words::count;
 
 #[derive(Debug, Default, Clone)]
 struct Partial {
@@ -127,15 +128,15 @@ fn seconds(ms: EpochMs) -> String {
 
 impl std::fmt::Display for ImportSummary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} complete runs", self.runs)?;
-        for (count, what) in [
-            (self.unfinished, "with no finish (still running, or the finish was lost) left out"),
-            (self.unstarted, "with no start (duration unknown) left out"),
-            (self.ignored, "events Overrun does not record skipped"),
-            (self.malformed, "malformed records skipped"),
+        write!(f, "{}", count(self.runs as u64, "complete run"))?;
+        for (n, noun, what) in [
+            (self.unfinished, "run", "with no finish (still running, or the finish was lost) left out"),
+            (self.unstarted, "run", "with no start (duration unknown) left out"),
+            (self.ignored, "event", "Overrun does not record skipped"),
+            (self.malformed, "malformed record", "skipped"),
         ] {
-            if count > 0 {
-                write!(f, "; {count} {what}")?;
+            if n > 0 {
+                write!(f, "; {} {what}", count(n as u64, noun))?;
             }
         }
         Ok(())
