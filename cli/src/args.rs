@@ -215,14 +215,35 @@ pub(crate) struct CloseArgs {
     /// the first); the latest attempt when left out.
     #[arg(long, value_parser = parse_attempt)]
     pub(crate) attempt: Option<overrun_core::Attempt>,
-    /// How it ended: succeeded, failed or aborted.
-    #[arg(long)]
-    pub(crate) status: overrun_core::RunStatus,
+    /// How it ended.
+    #[arg(long, value_enum)]
+    pub(crate) status: EndedStatus,
     /// When it ended: an RFC 3339 timestamp with its zone, epoch seconds, or `now`.
     #[arg(long)]
     pub(crate) end: String,
     #[command(flatten)]
     pub(crate) aws: AwsArgs,
+    /// One JSON document instead of the text.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// How a run closed by hand ended (a run still running is not closed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum EndedStatus {
+    Succeeded,
+    Failed,
+    Aborted,
+}
+
+impl From<EndedStatus> for overrun_core::RunStatus {
+    fn from(status: EndedStatus) -> Self {
+        match status {
+            EndedStatus::Succeeded => overrun_core::RunStatus::Succeeded,
+            EndedStatus::Failed => overrun_core::RunStatus::Failed,
+            EndedStatus::Aborted => overrun_core::RunStatus::Aborted,
+        }
+    }
 }
 
 #[derive(Args)]
@@ -262,7 +283,10 @@ pub(crate) struct OverrideArgs {
     /// The task type, exactly as in the events (one the table knows, unless --create).
     #[arg(required_unless_present = "list")]
     pub(crate) task_type: Option<String>,
-    /// Use this k instead of the configured one: limit = expected + k·σ.
+    /// Use this k instead of the configured one, in the configured method's meaning (a larger k,
+    /// a higher limit): for `tailored` (the default) the price of a false page in caught
+    /// slowdowns; for `guarded` and `seed` limit = mean + k·σ; for `lognormal` the level of a
+    /// normal k.
     #[arg(long)]
     pub(crate) k: Option<f64>,
     /// A fixed limit instead of any baseline: a duration (90m, 1h30m, 45s) or seconds (5400).
@@ -289,6 +313,9 @@ pub(crate) struct OverrideArgs {
     pub(crate) list: bool,
     #[command(flatten)]
     pub(crate) aws: AwsArgs,
+    /// One JSON document instead of the text.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 #[derive(Args)]

@@ -61,7 +61,9 @@ fn execute(command: Command) -> Result<(), CliError> {
             // Unlocked, as for replay: the progress bar needs it from another thread.
             &mut io::stderr(),
         ),
-        Command::Override(args) if args.list => override_task::list(&args.aws, &mut io::stdout().lock()),
+        Command::Override(args) if args.list => {
+            override_task::list(&args.aws, args.json, &mut io::stdout().lock())
+        }
         Command::Override(args) => override_task::run(
             &OverrideRequest {
                 task_type: args.task_type.unwrap_or_default(),
@@ -73,6 +75,7 @@ fn execute(command: Command) -> Result<(), CliError> {
                 create: args.create,
                 now: now(),
                 aws: args.aws,
+                json: args.json,
             },
             &mut io::stdout().lock(),
         ),
@@ -136,9 +139,10 @@ fn execute(command: Command) -> Result<(), CliError> {
                 task_type: args.task_type,
                 run_id: args.run_id,
                 attempt: args.attempt,
-                status: args.status,
+                status: args.status.into(),
                 end: args.end,
                 now: now(),
+                json: args.json,
             },
             &mut io::stdout().lock(),
         ),

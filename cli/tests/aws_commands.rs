@@ -111,6 +111,20 @@ async fn override_refuses_a_misspelt_task_type_naming_the_nearest_and_lists_what
         .assert()
         .success()
         .stdout("hourly-sync: fixed limit 1h 30m\nnightly-export: k = 3\n");
+    let listed =
+        overrun(&stack, &["override", "--list", "--json"]).assert().success().get_output().stdout.clone();
+    let listed: serde_json::Value = serde_json::from_slice(&listed).unwrap();
+    assert_eq!(listed[0]["task_type"], "hourly-sync", "{listed}");
+    assert_eq!(listed[0]["override"]["limit_s"], 5_400.0, "{listed}");
+    assert_eq!(listed[1]["override"]["k"], 3.0, "{listed}");
+    let set = overrun(&stack, &["override", "hourly-sync", "--clear", "--json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let set: serde_json::Value = serde_json::from_slice(&set).unwrap();
+    assert_eq!(set, serde_json::json!({ "task_type": "hourly-sync", "override": null }));
 }
 
 #[tokio::test]

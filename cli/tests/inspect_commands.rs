@@ -202,6 +202,26 @@ async fn close_finishes_a_stuck_run_once_and_the_checker_then_sends_resolved() {
     assert!(!ids.contains(&Value::from("stuck")), "{ids:?}");
     check_now(&stack).await;
     overrun(&stack, &["alerts", "--since", "1h"]).assert().success().stdout(contains("resolved"));
+
+    // A run still running cannot be "closed" as running; the JSON says what was recorded.
+    overrun(&stack, &["close", "etl", "etl-now", "--status", "running", "--end", "now"])
+        .assert()
+        .code(2)
+        .stderr(contains("[possible values: succeeded, failed, aborted]"));
+    let output =
+        overrun(&stack, &["close", "etl", "etl-now", "--status", "succeeded", "--end", "now", "--json"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+    let closed = json_of(&output);
+    assert_eq!(
+        (&closed["task_type"], &closed["run_id"], &closed["attempt"], &closed["status"]),
+        (&Value::from("etl"), &Value::from("etl-now"), &Value::from(1), &Value::from("succeeded")),
+        "{closed}"
+    );
+    assert!(closed["duration_s"].as_f64().unwrap() > 0.0 && closed["counted"].is_boolean(), "{closed}");
 }
 
 #[tokio::test]

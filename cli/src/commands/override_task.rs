@@ -1,5 +1,8 @@
 //! `overrun override TASK`: per-task k, fixed limit, or mute, stored where the checker reads them.
 
+use serde_json::{Value, json};
+
+use crate::commands::inspect::rfc3339;
 use overrun_core::detect::overrides::{Override, OverrideError, OverrideParts};
 use overrun_core::notify::humanize::utc_minute;
 use overrun_core::ports::OverrideStore;
@@ -24,6 +27,8 @@ pub struct OverrideRequest {
     /// Mute dates must be after this.
     pub now: EpochMs,
     pub aws: AwsArgs,
+    /// One JSON document instead of the text.
+    pub json: bool,
 }
 
 /// `2026-12-01` (midnight UTC) or an RFC 3339 timestamp; an impossible date is refused, never
@@ -118,7 +123,23 @@ pub fn run(request: &OverrideRequest, out: &mut impl std::io::Write) -> Result<(
         }
         store.set_override(&task, &task_override).await.map_err(|e| request.aws.error(e))
     })?;
-    writeln!(out, "{task}: {}", describe(&task_override)).map_err(CliError::Output)
+    let written = if request.json {
+        let set = (!task_override.is_empty()).then(|| override_json(&task_override));
+        writeln!(out, "{}", json!({ "task_type": task.as_str(), "override": set }))
+    } else {
+        writeln!(out, "{task}: {}", describe(&task_override))
+    };
+    written.map_err(CliError::Output)
+}
+
+/// An override's parts, as `limits --json` shows them.
+pub fn override_json(o: &Override) -> Value {
+    json!({
+        "k": o.k(),
+        "limit_s": o.limit_ms().map(|ms| ms / 1_000.0),
+        "mute_until": o.mute_until().map(rfc3339),
+        "short_fraction": o.short_fraction(),
+    })
 }
 
 /// Refusing a task type the table does not know, with the nearest known names.
@@ -130,7 +151,7 @@ fn unknown_task(task: &str, known: &[&str]) -> String {
 }
 
 /// `override --list`: every override in force.
-pub fn list(aws: &AwsArgs, out: &mut impl std::io::Write) -> Result<(), CliError> {
+pub fn list(aws: &AwsArgs, as_json: bool, out: &mut impl std::io::Write) -> Result<(), CliError> {
     let known = runtime()?.block_on(async {
         let store = stats_store(aws).await?;
         store.all_limits().await.map_err(|e| aws.error(e))
@@ -141,6 +162,13 @@ pub fn list(aws: &AwsArgs, out: &mut impl std::io::Write) -> Result<(), CliError
         .filter_map(|(task, limits)| limits.task_override.filter(|o| !o.is_empty()).map(|o| (task, o)))
         .collect();
     overridden.sort_by(|a, b| a.0.cmp(b.0));
+    if as_json {
+        let listed: Vec<Value> = overridden
+            .iter()
+            .map(|(task, o)| json!({ "task_type": task.as_str(), "override": override_json(o) }))
+            .collect();
+        return writeln!(out, "{}", Value::Array(listed)).map_err(CliError::Output);
+    }
     let written = (|| {
         if overridden.is_empty() {
             return writeln!(out, "no overrides: every task type follows its nightly baseline");

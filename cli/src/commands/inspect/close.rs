@@ -22,6 +22,8 @@ pub struct CloseRequest {
     /// An RFC 3339 timestamp, epoch seconds, or `now`.
     pub end: String,
     pub now: EpochMs,
+    /// One JSON document instead of the text.
+    pub json: bool,
 }
 
 /// `--end`: `now`, epoch seconds, or an RFC 3339 timestamp; not in the future.
@@ -103,6 +105,19 @@ pub fn run(request: &CloseRequest, out: &mut impl std::io::Write) -> Result<(), 
             conflict.kept_status,
             utc_minute(conflict.kept_end)
         )));
+    }
+    if request.json {
+        let value = serde_json::json!({
+            "task_type": task.as_str(),
+            "run_id": run_id.as_str(),
+            "attempt": run_id.attempt().get(),
+            "status": request.status.as_str(),
+            "end": super::rfc3339(end),
+            "duration_s": (end - start) as f64 / 1_000.0,
+            "counted": recorded.counted,
+            "resolution_pending": recorded.resolution_pending,
+        });
+        return writeln!(out, "{value}").map_err(CliError::Output);
     }
     let written = (|| {
         writeln!(

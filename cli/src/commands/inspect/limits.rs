@@ -160,12 +160,7 @@ fn write_json(
                 "schedule": schedules.get(&record.task_type).map(schedule_json),
                 "method": record.method,
                 "computed_at": baseline.map(|b| rfc3339(b.computed_at)),
-                "override": task_override.map(|o| json!({
-                    "k": o.k(),
-                    "limit_s": o.limit_ms().map(|ms| ms / 1_000.0),
-                    "mute_until": o.mute_until().map(rfc3339),
-                    "short_fraction": o.short_fraction(),
-                })),
+                "override": task_override.map(|o| crate::commands::override_task::override_json(&o)),
             })
         })
         .collect();
