@@ -206,6 +206,7 @@ mod tests {
             create: false,
             now: NOW,
             aws: AwsArgs { runs_table: None, stats_table: Some("stats".into()), endpoint_url: None },
+            json: false,
         }
     }
 
