@@ -160,7 +160,7 @@ fn write_json(
                 "schedule": schedules.get(&record.task_type).map(schedule_json),
                 "method": record.method,
                 "computed_at": baseline.map(|b| rfc3339(b.computed_at)),
-                "override": task_override.map(|o| crate::commands::override_task::override_json(o)),
+                "override": task_override.map(crate::commands::override_task::override_json),
             })
         })
         .collect();
