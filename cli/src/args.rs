@@ -177,7 +177,7 @@ pub(crate) struct ScheduleClearArgs {
 #[derive(Args)]
 pub(crate) struct AlertsArgs {
     /// How far back: a duration such as 24h, 90m or 7d.
-    #[arg(long, default_value = "24h", value_parser = humantime::parse_duration)]
+    #[arg(long, default_value = "24h", value_parser = overrun_cli::durations::parse_duration)]
     pub(crate) since: std::time::Duration,
     #[command(flatten)]
     pub(crate) aws: AwsArgs,
@@ -267,7 +267,7 @@ pub(crate) struct BackfillArgs {
     pub(crate) shift_to_now: bool,
     /// Load only the runs that ended (or, still running, started) within this long before now:
     /// a duration such as 15d or 36h. Runs older than the retention are never loaded.
-    #[arg(long, value_parser = humantime::parse_duration)]
+    #[arg(long, value_parser = overrun_cli::durations::parse_duration)]
     pub(crate) since: Option<std::time::Duration>,
     /// Only load the runs; leave the baselines to the nightly function.
     #[arg(long)]
@@ -419,9 +419,9 @@ fn parse_fallback_limit(text: &str) -> Result<f64, String> {
     }
     match trimmed.parse::<f64>() {
         Ok(seconds) => Ok(seconds),
-        Err(_) => humantime::parse_duration(trimmed)
+        Err(_) => overrun_cli::durations::parse_duration(trimmed)
             .map(|duration| duration.as_secs_f64())
-            .map_err(|e| format!("{e}; give a duration such as 12h or 90m, seconds, or off")),
+            .map_err(|e| format!("{e}; or seconds, or off")),
     }
 }
 
@@ -654,7 +654,7 @@ pub(crate) enum ImportSource {
         /// OWNER/REPO.
         repo: String,
         /// How far back: workflow runs created since then (a duration such as 30d or 12h).
-        #[arg(long, default_value = "30d", value_parser = humantime::parse_duration)]
+        #[arg(long, default_value = "30d", value_parser = overrun_cli::durations::parse_duration)]
         since: std::time::Duration,
         /// The API's base URL (GitHub Enterprise Server: https://HOST/api/v3).
         #[arg(long, env = "GITHUB_API_URL", default_value = overrun_cli::commands::import::github::DEFAULT_API_URL)]

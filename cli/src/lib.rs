@@ -3,6 +3,7 @@
 
 pub mod aws_failure;
 pub mod commands;
+pub mod durations;
 pub mod error;
 pub mod history;
 pub mod input;

@@ -416,7 +416,10 @@ mod tests {
             problem("t,r,1700000000000,1700000000001,succeeded"),
             "start_epoch_s \"1700000000000\" is past the year 9999 (milliseconds given as seconds?)"
         );
-        assert_eq!(problem("t,r,20,10,succeeded"), "end 10000 is before start 20000");
+        assert_eq!(
+            problem("t,r,20,10,succeeded"),
+            "end 1970-01-01 00:00:10 UTC is 10s before start 1970-01-01 00:00:20 UTC"
+        );
         assert_eq!(
             problem("t,r,1,2,done"),
             "unknown status \"done\" (expected succeeded, failed, aborted or running)"

@@ -10,7 +10,8 @@ pub fn nearest_names(name: &str, known: &[&str]) -> Option<String> {
     scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
     let nearest: Vec<&str> =
         scored.iter().filter(|(score, _)| *score >= 0.5).take(3).map(|(_, n)| *n).collect();
-    (!nearest.is_empty()).then(|| nearest.join(", "))
+    // Quoted: task types hold spaces, colons and commas (":linux: test, x86_64").
+    (!nearest.is_empty()).then(|| nearest.iter().map(|n| format!("{n:?}")).collect::<Vec<_>>().join(", "))
 }
 
 #[cfg(test)]
@@ -22,7 +23,7 @@ mod tests {
         let known = ["nightly-export", "hourly-sync", "nightly-import"];
         assert_eq!(
             nearest_names("nightly-exprot", &known).as_deref(),
-            Some("nightly-export, nightly-import")
+            Some("\"nightly-export\", \"nightly-import\"")
         );
         assert_eq!(nearest_names("zzz", &known), None);
     }

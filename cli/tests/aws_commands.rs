@@ -46,7 +46,10 @@ async fn backfill_stops_at_a_bad_row_naming_its_line() {
     let stack = Stack::new().await;
     let mut command = overrun(&stack, &["backfill", "-"]);
     command.write_stdin("task_type,run_id,start_epoch_s,end_epoch_s,status\netl,r,5,1,succeeded\n");
-    command.assert().code(2).stderr(contains("line 2: end 1000 is before start 5000"));
+    command
+        .assert()
+        .code(2)
+        .stderr(contains("line 2: end 1970-01-01 00:00:01 UTC is 4s before start 1970-01-01 00:00:05 UTC"));
     assert!(stack.scan(&stack.config.runs_table).await.is_empty(), "nothing written");
 }
 
@@ -98,7 +101,7 @@ async fn override_refuses_a_misspelt_task_type_naming_the_nearest_and_lists_what
         .assert()
         .code(2)
         .stderr(contains("task type \"nightly-exprot\" has no baseline and no override"))
-        .stderr(contains("Did you mean nightly-export?"));
+        .stderr(contains("Did you mean \"nightly-export\"?"));
     overrun(&stack, &["override", "nightly-export", "--mute-until", "2020-02-31"])
         .assert()
         .code(2)

@@ -120,7 +120,7 @@ async fn limits_shows_each_baseline_and_override_and_refuses_an_unknown_type_wit
     assert_eq!(limits[0]["limit_s"], 2_700.0, "the override's fixed limit is the one in force");
     assert_eq!(limits[0]["critical_s"], 5_400.0);
     assert!(limits[0]["baseline_limit_s"].as_f64().unwrap() < 2_700.0);
-    overrun(&stack, &["limits", "etk"]).assert().code(4).stderr(contains("Did you mean etl?"));
+    overrun(&stack, &["limits", "etk"]).assert().code(4).stderr(contains("Did you mean \"etl\"?"));
 }
 
 #[tokio::test]
@@ -344,7 +344,7 @@ async fn limits_shows_the_schedule_the_nightly_job_learned_from_a_types_starts()
     overrun(&stack, &["schedule", "list", "nightly-exprot"])
         .assert()
         .code(4)
-        .stderr(contains("Did you mean nightly-export?"));
+        .stderr(contains("Did you mean \"nightly-export\"?"));
 
     // A type alone: its schedule, and the starts it came from against their due times.
     overrun(&stack, &["explain", "nightly-export"])
@@ -410,7 +410,7 @@ async fn limits_shows_the_schedule_the_nightly_job_learned_from_a_types_starts()
     overrun(&stack, &["schedule", "set", "nightly-exprot", "0 6 * * *"])
         .assert()
         .code(2)
-        .stderr(contains("Did you mean nightly-export?"));
+        .stderr(contains("Did you mean \"nightly-export\"?"));
     overrun(&stack, &["schedule", "set", "brand-new", "rate(1 hour)", "--create"]).assert().success();
     overrun(&stack, &["schedule", "set", "nightly-export", "--unscheduled"])
         .assert()

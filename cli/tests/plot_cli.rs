@@ -75,7 +75,7 @@ fn an_unknown_task_names_the_nearest_or_else_the_busiest_and_a_wrong_extension_i
         .assert()
         .code(2)
         .stderr(contains("no runs of task type \"etll\""))
-        .stderr(contains("Did you mean etl?"));
+        .stderr(contains("Did you mean \"etl\"?"));
     overrun()
         .args(["plot", "-", "--task", "zzzzzz", "-o"])
         .arg(dir.path().join("x.svg"))

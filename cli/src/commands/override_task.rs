@@ -37,7 +37,12 @@ pub fn parse_mute_until(text: &str, now: EpochMs) -> Result<EpochMs, CliError> {
     let invalid = |problem: String| CliError::invalid(format!("--mute-until {text:?}: {problem}"));
     let at = if text.len() == 10 && text.as_bytes()[4] == b'-' && text.as_bytes()[7] == b'-' {
         let format = time::macros::format_description!("[year]-[month]-[day]");
-        let date = time::Date::parse(text, format).map_err(|e| invalid(format!("not a real date ({e})")))?;
+        let date = time::Date::parse(text, format).map_err(|error| match error {
+            time::error::Parse::TryFromParsed(error) => {
+                invalid(format!("not a real date: {}", overrun_core::time::out_of_range(&error)))
+            }
+            _ => invalid("not a date like 2026-12-01".to_owned()),
+        })?;
         date.midnight().assume_utc().unix_timestamp() * overrun_core::time::MS_PER_SECOND
     } else {
         parse_timestamp(text).map_err(|e| invalid(format!("{e}, nor a date like 2026-12-01")))?
@@ -53,12 +58,8 @@ pub fn parse_limit(text: &str) -> Result<f64, CliError> {
     let trimmed = text.trim();
     let seconds = match trimmed.parse::<f64>() {
         Ok(seconds) => seconds,
-        Err(_) => humantime::parse_duration(trimmed)
-            .map_err(|e| {
-                CliError::invalid(format!(
-                    "--limit {text:?}: {e}; give a duration such as 90m or 1h30m, or seconds"
-                ))
-            })?
+        Err(_) => crate::durations::parse_duration(trimmed)
+            .map_err(|e| CliError::invalid(format!("--limit: {e}, or seconds")))?
             .as_secs_f64(),
     };
     if !(seconds.is_finite() && seconds > 0.0) {
@@ -235,7 +236,7 @@ mod tests {
     #[test]
     fn an_unknown_task_is_refused_with_the_nearest_known_names() {
         let message = unknown_task("nightly-exprot", &["nightly-export", "hourly-sync", "nightly-import"]);
-        assert!(message.contains("Did you mean nightly-export, nightly-import?"), "{message}");
+        assert!(message.contains(r#"Did you mean "nightly-export", "nightly-import"?"#), "{message}");
         assert!(message.contains("--create"));
         assert!(!unknown_task("zzz", &["nightly-export"]).contains("Did you mean"));
     }

@@ -38,12 +38,8 @@ pub fn build(request: &DeclareRequest) -> Result<(TaskType, Declaration), CliErr
         )),
         (None, true) => Ok((task, Declaration::Unscheduled { since: request.now })),
         (Some(expression), false) => {
-            let grace = humantime::parse_duration(request.grace.trim()).map_err(|e| {
-                CliError::invalid(format!(
-                    "--grace {:?}: {e}; give a duration such as 15m or 1h",
-                    request.grace
-                ))
-            })?;
+            let grace = crate::durations::parse_duration(&request.grace)
+                .map_err(|e| CliError::invalid(format!("--grace: {e}")))?;
             let grace_ms = i64::try_from(grace.as_millis()).unwrap_or(i64::MAX);
             if grace_ms <= 0 {
                 return Err(CliError::invalid("--grace must be longer than zero"));

@@ -182,22 +182,41 @@ pub fn parse_timestamp(text: &str) -> Result<EpochMs, TimestampError> {
     match time::OffsetDateTime::parse(text, &Rfc3339) {
         Ok(at) => return epoch_ms(text, at),
         Err(time::error::Parse::TryFromParsed(error)) => {
-            return Err(TimestampError::Impossible(text.to_owned(), error.to_string()));
+            return Err(TimestampError::Impossible(text.to_owned(), out_of_range(&error)));
         }
         Err(_) => {}
     }
     let (local, offset) = split_zone(text);
     let local = time::PrimitiveDateTime::parse(local, LOCAL).map_err(|error| match error {
         time::error::Parse::TryFromParsed(error) => {
-            TimestampError::Impossible(text.to_owned(), error.to_string())
+            TimestampError::Impossible(text.to_owned(), out_of_range(&error))
         }
         _ => TimestampError::Malformed(text.to_owned()),
     })?;
     let offset = offset.ok_or_else(|| TimestampError::NoZone(text.to_owned()))?;
     let offset = parse_offset(offset).ok_or_else(|| TimestampError::Malformed(text.to_owned()))?;
-    let offset = time::UtcOffset::from_whole_seconds(offset)
-        .map_err(|error| TimestampError::Impossible(text.to_owned(), error.to_string()))?;
+    let offset = time::UtcOffset::from_whole_seconds(offset).map_err(|_| {
+        TimestampError::Impossible(text.to_owned(), "its offset is more than a day".to_owned())
+    })?;
     epoch_ms(text, local.assume_offset(offset))
+}
+
+/// What is impossible about a date or time, in plain words (the `time` crate says "day must be
+/// in the range 1..=28").
+pub fn out_of_range(error: &time::error::TryFromParsed) -> String {
+    let part = match error {
+        time::error::TryFromParsed::ComponentRange(range) => range.name(),
+        _ => "",
+    };
+    match part {
+        "day" | "ordinal" => "its month has no such day".to_owned(),
+        "month" => "there are 12 months".to_owned(),
+        "hour" => "hours run from 00 to 23".to_owned(),
+        "minute" => "minutes run from 00 to 59".to_owned(),
+        "second" => "seconds run from 00 to 59".to_owned(),
+        "" => "some part is missing".to_owned(),
+        other => format!("its {other} is out of range"),
+    }
 }
 
 /// The text before its zone, and the zone (`Z`, `+01:00`, `+0100`, `+01`), if any.
@@ -292,6 +311,20 @@ mod calendar_tests {
             parse_timestamp("2024-12-27 08:00:00-2359"),
             Ok(1_735_286_400_000 + (23 * 60 + 59) * 60_000)
         );
+    }
+
+    #[test]
+    fn an_impossible_date_or_time_is_told_in_plain_words() {
+        for (text, words) in [
+            ("2025-02-30T12:00:00Z", "its month has no such day"),
+            ("2025-13-01T12:00:00Z", "there are 12 months"),
+            ("2025-01-01T24:00:00Z", "hours run from 00 to 23"),
+            ("2025-02-29 12:00:00+01", "its month has no such day"),
+        ] {
+            let told = parse_timestamp(text).unwrap_err().to_string();
+            assert!(told.contains(words), "{text}: {told}");
+            assert!(!told.contains("..="), "{text}: no library wording: {told}");
+        }
     }
 
     #[test]

@@ -34,7 +34,13 @@ pub enum ModelError {
     UnknownStatus(String),
     #[error("unknown level {0:?} (expected warning or critical)")]
     UnknownLevel(String),
-    #[error("end {end} is before start {start}")]
+    /// Told as UTC times, whatever unit the input used: a misread unit shows as an absurd date.
+    #[error(
+        "end {} is {} before start {}",
+        crate::notify::humanize::utc_second(*.end),
+        crate::notify::humanize::duration((*.start - *.end) as f64),
+        crate::notify::humanize::utc_second(*.start)
+    )]
     EndBeforeStart { start: EpochMs, end: EpochMs },
     #[error("a {status} run needs an end time")]
     MissingEnd { status: RunStatus },
