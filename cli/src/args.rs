@@ -13,6 +13,16 @@ use overrun_core::limits::baseline::MethodName;
 use overrun_core::limits::window::ExclusionCap;
 use overrun_core::settings::{Choices, Detection, Setting};
 
+/// A command's help ends with its examples and the exit codes, in one format for every command.
+macro_rules! examples_then_exit_codes {
+    (offline: $($example:literal),+ $(,)?) => {
+        concat!("Examples:\n", $("  ", $example, "\n",)+ "\nExit codes: 0 done, 1 output that could not be written, 2 bad input or options (the message names what and where).")
+    };
+    (aws: $($example:literal),+ $(,)?) => {
+        concat!("Examples:\n", $("  ", $example, "\n",)+ "\nExit codes: 0 done, 1 other failure (AWS's error code named), 2 bad input or options, 3 AWS unreachable or no region, 4 not found (a table, run or task type), 5 no credentials, 6 credentials refused, 7 access denied, 8 not Overrun's table of that name (swapped names?), 9 throttled after every retry.")
+    };
+}
+
 /// Overrun: duration-anomaly alerts for workflow tasks.
 ///
 /// Overrun learns how long each task type normally takes from its recent successful runs and
@@ -36,11 +46,11 @@ pub(crate) enum Command {
     /// (running rows leave the end empty). Each night, a task type's baseline is computed from its succeeded runs
     /// of the last --window-days days; every --interval seconds, each running task is compared
     /// with its baseline.
-    ///
-    /// Exit codes: 0 done, 2 bad input or options (the message names the line), 1 output failed.
+    #[command(after_help = examples_then_exit_codes!(offline: "overrun replay examples/data/julia_buildkite_jobs.csv.gz", "overrun replay history.csv.gz --json > replayed.jsonl", "overrun replay history.csv --method guarded --k 4 --skip-bad-rows"))]
     Replay(ReplayArgs),
     /// Write a seeded synthetic history (log-normal durations) in the replay format, for
     /// benchmarks and experiments.
+    #[command(after_help = examples_then_exit_codes!(offline: "overrun generate --runs 100000 --task-types 50 --days 60 --seed 1 -o synthetic.csv.gz", "overrun generate --runs 50000 --scheduled-share 0.3 -o scheduled.csv.gz"))]
     Generate(GenerateArgs),
     /// Measure detection quality on a real history: slow down about 3 % of the eligible runs
     /// (×1.5, ×2, ×3, fixed seed), replay, and report false alerts per 1000 healthy runs and per
@@ -48,16 +58,20 @@ pub(crate) enum Command {
     ///
     /// Eligible runs: succeeded, of a task type with at least 20 earlier successes, lasting at
     /// least the check interval. Give several --k values (2,3,4) to compare sensitivities.
+    #[command(after_help = examples_then_exit_codes!(offline: "overrun backtest examples/data/julia_buildkite_jobs.csv.gz --k 4,6,8", "overrun backtest history.csv.gz --seeds 3 --json", "overrun backtest history.csv.gz --drop 0.03 --delay 0.02"))]
     Backtest(BacktestArgs),
     /// Draw one task type's history: each run's duration at its start, the expected duration and
     /// upper limit as they moved night by night, and the runs Overrun alerted on (SVG or PNG, by
     /// the output's extension).
+    #[command(after_help = examples_then_exit_codes!(offline: "overrun plot examples/data/julia_buildkite_jobs.csv.gz --task \":linux: coverage\" -o coverage.svg", "overrun plot history.csv.gz --task nightly-export -o export.png"))]
     Plot(PlotArgs),
     /// Write one self-contained HTML page: the replay's summary, every task type with its alerts,
     /// and a plot per task type (those that alerted most first).
+    #[command(after_help = examples_then_exit_codes!(offline: "overrun report examples/data/julia_buildkite_jobs.csv.gz -o report.html"))]
     Report(ReportArgs),
     /// Recommend the sensitivity (k) that keeps warnings under a budget per day on a history:
     /// the most sensitive setting the team says it can live with.
+    #[command(after_help = examples_then_exit_codes!(offline: "overrun tune examples/data/julia_buildkite_jobs.csv.gz --budget 0.5"))]
     Tune(TuneArgs),
     /// Load a history (same CSV format as replay) into the deployed runs table, then compute
     /// tonight's baselines from it, so alerts work from day one.
@@ -66,9 +80,11 @@ pub(crate) enum Command {
     /// table's TTL would delete them at once. Loading is idempotent: loading twice counts nothing
     /// twice. Baseline settings (OVERRUN_K, OVERRUN_WINDOW_DAYS, …) are read from the environment
     /// like the functions read them.
+    #[command(after_help = examples_then_exit_codes!(aws: "overrun backfill history.csv.gz", "overrun import github OWNER/REPO --since 30d | overrun backfill -", "overrun backfill examples/data/julia_buildkite_jobs.csv.gz --shift-to-now --endpoint-url http://127.0.0.1:5055"))]
     Backfill(BackfillArgs),
     /// Set or clear a per-task override the checker honours: a different k, a fixed limit, or
     /// silence until a date. Alerts say when an override applied.
+    #[command(after_help = examples_then_exit_codes!(aws: "overrun override nightly-export --limit 90m", "overrun override nightly-export --mute-until 2026-12-24", "overrun override nightly-export --clear", "overrun override --list --json"))]
     Override(OverrideArgs),
     /// What the deployed system sees now: every running run with its elapsed time, its limit, the
     /// share of it used and the level reached, riskiest first; runs past their critical limit
@@ -76,9 +92,11 @@ pub(crate) enum Command {
     ///
     /// Runs are judged by the checker's own code, with the settings (OVERRUN_K, OVERRUN_METHOD,
     /// …) read from the environment as the functions read them.
+    #[command(after_help = examples_then_exit_codes!(aws: "overrun status", "overrun status --json"))]
     Status(StatusArgs),
     /// Each task type's baseline and the limits in force (override applied): expected, σ, limit,
     /// critical, runs it came from, method, when it was computed, override. Read-only.
+    #[command(after_help = examples_then_exit_codes!(aws: "overrun limits", "overrun limits nightly-export --json"))]
     Limits(LimitsArgs),
     /// Each task type's schedule, by which the checker pages a start that did not come: learned
     /// by the nightly job from its starts, or declared by an operator (which beats the learned
@@ -88,23 +106,28 @@ pub(crate) enum Command {
     /// The messages claimed or delivered recently (warnings, criticals, "resolved", too-short
     /// notices) with where each delivery stands, and any still owed. Read-only; scans the runs
     /// table.
+    #[command(after_help = examples_then_exit_codes!(aws: "overrun alerts --since 24h", "overrun alerts --json"))]
     Alerts(AlertsArgs),
     /// Why a run did or did not alert: the limits it is held to and their parts (window, recent
     /// runs, cohort stretch, override), each check's verdict, and the messages sent; or, given a
     /// task type alone, what its starts are expected to follow (its schedule) and why. Read-only.
+    #[command(after_help = examples_then_exit_codes!(aws: "overrun explain nightly-export run-2026-12-06", "overrun explain nightly-export", "overrun explain nightly-export run-2026-12-06 --attempt 2 --json"))]
     Explain(ExplainArgs),
     /// Import a history from a source's own records, in the replay and backfill CSV format:
     /// `overrun import github OWNER/REPO --since 30d | overrun backfill -`. Runs are named as the
     /// HTTPS endpoint names them, so imported history and live events share task types. Runs
     /// with no finish (still going, or the finish was lost) are left out; a summary goes to
     /// standard error.
+    #[command(after_help = examples_then_exit_codes!(offline: "overrun import github OWNER/REPO --since 30d -o history.csv", "overrun import openlineage lineage.jsonl -o history.csv"))]
     Import(ImportArgs),
     /// Finish a run whose finish event was lost (it shows in `overrun status` as stuck), exactly
     /// as ingest records a finish: counted for its day if it succeeded, "resolved" sent if it
     /// was alerted on.
+    #[command(after_help = examples_then_exit_codes!(aws: "overrun close nightly-export run-2026-12-06 --status failed --end now", "overrun close nightly-export run-2026-12-06 --status succeeded --end 2026-12-06T03:10:00Z --json"))]
     Close(CloseArgs),
     /// Create the runs and stats tables (with their indexes and TTL) on a local endpoint, for
     /// trying Overrun without AWS. In AWS, deploy infra/ instead.
+    #[command(after_help = examples_then_exit_codes!(aws: "OVERRUN_RUNS_TABLE=overrun-runs OVERRUN_STATS_TABLE=overrun-stats overrun create-tables --endpoint-url http://127.0.0.1:5055"))]
     CreateTables(CreateTablesArgs),
 }
 
@@ -133,12 +156,15 @@ pub(crate) enum ScheduleCommand {
     /// Every schedule, learned and declared (or only these task types'): the pattern in words,
     /// where it came from and since when, the next due start, the usual lateness, the grace.
     /// Read-only.
+    #[command(after_help = examples_then_exit_codes!(aws: "overrun schedule list", "overrun schedule list nightly-export --json"))]
     List(LimitsArgs),
     /// Declare a task type's schedule: an EventBridge "cron(15 */3 * * ? *)" or "rate(1 hour)",
     /// or a crontab line "15 2 * * 1-5", in --timezone; or --unscheduled to never page it for a
     /// missed start. Beats the learned schedule until `schedule clear`.
+    #[command(after_help = examples_then_exit_codes!(aws: "overrun schedule set nightly-export \"cron(10 2 * * ? *)\" --grace 30m", "overrun schedule set payroll \"0 6 * * 1-5\" --timezone Europe/Paris", "overrun schedule set adhoc-report --unscheduled"))]
     Set(ScheduleSetArgs),
     /// Remove a task type's declared schedule: the learned one applies again.
+    #[command(after_help = examples_then_exit_codes!(aws: "overrun schedule clear nightly-export"))]
     Clear(ScheduleClearArgs),
 }
 
@@ -650,6 +676,7 @@ pub(crate) enum ImportSource {
     /// task type OWNER/REPO/WORKFLOW/JOB. A token in GITHUB_TOKEN (or GH_TOKEN) raises the rate
     /// limit from 60 to 5000 requests an hour and reaches private repositories; rate limits are
     /// waited out (up to 15 minutes).
+    #[command(after_help = examples_then_exit_codes!(offline: "overrun import github OWNER/REPO --since 30d -o history.csv", "overrun import github OWNER/REPO --since 7d | overrun backfill -"))]
     Github {
         /// OWNER/REPO.
         repo: String,
@@ -669,6 +696,7 @@ pub(crate) enum ImportSource {
     /// An OpenLineage JSON-lines export (one run event per line; plain or gzip; `-` reads
     /// standard input), task type NAMESPACE/NAME. Bad lines are reported with their number and
     /// skipped.
+    #[command(after_help = examples_then_exit_codes!(offline: "overrun import openlineage lineage.jsonl -o history.csv", "overrun import openlineage - < marquez-export.jsonl | overrun replay -"))]
     Openlineage {
         /// The export.
         file: PathBuf,
