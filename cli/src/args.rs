@@ -353,6 +353,23 @@ pub(crate) struct ReplayArgs {
     pub(crate) method: MethodArgs,
     #[command(flatten)]
     pub(crate) cadence: CadenceArgs,
+    #[command(flatten)]
+    pub(crate) judging: JudgingArgs,
+    /// One JSON object per alert (or notice) per line instead of the summary and table.
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// How many of the noisiest task types the summary lists.
+    #[arg(long, default_value_t = 10)]
+    pub(crate) top: usize,
+    /// Never draw a progress bar (one is drawn on a terminal for large inputs).
+    #[arg(long)]
+    pub(crate) no_progress: bool,
+}
+
+/// How runs are judged and read, the same for every command that replays (replay, report, plot,
+/// tune, backtest), so that each can mirror a customised replay.
+#[derive(Args)]
+pub(crate) struct JudgingArgs {
     /// A run is critical past this multiple of its limit (a warning past the limit itself).
     #[arg(long, default_value_t = defaults::CRITICAL_FACTOR)]
     pub(crate) critical_factor: f64,
@@ -361,25 +378,17 @@ pub(crate) struct ReplayArgs {
     #[arg(long)]
     pub(crate) exclude_alerted: bool,
     /// Warned runs stay out of later baselines, at most this share of a window (its slowest
-    /// warned runs); 1 excludes every warned run [guarded: 0.1].
+    /// warned runs; as OVERRUN_EXCLUSION_CAP does in the functions); 1 excludes every warned run
+    /// [guarded: 0.1]. For backtest --with-exclusion, the share of the added settings only.
     #[arg(long)]
     pub(crate) exclusion_cap: Option<ExclusionCap>,
     /// A succeeded run shorter than this fraction of its expected duration (and below its band
     /// mirrored under the mean) gets an informational notice; 0 turns notices off.
     #[arg(long, default_value_t = defaults::SHORT_FRACTION)]
     pub(crate) short_fraction: f64,
-    /// One JSON object per alert (or notice) per line instead of the summary and table.
-    #[arg(long)]
-    pub(crate) json: bool,
     /// Skip malformed rows (reporting how many and why on stderr) instead of stopping at the first.
     #[arg(long)]
     pub(crate) skip_bad_rows: bool,
-    /// How many of the noisiest task types the summary lists.
-    #[arg(long, default_value_t = 10)]
-    pub(crate) top: usize,
-    /// Never draw a progress bar (one is drawn on a terminal for large inputs).
-    #[arg(long)]
-    pub(crate) no_progress: bool,
 }
 
 /// The baseline method and its sensitivity, for the commands that replay one setting.
@@ -526,10 +535,8 @@ pub(crate) struct BacktestArgs {
     /// --exclusion-cap of a window; every warned run without it).
     #[arg(long)]
     pub(crate) with_exclusion: bool,
-    /// Warned runs stay out of later baselines, at most this share of a window [guarded: 0.1];
-    /// with --with-exclusion, the share for the added settings only.
-    #[arg(long)]
-    pub(crate) exclusion_cap: Option<ExclusionCap>,
+    #[command(flatten)]
+    pub(crate) judging: JudgingArgs,
     /// Pool this many injections (seeds SEED, SEED+1, …): more slowdowns, steadier figures.
     #[arg(long, default_value_t = 1)]
     pub(crate) seeds: u64,
@@ -576,6 +583,8 @@ pub(crate) struct PlotArgs {
     pub(crate) method: MethodArgs,
     #[command(flatten)]
     pub(crate) cadence: CadenceArgs,
+    #[command(flatten)]
+    pub(crate) judging: JudgingArgs,
     /// Image width in pixels (480 to 8000).
     #[arg(long, default_value_t = 1200)]
     pub(crate) width: u32,
@@ -600,6 +609,8 @@ pub(crate) struct ReportArgs {
     pub(crate) method: MethodArgs,
     #[command(flatten)]
     pub(crate) cadence: CadenceArgs,
+    #[command(flatten)]
+    pub(crate) judging: JudgingArgs,
     /// How many task types get a plot, those that alerted most first.
     #[arg(long, default_value_t = 30)]
     pub(crate) plots: usize,
@@ -623,10 +634,8 @@ pub(crate) struct TuneArgs {
     pub(crate) method: MethodName,
     #[command(flatten)]
     pub(crate) cadence: CadenceArgs,
-    /// Warned runs stay out of later baselines, at most this share of a window (as
-    /// OVERRUN_EXCLUSION_CAP does in the functions) [guarded: 0.1].
-    #[arg(long)]
-    pub(crate) exclusion_cap: Option<ExclusionCap>,
+    #[command(flatten)]
+    pub(crate) judging: JudgingArgs,
     /// Never draw a progress bar (one counts the replays on a terminal).
     #[arg(long)]
     pub(crate) no_progress: bool,

@@ -17,7 +17,9 @@ use overrun_core::limits::window::ExclusionCap;
 use overrun_core::settings::Choices;
 use overrun_core::{BaselinePolicy, Method};
 
-use crate::args::{BacktestArgs, PlotArgs, ReplayArgs, ReportArgs, TuneArgs};
+use overrun_core::limits::baseline::MethodName;
+
+use crate::args::{BacktestArgs, CadenceArgs, JudgingArgs, PlotArgs, ReplayArgs, ReportArgs, TuneArgs};
 
 /// `config` with warned runs left out as its method does, or as asked: `--exclusion-cap` (in
 /// the choices) sets the share kept out, `--exclude-alerted` alone keeps out every warned run
@@ -29,17 +31,36 @@ pub(crate) fn excluding_alerted(config: ReplayConfig, exclude_alerted: bool) -> 
     config
 }
 
-pub(crate) fn replay_request(args: ReplayArgs) -> Result<ReplayRequest, CliError> {
+/// The replay a command's options choose: `method` at `k` (`None`: the method's own) with the
+/// cadence and judging options, and warned runs left out as asked (`exclusion_cap`: the share,
+/// overriding the options').
+fn judged_config(
+    cadence: &CadenceArgs,
+    judging: &JudgingArgs,
+    (method, k): (MethodName, Option<f64>),
+    exclusion: Option<(bool, Option<ExclusionCap>)>,
+) -> Result<ReplayConfig, CliError> {
+    let (exclude_alerted, exclusion_cap) =
+        exclusion.unwrap_or((judging.exclude_alerted, judging.exclusion_cap));
     let choices = Choices {
-        critical_factor: args.critical_factor,
-        short_fraction: args.short_fraction,
-        exclusion_cap: args.exclusion_cap,
-        ..args.cadence.choices(args.method.method, args.method.k)
+        critical_factor: judging.critical_factor,
+        short_fraction: judging.short_fraction,
+        exclusion_cap,
+        ..cadence.choices(method, k)
     };
+    Ok(excluding_alerted(cadence.config(&choices)?, exclude_alerted))
+}
+
+/// How a command reads its history.
+fn read_options(judging: &JudgingArgs, show_progress: bool) -> ReadOptions {
+    ReadOptions { skip_bad_rows: judging.skip_bad_rows, show_progress }
+}
+
+pub(crate) fn replay_request(args: ReplayArgs) -> Result<ReplayRequest, CliError> {
     Ok(ReplayRequest {
         source: Source::from_arg(&args.file)?,
-        config: excluding_alerted(args.cadence.config(&choices)?, args.exclude_alerted),
-        read: ReadOptions { skip_bad_rows: args.skip_bad_rows, show_progress: !args.no_progress },
+        config: judged_config(&args.cadence, &args.judging, (args.method.method, args.method.k), None)?,
+        read: read_options(&args.judging, !args.no_progress),
         json: args.json,
         top: args.top,
     })
@@ -54,14 +75,25 @@ pub(crate) fn missed_backtest_request(args: BacktestArgs) -> Result<MissedBackte
             return Err(CliError::invalid(format!("{name} must be between 0 and 0.5, got {share}")));
         }
     }
-    if !args.k.is_empty() || args.hindsight || args.against_seed || args.with_exclusion || args.seeds != 1 {
+    let judging = &args.judging;
+    let judging_set = judging.critical_factor != overrun_core::defaults::CRITICAL_FACTOR
+        || judging.short_fraction != overrun_core::defaults::SHORT_FRACTION
+        || judging.exclude_alerted
+        || judging.exclusion_cap.is_some();
+    if !args.k.is_empty()
+        || args.hindsight
+        || args.against_seed
+        || args.with_exclusion
+        || args.seeds != 1
+        || judging_set
+    {
         return Err(CliError::invalid(
-            "--drop/--delay backtest missed starts: --k, --hindsight, --against-seed, --with-exclusion and --seeds are for overruns",
+            "--drop/--delay backtest missed starts: --k, --hindsight, --against-seed, --with-exclusion, --seeds, --critical-factor, --short-fraction, --exclude-alerted and --exclusion-cap are for overruns",
         ));
     }
     Ok(MissedBacktestRequest {
         source: Source::from_arg(&args.file)?,
-        read: ReadOptions { skip_bad_rows: false, show_progress: true },
+        read: read_options(&args.judging, true),
         injection: MissedInjection { seed: args.seed, drop, delay },
         interval: args.cadence.interval()?,
         json: args.json,
@@ -79,16 +111,17 @@ pub(crate) fn backtest_request(args: BacktestArgs) -> Result<BacktestRequest, Cl
     let ks = if args.k.is_empty() { vec![args.method.default_k()] } else { args.k.clone() };
     // Without --with-exclusion an --exclusion-cap applies to every setting; with it, only to the
     // added ones.
-    let (plain_cap, added) = if args.with_exclusion {
-        (None, vec![(true, args.exclusion_cap.or(Some(ExclusionCap::EVERY_WARNED_RUN)))])
+    let cap = args.judging.exclusion_cap;
+    let (plain, added) = if args.with_exclusion {
+        ((false, None), vec![(true, cap.or(Some(ExclusionCap::EVERY_WARNED_RUN)))])
     } else {
-        (args.exclusion_cap, Vec::new())
+        ((args.judging.exclude_alerted, cap), Vec::new())
     };
     let mut variants = Vec::new();
-    for (exclude_alerted, cap) in std::iter::once((false, plain_cap)).chain(added) {
+    for exclusion in std::iter::once(plain).chain(added) {
         for &k in &ks {
-            let choices = Choices { exclusion_cap: cap, ..args.cadence.choices(args.method, Some(k)) };
-            let config = excluding_alerted(args.cadence.config(&choices)?, exclude_alerted);
+            let config =
+                judged_config(&args.cadence, &args.judging, (args.method, Some(k)), Some(exclusion))?;
             variants.push(Variant::of(config));
         }
     }
@@ -100,7 +133,7 @@ pub(crate) fn backtest_request(args: BacktestArgs) -> Result<BacktestRequest, Cl
                 exclusion: None,
                 // One limit per type, known in advance: nothing for recent runs to add.
                 recent: RecentRuns::default(),
-                ..args.cadence.config(&args.cadence.choices(args.method, Some(k)))?
+                ..judged_config(&args.cadence, &args.judging, (args.method, Some(k)), Some((false, None)))?
             };
             variants.push(Variant::hindsight(config, k));
         }
@@ -128,7 +161,7 @@ pub(crate) fn backtest_request(args: BacktestArgs) -> Result<BacktestRequest, Cl
     };
     Ok(BacktestRequest {
         source: Source::from_arg(&args.file)?,
-        read: ReadOptions { skip_bad_rows: false, show_progress: true },
+        read: read_options(&args.judging, true),
         variants,
         plan: InjectionPlan {
             seed: args.seed,
@@ -157,10 +190,10 @@ pub(crate) fn plot_request(args: PlotArgs) -> Result<PlotRequest, CliError> {
             args.width, args.height
         )));
     }
-    let config = args.cadence.config(&args.cadence.choices(args.method.method, args.method.k))?;
+    let config = judged_config(&args.cadence, &args.judging, (args.method.method, args.method.k), None)?;
     Ok(PlotRequest {
         source: Source::from_arg(&args.file)?,
-        read: ReadOptions { skip_bad_rows: false, show_progress: true },
+        read: read_options(&args.judging, true),
         task_type: args.task,
         format: ImageFormat::of(&args.output)?,
         output: args.output,
@@ -177,10 +210,10 @@ pub(crate) fn report_request(args: ReportArgs) -> Result<ReportRequest, CliError
     {
         return Err(CliError::invalid(format!("--output {} must end in .html", args.output.display())));
     }
-    let config = args.cadence.config(&args.cadence.choices(args.method.method, args.method.k))?;
+    let config = judged_config(&args.cadence, &args.judging, (args.method.method, args.method.k), None)?;
     Ok(ReportRequest {
         source: Source::from_arg(&args.file)?,
-        read: ReadOptions { skip_bad_rows: false, show_progress: true },
+        read: read_options(&args.judging, true),
         config,
         output: args.output,
         plots: args.plots,
@@ -196,10 +229,9 @@ pub(crate) fn tune_request(args: TuneArgs) -> Result<TuneRequest, CliError> {
             args.budget
         )));
     }
-    let choices = Choices { exclusion_cap: args.exclusion_cap, ..args.cadence.choices(args.method, None) };
-    let base = args.cadence.config(&choices)?;
+    let base = judged_config(&args.cadence, &args.judging, (args.method, None), None)?;
     let source = Source::from_arg(&args.file)?;
-    let read = ReadOptions { skip_bad_rows: false, show_progress: true };
+    let read = read_options(&args.judging, true);
     Ok(TuneRequest {
         runs: overrun_cli::history::read_all_runs(&source, &read)?,
         base,

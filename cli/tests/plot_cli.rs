@@ -174,3 +174,43 @@ fn report_draws_a_scheduled_types_due_slots_and_starts_with_its_missed_start_rin
     assert!(section.contains("nightly: daily at 02:00 UTC, 1 missed start reported"), "{}", &section[..400]);
     assert_eq!(section.matches("class=\"alert\"").count(), 1, "the missed due time ringed once");
 }
+
+/// Every command that replays takes the replay's own judging and reading options, so that it
+/// can mirror a customised replay.
+#[test]
+fn report_plot_tune_and_backtest_take_the_replays_options_and_skip_bad_rows_as_it_does() {
+    let dir = TempDir::new().unwrap();
+    let with_bad_row = small_trace() + "etl,broken,not-a-time,,succeeded\n";
+    let judged = ["--critical-factor", "1.5", "--short-fraction", "0.2", "--exclude-alerted"];
+    let out = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+    let commands: Vec<Vec<String>> = vec![
+        vec!["replay".into(), "-".into()],
+        vec!["report".into(), "-".into(), "-o".into(), out("report.html")],
+        vec!["plot".into(), "-".into(), "--task".into(), "etl".into(), "-o".into(), out("etl.svg")],
+        vec!["tune".into(), "-".into(), "--budget".into(), "1".into(), "--no-progress".into()],
+        vec!["backtest".into(), "-".into()],
+    ];
+    for command in commands {
+        overrun()
+            .args(&command)
+            .args(judged)
+            .write_stdin(with_bad_row.clone())
+            .assert()
+            .code(2)
+            .stderr(contains("line 19"));
+        overrun()
+            .args(&command)
+            .args(judged)
+            .arg("--skip-bad-rows")
+            .write_stdin(with_bad_row.clone())
+            .assert()
+            .success();
+    }
+    // The option takes effect: at 100× its limit the 2-hour run is no longer critical.
+    overrun()
+        .args(["plot", "-", "--task", "etl", "-o", &out("etl-2.svg"), "--critical-factor", "100"])
+        .write_stdin(small_trace())
+        .assert()
+        .success()
+        .stdout(contains("1 warning, 0 critical"));
+}
