@@ -37,12 +37,14 @@ fn svg_plot_draws_every_run_the_nightly_band_and_rings_the_alerted_run() {
     let svg = std::fs::read_to_string(&out).unwrap();
     assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""));
     assert!(svg.trim_end().ends_with("</svg>"));
-    // Nine runs plus seven legend dots; one ring around the slow run.
-    assert_eq!(svg.matches("<circle").count(), 9 + 7 + 1, "{svg}");
-    assert!(svg.contains(">failed or aborted runs</text>") && svg.contains(">run start (UTC)</text>"));
-    assert_eq!(svg.matches("class=\"alert\"").count(), 1);
-    // Each run with a baseline and recent runs (the default) gets its own limit as a dash.
-    assert_eq!(svg.matches("class=\"own-limit\"").count(), 4, "{svg}");
+    // Nine runs plus five legend dots (two runs, three ringed); one ring around the slow run
+    // and three in the legend (warning, critical, too short).
+    assert_eq!(svg.matches("<circle").count(), 9 + 5 + 4, "{svg}");
+    assert!(svg.contains(">failed or aborted run</text>") && svg.contains(">run start (UTC)</text>"));
+    assert_eq!(svg.matches("class=\"alert\"").count(), 1 + 3);
+    // Each run with a baseline and recent runs (the default) gets its own limit as a dash (and
+    // the legend one).
+    assert_eq!(svg.matches("class=\"own-limit\"").count(), 4 + 1, "{svg}");
     assert!(svg.contains("etl: 9 runs, 1 warning, 1 critical (tailored k = 6, recent 3@0.3)"), "{svg}");
 }
 

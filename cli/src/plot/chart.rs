@@ -246,34 +246,78 @@ fn text(x: f64, y: f64, text: impl Into<String>, anchor: Anchor, large: bool) ->
     Shape::Text { x, y, text: text.into(), anchor, color: TEXT, large }
 }
 
-/// The legend's entries: every mark the plot can show.
-fn legend_entries(own_limits: bool) -> Vec<(&'static str, Rgb)> {
-    let upper = if own_limits { "type's limit (band), each run's own (dash)" } else { "upper limit" };
-    vec![
-        ("runs, duration at start", RUN),
-        ("failed or aborted runs", FAILED),
-        ("expected", EXPECTED),
-        (upper, UPPER),
-        ("warning (ringed)", WARNING),
-        ("critical (ringed)", CRITICAL),
-        ("too short (ringed)", SHORT),
-    ]
+/// How a legend entry's mark is drawn: as the plot draws what it names.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Mark {
+    Dot(Rgb),
+    /// A run ringed in this colour.
+    Ring(Rgb),
+    Line(Rgb),
+    /// A run's own limit: a short dash.
+    Dash(Rgb),
+    /// A run beyond the axis: at the edge under an arrow.
+    Arrow,
+}
+
+/// The legend's entries: every mark the plot can show, each drawn differently.
+fn legend_entries(own_limits: bool, clipped: bool) -> Vec<(&'static str, Mark)> {
+    let mut entries = vec![
+        ("run (duration at its start)", Mark::Dot(RUN)),
+        ("failed or aborted run", Mark::Dot(FAILED)),
+        ("expected", Mark::Line(EXPECTED)),
+        (if own_limits { "type's limit" } else { "upper limit" }, Mark::Line(UPPER)),
+    ];
+    if own_limits {
+        entries.push(("each run's own limit", Mark::Dash(UPPER)));
+    }
+    entries.extend([
+        ("warning", Mark::Ring(WARNING)),
+        ("critical", Mark::Ring(CRITICAL)),
+        ("too short", Mark::Ring(SHORT)),
+    ]);
+    if clipped {
+        entries.push(("beyond the axis (its duration)", Mark::Arrow));
+    }
+    entries
+}
+
+/// Width of a legend mark and the gap after it.
+const MARK_W: f64 = 16.0;
+
+/// The shapes of a mark whose box starts at `x`, centred on `y`.
+fn mark_shapes(mark: Mark, x: f64, y: f64) -> Vec<Shape> {
+    let centre = x + MARK_W / 2.0 - 2.0;
+    match mark {
+        Mark::Dot(fill) => vec![Shape::Dot { x: centre, y, r: 3.0, fill, ring: None }],
+        Mark::Ring(ring) => vec![Shape::Dot { x: centre, y, r: 2.0, fill: RUN, ring: Some(ring) }],
+        Mark::Line(color) => vec![Shape::Line { x1: x, y1: y, x2: x + MARK_W - 4.0, y2: y, color, width: 2 }],
+        Mark::Dash(color) => vec![Shape::Tick { x: centre, y, color }],
+        Mark::Arrow => arrow(centre, y - 4.0),
+    }
+}
+
+/// An upward chevron whose tip is at (`x`, `y`).
+fn arrow(x: f64, y: f64) -> Vec<Shape> {
+    [-4.0, 4.0]
+        .into_iter()
+        .map(|side| Shape::Line { x1: x + side, y1: y + 5.0, x2: x, y2: y, color: AXIS, width: 1 })
+        .collect()
 }
 
 /// The legend laid out in rows that fit between `left` and `right`, from `top`: its shapes and
 /// the height it takes.
-fn legend(entries: &[(&str, Rgb)], left: f64, right: f64, top: f64) -> (Vec<Shape>, f64) {
+fn legend(entries: &[(&str, Mark)], left: f64, right: f64, top: f64) -> (Vec<Shape>, f64) {
     let mut shapes = Vec::new();
     let (mut x, mut row) = (left, 0.0);
-    for (label, color) in entries {
-        let width = 12.0 + font::text_width(label, false) + 16.0;
+    for (label, mark) in entries {
+        let width = MARK_W + font::text_width(label, false) + 16.0;
         if x > left && x + width > right {
             x = left;
             row += 1.0;
         }
         let y = top + row * ROW;
-        shapes.push(Shape::Dot { x: x + 4.0, y: y + 8.0, r: 4.0, fill: *color, ring: None });
-        shapes.push(text(x + 12.0, y + 12.0, *label, Anchor::Start, false));
+        shapes.extend(mark_shapes(*mark, x, y + 8.0));
+        shapes.push(text(x + MARK_W, y + 12.0, *label, Anchor::Start, false));
         x += width;
     }
     (shapes, (row + 1.0) * ROW)
@@ -283,14 +327,16 @@ pub fn layout(title: &str, series: &TaskSeries, width: u32, height: u32, scale: 
     let (w, h) = (f64::from(width), f64::from(height));
     let log = is_log(scale, series);
     let own = series.points.iter().any(|p| p.own_limit_ms.is_some());
+    let (y_min, y_max) = y_range(series, log);
+    let clipped = series.points.iter().any(|p| p.duration_ms as f64 > y_max);
     // Header: the title, the legend in as many rows as the width needs, the y axis title.
     let title = font::fit(title, true, w - 20.0);
     let mut header = vec![text(10.0, 22.0, title, Anchor::Start, true)];
-    let (legend_shapes, legend_height) = legend(&legend_entries(own), 10.0, w - 10.0, 32.0);
+    let (legend_shapes, legend_height) = legend(&legend_entries(own, clipped), 10.0, w - 10.0, 32.0);
     header.extend(legend_shapes);
-    let top = 32.0 + legend_height + ROW + 6.0;
+    // Room above the plot for the durations of runs beyond the axis.
+    let top = 32.0 + legend_height + ROW + 6.0 + if clipped { ROW + 4.0 } else { 0.0 };
     let plot_h = (h - top - BOTTOM).max(10.0);
-    let (y_min, y_max) = y_range(series, log);
     let ticks = duration_ticks(y_min, y_max, log, plot_h);
     let widest = ticks.iter().map(|(_, label)| font::text_width(label, false)).fold(0.0, f64::max);
     let left = (widest + 14.0).max(40.0);
@@ -306,7 +352,8 @@ pub fn layout(title: &str, series: &TaskSeries, width: u32, height: u32, scale: 
         log,
     };
     let y_title = if log { "run duration (log scale)" } else { "run duration" };
-    header.push(text(left, top - 8.0, y_title, Anchor::Start, false));
+    let y_title_at = top - 8.0 - if clipped { ROW } else { 0.0 };
+    header.push(text(left, y_title_at, y_title, Anchor::Start, false));
     header.push(text(frame.left + frame.plot_w / 2.0, h - 6.0, "run start (UTC)", Anchor::Middle, false));
 
     let mut shapes = vec![Shape::Rect { x: 0.0, y: 0.0, w, h, fill: BACKGROUND }];
@@ -315,6 +362,7 @@ pub fn layout(title: &str, series: &TaskSeries, width: u32, height: u32, scale: 
     shapes.extend(baseline_band(&frame, series));
     shapes.extend(own_limits(&frame, series));
     shapes.extend(runs(&frame, series));
+    shapes.extend(beyond_the_axis(&frame, series));
     shapes.extend(axes(&frame));
     shapes.extend(header);
     Chart { width, height, shapes }
@@ -438,6 +486,27 @@ fn runs(frame: &Frame, series: &TaskSeries) -> Vec<Shape> {
         .collect()
 }
 
+/// Runs longer than the axis (a linear axis ends near the 99th percentile, so that one stuck
+/// run does not squash the rest): an arrow over each at the top edge, and its duration above
+/// it, left to right wherever a label fits beside the last one.
+fn beyond_the_axis(frame: &Frame, series: &TaskSeries) -> Vec<Shape> {
+    let mut shapes = Vec::new();
+    let mut labels_end = f64::MIN;
+    let right = frame.left + frame.plot_w;
+    for p in series.points.iter().filter(|p| p.duration_ms as f64 > frame.y_max) {
+        let x = frame.x(p.start);
+        shapes.extend(arrow(x, frame.top - 12.0));
+        let label = overrun_core::notify::humanize::duration(p.duration_ms as f64);
+        let width = font::text_width(&label, false);
+        let left = (x - width / 2.0).clamp(frame.left, right - width);
+        if left >= labels_end + 6.0 {
+            shapes.push(text(left, frame.top - 16.0, label, Anchor::Start, false));
+            labels_end = left + width;
+        }
+    }
+    shapes
+}
+
 fn axes(frame: &Frame) -> Vec<Shape> {
     let (right, bottom) = (frame.left + frame.plot_w, frame.bottom());
     vec![
@@ -491,6 +560,20 @@ mod tests {
         TaskSeries { points, steps, first: 0, last: 30 * DAY, warnings: 1, criticals: 0 }
     }
 
+    /// `series` with 200 more runs of a minute and its last `beyond` runs lasting hours (past its
+    /// 99th percentile and its limits).
+    fn with_runs_beyond_the_axis(mut series: TaskSeries, beyond: usize) -> TaskSeries {
+        let extra: Vec<PlotPoint> =
+            (0..200).map(|i| PlotPoint { start: i * DAY / 7, ..series.points[3].clone() }).collect();
+        series.points.extend(extra);
+        series.points.sort_by_key(|p| p.start);
+        let count = series.points.len();
+        for (i, point) in series.points[count - beyond..].iter_mut().enumerate() {
+            point.duration_ms = (5 + i as u64) * 3_600_000;
+        }
+        series
+    }
+
     /// (left, right, baseline) of every text.
     fn text_boxes(chart: &Chart) -> Vec<(f64, f64, f64, String)> {
         chart
@@ -516,8 +599,12 @@ mod tests {
         let title =
             "nächtlicher-Export → Σλ: a rather long task type name, 30 runs, 1 warning (tailored k = 6)";
         for width in [480, 520, 600, 640, 800, 1024, 1200, 1600] {
-            for scale in [Scale::Linear, Scale::Log] {
-                let chart = layout(title, &series(60_000.0), width, 400, scale);
+            for (scale, drawn) in [
+                (Scale::Linear, series(60_000.0)),
+                (Scale::Log, series(60_000.0)),
+                (Scale::Linear, with_runs_beyond_the_axis(series(60_000.0), 6)),
+            ] {
+                let chart = layout(title, &drawn, width, 400, scale);
                 let boxes = text_boxes(&chart);
                 for (left, right, baseline, text) in &boxes {
                     assert!(
@@ -547,17 +634,46 @@ mod tests {
     fn the_legend_names_every_mark_including_failed_runs() {
         let chart = layout("t", &series(60_000.0), 1200, 500, Scale::Linear);
         let texts: Vec<String> = text_boxes(&chart).into_iter().map(|b| b.3).collect();
-        for label in [
-            "failed or aborted runs",
-            "expected",
-            "upper limit",
-            "warning (ringed)",
-            "critical (ringed)",
-            "too short (ringed)",
-        ] {
+        for label in ["failed or aborted run", "expected", "upper limit", "warning", "critical", "too short"]
+        {
             assert!(texts.iter().any(|t| t == label), "{label} missing from {texts:?}");
         }
         assert!(texts.iter().any(|t| t == "run duration") && texts.iter().any(|t| t == "run start (UTC)"));
+    }
+
+    #[test]
+    fn every_legend_entry_has_a_mark_of_its_own() {
+        let entries = legend_entries(true, true);
+        for (i, (label, mark)) in entries.iter().enumerate() {
+            for (other, other_mark) in &entries[i + 1..] {
+                assert_ne!(mark, other_mark, "{label} and {other} share a mark");
+            }
+        }
+    }
+
+    #[test]
+    fn a_run_beyond_a_linear_axis_is_drawn_at_its_edge_under_an_arrow_with_its_duration() {
+        // Limits up to 45 minutes, 230 runs, and one run of 5 hours: past the 99th percentile.
+        let stuck = with_runs_beyond_the_axis(series(60_000.0), 1);
+        let chart = layout("t", &stuck, 1200, 500, Scale::Linear);
+        let texts: Vec<String> = text_boxes(&chart).into_iter().map(|b| b.3).collect();
+        assert!(texts.iter().any(|t| t == "5h 00m"), "{texts:?}");
+        assert!(texts.iter().any(|t| t == "beyond the axis (its duration)"), "{texts:?}");
+        let top_edge = chart.shapes.iter().filter_map(|shape| match shape {
+            Shape::Dot { y, r, .. } if *r == 2.0 => Some(*y),
+            _ => None,
+        });
+        let highest = top_edge.fold(f64::MAX, f64::min);
+        let under_arrow = chart.shapes.iter().any(|shape| {
+            matches!(shape, Shape::Line { y1, y2, width: 1, .. } if *y2 < highest && highest - *y1 < 20.0 && y1 > y2)
+        });
+        assert!(under_arrow, "an arrow over the clipped run");
+        let plain = layout("t", &series(60_000.0), 1200, 500, Scale::Linear);
+        let plain_texts: Vec<String> = text_boxes(&plain).into_iter().map(|b| b.3).collect();
+        assert!(
+            !plain_texts.iter().any(|t| t.starts_with("beyond the axis")),
+            "only when a run is beyond it"
+        );
     }
 
     #[test]

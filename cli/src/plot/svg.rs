@@ -56,9 +56,12 @@ pub fn render(chart: &Chart) -> String {
                     None => dot,
                 }
             }
+            // Stretched or squeezed to the width the layout measured with the bundled font: a
+            // viewer without it (a browser's own sans-serif is wider) would otherwise overlap
+            // neighbouring labels that the PNG keeps apart.
             Shape::Text { x, y, text, anchor, color: c, large } => writeln!(
                 svg,
-                "<text x=\"{x:.1}\" y=\"{y:.1}\" text-anchor=\"{}\" font-size=\"{}\"{} fill=\"{}\">{}</text>",
+                "<text x=\"{x:.1}\" y=\"{y:.1}\" text-anchor=\"{}\" font-size=\"{}\"{} fill=\"{}\" textLength=\"{:.1}\" lengthAdjust=\"spacingAndGlyphs\">{}</text>",
                 match anchor {
                     Anchor::Start => "start",
                     Anchor::Middle => "middle",
@@ -67,10 +70,37 @@ pub fn render(chart: &Chart) -> String {
                 if *large { font::LARGE_PX } else { font::SMALL_PX },
                 if *large { " font-weight=\"bold\"" } else { "" },
                 color(*c),
+                font::text_width(text, *large),
                 escape(text)
             ),
         };
     }
     svg.push_str("</svg>\n");
     svg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plot::chart::TEXT;
+
+    #[test]
+    fn every_text_keeps_the_width_the_layout_measured_whatever_font_the_viewer_has() {
+        let chart = Chart {
+            width: 200,
+            height: 100,
+            shapes: vec![Shape::Text {
+                x: 10.0,
+                y: 20.0,
+                text: "runs & limits".into(),
+                anchor: Anchor::Start,
+                color: TEXT,
+                large: false,
+            }],
+        };
+        let svg = render(&chart);
+        let measured = format!("textLength=\"{:.1}\"", font::text_width("runs & limits", false));
+        assert!(svg.contains(&measured) && svg.contains("lengthAdjust=\"spacingAndGlyphs\""), "{svg}");
+        assert!(svg.contains(">runs &amp; limits</text>"), "{svg}");
+    }
 }
