@@ -6,6 +6,7 @@ use overrun_core::EpochMs;
 use overrun_core::evaluation::replay::missed_starts::{MissedEvent, MissedEventKind};
 use overrun_core::evaluation::replay::{Alert, ReplayConfig, ReplayOutcome, ReplaySummary};
 use overrun_core::limits::window::ExclusionCap;
+use overrun_core::notify::message::JSON_VERSION;
 use overrun_core::notify::missed::incident_key;
 use overrun_core::schedule::watch::Came;
 use overrun_core::{Method, ShortFinish};
@@ -18,6 +19,7 @@ use crate::words::count;
 /// One alert as a JSON line. Times are epoch seconds; durations are seconds.
 #[derive(Serialize)]
 struct AlertLine<'a> {
+    version: u32,
     run_id: &'a str,
     task_type: &'a str,
     at: i64,
@@ -26,10 +28,14 @@ struct AlertLine<'a> {
     elapsed_s: f64,
     /// The baseline's figures; null for a limit without one (an operator's or the fallback).
     expected_s: Option<f64>,
-    upper_s: Option<f64>,
     sigma_s: Option<f64>,
-    limit_s: f64,
     n: Option<u64>,
+    /// The baseline's upper limit (before an override, recent runs or a cohort's stretch).
+    baseline_limit_s: Option<f64>,
+    /// The run's own warning and critical limits when it was judged, and the one it crossed.
+    warning_limit_s: f64,
+    critical_limit_s: f64,
+    crossed_limit_s: f64,
     run_start: f64,
     baseline_at: Option<f64>,
     method: &'static str,
@@ -40,6 +46,7 @@ struct AlertLine<'a> {
 /// One too-short completion as a JSON line: `level` "info", `kind` "too_short".
 #[derive(Serialize)]
 struct ShortLine<'a> {
+    version: u32,
     run_id: &'a str,
     task_type: &'a str,
     at: i64,
@@ -57,6 +64,7 @@ struct ShortLine<'a> {
 
 fn short_line<'a>(short: &'a ShortFinish, method: &'static str) -> ShortLine<'a> {
     ShortLine {
+        version: JSON_VERSION,
         run_id: short.run_id.as_str(),
         task_type: short.task_type.as_str(),
         at: short.at.div_euclid(1_000),
@@ -77,6 +85,7 @@ fn short_line<'a>(short: &'a ShortFinish, method: &'static str) -> ShortLine<'a>
 /// warning or critical) or "resolved".
 #[derive(Serialize)]
 struct MissedLine<'a> {
+    version: u32,
     task_type: &'a str,
     at: i64,
     level: &'static str,
@@ -98,6 +107,7 @@ struct MissedLine<'a> {
 fn missed_line(event: &MissedEvent) -> MissedLine<'_> {
     let seconds = |ms: EpochMs| ms as f64 / 1_000.0;
     let base = |first_due: EpochMs| MissedLine {
+        version: JSON_VERSION,
         task_type: event.task_type.as_str(),
         at: event.at.div_euclid(1_000),
         level: "missed",
@@ -148,6 +158,7 @@ pub fn json_lines(out: &mut impl Write, config: &ReplayConfig, outcome: &ReplayO
     let mut lines: Vec<(EpochMs, u8, String)> = Vec::new();
     for alert in &outcome.alerts {
         let line = AlertLine {
+            version: JSON_VERSION,
             run_id: alert.run_id.as_str(),
             task_type: alert.task_type.as_str(),
             at: alert.at.div_euclid(1_000),
@@ -155,10 +166,12 @@ pub fn json_lines(out: &mut impl Write, config: &ReplayConfig, outcome: &ReplayO
             kind: "overrun",
             elapsed_s: alert.elapsed_ms as f64 / 1_000.0,
             expected_s: alert.baseline().map(|b| b.expected_ms / 1_000.0),
-            upper_s: alert.baseline().map(|b| b.upper_ms / 1_000.0),
             sigma_s: alert.baseline().map(|b| b.sigma_ms / 1_000.0),
-            limit_s: alert.limit_ms / 1_000.0,
             n: alert.baseline().map(|b| b.n),
+            baseline_limit_s: alert.baseline().map(|b| b.upper_ms / 1_000.0),
+            warning_limit_s: alert.thresholds.warning_ms / 1_000.0,
+            critical_limit_s: alert.thresholds.critical_ms / 1_000.0,
+            crossed_limit_s: alert.limit_ms / 1_000.0,
             run_start: alert.run_start as f64 / 1_000.0,
             baseline_at: alert.baseline().map(|b| b.computed_at as f64 / 1_000.0),
             method,

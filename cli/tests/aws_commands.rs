@@ -127,7 +127,7 @@ async fn override_refuses_a_misspelt_task_type_naming_the_nearest_and_lists_what
         .stdout
         .clone();
     let set: serde_json::Value = serde_json::from_slice(&set).unwrap();
-    assert_eq!(set, serde_json::json!({ "task_type": "hourly-sync", "override": null }));
+    assert_eq!(set, serde_json::json!({ "version": 2, "task_type": "hourly-sync", "override": null }));
 }
 
 #[tokio::test]

@@ -143,6 +143,8 @@ fn replayed(config: ReplayConfig, runs: &[Run]) -> Said {
             .map(|a| {
                 let numbers = Numbers(vec![
                     a.limit_ms / 1e3,
+                    a.thresholds.warning_ms / 1e3,
+                    a.thresholds.critical_ms / 1e3,
                     // A fallback limit has no baseline: -1 on both sides.
                     a.baseline().map_or(-1.0, |b| b.upper_ms / 1e3),
                     a.baseline().map_or(-1.0, |b| b.expected_ms / 1e3),
@@ -299,7 +301,13 @@ fn told(notifier: &MemoryNotifier, nights: &StoredNights) -> Said {
                 text("task_type"),
                 text("run_id"),
                 text("severity"),
-                Numbers(vec![number("limit_s"), or_none("upper_s"), or_none("expected_s")]),
+                Numbers(vec![
+                    number("crossed_limit_s"),
+                    number("warning_limit_s"),
+                    number("critical_limit_s"),
+                    or_none("baseline_limit_s"),
+                    or_none("expected_s"),
+                ]),
             )),
             Some("too_short") => said.notices.push((ms("run_end"), text("task_type"), text("run_id"))),
             Some("missed") => {
@@ -400,7 +408,7 @@ fn the_deployed_path_and_the_replay_agree_on_every_limit_alert_and_notice_with_t
     assert!(config.recent.is_enabled(), "the default weighs recent runs");
     let said = assert_same(config);
     assert_substantial(&said);
-    let by_fallback = said.alerts.iter().filter(|alert| alert.4.0[1] == -1.0).count();
+    let by_fallback = said.alerts.iter().filter(|alert| alert.4.0[3] == -1.0).count();
     assert!(
         by_fallback > 0,
         "a hang of a type with no baseline yet pages by the fallback limit, on both paths"

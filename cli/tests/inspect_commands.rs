@@ -94,7 +94,7 @@ async fn status_lists_running_runs_riskiest_first_and_flags_the_stuck_one() {
     assert!(running[0]["share_used"].as_f64().unwrap() > 2.0);
     assert_eq!(running[0]["alerts"][1]["delivered"], true);
     assert_eq!(
-        (running[2]["state"].as_str(), running[2]["limit_s"].as_f64()),
+        (running[2]["state"].as_str(), running[2]["warning_limit_s"].as_f64()),
         (Some("judged"), Some(43_200.0))
     );
     // With the fallback off, a type without a baseline has no limit yet.
@@ -117,8 +117,9 @@ async fn limits_shows_each_baseline_and_override_and_refuses_an_unknown_type_wit
     let limits = json_of(&output);
     assert_eq!(limits[0]["n"], 6);
     assert_eq!(limits[0]["method"], "tailored");
-    assert_eq!(limits[0]["limit_s"], 2_700.0, "the override's fixed limit is the one in force");
-    assert_eq!(limits[0]["critical_s"], 5_400.0);
+    assert_eq!(limits[0]["warning_limit_s"], 2_700.0, "the override's fixed limit is the one in force");
+    assert_eq!(limits[0]["critical_limit_s"], 5_400.0);
+    assert_eq!(limits[0]["version"], 2);
     assert!(limits[0]["baseline_limit_s"].as_f64().unwrap() < 2_700.0);
     overrun(&stack, &["limits", "etk"]).assert().code(4).stderr(contains("Did you mean \"etl\"?"));
 }
@@ -149,9 +150,11 @@ async fn explain_says_why_a_run_alerted_or_not_with_its_limit_parts_and_each_che
         .success()
         .stdout(contains("It alerted: warning then critical."))
         .stdout(contains("its own limit: the window's runs together with its type's 3 latest runs"))
-        .stdout(contains("within its limit"))
-        .stdout(contains("past its warning limit"))
-        .stdout(contains("past its critical limit"))
+        .stdout(contains("as today's limits would have judged them"))
+        .stdout(contains("would have been within its limit"))
+        .stdout(contains("would have been past its warning limit"))
+        .stdout(contains("would have been past its critical limit"))
+        .stdout(contains("(its own: the baseline weighed with its recent runs)"))
         .stdout(contains("warning: delivered"));
     overrun(&stack, &["explain", "etl", "etl-now"]).assert().success().stdout(contains("No alert yet"));
     overrun(&stack, &["explain", "brand-new", "first"])

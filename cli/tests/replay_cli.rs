@@ -88,11 +88,30 @@ fn json_output_has_one_object_per_alert_with_the_documented_fields_in_time_order
     let alerts: Vec<_> = lines.iter().filter(|line| line["kind"] == "overrun").collect();
     assert!(alerts.len() > 10);
     for alert in &alerts {
-        for field in ["run_id", "task_type", "at", "level", "elapsed_s", "expected_s", "upper_s", "n"] {
+        for field in [
+            "version",
+            "run_id",
+            "task_type",
+            "at",
+            "level",
+            "elapsed_s",
+            "expected_s",
+            "baseline_limit_s",
+            "n",
+            "warning_limit_s",
+            "critical_limit_s",
+            "crossed_limit_s",
+        ] {
             assert!(alert.get(field).is_some(), "{field} missing in {alert}");
         }
         assert_eq!(alert["at"].as_i64().unwrap() % 600, 0, "ticks are multiples of 600 s");
-        assert!(alert["elapsed_s"].as_f64().unwrap() > alert["limit_s"].as_f64().unwrap());
+        assert!(alert["elapsed_s"].as_f64().unwrap() > alert["crossed_limit_s"].as_f64().unwrap());
+        let crossed = if alert["level"] == "critical" { "critical_limit_s" } else { "warning_limit_s" };
+        assert_eq!(alert["crossed_limit_s"], alert[crossed], "{alert}");
+        assert!(
+            alert.get("limit_s").is_none() && alert.get("upper_s").is_none(),
+            "version 2 names only: {alert}"
+        );
     }
     let times: Vec<i64> = lines.iter().map(|a| a["at"].as_i64().unwrap()).collect();
     assert!(times.windows(2).all(|w| w[0] <= w[1]), "alerts and notices interleave in time order");
@@ -172,7 +191,7 @@ fn json_alerts_of_a_small_trace_are_exactly_the_expected_ones() {
     assert_eq!(alerts[0]["elapsed_s"], 1_200.0);
     assert_eq!(alerts[0]["expected_s"], 720.0);
     assert_eq!(alerts[0]["n"], 5);
-    let upper = alerts[0]["upper_s"].as_f64().unwrap();
+    let upper = alerts[0]["baseline_limit_s"].as_f64().unwrap();
     assert!((upper - (720.0 + 2.0 * 9_000f64.sqrt())).abs() < 1e-9);
     assert_eq!(alerts[1]["level"], "critical");
     assert_eq!(alerts[1]["at"], start + 2_400);
@@ -188,7 +207,7 @@ fn json_alerts_of_a_small_trace_are_exactly_the_expected_ones() {
     let alerts = json_lines(&output.stdout);
     assert_eq!(alerts[0]["run_id"], "slow");
     assert_eq!(alerts[0]["at"], start + 1_200);
-    let upper = alerts[0]["upper_s"].as_f64().unwrap();
+    let upper = alerts[0]["baseline_limit_s"].as_f64().unwrap();
     assert!((upper - (720.0 + 4.0 * 9_000f64.sqrt())).abs() < 1e-9, "{upper}");
 
     // The default, tailored at k = 6 weighing the three latest runs (840, 780 and 720 s): the
@@ -212,7 +231,7 @@ fn json_alerts_of_a_small_trace_are_exactly_the_expected_ones() {
     let per_run = RecentRuns::default_for(policy.method()).for_policy(&policy).unwrap().unwrap();
     let limit_ms =
         per_run.baseline_of_run(&type_baseline, histogram.values(), &[840_000, 780_000, 720_000]).upper_ms;
-    let upper = alerts[0]["upper_s"].as_f64().unwrap();
+    let upper = alerts[0]["baseline_limit_s"].as_f64().unwrap();
     assert!((upper - limit_ms / 1_000.0).abs() < 1e-6, "{upper} vs {limit_ms} ms");
     assert_eq!(alerts[0]["recent_s"], serde_json::json!([840.0, 780.0, 720.0]), "its own, newest first");
     assert!(upper > 840.0 && upper < 1_200.0, "past the slowest run, below the seed's critical: {upper}");
@@ -891,7 +910,7 @@ fn a_hang_of_a_type_without_a_baseline_pages_by_the_fallback_limit_and_the_summa
     let first: serde_json::Value =
         serde_json::from_str(String::from_utf8_lossy(&json.get_output().stdout).lines().next().unwrap())
             .unwrap();
-    assert_eq!((first["run_id"].as_str(), first["limit_s"].as_f64()), (Some("hung"), Some(43_200.0)));
+    assert_eq!((first["run_id"].as_str(), first["crossed_limit_s"].as_f64()), (Some("hung"), Some(43_200.0)));
     assert!(first["expected_s"].is_null() && first["n"].is_null(), "{first}");
 }
 

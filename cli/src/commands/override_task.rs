@@ -1,5 +1,6 @@
 //! `overrun override TASK`: per-task k, fixed limit, or mute, stored where the checker reads them.
 
+use overrun_core::notify::message::JSON_VERSION;
 use serde_json::{Value, json};
 
 use crate::commands::inspect::rfc3339;
@@ -126,7 +127,7 @@ pub fn run(request: &OverrideRequest, out: &mut impl std::io::Write) -> Result<(
     })?;
     let written = if request.json {
         let set = (!task_override.is_empty()).then(|| override_json(&task_override));
-        writeln!(out, "{}", json!({ "task_type": task.as_str(), "override": set }))
+        writeln!(out, "{}", json!({ "version": JSON_VERSION, "task_type": task.as_str(), "override": set }))
     } else {
         writeln!(out, "{task}: {}", describe(&task_override))
     };
@@ -166,7 +167,7 @@ pub fn list(aws: &AwsArgs, as_json: bool, out: &mut impl std::io::Write) -> Resu
     if as_json {
         let listed: Vec<Value> = overridden
             .iter()
-            .map(|(task, o)| json!({ "task_type": task.as_str(), "override": override_json(o) }))
+            .map(|(task, o)| json!({ "version": JSON_VERSION, "task_type": task.as_str(), "override": override_json(o) }))
             .collect();
         return writeln!(out, "{}", Value::Array(listed)).map_err(CliError::Output);
     }

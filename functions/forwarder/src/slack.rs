@@ -9,10 +9,16 @@ pub fn payload(message: &OverrunMessage) -> Value {
     let seconds = |key: &str| details[key].as_f64().map(humanize).unwrap_or_else(|| "?".to_owned());
     let facts = match message.kind {
         Kind::Overrun => format!(
-            "Run `{}` has been running {}; its limit is {} (usually {}).",
+            "Run `{}` has been running {}; its {} limit is {} (usually {}).",
             message.run_id,
             seconds("elapsed_s"),
-            seconds("limit_s"),
+            message.severity,
+            // Version 1 messages (still in flight during an upgrade) name it `limit_s`.
+            if details.get("crossed_limit_s").is_some() {
+                seconds("crossed_limit_s")
+            } else {
+                seconds("limit_s")
+            },
             seconds("expected_s")
         ),
         Kind::Missed => format!(
@@ -91,12 +97,17 @@ mod tests {
     #[test]
     fn an_overrun_reads_as_its_subject_and_its_elapsed_time_against_its_limit() {
         let mut overrun = message("overrun", "warning", "etl/r-1/warning");
-        overrun.details = json!({"elapsed_s": 7200.0, "limit_s": 953.0, "expected_s": 735.0});
+        overrun.details =
+            json!({"elapsed_s": 7200.0, "crossed_limit_s": 953.0, "limit_s": 953.0, "expected_s": 735.0});
         overrun.subject = "[Overrun WARNING] etl running 2h 00m <x>".to_owned();
         let body = payload(&overrun);
         assert_eq!(body["text"], ":warning: [Overrun WARNING] etl running 2h 00m <x>");
         let text = body["blocks"][0]["text"]["text"].as_str().unwrap();
         assert!(text.contains("*[Overrun WARNING] etl running 2h 00m &lt;x&gt;*"), "{text}");
-        assert!(text.contains("Run `r-1` has been running 2h 00m"), "{text}");
+        assert!(text.contains("Run `r-1` has been running 2h 00m; its warning limit is 15m 53s"), "{text}");
+        // A version 1 message, still in flight during an upgrade, names only `limit_s`.
+        overrun.details = json!({"elapsed_s": 7200.0, "limit_s": 953.0, "expected_s": 735.0});
+        let text = payload(&overrun)["blocks"][0]["text"]["text"].as_str().unwrap().to_owned();
+        assert!(text.contains("its warning limit is 15m 53s"), "{text}");
     }
 }

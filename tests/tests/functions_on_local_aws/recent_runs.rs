@@ -69,7 +69,7 @@ async fn with_recent_runs_a_start_records_the_runs_ended_before_it_and_the_check
     };
     let before_streak_limit = own_limit(&history).upper_ms;
     assert_eq!(
-        warnings[0]["limit_s"],
+        warnings[0]["crossed_limit_s"],
         before_streak_limit / 1_000.0,
         "the core's limit for its own recent runs"
     );

@@ -4,6 +4,7 @@
 
 use overrun_core::EpochMs;
 use overrun_core::notify::humanize::utc_minute;
+use overrun_core::notify::message::JSON_VERSION;
 use overrun_core::records::MessageRecord;
 use serde_json::{Value, json};
 
@@ -76,6 +77,7 @@ fn write_json(
 ) -> std::io::Result<()> {
     for m in messages {
         let value: Value = json!({
+            "version": JSON_VERSION,
             "kind": m.kind.to_string(),
             "task_type": m.task_type.as_str(),
             "about": m.about,

@@ -4,6 +4,7 @@
 
 use overrun_app::ingest::{IngestError, IngestOutcome, record_only};
 use overrun_core::notify::humanize::{duration, utc_minute};
+use overrun_core::notify::message::JSON_VERSION;
 use overrun_core::ports::{RunFinished, TaskEvent};
 use overrun_core::time::parse_timestamp;
 use overrun_core::{Attempt, EpochMs, RunId, RunStatus, TaskType};
@@ -108,6 +109,7 @@ pub fn run(request: &CloseRequest, out: &mut impl std::io::Write) -> Result<(), 
     }
     if request.json {
         let value = serde_json::json!({
+            "version": JSON_VERSION,
             "task_type": task.as_str(),
             "run_id": run_id.as_str(),
             "attempt": run_id.attempt().get(),

@@ -6,6 +6,7 @@ use overrun_app::situation::{ReadProblems, judge_runs};
 use overrun_core::detect::check::{Judgement, RunningRun, Standing, TickSpan, assess_running, tick_verdicts};
 use overrun_core::detect::levels::AlertedLevels;
 use overrun_core::notify::humanize::{duration, utc_minute};
+use overrun_core::notify::message::JSON_VERSION;
 use overrun_core::records::RunRecord;
 use overrun_core::{Attempt, EpochMs, Level, RunId, TaskType};
 use serde_json::{Value, json};
@@ -153,11 +154,16 @@ fn verdict(e: &Explanation) -> String {
 
 fn limit_parts(j: &Judgement, e: &Explanation) -> Vec<String> {
     let mut parts = Vec::new();
+    // A run judged by its own limit is not held to its type's baseline as it is.
+    let source = if j.recent_ms.is_empty() {
+        j.limits.source.to_string()
+    } else {
+        format!("its own: the {} weighed with its recent runs", j.limits.source)
+    };
     parts.push(format!(
-        "limits: warning past {}, critical past {} ({})",
+        "limits: warning past {}, critical past {} ({source})",
         duration(j.thresholds.warning_ms),
         duration(j.thresholds.critical_ms),
-        j.limits.source
     ));
     if let Some(b) = j.limits.baseline {
         parts.push(format!(
@@ -231,7 +237,7 @@ fn write_human(e: &Explanation, now: EpochMs, out: &mut impl std::io::Write) -> 
         }
         writeln!(
             out,
-            "Checks every {} (judged by the limits in force now; the nightly job recomputes them each night):",
+            "Checks every {}, as today's limits would have judged them (the checker judged each by its night's limits; the messages below are what it sent):",
             duration(e.interval_ms as f64)
         )?;
         if e.spans.is_empty() {
@@ -244,8 +250,8 @@ fn write_human(e: &Explanation, now: EpochMs, out: &mut impl std::io::Write) -> 
                 format!("{} – {}", utc_minute(span.first), utc_minute(span.last))
             };
             let verdict = match span.level {
-                None => "within its limit".to_owned(),
-                Some(level) => format!("past its {level} limit"),
+                None => "would have been within its limit".to_owned(),
+                Some(level) => format!("would have been past its {level} limit"),
             };
             writeln!(
                 out,
@@ -276,12 +282,12 @@ fn write_json(e: &Explanation, now: EpochMs, out: &mut impl std::io::Write) -> s
     let judged = match &e.standing {
         Standing::Judged(j) => json!({
             "state": "judged",
-            "limit_s": j.thresholds.warning_ms / 1_000.0,
-            "critical_s": j.thresholds.critical_ms / 1_000.0,
+            "warning_limit_s": j.thresholds.warning_ms / 1_000.0,
+            "critical_limit_s": j.thresholds.critical_ms / 1_000.0,
             "limit_source": j.limits.source.to_string(),
             "baseline": j.limits.baseline.map(|b| json!({
                 "n": b.n, "expected_s": b.expected_ms / 1_000.0, "sigma_s": b.sigma_ms / 1_000.0,
-                "limit_s": b.upper_ms / 1_000.0, "computed_at": rfc3339(b.computed_at),
+                "baseline_limit_s": b.upper_ms / 1_000.0, "computed_at": rfc3339(b.computed_at),
                 "outlier": b.outlier.map(|o| outlier_json(&o)),
             })),
             "recent_s": j.recent_ms.iter().map(|&ms| ms as f64 / 1_000.0).collect::<Vec<_>>(),
@@ -308,6 +314,7 @@ fn write_json(e: &Explanation, now: EpochMs, out: &mut impl std::io::Write) -> s
         })
         .collect();
     let value = json!({
+        "version": JSON_VERSION,
         "task_type": r.task_type.as_str(),
         "run_id": r.run_id.as_str(),
         "attempt": r.run_id.attempt().get(),
@@ -321,6 +328,8 @@ fn write_json(e: &Explanation, now: EpochMs, out: &mut impl std::io::Write) -> s
         "checks": e.spans.iter().map(|s| json!({
             "first": rfc3339(s.first), "last": rfc3339(s.last), "checks": s.ticks,
             "level": level_words(s.level),
+            // Re-judged by today's limits, not what the checker saw at the time.
+            "reconstructed": true,
         })).collect::<Vec<_>>(),
         "messages": claims,
     });

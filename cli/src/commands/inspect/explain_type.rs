@@ -3,6 +3,7 @@
 //! times, the next due start, and whether the type is overdue now, as the checker judges it.
 
 use overrun_core::notify::humanize::{duration, utc_minute};
+use overrun_core::notify::message::JSON_VERSION;
 use overrun_core::ports::ScheduleStore;
 use overrun_core::schedule::watch::{DueTimes, Standing, judge, next_due_after};
 use overrun_core::schedule::watched::{Declaration, Watched, watched};
@@ -182,6 +183,7 @@ fn write_json(shown: &Shown<'_>, out: &mut impl std::io::Write) -> std::io::Resu
     };
     let rows = in_force.as_ref().map(|s| due_rows(s, starts, now)).unwrap_or_default();
     let value = json!({
+        "version": JSON_VERSION,
         "task_type": task.as_str(),
         "in_force": in_force_word(declared, in_force.as_ref()),
         "learned": learned.map(schedule_json),

@@ -2,6 +2,7 @@
 //! to now (its override applied), as the nightly job last computed them.
 
 use overrun_core::detect::overrides::{EffectiveLimits, LimitParts, effective_limits};
+use overrun_core::notify::message::JSON_VERSION;
 use std::collections::BTreeMap;
 
 use overrun_core::TaskType;
@@ -148,12 +149,13 @@ fn write_json(
             let baseline = record.limits.baseline.as_ref();
             let task_override = record.limits.task_override.as_ref();
             json!({
+                "version": JSON_VERSION,
                 "task_type": record.task_type.as_str(),
                 "expected_s": baseline.map(|b| b.expected_ms / 1_000.0),
                 "sigma_s": baseline.map(|b| b.sigma_ms / 1_000.0),
                 "baseline_limit_s": baseline.map(|b| b.upper_ms / 1_000.0),
-                "limit_s": effective.map(|e| e.thresholds.warning_ms / 1_000.0),
-                "critical_s": effective.map(|e| e.thresholds.critical_ms / 1_000.0),
+                "warning_limit_s": effective.map(|e| e.thresholds.warning_ms / 1_000.0),
+                "critical_limit_s": effective.map(|e| e.thresholds.critical_ms / 1_000.0),
                 "limit_source": effective.map(|e| e.source.to_string()),
                 "n": baseline.map(|b| b.n),
                 "outlier": baseline.and_then(|b| b.outlier).map(|o| outlier_json(&o)),

@@ -3,6 +3,7 @@
 //! from and since when, the next due start, the usual lateness, the grace: what the checker
 //! expects of a type before it pages a missed start.
 
+use overrun_core::notify::message::JSON_VERSION;
 use std::collections::BTreeMap;
 
 use overrun_core::EpochMs;
@@ -124,6 +125,7 @@ fn write_json(rows: &[Row<'_>], now: EpochMs, out: &mut impl std::io::Write) -> 
         .map(|row| {
             let in_force = row.watched();
             json!({
+                "version": JSON_VERSION,
                 "task_type": row.task.as_str(),
                 "in_force": in_force_word(row.declared, in_force.as_ref()),
                 "next_due": in_force.and_then(|w| next_due_after(&w, now)).map(rfc3339),

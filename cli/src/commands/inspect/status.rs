@@ -8,6 +8,7 @@ use overrun_app::situation::{ReadProblems, read_situation};
 use overrun_core::detect::check::{RunningRun, Standing, assess_running};
 use overrun_core::notify::delivery::DeliveryState;
 use overrun_core::notify::humanize::{duration, utc_minute};
+use overrun_core::notify::message::JSON_VERSION;
 use overrun_core::{EpochMs, Level};
 use serde_json::{Value, json};
 
@@ -239,8 +240,8 @@ fn write_json(
             match &view.standing {
                 Standing::Judged(j) => {
                     value["state"] = json!("judged");
-                    value["limit_s"] = json!(j.thresholds.warning_ms / 1_000.0);
-                    value["critical_s"] = json!(j.thresholds.critical_ms / 1_000.0);
+                    value["warning_limit_s"] = json!(j.thresholds.warning_ms / 1_000.0);
+                    value["critical_limit_s"] = json!(j.thresholds.critical_ms / 1_000.0);
                     value["share_used"] = json!(j.share_used(view.elapsed_ms));
                     value["level"] = json!(j.level_at(run.start, now).map(Level::as_str));
                     value["limit_source"] = json!(j.limits.source.to_string());
@@ -257,7 +258,11 @@ fn write_json(
         })
         .collect();
     let overdue: Vec<Value> = overdue.iter().map(overdue_json).collect();
-    writeln!(out, "{}", json!({ "now": rfc3339(now), "running": runs, "overdue": overdue }))
+    writeln!(
+        out,
+        "{}",
+        json!({ "version": JSON_VERSION, "now": rfc3339(now), "running": runs, "overdue": overdue })
+    )
 }
 
 fn plural(count: usize, noun: &str) -> String {

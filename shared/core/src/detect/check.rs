@@ -58,7 +58,12 @@ pub struct Alert {
     pub at: EpochMs,
     pub level: Level,
     pub elapsed_ms: i64,
+    /// The crossed level's limit: `thresholds.limit_ms(level)`.
     pub limit_ms: f64,
+    /// The run's own warning and critical limits when it was judged (its recent runs and its
+    /// cohort's stretch applied).
+    pub thresholds: Thresholds,
+    /// Its type's limits, and where they came from.
     pub limits: EffectiveLimits,
     /// How much the run's cohort's pace stretched its limits (1: not at all).
     pub cohort_stretch: f64,
@@ -243,6 +248,7 @@ pub fn check_running(
                 level,
                 elapsed_ms: now - run.start,
                 limit_ms: judgement.thresholds.limit_ms(level),
+                thresholds: judgement.thresholds,
                 limits: judgement.limits,
                 cohort_stretch: judgement.cohort_stretch,
                 recent_ms: judgement.recent_ms.clone(),

@@ -130,6 +130,7 @@ pub fn alert_notification(alert: &Alert) -> Notification {
 
     let alert_id = dedupe_key(&alert.task_type, &alert.run_id, alert.level.as_str());
     let default = serde_free_json(&[
+        ("version", Json::Num(f64::from(JSON_VERSION))),
         ("kind", Json::Str("overrun")),
         ("alert_id", Json::Str(&alert_id)),
         ("severity", Json::Str(alert.level.as_str())),
@@ -139,8 +140,12 @@ pub fn alert_notification(alert: &Alert) -> Notification {
         ("at", Json::Num(alert.at as f64 / 1_000.0)),
         ("run_start", Json::Num(alert.run_start as f64 / 1_000.0)),
         ("elapsed_s", Json::Num(alert.elapsed_ms as f64 / 1_000.0)),
+        ("warning_limit_s", Json::Num(alert.thresholds.warning_ms / 1_000.0)),
+        ("critical_limit_s", Json::Num(alert.thresholds.critical_ms / 1_000.0)),
+        ("crossed_limit_s", Json::Num(alert.limit_ms / 1_000.0)),
         ("limit_s", Json::Num(alert.limit_ms / 1_000.0)),
         ("expected_s", alert.limits.baseline.map_or(Json::Null, |b| Json::Num(b.expected_ms / 1_000.0))),
+        ("baseline_limit_s", alert.limits.baseline.map_or(Json::Null, |b| Json::Num(b.upper_ms / 1_000.0))),
         ("upper_s", alert.limits.baseline.map_or(Json::Null, |b| Json::Num(b.upper_ms / 1_000.0))),
         ("sigma_s", alert.limits.baseline.map_or(Json::Null, |b| Json::Num(b.sigma_ms / 1_000.0))),
         ("n", alert.limits.baseline.map_or(Json::Null, |b| Json::Num(b.n as f64))),
@@ -148,6 +153,7 @@ pub fn alert_notification(alert: &Alert) -> Notification {
         ("cohort_stretch", Json::Num(alert.cohort_stretch)),
         ("recent_s", Json::Nums(alert.recent_ms.iter().map(|&ms| ms as f64 / 1_000.0).collect())),
         ("recent_weight", Json::Num(alert.recent_weight)),
+        ("deprecated", Json::Strs(DEPRECATED_ALERT_FIELDS)),
     ]);
     Notification {
         subject,
@@ -201,6 +207,7 @@ pub fn resolved_notification(resolution: &Resolution) -> Notification {
     );
     let alert_id = dedupe_key(&resolution.task_type, &resolution.run_id, "resolved");
     let default = serde_free_json(&[
+        ("version", Json::Num(f64::from(JSON_VERSION))),
         ("kind", Json::Str("resolved")),
         ("alert_id", Json::Str(&alert_id)),
         ("severity", Json::Str("info")),
@@ -255,6 +262,7 @@ pub fn short_notification(short: &ShortFinish) -> Notification {
     );
     let alert_id = dedupe_key(&short.task_type, &short.run_id, "too_short");
     let default = serde_free_json(&[
+        ("version", Json::Num(f64::from(JSON_VERSION))),
         ("kind", Json::Str("too_short")),
         ("alert_id", Json::Str(&alert_id)),
         ("severity", Json::Str("info")),
@@ -283,11 +291,23 @@ pub fn short_notification(short: &ShortFinish) -> Notification {
 /// A flat JSON object without a serialisation dependency in the pure core.
 pub(crate) enum Json<'a> {
     Str(&'a str),
+    Strs(&'a [&'a str]),
     Owned(String),
     Num(f64),
     Nums(Vec<f64>),
     Null,
 }
+
+/// The version of the JSON vocabulary every message (and every `--json` output of the command)
+/// carries as `version`. 2: warning, critical and crossed limits named as such
+/// (`warning_limit_s`, `critical_limit_s`, `crossed_limit_s`).
+pub const JSON_VERSION: u32 = 2;
+
+/// Fields an overrun alert still carries beside their replacements, for subscribers written
+/// against version 1; they go in the next version. `limit_s` is `crossed_limit_s`; `upper_s` is
+/// `baseline_limit_s`, the nightly baseline's upper limit (not the warning limit in force: an
+/// override, the run's recent runs or its cohort's stretch change that).
+pub const DEPRECATED_ALERT_FIELDS: &[&str] = &["limit_s", "upper_s"];
 
 pub(crate) fn serde_free_json(fields: &[(&str, Json<'_>)]) -> String {
     let body: Vec<String> = fields
@@ -296,6 +316,9 @@ pub(crate) fn serde_free_json(fields: &[(&str, Json<'_>)]) -> String {
             let value = match value {
                 Json::Str(text) => quote(text),
                 Json::Owned(text) => quote(text),
+                Json::Strs(texts) => {
+                    format!("[{}]", texts.iter().map(|text| quote(text)).collect::<Vec<_>>().join(","))
+                }
                 Json::Num(number) if number.is_finite() => format!("{number}"),
                 Json::Num(_) | Json::Null => "null".to_owned(),
                 Json::Nums(numbers) => {
@@ -354,6 +377,7 @@ mod tests {
             level,
             elapsed_ms: 1_200_000,
             limit_ms: 720_000.0,
+            thresholds: Thresholds { warning_ms: 720_000.0, critical_ms: 1_440_000.0 },
             limits: EffectiveLimits {
                 thresholds: Thresholds { warning_ms: 720_000.0, critical_ms: 1_440_000.0 },
                 source,
@@ -462,9 +486,25 @@ mod tests {
     #[test]
     fn default_body_is_valid_json_with_escaped_names() {
         let n = alert_notification(&decision("say \"hi\"\\now", Level::Warning, LimitSource::Baseline));
-        assert!(n.default.starts_with("{\"kind\":\"overrun\""));
+        assert!(n.default.starts_with("{\"version\":2,\"kind\":\"overrun\""), "{}", n.default);
         assert!(n.default.contains(r#""task_type":"say \"hi\"\\now""#), "{}", n.default);
         assert!(n.default.contains(r#""elapsed_s":1200"#));
+    }
+
+    #[test]
+    fn an_alerts_json_names_its_warning_critical_and_crossed_limits_and_keeps_version_ones_fields_marked_deprecated()
+     {
+        let critical = alert_notification(&Alert {
+            limit_ms: 1_440_000.0,
+            ..decision("etl", Level::Critical, LimitSource::Baseline)
+        });
+        for field in [
+            r#""warning_limit_s":720,"critical_limit_s":1440,"crossed_limit_s":1440,"limit_s":1440"#,
+            r#""upper_s":720"#,
+            r#""deprecated":["limit_s","upper_s"]"#,
+        ] {
+            assert!(critical.default.contains(field), "{field} in {}", critical.default);
+        }
     }
 
     #[test]

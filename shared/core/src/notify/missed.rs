@@ -113,6 +113,7 @@ pub fn missed_notification(
     let incident = incident_key(task_type, missed.first_due);
     let alert_id = format!("{incident}/{}", level.as_str());
     let default = serde_free_json(&[
+        ("version", Json::Num(f64::from(super::message::JSON_VERSION))),
         ("kind", Json::Str("missed")),
         ("alert_id", Json::Str(&alert_id)),
         ("incident", Json::Str(&incident)),
@@ -175,6 +176,7 @@ pub fn resumed_notification(task_type: &TaskType, resumed: &Resumption, at: Epoc
     let incident = incident_key(task_type, resumed.first_due);
     let alert_id = format!("{incident}/resolved");
     let default = serde_free_json(&[
+        ("version", Json::Num(f64::from(super::message::JSON_VERSION))),
         ("kind", Json::Str("resolved")),
         ("alert_id", Json::Str(&alert_id)),
         ("incident", Json::Str(&incident)),

@@ -310,6 +310,8 @@ struct Found {
     baseline: Option<Baseline>,
     /// The night's limits, before the cohort's stretch.
     thresholds: Thresholds,
+    /// The limits it crossed, stretched.
+    stretched: Thresholds,
     source: LimitSource,
     stretch: f64,
     /// Whether the limit was the run's own, from its recent runs.
@@ -828,8 +830,17 @@ impl Replayer {
                 if at < until {
                     alerted.insert(level);
                     let limit_ms = stretched.limit_ms(level);
-                    *slot =
-                        Some(Found { level, at, limit_ms, baseline, thresholds, source, stretch, own_limit });
+                    *slot = Some(Found {
+                        level,
+                        at,
+                        limit_ms,
+                        baseline,
+                        thresholds,
+                        stretched,
+                        source,
+                        stretch,
+                        own_limit,
+                    });
                 }
             }
         }
@@ -894,7 +905,7 @@ impl Replayer {
         recent: &[u64],
         found: [Option<Found>; 2],
     ) {
-        for Found { level, at, limit_ms, baseline, thresholds, source, stretch, own_limit } in
+        for Found { level, at, limit_ms, baseline, thresholds, stretched, source, stretch, own_limit } in
             found.into_iter().flatten()
         {
             let alert = Alert {
@@ -905,6 +916,7 @@ impl Replayer {
                 level,
                 elapsed_ms: at - start,
                 limit_ms,
+                thresholds: stretched,
                 limits: EffectiveLimits { thresholds, source, baseline },
                 cohort_stretch: stretch,
                 recent_ms: if own_limit { recent.to_vec() } else { Vec::new() },
