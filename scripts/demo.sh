@@ -3,9 +3,20 @@
 # real trace is backfilled as if its last run ended now, a run that is already overrunning is
 # started, the real checker binary runs once under the Lambda runtime emulator (cargo lambda),
 # and the email, SMS and JSON bodies it published are read back through an SQS subscription.
-# Everything listens on 127.0.0.1 and is stopped on exit. CI runs it.
+# Everything listens on 127.0.0.1 and is stopped on exit; with --keep, moto and its tables stay
+# up and the exact `export` lines to operate them (`overrun status`, `explain`, `close`…) are
+# printed. CI runs it.
+#
+# Usage: ./scripts/demo.sh [--keep]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+keep=false
+case "${1:-}" in
+  --keep) keep=true ;;
+  "") ;;
+  *) echo "usage: $0 [--keep]" >&2; exit 2 ;;
+esac
 
 MOTO_VERSION=5.2.5
 CARGO_LAMBDA_VERSION=1.9.2
@@ -24,16 +35,20 @@ moto_port=$(free_port)
 emulator_port=$(free_port)
 work=$(mktemp -d)
 pids=()
+moto_pid=
 cleanup() {
   for pid in "${pids[@]}"; do kill -- "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
+  if [ -n "$moto_pid" ] && ! $keep; then kill -- "-$moto_pid" 2>/dev/null || kill "$moto_pid" 2>/dev/null || true; fi
+  wait "${pids[@]}" 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT
 
 say "moto on 127.0.0.1:${moto_port}"
-setsid moto_server -H 127.0.0.1 -p "$moto_port" >"$work/moto.log" 2>&1 &
-pids+=($!)
+moto_log="$work/moto.log"
+if $keep; then moto_log="${TMPDIR:-/tmp}/overrun-demo-moto-${moto_port}.log"; fi
+setsid moto_server -H 127.0.0.1 -p "$moto_port" >"$moto_log" 2>&1 &
+moto_pid=$!
 endpoint="http://127.0.0.1:${moto_port}"
 for _ in $(seq 1 100); do
   python3 -c "import urllib.request, sys; urllib.request.urlopen(sys.argv[1], timeout=1)" "$endpoint/moto-api/data.json" 2>/dev/null && break
@@ -44,9 +59,16 @@ export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-eas
 export OVERRUN_RUNS_TABLE=demo-runs OVERRUN_STATS_TABLE=demo-stats
 unset AWS_PROFILE AWS_SESSION_TOKEN
 
-say "building the overrun command"
-cargo build --quiet -p overrun-cli
-overrun=target/debug/overrun
+# The release binary the quick start built, when there is one; else a debug build (quicker to
+# make from nothing, as in CI).
+if [ -x target/release/overrun ]; then
+  overrun=target/release/overrun
+  say "the overrun command: $overrun (built by the quick start)"
+else
+  say "building the overrun command (debug; \`cargo build --release -p overrun-cli\` first makes the demo use the release one)"
+  cargo build --quiet -p overrun-cli
+  overrun=target/debug/overrun
+fi
 
 say "tables, and the bundled trace backfilled as if it ended now"
 "$overrun" create-tables --endpoint-url "$endpoint"
@@ -81,3 +103,14 @@ echo
 
 say "what the topic delivered"
 python3 scripts/demo_aws.py "$endpoint" show
+
+if $keep; then
+  say "moto stays up with the demo's tables (pid ${moto_pid}, log ${moto_log}); to operate it:"
+  cat <<EXPORTS
+export AWS_ENDPOINT_URL=${endpoint} AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1
+export OVERRUN_RUNS_TABLE=${OVERRUN_RUNS_TABLE} OVERRUN_STATS_TABLE=${OVERRUN_STATS_TABLE}
+overrun status                      # the run paged above, past its limits
+overrun explain "${DEMO_TASK}" demo-overrun
+kill ${moto_pid}                          # stops moto when you are done
+EXPORTS
+fi

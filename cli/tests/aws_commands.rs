@@ -154,6 +154,34 @@ async fn backfill_of_a_large_gzip_history_finishes_at_a_terminal_with_its_progre
 }
 
 #[tokio::test]
+async fn backfill_at_a_terminal_shows_the_loading_and_then_the_baselines_being_computed() {
+    let stack = Stack::new().await;
+    let dir = tempfile::TempDir::new().unwrap();
+    // 300 daily-ish runs of ten minutes, shifted to end now: every one is written.
+    let mut csv = String::from("task_type,run_id,start_epoch_s,end_epoch_s,status\n");
+    for i in 0..300 {
+        let start = 1_000_000_000 + i * 7_200;
+        csv += &format!("etl,r{i},{start},{},succeeded\n", start + 600);
+    }
+    let history = dir.path().join("recent.csv");
+    std::fs::write(&history, csv).unwrap();
+    let binary = assert_cmd::cargo::cargo_bin("overrun");
+    let (status, screen) = terminal::under_terminal(&format!(
+        "AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1 \
+         OVERRUN_RUNS_TABLE={} OVERRUN_STATS_TABLE={} {} backfill {} --shift-to-now --concurrency 2 --endpoint-url {}",
+        stack.config.runs_table,
+        stack.config.stats_table,
+        terminal::shell_quoted(&binary),
+        terminal::shell_quoted(&history),
+        endpoint()
+    ));
+    assert!(status.success(), "backfill under a terminal failed or hung ({status}): {screen}");
+    assert!(screen.contains("/300 runs"), "the loading bar was drawn: {screen:?}");
+    assert!(screen.contains("computing tonight's baselines"), "{screen:?}");
+    assert!(screen.contains("loaded 300 of 300 runs"), "{screen}");
+}
+
+#[tokio::test]
 async fn create_tables_twice_leaves_the_existing_tables_as_they_are() {
     let stack = Stack::new().await;
     let runs = overrun_integration_tests::unique("runs");
@@ -310,7 +338,8 @@ async fn backfill_shifted_to_now_loads_an_old_history_and_since_keeps_only_its_l
         .assert()
         .success()
         .stdout(contains("loaded 0 of 10 runs"))
-        .stdout(contains("10 older than the 35-day retention"));
+        .stdout(contains("10 older than the 35-day retention"))
+        .stdout(contains("nothing loaded: every run ended more than 35 days ago; --shift-to-now loads"));
     let mut shifted =
         overrun(&stack, &["backfill", "-", "--shift-to-now", "--since", "3d 1h", "--no-baselines"]);
     shifted.write_stdin(csv);

@@ -119,6 +119,12 @@ pub fn run(request: &BackfillRequest, out: &mut impl Write, err: &mut impl Write
         // its type's latest runs in the table when its start is recorded, as it would have live.
         let (started, finished): (Vec<Event>, Vec<Event>) =
             events.into_iter().partition(|event| matches!(event, Event::Started(_)));
+        // Seconds to minutes against a real table (and more against moto): a bar on a terminal.
+        let bar = crate::progress::terminal_bar(
+            request.read.show_progress,
+            (started.len() + finished.len()) as u64,
+            "loading [{bar:30}] {pos}/{len} runs ({elapsed}, about {eta} left)",
+        );
         for phase in [finished, started] {
             let mut results = stream::iter(phase)
                 .map(|event| async move {
@@ -129,6 +135,7 @@ pub fn run(request: &BackfillRequest, out: &mut impl Write, err: &mut impl Write
                 })
                 .buffer_unordered(request.concurrency.max(1));
             while let Some(result) = results.next().await {
+                bar.inc(1);
                 match result {
                     Ok(recorded) => {
                         report.loaded += 1;
@@ -145,8 +152,12 @@ pub fn run(request: &BackfillRequest, out: &mut impl Write, err: &mut impl Write
                 }
             }
         }
+        bar.finish_and_clear();
         if report.failed > 0 || !request.compute_baselines {
             return Ok(None);
+        }
+        if request.read.show_progress && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+            let _ = writeln!(err, "computing tonight's baselines from the loaded runs…");
         }
         overrun_app::nightly::handle(
             now,
@@ -188,6 +199,14 @@ pub fn run(request: &BackfillRequest, out: &mut impl Write, err: &mut impl Write
             nightly.baselines_written,
             count(nightly.runs_rolled_up, "run"),
             count(nightly.days_rolled_up as u64, "day")
+        )
+        .map_err(CliError::Output)?;
+    }
+    if report.loaded == 0 && report.too_old > 0 && report.too_old == report.rows {
+        writeln!(
+            out,
+            "nothing loaded: every run ended more than {} days ago; --shift-to-now loads a history as if its last run ended now",
+            config.retention_days
         )
         .map_err(CliError::Output)?;
     }
