@@ -230,7 +230,7 @@ fn method_words(config: &ReplayConfig) -> String {
         Method::Tailored { k } => {
             let recent = if config.recent.is_enabled() {
                 format!(
-                    ", each run also weighing its type's {} latest runs at {}%",
+                    "; each run's own limit also weighs its type's {} latest runs at {}%",
                     config.recent.count,
                     config.recent.weight * 100.0
                 )
@@ -238,7 +238,7 @@ fn method_words(config: &ReplayConfig) -> String {
                 String::new()
             };
             format!(
-                "tailored (per-type limit worth its pages, a false page priced at {k}{exclusion}{recent})"
+                "tailored: for each task type, the limit that catches the most slowdowns for its false alerts, one false alert worth {k} caught slowdowns (k = {k}{exclusion}{recent})"
             )
         }
     }
@@ -247,15 +247,17 @@ fn method_words(config: &ReplayConfig) -> String {
 fn header(out: &mut impl Write, config: &ReplayConfig) -> io::Result<()> {
     let method = method_words(config);
     let policy = &config.policy;
+    // Plain words first; the method's own terms on the second line (docs/GLOSSARY.md).
     writeln!(
         out,
-        "Overrun replay: {method}, {}-day window, at least {} runs, baselines nightly at {:02}:00 UTC, checks every {}{}",
-        policy.window_days(),
-        policy.min_samples(),
+        "Overrun replay: each task type's limit learned every night at {:02}:00 UTC from its successful runs of the last {} days (once it has {}), and every running run checked against it every {}{}",
         policy.nightly_hour(),
+        policy.window_days(),
+        count(u64::from(policy.min_samples()), "run"),
         duration(config.interval().as_ms() as f64),
         if config.cohorts { ", limits stretched to the pace of runs that started together" } else { "" },
-    )
+    )?;
+    writeln!(out, "  method      {method}")
 }
 
 /// Runs, days covered, alerts, notices and the busiest day.
@@ -419,7 +421,7 @@ fn alert_and_notice_lists(out: &mut impl Write, outcome: &ReplayOutcome) -> io::
 fn short_finish_line(short: &ShortFinish) -> String {
     let b = &short.baseline;
     format!(
-        "{}  info      {}  run {}: finished in {}, expected {}, floor {} (σ {}, n {})",
+        "{}  info      {}  run {}: finished in {}, expected {}, floor {} (spread {} over {} runs)",
         utc_minute(short.at),
         short.task_type,
         short.run_id,
@@ -471,8 +473,8 @@ fn busiest_day(alerts: &[Alert]) -> Option<(String, usize)> {
 fn alert_line(alert: &Alert) -> String {
     let recent = match alert.recent_ms.len() {
         0 => String::new(),
-        1 => ", its own with 1 recent run".to_owned(),
-        runs => format!(", its own with {runs} recent runs"),
+        1 => "; its own limit, with its latest run".to_owned(),
+        runs => format!("; its own limit, with its {runs} latest runs"),
     };
     let head = format!(
         "{}  {:<8}  {}  run {}: running {}",
@@ -484,7 +486,7 @@ fn alert_line(alert: &Alert) -> String {
     );
     match alert.baseline() {
         Some(b) => format!(
-            "{head}, expected {}, limit {} (σ {}, n {}{recent})",
+            "{head}, expected {}, limit {} (spread {} over {} runs{recent})",
             duration(b.expected_ms),
             duration(alert.limit_ms),
             duration(b.sigma_ms),
