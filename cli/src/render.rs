@@ -253,7 +253,7 @@ fn header(out: &mut impl Write, config: &ReplayConfig) -> io::Result<()> {
         "Overrun replay: each task type's limit learned every night at {:02}:00 UTC from its successful runs of the last {} days (once it has {}), and every running run checked against it every {}{}",
         policy.nightly_hour(),
         policy.window_days(),
-        count(u64::from(policy.min_samples()), "run"),
+        count(policy.min_samples(), "run"),
         duration(config.interval().as_ms() as f64),
         if config.cohorts { ", limits stretched to the pace of runs that started together" } else { "" },
     )?;
