@@ -33,6 +33,16 @@ if [ -n "${CI:-}" ]; then export CARGO_INCREMENTAL=0; fi
 cargo lambda --version
 rustup target add aarch64-unknown-linux-gnu >/dev/null
 
+# The HTML report's test renders it in a real headless browser: Chromium from the distribution.
+if ! command -v chromium >/dev/null 2>&1; then
+  step "chromium from the distribution's packages (the report's browser test)"
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+  install_chromium() { $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium >/dev/null; }
+  install_chromium || { $sudo apt-get update -q >/dev/null && install_chromium; }
+fi
+chromium --version
+
 step "format"
 cargo fmt --all --check
 

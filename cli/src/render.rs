@@ -212,7 +212,7 @@ pub fn human(
 }
 
 /// What was replayed with: the method in words and the schedule.
-fn method_words(config: &ReplayConfig) -> String {
+pub fn method_words(config: &ReplayConfig) -> String {
     let policy = &config.policy;
     let exclusion = match config.exclusion {
         None => String::new(),
@@ -244,20 +244,24 @@ fn method_words(config: &ReplayConfig) -> String {
     }
 }
 
-fn header(out: &mut impl Write, config: &ReplayConfig) -> io::Result<()> {
-    let method = method_words(config);
+/// What the replay did, in plain words: how each limit is learned and how often runs are
+/// checked (the report's opening too).
+pub fn settings_sentence(config: &ReplayConfig) -> String {
     let policy = &config.policy;
-    // Plain words first; the method's own terms on the second line (docs/GLOSSARY.md).
-    writeln!(
-        out,
-        "Overrun replay: each task type's limit learned every night at {:02}:00 UTC from its successful runs of the last {} days (once it has {}), and every running run checked against it every {}{}",
+    format!(
+        "each task type's limit learned every night at {:02}:00 UTC from its successful runs of the last {} days (once it has {}), and every running run checked against it every {}{}",
         policy.nightly_hour(),
         policy.window_days(),
         count(policy.min_samples(), "run"),
         duration(config.interval().as_ms() as f64),
         if config.cohorts { ", limits stretched to the pace of runs that started together" } else { "" },
-    )?;
-    writeln!(out, "  method      {method}")
+    )
+}
+
+fn header(out: &mut impl Write, config: &ReplayConfig) -> io::Result<()> {
+    // Plain words first; the method's own terms on the second line (docs/GLOSSARY.md).
+    writeln!(out, "Overrun replay: {}", settings_sentence(config))?;
+    writeln!(out, "  method      {}", method_words(config))
 }
 
 /// Runs, days covered, alerts, notices and the busiest day.
@@ -434,18 +438,25 @@ fn short_finish_line(short: &ShortFinish) -> String {
 }
 
 fn missed_event_line(event: &MissedEvent) -> String {
-    let at = utc_minute(event.at);
+    let level = match &event.kind {
+        MissedEventKind::Missed { level, .. } => level.as_str(),
+        MissedEventKind::Resumed(_) => "resolved",
+    };
+    format!("{}  {level:<8}  {}", utc_minute(event.at), missed_event_words(event))
+}
+
+/// What a missed-start message says, after its time and level: the type and what happened.
+pub fn missed_event_words(event: &MissedEvent) -> String {
     match &event.kind {
-        MissedEventKind::Missed { level, standing, schedule } => format!(
-            "{at}  {:<8}  {}: did not start, due {} ({}; {} missed in a row)",
-            level.as_str(),
+        MissedEventKind::Missed { standing, schedule, .. } => format!(
+            "{}: did not start, due {} ({}; {} missed in a row)",
             event.task_type,
             utc_minute(standing.first_due),
             schedule,
             standing.missed
         ),
         MissedEventKind::Resumed(resumed) => format!(
-            "{at}  resolved  {}: {}",
+            "{}: {}",
             event.task_type,
             match resumed.came {
                 Came::Late { by_ms } => format!("started {} late", duration(by_ms as f64)),

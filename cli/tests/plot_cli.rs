@@ -133,7 +133,8 @@ fn report_writes_one_self_contained_page_with_the_summary_every_type_and_a_plot_
         .stdout(contains("17 runs of 2 task types, 2 alerts, 2 plots"));
     let html = std::fs::read_to_string(&page).unwrap();
     assert!(html.starts_with("<!DOCTYPE html>") && html.trim_end().ends_with("</html>"));
-    assert!(html.contains("<h2>Summary</h2>") && html.contains("Noisiest task types"));
+    assert!(html.contains("<div class=\"cards\">") && html.contains("<h2>Noisiest task types</h2>"));
+    assert!(html.contains("<h2>Latest alerts</h2>"), "the alerts as a table");
     assert_eq!(html.matches("<section id=\"type-").count(), 2);
     // The type that alerted comes first and links to its plot.
     let etl = html.find("<a href=\"#type-0\">etl</a>").expect("etl linked first");
@@ -149,7 +150,7 @@ fn report_writes_one_self_contained_page_with_the_summary_every_type_and_a_plot_
         .success();
     let html = std::fs::read_to_string(&page).unwrap();
     assert_eq!(html.matches("<section id=\"type-").count(), 1);
-    assert!(html.contains("1 more task types are not drawn"));
+    assert!(html.contains("1 more task type not drawn"));
     overrun()
         .args(["report", "-", "-o"])
         .arg(dir.path().join("report.txt"))

@@ -10,6 +10,7 @@ pub mod override_task;
 pub mod plot;
 pub mod replay;
 pub mod report;
+mod report_page;
 pub mod schedule_task;
 pub mod tune;
 pub mod variant;

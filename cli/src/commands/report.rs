@@ -15,13 +15,13 @@ use overrun_core::schedule::Schedule;
 use overrun_core::schedule::learn::{LearnSettings, Learned, learn};
 use overrun_core::{Run, TaskType};
 
+use super::report_page;
 use crate::error::CliError;
 use crate::history::{ReadOptions, read_all_runs};
 use crate::input::Source;
 use crate::plot::chart::{self, Scale};
 use crate::plot::svg::escape;
 use crate::plot::{series, slots, svg};
-use crate::render;
 
 pub struct ReportRequest {
     pub source: Source,
@@ -46,8 +46,6 @@ struct TypeRow {
 pub fn run(request: &ReportRequest, out: &mut impl Write) -> Result<(), CliError> {
     let runs = read_all_runs(&request.source, &request.read)?;
     let outcome = replay_runs(request.config, &runs).map_err(CliError::invalid)?;
-    let mut summary = Vec::new();
-    render::human(&mut summary, &request.config, &outcome, request.top).map_err(CliError::Output)?;
 
     let mut by_type: HashMap<&TaskType, Vec<Run>> = HashMap::new();
     for run in &runs {
@@ -74,13 +72,17 @@ pub fn run(request: &ReportRequest, out: &mut impl Write) -> Result<(), CliError
             .then(a.task_type.cmp(&b.task_type))
     });
 
+    let plotted: HashMap<&TaskType, usize> =
+        rows.iter().take(request.plots).enumerate().map(|(index, row)| (&row.task_type, index)).collect();
+    let plot_of = |task: &TaskType| plotted.get(task).copied();
     let mut page = String::new();
-    page.push_str(&head(&request.source.name()));
-    page.push_str("<h2>Summary</h2>\n<pre>");
-    page.push_str(&escape(&String::from_utf8_lossy(&summary)));
-    page.push_str("</pre>\n");
-    page.push_str(&type_table(&rows, request.plots));
-    page.push_str("<h2>Plots</h2>\n");
+    page.push_str(&report_page::head(&request.source.name(), &request.config));
+    page.push_str(&report_page::cards(&outcome));
+    page.push_str(&report_page::noisiest(&outcome, request.top, &plot_of));
+    page.push_str(&report_page::alerts(&outcome, &plot_of));
+    page.push_str(&report_page::missed_starts(&outcome));
+    page.push_str(&report_page::too_short(&outcome));
+    page.push_str("<h2>Plots</h2>\n<p class=\"note\">Each task type's runs (a dot at its start, its duration up), its expected duration and limit night by night, and what alerted; the types that alerted most first.</p>\n");
     let drawn = rows.len().min(request.plots);
     for (index, row) in rows.iter().take(request.plots).enumerate() {
         let Some(series) =
@@ -96,15 +98,20 @@ pub fn run(request: &ReportRequest, out: &mut impl Write) -> Result<(), CliError
             series.criticals
         );
         let layout = chart::layout(&title, &series, 1100, 420, request.scale);
-        page.push_str(&format!("<section id=\"type-{index}\">\n{}</section>\n", svg::render(&layout)));
+        page.push_str(&format!(
+            "<section id=\"type-{index}\">\n<h3>{} <a class=\"note\" href=\"#task-types\">(all task types)</a></h3>\n{}</section>\n",
+            escape(row.task_type.as_str()),
+            svg::render(&layout)
+        ));
     }
     let schedules = schedule_sections(&by_type, &outcome, request);
     if rows.len() > drawn {
         page.push_str(&format!(
-            "<p class=\"note\">{} more task types are not drawn: raise <code>--plots</code> to draw them.</p>\n",
-            rows.len() - drawn
+            "<p class=\"note\">{} not drawn: raise <code>--plots</code> to draw them.</p>\n",
+            count((rows.len() - drawn) as u64, "more task type")
         ));
     }
+    page.push_str(&type_table(&rows, request.plots));
     page.push_str(&schedules);
     page.push_str("</body>\n</html>\n");
     std::fs::write(&request.output, page).map_err(CliError::Output)?;
@@ -170,37 +177,19 @@ fn schedule_sections(
     html
 }
 
-fn head(source: &str) -> String {
-    format!(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>Overrun report: {source}</title>\n<style>\n{STYLE}</style>\n</head>\n<body>\n<h1>Overrun report</h1>\n<p class=\"note\">{source}, replayed by overrun {} — what Overrun would have alerted on, and when.</p>\n",
-        env!("CARGO_PKG_VERSION"),
-        source = escape(source)
-    )
-}
-
-const STYLE: &str = "body { font-family: 'DejaVu Sans', Verdana, sans-serif; margin: 2em auto; max-width: 1140px; color: #1e1e1e; }
-pre { background: #f6f6f6; padding: 1em; overflow-x: auto; font-size: 13px; }
-table { border-collapse: collapse; font-size: 14px; }
-td, th { padding: 3px 10px; border-bottom: 1px solid #e1e1e1; text-align: right; }
-td:first-child, th:first-child { text-align: left; }
-section { margin: 1.5em 0; }
-svg { max-width: 100%; height: auto; }
-.note { color: #555; }
-";
-
 /// The task types, those that alerted most first, each linked to its plot when drawn.
 fn type_table(rows: &[TypeRow], plots: usize) -> String {
-    let mut html = String::from(
-        "<h2>Task types</h2>\n<table>\n<tr><th>task type</th><th>runs</th><th>warnings</th><th>critical</th></tr>\n",
+    let mut html = format!(
+        "<h2 id=\"task-types\">All task types</h2>\n<details><summary>show all {}, those that alerted most first, each linked to its plot</summary>\n<table>\n<tr><th>task type</th><th class=\"n\">runs</th><th class=\"n\">warning</th><th class=\"n\">critical</th></tr>\n",
+        count(rows.len() as u64, "task type")
     );
     for (index, row) in rows.iter().enumerate() {
-        let name = escape(row.task_type.as_str());
-        let cell = if index < plots { format!("<a href=\"#type-{index}\">{name}</a>") } else { name };
+        let cell = report_page::type_cell(&row.task_type, (index < plots).then_some(index));
         html.push_str(&format!(
-            "<tr><td>{cell}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+            "<tr><td>{cell}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>\n",
             row.runs, row.warnings, row.criticals
         ));
     }
-    html.push_str("</table>\n");
+    html.push_str("</table>\n</details>\n");
     html
 }

@@ -34,7 +34,8 @@ pub fn layout(
     let mut shapes = vec![Shape::Text {
         x: LEFT,
         y: 20.0,
-        text: title.to_owned(),
+        // A long task type's name is cut with "…" rather than drawn past the edge.
+        text: super::font::fit(title, true, f64::from(width) - LEFT - RIGHT),
         anchor: Anchor::Start,
         color: TEXT,
         large: true,
