@@ -190,6 +190,9 @@ pub(crate) struct ScheduleSetArgs {
     pub(crate) create: bool,
     #[command(flatten)]
     pub(crate) aws: AwsArgs,
+    /// One JSON document instead of the text.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 #[derive(Args)]
@@ -198,6 +201,9 @@ pub(crate) struct ScheduleClearArgs {
     pub(crate) task_type: String,
     #[command(flatten)]
     pub(crate) aws: AwsArgs,
+    /// One JSON document instead of the text.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 #[derive(Args)]
@@ -276,6 +282,9 @@ impl From<EndedStatus> for overrun_core::RunStatus {
 pub(crate) struct CreateTablesArgs {
     #[command(flatten)]
     pub(crate) aws: AwsArgs,
+    /// One JSON document instead of the text.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 #[derive(Args)]
@@ -301,6 +310,9 @@ pub(crate) struct BackfillArgs {
     /// Skip malformed rows instead of stopping at the first.
     #[arg(long)]
     pub(crate) skip_bad_rows: bool,
+    /// One JSON document instead of the text.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 #[derive(Args)]
@@ -595,6 +607,9 @@ pub(crate) struct PlotArgs {
     /// spike does not squash the rest).
     #[arg(long, default_value = "auto")]
     pub(crate) scale: overrun_cli::plot::chart::Scale,
+    /// One JSON document instead of the text.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 #[derive(Args)]
@@ -620,6 +635,9 @@ pub(crate) struct ReportArgs {
     /// The plots' duration axis: linear, log, or auto (log when a type's limits span more than ×10).
     #[arg(long, default_value = "auto")]
     pub(crate) scale: overrun_cli::plot::chart::Scale,
+    /// One JSON document instead of the text.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 #[derive(Args)]
@@ -639,6 +657,9 @@ pub(crate) struct TuneArgs {
     /// Never draw a progress bar (one counts the replays on a terminal).
     #[arg(long)]
     pub(crate) no_progress: bool,
+    /// One JSON document instead of the text.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 #[derive(Args)]

@@ -56,6 +56,7 @@ fn execute(command: Command) -> Result<(), CliError> {
                 compute_baselines: !args.no_baselines,
                 shift_to_now: args.shift_to_now,
                 since: args.since,
+                json: args.json,
             },
             &mut io::stdout().lock(),
             // Unlocked, as for replay: the progress bar needs it from another thread.
@@ -79,7 +80,7 @@ fn execute(command: Command) -> Result<(), CliError> {
             },
             &mut io::stdout().lock(),
         ),
-        Command::CreateTables(args) => create_tables(&args.aws),
+        Command::CreateTables(args) => create_tables(&args.aws, args.json),
         Command::Status(args) => status::run(
             &StatusRequest { aws: args.aws, now: now(), json: args.json },
             &mut io::stdout().lock(),
@@ -103,11 +104,12 @@ fn execute(command: Command) -> Result<(), CliError> {
                 create: args.create,
                 now: now(),
                 aws: args.aws,
+                json: args.json,
             },
             &mut io::stdout().lock(),
         ),
         Command::Schedule(ScheduleCommand::Clear(args)) => {
-            schedule_task::clear(&args.task_type, &args.aws, &mut io::stdout().lock())
+            schedule_task::clear(&args.task_type, &args.aws, args.json, &mut io::stdout().lock())
         }
         Command::Alerts(args) => alerts::run(
             &AlertsRequest { aws: args.aws, now: now(), since: args.since, json: args.json },
@@ -218,12 +220,22 @@ fn now() -> overrun_core::EpochMs {
     overrun_core::ports::Clock::now(&overrun_aws::SystemClock)
 }
 
-fn create_tables(aws: &AwsArgs) -> Result<(), CliError> {
+fn create_tables(aws: &AwsArgs, json: bool) -> Result<(), CliError> {
     let (runs, stats) = (aws.require_runs_table()?, aws.require_stats_table()?);
     let created = overrun_cli::commands::aws::runtime()?.block_on(async {
         let client = overrun_cli::commands::aws::aws_sdk_dynamodb_client(aws).await;
         overrun_aws::schema::create_tables(&client, runs, stats).await.map_err(|e| aws.error(e))
     })?;
+    if json {
+        let tables: Vec<serde_json::Value> = [(runs, created.runs), (stats, created.stats)]
+            .into_iter()
+            .map(|(table, was_created)| serde_json::json!({ "name": table, "created": was_created }))
+            .collect();
+        let value =
+            serde_json::json!({ "version": overrun_core::notify::message::JSON_VERSION, "tables": tables });
+        println!("{value}");
+        return Ok(());
+    }
     for (table, was_created) in [(runs, created.runs), (stats, created.stats)] {
         let what = if was_created { "created" } else { "already exists, left as it is" };
         println!("table {table}: {what}");

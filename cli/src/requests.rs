@@ -201,6 +201,7 @@ pub(crate) fn plot_request(args: PlotArgs) -> Result<PlotRequest, CliError> {
         width: args.width,
         height: args.height,
         scale: args.scale,
+        json: args.json,
     })
 }
 
@@ -219,6 +220,7 @@ pub(crate) fn report_request(args: ReportArgs) -> Result<ReportRequest, CliError
         plots: args.plots,
         top: args.top,
         scale: args.scale,
+        json: args.json,
     })
 }
 
@@ -237,5 +239,6 @@ pub(crate) fn tune_request(args: TuneArgs) -> Result<TuneRequest, CliError> {
         base,
         budget_per_day: args.budget,
         show_progress: !args.no_progress,
+        json: args.json,
     })
 }

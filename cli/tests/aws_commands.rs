@@ -36,9 +36,17 @@ async fn backfill_loads_the_history_and_computes_baselines_and_loading_twice_cou
     assert_eq!(baselines[0].0, TaskType::new("etl").unwrap());
     assert_eq!(baselines[0].1.baseline.n, 6);
 
-    let mut second = overrun(&stack, &["backfill", "-"]);
+    let mut second = overrun(&stack, &["backfill", "-", "--json"]);
     second.write_stdin(history);
-    second.assert().success().stdout(contains("0 newly complete")).stdout(contains("(0 written)"));
+    // Loading twice counts nothing twice: said in JSON this time.
+    let output = second.assert().success().get_output().stdout.clone();
+    let again: serde_json::Value = serde_json::from_slice(&output).unwrap();
+    assert_eq!(
+        (&again["version"], &again["rows"], &again["counted"]),
+        (&2.into(), &9.into(), &0.into()),
+        "{again}"
+    );
+    assert_eq!(again["baselines"]["written"], 0, "{again}");
 }
 
 #[tokio::test]
@@ -191,7 +199,10 @@ async fn create_tables_twice_leaves_the_existing_tables_as_they_are() {
         command.env("OVERRUN_RUNS_TABLE", &runs).env("OVERRUN_STATS_TABLE", &stats);
         command
     };
-    create(&stack).assert().success().stdout(contains(format!("table {runs}: created")));
+    let output = create(&stack).arg("--json").assert().success().get_output().stdout.clone();
+    let created: serde_json::Value = serde_json::from_slice(&output).unwrap();
+    assert_eq!(created["version"], 2);
+    assert_eq!(created["tables"][0], serde_json::json!({ "name": runs, "created": true }));
     create(&stack)
         .assert()
         .success()

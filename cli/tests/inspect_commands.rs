@@ -428,6 +428,14 @@ async fn limits_shows_the_schedule_the_nightly_job_learned_from_a_types_starts()
         .success()
         .stdout(contains("its learned schedule applies again: daily at 02:10 UTC"));
     overrun(&stack, &["schedule", "clear", "nightly-export"]).assert().code(4);
+
+    // The same with --json: one document each.
+    let json = |args: &[&str]| json_of(&overrun(&stack, args).assert().success().get_output().stdout.clone());
+    let declared = json(&["schedule", "set", "brand-new", "rate(2 hours)", "--json"]);
+    assert_eq!((&declared["version"], &declared["task_type"]), (&Value::from(2), &Value::from("brand-new")));
+    assert!(declared["declared"].is_object(), "{declared}");
+    let cleared = json(&["schedule", "clear", "brand-new", "--json"]);
+    assert_eq!((&cleared["cleared"], &cleared["learned"]), (&Value::from(true), &Value::Null), "{cleared}");
 }
 
 #[tokio::test]

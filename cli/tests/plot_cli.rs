@@ -217,3 +217,37 @@ fn report_plot_tune_and_backtest_take_the_replays_options_and_skip_bad_rows_as_i
         .success()
         .stdout(contains("1 warning, 0 critical"));
 }
+
+/// Every command that prints takes --json: one document, in the vocabulary's version.
+#[test]
+fn report_plot_and_tune_print_one_json_document_with_json() {
+    let dir = TempDir::new().unwrap();
+    let out = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+    for (args, field) in [
+        (vec!["report".to_owned(), "-".into(), "-o".into(), out("r.html"), "--json".into()], "plots"),
+        (
+            vec![
+                "plot".to_owned(),
+                "-".into(),
+                "--task".into(),
+                "etl".into(),
+                "-o".into(),
+                out("p.svg"),
+                "--json".into(),
+            ],
+            "nights_with_a_baseline",
+        ),
+        (
+            vec!["tune".to_owned(), "-".into(), "--budget".into(), "1".into(), "--json".into()],
+            "recommended_k",
+        ),
+    ] {
+        let output = overrun().args(&args).write_stdin(small_trace()).output().unwrap();
+        assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
+        let text = String::from_utf8(output.stdout).unwrap();
+        assert_eq!(text.lines().count(), 1, "{args:?}: {text}");
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(value["version"], 2, "{args:?}: {value}");
+        assert!(value.get(field).is_some(), "{args:?}: {field} in {value}");
+    }
+}

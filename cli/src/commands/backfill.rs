@@ -25,6 +25,8 @@ pub struct BackfillRequest {
     pub shift_to_now: bool,
     /// Load only the runs of this last stretch of time.
     pub since: Option<std::time::Duration>,
+    /// One JSON document instead of the text.
+    pub json: bool,
 }
 
 /// One row of the history, checked.
@@ -171,6 +173,51 @@ pub fn run(request: &BackfillRequest, out: &mut impl Write, err: &mut impl Write
         .map_err(|e| request.aws.error(e))
     })?;
 
+    if request.json {
+        let value = serde_json::json!({
+            "version": overrun_core::notify::message::JSON_VERSION,
+            "table": config.runs_table,
+            "rows": report.rows,
+            "loaded": report.loaded,
+            "counted": report.counted,
+            "too_old": report.too_old,
+            "before_since": report.before_since,
+            "failed": report.failed,
+            "bad_rows": bad.count,
+            "shifted_s": report.shifted_ms as f64 / 1_000.0,
+            "baselines": nightly.as_ref().map(|n| serde_json::json!({
+                "task_types": n.baselines,
+                "written": n.baselines_written,
+                "runs_rolled_up": n.runs_rolled_up,
+                "days_rolled_up": n.days_rolled_up,
+            })),
+        });
+        writeln!(out, "{value}").map_err(CliError::Output)?;
+    } else {
+        write_words(out, &report, nightly.as_ref(), &config)?;
+    }
+    if bad.count > 0 {
+        writeln!(err, "warning: skipped {}", count(bad.count, "bad row")).map_err(CliError::Output)?;
+    }
+    if let Some(mut failure) = first_failure.filter(|_| report.failed > 0) {
+        failure.message = format!(
+            "{} of {} could not be written: {}",
+            report.failed,
+            count(report.rows, "run"),
+            failure.message
+        );
+        return Err(CliError::Aws(failure));
+    }
+    Ok(())
+}
+
+/// The backfill's report, in words.
+fn write_words(
+    out: &mut impl std::io::Write,
+    report: &BackfillReport,
+    nightly: Option<&overrun_app::nightly::NightlyReport>,
+    config: &overrun_aws::Config,
+) -> Result<(), CliError> {
     if report.shifted_ms != 0 {
         writeln!(
             out,
@@ -213,18 +260,6 @@ pub fn run(request: &BackfillRequest, out: &mut impl Write, err: &mut impl Write
     if report.before_since > 0 {
         writeln!(out, "{} before --since left out", count(report.before_since, "run"))
             .map_err(CliError::Output)?;
-    }
-    if bad.count > 0 {
-        writeln!(err, "warning: skipped {}", count(bad.count, "bad row")).map_err(CliError::Output)?;
-    }
-    if let Some(mut failure) = first_failure.filter(|_| report.failed > 0) {
-        failure.message = format!(
-            "{} of {} could not be written: {}",
-            report.failed,
-            count(report.rows, "run"),
-            failure.message
-        );
-        return Err(CliError::Aws(failure));
     }
     Ok(())
 }

@@ -43,6 +43,8 @@ pub struct PlotRequest {
     pub width: u32,
     pub height: u32,
     pub scale: chart::Scale,
+    /// One JSON document instead of the "wrote" line.
+    pub json: bool,
 }
 
 pub fn run(request: &PlotRequest, out: &mut impl Write) -> Result<(), CliError> {
@@ -87,6 +89,18 @@ pub fn run(request: &PlotRequest, out: &mut impl Write) -> Result<(), CliError> 
         }
     }
     file.flush().map_err(CliError::Output)?;
+    if request.json {
+        let value = serde_json::json!({
+            "version": overrun_core::notify::message::JSON_VERSION,
+            "output": request.output.display().to_string(),
+            "task_type": request.task_type,
+            "runs": series.points.len(),
+            "nights_with_a_baseline": series.steps.len(),
+            "warnings": series.warnings,
+            "criticals": series.criticals,
+        });
+        return writeln!(out, "{value}").map_err(CliError::Output);
+    }
     writeln!(
         out,
         "wrote {} ({} of {}, {} with a baseline, {}, {} critical)",

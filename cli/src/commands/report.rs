@@ -33,6 +33,8 @@ pub struct ReportRequest {
     /// How many of the noisiest task types the summary lists.
     pub top: usize,
     pub scale: Scale,
+    /// One JSON document instead of the "wrote" line.
+    pub json: bool,
 }
 
 /// One task type's line in the report.
@@ -115,6 +117,17 @@ pub fn run(request: &ReportRequest, out: &mut impl Write) -> Result<(), CliError
     page.push_str(&schedules);
     page.push_str("</body>\n</html>\n");
     std::fs::write(&request.output, page).map_err(CliError::Output)?;
+    if request.json {
+        let value = serde_json::json!({
+            "version": overrun_core::notify::message::JSON_VERSION,
+            "output": request.output.display().to_string(),
+            "runs": runs.len(),
+            "task_types": rows.len(),
+            "alerts": outcome.alerts.len(),
+            "plots": drawn,
+        });
+        return writeln!(out, "{value}").map_err(CliError::Output);
+    }
     writeln!(
         out,
         "wrote {} ({} of {}, {}, {})",

@@ -26,6 +26,8 @@ pub struct DeclareRequest {
     pub create: bool,
     pub now: EpochMs,
     pub aws: AwsArgs,
+    /// One JSON document instead of the text.
+    pub json: bool,
 }
 
 /// The declaration a request makes, validated (nothing is written when this fails).
@@ -116,10 +118,23 @@ pub fn set(request: &DeclareRequest, out: &mut impl std::io::Write) -> Result<()
         }
         store.declare_schedule(&task, Some(&declaration)).await.map_err(|e| request.aws.error(e))
     })?;
+    if request.json {
+        let value = serde_json::json!({
+            "version": overrun_core::notify::message::JSON_VERSION,
+            "task_type": task.as_str(),
+            "declared": crate::commands::inspect::schedules::declaration_json(&declaration),
+        });
+        return writeln!(out, "{value}").map_err(CliError::Output);
+    }
     writeln!(out, "{}", describe(&task, &declaration, request.now)).map_err(CliError::Output)
 }
 
-pub fn clear(task_type: &str, aws: &AwsArgs, out: &mut impl std::io::Write) -> Result<(), CliError> {
+pub fn clear(
+    task_type: &str,
+    aws: &AwsArgs,
+    json: bool,
+    out: &mut impl std::io::Write,
+) -> Result<(), CliError> {
     let task = TaskType::new(task_type).map_err(CliError::invalid)?;
     let learned = runtime()?.block_on(async {
         let store = stats_store(aws).await?;
@@ -137,6 +152,15 @@ pub fn clear(task_type: &str, aws: &AwsArgs, out: &mut impl std::io::Write) -> R
         let learned = store.stored_schedules().await.map_err(|e| aws.error(e))?;
         Ok::<_, CliError>(learned.items.into_iter().find(|(name, _)| *name == task).map(|(_, s)| s))
     })?;
+    if json {
+        let value = serde_json::json!({
+            "version": overrun_core::notify::message::JSON_VERSION,
+            "task_type": task.as_str(),
+            "cleared": true,
+            "learned": learned.as_ref().map(crate::commands::inspect::schedule_json),
+        });
+        return writeln!(out, "{value}").map_err(CliError::Output);
+    }
     let now_follows = match learned {
         Some(schedule) => format!("its learned schedule applies again: {schedule}"),
         None => "it has no learned schedule: no missed start is judged until the nightly job learns one"
@@ -162,6 +186,7 @@ mod tests {
             create: false,
             now: NOW,
             aws: AwsArgs { runs_table: None, stats_table: Some("stats".into()), endpoint_url: None },
+            json: false,
         }
     }
 

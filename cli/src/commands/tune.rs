@@ -23,6 +23,8 @@ pub struct TuneRequest {
     pub budget_per_day: f64,
     /// Draw a progress bar of the replays on a terminal.
     pub show_progress: bool,
+    /// One JSON document instead of the text.
+    pub json: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -125,11 +127,24 @@ pub fn run(request: &TuneRequest, out: &mut impl Write) -> Result<(), CliError> 
     let bar = replays_bar(request.show_progress);
     let recommended = recommend(request, &bar)?;
     let mut lines = Vec::new();
+    let mut points = Vec::new();
     for k in [1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0] {
         let point = evaluate(request, k, &bar)?;
         lines.push(format!("  k = {:<4}  {:>8.2} warnings per day", point.k, point.warnings_per_day));
+        points.push(serde_json::json!({ "k": point.k, "warnings_per_day": point.warnings_per_day }));
     }
     bar.finish_and_clear();
+    if request.json {
+        let value = serde_json::json!({
+            "version": overrun_core::notify::message::JSON_VERSION,
+            "method": request.base.policy.method().name(),
+            "budget_per_day": request.budget_per_day,
+            "recommended_k": recommended.as_ref().map(|point| point.k),
+            "recommended_warnings_per_day": recommended.as_ref().map(|point| point.warnings_per_day),
+            "points": points,
+        });
+        return writeln!(out, "{value}").map_err(CliError::Output);
+    }
     let write = |out: &mut dyn Write| -> std::io::Result<()> {
         match recommended {
             Some(point) => writeln!(
@@ -194,6 +209,7 @@ mod tests {
             base: ReplayConfig::default(),
             budget_per_day: 0.5,
             show_progress: false,
+            json: false,
         };
         let point = recommend(&request, &ProgressBar::hidden()).unwrap().unwrap();
         assert!(point.warnings_per_day <= 0.5, "{point:?}");
@@ -208,6 +224,7 @@ mod tests {
             base: ReplayConfig::default(),
             budget_per_day: -1.0,
             show_progress: false,
+            json: false,
         };
         assert_eq!(recommend(&request, &ProgressBar::hidden()).unwrap(), None);
     }
