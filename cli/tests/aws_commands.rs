@@ -293,7 +293,7 @@ fn an_unknown_key_is_refused_and_a_user_without_rights_denied_each_with_its_own_
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_table_that_keeps_throttling_is_told_as_throttled_after_the_retries() {
+async fn a_table_that_keeps_throttling_is_told_as_throttled_and_any_other_refusal_by_its_code() {
     let stack = Stack::new().await;
     let proxy = FaultProxy::start(&endpoint()).await;
     proxy.add(Rule::new("Query", Fault::Throttle).times(usize::MAX));
@@ -308,6 +308,21 @@ async fn a_table_that_keeps_throttling_is_told_as_throttled_after_the_retries() 
     assert_eq!(code, 9, "{message}");
     assert!(message.contains("kept throttling Query"), "{message}");
     assert!(proxy.count("Query", Fault::Throttle, &[]) > 1, "retried before giving up");
+
+    // Any other refusal: exit code 1, the service's own error code named, no debug text.
+    proxy.heal();
+    proxy.add(Rule::new("Query", Fault::ServerError).times(usize::MAX));
+    let mut failing = Command::cargo_bin("overrun").unwrap();
+    failing.env("OVERRUN_STATS_TABLE", &stack.config.stats_table).args([
+        "override",
+        "--list",
+        "--endpoint-url",
+        &proxy.url,
+    ]);
+    let (code, message) = tokio::task::spawn_blocking(move || failure(&mut failing)).await.unwrap();
+    assert_eq!(code, 1, "{message}");
+    assert!(message.contains("AWS refused Query at") && message.contains("InternalServerError"), "{message}");
+    assert!(!message.contains('{'), "{message}");
 }
 
 #[tokio::test]
