@@ -142,7 +142,7 @@ pub(crate) struct StatusArgs {
 
 #[derive(Args)]
 pub(crate) struct LimitsArgs {
-    /// Only these task types (default: all).
+    /// Only these task types [default: all].
     pub(crate) tasks: Vec<String>,
     #[command(flatten)]
     pub(crate) aws: AwsArgs,
@@ -390,8 +390,9 @@ pub(crate) struct JudgingArgs {
     #[arg(long)]
     pub(crate) exclude_alerted: bool,
     /// Warned runs stay out of later baselines, at most this share of a window (its slowest
-    /// warned runs; as OVERRUN_EXCLUSION_CAP does in the functions); 1 excludes every warned run
-    /// [guarded: 0.1]. For backtest --with-exclusion, the share of the added settings only.
+    /// warned runs; as OVERRUN_EXCLUSION_CAP does in the functions); 1 excludes every warned run.
+    /// For backtest --with-exclusion, the share of the added settings only [default: none; 0.1
+    /// for guarded].
     #[arg(long)]
     pub(crate) exclusion_cap: Option<ExclusionCap>,
     /// A succeeded run shorter than this fraction of its expected duration (and below its band
@@ -566,8 +567,8 @@ pub(crate) struct BacktestArgs {
     /// values that bracket it. Give several k values.
     #[arg(long)]
     pub(crate) against_seed: bool,
-    /// Slow down only runs at least this many seconds long [default: the check interval]. Set it
-    /// to compare check intervals on the same slowdowns (say 600 with --interval 60).
+    /// Slow down only runs at least this many seconds long. Set it to compare check intervals on
+    /// the same slowdowns (say 600 with --interval 60) [default: the check interval].
     #[arg(long)]
     pub(crate) eligible_from: Option<i64>,
     /// Backtest missed starts instead: delete this share of each scheduled type's due runs
@@ -676,7 +677,7 @@ pub(crate) struct GenerateArgs {
     /// Random seed: the same seed writes the same file.
     #[arg(long, default_value_t = 42)]
     pub(crate) seed: u64,
-    /// Epoch seconds of the earliest start (default 2025-01-01T00:00:00Z).
+    /// Epoch seconds of the earliest start (1735689600 is 2025-01-01T00:00:00Z).
     #[arg(long, default_value_t = 1_735_689_600)]
     pub(crate) begin: i64,
     /// Fraction of runs slowed down ×3.

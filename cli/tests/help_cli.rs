@@ -51,3 +51,16 @@ fn every_commands_help_ends_with_examples_of_itself_and_the_exit_codes() {
         assert!(text.contains("2 bad input or options"), "{name}");
     }
 }
+
+#[test]
+fn a_default_is_always_written_in_brackets_as_clap_writes_its_own() {
+    for command in commands().into_iter().filter(|c| c != "schedule" && c != "import") {
+        let text = help(&[&command]);
+        for line in text.lines() {
+            assert!(
+                !line.contains("(default:") && !line.contains("(default "),
+                "{command}: a default in parentheses, not [default: …]: {line}"
+            );
+        }
+    }
+}
