@@ -13,6 +13,11 @@ never limits, overrides or schedules (`LIMITS`, `SCHEDULES`). Secrets
 Manager may only be read (`GetSecretValue`), of named secrets: a function that could list, change
 or delete secrets could read or lock out every source's credentials.
 
+The roles EventBridge assumes (a member account's forwarding rule) are held to the same: no
+wildcard. An event bus's resource policy (the central bus that member accounts put events on)
+may grant `events:PutEvents` only, on that bus only, to named accounts or to every principal of
+one AWS Organization (`Principal: "*"` with an `aws:PrincipalOrgID` condition): never to anyone.
+
 Usage: check_policies.py TEMPLATE [TEMPLATE ...]     (YAML with short tags, or JSON)
        check_policies.py --self-test
 """
@@ -42,9 +47,42 @@ def referenced_roles(value):
             yield item["Ref"]
 
 
-def assumed_by_lambda(role):
+def assumed_by(role, service):
     document = role.get("Properties", {}).get("AssumeRolePolicyDocument", {})
-    return any("lambda.amazonaws.com" in s for s in strings(document.get("Statement", [])))
+    return any(service in s for s in strings(document.get("Statement", [])))
+
+
+def assumed_by_lambda(role):
+    return assumed_by(role, "lambda.amazonaws.com")
+
+
+def bus_policy_problems(rid, properties):
+    """What an event bus policy grants beyond PutEvents on its bus to named accounts or one
+    organization."""
+    found = []
+    statement = properties.get("Statement")
+    if statement is None:
+        return [f"{rid}: an event bus policy given as a raw Policy document is not checked: use Statement"]
+    actions = list(strings(statement.get("Action", [])))
+    if statement.get("Effect") != "Allow":
+        return found
+    if actions != ["events:PutEvents"]:
+        found.append(f"{rid}: an event bus may only be granted events:PutEvents, not {actions}")
+    for resource in strings(statement.get("Resource", [])):
+        if "*" in resource:
+            found.append(f"{rid}: wildcard resource {resource!r}")
+    if "Resource" not in statement:
+        found.append(f"{rid}: no Resource: name the bus")
+    principal = statement.get("Principal")
+    organization = statement.get("Condition", {}).get("StringEquals", {}).get("aws:PrincipalOrgID")
+    if principal == "*":
+        if not organization:
+            found.append(f"{rid}: Principal \"*\" without an aws:PrincipalOrgID condition lets anyone put events")
+    else:
+        named = principal.get("AWS") if isinstance(principal, dict) else None
+        if named is None or any("*" in p for p in strings(named)):
+            found.append(f"{rid}: the principals must be named accounts (Principal: {{AWS: [...]}}), got {principal!r}")
+    return found
 
 
 WRITE_ACTIONS = {"dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}
@@ -102,9 +140,15 @@ def statements(document):
 def problems(template):
     resources = template.get("Resources", {})
     function_roles = {
-        rid for rid, r in resources.items() if r.get("Type") == "AWS::IAM::Role" and assumed_by_lambda(r)
+        rid
+        for rid, r in resources.items()
+        if r.get("Type") == "AWS::IAM::Role"
+        and (assumed_by_lambda(r) or assumed_by(r, "events.amazonaws.com"))
     }
     found = []
+    for rid, r in resources.items():
+        if r.get("Type") == "AWS::Events::EventBusPolicy":
+            found.extend(bus_policy_problems(rid, r.get("Properties", {})))
     checked = []  # (where, document)
     for rid in sorted(function_roles):
         properties = resources[rid].get("Properties", {})
@@ -187,6 +231,25 @@ def self_test():
     found, _ = problems({"Resources": role("HttpIngestRole", change)})
     assert found == ["HttpIngestRole/p: 'secretsmanager:PutSecretValue': a function may only read secrets "
                      "(secretsmanager:GetSecretValue)"], found
+    bus = {"Fn::GetAtt": ["CentralEventBus", "Arn"]}
+    org = {"Effect": "Allow", "Principal": "*", "Action": "events:PutEvents", "Resource": bus,
+           "Condition": {"StringEquals": {"aws:PrincipalOrgID": {"Ref": "Org"}}}}
+    accounts = {"Effect": "Allow", "Principal": {"AWS": ["111122223333"]}, "Action": "events:PutEvents",
+                "Resource": bus}
+    assert bus_policy_problems("P", {"Statement": org}) == []
+    assert bus_policy_problems("P", {"Statement": accounts}) == []
+    anyone = {k: v for k, v in org.items() if k != "Condition"}
+    found = bus_policy_problems("P", {"Statement": anyone})
+    assert len(found) == 1 and "lets anyone" in found[0], found
+    found = bus_policy_problems("P", {"Statement": dict(accounts, Action="events:*")})
+    assert len(found) == 1 and "only be granted events:PutEvents" in found[0], found
+    found = bus_policy_problems("P", {"Statement": dict(accounts, Principal={"AWS": "*"})})
+    assert len(found) == 1 and "named accounts" in found[0], found
+    forwarding = {"ForwardRole": {"Type": "AWS::IAM::Role", "Properties": {
+        "AssumeRolePolicyDocument": {"Statement": [{"Principal": {"Service": "events.amazonaws.com"}}]},
+        "Policies": [{"PolicyName": "p", "PolicyDocument": {"Statement": [
+            {"Effect": "Allow", "Action": "events:PutEvents", "Resource": "*"}]}}]}}}
+    assert problems({"Resources": forwarding}) == (["ForwardRole/p: wildcard resource '*'"], 1)
     print("check_policies self-test: ok")
 
 

@@ -82,7 +82,7 @@ step "tests"
 cargo test --workspace --lib --bins --tests 2>&1 | tee "$log"
 
 step "deploy paths, offline: SAM template"
-(cd infra && cfn-lint template.yaml && sam validate --lint --region us-east-1)
+(cd infra && cfn-lint template.yaml member.yaml && sam validate --lint --region us-east-1)
 (cd infra && sam build --beta-features)
 python3 - <<'PY'
 import pathlib, sys
@@ -102,9 +102,9 @@ cargo lambda build --release --arm64 -p overrun-ingest -p overrun-http-ingest -p
 # W3005: the CDK adds DependsOn next to the GetAtt it already implies; harmless.
 cfn-lint --ignore-checks W3005 -- infra/cdk/cdk.out/Overrun.template.json
 
-step "least privilege: no wildcard in any function's policy, no stats write beyond what a function owns, secrets only read"
+step "least privilege: no wildcard in any function's or forwarding role's policy, no stats write beyond what a function owns, secrets only read, the central bus open to named accounts or one organization only"
 python3 infra/check_policies.py --self-test
-python3 infra/check_policies.py infra/template.yaml infra/.aws-sam/build/template.yaml infra/cdk/cdk.out/Overrun.template.json
+python3 infra/check_policies.py infra/template.yaml infra/member.yaml infra/.aws-sam/build/template.yaml infra/cdk/cdk.out/Overrun.template.json
 
 step "one set of defaults: SAM template, samconfig.toml and the CDK app agree"
 python3 infra/check_defaults.py --self-test
