@@ -99,12 +99,16 @@ step "deploy paths, offline: CDK app"
 cargo lambda build --release --arm64 -p overrun-ingest -p overrun-http-ingest -p overrun-forwarder -p overrun-baseline -p overrun-checker
 (cd infra/cdk && npm ci --no-audit --no-fund && npx tsc && node --test dist/test/ 2>&1 | tee -a "$log" \
   && npx cdk synth --quiet --no-notices)
+# The same app with a central bus for member accounts, open to an organization and one account.
+(cd infra/cdk && npx cdk synth --quiet --no-notices -o cdk.out.central -c centralBusName=overrun-tasks \
+  -c centralBusOrganizationId=o-abcd1234ef -c centralBusAccounts=111122223333)
 # W3005: the CDK adds DependsOn next to the GetAtt it already implies; harmless.
-cfn-lint --ignore-checks W3005 -- infra/cdk/cdk.out/Overrun.template.json
+cfn-lint --ignore-checks W3005 -- infra/cdk/cdk.out/Overrun.template.json infra/cdk/cdk.out.central/Overrun.template.json
 
 step "least privilege: no wildcard in any function's or forwarding role's policy, no stats write beyond what a function owns, secrets only read, the central bus open to named accounts or one organization only"
 python3 infra/check_policies.py --self-test
-python3 infra/check_policies.py infra/template.yaml infra/member.yaml infra/.aws-sam/build/template.yaml infra/cdk/cdk.out/Overrun.template.json
+python3 infra/check_policies.py infra/template.yaml infra/member.yaml infra/.aws-sam/build/template.yaml \
+  infra/cdk/cdk.out/Overrun.template.json infra/cdk/cdk.out.central/Overrun.template.json
 
 step "one set of defaults: SAM template, samconfig.toml and the CDK app agree"
 python3 infra/check_defaults.py --self-test

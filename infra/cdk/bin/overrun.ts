@@ -34,6 +34,12 @@ const settings: Partial<OverrunSettings> = {
   exclusionCap: number('exclusionCap'),
   recentRuns: number('recentRuns'),
   recentWeight: number('recentWeight'),
+  centralBusName: context('centralBusName'),
+  centralBusOrganizationId: context('centralBusOrganizationId'),
+  centralBusAccounts: context('centralBusAccounts')
+    ?.split(',')
+    .map((account) => account.trim())
+    .filter((account) => account !== ''),
 };
 const assetsDir = path.resolve(context('assetsDir') ?? '../../target/lambda');
 

@@ -54,6 +54,12 @@ export interface OverrunSettings {
   recentRuns?: number;
   /** With recentRuns: the share of the weight those runs get between them, in (0, 1). */
   recentWeight: number;
+  /** An event bus the stack creates for task events forwarded from other accounts (infra/member.yaml); the account's default bus is still heard. */
+  centralBusName?: string;
+  /** AWS Organization (o-…) whose accounts may put events on the central bus. */
+  centralBusOrganizationId?: string;
+  /** Account IDs that may put events on the central bus. */
+  centralBusAccounts?: string[];
 }
 
 export const DEFAULTS: OverrunSettings = {
@@ -480,39 +486,90 @@ export class OverrunStack extends Stack {
     );
 
     // ------------------------------------------------------------ triggers
+    const taskEventPattern = {
+      $or: [
+        { source: [s.taskEventSource], 'detail-type': ['Task State Change'] },
+        { source: ['aws.states'], 'detail-type': ['Step Functions Execution Status Change'] },
+        { source: ['aws.batch'], 'detail-type': ['Batch Job State Change'] },
+        { source: ['aws.glue'], 'detail-type': ['Glue Job State Change', 'Glue Job Run Status'] },
+        { source: ['aws.ecs'], 'detail-type': ['ECS Task State Change'] },
+        { source: ['aws.codebuild'], 'detail-type': ['CodeBuild Build State Change'] },
+        { source: ['aws.sagemaker'], 'detail-type': ['SageMaker Training Job State Change'] },
+      ],
+    };
+    const toIngest = [
+      {
+        id: 'ingest',
+        arn: ingest.functionArn,
+        retryPolicy: { maximumRetryAttempts: 10, maximumEventAgeInSeconds: 3600 },
+        deadLetterConfig: { arn: failed.queueArn },
+      },
+    ];
     const taskEvents = new events.CfnRule(this, 'TaskEventsRule', {
       description: "Task state changes for Overrun's ingest function.",
-      eventPattern: {
-        $or: [
-          { source: [s.taskEventSource], 'detail-type': ['Task State Change'] },
-          { source: ['aws.states'], 'detail-type': ['Step Functions Execution Status Change'] },
-          { source: ['aws.batch'], 'detail-type': ['Batch Job State Change'] },
-          { source: ['aws.glue'], 'detail-type': ['Glue Job State Change', 'Glue Job Run Status'] },
-          { source: ['aws.ecs'], 'detail-type': ['ECS Task State Change'] },
-          { source: ['aws.codebuild'], 'detail-type': ['CodeBuild Build State Change'] },
-          { source: ['aws.sagemaker'], 'detail-type': ['SageMaker Training Job State Change'] },
-        ],
-      },
-      targets: [
-        {
-          id: 'ingest',
-          arn: ingest.functionArn,
-          retryPolicy: { maximumRetryAttempts: 10, maximumEventAgeInSeconds: 3600 },
-          deadLetterConfig: { arn: failed.queueArn },
-        },
-      ],
+      eventPattern: taskEventPattern,
+      targets: toIngest,
     });
     ingest.addPermission('TaskEvents', {
       principal: new iam.ServicePrincipal('events.amazonaws.com'),
       sourceArn: taskEvents.attrArn,
     });
+    const taskRules = [taskEvents.attrArn];
+    // The central bus: other accounts' task events, forwarded by their rule (infra/member.yaml).
+    // Only the named organization's or accounts' principals may put events on it, and only events.
+    let centralBus: events.CfnEventBus | undefined;
+    if (s.centralBusName) {
+      const bus = new events.CfnEventBus(this, 'CentralEventBus', { name: s.centralBusName });
+      centralBus = bus;
+      if (s.centralBusOrganizationId) {
+        new events.CfnEventBusPolicy(this, 'CentralBusOrganizationPolicy', {
+          eventBusName: bus.ref,
+          statementId: 'OverrunMemberOrganization',
+          statement: {
+            Effect: 'Allow',
+            Principal: '*',
+            Action: 'events:PutEvents',
+            Resource: bus.attrArn,
+            Condition: { StringEquals: { 'aws:PrincipalOrgID': s.centralBusOrganizationId } },
+          },
+        });
+      }
+      if (s.centralBusAccounts && s.centralBusAccounts.length > 0) {
+        for (const account of s.centralBusAccounts) {
+          if (!/^[0-9]{12}$/.test(account)) {
+            throw new Error(`centralBusAccounts: ${JSON.stringify(account)} is not a 12-digit account ID`);
+          }
+        }
+        new events.CfnEventBusPolicy(this, 'CentralBusAccountsPolicy', {
+          eventBusName: bus.ref,
+          statementId: 'OverrunMemberAccounts',
+          statement: {
+            Effect: 'Allow',
+            Principal: { AWS: s.centralBusAccounts },
+            Action: 'events:PutEvents',
+            Resource: bus.attrArn,
+          },
+        });
+      }
+      const central = new events.CfnRule(this, 'CentralTaskEventsRule', {
+        description: "Task state changes forwarded from member accounts, for Overrun's ingest function.",
+        eventBusName: bus.ref,
+        eventPattern: taskEventPattern,
+        targets: toIngest,
+      });
+      ingest.addPermission('CentralTaskEvents', {
+        principal: new iam.ServicePrincipal('events.amazonaws.com'),
+        sourceArn: central.attrArn,
+      });
+      taskRules.push(central.attrArn);
+    }
     failed.addToResourcePolicy(
       new iam.PolicyStatement({
         sid: 'EventBridgeDeadLetters',
         principals: [new iam.ServicePrincipal('events.amazonaws.com')],
         actions: ['sqs:SendMessage'],
         resources: [failed.queueArn],
-        conditions: { ArnEquals: { 'aws:SourceArn': taskEvents.attrArn } },
+        conditions: { ArnEquals: { 'aws:SourceArn': taskRules.length === 1 ? taskRules[0] : taskRules } },
       }),
     );
 
@@ -599,6 +656,9 @@ export class OverrunStack extends Stack {
     new CfnOutput(this, 'RunsTableName', { value: this.runsTable.tableName });
     new CfnOutput(this, 'StatsTableName', { value: this.statsTable.tableName });
     new CfnOutput(this, 'TaskEventsRuleName', { value: taskEvents.ref });
+    if (centralBus) {
+      new CfnOutput(this, 'CentralBusArn', { value: centralBus.attrArn });
+    }
     new CfnOutput(this, 'FailedEventsQueueUrl', { value: failed.queueUrl });
   }
 }

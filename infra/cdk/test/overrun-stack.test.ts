@@ -356,3 +356,33 @@ test('a PagerDuty or Slack secret adds the forwarder, subscribed to the topic an
   forwarding.resourceCountIs('AWS::Lambda::EventInvokeConfig', 4);
   assert.throws(() => synth({ slackWebhookSecretArn: 'https://hooks.slack.com/services/T/B/X' }), /must be a Secrets Manager secret ARN/);
 });
+
+test('a central bus takes member accounts\' task events to ingest, open to one organization or named accounts only', () => {
+  template.resourceCountIs('AWS::Events::EventBus', 0);
+  const central = synth({ centralBusName: 'overrun-tasks', centralBusOrganizationId: 'o-abcd1234ef' });
+  central.hasResourceProperties('AWS::Events::EventBus', { Name: 'overrun-tasks' });
+  central.hasResourceProperties('AWS::Events::EventBusPolicy', {
+    Statement: {
+      Effect: 'Allow',
+      Principal: '*',
+      Action: 'events:PutEvents',
+      Condition: { StringEquals: { 'aws:PrincipalOrgID': 'o-abcd1234ef' } },
+    },
+  });
+  const rules = central.findResources('AWS::Events::Rule', { Properties: { EventBusName: Match.anyValue() } });
+  assert.equal(Object.keys(rules).length, 1, 'one rule on the central bus');
+  const rule = Object.values(rules)[0] as { Properties: { EventPattern: unknown; Targets: { Id: string }[] } };
+  assert.deepEqual(rule.Properties.EventPattern, template.findResources('AWS::Events::Rule', {
+    Properties: { Description: "Task state changes for Overrun's ingest function." },
+  })[Object.keys(template.findResources('AWS::Events::Rule', {
+    Properties: { Description: "Task state changes for Overrun's ingest function." },
+  }))[0]].Properties.EventPattern, 'the same events as the default bus');
+  assert.equal(rule.Properties.Targets[0].Id, 'ingest');
+  central.hasOutput('CentralBusArn', {});
+
+  const accounts = synth({ centralBusName: 'overrun-tasks', centralBusAccounts: ['111122223333'] });
+  accounts.hasResourceProperties('AWS::Events::EventBusPolicy', {
+    Statement: { Principal: { AWS: ['111122223333'] }, Action: 'events:PutEvents' },
+  });
+  assert.throws(() => synth({ centralBusName: 'b', centralBusAccounts: ['*'] }), /not a 12-digit account ID/);
+});
