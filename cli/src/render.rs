@@ -469,7 +469,7 @@ pub fn missed_event_words(event: &MissedEvent) -> String {
 }
 
 /// The UTC day with the most alerts (the earliest of equals).
-fn busiest_day(alerts: &[Alert]) -> Option<(String, usize)> {
+pub fn busiest_day(alerts: &[Alert]) -> Option<(String, usize)> {
     // Alerts are in time order, so each day's alerts are contiguous.
     let mut best: Option<(String, usize)> = None;
     let day = |alert: &Alert| alert.at.div_euclid(overrun_core::time::MS_PER_DAY);

@@ -296,15 +296,19 @@ fn an_unknown_key_is_refused_and_a_user_without_rights_denied_each_with_its_own_
 async fn a_table_that_keeps_throttling_is_told_as_throttled_and_any_other_refusal_by_its_code() {
     let stack = Stack::new().await;
     let proxy = FaultProxy::start(&endpoint()).await;
+    // `override --list` through the proxy: its one Query meets whatever fault is set.
+    let listed_through_proxy = || {
+        let mut command = Command::cargo_bin("overrun").unwrap();
+        command.env("OVERRUN_STATS_TABLE", &stack.config.stats_table).args([
+            "override",
+            "--list",
+            "--endpoint-url",
+            &proxy.url,
+        ]);
+        tokio::task::spawn_blocking(move || failure(&mut command))
+    };
     proxy.add(Rule::new("Query", Fault::Throttle).times(usize::MAX));
-    let mut throttled = Command::cargo_bin("overrun").unwrap();
-    throttled.env("OVERRUN_STATS_TABLE", &stack.config.stats_table).args([
-        "override",
-        "--list",
-        "--endpoint-url",
-        &proxy.url,
-    ]);
-    let (code, message) = tokio::task::spawn_blocking(move || failure(&mut throttled)).await.unwrap();
+    let (code, message) = listed_through_proxy().await.unwrap();
     assert_eq!(code, 9, "{message}");
     assert!(message.contains("kept throttling Query"), "{message}");
     assert!(proxy.count("Query", Fault::Throttle, &[]) > 1, "retried before giving up");
@@ -312,14 +316,7 @@ async fn a_table_that_keeps_throttling_is_told_as_throttled_and_any_other_refusa
     // Any other refusal: exit code 1, the service's own error code named, no debug text.
     proxy.heal();
     proxy.add(Rule::new("Query", Fault::ServerError).times(usize::MAX));
-    let mut failing = Command::cargo_bin("overrun").unwrap();
-    failing.env("OVERRUN_STATS_TABLE", &stack.config.stats_table).args([
-        "override",
-        "--list",
-        "--endpoint-url",
-        &proxy.url,
-    ]);
-    let (code, message) = tokio::task::spawn_blocking(move || failure(&mut failing)).await.unwrap();
+    let (code, message) = listed_through_proxy().await.unwrap();
     assert_eq!(code, 1, "{message}");
     assert!(message.contains("AWS refused Query at") && message.contains("InternalServerError"), "{message}");
     assert!(!message.contains('{'), "{message}");

@@ -102,7 +102,7 @@ pub fn cards(outcome: &ReplayOutcome) -> String {
         ),
         card("", &summary.short_finishes.to_string(), "too-short runs (did the work shrink?)"),
     ];
-    if let Some((day, alerts_that_day)) = busiest_day(&outcome.alerts) {
+    if let Some((day, alerts_that_day)) = render::busiest_day(&outcome.alerts) {
         cards.push(card("", &day, &format!("busiest day: {}", count(alerts_that_day as u64, "alert"))));
     }
     format!("<div class=\"cards\">\n{}</div>\n", cards.concat())
@@ -114,17 +114,6 @@ fn card(class: &str, figure: &str, label: &str) -> String {
         escape(figure),
         escape(label)
     )
-}
-
-fn busiest_day(alerts: &[Alert]) -> Option<(String, usize)> {
-    let day = |alert: &Alert| alert.at.div_euclid(overrun_core::time::MS_PER_DAY);
-    let mut best: Option<(String, usize)> = None;
-    for same_day in alerts.chunk_by(|a, b| day(a) == day(b)) {
-        if best.as_ref().is_none_or(|(_, most)| same_day.len() > *most) {
-            best = Some((utc_date(same_day[0].at), same_day.len()));
-        }
-    }
-    best
 }
 
 /// A task type's name, linked to its plot when it has one.

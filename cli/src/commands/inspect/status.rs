@@ -3,6 +3,7 @@
 //! about to be deleted by the table's TTL) are flagged; and every scheduled type that is overdue
 //! (a due time and its grace passed with no start since), with where its paging stands.
 
+use crate::words::count;
 use overrun_app::missed::{Overdue, overdue_types};
 use overrun_app::situation::{ReadProblems, read_situation};
 use overrun_core::detect::check::{RunningRun, Standing, assess_running};
@@ -113,7 +114,7 @@ fn write_human(views: &[RunView<'_>], now: EpochMs, out: &mut impl std::io::Writ
     if views.is_empty() {
         return writeln!(out, "no runs running at {}", utc_minute(now));
     }
-    writeln!(out, "{} running at {}, riskiest first:", plural(views.len(), "run"), utc_minute(now))?;
+    writeln!(out, "{} running at {}, riskiest first:", count(views.len() as u64, "run"), utc_minute(now))?;
     let rows: Vec<Vec<String>> = views
         .iter()
         .map(|view| {
@@ -181,7 +182,7 @@ fn write_overdue(overdue: &[Overdue], out: &mut impl std::io::Write) -> std::io:
     writeln!(
         out,
         "{} overdue (no start since a due time and its grace):",
-        plural(overdue.len(), "scheduled type")
+        count(overdue.len() as u64, "scheduled type")
     )?;
     let rows: Vec<Vec<String>> = overdue
         .iter()
@@ -263,8 +264,4 @@ fn write_json(
         "{}",
         json!({ "version": JSON_VERSION, "now": rfc3339(now), "running": runs, "overdue": overdue })
     )
-}
-
-fn plural(count: usize, noun: &str) -> String {
-    if count == 1 { format!("1 {noun}") } else { format!("{count} {noun}s") }
 }
