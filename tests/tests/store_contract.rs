@@ -185,6 +185,8 @@ fn message(subject: &str) -> Notification {
         kind: "alert".into(),
         task_type: "etl".into(),
         alert_id: format!("etl/{subject}/warning"),
+        // Kept with the claim, so a retried message still carries where its run ran.
+        account: Some("111111111111".into()),
     }
 }
 

@@ -5,6 +5,7 @@ use overrun_app::checkin::newest_open_run;
 use overrun_app::ingest::{self, IngestError, IngestOutcome, NoticeSettings, ShortNotice};
 use overrun_aws::Adapters;
 use overrun_core::ports::{Notifier, TaskEvent};
+use overrun_core::{Qualifier, Qualify};
 use overrun_sources::TimeWindow;
 use overrun_sources::webhooks::checkin::{CheckIn, Signal, derived_run_id};
 use serde_json::json;
@@ -78,6 +79,9 @@ pub struct Deps<'a, S, N> {
     pub adapters: &'a Adapters,
     pub notifier: &'a N,
     pub secrets: &'a CachedSecrets<S>,
+    /// When task types say where they ran (`OVERRUN_QUALIFY`), an HTTPS source's carry its
+    /// name: `backup@cron-box`.
+    pub qualify: Qualify,
 }
 
 pub async fn handle<S: SecretSource, N: Notifier>(
@@ -107,8 +111,16 @@ async fn admit_and_record<S: SecretSource, N: Notifier>(
     };
     let (event, source) = match admit(request, &secrets, window)? {
         Admitted::Nothing { status, reason } => return Ok(Handled::Nothing { status, reason }),
-        Admitted::Event { event, source } => (event, source),
-        Admitted::CheckIn { check_in, source } => {
+        Admitted::Event { event, source } => {
+            let qualifier = qualifier(deps.qualify, &source)?;
+            let event = event.placed(None, qualifier.as_ref()).map_err(|e| Refusal::bad_request(e.to_string()))?;
+            (event, source)
+        }
+        Admitted::CheckIn { mut check_in, source } => {
+            if let Some(qualifier) = qualifier(deps.qualify, &source)? {
+                check_in.task_type =
+                    check_in.task_type.qualified(&qualifier).map_err(|e| Refusal::bad_request(e.to_string()))?;
+            }
             (check_in_event(check_in, deps.adapters, settings.now).await?, source)
         }
     };
@@ -139,6 +151,19 @@ async fn admit_and_record<S: SecretSource, N: Notifier>(
             Err(Refusal::unavailable("Overrun could not record this now; retry (a retry records it once)"))
         }
     }
+}
+
+/// The qualifier of a source's task types, when task types are qualified: its name.
+fn qualifier(qualify: Qualify, source: &str) -> Result<Option<Qualifier>, Refusal> {
+    if !qualify.is_on() {
+        return Ok(None);
+    }
+    Qualifier::new(source).map(Some).map_err(|error| {
+        tracing::error!(%error, "a source's name cannot qualify its task types");
+        Refusal::unavailable(format!(
+            "task types are qualified by their source's name, and {source:?} cannot be one ({error}): rename it in the sources' secret"
+        ))
+    })
 }
 
 /// How long after a start without a run id another such start of the task is taken for its

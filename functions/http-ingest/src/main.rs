@@ -24,7 +24,7 @@ async fn main() -> Result<(), Error> {
     let adapters = Adapters::new(&sdk, &config);
     let notifier = SnsNotifier::new(adapters.sns.clone(), topic, adapters.counters.clone());
     let secrets = CachedSecrets::new(SecretsManagerSource::new(&sdk, secret_id));
-    let deps = Deps { adapters: &adapters, notifier: &notifier, secrets: &secrets };
+    let deps = Deps { adapters: &adapters, notifier: &notifier, secrets: &secrets, qualify: config.qualify };
     let (deps, rule, policy) = (&deps, config.short, &config.policy);
     let retention_ms = config.retention_ms();
     let clock_skew_ms = config.clock_skew_ms;

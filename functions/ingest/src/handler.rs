@@ -6,7 +6,7 @@ use overrun_core::ports::{Notifier, RunRecorder};
 use serde_json::Value;
 use thiserror::Error;
 
-use overrun_sources::{CheckedJson, EventError, TimeWindow, parse, parse_live};
+use overrun_sources::{Accounts, CheckedJson, EventError, TimeWindow, parse, parse_live};
 
 #[derive(Debug, Error)]
 pub enum IngestError {
@@ -26,16 +26,19 @@ pub async fn handle(event: &Value, store: &impl RunRecorder) -> Result<IngestOut
 /// event that names a field twice is refused, naming it, before anything is read from it.
 pub async fn handle_checked_and_notify(
     event: CheckedJson,
+    accounts: &Accounts,
     adapters: &Adapters,
     notifier: &impl Notifier,
     settings: &NoticeSettings<'_>,
 ) -> Result<(IngestOutcome, ShortNotice), IngestError> {
-    handle_and_notify(&event.into_value()?, adapters, notifier, settings).await
+    handle_and_notify(&event.into_value()?, accounts, adapters, notifier, settings).await
 }
 
-/// Records the event's run, its cohort membership, and sends the day's too-short notice.
+/// Records the event's run (keyed by where it ran, as `accounts` says), its cohort membership,
+/// and sends the day's too-short notice.
 pub async fn handle_and_notify(
     event: &Value,
+    accounts: &Accounts,
     adapters: &Adapters,
     notifier: &impl Notifier,
     settings: &NoticeSettings<'_>,
@@ -45,7 +48,7 @@ pub async fn handle_and_notify(
         retention_ms: settings.retention_ms,
         ahead_ms: settings.clock_skew_ms,
     };
-    let event = parse_live(event, window)?;
+    let event = parse_live(event, window, accounts)?;
     Ok(ingest::record_and_notify(
         event,
         &adapters.runs,

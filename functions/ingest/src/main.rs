@@ -7,7 +7,7 @@ use lambda_runtime::{Error, LambdaEvent, run, service_fn, tracing};
 use overrun_aws::{Adapters, Config, SnsNotifier, SystemClock, metrics};
 use overrun_core::ports::Clock;
 use overrun_ingest::{IngestError, NoticeSettings, ShortNotice, handle_checked_and_notify};
-use overrun_sources::CheckedJson;
+use overrun_sources::{Accounts, CheckedJson};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -21,7 +21,11 @@ async fn main() -> Result<(), Error> {
     let retention_ms = config.retention_ms();
     let clock_skew_ms = config.clock_skew_ms;
     let policy = &config.policy;
+    let qualify = config.qualify;
     run(service_fn(|event: LambdaEvent<CheckedJson>| async move {
+        // The function's own ARN names the account and region events are local to.
+        let accounts = Accounts::of_function(&event.context.invoked_function_arn, qualify)
+            .map_err(|error| Error::from(error.to_string()))?;
         let settings = NoticeSettings {
             rule,
             claim: &event.context.request_id,
@@ -30,7 +34,7 @@ async fn main() -> Result<(), Error> {
             retention_ms,
             clock_skew_ms,
         };
-        let result = handle_checked_and_notify(event.payload, adapters, notifier, &settings).await;
+        let result = handle_checked_and_notify(event.payload, &accounts, adapters, notifier, &settings).await;
         let recorded = result.as_ref().ok().and_then(|(outcome, _)| outcome.recorded().copied());
         let conflict = recorded.and_then(|recorded| recorded.conflict);
         if let Some(conflict) = conflict {

@@ -165,6 +165,7 @@ mod tests {
             kind: "overrun".into(),
             task_type: "etl".into(),
             alert_id: "etl/r1/warning".into(),
+            account: None,
         }
     }
 

@@ -301,7 +301,7 @@ impl MemoryStore {
         tables
             .runs
             .iter()
-            .filter(|((task, id), _)| task == task_type && id.as_str() == run_id.as_str())
+            .filter(|((task, id), _)| task == task_type && id.same_id(run_id))
             .map(|(key, run)| (key.1.attempt(), self.record(key, run)))
             .collect()
     }

@@ -10,7 +10,7 @@ use overrun_core::limits::baseline::MethodName;
 use overrun_core::limits::recent::RecentRuns;
 use overrun_core::limits::window::ExclusionCap;
 use overrun_core::settings::{Choices, Detection, Setting};
-use overrun_core::{BaselinePolicy, DetectionConfig, ShortRule};
+use overrun_core::{BaselinePolicy, DetectionConfig, Qualify, ShortRule};
 use thiserror::Error;
 
 pub const RUNS_TABLE: &str = "OVERRUN_RUNS_TABLE";
@@ -33,6 +33,9 @@ pub const RECENT_WEIGHT: &str = "OVERRUN_RECENT_WEIGHT";
 /// parameter as the interval: a mismatch stops the function at start.
 pub const CHECK_SCHEDULE: &str = "OVERRUN_CHECK_SCHEDULE";
 pub const CLOCK_SKEW_S: &str = "OVERRUN_CLOCK_SKEW_S";
+/// Whether task types carry where they ran: `none` (the default), `account` or
+/// `account-region`.
+pub const QUALIFY: &str = "OVERRUN_QUALIFY";
 /// The SDK's region; checked only for being empty.
 pub const REGION: &str = "AWS_REGION";
 
@@ -67,6 +70,8 @@ pub struct Config {
     pub recent: RecentRuns,
     /// How far ahead of its arrival an event's times may be (`OVERRUN_CLOCK_SKEW_S`).
     pub clock_skew_ms: i64,
+    /// How task types say where they ran (`OVERRUN_QUALIFY`): the ingest functions name them.
+    pub qualify: Qualify,
 }
 
 impl Config {
@@ -97,6 +102,7 @@ impl Config {
             exclusion_cap: settings.exclusion,
             recent: settings.recent,
             clock_skew_ms: clock_skew_from(&lookup)?,
+            qualify: parsed(&lookup, QUALIFY)?.unwrap_or_default(),
         })
     }
 

@@ -287,7 +287,7 @@ fn claim_map(lease: &Lease) -> HashMap<String, AttributeValue> {
 }
 
 fn message_value(message: &Notification) -> AttributeValue {
-    AttributeValue::M(HashMap::from([
+    let mut fields = HashMap::from([
         ("subject".to_owned(), s(&message.subject)),
         ("default".to_owned(), s(&message.default)),
         ("email".to_owned(), s(&message.email)),
@@ -296,7 +296,11 @@ fn message_value(message: &Notification) -> AttributeValue {
         ("kind".to_owned(), s(&message.kind)),
         ("task_type".to_owned(), s(&message.task_type)),
         ("alert_id".to_owned(), s(&message.alert_id)),
-    ]))
+    ]);
+    if let Some(account) = &message.account {
+        fields.insert("account".to_owned(), s(account));
+    }
+    AttributeValue::M(fields)
 }
 
 /// Where the claim in `attribute` of `item` stands. A plain string is a claim written before
@@ -348,6 +352,8 @@ fn stored_message(item: &Item, attribute: &str) -> Result<Notification, StoreErr
         kind: text("kind")?,
         task_type: text("task_type")?,
         alert_id: text("alert_id")?,
+        // Messages claimed before accounts were told carry none.
+        account: message.get("account").map(|_| text("account")).transpose()?,
     })
 }
 

@@ -44,7 +44,8 @@ fn attribute(value: &str) -> Result<MessageAttributeValue, NotifyError> {
 impl Notifier for SnsNotifier {
     async fn publish(&self, notification: &Notification) -> Result<(), NotifyError> {
         self.counters.sns_publishes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        self.client
+        let mut publish = self
+            .client
             .publish()
             .topic_arn(&self.topic_arn)
             .message_structure("json")
@@ -53,7 +54,12 @@ impl Notifier for SnsNotifier {
             .message_attributes("severity", attribute(&notification.severity)?)
             .message_attributes("kind", attribute(&notification.kind)?)
             .message_attributes("task_type", attribute(&notification.task_type)?)
-            .message_attributes("alert_id", attribute(&notification.alert_id)?)
+            .message_attributes("alert_id", attribute(&notification.alert_id)?);
+        // SNS refuses an empty attribute: a message with no known account has none.
+        if let Some(account) = &notification.account {
+            publish = publish.message_attributes("account", attribute(account)?);
+        }
+        publish
             .send()
             .await
             .map_err(|e| NotifyError(DisplayErrorContext(e).to_string()))?;

@@ -54,6 +54,6 @@ pub use detect::levels::{DetectionConfig, DetectionError, Level, Thresholds};
 pub use detect::short::{ShortFinish, ShortRule};
 pub use limits::baseline::{Baseline, BaselinePolicy, Method, PolicyError};
 pub use limits::recent::RecentRuns;
-pub use model::{Attempt, CohortId, ModelError, Run, RunId, RunStatus, TaskType};
+pub use model::{Attempt, CohortId, ModelError, Origin, Qualifier, Qualify, Run, RunId, RunStatus, TaskType};
 pub use stats::moments::Moments;
 pub use time::{EpochMs, TickInterval};

@@ -20,5 +20,5 @@ pub mod events;
 pub mod strict_json;
 pub mod webhooks;
 
-pub use events::{EventError, TimeWindow, parse, parse_live};
+pub use events::{Accounts, EventError, TimeWindow, parse, parse_live};
 pub use strict_json::CheckedJson;

@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::num::NonZeroU32;
 
+use super::origin::{ORIGIN_SEPARATOR, Origin};
 use super::{ModelError, validate_name};
 
 /// Between a run id and its attempt number in the run's stored key (attempts after the first):
@@ -59,19 +60,23 @@ impl std::str::FromStr for Attempt {
     }
 }
 
-/// Identifies one run of a task type: the id its source gave it and which attempt of that id it
-/// is. Shown as the id alone for a first attempt (nearly every run) and as `id (attempt 2)` after.
+/// Identifies one run of a task type: the id its source gave it, which attempt of that id it
+/// is, and, for a run told of by another AWS account or region than the deployment's own, where
+/// it ran (two accounts' executions `exec-1` are two runs). Shown as the id alone for a first
+/// attempt at home (nearly every run), `id (attempt 2)` after, and
+/// `id (account 123456789012, eu-west-1)` from elsewhere.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RunId {
     id: Box<str>,
     attempt: Attempt,
+    origin: Option<Box<Origin>>,
 }
 
 impl RunId {
     /// The first attempt of `value`.
     pub fn new(value: &str) -> Result<Self, ModelError> {
         Self::validate(value)?;
-        Ok(Self { id: value.into(), attempt: Attempt::FIRST })
+        Ok(Self { id: value.into(), attempt: Attempt::FIRST, origin: None })
     }
 
     /// Checks a borrowed value without allocating, for hot parsing loops.
@@ -85,7 +90,23 @@ impl RunId {
         self
     }
 
-    /// The id its source gave it, without the attempt.
+    /// The same id and attempt, from `origin` (`None`: the deployment's own account and region).
+    pub fn from_origin(mut self, origin: Option<Origin>) -> Self {
+        self.origin = origin.map(Box::new);
+        self
+    }
+
+    /// Where the run ran, when that is not the deployment's own account and region.
+    pub fn origin(&self) -> Option<&Origin> {
+        self.origin.as_deref()
+    }
+
+    /// Whether `other` is an attempt of the same id from the same place.
+    pub fn same_id(&self, other: &RunId) -> bool {
+        self.id == other.id && self.origin == other.origin
+    }
+
+    /// The id its source gave it, without the attempt or origin.
     pub fn as_str(&self) -> &str {
         &self.id
     }
@@ -94,18 +115,31 @@ impl RunId {
         self.attempt
     }
 
-    /// The run's key in the runs table: the id for a first attempt (so items stored before
-    /// attempts were told apart keep theirs), the id, [`ATTEMPT_SEPARATOR`] and the number after.
+    /// The run's key in the runs table: the id for a first attempt at home (so items stored
+    /// before attempts and origins were told apart keep theirs), then [`ATTEMPT_SEPARATOR`] and
+    /// the number after a first attempt; a foreign run's key starts with its origin and
+    /// [`ORIGIN_SEPARATOR`].
     pub fn stored_key(&self) -> Cow<'_, str> {
-        if self.attempt.is_first() {
-            Cow::Borrowed(&self.id)
-        } else {
-            Cow::Owned(format!("{}{ATTEMPT_SEPARATOR}{}", self.id, self.attempt))
+        match (&self.origin, self.attempt.is_first()) {
+            (None, true) => Cow::Borrowed(&self.id),
+            (None, false) => Cow::Owned(format!("{}{ATTEMPT_SEPARATOR}{}", self.id, self.attempt)),
+            (Some(origin), true) => Cow::Owned(format!("{origin}{ORIGIN_SEPARATOR}{}", self.id)),
+            (Some(origin), false) => {
+                Cow::Owned(format!("{origin}{ORIGIN_SEPARATOR}{}{ATTEMPT_SEPARATOR}{}", self.id, self.attempt))
+            }
         }
     }
 
     /// The run a stored key names (the inverse of [`RunId::stored_key`]).
     pub fn from_stored_key(key: &str) -> Result<Self, ModelError> {
+        let (origin, key) = match key.split_once(ORIGIN_SEPARATOR) {
+            None => (None, key),
+            Some((origin, rest)) => (Some(origin.parse::<Origin>()?), rest),
+        };
+        Ok(Self::from_home_stored_key(key)?.from_origin(origin))
+    }
+
+    fn from_home_stored_key(key: &str) -> Result<Self, ModelError> {
         match key.split_once(ATTEMPT_SEPARATOR) {
             None => Self::new(key),
             Some((id, number)) => {
@@ -121,18 +155,24 @@ impl RunId {
 
     /// The first and last stored keys any attempt of this id can have, for a range read.
     pub fn stored_key_range(&self) -> (String, String) {
+        let first = self.clone().at_attempt(Attempt::FIRST).stored_key().into_owned();
         // Attempt numbers are decimal digits, all below '~'.
-        (self.id.to_string(), format!("{}{ATTEMPT_SEPARATOR}~", self.id))
+        let last = format!("{first}{ATTEMPT_SEPARATOR}~");
+        (first, last)
     }
 }
 
 impl fmt::Display for RunId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.id)?;
-        if !self.attempt.is_first() {
-            write!(f, " (attempt {})", self.attempt)?;
+        match (&self.origin, self.attempt.is_first()) {
+            (None, true) => Ok(()),
+            (None, false) => write!(f, " (attempt {})", self.attempt),
+            (Some(origin), true) => write!(f, " (account {}, {})", origin.account(), origin.region()),
+            (Some(origin), false) => {
+                write!(f, " (attempt {}; account {}, {})", self.attempt, origin.account(), origin.region())
+            }
         }
-        Ok(())
     }
 }
 
@@ -181,6 +221,43 @@ mod tests {
         assert!(RunId::from_stored_key("x\u{1F}1").is_err(), "the first attempt has one key");
         assert!(RunId::from_stored_key("x\u{1F}0").is_err());
         assert!(RunId::from_stored_key("x\u{1F}two").is_err());
+    }
+
+    fn from_elsewhere(id: &str, origin: &str) -> RunId {
+        RunId::new(id).unwrap().from_origin(Some(origin.parse().unwrap()))
+    }
+
+    #[test]
+    fn a_foreign_run_round_trips_through_its_stored_key_and_says_where_it_ran() {
+        let run = from_elsewhere("exec-2025-01-31", "123456789012.eu-west-1");
+        assert_eq!(run.stored_key(), "123456789012.eu-west-1\u{1E}exec-2025-01-31");
+        assert_eq!(run.to_string(), "exec-2025-01-31 (account 123456789012, eu-west-1)");
+        assert_eq!(RunId::from_stored_key(&run.stored_key()).unwrap(), run);
+        let second = run.clone().at_attempt(Attempt::new(2).unwrap());
+        assert_eq!(second.to_string(), "exec-2025-01-31 (attempt 2; account 123456789012, eu-west-1)");
+        assert_eq!(RunId::from_stored_key(&second.stored_key()).unwrap(), second);
+    }
+
+    #[test]
+    fn two_accounts_same_named_runs_and_a_home_run_have_three_keys() {
+        let home = RunId::new("exec-2025-01-31").unwrap();
+        let a = from_elsewhere("exec-2025-01-31", "111111111111.eu-west-1");
+        let b = from_elsewhere("exec-2025-01-31", "222222222222.eu-west-1");
+        let keys = [home.stored_key(), a.stored_key(), b.stored_key()];
+        assert!(keys[0] != keys[1] && keys[1] != keys[2] && keys[0] != keys[2], "{keys:?}");
+        assert!(!a.same_id(&b) && !a.same_id(&home) && a.same_id(&a.clone().at_attempt(Attempt::new(3).unwrap())));
+        // A home id cannot spell a foreign key: the separator is a control character.
+        assert!(RunId::new("111111111111.eu-west-1\u{1E}exec-2025-01-31").is_err());
+        assert!(RunId::from_stored_key("not-an-origin\u{1E}exec").is_err());
+    }
+
+    #[test]
+    fn a_foreign_runs_attempts_lie_in_its_key_range_and_the_home_runs_do_not() {
+        let run = from_elsewhere("x", "111111111111.eu-west-1");
+        let (low, high) = run.stored_key_range();
+        let inside = |key: &str| low.as_str() <= key && key <= high.as_str();
+        assert!(inside(&run.clone().at_attempt(Attempt::new(7).unwrap()).stored_key()));
+        assert!(!inside("x") && !inside(&from_elsewhere("x", "222222222222.eu-west-1").stored_key()));
     }
 
     #[test]

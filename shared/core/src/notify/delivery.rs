@@ -30,17 +30,23 @@ pub enum MessageKey {
 }
 
 /// The dedupe key every message carries (SNS attribute and JSON field `alert_id`): task type,
-/// run id, the attempt after the first (`attempt-2`) and level (`warning`, `critical`,
-/// `resolved` or `too_short`), the same for every delivery of one message and different for any
-/// two. `/` and `%` in names are percent-encoded, so no two keys collide whatever the names (an
-/// attempt's key has one part more than any first attempt's).
+/// run id, the attempt after the first (`attempt-2`), where a run from another account ran
+/// (`from-123456789012.eu-west-1`) and level (`warning`, `critical`, `resolved` or
+/// `too_short`), the same for every delivery of one message and different for any two. `/` and
+/// `%` in names are percent-encoded, so no two keys collide whatever the names (an attempt's or
+/// a foreign run's key has one part more than a first attempt's at home, and their parts start
+/// differently).
 pub fn dedupe_key(task_type: &TaskType, run_id: &RunId, level: &str) -> String {
     let (task, run) = (escape(task_type.as_str()), escape(run_id.as_str()));
-    if run_id.attempt().is_first() {
-        format!("{task}/{run}/{level}")
-    } else {
-        format!("{task}/{run}/attempt-{}/{level}", run_id.attempt())
+    let mut key = format!("{task}/{run}/");
+    if !run_id.attempt().is_first() {
+        key.push_str(&format!("attempt-{}/", run_id.attempt()));
     }
+    if let Some(origin) = run_id.origin() {
+        key.push_str(&format!("from-{origin}/"));
+    }
+    key.push_str(level);
+    key
 }
 
 fn escape(part: &str) -> String {
@@ -69,6 +75,18 @@ mod tests {
         assert_eq!(dedupe_key(&task, &second, "warning"), "etl/exec/attempt-2/warning");
         assert_eq!(key("etl", "exec"), "etl/exec/warning");
         assert_ne!(dedupe_key(&task, &second, "warning"), key("etl", "exec/attempt-2"));
+    }
+
+    #[test]
+    fn two_accounts_same_named_runs_have_two_keys_and_differ_from_the_home_run() {
+        let task = TaskType::new("etl").unwrap();
+        let from = |origin: &str| RunId::new("exec").unwrap().from_origin(Some(origin.parse().unwrap()));
+        let a = dedupe_key(&task, &from("111111111111.eu-west-1"), "warning");
+        let b = dedupe_key(&task, &from("222222222222.eu-west-1"), "warning");
+        assert_eq!(a, "etl/exec/from-111111111111.eu-west-1/warning");
+        assert!(a != b && a != key("etl", "exec"));
+        let second = from("111111111111.eu-west-1").at_attempt(crate::model::Attempt::new(2).unwrap());
+        assert_eq!(dedupe_key(&task, &second, "warning"), "etl/exec/attempt-2/from-111111111111.eu-west-1/warning");
     }
 
     #[test]

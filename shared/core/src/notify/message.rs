@@ -30,6 +30,39 @@ pub struct Notification {
     /// The same for every delivery of this message, different for any other: subscribers drop
     /// repeats by it (see [`crate::notify::delivery::dedupe_key`]).
     pub alert_id: String,
+    /// The AWS account the run or task type is from, when known ([`where_ran`]): subscribers
+    /// route by it.
+    pub account: Option<String>,
+}
+
+/// Where a message's run ran, as far as Overrun knows: the account and region of a run from
+/// another account, else the account (and region) its task type is qualified by; neither for a
+/// run at home of an unqualified type.
+pub fn where_ran(task_type: &TaskType, run_id: Option<&RunId>) -> (Option<String>, Option<String>) {
+    if let Some(origin) = run_id.and_then(RunId::origin) {
+        return (Some(origin.account().to_owned()), Some(origin.region().to_owned()));
+    }
+    match task_type.qualifier() {
+        Some(qualifier) => {
+            (qualifier.account().map(str::to_owned), qualifier.region().map(str::to_owned))
+        }
+        None => (None, None),
+    }
+}
+
+/// The email's line saying where the run ran, when known.
+pub(crate) fn where_line(account: &Option<String>, region: &Option<String>) -> String {
+    match (account, region) {
+        (Some(account), Some(region)) => format!("Account:   {account} ({region})\n"),
+        (Some(account), None) => format!("Account:   {account}\n"),
+        _ => String::new(),
+    }
+}
+
+/// The JSON fields saying where the run ran (`null` when not known).
+pub(crate) fn where_fields<'a>(account: &'a Option<String>, region: &'a Option<String>) -> [(&'static str, Json<'a>); 2] {
+    let field = |value: &'a Option<String>| value.as_deref().map_or(Json::Null, Json::Str);
+    [("account", field(account)), ("region", field(region))]
 }
 
 /// An SNS subject: ASCII only, no control characters, under 100 characters (SNS rejects others).
@@ -67,6 +100,7 @@ pub(crate) fn level_word(level: Level) -> &'static str {
 
 pub fn alert_notification(alert: &Alert) -> Notification {
     let word = level_word(alert.level);
+    let (account, region) = where_ran(&alert.task_type, Some(&alert.run_id));
     let elapsed = duration(alert.elapsed_ms as f64);
     let limit = duration(alert.limit_ms);
     let source = alert.limits.source;
@@ -111,6 +145,7 @@ pub fn alert_notification(alert: &Alert) -> Notification {
         email += &format!("Baseline:  computed {}\n", utc_minute(b.computed_at));
     }
     email += &format!("Limits:    {}\n", source_sentence(source));
+    email += &where_line(&account, &region);
     if !alert.recent_ms.is_empty() {
         let took: Vec<String> = alert.recent_ms.iter().map(|&ms| duration(ms as f64)).collect();
         email += &format!(
@@ -129,6 +164,7 @@ pub fn alert_notification(alert: &Alert) -> Notification {
     email += "\nYou will get a \"resolved\" message when this run finishes.\n";
 
     let alert_id = dedupe_key(&alert.task_type, &alert.run_id, alert.level.as_str());
+    let [account_field, region_field] = where_fields(&account, &region);
     let default = serde_free_json(&[
         ("version", Json::Num(f64::from(JSON_VERSION))),
         ("kind", Json::Str("overrun")),
@@ -153,6 +189,8 @@ pub fn alert_notification(alert: &Alert) -> Notification {
         ("cohort_stretch", Json::Num(alert.cohort_stretch)),
         ("recent_s", Json::Nums(alert.recent_ms.iter().map(|&ms| ms as f64 / 1_000.0).collect())),
         ("recent_weight", Json::Num(alert.recent_weight)),
+        account_field,
+        region_field,
         ("deprecated", Json::Strs(DEPRECATED_ALERT_FIELDS)),
     ]);
     Notification {
@@ -164,6 +202,7 @@ pub fn alert_notification(alert: &Alert) -> Notification {
         kind: "overrun".to_owned(),
         task_type: alert.task_type.to_string(),
         alert_id,
+        account,
     }
 }
 
@@ -198,14 +237,17 @@ pub fn resolved_notification(resolution: &Resolution) -> Notification {
         ),
         MAX_SMS_CHARS,
     );
+    let (account, region) = where_ran(&resolution.task_type, Some(&resolution.run_id));
     let email = format!(
-        "Task {} run {}, which Overrun alerted on, has finished.\n\nStatus:    {status}\nDuration:  {took} ({} to {})\n",
+        "Task {} run {}, which Overrun alerted on, has finished.\n\nStatus:    {status}\nDuration:  {took} ({} to {})\n{}",
         resolution.task_type,
         resolution.run_id,
         utc_minute(resolution.start),
         utc_minute(resolution.end),
+        where_line(&account, &region),
     );
     let alert_id = dedupe_key(&resolution.task_type, &resolution.run_id, "resolved");
+    let [account_field, region_field] = where_fields(&account, &region);
     let default = serde_free_json(&[
         ("version", Json::Num(f64::from(JSON_VERSION))),
         ("kind", Json::Str("resolved")),
@@ -218,6 +260,8 @@ pub fn resolved_notification(resolution: &Resolution) -> Notification {
         ("run_start", Json::Num(resolution.start as f64 / 1_000.0)),
         ("run_end", Json::Num(resolution.end as f64 / 1_000.0)),
         ("duration_s", Json::Num((resolution.end - resolution.start) as f64 / 1_000.0)),
+        account_field,
+        region_field,
     ]);
     Notification {
         subject,
@@ -228,6 +272,7 @@ pub fn resolved_notification(resolution: &Resolution) -> Notification {
         kind: "resolved".to_owned(),
         task_type: resolution.task_type.to_string(),
         alert_id,
+        account,
     }
 }
 
@@ -235,6 +280,7 @@ pub fn resolved_notification(resolution: &Resolution) -> Notification {
 pub fn short_notification(short: &ShortFinish) -> Notification {
     let took = duration(short.duration_ms as f64);
     let expected = duration(short.baseline.expected_ms);
+    let (account, region) = where_ran(&short.task_type, Some(&short.run_id));
     let subject =
         sns_subject(&format!("[Overrun info] {} finished in {took}, expected {expected}", short.task_type));
     let sms = truncate_chars(
@@ -251,7 +297,7 @@ pub fn short_notification(short: &ShortFinish) -> Notification {
          A task that suddenly finishes this fast often did less work than usual: an empty input,\n\
          a skipped step, data no longer exported. Nothing is wrong if the work really shrank;\n\
          the baseline will follow within its window. Other runs of this task type that finish\n\
-         this fast before the next nightly baseline get no notice of their own.\n",
+         this fast before the next nightly baseline get no notice of their own.\n{}",
         short.task_type,
         short.run_id,
         utc_minute(short.run_start),
@@ -259,8 +305,10 @@ pub fn short_notification(short: &ShortFinish) -> Notification {
         short.baseline.n,
         duration(short.baseline.sigma_ms),
         duration(short.floor_ms),
+        where_line(&account, &region),
     );
     let alert_id = dedupe_key(&short.task_type, &short.run_id, "too_short");
+    let [account_field, region_field] = where_fields(&account, &region);
     let default = serde_free_json(&[
         ("version", Json::Num(f64::from(JSON_VERSION))),
         ("kind", Json::Str("too_short")),
@@ -275,6 +323,8 @@ pub fn short_notification(short: &ShortFinish) -> Notification {
         ("expected_s", Json::Num(short.baseline.expected_ms / 1_000.0)),
         ("floor_s", Json::Num(short.floor_ms / 1_000.0)),
         ("n", Json::Num(short.baseline.n as f64)),
+        account_field,
+        region_field,
     ]);
     Notification {
         subject,
@@ -285,6 +335,7 @@ pub fn short_notification(short: &ShortFinish) -> Notification {
         kind: "too_short".to_owned(),
         task_type: short.task_type.to_string(),
         alert_id,
+        account,
     }
 }
 

@@ -9,7 +9,8 @@
 use crate::model::{Level, TaskType};
 use crate::notify::humanize::{duration, utc_minute};
 use crate::notify::message::{
-    Json, MAX_SMS_CHARS, Notification, level_word, serde_free_json, sns_subject, truncate_chars,
+    Json, MAX_SMS_CHARS, Notification, level_word, serde_free_json, sns_subject, truncate_chars, where_fields,
+    where_line, where_ran,
 };
 use crate::schedule::watch::{Came, MissedStarts, Resumption};
 use crate::time::EpochMs;
@@ -109,9 +110,12 @@ pub fn missed_notification(
             utc_minute(missed.latest_due)
         ),
     };
+    let (account, region) = where_ran(task_type, None);
+    email += &where_line(&account, &region);
     email += "\nYou will get a \"resolved\" message when it starts.\n";
     let incident = incident_key(task_type, missed.first_due);
     let alert_id = format!("{incident}/{}", level.as_str());
+    let [account_field, region_field] = where_fields(&account, &region);
     let default = serde_free_json(&[
         ("version", Json::Num(f64::from(super::message::JSON_VERSION))),
         ("kind", Json::Str("missed")),
@@ -129,6 +133,8 @@ pub fn missed_notification(
         ("schedule_from", Json::Str(&words.source)),
         ("grace_s", Json::Num(words.grace_ms as f64 / 1_000.0)),
         ("usually_within_s", words.usually_within_ms.map_or(Json::Null, |ms| Json::Num(ms as f64 / 1_000.0))),
+        account_field,
+        region_field,
     ]);
     Notification {
         subject,
@@ -139,6 +145,7 @@ pub fn missed_notification(
         kind: "missed".to_owned(),
         task_type: task_type.to_string(),
         alert_id,
+        account,
     }
 }
 
@@ -170,11 +177,14 @@ pub fn resumed_notification(task_type: &TaskType, resumed: &Resumption, at: Epoc
         Came::Unscheduled => format!("Declared:   unscheduled at {started}"),
         Came::Again => format!("Started:    {started} (its schedule had been dropped meanwhile)"),
     };
+    let (account, region) = where_ran(task_type, None);
     let email = format!(
-        "Task type {task_type}, which Overrun reported as not started (due {due}), {what}.\n\n{when}\n"
+        "Task type {task_type}, which Overrun reported as not started (due {due}), {what}.\n\n{when}\n{}",
+        where_line(&account, &region)
     );
     let incident = incident_key(task_type, resumed.first_due);
     let alert_id = format!("{incident}/resolved");
+    let [account_field, region_field] = where_fields(&account, &region);
     let default = serde_free_json(&[
         ("version", Json::Num(f64::from(super::message::JSON_VERSION))),
         ("kind", Json::Str("resolved")),
@@ -187,6 +197,8 @@ pub fn resumed_notification(task_type: &TaskType, resumed: &Resumption, at: Epoc
         ("run_start", Json::Num(resumed.start as f64 / 1_000.0)),
         ("came", Json::Str(came)),
         ("late_by_s", late_by),
+        account_field,
+        region_field,
     ]);
     Notification {
         subject,
@@ -197,6 +209,7 @@ pub fn resumed_notification(task_type: &TaskType, resumed: &Resumption, at: Epoc
         kind: "resolved".to_owned(),
         task_type: task_type.to_string(),
         alert_id,
+        account,
     }
 }
 

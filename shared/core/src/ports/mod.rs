@@ -21,7 +21,7 @@ use crate::detect::cohort::FinishedMember;
 use crate::detect::levels::Level;
 use crate::detect::overrides::Override;
 use crate::limits::nightly::{BaselineChange, DayAggregate, DayStatus, FinishedRun, NightBaseline};
-use crate::model::{Attempt, CohortId, RunId, RunStatus, TaskType};
+use crate::model::{Attempt, CohortId, ModelError, Origin, Qualifier, RunId, RunStatus, TaskType};
 use crate::notify::delivery::{DeliveryState, Lease, MessageKey};
 use crate::notify::message::{Notification, Resolution};
 use crate::schedule::watched::Declaration;
@@ -174,6 +174,30 @@ pub enum TaskEvent {
     Ignored {
         reason: String,
     },
+}
+
+impl TaskEvent {
+    /// This event as told from elsewhere: its run from `origin` (another account or region than
+    /// the deployment's own; `None`: home), its task type qualified by `qualifier`.
+    pub fn placed(self, origin: Option<&Origin>, qualifier: Option<&Qualifier>) -> Result<Self, ModelError> {
+        let task_type = |task_type: TaskType| match qualifier {
+            Some(qualifier) => task_type.qualified(qualifier),
+            None => Ok(task_type),
+        };
+        Ok(match self {
+            Self::Started(started) => Self::Started(RunStarted {
+                task_type: task_type(started.task_type)?,
+                run_id: started.run_id.from_origin(origin.cloned()),
+                ..started
+            }),
+            Self::Finished(finished) => Self::Finished(RunFinished {
+                task_type: task_type(finished.task_type)?,
+                run_id: finished.run_id.from_origin(origin.cloned()),
+                ..finished
+            }),
+            ignored @ Self::Ignored { .. } => ignored,
+        })
+    }
 }
 
 /// What recording an event did, for logs and metrics.

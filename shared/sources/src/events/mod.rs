@@ -5,6 +5,7 @@
 //! SageMaker training jobs. Every field is checked before anything is written, and an error
 //! names the field.
 
+mod accounts;
 mod fields;
 mod jobs;
 
@@ -13,6 +14,7 @@ use overrun_core::model::Attempt;
 use overrun_core::ports::TaskEvent;
 use serde_json::Value;
 
+pub use accounts::Accounts;
 pub use fields::{EventError, TimeWindow};
 pub(crate) use fields::{Fields, Identity, cohort_id, error, run_id, task_type};
 pub use jobs::{
@@ -25,29 +27,35 @@ pub const STEP_FUNCTIONS_DETAIL_TYPE: &str = "Step Functions Execution Status Ch
 pub const BATCH_DETAIL_TYPE: &str = "Batch Job State Change";
 
 /// Parses one EventBridge event, with any time it carries (seconds and milliseconds told apart,
-/// up to the year 9999).
+/// up to the year 9999), as it names its run and task type (no account told apart).
 pub fn parse(event: &Value) -> Result<TaskEvent, EventError> {
-    parse_with(event, None)
+    parse_with(event, None, &Accounts::default())
 }
 
-/// Parses one live event: its times must also fall within `window`.
-pub fn parse_live(event: &Value, window: TimeWindow) -> Result<TaskEvent, EventError> {
-    parse_with(event, Some(window))
+/// Parses one live event: its times must also fall within `window`, and its run and task type
+/// say where it ran as `accounts` asks.
+pub fn parse_live(event: &Value, window: TimeWindow, accounts: &Accounts) -> Result<TaskEvent, EventError> {
+    parse_with(event, Some(window), accounts)
 }
 
-fn parse_with(event: &Value, window: Option<TimeWindow>) -> Result<TaskEvent, EventError> {
+fn parse_with(event: &Value, window: Option<TimeWindow>, accounts: &Accounts) -> Result<TaskEvent, EventError> {
     let envelope = Fields::of(event, "", window)?;
+    let parsed = parse_detail(&envelope, window)?;
+    accounts::place(parsed, &envelope, accounts)
+}
+
+fn parse_detail(envelope: &Fields<'_>, window: Option<TimeWindow>) -> Result<TaskEvent, EventError> {
     let detail_type = envelope.string("detail-type")?;
     let detail =
         Fields::of(envelope.get("detail").ok_or_else(|| error("detail", "is missing"))?, "detail.", window)?;
     match detail_type {
-        CUSTOM_DETAIL_TYPE => custom(&envelope, &detail),
+        CUSTOM_DETAIL_TYPE => custom(envelope, &detail),
         STEP_FUNCTIONS_DETAIL_TYPE => step_functions(&detail),
         BATCH_DETAIL_TYPE => batch(&detail),
-        GLUE_DETAIL_TYPE => jobs::glue_finish(&envelope, &detail),
+        GLUE_DETAIL_TYPE => jobs::glue_finish(envelope, &detail),
         GLUE_RUN_STATUS_DETAIL_TYPE => jobs::glue_running(&detail),
         ECS_DETAIL_TYPE => jobs::ecs(&detail),
-        CODEBUILD_DETAIL_TYPE => jobs::codebuild(&envelope, &detail),
+        CODEBUILD_DETAIL_TYPE => jobs::codebuild(envelope, &detail),
         SAGEMAKER_DETAIL_TYPE => jobs::sagemaker(&detail),
         other => Err(error("detail-type", format!("{other:?} is not one of {DETAIL_TYPES:?}"))),
     }
