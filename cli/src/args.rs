@@ -230,6 +230,10 @@ pub(crate) struct ExplainArgs {
     /// the first); the latest attempt when left out.
     #[arg(long, value_parser = parse_attempt)]
     pub(crate) attempt: Option<overrun_core::Attempt>,
+    /// Where the run ran (123456789012.eu-west-1), for a run a central bus heard from another
+    /// account or region than the deployment's own: `status` shows it after the id.
+    #[arg(long)]
+    pub(crate) from: Option<overrun_core::Origin>,
     #[command(flatten)]
     pub(crate) aws: AwsArgs,
     /// One JSON document instead of the text.
@@ -247,6 +251,10 @@ pub(crate) struct CloseArgs {
     /// the first); the latest attempt when left out.
     #[arg(long, value_parser = parse_attempt)]
     pub(crate) attempt: Option<overrun_core::Attempt>,
+    /// Where the run ran (123456789012.eu-west-1), for a run a central bus heard from another
+    /// account or region than the deployment's own: `status` shows it after the id.
+    #[arg(long)]
+    pub(crate) from: Option<overrun_core::Origin>,
     /// How it ended.
     #[arg(long, value_enum)]
     pub(crate) status: EndedStatus,
@@ -310,6 +318,16 @@ pub(crate) struct BackfillArgs {
     /// Skip malformed rows instead of stopping at the first.
     #[arg(long)]
     pub(crate) skip_bad_rows: bool,
+    /// Name every task type `NAME@QUALIFIER`, as a deployment with OVERRUN_QUALIFY on names
+    /// them (the history has no account column): an account (123456789012), an account and
+    /// region (123456789012.eu-west-1) or an HTTPS source's name.
+    #[arg(long)]
+    pub(crate) qualifier: Option<overrun_core::Qualifier>,
+    /// The account and region the history's runs ran in (123456789012.eu-west-1) when they are
+    /// not the deployment's own: their runs are then keyed as the central bus keys that
+    /// account's runs, so a live finish finds a run loaded as still running.
+    #[arg(long)]
+    pub(crate) from: Option<overrun_core::Origin>,
     /// One JSON document instead of the text.
     #[arg(long)]
     pub(crate) json: bool,
@@ -723,6 +741,11 @@ pub(crate) enum ImportSource {
         /// No progress bar, even on a terminal.
         #[arg(long)]
         no_progress: bool,
+        /// Name every task type `NAME@QUALIFIER`, as a deployment with OVERRUN_QUALIFY on
+        /// names this source's: the source's name as in the sources' secret (`github` for
+        /// GitHub's webhook).
+        #[arg(long)]
+        qualifier: Option<overrun_core::Qualifier>,
     },
     /// An OpenLineage JSON-lines export (one run event per line; plain or gzip; `-` reads
     /// standard input), task type NAMESPACE/NAME. Bad lines are reported with their number and
@@ -734,6 +757,11 @@ pub(crate) enum ImportSource {
         /// Where to write the CSV (`-`: standard output).
         #[arg(short, long, default_value = "-")]
         output: PathBuf,
+        /// Name every task type `NAME@QUALIFIER`, as a deployment with OVERRUN_QUALIFY on
+        /// names this source's: the source's name as in the sources' secret (`github` for
+        /// GitHub's webhook).
+        #[arg(long)]
+        qualifier: Option<overrun_core::Qualifier>,
     },
 }
 

@@ -56,6 +56,8 @@ fn execute(command: Command) -> Result<(), CliError> {
                 compute_baselines: !args.no_baselines,
                 shift_to_now: args.shift_to_now,
                 since: args.since,
+                qualifier: args.qualifier,
+                origin: args.from,
                 json: args.json,
             },
             &mut io::stdout().lock(),
@@ -115,14 +117,14 @@ fn execute(command: Command) -> Result<(), CliError> {
             &AlertsRequest { aws: args.aws, now: now(), since: args.since, json: args.json },
             &mut io::stdout().lock(),
         ),
-        Command::Explain(ExplainArgs { run_id: None, task_type, aws, json, attempt: None }) => {
+        Command::Explain(ExplainArgs { run_id: None, task_type, aws, json, attempt: None, from: None }) => {
             explain_type::run(
                 &ExplainTypeRequest { aws, task_type, now: now(), json },
                 &mut io::stdout().lock(),
             )
         }
         Command::Explain(ExplainArgs { run_id: None, .. }) => {
-            Err(CliError::invalid("--attempt names an attempt of a run: give its run id too"))
+            Err(CliError::invalid("--attempt and --from name a run: give its run id too"))
         }
         Command::Explain(args) => explain::run(
             &ExplainRequest {
@@ -130,6 +132,7 @@ fn execute(command: Command) -> Result<(), CliError> {
                 task_type: args.task_type,
                 run_id: args.run_id.unwrap_or_default(),
                 attempt: args.attempt,
+                origin: args.from,
                 now: now(),
                 json: args.json,
             },
@@ -141,6 +144,7 @@ fn execute(command: Command) -> Result<(), CliError> {
                 task_type: args.task_type,
                 run_id: args.run_id,
                 attempt: args.attempt,
+                origin: args.from,
                 status: args.status.into(),
                 end: args.end,
                 now: now(),
@@ -180,7 +184,7 @@ fn execute(command: Command) -> Result<(), CliError> {
 
 fn import_history(source: ImportSource) -> Result<(), CliError> {
     let (output, summary) = match source {
-        ImportSource::Github { repo, since, api_url, output, no_progress } => {
+        ImportSource::Github { repo, since, api_url, output, no_progress, qualifier } => {
             let token = ["GITHUB_TOKEN", "GH_TOKEN"]
                 .iter()
                 .find_map(|name| std::env::var(name).ok().filter(|token| !token.trim().is_empty()));
@@ -192,6 +196,7 @@ fn import_history(source: ImportSource) -> Result<(), CliError> {
                 now: now(),
                 show_progress: !no_progress,
                 backoff: std::time::Duration::from_secs(1),
+                qualifier,
             };
             let mut out = OutputFile::create(&output)?;
             let (summary, fetched) = import::github::run(&request, out.writer(), &mut io::stderr())?;
@@ -202,10 +207,10 @@ fn import_history(source: ImportSource) -> Result<(), CliError> {
             );
             (output, format!("{summary} {detail}"))
         }
-        ImportSource::Openlineage { file, output } => {
+        ImportSource::Openlineage { file, output, qualifier } => {
             let source = Source::from_arg(&file)?;
             let mut out = OutputFile::create(&output)?;
-            let summary = import::openlineage::run(&source, out.writer(), &mut io::stderr())?;
+            let summary = import::openlineage::run(&source, qualifier, out.writer(), &mut io::stderr())?;
             out.commit()?;
             (output, format!("{summary} from {}", source.name()))
         }

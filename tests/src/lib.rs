@@ -178,6 +178,18 @@ impl Stack {
     }
 }
 
+/// The account and region the tests' events are put in ([`task_event`], the fixtures).
+pub const HOME_ACCOUNT: &str = "123456789012";
+pub const HOME_REGION: &str = "us-east-1";
+
+/// A deployment in the tests' home account and region, its task types unqualified.
+pub fn home() -> overrun_sources::Accounts {
+    overrun_sources::Accounts {
+        home: Some(overrun_core::Origin::new(HOME_ACCOUNT, HOME_REGION).expect("a valid origin")),
+        qualify: overrun_core::Qualify::None,
+    }
+}
+
 /// A custom "Task State Change" event.
 pub fn task_event(task_type: &str, run_id: &str, state: &str, epoch_ms: i64) -> Value {
     serde_json::json!({

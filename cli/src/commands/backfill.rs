@@ -7,7 +7,7 @@ use std::io::Write;
 use futures_util::stream::{self, StreamExt};
 use overrun_aws::{Adapters, SystemClock};
 use overrun_core::ports::{Clock, RunFinished, RunRecorder, RunStarted};
-use overrun_core::{EpochMs, RunId, RunStatus, TaskType};
+use overrun_core::{EpochMs, Origin, Qualifier, RunId, RunStatus, TaskType};
 
 use crate::commands::aws::{AwsArgs, runtime};
 use crate::error::CliError;
@@ -25,6 +25,10 @@ pub struct BackfillRequest {
     pub shift_to_now: bool,
     /// Load only the runs of this last stretch of time.
     pub since: Option<std::time::Duration>,
+    /// `--qualifier`: every task type named `name@qualifier`.
+    pub qualifier: Option<Qualifier>,
+    /// `--from`: the account and region the runs ran in, when not the deployment's own.
+    pub origin: Option<Origin>,
     /// One JSON document instead of the text.
     pub json: bool,
 }
@@ -56,6 +60,16 @@ pub struct BackfillReport {
     pub shifted_ms: i64,
 }
 
+fn qualified(
+    task_type: TaskType,
+    qualifier: Option<&Qualifier>,
+) -> Result<TaskType, overrun_core::ModelError> {
+    match qualifier {
+        Some(qualifier) => task_type.qualified(qualifier),
+        None => Ok(task_type),
+    }
+}
+
 pub fn run(request: &BackfillRequest, out: &mut impl Write, err: &mut impl Write) -> Result<(), CliError> {
     let config = request.aws.config()?;
     let now = SystemClock.now();
@@ -69,8 +83,8 @@ pub fn run(request: &BackfillRequest, out: &mut impl Write, err: &mut impl Write
     for_each_row(&request.source, &request.read, &mut bad, |row| {
         report.rows += 1;
         rows.push(HistoryRun {
-            task_type: TaskType::new(&row.task_type)?,
-            run_id: RunId::new(&row.run_id)?,
+            task_type: qualified(TaskType::new(&row.task_type)?, request.qualifier.as_ref())?,
+            run_id: RunId::new(&row.run_id)?.from_origin(request.origin.clone()),
             start: row.start,
             end: row.end,
             status: row.status,

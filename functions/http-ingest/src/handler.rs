@@ -113,13 +113,16 @@ async fn admit_and_record<S: SecretSource, N: Notifier>(
         Admitted::Nothing { status, reason } => return Ok(Handled::Nothing { status, reason }),
         Admitted::Event { event, source } => {
             let qualifier = qualifier(deps.qualify, &source)?;
-            let event = event.placed(None, qualifier.as_ref()).map_err(|e| Refusal::bad_request(e.to_string()))?;
+            let event =
+                event.placed(None, qualifier.as_ref()).map_err(|e| Refusal::bad_request(e.to_string()))?;
             (event, source)
         }
         Admitted::CheckIn { mut check_in, source } => {
             if let Some(qualifier) = qualifier(deps.qualify, &source)? {
-                check_in.task_type =
-                    check_in.task_type.qualified(&qualifier).map_err(|e| Refusal::bad_request(e.to_string()))?;
+                check_in.task_type = check_in
+                    .task_type
+                    .qualified(&qualifier)
+                    .map_err(|e| Refusal::bad_request(e.to_string()))?;
             }
             (check_in_event(check_in, deps.adapters, settings.now).await?, source)
         }

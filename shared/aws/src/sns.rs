@@ -59,10 +59,7 @@ impl Notifier for SnsNotifier {
         if let Some(account) = &notification.account {
             publish = publish.message_attributes("account", attribute(account)?);
         }
-        publish
-            .send()
-            .await
-            .map_err(|e| NotifyError(DisplayErrorContext(e).to_string()))?;
+        publish.send().await.map_err(|e| NotifyError(DisplayErrorContext(e).to_string()))?;
         Ok(())
     }
 }

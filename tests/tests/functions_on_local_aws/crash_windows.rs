@@ -177,7 +177,15 @@ async fn invoke(
             clock_skew_ms: stack.config.clock_skew_ms,
         };
         let finished = task_event("etl", "quick", "SUCCEEDED", NOON);
-        return handle_and_notify(&finished, adapters, notifier, &settings).await.is_ok();
+        return handle_and_notify(
+            &finished,
+            &overrun_integration_tests::home(),
+            adapters,
+            notifier,
+            &settings,
+        )
+        .await
+        .is_ok();
     }
     !tick_through(stack, adapters, notifier, at, owner).await.failed()
 }

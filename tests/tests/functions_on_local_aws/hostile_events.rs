@@ -74,8 +74,14 @@ async fn an_event_naming_a_field_twice_is_refused_naming_it_and_nothing_is_writt
         retention_ms: i64::from(stack.config.retention_days) * MS_PER_DAY,
         clock_skew_ms: stack.config.clock_skew_ms,
     };
-    let result =
-        overrun_ingest::handle_checked_and_notify(event, &stack.adapters, &notifier, &settings).await;
+    let result = overrun_ingest::handle_checked_and_notify(
+        event,
+        &overrun_integration_tests::home(),
+        &stack.adapters,
+        &notifier,
+        &settings,
+    )
+    .await;
     match result {
         Err(IngestError::Malformed(EventError { field, problem })) => {
             assert_eq!(field, "detail.state");

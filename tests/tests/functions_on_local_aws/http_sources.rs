@@ -17,6 +17,7 @@ const CRON_TOKEN: &str = "cron-box-token-0123456789abcdef";
 /// The endpoint as deployed: its secret created in Secrets Manager and read through the SDK.
 struct Endpoint {
     secrets: CachedSecrets<SecretsManagerSource>,
+    qualify: overrun_core::Qualify,
 }
 
 impl Endpoint {
@@ -39,7 +40,10 @@ impl Endpoint {
     }
 
     fn reading(stack: &Stack, secret_name: &str) -> Self {
-        Self { secrets: CachedSecrets::new(SecretsManagerSource::new(&stack.sdk, secret_name)) }
+        Self {
+            secrets: CachedSecrets::new(SecretsManagerSource::new(&stack.sdk, secret_name)),
+            qualify: overrun_core::Qualify::None,
+        }
     }
 
     /// Sends `request` at `now`: the status and the JSON body of the response.
@@ -56,7 +60,7 @@ impl Endpoint {
         request: &HttpRequest,
         now: i64,
     ) -> (u16, Value) {
-        let deps = Deps { adapters, notifier, secrets: &self.secrets };
+        let deps = Deps { adapters, notifier, secrets: &self.secrets, qualify: self.qualify };
         let settings = NoticeSettings {
             rule: stack.config.short,
             claim: "request",

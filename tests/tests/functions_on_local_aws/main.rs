@@ -173,5 +173,5 @@ async fn ingest_notifying_at(
         retention_ms,
         clock_skew_ms: stack.config.clock_skew_ms,
     };
-    handle_and_notify(event, &stack.adapters, notifier, &settings).await
+    handle_and_notify(event, &overrun_integration_tests::home(), &stack.adapters, notifier, &settings).await
 }

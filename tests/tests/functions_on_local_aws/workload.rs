@@ -101,7 +101,9 @@ async fn play(stack: &Stack, adapters: &Adapters, notifier: &SnsNotifier, events
                     retention_ms,
                     clock_skew_ms: stack.config.clock_skew_ms,
                 };
-                handle_and_notify(event, adapters, notifier, &settings).await.is_ok()
+                handle_and_notify(event, &overrun_integration_tests::home(), adapters, notifier, &settings)
+                    .await
+                    .is_ok()
             })
             .await;
         }

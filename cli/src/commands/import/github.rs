@@ -31,6 +31,8 @@ pub struct GitHubImport {
     pub show_progress: bool,
     /// The first retry's wait after a server error (doubling after that).
     pub backoff: Duration,
+    /// `--qualifier`: task types named `OWNER/REPO/WORKFLOW/JOB@qualifier`.
+    pub qualifier: Option<overrun_core::Qualifier>,
 }
 
 /// What the import fetched, for the closing line.
@@ -68,7 +70,7 @@ pub fn run(
         next = page.next;
     }
     fetched.workflow_runs = run_ids.len();
-    let mut assembler = RunAssembler::default();
+    let mut assembler = RunAssembler::qualified(request.qualifier.clone());
     for id in run_ids {
         let mut next =
             Some(format!("{base}/repos/{}/actions/runs/{id}/jobs?per_page=100&filter=all", request.repo));

@@ -13,9 +13,16 @@ use super::{ImportSummary, RunAssembler, write_csv};
 /// Bad lines reported one by one; past this, only counted.
 const REPORTED_BAD_LINES: usize = 20;
 
-pub fn run(source: &Source, out: &mut dyn Write, errors: &mut dyn Write) -> Result<ImportSummary, CliError> {
+/// Reads `source` into the history CSV; `qualifier` (`--qualifier`) names every task type
+/// `NAMESPACE/NAME@qualifier`.
+pub fn run(
+    source: &Source,
+    qualifier: Option<overrun_core::Qualifier>,
+    out: &mut dyn Write,
+    errors: &mut dyn Write,
+) -> Result<ImportSummary, CliError> {
     let (reader, progress) = source.open(true)?;
-    let mut assembler = RunAssembler::default();
+    let mut assembler = RunAssembler::qualified(qualifier);
     for (index, line) in reader.lines().enumerate() {
         let line =
             line.map_err(|source_error| InputError::Read { name: source.name(), source: source_error })?;

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::io::{self, Write};
 
 use overrun_core::ports::TaskEvent;
-use overrun_core::{EpochMs, RunStatus};
+use overrun_core::{EpochMs, Qualifier, RunStatus};
 
 use crate::rows::HEADER;
 use crate::words::count;
@@ -36,6 +36,8 @@ pub struct RunAssembler {
     runs: HashMap<(String, String), Partial>,
     ignored: usize,
     malformed: usize,
+    /// Appended to every task type (`--qualifier`), as a qualified deployment names them.
+    qualifier: Option<Qualifier>,
 }
 
 /// One complete run, a row of the history CSV.
@@ -49,7 +51,18 @@ pub struct HistoryRow {
 }
 
 impl RunAssembler {
+    /// Task types named `name@qualifier`, as a deployment with `OVERRUN_QUALIFY` on names this
+    /// source's.
+    pub fn qualified(qualifier: Option<Qualifier>) -> Self {
+        Self { qualifier, ..Self::default() }
+    }
+
     pub fn add(&mut self, event: TaskEvent) {
+        let Ok(event) = event.placed(None, self.qualifier.as_ref()) else {
+            // Only a name the qualifier makes too long is refused.
+            self.malformed += 1;
+            return;
+        };
         match event {
             TaskEvent::Started(started) => {
                 let key = (started.task_type.as_str().to_owned(), started.run_id.as_str().to_owned());

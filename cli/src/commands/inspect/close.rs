@@ -19,6 +19,8 @@ pub struct CloseRequest {
     pub run_id: String,
     /// The latest when `None`.
     pub attempt: Option<Attempt>,
+    /// Where the run ran, when not the deployment's own account and region.
+    pub origin: Option<overrun_core::Origin>,
     pub status: RunStatus,
     /// An RFC 3339 timestamp, epoch seconds, or `now`.
     pub end: String,
@@ -50,7 +52,7 @@ pub fn parse_end(text: &str, now: EpochMs) -> Result<EpochMs, CliError> {
 pub fn run(request: &CloseRequest, out: &mut impl std::io::Write) -> Result<(), CliError> {
     let aws = &request.aws;
     let task = TaskType::new(&request.task_type).map_err(CliError::invalid)?;
-    let run_id = RunId::new(&request.run_id).map_err(CliError::invalid)?;
+    let run_id = RunId::new(&request.run_id).map_err(CliError::invalid)?.from_origin(request.origin.clone());
     if !request.status.is_finished() {
         return Err(CliError::invalid("--status must be succeeded, failed or aborted"));
     }
@@ -108,11 +110,14 @@ pub fn run(request: &CloseRequest, out: &mut impl std::io::Write) -> Result<(), 
         )));
     }
     if request.json {
+        let (account, region) = overrun_core::notify::message::where_ran(&task, Some(&run_id));
         let value = serde_json::json!({
             "version": JSON_VERSION,
             "task_type": task.as_str(),
             "run_id": run_id.as_str(),
             "attempt": run_id.attempt().get(),
+            "account": account,
+            "region": region,
             "status": request.status.as_str(),
             "end": super::rfc3339(end),
             "duration_s": (end - start) as f64 / 1_000.0,

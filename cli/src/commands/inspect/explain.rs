@@ -6,7 +6,7 @@ use overrun_app::situation::{ReadProblems, judge_runs};
 use overrun_core::detect::check::{Judgement, RunningRun, Standing, TickSpan, assess_running, tick_verdicts};
 use overrun_core::detect::levels::AlertedLevels;
 use overrun_core::notify::humanize::{duration, utc_minute};
-use overrun_core::notify::message::JSON_VERSION;
+use overrun_core::notify::message::{JSON_VERSION, where_ran};
 use overrun_core::records::RunRecord;
 use overrun_core::{Attempt, EpochMs, Level, RunId, TaskType};
 use serde_json::{Value, json};
@@ -23,6 +23,8 @@ pub struct ExplainRequest {
     pub run_id: String,
     /// The latest when `None`.
     pub attempt: Option<Attempt>,
+    /// Where the run ran, when not the deployment's own account and region.
+    pub origin: Option<overrun_core::Origin>,
     pub now: EpochMs,
     pub json: bool,
 }
@@ -45,7 +47,7 @@ struct Explanation {
 pub fn run(request: &ExplainRequest, out: &mut impl std::io::Write) -> Result<(), CliError> {
     let aws = &request.aws;
     let task = TaskType::new(&request.task_type).map_err(CliError::invalid)?;
-    let run_id = RunId::new(&request.run_id).map_err(CliError::invalid)?;
+    let run_id = RunId::new(&request.run_id).map_err(CliError::invalid)?.from_origin(request.origin.clone());
     let explanation = runtime()?.block_on(async {
         let tables = Tables::open(aws).await?;
         let named = named_run(&tables, aws, &task, &run_id, request.attempt).await?;
@@ -313,11 +315,14 @@ fn write_json(e: &Explanation, now: EpochMs, out: &mut impl std::io::Write) -> s
             })
         })
         .collect();
+    let (account, region) = where_ran(&r.task_type, Some(&r.run_id));
     let value = json!({
         "version": JSON_VERSION,
         "task_type": r.task_type.as_str(),
         "run_id": r.run_id.as_str(),
         "attempt": r.run_id.attempt().get(),
+        "account": account,
+        "region": region,
         "attempts": e.attempts,
         "start": rfc3339(e.start),
         "end": r.end.map(rfc3339),

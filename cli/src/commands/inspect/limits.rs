@@ -151,6 +151,7 @@ fn write_json(
             json!({
                 "version": JSON_VERSION,
                 "task_type": record.task_type.as_str(),
+                "account": record.task_type.account(),
                 "expected_s": baseline.map(|b| b.expected_ms / 1_000.0),
                 "sigma_s": baseline.map(|b| b.sigma_ms / 1_000.0),
                 "baseline_limit_s": baseline.map(|b| b.upper_ms / 1_000.0),

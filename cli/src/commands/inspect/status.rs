@@ -9,7 +9,7 @@ use overrun_app::situation::{ReadProblems, read_situation};
 use overrun_core::detect::check::{RunningRun, Standing, assess_running};
 use overrun_core::notify::delivery::DeliveryState;
 use overrun_core::notify::humanize::{duration, utc_minute};
-use overrun_core::notify::message::JSON_VERSION;
+use overrun_core::notify::message::{JSON_VERSION, where_ran};
 use overrun_core::{EpochMs, Level};
 use serde_json::{Value, json};
 
@@ -203,6 +203,7 @@ fn write_overdue(overdue: &[Overdue], out: &mut impl std::io::Write) -> std::io:
 fn overdue_json(o: &Overdue) -> Value {
     json!({
         "task_type": o.task_type.as_str(),
+        "account": o.task_type.account(),
         "schedule": o.words.pattern,
         "schedule_from": o.words.source,
         "due": rfc3339(o.missed.first_due),
@@ -225,10 +226,13 @@ fn write_json(
         .iter()
         .map(|view| {
             let run = view.run;
+            let (account, region) = where_ran(&run.task_type, Some(&run.run_id));
             let mut value = json!({
                 "task_type": run.task_type.as_str(),
                 "run_id": run.run_id.as_str(),
                 "attempt": run.run_id.attempt().get(),
+                "account": account,
+                "region": region,
                 "start": rfc3339(run.start),
                 "elapsed_s": view.elapsed_ms as f64 / 1_000.0,
                 "cohort": run.cohort.as_ref().map(|c| c.as_str()),

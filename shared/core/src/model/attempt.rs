@@ -124,9 +124,10 @@ impl RunId {
             (None, true) => Cow::Borrowed(&self.id),
             (None, false) => Cow::Owned(format!("{}{ATTEMPT_SEPARATOR}{}", self.id, self.attempt)),
             (Some(origin), true) => Cow::Owned(format!("{origin}{ORIGIN_SEPARATOR}{}", self.id)),
-            (Some(origin), false) => {
-                Cow::Owned(format!("{origin}{ORIGIN_SEPARATOR}{}{ATTEMPT_SEPARATOR}{}", self.id, self.attempt))
-            }
+            (Some(origin), false) => Cow::Owned(format!(
+                "{origin}{ORIGIN_SEPARATOR}{}{ATTEMPT_SEPARATOR}{}",
+                self.id, self.attempt
+            )),
         }
     }
 
@@ -245,7 +246,9 @@ mod tests {
         let b = from_elsewhere("exec-2025-01-31", "222222222222.eu-west-1");
         let keys = [home.stored_key(), a.stored_key(), b.stored_key()];
         assert!(keys[0] != keys[1] && keys[1] != keys[2] && keys[0] != keys[2], "{keys:?}");
-        assert!(!a.same_id(&b) && !a.same_id(&home) && a.same_id(&a.clone().at_attempt(Attempt::new(3).unwrap())));
+        assert!(
+            !a.same_id(&b) && !a.same_id(&home) && a.same_id(&a.clone().at_attempt(Attempt::new(3).unwrap()))
+        );
         // A home id cannot spell a foreign key: the separator is a control character.
         assert!(RunId::new("111111111111.eu-west-1\u{1E}exec-2025-01-31").is_err());
         assert!(RunId::from_stored_key("not-an-origin\u{1E}exec").is_err());

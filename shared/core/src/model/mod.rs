@@ -7,9 +7,9 @@ pub mod level;
 mod origin;
 
 pub use attempt::{ATTEMPT_SEPARATOR, Attempt, RunId};
-pub use origin::{ORIGIN_SEPARATOR, Origin, QUALIFIER_SEPARATOR, Qualifier, Qualify};
 pub use claim::{DeliveryState, LEASE_MS, Lease};
 pub use level::{AlertedLevels, Level};
+pub use origin::{ORIGIN_SEPARATOR, Origin, QUALIFIER_SEPARATOR, Qualifier, Qualify};
 
 use std::fmt;
 use std::str::FromStr;
@@ -50,9 +50,13 @@ pub enum ModelError {
     RunningWithEnd { end: EpochMs },
     #[error("attempt {0} is not an attempt number (1 is the first)")]
     BadAttempt(String),
-    #[error("{0:?} is not an origin: expected an AWS account (12 digits), a dot and a region, as in 123456789012.eu-west-1")]
+    #[error(
+        "{0:?} is not an origin: expected an AWS account (12 digits), a dot and a region, as in 123456789012.eu-west-1"
+    )]
     BadOrigin(String),
-    #[error("{0:?} is not a qualifier: expected 1 to 64 ASCII letters, digits, '.', '-' or '_' (an account such as 123456789012, 123456789012.eu-west-1 or a source name)")]
+    #[error(
+        "{0:?} is not a qualifier: expected 1 to 64 ASCII letters, digits, '.', '-' or '_' (an account such as 123456789012, 123456789012.eu-west-1 or a source name)"
+    )]
     BadQualifier(String),
     #[error("{0:?} is not a way to qualify task types: expected none, account or account-region")]
     BadQualify(String),

@@ -65,8 +65,7 @@ impl FromStr for Origin {
 
     /// `123456789012.eu-west-1`.
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let (account, region) =
-            text.split_once('.').ok_or_else(|| ModelError::BadOrigin(text.to_owned()))?;
+        let (account, region) = text.split_once('.').ok_or_else(|| ModelError::BadOrigin(text.to_owned()))?;
         Self::new(account, region)
     }
 }
@@ -130,7 +129,11 @@ pub struct Qualifier(Box<str>);
 
 impl Qualifier {
     pub fn new(text: &str) -> Result<Self, ModelError> {
-        if Self::is_valid(text) { Ok(Self(text.into())) } else { Err(ModelError::BadQualifier(text.to_owned())) }
+        if Self::is_valid(text) {
+            Ok(Self(text.into()))
+        } else {
+            Err(ModelError::BadQualifier(text.to_owned()))
+        }
     }
 
     fn is_valid(text: &str) -> bool {
@@ -200,7 +203,15 @@ mod tests {
         let origin = origin("123456789012.eu-west-1");
         assert_eq!((origin.account(), origin.region()), ("123456789012", "eu-west-1"));
         assert_eq!(origin.to_string(), "123456789012.eu-west-1");
-        for bad in ["12345678901.eu-west-1", "1234567890123.eu-west-1", "12345678901x.eu-west-1", "123456789012.", "123456789012.EU-WEST-1", "123456789012", "123456789012.eu west"] {
+        for bad in [
+            "12345678901.eu-west-1",
+            "1234567890123.eu-west-1",
+            "12345678901x.eu-west-1",
+            "123456789012.",
+            "123456789012.EU-WEST-1",
+            "123456789012",
+            "123456789012.eu west",
+        ] {
             assert!(bad.parse::<Origin>().is_err(), "{bad:?}");
         }
     }
@@ -244,7 +255,11 @@ mod tests {
         let names: Vec<String> = pairs
             .iter()
             .map(|(name, qualifier)| {
-                TaskType::new(name).unwrap().qualified(&Qualifier::new(qualifier).unwrap()).unwrap().to_string()
+                TaskType::new(name)
+                    .unwrap()
+                    .qualified(&Qualifier::new(qualifier).unwrap())
+                    .unwrap()
+                    .to_string()
             })
             .collect();
         let mut unique = names.clone();

@@ -86,7 +86,10 @@ mod tests {
         assert_eq!(a, "etl/exec/from-111111111111.eu-west-1/warning");
         assert!(a != b && a != key("etl", "exec"));
         let second = from("111111111111.eu-west-1").at_attempt(crate::model::Attempt::new(2).unwrap());
-        assert_eq!(dedupe_key(&task, &second, "warning"), "etl/exec/attempt-2/from-111111111111.eu-west-1/warning");
+        assert_eq!(
+            dedupe_key(&task, &second, "warning"),
+            "etl/exec/attempt-2/from-111111111111.eu-west-1/warning"
+        );
     }
 
     #[test]

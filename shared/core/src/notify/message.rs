@@ -43,9 +43,7 @@ pub fn where_ran(task_type: &TaskType, run_id: Option<&RunId>) -> (Option<String
         return (Some(origin.account().to_owned()), Some(origin.region().to_owned()));
     }
     match task_type.qualifier() {
-        Some(qualifier) => {
-            (qualifier.account().map(str::to_owned), qualifier.region().map(str::to_owned))
-        }
+        Some(qualifier) => (qualifier.account().map(str::to_owned), qualifier.region().map(str::to_owned)),
         None => (None, None),
     }
 }
@@ -60,7 +58,10 @@ pub(crate) fn where_line(account: &Option<String>, region: &Option<String>) -> S
 }
 
 /// The JSON fields saying where the run ran (`null` when not known).
-pub(crate) fn where_fields<'a>(account: &'a Option<String>, region: &'a Option<String>) -> [(&'static str, Json<'a>); 2] {
+pub(crate) fn where_fields<'a>(
+    account: &'a Option<String>,
+    region: &'a Option<String>,
+) -> [(&'static str, Json<'a>); 2] {
     let field = |value: &'a Option<String>| value.as_deref().map_or(Json::Null, Json::Str);
     [("account", field(account)), ("region", field(region))]
 }

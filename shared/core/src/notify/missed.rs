@@ -9,8 +9,8 @@
 use crate::model::{Level, TaskType};
 use crate::notify::humanize::{duration, utc_minute};
 use crate::notify::message::{
-    Json, MAX_SMS_CHARS, Notification, level_word, serde_free_json, sns_subject, truncate_chars, where_fields,
-    where_line, where_ran,
+    Json, MAX_SMS_CHARS, Notification, level_word, serde_free_json, sns_subject, truncate_chars,
+    where_fields, where_line, where_ran,
 };
 use crate::schedule::watch::{Came, MissedStarts, Resumption};
 use crate::time::EpochMs;

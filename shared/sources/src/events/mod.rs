@@ -38,7 +38,11 @@ pub fn parse_live(event: &Value, window: TimeWindow, accounts: &Accounts) -> Res
     parse_with(event, Some(window), accounts)
 }
 
-fn parse_with(event: &Value, window: Option<TimeWindow>, accounts: &Accounts) -> Result<TaskEvent, EventError> {
+fn parse_with(
+    event: &Value,
+    window: Option<TimeWindow>,
+    accounts: &Accounts,
+) -> Result<TaskEvent, EventError> {
     let envelope = Fields::of(event, "", window)?;
     let parsed = parse_detail(&envelope, window)?;
     accounts::place(parsed, &envelope, accounts)
@@ -217,13 +221,13 @@ mod tests {
         let at = |time: &str| {
             custom_event(json!({"task_type": "etl", "run_id": "r1", "state": "STARTED", "time": time}))
         };
-        assert!(parse_live(&at("2025-01-31T12:04:59Z"), window).is_ok());
-        let error = parse_live(&at("2025-01-31T12:05:01Z"), window).unwrap_err();
+        assert!(parse_live(&at("2025-01-31T12:04:59Z"), window, &Accounts::default()).is_ok());
+        let error = parse_live(&at("2025-01-31T12:05:01Z"), window, &Accounts::default()).unwrap_err();
         assert_eq!(error.field, "detail.time");
         assert!(error.problem.contains("clock-skew allowance (300 s)"), "{}", error.problem);
         assert!(error.problem.contains("12:05:01 UTC"), "{}", error.problem);
         let no_skew = TimeWindow { ahead_ms: 0, ..window };
-        assert!(parse_live(&at("2025-01-31T12:00:01Z"), no_skew).is_err());
+        assert!(parse_live(&at("2025-01-31T12:00:01Z"), no_skew, &Accounts::default()).is_err());
     }
 
     #[test]
