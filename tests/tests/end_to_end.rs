@@ -105,6 +105,7 @@ fn functions_env(stack: &Stack, extra: &[(&str, &str)]) -> Vec<(String, String)>
         ("AWS_ACCESS_KEY_ID", "testing"),
         ("AWS_SECRET_ACCESS_KEY", "testing"),
         ("AWS_REGION", "us-east-1"),
+        ("OVERRUN_HOME_ACCOUNT", overrun_integration_tests::HOME_ACCOUNT),
         ("RUST_LOG", "info"),
     ];
     common.iter().chain(extra).map(|(k, v)| (k.to_string(), v.to_string())).collect()

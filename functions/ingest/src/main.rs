@@ -21,11 +21,8 @@ async fn main() -> Result<(), Error> {
     let retention_ms = config.retention_ms();
     let clock_skew_ms = config.clock_skew_ms;
     let policy = &config.policy;
-    let qualify = config.qualify;
+    let accounts = &Accounts { home: Some(config.require_home()?), qualify: config.qualify };
     run(service_fn(|event: LambdaEvent<CheckedJson>| async move {
-        // The function's own ARN names the account and region events are local to.
-        let accounts = Accounts::of_function(&event.context.invoked_function_arn, qualify)
-            .map_err(|error| Error::from(error.to_string()))?;
         let settings = NoticeSettings {
             rule,
             claim: &event.context.request_id,
@@ -34,7 +31,7 @@ async fn main() -> Result<(), Error> {
             retention_ms,
             clock_skew_ms,
         };
-        let result = handle_checked_and_notify(event.payload, &accounts, adapters, notifier, &settings).await;
+        let result = handle_checked_and_notify(event.payload, accounts, adapters, notifier, &settings).await;
         let recorded = result.as_ref().ok().and_then(|(outcome, _)| outcome.recorded().copied());
         let conflict = recorded.and_then(|recorded| recorded.conflict);
         if let Some(conflict) = conflict {

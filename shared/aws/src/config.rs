@@ -10,7 +10,7 @@ use overrun_core::limits::baseline::MethodName;
 use overrun_core::limits::recent::RecentRuns;
 use overrun_core::limits::window::ExclusionCap;
 use overrun_core::settings::{Choices, Detection, Setting};
-use overrun_core::{BaselinePolicy, DetectionConfig, Qualify, ShortRule};
+use overrun_core::{BaselinePolicy, DetectionConfig, Origin, Qualify, ShortRule};
 use thiserror::Error;
 
 pub const RUNS_TABLE: &str = "OVERRUN_RUNS_TABLE";
@@ -36,6 +36,9 @@ pub const CLOCK_SKEW_S: &str = "OVERRUN_CLOCK_SKEW_S";
 /// Whether task types carry where they ran: `none` (the default), `account` or
 /// `account-region`.
 pub const QUALIFY: &str = "OVERRUN_QUALIFY";
+/// The deployment's own AWS account (the templates set it): with the region, where events are
+/// local; a run from anywhere else keeps where it ran in its key.
+pub const HOME_ACCOUNT: &str = "OVERRUN_HOME_ACCOUNT";
 /// The SDK's region; checked only for being empty.
 pub const REGION: &str = "AWS_REGION";
 
@@ -72,6 +75,9 @@ pub struct Config {
     pub clock_skew_ms: i64,
     /// How task types say where they ran (`OVERRUN_QUALIFY`): the ingest functions name them.
     pub qualify: Qualify,
+    /// `OVERRUN_HOME_ACCOUNT` in `AWS_REGION`; only the ingest function needs it
+    /// ([`Config::require_home`]).
+    pub home: Option<Origin>,
 }
 
 impl Config {
@@ -103,6 +109,7 @@ impl Config {
             recent: settings.recent,
             clock_skew_ms: clock_skew_from(&lookup)?,
             qualify: parsed(&lookup, QUALIFY)?.unwrap_or_default(),
+            home: home_from(&lookup)?,
         })
     }
 
@@ -128,6 +135,12 @@ impl Config {
     /// topic is required (checked at start); with them off, none is needed (empty).
     pub fn short_notice_topic(&self) -> Result<String, ConfigError> {
         if self.short.is_enabled() { self.require_topic().map(str::to_owned) } else { Ok(String::new()) }
+    }
+
+    /// The deployment's own account and region, required by the ingest function: events from
+    /// any other keep where they ran in their run's key.
+    pub fn require_home(&self) -> Result<Origin, ConfigError> {
+        self.home.clone().ok_or(ConfigError::Missing(HOME_ACCOUNT))
     }
 
     /// How long finished runs are kept, in milliseconds.
@@ -278,6 +291,16 @@ pub fn valid_table_name(value: &str) -> Result<String, InvalidTableName> {
 
 /// The region, when the variable is there, must name one: an empty one leaves every SDK call
 /// without an endpoint.
+fn home_from(lookup: &impl Fn(&str) -> Option<String>) -> Result<Option<Origin>, ConfigError> {
+    let Some(account) = lookup(HOME_ACCOUNT).filter(|v| !v.trim().is_empty()) else { return Ok(None) };
+    let region = lookup(REGION).ok_or(ConfigError::Missing(REGION))?;
+    Origin::new(account.trim(), region.trim()).map(Some).map_err(|_| ConfigError::Invalid {
+        name: HOME_ACCOUNT,
+        value: account,
+        reason: format!("must be the 12-digit AWS account the stack is in (region {region:?})"),
+    })
+}
+
 fn region(value: Option<String>) -> Result<(), ConfigError> {
     match value {
         Some(region) if region.trim().is_empty() => Err(ConfigError::Invalid {
@@ -374,6 +397,22 @@ mod tests {
             Err(ConfigError::Invalid { name, reason, .. }) => (name, reason),
             other => panic!("{vars:?} was accepted: {other:?}"),
         }
+    }
+
+    #[test]
+    fn the_home_account_and_qualification_are_read_and_a_wrong_one_stops_the_start() {
+        let config =
+            with_tables(&[(HOME_ACCOUNT, "123456789012"), (REGION, "eu-west-1"), (QUALIFY, "account")])
+                .unwrap();
+        assert_eq!(config.require_home().unwrap().to_string(), "123456789012.eu-west-1");
+        assert_eq!(config.qualify, Qualify::Account);
+        let unset = with_tables(&[]).unwrap();
+        assert_eq!(unset.qualify, Qualify::None, "off by default");
+        assert_eq!(unset.require_home(), Err(ConfigError::Missing(HOME_ACCOUNT)));
+        assert_eq!(refused(&[(HOME_ACCOUNT, "12345"), (REGION, "eu-west-1")]).0, HOME_ACCOUNT);
+        let (name, reason) = refused(&[(QUALIFY, "accounts")]);
+        assert_eq!(name, QUALIFY);
+        assert!(reason.contains("none, account or account-region"), "{reason}");
     }
 
     #[test]

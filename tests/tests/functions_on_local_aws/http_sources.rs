@@ -419,3 +419,33 @@ async fn a_check_in_run_id_used_again_is_a_new_attempt_and_a_start_inside_a_fini
     assert!(body["error"].as_str().unwrap().contains("run_id \"ol-run-1\""), "{body}");
     assert_eq!(stack.scan(&stack.config.runs_table).await, before, "nothing written");
 }
+
+#[tokio::test]
+async fn with_task_types_qualified_each_https_sources_types_carry_its_name() {
+    let stack = Stack::new().await;
+    let mut endpoint = Endpoint::new(&stack).await;
+    endpoint.qualify = overrun_core::Qualify::Account;
+    let at = NOON - MS_PER_HOUR;
+    for source in [openlineage, github, check_in] {
+        let (request, now) = source(Step::Start { run: "3001", at });
+        endpoint.send_ok(&stack, &request, now).await;
+    }
+    // A check-in finish finds its open run under the qualified name.
+    let (request, now) = check_in(Step::Finish { run: "3001", start: at, at: at + 60 * S });
+    assert_eq!(endpoint.send_ok(&stack, &request, now).await["recorded"], "finish");
+    let mut types: Vec<String> = stack
+        .scan(&stack.config.runs_table)
+        .await
+        .iter()
+        .filter_map(|item| item.get("task_type").and_then(|v| v.as_s().ok()).cloned())
+        .collect();
+    types.sort();
+    assert_eq!(
+        types,
+        [
+            "example-org/api/CI/integration-tests@github",
+            "nightly backup@cron-box",
+            "prod-airflow/orders_daily.load_orders@airflow-prod"
+        ]
+    );
+}

@@ -2,6 +2,7 @@
 //! the local AWS endpoint (moto) that scripts/test.sh starts. One module per capability; the
 //! helpers they share are here.
 
+mod accounts;
 mod checker;
 mod cohorts;
 mod crash_windows;

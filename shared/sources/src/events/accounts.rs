@@ -17,22 +17,6 @@ pub struct Accounts {
     pub qualify: Qualify,
 }
 
-impl Accounts {
-    /// The home of a Lambda function, from its ARN (`arn:aws:lambda:eu-west-1:123456789012:
-    /// function:name`): the account and region its events are local to.
-    pub fn of_function(function_arn: &str, qualify: Qualify) -> Result<Self, EventError> {
-        let parts: Vec<&str> = function_arn.split(':').collect();
-        let home = match parts.as_slice() {
-            ["arn", _, "lambda", region, account, "function", ..] => Origin::new(account, region).ok(),
-            _ => None,
-        };
-        let home = home.ok_or_else(|| {
-            error("invoked function ARN", format!("{function_arn:?} is not a Lambda function ARN"))
-        })?;
-        Ok(Self { home: Some(home), qualify })
-    }
-}
-
 /// `event` placed where its envelope says it came from: its run keeps a foreign origin, its task
 /// type the qualifier `accounts` asks for.
 pub(crate) fn place(
@@ -97,8 +81,7 @@ mod tests {
     }
 
     fn deployment(qualify: Qualify) -> Accounts {
-        Accounts::of_function("arn:aws:lambda:us-east-1:111111111111:function:overrun-ingest", qualify)
-            .unwrap()
+        Accounts { home: Some(Origin::new("111111111111", "us-east-1").unwrap()), qualify }
     }
 
     #[test]
@@ -149,14 +132,6 @@ mod tests {
         let mut event = execution("222222222222", "us-east-1");
         event.as_object_mut().unwrap().remove("account");
         assert_eq!(parse_live(&event, WINDOW, &deployment(Qualify::None)).unwrap_err().field, "account");
-    }
-
-    #[test]
-    fn the_home_is_read_from_the_functions_arn() {
-        let accounts = deployment(Qualify::Account);
-        assert_eq!(accounts.home.unwrap().to_string(), "111111111111.us-east-1");
-        assert!(Accounts::of_function("overrun-ingest", Qualify::None).is_err());
-        assert!(Accounts::of_function("arn:aws:s3:::bucket", Qualify::None).is_err());
     }
 
     #[test]
