@@ -36,6 +36,7 @@ const settings: Partial<OverrunSettings> = {
   recentWeight: number('recentWeight'),
   centralBusName: context('centralBusName'),
   centralBusOrganizationId: context('centralBusOrganizationId'),
+  qualifyTaskTypes: context('qualifyTaskTypes') as OverrunSettings['qualifyTaskTypes'] | undefined,
   centralBusAccounts: context('centralBusAccounts')
     ?.split(',')
     .map((account) => account.trim())

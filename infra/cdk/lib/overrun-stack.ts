@@ -60,6 +60,8 @@ export interface OverrunSettings {
   centralBusOrganizationId?: string;
   /** Account IDs that may put events on the central bus. */
   centralBusAccounts?: string[];
+  /** Whether task types say where they ran: 'none' (the default), 'account' (nightly-export@123456789012) or 'account-region'; with it on, HTTPS sources' types carry their source's name. */
+  qualifyTaskTypes: 'none' | 'account' | 'account-region';
 }
 
 export const DEFAULTS: OverrunSettings = {
@@ -76,6 +78,7 @@ export const DEFAULTS: OverrunSettings = {
   clockSkewSeconds: 300,
   fallbackLimitSeconds: 43200,
   recentWeight: 0.3,
+  qualifyTaskTypes: 'none',
 };
 
 export interface OverrunStackProps extends StackProps {
@@ -92,6 +95,9 @@ export class OverrunStack extends Stack {
   constructor(scope: Construct, id: string, props: OverrunStackProps) {
     super(scope, id, props);
     const s: OverrunSettings = { ...DEFAULTS, ...props.settings };
+    if (!['none', 'account', 'account-region'].includes(s.qualifyTaskTypes)) {
+      throw new Error(`qualifyTaskTypes must be none, account or account-region, got ${JSON.stringify(s.qualifyTaskTypes)}`);
+    }
     if (!Number.isInteger(s.nightlyHour) || s.nightlyHour < 0 || s.nightlyHour > 23) {
       throw new Error(`nightlyHour must be 0 to 23, got ${s.nightlyHour}`);
     }
@@ -219,6 +225,9 @@ export class OverrunStack extends Stack {
       OVERRUN_CHECK_INTERVAL_MINUTES: String(s.checkIntervalMinutes),
       ...(s.recentRuns !== undefined ? { OVERRUN_RECENT_RUNS: String(s.recentRuns) } : {}),
       OVERRUN_RECENT_WEIGHT: String(s.recentWeight),
+      OVERRUN_QUALIFY: s.qualifyTaskTypes,
+      // Runs told of by any other account or region keep where they ran in their key.
+      OVERRUN_HOME_ACCOUNT: this.account,
       OVERRUN_FALLBACK_LIMIT_S: String(s.fallbackLimitSeconds),
       ...(s.exclusionCap !== undefined ? { OVERRUN_EXCLUSION_CAP: String(s.exclusionCap) } : {}),
     };

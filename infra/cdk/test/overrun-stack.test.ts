@@ -386,3 +386,18 @@ test('a central bus takes member accounts\' task events to ingest, open to one o
   });
   assert.throws(() => synth({ centralBusName: 'b', centralBusAccounts: ['*'] }), /not a 12-digit account ID/);
 });
+
+test('every function knows its home account, and task types are qualified only when asked', () => {
+  const functions = Object.values(template.findResources('AWS::Lambda::Function')) as {
+    Properties: { Environment: { Variables: Record<string, unknown> } };
+  }[];
+  for (const f of functions) {
+    assert.deepEqual(f.Properties.Environment.Variables.OVERRUN_HOME_ACCOUNT, { Ref: 'AWS::AccountId' });
+    assert.equal(f.Properties.Environment.Variables.OVERRUN_QUALIFY, 'none');
+  }
+  assert.throws(() => synth({ qualifyTaskTypes: 'accounts' as 'account' }), /qualifyTaskTypes must be/);
+  const qualified = synth({ qualifyTaskTypes: 'account' });
+  qualified.hasResourceProperties('AWS::Lambda::Function', {
+    Environment: { Variables: Match.objectLike({ OVERRUN_QUALIFY: 'account' }) },
+  });
+});
