@@ -416,3 +416,62 @@ async fn an_openlineage_import_piped_into_backfill_loads_its_runs() {
     let baselines = stack.adapters.stats.stored_baselines().await.unwrap().items;
     assert_eq!(baselines[0].0, TaskType::new("prod-airflow/orders_daily.load_orders").unwrap());
 }
+
+#[tokio::test]
+async fn a_history_from_another_account_loads_under_its_qualified_type_and_its_runs_keep_where_they_ran() {
+    let stack = Stack::new().await;
+    let mut backfill = overrun(
+        &stack,
+        &["backfill", "-", "--qualifier", "210987654321", "--from", "210987654321.us-east-1"],
+    );
+    backfill.write_stdin(recent_history());
+    backfill.assert().success().stdout(contains("loaded 8 of 9 runs"));
+    let items = stack.scan(&stack.config.runs_table).await;
+    let keys: Vec<(String, String)> = items
+        .iter()
+        .filter_map(|item| {
+            Some((item.get("task_type")?.as_s().ok()?.clone(), item.get("run_id")?.as_s().ok()?.clone()))
+        })
+        .collect();
+    assert_eq!(keys.len(), 8, "{keys:?}");
+    assert!(
+        keys.iter()
+            .all(|(task, run)| task == "etl@210987654321" && run.starts_with("210987654321.us-east-1\u{1E}")),
+        "{keys:?}"
+    );
+    let baselines = stack.adapters.stats.stored_baselines().await.unwrap().items;
+    assert_eq!(baselines[0].0, TaskType::new("etl@210987654321").unwrap());
+
+    // The running run says where it ran, in text and JSON, and is found by --from only.
+    overrun(&stack, &["status"])
+        .assert()
+        .success()
+        .stdout(contains("etl-now (account 210987654321, us-east-1)"));
+    let status = overrun(&stack, &["status", "--json"]).output().unwrap();
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    let running = &status["running"][0];
+    assert_eq!(
+        (&running["account"], &running["region"]),
+        (&"210987654321".into(), &"us-east-1".into()),
+        "{status}"
+    );
+    let explained = overrun(
+        &stack,
+        &["explain", "etl@210987654321", "etl-now", "--from", "210987654321.us-east-1", "--json"],
+    )
+    .output()
+    .unwrap();
+    assert!(explained.status.success(), "{}", String::from_utf8_lossy(&explained.stderr));
+    let explained: serde_json::Value = serde_json::from_slice(&explained.stdout).unwrap();
+    assert_eq!(explained["account"], "210987654321");
+    overrun(&stack, &["explain", "etl@210987654321", "etl-now"]).assert().failure();
+    // A qualifier or origin that could collide is refused before anything is read.
+    overrun(&stack, &["backfill", "-", "--qualifier", "a@b"])
+        .assert()
+        .code(2)
+        .stderr(contains("is not a qualifier"));
+    overrun(&stack, &["backfill", "-", "--from", "12345.us-east-1"])
+        .assert()
+        .code(2)
+        .stderr(contains("is not an origin"));
+}

@@ -235,6 +235,25 @@ prod-airflow/orders_daily.load_orders,0192f3a4-5b6c-7d8e-9f01-23456789abcd,17383
 }
 
 #[test]
+fn an_openlineage_export_with_a_qualifier_names_its_task_types_as_a_qualified_deployment_does() {
+    let events = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/sources/fixtures/openlineage");
+    let export = ["airflow-start", "airflow-complete"]
+        .map(|name| std::fs::read_to_string(format!("{events}/{name}.json")).unwrap().replace('\n', ""))
+        .join("\n");
+    let output = overrun()
+        .args(["import", "openlineage", "-", "--qualifier", "airflow-prod"])
+        .write_stdin(export)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let csv = String::from_utf8_lossy(&output.stdout);
+    assert!(csv.contains("\nprod-airflow/orders_daily.load_orders@airflow-prod,"), "{csv}");
+    let refused = overrun().args(["import", "openlineage", "-", "--qualifier", "air flow"]).output().unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("is not a qualifier"));
+}
+
+#[test]
 fn an_openlineage_export_with_no_complete_run_fails_and_leaves_the_output_file_as_it_was() {
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("history.csv");
