@@ -21,6 +21,7 @@ fn synthetic_csv() -> Vec<u8> {
         slow_fraction: 0.005,
         fail_fraction: 0.01,
         scheduled_share: 0.0,
+        seasonal_share: 0.0,
     };
     let mut csv = Vec::new();
     write_csv(&mut csv, &spec).expect("writing to memory cannot fail");

@@ -708,6 +708,11 @@ pub(crate) struct GenerateArgs {
     /// some on weekdays only) instead of at random times; the others share the remaining runs.
     #[arg(long, default_value_t = 0.0)]
     pub(crate) scheduled_share: f64,
+    /// Share of the task types with a weekly season: weekend runs (UTC) a fraction (5–30 %) of
+    /// their weekday time; one seasonal type in five has longer weekends instead (×2–3), one
+    /// starts its season mid-history.
+    #[arg(long, default_value_t = 0.0)]
+    pub(crate) seasonal_share: f64,
     /// Output file (gzip when it ends in .gz); `-` writes standard output.
     #[arg(short, long)]
     pub(crate) output: PathBuf,

@@ -176,6 +176,7 @@ fn execute(command: Command) -> Result<(), CliError> {
                 slow_fraction: args.slow_fraction,
                 fail_fraction: args.fail_fraction,
                 scheduled_share: args.scheduled_share,
+                seasonal_share: args.seasonal_share,
             },
             output: args.output,
         }),

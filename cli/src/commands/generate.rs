@@ -8,6 +8,13 @@
 //! jobs do: every 15 minutes, hourly, every 3 hours or daily at a random minute (a quarter of the
 //! daily ones on weekdays only), each start up to 30 seconds late, one due run in a hundred never
 //! starting. The other types share the remaining runs as before.
+//!
+//! With `--seasonal-share`, that share of the task types has a weekly season, as the seed's data
+//! source with nothing to serve on weekends: runs starting on a Saturday or Sunday (UTC) take a
+//! fraction of their weekday time, 5 to 30 %. Of every five seasonal types, one has *longer*
+//! weekends instead (×2 to ×3, a weekly full rebuild), and one has its season start mid-history
+//! (a source that stopped serving weekends). Seasons are drawn from their own random stream, so
+//! a history without them is the same as before.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -38,6 +45,46 @@ pub struct SyntheticSpec {
     pub fail_fraction: f64,
     /// Share of the task types that run on a schedule.
     pub scheduled_share: f64,
+    /// Share of the task types with a weekly season.
+    pub seasonal_share: f64,
+}
+
+/// A task type's weekly season: weekend runs (by start, UTC) take `weekend_factor` times their
+/// weekday duration, from `from` (epoch seconds) on.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WeeklySeason {
+    pub weekend_factor: f64,
+    pub from: i64,
+}
+
+/// The seasons of a spec's task types (`None`: no season), drawn from their own stream.
+pub fn seasons(spec: &SyntheticSpec) -> Vec<Option<WeeklySeason>> {
+    let mut rng = SplitMix64::new(spec.seed ^ 0x5EA5_0A11);
+    let seasonal = (spec.seasonal_share * f64::from(spec.task_types)).round() as u32;
+    let span_s = i64::from(spec.days) * 86_400;
+    (0..spec.task_types)
+        .map(|task| {
+            // Spread over the types, scheduled and not alike.
+            let is_seasonal = seasonal > 0
+                && (u64::from(task) * u64::from(seasonal)) % u64::from(spec.task_types) < u64::from(seasonal);
+            is_seasonal.then(|| {
+                let kind = rng.below(5);
+                let weekend_factor = if kind == 0 { 2.0 + rng.unit() } else { 0.05 + 0.25 * rng.unit() };
+                let from = if kind == 1 {
+                    spec.begin + span_s / 3 + rng.below((span_s / 3) as u64) as i64
+                } else {
+                    spec.begin
+                };
+                WeeklySeason { weekend_factor, from }
+            })
+        })
+        .collect()
+}
+
+/// Whether `start` (epoch seconds) falls on a Saturday or Sunday, UTC.
+fn on_weekend(start: i64) -> bool {
+    // 1970-01-01 was a Thursday: weekday 0 is Monday.
+    (start.div_euclid(86_400) + 3).rem_euclid(7) >= 5
 }
 
 struct Profile {
@@ -61,6 +108,7 @@ pub fn run(request: &GenerateRequest) -> Result<(), CliError> {
         ("--slow-fraction", spec.slow_fraction),
         ("--fail-fraction", spec.fail_fraction),
         ("--scheduled-share", spec.scheduled_share),
+        ("--seasonal-share", spec.seasonal_share),
     ] {
         if !(0.0..=1.0).contains(&fraction) {
             return Err(CliError::invalid(format!("{name} must be between 0 and 1, got {fraction}")));
@@ -108,11 +156,18 @@ fn synthesize(request: &SyntheticSpec) -> Vec<SyntheticRun> {
             starts.push((request.begin + rng.below(span_s) as i64, task));
         }
     }
+    let seasons = seasons(request);
     let mut runs: Vec<SyntheticRun> = starts
         .into_iter()
         .map(|(start, task)| {
             let profile = &profiles[task as usize];
             let mut duration = profile.median_s * (profile.log_sigma * rng.normal()).exp();
+            if let Some(season) = seasons[task as usize]
+                && start >= season.from
+                && on_weekend(start)
+            {
+                duration *= season.weekend_factor;
+            }
             if rng.unit() < request.slow_fraction {
                 duration *= 3.0;
             }

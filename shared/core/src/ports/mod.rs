@@ -178,21 +178,29 @@ pub enum TaskEvent {
 
 impl TaskEvent {
     /// This event as told from elsewhere: its run from `origin` (another account or region than
-    /// the deployment's own; `None`: home), its task type qualified by `qualifier`.
+    /// the deployment's own; `None`: home), its task type qualified by `qualifier`. A foreign
+    /// run's cohort is named `cohort@origin`, so two accounts' builds named alike never set
+    /// each other's pace.
     pub fn placed(self, origin: Option<&Origin>, qualifier: Option<&Qualifier>) -> Result<Self, ModelError> {
         let task_type = |task_type: TaskType| match qualifier {
             Some(qualifier) => task_type.qualified(qualifier),
             None => Ok(task_type),
         };
+        let cohort = |cohort: Option<CohortId>| match (cohort, origin) {
+            (Some(cohort), Some(origin)) => CohortId::new(&format!("{cohort}@{origin}")).map(Some),
+            (cohort, _) => Ok(cohort),
+        };
         Ok(match self {
             Self::Started(started) => Self::Started(RunStarted {
                 task_type: task_type(started.task_type)?,
                 run_id: started.run_id.from_origin(origin.cloned()),
+                cohort: cohort(started.cohort)?,
                 ..started
             }),
             Self::Finished(finished) => Self::Finished(RunFinished {
                 task_type: task_type(finished.task_type)?,
                 run_id: finished.run_id.from_origin(origin.cloned()),
+                cohort: cohort(finished.cohort)?,
                 ..finished
             }),
             ignored @ Self::Ignored { .. } => ignored,

@@ -135,6 +135,19 @@ mod tests {
     }
 
     #[test]
+    fn a_foreign_runs_cohort_is_its_accounts_and_a_home_runs_keeps_its_name() {
+        let custom = |account: &str| {
+            json!({"version": "0", "id": "c1", "detail-type": "Task State Change", "source": "acme",
+                "account": account, "time": "2025-01-31T12:00:00Z", "region": "us-east-1", "resources": [],
+                "detail": {"task_type": "etl", "run_id": "r1", "state": "STARTED", "cohort": "build-9"}})
+        };
+        let accounts = deployment(Qualify::None);
+        let home = started(&custom("111111111111"), &accounts).cohort.unwrap();
+        let foreign = started(&custom("222222222222"), &accounts).cohort.unwrap();
+        assert_eq!((home.as_str(), foreign.as_str()), ("build-9", "build-9@222222222222.us-east-1"));
+    }
+
+    #[test]
     fn a_finish_is_placed_like_its_start() {
         let mut event = execution("222222222222", "us-east-1");
         event["detail"]["status"] = json!("SUCCEEDED");
