@@ -22,6 +22,7 @@ fn synthetic_csv() -> Vec<u8> {
         fail_fraction: 0.01,
         scheduled_share: 0.0,
         seasonal_share: 0.0,
+        max_log_sigma: 0.6,
     };
     let mut csv = Vec::new();
     write_csv(&mut csv, &spec).expect("writing to memory cannot fail");

@@ -713,6 +713,10 @@ pub(crate) struct GenerateArgs {
     /// starts its season mid-history.
     #[arg(long, default_value_t = 0.0)]
     pub(crate) seasonal_share: f64,
+    /// The widest spread of a type's durations (log-σ, from 0.05): 0.6 mixes steady and erratic
+    /// jobs; 0.25 keeps to steady ones.
+    #[arg(long, default_value_t = 0.6)]
+    pub(crate) max_log_sigma: f64,
     /// Output file (gzip when it ends in .gz); `-` writes standard output.
     #[arg(short, long)]
     pub(crate) output: PathBuf,

@@ -177,6 +177,7 @@ fn execute(command: Command) -> Result<(), CliError> {
                 fail_fraction: args.fail_fraction,
                 scheduled_share: args.scheduled_share,
                 seasonal_share: args.seasonal_share,
+                max_log_sigma: args.max_log_sigma,
             },
             output: args.output,
         }),

@@ -1,7 +1,7 @@
 //! `overrun generate`: a seeded synthetic history in the replay format, for benchmarks.
 //!
 //! Each task type gets a log-normal duration (median log-uniform between 20 s and 3 h, log-σ
-//! between 0.05 and 0.6) and its share of the runs at uniformly random starts. A small fraction
+//! between 0.05 and 0.6, or `--max-log-sigma`) and its share of the runs at uniformly random starts. A small fraction
 //! of runs is slowed down ×3 and a small fraction fails, so replays have something to find.
 //!
 //! With `--scheduled-share`, that share of the task types runs on a schedule instead, as cron
@@ -47,6 +47,8 @@ pub struct SyntheticSpec {
     pub scheduled_share: f64,
     /// Share of the task types with a weekly season.
     pub seasonal_share: f64,
+    /// The widest log-σ of a type's durations (0.6 by default; steadier jobs, as the seed's, 0.25).
+    pub max_log_sigma: f64,
 }
 
 /// A task type's weekly season: weekend runs (by start, UTC) take `weekend_factor` times their
@@ -114,6 +116,9 @@ pub fn run(request: &GenerateRequest) -> Result<(), CliError> {
             return Err(CliError::invalid(format!("{name} must be between 0 and 1, got {fraction}")));
         }
     }
+    if !(0.05..=3.0).contains(&spec.max_log_sigma) {
+        return Err(CliError::invalid(format!("--max-log-sigma must be between 0.05 and 3, got {}", spec.max_log_sigma)));
+    }
     let mut output = open_output(&request.output).map_err(CliError::Output)?;
     write_csv(output.writer(), spec).and_then(|()| output.finish()).map_err(CliError::Output)
 }
@@ -139,7 +144,7 @@ fn synthesize(request: &SyntheticSpec) -> Vec<SyntheticRun> {
     let profiles: Vec<Profile> = (0..request.task_types)
         .map(|_| Profile {
             median_s: (20f64.ln() + rng.unit() * (10_800f64.ln() - 20f64.ln())).exp(),
-            log_sigma: 0.05 + rng.unit() * 0.55,
+            log_sigma: 0.05 + rng.unit() * (request.max_log_sigma - 0.05),
         })
         .collect();
     let scheduled_types = (request.scheduled_share * f64::from(request.task_types)).round() as u32;
