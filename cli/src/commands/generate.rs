@@ -117,7 +117,10 @@ pub fn run(request: &GenerateRequest) -> Result<(), CliError> {
         }
     }
     if !(0.05..=3.0).contains(&spec.max_log_sigma) {
-        return Err(CliError::invalid(format!("--max-log-sigma must be between 0.05 and 3, got {}", spec.max_log_sigma)));
+        return Err(CliError::invalid(format!(
+            "--max-log-sigma must be between 0.05 and 3, got {}",
+            spec.max_log_sigma
+        )));
     }
     let mut output = open_output(&request.output).map_err(CliError::Output)?;
     write_csv(output.writer(), spec).and_then(|()| output.finish()).map_err(CliError::Output)
@@ -244,4 +247,66 @@ fn open_output(path: &Path) -> io::Result<Output> {
     } else {
         Output::Plain(buffered)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(seasonal_share: f64) -> SyntheticSpec {
+        SyntheticSpec {
+            runs: 6_000,
+            task_types: 10,
+            days: 60,
+            seed: 3,
+            begin: 1_735_689_600,
+            slow_fraction: 0.0,
+            fail_fraction: 0.0,
+            scheduled_share: 0.2,
+            seasonal_share,
+            max_log_sigma: 0.1,
+        }
+    }
+
+    #[test]
+    fn seasons_change_only_the_weekend_runs_of_seasonal_types_from_their_seasons_start() {
+        let (plain, seasonal) = (synthesize(&spec(0.0)), synthesize(&spec(1.0)));
+        let seasons = seasons(&spec(1.0));
+        assert_eq!(plain.len(), seasonal.len());
+        for (a, b) in plain.iter().zip(&seasonal) {
+            assert_eq!((a.start, a.task), (b.start, b.task), "the same runs");
+            let season = seasons[a.task as usize].unwrap();
+            if on_weekend(a.start) && a.start >= season.from {
+                let ratio = f64::from(b.duration) / f64::from(a.duration);
+                assert!(
+                    (ratio - season.weekend_factor).abs() < 0.05 + 2.0 / f64::from(a.duration),
+                    "{ratio}"
+                );
+            } else {
+                assert_eq!(a.duration, b.duration, "a weekday, or before the season");
+            }
+        }
+    }
+
+    #[test]
+    fn seasonal_types_have_short_or_long_weekends_and_some_start_mid_history() {
+        let spec = SyntheticSpec { task_types: 200, ..spec(1.0) };
+        let seasons: Vec<WeeklySeason> = seasons(&spec).into_iter().flatten().collect();
+        assert_eq!(seasons.len(), 200);
+        assert!(
+            seasons
+                .iter()
+                .all(|s| (0.05..=0.3).contains(&s.weekend_factor) || (2.0..=3.0).contains(&s.weekend_factor))
+        );
+        let longer = seasons.iter().filter(|s| s.weekend_factor >= 2.0).count();
+        let late = seasons.iter().filter(|s| s.from > spec.begin).count();
+        assert!((20..=60).contains(&longer) && (20..=60).contains(&late), "{longer} longer, {late} late");
+        assert!(seasons.iter().all(|s| s.from < spec.begin + i64::from(spec.days) * 86_400 * 2 / 3));
+        let half = seasons_of_share(0.5);
+        assert_eq!(half, 100);
+    }
+
+    fn seasons_of_share(share: f64) -> usize {
+        seasons(&SyntheticSpec { task_types: 200, ..spec(share) }).iter().flatten().count()
+    }
 }

@@ -5,5 +5,6 @@
 pub mod baseline;
 pub mod nightly;
 pub mod recent;
+pub mod season;
 pub mod tailored;
 pub mod window;

@@ -1,0 +1,158 @@
+//! Weekly seasons, the seed's second example ("this data source doesn't have data to serve on
+//! the weekends"): which season a run belongs to, whether a task type's own history shows one,
+//! and how far back a season's window looks.
+//!
+//! The rule, as screened (docs/DETECTION.md, "Seasons"): a type is seasonal on a night when,
+//! over the seasonal look-back, each season has at least [`MIN_RUNS_PER_SEASON`] succeeded runs
+//! and a log-normal per season explains its durations better than one for all, by more than
+//! [`EVIDENCE_THRESHOLD`] in the Bayesian information criterion (two parameters more, so a
+//! split must earn ln n twice over and then the threshold).
+
+use crate::stats::moments::LogMoments;
+use crate::time::{EpochMs, MS_PER_DAY};
+
+/// Days of the week, weekday or weekend, by a run's start in its zone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Season {
+    Weekday,
+    Weekend,
+}
+
+/// Fewest succeeded runs in each season before a type may be found seasonal.
+pub const MIN_RUNS_PER_SEASON: u64 = 10;
+
+/// How much better (in BIC) a log-normal per season must explain a type's durations than one
+/// for both. On the generated seasonal histories every type crosses it within two weeks of its
+/// season; on the bundled traces one type of each does, on under 1 % of nights.
+pub const EVIDENCE_THRESHOLD: f64 = 30.0;
+
+/// The variance of ln d below which durations are taken as equal (a 2 % spread): identical runs
+/// would otherwise make any split look infinitely better.
+const LOG_VARIANCE_FLOOR: f64 = 0.02 * 0.02;
+
+impl Season {
+    pub const ALL: [Season; 2] = [Season::Weekday, Season::Weekend];
+
+    /// The season of a run started at `start`, in a zone `utc_offset_minutes` east of UTC.
+    pub fn of(start: EpochMs, utc_offset_minutes: i32) -> Self {
+        let local = start + i64::from(utc_offset_minutes) * 60_000;
+        // 1970-01-01 was a Thursday: weekday 0 is Monday.
+        let weekday = (local.div_euclid(MS_PER_DAY) + 3).rem_euclid(7);
+        if weekday >= 5 { Season::Weekend } else { Season::Weekday }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Season::Weekday => "weekday",
+            Season::Weekend => "weekend",
+        }
+    }
+
+    /// Days of the week it holds.
+    fn days_a_week(self) -> u32 {
+        match self {
+            Season::Weekday => 5,
+            Season::Weekend => 2,
+        }
+    }
+
+    /// Days a season's window looks back so that it holds about as many runs as the plain
+    /// window of `window_days`: 20 for weekdays and 49 for weekends with a 14-day window.
+    pub fn look_back_days(self, window_days: u32) -> u32 {
+        (window_days * 7).div_ceil(self.days_a_week())
+    }
+}
+
+/// How much better, in BIC, a log-normal per season explains the runs than one for both; `None`
+/// when a season has too few runs to tell.
+pub fn seasonal_evidence(weekday: &LogMoments, weekend: &LogMoments) -> Option<f64> {
+    if weekday.count() < MIN_RUNS_PER_SEASON || weekend.count() < MIN_RUNS_PER_SEASON {
+        return None;
+    }
+    let mut both = *weekday;
+    both.merge(weekend);
+    let n = both.count() as f64;
+    let term = |moments: &LogMoments| {
+        let count = moments.count() as f64;
+        count * log_variance(moments).ln()
+    };
+    Some(term(&both) - term(weekday) - term(weekend) - 2.0 * n.ln())
+}
+
+/// Whether a type with these runs per season is judged by season.
+pub fn is_seasonal(weekday: &LogMoments, weekend: &LogMoments) -> bool {
+    seasonal_evidence(weekday, weekend).is_some_and(|evidence| evidence > EVIDENCE_THRESHOLD)
+}
+
+/// The maximum-likelihood variance of ln d, floored.
+fn log_variance(moments: &LogMoments) -> f64 {
+    let n = moments.count() as f64;
+    let sample = moments.sample_std_dev().unwrap_or(0.0).powi(2);
+    (sample * (n - 1.0) / n).max(LOG_VARIANCE_FLOOR)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evaluation::rng::SplitMix64;
+
+    const SATURDAY_NOON: EpochMs = 1_738_411_200_000; // 2025-02-01T12:00:00Z
+
+    fn log_normal(n: usize, median_ms: f64, log_sigma: f64, rng: &mut SplitMix64) -> LogMoments {
+        let mut moments = LogMoments::default();
+        for _ in 0..n {
+            moments.push((median_ms * (log_sigma * rng.normal()).exp()) as u64);
+        }
+        moments
+    }
+
+    #[test]
+    fn a_run_belongs_to_the_weekend_of_its_own_zone() {
+        assert_eq!(Season::of(SATURDAY_NOON, 0), Season::Weekend);
+        assert_eq!(Season::of(SATURDAY_NOON + 36 * 3_600_000, 0), Season::Weekday, "Monday 00:00 UTC");
+        // Friday 23:00 UTC is already Saturday in Berlin, and still Friday in New York.
+        let friday_late = SATURDAY_NOON - 13 * 3_600_000;
+        assert_eq!(Season::of(friday_late, 0), Season::Weekday);
+        assert_eq!(Season::of(friday_late, 60), Season::Weekend);
+        assert_eq!(Season::of(friday_late, -300), Season::Weekday);
+    }
+
+    #[test]
+    fn a_seasons_window_looks_back_far_enough_for_as_many_runs_as_the_plain_window() {
+        assert_eq!(Season::Weekend.look_back_days(14), 49);
+        assert_eq!(Season::Weekday.look_back_days(14), 20);
+    }
+
+    #[test]
+    fn weekends_a_fraction_of_weekdays_or_longer_are_a_season_and_the_same_runs_are_not() {
+        let mut rng = SplitMix64::new(7);
+        let weekday = log_normal(40, 600_000.0, 0.1, &mut rng);
+        for factor in [0.1, 0.3, 2.5] {
+            let weekend = log_normal(16, 600_000.0 * factor, 0.1, &mut rng);
+            assert!(is_seasonal(&weekday, &weekend), "×{factor}");
+        }
+        let alike = log_normal(16, 600_000.0, 0.1, &mut rng);
+        assert!(!is_seasonal(&weekday, &alike), "{:?}", seasonal_evidence(&weekday, &alike));
+        let identical = LogMoments::default();
+        assert!(!is_seasonal(&weekday, &identical), "no weekend runs: nothing to tell");
+    }
+
+    #[test]
+    fn a_season_needs_enough_runs_on_both_sides() {
+        let mut rng = SplitMix64::new(8);
+        let weekday = log_normal(40, 600_000.0, 0.1, &mut rng);
+        let few = log_normal(MIN_RUNS_PER_SEASON as usize - 1, 60_000.0, 0.1, &mut rng);
+        assert_eq!(seasonal_evidence(&weekday, &few), None);
+    }
+
+    #[test]
+    fn runs_of_identical_length_in_each_season_do_not_make_a_season_out_of_nothing() {
+        let constant = |ms: u64, n: usize| {
+            let mut moments = LogMoments::default();
+            (0..n).for_each(|_| moments.push(ms));
+            moments
+        };
+        assert!(!is_seasonal(&constant(600_000, 40), &constant(600_000, 16)));
+        assert!(is_seasonal(&constant(600_000, 40), &constant(60_000, 16)));
+    }
+}
