@@ -462,6 +462,12 @@ pub(crate) struct CadenceArgs {
     /// this for the cohorts task events name; a history file has no such column.
     #[arg(long)]
     pub(crate) cohorts: bool,
+    /// Judge a type whose own history shows a weekly season by season: each run against runs of
+    /// its own season (weekday or weekend, by its start in UTC), over a look-back holding as
+    /// many runs as the window (49 days for weekends with 14-day windows). Not yet in the
+    /// functions.
+    #[arg(long)]
+    pub(crate) seasons: bool,
     /// With the tailored method: each run's limit also weighs the N latest succeeded runs of its
     /// type that had ended when it started [default: 3 with tailored; 0 turns it off].
     #[arg(long)]
@@ -512,7 +518,11 @@ impl CadenceArgs {
     /// The replay of `choices`, checked exactly as the functions check their settings, with
     /// these options' cohorts.
     pub(crate) fn config(&self, choices: &Choices) -> Result<ReplayConfig, CliError> {
-        Ok(ReplayConfig { cohorts: self.cohorts, ..ReplayConfig::from(detection(choices)?) })
+        Ok(ReplayConfig {
+            cohorts: self.cohorts,
+            seasons: self.seasons.then(overrun_core::limits::season::SeasonRule::default),
+            ..ReplayConfig::from(detection(choices)?)
+        })
     }
 
     pub(crate) fn interval(&self) -> Result<TickInterval, CliError> {

@@ -81,6 +81,10 @@ pub enum RowProblem {
     UnexpectedHeader { found: String },
     #[error(transparent)]
     Invalid(#[from] overrun_core::ModelError),
+    #[error(
+        "task type {task_type:?} already ends with @{qualifier}: leave out --qualifier (the history was imported with it)"
+    )]
+    QualifiedTwice { task_type: String, qualifier: String },
 }
 
 /// A problem with one line of the input.

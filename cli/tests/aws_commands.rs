@@ -470,8 +470,34 @@ async fn a_history_from_another_account_loads_under_its_qualified_type_and_its_r
         .assert()
         .code(2)
         .stderr(contains("is not a qualifier"));
+    let mut twice = overrun(&stack, &["backfill", "-", "--qualifier", "210987654321"]);
+    twice.write_stdin("task_type,run_id,start_epoch_s,end_epoch_s,status\netl@210987654321,r,5,6,succeeded\n");
+    twice.assert().code(2).stderr(contains("already ends with @210987654321"));
     overrun(&stack, &["backfill", "-", "--from", "12345.us-east-1"])
         .assert()
         .code(2)
         .stderr(contains("is not an origin"));
+}
+
+#[tokio::test]
+async fn explain_of_a_home_run_whose_id_reads_as_an_origin_finds_it_and_not_that_origins_run() {
+    let stack = Stack::new().await;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() - 60;
+    let history =
+        |id: &str| format!("task_type,run_id,start_epoch_s,end_epoch_s,status\netl,{id},{now},,running\n");
+    let mut home = overrun(&stack, &["backfill", "-", "--no-baselines"]);
+    home.write_stdin(history("210987654321.us-east-1")).assert().success();
+    // The other account's run sorts between the home id's first attempt and its later ones.
+    let mut foreign =
+        overrun(&stack, &["backfill", "-", "--no-baselines", "--from", "210987654321.us-east-1"]);
+    foreign.write_stdin(history("x")).assert().success();
+    let explained =
+        overrun(&stack, &["explain", "etl", "210987654321.us-east-1", "--json"]).output().unwrap();
+    assert!(explained.status.success(), "{}", String::from_utf8_lossy(&explained.stderr));
+    let explained: serde_json::Value = serde_json::from_slice(&explained.stdout).unwrap();
+    assert_eq!(
+        (&explained["run_id"], &explained["from"], &explained["attempts"]),
+        (&"210987654321.us-east-1".into(), &serde_json::Value::Null, &1.into()),
+        "{explained}"
+    );
 }

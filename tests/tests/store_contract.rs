@@ -137,6 +137,7 @@ contract!(
     a_missed_start_incident_is_listed_until_its_resolved_is_delivered,
     no_missed_start_alert_is_first_claimed_after_its_incidents_resolved,
     declared_schedules_read_back_as_declared_and_go_when_cleared,
+    a_home_run_id_spelling_an_origin_and_that_origins_runs_are_attempts_of_neither,
 );
 
 fn now() -> EpochMs {
@@ -646,6 +647,31 @@ fn attempt(n: u32) -> overrun_core::Attempt {
 }
 
 /// The run ids listed running, with their attempts.
+/// Two accounts' runs and a home run whose id happens to read as the other account's origin:
+/// each finish and re-run finds its own attempts only.
+async fn a_home_run_id_spelling_an_origin_and_that_origins_runs_are_attempts_of_neither(
+    stores: &impl Stores,
+) {
+    let t = now();
+    let runs = stores.runs();
+    let origin: overrun_core::Origin = "210987654321.us-east-1".parse().unwrap();
+    let foreign = |id: &str, at: EpochMs| RunStarted {
+        run_id: run(id).from_origin(Some(origin.clone())),
+        ..started("etl", id, at)
+    };
+    runs.record_start(&foreign("x", t)).await.unwrap();
+    runs.record_start(&started("etl", "210987654321.us-east-1", t)).await.unwrap();
+    let home_done = finished("etl", "210987654321.us-east-1", None, t + 60_000, RunStatus::Succeeded);
+    assert_eq!(runs.record_finish(&home_done).await.unwrap().attempt, attempt(1));
+    // A re-run known only by its finish is the home id's attempt 2, not the end of the foreign
+    // run still running (its key lies between the home id's attempts).
+    let rerun =
+        finished("etl", "210987654321.us-east-1", Some(t + 120_000), t + 180_000, RunStatus::Succeeded);
+    let recorded = runs.record_finish(&rerun).await.unwrap();
+    assert_eq!((recorded.attempt, recorded.conflict), (attempt(2), None));
+    assert_eq!(running_attempts(stores).await, ["x (account 210987654321, us-east-1)"]);
+}
+
 async fn running_attempts(stores: &impl Stores) -> Vec<String> {
     let listing = stores.runs().list_running().await.expect("listing running runs");
     assert!(listing.malformed.is_empty(), "{:?}", listing.malformed);

@@ -60,12 +60,17 @@ pub struct BackfillReport {
     pub shifted_ms: i64,
 }
 
-fn qualified(
-    task_type: TaskType,
-    qualifier: Option<&Qualifier>,
-) -> Result<TaskType, overrun_core::ModelError> {
+/// `task_type` as a deployment qualifying by `qualifier` names it; a name that already ends with
+/// that qualifier (a history imported with `--qualifier`) is refused rather than qualified twice.
+fn qualified(task_type: TaskType, qualifier: Option<&Qualifier>) -> Result<TaskType, RowProblem> {
     match qualifier {
-        Some(qualifier) => task_type.qualified(qualifier),
+        Some(qualifier) if task_type.qualifier().as_ref() == Some(qualifier) => {
+            Err(RowProblem::QualifiedTwice {
+                task_type: task_type.to_string(),
+                qualifier: qualifier.to_string(),
+            })
+        }
+        Some(qualifier) => Ok(task_type.qualified(qualifier)?),
         None => Ok(task_type),
     }
 }

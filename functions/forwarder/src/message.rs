@@ -129,11 +129,21 @@ impl OverrunMessage {
     }
 }
 
-/// The run as people read it: a re-run's id says which attempt it is (`2025-01-31 (attempt 2)`).
+/// The run as people read it: a re-run's id says which attempt it is (`2025-01-31 (attempt 2)`),
+/// a run from another account where it ran (`exec-1 (account 210987654321, us-east-1)`), as the
+/// email does.
 fn run_named(run_id: String, details: &Value) -> String {
-    match details["attempt"].as_u64() {
-        Some(attempt) if attempt > 1 => format!("{run_id} (attempt {attempt})"),
-        _ => run_id,
+    let attempt = details["attempt"].as_u64().filter(|&attempt| attempt > 1);
+    let from_elsewhere = details["alert_id"].as_str().is_some_and(|id| id.contains("/from-"));
+    let place = match (details["account"].as_str(), details["region"].as_str()) {
+        (Some(account), Some(region)) if from_elsewhere => Some(format!("account {account}, {region}")),
+        _ => None,
+    };
+    match (attempt, place) {
+        (None, None) => run_id,
+        (Some(attempt), None) => format!("{run_id} (attempt {attempt})"),
+        (None, Some(place)) => format!("{run_id} ({place})"),
+        (Some(attempt), Some(place)) => format!("{run_id} (attempt {attempt}; {place})"),
     }
 }
 
@@ -189,6 +199,30 @@ pub(crate) mod tests {
             .map(|event| event["dedup_key"].as_str().unwrap().to_owned())
             .collect();
         assert_eq!(keys, ["etl/2025-01-31/attempt-2/warning", "etl/2025-01-31/attempt-2/critical"]);
+    }
+
+    #[test]
+    fn a_run_from_another_account_says_where_it_ran_and_a_qualified_types_run_does_not_repeat_it() {
+        let sns = |alert_id: &str, attempt: u64| {
+            SnsMessage {
+            message_id: "m-5".into(),
+            subject: None,
+            message: json!({"kind": "overrun", "alert_id": alert_id, "severity": "warning", "task_type": "etl",
+                            "run_id": "exec-1", "attempt": attempt, "account": "210987654321", "region": "us-east-1"})
+            .to_string(),
+            attributes: HashMap::new(),
+        }
+        };
+        let foreign =
+            OverrunMessage::parse(&sns("etl/exec-1/from-210987654321.us-east-1/warning", 1)).unwrap();
+        assert_eq!(foreign.run_id, "exec-1 (account 210987654321, us-east-1)");
+        let again =
+            OverrunMessage::parse(&sns("etl/exec-1/attempt-2/from-210987654321.us-east-1/warning", 2))
+                .unwrap();
+        assert_eq!(again.run_id, "exec-1 (attempt 2; account 210987654321, us-east-1)");
+        // A type qualified by account names it already; its home run's id stays bare.
+        let qualified = OverrunMessage::parse(&sns("etl@210987654321/exec-1/warning", 1)).unwrap();
+        assert_eq!(qualified.run_id, "exec-1");
     }
 
     #[test]

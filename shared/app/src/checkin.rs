@@ -14,7 +14,8 @@ pub async fn newest_open_run(
     Ok(listing
         .items
         .into_iter()
-        .filter(|run| &run.task_type == task_type)
+        // A check-in is never another account's run, even of a type named alike.
+        .filter(|run| &run.task_type == task_type && run.run_id.origin().is_none())
         .max_by(|a, b| (a.start, &a.run_id).cmp(&(b.start, &b.run_id)))
         .map(|run| (run.run_id, run.start)))
 }

@@ -550,7 +550,19 @@ pub async fn attempt_items(
         .expression_attribute_values(":task", s(task_type.as_str()))
         .expression_attribute_values(":low", s(low))
         .expression_attribute_values(":high", s(high));
-    Ok(query_all(query, counters).await?)
+    let items = query_all(query, counters).await?;
+    // A home id spelling an origin (`123456789012.eu-west-1`) has that origin's runs in its
+    // range: they sort between its first attempt and its later ones. An item whose key does not
+    // parse is kept, for the caller to report.
+    Ok(items
+        .into_iter()
+        .filter(|item| {
+            let stored = item.get(r::RUN_ID).and_then(|value| value.as_s().ok());
+            stored
+                .and_then(|key| RunId::from_stored_key(key).ok())
+                .is_none_or(|stored| stored.same_id(run_id))
+        })
+        .collect())
 }
 
 /// The recording rule's placement of a re-run (`recording::place_start`, `place_finish`): an

@@ -35,6 +35,7 @@ fn config(k: f64, window_days: u32, min_samples: u64) -> ReplayConfig {
         recent: RecentRuns::default(),
         // The seed's conventions: no baseline, no alert.
         fallback_limit_ms: None,
+        seasons: None,
     }
 }
 

@@ -335,6 +335,7 @@ fn replay_alerts(params: &Params, runs: &[Run]) -> Vec<(String, i64, Level)> {
         cohorts: params.cohorts,
         recent: RecentRuns { count: params.recent_count, weight: params.recent_weight },
         fallback_limit_ms: (params.fallback_s > 0).then(|| (params.fallback_s * 1_000) as f64),
+        seasons: None,
     };
     replay_runs(config, runs)
         .unwrap()
@@ -397,6 +398,7 @@ proptest! {
             cohorts,
             recent: RecentRuns { count: recent_count, weight: recent_weight },
             fallback_limit_ms: (fallback_s > 0).then(|| (fallback_s * 1_000) as f64),
+            seasons: None,
         };
         let engine: Vec<(String, i64, Level)> = replay_runs(config, &runs)
             .unwrap()

@@ -323,6 +323,7 @@ fn write_json(e: &Explanation, now: EpochMs, out: &mut impl std::io::Write) -> s
         "attempt": r.run_id.attempt().get(),
         "account": account,
         "region": region,
+        "from": r.run_id.origin().map(ToString::to_string),
         "attempts": e.attempts,
         "start": rfc3339(e.start),
         "end": r.end.map(rfc3339),

@@ -233,6 +233,7 @@ fn write_json(
                 "attempt": run.run_id.attempt().get(),
                 "account": account,
                 "region": region,
+                "from": run.run_id.origin().map(ToString::to_string),
                 "start": rfc3339(run.start),
                 "elapsed_s": view.elapsed_ms as f64 / 1_000.0,
                 "cohort": run.cohort.as_ref().map(|c| c.as_str()),

@@ -11,6 +11,18 @@
 use crate::stats::moments::LogMoments;
 use crate::time::{EpochMs, MS_PER_DAY};
 
+/// Judging by season: the zone whose weekends count, as an offset east of UTC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SeasonRule {
+    pub utc_offset_minutes: i32,
+}
+
+impl SeasonRule {
+    pub fn season_of(&self, start: EpochMs) -> Season {
+        Season::of(start, self.utc_offset_minutes)
+    }
+}
+
 /// Days of the week, weekday or weekend, by a run's start in its zone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Season {
@@ -39,6 +51,11 @@ impl Season {
         // 1970-01-01 was a Thursday: weekday 0 is Monday.
         let weekday = (local.div_euclid(MS_PER_DAY) + 3).rem_euclid(7);
         if weekday >= 5 { Season::Weekend } else { Season::Weekday }
+    }
+
+    /// 0 for weekdays, 1 for weekends.
+    pub fn index(self) -> usize {
+        self as usize
     }
 
     pub fn as_str(self) -> &'static str {

@@ -28,6 +28,7 @@ use crate::detect::overrides::{EffectiveLimits, LimitSource};
 use crate::detect::short::{ShortFinish, ShortRule, first_of_each_day};
 use crate::limits::baseline::{Baseline, BaselinePolicy};
 use crate::limits::recent::PerRunLimits;
+use crate::limits::season::{Season, SeasonRule, is_seasonal};
 use crate::limits::tailored::PreparedWindow;
 use crate::limits::window::ExclusionCap;
 use crate::model::{ModelError, Run, RunId, RunStatus, TaskType, check_times};
@@ -64,6 +65,10 @@ pub struct ReplayConfig {
     /// The limit of a run whose type has no baseline yet, as the checker deploys it (`None`: such
     /// runs are not judged).
     pub fallback_limit_ms: Option<f64>,
+    /// Judge a type whose own history shows a weekly season by season ([`crate::limits::season`]):
+    /// each run against runs of its own season (weekday or weekend by its start), over a
+    /// look-back holding as many runs as the plain window. `None`: every type plain.
+    pub seasons: Option<SeasonRule>,
 }
 
 pub use crate::limits::recent::RecentRuns;
@@ -81,7 +86,7 @@ impl From<Detection> for ReplayConfig {
     /// The replay of what the functions run with `detection` (a history names no cohorts: off).
     fn from(detection: Detection) -> Self {
         let Detection { policy, detection, exclusion, short, recent, fallback_limit_ms } = detection;
-        Self { policy, detection, exclusion, short, cohorts: false, recent, fallback_limit_ms }
+        Self { policy, detection, exclusion, short, cohorts: false, recent, fallback_limit_ms, seasons: None }
     }
 }
 
@@ -102,6 +107,7 @@ impl ReplayConfig {
             cohorts: false,
             recent: RecentRuns::default_for(policy.method()),
             fallback_limit_ms: Some(crate::defaults::FALLBACK_LIMIT_S * 1_000.0),
+            seasons: None,
         }
     }
 
@@ -226,6 +232,15 @@ struct TaskState {
     /// The durations of the lone outliers its windows kept out (each counted once, however many
     /// nights' windows held it).
     outliers_kept_out: Vec<u64>,
+    /// With seasons: its two season states (weekday, weekend), each holding only that season's
+    /// runs, which judge the runs of their season on the nights the type is seasonal.
+    seasons: Option<[u32; 2]>,
+    /// A season state: the days its window looks back (for as many runs as the plain window).
+    look_back_days: Option<u32>,
+    /// Whether it is a season state of another type (not a type of its own in the summary).
+    is_season: bool,
+    /// Whether the type is seasonal on a night, memoised for that night.
+    seasonal_night: Option<(Day, bool)>,
 }
 
 /// A run whose later nights still have to be checked.
@@ -454,16 +469,20 @@ impl Replayer {
         if succeeded && !self.config.excludes_warned() {
             self.add_success(task, start, end);
         }
-        let recent = self.recent_durations(task, start);
+        let judged = self.judged(task, start, night);
+        let recent = self.recent_durations(judged, start);
         if let (true, Some(end)) = (succeeded && self.config.per_run_limits(), end) {
-            *self.tasks[task as usize].recent.entry((end, end.abs_diff(start))).or_default() += 1;
+            let season = self.season_state(task, start);
+            for state in std::iter::once(task).chain(season) {
+                *self.tasks[state as usize].recent.entry((end, end.abs_diff(start))).or_default() += 1;
+            }
         }
         let seq = self.next_seq(end.is_none());
         let mut alerted = AlertedLevels::default();
-        let span_run = SpanRun { task, start, end, siblings: &siblings, recent: &recent };
+        let span_run = SpanRun { task: judged, start, end, siblings: &siblings, recent: &recent };
         // A run with something to check tonight (it ran for a while), by what its start judged it.
         if end.is_none_or(|end| end > start) {
-            self.count_judged(task, night);
+            self.count_judged(task, judged, night);
         }
         let found = self.check_span(span_run, &mut alerted, night);
         let checked = CheckedRun { seq, task, start, end, succeeded, alerted, recent, siblings };
@@ -572,7 +591,7 @@ impl Replayer {
         }
         self.summary.warnings = per_task.iter().map(|c| c.warnings).sum();
         self.summary.criticals = per_task.iter().map(|c| c.criticals).sum();
-        self.summary.task_types = self.tasks.len();
+        self.summary.task_types = self.tasks.iter().filter(|task| !task.is_season).count();
         self.summary.types_by_fallback = self.tasks.iter().filter(|task| task.started_by_fallback).count();
         self.summary.types_unjudged = self.tasks.iter().filter(|task| task.started_unjudged).count();
         self.summary.outliers_kept_out =
@@ -632,9 +651,28 @@ impl Replayer {
         if let Some(missed) = &mut self.missed {
             missed.add_type(index, task_type.clone());
         }
-        self.tasks.push(TaskState {
-            fixed_limit_ms: self.fixed_limits.get(&task_type).copied(),
-            name: task_type,
+        let state = self.new_state(task_type, None);
+        self.tasks.push(state);
+        if self.config.seasons.is_some() {
+            let window_days = self.config.policy.window_days();
+            let subs = Season::ALL.map(|season| {
+                let mut state = self.new_state(
+                    self.tasks[index as usize].name.clone(),
+                    Some(season.look_back_days(window_days)),
+                );
+                state.is_season = true;
+                self.tasks.push(state);
+                u32::try_from(self.tasks.len() - 1).unwrap_or(u32::MAX)
+            });
+            self.tasks[index as usize].seasons = Some(subs);
+        }
+        Ok(index)
+    }
+
+    fn new_state(&self, name: TaskType, look_back_days: Option<u32>) -> TaskState {
+        TaskState {
+            fixed_limit_ms: self.fixed_limits.get(&name).copied(),
+            name,
             daily: DailyBuckets::new(self.config.policy.method().needs_histogram()),
             cached: None,
             runs: 0,
@@ -644,8 +682,45 @@ impl Replayer {
             started_by_fallback: false,
             outliers_kept_out: Vec::new(),
             started_unjudged: false,
+            seasons: None,
+            look_back_days,
+            is_season: false,
+            seasonal_night: None,
+        }
+    }
+
+    /// The season state a run of `task` started at `start` falls in, if judging by season.
+    fn season_state(&self, task: u32, start: EpochMs) -> Option<u32> {
+        let (rule, subs) = (self.config.seasons?, self.tasks[task as usize].seasons?);
+        Some(subs[rule.season_of(start).index()])
+    }
+
+    /// Which state judges a run of `task` started at `start` on `night`: its season's when the
+    /// type is seasonal that night, the type's own otherwise.
+    fn judged(&mut self, task: u32, start: EpochMs, night: Day) -> u32 {
+        match self.season_state(task, start) {
+            Some(season) if self.is_seasonal(task, night) => season,
+            _ => task,
+        }
+    }
+
+    /// Whether `task`'s own history shows a weekly season on `night`: its runs of each season
+    /// over that season's look-back ([`is_seasonal`]).
+    fn is_seasonal(&mut self, task: u32, night: Day) -> bool {
+        let state = &self.tasks[task as usize];
+        if let Some((decided, seasonal)) = state.seasonal_night
+            && decided == night
+        {
+            return seasonal;
+        }
+        let Some(subs) = state.seasons else { return false };
+        let [weekday, weekend] = subs.map(|sub| {
+            let sub = &self.tasks[sub as usize];
+            sub.daily.log_moments(look_back(sub.look_back_days, &self.config.policy, night))
         });
-        Ok(index)
+        let seasonal = is_seasonal(&weekday, &weekend);
+        self.tasks[task as usize].seasonal_night = Some((night, seasonal));
+        seasonal
     }
 
     fn add_success(&mut self, task: u32, start: EpochMs, end: Option<EpochMs>) {
@@ -653,6 +728,9 @@ impl Replayer {
             // The end day is never before the current night, so no final baseline changes.
             let bucket = self.config.policy.bucket_of_end(end);
             self.tasks[task as usize].daily.add(bucket, end.abs_diff(start));
+            if let Some(season) = self.season_state(task, start) {
+                self.tasks[season as usize].daily.add(bucket, end.abs_diff(start));
+            }
         }
     }
 
@@ -663,6 +741,9 @@ impl Replayer {
             (true, Some(end)) => {
                 let bucket = self.config.policy.bucket_of_end(end);
                 self.tasks[task as usize].daily.add_warned(bucket, end.abs_diff(start));
+                if let Some(season) = self.season_state(task, start) {
+                    self.tasks[season as usize].daily.add_warned(bucket, end.abs_diff(start));
+                }
             }
             (true, None) => {}
         }
@@ -670,8 +751,8 @@ impl Replayer {
 
     /// Counts a run that started before its type had a baseline (`night`'s limits are
     /// memoised, so its checks read them again for free), by what judges it instead.
-    fn count_judged(&mut self, task: u32, night: Day) {
-        if self.limits(task, night).is_some() {
+    fn count_judged(&mut self, task: u32, judged: u32, night: Day) {
+        if self.limits(judged, night).is_some() {
             return;
         }
         let state = &mut self.tasks[task as usize];
@@ -713,8 +794,9 @@ impl Replayer {
                     self.judge_short(pending.candidate, || Ok::<_, std::convert::Infallible>(pending.run_id));
             }
             open.retain_mut(|run| {
+                let judged = self.judged(run.task, run.start, next);
                 let span_run = SpanRun {
-                    task: run.task,
+                    task: judged,
                     start: run.start,
                     end: run.end,
                     siblings: &run.siblings,
@@ -855,7 +937,7 @@ impl Replayer {
         match state.cached {
             Some((cached_night, limits)) if cached_night == night => limits,
             _ => {
-                let window = policy.window_buckets(night);
+                let window = look_back(state.look_back_days, &policy, night);
                 // Nights only move forward, so days before this window are never read again.
                 state.daily.drop_before(window.start);
                 let stats = state.daily.window(window, self.config.exclusion, policy.method().outlier_rule());
@@ -882,12 +964,13 @@ impl Replayer {
                 }
                 .map(|baseline| NightLimits::new(baseline, &detection));
                 if let Some(outlier) = limits.and_then(|l| l.baseline.outlier)
+                    && !state.is_season
                     && !state.outliers_kept_out.contains(&outlier.duration_ms)
                 {
                     state.outliers_kept_out.push(outlier.duration_ms);
                 }
                 state.cached = Some((night, limits));
-                if let Some(recorded) = &mut self.recorded_baselines {
+                if let Some(recorded) = self.recorded_baselines.as_mut().filter(|_| !state.is_season) {
                     let (task_type, baseline) = (state.name.clone(), limits.map(|l| l.baseline));
                     recorded.push(NightRecord { night, task_type, baseline });
                 }
@@ -935,6 +1018,15 @@ struct RecordedAlert {
 
 /// Replays runs given in any order (they are sorted by start first, keeping input order among
 /// equal starts).
+/// The days a state's window reads on `night`: a season state's look-back, or the policy's
+/// window.
+fn look_back(look_back_days: Option<u32>, policy: &BaselinePolicy, night: Day) -> std::ops::Range<Day> {
+    match look_back_days {
+        Some(days) => night - i64::from(days)..night,
+        None => policy.window_buckets(night),
+    }
+}
+
 pub fn replay_runs(config: ReplayConfig, runs: &[Run]) -> Result<ReplayOutcome, ReplayError> {
     replay_runs_with(Replayer::new(config), runs)
 }

@@ -31,7 +31,8 @@ impl Replayer {
         candidate: ShortCandidate,
         run_id: impl FnOnce() -> Result<RunId, E>,
     ) -> Result<(), E> {
-        let Some(limits) = self.limits(candidate.task, candidate.night) else { return Ok(()) };
+        let judged = self.judged(candidate.task, candidate.start, candidate.night);
+        let Some(limits) = self.limits(judged, candidate.night) else { return Ok(()) };
         let duration_ms = candidate.end.abs_diff(candidate.start);
         if let Some(floor_ms) = self.config.short.judge(&limits.baseline, duration_ms) {
             let short = ShortFinish {
