@@ -335,6 +335,15 @@ fn summary_lines(out: &mut impl Write, config: &ReplayConfig, outcome: &ReplayOu
             rule.factor
         )?;
     }
+    if config.seasons.is_some() {
+        writeln!(
+            out,
+            "  seasons     {} judged by weekday and weekend on {} (the others by one window); {} judged by its season's limits",
+            count(summary.seasonal_types as u64, "task type"),
+            count(summary.seasonal_nights, "night"),
+            count(summary.short_by_season, "too-short run")
+        )?;
+    }
     unlearned_lines(out, config, summary)
 }
 

@@ -471,7 +471,8 @@ async fn a_history_from_another_account_loads_under_its_qualified_type_and_its_r
         .code(2)
         .stderr(contains("is not a qualifier"));
     let mut twice = overrun(&stack, &["backfill", "-", "--qualifier", "210987654321"]);
-    twice.write_stdin("task_type,run_id,start_epoch_s,end_epoch_s,status\netl@210987654321,r,5,6,succeeded\n");
+    twice
+        .write_stdin("task_type,run_id,start_epoch_s,end_epoch_s,status\netl@210987654321,r,5,6,succeeded\n");
     twice.assert().code(2).stderr(contains("already ends with @210987654321"));
     overrun(&stack, &["backfill", "-", "--from", "12345.us-east-1"])
         .assert()

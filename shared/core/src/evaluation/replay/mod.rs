@@ -241,6 +241,8 @@ struct TaskState {
     is_season: bool,
     /// Whether the type is seasonal on a night, memoised for that night.
     seasonal_night: Option<(Day, bool)>,
+    /// The nights it was judged by season (once each).
+    seasonal_nights: u64,
 }
 
 /// A run whose later nights still have to be checked.
@@ -598,6 +600,8 @@ impl Replayer {
             self.tasks.iter().map(|task| task.outliers_kept_out.len() as u64).sum();
         self.summary.types_with_outliers =
             self.tasks.iter().filter(|task| !task.outliers_kept_out.is_empty()).count();
+        self.summary.seasonal_types = self.tasks.iter().filter(|task| task.seasonal_nights > 0).count();
+        self.summary.seasonal_nights = self.tasks.iter().map(|task| task.seasonal_nights).sum();
         let mut noisiest: Vec<TaskAlertCount> = per_task
             .into_iter()
             .zip(&self.tasks)
@@ -686,6 +690,7 @@ impl Replayer {
             look_back_days,
             is_season: false,
             seasonal_night: None,
+            seasonal_nights: 0,
         }
     }
 
@@ -719,7 +724,9 @@ impl Replayer {
             sub.daily.log_moments(look_back(sub.look_back_days, &self.config.policy, night))
         });
         let seasonal = is_seasonal(&weekday, &weekend);
-        self.tasks[task as usize].seasonal_night = Some((night, seasonal));
+        let state = &mut self.tasks[task as usize];
+        state.seasonal_night = Some((night, seasonal));
+        state.seasonal_nights += u64::from(seasonal);
         seasonal
     }
 

@@ -47,6 +47,12 @@ pub struct ReplaySummary {
     /// and their task types.
     pub outliers_kept_out: u64,
     pub types_with_outliers: usize,
+    /// With seasons: the task types judged by season on at least one night, and on how many
+    /// (type, night) pairs.
+    pub seasonal_types: usize,
+    pub seasonal_nights: u64,
+    /// Too-short finishes judged by their season's limits (before one notice per type and day).
+    pub short_by_season: u64,
     /// Missed starts: the types the learner found scheduled, and the messages sent.
     pub missed: MissedSummary,
 }

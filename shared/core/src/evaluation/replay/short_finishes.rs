@@ -45,6 +45,7 @@ impl Replayer {
                 baseline: limits.baseline,
             };
             self.short_finishes.push((candidate.seq, short));
+            self.summary.short_by_season += u64::from(judged != candidate.task);
         }
         Ok(())
     }
