@@ -15,6 +15,9 @@ pub(super) struct DailyBuckets {
     days: VecDeque<(Day, DayBucket)>,
     /// Whether the method needs each day's histogram of durations.
     keep_histograms: bool,
+    /// Whether those histograms are built only when a window is read ([`DailyBuckets::settle`]):
+    /// a season state's are read only on its type's seasonal nights.
+    lazy_histograms: bool,
 }
 
 #[derive(Default)]
@@ -25,6 +28,8 @@ struct DayBucket {
     warned: Vec<u64>,
     /// The longest two counted runs, longest first, as the day aggregates keep them.
     longest: Vec<u64>,
+    /// With lazy histograms: the durations not yet in `histogram`.
+    unbinned: Vec<u64>,
 }
 
 impl DayBucket {
@@ -41,7 +46,21 @@ impl DayBucket {
 
 impl DailyBuckets {
     pub(super) fn new(keep_histograms: bool) -> Self {
-        Self { days: VecDeque::new(), keep_histograms }
+        Self { days: VecDeque::new(), keep_histograms, lazy_histograms: false }
+    }
+
+    /// Buckets whose histograms are built only when a window is read.
+    pub(super) fn with_lazy_histograms(keep_histograms: bool) -> Self {
+        Self { lazy_histograms: true, ..Self::new(keep_histograms) }
+    }
+
+    /// Bins the durations of `days` not yet in their histograms, before a window reads them.
+    pub(super) fn settle(&mut self, days: &std::ops::Range<Day>) {
+        for (_, bucket) in self.days.iter_mut().filter(|(d, _)| days.contains(d)) {
+            for duration_ms in bucket.unbinned.drain(..) {
+                bucket.histogram.push(duration_ms);
+            }
+        }
     }
 
     fn bucket(&mut self, day: Day) -> &mut DayBucket {
@@ -62,12 +81,14 @@ impl DailyBuckets {
     }
 
     pub(super) fn add(&mut self, day: Day, duration_ms: u64) {
-        let keep_histograms = self.keep_histograms;
+        let (keep_histograms, lazy) = (self.keep_histograms, self.lazy_histograms);
         let bucket = self.bucket(day);
         bucket.counted.push(duration_ms);
         bucket.log.push(duration_ms);
-        if keep_histograms {
-            bucket.histogram.push(duration_ms);
+        match (keep_histograms, lazy) {
+            (true, false) => bucket.histogram.push(duration_ms),
+            (true, true) => bucket.unbinned.push(duration_ms),
+            (false, _) => {}
         }
         keep_if_longest(&mut bucket.longest, duration_ms);
     }

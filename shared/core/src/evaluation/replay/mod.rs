@@ -478,6 +478,13 @@ impl Replayer {
             for state in std::iter::once(task).chain(season) {
                 *self.tasks[state as usize].recent.entry((end, end.abs_diff(start))).or_default() += 1;
             }
+            // A season state's recent runs are read only on its type's seasonal nights: keep
+            // them from growing on the others (reading them drops what no later start needs).
+            if let Some(season) = season
+                && self.tasks[season as usize].recent.len() > 4 * self.config.recent.count
+            {
+                self.recent_durations(season, start);
+            }
         }
         let seq = self.next_seq(end.is_none());
         let mut alerted = AlertedLevels::default();
@@ -674,10 +681,15 @@ impl Replayer {
     }
 
     fn new_state(&self, name: TaskType, look_back_days: Option<u32>) -> TaskState {
+        let keep_histograms = self.config.policy.method().needs_histogram();
         TaskState {
             fixed_limit_ms: self.fixed_limits.get(&name).copied(),
             name,
-            daily: DailyBuckets::new(self.config.policy.method().needs_histogram()),
+            // A season state's windows are read only on its type's seasonal nights.
+            daily: match look_back_days {
+                Some(_) => DailyBuckets::with_lazy_histograms(keep_histograms),
+                None => DailyBuckets::new(keep_histograms),
+            },
             cached: None,
             runs: 0,
             recent: BTreeMap::new(),
@@ -719,9 +731,13 @@ impl Replayer {
             return seasonal;
         }
         let Some(subs) = state.seasons else { return false };
+        let policy = self.config.policy;
         let [weekday, weekend] = subs.map(|sub| {
-            let sub = &self.tasks[sub as usize];
-            sub.daily.log_moments(look_back(sub.look_back_days, &self.config.policy, night))
+            let sub = &mut self.tasks[sub as usize];
+            let days = look_back(sub.look_back_days, &policy, night);
+            // Nights only move forward: a season state's older days are never read again.
+            sub.daily.drop_before(days.start);
+            sub.daily.log_moments(days)
         });
         let seasonal = is_seasonal(&weekday, &weekend);
         let state = &mut self.tasks[task as usize];
@@ -947,6 +963,7 @@ impl Replayer {
                 let window = look_back(state.look_back_days, &policy, night);
                 // Nights only move forward, so days before this window are never read again.
                 state.daily.drop_before(window.start);
+                state.daily.settle(&window);
                 let stats = state.daily.window(window, self.config.exclusion, policy.method().outlier_rule());
                 let computed_at = policy.night_start(night);
                 let limits = match (per_run, state.fixed_limit_ms) {
