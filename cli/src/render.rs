@@ -41,6 +41,10 @@ struct AlertLine<'a> {
     method: &'static str,
     /// The recent runs the run's own limit weighed, newest first (empty: its type's limit).
     recent_s: Vec<f64>,
+    /// With `--seasons`: the season whose runs its limits came from, when its type was judged by
+    /// season (absent otherwise, so a replay without seasons prints what it always did).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    season: Option<&'static str>,
 }
 
 /// One too-short completion as a JSON line: `level` "info", `kind` "too_short".
@@ -176,6 +180,7 @@ pub fn json_lines(out: &mut impl Write, config: &ReplayConfig, outcome: &ReplayO
             baseline_at: alert.baseline().map(|b| b.computed_at as f64 / 1_000.0),
             method,
             recent_s: alert.recent_ms.iter().map(|&ms| ms as f64 / 1_000.0).collect(),
+            season: alert.season.map(|season| season.as_str()),
         };
         lines.push((alert.at, 0, json_text(&line)?));
     }

@@ -56,6 +56,13 @@ fn a_weekend_run_slowed_three_times_is_caught_by_season_and_hidden_under_the_wee
         outcome.alerts.iter().any(|alert| alert.run_id.as_str() == format!("r{SATURDAY}-1"))
     };
     assert!(alerted(by_season()), "judged against weekend runs, a ×3 weekend run is late");
+    let outcome = replay_runs(by_season(), &runs).unwrap();
+    let alert =
+        outcome.alerts.iter().find(|alert| alert.run_id.as_str() == format!("r{SATURDAY}-1")).unwrap();
+    assert_eq!(alert.season, Some(Season::Weekend), "the alert says whose limits it crossed");
+    let message = overrun_core::notify::message::alert_notification(alert);
+    assert!(message.default.contains(r#""season":"weekend""#), "{}", message.default);
+    assert!(message.email.contains("limits are those of its weekend runs"), "{}", message.email);
     assert!(!alerted(ReplayConfig::default()), "against the mixed window it looks like a short weekday run");
 }
 

@@ -1,6 +1,7 @@
 //! The checker's decision, pure: which running runs are past which limits now, and which of those
 //! are new alerts.
 
+use crate::limits::season::Season;
 use std::collections::HashMap;
 
 use crate::detect::levels::{AlertedLevels, Level, Thresholds};
@@ -71,6 +72,9 @@ pub struct Alert {
     /// and 0: its type's limit).
     pub recent_ms: Vec<u64>,
     pub recent_weight: f64,
+    /// The season whose runs its limits came from, when its type is judged by season
+    /// ([`crate::limits::season`]); `None`: all its type's runs.
+    pub season: Option<Season>,
 }
 
 impl Alert {
@@ -253,6 +257,7 @@ pub fn check_running(
                 cohort_stretch: judgement.cohort_stretch,
                 recent_ms: judgement.recent_ms.clone(),
                 recent_weight: judgement.recent_weight,
+                season: None,
             });
         }
     }

@@ -146,6 +146,12 @@ pub fn alert_notification(alert: &Alert) -> Notification {
         email += &format!("Baseline:  computed {}\n", utc_minute(b.computed_at));
     }
     email += &format!("Limits:    {}\n", source_sentence(source));
+    if let Some(season) = alert.season {
+        email += &format!(
+            "Season:    its type's {0} runs differ from its others, so its limits are those of its {0} runs\n",
+            season.as_str()
+        );
+    }
     email += &where_line(&account, &region);
     if !alert.recent_ms.is_empty() {
         let took: Vec<String> = alert.recent_ms.iter().map(|&ms| duration(ms as f64)).collect();
@@ -166,6 +172,7 @@ pub fn alert_notification(alert: &Alert) -> Notification {
 
     let alert_id = dedupe_key(&alert.task_type, &alert.run_id, alert.level.as_str());
     let [account_field, region_field] = where_fields(&account, &region);
+    let season_field = ("season", alert.season.map_or(Json::Null, |season| Json::Str(season.as_str())));
     let default = serde_free_json(&[
         ("version", Json::Num(f64::from(JSON_VERSION))),
         ("kind", Json::Str("overrun")),
@@ -192,6 +199,7 @@ pub fn alert_notification(alert: &Alert) -> Notification {
         ("recent_weight", Json::Num(alert.recent_weight)),
         account_field,
         region_field,
+        season_field,
         ("deprecated", Json::Strs(DEPRECATED_ALERT_FIELDS)),
     ]);
     Notification {
@@ -438,6 +446,7 @@ mod tests {
             cohort_stretch: 1.0,
             recent_ms: Vec::new(),
             recent_weight: 0.0,
+            season: None,
         }
     }
 

@@ -239,6 +239,8 @@ struct TaskState {
     look_back_days: Option<u32>,
     /// Whether it is a season state of another type (not a type of its own in the summary).
     is_season: bool,
+    /// A season state's season.
+    season: Option<Season>,
     /// Whether the type is seasonal on a night, memoised for that night.
     seasonal_night: Option<(Day, bool)>,
     /// The nights it was judged by season (once each).
@@ -333,6 +335,8 @@ struct Found {
     stretch: f64,
     /// Whether the limit was the run's own, from its recent runs.
     own_limit: bool,
+    /// The season whose runs the limits came from, when its type was judged by season.
+    season: Option<Season>,
 }
 
 impl Replayer {
@@ -672,6 +676,7 @@ impl Replayer {
                     Some(season.look_back_days(window_days)),
                 );
                 state.is_season = true;
+                state.season = Some(season);
                 self.tasks.push(state);
                 u32::try_from(self.tasks.len() - 1).unwrap_or(u32::MAX)
             });
@@ -701,6 +706,7 @@ impl Replayer {
             seasons: None,
             look_back_days,
             is_season: false,
+            season: None,
             seasonal_night: None,
             seasonal_nights: 0,
         }
@@ -945,6 +951,7 @@ impl Replayer {
                         source,
                         stretch,
                         own_limit,
+                        season: self.tasks[run.task as usize].season,
                     });
                 }
             }
@@ -1012,8 +1019,18 @@ impl Replayer {
         recent: &[u64],
         found: [Option<Found>; 2],
     ) {
-        for Found { level, at, limit_ms, baseline, thresholds, stretched, source, stretch, own_limit } in
-            found.into_iter().flatten()
+        for Found {
+            level,
+            at,
+            limit_ms,
+            baseline,
+            thresholds,
+            stretched,
+            source,
+            stretch,
+            own_limit,
+            season,
+        } in found.into_iter().flatten()
         {
             let alert = Alert {
                 task_type: self.tasks[task as usize].name.clone(),
@@ -1028,6 +1045,7 @@ impl Replayer {
                 cohort_stretch: stretch,
                 recent_ms: if own_limit { recent.to_vec() } else { Vec::new() },
                 recent_weight: if own_limit { self.config.recent.weight } else { 0.0 },
+                season,
             };
             self.alerts.push(RecordedAlert { seq, task, alert });
         }
