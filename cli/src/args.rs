@@ -463,11 +463,15 @@ pub(crate) struct CadenceArgs {
     #[arg(long)]
     pub(crate) cohorts: bool,
     /// Judge a type whose own history shows a weekly season by season: each run against runs of
-    /// its own season (weekday or weekend, by its start in UTC), over a look-back holding as
-    /// many runs as the window (49 days for weekends with 14-day windows). Not yet in the
-    /// functions.
+    /// its own season (weekday or weekend, by its start in --season-zone), over a look-back
+    /// holding as many runs as the window (49 days for weekends with 14-day windows). Not yet in
+    /// the functions.
     #[arg(long)]
     pub(crate) seasons: bool,
+    /// With --seasons: the IANA time zone whose weekends count (daylight saving followed):
+    /// Europe/Berlin.
+    #[arg(long, default_value = "UTC", requires = "seasons", value_parser = parse_zone)]
+    pub(crate) season_zone: overrun_core::schedule::declared::Zone,
     /// With the tailored method: each run's limit also weighs the N latest succeeded runs of its
     /// type that had ended when it started [default: 3 with tailored; 0 turns it off].
     #[arg(long)]
@@ -520,7 +524,9 @@ impl CadenceArgs {
     pub(crate) fn config(&self, choices: &Choices) -> Result<ReplayConfig, CliError> {
         Ok(ReplayConfig {
             cohorts: self.cohorts,
-            seasons: self.seasons.then(overrun_core::limits::season::SeasonRule::default),
+            seasons: self
+                .seasons
+                .then(|| overrun_core::limits::season::SeasonRule::in_zone(self.season_zone.clone())),
             ..ReplayConfig::from(detection(choices)?)
         })
     }
@@ -782,6 +788,13 @@ pub(crate) enum ImportSource {
         #[arg(long)]
         qualifier: Option<overrun_core::Qualifier>,
     },
+}
+
+/// `--season-zone`: an IANA zone name.
+fn parse_zone(text: &str) -> Result<overrun_core::schedule::declared::Zone, String> {
+    overrun_core::schedule::declared::Zone::named(text.trim()).map_err(|_| {
+        format!("{text:?} is not an IANA time zone (such as UTC, Europe/Berlin or America/New_York)")
+    })
 }
 
 /// `--attempt`: a whole number from 1.

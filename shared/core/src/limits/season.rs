@@ -10,18 +10,41 @@
 //! threshold). A season is a shift of level: one slow run widens one season's spread, and a
 //! model with a spread per season would take that for a season.
 
+use crate::schedule::declared::Zone;
 use crate::stats::moments::LogMoments;
 use crate::time::{EpochMs, MS_PER_DAY};
 
-/// Judging by season: the zone whose weekends count, as an offset east of UTC.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// Judging by season: the IANA time zone whose weekends count (UTC by default: a team's
+/// weekends are local).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SeasonRule {
-    pub utc_offset_minutes: i32,
+    /// Made once per process and kept for its whole life (`&'static` keeps replay settings
+    /// `Copy`).
+    zone: &'static Zone,
 }
 
 impl SeasonRule {
+    /// Weekends in `zone`.
+    pub fn in_zone(zone: Zone) -> Self {
+        Self { zone: Box::leak(Box::new(zone)) }
+    }
+
+    pub fn zone(&self) -> &Zone {
+        self.zone
+    }
+
     pub fn season_of(&self, start: EpochMs) -> Season {
-        Season::of(start, self.utc_offset_minutes)
+        if self.zone.is_utc() {
+            return Season::of(start, 0);
+        }
+        if self.zone.is_weekend(start) { Season::Weekend } else { Season::Weekday }
+    }
+}
+
+impl Default for SeasonRule {
+    fn default() -> Self {
+        static UTC: std::sync::OnceLock<Zone> = std::sync::OnceLock::new();
+        Self { zone: UTC.get_or_init(Zone::utc) }
     }
 }
 
@@ -134,6 +157,19 @@ mod tests {
         assert_eq!(Season::of(friday_late, 0), Season::Weekday);
         assert_eq!(Season::of(friday_late, 60), Season::Weekend);
         assert_eq!(Season::of(friday_late, -300), Season::Weekday);
+    }
+
+    #[test]
+    fn a_zone_with_daylight_saving_puts_friday_night_in_its_own_weekend() {
+        let berlin = SeasonRule::in_zone(Zone::named("Europe/Berlin").unwrap());
+        let new_york = SeasonRule::in_zone(Zone::named("America/New_York").unwrap());
+        // Friday 2025-07-04 22:30 UTC: Saturday 00:30 in Berlin (summer time, UTC+2), Friday
+        // 18:30 in New York.
+        let friday_late: EpochMs = 1_751_668_200_000;
+        assert_eq!(Season::of(friday_late, 0), Season::Weekday);
+        assert_eq!(berlin.season_of(friday_late), Season::Weekend);
+        assert_eq!(new_york.season_of(friday_late), Season::Weekday);
+        assert_eq!(SeasonRule::default().season_of(SATURDAY_NOON), Season::Weekend);
     }
 
     #[test]

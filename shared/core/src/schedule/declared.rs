@@ -263,6 +263,17 @@ impl Zone {
     pub fn name(&self) -> &str {
         &self.name
     }
+
+    /// Whether `at` falls on a Saturday or Sunday in this zone.
+    pub fn is_weekend(&self, at: EpochMs) -> bool {
+        use jiff::civil::Weekday;
+        let Ok(timestamp) = Timestamp::from_millisecond(at) else { return false };
+        matches!(self.tz.to_datetime(timestamp).weekday(), Weekday::Saturday | Weekday::Sunday)
+    }
+
+    pub fn is_utc(&self) -> bool {
+        self.tz == TimeZone::UTC
+    }
 }
 
 impl Default for Zone {
