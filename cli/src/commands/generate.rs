@@ -26,6 +26,7 @@ use flate2::write::GzEncoder;
 use crate::error::CliError;
 use crate::rows::HEADER;
 use overrun_core::evaluation::rng::SplitMix64;
+use overrun_core::limits::season::Season;
 
 pub struct GenerateRequest {
     pub spec: SyntheticSpec,
@@ -83,10 +84,10 @@ pub fn seasons(spec: &SyntheticSpec) -> Vec<Option<WeeklySeason>> {
         .collect()
 }
 
-/// Whether `start` (epoch seconds) falls on a Saturday or Sunday, UTC.
+/// Whether `start` (epoch seconds) falls on a Saturday or Sunday, UTC: the season the replay
+/// would read it in.
 fn on_weekend(start: i64) -> bool {
-    // 1970-01-01 was a Thursday: weekday 0 is Monday.
-    (start.div_euclid(86_400) + 3).rem_euclid(7) >= 5
+    Season::of(start.saturating_mul(1_000), 0) == Season::Weekend
 }
 
 struct Profile {
