@@ -357,6 +357,10 @@ pub(crate) struct OverrideArgs {
     /// then reads no limits), whatever its override.
     #[arg(long)]
     pub(crate) short_fraction: Option<f64>,
+    /// Judge this task type by season (`seasonal`: weekday and weekend runs each against their
+    /// own, once each season has enough runs) or not (`plain`), whatever its history says.
+    #[arg(long)]
+    pub(crate) seasons: Option<overrun_core::limits::season::SeasonMode>,
     /// Remove the override: the nightly baseline applies again.
     #[arg(long)]
     pub(crate) clear: bool,
@@ -365,7 +369,7 @@ pub(crate) struct OverrideArgs {
     #[arg(long)]
     pub(crate) create: bool,
     /// List every override in force, and exit.
-    #[arg(long, conflicts_with_all = ["task_type", "k", "limit", "mute_until", "short_fraction", "clear", "create"])]
+    #[arg(long, conflicts_with_all = ["task_type", "k", "limit", "mute_until", "short_fraction", "seasons", "clear", "create"])]
     pub(crate) list: bool,
     #[command(flatten)]
     pub(crate) aws: AwsArgs,

@@ -74,6 +74,7 @@ fn execute(command: Command) -> Result<(), CliError> {
                 limit: args.limit,
                 mute_until: args.mute_until,
                 short_fraction: args.short_fraction,
+                seasons: args.seasons,
                 clear: args.clear,
                 create: args.create,
                 now: now(),

@@ -149,7 +149,7 @@ fn replayed(config: ReplayConfig, runs: &[Run]) -> Said {
                     a.baseline().map_or(-1.0, |b| b.upper_ms / 1e3),
                     a.baseline().map_or(-1.0, |b| b.expected_ms / 1e3),
                 ]);
-                let level = a.level.as_str().to_owned();
+                let level = format!("{}{}", a.level.as_str(), a.season.map_or("", |s| s.as_str()));
                 (a.at, a.task_type.to_string(), a.run_id.to_string(), level, numbers)
             })
             .collect(),
@@ -214,6 +214,10 @@ fn deployed(config: ReplayConfig, nightly_exclusion: Option<ExclusionCap>, runs:
     let policy = config.policy;
     let recent_count = if config.recent.is_enabled() { config.recent.count } else { 0 };
     let store = MemoryStore::new(policy, recent_count);
+    let store = match config.seasons {
+        Some(seasons) => store.with_seasons(seasons),
+        None => store,
+    };
     let notifier = MemoryNotifier::default();
     let settings = CheckSettings {
         rules: LimitRules {
@@ -222,13 +226,24 @@ fn deployed(config: ReplayConfig, nightly_exclusion: Option<ExclusionCap>, runs:
             sensitivity: Sensitivity::of(&policy.method(), policy.check_interval()),
         },
         per_run: config.recent.for_policy(&policy).ok().flatten(),
+        seasons: config.seasons,
     };
     let mut nights = StoredNights::new();
     let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
     runtime.block_on(async {
         for (at, instant) in timeline(&config, runs) {
             if instant.night {
-                overrun_app::nightly::handle(at, &policy, nightly_exclusion, &store, &store).await.unwrap();
+                let seasons = config.seasons.as_ref();
+                overrun_app::nightly::handle_by_season(
+                    at,
+                    &policy,
+                    nightly_exclusion,
+                    seasons,
+                    &store,
+                    &store,
+                )
+                .await
+                .unwrap();
                 let stored = store
                     .baselines()
                     .into_iter()
@@ -244,6 +259,7 @@ fn deployed(config: ReplayConfig, nightly_exclusion: Option<ExclusionCap>, runs:
                     policy: &policy,
                     retention_ms: 400 * MS_PER_DAY,
                     clock_skew_ms: 300_000,
+                    seasons: config.seasons,
                 };
                 record_and_notify(event, &store, &store, &store, &notifier, &notice).await.unwrap();
             }
@@ -300,7 +316,7 @@ fn told(notifier: &MemoryNotifier, nights: &StoredNights) -> Said {
                 ms("at"),
                 text("task_type"),
                 text("run_id"),
-                text("severity"),
+                format!("{}{}", text("severity"), json["season"].as_str().unwrap_or_default()),
                 Numbers(vec![
                     number("crossed_limit_s"),
                     number("warning_limit_s"),

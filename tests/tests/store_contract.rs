@@ -16,7 +16,10 @@ use overrun_aws::{DynamoOutbox, DynamoRunStore, DynamoStatsStore};
 use overrun_core::detect::cohort::FinishedMember;
 use overrun_core::detect::overrides::Override;
 use overrun_core::detect::overrides::OverrideParts;
-use overrun_core::limits::nightly::{BaselineChange, FinishedRun, NightBaseline, aggregate_day};
+use overrun_core::limits::nightly::{
+    BaselineChange, FinishedRun, NightBaseline, aggregate_day, aggregate_day_by_season,
+};
+use overrun_core::limits::season::{Season, SeasonLimits, SeasonMode, SeasonRule, SeasonalLimits};
 use overrun_core::limits::window::Outlier;
 use overrun_core::notify::delivery::{DeliveryState, Lease, MessageKey};
 use overrun_core::notify::message::Notification;
@@ -24,6 +27,7 @@ use overrun_core::ports::{
     BaselineStore, ClaimKind, Claimed, CohortStore, DayStore, FinishConflict, FinishedRuns, LimitStore,
     Outbox, OverrideStore, RunFinished, RunRecorder, RunStarted, RunningRuns, ScheduleStore,
 };
+use overrun_core::stats::histogram::DurationHistogram;
 use overrun_core::{
     Baseline, BaselinePolicy, CohortId, EpochMs, Level, RecentRuns, RunId, RunStatus, TaskType,
 };
@@ -83,7 +87,8 @@ impl Stores for Dynamo {
 /// The in-memory stores with the deployed defaults (the policy, its method's recent runs).
 fn memory() -> Memory {
     let policy = BaselinePolicy::default();
-    Memory(MemoryStore::new(policy, RecentRuns::default_for(policy.method()).count))
+    let store = MemoryStore::new(policy, RecentRuns::default_for(policy.method()).count);
+    Memory(store.with_seasons(SeasonRule::default()))
 }
 
 /// New tables on the local endpoint, with the deployed defaults.
@@ -126,6 +131,7 @@ contract!(
     two_racing_claims_of_one_message_are_won_once,
     two_racing_deliveries_of_one_finish_count_it_once,
     days_baselines_overrides_and_cohorts_read_back_as_written,
+    seasons_read_back_as_written_and_starts_record_their_seasons_recent_runs,
     a_start_after_its_ids_run_finished_is_a_new_attempt_that_runs_alerts_and_counts,
     a_redelivered_start_of_an_earlier_attempt_changes_nothing,
     a_start_inside_a_finished_attempt_is_refused_and_nothing_is_written,
@@ -260,7 +266,10 @@ async fn a_succeeded_finish_ends_the_run_and_counts_it_once_for_its_day(stores: 
     assert_eq!(again.conflict, None);
     assert!(running_ids(stores).await.is_empty());
     let runs = day_runs(stores, t + 60_000).await;
-    assert_eq!(runs, vec![FinishedRun { task_type: task("etl"), duration_ms: 60_000, warned: false }]);
+    assert_eq!(
+        runs,
+        vec![FinishedRun { task_type: task("etl"), start: t, duration_ms: 60_000, warned: false }]
+    );
     assert_eq!(finished_count(stores, t + 60_000).await, 1);
 }
 
@@ -537,6 +546,7 @@ async fn days_baselines_overrides_and_cohorts_read_back_as_written(stores: &impl
     let day = stores.policy().bucket_of_end(t);
     let runs = [60_000, 61_000, 59_000].map(|duration_ms| FinishedRun {
         task_type: task("etl"),
+        start: t,
         duration_ms,
         warned: false,
     });
@@ -556,7 +566,7 @@ async fn days_baselines_overrides_and_cohorts_read_back_as_written(stores: &impl
         computed_at: t,
         outlier: Some(outlier),
     };
-    let night = NightBaseline { baseline: with_outlier, window: None };
+    let night = NightBaseline { baseline: with_outlier, window: None, seasons: None };
     let set =
         [BaselineChange::Set(task("etl"), night.clone()), BaselineChange::Set(task("gone"), night.clone())];
     stores.stats().apply_baseline_changes(&set, "tailored").await.unwrap();
@@ -565,7 +575,7 @@ async fn days_baselines_overrides_and_cohorts_read_back_as_written(stores: &impl
     assert_eq!(stored, vec![(task("etl"), night)], "the outlier kept out reads back with its baseline");
     // The next night's window holds no outlier: the baseline written then has none.
     let baseline = Baseline { outlier: None, ..with_outlier };
-    let night = NightBaseline { baseline, window: None };
+    let night = NightBaseline { baseline, window: None, seasons: None };
     stores
         .stats()
         .apply_baseline_changes(&[BaselineChange::Set(task("etl"), night.clone())], "seed")
@@ -591,6 +601,103 @@ async fn days_baselines_overrides_and_cohorts_read_back_as_written(stores: &impl
         stores.stats().cohort_members(&[cohort.clone(), CohortId::new("empty").unwrap()]).await.unwrap();
     assert_eq!(members.items.len(), 1);
     assert_eq!(members.items[&cohort], vec![member], "recorded again, changed nothing");
+}
+
+/// Noon of the latest Saturday (UTC) at least a week before [`now`].
+fn a_saturday_noon() -> EpochMs {
+    let day = now().div_euclid(86_400_000) - 7;
+    // 1970-01-01 was a Thursday: (day + 3) mod 7 is 0 on Mondays, 5 on Saturdays.
+    let saturday = day - (day + 3 - 5).rem_euclid(7);
+    saturday * 86_400_000 + 12 * 3_600_000
+}
+
+async fn seasons_read_back_as_written_and_starts_record_their_seasons_recent_runs(stores: &impl Stores) {
+    let saturday = a_saturday_noon();
+    assert_eq!(SeasonRule::default().season_of(saturday), Season::Weekend);
+    let hour = 3_600_000;
+    // Friday's, Saturday's and Monday's runs, then a start on Sunday and one on Tuesday.
+    for (id, start, minutes) in
+        [("fri", saturday - 24 * hour, 30), ("sat", saturday, 5), ("mon", saturday + 48 * hour, 31)]
+    {
+        stores.runs().record_start(&started("etl", id, start)).await.unwrap();
+        let end = start + minutes * 60_000;
+        stores.runs().record_finish(&finished("etl", id, None, end, RunStatus::Succeeded)).await.unwrap();
+    }
+    stores.runs().record_start(&started("etl", "sun", saturday + 24 * hour)).await.unwrap();
+    stores.runs().record_start(&started("etl", "tue", saturday + 72 * hour)).await.unwrap();
+    let mut listing = stores.runs().list_running().await.unwrap().items;
+    stores.runs().fill_details(&mut listing).await.unwrap();
+    listing.sort_by_key(|run| run.start);
+    let recent: Vec<(&str, Vec<u64>, Vec<u64>)> = listing
+        .iter()
+        .map(|run| (run.run_id.as_str(), run.recent_ms.clone(), run.season_recent_ms.clone()))
+        .collect();
+    assert_eq!(
+        recent,
+        vec![
+            ("sun", vec![300_000, 1_800_000], vec![300_000]),
+            ("tue", vec![1_860_000, 300_000, 1_800_000], vec![1_860_000, 1_800_000]),
+        ],
+        "every run, and its own season's, newest first"
+    );
+
+    let rule = SeasonRule::default();
+    let runs = [
+        ("fri", saturday - 24 * hour, 60_000, false),
+        ("sat", saturday, 61_000, false),
+        ("sat2", saturday, 90_000, true),
+    ]
+    .map(|(_, start, duration_ms, warned)| FinishedRun {
+        task_type: task("etl"),
+        start,
+        duration_ms,
+        warned,
+    });
+    let day = stores.policy().bucket_of_end(saturday);
+    let aggregates = aggregate_day_by_season(runs, Some(&rule));
+    assert!(!aggregates[&task("etl")].lacks_seasons());
+    stores.stats().write_day(day, &aggregates, 3).await.unwrap();
+    let read: BTreeMap<_, _> = stores.stats().read_day(day).await.unwrap().items.into_iter().collect();
+    assert_eq!(read, aggregates, "each season's runs, warned ones and log moments read back exactly");
+
+    let baseline = Baseline {
+        n: 30,
+        expected_ms: 60_000.0,
+        sigma_ms: 1_000.0,
+        upper_ms: 62_000.0,
+        computed_at: saturday,
+        outlier: None,
+    };
+    let weekend = SeasonLimits {
+        baseline: Some(Baseline { expected_ms: 6_000.0, upper_ms: 7_000.0, n: 12, ..baseline }),
+        window: DurationHistogram::from_bins([(7, 12)]),
+    };
+    let seasons = SeasonalLimits { evidence: 41.5, seasons: [SeasonLimits::default(), weekend] };
+    let night = NightBaseline { baseline, window: None, seasons: Some(seasons.clone()) };
+    stores
+        .stats()
+        .apply_baseline_changes(&[BaselineChange::Set(task("etl"), night.clone())], "tailored")
+        .await
+        .unwrap();
+    assert_eq!(stores.stats().stored_baselines().await.unwrap().items, vec![(task("etl"), night)]);
+    let forced =
+        Override::new(OverrideParts { seasons: Some(SeasonMode::Plain), ..Default::default() }).unwrap();
+    stores.stats().set_override(&task("etl"), &forced).await.unwrap();
+    let limits = stores.stats().task_limits(&[task("etl")]).await.unwrap().items;
+    assert_eq!(limits[&task("etl")].seasons, Some(seasons), "a season without a baseline reads back as one");
+    assert_eq!(limits[&task("etl")].task_override, Some(forced));
+
+    let plain = NightBaseline { baseline, window: None, seasons: None };
+    stores
+        .stats()
+        .apply_baseline_changes(&[BaselineChange::Set(task("etl"), plain.clone())], "tailored")
+        .await
+        .unwrap();
+    assert_eq!(
+        stores.stats().stored_baselines().await.unwrap().items,
+        vec![(task("etl"), plain)],
+        "seasons gone"
+    );
 }
 
 /// The adapters' errors keep their kind, read from what the local endpoint really answered.

@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 
 use crate::commands::inspect::rfc3339;
 use overrun_core::detect::overrides::{Override, OverrideError, OverrideParts};
+use overrun_core::limits::season::SeasonMode;
 use overrun_core::notify::humanize::utc_minute;
 use overrun_core::ports::OverrideStore;
 use overrun_core::time::parse_timestamp;
@@ -22,6 +23,8 @@ pub struct OverrideRequest {
     pub limit: Option<String>,
     pub mute_until: Option<String>,
     pub short_fraction: Option<f64>,
+    /// Judge by season, or not, whatever the type's history says.
+    pub seasons: Option<SeasonMode>,
     pub clear: bool,
     /// Allow a task type the table does not know.
     pub create: bool,
@@ -76,9 +79,10 @@ pub fn build(request: &OverrideRequest) -> Result<(TaskType, Override), CliError
             || request.limit.is_some()
             || request.mute_until.is_some()
             || request.short_fraction.is_some()
+            || request.seasons.is_some()
         {
             return Err(CliError::invalid(
-                "--clear cannot be combined with --k, --limit, --mute-until or --short-fraction",
+                "--clear cannot be combined with --k, --limit, --mute-until, --short-fraction or --seasons",
             ));
         }
         return Ok((task, Override::default()));
@@ -93,6 +97,7 @@ pub fn build(request: &OverrideRequest) -> Result<(TaskType, Override), CliError
             .map(|text| parse_mute_until(text, request.now))
             .transpose()?,
         short_fraction: request.short_fraction,
+        seasons: request.seasons,
     };
     let task_override = Override::new(parts).map_err(|error| {
         CliError::invalid(match error {
@@ -106,7 +111,7 @@ pub fn build(request: &OverrideRequest) -> Result<(TaskType, Override), CliError
     })?;
     if task_override.is_empty() {
         return Err(CliError::invalid(
-            "say what to override: --k, --limit, --mute-until, --short-fraction, or --clear",
+            "say what to override: --k, --limit, --mute-until, --short-fraction, --seasons, or --clear",
         ));
     }
     Ok((task, task_override))
@@ -141,6 +146,7 @@ pub fn override_json(o: &Override) -> Value {
         "limit_s": o.limit_ms().map(|ms| ms / 1_000.0),
         "mute_until": o.mute_until().map(rfc3339),
         "short_fraction": o.short_fraction(),
+        "seasons": o.seasons().map(|mode| mode.as_str()),
     })
 }
 
@@ -204,6 +210,7 @@ mod tests {
             limit: limit.map(str::to_owned),
             mute_until: mute.map(str::to_owned),
             short_fraction: None,
+            seasons: None,
             clear,
             create: false,
             now: NOW,

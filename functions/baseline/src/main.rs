@@ -13,10 +13,11 @@ async fn main() -> Result<(), Error> {
     let adapters = Adapters::new(&overrun_aws::sdk_config().await, &config);
     let (config, adapters) = (&config, &adapters);
     run(service_fn(|_event: LambdaEvent<Value>| async move {
-        let report = overrun_app::nightly::handle(
+        let report = overrun_app::nightly::handle_by_season(
             SystemClock.now(),
             &config.policy,
             config.exclusion_cap,
+            config.seasons.as_ref(),
             &adapters.runs,
             &adapters.stats,
         )
@@ -28,6 +29,7 @@ async fn main() -> Result<(), Error> {
                 ("DaysRolledUp", report.days_rolled_up as u64),
                 ("RunsRolledUp", report.runs_rolled_up),
                 ("BaselinesWritten", report.baselines_written as u64),
+                ("SeasonalTypes", report.seasonal as u64),
                 ("MalformedItems", report.malformed_items as u64),
             ],
         );
@@ -44,6 +46,7 @@ async fn main() -> Result<(), Error> {
             "baselines": report.baselines,
             "baselines_written": report.baselines_written,
             "baselines_removed": report.baselines_removed,
+            "seasonal": report.seasonal,
         }))
     }))
     .await

@@ -28,6 +28,7 @@ async fn main() -> Result<(), Error> {
     let (deps, rule, policy) = (&deps, config.short, &config.policy);
     let retention_ms = config.retention_ms();
     let clock_skew_ms = config.clock_skew_ms;
+    let seasons = config.seasons;
     run(service_fn(|event: LambdaEvent<HttpRequest>| async move {
         let settings = NoticeSettings {
             rule,
@@ -36,6 +37,7 @@ async fn main() -> Result<(), Error> {
             policy,
             retention_ms,
             clock_skew_ms,
+            seasons,
         };
         let handled = handle(&event.payload, deps, &settings).await;
         let response = handled.response();

@@ -20,6 +20,7 @@ async fn main() -> Result<(), Error> {
     let (adapters, notifier, rule) = (&adapters, &notifier, config.short);
     let retention_ms = config.retention_ms();
     let clock_skew_ms = config.clock_skew_ms;
+    let seasons = config.seasons;
     let policy = &config.policy;
     let accounts = &Accounts { home: Some(config.require_home()?), qualify: config.qualify };
     run(service_fn(|event: LambdaEvent<CheckedJson>| async move {
@@ -30,6 +31,7 @@ async fn main() -> Result<(), Error> {
             policy,
             retention_ms,
             clock_skew_ms,
+            seasons,
         };
         let result = handle_checked_and_notify(event.payload, accounts, adapters, notifier, &settings).await;
         let recorded = result.as_ref().ok().and_then(|(outcome, _)| outcome.recorded().copied());

@@ -644,6 +644,7 @@ mod tests {
             policy: &world.policy,
             retention_ms: 30 * DAY,
             clock_skew_ms: 300_000,
+            seasons: None,
         };
         world.store.outbox().crash_after_claim(1);
         let (store, notifier) = (&world.store, &world.notifier);
@@ -671,6 +672,7 @@ mod tests {
             policy: &world.policy,
             retention_ms: 30 * DAY,
             clock_skew_ms: 300_000,
+            seasons: None,
         };
         world.store.outbox().crash_after_claim(1);
         let (store, notifier) = (&world.store, &world.notifier);

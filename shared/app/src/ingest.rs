@@ -3,6 +3,7 @@
 
 use overrun_core::detect::cohort::FinishedMember;
 use overrun_core::detect::short::{ShortRule, ShortVerdict, judge_completed};
+use overrun_core::limits::season::SeasonRule;
 use overrun_core::notify::delivery::MessageKey;
 use overrun_core::notify::message::short_notification;
 use overrun_core::ports::TaskEvent;
@@ -73,6 +74,8 @@ pub struct NoticeSettings<'a> {
     pub retention_ms: i64,
     /// How far ahead of `now` an event's times may be: the clock-skew allowance.
     pub clock_skew_ms: i64,
+    /// Judging types whose history shows a weekly season by the limits of a run's season.
+    pub seasons: Option<SeasonRule>,
 }
 
 /// Records the event's run only (no notice, no cohort membership): for loading history.
@@ -106,7 +109,14 @@ pub async fn record_and_notify(
         return Err(error.into());
     }
     let limits = limits.remove(&task_type).unwrap_or_default();
-    let short = match judge_completed(&settings.rule, &task_type, &run_id, span, &limits, settings.now) {
+    let short = match judge_completed(
+        &settings.rule,
+        &task_type,
+        &run_id,
+        span,
+        (&limits, settings.seasons.as_ref()),
+        settings.now,
+    ) {
         ShortVerdict::TooShort(short) => short,
         ShortVerdict::Normal => return Ok((outcome, ShortNotice::Normal)),
         ShortVerdict::NoBaseline => return Ok((outcome, ShortNotice::NoBaseline)),
@@ -175,6 +185,7 @@ mod tests {
             policy,
             retention_ms: 30 * DAY,
             clock_skew_ms: 300_000,
+            seasons: None,
         }
     }
 

@@ -14,6 +14,7 @@ use overrun_core::detect::cohort::FinishedMember;
 use overrun_core::detect::levels::Level;
 use overrun_core::detect::overrides::Override;
 use overrun_core::limits::nightly::{BaselineChange, DayAggregate, DayStatus, FinishedRun, NightBaseline};
+use overrun_core::limits::season::{Season, SeasonRule};
 use overrun_core::notify::delivery::{DeliveryState, Lease, MessageKey};
 use overrun_core::notify::message::Resolution;
 use overrun_core::ports::{
@@ -31,6 +32,9 @@ use crate::memory::{MemoryOutbox, fire, injected};
 
 type RunKey = (TaskType, RunId);
 
+/// Counted runs by (end, duration), with how many of each.
+type CountedRuns = BTreeMap<(EpochMs, u64), u32>;
+
 #[derive(Debug, Clone, Default)]
 struct StoredRun {
     start: Option<EpochMs>,
@@ -38,6 +42,7 @@ struct StoredRun {
     status: Option<RunStatus>,
     cohort: Option<CohortId>,
     recent_ms: Option<Vec<u64>>,
+    season_recent_ms: Option<Vec<u64>>,
     /// The day it was counted for, and whether it had been warned about.
     counted: Option<(Day, bool)>,
     resolution_flagged: bool,
@@ -51,7 +56,8 @@ struct Tables {
     /// Runs flagged for their "resolved".
     flagged: BTreeSet<RunKey>,
     /// Per task type, (end, duration) of its counted runs, with how many share them.
-    succeeded: HashMap<TaskType, BTreeMap<(EpochMs, u64), u32>>,
+    /// Counted runs by (end, duration), of each type and, with seasons, of each type's season.
+    succeeded: HashMap<(TaskType, Option<Season>), CountedRuns>,
     finished_per_day: BTreeMap<Day, u64>,
     rolled_up: BTreeMap<Day, (u64, BTreeMap<TaskType, DayAggregate>)>,
     baselines: BTreeMap<TaskType, NightBaseline>,
@@ -84,6 +90,7 @@ struct StoreFaults {
 pub struct MemoryStore {
     policy: BaselinePolicy,
     recent_runs: usize,
+    seasons: Option<SeasonRule>,
     outbox: MemoryOutbox,
     tables: Mutex<Tables>,
     faults: Mutex<StoreFaults>,
@@ -99,10 +106,18 @@ impl MemoryStore {
         Self {
             policy,
             recent_runs,
+            seasons: None,
             outbox: MemoryOutbox::default(),
             tables: Mutex::default(),
             faults: Mutex::default(),
         }
+    }
+
+    /// Starts also record their season's recent runs, weekends by `seasons`, as the DynamoDB
+    /// adapter does with seasons on.
+    pub fn with_seasons(mut self, seasons: SeasonRule) -> Self {
+        self.seasons = Some(seasons);
+        self
     }
 
     /// The claims, to read where a message stands and to inject the outbox's faults
@@ -173,8 +188,15 @@ impl MemoryStore {
 
     /// The latest `recent_runs` counted durations of `task_type` that ended before `start`: the
     /// latest by end, then the longest.
-    fn recent_durations(&self, tables: &Tables, task_type: &TaskType, start: EpochMs) -> Vec<u64> {
-        let Some(succeeded) = tables.succeeded.get(task_type) else { return Vec::new() };
+    /// With `season`, of the runs that started in it.
+    fn recent_durations(
+        &self,
+        tables: &Tables,
+        task_type: &TaskType,
+        season: Option<Season>,
+        start: EpochMs,
+    ) -> Vec<u64> {
+        let Some(succeeded) = tables.succeeded.get(&(task_type.clone(), season)) else { return Vec::new() };
         succeeded
             .range(..(start, 0))
             .rev()
@@ -210,12 +232,15 @@ impl MemoryStore {
                 run.counted = Some((day, warned));
             }
             *tables.finished_per_day.entry(day).or_default() += 1;
-            *tables
-                .succeeded
-                .entry(key.0.clone())
-                .or_default()
-                .entry((end, end.abs_diff(start)))
-                .or_default() += 1;
+            let season = self.seasons.map(|rule| rule.season_of(start));
+            for season in [None, season].into_iter().collect::<BTreeSet<_>>() {
+                *tables
+                    .succeeded
+                    .entry((key.0.clone(), season))
+                    .or_default()
+                    .entry((end, end.abs_diff(start)))
+                    .or_default() += 1;
+            }
             recorded.counted = true;
         }
         if settlement.flag_resolution {
@@ -325,7 +350,14 @@ impl RunRecorder for MemoryStore {
         let key = (event.task_type.clone(), event.run_id.clone().at_attempt(attempt));
         let date = event.start.div_euclid(MS_PER_DAY);
         tables.starts.entry((date, event.task_type.clone())).or_default().insert(event.start);
-        let recent = self.recent_durations(&tables, &event.task_type, event.start);
+        let recent = self.recent_durations(&tables, &event.task_type, None, event.start);
+        let season_recent = match self.seasons {
+            Some(rule) => {
+                let season = Some(rule.season_of(event.start));
+                self.recent_durations(&tables, &event.task_type, season, event.start)
+            }
+            None => Vec::new(),
+        };
         let run = tables.runs.entry(key.clone()).or_default();
         run.start.get_or_insert(event.start);
         let record = self.record(&key, run);
@@ -340,6 +372,9 @@ impl RunRecorder for MemoryStore {
         }
         if !recent.is_empty() && run.recent_ms.is_none() {
             run.recent_ms = Some(recent);
+        }
+        if !season_recent.is_empty() && run.season_recent_ms.is_none() {
+            run.season_recent_ms = Some(season_recent);
         }
         tables.running.insert(key);
         Ok(Recorded { attempt, ..Recorded::default() })
@@ -394,6 +429,7 @@ impl RunningRuns for MemoryStore {
                 undelivered: Vec::new(),
                 cohort: None,
                 recent_ms: Vec::new(),
+                season_recent_ms: Vec::new(),
             };
             for level in Level::ALL {
                 recording::note_alert_claim(&mut run, level, self.claim_state(&key.0, &key.1, level));
@@ -410,6 +446,7 @@ impl RunningRuns for MemoryStore {
             if let Some(record) = tables.runs.get(&(run.task_type.clone(), run.run_id.clone())) {
                 run.cohort = record.cohort.clone();
                 run.recent_ms = record.recent_ms.clone().unwrap_or_default();
+                run.season_recent_ms = record.season_recent_ms.clone().unwrap_or_default();
             }
         }
         Ok(Vec::new())
@@ -461,6 +498,7 @@ impl FinishedRuns for MemoryStore {
             {
                 listing.items.push(FinishedRun {
                     task_type: task_type.clone(),
+                    start,
                     duration_ms: end.abs_diff(start),
                     warned,
                 });
@@ -548,6 +586,7 @@ impl LimitStore for MemoryStore {
                         baseline: night.map(|n| n.baseline),
                         task_override,
                         window: night.and_then(|n| n.window.clone()),
+                        seasons: night.and_then(|n| n.seasons.clone()),
                     };
                     (task_type.clone(), limits)
                 })

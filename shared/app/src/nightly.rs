@@ -10,7 +10,11 @@ use overrun_core::time::Day;
 use std::collections::BTreeMap;
 
 use overrun_core::limits::nightly::DayAggregate;
-use overrun_core::limits::nightly::{aggregate_day, baseline_changes, baselines_for_night, days_to_roll_up};
+use overrun_core::limits::nightly::{
+    aggregate_day_by_season, baseline_changes, baselines_for_night, days_to_roll_up,
+    seasonal_limits_for_night,
+};
+use overrun_core::limits::season::{Season, SeasonRule};
 use overrun_core::limits::window::ExclusionCap;
 use overrun_core::ports::{BaselineStore, DayStore, FinishedRuns, ScheduleStore, StoreError};
 use overrun_core::schedule::learn::{LearnSettings, Learned, learn_after};
@@ -26,6 +30,8 @@ pub struct NightlyReport {
     pub baselines: usize,
     pub baselines_written: usize,
     pub baselines_removed: usize,
+    /// With seasons: the task types whose history shows a weekly season tonight.
+    pub seasonal: usize,
     /// Task types with a learned schedule, and how many schedules were written and removed.
     pub schedules: usize,
     pub schedules_written: usize,
@@ -42,14 +48,28 @@ pub async fn handle(
     runs: &impl FinishedRuns,
     stats: &(impl DayStore + BaselineStore + ScheduleStore),
 ) -> Result<NightlyReport, StoreError> {
+    handle_by_season(now, policy, exclusion_cap, None, runs, stats).await
+}
+
+/// [`handle`], and with `seasons` each type's limits by season too (weekends by the rule's
+/// zone): days are rolled up by season, and read back as far as the weekend season's look-back.
+pub async fn handle_by_season(
+    now: EpochMs,
+    policy: &BaselinePolicy,
+    exclusion_cap: Option<ExclusionCap>,
+    seasons: Option<&SeasonRule>,
+    runs: &impl FinishedRuns,
+    stats: &(impl DayStore + BaselineStore + ScheduleStore),
+) -> Result<NightlyReport, StoreError> {
     let night = policy.night_at_or_before(now);
-    let window: Vec<Day> = Day::each(policy.window_buckets(night)).collect();
+    let window_range = policy.window_buckets(night);
+    let window: Vec<Day> = Day::each(window_range.clone()).collect();
     let mut report = NightlyReport { night, ..NightlyReport::default() };
 
     let statuses = stats.day_statuses(&window).await?;
     let mut days: BTreeMap<Day, BTreeMap<TaskType, DayAggregate>> = BTreeMap::new();
     for day in days_to_roll_up(&statuses) {
-        days.insert(day, roll_up(day, runs, stats, &mut report).await?);
+        days.insert(day, roll_up(day, runs, stats, seasons, &mut report).await?);
     }
     // The other days of the window were rolled up on earlier nights: read their aggregates.
     let earlier: Vec<Day> = statuses
@@ -63,20 +83,43 @@ pub async fn handle(
         let stored = stats.read_day(day).await?;
         log_malformed(&stored.malformed, &mut report);
         let aggregates: BTreeMap<TaskType, DayAggregate> = stored.items.into_iter().collect();
-        // Days rolled up before histograms, or their longest runs, were kept are rolled up again
-        // from their runs, once, when the method needs them (switching to tailored, or to a
-        // version with the outlier rule, needs no migration step).
+        // Days rolled up before histograms, their longest runs or their seasons were kept are
+        // rolled up again from their runs, once, when the method needs them (switching to
+        // tailored, to a version with the outlier rule or to seasons needs no migration step).
         let lacks = |aggregate: &DayAggregate| {
-            (needs_histograms && aggregate.lacks_histogram()) || (needs_longest && aggregate.lacks_longest())
+            (needs_histograms && aggregate.lacks_histogram())
+                || (needs_longest && aggregate.lacks_longest())
+                || (seasons.is_some() && aggregate.lacks_seasons())
         };
         if aggregates.values().any(lacks) {
-            days.insert(day, roll_up(day, runs, stats, &mut report).await?);
+            days.insert(day, roll_up(day, runs, stats, seasons, &mut report).await?);
         } else {
             days.insert(day, aggregates);
         }
     }
+    if seasons.is_some() {
+        // A season looks back further than the window. Those days are read as rolled up: their
+        // runs may be gone, and runs that old are refused.
+        let look_back =
+            Season::ALL.map(|season| season.look_back_days(policy.window_days())).into_iter().max();
+        let from = night - i64::from(look_back.unwrap_or(0));
+        let older: Vec<Day> = Day::each(from..window_range.start).collect();
+        for status in stats.day_statuses(&older).await? {
+            if status.rolled_up.is_some() {
+                let stored = stats.read_day(status.day).await?;
+                log_malformed(&stored.malformed, &mut report);
+                days.insert(status.day, stored.items.into_iter().collect());
+            }
+        }
+    }
 
-    let baselines = baselines_for_night(policy, night, days.values(), exclusion_cap);
+    let mut baselines =
+        baselines_for_night(policy, night, days.range(window_range).map(|(_, day)| day), exclusion_cap);
+    if seasons.is_some() {
+        seasonal_limits_for_night(policy, night, &days, exclusion_cap, &mut baselines);
+        report.seasonal =
+            baselines.values().filter(|b| b.seasons.as_ref().is_some_and(|s| s.is_seasonal())).count();
+    }
     let stored = stats.stored_baselines().await?;
     log_malformed(&stored.malformed, &mut report);
     let changes = baseline_changes(&baselines, &stored.items.into_iter().collect());
@@ -131,12 +174,13 @@ async fn roll_up(
     day: Day,
     runs: &impl FinishedRuns,
     stats: &impl DayStore,
+    seasons: Option<&SeasonRule>,
     report: &mut NightlyReport,
 ) -> Result<BTreeMap<TaskType, DayAggregate>, StoreError> {
     let finished = runs.finished_runs_of_day(day).await?;
     log_malformed(&finished.malformed, report);
     let included = finished.items.len() as u64;
-    let aggregates = aggregate_day(finished.items);
+    let aggregates = aggregate_day_by_season(finished.items, seasons);
     stats.write_day(day, &aggregates, included).await?;
     report.days_rolled_up += 1;
     report.runs_rolled_up += included;
@@ -155,7 +199,7 @@ mod tests {
     use overrun_core::detect::check::CheckSettings;
     use overrun_core::detect::overrides::{LimitRules, Sensitivity};
     use overrun_core::limits::baseline::Baseline;
-    use overrun_core::limits::nightly::{FinishedRun, NightBaseline};
+    use overrun_core::limits::nightly::{FinishedRun, NightBaseline, aggregate_day};
     use overrun_core::ports::RunRecorder;
     use overrun_core::stats::moments::Moments;
     use overrun_core::time::MS_PER_DAY;
@@ -392,6 +436,7 @@ mod tests {
                 sensitivity: Sensitivity::of(&policy.method(), policy.check_interval()),
             },
             per_run: RecentRuns::default_for(policy.method()).for_policy(&policy).unwrap(),
+            seasons: None,
         };
         let notifier = MemoryNotifier::default();
         let ports = CheckPorts { runs: &store, stats: &store, outbox: &store, notifier: &notifier };
@@ -430,6 +475,7 @@ mod tests {
             }
             let mut old = aggregate_day(durations.map(|duration_ms| FinishedRun {
                 task_type: task("etl"),
+                start: 0,
                 duration_ms,
                 warned: false,
             }));

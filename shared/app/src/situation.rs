@@ -195,6 +195,7 @@ mod tests {
             undelivered: Vec::new(),
             cohort: Some(cohort("build-1")),
             recent_ms: Vec::new(),
+            season_recent_ms: Vec::new(),
         };
         let mut problems = ReadProblems::default();
         let situation = judge_runs(vec![running], &store, &mut problems).await;

@@ -81,7 +81,8 @@ pub async fn set_baseline(
     upper_ms: f64,
 ) {
     let baseline = Baseline { n: 10, expected_ms, sigma_ms, upper_ms, computed_at: T0, outlier: None };
-    let change = BaselineChange::Set(task(task_type), NightBaseline { baseline, window: None });
+    let change =
+        BaselineChange::Set(task(task_type), NightBaseline { baseline, window: None, seasons: None });
     store.apply_baseline_changes(&[change], "seed").await.unwrap();
 }
 

@@ -8,7 +8,9 @@ use overrun_core::detect::check::CheckSettings;
 use overrun_core::detect::overrides::{LimitRules, Sensitivity};
 use overrun_core::limits::baseline::MethodName;
 use overrun_core::limits::recent::RecentRuns;
+use overrun_core::limits::season::{Season, SeasonRule};
 use overrun_core::limits::window::ExclusionCap;
+use overrun_core::schedule::declared::Zone;
 use overrun_core::settings::{Choices, Detection, Setting};
 use overrun_core::{BaselinePolicy, DetectionConfig, Origin, Qualify, ShortRule};
 use thiserror::Error;
@@ -39,6 +41,12 @@ pub const QUALIFY: &str = "OVERRUN_QUALIFY";
 /// The deployment's own AWS account (the templates set it): with the region, where events are
 /// local; a run from anywhere else keeps where it ran in its key.
 pub const HOME_ACCOUNT: &str = "OVERRUN_HOME_ACCOUNT";
+/// Whether a task type whose own history shows a weekly season is judged by season: `on` (the
+/// default) or `off`.
+pub const SEASONS: &str = "OVERRUN_SEASONS";
+/// The IANA time zone whose weekends count for seasons (`UTC` by default; daylight saving
+/// followed).
+pub const SEASON_ZONE: &str = "OVERRUN_SEASON_ZONE";
 /// The SDK's region; checked only for being empty.
 pub const REGION: &str = "AWS_REGION";
 
@@ -78,6 +86,8 @@ pub struct Config {
     /// `OVERRUN_HOME_ACCOUNT` in `AWS_REGION`; only the ingest function needs it
     /// ([`Config::require_home`]).
     pub home: Option<Origin>,
+    /// Seasons (`OVERRUN_SEASONS`, `OVERRUN_SEASON_ZONE`): `None` when off.
+    pub seasons: Option<SeasonRule>,
 }
 
 impl Config {
@@ -110,6 +120,7 @@ impl Config {
             clock_skew_ms: clock_skew_from(&lookup)?,
             qualify: parsed(&lookup, QUALIFY)?.unwrap_or_default(),
             home: home_from(&lookup)?,
+            seasons: seasons_from(&lookup)?,
         })
     }
 
@@ -123,7 +134,16 @@ impl Config {
             },
             // Checked in `from_lookup`: recent runs are on only with a method that can weigh them.
             per_run: self.recent.for_policy(&self.policy).ok().flatten(),
+            seasons: self.seasons,
         }
+    }
+
+    /// How long day aggregates (and each day's counters) are kept: the retention, or as long
+    /// as the weekend season looks back when seasons are on, whichever is longer.
+    pub fn day_retention_days(&self) -> u32 {
+        let seasons =
+            self.seasons.map_or(0, |_| Season::Weekend.look_back_days(self.policy.window_days()) + 2);
+        self.retention_days.max(seasons)
     }
 
     /// The topic, for the functions that publish: its absence is a start-up error for them.
@@ -291,6 +311,29 @@ pub fn valid_table_name(value: &str) -> Result<String, InvalidTableName> {
 
 /// The region, when the variable is there, must name one: an empty one leaves every SDK call
 /// without an endpoint.
+fn seasons_from(lookup: &impl Fn(&str) -> Option<String>) -> Result<Option<SeasonRule>, ConfigError> {
+    let on = match lookup(SEASONS).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()).as_deref() {
+        None | Some("on") => true,
+        Some("off") => false,
+        Some(other) => {
+            return Err(ConfigError::Invalid {
+                name: SEASONS,
+                value: other.to_owned(),
+                reason: "must be on or off".into(),
+            });
+        }
+    };
+    let zone = match lookup(SEASON_ZONE).filter(|v| !v.trim().is_empty()) {
+        None => Zone::utc(),
+        Some(name) => Zone::named(name.trim()).map_err(|error| ConfigError::Invalid {
+            name: SEASON_ZONE,
+            value: name.clone(),
+            reason: format!("{error} (an IANA time zone such as Europe/Berlin, or UTC)"),
+        })?,
+    };
+    Ok(on.then(|| SeasonRule::in_zone(zone)))
+}
+
 fn home_from(lookup: &impl Fn(&str) -> Option<String>) -> Result<Option<Origin>, ConfigError> {
     let Some(account) = lookup(HOME_ACCOUNT).filter(|v| !v.trim().is_empty()) else { return Ok(None) };
     let region = lookup(REGION).ok_or(ConfigError::Missing(REGION))?;

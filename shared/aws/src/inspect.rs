@@ -187,6 +187,7 @@ fn parse_run(found: &Item) -> Result<RunRecord, StoreError> {
         status,
         cohort,
         recent_ms: reader.number_list(r::RECENT_MS)?,
+        season_recent_ms: reader.number_list(r::SEASON_RECENT_MS)?,
         alerts,
         resolution: claim_record(found, r::RESOLUTION)?,
         expires_at: reader.optional_number(r::EXPIRES_AT)?,

@@ -103,6 +103,17 @@ impl<'a> ItemReader<'a> {
         }
     }
 
+    /// A map attribute, read as an item of its own whose errors name `key.name`.
+    pub fn optional_map(&self, name: &str) -> Result<Option<ItemReader<'a>>, StoreError> {
+        match self.item.get(name) {
+            None => Ok(None),
+            Some(AttributeValue::M(map)) => {
+                Ok(Some(ItemReader { item: map, key: format!("{}.{name}", self.key) }))
+            }
+            Some(other) => Err(self.bad(format!("attribute {name} should be a map, found {other:?}"))),
+        }
+    }
+
     pub fn has(&self, name: &str) -> bool {
         self.item.contains_key(name)
     }

@@ -76,7 +76,9 @@ impl Adapters {
                 config.retention_days,
                 counters.clone(),
             )
-            .with_recent_runs(config.recent.count),
+            .with_recent_runs(config.recent.count)
+            .with_day_retention(config.day_retention_days())
+            .with_seasons(config.seasons),
             outbox: DynamoOutbox::new(
                 dynamodb.clone(),
                 &config.runs_table,
@@ -88,7 +90,7 @@ impl Adapters {
                 dynamodb,
                 &config.stats_table,
                 config.policy,
-                config.retention_days,
+                config.day_retention_days(),
                 counters.clone(),
             ),
             counters,

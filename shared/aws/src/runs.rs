@@ -8,6 +8,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, TransactWriteItem, Up
 use overrun_core::detect::check::RunningRun;
 use overrun_core::detect::levels::AlertedLevels;
 use overrun_core::limits::nightly::FinishedRun;
+use overrun_core::limits::season::{Season, SeasonRule};
 use overrun_core::notify::message::Resolution;
 use overrun_core::ports::{
     FinishedRuns, Listing, PendingResolution, Recorded, RunFinished, RunRecorder, RunStarted, RunningRuns,
@@ -31,9 +32,14 @@ pub struct DynamoRunStore {
     stats_table: String,
     policy: BaselinePolicy,
     retention_ms: i64,
+    /// How long a day's counter is kept (as long as its aggregates).
+    day_retention_ms: i64,
     counters: SharedCounters,
     /// How many recent runs a start records (0: none).
     recent_runs: usize,
+    /// With seasons: counted runs are listed by season too, and starts also record their
+    /// season's recent runs.
+    seasons: Option<SeasonRule>,
 }
 
 /// TTL attributes are epoch seconds.
@@ -56,9 +62,25 @@ impl DynamoRunStore {
             stats_table: stats_table.into(),
             policy,
             retention_ms: i64::from(retention_days) * MS_PER_DAY,
+            day_retention_ms: i64::from(retention_days) * MS_PER_DAY,
             counters,
             recent_runs: 0,
+            seasons: None,
         }
+    }
+
+    /// Keeps each day's counter `days` past the day (the stats table's day aggregates' own
+    /// retention), instead of the runs' retention.
+    pub fn with_day_retention(mut self, days: u32) -> Self {
+        self.day_retention_ms = i64::from(days) * MS_PER_DAY;
+        self
+    }
+
+    /// Lists counted runs by the season of their start (weekends by `seasons`) and records each
+    /// start's recent runs of its own season too.
+    pub fn with_seasons(mut self, seasons: Option<SeasonRule>) -> Self {
+        self.seasons = seasons;
+        self
     }
 
     /// Starts record the durations of the latest `count` succeeded runs of their type that had
@@ -70,20 +92,30 @@ impl DynamoRunStore {
 
     /// The durations of the latest [`Self::with_recent_runs`] succeeded runs of `task_type` that
     /// ended before `start`, newest first. A malformed index item is logged and left out.
-    async fn recent_durations(&self, task_type: &TaskType, start: EpochMs) -> Result<Vec<u64>, StoreError> {
+    /// With `season`, of the runs that started in that season.
+    async fn recent_durations(
+        &self,
+        task_type: &TaskType,
+        season: Option<Season>,
+        start: EpochMs,
+    ) -> Result<Vec<u64>, StoreError> {
         if self.recent_runs == 0 {
             return Ok(Vec::new());
         }
+        let (index, attribute, key) = match season {
+            None => (r::RECENT_INDEX, r::TASK_TYPE, task_type.to_string()),
+            Some(season) => (r::RECENT_SEASON_INDEX, r::SEASON_TASK, season_task(task_type.as_str(), season)),
+        };
         self.counters.request();
         let output = self
             .client
             .query()
             .table_name(&self.table)
-            .index_name(r::RECENT_INDEX)
+            .index_name(index)
             .key_condition_expression("#task = :task AND #ended < :start")
-            .expression_attribute_names("#task", r::TASK_TYPE)
+            .expression_attribute_names("#task", attribute)
             .expression_attribute_names("#ended", r::SUCCEEDED_END_MS)
-            .expression_attribute_values(":task", s(task_type.as_str()))
+            .expression_attribute_values(":task", s(key))
             .expression_attribute_values(":start", n(start))
             .scan_index_forward(false)
             .limit(i32::try_from(self.recent_runs).unwrap_or(i32::MAX))
@@ -106,7 +138,8 @@ impl DynamoRunStore {
         let settlement = recording::settle(&run_record(after)?);
         let mut recorded = Recorded { completed: settlement.completed, ..Recorded::default() };
         if let Some(Counted { end, warned }) = settlement.count {
-            recorded.counted = self.count_for_day(task_type, run_id, end, warned).await?;
+            let start = settlement.completed.map(|(start, _)| start);
+            recorded.counted = self.count_for_day(task_type, run_id, (start, end), warned).await?;
         }
         if settlement.flag_resolution {
             recorded.resolution_pending = self.flag_resolution(task_type, run_id).await?;
@@ -118,16 +151,27 @@ impl DynamoRunStore {
         &self,
         task_type: &str,
         run_id: &str,
-        end: EpochMs,
+        (start, end): (Option<EpochMs>, EpochMs),
         warned: bool,
     ) -> Result<bool, StoreError> {
         let day = self.policy.bucket_of_end(end);
         let end_day = if warned { format!("{}{}", day.date(), r::WARNED_DAY_SUFFIX) } else { day.date() };
-        let day_expires = self.policy.night_start(day + 1).saturating_add(self.retention_ms);
-        let mark_run = Update::builder()
+        let day_expires = self.policy.night_start(day + 1).saturating_add(self.day_retention_ms);
+        let mut mark_run = Update::builder();
+        let mut update = String::from("SET #counted = :true, #end_day = :day, #ended = :end");
+        if let (Some(rule), Some(start)) = (self.seasons, start) {
+            update.push_str(", #season_task = :season_task");
+            mark_run = mark_run
+                .expression_attribute_names("#season_task", r::SEASON_TASK)
+                .expression_attribute_values(
+                    ":season_task",
+                    s(season_task(task_type, rule.season_of(start))),
+                );
+        }
+        let mark_run = mark_run
             .table_name(&self.table)
             .set_key(Some(stored_run_key(task_type, run_id)))
-            .update_expression("SET #counted = :true, #end_day = :day, #ended = :end")
+            .update_expression(update)
             .condition_expression("attribute_not_exists(#counted)")
             .expression_attribute_names("#counted", r::COUNTED)
             .expression_attribute_names("#end_day", r::END_DAY)
@@ -292,6 +336,11 @@ pub fn run_record(item: &Item) -> Result<RunRecord, StoreError> {
     })
 }
 
+/// The `season_task` of a run of `task_type` started in `season`.
+fn season_task(task_type: &str, season: Season) -> String {
+    format!("{task_type}{}{}", r::SEASON_TASK_SEPARATOR, season.as_str())
+}
+
 pub fn day_meta_key(day: Day) -> Item {
     item([(st::PK, s(format!("{}{}", st::DAY_PREFIX, day.date()))), (st::SK, s(st::META_SK))])
 }
@@ -306,6 +355,7 @@ fn parse_running(item: &Item) -> Result<RunningRun, StoreError> {
         undelivered: Vec::new(),
         cohort: None,
         recent_ms: Vec::new(),
+        season_recent_ms: Vec::new(),
     };
     for level in Level::ALL {
         recording::note_alert_claim(&mut run, level, claim_state(item, alert_attribute(level))?);
@@ -321,6 +371,7 @@ type RunKey<'a> = (&'a str, &'a str);
 struct RunDetails {
     cohort: Option<CohortId>,
     recent_ms: Vec<u64>,
+    season_recent_ms: Vec<u64>,
 }
 
 fn parse_details(item: &Item) -> Result<(RunKey<'_>, RunDetails), StoreError> {
@@ -330,7 +381,9 @@ fn parse_details(item: &Item) -> Result<(RunKey<'_>, RunDetails), StoreError> {
         None => None,
     };
     let recent_ms = reader.number_list(r::RECENT_MS)?;
-    Ok(((reader.string(r::TASK_TYPE)?, reader.string(r::RUN_ID)?), RunDetails { cohort, recent_ms }))
+    let season_recent_ms = reader.number_list(r::SEASON_RECENT_MS)?;
+    let details = RunDetails { cohort, recent_ms, season_recent_ms };
+    Ok(((reader.string(r::TASK_TYPE)?, reader.string(r::RUN_ID)?), details))
 }
 
 /// The duration of a run listed by the `recent` index.
@@ -377,7 +430,7 @@ fn parse_day_run(item: &Item) -> Result<FinishedRun, StoreError> {
         return Err(reader.invalid(format!("end_ms {end} is before start_ms {start}")));
     }
     let task_type = TaskType::new(reader.string(r::TASK_TYPE)?).map_err(|e| reader.invalid(e))?;
-    Ok(FinishedRun { task_type, duration_ms: end.abs_diff(start), warned })
+    Ok(FinishedRun { task_type, start, duration_ms: end.abs_diff(start), warned })
 }
 
 impl DynamoRunStore {
@@ -388,7 +441,23 @@ impl DynamoRunStore {
         run_id: &RunId,
         event: &RunStarted,
     ) -> Result<Option<Recorded>, StoreError> {
-        let recent = self.recent_durations(&event.task_type, event.start).await?;
+        let recent = self.recent_durations(&event.task_type, None, event.start).await?;
+        let season_recent = match self.seasons {
+            // A refinement of the run's own limit, not worth a lost start: the index is
+            // unreadable while DynamoDB builds it after an upgrade, and the run is then judged by
+            // its season's limits without its own.
+            Some(rule) => match self
+                .recent_durations(&event.task_type, Some(rule.season_of(event.start)), event.start)
+                .await
+            {
+                Ok(recent) => recent,
+                Err(error) => {
+                    tracing::warn!(%error, "recording a start without its season's recent runs");
+                    Vec::new()
+                }
+            },
+            None => Vec::new(),
+        };
         let mut request = self.update_run(event.task_type.as_str(), &run_id.stored_key());
         let mut update = String::from(
             "SET #start = if_not_exists(#start, :start), #running = :running, #expires = :expires",
@@ -410,6 +479,15 @@ impl DynamoRunStore {
                 request.expression_attribute_names("#recent", r::RECENT_MS).expression_attribute_values(
                     ":recent",
                     AttributeValue::L(recent.iter().map(|&ms| n(ms)).collect()),
+                );
+        }
+        if !season_recent.is_empty() {
+            update.push_str(", #season_recent = if_not_exists(#season_recent, :season_recent)");
+            request = request
+                .expression_attribute_names("#season_recent", r::SEASON_RECENT_MS)
+                .expression_attribute_values(
+                    ":season_recent",
+                    AttributeValue::L(season_recent.iter().map(|&ms| n(ms)).collect()),
                 );
         }
         let result = request
@@ -663,6 +741,7 @@ impl RunningRuns for DynamoRunStore {
             if let Some(found) = details.remove(&key) {
                 run.cohort = found.cohort;
                 run.recent_ms = found.recent_ms;
+                run.season_recent_ms = found.season_recent_ms;
             }
         }
         Ok(malformed)

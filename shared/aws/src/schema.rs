@@ -50,12 +50,20 @@ pub mod runs {
     /// With recent runs: the durations of the latest succeeded runs of the type that had ended
     /// when the run started, newest first, fixed at its start.
     pub const RECENT_MS: &str = "recent_ms";
+    /// With seasons: the task type and the season of the run's start (`etl`, U+001F,
+    /// `weekend`), set with `counted`: the sparse `recent-season` index lists a type's succeeded
+    /// runs of one season by end.
+    pub const SEASON_TASK: &str = "season_task";
+    pub const SEASON_TASK_SEPARATOR: char = '\u{1f}';
+    /// With seasons: as `recent_ms`, of the runs of its own season.
+    pub const SEASON_RECENT_MS: &str = "season_recent_ms";
     pub const EXPIRES_AT: &str = "expires_at";
 
     pub const RUNNING_INDEX: &str = "running";
     pub const END_DAY_INDEX: &str = "by-end-day";
     pub const RESOLVE_INDEX: &str = "resolve";
     pub const RECENT_INDEX: &str = "recent";
+    pub const RECENT_SEASON_INDEX: &str = "recent-season";
 }
 
 /// Stats table: day meta and daily aggregates (`pk = DAY#date`), limits (`pk = LIMITS`), the
@@ -141,6 +149,17 @@ pub mod stats {
     pub const OUTLIER_MS: &str = "outlier_ms";
     pub const OUTLIER_NEXT_MS: &str = "outlier_next_ms";
     pub const OUTLIER_ATTRIBUTES: [&str; 2] = [OUTLIER_MS, OUTLIER_NEXT_MS];
+    /// With seasons: a day item's runs of each season, and a limits item's limits of each
+    /// season, as maps of the same attributes, indexed by `Season::index` (weekday, weekend).
+    pub const SEASON_PARTS: [&str; 2] = ["season_weekday", "season_weekend"];
+    /// In a day item's season map: Σ ln d and Σ (ln d)² of its counted runs (micro-units).
+    pub const LOG_SUM: &str = "log_sum";
+    pub const LOG_SUM_SQ: &str = "log_sum_sq";
+    /// On a limits item: how strongly its type's history shows a season (BIC).
+    pub const SEASON_EVIDENCE: &str = "season_evidence";
+    pub const SEASON_ATTRIBUTES: [&str; 3] = [SEASON_EVIDENCE, SEASON_PARTS[0], SEASON_PARTS[1]];
+    /// An operator's `plain` or `seasonal`.
+    pub const OVERRIDE_SEASONS: &str = "override_seasons";
 }
 
 fn attribute(name: &str, kind: ScalarAttributeType) -> Result<AttributeDefinition, AwsError> {
@@ -216,6 +235,7 @@ pub async fn create_tables(
         .attribute_definitions(attribute(r::END_MS, ScalarAttributeType::N)?)
         .attribute_definitions(attribute(r::RESOLVE, ScalarAttributeType::S)?)
         .attribute_definitions(attribute(r::SUCCEEDED_END_MS, ScalarAttributeType::N)?)
+        .attribute_definitions(attribute(r::SEASON_TASK, ScalarAttributeType::S)?)
         .key_schema(key(r::TASK_TYPE, KeyType::Hash)?)
         .key_schema(key(r::RUN_ID, KeyType::Range)?)
         .global_secondary_indexes(index(
@@ -234,6 +254,12 @@ pub async fn create_tables(
         .global_secondary_indexes(index(
             r::RECENT_INDEX,
             r::TASK_TYPE,
+            Some(r::SUCCEEDED_END_MS),
+            &[r::START_MS],
+        )?)
+        .global_secondary_indexes(index(
+            r::RECENT_SEASON_INDEX,
+            r::SEASON_TASK,
             Some(r::SUCCEEDED_END_MS),
             &[r::START_MS],
         )?)

@@ -9,13 +9,15 @@ use futures_util::stream::{self, StreamExt, TryStreamExt};
 use overrun_core::detect::check::TaskLimits;
 use overrun_core::detect::cohort::FinishedMember;
 use overrun_core::detect::overrides::{Override, OverrideParts};
-use overrun_core::limits::nightly::{BaselineChange, DayAggregate, DayStatus, NightBaseline};
+use overrun_core::limits::nightly::{BaselineChange, DayAggregate, DayStatus, NightBaseline, SeasonDay};
+use overrun_core::limits::season::{SeasonLimits, SeasonMode, SeasonalLimits};
 use overrun_core::limits::window::{LONGEST_KEPT, Outlier};
 use overrun_core::ports::{
     BaselineStore, CohortMembers, CohortStore, DayStore, LimitStore, Listing, OverrideStore, Partial,
     StoreError,
 };
 use overrun_core::stats::histogram::DurationHistogram;
+use overrun_core::stats::moments::LogMoments;
 use overrun_core::time::Day;
 use overrun_core::{Baseline, BaselinePolicy, CohortId, EpochMs, Moments, RunId, TaskType};
 
@@ -111,6 +113,10 @@ pub(crate) fn parse_limits(item: &Item) -> Result<((TaskType, TaskLimits), Optio
         limit_ms: reader.optional_number(st::OVERRIDE_LIMIT_MS)?,
         mute_until: reader.optional_number(st::MUTE_UNTIL)?,
         short_fraction: reader.optional_number(st::OVERRIDE_SHORT_FRACTION)?,
+        seasons: match reader.optional_string(st::OVERRIDE_SEASONS)? {
+            Some(mode) => Some(mode.parse::<SeasonMode>().map_err(|e| reader.invalid(e))?),
+            None => None,
+        },
     };
     // A part out of range (stored by a version that allowed it) is left out and reported; the
     // baseline and the rest of the override still apply.
@@ -121,13 +127,65 @@ pub(crate) fn parse_limits(item: &Item) -> Result<((TaskType, TaskLimits), Optio
     };
     let override_error =
         refused.first().map(|error| reader.invalid(format!("its override, left out: {error}")));
-    let window_error = window_error.or(override_error);
+    // Seasons that cannot be read are reported apart, like a window: the type keeps its own.
+    let (seasons, seasons_error) = match parse_seasons(&reader) {
+        Ok(seasons) => (seasons, None),
+        Err(error) => (None, Some(error)),
+    };
+    let window_error = window_error.or(override_error).or(seasons_error);
     let limits = TaskLimits {
         baseline: parse_baseline(&reader)?,
         task_override: (!task_override.is_empty()).then_some(task_override),
         window,
+        seasons,
     };
     Ok(((task, limits), window_error))
+}
+
+/// A limits item's limits by season: the evidence and both seasons' maps, or none of them.
+fn parse_seasons(reader: &ItemReader<'_>) -> Result<Option<SeasonalLimits>, StoreError> {
+    let Some(evidence) = reader.optional_number::<f64>(st::SEASON_EVIDENCE)? else {
+        return Ok(None);
+    };
+    if !evidence.is_finite() {
+        return Err(reader.invalid(format!("{} {evidence} is not a finite number", st::SEASON_EVIDENCE)));
+    }
+    let part = |name: &str| -> Result<SeasonLimits, StoreError> {
+        let map = reader.optional_map(name)?.ok_or_else(|| {
+            reader.invalid(format!("{} goes with {name}, which is missing", st::SEASON_EVIDENCE))
+        })?;
+        let window = parse_histogram(&map)?;
+        Ok(SeasonLimits {
+            baseline: parse_baseline(&map)?,
+            window: (!window.bins().is_empty()).then_some(window),
+        })
+    };
+    Ok(Some(SeasonalLimits { evidence, seasons: [part(st::SEASON_PARTS[0])?, part(st::SEASON_PARTS[1])?] }))
+}
+
+/// A season's limits as a map of the limits item's own attribute names.
+fn season_limits_attribute(limits: &SeasonLimits) -> AttributeValue {
+    let mut map = Item::new();
+    if let Some(b) = &limits.baseline {
+        map.extend(
+            [
+                (st::N, n(b.n)),
+                (st::EXPECTED_MS, n(b.expected_ms)),
+                (st::SIGMA_MS, n(b.sigma_ms)),
+                (st::UPPER_MS, n(b.upper_ms)),
+                (st::COMPUTED_AT, n(b.computed_at)),
+            ]
+            .map(|(name, value)| (name.to_owned(), value)),
+        );
+        if let Some(outlier) = b.outlier {
+            map.insert(st::OUTLIER_MS.to_owned(), n(outlier.duration_ms));
+            map.insert(st::OUTLIER_NEXT_MS.to_owned(), n(outlier.next_longest_ms));
+        }
+    }
+    if let Some(window) = limits.window.as_ref().filter(|w| !w.bins().is_empty()) {
+        map.extend(histogram_attributes(window).map(|(name, value)| (name.to_owned(), value)));
+    }
+    AttributeValue::M(map)
 }
 
 /// `hist_bins` and `hist_counts`, two lists of equal length (both absent: an empty histogram).
@@ -156,13 +214,47 @@ fn histogram_attributes(histogram: &DurationHistogram) -> [(&'static str, Attrib
 fn parse_aggregate(item: &Item) -> Result<(TaskType, DayAggregate), StoreError> {
     let reader = ItemReader::new(item, &[st::PK, st::SK]);
     let task = TaskType::new(reader.string(st::TASK_TYPE)?).map_err(|e| reader.invalid(e))?;
+    let mut aggregate = parse_day_runs(&reader)?;
+    let parts = st::SEASON_PARTS.map(|name| reader.optional_map(name));
+    aggregate.seasons = match parts {
+        [Ok(None), Ok(None)] => None,
+        [Ok(Some(weekday)), Ok(Some(weekend))] => {
+            Some(Box::new([parse_season_day(&weekday)?, parse_season_day(&weekend)?]))
+        }
+        [Err(error), _] | [_, Err(error)] => return Err(error),
+        _ => {
+            return Err(reader.invalid(format!(
+                "{} and {} go together",
+                st::SEASON_PARTS[0],
+                st::SEASON_PARTS[1]
+            )));
+        }
+    };
+    Ok((task, aggregate))
+}
+
+/// One season's part of a day item.
+fn parse_season_day(reader: &ItemReader<'_>) -> Result<SeasonDay, StoreError> {
+    let runs = parse_day_runs(reader)?;
+    let log = LogMoments::from_parts(
+        runs.moments.count(),
+        reader.optional_number(st::LOG_SUM)?.unwrap_or(0),
+        reader.optional_number(st::LOG_SUM_SQ)?.unwrap_or(0),
+    )
+    .ok_or_else(|| reader.invalid("count, log_sum and log_sum_sq cannot come from any set of durations"))?;
+    Ok(SeasonDay { runs, log })
+}
+
+/// A day's runs (of a type, or of one of its seasons): moments, warned runs, histogram and
+/// longest runs.
+fn parse_day_runs(reader: &ItemReader<'_>) -> Result<DayAggregate, StoreError> {
     let count: u64 = reader.number(st::COUNT)?;
     let sum: u128 = reader.number(st::SUM_MS)?;
     let sum_sq: u128 = reader.number(st::SUM_SQ_MS)?;
     let moments = Moments::from_parts(count, sum, sum_sq)
         .ok_or_else(|| reader.invalid("count, sum_ms and sum_sq_ms cannot come from any set of durations"))?;
     let warned_ms = reader.number_list(st::WARNED_MS)?;
-    let histogram = parse_histogram(&reader)?;
+    let histogram = parse_histogram(reader)?;
     if histogram.count() > moments.count() {
         return Err(reader.invalid("the histogram holds more runs than count"));
     }
@@ -175,7 +267,32 @@ fn parse_aggregate(item: &Item) -> Result<(TaskType, DayAggregate), StoreError> 
         )));
     }
     longest_ms.sort_unstable_by(|a, b| b.cmp(a));
-    Ok((task, DayAggregate { moments, histogram, warned_ms, longest_ms }))
+    Ok(DayAggregate { moments, histogram, warned_ms, longest_ms, seasons: None })
+}
+
+/// The attributes of a day's runs, as [`parse_day_runs`] reads them; `key` names the item in
+/// errors.
+fn day_runs_attributes(aggregate: &DayAggregate, key: &str) -> Result<Item, StoreError> {
+    let moments = &aggregate.moments;
+    let mut attributes = item([
+        (st::COUNT, n(moments.count())),
+        (st::SUM_MS, exact_n(moments.sum(), key)?),
+        (st::SUM_SQ_MS, exact_n(moments.sum_of_squares(), key)?),
+    ]);
+    if !aggregate.warned_ms.is_empty() {
+        let warned = aggregate.warned_ms.iter().map(|&ms| n(ms)).collect();
+        attributes.insert(st::WARNED_MS.to_owned(), AttributeValue::L(warned));
+    }
+    if !aggregate.histogram.bins().is_empty() {
+        for (name, value) in histogram_attributes(&aggregate.histogram) {
+            attributes.insert(name.to_owned(), value);
+        }
+    }
+    if !aggregate.longest_ms.is_empty() {
+        let longest = aggregate.longest_ms.iter().map(|&ms| n(ms)).collect();
+        attributes.insert(st::LONGEST_MS.to_owned(), AttributeValue::L(longest));
+    }
+    Ok(attributes)
 }
 
 impl DynamoStatsStore {
@@ -296,28 +413,24 @@ impl DayStore for DynamoStatsStore {
         for (task, aggregate) in aggregates {
             let sk = format!("{}{}", st::TASK_PREFIX, task);
             let key = format!("{pk}/{sk}");
-            let moments = &aggregate.moments;
-            let mut attributes = item([
-                (st::PK, s(&pk)),
-                (st::SK, s(sk)),
-                (st::TASK_TYPE, s(task.as_str())),
-                (st::COUNT, n(moments.count())),
-                (st::SUM_MS, exact_n(moments.sum(), &key)?),
-                (st::SUM_SQ_MS, exact_n(moments.sum_of_squares(), &key)?),
-                (st::EXPIRES_AT, n(expires)),
-            ]);
-            if !aggregate.warned_ms.is_empty() {
-                let warned = aggregate.warned_ms.iter().map(|&ms| n(ms)).collect();
-                attributes.insert(st::WARNED_MS.to_owned(), AttributeValue::L(warned));
-            }
-            if !aggregate.histogram.bins().is_empty() {
-                for (name, value) in histogram_attributes(&aggregate.histogram) {
-                    attributes.insert(name.to_owned(), value);
-                }
-            }
-            if !aggregate.longest_ms.is_empty() {
-                let longest = aggregate.longest_ms.iter().map(|&ms| n(ms)).collect();
-                attributes.insert(st::LONGEST_MS.to_owned(), AttributeValue::L(longest));
+            let mut attributes = day_runs_attributes(aggregate, &key)?;
+            attributes.extend(
+                [
+                    (st::PK, s(&pk)),
+                    (st::SK, s(sk)),
+                    (st::TASK_TYPE, s(task.as_str())),
+                    (st::EXPIRES_AT, n(expires)),
+                ]
+                .map(|(name, value)| (name.to_owned(), value)),
+            );
+            for (name, part) in
+                st::SEASON_PARTS.iter().zip(aggregate.seasons.iter().flat_map(|parts| parts.iter()))
+            {
+                let mut map = day_runs_attributes(&part.runs, &key)?;
+                let (log_sum, log_sum_sq) = part.log.sums();
+                map.insert(st::LOG_SUM.to_owned(), n(log_sum));
+                map.insert(st::LOG_SUM_SQ.to_owned(), n(log_sum_sq));
+                attributes.insert((*name).to_owned(), AttributeValue::M(map));
             }
             let put = PutRequest::builder().set_item(Some(attributes)).build().map_err(AwsError::from)?;
             requests.push(WriteRequest::builder().put_request(put).build());
@@ -361,8 +474,8 @@ impl BaselineStore for DynamoStatsStore {
         let mut listing = Listing::default();
         for item in &items {
             match parse_limits(item) {
-                Ok(((task, TaskLimits { baseline: Some(baseline), window, .. }), window_error)) => {
-                    listing.items.push((task, NightBaseline { baseline, window }));
+                Ok(((task, TaskLimits { baseline: Some(baseline), window, seasons, .. }), window_error)) => {
+                    listing.items.push((task, NightBaseline { baseline, window, seasons }));
                     // The nightly job rewrites a baseline whose window it could not read.
                     listing.malformed.extend(window_error);
                 }
@@ -384,7 +497,7 @@ impl BaselineStore for DynamoStatsStore {
                 let method = method.to_owned();
                 async move {
                     match change {
-                        BaselineChange::Set(task, NightBaseline { baseline: b, window }) => {
+                        BaselineChange::Set(task, NightBaseline { baseline: b, window, seasons }) => {
                             let mut set = vec![
                                 (st::N, n(b.n)),
                                 (st::EXPECTED_MS, n(b.expected_ms)),
@@ -405,12 +518,22 @@ impl BaselineStore for DynamoStatsStore {
                                 ]),
                                 None => remove.extend(st::OUTLIER_ATTRIBUTES),
                             }
+                            match seasons {
+                                Some(seasons) => {
+                                    set.push((st::SEASON_EVIDENCE, n(seasons.evidence)));
+                                    for (name, limits) in st::SEASON_PARTS.iter().zip(&seasons.seasons) {
+                                        set.push((name, season_limits_attribute(limits)));
+                                    }
+                                }
+                                None => remove.extend(st::SEASON_ATTRIBUTES),
+                            }
                             store.update_limits(task.as_str(), set, remove).await
                         }
                         BaselineChange::Remove(task) => {
                             let mut remove = st::BASELINE_ATTRIBUTES.to_vec();
                             remove.extend(st::HISTOGRAM_ATTRIBUTES);
                             remove.extend(st::OUTLIER_ATTRIBUTES);
+                            remove.extend(st::SEASON_ATTRIBUTES);
                             store.update_limits(task.as_str(), Vec::new(), remove).await
                         }
                     }
@@ -507,6 +630,10 @@ impl OverrideStore for DynamoStatsStore {
         match task_override.short_fraction() {
             Some(fraction) => set.push((st::OVERRIDE_SHORT_FRACTION, n(fraction))),
             None => remove.push(st::OVERRIDE_SHORT_FRACTION),
+        }
+        match task_override.seasons() {
+            Some(mode) => set.push((st::OVERRIDE_SEASONS, s(mode.as_str()))),
+            None => remove.push(st::OVERRIDE_SEASONS),
         }
         self.update_limits(task_type.as_str(), set, remove).await
     }

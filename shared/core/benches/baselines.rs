@@ -30,6 +30,7 @@ fn days() -> Vec<BTreeMap<TaskType, DayAggregate>> {
                 (0..RUNS_PER_DAY)
                     .map(|_| FinishedRun {
                         task_type: task.clone(),
+                        start: 0,
                         duration_ms: 60_000 + random.below(3_600_000),
                         warned: false,
                     })
@@ -74,7 +75,15 @@ fn bench_checker_tick(c: &mut Criterion) {
         .into_iter()
         .take(100)
         .map(|(task, b)| {
-            (task, TaskLimits { baseline: Some(b.baseline), task_override: None, window: b.window })
+            (
+                task,
+                TaskLimits {
+                    baseline: Some(b.baseline),
+                    task_override: None,
+                    window: b.window,
+                    seasons: None,
+                },
+            )
         })
         .collect();
     let tasks: Vec<&TaskType> = limits.keys().collect();
@@ -87,6 +96,7 @@ fn bench_checker_tick(c: &mut Criterion) {
             undelivered: Vec::new(),
             cohort: None,
             recent_ms: vec![600_000 + 1_000 * i as u64, 1_200_000, 1_800_000],
+            season_recent_ms: Vec::new(),
         })
         .collect();
     let per_run = RecentRuns::new(3, 0.3).expect("valid").for_policy(&policy).expect("tailored");

@@ -113,6 +113,8 @@ pub struct RunRecord {
     pub status: Option<RunStatus>,
     pub cohort: Option<CohortId>,
     pub recent_ms: Vec<u64>,
+    /// With seasons: the recent runs of its own season.
+    pub season_recent_ms: Vec<u64>,
     pub alerts: Vec<(Level, ClaimRecord)>,
     pub resolution: Option<ClaimRecord>,
     /// When the table's TTL deletes it (epoch seconds).

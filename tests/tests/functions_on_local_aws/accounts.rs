@@ -42,6 +42,7 @@ async fn ingest_as(stack: &Stack, accounts: &Accounts, event: &Value, now: i64) 
         policy: &stack.config.policy,
         retention_ms: i64::from(stack.config.retention_days) * MS_PER_DAY,
         clock_skew_ms: stack.config.clock_skew_ms,
+        seasons: None,
     };
     handle_and_notify(event, accounts, &stack.adapters, &stack.notifier(), &settings)
         .await

@@ -175,6 +175,7 @@ async fn invoke(
             policy: &stack.config.policy,
             retention_ms: i64::from(stack.config.retention_days) * MS_PER_DAY,
             clock_skew_ms: stack.config.clock_skew_ms,
+            seasons: None,
         };
         let finished = task_event("etl", "quick", "SUCCEEDED", NOON);
         return handle_and_notify(

@@ -29,7 +29,8 @@ async fn ingested_start_and_finish_become_one_complete_run_and_duplicates_change
     let statuses = stack.adapters.stats.day_statuses(&[day]).await.unwrap();
     assert_eq!(statuses[0].finished, 1, "counted once despite the duplicate");
     let listed = stack.adapters.runs.finished_runs_of_day(day).await.unwrap();
-    let run = FinishedRun { task_type: TaskType::new("etl").unwrap(), duration_ms: 900_000, warned: false };
+    let run =
+        FinishedRun { task_type: TaskType::new("etl").unwrap(), start, duration_ms: 900_000, warned: false };
     assert_eq!(listed.items, vec![run]);
 }
 

@@ -73,6 +73,7 @@ async fn an_event_naming_a_field_twice_is_refused_naming_it_and_nothing_is_writt
         policy: &stack.config.policy,
         retention_ms: i64::from(stack.config.retention_days) * MS_PER_DAY,
         clock_skew_ms: stack.config.clock_skew_ms,
+        seasons: None,
     };
     let result = overrun_ingest::handle_checked_and_notify(
         event,

@@ -68,6 +68,7 @@ impl Endpoint {
             policy: &stack.config.policy,
             retention_ms: i64::from(stack.config.retention_days) * MS_PER_DAY,
             clock_skew_ms: stack.config.clock_skew_ms,
+            seasons: None,
         };
         let response = handle(request, &deps, &settings).await.response();
         (response.status_code, serde_json::from_str(&response.body).unwrap())

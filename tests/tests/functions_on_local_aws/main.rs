@@ -173,6 +173,7 @@ async fn ingest_notifying_at(
         policy: &stack.config.policy,
         retention_ms,
         clock_skew_ms: stack.config.clock_skew_ms,
+        seasons: None,
     };
     handle_and_notify(event, &overrun_integration_tests::home(), &stack.adapters, notifier, &settings).await
 }

@@ -181,7 +181,7 @@ async fn tailored_baselines_come_from_stored_histograms_and_days_stored_without_
         window.push(d);
     }
     let core = policy.baseline_from(&window, policy.night_start(policy.night_at_or_before(NIGHT))).unwrap();
-    let core = NightBaseline { baseline: core, window: window.histogram };
+    let core = NightBaseline { baseline: core, window: window.histogram, seasons: None };
     let stored = || async { stack.adapters.stats.stored_baselines().await.unwrap().items };
     assert_eq!(stored().await, vec![(TaskType::new("etl").unwrap(), core.clone())]);
     assert!(
@@ -252,8 +252,10 @@ async fn a_lone_outlier_stays_out_of_the_stored_baseline_and_days_stored_without
     let next_longest = durations.iter().copied().max().unwrap();
     window.outlier = Some(Outlier { duration_ms: bogus as u64, next_longest_ms: next_longest });
     let core = policy.baseline_from(&window, policy.night_start(policy.night_at_or_before(NIGHT))).unwrap();
-    let expected =
-        vec![(TaskType::new("etl").unwrap(), NightBaseline { baseline: core, window: window.histogram })];
+    let expected = vec![(
+        TaskType::new("etl").unwrap(),
+        NightBaseline { baseline: core, window: window.histogram, seasons: None },
+    )];
     let stored = || async { stack.adapters.stats.stored_baselines().await.unwrap().items };
     assert_eq!(stored().await, expected, "the ten runs of the window, the bogus one kept out and named");
     let limits_item = stack

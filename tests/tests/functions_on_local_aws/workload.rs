@@ -100,6 +100,7 @@ async fn play(stack: &Stack, adapters: &Adapters, notifier: &SnsNotifier, events
                     policy: &policy,
                     retention_ms,
                     clock_skew_ms: stack.config.clock_skew_ms,
+                    seasons: None,
                 };
                 handle_and_notify(event, &overrun_integration_tests::home(), adapters, notifier, &settings)
                     .await

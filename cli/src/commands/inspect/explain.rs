@@ -118,6 +118,7 @@ fn running_view(record: &RunRecord, start: EpochMs) -> RunningRun {
         undelivered: Vec::new(),
         cohort: record.cohort.clone(),
         recent_ms: record.recent_ms.clone(),
+        season_recent_ms: record.season_recent_ms.clone(),
     }
 }
 

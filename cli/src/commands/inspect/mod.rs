@@ -13,6 +13,7 @@ pub mod status;
 
 use overrun_aws::{Config, DynamoInspector, DynamoOutbox, DynamoRunStore, DynamoStatsStore};
 use overrun_core::detect::overrides::Override;
+use overrun_core::limits::season::SeasonMode;
 use overrun_core::limits::window::Outlier;
 use overrun_core::notify::humanize::{duration, utc_minute};
 use overrun_core::records::{ClaimRecord, RunRecord};
@@ -141,6 +142,11 @@ pub fn override_words(o: &Override) -> String {
             parts.push(format!("too-short notices below {fraction} × expected"))
         }
         Some(_) => parts.push("no too-short notices".to_owned()),
+        None => {}
+    }
+    match o.seasons() {
+        Some(SeasonMode::Seasonal) => parts.push("judged by season".to_owned()),
+        Some(SeasonMode::Plain) => parts.push("never judged by season".to_owned()),
         None => {}
     }
     parts.join(", ")

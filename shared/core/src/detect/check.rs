@@ -1,7 +1,7 @@
 //! The checker's decision, pure: which running runs are past which limits now, and which of those
 //! are new alerts.
 
-use crate::limits::season::Season;
+use crate::limits::season::{Season, SeasonRule, SeasonalLimits, judged_by_season};
 use std::collections::HashMap;
 
 use crate::detect::levels::{AlertedLevels, Level, Thresholds};
@@ -29,6 +29,9 @@ pub struct RunningRun {
     /// With recent runs: the durations of the latest succeeded runs of its type that had ended
     /// when it started, newest first (empty: none, or recent runs are off).
     pub recent_ms: Vec<u64>,
+    /// With seasons: the same, of the runs that started in its own season (weekday or weekend),
+    /// which its own limit weighs when its type is judged by season.
+    pub season_recent_ms: Vec<u64>,
 }
 
 /// What the stats store holds for one task type.
@@ -39,6 +42,31 @@ pub struct TaskLimits {
     /// The histogram of the window the baseline came from (tailored method), from which each
     /// run's own limit is computed with its recent runs.
     pub window: Option<DurationHistogram>,
+    /// With seasons: its limits by season, for a type with enough runs in each season to tell.
+    pub seasons: Option<SeasonalLimits>,
+}
+
+impl TaskLimits {
+    /// The season whose limits judge a run started at `start`: its own (by `rule`'s weekends)
+    /// when its type is judged by season, as its history or an operator's override says; `None`
+    /// when its type's own limits judge it.
+    pub fn season_of_run(&self, start: EpochMs, rule: Option<&SeasonRule>) -> Option<Season> {
+        let rule = rule?;
+        let forced = self.task_override.and_then(|o| o.seasons());
+        judged_by_season(self.seasons.as_ref(), forced).then(|| rule.season_of(start))
+    }
+
+    /// The limits made of its baseline and window, or of `season`'s.
+    pub fn parts(&self, season: Option<Season>) -> LimitParts<'_> {
+        let (baseline, window) = match season.zip(self.seasons.as_ref()) {
+            Some((season, seasons)) => {
+                let limits = seasons.of(season);
+                (limits.baseline.as_ref(), limits.window.as_ref())
+            }
+            None => (self.baseline.as_ref(), self.window.as_ref()),
+        };
+        LimitParts { baseline, window, task_override: self.task_override.as_ref() }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -47,6 +75,9 @@ pub struct CheckSettings {
     pub rules: LimitRules,
     /// Each run's own limit from its type's window and its recent runs (`None`: the type's).
     pub per_run: Option<PerRunLimits>,
+    /// Judging types whose history shows a weekly season by season, weekends in this rule's zone
+    /// (`None`: every type by its own limits).
+    pub seasons: Option<SeasonRule>,
 }
 
 /// An alert: a run past one of its limits at a check, with what explains it. The checker claims
@@ -119,6 +150,8 @@ pub struct Judgement {
     /// and 0: its type's limit).
     pub recent_ms: Vec<u64>,
     pub recent_weight: f64,
+    /// The season whose limits judge it, when its type is judged by season.
+    pub season: Option<Season>,
 }
 
 impl Judgement {
@@ -142,8 +175,8 @@ pub fn assess_running(
     stretches: &HashMap<CohortId, f64>,
     settings: &CheckSettings,
 ) -> Vec<Standing> {
-    // Each type's window, prepared once for all of its running runs.
-    let mut prepared: HashMap<&TaskType, Option<PreparedWindow>> = HashMap::new();
+    // Each type's (or season's) window, prepared once for all of its running runs.
+    let mut prepared: HashMap<(&TaskType, Option<Season>), Option<PreparedWindow>> = HashMap::new();
     runs.iter()
         .map(|run| {
             let task = limits.get(&run.task_type);
@@ -151,17 +184,15 @@ pub fn assess_running(
             if let Some(until) = task_override.filter(|o| o.mutes_at(now)).and_then(|o| o.mute_until()) {
                 return Standing::Muted { until };
             }
-            let parts = LimitParts {
-                baseline: task.and_then(|t| t.baseline.as_ref()),
-                window: task.and_then(|t| t.window.as_ref()),
-                task_override,
-            };
+            let season = task.and_then(|t| t.season_of_run(run.start, settings.seasons.as_ref()));
+            let parts = task.map(|t| t.parts(season)).unwrap_or_default();
             let Some(effective) = effective_limits(parts, &settings.rules) else {
                 return Standing::WithoutLimits;
             };
-            let window = prepared.entry(&run.task_type);
+            let window = prepared.entry((&run.task_type, season));
+            let recent = if season.is_some() { &run.season_recent_ms } else { &run.recent_ms };
             let (limits, recent_ms, recent_weight) =
-                own_limits(run, effective, parts.window, settings, window);
+                own_limits(recent, effective, parts.window, settings, window);
             let cohort_stretch =
                 run.cohort.as_ref().and_then(|cohort| stretches.get(cohort)).copied().unwrap_or(1.0);
             Standing::Judged(Judgement {
@@ -170,6 +201,7 @@ pub fn assess_running(
                 cohort_stretch,
                 recent_ms,
                 recent_weight,
+                season,
             })
         })
         .collect()
@@ -179,11 +211,11 @@ pub fn assess_running(
 /// it has some; its type's limits otherwise. An operator's fixed limit is the type's whatever
 /// its recent runs; an operator's k is the price its own limit is computed at.
 fn own_limits(
-    run: &RunningRun,
+    recent_ms: &[u64],
     effective: EffectiveLimits,
     window: Option<&DurationHistogram>,
     settings: &CheckSettings,
-    prepared: std::collections::hash_map::Entry<'_, &TaskType, Option<PreparedWindow>>,
+    prepared: std::collections::hash_map::Entry<'_, (&TaskType, Option<Season>), Option<PreparedWindow>>,
 ) -> (EffectiveLimits, Vec<u64>, f64) {
     let type_limits = (effective, Vec::new(), 0.0);
     let price = match effective.source {
@@ -198,20 +230,20 @@ fn own_limits(
     else {
         return type_limits;
     };
-    if run.recent_ms.is_empty() {
+    if recent_ms.is_empty() {
         return type_limits;
     }
     let per_run = PerRunLimits { price, ..per_run };
     let Some(prepared) = prepared.or_insert_with(|| per_run.prepare(&baseline, window.values())) else {
         return type_limits;
     };
-    let own = per_run.baseline_with(&baseline, prepared, &run.recent_ms);
+    let own = per_run.baseline_with(&baseline, prepared, recent_ms);
     let limits = EffectiveLimits {
         baseline: Some(own),
         thresholds: settings.rules.detection.thresholds(&own),
         ..effective
     };
-    (limits, run.recent_ms.clone(), per_run.recent.weight)
+    (limits, recent_ms.to_vec(), per_run.recent.weight)
 }
 
 /// Every level each running run is strictly past at `now` and has not been alerted for yet, its
@@ -257,7 +289,7 @@ pub fn check_running(
                 cohort_stretch: judgement.cohort_stretch,
                 recent_ms: judgement.recent_ms.clone(),
                 recent_weight: judgement.recent_weight,
-                season: None,
+                season: judgement.season,
             });
         }
     }
@@ -314,6 +346,7 @@ mod tests {
             undelivered: Vec::new(),
             cohort: None,
             recent_ms: Vec::new(),
+            season_recent_ms: Vec::new(),
         }
     }
 
@@ -332,7 +365,7 @@ mod tests {
         };
         HashMap::from([(
             TaskType::new(task).unwrap(),
-            TaskLimits { baseline: Some(baseline), task_override, window: None },
+            TaskLimits { baseline: Some(baseline), task_override, window: None, seasons: None },
         )])
     }
 

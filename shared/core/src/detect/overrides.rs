@@ -7,6 +7,7 @@ use thiserror::Error;
 use crate::detect::levels::{DetectionConfig, Thresholds};
 use crate::detect::short_rule::{ShortRule, ShortRuleError};
 use crate::limits::baseline::{Baseline, Method, is_valid_k};
+use crate::limits::season::SeasonMode;
 use crate::limits::tailored::tailored_limit;
 use crate::stats::histogram::DurationHistogram;
 use crate::time::{EpochMs, TickInterval};
@@ -20,6 +21,7 @@ pub struct Override {
     limit_ms: Option<f64>,
     mute_until: Option<EpochMs>,
     short_fraction: Option<f64>,
+    seasons: Option<SeasonMode>,
 }
 
 /// What an override is made of, unchecked.
@@ -33,6 +35,8 @@ pub struct OverrideParts {
     pub mute_until: Option<EpochMs>,
     /// This task type's too-short fraction instead of the configured one (0: no notices).
     pub short_fraction: Option<f64>,
+    /// Judge it by season, or not, whatever its history says.
+    pub seasons: Option<SeasonMode>,
 }
 
 /// A part of an override out of its range, named.
@@ -52,7 +56,7 @@ pub const MAX_LIMIT_MS: f64 = 366.0 * 86_400_000.0;
 impl Override {
     /// The override `parts` describe, each part checked.
     pub fn new(parts: OverrideParts) -> Result<Self, OverrideError> {
-        let OverrideParts { k, limit_ms, mute_until, short_fraction } = parts;
+        let OverrideParts { k, limit_ms, mute_until, short_fraction, seasons } = parts;
         if let Some(k) = k
             && !is_valid_k(k)
         {
@@ -66,7 +70,7 @@ impl Override {
         if let Some(fraction) = short_fraction {
             ShortRule::new(fraction).map_err(OverrideError::ShortFraction)?;
         }
-        Ok(Self { k, limit_ms, mute_until, short_fraction })
+        Ok(Self { k, limit_ms, mute_until, short_fraction, seasons })
     }
 
     /// The override `parts` describe, any part out of range left out and named (an override
@@ -110,12 +114,16 @@ impl Override {
     pub fn short_fraction(&self) -> Option<f64> {
         self.short_fraction
     }
+    pub fn seasons(&self) -> Option<SeasonMode> {
+        self.seasons
+    }
 
     pub fn is_empty(&self) -> bool {
         self.k.is_none()
             && self.limit_ms.is_none()
             && self.mute_until.is_none()
             && self.short_fraction.is_none()
+            && self.seasons.is_none()
     }
 
     pub fn mutes_at(&self, now: EpochMs) -> bool {
@@ -244,8 +252,13 @@ mod tests {
 
     #[test]
     fn an_override_is_built_only_from_parts_in_range_and_names_the_part_out_of_it() {
-        let parts =
-            |k, limit_ms, short_fraction| OverrideParts { k, limit_ms, mute_until: None, short_fraction };
+        let parts = |k, limit_ms, short_fraction| OverrideParts {
+            k,
+            limit_ms,
+            mute_until: None,
+            short_fraction,
+            seasons: None,
+        };
         assert!(Override::new(parts(Some(0.5), Some(1.0), Some(0.0))).is_ok());
         assert_eq!(
             Override::new(parts(Some(0.0), None, None)),
@@ -257,8 +270,13 @@ mod tests {
         assert_eq!(Override::new(parts(None, Some(0.0), None)), Err(OverrideError::Limit(0.0)));
         assert_eq!(Override::fixed_limit(MAX_LIMIT_MS * 2.0), Err(OverrideError::Limit(MAX_LIMIT_MS * 2.0)));
         assert!(matches!(Override::new(parts(None, None, Some(1.0))), Err(OverrideError::ShortFraction(_))));
-        let stored =
-            OverrideParts { k: Some(0.0), limit_ms: Some(1e12), mute_until: Some(5), short_fraction: None };
+        let stored = OverrideParts {
+            k: Some(0.0),
+            limit_ms: Some(1e12),
+            mute_until: Some(5),
+            short_fraction: None,
+            seasons: None,
+        };
         let (kept, refused) = Override::keeping_what_is_valid(stored);
         assert_eq!(
             (kept.k(), kept.limit_ms(), kept.mute_until()),

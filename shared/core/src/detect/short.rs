@@ -22,6 +22,7 @@ pub use crate::detect::short_rule::{ShortRule, ShortRuleError};
 
 use crate::detect::check::TaskLimits;
 use crate::limits::baseline::Baseline;
+use crate::limits::season::{Season, SeasonRule};
 use crate::model::{RunId, TaskType};
 use crate::time::{Day, EpochMs};
 
@@ -38,6 +39,8 @@ pub struct ShortFinish {
     pub floor_ms: f64,
     /// The baseline in force when it finished.
     pub baseline: Baseline,
+    /// The season whose baseline it was, when its type is judged by season.
+    pub season: Option<Season>,
 }
 
 /// The notices sent for too-short runs listed in the order they finished: the first of each
@@ -69,19 +72,21 @@ pub enum ShortVerdict {
     Muted,
 }
 
-/// Judges a complete succeeded run against the limits stored for its task type, at `now`.
+/// Judges a complete succeeded run against the limits stored for its task type (its season's,
+/// when its type is judged by season by `seasons`), at `now`.
 pub fn judge_completed(
     rule: &ShortRule,
     task_type: &TaskType,
     run_id: &RunId,
     (start, end): (EpochMs, EpochMs),
-    limits: &TaskLimits,
+    (limits, seasons): (&TaskLimits, Option<&SeasonRule>),
     now: EpochMs,
 ) -> ShortVerdict {
     if limits.task_override.is_some_and(|o| o.mutes_at(now)) {
         return ShortVerdict::Muted;
     }
-    let Some(baseline) = limits.baseline else { return ShortVerdict::NoBaseline };
+    let season = limits.season_of_run(start, seasons);
+    let Some(&baseline) = limits.parts(season).baseline else { return ShortVerdict::NoBaseline };
     // A fraction from an override was validated when it was set; one that is not is ignored.
     let overridden =
         limits.task_override.and_then(|o| o.short_fraction()).and_then(|f| ShortRule::new(f).ok());
@@ -96,6 +101,7 @@ pub fn judge_completed(
             duration_ms,
             floor_ms,
             baseline,
+            season,
         }),
         None => ShortVerdict::Normal,
     }
@@ -145,7 +151,7 @@ mod tests {
         let task = TaskType::new("export").unwrap();
         let run = RunId::new("r1").unwrap();
         let limits = TaskLimits { baseline: Some(baseline(40_000.0, 44_000.0)), ..TaskLimits::default() };
-        let verdict = judge_completed(&ShortRule::default(), &task, &run, (0, 1_000), &limits, 5_000);
+        let verdict = judge_completed(&ShortRule::default(), &task, &run, (0, 1_000), (&limits, None), 5_000);
         assert!(matches!(verdict, ShortVerdict::TooShort(ref s) if s.duration_ms == 1_000 && s.at == 1_000));
         let muted = TaskLimits {
             task_override: Some(
@@ -154,16 +160,16 @@ mod tests {
             ..limits.clone()
         };
         assert_eq!(
-            judge_completed(&ShortRule::default(), &task, &run, (0, 1_000), &muted, 5_000),
+            judge_completed(&ShortRule::default(), &task, &run, (0, 1_000), (&muted, None), 5_000),
             ShortVerdict::Muted
         );
         let none = TaskLimits::default();
         assert_eq!(
-            judge_completed(&ShortRule::default(), &task, &run, (0, 1_000), &none, 5_000),
+            judge_completed(&ShortRule::default(), &task, &run, (0, 1_000), (&none, None), 5_000),
             ShortVerdict::NoBaseline
         );
         assert_eq!(
-            judge_completed(&ShortRule::disabled(), &task, &run, (0, 1_000), &limits, 5_000),
+            judge_completed(&ShortRule::disabled(), &task, &run, (0, 1_000), (&limits, None), 5_000),
             ShortVerdict::Normal
         );
         let silenced = TaskLimits {
@@ -173,7 +179,7 @@ mod tests {
             ..limits.clone()
         };
         assert_eq!(
-            judge_completed(&ShortRule::default(), &task, &run, (0, 1_000), &silenced, 5_000),
+            judge_completed(&ShortRule::default(), &task, &run, (0, 1_000), (&silenced, None), 5_000),
             ShortVerdict::Normal,
             "a per-task fraction of 0 silences only this task type's notices"
         );
@@ -188,6 +194,7 @@ mod tests {
             duration_ms: 1_000,
             floor_ms: 10_000.0,
             baseline: baseline(40_000.0, 44_000.0),
+            season: None,
         }
     }
 

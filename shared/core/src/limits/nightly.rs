@@ -5,10 +5,12 @@ use crate::time::Day;
 use std::collections::{BTreeMap, HashMap};
 
 use crate::limits::baseline::{Baseline, BaselinePolicy};
+use crate::limits::season::{Season, SeasonLimits, SeasonRule, SeasonalLimits, seasonal_evidence};
 use crate::limits::window::{ExclusionCap, WindowDay, assemble_window, keep_if_longest};
 use crate::model::TaskType;
 use crate::stats::histogram::DurationHistogram;
-use crate::stats::moments::Moments;
+use crate::stats::moments::{LogMoments, Moments};
+use crate::time::EpochMs;
 
 /// What the store knows of one day (a bucket of end times): how many succeeded runs have finished
 /// in it, and how many the last roll-up of that day included.
@@ -42,6 +44,8 @@ pub fn days_to_roll_up(statuses: &[DayStatus]) -> Vec<Day> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FinishedRun {
     pub task_type: TaskType,
+    /// When it started: its season ([`crate::limits::season`]) goes by its start.
+    pub start: EpochMs,
     pub duration_ms: u64,
     /// The checker warned about it while it ran.
     pub warned: bool,
@@ -60,7 +64,21 @@ pub struct DayAggregate {
     /// The exact durations of the same runs' longest two, longest first, for the outlier rule.
     /// Aggregates stored before they were kept have none: see [`DayAggregate::lacks_longest`].
     pub longest_ms: Vec<u64>,
+    /// The same runs split by season, when judging by season: weekday and weekend parts.
+    /// Aggregates stored before seasons have none: see [`DayAggregate::lacks_seasons`].
+    pub seasons: Option<Box<DaySeasons>>,
 }
+
+/// One season's part of a day: its runs as a day aggregate (without parts of its own), and the
+/// log moments of its counted runs, from which the nightly job tells whether a type is seasonal.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SeasonDay {
+    pub runs: DayAggregate,
+    pub log: LogMoments,
+}
+
+/// A day's runs of one type by season, indexed by [`Season::index`].
+pub type DaySeasons = [SeasonDay; 2];
 
 impl DayAggregate {
     /// Whether its histogram misses runs its moments count (an aggregate rolled up before
@@ -73,6 +91,21 @@ impl DayAggregate {
     /// they were kept): a method with an outlier rule must roll the day up again.
     pub fn lacks_longest(&self) -> bool {
         !self.window_day().knows_its_longest()
+    }
+
+    /// Whether it lacks the season parts its counted runs need (an aggregate rolled up before
+    /// seasons, or without them): judging by season must roll the day up again.
+    pub fn lacks_seasons(&self) -> bool {
+        let runs = |aggregate: &DayAggregate| aggregate.moments.count() + aggregate.warned_ms.len() as u64;
+        match &self.seasons {
+            None => runs(self) > 0,
+            Some(parts) => parts.iter().map(|part| runs(&part.runs)).sum::<u64>() != runs(self),
+        }
+    }
+
+    /// The part of `season`, when split.
+    pub fn season(&self, season: Season) -> Option<&SeasonDay> {
+        self.seasons.as_ref().map(|parts| &parts[season.index()])
     }
 
     /// The day as a window reads it.
@@ -89,21 +122,45 @@ impl DayAggregate {
 
 /// Per-task aggregates of one day's succeeded runs.
 pub fn aggregate_day(runs: impl IntoIterator<Item = FinishedRun>) -> BTreeMap<TaskType, DayAggregate> {
+    aggregate_day_by_season(runs, None)
+}
+
+/// Per-task aggregates of one day's succeeded runs, each also split by season when `seasons`
+/// says whose weekends count.
+pub fn aggregate_day_by_season(
+    runs: impl IntoIterator<Item = FinishedRun>,
+    seasons: Option<&SeasonRule>,
+) -> BTreeMap<TaskType, DayAggregate> {
     let mut per_task: BTreeMap<TaskType, DayAggregate> = BTreeMap::new();
     for run in runs {
         let aggregate = per_task.entry(run.task_type).or_default();
-        if run.warned {
-            aggregate.warned_ms.push(run.duration_ms);
-        } else {
-            aggregate.moments.push(run.duration_ms);
-            aggregate.histogram.push(run.duration_ms);
-            keep_if_longest(&mut aggregate.longest_ms, run.duration_ms);
+        add_run(aggregate, run.duration_ms, run.warned);
+        if let Some(rule) = seasons {
+            let part =
+                &mut aggregate.seasons.get_or_insert_with(Box::default)[rule.season_of(run.start).index()];
+            add_run(&mut part.runs, run.duration_ms, run.warned);
+            if !run.warned {
+                part.log.push(run.duration_ms);
+            }
         }
     }
     for aggregate in per_task.values_mut() {
         aggregate.warned_ms.sort_unstable();
+        for part in aggregate.seasons.iter_mut().flat_map(|parts| parts.iter_mut()) {
+            part.runs.warned_ms.sort_unstable();
+        }
     }
     per_task
+}
+
+fn add_run(aggregate: &mut DayAggregate, duration_ms: u64, warned: bool) {
+    if warned {
+        aggregate.warned_ms.push(duration_ms);
+    } else {
+        aggregate.moments.push(duration_ms);
+        aggregate.histogram.push(duration_ms);
+        keep_if_longest(&mut aggregate.longest_ms, duration_ms);
+    }
 }
 
 /// A task type's baseline for a night and, with the tailored method, the histogram of the window
@@ -112,6 +169,9 @@ pub fn aggregate_day(runs: impl IntoIterator<Item = FinishedRun>) -> BTreeMap<Ta
 pub struct NightBaseline {
     pub baseline: Baseline,
     pub window: Option<DurationHistogram>,
+    /// With seasons, for a type with enough runs in each season: how strongly its history shows
+    /// one, and each season's limits ([`seasonal_limits_for_night`]).
+    pub seasons: Option<SeasonalLimits>,
 }
 
 /// Merges the window's daily aggregates and computes each task type's baseline for `night`.
@@ -141,12 +201,50 @@ pub fn baselines_for_night<'a>(
             let days = aggregates.iter().map(|a| a.window_day());
             let stats = assemble_window(days, keep_histogram, exclusion, outliers);
             let baseline = policy.baseline_from(&stats, computed_at)?;
-            Some((task.clone(), NightBaseline { baseline, window: stats.histogram }))
+            Some((task.clone(), NightBaseline { baseline, window: stats.histogram, seasons: None }))
         })
         .collect()
 }
 
+/// Adds each season's limits to the baselines of `night` of the types with enough runs in each
+/// season to tell (their evidence says whether they are judged by them): each season's window
+/// is its own look-back ([`Season::look_back_days`]) of `days`, assembled as the plain window
+/// is. Days without season parts count for neither season.
+pub fn seasonal_limits_for_night(
+    policy: &BaselinePolicy,
+    night: Day,
+    days: &BTreeMap<Day, BTreeMap<TaskType, DayAggregate>>,
+    exclusion: Option<ExclusionCap>,
+    baselines: &mut BTreeMap<TaskType, NightBaseline>,
+) {
+    let keep_histogram = policy.method().needs_histogram();
+    let outliers = policy.method().outlier_rule();
+    let computed_at = policy.night_start(night);
+    for (task, night_baseline) in baselines.iter_mut() {
+        let parts_of = |season: Season| {
+            let from = night - i64::from(season.look_back_days(policy.window_days()));
+            days.range(from..night).filter_map(move |(_, day)| day.get(task)?.season(season))
+        };
+        let log_of = |season: Season| {
+            let mut log = LogMoments::default();
+            parts_of(season).for_each(|part| log.merge(&part.log));
+            log
+        };
+        let Some(evidence) = seasonal_evidence(&log_of(Season::Weekday), &log_of(Season::Weekend)) else {
+            continue;
+        };
+        let limits_of = |season: Season| {
+            let window_days = parts_of(season).map(|part| part.runs.window_day());
+            let stats = assemble_window(window_days, keep_histogram, exclusion, outliers);
+            SeasonLimits { baseline: policy.baseline_from(&stats, computed_at), window: stats.histogram }
+        };
+        night_baseline.seasons = Some(SeasonalLimits { evidence, seasons: Season::ALL.map(limits_of) });
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
+// One change per task type a night: boxing the large variant would buy nothing measurable.
+#[allow(clippy::large_enum_variant)]
 pub enum BaselineChange {
     Set(TaskType, NightBaseline),
     /// The task type had a baseline and no longer has enough runs for one.
@@ -191,7 +289,7 @@ mod tests {
     }
 
     fn run(name: &str, duration_ms: u64, warned: bool) -> FinishedRun {
-        FinishedRun { task_type: task(name), duration_ms, warned }
+        FinishedRun { task_type: task(name), start: 0, duration_ms, warned }
     }
 
     #[test]
@@ -253,7 +351,7 @@ mod tests {
                 stats.push(d);
             }
             let baseline = policy.baseline_from(&stats, policy.night_start(Day::new(10))).unwrap();
-            NightBaseline { baseline, window: stats.histogram }
+            NightBaseline { baseline, window: stats.histogram, seasons: None }
         };
         let healthy: Vec<u64> = (0..8).map(|i| 3_600_000 + i * 60_000).chain([3_700_000]).collect();
         // 11 runs, cap 0.1: the 9,000 s one stays out, the 3,500 s one counts again; the window
@@ -369,9 +467,12 @@ mod tests {
     fn unchanged_baselines_produce_no_writes_and_vanished_ones_a_removal() {
         let baseline =
             Baseline { n: 5, expected_ms: 1.0, sigma_ms: 0.0, upper_ms: 1.0, computed_at: 0, outlier: None };
-        let b = NightBaseline { baseline, window: None };
-        let newer =
-            NightBaseline { baseline: Baseline { computed_at: 86_400_000, ..baseline }, window: None };
+        let b = NightBaseline { baseline, window: None, seasons: None };
+        let newer = NightBaseline {
+            baseline: Baseline { computed_at: 86_400_000, ..baseline },
+            window: None,
+            seasons: None,
+        };
         let reshaped =
             NightBaseline { window: Some(DurationHistogram::from_bins([(7, 5)]).unwrap()), ..b.clone() };
         let stored = BTreeMap::from([

@@ -10,7 +10,14 @@
 //! threshold). A season is a shift of level: one slow run widens one season's spread, and a
 //! model with a spread per season would take that for a season.
 
+use std::fmt;
+use std::str::FromStr;
+
+use thiserror::Error;
+
+use crate::limits::baseline::Baseline;
 use crate::schedule::declared::Zone;
+use crate::stats::histogram::DurationHistogram;
 use crate::stats::moments::LogMoments;
 use crate::time::{EpochMs, MS_PER_DAY};
 
@@ -102,6 +109,85 @@ impl Season {
     /// window of `window_days`: 20 for weekdays and 49 for weekends with a 14-day window.
     pub fn look_back_days(self, window_days: u32) -> u32 {
         (window_days * 7).div_ceil(self.days_a_week())
+    }
+}
+
+/// One season's limits on a night: its window's baseline (none with too few runs) and, with the
+/// tailored method, the window's histogram, as a type's own.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SeasonLimits {
+    pub baseline: Option<Baseline>,
+    pub window: Option<DurationHistogram>,
+}
+
+/// A type's limits by season on a night, kept for every type with enough runs in each season
+/// to tell, and the evidence that says whether its runs are judged by them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeasonalLimits {
+    /// [`seasonal_evidence`] of the night's look-backs.
+    pub evidence: f64,
+    /// Indexed by [`Season::index`].
+    pub seasons: [SeasonLimits; 2],
+}
+
+impl SeasonalLimits {
+    /// Whether its own history says the type is seasonal.
+    pub fn is_seasonal(&self) -> bool {
+        self.evidence > EVIDENCE_THRESHOLD
+    }
+
+    pub fn of(&self, season: Season) -> &SeasonLimits {
+        &self.seasons[season.index()]
+    }
+}
+
+/// An operator's choice for a type: judged by season or not, whatever its history says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SeasonMode {
+    /// One window for every run, as before seasons.
+    Plain,
+    /// By season whenever each season has enough runs to tell.
+    Seasonal,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("a season mode is plain or seasonal, got {0:?}")]
+pub struct SeasonModeError(pub String);
+
+impl SeasonMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SeasonMode::Plain => "plain",
+            SeasonMode::Seasonal => "seasonal",
+        }
+    }
+}
+
+impl FromStr for SeasonMode {
+    type Err = SeasonModeError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "plain" => Ok(SeasonMode::Plain),
+            "seasonal" => Ok(SeasonMode::Seasonal),
+            _ => Err(SeasonModeError(text.to_owned())),
+        }
+    }
+}
+
+impl fmt::Display for SeasonMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Whether a type with `limits` is judged by season: as an operator's `forced` mode says, or as
+/// its own history does.
+pub fn judged_by_season(limits: Option<&SeasonalLimits>, forced: Option<SeasonMode>) -> bool {
+    match (limits, forced) {
+        (None, _) | (Some(_), Some(SeasonMode::Plain)) => false,
+        (Some(_), Some(SeasonMode::Seasonal)) => true,
+        (Some(limits), None) => limits.is_seasonal(),
     }
 }
 

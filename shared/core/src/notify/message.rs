@@ -306,7 +306,7 @@ pub fn short_notification(short: &ShortFinish) -> Notification {
          A task that suddenly finishes this fast often did less work than usual: an empty input,\n\
          a skipped step, data no longer exported. Nothing is wrong if the work really shrank;\n\
          the baseline will follow within its window. Other runs of this task type that finish\n\
-         this fast before the next nightly baseline get no notice of their own.\n{}",
+         this fast before the next nightly baseline get no notice of their own.\n{}{}",
         short.task_type,
         short.run_id,
         utc_minute(short.run_start),
@@ -314,6 +314,10 @@ pub fn short_notification(short: &ShortFinish) -> Notification {
         short.baseline.n,
         duration(short.baseline.sigma_ms),
         duration(short.floor_ms),
+        short.season.map_or(String::new(), |season| format!(
+            "Season:    its type's {0} runs differ from its others, so it was judged by its {0} runs\n",
+            season.as_str()
+        )),
         where_line(&account, &region),
     );
     let alert_id = dedupe_key(&short.task_type, &short.run_id, "too_short");
@@ -332,6 +336,7 @@ pub fn short_notification(short: &ShortFinish) -> Notification {
         ("expected_s", Json::Num(short.baseline.expected_ms / 1_000.0)),
         ("floor_s", Json::Num(short.floor_ms / 1_000.0)),
         ("n", Json::Num(short.baseline.n as f64)),
+        ("season", short.season.map_or(Json::Null, |season| Json::Str(season.as_str()))),
         account_field,
         region_field,
     ]);
@@ -466,6 +471,7 @@ mod tests {
                 computed_at: 0,
                 outlier: None,
             },
+            season: None,
         }
     }
 

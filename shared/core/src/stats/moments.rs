@@ -186,6 +186,22 @@ impl LogMoments {
         self.count
     }
 
+    /// Σ ln d and Σ (ln d)², in the fixed-point micro-units they are kept in.
+    pub fn sums(&self) -> (i128, i128) {
+        (self.sum, self.sum_of_squares)
+    }
+
+    /// Moments stored as their parts; `None` when no set of durations has them (a negative Σ,
+    /// or a Σ (ln d)² below what Σ ln d requires).
+    pub fn from_parts(count: u64, sum: i128, sum_of_squares: i128) -> Option<Self> {
+        let consistent = if count == 0 {
+            sum == 0 && sum_of_squares == 0
+        } else {
+            sum >= 0 && sum_of_squares.checked_mul(i128::from(count))? >= sum.checked_mul(sum)?
+        };
+        consistent.then_some(Self { count, sum, sum_of_squares })
+    }
+
     /// Mean of ln(duration in ms).
     pub fn mean(&self) -> Option<f64> {
         (self.count > 0).then(|| self.sum as f64 / self.count as f64 / LOG_SCALE)

@@ -719,10 +719,11 @@ impl Replayer {
     }
 
     /// Which state judges a run of `task` started at `start` on `night`: its season's when the
-    /// type is seasonal that night, the type's own otherwise.
+    /// type is seasonal that night (and has its own limits, as the nightly job keeps a type's
+    /// seasons beside its own baseline), the type's own otherwise.
     fn judged(&mut self, task: u32, start: EpochMs, night: Day) -> u32 {
         match self.season_state(task, start) {
-            Some(season) if self.is_seasonal(task, night) => season,
+            Some(season) if self.is_seasonal(task, night) && self.limits(task, night).is_some() => season,
             _ => task,
         }
     }

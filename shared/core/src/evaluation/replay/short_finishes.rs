@@ -43,6 +43,7 @@ impl Replayer {
                 duration_ms,
                 floor_ms,
                 baseline: limits.baseline,
+                season: self.tasks[judged as usize].season,
             };
             self.short_finishes.push((candidate.seq, short));
             self.summary.short_by_season += u64::from(judged != candidate.task);
