@@ -62,6 +62,10 @@ export interface OverrunSettings {
   centralBusAccounts?: string[];
   /** Whether task types say where they ran: 'none' (the default), 'account' (nightly-export@123456789012) or 'account-region'; with it on, HTTPS sources' types carry their source's name. */
   qualifyTaskTypes: 'none' | 'account' | 'account-region';
+  /** Whether a task type whose own history shows a weekly season is judged by season. */
+  seasons: boolean;
+  /** The IANA time zone whose weekends count for seasons (daylight saving followed). */
+  seasonZone: string;
 }
 
 export const DEFAULTS: OverrunSettings = {
@@ -79,6 +83,8 @@ export const DEFAULTS: OverrunSettings = {
   fallbackLimitSeconds: 43200,
   recentWeight: 0.3,
   qualifyTaskTypes: 'none',
+  seasons: true,
+  seasonZone: 'UTC',
 };
 
 export interface OverrunStackProps extends StackProps {
@@ -95,6 +101,9 @@ export class OverrunStack extends Stack {
   constructor(scope: Construct, id: string, props: OverrunStackProps) {
     super(scope, id, props);
     const s: OverrunSettings = { ...DEFAULTS, ...props.settings };
+    if (!/^[A-Za-z][A-Za-z0-9_+/-]{0,63}$/.test(s.seasonZone)) {
+      throw new Error(`seasonZone must be an IANA time zone such as Europe/Berlin or UTC, got ${JSON.stringify(s.seasonZone)}`);
+    }
     if (!['none', 'account', 'account-region'].includes(s.qualifyTaskTypes)) {
       throw new Error(`qualifyTaskTypes must be none, account or account-region, got ${JSON.stringify(s.qualifyTaskTypes)}`);
     }
@@ -170,6 +179,8 @@ export class OverrunStack extends Stack {
     index('by-end-day', 'end_day', 'end_ms', ['start_ms']);
     index('resolve', 'resolve', undefined, ['start_ms', 'end_ms', 'status']);
     index('recent', 'task_type', 'succeeded_end_ms', ['start_ms']);
+    // A type's succeeded runs of one season (weekday or weekend, by their start).
+    index('recent-season', 'season_task', 'succeeded_end_ms', ['start_ms']);
     this.statsTable = new dynamodb.Table(this, 'StatsTable', {
       ...tableDefaults,
       partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
@@ -226,6 +237,8 @@ export class OverrunStack extends Stack {
       ...(s.recentRuns !== undefined ? { OVERRUN_RECENT_RUNS: String(s.recentRuns) } : {}),
       OVERRUN_RECENT_WEIGHT: String(s.recentWeight),
       OVERRUN_QUALIFY: s.qualifyTaskTypes,
+      OVERRUN_SEASONS: s.seasons ? 'on' : 'off',
+      OVERRUN_SEASON_ZONE: s.seasonZone,
       // Runs told of by any other account or region keep where they ran in their key.
       OVERRUN_HOME_ACCOUNT: this.account,
       OVERRUN_FALLBACK_LIMIT_S: String(s.fallbackLimitSeconds),
@@ -325,7 +338,7 @@ export class OverrunStack extends Stack {
         new iam.PolicyStatement({
           sid: 'LookUpTheRecentRunsOfAStart',
           actions: ['dynamodb:Query'],
-          resources: [`${this.runsTable.tableArn}/index/recent`],
+          resources: [`${this.runsTable.tableArn}/index/recent`, `${this.runsTable.tableArn}/index/recent-season`],
         }),
       ],
       {
@@ -362,7 +375,11 @@ export class OverrunStack extends Stack {
           new iam.PolicyStatement({
             sid: 'LookUpRecentAndOpenRuns',
             actions: ['dynamodb:Query'],
-            resources: [`${this.runsTable.tableArn}/index/recent`, `${this.runsTable.tableArn}/index/running`],
+            resources: [
+              `${this.runsTable.tableArn}/index/recent`,
+              `${this.runsTable.tableArn}/index/recent-season`,
+              `${this.runsTable.tableArn}/index/running`,
+            ],
           }),
         ],
         {

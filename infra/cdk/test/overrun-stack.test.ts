@@ -35,7 +35,7 @@ test('both tables are on demand, encrypted, point-in-time recoverable and expire
   });
 });
 
-test('the runs table has the four sparse indexes the functions query', () => {
+test('the runs table has the five sparse indexes the functions query', () => {
   template.hasResourceProperties('AWS::DynamoDB::Table', {
     KeySchema: [
       { AttributeName: 'task_type', KeyType: 'HASH' },
@@ -49,6 +49,13 @@ test('the runs table has the four sparse indexes the functions query', () => {
         IndexName: 'recent',
         KeySchema: [
           { AttributeName: 'task_type', KeyType: 'HASH' },
+          { AttributeName: 'succeeded_end_ms', KeyType: 'RANGE' },
+        ],
+      }),
+      Match.objectLike({
+        IndexName: 'recent-season',
+        KeySchema: [
+          { AttributeName: 'season_task', KeyType: 'HASH' },
           { AttributeName: 'succeeded_end_ms', KeyType: 'RANGE' },
         ],
       }),
@@ -399,5 +406,19 @@ test('every function knows its home account, and task types are qualified only w
   const qualified = synth({ qualifyTaskTypes: 'account' });
   qualified.hasResourceProperties('AWS::Lambda::Function', {
     Environment: { Variables: Match.objectLike({ OVERRUN_QUALIFY: 'account' }) },
+  });
+});
+
+test('seasons are on by default, in UTC, and a zone that is no IANA name is refused', () => {
+  const functions = Object.values(template.findResources('AWS::Lambda::Function')) as {
+    Properties: { Environment: { Variables: Record<string, unknown> } };
+  }[];
+  for (const f of functions) {
+    assert.equal(f.Properties.Environment.Variables.OVERRUN_SEASONS, 'on');
+    assert.equal(f.Properties.Environment.Variables.OVERRUN_SEASON_ZONE, 'UTC');
+  }
+  assert.throws(() => synth({ seasonZone: 'Berlin time' }), /seasonZone must be an IANA time zone/);
+  synth({ seasons: false, seasonZone: 'Europe/Berlin' }).hasResourceProperties('AWS::Lambda::Function', {
+    Environment: { Variables: Match.objectLike({ OVERRUN_SEASONS: 'off', OVERRUN_SEASON_ZONE: 'Europe/Berlin' }) },
   });
 });

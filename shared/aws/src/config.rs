@@ -459,6 +459,25 @@ mod tests {
     }
 
     #[test]
+    fn seasons_are_on_in_utc_by_default_and_a_wrong_switch_or_zone_stops_the_start() {
+        let config = with_tables(&[]).unwrap();
+        assert_eq!(config.seasons.map(|rule| rule.zone().name().to_owned()), Some("UTC".to_owned()));
+        assert_eq!(config.day_retention_days(), 51, "the 49-day weekend look-back, and two days");
+        let berlin = with_tables(&[(SEASON_ZONE, "Europe/Berlin")]).unwrap();
+        assert_eq!(
+            berlin.seasons.map(|rule| rule.zone().name().to_owned()),
+            Some("Europe/Berlin".to_owned())
+        );
+        let off = with_tables(&[(SEASONS, "off")]).unwrap();
+        assert_eq!((off.seasons, off.day_retention_days()), (None, 35), "the runs' retention");
+        assert_eq!(off.check_settings().seasons, None);
+        for (name, value) in [(SEASONS, "yes"), (SEASON_ZONE, "Mars/Olympus"), (SEASON_ZONE, "CET\u{200b}")] {
+            let (refused_name, reason) = refused(&[(name, value)]);
+            assert_eq!(refused_name, name, "{value}: {reason}");
+        }
+    }
+
+    #[test]
     fn a_topic_arn_that_is_not_an_sns_topic_arn_stops_the_start() {
         for bad in [
             "not-an-arn",
