@@ -15,6 +15,7 @@ use overrun_app::check::{CheckPorts, Tick};
 use overrun_app::ingest::{NoticeSettings, record_and_notify};
 use overrun_app::memory::MemoryNotifier;
 use overrun_app::memory_store::MemoryStore;
+use overrun_cli::commands::generate::{SyntheticSpec, write_csv};
 use overrun_cli::history::{ReadOptions, read_all_runs};
 use overrun_cli::input::Source;
 use overrun_core::detect::check::CheckSettings;
@@ -22,6 +23,7 @@ use overrun_core::detect::overrides::{LimitRules, Sensitivity};
 use overrun_core::evaluation::replay::missed_starts::MissedEventKind;
 use overrun_core::evaluation::replay::replay_runs_with;
 use overrun_core::evaluation::replay::{ReplayConfig, Replayer};
+use overrun_core::limits::season::SeasonRule;
 use overrun_core::limits::window::ExclusionCap;
 use overrun_core::notify::missed::incident_key;
 use overrun_core::ports::{RunFinished, RunStarted, TaskEvent};
@@ -387,9 +389,12 @@ fn compare(replay: &Said, deployed: &Said) -> Vec<String> {
 }
 
 fn assert_same(config: ReplayConfig) -> Said {
-    let runs = trace();
-    let replay = replayed(config, &runs);
-    let deployed = deployed(config, config.exclusion, &runs);
+    assert_same_on(config, &trace())
+}
+
+fn assert_same_on(config: ReplayConfig, runs: &[Run]) -> Said {
+    let replay = replayed(config, runs);
+    let deployed = deployed(config, config.exclusion, runs);
     let differences = compare(&replay, &deployed);
     assert!(
         differences.is_empty(),
@@ -488,5 +493,76 @@ fn the_comparison_fails_when_the_deployed_runs_weigh_fewer_recent_runs() {
     assert!(
         differences.iter().any(|d| d.starts_with("alert")),
         "own limits from two recent runs instead of three must change some alert: {differences:?}"
+    );
+}
+
+/// A generated history of the seed's kind: six task types over 150 days, each with a weekly
+/// season (weekend runs a fraction of their weekday time, or longer, one from mid-history), one
+/// run in 30 three times as long, and every 211th run never finishing.
+fn seasonal_trace() -> Vec<Run> {
+    let spec = SyntheticSpec {
+        runs: 6_000,
+        task_types: 6,
+        days: 150,
+        seed: 11,
+        begin: 1_735_689_600, // 2025-01-01
+        slow_fraction: 1.0 / 30.0,
+        fail_fraction: 0.01,
+        scheduled_share: 0.0,
+        seasonal_share: 1.0,
+        max_log_sigma: 0.1,
+    };
+    let mut csv = Vec::new();
+    write_csv(&mut csv, &spec).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("seasonal.csv");
+    std::fs::write(&path, csv).unwrap();
+    let read = ReadOptions { skip_bad_rows: false, show_progress: false };
+    let runs = read_all_runs(&Source::File(path), &read).expect("the generated history reads");
+    runs.into_iter()
+        .enumerate()
+        .map(|(i, run)| match i % 211 {
+            100 => {
+                Run::new(run.task_type().clone(), run.run_id().clone(), run.start(), None, RunStatus::Running)
+                    .unwrap()
+            }
+            _ => run,
+        })
+        .collect()
+}
+
+fn with_seasons(config: ReplayConfig) -> ReplayConfig {
+    ReplayConfig { seasons: Some(SeasonRule::default()), ..config }
+}
+
+#[test]
+fn the_deployed_path_and_the_replay_agree_on_a_seasonal_history_judged_by_season() {
+    let said = assert_same_on(with_seasons(ReplayConfig::default()), &seasonal_trace());
+    let by_season = |season: &str| said.alerts.iter().filter(|alert| alert.3.ends_with(season)).count();
+    assert!(
+        by_season("weekday") > 20 && by_season("weekend") > 5,
+        "alerts judged by season: {} on weekdays, {} on weekends, of {}",
+        by_season("weekday"),
+        by_season("weekend"),
+        said.alerts.len()
+    );
+    assert!(!said.notices.is_empty(), "no too-short notice compared");
+}
+
+#[test]
+fn the_deployed_path_and_the_replay_agree_by_season_with_the_guarded_method() {
+    assert_same_on(with_seasons(config_for(Method::Guarded { k: 4.0 })), &seasonal_trace());
+}
+
+#[test]
+fn the_comparison_fails_when_the_deployed_path_does_not_judge_by_season() {
+    let config = with_seasons(ReplayConfig::default());
+    let runs = seasonal_trace();
+    let replay = replayed(config, &runs);
+    let plain = deployed(ReplayConfig { seasons: None, ..config }, config.exclusion, &runs);
+    let differences = compare(&replay, &plain);
+    assert!(
+        differences.iter().any(|d| d.starts_with("alert only")),
+        "judging by season must change some alert: {differences:?}"
     );
 }
