@@ -473,3 +473,87 @@ async fn status_lists_a_scheduled_type_with_no_start_since_its_due_time_as_overd
     overrun(&stack, &["schedule", "set", "sync", "--unscheduled"]).assert().success();
     overrun(&stack, &["status"]).assert().success().stdout(contains("no scheduled task type is overdue"));
 }
+
+/// A type whose history shows a season, as the nightly job stores it: 30-minute weekday runs
+/// and 5-minute weekend runs.
+async fn seasonal_type(stack: &Stack, task: &str) {
+    use overrun_core::limits::nightly::{BaselineChange, NightBaseline};
+    use overrun_core::limits::season::{SeasonLimits, SeasonalLimits};
+    use overrun_core::ports::BaselineStore;
+    let minutes = |expected: f64, n: u64| overrun_core::Baseline {
+        n,
+        expected_ms: expected * 60_000.0,
+        sigma_ms: expected * 3_000.0,
+        upper_ms: expected * 72_000.0,
+        computed_at: now_ms() - 3_600_000,
+        outlier: None,
+    };
+    let season = |expected, n| SeasonLimits { baseline: Some(minutes(expected, n)), window: None };
+    let night = NightBaseline {
+        baseline: minutes(22.0, 14),
+        window: None,
+        seasons: Some(SeasonalLimits { evidence: 180.0, seasons: [season(30.0, 14), season(5.0, 14)] }),
+    };
+    let change = BaselineChange::Set(TaskType::new(task).unwrap(), night);
+    stack.adapters.stats.apply_baseline_changes(&[change], "tailored").await.unwrap();
+}
+
+#[tokio::test]
+async fn limits_status_and_explain_show_a_seasonal_types_limits_by_season_until_an_override_says_plain() {
+    use overrun_core::limits::season::SeasonRule;
+    let stack = Stack::new().await;
+    seasonal_type(&stack, "report").await;
+    let begun = now_ms() - 20 * 60_000;
+    start(&stack, "report", "r1", begun).await;
+    let season = SeasonRule::default().season_of(begun).as_str();
+    let expected_limit = if season == "weekend" { "6m 00s" } else { "36m 00s" };
+
+    let human = overrun(&stack, &["limits"]).assert().success().get_output().stdout.clone();
+    let human = String::from_utf8(human).unwrap();
+    for part in [
+        "  weekday runs",
+        "  weekend runs",
+        "36m 00s",
+        "6m 00s",
+        "its weekday and weekend runs differ (evidence 180",
+    ] {
+        assert!(human.contains(part), "{part:?} in {human}");
+    }
+    let output =
+        overrun(&stack, &["limits", "report", "--json"]).assert().success().get_output().stdout.clone();
+    let limits = json_of(&output);
+    assert_eq!(limits[0]["seasons"]["judged_by_season"], true);
+    assert_eq!(limits[0]["seasons"]["weekend"]["expected_s"], 300.0);
+    assert_eq!(limits[0]["seasons"]["weekday"]["warning_limit_s"], 2_160.0);
+
+    let status = overrun(&stack, &["status"]).assert().success().get_output().stdout.clone();
+    let status = String::from_utf8(status).unwrap();
+    assert!(status.contains(&format!("{expected_limit} ({season})")), "{status}");
+    let output = overrun(&stack, &["status", "--json"]).assert().success().get_output().stdout.clone();
+    assert_eq!(json_of(&output)["running"][0]["season"], season);
+    overrun(&stack, &["explain", "report", "r1"])
+        .assert()
+        .success()
+        .stdout(contains(format!("judged by its type's {season} runs alone")))
+        .stdout(contains(format!("succeeded {season} runs of the last")));
+
+    overrun(&stack, &["override", "report", "--seasons", "plain"])
+        .assert()
+        .success()
+        .stdout(contains("never judged by season"));
+    let output =
+        overrun(&stack, &["limits", "report", "--json"]).assert().success().get_output().stdout.clone();
+    let limits = json_of(&output);
+    assert_eq!(limits[0]["seasons"]["judged_by_season"], false, "{limits}");
+    assert_eq!(limits[0]["override"]["seasons"], "plain");
+    let output = overrun(&stack, &["status", "--json"]).assert().success().get_output().stdout.clone();
+    let running = &json_of(&output)["running"][0];
+    assert_eq!(
+        (running["season"].clone(), running["warning_limit_s"].clone()),
+        (Value::Null, Value::from(1_584.0))
+    );
+    overrun(&stack, &["override", "report", "--seasons", "weekly"])
+        .assert()
+        .code(2)
+        .stderr(contains("plain or seasonal"));
+}

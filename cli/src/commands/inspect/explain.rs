@@ -168,11 +168,19 @@ fn limit_parts(j: &Judgement, e: &Explanation) -> Vec<String> {
         duration(j.thresholds.warning_ms),
         duration(j.thresholds.critical_ms),
     ));
-    if let Some(b) = j.limits.baseline {
+    if let Some(season) = j.season {
         parts.push(format!(
-            "baseline: {} succeeded runs of the last {} days, expected {}, σ {} (method {}, computed {})",
+            "season: its type's weekday and weekend runs differ, so it is judged by its type's {} runs alone ({} days back)",
+            season.as_str(),
+            season.look_back_days(e.window_days)
+        ));
+    }
+    if let Some(b) = j.limits.baseline {
+        let days = j.season.map_or(e.window_days, |season| season.look_back_days(e.window_days));
+        let which = j.season.map_or(String::new(), |season| format!("{} ", season.as_str()));
+        parts.push(format!(
+            "baseline: {} succeeded {which}runs of the last {days} days, expected {}, σ {} (method {}, computed {})",
             b.n,
-            e.window_days,
             duration(b.expected_ms),
             duration(b.sigma_ms),
             e.method,
@@ -296,6 +304,7 @@ fn write_json(e: &Explanation, now: EpochMs, out: &mut impl std::io::Write) -> s
             "recent_s": j.recent_ms.iter().map(|&ms| ms as f64 / 1_000.0).collect::<Vec<_>>(),
             "recent_weight": j.recent_weight,
             "cohort_stretch": j.cohort_stretch,
+            "season": j.season.map(|season| season.as_str()),
         }),
         Standing::Muted { until } => json!({ "state": "muted", "muted_until": rfc3339(*until) }),
         Standing::WithoutLimits => json!({ "state": "without_limits" }),

@@ -120,7 +120,14 @@ fn write_human(views: &[RunView<'_>], now: EpochMs, out: &mut impl std::io::Writ
         .map(|view| {
             let (limit, used, level) = match &view.standing {
                 Standing::Judged(j) => (
-                    duration(j.thresholds.warning_ms),
+                    // A limit of its season's says so: a weekend run's limit may be a tenth of a
+                    // weekday run's.
+                    match j.season {
+                        Some(season) => {
+                            format!("{} ({})", duration(j.thresholds.warning_ms), season.as_str())
+                        }
+                        None => duration(j.thresholds.warning_ms),
+                    },
                     format!("{:.0}%", 100.0 * j.share_used(view.elapsed_ms)),
                     level_words(j.level_at(view.run.start, now)).to_owned(),
                 ),
@@ -253,6 +260,7 @@ fn write_json(
                     value["limit_source"] = json!(j.limits.source.to_string());
                     value["cohort_stretch"] = json!(j.cohort_stretch);
                     value["own_limit"] = json!(!j.recent_ms.is_empty());
+                    value["season"] = json!(j.season.map(|season| season.as_str()));
                 }
                 Standing::Muted { until } => {
                     value["state"] = json!("muted");
