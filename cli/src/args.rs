@@ -466,15 +466,15 @@ pub(crate) struct CadenceArgs {
     /// this for the cohorts task events name; a history file has no such column.
     #[arg(long)]
     pub(crate) cohorts: bool,
-    /// Judge a type whose own history shows a weekly season by season: each run against runs of
-    /// its own season (weekday or weekend, by its start in --season-zone), over a look-back
-    /// holding as many runs as the window (49 days for weekends with 14-day windows). Not yet in
-    /// the functions.
-    #[arg(long)]
-    pub(crate) seasons: bool,
-    /// With --seasons: the IANA time zone whose weekends count (daylight saving followed):
+    /// Judge a type whose own history shows a weekly season by season, as the functions do by
+    /// default: each run against runs of its own season (weekday or weekend, by its start in
+    /// --season-zone), over a look-back holding as many runs as the window (49 days for weekends
+    /// with 14-day windows). `off` judges every type by one window.
+    #[arg(long, default_value = "on", num_args = 0..=1, default_missing_value = "on", value_parser = ["on", "off"])]
+    pub(crate) seasons: String,
+    /// The IANA time zone whose weekends count for seasons (daylight saving followed):
     /// Europe/Berlin.
-    #[arg(long, default_value = "UTC", requires = "seasons", value_parser = parse_zone)]
+    #[arg(long, default_value = "UTC", value_parser = parse_zone)]
     pub(crate) season_zone: overrun_core::schedule::declared::Zone,
     /// With the tailored method: each run's limit also weighs the N latest succeeded runs of its
     /// type that had ended when it started [default: 3 with tailored; 0 turns it off].
@@ -528,8 +528,7 @@ impl CadenceArgs {
     pub(crate) fn config(&self, choices: &Choices) -> Result<ReplayConfig, CliError> {
         Ok(ReplayConfig {
             cohorts: self.cohorts,
-            seasons: self
-                .seasons
+            seasons: (self.seasons == "on")
                 .then(|| overrun_core::limits::season::SeasonRule::in_zone(self.season_zone.clone())),
             ..ReplayConfig::from(detection(choices)?)
         })

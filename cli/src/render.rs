@@ -254,12 +254,19 @@ pub fn method_words(config: &ReplayConfig) -> String {
 pub fn settings_sentence(config: &ReplayConfig) -> String {
     let policy = &config.policy;
     format!(
-        "each task type's limit learned every night at {:02}:00 UTC from its successful runs of the last {} days (once it has {}), and every running run checked against it every {}{}",
+        "each task type's limit learned every night at {:02}:00 UTC from its successful runs of the last {} days (once it has {}), and every running run checked against it every {}{}{}",
         policy.nightly_hour(),
         policy.window_days(),
         count(policy.min_samples(), "run"),
         duration(config.interval().as_ms() as f64),
         if config.cohorts { ", limits stretched to the pace of runs that started together" } else { "" },
+        match &config.seasons {
+            Some(rule) => format!(
+                "; a type whose weekday and weekend runs differ is judged by its runs of the same season (weekends in {})",
+                rule.zone().name()
+            ),
+            None => String::new(),
+        },
     )
 }
 

@@ -23,7 +23,7 @@ use overrun_core::detect::overrides::{LimitRules, Sensitivity};
 use overrun_core::evaluation::replay::missed_starts::MissedEventKind;
 use overrun_core::evaluation::replay::replay_runs_with;
 use overrun_core::evaluation::replay::{ReplayConfig, Replayer};
-use overrun_core::limits::season::SeasonRule;
+use overrun_core::limits::season::{Season, SeasonRule};
 use overrun_core::limits::window::ExclusionCap;
 use overrun_core::notify::missed::incident_key;
 use overrun_core::ports::{RunFinished, RunStarted, TaskEvent};
@@ -124,6 +124,14 @@ impl PartialEq for Numbers {
     }
 }
 
+/// A type's name, and the season whose baseline it is, if one.
+fn keyed(task_type: &str, season: Option<Season>) -> String {
+    match season {
+        Some(season) => format!("{task_type} ({})", season.as_str()),
+        None => task_type.to_owned(),
+    }
+}
+
 fn parts(b: Baseline) -> BaselineParts {
     (b.n, b.expected_ms, b.sigma_ms, b.upper_ms, b.outlier.map(|o| o.duration_ms))
 }
@@ -135,7 +143,7 @@ fn replayed(config: ReplayConfig, runs: &[Run]) -> Said {
             .baselines
             .iter()
             .map(|record| {
-                let key = (record.night, record.task_type.to_string());
+                let key = (record.night, keyed(record.task_type.as_str(), record.season));
                 (key, record.baseline.map(parts))
             })
             .collect(),
@@ -246,11 +254,22 @@ fn deployed(config: ReplayConfig, nightly_exclusion: Option<ExclusionCap>, runs:
                 )
                 .await
                 .unwrap();
-                let stored = store
-                    .baselines()
-                    .into_iter()
-                    .map(|(task, night)| (task.to_string(), parts(night.baseline)));
-                nights.insert(policy.night_at_or_before(at), stored.collect());
+                let mut stored = BTreeMap::new();
+                for (task, night) in store.baselines() {
+                    stored.insert(task.to_string(), parts(night.baseline));
+                    // A type judged by season that night: each season's baseline, as the
+                    // replay records its season's.
+                    let seasons =
+                        night.seasons.as_ref().filter(|s| config.seasons.is_some() && s.is_seasonal());
+                    for (season, limits) in
+                        Season::ALL.into_iter().zip(seasons.iter().flat_map(|s| &s.seasons))
+                    {
+                        if let Some(baseline) = limits.baseline {
+                            stored.insert(keyed(task.as_str(), Some(season)), parts(baseline));
+                        }
+                    }
+                }
+                nights.insert(policy.night_at_or_before(at), stored);
             }
             let events = instant.starts.iter().map(|&i| started(&config, &runs[i]));
             for event in events.chain(instant.finishes.iter().map(|&i| finished(&config, &runs[i]))) {
@@ -547,6 +566,9 @@ fn the_deployed_path_and_the_replay_agree_on_a_seasonal_history_judged_by_season
         said.alerts.len()
     );
     assert!(!said.notices.is_empty(), "no too-short notice compared");
+    let season_nights =
+        said.baselines.iter().filter(|((_, key), b)| key.ends_with(')') && b.is_some()).count();
+    assert!(season_nights > 300, "only {season_nights} season baselines compared");
 }
 
 #[test]

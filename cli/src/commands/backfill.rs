@@ -180,10 +180,11 @@ pub fn run(request: &BackfillRequest, out: &mut impl Write, err: &mut impl Write
         if request.read.show_progress && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
             let _ = writeln!(err, "computing tonight's baselines from the loaded runs…");
         }
-        overrun_app::nightly::handle(
+        overrun_app::nightly::handle_by_season(
             now,
             &config.policy,
             config.exclusion_cap,
+            config.seasons.as_ref(),
             &adapters.runs,
             &adapters.stats,
         )

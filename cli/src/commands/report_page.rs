@@ -102,6 +102,16 @@ pub fn cards(outcome: &ReplayOutcome) -> String {
         ),
         card("", &summary.short_finishes.to_string(), "too-short runs (did the work shrink?)"),
     ];
+    if summary.seasonal_types > 0 {
+        cards.push(card(
+            "",
+            &summary.seasonal_types.to_string(),
+            &format!(
+                "task types judged by season (weekday and weekend runs apart) on {}",
+                count(summary.seasonal_nights, "night")
+            ),
+        ));
+    }
     if let Some((day, alerts_that_day)) = render::busiest_day(&outcome.alerts) {
         cards.push(card("", &day, &format!("busiest day: {}", count(alerts_that_day as u64, "alert"))));
     }
@@ -160,7 +170,10 @@ pub fn alerts(outcome: &ReplayOutcome, plot_of: &dyn Fn(&TaskType) -> Option<usi
             escape(&format!("{}", alert.run_id)),
             duration(alert.elapsed_ms as f64),
             alert.baseline().map_or_else(|| "—".to_owned(), |b| duration(b.expected_ms)),
-            duration(alert.limit_ms),
+            match alert.season {
+                Some(season) => format!("{} ({})", duration(alert.limit_ms), season.as_str()),
+                None => duration(alert.limit_ms),
+            },
             level = alert.level.as_str(),
         )
     };
@@ -195,7 +208,10 @@ pub fn too_short(outcome: &ReplayOutcome) -> String {
             escape(short.task_type.as_str()),
             escape(&format!("{}", short.run_id)),
             duration(short.duration_ms as f64),
-            duration(short.baseline.expected_ms)
+            match short.season {
+                Some(season) => format!("{} ({})", duration(short.baseline.expected_ms), season.as_str()),
+                None => duration(short.baseline.expected_ms),
+            }
         )
     };
     listed(

@@ -260,12 +260,18 @@ enum Mark {
 }
 
 /// The legend's entries: every mark the plot can show, each drawn differently.
-fn legend_entries(own_limits: bool, clipped: bool) -> Vec<(&'static str, Mark)> {
+fn legend_entries(own_limits: bool, clipped: bool, by_season: bool) -> Vec<(&'static str, Mark)> {
+    let limit = match (own_limits, by_season) {
+        (true, false) => "type's limit",
+        (false, false) => "upper limit",
+        (true, true) => "type's limit (weekday or weekend runs' on nights judged by season)",
+        (false, true) => "upper limit (weekday or weekend runs' on nights judged by season)",
+    };
     let mut entries = vec![
         ("run (duration at its start)", Mark::Dot(RUN)),
         ("failed or aborted run", Mark::Dot(FAILED)),
         ("expected", Mark::Line(EXPECTED)),
-        (if own_limits { "type's limit" } else { "upper limit" }, Mark::Line(UPPER)),
+        (limit, Mark::Line(UPPER)),
     ];
     if own_limits {
         entries.push(("each run's own limit", Mark::Dash(UPPER)));
@@ -332,7 +338,9 @@ pub fn layout(title: &str, series: &TaskSeries, width: u32, height: u32, scale: 
     // Header: the title, the legend in as many rows as the width needs, the y axis title.
     let title = font::fit(title, true, w - 20.0);
     let mut header = vec![text(10.0, 22.0, title, Anchor::Start, true)];
-    let (legend_shapes, legend_height) = legend(&legend_entries(own, clipped), 10.0, w - 10.0, 32.0);
+    let by_season = series.steps.iter().any(|step| step.season.is_some());
+    let (legend_shapes, legend_height) =
+        legend(&legend_entries(own, clipped, by_season), 10.0, w - 10.0, 32.0);
     header.extend(legend_shapes);
     // Room above the plot for the durations of runs beyond the axis.
     let top = 32.0 + legend_height + ROW + 6.0 + if clipped { ROW + 4.0 } else { 0.0 };
@@ -555,6 +563,7 @@ mod tests {
                 to: (d + 1) * DAY,
                 expected_ms: low_ms * d as f64,
                 upper_ms: low_ms * (1.0 + d as f64 * 1.5),
+                season: None,
             })
             .collect();
         TaskSeries { points, steps, first: 0, last: 30 * DAY, warnings: 1, criticals: 0 }
@@ -643,7 +652,7 @@ mod tests {
 
     #[test]
     fn every_legend_entry_has_a_mark_of_its_own() {
-        let entries = legend_entries(true, true);
+        let entries = legend_entries(true, true, true);
         for (i, (label, mark)) in entries.iter().enumerate() {
             for (other, other_mark) in &entries[i + 1..] {
                 assert_ne!(mark, other_mark, "{label} and {other} share a mark");

@@ -4,8 +4,9 @@
 use overrun_core::time::Day;
 use std::collections::{BTreeMap, HashMap};
 
-use overrun_core::evaluation::replay::replay_runs;
-use overrun_core::evaluation::replay::{ReplayConfig, ReplayError};
+use overrun_core::Baseline;
+use overrun_core::evaluation::replay::{ReplayConfig, ReplayError, Replayer, replay_runs_with};
+use overrun_core::limits::season::{Season, SeasonRule};
 use overrun_core::stats::moments::WindowStats;
 use overrun_core::{EpochMs, Level, Run, RunStatus};
 
@@ -28,6 +29,9 @@ pub struct BandStep {
     pub to: EpochMs,
     pub expected_ms: f64,
     pub upper_ms: f64,
+    /// On a night its type was judged by season: the season whose runs (starting in this step)
+    /// its baseline came from.
+    pub season: Option<Season>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -48,7 +52,15 @@ pub fn task_series(runs: &[Run], config: &ReplayConfig) -> Result<Option<TaskSer
     ) else {
         return Ok(None);
     };
-    let outcome = replay_runs(*config, runs)?;
+    let outcome = replay_runs_with(Replayer::new(*config).recording_baselines(), runs)?;
+    // The nights its type was judged by season, with each season's baseline (as the replay
+    // judged its runs by them).
+    let mut by_season: BTreeMap<Day, [Option<Baseline>; 2]> = BTreeMap::new();
+    for record in &outcome.baselines {
+        if let Some(season) = record.season {
+            by_season.entry(record.night).or_default()[season.index()] = record.baseline;
+        }
+    }
     let mut levels: HashMap<&str, Level> = HashMap::new();
     for alert in &outcome.alerts {
         let level = levels.entry(alert.run_id.as_str()).or_insert(alert.level);
@@ -73,6 +85,10 @@ pub fn task_series(runs: &[Run], config: &ReplayConfig) -> Result<Option<TaskSer
     let own_limit = |run: &Run| -> Option<f64> {
         let per_run = per_run?;
         let night = policy.night_at_or_before(run.start());
+        if by_season.contains_key(&night) {
+            // Its own limit weighed its season's window and recent runs: the band shows them.
+            return None;
+        }
         let window: WindowStats = days.range(policy.window_buckets(night)).map(|(_, stats)| stats).sum();
         let baseline = policy.baseline_from(&window, policy.night_start(night))?;
         // The latest by end that ended before the start, then the longest, as the engine takes them.
@@ -102,15 +118,22 @@ pub fn task_series(runs: &[Run], config: &ReplayConfig) -> Result<Option<TaskSer
     points.sort_by_key(|p| p.start);
 
     let mut steps = Vec::new();
+    let rule = config.seasons.unwrap_or_default();
     for night in Day::each(policy.night_at_or_before(first)..policy.night_at_or_before(last) + 1) {
+        let (from, to) = (policy.night_start(night).max(first), policy.night_start(night + 1).min(last));
+        if let Some(seasons) = by_season.get(&night) {
+            for (from, to, season) in season_spans(&rule, from, to) {
+                if let Some(baseline) = seasons[season.index()] {
+                    let (expected_ms, upper_ms) = (baseline.expected_ms, baseline.upper_ms);
+                    steps.push(BandStep { from, to, expected_ms, upper_ms, season: Some(season) });
+                }
+            }
+            continue;
+        }
         let window: WindowStats = days.range(policy.window_buckets(night)).map(|(_, stats)| stats).sum();
         if let Some(baseline) = policy.baseline_from(&window, policy.night_start(night)) {
-            steps.push(BandStep {
-                from: policy.night_start(night).max(first),
-                to: policy.night_start(night + 1).min(last),
-                expected_ms: baseline.expected_ms,
-                upper_ms: baseline.upper_ms,
-            });
+            let (expected_ms, upper_ms) = (baseline.expected_ms, baseline.upper_ms);
+            steps.push(BandStep { from, to, expected_ms, upper_ms, season: None });
         }
     }
     Ok(Some(TaskSeries {
@@ -123,9 +146,28 @@ pub fn task_series(runs: &[Run], config: &ReplayConfig) -> Result<Option<TaskSer
     }))
 }
 
+/// `from..to` cut where the season of a start changes (every zone's offset is a multiple of 15
+/// minutes, so its midnights fall on quarter hours).
+fn season_spans(rule: &SeasonRule, from: EpochMs, to: EpochMs) -> Vec<(EpochMs, EpochMs, Season)> {
+    const QUARTER_HOUR: EpochMs = 15 * 60_000;
+    let mut spans: Vec<(EpochMs, EpochMs, Season)> = Vec::new();
+    let mut at = from;
+    while at < to {
+        let next = ((at.div_euclid(QUARTER_HOUR) + 1) * QUARTER_HOUR).min(to);
+        let season = rule.season_of(at);
+        match spans.last_mut() {
+            Some(last) if last.2 == season => last.1 = next,
+            _ => spans.push((at, next, season)),
+        }
+        at = next;
+    }
+    spans
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use overrun_core::evaluation::replay::replay_runs;
     use overrun_core::{RunId, TaskType};
 
     /// Eight daily runs of 10 to 11 minutes, then one of two hours.
@@ -159,5 +201,60 @@ mod tests {
         let alone = ReplayConfig { recent: Default::default(), ..config };
         let plain = task_series(&runs(), &alone).unwrap().unwrap();
         assert!(plain.points.iter().all(|p| p.own_limit_ms.is_none()), "without recent runs: the band only");
+    }
+
+    /// Two runs a day for ten weeks from Monday 2025-01-06: 30 minutes on weekdays, 5 on
+    /// weekends.
+    fn seasonal_runs() -> Vec<Run> {
+        let (day, monday) = (86_400_000, 1_736_121_600_000);
+        (0..140)
+            .map(|i: i64| {
+                let start = monday + (i / 2) * day + (i % 2) * 9 * 3_600_000 + 3_600_000;
+                let weekend = (i / 2) % 7 >= 5;
+                let minutes = if weekend { 5 } else { 30 } * 60_000 + (i % 7) * 20_000;
+                let id = RunId::new(&format!("r{i}")).unwrap();
+                Run::new(
+                    TaskType::new("report").unwrap(),
+                    id,
+                    start,
+                    Some(start + minutes),
+                    RunStatus::Succeeded,
+                )
+                .unwrap()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_type_judged_by_season_shows_each_seasons_limits_when_its_runs_start() {
+        let config = ReplayConfig { seasons: Some(SeasonRule::default()), ..ReplayConfig::default() };
+        let series = task_series(&seasonal_runs(), &config).unwrap().unwrap();
+        let expected = |season| {
+            let steps: Vec<&BandStep> = series.steps.iter().filter(|s| s.season == Some(season)).collect();
+            assert!(!steps.is_empty(), "{season:?}: {:?}", series.steps);
+            for step in &steps {
+                assert_eq!(SeasonRule::default().season_of(step.from), season);
+                assert_eq!(SeasonRule::default().season_of(step.to - 1), season);
+            }
+            steps.iter().map(|s| s.expected_ms).fold(0.0, f64::max)
+        };
+        assert!(expected(Season::Weekend) < 8.0 * 60_000.0, "weekend runs take 5 to 7 minutes");
+        assert!(expected(Season::Weekday) > 30.0 * 60_000.0, "weekday runs take 30 to 32");
+        let plain = task_series(&seasonal_runs(), &ReplayConfig::default()).unwrap().unwrap();
+        assert!(plain.steps.iter().all(|s| s.season.is_none()));
+    }
+
+    #[test]
+    fn a_night_is_cut_where_the_season_of_a_start_changes_in_its_zone() {
+        let berlin =
+            SeasonRule::in_zone(overrun_core::schedule::declared::Zone::named("Europe/Berlin").unwrap());
+        // Friday 2025-01-10 12:00 UTC to Saturday 12:00 UTC: Saturday begins at 23:00 UTC in Berlin.
+        let friday_noon = 1_736_510_400_000;
+        let spans = season_spans(&berlin, friday_noon, friday_noon + 86_400_000);
+        let cut = friday_noon + 11 * 3_600_000;
+        assert_eq!(
+            spans,
+            vec![(friday_noon, cut, Season::Weekday), (cut, friday_noon + 86_400_000, Season::Weekend)]
+        );
     }
 }

@@ -42,12 +42,14 @@ impl Tables {
             config.policy,
             config.retention_days,
             Default::default(),
-        );
+        )
+        .with_day_retention(config.day_retention_days())
+        .with_seasons(config.seasons);
         let stats = DynamoStatsStore::new(
             client.clone(),
             &config.stats_table,
             config.policy,
-            config.retention_days,
+            config.day_retention_days(),
             Default::default(),
         );
         let outbox = DynamoOutbox::new(

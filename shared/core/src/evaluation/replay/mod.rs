@@ -1002,9 +1002,9 @@ impl Replayer {
                     state.outliers_kept_out.push(outlier.duration_ms);
                 }
                 state.cached = Some((night, limits));
-                if let Some(recorded) = self.recorded_baselines.as_mut().filter(|_| !state.is_season) {
+                if let Some(recorded) = self.recorded_baselines.as_mut() {
                     let (task_type, baseline) = (state.name.clone(), limits.map(|l| l.baseline));
-                    recorded.push(NightRecord { night, task_type, baseline });
+                    recorded.push(NightRecord { night, task_type, season: state.season, baseline });
                 }
                 limits
             }

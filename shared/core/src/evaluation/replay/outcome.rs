@@ -2,6 +2,7 @@
 
 use crate::detect::short::ShortFinish;
 use crate::limits::baseline::Baseline;
+use crate::limits::season::Season;
 use crate::model::TaskType;
 use crate::time::{Day, EpochMs, MS_PER_DAY};
 
@@ -95,5 +96,8 @@ pub struct ReplayOutcome {
 pub struct NightRecord {
     pub night: Day,
     pub task_type: TaskType,
+    /// The season whose runs it came from, on a night its type was judged by season; `None`:
+    /// all its type's runs.
+    pub season: Option<Season>,
     pub baseline: Option<Baseline>,
 }
