@@ -101,3 +101,27 @@ fn a_type_without_a_season_is_judged_as_without_seasons() {
     assert_eq!(plain.alerts, seasonal.alerts);
     assert_eq!(plain.short_finishes, seasonal.short_finishes);
 }
+
+#[test]
+fn missed_starts_are_found_alike_with_seasons_for_every_type_however_many_types_come_before() {
+    // Three types four times a day, the last of them stopping on day 90: its missed starts are
+    // found whether or not each type also keeps season states.
+    let mut runs = Vec::new();
+    for (name, stops) in [("a", DAYS), ("b", DAYS), ("stops", 90)] {
+        for run in history(0.2, &[]).into_iter().filter(|run| run.start() < MONDAY + stops * DAY) {
+            let id = run.run_id().clone();
+            runs.push(
+                Run::new(TaskType::new(name).unwrap(), id, run.start(), run.end(), run.status()).unwrap(),
+            );
+        }
+    }
+    let missed = |config: ReplayConfig| {
+        let outcome = replay_runs(config, &runs).unwrap();
+        let events: Vec<(String, i64)> =
+            outcome.missed.iter().map(|event| (event.task_type.to_string(), event.at)).collect();
+        events
+    };
+    let plain = missed(ReplayConfig::default());
+    assert!(plain.iter().any(|(task, _)| task == "stops"), "{plain:?}");
+    assert_eq!(missed(by_season()), plain);
+}

@@ -232,6 +232,9 @@ struct TaskState {
     /// The durations of the lone outliers its windows kept out (each counted once, however many
     /// nights' windows held it).
     outliers_kept_out: Vec<u64>,
+    /// Its number among the task types (season states have their type's): the index of its
+    /// missed-start replay.
+    ordinal: u32,
     /// With seasons: its two season states (weekday, weekend), each holding only that season's
     /// runs, which judge the runs of their season on the nights the type is seasonal.
     seasons: Option<[u32; 2]>,
@@ -464,7 +467,7 @@ impl Replayer {
         self.count_status(status);
         self.tasks[task as usize].runs += 1;
         if let Some(missed) = &mut self.missed {
-            missed.record(task, start);
+            missed.record(self.tasks[task as usize].ordinal, start);
         }
 
         let policy = self.config.policy;
@@ -662,11 +665,14 @@ impl Replayer {
         }
         let task_type = TaskType::new(name)?;
         let index = u32::try_from(self.tasks.len()).unwrap_or(u32::MAX);
+        // Types are numbered densely for the missed-start workers, season states left out.
+        let ordinal = u32::try_from(self.task_index.len()).unwrap_or(u32::MAX);
         self.task_index.insert(name.into(), index);
         if let Some(missed) = &mut self.missed {
-            missed.add_type(index, task_type.clone());
+            missed.add_type(ordinal, task_type.clone());
         }
-        let state = self.new_state(task_type, None);
+        let mut state = self.new_state(task_type, None);
+        state.ordinal = ordinal;
         self.tasks.push(state);
         if self.config.seasons.is_some() {
             let window_days = self.config.policy.window_days();
@@ -703,6 +709,7 @@ impl Replayer {
             started_by_fallback: false,
             outliers_kept_out: Vec::new(),
             started_unjudged: false,
+            ordinal: 0,
             seasons: None,
             look_back_days,
             is_season: false,
