@@ -12,7 +12,7 @@ use overrun_core::limits::season::{Season, SeasonRule};
 use overrun_core::notify::message::Resolution;
 use overrun_core::ports::{
     FinishedRuns, Listing, PendingResolution, Recorded, RunFinished, RunRecorder, RunStarted, RunningRuns,
-    StoreError,
+    StoreError, StoreErrorKind,
 };
 use overrun_core::recording::{self, Counted, Placement, RunRecord};
 use overrun_core::time::{Day, MS_PER_DAY};
@@ -443,14 +443,15 @@ impl DynamoRunStore {
     ) -> Result<Option<Recorded>, StoreError> {
         let recent = self.recent_durations(&event.task_type, None, event.start).await?;
         let season_recent = match self.seasons {
-            // A refinement of the run's own limit, not worth a lost start: the index is
-            // unreadable while DynamoDB builds it after an upgrade, and the run is then judged by
-            // its season's limits without its own.
+            // The index is missing, or unreadable while DynamoDB builds it after an upgrade: the
+            // run is recorded, and judged by its season's limits without its own. Any other
+            // failure fails the start, which is retried.
             Some(rule) => match self
                 .recent_durations(&event.task_type, Some(rule.season_of(event.start)), event.start)
                 .await
             {
                 Ok(recent) => recent,
+                Err(error) if error.kind() != Some(StoreErrorKind::WrongTableShape) => return Err(error),
                 Err(error) => {
                     tracing::warn!(%error, "recording a start without its season's recent runs");
                     Vec::new()

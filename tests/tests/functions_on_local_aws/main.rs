@@ -64,10 +64,11 @@ fn settings(stack: &Stack) -> CheckSettings {
 }
 
 async fn nightly(stack: &Stack, now: i64) -> overrun_app::nightly::NightlyReport {
-    overrun_app::nightly::handle(
+    overrun_app::nightly::handle_by_season(
         now,
         &stack.config.policy,
         stack.config.exclusion_cap,
+        stack.config.seasons.as_ref(),
         &stack.adapters.runs,
         &stack.adapters.stats,
     )

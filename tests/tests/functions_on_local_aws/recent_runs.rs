@@ -36,8 +36,8 @@ async fn with_recent_runs_a_start_records_the_runs_ended_before_it_and_the_check
     ingest(&started, &stack.adapters.runs).await.unwrap();
     let used = stack.adapters.counters.snapshot().since(&before);
     assert_eq!(
-        used.dynamodb_requests, 3,
-        "one Query of the index, the start's UpdateItem and its note for the schedule learner"
+        used.dynamodb_requests, 4,
+        "a Query of each index (its type's runs, its season's), the start's UpdateItem and its note for the schedule learner"
     );
 
     assert_eq!(
@@ -138,4 +138,30 @@ async fn a_malformed_window_on_a_limits_item_is_reported_its_type_keeps_its_limi
     assert_eq!((healed.malformed_items, healed.baselines_written), (1, 1), "{healed:?}");
     let again = nightly(&stack, NIGHT + 3 * MS_PER_HOUR).await;
     assert_eq!((again.malformed_items, again.baselines_written), (0, 0), "{again:?}");
+}
+
+#[tokio::test]
+async fn a_start_is_recorded_without_its_seasons_recent_runs_while_the_season_index_cannot_be_read() {
+    let stack = Stack::with_env(&[("OVERRUN_RECENT_RUNS", "3")]).await;
+    etl_history(&stack).await;
+    // A deployment upgraded in place: DynamoDB builds the new index for a while.
+    let delete = aws_sdk_dynamodb::types::DeleteGlobalSecondaryIndexAction::builder()
+        .index_name("recent-season")
+        .build()
+        .unwrap();
+    stack
+        .dynamodb
+        .update_table()
+        .table_name(&stack.config.runs_table)
+        .global_secondary_index_updates(
+            aws_sdk_dynamodb::types::GlobalSecondaryIndexUpdate::builder().delete(delete).build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let start = NIGHT + 2 * MS_PER_HOUR;
+    ingest(&task_event("etl", "during-upgrade", "STARTED", start), &stack.adapters.runs).await.unwrap();
+    let history: Vec<u64> = etl_history_durations().into_iter().take(3).collect();
+    assert_eq!(recent_ms_of(&stack, "during-upgrade").await, history, "its type's recent runs still");
+    assert_eq!(stack.adapters.runs.list_running().await.unwrap().items.len(), 1, "the run is running");
 }

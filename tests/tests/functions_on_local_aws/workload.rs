@@ -110,10 +110,11 @@ async fn play(stack: &Stack, adapters: &Adapters, notifier: &SnsNotifier, events
         }
         if t == NIGHT + MS_PER_HOUR || t == NIGHT + MS_PER_DAY + MS_PER_HOUR {
             with_retries("a nightly run", |_| async move {
-                overrun_app::nightly::handle(
+                overrun_app::nightly::handle_by_season(
                     t,
                     &policy,
                     stack.config.exclusion_cap,
+                    stack.config.seasons.as_ref(),
                     &adapters.runs,
                     &adapters.stats,
                 )
