@@ -444,7 +444,8 @@ fn assert_substantial(said: &Said) {
 
 #[test]
 fn the_deployed_path_and_the_replay_agree_on_every_limit_alert_and_notice_with_the_default_method() {
-    let config = ReplayConfig::default();
+    // As deployed by default: types whose history shows a season are judged by season.
+    let config = with_seasons(ReplayConfig::default());
     assert!(config.recent.is_enabled(), "the default weighs recent runs");
     let said = assert_same(config);
     assert_substantial(&said);
