@@ -103,15 +103,6 @@ impl DailyBuckets {
         }
     }
 
-    /// The log moments of the counted runs of `days`.
-    pub(super) fn log_moments(&self, days: std::ops::Range<Day>) -> LogMoments {
-        let mut moments = LogMoments::default();
-        for (_, bucket) in self.days.iter().filter(|(d, _)| days.contains(d)) {
-            moments.merge(&bucket.log);
-        }
-        moments
-    }
-
     /// The window's statistics, assembled as the nightly job assembles them.
     pub(super) fn window(
         &self,

@@ -19,7 +19,8 @@ mod outcome;
 mod own_limits;
 mod short_finishes;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use crate::stats::moments::LogMoments;
 
 use thiserror::Error;
 
@@ -248,6 +249,32 @@ struct TaskState {
     seasonal_night: Option<(Day, bool)>,
     /// The nights it was judged by season (once each).
     seasonal_nights: u64,
+    /// With seasons: the log moments of its counted runs by day of end and season, over the
+    /// longest season's look-back, from which each night's decision is made.
+    season_log: VecDeque<(Day, [LogMoments; 2])>,
+    /// With seasons: what its season states are still owed, in the order it happened. Season
+    /// states are read only on the nights their type is seasonal, so they are fed then
+    /// ([`Replayer::feed_seasons`]), not on every run.
+    season_owed: VecDeque<Owed>,
+}
+
+/// A success a type's season state is owed.
+#[derive(Debug, Clone, Copy)]
+enum Owed {
+    /// A counted (`warned`: a warned) run of `season` ending on `day`.
+    Day { day: Day, duration_ms: u64, warned: bool, season: Season },
+    /// A recent run of `season`.
+    Recent { end: EpochMs, duration_ms: u64, season: Season },
+}
+
+impl Owed {
+    /// The day after which it no longer matters to a night's season states.
+    fn day(&self, policy: &BaselinePolicy) -> Day {
+        match *self {
+            Owed::Day { day, .. } => day,
+            Owed::Recent { end, .. } => policy.bucket_of_end(end),
+        }
+    }
 }
 
 /// A run whose later nights still have to be checked.
@@ -481,16 +508,11 @@ impl Replayer {
         let judged = self.judged(task, start, night);
         let recent = self.recent_durations(judged, start);
         if let (true, Some(end)) = (succeeded && self.config.per_run_limits(), end) {
-            let season = self.season_state(task, start);
-            for state in std::iter::once(task).chain(season) {
-                *self.tasks[state as usize].recent.entry((end, end.abs_diff(start))).or_default() += 1;
-            }
-            // A season state's recent runs are read only on its type's seasonal nights: keep
-            // them from growing on the others (reading them drops what no later start needs).
-            if let Some(season) = season
-                && self.tasks[season as usize].recent.len() > 4 * self.config.recent.count
-            {
-                self.recent_durations(season, start);
+            let duration_ms = end.abs_diff(start);
+            *self.tasks[task as usize].recent.entry((end, duration_ms)).or_default() += 1;
+            if let Some(rule) = self.config.seasons {
+                let season = rule.season_of(start);
+                self.tasks[task as usize].season_owed.push_back(Owed::Recent { end, duration_ms, season });
             }
         }
         let seq = self.next_seq(end.is_none());
@@ -716,6 +738,8 @@ impl Replayer {
             season: None,
             seasonal_night: None,
             seasonal_nights: 0,
+            season_log: VecDeque::new(),
+            season_owed: VecDeque::new(),
         }
     }
 
@@ -730,8 +754,30 @@ impl Replayer {
     /// seasons beside its own baseline), the type's own otherwise.
     fn judged(&mut self, task: u32, start: EpochMs, night: Day) -> u32 {
         match self.season_state(task, start) {
-            Some(season) if self.is_seasonal(task, night) && self.limits(task, night).is_some() => season,
+            Some(season) if self.is_seasonal(task, night) && self.limits(task, night).is_some() => {
+                self.feed_seasons(task);
+                season
+            }
             _ => task,
+        }
+    }
+
+    /// Gives `task`'s season states what they are owed, in the order it happened: exactly what
+    /// they would hold had each run been added to them as it came.
+    fn feed_seasons(&mut self, task: u32) {
+        let Some(subs) = self.tasks[task as usize].seasons else { return };
+        let owed = std::mem::take(&mut self.tasks[task as usize].season_owed);
+        for item in owed {
+            match item {
+                Owed::Day { day, duration_ms, warned, season } => {
+                    let daily = &mut self.tasks[subs[season.index()] as usize].daily;
+                    if warned { daily.add_warned(day, duration_ms) } else { daily.add(day, duration_ms) }
+                }
+                Owed::Recent { end, duration_ms, season } => {
+                    let recent = &mut self.tasks[subs[season.index()] as usize].recent;
+                    *recent.entry((end, duration_ms)).or_default() += 1;
+                }
+            }
         }
     }
 
@@ -744,17 +790,30 @@ impl Replayer {
         {
             return seasonal;
         }
-        let Some(subs) = state.seasons else { return false };
+        if state.seasons.is_none() {
+            return false;
+        }
         let policy = self.config.policy;
-        let [weekday, weekend] = subs.map(|sub| {
-            let sub = &mut self.tasks[sub as usize];
-            let days = look_back(sub.look_back_days, &policy, night);
-            // Nights only move forward: a season state's older days are never read again.
-            sub.daily.drop_before(days.start);
-            sub.daily.log_moments(days)
+        let window_days = policy.window_days();
+        let longest = Season::ALL.map(|season| season.look_back_days(window_days)).into_iter().max();
+        let oldest = night - i64::from(longest.unwrap_or(0));
+        let state = &mut self.tasks[task as usize];
+        // Nights only move forward: what ended before the longest look-back is never read again.
+        while state.season_log.front().is_some_and(|&(day, _)| day < oldest) {
+            state.season_log.pop_front();
+        }
+        while state.season_owed.front().is_some_and(|owed| owed.day(&policy) < oldest) {
+            state.season_owed.pop_front();
+        }
+        let [weekday, weekend] = Season::ALL.map(|season| {
+            let from = night - i64::from(season.look_back_days(window_days));
+            let mut moments = LogMoments::default();
+            for (_, by_season) in state.season_log.iter().filter(|&&(day, _)| (from..night).contains(&day)) {
+                moments.merge(&by_season[season.index()]);
+            }
+            moments
         });
         let seasonal = is_seasonal(&weekday, &weekend);
-        let state = &mut self.tasks[task as usize];
         state.seasonal_night = Some((night, seasonal));
         state.seasonal_nights += u64::from(seasonal);
         seasonal
@@ -764,10 +823,9 @@ impl Replayer {
         if let Some(end) = end {
             // The end day is never before the current night, so no final baseline changes.
             let bucket = self.config.policy.bucket_of_end(end);
-            self.tasks[task as usize].daily.add(bucket, end.abs_diff(start));
-            if let Some(season) = self.season_state(task, start) {
-                self.tasks[season as usize].daily.add(bucket, end.abs_diff(start));
-            }
+            let duration_ms = end.abs_diff(start);
+            self.tasks[task as usize].daily.add(bucket, duration_ms);
+            self.owe_season(task, start, bucket, duration_ms, false);
         }
     }
 
@@ -777,13 +835,41 @@ impl Replayer {
             (false, _) => self.add_success(task, start, end),
             (true, Some(end)) => {
                 let bucket = self.config.policy.bucket_of_end(end);
-                self.tasks[task as usize].daily.add_warned(bucket, end.abs_diff(start));
-                if let Some(season) = self.season_state(task, start) {
-                    self.tasks[season as usize].daily.add_warned(bucket, end.abs_diff(start));
-                }
+                let duration_ms = end.abs_diff(start);
+                self.tasks[task as usize].daily.add_warned(bucket, duration_ms);
+                self.owe_season(task, start, bucket, duration_ms, true);
             }
             (true, None) => {}
         }
+    }
+
+    /// With seasons: notes a success ending on `day` for its type's season decision (counted
+    /// runs only) and its season state.
+    fn owe_season(&mut self, task: u32, start: EpochMs, day: Day, duration_ms: u64, warned: bool) {
+        let Some(rule) = self.config.seasons else { return };
+        let season = rule.season_of(start);
+        let state = &mut self.tasks[task as usize];
+        if state.seasons.is_none() {
+            return;
+        }
+        if !warned {
+            let log = &mut state.season_log;
+            // Runs arrive in start order, so their end day is almost always the newest.
+            let position = log.iter().rposition(|&(d, _)| d <= day);
+            let index = match position {
+                Some(i) if log[i].0 == day => i,
+                Some(i) => {
+                    log.insert(i + 1, (day, Default::default()));
+                    i + 1
+                }
+                None => {
+                    log.push_front((day, Default::default()));
+                    0
+                }
+            };
+            log[index].1[season.index()].push(duration_ms);
+        }
+        state.season_owed.push_back(Owed::Day { day, duration_ms, warned, season });
     }
 
     /// Counts a run that started before its type had a baseline (`night`'s limits are
