@@ -37,6 +37,8 @@ const settings: Partial<OverrunSettings> = {
   centralBusName: context('centralBusName'),
   centralBusOrganizationId: context('centralBusOrganizationId'),
   qualifyTaskTypes: context('qualifyTaskTypes') as OverrunSettings['qualifyTaskTypes'] | undefined,
+  seasons: context('seasons') === undefined ? undefined : String(context('seasons')) !== 'false',
+  seasonZone: context('seasonZone'),
   centralBusAccounts: context('centralBusAccounts')
     ?.split(',')
     .map((account) => account.trim())
