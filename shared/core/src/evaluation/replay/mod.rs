@@ -258,23 +258,17 @@ struct TaskState {
     season_owed: VecDeque<Owed>,
 }
 
-/// A success a type's season state is owed.
+/// A success a type's season state is owed: as a day's run (counted or warned), as a recent
+/// run, or both (one entry for both keeps the memory of a replay with seasons down).
 #[derive(Debug, Clone, Copy)]
-enum Owed {
-    /// A counted (`warned`: a warned) run of `season` ending on `day`.
-    Day { day: Day, duration_ms: u64, warned: bool, season: Season },
-    /// A recent run of `season`.
-    Recent { end: EpochMs, duration_ms: u64, season: Season },
-}
-
-impl Owed {
-    /// The day after which it no longer matters to a night's season states.
-    fn day(&self, policy: &BaselinePolicy) -> Day {
-        match *self {
-            Owed::Day { day, .. } => day,
-            Owed::Recent { end, .. } => policy.bucket_of_end(end),
-        }
-    }
+struct Owed {
+    end: EpochMs,
+    duration_ms: u64,
+    season: Season,
+    /// `Some(warned)`: owed to its season's days.
+    day: Option<bool>,
+    /// Owed to its season's recent runs.
+    recent: bool,
 }
 
 /// A run whose later nights still have to be checked.
@@ -512,7 +506,17 @@ impl Replayer {
             *self.tasks[task as usize].recent.entry((end, duration_ms)).or_default() += 1;
             if let Some(rule) = self.config.seasons {
                 let season = rule.season_of(start);
-                self.tasks[task as usize].season_owed.push_back(Owed::Recent { end, duration_ms, season });
+                let owed = &mut self.tasks[task as usize].season_owed;
+                // Usually the success was just owed to its season's days: one entry for both.
+                match owed.back_mut() {
+                    Some(last)
+                        if !last.recent
+                            && (last.end, last.duration_ms, last.season) == (end, duration_ms, season) =>
+                    {
+                        last.recent = true
+                    }
+                    _ => owed.push_back(Owed { end, duration_ms, season, day: None, recent: true }),
+                }
             }
         }
         let seq = self.next_seq(end.is_none());
@@ -767,16 +771,16 @@ impl Replayer {
     fn feed_seasons(&mut self, task: u32) {
         let Some(subs) = self.tasks[task as usize].seasons else { return };
         let owed = std::mem::take(&mut self.tasks[task as usize].season_owed);
-        for item in owed {
-            match item {
-                Owed::Day { day, duration_ms, warned, season } => {
-                    let daily = &mut self.tasks[subs[season.index()] as usize].daily;
-                    if warned { daily.add_warned(day, duration_ms) } else { daily.add(day, duration_ms) }
-                }
-                Owed::Recent { end, duration_ms, season } => {
-                    let recent = &mut self.tasks[subs[season.index()] as usize].recent;
-                    *recent.entry((end, duration_ms)).or_default() += 1;
-                }
+        let policy = self.config.policy;
+        for Owed { end, duration_ms, season, day, recent } in owed {
+            let state = &mut self.tasks[subs[season.index()] as usize];
+            match day {
+                Some(false) => state.daily.add(policy.bucket_of_end(end), duration_ms),
+                Some(true) => state.daily.add_warned(policy.bucket_of_end(end), duration_ms),
+                None => {}
+            }
+            if recent {
+                *state.recent.entry((end, duration_ms)).or_default() += 1;
             }
         }
     }
@@ -802,7 +806,7 @@ impl Replayer {
         while state.season_log.front().is_some_and(|&(day, _)| day < oldest) {
             state.season_log.pop_front();
         }
-        while state.season_owed.front().is_some_and(|owed| owed.day(&policy) < oldest) {
+        while state.season_owed.front().is_some_and(|owed| policy.bucket_of_end(owed.end) < oldest) {
             state.season_owed.pop_front();
         }
         let [weekday, weekend] = Season::ALL.map(|season| {
@@ -825,7 +829,7 @@ impl Replayer {
             let bucket = self.config.policy.bucket_of_end(end);
             let duration_ms = end.abs_diff(start);
             self.tasks[task as usize].daily.add(bucket, duration_ms);
-            self.owe_season(task, start, bucket, duration_ms, false);
+            self.owe_season(task, start, end, duration_ms, false);
         }
     }
 
@@ -837,16 +841,17 @@ impl Replayer {
                 let bucket = self.config.policy.bucket_of_end(end);
                 let duration_ms = end.abs_diff(start);
                 self.tasks[task as usize].daily.add_warned(bucket, duration_ms);
-                self.owe_season(task, start, bucket, duration_ms, true);
+                self.owe_season(task, start, end, duration_ms, true);
             }
             (true, None) => {}
         }
     }
 
-    /// With seasons: notes a success ending on `day` for its type's season decision (counted
+    /// With seasons: notes a success ending at `end` for its type's season decision (counted
     /// runs only) and its season state.
-    fn owe_season(&mut self, task: u32, start: EpochMs, day: Day, duration_ms: u64, warned: bool) {
+    fn owe_season(&mut self, task: u32, start: EpochMs, end: EpochMs, duration_ms: u64, warned: bool) {
         let Some(rule) = self.config.seasons else { return };
+        let day = self.config.policy.bucket_of_end(end);
         let season = rule.season_of(start);
         let state = &mut self.tasks[task as usize];
         if state.seasons.is_none() {
@@ -869,7 +874,7 @@ impl Replayer {
             };
             log[index].1[season.index()].push(duration_ms);
         }
-        state.season_owed.push_back(Owed::Day { day, duration_ms, warned, season });
+        state.season_owed.push_back(Owed { end, duration_ms, season, day: Some(warned), recent: false });
     }
 
     /// Counts a run that started before its type had a baseline (`night`'s limits are
