@@ -19,8 +19,8 @@ mod outcome;
 mod own_limits;
 mod short_finishes;
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
 use crate::stats::moments::LogMoments;
+use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use thiserror::Error;
 
