@@ -8,6 +8,7 @@
 //! conventions assume (a run ending at a tick is not checked at it; a night's limits hold from its
 //! start).
 
+use overrun_app::nightly::SeasonNights;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
@@ -243,7 +244,9 @@ fn deployed(config: ReplayConfig, nightly_exclusion: Option<ExclusionCap>, runs:
     runtime.block_on(async {
         for (at, instant) in timeline(&config, runs) {
             if instant.night {
-                let seasons = config.seasons.as_ref();
+                // The in-memory store keeps every run.
+                let seasons =
+                    config.seasons.as_ref().map(|rule| SeasonNights { rule, runs_kept_days: 100_000 });
                 overrun_app::nightly::handle_by_season(
                     at,
                     &policy,

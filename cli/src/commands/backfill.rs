@@ -2,6 +2,7 @@
 //! baselines from it, so the checker has baselines from day one.
 
 use crate::words::count;
+use overrun_app::nightly::SeasonNights;
 use std::io::Write;
 
 use futures_util::stream::{self, StreamExt};
@@ -184,7 +185,7 @@ pub fn run(request: &BackfillRequest, out: &mut impl Write, err: &mut impl Write
             now,
             &config.policy,
             config.exclusion_cap,
-            config.seasons.as_ref(),
+            config.seasons.as_ref().map(|rule| SeasonNights { rule, runs_kept_days: config.retention_days }),
             &adapters.runs,
             &adapters.stats,
         )

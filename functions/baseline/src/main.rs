@@ -2,6 +2,7 @@
 //! Scheduler's own) is not read: the time comes from the clock.
 
 use lambda_runtime::{Error, LambdaEvent, run, service_fn, tracing};
+use overrun_app::nightly::SeasonNights;
 use overrun_aws::{Adapters, Config, SystemClock, metrics};
 use overrun_core::ports::Clock;
 use serde_json::Value;
@@ -17,7 +18,7 @@ async fn main() -> Result<(), Error> {
             SystemClock.now(),
             &config.policy,
             config.exclusion_cap,
-            config.seasons.as_ref(),
+            config.seasons.as_ref().map(|rule| SeasonNights { rule, runs_kept_days: config.retention_days }),
             &adapters.runs,
             &adapters.stats,
         )

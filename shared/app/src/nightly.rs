@@ -51,13 +51,21 @@ pub async fn handle(
     handle_by_season(now, policy, exclusion_cap, None, runs, stats).await
 }
 
+/// Judging by season in the nightly job: whose weekends count, and how many days runs are kept
+/// (`OVERRUN_RETENTION_DAYS`): a day older than that is never rolled up again.
+#[derive(Debug, Clone, Copy)]
+pub struct SeasonNights<'a> {
+    pub rule: &'a SeasonRule,
+    pub runs_kept_days: u32,
+}
+
 /// [`handle`], and with `seasons` each type's limits by season too (weekends by the rule's
 /// zone): days are rolled up by season, and read back as far as the weekend season's look-back.
 pub async fn handle_by_season(
     now: EpochMs,
     policy: &BaselinePolicy,
     exclusion_cap: Option<ExclusionCap>,
-    seasons: Option<&SeasonRule>,
+    seasons: Option<SeasonNights<'_>>,
     runs: &impl FinishedRuns,
     stats: &(impl DayStore + BaselineStore + ScheduleStore),
 ) -> Result<NightlyReport, StoreError> {
@@ -69,7 +77,7 @@ pub async fn handle_by_season(
     let statuses = stats.day_statuses(&window).await?;
     let mut days: BTreeMap<Day, BTreeMap<TaskType, DayAggregate>> = BTreeMap::new();
     for day in days_to_roll_up(&statuses) {
-        days.insert(day, roll_up(day, runs, stats, seasons, &mut report).await?);
+        days.insert(day, roll_up(day, runs, stats, seasons.map(|s| s.rule), &mut report).await?);
     }
     // The other days of the window were rolled up on earlier nights: read their aggregates.
     let earlier: Vec<Day> = statuses
@@ -92,23 +100,33 @@ pub async fn handle_by_season(
                 || (seasons.is_some() && aggregate.lacks_seasons())
         };
         if aggregates.values().any(lacks) {
-            days.insert(day, roll_up(day, runs, stats, seasons, &mut report).await?);
+            days.insert(day, roll_up(day, runs, stats, seasons.map(|s| s.rule), &mut report).await?);
         } else {
             days.insert(day, aggregates);
         }
     }
-    if seasons.is_some() {
-        // A season looks back further than the window. Those days are read as rolled up: their
-        // runs may be gone, and runs that old are refused.
+    if let Some(seasons) = seasons {
+        // A season looks back further than the window. Those days are rolled up (again) only
+        // while their runs are all still kept (a backfill, late runs, days rolled up before
+        // seasons); older ones are read as they were rolled up.
+        let rule = Some(seasons.rule);
         let look_back =
             Season::ALL.map(|season| season.look_back_days(policy.window_days())).into_iter().max();
         let from = night - i64::from(look_back.unwrap_or(0));
         let older: Vec<Day> = Day::each(from..window_range.start).collect();
         for status in stats.day_statuses(&older).await? {
-            if status.rolled_up.is_some() {
+            let runs_kept = status.day > night - i64::from(seasons.runs_kept_days) + 1;
+            if runs_kept && status.needs_roll_up() {
+                days.insert(status.day, roll_up(status.day, runs, stats, rule, &mut report).await?);
+            } else if status.rolled_up.is_some() {
                 let stored = stats.read_day(status.day).await?;
                 log_malformed(&stored.malformed, &mut report);
-                days.insert(status.day, stored.items.into_iter().collect());
+                let aggregates: BTreeMap<TaskType, DayAggregate> = stored.items.into_iter().collect();
+                if runs_kept && aggregates.values().any(DayAggregate::lacks_seasons) {
+                    days.insert(status.day, roll_up(status.day, runs, stats, rule, &mut report).await?);
+                } else {
+                    days.insert(status.day, aggregates);
+                }
             }
         }
     }
@@ -211,6 +229,7 @@ mod tests {
     use crate::memory::MemoryNotifier;
     use crate::memory_store::MemoryStore;
     use crate::test_support::*;
+    use overrun_core::limits::season::{Season, SeasonRule};
 
     /// Night 20 000, which starts at `T0` and reads days 19 986 to 19 999.
     const NIGHT: Day = Day::new(20_000);
@@ -491,6 +510,34 @@ mod tests {
             let again = handle(T0 + MINUTE, &policy, None, &store, &store).await.unwrap();
             assert_eq!((again.days_rolled_up, again.baselines_written), (0, 0), "{policy:?}");
         }
+    }
+
+    #[tokio::test]
+    async fn days_before_the_window_whose_runs_are_kept_are_rolled_up_for_the_seasons_and_older_ones_are_not()
+    {
+        // A backfill of 45 days: two runs a day, an hour on weekdays, 6 minutes on weekends.
+        let store = MemoryStore::new(policy(), 0).with_seasons(SeasonRule::default());
+        for back in 1..=45 {
+            let day = NIGHT - back;
+            let weekend = (day.number() + 3).rem_euclid(7) >= 5;
+            for (i, hours) in [6, 18].into_iter().enumerate() {
+                let minutes = if weekend { 6 } else { 60 } + i as i64;
+                ran(&store, "report", &format!("r{back}-{i}"), day, hours, minutes).await;
+            }
+        }
+        let rule = SeasonRule::default();
+        let seasons = Some(SeasonNights { rule: &rule, runs_kept_days: 35 });
+        let report = handle_by_season(T0, &policy(), None, seasons, &store, &store).await.unwrap();
+        assert_eq!(
+            report.days_rolled_up, 33,
+            "the window's 14 days and the 19 before it whose runs are kept"
+        );
+        assert_eq!(report.seasonal, 1, "{report:?}");
+        let limits = store.baselines()[&task("report")].seasons.clone().unwrap();
+        let weekend = limits.of(Season::Weekend).baseline.unwrap();
+        assert!(weekend.expected_ms < 10.0 * MINUTE as f64 && weekend.n >= 10, "{weekend:?}");
+        let again = handle_by_season(T0 + MINUTE, &policy(), None, seasons, &store, &store).await.unwrap();
+        assert_eq!((again.days_rolled_up, again.baselines_written), (0, 0), "nothing twice");
     }
 
     #[tokio::test]

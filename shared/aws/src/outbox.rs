@@ -220,7 +220,8 @@ impl DynamoOutbox {
                 .expression_attribute_names("#warning", r::ALERT_WARNING)
                 .expression_attribute_names("#critical", r::ALERT_CRITICAL),
             MessageKey::TooShort { task_type, day } => {
-                // Kept as long as the day's aggregates: two days past the day, plus the retention.
+                // Two days past the day, plus the runs' retention: past any redelivery of the
+                // day's finishes (which are refused once older than the retention).
                 let expires = (*day + 2)
                     .number()
                     .checked_mul(MS_PER_DAY)

@@ -108,15 +108,21 @@ fn parse_outlier(reader: &ItemReader<'_>) -> Result<Option<Outlier>, StoreError>
 pub(crate) fn parse_limits(item: &Item) -> Result<((TaskType, TaskLimits), Option<StoreError>), StoreError> {
     let reader = ItemReader::new(item, &[st::PK, st::SK]);
     let task = TaskType::new(reader.string(st::SK)?).map_err(|e| reader.invalid(e))?;
+    // A mode this version does not know (a hand edit, a later version's) is left out like any
+    // other part out of range: the rest of the item still applies.
+    let seasons_mode = match reader.optional_string(st::OVERRIDE_SEASONS)? {
+        Some(mode) => mode
+            .parse::<SeasonMode>()
+            .map(Some)
+            .map_err(|e| reader.invalid(format!("its override, left out: {e}"))),
+        None => Ok(None),
+    };
     let parts = OverrideParts {
         k: reader.optional_number(st::OVERRIDE_K)?,
         limit_ms: reader.optional_number(st::OVERRIDE_LIMIT_MS)?,
         mute_until: reader.optional_number(st::MUTE_UNTIL)?,
         short_fraction: reader.optional_number(st::OVERRIDE_SHORT_FRACTION)?,
-        seasons: match reader.optional_string(st::OVERRIDE_SEASONS)? {
-            Some(mode) => Some(mode.parse::<SeasonMode>().map_err(|e| reader.invalid(e))?),
-            None => None,
-        },
+        seasons: seasons_mode.as_ref().ok().copied().flatten(),
     };
     // A part out of range (stored by a version that allowed it) is left out and reported; the
     // baseline and the rest of the override still apply.
@@ -132,7 +138,7 @@ pub(crate) fn parse_limits(item: &Item) -> Result<((TaskType, TaskLimits), Optio
         Ok(seasons) => (seasons, None),
         Err(error) => (None, Some(error)),
     };
-    let window_error = window_error.or(override_error).or(seasons_error);
+    let window_error = window_error.or(override_error).or(seasons_mode.err()).or(seasons_error);
     let limits = TaskLimits {
         baseline: parse_baseline(&reader)?,
         task_override: (!task_override.is_empty()).then_some(task_override),

@@ -125,3 +125,61 @@ fn missed_starts_are_found_alike_with_seasons_for_every_type_however_many_types_
     assert!(plain.iter().any(|(task, _)| task == "stops"), "{plain:?}");
     assert_eq!(missed(by_season()), plain);
 }
+
+/// Four runs a day from `first` for 120 days, 12 hours each on weekdays and 2.4 on weekends
+/// (±5 %): long runs that a night can fall in the middle of.
+fn long_runs_from(first: i64) -> Vec<Run> {
+    let mut rng = SplitMix64::new(6);
+    let mut runs = Vec::new();
+    for day in 0..DAYS {
+        for slot in 0..4 {
+            let start = first + day * DAY + (2 + 6 * slot) * MS_PER_HOUR;
+            let factor = if Season::of(start, 0) == Season::Weekend { 0.2 } else { 1.0 };
+            let duration = 12.0 * 3_600_000.0 * factor * (0.05 * rng.normal()).exp();
+            let id = RunId::new(&format!("r{day}-{slot}")).unwrap();
+            let run = Run::new(
+                TaskType::new("etl").unwrap(),
+                id,
+                start,
+                Some(start + duration as i64),
+                RunStatus::Succeeded,
+            );
+            runs.push(run.unwrap());
+        }
+    }
+    runs
+}
+
+#[test]
+fn a_run_open_when_its_type_becomes_seasonal_weighs_its_seasons_recent_runs_from_then_on() {
+    use overrun_core::evaluation::replay::{Replayer, replay_runs_with};
+    use overrun_core::time::Day;
+    // The history begins on the weekday that makes the type's first night judged by season a
+    // Sunday: a run hanging from Saturday 01:00 started before it, when its latest runs were
+    // Friday's long ones, and is judged from Sunday on by its weekend runs.
+    let found = (0..7).find_map(|shift| {
+        let runs = long_runs_from(MONDAY + shift * DAY);
+        let replayer = Replayer::new(by_season()).recording_baselines();
+        let outcome = replay_runs_with(replayer, &runs).unwrap();
+        let first = outcome.baselines.iter().filter(|r| r.season.is_some()).map(|r| r.night).min()?;
+        let saturday = first - 1;
+        ((saturday.number() + 3).rem_euclid(7) == 5).then_some((runs, saturday))
+    });
+    let (mut runs, saturday): (Vec<Run>, Day) =
+        found.expect("some start makes the first seasonal night a Sunday");
+    let start = saturday.number() * DAY + MS_PER_HOUR;
+    let hung =
+        Run::new(TaskType::new("etl").unwrap(), RunId::new("hung").unwrap(), start, None, RunStatus::Running);
+    runs.push(hung.unwrap());
+    let outcome = replay_runs(by_season(), &runs).unwrap();
+    let hung: Vec<_> = outcome.alerts.iter().filter(|a| a.run_id.as_str() == "hung").collect();
+    let by_season: Vec<_> = hung.iter().filter(|a| a.season == Some(Season::Weekend)).collect();
+    assert!(!by_season.is_empty(), "judged by its weekend runs once its type is seasonal: {hung:#?}");
+    for alert in by_season {
+        assert!(
+            !alert.recent_ms.is_empty() && alert.recent_ms.iter().all(|&ms| ms < 4 * 3_600_000),
+            "its own season's recent runs (weekend, 2.4 hours), not Friday's: {:?}",
+            alert.recent_ms
+        );
+    }
+}

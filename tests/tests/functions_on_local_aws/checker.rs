@@ -204,3 +204,31 @@ async fn checker_tick_stays_within_fifteen_plus_two_per_hundred_running_plus_one
     assert_eq!(alerts, 1);
     assert!(used.dynamodb_requests <= budget, "{} requests > {budget}", used.dynamodb_requests);
 }
+
+#[tokio::test]
+async fn an_unknown_season_mode_on_a_limits_item_is_left_out_and_reported_and_its_baseline_still_judges() {
+    let stack = Stack::new().await;
+    etl_history(&stack).await;
+    nightly(&stack, NIGHT + MS_PER_HOUR).await;
+    use aws_sdk_dynamodb::types::AttributeValue::S as Str;
+    // A mode a later version may write, on the nightly job's own item.
+    stack
+        .dynamodb
+        .update_item()
+        .table_name(&stack.config.stats_table)
+        .key("pk", Str("LIMITS".into()))
+        .key("sk", Str("etl".into()))
+        .update_expression("SET override_seasons = :mode")
+        .expression_attribute_values(":mode", Str("by-day".into()))
+        .send()
+        .await
+        .unwrap();
+    let etl = TaskType::new("etl").unwrap();
+    let limits = stack.adapters.stats.task_limits(std::slice::from_ref(&etl)).await.unwrap();
+    assert!(limits.items[&etl].baseline.is_some(), "the baseline still reads");
+    assert_eq!(limits.items[&etl].task_override, None);
+    assert!(limits.malformed[0].to_string().contains("plain or seasonal"), "{:?}", limits.malformed);
+    ingest(&task_event("etl", "slow", "STARTED", NOON - 1_500 * S), &stack.adapters.runs).await.unwrap();
+    let report = check(&stack, NOON, "tick-1").await;
+    assert!(report.alerts_published >= 1, "judged by its baseline: {report:?}");
+}

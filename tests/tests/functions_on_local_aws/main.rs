@@ -68,7 +68,10 @@ async fn nightly(stack: &Stack, now: i64) -> overrun_app::nightly::NightlyReport
         now,
         &stack.config.policy,
         stack.config.exclusion_cap,
-        stack.config.seasons.as_ref(),
+        stack.config.seasons.as_ref().map(|rule| overrun_app::nightly::SeasonNights {
+            rule,
+            runs_kept_days: stack.config.retention_days,
+        }),
         &stack.adapters.runs,
         &stack.adapters.stats,
     )

@@ -114,7 +114,10 @@ async fn play(stack: &Stack, adapters: &Adapters, notifier: &SnsNotifier, events
                     t,
                     &policy,
                     stack.config.exclusion_cap,
-                    stack.config.seasons.as_ref(),
+                    stack.config.seasons.as_ref().map(|rule| overrun_app::nightly::SeasonNights {
+                        rule,
+                        runs_kept_days: stack.config.retention_days,
+                    }),
                     &adapters.runs,
                     &adapters.stats,
                 )

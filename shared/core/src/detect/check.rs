@@ -48,12 +48,14 @@ pub struct TaskLimits {
 
 impl TaskLimits {
     /// The season whose limits judge a run started at `start`: its own (by `rule`'s weekends)
-    /// when its type is judged by season, as its history or an operator's override says; `None`
-    /// when its type's own limits judge it.
+    /// when its type is judged by season, as its history or an operator's override says, and
+    /// that season has a baseline; `None` when its type's own limits judge it.
     pub fn season_of_run(&self, start: EpochMs, rule: Option<&SeasonRule>) -> Option<Season> {
-        let rule = rule?;
+        let (rule, seasons) = (rule?, self.seasons.as_ref()?);
         let forced = self.task_override.and_then(|o| o.seasons());
-        judged_by_season(self.seasons.as_ref(), forced).then(|| rule.season_of(start))
+        let season = rule.season_of(start);
+        // A season with too few runs for a baseline of its own leaves the run to its type's.
+        (judged_by_season(Some(seasons), forced) && seasons.of(season).baseline.is_some()).then_some(season)
     }
 
     /// The limits made of its baseline and window, or of `season`'s.
@@ -348,6 +350,35 @@ mod tests {
             recent_ms: Vec::new(),
             season_recent_ms: Vec::new(),
         }
+    }
+
+    #[test]
+    fn a_run_of_a_season_without_a_baseline_is_judged_by_its_types_own_and_an_override_can_say_plain() {
+        use crate::limits::season::{SeasonLimits, SeasonMode};
+        const SATURDAY_NOON: EpochMs = 1_738_411_200_000;
+        let monday_noon = SATURDAY_NOON + 2 * 86_400_000;
+        let baseline = Baseline {
+            n: 20,
+            expected_ms: 60_000.0,
+            sigma_ms: 1.0,
+            upper_ms: 70_000.0,
+            computed_at: 0,
+            outlier: None,
+        };
+        let weekday = SeasonLimits { baseline: Some(baseline), window: None };
+        let limits = TaskLimits {
+            baseline: Some(baseline),
+            seasons: Some(SeasonalLimits { evidence: 100.0, seasons: [weekday, SeasonLimits::default()] }),
+            ..TaskLimits::default()
+        };
+        let rule = SeasonRule::default();
+        assert_eq!(limits.season_of_run(monday_noon, Some(&rule)), Some(Season::Weekday));
+        assert_eq!(limits.season_of_run(SATURDAY_NOON, Some(&rule)), None, "no weekend baseline: the type's");
+        assert_eq!(limits.season_of_run(monday_noon, None), None, "seasons off");
+        let plain =
+            Override::new(OverrideParts { seasons: Some(SeasonMode::Plain), ..OverrideParts::default() });
+        let forced = TaskLimits { task_override: Some(plain.unwrap()), ..limits };
+        assert_eq!(forced.season_of_run(monday_noon, Some(&rule)), None);
     }
 
     fn limits_for(

@@ -225,9 +225,16 @@ pub fn seasonal_limits_for_night(
             let from = night - i64::from(season.look_back_days(policy.window_days()));
             days.range(from..night).filter_map(move |(_, day)| day.get(task)?.season(season))
         };
+        // The runs a window counts: without exclusion every warned run counts too, as in the
+        // window itself (the replay's decision reads the same runs).
         let log_of = |season: Season| {
             let mut log = LogMoments::default();
-            parts_of(season).for_each(|part| log.merge(&part.log));
+            for part in parts_of(season) {
+                log.merge(&part.log);
+                if exclusion.is_none() {
+                    part.runs.warned_ms.iter().for_each(|&duration_ms| log.push(duration_ms));
+                }
+            }
             log
         };
         let Some(evidence) = seasonal_evidence(&log_of(Season::Weekday), &log_of(Season::Weekend)) else {
@@ -461,6 +468,34 @@ mod tests {
         let single = aggregate_day([run("b", 7, false)]);
         assert_eq!(single[&task("b")].longest_ms, vec![7]);
         assert!(!single[&task("b")].lacks_longest());
+    }
+
+    #[test]
+    fn a_types_season_counts_its_warned_runs_unless_warned_runs_stay_out_of_its_windows() {
+        const SATURDAY_NOON: EpochMs = 1_738_411_200_000;
+        const MONDAY_NOON: EpochMs = SATURDAY_NOON + 2 * 86_400_000;
+        let policy = BaselinePolicy::new(Method::Tailored { k: 6.0 }, 14, 5, 0).unwrap();
+        let run = |start: EpochMs, duration_ms: u64, warned: bool| FinishedRun {
+            task_type: task("etl"),
+            start,
+            duration_ms,
+            warned,
+        };
+        // Twelve hour-long weekday runs; twelve 6-minute weekend runs, five of them warned.
+        let runs = (0..12u64)
+            .map(|i| run(MONDAY_NOON, 3_600_000 + i * 1_000, false))
+            .chain((0..12u64).map(|i| run(SATURDAY_NOON, 360_000 + i * 1_000, i < 5)));
+        let night = Day::new(20_200);
+        let days = BTreeMap::from([(night - 1, aggregate_day_by_season(runs, Some(&SeasonRule::default())))]);
+        let seasons = |exclusion: Option<ExclusionCap>| {
+            let mut baselines = baselines_for_night(&policy, night, days.values(), exclusion);
+            seasonal_limits_for_night(&policy, night, &days, exclusion, &mut baselines);
+            baselines[&task("etl")].seasons.clone()
+        };
+        let counted = seasons(None).expect("every run counts: 12 in each season");
+        assert!(counted.is_seasonal(), "{}", counted.evidence);
+        assert_eq!(counted.of(Season::Weekend).baseline.map(|b| b.n), Some(12));
+        assert_eq!(seasons(Some(ExclusionCap::EVERY_WARNED_RUN)), None, "7 weekend runs counted, 10 needed");
     }
 
     #[test]

@@ -29,7 +29,7 @@ use crate::detect::overrides::{EffectiveLimits, LimitSource};
 use crate::detect::short::{ShortFinish, ShortRule, first_of_each_day};
 use crate::limits::baseline::{Baseline, BaselinePolicy};
 use crate::limits::recent::PerRunLimits;
-use crate::limits::season::{Season, SeasonRule, is_seasonal};
+use crate::limits::season::{MIN_RUNS_PER_SEASON, Season, SeasonRule, is_seasonal};
 use crate::limits::tailored::PreparedWindow;
 use crate::limits::window::ExclusionCap;
 use crate::model::{ModelError, Run, RunId, RunStatus, TaskType, check_times};
@@ -280,6 +280,8 @@ struct CheckedRun {
     end: Option<EpochMs>,
     succeeded: bool,
     alerted: AlertedLevels,
+    /// The state that judged it at its start, and the recent runs it weighed then.
+    judged: u32,
     recent: Box<[u64]>,
     siblings: Box<[Sibling]>,
 }
@@ -295,6 +297,9 @@ struct OpenRun {
     deferred_success: bool,
     /// With recent runs: the durations of its type's most recent runs when it started.
     recent: Box<[u64]>,
+    /// With seasons too: those of its own season's, weighed on the nights its type is judged
+    /// by season (the checker reads either from the run, night by night).
+    season_recent: Option<Box<[u64]>>,
     /// The succeeded members of its cohort (empty without cohorts).
     siblings: Box<[Sibling]>,
 }
@@ -527,7 +532,7 @@ impl Replayer {
             self.count_judged(task, judged, night);
         }
         let found = self.check_span(span_run, &mut alerted, night);
-        let checked = CheckedRun { seq, task, start, end, succeeded, alerted, recent, siblings };
+        let checked = CheckedRun { seq, task, start, end, succeeded, alerted, judged, recent, siblings };
         self.keep(checked, found, run_id, night)?;
         if let (true, Some(end)) = (succeeded && self.config.short.is_enabled(), end) {
             let candidate = ShortCandidate { seq, task, start, end, night: policy.night_at_or_before(end) };
@@ -545,7 +550,7 @@ impl Replayer {
         run_id: &str,
         night: Day,
     ) -> Result<(), ReplayError> {
-        let CheckedRun { seq, task, start, end, succeeded, alerted, recent, siblings } = checked;
+        let CheckedRun { seq, task, start, end, succeeded, alerted, judged, recent, siblings } = checked;
         let night_end = self.config.policy.night_start(night + 1);
         let still_open = !alerted.is_complete() && end.is_none_or(|end| end > night_end);
         if found.iter().any(Option::is_some) || still_open {
@@ -554,8 +559,19 @@ impl Replayer {
             self.record(seq, task, &run_id, start, &recent, found);
             if still_open {
                 let deferred_success = succeeded && self.config.excludes_warned();
-                let open =
-                    OpenRun { seq, task, run_id, start, end, alerted, deferred_success, recent, siblings };
+                let (recent, season_recent) = self.both_recent(task, judged, start, recent);
+                let open = OpenRun {
+                    seq,
+                    task,
+                    run_id,
+                    start,
+                    end,
+                    alerted,
+                    deferred_success,
+                    recent,
+                    season_recent,
+                    siblings,
+                };
                 self.open.push(open);
             }
         }
@@ -755,15 +771,59 @@ impl Replayer {
 
     /// Which state judges a run of `task` started at `start` on `night`: its season's when the
     /// type is seasonal that night (and has its own limits, as the nightly job keeps a type's
-    /// seasons beside its own baseline), the type's own otherwise.
+    /// seasons beside its own baseline) and that season has limits, the type's own otherwise.
     fn judged(&mut self, task: u32, start: EpochMs, night: Day) -> u32 {
         match self.season_state(task, start) {
             Some(season) if self.is_seasonal(task, night) && self.limits(task, night).is_some() => {
                 self.feed_seasons(task);
-                season
+                // A season with too few runs for a baseline of its own leaves the run to its
+                // type's, as the checker does.
+                if self.limits(season, night).is_some() { season } else { task }
             }
             _ => task,
         }
+    }
+
+    /// A run kept open past its first night: its type's recent runs and, with seasons, its
+    /// season's, both as they were at its start (`recent` is those of the state that `judged`
+    /// it then), so that each later night weighs the ones of the state judging it that night,
+    /// as the checker reads either from the run.
+    fn both_recent(
+        &mut self,
+        task: u32,
+        judged: u32,
+        start: EpochMs,
+        recent: Box<[u64]>,
+    ) -> (Box<[u64]>, Option<Box<[u64]>>) {
+        let season_state = self.season_state(task, start);
+        match season_state {
+            Some(_) if !self.config.per_run_limits() => (recent, None),
+            None => (recent, None),
+            // Still this run's start: reading the type's recent runs keeps them in order.
+            Some(_) if judged != task => (self.recent_durations(task, start), Some(recent)),
+            Some(season_state) => {
+                let season_recent = self.season_recent_at(task, season_state, start);
+                (recent, Some(season_recent))
+            }
+        }
+    }
+
+    /// The latest recent runs of `season_state`'s season ended before `start`, from what it
+    /// holds and what it is still owed, without feeding it.
+    fn season_recent_at(&self, task: u32, season_state: u32, start: EpochMs) -> Box<[u64]> {
+        let wanted = self.config.recent.count;
+        let Some(season) = self.tasks[season_state as usize].season else { return Box::default() };
+        let held = self.tasks[season_state as usize].recent.range(..(start, 0)).rev();
+        let mut runs: Vec<(EpochMs, u64)> =
+            held.flat_map(|(&key, &count)| std::iter::repeat_n(key, count as usize)).take(wanted).collect();
+        let owed = self.tasks[task as usize].season_owed.iter();
+        runs.extend(
+            owed.filter(|owed| owed.recent && owed.season == season && owed.end < start)
+                .map(|owed| (owed.end, owed.duration_ms)),
+        );
+        // Newest first, ties by the longest, as the recent runs are read.
+        runs.sort_unstable_by(|a, b| b.cmp(a));
+        runs.into_iter().take(wanted).map(|(_, duration_ms)| duration_ms).collect()
     }
 
     /// Gives `task`'s season states what they are owed, in the order it happened: exactly what
@@ -801,12 +861,20 @@ impl Replayer {
         let window_days = policy.window_days();
         let longest = Season::ALL.map(|season| season.look_back_days(window_days)).into_iter().max();
         let oldest = night - i64::from(longest.unwrap_or(0));
+        // A season judges only with MIN_RUNS_PER_SEASON counted runs in its look-back, so no
+        // older run is among its latest recent runs while fewer are weighed; with more, a
+        // season's old recent runs stay owed.
+        let keep_old_recent = self.config.recent.count as u64 > MIN_RUNS_PER_SEASON;
         let state = &mut self.tasks[task as usize];
         // Nights only move forward: what ended before the longest look-back is never read again.
         while state.season_log.front().is_some_and(|&(day, _)| day < oldest) {
             state.season_log.pop_front();
         }
-        while state.season_owed.front().is_some_and(|owed| policy.bucket_of_end(owed.end) < oldest) {
+        while state
+            .season_owed
+            .front()
+            .is_some_and(|owed| policy.bucket_of_end(owed.end) < oldest && !(keep_old_recent && owed.recent))
+        {
             state.season_owed.pop_front();
         }
         let [weekday, weekend] = Season::ALL.map(|season| {
@@ -923,15 +991,14 @@ impl Replayer {
             }
             open.retain_mut(|run| {
                 let judged = self.judged(run.task, run.start, next);
-                let span_run = SpanRun {
-                    task: judged,
-                    start: run.start,
-                    end: run.end,
-                    siblings: &run.siblings,
-                    recent: &run.recent,
+                let recent = match &run.season_recent {
+                    Some(season_recent) if judged != run.task => season_recent,
+                    _ => &run.recent,
                 };
+                let span_run =
+                    SpanRun { task: judged, start: run.start, end: run.end, siblings: &run.siblings, recent };
                 let found = self.check_span(span_run, &mut run.alerted, next);
-                self.record(run.seq, run.task, &run.run_id, run.start, &run.recent, found);
+                self.record(run.seq, run.task, &run.run_id, run.start, recent, found);
                 let keep = !run.alerted.is_complete()
                     && run.end.is_none_or(|end| end > policy.night_start(next + 1));
                 // Retired no later than the night its end falls in: that bucket is still open.
