@@ -251,3 +251,32 @@ fn report_plot_and_tune_print_one_json_document_with_json() {
         assert!(value.get(field).is_some(), "{args:?}: {field} in {value}");
     }
 }
+
+#[test]
+fn report_and_plot_of_a_seasonal_history_name_the_season_of_each_limit_and_seasons_off_does_not() {
+    let dir = TempDir::new().unwrap();
+    let history = dir.path().join("seasonal.csv.gz");
+    overrun()
+        .args(["generate", "--runs", "3000", "--task-types", "3", "--days", "90", "--seed", "11"])
+        .args(["--slow-fraction", "0.03", "--seasonal-share", "1", "--max-log-sigma", "0.1", "-o"])
+        .arg(&history)
+        .assert()
+        .success();
+    let page = dir.path().join("report.html");
+    overrun().args(["report"]).arg(&history).arg("-o").arg(&page).assert().success();
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.contains("task types judged by season"), "the card");
+    assert!(html.contains("judged by its runs of the same season (weekends in UTC)"), "the settings");
+    assert!(
+        html.contains(" (weekday)</td>") || html.contains(" (weekend)</td>"),
+        "an alert's limit names its season"
+    );
+    assert!(
+        html.contains("weekday or weekend runs&#x27; on nights judged by season")
+            || html.contains("weekday or weekend runs' on nights judged by season"),
+        "the plot's legend"
+    );
+    overrun().args(["report", "--seasons", "off"]).arg(&history).arg("-o").arg(&page).assert().success();
+    let plain = std::fs::read_to_string(&page).unwrap();
+    assert!(!plain.contains("judged by season") && !plain.contains(" (weekend)</td>"));
+}
