@@ -33,7 +33,10 @@ async fn nightly_baselines_equal_the_core_computation_on_the_same_runs() {
     let stack = Stack::new().await;
     let expected = sixteen_days_of_three_tasks(&stack).await;
     let report = nightly(&stack, NIGHT + MS_PER_HOUR).await;
-    assert_eq!(report.days_rolled_up, 14, "the window's days, once each");
+    assert_eq!(
+        report.days_rolled_up, 16,
+        "the window's 14 days, and the two before it (their runs still kept) for the seasons' look-backs, once each"
+    );
     let stored: BTreeMap<TaskType, _> =
         stack.adapters.stats.stored_baselines().await.unwrap().items.into_iter().collect();
     assert_eq!(stored.len(), 3);
